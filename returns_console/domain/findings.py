@@ -1,0 +1,97 @@
+"""A finding: one named disagreement between the platform and the ERP on one return.
+
+Carries every field of spec section 4 plus a few the console uses (component, side, delay,
+amount at risk). Plain dataclass: the engine makes many and they are never validated twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .codes import STAGE_ORDER, Action, Code, Kind, Owner, Severity, Side, Stage
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: Code
+    stage: Stage
+    kind: Kind
+    severity: Severity
+    owner: Owner
+    action: Action
+    return_ref: str
+    order_ref: str | None
+    line_ref: str | None
+    platform_value: str | None
+    erp_value: str | None
+    message: str
+    detected_at: datetime
+    age_hours: float
+    platform_system: str
+    erp_system: str
+    #: Within its grace period: a delay to show, not an error to alarm on.
+    delay: bool = False
+    #: For money mismatches, the component that differs.
+    component: str | None = None
+    #: Which system's record the finding is about, where it is one-sided.
+    side: Side | None = None
+    amount_at_risk: Decimal | None = None
+    currency: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable across runs: the same problem on the same return keeps its identity, so
+        triage state (acknowledged, snoozed, owner) can follow it."""
+        raw = "|".join(
+            (self.code, self.return_ref, self.stage, self.line_ref or "", self.component or "")
+        )
+        return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:16]
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (
+            self.return_ref,
+            STAGE_ORDER[self.stage],
+            self.code,
+            self.line_ref or "",
+            self.component or "",
+            self.side or "",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of `check --format json` (spec section 4, plus extras)."""
+        return {
+            "id": self.id,
+            "code": self.code.value,
+            "stage": self.stage.value,
+            "kind": self.kind.value,
+            "severity": self.severity.value,
+            "owner": self.owner.value,
+            "return_ref": self.return_ref,
+            "order_ref": self.order_ref,
+            "line_ref": self.line_ref,
+            "platform_value": self.platform_value,
+            "erp_value": self.erp_value,
+            "message": self.message,
+            "detected_at": _iso(self.detected_at),
+            "age_hours": round(self.age_hours, 2),
+            "action": self.action.value,
+            "delay": self.delay,
+            "component": self.component,
+            "side": self.side.value if self.side else None,
+            "amount_at_risk": None if self.amount_at_risk is None else f"{self.amount_at_risk:f}",
+            "currency": self.currency,
+            "platform_system": self.platform_system,
+            "erp_system": self.erp_system,
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def severity_at_least(finding: Finding, threshold: Severity) -> bool:
+    return not finding.delay and finding.severity.rank >= threshold.rank

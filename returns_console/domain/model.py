@@ -1,0 +1,210 @@
+"""The canonical two-sided return: what the platform says and what the ERP says, per stage.
+
+Connectors build these from each system's own JSON; the reconciliation engine only reads them.
+They are frozen, slotted dataclasses (small and fast: a run holds hundreds of thousands),
+validated by pydantic at the boundary (`Snapshot`, `parse_case`), so the engine can trust
+every field it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, TypeAdapter
+
+from .codes import Side, Stage, StageStatus
+from .money import MoneyBreakdown
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Quantity = Annotated[Decimal, Field(ge=0)]
+
+
+record = dataclass(frozen=True, slots=True, kw_only=True)
+_STRICT = ConfigDict(extra="forbid")
+
+
+@record
+class StageView:
+    """One stage as one system sees it."""
+
+    __pydantic_config__ = _STRICT
+
+    status: StageStatus = StageStatus.NOT_STARTED
+    at: AwareDatetime | None = None
+    record_ids: tuple[str, ...] = ()
+    #: The system's own word for the state (e.g. "Released", "In-Transit"), for display.
+    detail: str | None = None
+    #: Where the raw source payload is kept (cache key), for drill-down.
+    raw_ref: str | None = None
+
+
+NOT_STARTED = StageView()
+
+
+@record
+class PlatformLine:
+    __pydantic_config__ = _STRICT
+
+    line_ref: NonEmpty
+    sku: NonEmpty
+    quantity: Quantity
+    #: Unit the platform counts in; None means "each" in the SKU's own unit.
+    uom: str | None = None
+    received_quantity: Quantity | None = None
+    reason: str | None = None
+    #: Graded condition after inspection (e.g. "sellable", "damaged").
+    condition: str | None = None
+    #: Platform location or hub the goods go to.
+    location: str | None = None
+    unit_price: Decimal | None = None
+
+
+@record
+class ErpLine:
+    __pydantic_config__ = _STRICT
+
+    line_ref: NonEmpty
+    item_no: NonEmpty
+    uom: str | None = None
+    quantity: Quantity
+    received_quantity: Quantity | None = None
+    reason: str | None = None
+    disposition: str | None = None
+    #: Where the stock sits after receipt / inspection.
+    location: str | None = None
+
+
+@record
+class Fee:
+    __pydantic_config__ = _STRICT
+
+    type: NonEmpty
+    amount: Decimal
+
+
+CreditNoteStatus = Literal["draft", "posted", "cancelled"]
+
+
+@record
+class CreditNote:
+    __pydantic_config__ = _STRICT
+
+    id: NonEmpty
+    number: str | None = None
+    status: CreditNoteStatus
+    external_ref: str | None = None
+    order_ref: str | None = None
+    customer_ref: str | None = None
+    posting_date: date | None = None
+    posted_at: AwareDatetime | None = None
+    amounts: MoneyBreakdown | None = None
+    payment_method: str | None = None
+    raw_ref: str | None = None
+
+
+ReturnOrderState = Literal["open", "released", "closed", "cancelled"]
+
+
+@record
+class PlatformView:
+    __pydantic_config__ = _STRICT
+
+    system: NonEmpty
+    return_ref: NonEmpty
+    order_ref: str | None = None
+    customer_email: str | None = None
+    customer_name: str | None = None
+    created_at: AwareDatetime | None = None
+    lines: tuple[PlatformLine, ...] = ()
+    refund: MoneyBreakdown | None = None
+    refund_method: str | None = None
+    fees: tuple[Fee, ...] = ()
+    stages: dict[Stage, StageView] = field(default_factory=dict)
+    raw_ref: str | None = None
+
+    def stage(self, stage: Stage) -> StageView:
+        return self.stages.get(stage, NOT_STARTED)
+
+
+@record
+class ErpView:
+    __pydantic_config__ = _STRICT
+
+    system: NonEmpty
+    #: The link written into the ERP record (e.g. Business Central externalDocumentNumber).
+    return_ref: str | None = None
+    order_ref: str | None = None
+    customer_ref: str | None = None
+    return_order_state: ReturnOrderState | None = None
+    lines: tuple[ErpLine, ...] = ()
+    credit_notes: tuple[CreditNote, ...] = ()
+    stages: dict[Stage, StageView] = field(default_factory=dict)
+
+    def stage(self, stage: Stage) -> StageView:
+        return self.stages.get(stage, NOT_STARTED)
+
+
+@record
+class PayloadProblem:
+    """A source record that did not validate: kept, with the error, never dropped."""
+
+    __pydantic_config__ = _STRICT
+
+    side: Side
+    record_id: str | None = None
+    stage: Stage | None = None
+    error: NonEmpty
+    raw_ref: str | None = None
+
+
+@record
+class LinkKey:
+    """What ties the two views: the original order plus the platform's return reference."""
+
+    __pydantic_config__ = _STRICT
+
+    order_ref: str | None
+    return_ref: NonEmpty
+
+    def __str__(self) -> str:
+        return f"{self.order_ref or '?'}/{self.return_ref}"
+
+
+@record
+class ReturnCase:
+    """One return as both systems see it."""
+
+    __pydantic_config__ = _STRICT
+
+    platform: PlatformView
+    erp: ErpView
+    problems: tuple[PayloadProblem, ...] = ()
+
+    @property
+    def return_ref(self) -> str:
+        return self.platform.return_ref
+
+    @property
+    def order_ref(self) -> str | None:
+        return self.platform.order_ref
+
+    @property
+    def link_key(self) -> LinkKey:
+        return LinkKey(order_ref=self.platform.order_ref, return_ref=self.platform.return_ref)
+
+
+_CASES = TypeAdapter(tuple[ReturnCase, ...])
+
+
+def parse_cases(data: object) -> tuple[ReturnCase, ...]:
+    """Validate canonical JSON (a list of returns) into models; raises pydantic's
+    ValidationError naming the field path of every problem."""
+    return _CASES.validate_python(data)
+
+
+def dump_cases(cases: tuple[ReturnCase, ...] | list[ReturnCase]) -> list[dict]:
+    """Canonical JSON for a list of returns (money and quantities as strings)."""
+    return _CASES.dump_python(tuple(cases), mode="json", exclude_none=True)

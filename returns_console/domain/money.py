@@ -1,0 +1,69 @@
+"""Money as Decimal with an ISO currency, split into the components a refund is made of.
+
+Floats never enter: pydantic turns JSON numbers and strings into Decimal at the boundary, and
+every sum here stays in Decimal so no cent is lost on the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import ConfigDict, StringConstraints
+
+from .codes import Component
+
+ZERO = Decimal("0")
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoneyBreakdown:
+    """A refund or credit, per component, in one currency.
+
+    Every component is a non-negative magnitude in the same convention on both sides;
+    discounts and fees reduce the total.
+    """
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    currency: Currency
+    items: Decimal = ZERO
+    tax: Decimal = ZERO
+    shipping: Decimal = ZERO
+    discounts: Decimal = ZERO
+    fees: Decimal = ZERO
+
+    def component(self, component: Component) -> Decimal:
+        return getattr(self, component.value)
+
+    @property
+    def total(self) -> Decimal:
+        return self.items + self.tax + self.shipping - self.discounts - self.fees
+
+    def __add__(self, other: MoneyBreakdown) -> MoneyBreakdown:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+        return MoneyBreakdown(
+            currency=self.currency,
+            items=self.items + other.items,
+            tax=self.tax + other.tax,
+            shipping=self.shipping + other.shipping,
+            discounts=self.discounts + other.discounts,
+            fees=self.fees + other.fees,
+        )
+
+
+def convert(amount: Decimal, rate: Decimal) -> Decimal:
+    """Convert an amount by an exact rate; rounding is the caller's explicit choice."""
+    return amount * rate
+
+
+def format_money(amount: Decimal | None, currency: str | None = None) -> str | None:
+    """Money as a string for findings (JSON carries money as strings, never floats)."""
+    if amount is None:
+        return None
+    text = f"{amount:f}"
+    return f"{text} {currency}" if currency else text

@@ -1,0 +1,100 @@
+"""The reconciliation engine: every rule over every return, deterministic and order-free."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from .codes import Code
+from .findings import Finding
+from .model import ReturnCase
+from .rules import RULES, Rule
+from .view import CaseView, Context
+
+#: Below this many returns a second process costs more than it saves.
+PARALLEL_MIN = 20_000
+
+
+@dataclass(slots=True)
+class Result:
+    """Errors and delays of one run, each sorted the same way whatever the input order."""
+
+    findings: list[Finding] = field(default_factory=list)
+    delays: list[Finding] = field(default_factory=list)
+    returns_checked: int = 0
+
+
+_RULES: tuple[Rule, ...] = tuple(RULES.values())
+
+
+def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
+    """All findings (errors and delays) for one return, unsorted."""
+    view = CaseView(case, ctx)
+    out: list[Finding] = []
+    for rule in _RULES:
+        found = rule(view)
+        if found:
+            out.extend(found)
+    return out
+
+
+def _reconcile_all(cases: Iterable[ReturnCase], ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for case in cases:
+        out.extend(reconcile_case(case, ctx))
+    return out
+
+
+# Inherited by forked workers, so the returns are never pickled to reach them.
+_SHARED: tuple[Sequence[ReturnCase], Context] | None = None
+
+
+def _reconcile_slice(start: int, stop: int) -> list[Finding]:
+    assert _SHARED is not None
+    cases, ctx = _SHARED
+    return _reconcile_all(cases[start:stop], ctx)
+
+
+def _parallel(cases: Sequence[ReturnCase], ctx: Context, workers: int) -> list[Finding]:
+    global _SHARED
+    _SHARED = (cases, ctx)
+    try:
+        step = -(-len(cases) // workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = [pool.submit(_reconcile_slice, i, i + step)
+                     for i in range(0, len(cases), step)]
+            return [f for part in parts for f in part.result()]
+    finally:
+        _SHARED = None
+
+
+def default_workers() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+def reconcile(cases: Iterable[ReturnCase], ctx: Context, *, workers: int = 1) -> Result:
+    """Reconcile every return. With `workers` > 1 and a large batch, split the batch over
+    forked processes (only from a process with no other threads: the CLI, not the TUI)."""
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        cases = cases if isinstance(cases, Sequence) else list(cases)
+        if len(cases) >= PARALLEL_MIN:
+            found = _parallel(cases, ctx, workers)
+            return _result(found, len(cases))
+    cases = cases if isinstance(cases, Sequence) else list(cases)
+    return _result(_reconcile_all(cases, ctx), len(cases))
+
+
+def _result(found: list[Finding], count: int) -> Result:
+    result = Result(returns_checked=count)
+    for finding in found:
+        (result.delays if finding.delay else result.findings).append(finding)
+    result.findings.sort(key=Finding.sort_key)
+    result.delays.sort(key=Finding.sort_key)
+    return result
+
+
+def codes_of(findings: Iterable[Finding]) -> set[Code]:
+    return {f.code for f in findings}

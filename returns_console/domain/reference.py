@@ -1,0 +1,180 @@
+"""What reconciliation checks against: the console's mapping tables, the ERP's master data
+(items, customers, codes, accounting periods) and the profile's policy (tolerance, grace).
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .codes import Stage
+from .model import NonEmpty
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Cached(BaseModel):
+    """Frozen model that may memoise derived look-up tables (cached_property)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+
+# ---------------------------------------------------------------- mappings (console-owned)
+
+
+class SkuMapping(_Model):
+    """Platform SKU → ERP item, with how many ERP units one platform unit is."""
+
+    sku: NonEmpty
+    item_no: NonEmpty
+    factor: Annotated[Decimal, Field(gt=0)] = Decimal(1)
+    #: The ERP unit the converted quantity is in; None means the item's base unit.
+    erp_uom: str | None = None
+
+
+class DispositionMapping(_Model):
+    """Platform condition → ERP disposition code and the location that condition belongs in."""
+
+    disposition: NonEmpty
+    location: NonEmpty
+
+
+CodeKind = Literal["reason", "disposition", "location", "fee", "payment_method"]
+
+
+class Mappings(_Cached):
+    skus: dict[str, SkuMapping] = Field(default_factory=dict)
+    reasons: dict[str, str] = Field(default_factory=dict)
+    dispositions: dict[str, DispositionMapping] = Field(default_factory=dict)
+    locations: dict[str, str] = Field(default_factory=dict)
+    fees: dict[str, str] = Field(default_factory=dict)
+    payment_methods: dict[str, str] = Field(default_factory=dict)
+    #: When a SKU or code has no entry, try it unchanged as the ERP's own identifier.
+    identity_fallback: bool = True
+
+    @field_validator("skus", mode="before")
+    @classmethod
+    def _skus_from_list(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {m["sku"] if isinstance(m, dict) else m.sku: m for m in value}
+        return value
+
+    @cached_property
+    def identity_skus(self) -> dict[str, SkuMapping]:
+        return {}
+
+    def sku(self, sku: str) -> SkuMapping | None:
+        found = self.skus.get(sku)
+        if found is None and self.identity_fallback:
+            found = self.identity_skus.get(sku)
+            if found is None:
+                found = self.identity_skus[sku] = SkuMapping(sku=sku, item_no=sku)
+        return found
+
+    def code(self, table: dict[str, str], code: str) -> str | None:
+        found = table.get(code)
+        if found is None and self.identity_fallback:
+            return code
+        return found
+
+
+# ---------------------------------------------------------------- ERP master data
+
+
+class Item(_Model):
+    number: NonEmpty
+    blocked: bool = False
+    base_uom: str | None = None
+    type: Literal["inventory", "service", "non_inventory"] = "inventory"
+
+
+CustomerBlocked = Literal["", "ship", "invoice", "all"]
+
+
+class Customer(_Model):
+    number: NonEmpty
+    email: str | None = None
+    blocked: CustomerBlocked = ""
+
+    @property
+    def can_be_credited(self) -> bool:
+        return self.blocked not in ("invoice", "all")
+
+
+class AccountingPeriod(_Model):
+    start: date
+    name: str | None = None
+    closed: bool = False
+
+
+class ErpMaster(_Cached):
+    items: dict[str, Item] = Field(default_factory=dict)
+    customers: dict[str, Customer] = Field(default_factory=dict)
+    locations: frozenset[str] = frozenset()
+    reasons: frozenset[str] = frozenset()
+    payment_methods: frozenset[str] = frozenset()
+    periods: tuple[AccountingPeriod, ...] = ()
+
+    @field_validator("items", "customers", mode="before")
+    @classmethod
+    def _keyed_by_number(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {v["number"] if isinstance(v, dict) else v.number: v for v in value}
+        return value
+
+    @cached_property
+    def customers_by_email(self) -> dict[str, Customer]:
+        return {c.email.casefold(): c for c in self.customers.values() if c.email}
+
+    @cached_property
+    def _period_starts(self) -> tuple[list[date], list[AccountingPeriod]]:
+        ordered = sorted(self.periods, key=lambda p: p.start)
+        return [p.start for p in ordered], ordered
+
+    def period_for(self, day: date) -> AccountingPeriod | None:
+        """The period a date falls in: the last one starting on or before it."""
+        starts, ordered = self._period_starts
+        i = bisect.bisect_right(starts, day)
+        return ordered[i - 1] if i else None
+
+
+# ---------------------------------------------------------------- policy (per profile)
+
+DEFAULT_GRACE_HOURS: dict[Stage, float] = {
+    Stage.AUTHORISED: 1,
+    Stage.IN_TRANSIT: 14 * 24,
+    Stage.RECEIVED: 24,
+    Stage.INSPECTED: 72,
+    Stage.CREDITED: 24,
+    Stage.EXCHANGED: 24,
+    Stage.RESTOCKED: 1,
+}
+
+
+class Policy(_Cached):
+    """How strict to be: money tolerance, grace per stage, when overdue becomes serious."""
+
+    tolerance: Annotated[Decimal, Field(ge=0)] = Decimal(0)
+    grace_hours: dict[Stage, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: dict(DEFAULT_GRACE_HOURS)
+    )
+    #: STAGE_OVERDUE is low past the grace period, medium past grace × the first factor,
+    #: high past grace × the second.
+    overdue_medium_factor: Annotated[float, Field(gt=1)] = 3
+    overdue_high_factor: Annotated[float, Field(gt=1)] = 7
+
+    @field_validator("grace_hours", mode="after")
+    @classmethod
+    def _fill_defaults(cls, value: dict[Stage, float]) -> dict[Stage, float]:
+        return {**DEFAULT_GRACE_HOURS, **value}
+
+    @cached_property
+    def grace(self) -> dict[Stage, timedelta]:
+        return {stage: timedelta(hours=h) for stage, h in self.grace_hours.items()}

@@ -1,0 +1,199 @@
+"""Rules of kind `timing`: things happened in the wrong order, or are late.
+
+Within the grace period of its stage a timing exception is a delay: shown, not alarmed on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..catalogue import STAGE_OWNERS
+from ..codes import (
+    CREDITED,
+    IN_TRANSIT,
+    INSPECTED,
+    NOT_APPLICABLE,
+    NOT_STARTED,
+    PENDING,
+    RECEIVED,
+    RESTOCKED,
+    Code,
+    Severity,
+    Side,
+    Stage,
+)
+from ..findings import Finding
+from ..view import CaseView, hours
+
+NONE: tuple[Finding, ...] = ()
+
+
+def _gap(
+    v: CaseView, stage: Stage, first: datetime, then: datetime | None
+) -> tuple[bool, datetime] | None:
+    """How long `then` came after `first` (or has not come yet).
+
+    Returns None when there is no gap worth naming, else (delay?, when it ended or now).
+    """
+    end = then if then is not None else v.ctx.now
+    if end <= first:
+        return None
+    past_grace = end - first > v.ctx.policy.grace[stage]
+    if then is not None and not past_grace:
+        return None  # a short gap that has closed: nothing to report
+    return (not past_grace, end)
+
+
+def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """Money out before the ERP had the goods back, even if amounts later agree."""
+    refunds = [cn.posted_at for cn in v.active_credit_notes
+               if cn.status == "posted" and cn.posted_at is not None]
+    refunded_at = v.pdone.get(CREDITED)
+    if refunded_at is not None:
+        refunds.append(refunded_at)
+    if not refunds:
+        return NONE
+    if v.estage(RECEIVED).status is NOT_APPLICABLE:
+        return NONE
+    refunded = min(refunds)
+    received = v.edone.get(RECEIVED)
+    gap = _gap(v, CREDITED, refunded, received)
+    if gap is None:
+        return NONE
+    delay, end = gap
+    return [
+        v.finding(
+            Code.CREDIT_BEFORE_RECEIPT,
+            f"Refunded {hours(end - refunded):.1f} h before the {v.erp_name} receipt"
+            if received
+            else f"Refunded {hours(end - refunded):.1f} h ago; no {v.erp_name} receipt yet",
+            platform_value=refunded,
+            erp_value=received,
+            since=refunded,
+            delay=delay,
+        )
+    ]
+
+
+def premature_restock(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """Stock offered for sale again before the ERP recorded its inspection."""
+    restocks = [at for at in (v.pdone.get(RESTOCKED), v.edone.get(RESTOCKED))
+                if at is not None]
+    if not restocks:
+        return NONE
+    restocked = min(restocks)
+    inspected = v.edone.get(INSPECTED)
+    gap = _gap(v, RESTOCKED, restocked, inspected)
+    if gap is None:
+        return NONE
+    delay, end = gap
+    return [
+        v.finding(
+            Code.PREMATURE_RESTOCK,
+            f"Restocked {hours(end - restocked):.1f} h before the {v.erp_name} inspection"
+            if inspected
+            else f"Restocked {hours(end - restocked):.1f} h ago; not inspected in {v.erp_name}",
+            platform_value=restocked,
+            erp_value=inspected,
+            since=restocked,
+            delay=delay,
+        )
+    ]
+
+
+def closed_period(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """The credit belongs to an accounting period that is closed and the ERP has not booked
+    it there: it needs a manual journal in the open period."""
+    master = v.ctx.master
+    refunded_at = v.pdone.get(CREDITED)
+    posted = [cn for cn in v.active_credit_notes if cn.status == "posted" and cn.posting_date]
+    draft = next((cn for cn in v.active_credit_notes if cn.status == "draft"), None)
+    if refunded_at is not None:
+        day = refunded_at.date()
+    elif draft is not None and draft.posting_date is not None:
+        day = draft.posting_date
+    else:
+        return NONE
+    period = master.period_for(day)
+    if period is None or not period.closed:
+        return NONE
+    if any(master.period_for(cn.posting_date) == period for cn in posted):
+        return NONE
+    booked = posted[0].posting_date if posted else None
+    name = period.name or period.start.isoformat()
+    return [
+        v.finding(
+            Code.CLOSED_PERIOD,
+            f"The credit belongs to closed period {name} ({day.isoformat()}); "
+            + (f"{v.erp_name} booked it on {booked.isoformat()}" if booked
+               else f"{v.erp_name} has not booked it"),
+            platform_value=day.isoformat(),
+            erp_value=booked.isoformat() if booked else None,
+            since=refunded_at,
+        )
+    ]
+
+
+def _overdue_severity(v: CaseView, stage: Stage, elapsed_hours: float) -> Severity:
+    policy = v.ctx.policy
+    grace = policy.grace_hours[stage] or 1.0
+    ratio = elapsed_hours / grace
+    if ratio > policy.overdue_high_factor:
+        return Severity.HIGH
+    if ratio > policy.overdue_medium_factor:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def stage_overdue(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """A stage started but not finished past its grace, where no more specific code says why.
+
+    Checked: parcel in transit too long; goods received but never inspected (platform), or
+    inspected on the platform but not in the ERP; inspected but the customer not refunded.
+    """
+    if v.cancelled:
+        return NONE
+    now = v.ctx.now
+    out = []
+
+    def overdue(stage: Stage, side: Side, since: datetime | None, message: str,
+                delay_allowed: bool = False) -> None:
+        if since is None:
+            return
+        late = v.overdue(stage, since)
+        if not late and not delay_allowed:
+            return
+        elapsed = hours(now - since)
+        out.append(
+            v.finding(
+                Code.STAGE_OVERDUE,
+                f"{message} for {elapsed:.0f} h",
+                stage=stage,
+                side=side,
+                since=since,
+                severity=_overdue_severity(v, stage, elapsed),
+                owner=STAGE_OWNERS[stage],
+                delay=not late,
+                platform_value=v.pstage(stage).detail or v.pstage(stage).status.value,
+                erp_value=v.estage(stage).detail or v.estage(stage).status.value,
+            )
+        )
+
+    pdone, edone = v.pdone, v.edone
+    waiting = (NOT_STARTED, PENDING)
+    transit = v.pstage(IN_TRANSIT)
+    if transit.status is PENDING and RECEIVED not in pdone:
+        overdue(IN_TRANSIT, Side.PLATFORM, transit.at, "In transit")
+    if (RECEIVED in pdone and INSPECTED not in pdone and CREDITED not in pdone
+            and v.pstage(INSPECTED).status in waiting):
+        overdue(INSPECTED, Side.PLATFORM, pdone[RECEIVED],
+                "Received, not inspected")
+    if INSPECTED in pdone:
+        if (RECEIVED in edone and INSPECTED not in edone
+                and v.estage(INSPECTED).status in waiting):
+            overdue(INSPECTED, Side.ERP, pdone[INSPECTED],
+                    f"Inspected on the platform, not in {v.erp_name}", delay_allowed=True)
+        if v.pstage(CREDITED).status in waiting and not v.active_credit_notes:
+            overdue(CREDITED, Side.PLATFORM, pdone[INSPECTED],
+                    "Inspected, customer not refunded")
+    return out or NONE

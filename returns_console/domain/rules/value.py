@@ -1,0 +1,183 @@
+"""Rules of kind `value`: both sides have the record but disagree on an amount or quantity."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..codes import CREDITED, INSPECTED, RECEIVED, Code, Component, Side
+from ..findings import Finding
+from ..view import CaseView, ItemGroup
+
+NONE: tuple[Finding, ...] = ()
+ZERO = Decimal(0)
+
+#: Components REFUND_AMOUNT_MISMATCH compares; tax has its own code.
+_NON_TAX = tuple(
+    (c, c.value) for c in (Component.ITEMS, Component.SHIPPING, Component.DISCOUNTS, Component.FEES)
+)
+
+
+def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """Per ERP item, in the ERP's unit after each SKU mapping's conversion: the ERP's received
+    quantity (or, before receipt, its return order quantity) against the platform's."""
+    if not v.e.lines:
+        return NONE
+    platform_received = RECEIVED in v.pdone
+    out = []
+    for group in v.groups.values():
+        pairs = group.pairs
+        if pairs and group.item is None:
+            continue  # SKU_UNKNOWN says why
+        expected_uom = group.expected_uom
+        ordered = received = ZERO
+        any_received = clash = False
+        for ln in group.erp_lines:
+            if expected_uom and ln.uom and ln.uom != expected_uom:
+                clash = True
+                break
+            ordered += ln.quantity
+            if ln.received_quantity is not None:
+                any_received = True
+                received += ln.received_quantity
+        if clash:
+            continue  # UOM_MISMATCH says why
+        expected = ZERO
+        if any_received:
+            if not platform_received:
+                continue
+            erp_qty, what = received, "received"
+            for p in pairs:
+                line = p.line
+                qty = line.quantity if line.received_quantity is None else line.received_quantity
+                expected += qty * p.factor
+        else:
+            erp_qty, what = ordered, "on the return order"
+            for p in pairs:
+                expected += p.line.quantity * p.factor
+        if expected == erp_qty:
+            continue
+        unit = f" {expected_uom}" if expected_uom else ""
+        if group.pairs:
+            message = (f"SKU {group.label}: platform {expected:f}{unit} after conversion, "
+                       f"{v.erp_name} {erp_qty:f}{unit} {what}")
+        else:
+            message = (f"{v.erp_name} returns item {group.item_no}, "
+                       "which is not on the platform return")
+        out.append(
+            v.finding(
+                Code.QUANTITY_MISMATCH,
+                message,
+                line_ref=group.label,
+                platform_value=expected,
+                erp_value=erp_qty,
+                since=v.pstage(RECEIVED).at,
+                side=None if group.pairs else Side.ERP,
+                amount=_unit_value(group, expected - erp_qty),
+            )
+        )
+    return out or NONE
+
+
+def _money_pair(v: CaseView):
+    refund, note = v.p.refund, v.credit_note
+    if refund is None or note is None or note.amounts is None:
+        return None
+    return refund, note
+
+
+def refund_amount_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """Refund and credit note compared component by component, beyond the tolerance."""
+    pair = _money_pair(v)
+    if pair is None:
+        return NONE
+    refund, note = pair
+    credit = note.amounts
+    label = note.number or note.id
+    if refund.currency != credit.currency:
+        return [
+            v.finding(
+                Code.REFUND_AMOUNT_MISMATCH,
+                f"Refunded in {refund.currency}, credit memo {label} is in {credit.currency}",
+                component="currency",
+                platform_value=refund.currency,
+                erp_value=credit.currency,
+                since=v.pstage(CREDITED).at,
+            )
+        ]
+    tolerance = v.ctx.policy.tolerance
+    out = []
+    for component, name in _NON_TAX:
+        a, b = getattr(refund, name), getattr(credit, name)
+        if a != b and abs(a - b) > tolerance:
+            out.append(_money_finding(v, Code.REFUND_AMOUNT_MISMATCH, component, a, b, label))
+    return out or NONE
+
+
+def tax_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """Tax refunded against tax credited, beyond the tolerance."""
+    pair = _money_pair(v)
+    if pair is None:
+        return NONE
+    refund, note = pair
+    if refund.currency != note.amounts.currency:
+        return NONE  # REFUND_AMOUNT_MISMATCH names the currency
+    a, b = refund.tax, note.amounts.tax
+    if abs(a - b) <= v.ctx.policy.tolerance:
+        return NONE
+    return [_money_finding(v, Code.TAX_MISMATCH, Component.TAX, a, b, note.number or note.id)]
+
+
+def _money_finding(
+    v: CaseView, code: Code, component: Component, a: Decimal, b: Decimal, label: str
+) -> Finding:
+    currency = v.p.refund.currency if v.p.refund else ""
+    return v.finding(
+        code,
+        f"{component.value.capitalize()} differ: refunded {a:f} {currency}, "
+        f"credit memo {label} {b:f} {currency} (difference {a - b:f})",
+        component=component.value,
+        platform_value=a,
+        erp_value=b,
+        since=v.pstage(CREDITED).at,
+        amount=abs(a - b),
+    )
+
+
+def disposition_location_wrong(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """Stock put where its graded condition says it must not go (e.g. damaged on sale)."""
+    table = v.ctx.mappings.dispositions
+    out = []
+    for group in v.groups.values():
+        wanted = {
+            table[p.line.condition].location: p
+            for p in group.pairs
+            if p.line.condition in table
+        }
+        if not wanted:
+            continue
+        for line in group.erp_lines:
+            if line.location and line.location not in wanted:
+                pair = next(iter(wanted.values()))
+                location = next(iter(wanted))
+                out.append(
+                    v.finding(
+                        Code.DISPOSITION_LOCATION_WRONG,
+                        f"SKU {pair.line.sku} graded {pair.line.condition!r} belongs in "
+                        f"{location}; {v.erp_name} put it in {line.location}",
+                        line_ref=pair.line.sku,
+                        platform_value=f"{pair.line.condition} → {location}",
+                        erp_value=line.location,
+                        side=Side.ERP,
+                        since=v.pstage(INSPECTED).at,
+                        amount=pair.amount,
+                    )
+                )
+    return out or NONE
+
+
+def _unit_value(group: ItemGroup, erp_units: Decimal) -> Decimal | None:
+    """What a quantity difference (in ERP units) is worth at the platform's price."""
+    for pair in group.pairs:
+        if pair.line.unit_price is not None:
+            return abs(pair.line.unit_price * erp_units / pair.factor)
+    return None

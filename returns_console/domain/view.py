@@ -1,0 +1,247 @@
+"""Everything the rules need to know about one return, worked out once.
+
+The rules are small pure functions; the shared derivations they would otherwise repeat
+(SKU resolution, pairing platform lines with ERP lines, which credit note counts, the
+customer) live here so each rule stays a few lines long and the engine stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from .catalogue import CATALOGUE, STAGE_OWNERS
+from .codes import (
+    AUTHORISED,
+    DONE,
+    FAILED,
+    SYSTEM_NAMES,
+    Code,
+    Owner,
+    Severity,
+    Side,
+    Stage,
+)
+from .findings import Finding
+from .model import CreditNote, ErpLine, PlatformLine, ReturnCase, StageView
+from .reference import Customer, ErpMaster, Item, Mappings, Policy, SkuMapping
+
+DONE = DONE
+_HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a return is checked against, shared by every return of one run."""
+
+    mappings: Mappings
+    master: ErpMaster
+    policy: Policy
+    now: datetime
+
+
+@dataclass(slots=True)
+class LinePair:
+    """A platform line and the ERP item its SKU resolves to (None: unknown)."""
+
+    line: PlatformLine
+    mapping: SkuMapping | None
+    item: Item | None
+
+    @property
+    def factor(self) -> Decimal:
+        return self.mapping.factor if self.mapping else Decimal(1)
+
+    @property
+    def amount(self) -> Decimal | None:
+        price = self.line.unit_price
+        return None if price is None else price * self.line.quantity
+
+
+@dataclass(slots=True)
+class ItemGroup:
+    """Every platform line resolving to one ERP item, and the ERP lines for that item.
+
+    Quantities compare per item, not per line: two SKUs may map to one item (a single and
+    a pack of three), and either side may split an item over several lines.
+    """
+
+    item_no: str
+    item: Item | None
+    pairs: list[LinePair]
+    erp_lines: list[ErpLine]
+
+    @property
+    def expected_uom(self) -> str | None:
+        for pair in self.pairs:
+            if pair.mapping and pair.mapping.erp_uom:
+                return pair.mapping.erp_uom
+        return self.item.base_uom if self.item else None
+
+    @property
+    def label(self) -> str:
+        return self.pairs[0].line.sku if self.pairs else self.item_no
+
+
+def same_ref(a: str | None, b: str | None) -> bool:
+    """Order references compare without a leading '#' and case-insensitively ("#1001" = "1001")."""
+    if a is None or b is None:
+        return a is b
+    return a.lstrip("#").strip().casefold() == b.lstrip("#").strip().casefold()
+
+
+class CaseView:
+    __slots__ = (
+        "active_credit_notes",
+        "cancelled",
+        "case",
+        "ctx",
+        "e",
+        "edone",
+        "erp_name",
+        "groups",
+        "p",
+        "pairs",
+        "pdone",
+    )
+
+    def __init__(self, case: ReturnCase, ctx: Context) -> None:
+        self.case = case
+        self.ctx = ctx
+        self.p = p = case.platform
+        self.e = e = case.erp
+        self.erp_name = SYSTEM_NAMES.get(e.system, e.system)
+        #: Stages each side has completed, with when.
+        self.pdone = {s: view.at for s, view in p.stages.items() if view.status is DONE}
+        self.edone = {s: view.at for s, view in e.stages.items() if view.status is DONE}
+        auth = p.stages.get(AUTHORISED)
+        self.cancelled = auth is not None and auth.status is FAILED
+        notes = [cn for cn in e.credit_notes if cn.status != "cancelled"]
+        if len(notes) > 1:
+            notes.sort(key=lambda cn: (cn.status != "posted", cn.posted_at or ctx.now, cn.id))
+        #: Live credit notes, the one that counts first: posted before draft, oldest first.
+        self.active_credit_notes: list[CreditNote] = notes
+        items = ctx.master.items
+        sku = ctx.mappings.sku
+        groups: dict[str, ItemGroup] = {}
+        pairs = []
+        for line in p.lines:
+            mapping = sku(line.sku)
+            item_no = mapping.item_no if mapping else line.sku
+            group = groups.get(item_no)
+            if group is None:
+                group = groups[item_no] = ItemGroup(item_no, items.get(item_no), [], [])
+            pair = LinePair(line, mapping, group.item)
+            group.pairs.append(pair)
+            pairs.append(pair)
+        for erp_line in e.lines:
+            group = groups.get(erp_line.item_no)
+            if group is None:
+                group = groups[erp_line.item_no] = ItemGroup(
+                    erp_line.item_no, items.get(erp_line.item_no), [], []
+                )
+            group.erp_lines.append(erp_line)
+        self.pairs = pairs
+        self.groups = groups
+
+    # -- helpers the rules share -------------------------------------------------------
+
+    @property
+    def credit_note(self) -> CreditNote | None:
+        """The credit note that counts: the first posted one, else the first draft."""
+        return self.active_credit_notes[0] if self.active_credit_notes else None
+
+    def pstage(self, stage: Stage) -> StageView:
+        return self.p.stages.get(stage) or _NOT_STARTED
+
+    def estage(self, stage: Stage) -> StageView:
+        return self.e.stages.get(stage) or _NOT_STARTED
+
+    def has_erp_records(self) -> bool:
+        return bool(self.e.stages or self.e.credit_notes or self.e.lines)
+
+    def customer(self) -> Customer | None:
+        master = self.ctx.master
+        if self.e.customer_ref:
+            return master.customers.get(self.e.customer_ref)
+        if self.p.customer_email:
+            return master.customers_by_email.get(self.p.customer_email.casefold())
+        return None
+
+    def overdue(self, stage: Stage, since: datetime | None) -> bool | None:
+        """None: no clock started; False: still within grace (a delay); True: past grace."""
+        if since is None:
+            return None
+        return self.ctx.now - since > self.ctx.policy.grace[stage]
+
+    def refund_total(self) -> Decimal | None:
+        refund = self.p.refund
+        return refund.total if refund else None
+
+    def finding(
+        self,
+        code: Code,
+        message: str,
+        *,
+        stage: Stage | None = None,
+        line_ref: str | None = None,
+        platform_value: object = None,
+        erp_value: object = None,
+        since: datetime | None = None,
+        severity: Severity | None = None,
+        owner: Owner | None = None,
+        side: Side | None = None,
+        component: str | None = None,
+        amount: Decimal | None = None,
+        delay: bool = False,
+    ) -> Finding:
+        entry = CATALOGUE[code]
+        stage = stage or entry.stage or AUTHORISED
+        now = self.ctx.now
+        since = since or self.p.created_at or self.pstage(AUTHORISED).at
+        refund = self.p.refund
+        return Finding(
+            code=code,
+            stage=stage,
+            kind=entry.kind,
+            severity=severity or entry.severity,
+            owner=owner or entry.owner or STAGE_OWNERS[stage],
+            action=entry.action,
+            return_ref=self.p.return_ref,
+            order_ref=self.p.order_ref,
+            line_ref=line_ref,
+            platform_value=_text(platform_value),
+            erp_value=_text(erp_value),
+            message=message,
+            detected_at=now,
+            age_hours=max(0.0, (now - since).total_seconds() / _HOUR) if since else 0.0,
+            platform_system=self.p.system,
+            erp_system=self.e.system,
+            delay=delay,
+            component=component,
+            side=side,
+            amount_at_risk=amount if amount is not None else self.refund_total(),
+            currency=refund.currency if refund else None,
+        )
+
+
+_NOT_STARTED = StageView()
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def is_done(view: StageView) -> bool:
+    return view.status == DONE
+
+
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / _HOUR

@@ -1,0 +1,245 @@
+"""One plant per exception code: how to bend a healthy return so that it shows that code,
+and only that code. The scenario records each as ground truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from ..domain.codes import Code
+from .builder import Shape, iso, money
+from .world import BLOCKED_ITEMS, SOCK_PACK, UNKNOWN_SKU, month_start
+
+Mutate = Callable[[dict, datetime], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Plant:
+    code: Code
+    #: Where on the timeline the return must be for the exception to show (days before now).
+    shape: Callable[[datetime], Shape]
+    mutate: Mutate
+    delay: bool = False
+    note: str = ""
+
+
+def _ago(days: float = 8, **kw: object) -> Callable[[datetime], Shape]:
+    return lambda now: Shape(start=now - timedelta(days=days), **kw)
+
+
+def _first_line(case: dict) -> tuple[dict, dict]:
+    """Cut the return to its first line on both sides (so a changed SKU collides with no
+    other line) and hand that line back."""
+    for side in ("platform", "erp"):
+        del case[side]["lines"][1:]
+    return case["platform"]["lines"][0], case["erp"]["lines"][0]
+
+
+def sku_unknown(case: dict, now: datetime) -> None:
+    # The ERP return order was created without the line it could not resolve.
+    line = dict(case["platform"]["lines"][0], sku=UNKNOWN_SKU,
+                line_ref=case["platform"]["return_ref"] + "-9")
+    case["platform"]["lines"].append(line)
+
+
+def sku_inactive(case: dict, now: datetime) -> None:
+    blocked = BLOCKED_ITEMS[0]
+    pline, eline = _first_line(case)
+    pline["sku"] = blocked.sku
+    eline.update(item_no=blocked.item_no, uom=blocked.base_uom, quantity=pline["quantity"],
+                 received_quantity=pline["quantity"])
+
+
+def uom_mismatch(case: dict, now: datetime) -> None:
+    pline, eline = _first_line(case)
+    qty = Decimal(pline["quantity"])
+    pline["sku"] = SOCK_PACK.sku
+    eline.update(item_no=SOCK_PACK.item_no, uom="PACK", quantity=str(qty),
+                 received_quantity=str(qty))
+
+
+def order_ref_missing(case: dict, now: datetime) -> None:
+    case["erp"]["order_ref"] = None
+
+
+def customer_not_found(case: dict, now: datetime) -> None:
+    case["erp"]["customer_ref"] = "C99999"
+    for cn in case["erp"]["credit_notes"]:
+        cn["customer_ref"] = "C99999"
+
+
+def external_ref_conflict(case: dict, now: datetime) -> None:
+    case["erp"]["credit_notes"][0]["order_ref"] = "#999"
+
+
+def reason_unmapped(case: dict, now: datetime) -> None:
+    for line in case["platform"]["lines"]:
+        line["reason"] = "arrived_late"
+    for line in case["erp"]["lines"]:
+        line.pop("reason", None)
+
+
+def disposition_unmapped(case: dict, now: datetime) -> None:
+    pline, _ = _first_line(case)
+    pline["condition"] = "missing_tags"
+
+
+def location_unmapped(case: dict, now: datetime) -> None:
+    for line in case["platform"]["lines"]:
+        line["location"] = "swap-de-hub"
+
+
+def fee_item_unmapped(case: dict, now: datetime) -> None:
+    fee = Decimal("3.00")
+    case["platform"]["fees"] = [{"type": "restocking_fee", "amount": money(fee)}]
+    for amounts in [case["platform"]["refund"], case["erp"]["credit_notes"][0]["amounts"]]:
+        amounts["fees"] = money(fee)
+
+
+def payment_method_unmapped(case: dict, now: datetime) -> None:
+    case["platform"]["refund_method"] = "klarna"
+
+
+def payload_invalid(case: dict, now: datetime) -> None:
+    case["problems"] = [{
+        "side": "platform", "record_id": case["platform"]["return_ref"],
+        "stage": "credited",
+        "error": "products[1].item_count: Input should be a valid integer, got 'two'",
+    }]
+
+
+def _erp_only_authorised(case: dict) -> None:
+    case["erp"]["stages"] = {"authorised": case["erp"]["stages"]["authorised"]}
+    for line in case["erp"]["lines"]:
+        for key in ("received_quantity", "disposition", "location"):
+            line.pop(key, None)
+
+
+def return_order_missing(case: dict, now: datetime) -> None:
+    case["erp"] = {"system": case["erp"]["system"]}
+
+
+def return_order_not_open(case: dict, now: datetime) -> None:
+    _erp_only_authorised(case)
+    case["erp"]["return_order_state"] = "closed"
+    case["erp"]["stages"]["authorised"]["detail"] = "Closed"
+
+
+def receipt_not_posted(case: dict, now: datetime) -> None:
+    _erp_only_authorised(case)
+
+
+def credit_note_missing(case: dict, now: datetime) -> None:
+    case["erp"]["credit_notes"] = []
+    case["erp"]["stages"].pop("credited", None)
+
+
+def credit_note_duplicate(case: dict, now: datetime) -> None:
+    first = case["erp"]["credit_notes"][0]
+    second = dict(first, id=first["id"] + "-2", number=first["number"] + "-2",
+                  posted_at=iso(datetime.fromisoformat(first["posted_at"]) + timedelta(hours=6)))
+    case["erp"]["credit_notes"].append(second)
+
+
+def exchange_order_missing(case: dict, now: datetime) -> None:
+    case["erp"]["stages"].pop("exchanged", None)
+
+
+def quantity_mismatch(case: dict, now: datetime) -> None:
+    pline, _ = _first_line(case)
+    pline["quantity"] = pline["received_quantity"] = str(Decimal(pline["quantity"]) + 1)
+    price = Decimal(pline["unit_price"])
+    refund = case["platform"]["refund"]
+    refund["items"] = money(Decimal(refund["items"]) + price)
+    refund["tax"] = money(Decimal(refund["tax"]) + price * Decimal("0.2"))
+    case["erp"]["credit_notes"][0]["amounts"] = dict(refund)
+
+
+def refund_amount_mismatch(case: dict, now: datetime) -> None:
+    case["platform"]["refund"]["shipping"] = "4.95"
+    case["erp"]["credit_notes"][0]["amounts"]["shipping"] = "0.00"
+
+
+def tax_mismatch(case: dict, now: datetime) -> None:
+    amounts = case["erp"]["credit_notes"][0]["amounts"]
+    amounts["tax"] = money(Decimal(amounts["tax"]) - Decimal("1.00"))
+
+
+def disposition_location_wrong(case: dict, now: datetime) -> None:
+    pline, eline = _first_line(case)
+    pline["condition"] = "damaged"
+    eline.update(disposition="QUARANTINE", location="MAIN")
+    case["platform"]["stages"].pop("restocked", None)
+    case["erp"]["stages"].pop("restocked", None)
+
+
+def credit_before_receipt(case: dict, now: datetime) -> None:
+    # Refunded at drop-off, three days before the warehouse received the goods.
+    stages = case["platform"]["stages"]
+    stages["credited"]["at"] = stages["in_transit"]["at"]
+
+
+def premature_restock(case: dict, now: datetime) -> None:
+    transit = case["platform"]["stages"]["in_transit"]["at"]
+    case["platform"]["stages"]["restocked"] = {"status": "done", "at": transit}
+    case["erp"]["stages"].pop("restocked", None)
+    for line in case["platform"]["lines"]:
+        line["condition"] = "sellable"
+    for line in case["erp"]["lines"]:
+        line.update(disposition="RESELL", location="MAIN")
+
+
+def closed_period(case: dict, now: datetime) -> None:
+    """The shape already puts the refund on the last evening of the closed month and the
+    credit memo on the first night of the open one: nothing else to bend."""
+
+
+def stage_overdue(case: dict, now: datetime) -> None:
+    case["erp"]["stages"] = {"authorised": case["erp"]["stages"]["authorised"]}
+
+
+def credit_note_missing_delay(case: dict, now: datetime) -> None:
+    credit_note_missing(case, now)
+
+
+def _closed_period_shape(now: datetime) -> Shape:
+    # Refund at 23:00 on the last day of the newest closed month (two months back); the ERP
+    # books it an hour later, in the first open month.
+    first = datetime.combine(month_start(now, -1), time(), tzinfo=now.tzinfo)
+    return Shape(start=first - timedelta(days=3, hours=4))
+
+
+PLANTS: tuple[Plant, ...] = (
+    Plant(Code.SKU_UNKNOWN, _ago(), sku_unknown),
+    Plant(Code.SKU_INACTIVE, _ago(), sku_inactive),
+    Plant(Code.UOM_MISMATCH, _ago(), uom_mismatch),
+    Plant(Code.ORDER_REF_MISSING, _ago(), order_ref_missing),
+    Plant(Code.CUSTOMER_NOT_FOUND, _ago(), customer_not_found),
+    Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict),
+    Plant(Code.REASON_UNMAPPED, _ago(), reason_unmapped),
+    Plant(Code.DISPOSITION_UNMAPPED, _ago(), disposition_unmapped),
+    Plant(Code.LOCATION_UNMAPPED, _ago(), location_unmapped),
+    Plant(Code.FEE_ITEM_UNMAPPED, _ago(), fee_item_unmapped),
+    Plant(Code.PAYMENT_METHOD_UNMAPPED, _ago(), payment_method_unmapped),
+    Plant(Code.PAYLOAD_INVALID, _ago(), payload_invalid),
+    Plant(Code.RETURN_ORDER_MISSING, _ago(2, progress="in_transit"), return_order_missing),
+    Plant(Code.RETURN_ORDER_NOT_OPEN, _ago(4.3, progress="received"), return_order_not_open),
+    Plant(Code.RECEIPT_NOT_POSTED, _ago(4.3, progress="received"), receipt_not_posted),
+    Plant(Code.CREDIT_NOTE_MISSING, _ago(6), credit_note_missing),
+    Plant(Code.CREDIT_NOTE_DUPLICATE, _ago(), credit_note_duplicate),
+    Plant(Code.EXCHANGE_ORDER_MISSING, _ago(6, progress="inspected", exchange=True),
+          exchange_order_missing),
+    Plant(Code.QUANTITY_MISMATCH, _ago(), quantity_mismatch),
+    Plant(Code.REFUND_AMOUNT_MISMATCH, _ago(), refund_amount_mismatch),
+    Plant(Code.TAX_MISMATCH, _ago(), tax_mismatch),
+    Plant(Code.DISPOSITION_LOCATION_WRONG, _ago(), disposition_location_wrong),
+    Plant(Code.CREDIT_BEFORE_RECEIPT, _ago(), credit_before_receipt),
+    Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock),
+    Plant(Code.CLOSED_PERIOD, _closed_period_shape, closed_period),
+    Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue),
+    Plant(Code.CREDIT_NOTE_MISSING, lambda now: Shape(start=now - timedelta(days=3, hours=5)),
+          credit_note_missing_delay, delay=True, note="refunded 2 h ago: within grace"),
+)
