@@ -1,0 +1,108 @@
+"""The headless check: reconcile a snapshot and report it in the shape of spec section 4."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..domain.codes import Severity
+from ..domain.findings import Finding, severity_at_least
+from ..domain.reconcile import Result, reconcile
+from ..domain.snapshot import Snapshot, SourceInfo
+
+
+@dataclass(slots=True)
+class SourceStatus:
+    system: str
+    status: str  # ok | stale | down
+    fetched_at: datetime | None
+    records: int
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "system": self.system,
+            "status": self.status,
+            "fetched_at": _iso(self.fetched_at),
+            "records": self.records,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(slots=True)
+class CheckReport:
+    generated_at: datetime
+    profile: str
+    platform: SourceStatus
+    erp: SourceStatus
+    result: Result
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.result.findings
+
+    def failing(self, threshold: Severity) -> list[Finding]:
+        return [f for f in self.result.findings if severity_at_least(f, threshold)]
+
+    def exit_code(self, fail_on: Severity) -> int:
+        return 1 if self.failing(fail_on) else 0
+
+    def to_json(self) -> dict[str, Any]:
+        findings = self.result.findings
+        return {
+            "generated_at": _iso(self.generated_at),
+            "profile": self.profile,
+            "platform": self.platform.to_json(),
+            "erp": self.erp.to_json(),
+            "returns_checked": self.result.returns_checked,
+            "summary": summarise(findings),
+            "findings": [f.to_json() for f in findings],
+            "delays": [f.to_json() for f in self.result.delays],
+        }
+
+
+def summarise(findings: list[Finding]) -> dict[str, Any]:
+    def count(attr: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in findings:
+            key = getattr(f, attr).value
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items()))
+
+    at_risk = sum((f.amount_at_risk for f in findings if f.amount_at_risk is not None), 0)
+    return {
+        "findings": len(findings),
+        "by_severity": count("severity"),
+        "by_kind": count("kind"),
+        "by_owner": count("owner"),
+        "by_code": count("code"),
+        "amount_at_risk": f"{at_risk:f}" if at_risk else "0",
+    }
+
+
+def check_snapshot(
+    snapshot: Snapshot, *, now: datetime | None = None, workers: int = 1
+) -> CheckReport:
+    ctx = snapshot.context(now)
+    result = reconcile(snapshot.returns, ctx, workers=workers)
+    erp_records = sum(
+        bool(case.erp.stages) + len(case.erp.credit_notes) for case in snapshot.returns
+    )
+    return CheckReport(
+        generated_at=datetime.now(UTC) if now is None and snapshot.as_of is None else ctx.now,
+        profile=snapshot.profile,
+        platform=_ok(snapshot.platform, len(snapshot.returns)),
+        erp=_ok(snapshot.erp, erp_records),
+        result=result,
+    )
+
+
+def _ok(source: SourceInfo, records: int) -> SourceStatus:
+    return SourceStatus(source.system, "ok", source.fetched_at, records)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,61 @@
+"""Reading and writing canonical snapshots, with errors a person can act on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..domain.snapshot import Snapshot
+from ..errors import UserError
+
+
+def describe_validation(error: ValidationError, limit: int = 1) -> str:
+    """pydantic's errors as one line: the field path and the problem, then how many more."""
+    problems = error.errors(include_url=False)
+    parts = []
+    for problem in problems[:limit]:
+        where = _path(problem["loc"])
+        parts.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+    more = len(problems) - limit
+    return "; ".join(parts) + (f" (and {more} more problem{'s' * (more > 1)})" if more > 0 else "")
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"cannot read {path}: it is a directory") from None
+    except UnicodeDecodeError:
+        raise UserError(f"cannot read {path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a snapshot: expected a JSON object at the top level")
+    try:
+        return Snapshot.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{path} is not a valid snapshot: {describe_validation(exc)}") from None
+
+
+def dump_snapshot(snapshot: Snapshot) -> str:
+    return snapshot.model_dump_json(indent=1, exclude_none=True)

@@ -1,0 +1,67 @@
+"""`--format table`: the check report for people, in a terminal or a pipe."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .domain.codes import SYSTEM_NAMES
+from .services.check import CheckReport
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def render_table(report: CheckReport, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    console = Console(file=out, width=None if out.isatty() else 200, highlight=False,
+                      soft_wrap=False)
+    table = Table(title=f"Returns Console check: {escape(report.profile)}", title_justify="left",
+                  show_lines=False, expand=False)
+    for name in ("severity", "code", "return", "order", "line", "stage", "owner", "age h",
+                 "at risk", "message"):
+        table.add_column(name, no_wrap=name != "message", overflow="fold")
+    rows = sorted(report.findings, key=lambda f: (-f.severity.rank, f.code, f.return_ref))
+    for f in rows:
+        table.add_row(
+            f"[{SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]",
+            f.code.value,
+            escape(f.return_ref),
+            escape(f.order_ref or "—"),
+            escape(f.line_ref or ""),
+            f.stage.value,
+            f.owner.value,
+            f"{f.age_hours:.0f}",
+            "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f} {f.currency or ''}",
+            escape(f.message),
+        )
+    console.print(table)
+    for f in report.result.delays:
+        console.print(f"[dim]delay  {f.code.value}  {escape(f.return_ref)}  "
+                      f"{escape(f.message)}[/]")
+    summary = ", ".join(f"{n} {sev}" for sev, n in
+                        sorted(_by_severity(report).items(), key=lambda kv: -_rank(kv[0])))
+    console.print(
+        f"{len(report.findings)} finding(s) [{summary or 'none'}], "
+        f"{len(report.result.delays)} delay(s), {report.result.returns_checked} returns checked; "
+        f"{_source(report.platform)}; {_source(report.erp)}"
+    )
+
+
+def _by_severity(report: CheckReport) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in report.findings:
+        out[f.severity.value] = out.get(f.severity.value, 0) + 1
+    return out
+
+
+def _rank(severity: str) -> int:
+    return ("low", "medium", "high", "critical").index(severity)
+
+
+def _source(status) -> str:
+    name = SYSTEM_NAMES.get(status.system, status.system)
+    return f"{escape(name)} {status.status}"
