@@ -133,7 +133,7 @@ def _money_finding(
     currency = v.p.refund.currency if v.p.refund else ""
     return v.finding(
         code,
-        f"{component.value.capitalize()} differ{'' if component.value.endswith('s') else 's'}: refunded {a:f} {currency}, "
+        f"{component.value.capitalize()} {_verb(component)}: refunded {a:f} {currency}, "
         f"credit memo {label} {b:f} {currency} (difference {a - b:f})",
         component=component.value,
         platform_value=a,
@@ -141,6 +141,10 @@ def _money_finding(
         since=v.pstage(CREDITED).at,
         amount=abs(a - b),
     )
+
+
+def _verb(component: Component) -> str:
+    return "differ" if component.value.endswith("s") else "differs"
 
 
 def disposition_location_wrong(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
