@@ -78,7 +78,7 @@ def _stage(status: str, at: datetime | None, *ids: str, detail: str | None = Non
 def build_return(i: int, rng: random.Random, shape: Shape, customers: int,
                  platform: str = "swap", erp: str = "d365_bc") -> dict:
     """A healthy return: every stage reached on the platform is mirrored in the ERP."""
-    ref, order = f"R-{100000 + i}", f"#{1000 + i}"
+    ref, order = f"R-{100000 + i}", f"#{1000 + i}"  # 6 digits up to R-999999
     cust = rng.randint(1, customers)
     pool = [*PRODUCTS, SOCK_PACK]
     chosen: list[Product] = rng.sample(pool, rng.choice((1, 1, 1, 2, 2, 3)))

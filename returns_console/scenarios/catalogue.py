@@ -50,6 +50,7 @@ def build_scenario(
     erp: str = "d365_bc",
     customers: int = 60,
     profile: str = "demo",
+    first_index: int = 1,
 ) -> Scenario:
     """`returns` returns, at least `healthy_share` of them healthy, the rest each carrying
     one planted exception (cycling through every plant, so 27 or more plant them all)."""
@@ -60,7 +61,7 @@ def build_scenario(
     ]
     rng.shuffle(plan)
     cases, truth = [], []
-    for i, plant_no in enumerate(plan, start=1):
+    for i, plant_no in enumerate(plan, start=first_index):
         if plant_no is None:
             case = build_return(i, rng, _healthy_shape(rng, now), customers, platform, erp)
         else:

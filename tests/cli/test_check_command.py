@@ -1,0 +1,166 @@
+"""`returns-console check`: the headless contract of spec section 4, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from returns_console.domain.catalogue import CATALOGUE
+from returns_console.domain.codes import Code
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "fixtures" / "canonical" / "scenario.json"
+TRUTH = ROOT / "fixtures" / "canonical" / "scenario.truth.json"
+REQUIRED = {
+    "code", "stage", "kind", "severity", "owner", "return_ref", "order_ref", "line_ref",
+    "platform_value", "erp_value", "message", "detected_at", "age_hours", "action",
+}
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "returns_console", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    done = cli("check", "--snapshot", str(FIXTURE), "--format", "json")
+    assert done.returncode == 1, done.stderr  # critical findings present, default --fail-on
+    assert done.stderr == ""
+    return json.loads(done.stdout)
+
+
+def test_reports_every_code_of_the_catalogue_and_only_the_planted_ones(report: dict) -> None:
+    truth = json.loads(TRUTH.read_text())
+    found = {(f["return_ref"], f["code"], False) for f in report["findings"]}
+    found |= {(f["return_ref"], f["code"], True) for f in report["delays"]}
+    assert found == {(t["return_ref"], t["code"], t["delay"]) for t in truth}
+    assert {f["code"] for f in report["findings"]} == {c.value for c in Code}
+
+
+def test_healthy_returns_have_no_finding(report: dict) -> None:
+    planted = {t["return_ref"] for t in json.loads(TRUTH.read_text())}
+    flagged = {f["return_ref"] for f in report["findings"] + report["delays"]}
+    assert flagged <= planted
+    assert report["returns_checked"] - len(planted) >= 0.7 * report["returns_checked"]
+
+
+def test_findings_carry_the_contract_fields(report: dict) -> None:
+    assert report["platform"]["system"] == "swap" and report["platform"]["status"] == "ok"
+    assert report["erp"]["system"] == "d365_bc" and report["erp"]["status"] == "ok"
+    for finding in report["findings"]:
+        assert REQUIRED <= finding.keys()
+        entry = CATALOGUE[Code(finding["code"])]
+        assert finding["kind"] == entry.kind.value
+        assert finding["action"] == entry.action.value
+        if entry.stage is not None:
+            assert finding["stage"] == entry.stage.value
+        assert isinstance(finding["age_hours"], float | int)
+
+
+def test_money_travels_as_strings(report: dict) -> None:
+    money = [f for f in report["findings"] if f["code"] == "TAX_MISMATCH"]
+    assert money and all(isinstance(f["platform_value"], str) for f in money)
+    assert money[0]["component"] == "tax"
+
+
+def test_same_snapshot_same_output() -> None:
+    a = cli("check", "--snapshot", str(FIXTURE), "--format", "json")
+    b = cli("check", "--snapshot", str(FIXTURE), "--format", "json")
+    assert a.stdout == b.stdout
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 1), ("low", 1)])
+def test_fail_on_sets_the_exit_code(fail_on: str, code: int) -> None:
+    done = cli("check", "--snapshot", str(FIXTURE), "--fail-on", fail_on, "--format", "json")
+    assert done.returncode == code
+
+
+def test_exit_zero_when_nothing_reaches_the_threshold(tmp_path: Path) -> None:
+    snapshot = json.loads(FIXTURE.read_text())
+    planted = {t["return_ref"] for t in json.loads(TRUTH.read_text())}
+    snapshot["returns"] = [r for r in snapshot["returns"]
+                           if r["platform"]["return_ref"] not in planted]
+    path = tmp_path / "healthy.json"
+    path.write_text(json.dumps(snapshot))
+    done = cli("check", "--snapshot", str(path), "--fail-on", "low", "--format", "json")
+    assert done.returncode == 0, done.stdout
+    assert json.loads(done.stdout)["findings"] == []
+
+
+def test_table_format_is_for_people() -> None:
+    done = cli("check", "--snapshot", str(FIXTURE), "--format", "table")
+    assert done.returncode == 1
+    assert "CREDIT_NOTE_MISSING" in done.stdout
+    assert "26 finding(s)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no such file"),
+        ("{not json", "is not valid JSON"),
+        ("[]", "expected a JSON object"),
+        ('{"platform": {"system": "swap"}}', "erp: Field required"),
+        ("BAD_ENUM", "returns[0].platform.stages.authorised.status"),
+        ("BAD_DECIMAL", "returns[0].platform.lines[0].quantity"),
+        ("EXTRA_FIELD", "returns[0].erp.surprise"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path, content: str | None,
+                                                 expected: str) -> None:
+    path = tmp_path / "snap.json"
+    if content is not None:
+        snapshot = json.loads(FIXTURE.read_text())
+        case = snapshot["returns"][0]
+        if content == "BAD_ENUM":
+            case["platform"]["stages"]["authorised"]["status"] = "finished"
+        elif content == "BAD_DECIMAL":
+            case["platform"]["lines"][0]["quantity"] = "two"
+        elif content == "EXTRA_FIELD":
+            case["erp"]["surprise"] = 1
+        else:
+            snapshot = None
+        path.write_text(content if snapshot is None else json.dumps(snapshot))
+    done = cli("check", "--snapshot", str(path))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("check",), ("check", "--format", "xml", "--snapshot", "x"), ("nope",),
+     ("check", "--snapshot", str(FIXTURE), "--now", "yesterday")],
+)
+def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
+    done = cli(*args)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("returns-console: ")
+
+
+def test_demo_prints_the_demo_findings() -> None:
+    done = cli("demo", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    codes = {f["code"] for f in json.loads(done.stdout)["findings"]}
+    assert codes == {c.value for c in Code}
+
+
+def test_committed_fixture_matches_the_scenario_builder(tmp_path: Path) -> None:
+    """The fixture is generated, not hand-edited: regenerate and compare."""
+    done = cli("scenario", "--now", "2026-11-21T10:00:00Z", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "scenario.json").read_text()) == json.loads(FIXTURE.read_text())
+    assert json.loads((tmp_path / "scenario.truth.json").read_text()) == json.loads(
+        TRUTH.read_text()
+    )
