@@ -1,0 +1,335 @@
+"""The one HTTP layer every connector uses (httpx, async).
+
+It owns what every real API needs and no connector should write again: a timeout, a bound on
+concurrent requests per system, retries with exponential backoff and jitter that honour
+`Retry-After` (tenacity), one token refresh on 401, typed errors with readable messages, and
+a log of the calls made (method, redacted URL, status, milliseconds) for the console to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from .errors import (
+    AuthError,
+    ConflictError,
+    ConnectorError,
+    InvalidPayloadError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    RequestError,
+    ServerError,
+)
+
+#: Query parameters whose values never leave this module.
+SECRET_PARAMS = frozenset({
+    "api_token", "api_key", "apikey", "key", "token", "access_token", "client_secret",
+    "secret", "password", "signature", "sig", "code", "x-api-key",
+})
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """The URL with user info dropped and secret-looking query values replaced by ***."""
+    parts = urlsplit(str(url))
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    query = urlencode(
+        [(k, "***" if k.lower() in SECRET_PARAMS else v)
+         for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="/:$,'()*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 5
+    initial: float = 0.5
+    maximum: float = 30.0
+    jitter: float = 0.5
+    #: A server asking for a longer wait than this is treated as down for now.
+    max_retry_after: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    at: datetime
+    system: str
+    method: str
+    url: str
+    status: int | None
+    ms: float
+    attempt: int
+    error: str | None = None
+
+
+class CallLog:
+    """The most recent calls, newest last, shared by every client of a session."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self._calls: deque[CallRecord] = deque(maxlen=size)
+        self.total = 0
+
+    def add(self, record: CallRecord) -> None:
+        self._calls.append(record)
+        self.total += 1
+
+    def __iter__(self):
+        return iter(list(self._calls))
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def count(self, system: str | None = None) -> int:
+        return sum(1 for c in self._calls if system is None or c.system == system)
+
+
+class Auth(Protocol):
+    """How a system proves who we are. Secrets stay inside the implementation."""
+
+    async def headers(self, http: HttpClient) -> Mapping[str, str]: ...
+
+    async def refresh(self, http: HttpClient) -> bool:
+        """Forget a cached token; True if a retry with fresh credentials makes sense."""
+        ...
+
+
+class NoAuth:
+    async def headers(self, http: HttpClient) -> Mapping[str, str]:
+        return {}
+
+    async def refresh(self, http: HttpClient) -> bool:
+        return False
+
+
+ErrorParser = Callable[[httpx.Response], str | None]
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds (it may be a number or an HTTP date)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _Wait:
+    """Exponential backoff with jitter, but never shorter than the server's Retry-After."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._backoff = wait_exponential_jitter(
+            multiplier=policy.initial, max=policy.maximum, jitter=policy.jitter
+        )
+
+    def __call__(self, state) -> float:
+        backoff = self._backoff(state)
+        error = state.outcome.exception() if state.outcome else None
+        asked = getattr(error, "retry_after", None)
+        return max(backoff, asked) if asked is not None else backoff
+
+
+class HttpClient:
+    """An async client for one system: base URL, auth, limits, retries and the call log."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        auth: Auth | None = None,
+        timeout: float = 30.0,
+        concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        log: CallLog | None = None,
+        error_parser: ErrorParser | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], Any] | None = None,
+    ) -> None:
+        self.system = system
+        self.auth = auth or NoAuth()
+        self.retry = retry or RetryPolicy()
+        self.log = log if log is not None else CallLog()
+        self._parse_error = error_parser or _default_error
+        self._limit = asyncio.Semaphore(concurrency)
+        self._sleep = sleep or asyncio.sleep
+        self.client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json", **(headers or {})},
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # -- requests --------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticate: bool = True,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response or raise a typed ConnectorError."""
+        policy = self.retry
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.attempts),
+            wait=_Wait(policy),
+            retry=retry_if_exception(_should_retry(policy)),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(
+                    method, url, params, json_body, data, headers, authenticate,
+                    attempt.retry_state.attempt_number,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        response = await self.request("GET", url, params=params)
+        return self.decode(response)
+
+    def decode(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidPayloadError(
+                self.system,
+                f"{response.request.method} {redact_url(response.request.url)} answered "
+                f"{response.status_code} with a body that is not JSON",
+                status=response.status_code,
+            ) from None
+
+    async def _send_once(self, method, url, params, json_body, data, headers, authenticate,
+                         attempt: int) -> httpx.Response:
+        refreshed = False
+        while True:
+            sent_headers = dict(headers or {})
+            if authenticate:
+                sent_headers.update(await self.auth.headers(self))
+            response = await self._timed(method, url, params, json_body, data, sent_headers,
+                                         attempt)
+            if response.status_code == 401 and authenticate and not refreshed:
+                refreshed = True
+                if await self.auth.refresh(self):
+                    continue
+            return self._check(response)
+
+    async def _timed(self, method, url, params, json_body, data, headers,
+                     attempt: int) -> httpx.Response:
+        request = self.client.build_request(method, url, params=params, json=json_body,
+                                            data=data, headers=headers)
+        shown = redact_url(request.url)
+        started = time.perf_counter()
+        async with self._limit:
+            try:
+                response = await self.client.send(request)
+                await response.aread()
+            except httpx.TimeoutException:
+                self._record(method, shown, None, started, attempt, "timeout")
+                raise NetworkError(self.system, f"{method} {shown} timed out") from None
+            except httpx.TransportError as exc:
+                reason = _transport_reason(exc)
+                self._record(method, shown, None, started, attempt, reason)
+                raise NetworkError(self.system, f"cannot reach {shown}: {reason}") from None
+        self._record(method, shown, response.status_code, started, attempt, None)
+        return response
+
+    def _record(self, method: str, url: str, status: int | None, started: float, attempt: int,
+                error: str | None) -> None:
+        self.log.add(CallRecord(
+            at=datetime.now(UTC), system=self.system, method=method, url=url, status=status,
+            ms=(time.perf_counter() - started) * 1000, attempt=attempt, error=error,
+        ))
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        request = response.request
+        where = f"{request.method} {redact_url(request.url)}"
+        detail = self._parse_error(response)
+        said = f": {detail}" if detail else ""
+        system = self.system
+        if status in (401, 403):
+            hint = ("check the credentials in the profile" if status == 401
+                    else "the credentials lack permission for this")
+            raise AuthError(system, f"{where} was refused ({status}){said}; {hint}",
+                            status=status)
+        if status == 404:
+            raise NotFoundError(system, f"{where} was not found (404){said}", status=status)
+        if status in (409, 412):
+            raise ConflictError(system, f"{where} conflicts with a change made since it was "
+                                f"read ({status}){said}", status=status)
+        if status == 429:
+            wait = retry_after_seconds(response)
+            raise RateLimitedError(system, f"{where} was rate limited (429){said}",
+                                   retry_after=wait)
+        if status >= 500 or status == 408:
+            raise ServerError(system, f"{where} failed ({status}){said}", status=status,
+                              retry_after=retry_after_seconds(response))
+        raise RequestError(system, f"{where} was rejected ({status}){said}", status=status)
+
+
+def _should_retry(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+    def check(error: BaseException) -> bool:
+        if not isinstance(error, ConnectorError) or not error.retryable:
+            return False
+        asked = getattr(error, "retry_after", None)
+        return asked is None or asked <= policy.max_retry_after
+
+    return check
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    if "Connection refused" in text or "ConnectError" in type(exc).__name__:
+        return "connection refused" if "refused" in text.lower() else text
+    return text
+
+
+def _default_error(response: httpx.Response) -> str | None:
+    text = response.text.strip()
+    if not text:
+        return None
+    return text[:200].replace("\n", " ")

@@ -1,0 +1,201 @@
+"""The shared HTTP layer: retries, Retry-After, token refresh, typed errors, call log."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from returns_console.connectors.errors import (
+    AuthError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    RequestError,
+    ServerError,
+)
+from returns_console.connectors.http import HttpClient, RetryPolicy, redact_url
+from returns_console.sandbox.server import BackgroundServer
+
+FAST = RetryPolicy(attempts=4, initial=0.01, maximum=0.05, jitter=0.0)
+
+
+class Sleeps:
+    """Records waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def scripted(*responses: httpx.Response) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return httpx.MockTransport(handler), seen
+
+
+def client(transport, **kw) -> HttpClient:
+    kw.setdefault("retry", FAST)
+    kw.setdefault("sleep", Sleeps())
+    return HttpClient("swap", "https://api.example.test/v1", transport=transport, **kw)
+
+
+async def test_retries_server_errors_then_succeeds() -> None:
+    transport, seen = scripted(httpx.Response(503), httpx.Response(502),
+                               httpx.Response(200, json={"ok": True}))
+    async with client(transport) as http:
+        assert await http.get_json("/returns") == {"ok": True}
+    assert len(seen) == 3
+    assert [c.status for c in http.log] == [503, 502, 200]
+    assert [c.attempt for c in http.log] == [1, 2, 3]
+
+
+async def test_honours_retry_after_on_429() -> None:
+    sleeps = Sleeps()
+    transport, _ = scripted(httpx.Response(429, headers={"Retry-After": "7"}),
+                            httpx.Response(200, json=[]))
+    async with client(transport, sleep=sleeps) as http:
+        await http.get_json("/returns")
+    assert sleeps.waits and sleeps.waits[0] >= 7
+
+
+async def test_gives_up_after_the_last_attempt_with_a_typed_error() -> None:
+    transport, seen = scripted(httpx.Response(500, json={"message": "boom"}))
+    async with client(transport) as http:
+        with pytest.raises(ServerError) as caught:
+            await http.get_json("/returns")
+    assert len(seen) == FAST.attempts
+    assert "failed (500)" in str(caught.value) and "boom" in str(caught.value)
+
+
+async def test_a_retry_after_beyond_the_cap_is_not_waited_for() -> None:
+    transport, seen = scripted(httpx.Response(429, headers={"Retry-After": "3600"}))
+    async with client(transport) as http:
+        with pytest.raises(RateLimitedError) as caught:
+            await http.get_json("/returns")
+    assert len(seen) == 1
+    assert caught.value.retry_after == 3600
+
+
+@pytest.mark.parametrize(("status", "error"), [(404, NotFoundError), (400, RequestError),
+                                               (403, AuthError)])
+async def test_client_errors_are_not_retried(status: int, error: type) -> None:
+    transport, seen = scripted(httpx.Response(status))
+    async with client(transport) as http:
+        with pytest.raises(error):
+            await http.get_json("/returns")
+    assert len(seen) == 1
+
+
+class RefreshingAuth:
+    def __init__(self) -> None:
+        self.token = "old"
+        self.refreshes = 0
+
+    async def headers(self, http):
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def refresh(self, http):
+        self.refreshes += 1
+        self.token = "new"
+        return True
+
+
+async def test_refreshes_the_token_once_on_401() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        ok = request.headers["Authorization"] == "Bearer new"
+        return httpx.Response(200 if ok else 401, json={})
+
+    auth = RefreshingAuth()
+    async with client(httpx.MockTransport(handler), auth=auth) as http:
+        await http.get_json("/returns")
+    assert auth.refreshes == 1
+
+
+async def test_a_second_401_is_an_auth_error_that_names_no_secret() -> None:
+    transport, seen = scripted(httpx.Response(401, json={"error": "nope"}))
+    auth = RefreshingAuth()
+    async with client(transport, auth=auth) as http:
+        with pytest.raises(AuthError) as caught:
+            await http.get_json("/returns")
+    assert auth.refreshes == 1 and len(seen) == 2
+    assert "Bearer" not in str(caught.value) and "new" not in str(caught.value)
+    assert "check the credentials" in str(caught.value)
+
+
+async def test_secrets_in_the_url_never_reach_the_log_or_errors() -> None:
+    transport, _ = scripted(httpx.Response(404))
+    async with client(transport) as http:
+        with pytest.raises(NotFoundError) as caught:
+            await http.get_json("/rma", params={"api_token": "s3cret", "store": "store_1"})
+    logged = next(iter(http.log)).url
+    assert "s3cret" not in logged and "s3cret" not in str(caught.value)
+    assert "api_token=***" in logged and "store=store_1" in logged
+
+
+def test_redact_url_drops_user_info() -> None:
+    assert redact_url("https://user:pw@host.test/a?token=x&page=2") == (
+        "https://host.test/a?token=***&page=2"
+    )
+
+
+async def test_concurrency_is_bounded_per_system() -> None:
+    running = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+        return httpx.Response(200, json={})
+
+    async with client(httpx.MockTransport(handler), concurrency=2) as http:
+        await asyncio.gather(*(http.get_json(f"/r/{i}") for i in range(8)))
+    assert peak == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_a_source_that_is_down_is_a_network_error_after_retries() -> None:
+    http = HttpClient("d365_bc", f"http://127.0.0.1:{_closed_port()}", retry=FAST,
+                      sleep=Sleeps())
+    async with http:
+        with pytest.raises(NetworkError) as caught:
+            await http.get_json("/companies")
+    assert len(http.log) == FAST.attempts
+    assert "cannot reach http://127.0.0.1" in str(caught.value)
+
+
+async def test_over_loopback_against_a_real_server() -> None:
+    hits = {"n": 0}
+
+    async def flaky(request):
+        hits["n"] += 1
+        if hits["n"] == 1:
+            return JSONResponse({"error": {"code": "Busy", "message": "try later"}},
+                                status_code=503, headers={"Retry-After": "0"})
+        return JSONResponse({"value": [1, 2, 3]})
+
+    app = Starlette(routes=[Route("/items", flaky)])
+    with BackgroundServer(app) as server:
+        async with HttpClient("d365_bc", server.url, retry=FAST) as http:
+            assert await http.get_json("/items") == {"value": [1, 2, 3]}
+    assert [c.status for c in http.log] == [503, 200]
+    assert all(c.ms >= 0 for c in http.log)
