@@ -1,0 +1,88 @@
+"""How each system proves who we are. Secrets live only inside these objects (SecretStr)
+and only ever leave in a request header or token request body."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+from pydantic import SecretStr
+
+from .errors import AuthError, ConnectorError, InvalidPayloadError
+from .http import HttpClient
+
+
+class ApiKeyHeader:
+    """A static key in a header (Swap `x-api-key`, Happy Returns `X-Hr-Apikey`, ...)."""
+
+    def __init__(self, header: str, key: SecretStr | str) -> None:
+        self.header = header
+        self._key = key if isinstance(key, SecretStr) else SecretStr(key)
+
+    async def headers(self, http: HttpClient) -> Mapping[str, str]:
+        return {self.header: self._key.get_secret_value()}
+
+    async def refresh(self, http: HttpClient) -> bool:
+        return False  # a static key does not get better by asking again
+
+    def __repr__(self) -> str:
+        return f"ApiKeyHeader({self.header!r}, '***')"
+
+
+class OAuthClientCredentials:
+    """OAuth 2.0 client credentials (Microsoft Entra ID for Business Central): a bearer token
+    fetched from the token URL, cached until shortly before it expires, refreshed on 401."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: SecretStr | str,
+                 scope: str, *, leeway: float = 60.0) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self._secret = (client_secret if isinstance(client_secret, SecretStr)
+                        else SecretStr(client_secret))
+        self.scope = scope
+        self._leeway = leeway
+        self._token: SecretStr | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def headers(self, http: HttpClient) -> Mapping[str, str]:
+        async with self._lock:
+            if self._token is None or time.monotonic() >= self._expires:
+                await self._fetch(http)
+            assert self._token is not None
+            return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+
+    async def refresh(self, http: HttpClient) -> bool:
+        async with self._lock:
+            self._token = None
+        return True
+
+    async def _fetch(self, http: HttpClient) -> None:
+        try:
+            response = await http.request(
+                "POST", self.token_url, authenticate=False,
+                data={"grant_type": "client_credentials", "client_id": self.client_id,
+                      "client_secret": self._secret.get_secret_value(), "scope": self.scope},
+            )
+        except AuthError as exc:
+            raise AuthError(http.system, "the token endpoint refused the client id and "
+                            "secret; check them in the profile", status=exc.status) from None
+        except ConnectorError as exc:
+            raise type(exc)(http.system, f"could not get a token: {exc}",
+                            status=exc.status) from None
+        body = http.decode(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise InvalidPayloadError(http.system, "the token endpoint answered without an "
+                                      "access_token")
+        lifetime = body.get("expires_in", 3600)
+        try:
+            lifetime = float(lifetime)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        self._token = SecretStr(token)
+        self._expires = time.monotonic() + max(0.0, lifetime - self._leeway)
+
+    def __repr__(self) -> str:
+        return f"OAuthClientCredentials({self.token_url!r}, {self.client_id!r}, '***')"

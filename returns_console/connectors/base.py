@@ -1,0 +1,71 @@
+"""The two seams every system plugs into: a returns platform and an ERP.
+
+Adding a system means one module implementing one of these Protocols, one simulator,
+fixtures, and a line in the registry. Connectors return canonical models; a record that
+does not validate comes back as a PayloadProblem next to the rest, never as an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from ..domain.model import ErpView, PayloadProblem, PlatformView
+from ..domain.reference import ErpMaster
+
+
+@dataclass(slots=True)
+class PlatformBatch:
+    """What a platform said: its returns, the records it could not read, the raw payloads."""
+
+    views: list[PlatformView] = field(default_factory=list)
+    #: Problems by return reference.
+    problems: dict[str, list[PayloadProblem]] = field(default_factory=dict)
+    #: Raw source payloads by raw_ref, for drill-down.
+    raw: dict[str, Any] = field(default_factory=dict)
+    fetched_at: datetime | None = None
+    #: Where an incremental refresh should continue from (system-specific, opaque).
+    cursor: str | None = None
+
+
+@dataclass(slots=True)
+class ErpBatch:
+    """What an ERP said: one view per link key, its master data, unreadable records, raw."""
+
+    views: dict[str, ErpView] = field(default_factory=dict)
+    master: ErpMaster = field(default_factory=ErpMaster)
+    problems: dict[str, list[PayloadProblem]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+    fetched_at: datetime | None = None
+    cursor: str | None = None
+    #: Things the operator should know (e.g. "this tenant has no returnReceipts API").
+    notices: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class ReturnsPlatform(Protocol):
+    system: str
+
+    async def fetch_returns(self, *, updated_since: datetime | None = None) -> PlatformBatch:
+        """Every return (or those changed since `updated_since`)."""
+        ...
+
+    async def check_connection(self) -> str:
+        """One cheap authenticated call; a sentence on success, a ConnectorError if not."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Erp(Protocol):
+    system: str
+
+    async def fetch_records(self, *, updated_since: datetime | None = None) -> ErpBatch:
+        """Return orders, receipts, credit notes and master data, keyed by link key."""
+        ...
+
+    async def check_connection(self) -> str: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,41 @@
+"""Pairing: line each platform return up with the ERP records carrying its link key.
+
+An ERP record whose link matches no platform return is kept as an orphan (a wrong or
+missing link is itself something to show, never a silent non-match).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .model import ErpView, PayloadProblem, PlatformView, ReturnCase
+
+
+def link_of(return_ref: str) -> str:
+    """The normalised form two systems' spellings of one reference share."""
+    return return_ref.strip().casefold()
+
+
+@dataclass(slots=True)
+class Paired:
+    cases: list[ReturnCase] = field(default_factory=list)
+    orphans: list[ErpView] = field(default_factory=list)
+
+
+def pair(
+    platform: Iterable[PlatformView],
+    erp: Mapping[str, ErpView],
+    erp_system: str,
+    problems: Mapping[str, list[PayloadProblem]] | None = None,
+) -> Paired:
+    by_link = {link_of(ref): view for ref, view in erp.items()}
+    problems = {link_of(ref): list(found) for ref, found in (problems or {}).items()}
+    out = Paired()
+    for view in platform:
+        key = link_of(view.return_ref)
+        erp_view = by_link.pop(key, None) or ErpView(system=erp_system)
+        out.cases.append(ReturnCase(platform=view, erp=erp_view,
+                                    problems=tuple(problems.get(key, ()))))
+    out.orphans = list(by_link.values())
+    return out
