@@ -1,0 +1,15 @@
+from returns_console.domain.model import ErpView, PayloadProblem, PlatformView
+from returns_console.domain.pairing import pair
+
+
+def test_pairs_by_link_key_keeps_orphans_and_attaches_problems() -> None:
+    views = [PlatformView(system="swap", return_ref="R-1"),
+             PlatformView(system="swap", return_ref="r-2 ")]
+    erp = {"r-1": ErpView(system="d365_bc", return_ref="r-1"),
+           "R-9": ErpView(system="d365_bc", return_ref="R-9")}
+    problem = PayloadProblem(side="platform", error="bad")
+    paired = pair(views, erp, "d365_bc", {"R-2": [problem]})
+    assert [c.erp.return_ref for c in paired.cases] == ["r-1", None]
+    assert paired.cases[1].erp.system == "d365_bc"
+    assert paired.cases[1].problems == (problem,)
+    assert [o.return_ref for o in paired.orphans] == ["R-9"]
