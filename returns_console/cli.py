@@ -19,6 +19,9 @@ from .domain.codes import Severity
 from .errors import UserError
 
 SEVERITIES = [s.value for s in Severity]
+# Kept literal so `--help` needs no import of the settings models (config.py has the source).
+PLATFORM_CHOICES = ["swap", "happy_returns", "zigzag", "shopify"]
+ERP_CHOICES = ["d365_bc", "d365_fo", "khaos", "netsuite"]
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -33,8 +36,12 @@ def _parse_now(value: str | None) -> datetime | None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="returns-console")
-def cli() -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this config file instead of the usual one (see `locate`).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Reconcile e-commerce returns between a returns platform and an ERP."""
+    ctx.ensure_object(dict)["config_path"] = config_path
 
 
 @cli.command()
@@ -100,6 +107,136 @@ def scenario(now_text: str | None, count: int, healthy_share: float, seed: int,
     except OSError as exc:
         raise UserError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     click.echo(f"wrote {count} returns ({len(built.truth)} planted exceptions) to {out_dir}")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table",
+              show_default=True, help="json for scripts, table for people (name: path).")
+@click.pass_obj
+def locate(obj: dict, fmt: str) -> None:
+    """Print every file and folder the app uses: config, data, cache, audit log, logs."""
+    from .locations import all_paths
+
+    paths = all_paths(obj.get("config_path"))
+    if fmt == "json":
+        click.echo(json.dumps({name: str(path) for name, path in paths.items()}, indent=2))
+    else:
+        for name, path in paths.items():
+            click.echo(f"{name}: {path}")
+
+
+@cli.command()
+@click.option("--profile", "name", required=True, help="Profile to create or update.")
+@click.option("--platform", type=click.Choice(PLATFORM_CHOICES), help="Returns platform.")
+@click.option("--platform-url", metavar="URL", help="The platform's API base URL.")
+@click.option("--erp", type=click.Choice(ERP_CHOICES), help="ERP.")
+@click.option("--erp-url", metavar="URL", help="The ERP's API base URL.")
+@click.option("--platform-option", "platform_options", metavar="KEY=VALUE", multiple=True,
+              help="Non-secret platform setting (store id, environment ...); KEY= removes it.")
+@click.option("--erp-option", "erp_options", metavar="KEY=VALUE", multiple=True,
+              help="Non-secret ERP setting (tenant, company id, token_url ...); KEY= removes it.")
+@click.option("--secret", "secrets", metavar="NAME", multiple=True,
+              help="Ask for this secret (hidden input) and keep it in the OS keyring.")
+@click.option("--secret-stdin", "stdin_secrets", metavar="NAME", multiple=True,
+              help="Read this secret from stdin (one line each, in order), for scripts.")
+@click.option("--default", "make_default", is_flag=True, help="Make this the default profile.")
+@click.pass_obj
+def setup(obj: dict, name: str, platform: str | None, platform_url: str | None,
+          erp: str | None, erp_url: str | None, platform_options: tuple[str, ...],
+          erp_options: tuple[str, ...], secrets: tuple[str, ...],
+          stdin_secrets: tuple[str, ...], make_default: bool) -> None:
+    """Create or update a profile without questions (except hidden secret prompts).
+    Settings go to the config file; secrets go to the OS keyring, never to the file."""
+    from .config import load_config, save_config
+    from .locations import resolve
+    from .secrets import ENVIRONMENT, KEYRING, SecretStore
+    from .services.profiles import (
+        check_secret_names,
+        describe_profiles,
+        parse_options,
+        secret_hint,
+        upsert_profile,
+    )
+
+    path = resolve(obj.get("config_path")).config_file
+    config, created = upsert_profile(
+        load_config(path), name, platform=platform, platform_url=platform_url, erp=erp,
+        erp_url=erp_url, platform_options=parse_options(platform_options, "--platform-option"),
+        erp_options=parse_options(erp_options, "--erp-option"), make_default=make_default)
+    profile = config.profiles[name]
+    check_secret_names(profile, [*stdin_secrets, *secrets])
+    values = {secret: _secret_from_stdin(secret) for secret in stdin_secrets}
+    values |= {secret: _secret_from_prompt(name, secret) for secret in secrets}
+    store = SecretStore()
+    for secret, value in values.items():
+        store.set(name, secret, value)
+    save_config(config, path)
+    verb = "created" if created else "updated"
+    click.echo(f"{verb} profile {name} ({profile.platform.system} -> {profile.erp.system}) "
+               f"in {path}")
+    if config.default_profile == name:
+        click.echo(f"default profile: {name}")
+    for secret in values:
+        click.echo(f"stored {secret} in the OS keyring")
+    for row in describe_profiles(config, store, only=name)[0]["secrets"]:
+        if row["source"] == ENVIRONMENT and row["name"] in values:
+            click.echo(f"note: {row['env_var']} is set and overrides the keyring")
+        elif row["source"] not in (KEYRING, ENVIRONMENT):
+            click.echo(f"still needed: {row['name']}: {secret_hint(name, row)}")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table",
+              show_default=True)
+@click.pass_obj
+def profiles(obj: dict, fmt: str) -> None:
+    """List profiles and where each needed secret comes from (never the secret itself)."""
+    from .config import load_config
+    from .locations import resolve
+    from .secrets import SecretStore
+    from .services.profiles import describe_profiles, secret_hint
+
+    path = resolve(obj.get("config_path")).config_file
+    config = load_config(path)
+    rows = describe_profiles(config, SecretStore())
+    if fmt == "json":
+        document = {"config_file": str(path), "default_profile": config.default_profile,
+                    "profiles": rows}
+        click.echo(json.dumps(document, indent=2))
+        return
+    if not rows:
+        click.echo(f"no profiles in {path}: create one with "
+                   "`returns-console setup --profile NAME --platform ... --erp ...`")
+        return
+    for row in rows:
+        flags = "".join([" (default)" if row["default"] else "",
+                         " read-only" if row["read_only"] else ""])
+        click.echo(f"{row['name']}{flags}: {row['platform']['system']} "
+                   f"{row['platform']['base_url']} -> {row['erp']['system']} "
+                   f"{row['erp']['base_url']}")
+        for secret in row["secrets"]:
+            click.echo(f"  {secret['name']} ({secret['system']}): "
+                       f"{secret_hint(row['name'], secret)}")
+
+
+def _secret_from_stdin(name: str) -> str:
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise UserError(f"--secret-stdin {name}: no value on stdin (one line per secret)")
+    return value
+
+
+def _secret_from_prompt(profile: str, name: str) -> str:
+    if not sys.stdin.isatty():
+        from .secrets import env_var_name
+
+        raise UserError(f"--secret {name}: no terminal to ask on; use --secret-stdin {name} "
+                        f"or set {env_var_name(profile, name)}")
+    value = click.prompt(f"{name} for {profile}", hide_input=True, default="",
+                         show_default=False)
+    if not value:
+        raise UserError(f"--secret {name}: nothing entered, nothing stored")
+    return value
 
 
 def _emit(report, fmt: str) -> None:

@@ -90,7 +90,7 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
         _e(Code.RETURN_ORDER_NOT_OPEN, S.RECEIVED, K.SYNC, V.HIGH, O.OPERATIONS,
            A.REQUEUE_POSTING,
            "ERP return order is not open",
-           "A closed or released return order cannot take the receipt.",
+           "A return order on hold, closed or cancelled cannot take the receipt.",
            "Reopen the ERP return order, then re-queue the receipt."),
         _e(Code.RECEIPT_NOT_POSTED, S.RECEIVED, K.SYNC, V.HIGH, O.OPERATIONS, A.REQUEUE_POSTING,
            "Receipt not posted in the ERP",

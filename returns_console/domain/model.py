@@ -105,7 +105,9 @@ class CreditNote:
     raw_ref: str | None = None
 
 
-ReturnOrderState = Literal["open", "released", "closed", "cancelled"]
+#: "on_hold": waiting for approval or prepayment (BC "Pending Approval", NetSuite "Pending
+#: Approval"): it exists but cannot take a receipt.
+ReturnOrderState = Literal["open", "released", "on_hold", "closed", "cancelled"]
 
 
 @record

@@ -12,6 +12,7 @@ from .codes import Code
 from .findings import Finding
 from .model import ReturnCase
 from .rules import RULES, Rule
+from .rules.data import payload_invalid
 from .view import CaseView, Context
 
 #: Below this many returns a second process costs more than it saves.
@@ -31,8 +32,14 @@ _RULES: tuple[Rule, ...] = tuple(RULES.values())
 
 
 def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
-    """All findings (errors and delays) for one return, unsorted."""
+    """All findings (errors and delays) for one return, unsorted.
+
+    A return with a record that did not validate is reported as PAYLOAD_INVALID only: its
+    views are incomplete, and checking them would invent mismatches that are not there.
+    """
     view = CaseView(case, ctx)
+    if case.problems:
+        return list(payload_invalid(view))
     out: list[Finding] = []
     for rule in _RULES:
         found = rule(view)

@@ -132,7 +132,8 @@ class CaseView:
             group = groups.get(item_no)
             if group is None:
                 group = groups[item_no] = ItemGroup(item_no, items.get(item_no), [], [])
-            pair = LinePair(line, mapping, group.item)
+            # A SKU no mapping resolves has no item, even if an item of that number exists.
+            pair = LinePair(line, mapping, group.item if mapping else None)
             group.pairs.append(pair)
             pairs.append(pair)
         for erp_line in e.lines:

@@ -210,10 +210,6 @@ def test_sku_mapped_to_a_differently_numbered_item_is_known() -> None:
     assert codes(case) == set()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "CaseView resolves an unmapped SKU to an item of the same number even when "
-    "mappings.identity_fallback is False, contradicting Mappings' contract that the "
-    "fallback alone lets a SKU with no entry be tried unchanged as the ERP identifier"))
 def test_sku_without_mapping_is_unknown_when_identity_fallback_is_off() -> None:
     ctx = ctx_with(lambda ref: ref["mappings"].update(identity_fallback=False))
     assert Code.SKU_UNKNOWN in codes(healthy(), ctx)
@@ -294,7 +290,7 @@ def test_erp_record_linked_to_another_order_is_order_ref_missing() -> None:
     assert (finding.platform_value, finding.erp_value) == ("#1001", "#1002")
 
 
-@pytest.mark.parametrize("erp_ref", ["1001", "#1001 ", "# 1001".replace(" ", "")])
+@pytest.mark.parametrize("erp_ref", ["1001", "#1001 "])
 def test_order_refs_differing_only_in_hash_or_blanks_are_the_same(erp_ref: str) -> None:
     case = healthy()
     case["erp"]["order_ref"] = erp_ref
@@ -400,6 +396,7 @@ def test_erp_code_as_reason_is_unmapped_without_identity_fallback() -> None:
     case = healthy()
     case["platform"]["lines"][0]["reason"] = "DEFECT"
     ctx = ctx_with(lambda ref: ref["mappings"].update(identity_fallback=False))
+    # membership: with the fallback off, unmapped SKUs may be reported too
     assert Code.REASON_UNMAPPED in codes(case, ctx)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..codes import AUTHORISED, CREDITED, INSPECTED, SYSTEM_NAMES, Code, Side
+from ..codes import AUTHORISED, CREDITED, DONE, INSPECTED, PENDING, SYSTEM_NAMES, Code, Side
 from ..findings import Finding
 from ..view import CaseView, same_ref
 
@@ -102,8 +102,8 @@ def order_ref_missing(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 erp_value=e.order_ref,
             )
         ]
-    if v.estage(AUTHORISED).status == "not_started" and not v.active_credit_notes:
-        return NONE
+    if v.estage(AUTHORISED).status not in (DONE, PENDING) and not v.active_credit_notes:
+        return NONE  # no ERP record to carry a reference yet
     if not e.order_ref:
         return [
             v.finding(

@@ -25,6 +25,9 @@ from ..view import CaseView
 
 NONE: tuple[Finding, ...] = ()
 _NOT_THERE = (NOT_STARTED, PENDING, FAILED)
+#: Return order states that cannot take a receipt. A released order can (posting a
+#: receipt does not need it reopened); one awaiting approval, closed or cancelled cannot.
+NOT_OPEN_STATES = ("on_hold", "closed", "cancelled")
 
 
 def _lagging(
@@ -45,7 +48,7 @@ def return_order_missing(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """Approved on the platform, no return order in the ERP."""
     if v.cancelled or AUTHORISED not in v.pdone:
         return NONE
-    if v.estage(AUTHORISED).status != NOT_STARTED:
+    if v.estage(AUTHORISED).status not in _NOT_THERE:
         return NONE
     return _lagging(
         v,
@@ -59,7 +62,7 @@ def return_order_missing(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 def return_order_not_open(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """Goods received, but the ERP return order is closed or cancelled and cannot take them."""
     state = v.e.return_order_state
-    if state not in ("closed", "cancelled") or RECEIVED in v.edone:
+    if state not in NOT_OPEN_STATES or RECEIVED in v.edone:
         return NONE
     if RECEIVED not in v.pdone:
         return NONE
@@ -81,9 +84,9 @@ def receipt_not_posted(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         return NONE
     if v.estage(RECEIVED).status not in _NOT_THERE:
         return NONE
-    if v.estage(AUTHORISED).status == NOT_STARTED:
+    if v.estage(AUTHORISED).status in _NOT_THERE:
         return NONE  # RETURN_ORDER_MISSING already says why
-    if v.e.return_order_state in ("closed", "cancelled"):
+    if v.e.return_order_state in NOT_OPEN_STATES:
         return NONE  # RETURN_ORDER_NOT_OPEN already says why
     return _lagging(
         v,

@@ -33,15 +33,13 @@ def _gap(
 ) -> tuple[bool, datetime] | None:
     """How long `then` came after `first` (or has not come yet).
 
-    Returns None when there is no gap worth naming, else (delay?, when it ended or now).
+    Returns None when `then` did not come later, else (delay?, when it ended or now).
     """
     end = then if then is not None else v.ctx.now
     if end <= first:
         return None
-    past_grace = end - first > v.ctx.policy.grace[stage]
-    if then is not None and not past_grace:
-        return None  # a short gap that has closed: nothing to report
-    return (not past_grace, end)
+    # Within grace the gap is a delay, even once it has closed: it existed, show it.
+    return (end - first <= v.ctx.policy.grace[stage], end)
 
 
 def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:

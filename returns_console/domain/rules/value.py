@@ -148,31 +148,49 @@ def _verb(component: Component) -> str:
 
 
 def disposition_location_wrong(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
-    """Stock put where its graded condition says it must not go (e.g. damaged on sale)."""
+    """Stock put where its graded condition says it must not go (e.g. damaged on sale).
+
+    Compared per item and location in ERP units: how many units each location should hold
+    by the grading (platform quantity × conversion, placed by condition) against how many
+    the ERP put there. Units of one item graded differently are told apart this way.
+    """
     table = v.ctx.mappings.dispositions
     out = []
     for group in v.groups.values():
-        wanted = {
-            table[p.line.condition].location: p
-            for p in group.pairs
-            if p.line.condition in table
-        }
-        if not wanted:
-            continue
+        placed: dict[str, Decimal] = {}
         for line in group.erp_lines:
-            if line.location and line.location not in wanted:
-                pair = next(iter(wanted.values()))
-                location = next(iter(wanted))
+            if line.location:
+                qty = line.quantity if line.received_quantity is None else line.received_quantity
+                placed[line.location] = placed.get(line.location, ZERO) + qty
+        if not placed or not group.pairs:
+            continue
+        wanted: dict[str, Decimal] = {}
+        graded = []
+        for pair in group.pairs:
+            mapping = table.get(pair.line.condition) if pair.line.condition else None
+            if mapping is None:
+                break  # ungraded or unmapped (DISPOSITION_UNMAPPED): nothing to compare
+            wanted[mapping.location] = (wanted.get(mapping.location, ZERO)
+                                        + pair.line.quantity * pair.factor)
+            graded.append((pair, mapping.location))
+        else:
+            for location, qty in sorted(placed.items()):
+                if qty <= wanted.get(location, ZERO):
+                    continue
+                pair, belongs = next(
+                    ((p, loc) for p, loc in graded if loc != location), graded[0]
+                )
                 out.append(
                     v.finding(
                         Code.DISPOSITION_LOCATION_WRONG,
                         f"SKU {pair.line.sku} graded {pair.line.condition!r} belongs in "
-                        f"{location}; {v.erp_name} put it in {line.location}",
+                        f"{belongs}; {v.erp_name} put {qty - wanted.get(location, ZERO):f} "
+                        f"in {location}",
                         line_ref=pair.line.sku,
-                        platform_value=f"{pair.line.condition} → {location}",
-                        erp_value=line.location,
+                        platform_value=f"{pair.line.condition} → {belongs}",
+                        erp_value=location,
                         side=Side.ERP,
-                        since=v.pstage(INSPECTED).at,
+                        since=v.pdone.get(INSPECTED),
                         amount=pair.amount,
                     )
                 )

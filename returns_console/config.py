@@ -1,0 +1,259 @@
+"""Settings: which pair of systems each profile reconciles, and how strictly.
+
+Why pydantic with `extra="forbid"`: a typo in a hand-edited TOML file must fail loudly with the
+field path, not be ignored while the app quietly uses a default. Why no secret fields at all:
+config files get copied, committed and pasted into tickets; secrets live in the OS keyring or
+the environment (see secrets.py), and a config that tries to hold one is refused on load and on
+save. Every failure is a one-line UserError naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from .domain.codes import Stage
+from .errors import UserError
+
+PlatformSystem = Literal["swap", "happy_returns", "zigzag", "shopify"]
+ErpSystem = Literal["d365_bc", "d365_fo", "khaos", "netsuite"]
+PLATFORM_SYSTEMS: tuple[str, ...] = get_args(PlatformSystem)
+ERP_SYSTEMS: tuple[str, ...] = get_args(ErpSystem)
+SYSTEMS: tuple[str, ...] = PLATFORM_SYSTEMS + ERP_SYSTEMS
+
+#: The secrets each system's connector needs, by name (the keyring / env var key).
+REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
+    "swap": ("api_key",),
+    "happy_returns": ("api_key",),
+    "zigzag": ("password",),
+    "shopify": ("access_token",),
+    "d365_bc": ("client_secret",),
+    "d365_fo": ("client_secret",),
+    "khaos": ("password",),
+    "netsuite": ("client_secret",),
+}
+
+_SECRET_MARKERS = ("secret", "password", "api_key", "apikey", "token")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OptionValue = str | int | float | bool
+
+
+def looks_secret(key: str) -> bool:
+    """True for key names that suggest a secret value (`token_url` is a URL, not a token)."""
+    name = re.sub(r"[-. ]", "_", key.lower()).replace("token_url", "")
+    return any(marker in name for marker in _SECRET_MARKERS)
+
+
+def secret_names(profile: Profile) -> list[tuple[str, str]]:
+    """(system, secret name) for every secret a profile needs. When both sides need the same
+    name (zigzag and khaos both use `password`) each is prefixed with its system id, so the two
+    never share one keyring entry or environment variable."""
+    pairs = [(s.system, n) for s in (profile.platform, profile.erp)
+             for n in REQUIRED_SECRETS[s.system]]
+    clash = {n for _, n in pairs if sum(1 for _, m in pairs if m == n) > 1}
+    return [(system, f"{system}_{n}" if n in clash else n) for system, n in pairs]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SystemSettings(_Model):
+    """How to reach one system. Non-secret knobs only: store id, tenant, environment ..."""
+
+    system: Literal[PlatformSystem, ErpSystem]
+    base_url: str
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s?#]+[^\s]*$", value):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _no_secret_options(cls, value: dict[str, OptionValue]) -> dict[str, OptionValue]:
+        for key in value:
+            if looks_secret(key):
+                raise ValueError(f"option {key!r} looks like a secret: store it with "
+                                 f"`returns-console setup --secret {key}` instead")
+        return value
+
+
+class Profile(_Model):
+    """One returns platform paired with one ERP, and the policy to reconcile them with."""
+
+    name: str
+    platform: SystemSettings
+    erp: SystemSettings
+    read_only: bool = False
+    #: Money tolerance per component, written as a string ("0.01") so it stays exact.
+    tolerance: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
+    grace_hours: dict[Stage, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _usable_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("profile names are 1-64 letters, digits, '-', '_' or '.', "
+                             "starting with a letter or digit")
+        return value
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _exact_tolerance(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError('write the tolerance as a string, e.g. "0.01", so it stays exact')
+        return value
+
+    @model_validator(mode="after")
+    def _sides(self) -> Profile:
+        if self.platform.system not in PLATFORM_SYSTEMS:
+            raise ValueError(f"platform.system must be a returns platform: "
+                             f"{', '.join(PLATFORM_SYSTEMS)}")
+        if self.erp.system not in ERP_SYSTEMS:
+            raise ValueError(f"erp.system must be an ERP: {', '.join(ERP_SYSTEMS)}")
+        return self
+
+    @field_serializer("tolerance")
+    def _tolerance_text(self, value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+
+class AppConfig(_Model):
+    """The whole config file. Profile names are the `[profiles.NAME]` table keys."""
+
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    default_profile: str | None = None
+    theme: str | None = None
+    operator: str | None = None
+    keymap: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_keys(cls, data: Any) -> Any:
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        if isinstance(profiles, dict):
+            data = {**data, "profiles": {
+                key: {"name": key, **value} if isinstance(value, dict) else value
+                for key, value in profiles.items()
+            }}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppConfig:
+        for key, profile in self.profiles.items():
+            if profile.name != key:
+                raise ValueError(f"profile {key!r} has name {profile.name!r}: "
+                                 "the name comes from the [profiles.NAME] header; drop it")
+        if self.default_profile is not None and self.default_profile not in self.profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not a profile here")
+        return self
+
+
+def load_config(path: Path) -> AppConfig:
+    """Read the config file; a missing file is an empty config (first run)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return AppConfig()
+    except OSError as exc:
+        raise UserError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config {path} is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"config {path} is not valid TOML: {_one_line(str(exc))}") from None
+    _refuse_secrets(data, path)
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"config {path}: {describe(exc)}") from None
+
+
+def save_config(config: AppConfig, path: Path) -> None:
+    """Write atomically (temp file in the same folder, then replace): a crash or a full disk
+    never leaves a half-written config behind."""
+    data = dump_config(config)
+    _refuse_secrets(data, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                tomli_w.dump(data, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp, mode)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise UserError(f"cannot write config {path}: {exc.strerror or exc}") from None
+
+
+def dump_config(config: AppConfig) -> dict[str, Any]:
+    """The TOML-ready dict: defaults left out so the file shows only what was chosen."""
+    data = config.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    for profile in data.get("profiles", {}).values():
+        profile.pop("name", None)
+    return data
+
+
+def describe(exc: ValidationError) -> str:
+    """A pydantic error as one line: field path and problem, never the offending value
+    (which could be a secret pasted in the wrong place)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    problem = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        text = f"unknown key {where}"
+    else:
+        text = f"{where}: {problem}" if where else problem
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return _one_line(text + (more if len(errors) > 1 else ""))
+
+
+def _refuse_secrets(data: Any, path: Path, trail: tuple[str, ...] = ()) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _refuse_secrets(item, path, trail)
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        here = (*trail, str(key))
+        if looks_secret(str(key)):
+            from .secrets import env_var_name
+
+            profile = trail[1] if len(trail) > 1 and trail[0] == "profiles" else "NAME"
+            raise UserError(
+                f"config {path}: {'.'.join(here)} looks like a secret, and config files must "
+                f"not hold secrets: remove it and run `returns-console setup --profile {profile} "
+                f"--secret {key}` (OS keyring) or set {env_var_name(profile, str(key))}")
+        _refuse_secrets(value, path, here)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
