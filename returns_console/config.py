@@ -49,6 +49,7 @@ REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     "netsuite": ("client_secret",),
 }
 
+_KNOWN_SECRETS = {name for names in REQUIRED_SECRETS.values() for name in names}
 _SECRET_MARKERS = ("secret", "password", "api_key", "apikey", "token")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OptionValue = str | int | float | bool
@@ -71,7 +72,8 @@ def secret_names(profile: Profile) -> list[tuple[str, str]]:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # hide_input_in_errors: a secret pasted into the wrong field must not reach a traceback.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
 
 class SystemSettings(_Model):
@@ -244,14 +246,16 @@ def _refuse_secrets(data: Any, path: Path, trail: tuple[str, ...] = ()) -> None:
         return
     for key, value in data.items():
         here = (*trail, str(key))
-        if looks_secret(str(key)):
+        # Profile names are the user's own labels ("token-test"), not settings: not checked.
+        if trail != ("profiles",) and looks_secret(str(key)):
             from .secrets import env_var_name
 
             profile = trail[1] if len(trail) > 1 and trail[0] == "profiles" else "NAME"
+            name = str(key) if str(key) in _KNOWN_SECRETS else "NAME"
             raise UserError(
                 f"config {path}: {'.'.join(here)} looks like a secret, and config files must "
                 f"not hold secrets: remove it and run `returns-console setup --profile {profile} "
-                f"--secret {key}` (OS keyring) or set {env_var_name(profile, str(key))}")
+                f"--secret {name}` (OS keyring) or set {env_var_name(profile, name)}")
         _refuse_secrets(value, path, here)
 
 

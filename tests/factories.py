@@ -21,7 +21,28 @@ from returns_console.scenarios.builder import Shape, build_return
 from returns_console.scenarios.world import reference_data
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-_REFERENCE = reference_data(customers=60, now=NOW)
+
+
+def _test_world() -> dict:
+    """The demo world plus what the rule tests lean on: a mapped handling fee and
+    storefront-style refund methods (the demo world itself is Swap-flavoured)."""
+    ref = reference_data(customers=60, now=NOW)
+    ref["mappings"]["fees"] = {"handling_fee": "FEE-RETURN"}
+    ref["mappings"]["payment_methods"].update(
+        {"shopify_payments": "CARD", "paypal": "PAYPAL", "store_credit": "GIFTCARD"}
+    )
+    ref["erp_master"]["payment_methods"] = sorted(
+        {*ref["erp_master"]["payment_methods"], "PAYPAL"}
+    )
+    return ref
+
+
+_REFERENCE = _test_world()
+#: The standard healthy return the rule tests describe: 2 x TEE-WHT-L graded sellable and
+#: put in MAIN; refund = credit note = GBP items 178.00, tax 35.60, shipping 4.95,
+#: discounts 0.00, fees 2.50 (a handling fee); refunded by shopify_payments.
+_AMOUNTS = {"currency": "GBP", "items": "178.00", "tax": "35.60", "shipping": "4.95",
+            "discounts": "0.00", "fees": "2.50"}
 
 
 def reference() -> dict:
@@ -37,16 +58,46 @@ def healthy(
     i: int = 1,
     single_line: bool = True,
 ) -> dict:
-    """A healthy return as canonical JSON, started `days_ago` before NOW."""
+    """A healthy return as canonical JSON, started `days_ago` before NOW.
+
+    With `single_line` (the default) it is the standard return described above, whatever
+    the builder's random draws; otherwise the builder's own multi-line return for `seed`.
+    """
     rng = random.Random(seed)
-    case = build_return(
-        i, rng, Shape(start=NOW - timedelta(days=days_ago), progress=progress, exchange=exchange),
-        customers=60,
-    )
+    shape = Shape(start=NOW - timedelta(days=days_ago), progress=progress, exchange=exchange,
+                  restock=True)
+    case = build_return(i, rng, shape, customers=60)
     if single_line:
-        for side in ("platform", "erp"):
-            del case[side]["lines"][1:]
+        _standardise(case)
     return case
+
+
+def _standardise(case: dict) -> None:
+    platform, erp = case["platform"], case["erp"]
+    for side in (platform, erp):
+        del side["lines"][1:]
+    platform["customer_email"], platform["customer_name"] = (
+        "customer00009@example.com", "Customer 9")
+    erp["customer_ref"] = "C00009"
+    pline, eline = platform["lines"][0], erp["lines"][0]
+    pline.update(sku="TEE-WHT-L", quantity="2", reason="changed_mind", unit_price="24.00")
+    eline.update(item_no="TEE-WHT-L", uom="PCS", quantity="2", reason="UNWANTED")
+    if "received_quantity" in pline:
+        pline["received_quantity"] = eline["received_quantity"] = "2"
+    if "condition" in pline:
+        pline["condition"] = "sellable"
+        eline.update(disposition="RESELL", location="MAIN")
+    if platform["refund"] is not None:
+        platform["refund"] = dict(_AMOUNTS)
+        platform["refund_method"] = "shopify_payments"
+        platform["fees"] = [{"type": "handling_fee", "amount": "2.50"}]
+    for note in erp["credit_notes"]:
+        note.update(amounts=dict(_AMOUNTS), customer_ref="C00009", payment_method="CARD")
+    credited = "credited" in erp["stages"] and erp["stages"]["credited"]["status"] == "done"
+    if not credited:
+        for key in ("restocked",):
+            platform["stages"].pop(key, None)
+            erp["stages"].pop(key, None)
 
 
 def context(ref: dict | None = None, now: datetime = NOW, **policy: object) -> Context:

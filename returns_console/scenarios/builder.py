@@ -63,7 +63,8 @@ class Shape:
     start: datetime
     progress: str = "credited"
     exchange: bool = False
-    restock: bool = True
+    #: Record storefront / ERP restock stages (not every platform reports them).
+    restock: bool = False
 
 
 def _stage(status: str, at: datetime | None, *ids: str, detail: str | None = None) -> dict:
@@ -111,12 +112,12 @@ def build_return(i: int, rng: random.Random, shape: Shape, customers: int,
                 "location": CONDITIONS[condition][1]} if inspected else {}),
         })
 
-    discounts = (items * Decimal("0.10")).quantize(CENT) if rng.random() < 0.2 else Decimal(0)
-    tax = ((items - discounts) * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
-    shipping = Decimal("4.95") if rng.random() < 0.1 else Decimal(0)
-    fees = Decimal("2.50") if rng.random() < 0.15 else Decimal(0)
+    # Healthy returns refund items and tax only: what every platform API reports. Shipping,
+    # discounts and fees appear where a plant bends a return.
+    tax = (items * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
+    zero = money(Decimal(0))
     amounts = {"currency": CURRENCY, "items": money(items), "tax": money(tax),
-               "shipping": money(shipping), "discounts": money(discounts), "fees": money(fees)}
+               "shipping": zero, "discounts": zero, "fees": zero}
 
     pstages: dict[str, dict] = {}
     estages: dict[str, dict] = {}
@@ -157,7 +158,7 @@ def build_return(i: int, rng: random.Random, shape: Shape, customers: int,
             "customer_email": customer_email(cust), "customer_name": f"Customer {cust}",
             "created_at": iso(shape.start), "lines": lines, "refund": refund,
             "refund_method": None if shape.exchange else method,
-            "fees": [{"type": "handling_fee", "amount": money(fees)}] if fees else [],
+            "fees": [],
             "stages": pstages,
         },
         "erp": {

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from ..domain.snapshot import FORMAT
 from .builder import PROGRESS, Shape, build_return, iso
-from .plants import PLANTS
+from .plants import CAPABILITIES, PLANTS
 from .world import reference_data
 
 
@@ -51,13 +51,16 @@ def build_scenario(
     customers: int = 60,
     profile: str = "demo",
     first_index: int = 1,
+    capabilities: frozenset[str] = CAPABILITIES,
 ) -> Scenario:
     """`returns` returns, at least `healthy_share` of them healthy, the rest each carrying
-    one planted exception (cycling through every plant, so 27 or more plant them all)."""
+    one planted exception, cycling through every plant the pair's `capabilities` can show
+    (27 returns or more plant them all)."""
     rng = random.Random(seed)
+    plants = [k for k, plant in enumerate(PLANTS) if plant.needs <= capabilities]
     healthy = math.ceil(returns * healthy_share)
     plan: list[int | None] = [None] * healthy + [
-        k % len(PLANTS) for k in range(returns - healthy)
+        plants[k % len(plants)] for k in range(returns - healthy)
     ]
     rng.shuffle(plan)
     cases, truth = [], []

@@ -11,7 +11,14 @@ from decimal import Decimal
 
 from ..domain.codes import Code
 from .builder import Shape, iso, money
-from .world import BLOCKED_ITEMS, SOCK_PACK, UNKNOWN_SKU, month_start
+from .world import (
+    BLOCKED_ITEMS,
+    FEE_TYPE,
+    SOCK_PACK,
+    UNKNOWN_SKU,
+    UNMAPPED_METHOD,
+    month_start,
+)
 
 Mutate = Callable[[dict, datetime], None]
 
@@ -24,6 +31,16 @@ class Plant:
     mutate: Mutate
     delay: bool = False
     note: str = ""
+    #: What the pair of systems must be able to report for this plant to show (see
+    #: CAPABILITIES); a scenario for a pair that cannot leaves the plant out.
+    needs: frozenset[str] = frozenset()
+
+
+#: Things not every system's API reports.
+CAPABILITIES = frozenset({
+    "platform_restock",  # the platform says when stock went back on sale (Shopify: yes)
+    "platform_location",  # the platform names the location goods go to (Swap v2: yes)
+})
 
 
 def _ago(days: float = 8, **kw: object) -> Callable[[datetime], Shape]:
@@ -94,13 +111,13 @@ def location_unmapped(case: dict, now: datetime) -> None:
 
 def fee_item_unmapped(case: dict, now: datetime) -> None:
     fee = Decimal("3.00")
-    case["platform"]["fees"] = [{"type": "restocking_fee", "amount": money(fee)}]
+    case["platform"]["fees"] = [{"type": FEE_TYPE, "amount": money(fee)}]
     for amounts in [case["platform"]["refund"], case["erp"]["credit_notes"][0]["amounts"]]:
         amounts["fees"] = money(fee)
 
 
 def payment_method_unmapped(case: dict, now: datetime) -> None:
-    case["platform"]["refund_method"] = "klarna"
+    case["platform"]["refund_method"] = UNMAPPED_METHOD
 
 
 def payload_invalid(case: dict, now: datetime) -> None:
@@ -124,8 +141,8 @@ def return_order_missing(case: dict, now: datetime) -> None:
 
 def return_order_not_open(case: dict, now: datetime) -> None:
     _erp_only_authorised(case)
-    case["erp"]["return_order_state"] = "closed"
-    case["erp"]["stages"]["authorised"]["detail"] = "Closed"
+    case["erp"]["return_order_state"] = "on_hold"
+    case["erp"]["stages"]["authorised"]["detail"] = "Pending Approval"
 
 
 def receipt_not_posted(case: dict, now: datetime) -> None:
@@ -159,8 +176,10 @@ def quantity_mismatch(case: dict, now: datetime) -> None:
 
 
 def refund_amount_mismatch(case: dict, now: datetime) -> None:
-    case["platform"]["refund"]["shipping"] = "4.95"
-    case["erp"]["credit_notes"][0]["amounts"]["shipping"] = "0.00"
+    # Refunded at the promotion price; the credit memo was raised at list price.
+    refund = case["platform"]["refund"]
+    promo = (Decimal(refund["items"]) * Decimal("0.10")).quantize(Decimal("0.01"))
+    refund["items"] = money(Decimal(refund["items"]) - promo)
 
 
 def tax_mismatch(case: dict, now: datetime) -> None:
@@ -183,6 +202,7 @@ def credit_before_receipt(case: dict, now: datetime) -> None:
 
 
 def premature_restock(case: dict, now: datetime) -> None:
+    # Back on the storefront the day it was handed to the carrier.
     transit = case["platform"]["stages"]["in_transit"]["at"]
     case["platform"]["stages"]["restocked"] = {"status": "done", "at": transit}
     case["erp"]["stages"].pop("restocked", None)
@@ -221,7 +241,8 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict),
     Plant(Code.REASON_UNMAPPED, _ago(), reason_unmapped),
     Plant(Code.DISPOSITION_UNMAPPED, _ago(), disposition_unmapped),
-    Plant(Code.LOCATION_UNMAPPED, _ago(), location_unmapped),
+    Plant(Code.LOCATION_UNMAPPED, _ago(), location_unmapped,
+          needs=frozenset({"platform_location"})),
     Plant(Code.FEE_ITEM_UNMAPPED, _ago(), fee_item_unmapped),
     Plant(Code.PAYMENT_METHOD_UNMAPPED, _ago(), payment_method_unmapped),
     Plant(Code.PAYLOAD_INVALID, _ago(), payload_invalid),
@@ -237,7 +258,8 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.TAX_MISMATCH, _ago(), tax_mismatch),
     Plant(Code.DISPOSITION_LOCATION_WRONG, _ago(), disposition_location_wrong),
     Plant(Code.CREDIT_BEFORE_RECEIPT, _ago(), credit_before_receipt),
-    Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock),
+    Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock,
+          needs=frozenset({"platform_restock"})),
     Plant(Code.CLOSED_PERIOD, _closed_period_shape, closed_period),
     Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue),
     Plant(Code.CREDIT_NOTE_MISSING, lambda now: Shape(start=now - timedelta(days=3, hours=5)),

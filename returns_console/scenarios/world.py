@@ -45,7 +45,11 @@ REASONS = {"too_small": "SIZE", "too_big": "SIZE", "changed_mind": "UNWANTED",
 CONDITIONS = {"sellable": ("RESELL", "MAIN"), "damaged": ("QUARANTINE", "QUAR"),
               "faulty": ("SUPPLIER", "QUAR")}
 HUBS = {"swap-uk-returns": "RETURNS"}
-PAYMENT_METHODS = {"shopify_payments": "CARD", "paypal": "PAYPAL", "store_credit": "GIFTCARD"}
+#: Refund methods as Swap names its return types, and the ERP payment method each maps to.
+PAYMENT_METHODS = {"Refund": "CARD", "Shop Now Credit": "GIFTCARD", "Shop Later Credit": "GIFTCARD"}
+#: A refund method no mapping covers (documented by Swap, so it validates).
+UNMAPPED_METHOD = "Warranty"
+FEE_TYPE = "handling_fee"
 ERP_LOCATIONS = ("MAIN", "QUAR", "RETURNS")
 CURRENCY = "GBP"
 TAX_RATE = Decimal("0.20")
@@ -99,7 +103,9 @@ def reference_data(customers: int, now: datetime) -> dict:
             "dispositions": {k: {"disposition": d, "location": loc}
                              for k, (d, loc) in CONDITIONS.items()},
             "locations": dict(HUBS),
-            "fees": {"handling_fee": FEE_ITEM},
+            # Deliberately empty: the demo's one handling fee has no service item yet
+            # (FEE_ITEM_UNMAPPED), so an operator can remap it to FEE-RETURN.
+            "fees": {},
             "payment_methods": dict(PAYMENT_METHODS),
             "identity_fallback": True,
         },
