@@ -126,7 +126,8 @@ def locate(obj: dict, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--profile", "name", required=True, help="Profile to create or update.")
+@click.option("--profile", "name", metavar="NAME", required=True,
+              help="Profile to create or update.")
 @click.option("--platform", type=click.Choice(PLATFORM_CHOICES), help="Returns platform.")
 @click.option("--platform-url", metavar="URL", help="The platform's API base URL.")
 @click.option("--erp", type=click.Choice(ERP_CHOICES), help="ERP.")

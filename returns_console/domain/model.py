@@ -16,10 +16,11 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from .codes import Side, Stage, StageStatus
-from .money import MoneyBreakdown
+from .money import Amount, MoneyBreakdown
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-Quantity = Annotated[Decimal, Field(ge=0)]
+#: Finite, non-negative, at most 12 digits before the point and 6 after.
+Quantity = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=18, decimal_places=6)]
 
 
 record = dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +60,7 @@ class PlatformLine:
     condition: str | None = None
     #: Platform location or hub the goods go to.
     location: str | None = None
-    unit_price: Decimal | None = None
+    unit_price: Amount | None = None
 
 
 @record
@@ -82,7 +83,7 @@ class Fee:
     __pydantic_config__ = _STRICT
 
     type: NonEmpty
-    amount: Decimal
+    amount: Amount
 
 
 CreditNoteStatus = Literal["draft", "posted", "cancelled"]

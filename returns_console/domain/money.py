@@ -10,13 +10,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from .codes import Component
 
 ZERO = Decimal("0")
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+#: An amount: finite, at most 16 digits before the point and 6 after, so sums of a whole
+#: ledger stay exact within Decimal's 28-digit precision.
+Amount = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=22, decimal_places=6)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,11 +34,11 @@ class MoneyBreakdown:
     __pydantic_config__ = ConfigDict(extra="forbid")
 
     currency: Currency
-    items: Decimal = ZERO
-    tax: Decimal = ZERO
-    shipping: Decimal = ZERO
-    discounts: Decimal = ZERO
-    fees: Decimal = ZERO
+    items: Amount = ZERO
+    tax: Amount = ZERO
+    shipping: Amount = ZERO
+    discounts: Amount = ZERO
+    fees: Amount = ZERO
 
     def component(self, component: Component) -> Decimal:
         return getattr(self, component.value)

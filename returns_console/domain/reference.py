@@ -34,7 +34,9 @@ class SkuMapping(_Model):
 
     sku: NonEmpty
     item_no: NonEmpty
-    factor: Annotated[Decimal, Field(gt=0)] = Decimal(1)
+    factor: Annotated[
+        Decimal, Field(gt=0, allow_inf_nan=False, max_digits=15, decimal_places=9)
+    ] = Decimal(1)
     #: The ERP unit the converted quantity is in; None means the item's base unit.
     erp_uom: str | None = None
 
@@ -161,14 +163,17 @@ DEFAULT_GRACE_HOURS: dict[Stage, float] = {
 class Policy(_Cached):
     """How strict to be: money tolerance, grace per stage, when overdue becomes serious."""
 
-    tolerance: Annotated[Decimal, Field(ge=0)] = Decimal(0)
-    grace_hours: dict[Stage, Annotated[float, Field(ge=0)]] = Field(
+    tolerance: Annotated[
+        Decimal, Field(ge=0, allow_inf_nan=False, max_digits=22, decimal_places=6)
+    ] = Decimal(0)
+    #: Up to ten years: beyond that a grace period is a typo, not a policy.
+    grace_hours: dict[Stage, Annotated[float, Field(ge=0, le=87_600)]] = Field(
         default_factory=lambda: dict(DEFAULT_GRACE_HOURS)
     )
     #: STAGE_OVERDUE is low past the grace period, medium past grace × the first factor,
     #: high past grace × the second.
-    overdue_medium_factor: Annotated[float, Field(gt=1)] = 3
-    overdue_high_factor: Annotated[float, Field(gt=1)] = 7
+    overdue_medium_factor: Annotated[float, Field(gt=1, le=1000)] = 3
+    overdue_high_factor: Annotated[float, Field(gt=1, le=1000)] = 7
 
     @field_validator("grace_hours", mode="after")
     @classmethod

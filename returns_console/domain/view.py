@@ -81,7 +81,13 @@ class ItemGroup:
 
     @property
     def label(self) -> str:
-        return self.pairs[0].line.sku if self.pairs else self.item_no
+        """The SKU a finding on this item names: the smallest, so line order never matters."""
+        return min(p.line.sku for p in self.pairs) if self.pairs else self.item_no
+
+    @property
+    def first(self) -> LinePair:
+        """The pair for `label` (a group with no platform line has none: do not call)."""
+        return min(self.pairs, key=lambda p: (p.line.sku, p.line.line_ref))
 
 
 def same_ref(a: str | None, b: str | None) -> bool:

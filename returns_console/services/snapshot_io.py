@@ -17,7 +17,8 @@ def describe_validation(error: ValidationError, limit: int = 1) -> str:
     parts = []
     for problem in problems[:limit]:
         where = _path(problem["loc"])
-        parts.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+        msg = _printable(problem["msg"])
+        parts.append(f"{where}: {msg}" if where else msg)
     more = len(problems) - limit
     return "; ".join(parts) + (f" (and {more} more problem{'s' * (more > 1)})" if more > 0 else "")
 
@@ -28,8 +29,14 @@ def _path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{_printable(part)}" if out else _printable(part)
     return out
+
+
+def _printable(text: object) -> str:
+    """Keys come from the user's file: control characters must not break the one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                   for ch in str(text))
 
 
 def load_snapshot(path: Path) -> Snapshot:
@@ -49,6 +56,10 @@ def load_snapshot(path: Path) -> Snapshot:
         raise UserError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise UserError(f"{path} is not a snapshot: its JSON is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python will convert
+        raise UserError(f"{path} is not valid JSON: {_printable(exc)}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path} is not a snapshot: expected a JSON object at the top level")
     try:

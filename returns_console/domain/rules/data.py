@@ -72,7 +72,7 @@ def uom_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         expected = group.expected_uom
         if expected is None or not group.pairs:
             continue
-        pair = group.pairs[0]
+        pair = group.first
         for line in group.erp_lines:
             if line.uom and line.uom != expected:
                 out.append(

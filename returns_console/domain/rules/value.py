@@ -177,8 +177,8 @@ def disposition_location_wrong(v: CaseView) -> list[Finding] | tuple[Finding, ..
             for location, qty in sorted(placed.items()):
                 if qty <= wanted.get(location, ZERO):
                     continue
-                pair, belongs = next(
-                    ((p, loc) for p, loc in graded if loc != location), graded[0]
+                pair, belongs = min(
+                    graded, key=lambda g: (g[1] == location, g[0].line.sku, g[0].line.line_ref)
                 )
                 out.append(
                     v.finding(
