@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -230,9 +231,11 @@ class HttpClient:
         return self.decode(response)
 
     def decode(self, response: httpx.Response) -> Any:
+        """The JSON body, with every non-integer number as Decimal: money never passes
+        through a float."""
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            return json.loads(response.content, parse_float=Decimal)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise InvalidPayloadError(
                 self.system,
                 f"{response.request.method} {redact_url(response.request.url)} answered "

@@ -60,6 +60,16 @@ class MoneyBreakdown:
         )
 
 
+CENT = Decimal("0.01")
+
+
+def pad_cents(amount: Decimal) -> Decimal:
+    """Show at least two decimals (APIs sending JSON numbers drop them: 4.8 → 4.80), never
+    rounding away a digit that is there."""
+    exponent = amount.as_tuple().exponent
+    return amount.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else amount
+
+
 def convert(amount: Decimal, rate: Decimal) -> Decimal:
     """Convert an amount by an exact rate; rounding is the caller's explicit choice."""
     return amount * rate

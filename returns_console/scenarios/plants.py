@@ -15,6 +15,7 @@ from .world import (
     BLOCKED_ITEMS,
     FEE_TYPE,
     SOCK_PACK,
+    TAX_RATE,
     UNKNOWN_SKU,
     UNMAPPED_METHOD,
     month_start,
@@ -52,7 +53,20 @@ def _first_line(case: dict) -> tuple[dict, dict]:
     other line) and hand that line back."""
     for side in ("platform", "erp"):
         del case[side]["lines"][1:]
+    _reprice(case)
     return case["platform"]["lines"][0], case["erp"]["lines"][0]
+
+
+def _reprice(case: dict) -> None:
+    """Refund and credit notes recomputed from the platform's lines (both sides agree)."""
+    refund = case["platform"]["refund"]
+    if refund is None:
+        return
+    items = sum((Decimal(ln["unit_price"]) * Decimal(ln["quantity"])
+                 for ln in case["platform"]["lines"]), Decimal(0))
+    refund.update(items=money(items), tax=money(items * TAX_RATE))
+    for note in case["erp"].get("credit_notes", []):
+        note["amounts"] = dict(refund)
 
 
 def sku_unknown(case: dict, now: datetime) -> None:
@@ -60,6 +74,10 @@ def sku_unknown(case: dict, now: datetime) -> None:
     line = dict(case["platform"]["lines"][0], sku=UNKNOWN_SKU,
                 line_ref=case["platform"]["return_ref"] + "-9")
     case["platform"]["lines"].append(line)
+    refund, value = case["platform"]["refund"], Decimal(line["unit_price"]) * Decimal(
+        line["quantity"])
+    refund["items"] = money(Decimal(refund["items"]) + value)
+    refund["tax"] = money(Decimal(refund["tax"]) + value * Decimal("0.2"))
 
 
 def sku_inactive(case: dict, now: datetime) -> None:
@@ -177,9 +195,12 @@ def quantity_mismatch(case: dict, now: datetime) -> None:
 
 def refund_amount_mismatch(case: dict, now: datetime) -> None:
     # Refunded at the promotion price; the credit memo was raised at list price.
-    refund = case["platform"]["refund"]
-    promo = (Decimal(refund["items"]) * Decimal("0.10")).quantize(Decimal("0.01"))
-    refund["items"] = money(Decimal(refund["items"]) - promo)
+    refund, items = case["platform"]["refund"], Decimal(0)
+    for line in case["platform"]["lines"]:
+        price = (Decimal(line["unit_price"]) * Decimal("0.9")).quantize(Decimal("0.01"))
+        line["unit_price"] = money(price)
+        items += price * Decimal(line["quantity"])
+    refund["items"] = money(items)
 
 
 def tax_mismatch(case: dict, now: datetime) -> None:
@@ -233,7 +254,8 @@ def _closed_period_shape(now: datetime) -> Shape:
 
 
 PLANTS: tuple[Plant, ...] = (
-    Plant(Code.SKU_UNKNOWN, _ago(), sku_unknown),
+    # Not yet refunded: once credited, the credit memo would lack the unknown line too.
+    Plant(Code.SKU_UNKNOWN, _ago(3.5, progress="received"), sku_unknown),
     Plant(Code.SKU_INACTIVE, _ago(), sku_inactive),
     Plant(Code.UOM_MISMATCH, _ago(), uom_mismatch),
     Plant(Code.ORDER_REF_MISSING, _ago(), order_ref_missing),

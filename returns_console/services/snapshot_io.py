@@ -9,34 +9,7 @@ from pydantic import ValidationError
 
 from ..domain.snapshot import Snapshot
 from ..errors import UserError
-
-
-def describe_validation(error: ValidationError, limit: int = 1) -> str:
-    """pydantic's errors as one line: the field path and the problem, then how many more."""
-    problems = error.errors(include_url=False)
-    parts = []
-    for problem in problems[:limit]:
-        where = _path(problem["loc"])
-        msg = _printable(problem["msg"])
-        parts.append(f"{where}: {msg}" if where else msg)
-    more = len(problems) - limit
-    return "; ".join(parts) + (f" (and {more} more problem{'s' * (more > 1)})" if more > 0 else "")
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{_printable(part)}" if out else _printable(part)
-    return out
-
-
-def _printable(text: object) -> str:
-    """Keys come from the user's file: control characters must not break the one line."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
-                   for ch in str(text))
+from ..messages import describe_validation, printable
 
 
 def load_snapshot(path: Path) -> Snapshot:
@@ -59,7 +32,7 @@ def load_snapshot(path: Path) -> Snapshot:
     except RecursionError:
         raise UserError(f"{path} is not a snapshot: its JSON is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python will convert
-        raise UserError(f"{path} is not valid JSON: {_printable(exc)}") from None
+        raise UserError(f"{path} is not valid JSON: {printable(exc)}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path} is not a snapshot: expected a JSON object at the top level")
     try:

@@ -1,0 +1,1 @@
+"""ERP connectors (systems of record)."""

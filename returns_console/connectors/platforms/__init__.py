@@ -1,0 +1,1 @@
+"""Returns platform connectors (systems of engagement)."""

@@ -1,0 +1,309 @@
+"""Swap Commerce: the external returns API (RMA API v1, v2 behind `api_version = 2`).
+
+Auth is the `x-api-key` header; the store goes in the query (`store` v1, `swap_store_id`
+v2). Returns come a page at a time (`page`, `items_per_page` up to 50 in v1 and 100 in v2);
+after the first page the rest are fetched concurrently. Field and status names follow
+shared/research/returns-platforms.md section 1; docs/swap-bc-mapping.md says how each maps to
+the canonical return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from ...domain.codes import Side, Stage, StageStatus
+from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, StageView
+from ...domain.money import MoneyBreakdown, pad_cents
+from ..auth import ApiKeyHeader
+from ..base import PlatformBatch
+from ..errors import InvalidPayloadError
+from ..http import CallLog, HttpClient, RetryPolicy
+from ..validation import as_utc, describe
+
+SYSTEM = "swap"
+ReturnStatus = Literal["Open", "Needs Review", "Closed", "Expired", "On Hold", "Cancelled"]
+DeliveryStatus = Literal["Pre-Transit", "In-Transit", "Delivered"]
+ReturnType = Literal["Refund", "Shop Now Credit", "Shop Later Credit", "Additional Payment",
+                     "Recycle", "Warranty", "Exchange"]
+#: v1 spells these differently; records are read in v2's names.
+V1_TO_V2 = {"rma": "rma_number", "order_name": "shopify_order_name", "processed": "rma_processed",
+            "shipping_status": "delivery_status", "status": "return_status"}
+
+
+@dataclass(slots=True)
+class SwapSettings:
+    base_url: str
+    store: str
+    api_key: SecretStr = field(repr=False)
+    api_version: int = 1
+    items_per_page: int | None = None
+    #: How far back the first full read goes (Swap requires a from_date).
+    history_days: int = 365
+    #: `quality_control_status` values that mean "inspected" (Swap does not publish them).
+    qc_done: tuple[str, ...] = ("Completed", "Passed", "Failed", "Done")
+    #: Where goods go when the record does not say (v1 has no shipment destinations).
+    default_location: str | None = None
+    concurrency: int = 4
+    timeout: float = 30.0
+
+
+class _Record(BaseModel):
+    # Extra fields are fine (APIs grow); wrong types and unknown enum values are not.
+    model_config = ConfigDict(extra="ignore")
+
+
+class SwapProduct(_Record):
+    product_id: str | int | None = None
+    sku: str = Field(min_length=1)
+    item_count: int = Field(ge=0)
+    cost: Decimal | None = None
+    return_type: ReturnType | None = None
+    currency: str | None = None
+    main_reason_id: str | int | None = None
+    main_reason_text: str | None = None
+    intake_reason: str | None = None
+    is_faulty: bool | None = None
+
+
+class SwapShipment(_Record):
+    destination_location_id: str | int | None = None
+    items: list[str | int] = []
+
+
+class SwapReturn(_Record):
+    rma_number: str = Field(min_length=1)
+    return_id: str | int
+    shopify_order_name: str | None = None
+    date_created: datetime
+    date_updated: datetime | None = None
+    type_string: ReturnType | None = None
+    type: list[ReturnType] = []
+    delivery_status: DeliveryStatus | None = None
+    return_status: ReturnStatus
+    customer_name: str | None = None
+    customer_email: str | None = None
+    customer_currency: str | None = None
+    rma_processed: bool = False
+    quality_control_status: str | None = None
+    delivered_date: datetime | None = None
+    date_closed: datetime | None = None
+    handling_fee: Decimal | None = None
+    total_refunded_taxes: Decimal | None = None
+    return_shipments: list[SwapShipment] = []
+    products: list[SwapProduct] = Field(min_length=1)
+
+
+class SwapConnector:
+    system = SYSTEM
+
+    def __init__(self, settings: SwapSettings, *, log: CallLog | None = None,
+                 transport=None, retry: RetryPolicy | None = None, sleep=None) -> None:
+        self.settings = settings
+        self.http = HttpClient(
+            SYSTEM, settings.base_url, auth=ApiKeyHeader("x-api-key", settings.api_key),
+            timeout=settings.timeout, concurrency=settings.concurrency, retry=retry, log=log,
+            transport=transport, sleep=sleep, error_parser=_error_text,
+        )
+
+    @property
+    def _path(self) -> str:
+        return f"/v{self.settings.api_version}/external/returns"
+
+    @property
+    def _per_page(self) -> int:
+        limit = 50 if self.settings.api_version == 1 else 100
+        return min(self.settings.items_per_page or limit, limit)
+
+    def _params(self, page: int, updated_since: datetime | None, per_page: int) -> dict:
+        v1 = self.settings.api_version == 1
+        params: dict[str, Any] = {"store" if v1 else "swap_store_id": self.settings.store,
+                                  "page": page, "items_per_page": per_page}
+        if updated_since is not None:
+            params["last_updated_date" if v1 else "last_RMA_updated_date"] = _iso(updated_since)
+        if v1:
+            since = datetime.now(UTC) - timedelta(days=self.settings.history_days)
+            params["from_date"] = _iso(since)
+        return params
+
+    async def _page(self, page: int, updated_since: datetime | None,
+                    per_page: int) -> tuple[list[Any], dict]:
+        body = await self.http.get_json(self._path, self._params(page, updated_since, per_page))
+        key = "orders" if self.settings.api_version == 1 else "returns"
+        if not isinstance(body, dict) or not isinstance(body.get(key), list):
+            raise InvalidPayloadError(SYSTEM, f"GET {self._path} answered without a '{key}' "
+                                      "list; is the base URL right?")
+        pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
+        return body[key], pagination
+
+    async def fetch_returns(self, *, updated_since: datetime | None = None) -> PlatformBatch:
+        fetched_at = datetime.now(UTC)
+        per_page = self._per_page
+        rows, pagination = await self._page(1, updated_since, per_page)
+        pages = pagination.get("total_pages")
+        if isinstance(pages, int) and pages > 1:
+            rest = await asyncio.gather(
+                *(self._page(n, updated_since, per_page) for n in range(2, pages + 1))
+            )
+            for more, _ in rest:
+                rows.extend(more)
+        else:
+            page = 1
+            while pagination.get("has_next_page") is True and rows:
+                page += 1
+                more, pagination = await self._page(page, updated_since, per_page)
+                rows.extend(more)
+        batch = PlatformBatch(fetched_at=fetched_at)
+        newest = updated_since
+        for raw in rows:
+            view, problem = self.parse(raw)
+            batch.views.append(view)
+            if view.raw_ref:
+                batch.raw[view.raw_ref] = raw
+            if problem is not None:
+                batch.problems.setdefault(view.return_ref, []).append(problem)
+            updated = _updated(raw)
+            if updated and (newest is None or updated > newest):
+                newest = updated
+        batch.cursor = _iso(newest) if newest else None
+        return batch
+
+    async def check_connection(self) -> str:
+        rows, pagination = await self._page(1, None, 1)
+        total = pagination.get("total_items", len(rows))
+        return f"Swap Commerce store {self.settings.store}: reachable, {total} returns"
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # -- mapping -------------------------------------------------------------------------
+
+    def parse(self, raw: Any) -> tuple[PlatformView, PayloadProblem | None]:
+        """One API record as a canonical view; an invalid one as a bare view plus problem."""
+        data = {V1_TO_V2.get(k, k): v for k, v in raw.items()} if isinstance(raw, dict) else raw
+        try:
+            record = SwapReturn.model_validate(data)
+        except ValidationError as exc:
+            ref = _guess_ref(data)
+            view = PlatformView(system=SYSTEM, return_ref=ref, raw_ref=f"swap:{ref}",
+                                order_ref=_text(data, "shopify_order_name"))
+            return view, PayloadProblem(side=Side.PLATFORM, record_id=ref,
+                                        error=describe(exc), raw_ref=view.raw_ref)
+        return self.to_view(record), None
+
+    def to_view(self, r: SwapReturn) -> PlatformView:
+        created = as_utc(r.date_created)
+        updated = as_utc(r.date_updated) or created
+        delivered = as_utc(r.delivered_date)
+        closed = as_utc(r.date_closed)
+        types = set(r.type) | ({r.type_string} if r.type_string else set())
+        exchange = "Exchange" in types
+        inspected = (r.quality_control_status or "") in self.settings.qc_done
+        ids = (str(r.return_id),)
+        stages: dict[Stage, StageView] = {}
+        failed = r.return_status in ("Cancelled", "Expired")
+        stages[Stage.AUTHORISED] = StageView(
+            status=StageStatus.FAILED if failed else StageStatus.DONE, at=created,
+            record_ids=ids, detail=r.return_status)
+        if r.delivery_status == "In-Transit":
+            stages[Stage.IN_TRANSIT] = StageView(status=StageStatus.PENDING, at=updated,
+                                                 detail="In-Transit")
+        elif r.delivery_status == "Delivered":
+            stages[Stage.IN_TRANSIT] = StageView(status=StageStatus.DONE, detail="Delivered")
+            stages[Stage.RECEIVED] = StageView(status=StageStatus.DONE, at=delivered,
+                                               record_ids=ids, detail="Delivered")
+        if inspected:
+            stages[Stage.INSPECTED] = StageView(
+                status=StageStatus.DONE, at=delivered if r.rma_processed else updated,
+                detail=r.quality_control_status)
+        if exchange:
+            stages[Stage.CREDITED] = StageView(status=StageStatus.NOT_APPLICABLE)
+            if r.rma_processed:
+                stages[Stage.EXCHANGED] = StageView(status=StageStatus.DONE, at=closed,
+                                                    record_ids=ids)
+        elif r.rma_processed:
+            stages[Stage.CREDITED] = StageView(status=StageStatus.DONE, at=closed,
+                                               record_ids=ids, detail=r.type_string)
+        currency = (r.customer_currency or next((p.currency for p in r.products if p.currency),
+                                                None) or "GBP").upper()
+        destination = {
+            str(item): str(s.destination_location_id)
+            for s in r.return_shipments if s.destination_location_id is not None
+            for item in s.items
+        }
+        only = {str(s.destination_location_id) for s in r.return_shipments
+                if s.destination_location_id is not None}
+        fallback = next(iter(only)) if len(only) == 1 else self.settings.default_location
+        lines = []
+        items = Decimal(0)
+        for n, p in enumerate(r.products, start=1):
+            ref = str(p.product_id) if p.product_id is not None else f"{r.rma_number}-{n}"
+            quantity = Decimal(p.item_count)
+            cost = None if p.cost is None else pad_cents(p.cost)
+            if cost is not None:
+                items += cost * quantity
+            lines.append(PlatformLine(
+                line_ref=ref, sku=p.sku, quantity=quantity,
+                reason=None if p.main_reason_id is None else str(p.main_reason_id),
+                condition=p.intake_reason if inspected else None,
+                location=destination.get(ref, fallback), unit_price=cost,
+            ))
+        fee = pad_cents(r.handling_fee or Decimal(0))
+        tax = pad_cents(r.total_refunded_taxes or Decimal(0))
+        refund = None if exchange else MoneyBreakdown(
+            currency=currency, items=pad_cents(items), tax=tax, fees=fee)
+        return PlatformView(
+            system=SYSTEM, return_ref=r.rma_number, order_ref=r.shopify_order_name or None,
+            customer_email=r.customer_email, customer_name=r.customer_name, created_at=created,
+            lines=tuple(lines), refund=refund,
+            refund_method=None if exchange else r.type_string,
+            fees=(Fee(type="handling_fee", amount=fee),) if fee else (),
+            stages=stages, raw_ref=f"swap:{r.rma_number}",
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _text(data: Any, key: str) -> str | None:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _guess_ref(data: Any) -> str:
+    ref = _text(data, "rma_number")
+    if ref:
+        return ref
+    other = data.get("return_id") if isinstance(data, dict) else None
+    return f"swap-record-{other}" if isinstance(other, str | int) else "swap-record-unknown"
+
+
+def _updated(raw: Any) -> datetime | None:
+    value = raw.get("date_updated") if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _error_text(response) -> str | None:
+    """Swap's error bodies (`{"statusCode", "message", "error"}`), as one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or None
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, list):
+            return "; ".join(str(m) for m in message)[:300]
+        if message:
+            return str(message)[:300]
+    return None
