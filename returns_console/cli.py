@@ -45,6 +45,10 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @cli.command()
+@click.option("--demo", "use_demo", is_flag=True,
+              help="Check the built-in sandbox (started on 127.0.0.1 for the run).")
+@click.option("--profile", "profile_name", metavar="NAME",
+              help="Check a configured pair of live systems (see `setup`, `profiles`).")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path),
               help="Check a canonical snapshot file (see README, 'Snapshot format').")
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table",
@@ -55,33 +59,183 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
               help="Reconcile as of this moment instead of the snapshot's as_of or now.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes to reconcile large batches with.")
-def check(snapshot_path: Path | None, fmt: str, fail_on: str, now_text: str | None,
-          workers: int) -> None:
+@click.pass_obj
+def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Path | None,
+          fmt: str, fail_on: str, now_text: str | None, workers: int) -> None:
     """Find every mismatch and print it. Exit 0: nothing at or above --fail-on;
     1: some; 2: usage or configuration error; 3: a source is down and nothing is cached."""
-    from .services.check import check_snapshot
-    from .services.snapshot_io import load_snapshot
+    chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
+                                    ("--snapshot", snapshot_path)) if on]
+    if len(chosen) != 1:
+        raise UserError("say what to check: --demo, --profile NAME or --snapshot FILE"
+                        if not chosen else f"choose one of {', '.join(chosen)}")
+    now = _parse_now(now_text)
+    if snapshot_path is not None:
+        from .services.check import check_snapshot
+        from .services.snapshot_io import load_snapshot
 
-    if snapshot_path is None:
-        raise UserError("say what to check: --snapshot FILE")
-    snapshot = load_snapshot(snapshot_path)
-    report = check_snapshot(snapshot, now=_parse_now(now_text), workers=workers)
+        report = check_snapshot(load_snapshot(snapshot_path), now=now, workers=workers)
+    elif use_demo:
+        from .services.demo import run_demo_check
+
+        with _cache(obj) as cache:
+            report, _ = run_demo_check(now=now, cache=cache, workers=workers)
+    else:
+        report = _check_profile(obj, profile_name, now, workers)
     _emit(report, fmt)
     sys.exit(report.exit_code(Severity(fail_on)))
+
+
+def _load_profile(obj: dict, name: str | None):
+    from .config import load_config
+    from .locations import resolve
+
+    path = resolve(obj.get("config_path")).config_file
+    config = load_config(path)
+    name = name or config.default_profile
+    if not name:
+        raise UserError(f"no profile given and no default profile in {path}; "
+                        "create one with `returns-console setup`")
+    if name not in config.profiles:
+        known = ", ".join(sorted(config.profiles)) or "none yet"
+        raise UserError(f"no profile {name!r} in {path} (profiles: {known})")
+    return config.profiles[name]
+
+
+class _cache:
+    """The local cache, opened for one command and closed after."""
+
+    def __init__(self, obj: dict) -> None:
+        self.obj = obj
+
+    def __enter__(self):
+        from .locations import resolve
+        from .store.cache import Cache
+
+        try:
+            self.cache = Cache(resolve(self.obj.get("config_path")).cache_db)
+        except OSError as exc:
+            raise UserError(f"cannot open the local cache: {exc}") from None
+        return self.cache
+
+    def __exit__(self, *exc: object) -> None:
+        self.cache.close()
+
+
+def _check_profile(obj: dict, name: str | None, now, workers: int):
+    import asyncio
+
+    from .services.connections import store_lookup
+    from .services.live import fetch_live, live_report
+    from .services.mappings import load_mappings
+
+    profile = _load_profile(obj, name)
+    with _cache(obj) as cache:
+        data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache))
+    return live_report(profile, data, load_mappings(obj, profile.name), now=now,
+                       workers=workers)
 
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table",
               show_default=True)
 def demo(fmt: str) -> None:
-    """Show the built-in demo: healthy returns with every exception code planted."""
-    from .domain.snapshot import Snapshot
-    from .scenarios.catalogue import build_scenario
-    from .services.check import check_snapshot
+    """Run the built-in demo: the Swap Commerce and Business Central simulators on
+    127.0.0.1, checked through the real connectors over HTTP."""
+    from .services.demo import run_demo_check
 
-    now = datetime.now(UTC).replace(microsecond=0)
-    snapshot = Snapshot.model_validate(build_scenario(now).snapshot)
-    _emit(check_snapshot(snapshot, now=now), fmt)
+    report, _ = run_demo_check()
+    _emit(report, fmt)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--returns", "count", type=click.IntRange(27, 1_000_000), default=90,
+              show_default=True, help="How many returns (27 or more plant every code).")
+@click.option("--seed", type=int, default=20261121, show_default=True)
+@click.option("--now", "now_text", metavar="ISO-TIME", help="The scenario's clock (default: now).")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of requests answered 503.")
+@click.option("--rate-limit", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of requests answered 429 with Retry-After.")
+@click.option("--retry-after", type=click.FloatRange(0, 600), default=1.0, show_default=True)
+@click.option("--latency-ms", type=click.FloatRange(0, 60_000), default=0.0, show_default=True)
+@click.option("--no-malformed", is_flag=True, help="Leave out the planted malformed records.")
+@click.option("--truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the ground truth of the planted findings to this file.")
+def sandbox(port: int, count: int, seed: int, now_text: str | None, error_rate: float,
+            rate_limit: float, retry_after: float, latency_ms: float, no_malformed: bool,
+            truth_path: Path | None) -> None:
+    """Serve the Swap Commerce and Business Central simulators on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    from .sandbox.demo import CREDENTIALS, build_sandbox
+    from .sandbox.faults import Faults
+    from .sandbox.server import BackgroundServer
+
+    now = _parse_now(now_text) or datetime.now(UTC).replace(microsecond=0)
+    faults = Faults(error_rate=error_rate, rate_limit_rate=rate_limit, retry_after=retry_after,
+                    latency_ms=latency_ms, seed=seed)
+    box = build_sandbox(now, returns=count, seed=seed, faults=faults, malformed=not no_malformed)
+    if truth_path is not None:
+        try:
+            truth_path.write_text(json.dumps(box.truth, indent=1) + "\n")
+        except OSError as exc:
+            raise UserError(f"cannot write {truth_path}: {exc.strerror or exc}") from None
+    try:
+        server = BackgroundServer(box.app(), port=port).start()
+    except OSError as exc:
+        raise UserError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    profile = box.profile(server.url)
+    env_swap = "RETURNS_CONSOLE_SANDBOX_API_KEY"
+    env_bc = "RETURNS_CONSOLE_SANDBOX_CLIENT_SECRET"
+    click.echo(f"Sandbox serving {count} returns ({len(box.truth)} planted exceptions) on "
+               f"{server.url}")
+    click.echo(f"  Swap Commerce        {profile.platform.base_url}")
+    click.echo(f"  Business Central     {profile.erp.base_url}")
+    click.echo(f"  what is served       {server.url}/_sandbox")
+    click.echo("Point a profile at it (the sandbox's credentials are public demo values):")
+    click.echo(
+        f"  returns-console setup --profile sandbox --platform swap "
+        f"--platform-url {profile.platform.base_url} --platform-option store="
+        f"{profile.platform.options['store']} --platform-option api_version=2 "
+        f"--erp d365_bc --erp-url {profile.erp.base_url} "
+        + " ".join(f"--erp-option {k}={v}" for k, v in profile.erp.options.items())
+    )
+    click.echo(f"  export {env_swap}={CREDENTIALS[('swap', 'api_key')]}")
+    click.echo(f"  export {env_bc}={CREDENTIALS[('d365_bc', 'client_secret')]}")
+    click.echo("  returns-console doctor --profile sandbox && "
+               "returns-console check --profile sandbox")
+    click.echo("Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        click.echo("sandbox stopped")
+
+
+@cli.command()
+@click.option("--profile", "profile_name", metavar="NAME",
+              help="The profile to try (default: the default profile).")
+@click.pass_obj
+def doctor(obj: dict, profile_name: str | None) -> None:
+    """Try each connection of a profile and say what works and what does not."""
+    import asyncio
+
+    from .services.connections import store_lookup
+    from .services.doctor import diagnose
+
+    profile = _load_profile(obj, profile_name)
+    results = asyncio.run(diagnose(profile, store_lookup(profile)))
+    ok = True
+    for line in results:
+        click.echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.what}: {line.detail}")
+        ok = ok and line.ok
+    sys.exit(0 if ok else 1)
 
 
 @cli.command()

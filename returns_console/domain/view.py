@@ -71,13 +71,16 @@ class ItemGroup:
     item: Item | None
     pairs: list[LinePair]
     erp_lines: list[ErpLine]
+    #: The unit ERP quantities of this item should be in: the mapping's, else the item's
+    #: base unit (worked out once the group is complete; see `settle`).
+    expected_uom: str | None = None
 
-    @property
-    def expected_uom(self) -> str | None:
-        for pair in self.pairs:
-            if pair.mapping and pair.mapping.erp_uom:
-                return pair.mapping.erp_uom
-        return self.item.base_uom if self.item else None
+    def settle(self) -> None:
+        uoms = {p.mapping.erp_uom for p in self.pairs if p.mapping and p.mapping.erp_uom}
+        if uoms:
+            self.expected_uom = min(uoms)
+        elif self.item is not None:
+            self.expected_uom = self.item.base_uom
 
     @property
     def label(self) -> str:
@@ -149,6 +152,8 @@ class CaseView:
                     erp_line.item_no, items.get(erp_line.item_no), [], []
                 )
             group.erp_lines.append(erp_line)
+        for group in groups.values():
+            group.settle()
         self.pairs = pairs
         self.groups = groups
 

@@ -88,16 +88,18 @@ def check_snapshot(
 ) -> CheckReport:
     ctx = snapshot.context(now)
     result = reconcile(snapshot.returns, ctx, workers=workers)
-    erp_records = sum(
-        bool(case.erp.stages) + len(case.erp.credit_notes) for case in snapshot.returns
-    )
     return CheckReport(
         generated_at=datetime.now(UTC) if now is None and snapshot.as_of is None else ctx.now,
         profile=snapshot.profile,
         platform=_ok(snapshot.platform, len(snapshot.returns)),
-        erp=_ok(snapshot.erp, erp_records),
+        erp=_ok(snapshot.erp, erp_record_count(snapshot.returns)),
         result=result,
     )
+
+
+def erp_record_count(cases) -> int:
+    """ERP documents behind the views: a return order counts one, each credit note one."""
+    return sum(bool(case.erp.stages) + len(case.erp.credit_notes) for case in cases)
 
 
 def _ok(source: SourceInfo, records: int) -> SourceStatus:

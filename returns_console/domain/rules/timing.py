@@ -44,16 +44,13 @@ def _gap(
 
 def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """Money out before the ERP had the goods back, even if amounts later agree."""
-    refunds = [cn.posted_at for cn in v.active_credit_notes
-               if cn.status == "posted" and cn.posted_at is not None]
-    refunded_at = v.pdone.get(CREDITED)
-    if refunded_at is not None:
-        refunds.append(refunded_at)
-    if not refunds:
+    refunded = v.pdone.get(CREDITED)
+    for cn in v.active_credit_notes:
+        at = cn.posted_at
+        if at is not None and cn.status == "posted" and (refunded is None or at < refunded):
+            refunded = at
+    if refunded is None or v.estage(RECEIVED).status is NOT_APPLICABLE:
         return NONE
-    if v.estage(RECEIVED).status is NOT_APPLICABLE:
-        return NONE
-    refunded = min(refunds)
     received = v.edone.get(RECEIVED)
     gap = _gap(v, CREDITED, refunded, received)
     if gap is None:

@@ -157,6 +157,12 @@ def disposition_location_wrong(v: CaseView) -> list[Finding] | tuple[Finding, ..
     table = v.ctx.mappings.dispositions
     out = []
     for group in v.groups.values():
+        lines, pairs = group.erp_lines, group.pairs
+        if len(lines) == 1 and len(pairs) == 1:  # the common case, decided without tallies
+            condition = pairs[0].line.condition
+            mapping = table.get(condition) if condition else None
+            if mapping is None or lines[0].location in (None, mapping.location):
+                continue
         placed: dict[str, Decimal] = {}
         for line in group.erp_lines:
             if line.location:

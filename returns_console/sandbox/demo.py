@@ -1,0 +1,114 @@
+"""The demo sandbox: the Swap Commerce and Business Central simulators on one loopback port,
+loaded with the demo scenario, plus the profile and (public) credentials that reach them.
+
+    http://127.0.0.1:PORT/swap/v1/external/returns              Swap Commerce
+    http://127.0.0.1:PORT/bc/v2.0/{tenant}/{env}/api/v2.0/...   Business Central
+    http://127.0.0.1:PORT/bc/{tenant}/oauth2/v2.0/token         its token endpoint
+    http://127.0.0.1:PORT/_sandbox                              what is served, ground truth
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from ..config import Profile, SystemSettings
+from ..scenarios.catalogue import Scenario, build_scenario
+from .faults import Faults
+from .swap import SwapSimulator, render_return
+
+PROFILE = "demo-swap-d365bc"
+#: The sandbox's credentials are public demo values, not secrets.
+CREDENTIALS = {
+    ("swap", "api_key"): "sandbox-swap-api-key",
+    ("d365_bc", "client_secret"): "sandbox-client-secret",
+}
+SWAP_STORE = "store_northwind"
+BC_TENANT, BC_ENVIRONMENT, BC_CLIENT_ID = "northwind-sandbox", "sandbox", "returns-console-demo"
+#: What this pair can report: Swap's v2 shipments name the destination; neither system says
+#: when stock went back on sale, so PREMATURE_RESTOCK is not planted here.
+CAPABILITIES = frozenset({"platform_location"})
+
+
+@dataclass(slots=True)
+class Sandbox:
+    scenario: Scenario
+    swap: SwapSimulator
+    bc: object
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/_sandbox", self._index),
+            Route("/_sandbox/truth", self._truth),
+            Mount("/swap", app=self.swap.app()),
+            Mount("/bc", app=self.bc.app()),
+        ])
+
+    @property
+    def truth(self) -> list[dict]:
+        return self.scenario.truth
+
+    @property
+    def requests(self) -> int:
+        return self.swap.requests + self.bc.requests
+
+    def profile(self, base_url: str) -> Profile:
+        """The demo profile, pointing at the sandbox served on `base_url`."""
+        return Profile(
+            name=PROFILE,
+            platform=SystemSettings(system="swap", base_url=f"{base_url}/swap",
+                                    options={"store": SWAP_STORE, "api_version": 2}),
+            erp=SystemSettings(system="d365_bc", base_url=f"{base_url}/bc", options={
+                "tenant": BC_TENANT, "environment": BC_ENVIRONMENT, "client_id": BC_CLIENT_ID,
+                "token_url": f"{base_url}/bc/{BC_TENANT}/oauth2/v2.0/token",
+            }),
+        )
+
+    @staticmethod
+    def secret(system: str, name: str) -> str | None:
+        return CREDENTIALS.get((system, name))
+
+    async def _index(self, request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
+        profile = self.profile(base)
+        return JSONResponse({
+            "profile": profile.model_dump(mode="json"),
+            "returns": len(self.scenario.snapshot["returns"]),
+            "planted": len(self.truth),
+            "truth": f"{base}/_sandbox/truth",
+        })
+
+    async def _truth(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.truth)
+
+
+def build_sandbox(now: datetime, *, returns: int = 90, seed: int = 20261121,
+                  faults: Faults | None = None, malformed: bool = True,
+                  return_orders_api: bool = True) -> Sandbox:
+    """The demo scenario rendered into both systems' own JSON and served by their simulators.
+    `malformed=False` leaves out the records planted as invalid payloads."""
+    from .business_central import BcSimulator, render_company
+
+    scenario = build_scenario(now, returns=returns, seed=seed, capabilities=CAPABILITIES,
+                              profile=PROFILE)
+    if not malformed:
+        bad = {c["platform"]["return_ref"] for c in scenario.snapshot["returns"]
+               if c.get("problems")}
+        scenario.snapshot["returns"] = [c for c in scenario.snapshot["returns"]
+                                        if c["platform"]["return_ref"] not in bad]
+        scenario.truth = [t for t in scenario.truth if t["return_ref"] not in bad]
+    faults = faults or Faults()
+    swap = SwapSimulator([render_return(c, SWAP_STORE) for c in scenario.snapshot["returns"]],
+                         api_key=CREDENTIALS[("swap", "api_key")], store=SWAP_STORE,
+                         faults=faults)
+    bc = BcSimulator(render_company(scenario.snapshot, tenant=BC_TENANT,
+                                    environment=BC_ENVIRONMENT),
+                     tenant=BC_TENANT, environment=BC_ENVIRONMENT, client_id=BC_CLIENT_ID,
+                     client_secret=CREDENTIALS[("d365_bc", "client_secret")], faults=faults,
+                     return_orders_api=return_orders_api)
+    return Sandbox(scenario=scenario, swap=swap, bc=bc)

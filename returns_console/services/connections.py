@@ -1,0 +1,143 @@
+"""From a profile to live connectors: the registry of systems, their options and secrets.
+
+This is the one place that knows both the config's shape and each connector's settings, so
+connectors stay free of config and secrets handling, and adding a system is one factory here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from ..config import REQUIRED_SECRETS, Profile, SystemSettings, secret_names
+from ..connectors.base import Erp, ReturnsPlatform
+from ..connectors.http import CallLog
+from ..errors import UserError
+from ..secrets import SecretStore, env_var_name
+
+#: (system, secret name) -> value or None. A SecretStore for real profiles, a dict for the
+#: sandbox, whose demo credentials are public.
+SecretLookup = Callable[[str, str], str | None]
+
+
+@dataclass(slots=True)
+class Connection:
+    """Everything a connector factory gets: where, how, and the shared HTTP plumbing."""
+
+    profile: str
+    settings: SystemSettings
+    secret: Callable[[str], SecretStr]
+    log: CallLog
+    transport: object | None = None
+
+
+def _opt(settings: SystemSettings, key: str, default=None):
+    return settings.options.get(key, default)
+
+
+def _words(value: object, default: tuple[str, ...]) -> tuple[str, ...]:
+    if value is None:
+        return default
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def _swap(c: Connection) -> ReturnsPlatform:
+    from ..connectors.platforms.swap import SwapConnector, SwapSettings
+
+    s = c.settings
+    store = _opt(s, "store")
+    if not store:
+        raise UserError(f"profile {c.profile}: Swap needs the store id: "
+                        f"returns-console setup --profile {c.profile} --platform-option store=…")
+    return SwapConnector(
+        SwapSettings(
+            base_url=s.base_url, store=str(store), api_key=c.secret("api_key"),
+            api_version=int(_opt(s, "api_version", 1)),
+            items_per_page=_int(_opt(s, "items_per_page")),
+            history_days=int(_opt(s, "history_days", 365)),
+            default_location=_opt(s, "default_location"),
+            **({"qc_done": _words(_opt(s, "qc_done"), ())} if _opt(s, "qc_done") else {}),
+        ),
+        log=c.log, transport=c.transport,
+    )
+
+
+def _business_central(c: Connection) -> Erp:
+    from ..connectors.erps.business_central import BcSettings, BusinessCentralConnector
+
+    s = c.settings
+    missing = [k for k in ("tenant", "environment", "client_id") if not _opt(s, k)]
+    if missing:
+        raise UserError(f"profile {c.profile}: Business Central needs "
+                        + ", ".join(missing) + f": returns-console setup --profile {c.profile} "
+                        + " ".join(f"--erp-option {k}=…" for k in missing))
+    extra = {key: _opt(s, key) for key in ("company", "token_url", "scope", "local_currency")
+             if _opt(s, key)}
+    for key in ("page_size", "history_days", "concurrency"):
+        if _opt(s, key) is not None:
+            extra[key] = int(_opt(s, key))
+    for key in ("fee_items", "shipping_items"):
+        if _opt(s, key) is not None:
+            extra[key] = _words(_opt(s, key), ())
+    return BusinessCentralConnector(
+        BcSettings(base_url=s.base_url, tenant=str(_opt(s, "tenant")),
+                   environment=str(_opt(s, "environment")), client_id=str(_opt(s, "client_id")),
+                   client_secret=c.secret("client_secret"), **extra),
+        log=c.log, transport=c.transport,
+    )
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)
+
+
+PLATFORMS: dict[str, Callable[[Connection], ReturnsPlatform]] = {"swap": _swap}
+ERPS: dict[str, Callable[[Connection], Erp]] = {"d365_bc": _business_central}
+
+
+def _secret_getter(profile: Profile, system: str, lookup: SecretLookup
+                   ) -> Callable[[str], SecretStr]:
+    names = dict(secret_names(profile))  # system -> stored name (prefixed on a clash)
+    stored_as = {n: names.get(system, n) for n in REQUIRED_SECRETS.get(system, ())}
+
+    def get(name: str) -> SecretStr:
+        key = stored_as.get(name, name)
+        value = lookup(system, key)
+        if not value:
+            raise UserError(
+                f"profile {profile.name} has no {system} {key}: run `returns-console setup "
+                f"--profile {profile.name} --secret {key}` or set "
+                f"{env_var_name(profile.name, key)}"
+            )
+        return SecretStr(value)
+
+    return get
+
+
+def store_lookup(profile: Profile, store: SecretStore | None = None) -> SecretLookup:
+    store = store or SecretStore()
+    return lambda system, name: store.get(profile.name, name)
+
+
+def open_platform(profile: Profile, lookup: SecretLookup, log: CallLog,
+                  transport: object | None = None) -> ReturnsPlatform:
+    factory = PLATFORMS.get(profile.platform.system)
+    if factory is None:
+        raise UserError(f"profile {profile.name}: the {profile.platform.system} connector "
+                        f"is not available yet (available: {', '.join(PLATFORMS)})")
+    return factory(Connection(profile.name, profile.platform,
+                              _secret_getter(profile, profile.platform.system, lookup), log,
+                              transport))
+
+
+def open_erp(profile: Profile, lookup: SecretLookup, log: CallLog,
+             transport: object | None = None) -> Erp:
+    factory = ERPS.get(profile.erp.system)
+    if factory is None:
+        raise UserError(f"profile {profile.name}: the {profile.erp.system} connector is not "
+                        f"available yet (available: {', '.join(ERPS)})")
+    return factory(Connection(profile.name, profile.erp,
+                              _secret_getter(profile, profile.erp.system, lookup), log,
+                              transport))

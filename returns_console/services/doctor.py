@@ -1,0 +1,41 @@
+"""`doctor`: try each side of a profile and say, in words, what works and what does not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import Profile, secret_names
+from ..connectors.errors import ConnectorError
+from ..connectors.http import CallLog
+from ..errors import UserError
+from .connections import SecretLookup, open_erp, open_platform
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    ok: bool
+    what: str
+    detail: str
+
+
+async def diagnose(profile: Profile, lookup: SecretLookup) -> list[Diagnosis]:
+    out = []
+    for system, name in secret_names(profile):
+        present = bool(lookup(system, name))
+        out.append(Diagnosis(present, f"{system} {name}",
+                             "found (value not shown)" if present else "missing"))
+    for side, opener, settings in (("platform", open_platform, profile.platform),
+                                   ("erp", open_erp, profile.erp)):
+        what = f"{side} {settings.system} at {settings.base_url}"
+        try:
+            connector = opener(profile, lookup, CallLog())
+        except UserError as exc:
+            out.append(Diagnosis(False, what, str(exc)))
+            continue
+        try:
+            out.append(Diagnosis(True, what, await connector.check_connection()))
+        except ConnectorError as exc:
+            out.append(Diagnosis(False, what, str(exc)))
+        finally:
+            await connector.aclose()
+    return out

@@ -1,0 +1,103 @@
+"""The live check: ask both systems at once over their APIs, pair, reconcile, report.
+
+A source that cannot be reached is answered from the local cache and marked stale with the
+time of that data; with nothing cached, the check says which source is down (exit 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..config import Profile
+from ..connectors.base import ErpBatch, PlatformBatch
+from ..connectors.errors import ConnectorError
+from ..connectors.http import CallLog
+from ..domain.pairing import pair
+from ..domain.reconcile import reconcile
+from ..domain.reference import Mappings, Policy
+from ..domain.view import Context
+from ..errors import UserError
+from ..store.cache import Cache
+from .check import CheckReport, SourceStatus, erp_record_count
+from .connections import SecretLookup, open_erp, open_platform
+
+
+class SourcesDown(UserError):
+    """A source could not be reached and nothing is cached for it (exit code 3)."""
+
+    exit_code = 3
+
+
+@dataclass(slots=True)
+class LiveData:
+    platform: PlatformBatch
+    erp: ErpBatch
+    platform_status: SourceStatus
+    erp_status: SourceStatus
+    log: CallLog
+    notices: list[str] = field(default_factory=list)
+
+
+def policy_of(profile: Profile) -> Policy:
+    data: dict = {}
+    if profile.tolerance is not None:
+        data["tolerance"] = profile.tolerance
+    if profile.grace_hours:
+        data["grace_hours"] = dict(profile.grace_hours)
+    return Policy.model_validate(data)
+
+
+async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | None = None,
+                     transport: object | None = None, log: CallLog | None = None) -> LiveData:
+    """Both sides fetched concurrently; each falls back to the cache on its own."""
+    log = log or CallLog()
+    platform = open_platform(profile, lookup, log, transport)
+    erp = open_erp(profile, lookup, log, transport)
+    try:
+        got_p, got_e = await asyncio.gather(
+            platform.fetch_returns(), erp.fetch_records(), return_exceptions=True
+        )
+    finally:
+        await asyncio.gather(platform.aclose(), erp.aclose())
+    for got in (got_p, got_e):
+        if isinstance(got, BaseException) and not isinstance(got, ConnectorError):
+            raise got
+    p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache)
+    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache)
+    notices = list(e_batch.notices)
+    return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
+
+
+def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None):
+    if not isinstance(got, BaseException):
+        if cache is not None:
+            (cache.save_platform if side == "platform" else cache.save_erp)(
+                profile.name, system, got)
+        records = len(got.views)
+        return got, SourceStatus(system, "ok", got.fetched_at, records)
+    cached = None
+    if cache is not None:
+        cached = (cache.load_platform if side == "platform" else cache.load_erp)(profile.name)
+    if cached is None:
+        raise SourcesDown(f"{side} {system} is down and nothing is cached for profile "
+                          f"{profile.name}: {got}")
+    return cached, SourceStatus(system, "stale", cached.fetched_at, len(cached.views),
+                                error=str(got))
+
+
+def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
+                policy: Policy | None = None, now: datetime | None = None,
+                workers: int = 1) -> CheckReport:
+    problems = {**data.platform.problems}
+    for ref, found in data.erp.problems.items():
+        problems.setdefault(ref, []).extend(found)
+    paired = pair(data.platform.views, data.erp.views, profile.erp.system, problems)
+    ctx = Context(mappings=mappings, master=data.erp.master, policy=policy or policy_of(profile),
+                  now=now or datetime.now(UTC))
+    result = reconcile(paired.cases, ctx, workers=workers)
+    data.platform_status.records = len(data.platform.views)
+    data.erp_status.records = erp_record_count(paired.cases)
+    return CheckReport(generated_at=ctx.now, profile=profile.name,
+                       platform=data.platform_status, erp=data.erp_status, result=result)
