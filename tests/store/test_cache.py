@@ -1,0 +1,50 @@
+"""The last-sync cache keeps exactly what was fetched, per profile and side."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from returns_console.connectors.base import ErpBatch, PlatformBatch
+from returns_console.domain.codes import Side
+from returns_console.domain.model import ErpView, PayloadProblem, PlatformView
+from returns_console.domain.reference import ErpMaster, Item
+from returns_console.store.cache import Cache
+from tests.factories import healthy, parse
+
+WHEN = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def test_round_trips_both_sides(tmp_path) -> None:
+    case = parse(healthy())
+    cache = Cache(tmp_path / "cache.sqlite3")
+    problem = PayloadProblem(side=Side.PLATFORM, record_id="R-9", error="bad")
+    cache.save_platform("p1", "swap", PlatformBatch(
+        views=[case.platform], problems={"R-9": [problem]},
+        raw={"swap:R-1": {"cost": Decimal("24.00")}}, fetched_at=WHEN, cursor="c1"))
+    cache.save_erp("p1", "d365_bc", ErpBatch(
+        views={"R-100001": case.erp}, master=ErpMaster(items={"X": Item(number="X")}),
+        fetched_at=WHEN, cursor="c2", notices=["no returnReceipts"]))
+    cache.close()
+
+    again = Cache(tmp_path / "cache.sqlite3")
+    platform, erp = again.load_platform("p1"), again.load_erp("p1")
+    assert platform.views == [case.platform]
+    assert platform.problems == {"R-9": [problem]}
+    assert platform.raw == {"swap:R-1": {"cost": "24.00"}}
+    assert (platform.fetched_at, platform.cursor) == (WHEN, "c1")
+    assert erp.views == {"R-100001": case.erp}
+    assert erp.master.items["X"].number == "X"
+    assert erp.notices == ["no returnReceipts"]
+    assert again.load_platform("other") is None
+    assert again.cursor("p1", "erp") == "c2"
+
+
+def test_a_new_fetch_replaces_the_old(tmp_path) -> None:
+    cache = Cache(tmp_path / "c.sqlite3")
+    for ref in ("R-1", "R-2"):
+        cache.save_platform("p", "swap", PlatformBatch(
+            views=[PlatformView(system="swap", return_ref=ref)], fetched_at=WHEN))
+    assert [v.return_ref for v in cache.load_platform("p").views] == ["R-2"]
+    cache.save_erp("p", "d365_bc", ErpBatch(views={"R-2": ErpView(system="d365_bc")}))
+    assert list(cache.load_erp("p").views) == ["R-2"]
