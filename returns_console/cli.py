@@ -164,9 +164,12 @@ def demo(fmt: str) -> None:
 @click.option("--no-malformed", is_flag=True, help="Leave out the planted malformed records.")
 @click.option("--truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the ground truth of the planted findings to this file.")
-def sandbox(port: int, count: int, seed: int, now_text: str | None, error_rate: float,
-            rate_limit: float, retry_after: float, latency_ms: float, no_malformed: bool,
-            truth_path: Path | None) -> None:
+@click.option("--profile", "profile_name", metavar="NAME", default="sandbox", show_default=True,
+              help="The profile to prepare for it: its mapping tables get the demo company's.")
+@click.pass_obj
+def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
+            error_rate: float, rate_limit: float, retry_after: float, latency_ms: float,
+            no_malformed: bool, truth_path: Path | None, profile_name: str) -> None:
     """Serve the Swap Commerce and Business Central simulators on 127.0.0.1 until Ctrl-C."""
     import time
 
@@ -183,13 +186,19 @@ def sandbox(port: int, count: int, seed: int, now_text: str | None, error_rate: 
             truth_path.write_text(json.dumps(box.truth, indent=1) + "\n")
         except OSError as exc:
             raise UserError(f"cannot write {truth_path}: {exc.strerror or exc}") from None
+    from .services.demo import demo_mappings
+    from .services.mappings import save_mappings
+
+    save_mappings(obj, profile_name, demo_mappings(box))
     try:
         server = BackgroundServer(box.app(), port=port).start()
     except OSError as exc:
         raise UserError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     profile = box.profile(server.url)
-    env_swap = "RETURNS_CONSOLE_SANDBOX_API_KEY"
-    env_bc = "RETURNS_CONSOLE_SANDBOX_CLIENT_SECRET"
+    from .secrets import env_var_name
+
+    env_swap = env_var_name(profile_name, "api_key")
+    env_bc = env_var_name(profile_name, "client_secret")
     click.echo(f"Sandbox serving {count} returns ({len(box.truth)} planted exceptions) on "
                f"{server.url}")
     click.echo(f"  Swap Commerce        {profile.platform.base_url}")
@@ -197,7 +206,7 @@ def sandbox(port: int, count: int, seed: int, now_text: str | None, error_rate: 
     click.echo(f"  what is served       {server.url}/_sandbox")
     click.echo("Point a profile at it (the sandbox's credentials are public demo values):")
     click.echo(
-        f"  returns-console setup --profile sandbox --platform swap "
+        f"  returns-console setup --profile {profile_name} --platform swap "
         f"--platform-url {profile.platform.base_url} --platform-option store="
         f"{profile.platform.options['store']} --platform-option api_version=2 "
         f"--erp d365_bc --erp-url {profile.erp.base_url} "
@@ -205,8 +214,8 @@ def sandbox(port: int, count: int, seed: int, now_text: str | None, error_rate: 
     )
     click.echo(f"  export {env_swap}={CREDENTIALS[('swap', 'api_key')]}")
     click.echo(f"  export {env_bc}={CREDENTIALS[('d365_bc', 'client_secret')]}")
-    click.echo("  returns-console doctor --profile sandbox && "
-               "returns-console check --profile sandbox")
+    click.echo(f"  returns-console doctor --profile {profile_name} && "
+               f"returns-console check --profile {profile_name}")
     click.echo("Ctrl-C to stop.")
     try:
         while True:

@@ -69,8 +69,12 @@ class OAuthClientCredentials:
             raise AuthError(http.system, "the token endpoint refused the client id and "
                             "secret; check them in the profile", status=exc.status) from None
         except ConnectorError as exc:
-            raise type(exc)(http.system, f"could not get a token: {exc}",
-                            status=exc.status) from None
+            error = ConnectorError(http.system, f"could not get a token: {exc}",
+                                   status=exc.status)
+            # The token request had its own retries; retrying the API call would repeat them.
+            error.__class__ = type(exc)
+            error.retryable = False
+            raise error from None
         body = http.decode(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:

@@ -41,6 +41,9 @@ class ErpBatch:
     cursor: str | None = None
     #: Things the operator should know (e.g. "this tenant has no returnReceipts API").
     notices: list[str] = field(default_factory=list)
+    #: What the ERP's silence about a return means: normally nothing has happened yet; on a
+    #: tenant with no return-order API, there is no return order or receipt to miss.
+    unseen: ErpView | None = None
 
 
 @runtime_checkable

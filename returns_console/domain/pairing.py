@@ -28,13 +28,16 @@ def pair(
     erp: Mapping[str, ErpView],
     erp_system: str,
     problems: Mapping[str, list[PayloadProblem]] | None = None,
+    unseen: ErpView | None = None,
 ) -> Paired:
+    """`unseen` is the view for a return the ERP has no record of (default: nothing yet)."""
     by_link = {link_of(ref): view for ref, view in erp.items()}
+    empty = unseen or ErpView(system=erp_system)
     problems = {link_of(ref): list(found) for ref, found in (problems or {}).items()}
     out = Paired()
     for view in platform:
         key = link_of(view.return_ref)
-        erp_view = by_link.pop(key, None) or ErpView(system=erp_system)
+        erp_view = by_link.pop(key, None) or empty
         out.cases.append(ReturnCase(platform=view, erp=erp_view,
                                     problems=tuple(problems.get(key, ()))))
     out.orphans = list(by_link.values())

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from ..config import REQUIRED_SECRETS, Profile, SystemSettings, secret_names
 from ..connectors.base import Erp, ReturnsPlatform
-from ..connectors.http import CallLog
+from ..connectors.http import CallLog, RetryPolicy
 from ..errors import UserError
 from ..secrets import SecretStore, env_var_name
 
@@ -35,6 +35,16 @@ class Connection:
 
 def _opt(settings: SystemSettings, key: str, default=None):
     return settings.options.get(key, default)
+
+
+def _retry(c: Connection) -> RetryPolicy:
+    """Options every system takes: `retry_attempts` (5) and `retry_max_wait` seconds (30)."""
+    try:
+        return RetryPolicy(attempts=max(1, int(_opt(c.settings, "retry_attempts", 5))),
+                           maximum=float(_opt(c.settings, "retry_max_wait", 30.0)))
+    except (TypeError, ValueError):
+        raise UserError(f"profile {c.profile}: retry_attempts and retry_max_wait must be "
+                        "numbers") from None
 
 
 def _words(value: object, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -60,7 +70,7 @@ def _swap(c: Connection) -> ReturnsPlatform:
             default_location=_opt(s, "default_location"),
             **({"qc_done": _words(_opt(s, "qc_done"), ())} if _opt(s, "qc_done") else {}),
         ),
-        log=c.log, transport=c.transport,
+        log=c.log, transport=c.transport, retry=_retry(c),
     )
 
 
@@ -85,7 +95,7 @@ def _business_central(c: Connection) -> Erp:
         BcSettings(base_url=s.base_url, tenant=str(_opt(s, "tenant")),
                    environment=str(_opt(s, "environment")), client_id=str(_opt(s, "client_id")),
                    client_secret=c.secret("client_secret"), **extra),
-        log=c.log, transport=c.transport,
+        log=c.log, transport=c.transport, retry=_retry(c),
     )
 
 

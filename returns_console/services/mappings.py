@@ -34,3 +34,15 @@ def load_mappings(obj: dict, profile: str) -> Mappings:
     except ValidationError as exc:
         raise UserError(f"{path} is not a valid mapping file: "
                         f"{describe_validation(exc)}") from None
+
+
+def save_mappings(obj: dict, profile: str, mappings: Mappings) -> Path:
+    path = mappings_path(obj, profile)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(mappings.model_dump_json(indent=1), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

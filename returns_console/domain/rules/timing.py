@@ -33,13 +33,16 @@ def _gap(
 ) -> tuple[bool, datetime] | None:
     """How long `then` came after `first` (or has not come yet).
 
-    Returns None when `then` did not come later, else (delay?, when it ended or now).
+    Returns None when there is no gap worth naming, else (delay?, when it ended or now).
     """
     end = then if then is not None else v.ctx.now
     if end <= first:
         return None
-    # Within grace the gap is a delay, even once it has closed: it existed, show it.
-    return (end - first <= v.ctx.policy.grace[stage], end)
+    within = end - first <= v.ctx.policy.grace[stage]
+    if within and then is not None:
+        return None  # a short gap that has closed is the integration's normal lag
+    # Past grace it is an error, and stays one once closed: the gap existed.
+    return (within, end)
 
 
 def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:

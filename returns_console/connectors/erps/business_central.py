@@ -1,0 +1,795 @@
+"""Microsoft Dynamics 365 Business Central: API v2.0 (the ERP side, `d365_bc`).
+
+Auth is Microsoft Entra ID client credentials (a bearer token, cached and refreshed by
+`OAuthClientCredentials`). Everything lives under one company:
+`{base_url}/v2.0/{tenant}/{environment}/api/v2.0/companies({id})/{entitySet}`. Every entity
+set is read at once (at most `concurrency` requests in flight: BC allows 5 per user), each
+following `@odata.nextLink` with `Prefer: odata.maxpagesize`. Field names, status strings,
+paging, ETags and the error body follow shared/research/erp-apis.md section 1;
+docs/swap-bc-mapping.md says how each record maps to the canonical return.
+
+Choices where BC's API is silent or thin (also in the class docstrings below):
+
+- The link key is `externalDocumentNumber` (case-insensitive); a record without one is
+  keyed by its own document number so it still shows (never a silent non-match).
+- `order_ref` is the return order's `yourReference` when a return order exists (empty means
+  missing); only without a return order does it come from the credit memo's invoice.
+- BC's API has no inspection or put-away record: `inspected` and `restocked` are
+  `not_applicable`. Line locations come from the credit memo line's `locationId`.
+- Tenants without salesReturnOrders / returnReceipts (404) get a notice; a posted credit
+  memo with item lines then stands for both the return order and the receipt, and a link
+  key with no record at all means `unseen_view(batch)` (authorised and received
+  not applicable), which the pairing has to use in place of an empty view.
+- Incremental reads (`updated_since`) filter documents on `lastModifiedDateTime gt`; the
+  views they give are partial (only what changed), to lay over the last full read by link
+  key. Invoices are then read by id, only those the changed credit memos point at, and a
+  changed replacement sales order is passed on even when its return did not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+
+from ...domain.codes import Side, Stage, StageStatus
+from ...domain.model import (
+    CreditNote,
+    ErpLine,
+    ErpView,
+    PayloadProblem,
+    ReturnOrderState,
+    StageView,
+)
+from ...domain.money import MoneyBreakdown, pad_cents
+from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
+from ..auth import OAuthClientCredentials
+from ..base import ErpBatch
+from ..errors import ConnectorError, InvalidPayloadError, NotFoundError
+from ..http import CallLog, HttpClient, RetryPolicy
+from ..validation import as_utc, describe
+
+SYSTEM = "d365_bc"
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+NO_RETURN_ORDERS = ("this Business Central tenant has no salesReturnOrders API; receipts are "
+                    "read from posted credit memos")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+_ENCODED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_CORRELATION = re.compile(r"\s*CorrelationId:\s*[0-9A-Fa-f-]*\.?\s*$")
+#: Invoices asked for by id per request (`id eq … or id eq …`), to keep URLs short.
+IDS_PER_REQUEST = 20
+
+
+@dataclass(slots=True, kw_only=True)
+class BcSettings:
+    base_url: str
+    tenant: str
+    environment: str
+    #: Company id or name; empty means the only company there is.
+    company: str = ""
+    client_id: str
+    client_secret: SecretStr = field(repr=False)
+    #: `{tenant}` is replaced by the tenant.
+    token_url: str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+    scope: str = "https://api.businesscentral.dynamics.com/.default"
+    #: Sent as `Prefer: odata.maxpagesize` (BC's maximum is 20,000).
+    page_size: int = 1000
+    #: How far back sales invoices and replacement sales orders are read.
+    history_days: int = 365
+    #: The company's local currency (BC leaves `currencyCode` empty for it).
+    local_currency: str = "GBP"
+    #: Service items whose credit memo lines are fees (negative amounts) or shipping.
+    fee_items: tuple[str, ...] = ("FEE-RETURN",)
+    shipping_items: tuple[str, ...] = ("SHIPPING",)
+    #: BC handles 5 concurrent requests per user and queues the rest.
+    concurrency: int = 5
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.client_secret, SecretStr):
+            self.client_secret = SecretStr(str(self.client_secret))
+
+    @property
+    def api_root(self) -> str:
+        return (f"{self.base_url.rstrip('/')}/v2.0/{self.tenant}/{self.environment}"
+                "/api/v2.0")
+
+
+# ------------------------------------------------------------------------------ records
+
+
+def _decoded(value: str) -> str:
+    """OData spells enum names with `_xHHHH_` escapes: "Pending_x0020_Approval"."""
+    return _ENCODED.sub(lambda m: chr(int(m.group(1), 16)), value)
+
+
+def _enum(*choices: str, aliases: dict[str, str] | None = None) -> BeforeValidator:
+    """Accept BC's spellings of an enum value (any case, OData-escaped or not); leave
+    anything else as it is so the Literal rejects it."""
+    lookup = {c.casefold(): c for c in choices} | {
+        k.casefold(): v for k, v in (aliases or {}).items()}
+
+    def canonical(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = _decoded(value)
+        return lookup.get(text.casefold(), lookup.get(text.strip().casefold(), value))
+
+    return BeforeValidator(canonical)
+
+
+def _blank_date(value: Any) -> Any:
+    return None if value in ("", "0001-01-01") else value
+
+
+def _blank_moment(value: Any) -> Any:
+    return None if value == "" or (isinstance(value, str) and value.startswith("0001-01-01")) \
+        else value
+
+
+def _blank_guid(value: Any) -> Any:
+    return None if value in ("", ZERO_GUID) else value
+
+
+Day = Annotated[date | None, BeforeValidator(_blank_date)]
+Moment = Annotated[datetime | None, BeforeValidator(_blank_moment)]
+OptGuid = Annotated[str | None, BeforeValidator(_blank_guid)]
+Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+ReturnOrderStatus = Annotated[
+    Literal["Open", "Released", "Pending Approval", "Pending Prepayment"],
+    _enum("Open", "Released", "Pending Approval", "Pending Prepayment"),
+]
+CreditMemoStatus = Annotated[
+    Literal["Draft", "In Review", "Open", "Paid", "Canceled", "Corrective"],
+    _enum("Draft", "In Review", "Open", "Paid", "Canceled", "Corrective"),
+]
+CustomerBlocked = Annotated[
+    Literal[" ", "Ship", "Invoice", "All"],
+    _enum(" ", "Ship", "Invoice", "All", aliases={"": " "}),
+]
+ItemType = Annotated[
+    Literal["Inventory", "Service", "Non-Inventory"],
+    _enum("Inventory", "Service", "Non-Inventory"),
+]
+
+RETURN_ORDER_STATE: dict[str, ReturnOrderState] = {
+    "Open": "open", "Released": "released", "Pending Approval": "on_hold",
+    "Pending Prepayment": "on_hold"}
+CREDIT_NOTE_STATUS = {"Draft": "draft", "In Review": "draft", "Open": "posted", "Paid": "posted",
+                      "Corrective": "posted", "Canceled": "cancelled"}
+BLOCKED = {" ": "", "Ship": "ship", "Invoice": "invoice", "All": "all"}
+ITEM_TYPES = {"Inventory": "inventory", "Service": "service", "Non-Inventory": "non_inventory"}
+
+
+class _Record(BaseModel):
+    # Extra fields are fine (APIs grow); wrong types and unknown enum values are not.
+    model_config = ConfigDict(extra="ignore")
+
+    id: NonEmpty
+
+
+class BcItem(_Record):
+    number: NonEmpty
+    type: ItemType = "Inventory"
+    blocked: bool = False
+    baseUnitOfMeasureCode: Text = ""
+
+
+class BcCustomer(_Record):
+    number: NonEmpty
+    email: Text = ""
+    blocked: CustomerBlocked = " "
+
+
+class BcCode(_Record):
+    code: NonEmpty
+
+
+class BcPeriod(_Record):
+    startingDate: date
+    name: Text = ""
+    closed: bool = False
+
+
+class _Document(_Record):
+    number: NonEmpty
+    externalDocumentNumber: Text = ""
+    lastModifiedDateTime: Moment = None
+
+
+class BcReturnOrderLine(_Record):
+    sequence: int
+    lineType: Text = "Item"
+    lineObjectNumber: Text = ""
+    unitOfMeasureCode: Text = ""
+    quantity: Decimal = Field(ge=0)
+    returnQtyReceived: Decimal | None = Field(default=None, ge=0)
+
+
+class BcReturnOrder(_Document):
+    documentDate: Day = None
+    sellToCustomerNumber: Text = ""
+    yourReference: Text = ""
+    status: ReturnOrderStatus
+    salesReturnOrderLines: list[BcReturnOrderLine] = []
+
+
+class BcReturnReceipt(_Document):
+    orderNumber: Text = ""
+    postingDate: Day = None
+
+
+class BcCreditMemoLine(_Record):
+    sequence: int
+    lineType: Text = "Item"
+    lineObjectNumber: Text = ""
+    unitOfMeasureCode: Text = ""
+    quantity: Decimal = Decimal(0)
+    amountExcludingTax: Decimal = Decimal(0)
+    locationId: OptGuid = None
+
+
+class BcCreditMemo(_Document):
+    customerNumber: Text = ""
+    invoiceId: OptGuid = None
+    invoiceNumber: Text = ""
+    postingDate: Day = None
+    creditMemoDate: Day = None
+    status: CreditMemoStatus
+    currencyCode: Annotated[str, Field(pattern=r"^([A-Za-z]{3})?$"),
+                            BeforeValidator(lambda v: "" if v is None else v)] = ""
+    discountAmount: Decimal = Decimal(0)
+    totalTaxAmount: Decimal = Decimal(0)
+    totalAmountExcludingTax: Decimal
+    salesCreditMemoLines: list[BcCreditMemoLine] = []
+
+
+class BcInvoice(_Document):
+    customerNumber: Text = ""
+    orderNumber: Text = ""
+    postingDate: Day = None
+
+
+class BcSalesOrder(_Document):
+    orderDate: Day = None
+
+
+Model = TypeVar("Model", bound=_Record)
+
+#: What each set is asked for. Master data and the look-up documents name their fields.
+MASTER_SELECT = {
+    "items": "number,displayName,type,blocked,baseUnitOfMeasureCode,lastModifiedDateTime",
+    "customers": "number,displayName,email,blocked,lastModifiedDateTime",
+    "locations": "code,displayName,lastModifiedDateTime",
+    "customerReturnReasons": "code,description,lastModifiedDateTime",
+    "paymentMethods": "code,displayName,lastModifiedDateTime",
+    "accountingPeriods": "startingDate,name,closed,newFiscalYear,dateLocked,"
+                         "lastModifiedDateTime",
+    "unitsOfMeasure": "code,displayName,lastModifiedDateTime",
+}
+INVOICE_SELECT = "number,externalDocumentNumber,orderNumber,customerNumber,postingDate," \
+                 "lastModifiedDateTime"
+SALES_ORDER_SELECT = "number,externalDocumentNumber,orderDate,customerNumber," \
+                     "lastModifiedDateTime"
+#: The ERP stage a document stands for (named on its PayloadProblem).
+DOCUMENT_STAGE = {"salesReturnOrders": Stage.AUTHORISED, "returnReceipts": Stage.RECEIVED,
+                  "salesCreditMemos": Stage.CREDITED, "salesOrders": Stage.EXCHANGED}
+
+
+@dataclass(slots=True)
+class _Group:
+    """Every document carrying one link key."""
+
+    key: str
+    orders: list[BcReturnOrder] = field(default_factory=list)
+    receipts: list[BcReturnReceipt] = field(default_factory=list)
+    memos: list[BcCreditMemo] = field(default_factory=list)
+    sales_orders: list[BcSalesOrder] = field(default_factory=list)
+
+
+class BusinessCentralConnector:
+    system = SYSTEM
+
+    def __init__(self, settings: BcSettings, *, log: CallLog | None = None,
+                 transport=None, retry: RetryPolicy | None = None, sleep=None) -> None:
+        self.settings = settings
+        token_url = settings.token_url.replace("{tenant}", settings.tenant)
+        self.http = HttpClient(
+            SYSTEM, settings.api_root,
+            auth=OAuthClientCredentials(token_url, settings.client_id, settings.client_secret,
+                                        settings.scope),
+            timeout=settings.timeout, concurrency=settings.concurrency, retry=retry, log=log,
+            transport=transport, sleep=sleep, error_parser=_error_text,
+        )
+        self._company: dict[str, Any] | None = None
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Prefer": f"odata.maxpagesize={self.settings.page_size}",
+                "Data-Access-Intent": "ReadOnly"}
+
+    async def _get(self, url: str, params: dict[str, str] | None = None) -> dict:
+        response = await self.http.request("GET", url, params=params, headers=self._headers)
+        body = self.http.decode(response)
+        if not isinstance(body, dict):
+            raise InvalidPayloadError(SYSTEM, f"GET {url} answered with something that is not "
+                                      "an OData object; is the base URL right?")
+        return body
+
+    async def _read(self, url: str, params: dict[str, str] | None = None) -> list[Any]:
+        """Every record of a collection, following `@odata.nextLink` page by page."""
+        body = await self._get(url, params)
+        rows: list[Any] = []
+        while True:
+            value = body.get("value")
+            if not isinstance(value, list):
+                raise InvalidPayloadError(SYSTEM, f"GET {url} answered without a 'value' "
+                                          "list; is the base URL right?")
+            rows.extend(value)
+            link = body.get("@odata.nextLink")
+            if not isinstance(link, str) or not link:
+                return rows
+            self._check_link(link)
+            body = await self._get(link)
+
+    def _check_link(self, link: str) -> None:
+        """Only follow a next link to the API we were given (it carries our token)."""
+        ours, theirs = urlsplit(self.settings.api_root), urlsplit(link)
+        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+            raise InvalidPayloadError(SYSTEM, f"a next link points at {theirs.netloc}, not "
+                                      f"{ours.netloc}; refusing to send the token there")
+
+    async def _companies(self) -> list[dict]:
+        rows = await self._read("companies")
+        return [r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+    async def _company_id(self) -> str:
+        if self._company is None:
+            self._company = self._choose(await self._companies())
+        return self._company["id"]
+
+    def _choose(self, companies: list[dict]) -> dict:
+        wanted = self.settings.company.strip()
+        names = ", ".join(str(c.get("name")) for c in companies) or "none"
+        if not wanted:
+            if len(companies) == 1:
+                return companies[0]
+            raise ConnectorError(SYSTEM, f"the environment has {len(companies)} companies "
+                                 f"({names}); name one in the profile")
+        for company in companies:
+            if wanted.casefold() in (str(company.get("id", "")).casefold(),
+                                     str(company.get("name", "")).casefold(),
+                                     str(company.get("displayName", "")).casefold()):
+                return company
+        raise NotFoundError(SYSTEM, f"no company {wanted!r} in environment "
+                            f"{self.settings.environment}; it has: {names}", status=404)
+
+    async def check_connection(self) -> str:
+        companies = await self._companies()
+        chosen = self._choose(companies)
+        self._company = chosen
+        return (f"Dynamics 365 Business Central {self.settings.environment}: reachable, "
+                f"using company {chosen.get('name')} ({chosen['id']}) of {len(companies)}")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def fetch_records(self, *, updated_since: datetime | None = None) -> ErpBatch:
+        fetched_at = datetime.now(UTC)
+        company = await self._company_id()
+        base = f"companies({company})"
+        since = as_utc(updated_since)
+        changed = f"lastModifiedDateTime gt {_stamp(since)}" if since else None
+        window = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
+        reads: dict[str, dict[str, str]] = {
+            name: {"$select": select} for name, select in MASTER_SELECT.items()}
+        reads["salesReturnOrders"] = _params(changed, expand="salesReturnOrderLines")
+        reads["returnReceipts"] = _params(changed)
+        reads["salesCreditMemos"] = _params(changed, expand="salesCreditMemoLines")
+        reads["salesOrders"] = _params(f"orderDate ge {window}", changed,
+                                       select=SALES_ORDER_SELECT)
+        if since is None:
+            reads["salesInvoices"] = _params(f"postingDate ge {window}", select=INVOICE_SELECT)
+        optional = ("salesReturnOrders", "returnReceipts")
+
+        async def read(name: str, params: dict[str, str]) -> list[Any] | None:
+            try:
+                return await self._read(f"{base}/{name}", params)
+            except NotFoundError:
+                if name in optional:
+                    return None
+                raise
+
+        results = await asyncio.gather(*(read(n, p) for n, p in reads.items()))
+        rows: dict[str, list[Any] | None] = dict(zip(reads, results, strict=True))
+        invoices = list(rows.get("salesInvoices") or [])
+        have = {r.get("id") for r in invoices if isinstance(r, dict)}
+        wanted = sorted({
+            r["invoiceId"] for r in rows["salesCreditMemos"] or ()
+            if isinstance(r, dict) and isinstance(r.get("invoiceId"), str)
+            and _GUID.match(r["invoiceId"]) and r["invoiceId"] != ZERO_GUID
+            and r["invoiceId"] not in have})
+        if wanted:
+            chunks = [wanted[i:i + IDS_PER_REQUEST]
+                      for i in range(0, len(wanted), IDS_PER_REQUEST)]
+            found = await asyncio.gather(*(
+                self._read(f"{base}/salesInvoices", _params(
+                    " or ".join(f"id eq {guid}" for guid in chunk), select=INVOICE_SELECT))
+                for chunk in chunks))
+            invoices += [r for part in found for r in part]
+        rows["salesInvoices"] = invoices
+        return _Assembler(self.settings, fetched_at, since).assemble(rows)
+
+
+def _params(*clauses: str | None, expand: str | None = None,
+            select: str | None = None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if select:
+        out["$select"] = select
+    if expand:
+        out["$expand"] = expand
+    kept = [c for c in clauses if c]
+    if kept:
+        out["$filter"] = " and ".join(f"({c})" if " or " in c else c for c in kept)
+    return out
+
+
+# ------------------------------------------------------------------------------ mapping
+
+
+class _Assembler:
+    """Raw entity sets → master data and one ErpView per link key."""
+
+    def __init__(self, settings: BcSettings, fetched_at: datetime,
+                 since: datetime | None) -> None:
+        self.settings = settings
+        self.since = since
+        self.batch = ErpBatch(fetched_at=fetched_at)
+        self.groups: dict[str, _Group] = {}
+        self.fees = {n.casefold() for n in settings.fee_items}
+        self.shipping = {n.casefold() for n in settings.shipping_items}
+
+    def assemble(self, rows: dict[str, list[Any] | None]) -> ErpBatch:
+        batch = self.batch
+        has_orders = rows.get("salesReturnOrders") is not None
+        has_receipts = rows.get("returnReceipts") is not None
+        if not (has_orders and has_receipts):
+            batch.notices.append(NO_RETURN_ORDERS if not has_orders else
+                                 "this Business Central tenant has no returnReceipts API; "
+                                 "receipts are read from posted credit memos")
+        self.master(rows)
+        invoices = self.records("salesInvoices", rows.get("salesInvoices"), BcInvoice,
+                                master=True)
+        self.invoices_by_id = {i.id.casefold(): i for i in invoices}
+        self.invoices_by_number = {i.number: i for i in invoices}
+        orders = self.records("salesReturnOrders", rows.get("salesReturnOrders"),
+                              BcReturnOrder)
+        receipts = self.records("returnReceipts", rows.get("returnReceipts"), BcReturnReceipt)
+        memos = self.records("salesCreditMemos", rows.get("salesCreditMemos"), BcCreditMemo)
+        sales_orders = self.records("salesOrders", rows.get("salesOrders"), BcSalesOrder)
+        by_number: dict[str, _Group] = {}
+        for order in orders:
+            group = self.group(order.externalDocumentNumber, order.number)
+            group.orders.append(order)
+            by_number[order.number] = group
+        for memo in memos:
+            self.group(memo.externalDocumentNumber, memo.number).memos.append(memo)
+        for receipt in receipts:
+            group = by_number.get(receipt.orderNumber) or self.group(
+                receipt.externalDocumentNumber, receipt.number)
+            group.receipts.append(receipt)
+        # A replacement sales order counts only next to a return order or credit memo of
+        # the same key; an incremental read (the return may have been read before) or a
+        # tenant without return orders (an exchange has no other record) passes them on.
+        anchored = self.since is None and has_orders
+        for order in sales_orders:
+            ref = order.externalDocumentNumber.strip()
+            if not ref:
+                continue
+            group = self.groups.get(ref.casefold())
+            if group is None and not anchored:
+                group = self.group(ref, order.number)
+            if group is not None and (group.orders or group.memos or not anchored):
+                group.sales_orders.append(order)
+        for group in self.groups.values():
+            batch.views[group.key] = self.view(group, has_orders, has_receipts)
+        for key in batch.problems:
+            batch.views.setdefault(key, ErpView(system=SYSTEM, return_ref=key))
+        stamps = [d.lastModifiedDateTime for d in (*orders, *receipts, *memos, *sales_orders)
+                  if d.lastModifiedDateTime is not None]
+        newest = max((as_utc(s) for s in stamps), default=None) or self.since
+        batch.cursor = _stamp(newest) if newest else None
+        batch.unseen = unseen_view(batch)
+        return batch
+
+    # -- records -------------------------------------------------------------------------
+
+    def records(self, name: str, rows: Iterable[Any] | None, model: type[Model], *,
+                master: bool = False) -> list[Model]:
+        """Valid records of one set; each raw record kept under its raw_ref, each invalid
+        one a PayloadProblem under its link key (a notice for master data)."""
+        out: list[Model] = []
+        for raw in rows or ():
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            raw_ref = f"{SYSTEM}:{name}:{rid if isinstance(rid, str) else '?'}"
+            self.batch.raw[raw_ref] = raw
+            try:
+                out.append(model.model_validate(raw))
+            except ValidationError as exc:
+                error = describe(exc)
+                number = _text(raw, "number") or _text(raw, "code") or rid
+                if master:
+                    self.batch.notices.append(
+                        f"{name} record {number or '?'} was skipped: {error}")
+                    continue
+                key = self.group(_text(raw, "externalDocumentNumber"),
+                                 str(number or rid or f"{SYSTEM}-record-unknown")).key
+                self.batch.problems.setdefault(key, []).append(PayloadProblem(
+                    side=Side.ERP, record_id=str(number) if number else None,
+                    stage=DOCUMENT_STAGE.get(name), error=error, raw_ref=raw_ref))
+        return out
+
+    def group(self, ref: str | None, fallback: str) -> _Group:
+        key = (ref or "").strip() or fallback
+        group = self.groups.get(key.casefold())
+        if group is None:
+            group = self.groups[key.casefold()] = _Group(key)
+        return group
+
+    def master(self, rows: dict[str, list[Any] | None]) -> None:
+        items = self.records("items", rows.get("items"), BcItem, master=True)
+        customers = self.records("customers", rows.get("customers"), BcCustomer, master=True)
+        reasons = self.records("customerReturnReasons", rows.get("customerReturnReasons"),
+                               BcCode, master=True)
+        methods = self.records("paymentMethods", rows.get("paymentMethods"), BcCode,
+                               master=True)
+        periods = self.records("accountingPeriods", rows.get("accountingPeriods"), BcPeriod,
+                               master=True)
+        locations = self.records("locations", rows.get("locations"), BcCode, master=True)
+        self.locations = {r.id.casefold(): r.code for r in locations}
+        # Units of measure are read (their raw kept) but ErpMaster has no place for them:
+        # the item's base unit is what reconciliation compares against.
+        self.records("unitsOfMeasure", rows.get("unitsOfMeasure"), BcCode, master=True)
+        self.batch.master = ErpMaster(
+            items={i.number: Item(number=i.number, blocked=i.blocked,
+                                  base_uom=i.baseUnitOfMeasureCode or None,
+                                  type=ITEM_TYPES[i.type]) for i in items},
+            customers={c.number: Customer(number=c.number, email=c.email or None,
+                                          blocked=BLOCKED[c.blocked]) for c in customers},
+            locations=frozenset(r.code for r in locations),
+            reasons=frozenset(r.code for r in reasons),
+            payment_methods=frozenset(m.code for m in methods),
+            periods=tuple(AccountingPeriod(start=p.startingDate, name=p.name or None,
+                                           closed=p.closed)
+                          for p in sorted(periods, key=lambda p: p.startingDate)),
+        )
+
+    # -- views ---------------------------------------------------------------------------
+
+    def raw_ref(self, name: str, record: _Record) -> str:
+        return f"{SYSTEM}:{name}:{record.id}"
+
+    def is_item_line(self, line: BcCreditMemoLine | BcReturnOrderLine) -> bool:
+        number = line.lineObjectNumber.strip()
+        return (_decoded(line.lineType).casefold() == "item" and bool(number)
+                and number.casefold() not in self.fees
+                and number.casefold() not in self.shipping)
+
+    def invoice_of(self, memo: BcCreditMemo) -> BcInvoice | None:
+        if memo.invoiceId:
+            found = self.invoices_by_id.get(memo.invoiceId.casefold())
+            if found is not None:
+                return found
+        return self.invoices_by_number.get(memo.invoiceNumber) if memo.invoiceNumber else None
+
+    def credit_note(self, memo: BcCreditMemo) -> CreditNote:
+        status = CREDIT_NOTE_STATUS[memo.status]
+        shipping = fees = Decimal(0)
+        for line in memo.salesCreditMemoLines:
+            number = line.lineObjectNumber.strip().casefold()
+            if number in self.shipping:
+                shipping += line.amountExcludingTax
+            elif number in self.fees:
+                fees -= line.amountExcludingTax
+        discounts = memo.discountAmount
+        items = memo.totalAmountExcludingTax - shipping + fees + discounts
+        invoice = self.invoice_of(memo)
+        currency = (memo.currencyCode or self.settings.local_currency).upper()
+        return CreditNote(
+            id=memo.id, number=memo.number, status=status,
+            external_ref=memo.externalDocumentNumber or None,
+            order_ref=(invoice.externalDocumentNumber or None) if invoice else None,
+            customer_ref=memo.customerNumber or None,
+            posting_date=memo.postingDate,
+            posted_at=as_utc(memo.lastModifiedDateTime) if status == "posted" else None,
+            amounts=MoneyBreakdown(
+                currency=currency, items=pad_cents(items),
+                tax=pad_cents(memo.totalTaxAmount), shipping=pad_cents(shipping),
+                discounts=pad_cents(discounts), fees=pad_cents(fees)),
+            raw_ref=self.raw_ref("salesCreditMemos", memo),
+        )
+
+    def view(self, group: _Group, has_orders: bool, has_receipts: bool) -> ErpView:
+        order = min(group.orders, key=lambda o: (o.documentDate or date.max, o.number),
+                    default=None)
+        memos = sorted(group.memos, key=lambda m: (_when(m), m.number))
+        notes = [self.credit_note(m) for m in memos]
+        posted = [(m, n) for m, n in zip(memos, notes, strict=True) if n.status == "posted"]
+        drafts = [(m, n) for m, n in zip(memos, notes, strict=True) if n.status == "draft"]
+        # The credit memo that counts: the first posted one, else the first draft.
+        lead_memo, lead_note = (posted or drafts or [(None, None)])[0]
+        receipts = sorted((r for r in group.receipts if order is None
+                           or r.orderNumber in ("", order.number)),
+                          key=lambda r: (_when(r), r.number))
+        if order is not None:
+            order_ref = order.yourReference.strip() or None
+        else:
+            first = lead_note or (notes[0] if notes else None)
+            order_ref = first.order_ref if first else None
+        customer = (order.sellToCustomerNumber if order else "") or next(
+            (m.customerNumber for m in ([lead_memo] if lead_memo else []) + memos
+             if m.customerNumber), "")
+        # A posted credit memo with item lines: in standard BC posting it also posts the
+        # inventory increase, so it stands for the receipt where BC has no receipt API.
+        stand_in = posted[0] if posted and any(
+            self.is_item_line(ln) for ln in posted[0][0].salesCreditMemoLines) else None
+        stages: dict[Stage, StageView] = {}
+        lines: list[ErpLine] = []
+        if order is not None:
+            counted = bool(receipts) or (not has_receipts and stand_in is not None)
+            lines = self.order_lines(order, lead_memo, counted)
+            stages[Stage.AUTHORISED] = StageView(
+                status=StageStatus.DONE,
+                at=_midnight(order.documentDate) or as_utc(order.lastModifiedDateTime),
+                record_ids=(order.number,), detail=order.status,
+                raw_ref=self.raw_ref("salesReturnOrders", order))
+        if not has_orders:
+            if stand_in is not None:
+                lines = self.memo_lines(stand_in[0])
+                stages[Stage.AUTHORISED] = self.stand_in_stage(*stand_in)
+            else:
+                stages[Stage.AUTHORISED] = StageView(status=StageStatus.NOT_APPLICABLE)
+        if receipts and has_receipts:
+            last = receipts[-1]
+            stages[Stage.RECEIVED] = StageView(
+                status=StageStatus.DONE, at=as_utc(last.lastModifiedDateTime),
+                record_ids=tuple(r.number for r in receipts),
+                raw_ref=self.raw_ref("returnReceipts", last))
+        elif not (has_orders and has_receipts):
+            stages[Stage.RECEIVED] = (self.stand_in_stage(*stand_in) if stand_in is not None
+                                      else StageView(status=StageStatus.NOT_APPLICABLE))
+        # BC's API has no inspection or put-away record.
+        stages[Stage.INSPECTED] = StageView(status=StageStatus.NOT_APPLICABLE)
+        stages[Stage.RESTOCKED] = StageView(status=StageStatus.NOT_APPLICABLE)
+        for found, status in ((posted, StageStatus.DONE), (drafts, StageStatus.PENDING)):
+            if found:
+                memo, note = found[0]
+                stages[Stage.CREDITED] = StageView(
+                    status=status, at=note.posted_at or as_utc(memo.lastModifiedDateTime),
+                    record_ids=tuple(m.number for m, _ in found), detail=memo.status,
+                    raw_ref=note.raw_ref)
+                break
+        if group.sales_orders:
+            replacements = sorted(group.sales_orders, key=lambda o: (_when(o), o.number))
+            first_order = replacements[0]
+            stages[Stage.EXCHANGED] = StageView(
+                status=StageStatus.DONE,
+                at=as_utc(first_order.lastModifiedDateTime) or _midnight(first_order.orderDate),
+                record_ids=tuple(o.number for o in replacements),
+                raw_ref=self.raw_ref("salesOrders", first_order))
+        return ErpView(
+            system=SYSTEM, return_ref=group.key, order_ref=order_ref,
+            customer_ref=customer or None,
+            return_order_state=RETURN_ORDER_STATE[order.status] if order else None,
+            lines=tuple(lines), credit_notes=tuple(notes), stages=stages,
+        )
+
+    def order_lines(self, order: BcReturnOrder, memo: BcCreditMemo | None,
+                    received: bool) -> list[ErpLine]:
+        """The return order's item lines; each one's location from the matching item line
+        (same item, same occurrence) of the credit memo that counts."""
+        placed: dict[str, list[BcCreditMemoLine]] = defaultdict(list)
+        for line in sorted(memo.salesCreditMemoLines if memo else [], key=lambda ln: ln.sequence):
+            if self.is_item_line(line):
+                placed[line.lineObjectNumber.strip()].append(line)
+        used: dict[str, int] = defaultdict(int)
+        out = []
+        for line in sorted(order.salesReturnOrderLines, key=lambda ln: ln.sequence):
+            if not self.is_item_line(line):
+                continue
+            item = line.lineObjectNumber.strip()
+            k = used[item]
+            used[item] += 1
+            match = placed[item][k] if k < len(placed[item]) else None
+            out.append(ErpLine(
+                line_ref=str(line.sequence), item_no=item, uom=line.unitOfMeasureCode or None,
+                quantity=line.quantity,
+                received_quantity=(line.returnQtyReceived or Decimal(0)) if received else None,
+                location=self.location(match)))
+        return out
+
+    def memo_lines(self, memo: BcCreditMemo) -> list[ErpLine]:
+        """A posted credit memo's item lines, as received (the tenant has no receipts)."""
+        return [
+            ErpLine(line_ref=str(ln.sequence), item_no=ln.lineObjectNumber.strip(),
+                    uom=ln.unitOfMeasureCode or None, quantity=abs(ln.quantity),
+                    received_quantity=abs(ln.quantity), location=self.location(ln))
+            for ln in sorted(memo.salesCreditMemoLines, key=lambda ln: ln.sequence)
+            if self.is_item_line(ln)
+        ]
+
+    def stand_in_stage(self, memo: BcCreditMemo, note: CreditNote) -> StageView:
+        return StageView(status=StageStatus.DONE, at=note.posted_at, record_ids=(memo.number,),
+                         detail="posted credit memo", raw_ref=note.raw_ref)
+
+    def location(self, line: BcCreditMemoLine | None) -> str | None:
+        if line is None or not line.locationId:
+            return None
+        return self.locations.get(line.locationId.casefold())
+
+
+def unseen_view(batch: ErpBatch) -> ErpView:
+    """What a link key with no record in `batch` means. Normally nothing has happened yet;
+    on a tenant without salesReturnOrders there is no return order or receipt to miss."""
+    if NO_RETURN_ORDERS not in batch.notices:
+        return ErpView(system=SYSTEM)
+    na = StageView(status=StageStatus.NOT_APPLICABLE)
+    return ErpView(system=SYSTEM, stages={
+        Stage.AUTHORISED: na, Stage.RECEIVED: na, Stage.INSPECTED: na, Stage.RESTOCKED: na})
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _when(document: _Document) -> datetime:
+    """When a document last changed, for ordering (undated ones last)."""
+    return as_utc(document.lastModifiedDateTime) or _NEVER
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), UTC) if day else None
+
+
+def _stamp(moment: datetime) -> str:
+    """An OData date-time literal: UTC, milliseconds, `Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _text(data: Any, key: str) -> str | None:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _error_text(response) -> str | None:
+    """BC's `{"error": {"code", "message"}}` (and Entra's `{"error", "error_description"}`)
+    as one line, without the correlation id."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].replace("\n", " ") or None
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = _CORRELATION.sub("", str(error.get("message") or "")).strip()
+        text = f"{code}: {message}" if code and message else str(code or message or "")
+        return text[:300] or None
+    if isinstance(error, str):
+        description = str(body.get("error_description") or "")
+        first = re.split(r"\r?\n| Trace ID:", description, maxsplit=1)[0].strip()
+        return f"{error}: {first}"[:300] if first else error
+    return None

@@ -1,0 +1,803 @@
+"""Business Central simulator: API v2.0 of one company, rendered from a demo scenario.
+
+Paths, Entra ID client-credentials tokens, entity-set and field names, status strings,
+`@odata.etag`, server-driven paging and the error body follow
+shared/research/erp-apis.md section 1. Where the research marks something UNKNOWN the
+simulator makes a choice and the connector does not depend on it:
+
+- salesReturnOrders `status` is sent as "Open", "Released" or "Pending Approval" (the OData
+  spelling is unknown; the connector also accepts "Pending_x0020_Approval"). BC has no closed
+  or cancelled return order (a fully posted one is deleted), so canonical `closed` and
+  `cancelled` states are sent as "Open": the demo scenario never has them.
+- 429 carries `Retry-After` (documented only for 502/503).
+- The 503 error code (`Internal_ServiceUnavailable`) is ours; the docs give none.
+- A fee on a credit memo is a line for the fee service item with quantity -1, so its
+  `amountExcludingTax` is negative (BC accepts negative quantities on sales documents).
+
+`render_company` turns a canonical snapshot into the entity sets; `BcSimulator` serves them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .faults import Faults
+from .odata import ODataError, query
+
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL,
+                       "https://api.businesscentral.dynamics.com/returns-console/sandbox")
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+#: BC's blank date.
+BLANK_DATE = "0001-01-01"
+COMPANY_NAME = "Northwind Outfitters Ltd"
+LOCAL_CURRENCY = "GBP"
+SHIPPING_ITEM = "SHIPPING"
+FEE_ITEM = "FEE-RETURN"
+SCOPE = "https://api.businesscentral.dynamics.com/.default"
+CENT = Decimal("0.01")
+
+#: Entity set → (entity type, nested line collection it can $expand, if any).
+ENTITY_SETS: dict[str, tuple[str, str | None]] = {
+    "items": ("item", None),
+    "customers": ("customer", None),
+    "locations": ("location", None),
+    "customerReturnReasons": ("customerReturnReason", None),
+    "paymentMethods": ("paymentMethod", None),
+    "accountingPeriods": ("accountingPeriod", None),
+    "unitsOfMeasure": ("unitOfMeasure", None),
+    "salesInvoices": ("salesInvoice", None),
+    "salesReturnOrders": ("salesReturnOrder", "salesReturnOrderLines"),
+    "returnReceipts": ("returnReceipt", None),
+    "salesCreditMemos": ("salesCreditMemo", "salesCreditMemoLines"),
+    "salesOrders": ("salesOrder", None),
+}
+#: Line collections also addressable on their own: line set → (entity type, parent set).
+LINE_SETS = {
+    "salesReturnOrderLines": ("salesReturnOrderLine", "salesReturnOrders"),
+    "salesCreditMemoLines": ("salesCreditMemoLine", "salesCreditMemos"),
+}
+#: What older tenants lack (present only in microsoft/BCApps, not in the Learn docs).
+RETURN_ORDER_SETS = frozenset({"salesReturnOrders", "returnReceipts", "salesReturnOrderLines"})
+
+RETURN_ORDER_STATUS = {"open": "Open", "released": "Released", "on_hold": "Pending Approval",
+                       "closed": "Open", "cancelled": "Open"}
+CREDIT_MEMO_STATUS = {"draft": "Draft", "posted": "Open", "cancelled": "Canceled"}
+CUSTOMER_BLOCKED = {"": " ", "ship": "Ship", "invoice": "Invoice", "all": "All"}
+ITEM_TYPE = {"inventory": "Inventory", "service": "Service", "non_inventory": "Non-Inventory"}
+UNITS = {"PCS": ("Piece", "H87"), "PACK": ("Pack", "PK"), "EA": ("Each", "EA")}
+LOCATION_NAMES = {"MAIN": "Main warehouse", "QUAR": "Quarantine", "RETURNS": "Returns bay"}
+REASON_NAMES = {"SIZE": "Wrong size", "UNWANTED": "No longer wanted", "DEFECT": "Defective",
+                "DESCR": "Not as described"}
+PAYMENT_NAMES = {"CARD": "Card payment", "GIFTCARD": "Gift card"}
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def stamp(moment: datetime) -> str:
+    """BC's `lastModifiedDateTime`: UTC, milliseconds, `Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_number(value: Decimal | int) -> int | float:
+    # BC sends JSON numbers; the connector reads them back as Decimal, never float.
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def etag_for(record: dict[str, Any]) -> str:
+    """A weak ETag shaped like BC's (`W/"JzQ0O…"`, base64 of `'44;<key><version>;'`): the key
+    part follows the record id, the version part its content, so it changes with the record."""
+    body = {k: v for k, v in record.items() if k != "@odata.etag"}
+    content = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).digest()
+    key = base64.b64encode(hashlib.sha256(str(body.get("id")).encode()).digest()[:20]).decode()
+    version = int.from_bytes(content[:8], "big") % 10**13
+    inner = f"'44;{key}1;{version:013d};'"
+    return 'W/"' + base64.b64encode(inner.encode()).decode() + '"'
+
+
+def with_etag(record: dict[str, Any]) -> dict[str, Any]:
+    body = {k: v for k, v in record.items() if k != "@odata.etag"}
+    return {"@odata.etag": etag_for(body), **body}
+
+
+def _done(stage: dict | None) -> bool:
+    return bool(stage) and stage.get("status") == "done" and bool(stage.get("at"))
+
+
+def _digits(stage: dict | None, fallback: int) -> str:
+    ids = (stage or {}).get("record_ids") or []
+    found = re.sub(r"\D", "", ids[0]) if ids else ""
+    return found or f"{fallback:06d}"
+
+
+def _split(total: Decimal, parts: int) -> list[Decimal]:
+    """`total` in `parts` equal shares to the cent, the remainder on the first."""
+    if parts <= 0:
+        return []
+    share = (total / parts).quantize(CENT, rounding=ROUND_DOWN)
+    out = [share] * parts
+    out[0] += total - share * parts
+    return out
+
+
+@dataclass(slots=True)
+class BcData:
+    """One company's entity sets, each a list of records exactly as the API sends them."""
+
+    tenant: str
+    environment: str
+    company: dict[str, Any]
+    sets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def find(self, entity_set: str, **match: Any) -> dict[str, Any]:
+        for record in self.sets[entity_set]:
+            if all(record.get(k) == v for k, v in match.items()):
+                return record
+        raise KeyError(f"no {entity_set} record with {match}")
+
+    def update(self, entity_set: str, record_id: str, *, at: datetime | None = None,
+               **changes: Any) -> dict[str, Any]:
+        """Change a record as a user in BC would: new values, `lastModifiedDateTime` and
+        `@odata.etag`."""
+        records = self.sets[entity_set]
+        for n, record in enumerate(records):
+            if record["id"] == record_id:
+                changed = {**record, **changes,
+                           "lastModifiedDateTime": stamp(at or datetime.now(UTC))}
+                records[n] = with_etag(changed)
+                return records[n]
+        raise KeyError(f"no {entity_set} record {record_id}")
+
+
+# ------------------------------------------------------------------------------ rendering
+
+
+class _Renderer:
+    def __init__(self, snapshot: dict, tenant: str, environment: str) -> None:
+        self.snapshot = snapshot
+        self.tenant = tenant
+        self.environment = environment
+        as_of = snapshot.get("as_of")
+        self.as_of = parse_time(as_of) if as_of else datetime.now(UTC).replace(microsecond=0)
+        self.master_at = (self.as_of - timedelta(days=400)).replace(
+            hour=8, minute=0, second=0, microsecond=0)
+        self.unit_ids: dict[str, str] = {}
+        self.customers: dict[str, dict] = {}
+        self.invoices: dict[str, dict] = {}
+
+    def guid(self, kind: str, key: str) -> str:
+        return str(uuid.uuid5(NAMESPACE, f"{self.tenant}/{self.environment}/{kind}/{key}"))
+
+    def entity(self, kind: str, key: str, fields: dict[str, Any],
+               modified: datetime | None = None) -> dict[str, Any]:
+        body = {"id": self.guid(kind, key), **fields}
+        if modified is not None:
+            body["lastModifiedDateTime"] = stamp(modified)
+        return with_etag(body)
+
+    def customer_name(self, number: str) -> str:
+        digits = re.sub(r"\D", "", number)
+        return f"Customer {int(digits)}" if digits else number
+
+    # -- master data ---------------------------------------------------------------------
+
+    def render(self) -> BcData:
+        master = self.snapshot.get("erp_master") or {}
+        returns = self.snapshot.get("returns") or []
+        company = {
+            "id": self.guid("company", COMPANY_NAME),
+            "systemVersion": "30.0.0.0",
+            "timestamp": 1000,
+            "name": COMPANY_NAME,
+            "displayName": COMPANY_NAME,
+            "businessProfileId": "",
+            "systemCreatedAt": stamp(self.master_at),
+            "systemCreatedBy": ZERO_GUID,
+            "systemModifiedAt": stamp(self.master_at),
+            "systemModifiedBy": ZERO_GUID,
+        }
+        sets: dict[str, list[dict]] = {}
+        sets["unitsOfMeasure"] = self.units(master, returns)
+        sets["items"] = self.items(master)
+        sets["customers"] = self.customer_records(master)
+        sets["locations"] = [
+            self.entity("location", code, {
+                "code": code, "displayName": LOCATION_NAMES.get(code, code.title()),
+                "contact": "", "addressLine1": "", "addressLine2": "", "city": "",
+                "state": "", "country": "GB", "postalCode": "", "phoneNumber": "",
+                "email": "", "website": ""}, self.master_at)
+            for code in sorted(self._codes(master.get("locations")))
+        ]
+        sets["customerReturnReasons"] = [
+            self.entity("customerReturnReason", code, {
+                "code": code, "description": REASON_NAMES.get(code, code.title())},
+                self.master_at)
+            for code in sorted(self._codes(master.get("reasons")))
+        ]
+        sets["paymentMethods"] = [
+            self.entity("paymentMethod", code, {
+                "code": code, "displayName": PAYMENT_NAMES.get(code, code.title())},
+                self.master_at)
+            for code in sorted(self._codes(master.get("payment_methods")))
+        ]
+        sets["accountingPeriods"] = [
+            self.entity("accountingPeriod", p["start"], {
+                "startingDate": p["start"], "name": p.get("name") or "",
+                "newFiscalYear": date.fromisoformat(p["start"]).month == 1,
+                "closed": bool(p.get("closed")), "dateLocked": False}, self.master_at)
+            for p in sorted(master.get("periods") or [], key=lambda p: p["start"])
+        ]
+        sets["salesInvoices"] = self.sales_invoices(returns)
+        documents = self.documents(returns)
+        sets.update(documents)
+        for name, records in sets.items():
+            key = "startingDate" if name == "accountingPeriods" else (
+                "code" if records and "code" in records[0] else "number")
+            records.sort(key=lambda r, key=key: (str(r.get(key, "")), r["id"]))
+        return BcData(tenant=self.tenant, environment=self.environment, company=company,
+                      sets=sets)
+
+    @staticmethod
+    def _codes(values: Iterable[Any] | None) -> set[str]:
+        out = set()
+        for v in values or ():
+            code = v.get("code") if isinstance(v, dict) else v
+            if isinstance(code, str) and code:
+                out.add(code)
+        return out
+
+    def units(self, master: dict, returns: list[dict]) -> list[dict]:
+        codes = set(UNITS)
+        codes |= {i["base_uom"] for i in master.get("items") or [] if i.get("base_uom")}
+        codes |= {ln["uom"] for c in returns for ln in (c.get("erp") or {}).get("lines") or []
+                  if ln.get("uom")}
+        out = []
+        for code in sorted(codes):
+            name, iso_code = UNITS.get(code, (code.title(), ""))
+            record = self.entity("unitOfMeasure", code, {
+                "code": code, "displayName": name, "internationalStandardCode": iso_code,
+                "symbol": ""}, self.master_at)
+            self.unit_ids[code] = record["id"]
+            out.append(record)
+        return out
+
+    def items(self, master: dict) -> list[dict]:
+        out = []
+        for item in master.get("items") or []:
+            number = item["number"]
+            kind = ITEM_TYPE[item.get("type") or "inventory"]
+            uom = item.get("base_uom") or ""
+            out.append(self.entity("item", number, {
+                "number": number,
+                "displayName": number.replace("-", " ").title(),
+                "displayName2": "",
+                "type": kind,
+                "itemCategoryId": ZERO_GUID,
+                "itemCategoryCode": "",
+                "blocked": bool(item.get("blocked")),
+                "gtin": "",
+                "inventory": 0,
+                "unitPrice": 0,
+                "priceIncludesTax": False,
+                "unitCost": 0,
+                "taxGroupId": ZERO_GUID,
+                "taxGroupCode": "",
+                "baseUnitOfMeasureId": self.unit_ids.get(uom, ZERO_GUID),
+                "baseUnitOfMeasureCode": uom,
+                "generalProductPostingGroupId": ZERO_GUID,
+                "generalProductPostingGroupCode": "SERVICES" if kind == "Service" else "RETAIL",
+                "inventoryPostingGroupId": ZERO_GUID,
+                "inventoryPostingGroupCode": "" if kind == "Service" else "RESALE",
+            }, self.master_at))
+        return out
+
+    def customer_records(self, master: dict) -> list[dict]:
+        out = []
+        for c in master.get("customers") or []:
+            number = c["number"]
+            record = self.entity("customer", number, {
+                "number": number,
+                "displayName": self.customer_name(number),
+                "type": "Person",
+                "addressLine1": "", "addressLine2": "", "city": "", "state": "",
+                "country": "GB", "postalCode": "", "phoneNumber": "",
+                "email": c.get("email") or "",
+                "website": "", "salespersonCode": "", "balanceDue": 0, "creditLimit": 0,
+                "taxLiable": True, "taxAreaId": ZERO_GUID, "taxAreaDisplayName": "",
+                "taxRegistrationNumber": "", "currencyId": ZERO_GUID, "currencyCode": "",
+                "paymentTermsId": ZERO_GUID, "shipmentMethodId": ZERO_GUID,
+                "paymentMethodId": ZERO_GUID,
+                "blocked": CUSTOMER_BLOCKED[c.get("blocked") or ""],
+            }, self.master_at)
+            self.customers[number] = record
+            out.append(record)
+        return out
+
+    def _customer_fields(self, number: str | None, prefix: str = "customer") -> dict:
+        number = number or ""
+        return {f"{prefix}Id": self.guid("customer", number) if number else ZERO_GUID,
+                f"{prefix}Number": number,
+                f"{prefix}Name": self.customer_name(number) if number else ""}
+
+    # -- documents -----------------------------------------------------------------------
+
+    def sales_invoices(self, returns: list[dict]) -> list[dict]:
+        """One posted sales invoice per original order any ERP record refers to."""
+        orders: dict[str, tuple[str | None, datetime]] = {}
+        for case in returns:
+            erp = case.get("erp") or {}
+            moments = [parse_time(s["at"]) for s in (erp.get("stages") or {}).values()
+                       if s.get("at")]
+            created = (case.get("platform") or {}).get("created_at")
+            if created:
+                moments.append(parse_time(created))
+            first = min(moments) if moments else self.as_of
+            refs = [(erp.get("order_ref"), erp.get("customer_ref"))] + [
+                (cn.get("order_ref"), cn.get("customer_ref"))
+                for cn in erp.get("credit_notes") or []]
+            for ref, customer in refs:
+                if not ref:
+                    continue
+                known = orders.get(ref)
+                orders[ref] = (known[0] if known else customer,
+                               min(known[1], first) if known else first)
+        out = []
+        for n, (ref, (customer, first)) in enumerate(orders.items(), start=1):
+            posted = first - timedelta(days=7)
+            day = posted.date().isoformat()
+            digits = re.sub(r"\D", "", ref) or str(n)
+            record = self.entity("salesInvoice", ref, {
+                "number": f"SI-{n:06d}",
+                "externalDocumentNumber": ref,
+                "invoiceDate": day, "postingDate": day, "dueDate": day,
+                "promisedPayDate": BLANK_DATE,
+                "customerPurchaseOrderReference": "",
+                **self._customer_fields(customer),
+                "billToName": self.customer_name(customer or ""),
+                "currencyId": ZERO_GUID, "currencyCode": "",
+                "orderId": ZERO_GUID, "orderNumber": f"SO{int(digits):06d}",
+                "status": "Paid", "remainingAmount": 0,
+            }, posted)
+            self.invoices[ref] = record
+            out.append(record)
+        return out
+
+    def documents(self, returns: list[dict]) -> dict[str, list[dict]]:
+        orders, receipts, memos, sales_orders = [], [], [], []
+        for n, case in enumerate(returns, start=1):
+            erp = case.get("erp") or {}
+            stages = erp.get("stages") or {}
+            lines = erp.get("lines") or []
+            authorised, received = stages.get("authorised"), stages.get("received")
+            number = None
+            if _done(authorised):
+                number = f"SRO{_digits(authorised, n)}"
+                orders.append(self.return_order(number, erp, authorised, received, lines))
+                if _done(received):
+                    receipts.append(self.return_receipt(number, erp, authorised, received))
+            for note in erp.get("credit_notes") or []:
+                memos.append(self.credit_memo(note, lines))
+            exchanged = stages.get("exchanged")
+            if _done(exchanged):
+                sales_orders.append(self.sales_order(erp, exchanged, n))
+        return {"salesReturnOrders": orders, "returnReceipts": receipts,
+                "salesCreditMemos": memos, "salesOrders": sales_orders}
+
+    def return_order(self, number: str, erp: dict, authorised: dict, received: dict | None,
+                     lines: list[dict]) -> dict:
+        at = parse_time(authorised["at"])
+        modified = parse_time(received["at"]) if _done(received) else at
+        day = at.date().isoformat()
+        customer = erp.get("customer_ref") or ""
+        state = erp.get("return_order_state") or "open"
+        doc_id = self.guid("salesReturnOrder", number)
+        out_lines = []
+        for k, line in enumerate(lines, start=1):
+            qty = Decimal(line["quantity"])
+            got = Decimal(line["received_quantity"]) if line.get("received_quantity") else (
+                Decimal(0))
+            out_lines.append(self.entity("salesReturnOrderLine", f"{number}/{k}", {
+                "documentType": "Return Order",
+                "documentNumber": number,
+                "sequence": 10000 * k,
+                "lineType": "Item",
+                "lineObjectNumber": line["item_no"],
+                "description": line["item_no"].replace("-", " ").title(),
+                "description2": "",
+                "unitOfMeasureCode": line.get("uom") or "",
+                "quantity": json_number(qty),
+                "unitPrice": 0, "lineDiscountPercent": 0, "lineDiscountAmount": 0,
+                "lineAmount": 0, "taxPercent": 0, "amountIncludingTax": 0,
+                "returnQtyToReceive": json_number(qty - got),
+                "returnQtyReceived": json_number(got),
+                "shortcutDimension1Code": "", "shortcutDimension2Code": "",
+            }, modified))
+        return with_etag({
+            "id": doc_id,
+            "number": number,
+            "externalDocumentNumber": erp.get("return_ref") or "",
+            "documentDate": day, "postingDate": day, "dueDate": day, "orderDate": day,
+            "requestedDeliveryDate": BLANK_DATE,
+            "sellToCustomerNumber": customer,
+            "sellToCustomerName": self.customer_name(customer) if customer else "",
+            "billToName": self.customer_name(customer) if customer else "",
+            "billToCustomerNumber": customer,
+            "currencyCode": "", "pricesIncludingVAT": False,
+            "paymentTermsCode": "", "shipmentMethodCode": "", "salespersonCode": "",
+            "yourReference": erp.get("order_ref") or "",
+            "locationCode": "",
+            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
+            "status": RETURN_ORDER_STATUS[state],
+            "lastModifiedDateTime": stamp(modified),
+            "salesReturnOrderLines": out_lines,
+        })
+
+    def return_receipt(self, order_number: str, erp: dict, authorised: dict,
+                       received: dict) -> dict:
+        at = parse_time(received["at"])
+        customer = erp.get("customer_ref") or ""
+        number = f"PRR{order_number.removeprefix('SRO')}"
+        return self.entity("returnReceipt", number, {
+            "number": number,
+            "externalDocumentNumber": erp.get("return_ref") or "",
+            "documentDate": parse_time(authorised["at"]).date().isoformat(),
+            "postingDate": at.date().isoformat(),
+            "dueDate": at.date().isoformat(),
+            "sellToCustomerNumber": customer,
+            "sellToCustomerName": self.customer_name(customer) if customer else "",
+            "billToCustomerNumber": customer,
+            "currencyCode": "", "pricesIncludingVAT": False,
+            "yourReference": erp.get("order_ref") or "",
+            "locationCode": "",
+            "orderNumber": order_number,
+        }, at)
+
+    def credit_memo(self, note: dict, lines: list[dict]) -> dict:
+        amounts = note.get("amounts") or {}
+        money = {k: Decimal(amounts.get(k) or 0)
+                 for k in ("items", "tax", "shipping", "discounts", "fees")}
+        currency = (amounts.get("currency") or LOCAL_CURRENCY).upper()
+        posting = note.get("posting_date")
+        if note.get("posted_at"):
+            modified = parse_time(note["posted_at"])
+        elif posting:
+            modified = datetime.combine(date.fromisoformat(posting), datetime.min.time(), UTC)
+        else:
+            modified = self.as_of
+        day = posting or BLANK_DATE
+        doc_id = self.guid("salesCreditMemo", note["id"])
+        customer = note.get("customer_ref") or ""
+        invoice = self.invoices.get(note.get("order_ref") or "")
+        item_amounts = _split(money["items"], len(lines))
+        item_taxes = _split(money["tax"], len(lines))
+        rate = (money["tax"] * 100 / money["items"]).quantize(CENT) if money["items"] else 0
+        out_lines: list[dict] = []
+
+        def add(item_no: str, qty: Decimal, uom: str, amount: Decimal, tax: Decimal,
+                location: str | None) -> None:
+            seq = 10000 * (len(out_lines) + 1)
+            price = (amount / qty).quantize(Decimal("0.00001")) if qty else amount
+            out_lines.append(self.entity("salesCreditMemoLine", f"{note['id']}/{seq}", {
+                "documentId": doc_id,
+                "sequence": seq,
+                "itemId": self.guid("item", item_no),
+                "accountId": ZERO_GUID,
+                "lineType": "Item",
+                "lineObjectNumber": item_no,
+                "description": item_no.replace("-", " ").title(),
+                "description2": "",
+                "unitOfMeasureId": self.unit_ids.get(uom, ZERO_GUID),
+                "unitOfMeasureCode": uom,
+                "unitPrice": json_number(price),
+                "quantity": json_number(qty),
+                "discountAmount": 0, "discountPercent": 0, "discountAppliedBeforeTax": False,
+                "amountExcludingTax": json_number(amount),
+                "taxCode": "VAT" if tax else "",
+                "taxPercent": json_number(rate) if tax else 0,
+                "totalTaxAmount": json_number(tax),
+                "amountIncludingTax": json_number(amount + tax),
+                "invoiceDiscountAllocation": 0,
+                "netAmount": json_number(amount),
+                "netTaxAmount": json_number(tax),
+                "netAmountIncludingTax": json_number(amount + tax),
+                "shipmentDate": day,
+                "itemVariantId": ZERO_GUID,
+                "locationId": self.guid("location", location) if location else ZERO_GUID,
+            }))
+
+        for line, amount, tax in zip(lines, item_amounts, item_taxes, strict=True):
+            qty = Decimal(line.get("received_quantity") or line["quantity"])
+            add(line["item_no"], qty, line.get("uom") or "", amount, tax, line.get("location"))
+        if money["shipping"] > 0:
+            add(SHIPPING_ITEM, Decimal(1), "EA", money["shipping"], Decimal(0), None)
+        if money["fees"] > 0:
+            add(FEE_ITEM, Decimal(-1), "EA", -money["fees"], Decimal(0), None)
+        excluding = money["items"] + money["shipping"] - money["discounts"] - money["fees"]
+        reason = next((ln.get("reason") for ln in lines if ln.get("reason")), None)
+        return with_etag({
+            "id": doc_id,
+            "number": note.get("number") or note["id"],
+            "externalDocumentNumber": note.get("external_ref") or "",
+            "creditMemoDate": day,
+            "postingDate": day,
+            "dueDate": day,
+            **self._customer_fields(customer),
+            "billToName": self.customer_name(customer) if customer else "",
+            "billToCustomerId": self.guid("customer", customer) if customer else ZERO_GUID,
+            "billToCustomerNumber": customer,
+            "sellToAddressLine1": "", "sellToAddressLine2": "", "sellToCity": "",
+            "sellToCountry": "GB", "sellToState": "", "sellToPostCode": "",
+            "billToAddressLine1": "", "billToAddressLine2": "", "billToCity": "",
+            "billToCountry": "GB", "billToState": "", "billToPostCode": "",
+            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
+            "currencyId": ZERO_GUID if currency == LOCAL_CURRENCY else self.guid("currency",
+                                                                              currency),
+            "currencyCode": "" if currency == LOCAL_CURRENCY else currency,
+            "paymentTermsId": ZERO_GUID, "shipmentMethodId": ZERO_GUID, "salesperson": "",
+            "pricesIncludeTax": False,
+            "discountAmount": json_number(money["discounts"]),
+            "discountAppliedBeforeTax": True,
+            "totalAmountExcludingTax": json_number(excluding),
+            "totalTaxAmount": json_number(money["tax"]),
+            "totalAmountIncludingTax": json_number(excluding + money["tax"]),
+            "status": CREDIT_MEMO_STATUS[note.get("status") or "posted"],
+            "lastModifiedDateTime": stamp(modified),
+            "invoiceId": invoice["id"] if invoice else ZERO_GUID,
+            "invoiceNumber": invoice["number"] if invoice else "",
+            "phoneNumber": "",
+            "email": (self.customers.get(customer) or {}).get("email", ""),
+            "customerReturnReasonId": (self.guid("customerReturnReason", reason) if reason
+                                       else ZERO_GUID),
+            "salesCreditMemoLines": out_lines,
+        })
+
+    def sales_order(self, erp: dict, exchanged: dict, n: int) -> dict:
+        at = parse_time(exchanged["at"])
+        ids = exchanged.get("record_ids") or []
+        number = ids[0] if ids and ids[0].startswith("SO-X") else f"SO-X{_digits(exchanged, n)}"
+        customer = erp.get("customer_ref") or ""
+        return self.entity("salesOrder", number, {
+            "number": number,
+            "externalDocumentNumber": erp.get("return_ref") or "",
+            "orderDate": at.date().isoformat(),
+            "postingDate": at.date().isoformat(),
+            **self._customer_fields(customer),
+            "currencyCode": "",
+            "status": "Open",
+        }, at)
+
+
+def render_company(snapshot: dict, *, tenant: str, environment: str) -> BcData:
+    """A canonical snapshot (its `erp_master` and each return's `erp` side) as one Business
+    Central company's entity sets, shaped as API v2.0 sends them."""
+    return _Renderer(snapshot, tenant, environment).render()
+
+
+# ------------------------------------------------------------------------------ server
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+ODATA_HEADERS = {"OData-Version": "4.0"}
+ODATA_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true"
+
+
+def bc_error(status: int, code: str, message: str,
+             headers: dict[str, str] | None = None) -> Response:
+    """BC's error body: the message ends with two spaces and the correlation id."""
+    text = f"{message}  CorrelationId:  {uuid.uuid4()}."
+    return Response(_dumps({"error": {"code": code, "message": text}}), status_code=status,
+                    media_type="application/json", headers={**ODATA_HEADERS, **(headers or {})})
+
+
+def _entra_error(status: int, error: str, code: int, description: str) -> Response:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    trace, correlation = uuid.uuid4(), uuid.uuid4()
+    return Response(_dumps({
+        "error": error,
+        "error_description": f"AADSTS{code}: {description} Trace ID: {trace} "
+                             f"Correlation ID: {correlation} Timestamp: {now}",
+        "error_codes": [code], "timestamp": now, "trace_id": str(trace),
+        "correlation_id": str(correlation),
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }), status_code=status, media_type="application/json")
+
+
+class BcSimulator:
+    """Entra ID's token endpoint and BC API v2.0 for one company, over `BcData`."""
+
+    def __init__(self, data: BcData, *, tenant: str, environment: str, client_id: str,
+                 client_secret: str, faults: Faults | None = None,
+                 return_orders_api: bool = True) -> None:
+        self.data = data
+        self.tenant = tenant
+        self.environment = environment
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.faults = faults or Faults()
+        self.return_orders_api = return_orders_api
+        self.tokens: set[str] = set()
+        #: API requests served (any answer, faults included); token requests apart.
+        self.requests = 0
+        self.token_requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/{tenant}/oauth2/v2.0/token", self._token, methods=["POST"]),
+            Route("/v2.0/{tenant}/{environment}/api/v2.0/{rest:path}", self._api,
+                  methods=["GET"]),
+        ])
+
+    def expire_tokens(self) -> None:
+        """Every issued token stops working (as at expiry)."""
+        self.tokens.clear()
+
+    # -- Entra ID ------------------------------------------------------------------------
+
+    async def _token(self, request: Request) -> Response:
+        self.token_requests += 1
+        tenant = request.path_params["tenant"]
+        if tenant != self.tenant:
+            return _entra_error(400, "invalid_request", 90002,
+                                f"Tenant '{tenant}' not found.")
+        form = dict(parse_qsl((await request.body()).decode(errors="replace"),
+                              keep_blank_values=True))
+        if form.get("grant_type") != "client_credentials":
+            return _entra_error(400, "unsupported_grant_type", 70003,
+                                "The app requested an unsupported grant type.")
+        if not form.get("scope"):
+            return _entra_error(400, "invalid_request", 900144,
+                                "The request body must contain the following parameter: "
+                                "'scope'.")
+        if form.get("client_id") != self.client_id:
+            return _entra_error(400, "unauthorized_client", 700016,
+                                f"Application with identifier '{form.get('client_id')}' was "
+                                f"not found in the directory '{tenant}'.")
+        if form.get("client_secret") != self.client_secret:
+            return _entra_error(401, "invalid_client", 7000215,
+                                "Invalid client secret provided. Ensure the secret being sent "
+                                "in the request is the client secret value, not the client "
+                                f"secret ID, for a secret added to app '{self.client_id}'.")
+        if form["scope"] != SCOPE:
+            return _entra_error(400, "invalid_resource", 500011,
+                                f"The resource principal named {form['scope']} was not found "
+                                f"in the tenant named {tenant}.")
+        token = secrets.token_urlsafe(32)
+        self.tokens.add(token)
+        return Response(_dumps({"token_type": "Bearer", "expires_in": 3599,
+                                "ext_expires_in": 3599, "access_token": token}),
+                        media_type="application/json")
+
+    # -- the API -------------------------------------------------------------------------
+
+    async def _api(self, request: Request) -> Response:
+        self.requests += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token not in self.tokens:
+            return bc_error(401, "Authentication_InvalidCredentials",
+                            "The server has rejected the client credentials.",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        fault = await self.faults.before(request, self._unavailable, self._throttled)
+        if fault is not None:
+            return fault
+        params = request.path_params
+        if params["tenant"] != self.tenant or params["environment"] != self.environment:
+            return bc_error(404, "BadRequest_NotFound",
+                            f"The environment '{params['environment']}' of tenant "
+                            f"'{params['tenant']}' does not exist.")
+        # Mounted under a prefix (the demo sandbox serves BC under /bc), links keep it.
+        mount = request.scope.get("root_path", "").rstrip("/")
+        root = (f"{request.url.scheme}://{request.url.netloc}{mount}/v2.0/{self.tenant}/"
+                f"{self.environment}/api/v2.0")
+        try:
+            return self._route(request, params["rest"], root)
+        except ODataError as exc:
+            return bc_error(exc.status, exc.code, exc.message)
+
+    def _not_found(self, request: Request) -> ODataError:
+        return ODataError(404, "BadRequest_NotFound",
+                          "No HTTP resource was found that matches the request URI "
+                          f"'{request.url}'.")
+
+    def _route(self, request: Request, rest: str, root: str) -> Response:
+        company = self.data.company
+        if rest == "companies":
+            return self._collection(request, [company], "company", (), root, rest,
+                                    "$metadata#companies")
+        match = re.fullmatch(r"companies\(([^)/]*)\)(?:/(\w+)(?:\(([^)/]*)\))?)?", rest)
+        if match is None:
+            raise self._not_found(request)
+        company_id, entity_set, key = match.groups()
+        if company_id.strip("'").lower() != company["id"]:
+            raise ODataError(404, "BadRequest_NotFound",
+                             f"The company '{company_id}' does not exist.")
+        if entity_set is None:
+            return self._single(company, f"{root}/$metadata#companies/$entity")
+        if entity_set in RETURN_ORDER_SETS and not self.return_orders_api:
+            raise self._not_found(request)
+        if entity_set in ENTITY_SETS:
+            kind, nav = ENTITY_SETS[entity_set]
+            records = self.data.sets.get(entity_set, [])
+            navs: tuple[str, ...] = (nav,) if nav else ()
+        elif entity_set in LINE_SETS:
+            kind, parent = LINE_SETS[entity_set]
+            records = [ln for r in self.data.sets.get(parent, []) for ln in r[entity_set]]
+            navs = ()
+        else:
+            raise self._not_found(request)
+        context = f"$metadata#companies({company['id']})/{entity_set}"
+        if key is not None:
+            wanted = key.strip("'").lower()
+            for record in records:
+                if record["id"] == wanted:
+                    shaped = {k: v for k, v in record.items() if k not in navs}
+                    return self._single(shaped, f"{root}/{context}/$entity")
+            raise ODataError(404, "Internal_RecordNotFound",
+                             f"The {kind} with id '{key}' does not exist.")
+        return self._collection(request, records, kind, navs, root, rest, context)
+
+    def _collection(self, request: Request, records: list[dict], kind: str,
+                    navs: tuple[str, ...], root: str, rest: str, context: str) -> Response:
+        page = query(
+            records, list(request.query_params.multi_items()),
+            base_url=f"{root}/{rest}", prefer=request.headers.get("prefer"),
+            navigations=navs,
+            unknown_property=lambda name: ODataError(
+                400, "BadRequest",
+                f"Could not find a property named '{name}' on type 'Microsoft.NAV.{kind}'."),
+        )
+        body: dict[str, Any] = {"@odata.context": f"{root}/{context}", "value": page.rows}
+        if page.next_link:
+            body["@odata.nextLink"] = page.next_link
+        headers = dict(ODATA_HEADERS)
+        if page.applied:
+            headers["Preference-Applied"] = f"odata.maxpagesize={page.page_size}"
+        return Response(_dumps(body), media_type=ODATA_TYPE, headers=headers)
+
+    def _single(self, record: dict, context: str) -> Response:
+        return Response(_dumps({"@odata.context": context, **record}), media_type=ODATA_TYPE,
+                        headers=ODATA_HEADERS)
+
+    def _unavailable(self) -> Response:
+        return bc_error(503, "Internal_ServiceUnavailable",
+                        "The service is temporarily unavailable; the request queue timed out.",
+                        headers={"Retry-After": f"{self.faults.retry_after:g}"})
+
+    def _throttled(self, retry_after: float) -> Response:
+        return bc_error(429, "Application_TooManyRequests",
+                        "Too many requests reached. Actual (6001). Maximum (6000).",
+                        headers={"Retry-After": f"{retry_after:g}"})

@@ -1,0 +1,172 @@
+"""The live check end to end: sandbox on loopback, real connectors, profiles, cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from returns_console.sandbox.demo import build_sandbox
+from returns_console.services.demo import run_demo_check
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+SECRETS = {"RETURNS_CONSOLE_SANDBOX_API_KEY": "sandbox-swap-api-key",
+           "RETURNS_CONSOLE_SANDBOX_CLIENT_SECRET": "sandbox-client-secret"}
+
+
+def planted(truth: list[dict]) -> set[tuple[str, str, bool]]:
+    return {(t["return_ref"], t["code"], t["delay"]) for t in truth}
+
+
+def found(report: dict) -> set[tuple[str, str, bool]]:
+    return ({(f["return_ref"], f["code"], False) for f in report["findings"]}
+            | {(f["return_ref"], f["code"], True) for f in report["delays"]})
+
+
+def test_demo_findings_equal_the_ground_truth_over_loopback() -> None:
+    report, sandbox = run_demo_check(now=NOW)
+    assert found(report.to_json()) == planted(sandbox.truth)
+    assert report.platform.status == report.erp.status == "ok"
+    assert sandbox.requests > 0  # it really went over HTTP
+
+
+def env(home: Path, **extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
+    return {**out, "RETURNS_CONSOLE_HOME": str(home), "PYTHON_KEYRING_BACKEND":
+            "keyring.backends.fail.Keyring", **extra}
+
+
+def cli(*args: str, home: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "returns_console", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180, env=env(home, **extra))
+
+
+def test_check_demo_json_prints_the_planted_findings_and_only_those(tmp_path: Path) -> None:
+    done = cli("check", "--demo", "--format", "json", "--now", "2026-11-21T10:00:00Z",
+               home=tmp_path)
+    assert done.returncode == 1, done.stderr  # the demo has critical findings
+    assert found(json.loads(done.stdout)) == planted(build_sandbox(NOW).truth)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    """`returns-console sandbox` in its own process, as a person would run it."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "returns_console", "sandbox", "--port", str(port),
+         "--now", "2026-11-21T10:00:00Z"],
+        cwd=ROOT, env=env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(proc.stderr.read() if proc.stderr else "no sandbox") from None
+            time.sleep(0.1)
+    yield port, proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+
+
+def _setup(home: Path, port: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    done = cli("setup", "--profile", "sandbox", "--platform", "swap",
+               "--platform-url", f"{base}/swap", "--platform-option", "store=store_northwind",
+               "--platform-option", "api_version=2", "--erp", "d365_bc",
+               "--erp-url", f"{base}/bc", "--erp-option", "tenant=northwind-sandbox",
+               "--erp-option", "environment=sandbox",
+               "--erp-option", "client_id=returns-console-demo",
+               "--erp-option", f"token_url={base}/bc/northwind-sandbox/oauth2/v2.0/token",
+               # a source that is down is found out in two tries, not five
+               "--platform-option", "retry_attempts=2", "--erp-option", "retry_attempts=2",
+               home=home)
+    assert done.returncode == 0, done.stderr
+
+
+def test_profile_doctor_check_and_stale_after_the_sandbox_dies(tmp_path: Path, served) -> None:
+    port, proc = served
+    _setup(tmp_path, port)
+    doctor = cli("doctor", "--profile", "sandbox", home=tmp_path, **SECRETS)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "sandbox-swap-api-key" not in doctor.stdout + doctor.stderr
+
+    first = cli("check", "--profile", "sandbox", "--format", "json",
+                "--now", "2026-11-21T10:00:00Z", home=tmp_path, **SECRETS)
+    assert first.returncode == 1, first.stderr
+    live = json.loads(first.stdout)
+    assert live["platform"]["status"] == live["erp"]["status"] == "ok"
+    assert found(live) == planted(build_sandbox(NOW).truth)
+
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=15)
+    second = cli("check", "--profile", "sandbox", "--format", "json",
+                 "--now", "2026-11-21T10:00:00Z", home=tmp_path, **SECRETS)
+    assert second.returncode == 1, second.stderr
+    stale = json.loads(second.stdout)
+    assert stale["platform"]["status"] == stale["erp"]["status"] == "stale"
+    assert stale["platform"]["fetched_at"] == live["platform"]["fetched_at"]
+    assert "cannot reach" in stale["platform"]["error"]
+    assert found(stale) == found(live)
+
+
+def test_down_with_nothing_cached_is_exit_3(tmp_path: Path) -> None:
+    _setup(tmp_path, _free_port())
+    done = cli("check", "--profile", "sandbox", home=tmp_path, **SECRETS)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "is down and nothing is cached" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_names_what_fails_without_printing_secrets(tmp_path: Path, served) -> None:
+    port, _ = served
+    _setup(tmp_path, port)
+    done = cli("doctor", "--profile", "sandbox", home=tmp_path,
+               RETURNS_CONSOLE_SANDBOX_API_KEY="not-the-key-42",
+               RETURNS_CONSOLE_SANDBOX_CLIENT_SECRET="sandbox-client-secret")
+    assert done.returncode == 1
+    assert "FAIL  platform swap" in done.stdout
+    assert "ok    erp d365_bc" in done.stdout
+    assert "not-the-key-42" not in done.stdout + done.stderr
+
+
+def test_a_tenant_without_return_orders_degrades_to_what_credit_memos_show() -> None:
+    """Business Central tenants without salesReturnOrders (404): a notice, and no false
+    RETURN_ORDER_MISSING for every return; only what needs a return order goes unseen."""
+    import asyncio
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.live import fetch_live, live_report
+
+    sandbox = build_sandbox(NOW, return_orders_api=False)
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        data = asyncio.run(fetch_live(profile, sandbox.secret))
+    report = live_report(profile, data, demo_mappings(sandbox), now=NOW).to_json()
+    assert any("no salesReturnOrders API" in notice for notice in data.notices)
+    truth = planted(sandbox.truth)
+    unseen = {t for t in truth if t[1] in {"RETURN_ORDER_MISSING", "ORDER_REF_MISSING",
+                                           "RETURN_ORDER_NOT_OPEN", "RECEIPT_NOT_POSTED"}}
+    conflict = {t[0] for t in truth if t[1] == "EXTERNAL_REF_CONFLICT"}
+    # the conflicting credit memo is now the only source of the order reference
+    assert found(report) == (truth - unseen) | {(ref, "ORDER_REF_MISSING", False)
+                                                for ref in conflict}
