@@ -170,3 +170,43 @@ def test_a_tenant_without_return_orders_degrades_to_what_credit_memos_show() -> 
     # the conflicting credit memo is now the only source of the order reference
     assert found(report) == (truth - unseen) | {(ref, "ORDER_REF_MISSING", False)
                                                 for ref in conflict}
+
+
+def test_a_refresh_reads_only_what_changed_and_sees_the_change(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.live import fetch_live, live_report
+    from returns_console.store.cache import Cache
+
+    sandbox = build_sandbox(NOW, returns=200)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    later = NOW + timedelta(hours=1)
+    truth = planted(sandbox.truth)
+    healthy = next(c for c in sandbox.scenario.snapshot["returns"]
+                   if c["erp"]["credit_notes"] and c["platform"]["return_ref"]
+                   not in {t[0] for t in truth})
+    ref = healthy["platform"]["return_ref"]
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        first = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
+        full_requests, full_swap = sandbox.requests, sandbox.swap.requests
+        memo = sandbox.bc.data.find("salesCreditMemos", externalDocumentNumber=ref)
+        sandbox.bc.data.update("salesCreditMemos", memo["id"], at=later,
+                               totalTaxAmount=memo["totalTaxAmount"] - 1)
+        sandbox.swap.records[3]["date_updated"] = later.isoformat()
+        second = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
+        refresh_requests = sandbox.requests - full_requests
+        refresh_swap = sandbox.swap.requests - full_swap
+    mappings = demo_mappings(sandbox)
+    before = found(live_report(profile, first, mappings, now=later).to_json())
+    after = found(live_report(profile, second, mappings, now=later).to_json())
+    assert after - before == {(ref, "TAX_MISMATCH", False)}
+    assert before - after == set()
+    # one request a document set (and master set) in Business Central, one page of Swap
+    assert refresh_requests <= full_requests
+    assert (full_swap, refresh_swap) == (2, 1)
+    assert len(second.platform.views) == len(first.platform.views)
+    cache.close()

@@ -395,7 +395,7 @@ class BusinessCentralConnector:
         changed = f"lastModifiedDateTime gt {_stamp(since)}" if since else None
         window = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
         reads: dict[str, dict[str, str]] = {
-            name: {"$select": select} for name, select in MASTER_SELECT.items()}
+            name: _params(changed, select=select) for name, select in MASTER_SELECT.items()}
         reads["salesReturnOrders"] = _params(changed, expand="salesReturnOrderLines")
         reads["returnReceipts"] = _params(changed)
         reads["salesCreditMemos"] = _params(changed, expand="salesCreditMemoLines")
@@ -432,6 +432,24 @@ class BusinessCentralConnector:
             invoices += [r for part in found for r in part]
         rows["salesInvoices"] = invoices
         return _Assembler(self.settings, fetched_at, since).assemble(rows)
+
+    def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
+        """Lay an incremental read over the last full one: every raw record, newest wins,
+        assembled again, so a view is never built from only the part that changed."""
+        raw = {**earlier.raw, **changed.raw}
+        rows: dict[str, list[Any] | None] = defaultdict(list)
+        for raw_ref, record in raw.items():
+            rows[raw_ref.split(":", 2)[1]].append(record)
+        for name in ("salesReturnOrders", "returnReceipts"):
+            rows.setdefault(name, [])
+        if NO_RETURN_ORDERS in changed.notices:
+            rows["salesReturnOrders"] = None
+        if any("no returnReceipts API" in n for n in changed.notices):
+            rows["returnReceipts"] = None
+        merged = _Assembler(self.settings, changed.fetched_at or datetime.now(UTC),
+                            None).assemble(dict(rows))
+        merged.cursor = max(filter(None, (earlier.cursor, changed.cursor)), default=None)
+        return merged
 
 
 def _params(*clauses: str | None, expand: str | None = None,

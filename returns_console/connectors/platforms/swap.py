@@ -173,6 +173,20 @@ class SwapConnector:
         batch.cursor = _iso(newest) if newest else None
         return batch
 
+    def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
+        """Lay an incremental read over the last one: a changed return replaces its old
+        view, problems and raw payload; the rest stay."""
+        refs = {v.return_ref for v in changed.views}
+        views = {v.return_ref: v for v in earlier.views}
+        views.update((v.return_ref, v) for v in changed.views)
+        problems = {ref: found for ref, found in earlier.problems.items() if ref not in refs}
+        problems.update(changed.problems)
+        return PlatformBatch(
+            views=sorted(views.values(), key=lambda v: v.return_ref), problems=problems,
+            raw={**earlier.raw, **changed.raw}, fetched_at=changed.fetched_at,
+            cursor=max(filter(None, (earlier.cursor, changed.cursor)), default=None),
+        )
+
     async def check_connection(self) -> str:
         rows, pagination = await self._page(1, None, 1)
         total = pagination.get("total_items", len(rows))
