@@ -10,7 +10,7 @@ loaded with the demo scenario, plus the profile and (public) credentials that re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -45,6 +45,7 @@ class Sandbox:
         return Starlette(routes=[
             Route("/_sandbox", self._index),
             Route("/_sandbox/truth", self._truth),
+            Route("/_sandbox/touch", self._touch, methods=["POST"]),
             Mount("/swap", app=self.swap.app()),
             Mount("/bc", app=self.bc.app()),
         ])
@@ -85,6 +86,29 @@ class Sandbox:
 
     async def _truth(self, request: Request) -> JSONResponse:
         return JSONResponse(self.truth)
+
+    def touch(self, count: int, at: datetime) -> list[str]:
+        """Activity: `count` returns change in both systems at `at` (same values, new
+        timestamps and ETags), as if users had edited them."""
+        refs = [c["platform"]["return_ref"] for c in self.scenario.snapshot["returns"]]
+        chosen = refs[:: max(1, len(refs) // max(count, 1))][:count]
+        stamp = at.isoformat()
+        wanted = set(chosen)
+        for record in self.swap.records:
+            if record["rma_number"] in wanted:
+                record["date_updated"] = stamp
+        for entity_set in ("salesReturnOrders", "salesCreditMemos"):
+            for record in list(self.bc.data.sets.get(entity_set, [])):
+                if record.get("externalDocumentNumber") in wanted:
+                    self.bc.data.update(entity_set, record["id"], at=at)
+        return chosen
+
+    async def _touch(self, request: Request) -> JSONResponse:
+        try:
+            count = int(request.query_params.get("count", "1"))
+        except ValueError:
+            return JSONResponse({"error": "count must be a whole number"}, status_code=400)
+        return JSONResponse({"touched": self.touch(count, datetime.now(UTC))})
 
 
 def build_sandbox(now: datetime, *, returns: int = 90, seed: int = 20261121,

@@ -78,7 +78,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                      full: bool = False) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync."""
-    log = log or CallLog()
+    log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
     earlier_p = cache.load_platform(profile.name) if cache is not None and not full else None
