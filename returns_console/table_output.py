@@ -64,4 +64,8 @@ def _rank(severity: str) -> int:
 
 def _source(status) -> str:
     name = SYSTEM_NAMES.get(status.system, status.system)
-    return f"{escape(name)} {status.status}"
+    if status.status == "ok":
+        return f"{escape(name)} ok"
+    when = status.fetched_at.strftime("%Y-%m-%d %H:%M UTC") if status.fetched_at else "?"
+    why = f": {escape(status.error)}" if status.error else ""
+    return f"[bold yellow]{escape(name)} {status.status}, data from {when}[/]{why}"

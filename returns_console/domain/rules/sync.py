@@ -69,7 +69,8 @@ def return_order_not_open(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     return [
         v.finding(
             Code.RETURN_ORDER_NOT_OPEN,
-            f"Goods for {v.p.return_ref} arrived but the {v.erp_name} return order is {state}",
+            f"Goods for {v.p.return_ref} arrived but the {v.erp_name} return order is "
+            f"{state.replace('_', ' ')}",
             since=v.pstage(RECEIVED).at,
             side=Side.ERP,
             platform_value="received",
