@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
@@ -49,10 +50,18 @@ def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
 
 
 def _reconcile_all(cases: Iterable[ReturnCase], ctx: Context) -> list[Finding]:
-    out: list[Finding] = []
-    for case in cases:
-        out.extend(reconcile_case(case, ctx))
-    return out
+    # The engine makes no reference cycles, so the cyclic collector has nothing to find in
+    # here; pausing it saves it re-walking every return held in memory.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        out: list[Finding] = []
+        for case in cases:
+            out.extend(reconcile_case(case, ctx))
+        return out
+    finally:
+        if paused:
+            gc.enable()
 
 
 # Inherited by forked workers, so the returns are never pickled to reach them.

@@ -419,3 +419,20 @@ async def test_over_loopback(scenario, company) -> None:
             await bc.aclose()
     assert set(batch.views) == with_erp_records(scenario)
     assert sim.token_requests == 1
+
+
+async def test_find_by_link_reads_only_that_returns_documents(scenario, company) -> None:
+    """What a write checks first: every document carrying one link key, and only those."""
+    case = next(c for c in scenario.snapshot["returns"]
+                if len(c["erp"].get("credit_notes", [])) == 2)
+    ref = case["platform"]["return_ref"]
+    sim = simulator(company)
+    bc = connector(sim)
+    try:
+        batch = await bc.find_by_link(ref)
+    finally:
+        await bc.aclose()
+    assert list(batch.views) == [ref]
+    assert len(batch.views[ref].credit_notes) == 2
+    assert {n.number for n in batch.views[ref].credit_notes} == {
+        n["number"] for n in case["erp"]["credit_notes"]}

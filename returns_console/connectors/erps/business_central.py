@@ -387,21 +387,31 @@ class BusinessCentralConnector:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def fetch_records(self, *, updated_since: datetime | None = None) -> ErpBatch:
+    async def find_by_link(self, link: str) -> ErpBatch:
+        """Every document carrying one link key (externalDocumentNumber), with the master
+        data to read them by: what a write checks first, so it never posts twice."""
+        return await self.fetch_records(link=link)
+
+    async def fetch_records(self, *, updated_since: datetime | None = None,
+                            link: str | None = None) -> ErpBatch:
         fetched_at = datetime.now(UTC)
         company = await self._company_id()
         base = f"companies({company})"
         since = as_utc(updated_since)
         changed = f"lastModifiedDateTime gt {_stamp(since)}" if since else None
+        if link is not None:
+            quoted = link.replace("'", "''")
+            changed = f"externalDocumentNumber eq '{quoted}'"
         window = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
         reads: dict[str, dict[str, str]] = {
-            name: _params(changed, select=select) for name, select in MASTER_SELECT.items()}
+            name: _params(None if link else changed, select=select)
+            for name, select in MASTER_SELECT.items()}
         reads["salesReturnOrders"] = _params(changed, expand="salesReturnOrderLines")
         reads["returnReceipts"] = _params(changed)
         reads["salesCreditMemos"] = _params(changed, expand="salesCreditMemoLines")
-        reads["salesOrders"] = _params(f"orderDate ge {window}", changed,
+        reads["salesOrders"] = _params(None if link else f"orderDate ge {window}", changed,
                                        select=SALES_ORDER_SELECT)
-        if since is None:
+        if since is None and link is None:
             reads["salesInvoices"] = _params(f"postingDate ge {window}", select=INVOICE_SELECT)
         optional = ("salesReturnOrders", "returnReceipts")
 
