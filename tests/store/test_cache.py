@@ -24,7 +24,8 @@ def test_round_trips_both_sides(tmp_path) -> None:
         raw={"swap:R-1": {"cost": Decimal("24.00")}}, fetched_at=WHEN, cursor="c1"))
     cache.save_erp("p1", "d365_bc", ErpBatch(
         views={"R-100001": case.erp}, master=ErpMaster(items={"X": Item(number="X")}),
-        fetched_at=WHEN, cursor="c2", notices=["no returnReceipts"]))
+        fetched_at=WHEN, cursor="c2", notices=["no returnReceipts"],
+        unseen=ErpView(system="d365_bc")))
     cache.close()
 
     again = Cache(tmp_path / "cache.sqlite3")
@@ -36,6 +37,7 @@ def test_round_trips_both_sides(tmp_path) -> None:
     assert erp.views == {"R-100001": case.erp}
     assert erp.master.items["X"].number == "X"
     assert erp.notices == ["no returnReceipts"]
+    assert erp.unseen == ErpView(system="d365_bc")
     assert again.load_platform("other") is None
     assert again.cursor("p1", "erp") == "c2"
 
