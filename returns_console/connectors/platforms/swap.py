@@ -99,6 +99,9 @@ class SwapReturn(_Record):
     products: list[SwapProduct] = Field(min_length=1)
 
 
+_Parsed = tuple[Any, PlatformView, PayloadProblem | None]
+
+
 class SwapConnector:
     system = SYSTEM
 
@@ -142,26 +145,29 @@ class SwapConnector:
         return body[key], pagination
 
     async def fetch_returns(self, *, updated_since: datetime | None = None) -> PlatformBatch:
+        """Page 1, then every other page at once; each page is parsed as it arrives, so
+        reading the next pages overlaps with validating this one."""
         fetched_at = datetime.now(UTC)
         per_page = self._per_page
         rows, pagination = await self._page(1, updated_since, per_page)
+        parsed = [self._parse_all(rows)]
         pages = pagination.get("total_pages")
         if isinstance(pages, int) and pages > 1:
-            rest = await asyncio.gather(
-                *(self._page(n, updated_since, per_page) for n in range(2, pages + 1))
-            )
-            for more, _ in rest:
-                rows.extend(more)
+
+            async def page(n: int) -> list[_Parsed]:
+                more, _ = await self._page(n, updated_since, per_page)
+                return self._parse_all(more)
+
+            parsed += await asyncio.gather(*(page(n) for n in range(2, pages + 1)))
         else:
-            page = 1
+            n = 1
             while pagination.get("has_next_page") is True and rows:
-                page += 1
-                more, pagination = await self._page(page, updated_since, per_page)
-                rows.extend(more)
+                n += 1
+                rows, pagination = await self._page(n, updated_since, per_page)
+                parsed.append(self._parse_all(rows))
         batch = PlatformBatch(fetched_at=fetched_at)
         newest = updated_since
-        for raw in rows:
-            view, problem = self.parse(raw)
+        for raw, view, problem in (item for part in parsed for item in part):
             batch.views.append(view)
             if view.raw_ref:
                 batch.raw[view.raw_ref] = raw
@@ -172,6 +178,9 @@ class SwapConnector:
                 newest = updated
         batch.cursor = _iso(newest) if newest else None
         return batch
+
+    def _parse_all(self, rows: list[Any]) -> list[_Parsed]:
+        return [(raw, *self.parse(raw)) for raw in rows]
 
     def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
         """Lay an incremental read over the last one: a changed return replaces its old
