@@ -122,3 +122,10 @@ def run(case: dict, ctx: Context | None = None) -> list[Finding]:
 def codes(case: dict, ctx: Context | None = None, *, delays: bool = False) -> set[Code]:
     """The codes found on one return: errors only, or delays only with delays=True."""
     return {f.code for f in run(case, ctx) if f.delay is delays}
+
+
+def only(case: dict, code: Code, ctx: Context | None = None, *, delay: bool = False) -> Finding:
+    """The one finding of `code` (an error, or a delay with delay=True) on a return."""
+    found = [f for f in run(case, ctx) if f.code is code and f.delay is delay]
+    assert len(found) == 1, found
+    return found[0]

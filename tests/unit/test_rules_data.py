@@ -8,18 +8,13 @@ import pytest
 
 from returns_console.domain.catalogue import CATALOGUE, STAGE_OWNERS
 from returns_console.domain.codes import Code, Kind, Side, Stage
-from returns_console.domain.findings import Finding
-from tests.factories import NOW, codes, context, healthy, reference, run
+from tests.factories import NOW, codes, context, healthy, only, reference, run
 
 # The seed-1 healthy return: R-100001 for order #1001, customer C00009, one line of
 # 2 x TEE-WHT-L (item TEE-WHT-L, PCS), reason changed_mind, hub swap-uk-returns, graded
 # sellable, refunded by shopify_payments with a 2.50 handling fee, created 8 days ago.
 
 
-def only(case: dict, code: Code, ctx=None) -> Finding:
-    found = [f for f in run(case, ctx) if f.code is code]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def set_line(case: dict, sku: str, item_no: str, qty: str = "1", erp_qty: str | None = None,

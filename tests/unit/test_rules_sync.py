@@ -12,8 +12,7 @@ import pytest
 
 from returns_console.domain.catalogue import CATALOGUE
 from returns_console.domain.codes import Code, Kind, Side, Stage
-from returns_console.domain.findings import Finding
-from tests.factories import NOW, codes, context, healthy, run
+from tests.factories import NOW, codes, context, healthy, only
 
 # healthy() timeline, from its start (days_ago before NOW): platform authorised +0,
 # in transit +1 d, received +3 d, inspected +3 d 2 h, refunded / exchanged +3 d 3 h / +3 d 2 h;
@@ -22,10 +21,6 @@ from tests.factories import NOW, codes, context, healthy, run
 H = 1 / 24  # one hour, in days
 
 
-def only(case: dict, code: Code, ctx=None, *, delay: bool = False) -> Finding:
-    found = [f for f in run(case, ctx) if f.code is code and f.delay is delay]
-    assert len(found) == 1, found
-    return found[0]
 
 
 # ------------------------------------------------------------------ bent returns, per code

@@ -12,8 +12,7 @@ import pytest
 
 from returns_console.domain.catalogue import CATALOGUE, STAGE_OWNERS
 from returns_console.domain.codes import Code, Kind, Owner, Severity, Side, Stage
-from returns_console.domain.findings import Finding
-from tests.factories import NOW, codes, context, healthy, run
+from tests.factories import NOW, codes, context, healthy, only, run
 
 # healthy(days_ago=8) starts 2026-11-13T10:00Z. Platform: authorised 13th 10:00, in transit
 # 14th 10:00, received 16th 10:00, inspected 12:00, refunded 13:00, restocked 15:00.
@@ -23,10 +22,6 @@ from tests.factories import NOW, codes, context, healthy, run
 H = 1 / 24  # one hour, in days
 
 
-def only(case: dict, code: Code, ctx=None, *, delay: bool = False) -> Finding:
-    found = [f for f in run(case, ctx) if f.code is code and f.delay is delay]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def everything(case: dict, ctx=None) -> set[Code]:

@@ -9,18 +9,13 @@ import pytest
 
 from returns_console.domain.catalogue import CATALOGUE
 from returns_console.domain.codes import Code, Component, Kind, Side
-from returns_console.domain.findings import Finding
-from tests.factories import NOW, codes, context, healthy, reference, run
+from tests.factories import NOW, codes, context, healthy, only, reference, run
 
 # The seed-1 healthy return: 2 x TEE-WHT-L received on both sides, graded sellable and put
 # in MAIN; refund = credit note = GBP items 178.00, tax 35.60, shipping 4.95, discounts 0.00,
 # fees 2.50.
 
 
-def only(case: dict, code: Code, ctx=None) -> Finding:
-    found = [f for f in run(case, ctx) if f.code is code]
-    assert len(found) == 1, found
-    return found[0]
 
 
 def credit(case: dict) -> dict:
