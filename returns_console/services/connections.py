@@ -131,23 +131,21 @@ def store_lookup(profile: Profile, store: SecretStore | None = None) -> SecretLo
     return lambda system, name: store.get(profile.name, name)
 
 
+def _open(profile: Profile, settings: SystemSettings, registry: dict, lookup: SecretLookup,
+          log: CallLog, transport: object | None):
+    factory = registry.get(settings.system)
+    if factory is None:
+        raise UserError(f"profile {profile.name}: the {settings.system} connector is not "
+                        f"available yet (available: {', '.join(registry)})")
+    getter = _secret_getter(profile, settings.system, lookup)
+    return factory(Connection(profile.name, settings, getter, log, transport))
+
+
 def open_platform(profile: Profile, lookup: SecretLookup, log: CallLog,
                   transport: object | None = None) -> ReturnsPlatform:
-    factory = PLATFORMS.get(profile.platform.system)
-    if factory is None:
-        raise UserError(f"profile {profile.name}: the {profile.platform.system} connector "
-                        f"is not available yet (available: {', '.join(PLATFORMS)})")
-    return factory(Connection(profile.name, profile.platform,
-                              _secret_getter(profile, profile.platform.system, lookup), log,
-                              transport))
+    return _open(profile, profile.platform, PLATFORMS, lookup, log, transport)
 
 
 def open_erp(profile: Profile, lookup: SecretLookup, log: CallLog,
              transport: object | None = None) -> Erp:
-    factory = ERPS.get(profile.erp.system)
-    if factory is None:
-        raise UserError(f"profile {profile.name}: the {profile.erp.system} connector is not "
-                        f"available yet (available: {', '.join(ERPS)})")
-    return factory(Connection(profile.name, profile.erp,
-                              _secret_getter(profile, profile.erp.system, lookup), log,
-                              transport))
+    return _open(profile, profile.erp, ERPS, lookup, log, transport)
