@@ -15,7 +15,7 @@ from ..domain.model import ErpView, PayloadProblem, PlatformView
 from ..domain.reference import ErpMaster
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class PlatformBatch:
     """What a platform said: its returns, the records it could not read, the raw payloads."""
 
@@ -28,8 +28,13 @@ class PlatformBatch:
     #: Where an incremental refresh should continue from (system-specific, opaque).
     cursor: str | None = None
 
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio and anyio put task results into reprs, and a batch of
+        # ten thousand returns spelled out costs seconds (and would put data in logs).
+        return f"PlatformBatch({len(self.views)} returns, fetched {self.fetched_at})"
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, repr=False)
 class ErpBatch:
     """What an ERP said: one view per link key, its master data, unreadable records, raw."""
 
@@ -44,6 +49,9 @@ class ErpBatch:
     #: What the ERP's silence about a return means: normally nothing has happened yet; on a
     #: tenant with no return-order API, there is no return order or receipt to miss.
     unseen: ErpView | None = None
+
+    def __repr__(self) -> str:
+        return f"ErpBatch({len(self.views)} link keys, fetched {self.fetched_at})"
 
 
 @runtime_checkable

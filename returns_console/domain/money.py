@@ -7,7 +7,7 @@ every sum here stays in Decimal so no cent is lost on the way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
@@ -66,8 +66,13 @@ CENT = Decimal("0.01")
 def pad_cents(amount: Decimal) -> Decimal:
     """Show at least two decimals (APIs sending JSON numbers drop them: 4.8 → 4.80), never
     rounding away a digit that is there."""
-    exponent = amount.as_tuple().exponent
-    return amount.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else amount
+    if not amount.is_finite():
+        return amount
+    try:
+        padded = amount.quantize(CENT)
+    except InvalidOperation:  # too many digits to pad: leave it for validation to judge
+        return amount
+    return padded if padded == amount else amount  # never drop a digit that is there
 
 
 def convert(amount: Decimal, rate: Decimal) -> Decimal:

@@ -81,6 +81,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
+    if cache is not None:
+        cache.wait()  # a previous run's background write
     earlier_p = cache.load_platform(profile.name) if cache is not None and not full else None
     earlier_e = cache.load_erp(profile.name) if cache is not None and not full else None
     try:
@@ -103,8 +105,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
 def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None):
     if not isinstance(got, BaseException):
         if cache is not None:
-            (cache.save_platform if side == "platform" else cache.save_erp)(
-                profile.name, system, got)
+            cache.save_later(side, profile.name, system, got)
         records = len(got.views)
         return got, SourceStatus(system, "ok", got.fetched_at, records)
     cached = None

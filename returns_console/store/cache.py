@@ -8,6 +8,7 @@ a cache of 10,000 returns saves and loads in about a second.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class Cache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._writers: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
         self.db = sqlite_utils.Database(path)
         self.db.enable_wal()
         self.db["sources"].create(
@@ -45,7 +48,38 @@ class Cache:
         )
 
     def close(self) -> None:
+        self.wait()
         self.db.conn.close()
+
+    def save_later(self, side: str, profile: str, system: str,
+                   batch: PlatformBatch | ErpBatch) -> None:
+        """Write in a thread of its own (and its own connection) while the caller goes on
+        reconciling; `wait()` or `close()` finishes it."""
+
+        def write() -> None:
+            try:
+                other = Cache.__new__(Cache)
+                other.path, other._writers, other._errors = self.path, [], []
+                other.db = sqlite_utils.Database(self.path)
+                try:
+                    (other.save_platform if side == "platform" else other.save_erp)(
+                        profile, system, batch)
+                finally:
+                    other.db.conn.close()
+            except BaseException as exc:  # reported by wait(), never lost in a thread
+                self._errors.append(exc)
+
+        thread = threading.Thread(target=write, name=f"cache:{profile}:{side}", daemon=False)
+        thread.start()
+        self._writers.append(thread)
+
+    def wait(self) -> None:
+        """Finish background writes; re-raise the first that failed."""
+        while self._writers:
+            self._writers.pop().join()
+        if self._errors:
+            error, self._errors = self._errors[0], []
+            raise error
 
     def _put(self, profile: str, side: str, system: str, batch: PlatformBatch | ErpBatch,
              **extra: str) -> None:
