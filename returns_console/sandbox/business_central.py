@@ -650,6 +650,8 @@ class BcSimulator:
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/{tenant}/oauth2/v2.0/token", self._token, methods=["POST"]),
+            Route("/v2.0/{tenant}/{environment}/api/v2.0/$batch", self._batch,
+                  methods=["POST"]),
             Route("/v2.0/{tenant}/{environment}/api/v2.0/{rest:path}", self._api,
                   methods=["GET"]),
         ])
@@ -727,6 +729,52 @@ class BcSimulator:
             return self._route(request, params["rest"], root)
         except ODataError as exc:
             return bc_error(exc.status, exc.code, exc.message)
+
+    async def _batch(self, request: Request) -> Response:
+        """OData JSON batch: one HTTP request carrying many GETs, answered together."""
+        self.requests += 1
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token not in self.tokens:
+            return bc_error(401, "Authentication_InvalidCredentials",
+                            "The server has rejected the client credentials.")
+        fault = await self.faults.before(request, self._unavailable, self._throttled)
+        if fault is not None:
+            return fault
+        try:
+            body = json.loads(await request.body())
+            operations = body["requests"]
+            assert isinstance(operations, list)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return bc_error(400, "BadRequest", "The batch request body is not valid JSON "
+                            "with a 'requests' list.")
+        if len(operations) > 100:
+            return bc_error(400, "BadRequest_BatchTooLarge",
+                            "A batch request can contain at most 100 operations.")
+        mount = request.scope.get("root_path", "").rstrip("/")
+        root = (f"{request.url.scheme}://{request.url.netloc}{mount}/v2.0/{self.tenant}/"
+                f"{self.environment}/api/v2.0")
+        answers = []
+        for op in operations:
+            op = op if isinstance(op, dict) else {}
+            rest, _, query_string = str(op.get("url", "")).partition("?")
+            headers = [(k.lower().encode(), str(v).encode())
+                       for k, v in (op.get("headers") or {}).items()]
+            scope = {**request.scope, "method": str(op.get("method", "GET")).upper(),
+                     "query_string": query_string.encode(), "headers": headers,
+                     "path": f"{mount}/v2.0/{self.tenant}/{self.environment}/api/v2.0/{rest}"}
+            sub = Request(scope)
+            if scope["method"] != "GET":
+                reply = bc_error(405, "BadRequest_MethodNotAllowed",
+                                 "The sandbox batch takes GET operations only.")
+            else:
+                try:
+                    reply = self._route(sub, rest.lstrip("/"), root)
+                except ODataError as exc:
+                    reply = bc_error(exc.status, exc.code, exc.message)
+            answers.append({"id": op.get("id"), "status": reply.status_code,
+                            "headers": {"content-type": reply.media_type or ODATA_TYPE},
+                            "body": json.loads(reply.body)})
+        return Response(_dumps({"responses": answers}), media_type="application/json")
 
     def _not_found(self, request: Request) -> ODataError:
         return ODataError(404, "BadRequest_NotFound",
