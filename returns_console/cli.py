@@ -151,9 +151,9 @@ def demo(fmt: str) -> None:
 @cli.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1 (0: a free one).")
-@click.option("--returns", "count", type=click.IntRange(27, 1_000_000), default=90,
-              show_default=True, help="How many returns (27 or more plant every code).")
-@click.option("--seed", type=int, default=20261121, show_default=True)
+@click.option("--returns", "count", type=click.IntRange(27, 1_000_000), default=None,
+              help="How many returns (default: fixtures/demo/scenario.json, 90).")
+@click.option("--seed", type=int, default=None, help="Default: the demo scenario's.")
 @click.option("--now", "now_text", metavar="ISO-TIME", help="The scenario's clock (default: now).")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of requests answered 503.")
@@ -179,7 +179,7 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
 
     now = _parse_now(now_text) or datetime.now(UTC).replace(microsecond=0)
     faults = Faults(error_rate=error_rate, rate_limit_rate=rate_limit, retry_after=retry_after,
-                    latency_ms=latency_ms, seed=seed)
+                    latency_ms=latency_ms, seed=seed or 0)
     box = build_sandbox(now, returns=count, seed=seed, faults=faults, malformed=not no_malformed)
     if truth_path is not None:
         try:
@@ -199,7 +199,8 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
 
     env_swap = env_var_name(profile_name, "api_key")
     env_bc = env_var_name(profile_name, "client_secret")
-    click.echo(f"Sandbox serving {count} returns ({len(box.truth)} planted exceptions) on "
+    served = len(box.scenario.snapshot["returns"])
+    click.echo(f"Sandbox serving {served} returns ({len(box.truth)} planted exceptions) on "
                f"{server.url}")
     click.echo(f"  Swap Commerce        {profile.platform.base_url}")
     click.echo(f"  Business Central     {profile.erp.base_url}")
@@ -255,13 +256,19 @@ def doctor(obj: dict, profile_name: str | None) -> None:
 @click.option("--seed", type=int, default=20261121, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Folder to write scenario.json and scenario.truth.json to.")
+@click.option("--native", is_flag=True,
+              help="Write the demo sandbox's data in each API's own JSON instead.")
 def scenario(now_text: str | None, count: int, healthy_share: float, seed: int,
-             out_dir: Path) -> None:
+             out_dir: Path, native: bool) -> None:
     """Write the demo scenario as a canonical snapshot plus the ground truth of what it
-    plants, for `check --snapshot` and for tests."""
+    plants, for `check --snapshot` and for tests (or, with --native, as the sandbox serves
+    it: Swap Commerce returns and Business Central entity sets)."""
     from .scenarios.catalogue import build_scenario
 
     now = _parse_now(now_text) or datetime.now(UTC).replace(microsecond=0)
+    if native:
+        _write_native(now, out_dir)
+        return
     built = build_scenario(now, returns=count, healthy_share=healthy_share, seed=seed)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -401,6 +408,24 @@ def _secret_from_prompt(profile: str, name: str) -> str:
     if not value:
         raise UserError(f"--secret {name}: nothing entered, nothing stored")
     return value
+
+
+def _write_native(now: datetime, out_dir: Path) -> None:
+    from .sandbox.demo import build_sandbox
+
+    box = build_sandbox(now)
+    files = {
+        "swap-returns.json": box.swap.records,
+        "business-central.json": {"company": box.bc.data.company, **box.bc.data.sets},
+        "truth.json": box.truth,
+    }
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (out_dir / name).write_text(json.dumps(data, indent=1, default=str) + "\n")
+    except OSError as exc:
+        raise UserError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    click.echo(f"wrote the demo sandbox's data as of {now.isoformat()} to {out_dir}")
 
 
 def _emit(report, fmt: str) -> None:

@@ -9,8 +9,10 @@ loaded with the demo scenario, plus the profile and (public) credentials that re
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,9 +32,6 @@ CREDENTIALS = {
 }
 SWAP_STORE = "store_northwind"
 BC_TENANT, BC_ENVIRONMENT, BC_CLIENT_ID = "northwind-sandbox", "sandbox", "returns-console-demo"
-#: What this pair can report: Swap's v2 shipments name the destination; neither system says
-#: when stock went back on sale, so PREMATURE_RESTOCK is not planted here.
-CAPABILITIES = frozenset({"platform_location"})
 
 
 @dataclass(slots=True)
@@ -111,15 +110,30 @@ class Sandbox:
         return JSONResponse({"touched": self.touch(count, datetime.now(UTC))})
 
 
-def build_sandbox(now: datetime, *, returns: int = 90, seed: int = 20261121,
+def demo_definition() -> dict:
+    """fixtures/demo/scenario.json: the seed, size and healthy share of the demo company
+    (shipped inside the package as _fixtures when installed from a wheel)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "fixtures", here.parents[1] / "_fixtures"):
+        path = candidate / "demo" / "scenario.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    raise FileNotFoundError("fixtures/demo/scenario.json is missing from this installation")
+
+
+def build_sandbox(now: datetime, *, returns: int | None = None, seed: int | None = None,
                   faults: Faults | None = None, malformed: bool = True,
                   return_orders_api: bool = True) -> Sandbox:
-    """The demo scenario rendered into both systems' own JSON and served by their simulators.
+    """The demo scenario (fixtures/demo/scenario.json, unless `returns` or `seed` say
+    otherwise) rendered into both systems' own JSON and served by their simulators.
     `malformed=False` leaves out the records planted as invalid payloads."""
     from .business_central import BcSimulator, render_company
 
-    scenario = build_scenario(now, returns=returns, seed=seed, capabilities=CAPABILITIES,
-                              profile=PROFILE)
+    demo = demo_definition()
+    scenario = build_scenario(
+        now, returns=returns or demo["returns"], seed=demo["seed"] if seed is None else seed,
+        healthy_share=demo["healthy_share"], capabilities=frozenset(demo["capabilities"]),
+        profile=PROFILE)
     if not malformed:
         bad = {c["platform"]["return_ref"] for c in scenario.snapshot["returns"]
                if c.get("problems")}

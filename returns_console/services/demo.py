@@ -19,7 +19,7 @@ def demo_mappings(sandbox: Sandbox) -> Mappings:
     return Mappings.model_validate(sandbox.scenario.snapshot["mappings"])
 
 
-def run_demo_check(*, now: datetime | None = None, returns: int = 90,
+def run_demo_check(*, now: datetime | None = None, returns: int | None = None,
                    faults: Faults | None = None, cache: Cache | None = None,
                    workers: int = 1) -> tuple[CheckReport, Sandbox]:
     now = now or datetime.now(UTC).replace(microsecond=0)

@@ -166,3 +166,14 @@ def test_committed_fixture_matches_the_scenario_builder(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "scenario.truth.json").read_text()) == json.loads(
         TRUTH.read_text()
     )
+
+
+def test_committed_native_fixtures_match_the_sandbox(tmp_path: Path) -> None:
+    """fixtures/demo/native is what the sandbox serves at the reference clock, in each API's
+    own JSON: regenerated, it must not have drifted."""
+    done = cli("scenario", "--native", "--now", "2026-11-21T10:00:00Z", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    committed = ROOT / "fixtures" / "demo" / "native"
+    for name in ("swap-returns.json", "business-central.json", "truth.json"):
+        assert json.loads((tmp_path / name).read_text()) == json.loads(
+            (committed / name).read_text()), name
