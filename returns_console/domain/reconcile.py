@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .codes import Code
 from .findings import Finding
+from .memory import gc_paused
 from .model import ReturnCase
 from .rules import RULES, Rule
 from .rules.data import payload_invalid
@@ -50,18 +50,11 @@ def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
 
 
 def _reconcile_all(cases: Iterable[ReturnCase], ctx: Context) -> list[Finding]:
-    # The engine makes no reference cycles, so the cyclic collector has nothing to find in
-    # here; pausing it saves it re-walking every return held in memory.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # see memory.py: the collector would re-walk every return in memory
         out: list[Finding] = []
         for case in cases:
             out.extend(reconcile_case(case, ctx))
         return out
-    finally:
-        if paused:
-            gc.enable()
 
 
 # Inherited by forked workers, so the returns are never pickled to reach them.

@@ -14,6 +14,7 @@ from ..config import Profile
 from ..connectors.base import ErpBatch, PlatformBatch
 from ..connectors.errors import ConnectorError
 from ..connectors.http import CallLog
+from ..domain.memory import gc_paused
 from ..domain.pairing import pair
 from ..domain.reconcile import reconcile
 from ..domain.reference import Mappings, Policy
@@ -86,11 +87,12 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     earlier_p = cache.load_platform(profile.name) if cache is not None and not full else None
     earlier_e = cache.load_erp(profile.name) if cache is not None and not full else None
     try:
-        got_p, got_e = await asyncio.gather(
-            _incremental(platform.fetch_returns, platform.merge, earlier_p),
-            _incremental(erp.fetch_records, erp.merge, earlier_e),
-            return_exceptions=True,
-        )
+        with gc_paused():  # bulk parsing: see domain/memory.py
+            got_p, got_e = await asyncio.gather(
+                _incremental(platform.fetch_returns, platform.merge, earlier_p),
+                _incremental(erp.fetch_records, erp.merge, earlier_e),
+                return_exceptions=True,
+            )
     finally:
         await asyncio.gather(platform.aclose(), erp.aclose())
     for got in (got_p, got_e):
