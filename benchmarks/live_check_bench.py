@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from returns_console.connectors.http import CallLog
+from returns_console.domain.memory import gc_paused
 from returns_console.sandbox.demo import CREDENTIALS, build_sandbox
 from returns_console.services.demo import demo_mappings
 from returns_console.services.live import fetch_live, live_report
@@ -115,11 +116,13 @@ async def raw_baseline(urls: list[tuple[str, str]], token_url: str) -> float:
 
 
 def run_check(box, profile, cache: Cache, log: CallLog) -> tuple[float, int]:
+    """What `returns-console check --profile` does, timed (GC paused as the CLI does)."""
     started = time.perf_counter()
-    data = asyncio.run(fetch_live(profile, box.secret, cache=cache, log=log))
-    report = live_report(profile, data, demo_mappings(box),
-                         now=datetime.fromisoformat(NOW.replace("Z", "+00:00")))
-    cache.wait()  # the check is done when its data is safe in the cache too
+    with gc_paused():
+        data = asyncio.run(fetch_live(profile, box.secret, cache=cache, log=log))
+        report = live_report(profile, data, demo_mappings(box),
+                             now=datetime.fromisoformat(NOW.replace("Z", "+00:00")))
+        cache.wait()  # the check is done when its data is safe in the cache too
     return time.perf_counter() - started, len(report.findings)
 
 

@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .domain.codes import Severity
+from .domain.memory import gc_paused
 from .errors import UserError
 
 SEVERITIES = [s.value for s in Severity]
@@ -70,6 +71,14 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
         raise UserError("say what to check: --demo, --profile NAME or --snapshot FILE"
                         if not chosen else f"choose one of {', '.join(chosen)}")
     now = _parse_now(now_text)
+    with gc_paused():  # one bulk job from start to exit: see domain/memory.py
+        report = _run_check(obj, use_demo, profile_name, snapshot_path, now, workers)
+        _emit(report, fmt)
+    sys.exit(report.exit_code(Severity(fail_on)))
+
+
+def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
+               snapshot_path: Path | None, now, workers: int):
     if snapshot_path is not None:
         from .services.check import check_snapshot
         from .services.snapshot_io import load_snapshot
@@ -82,8 +91,7 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
             report, _ = run_demo_check(now=now, cache=cache, workers=workers)
     else:
         report = _check_profile(obj, profile_name, now, workers)
-    _emit(report, fmt)
-    sys.exit(report.exit_code(Severity(fail_on)))
+    return report
 
 
 def _load_profile(obj: dict, name: str | None):

@@ -126,8 +126,9 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
     problems = {**data.platform.problems}
     for ref, found in data.erp.problems.items():
         problems.setdefault(ref, []).extend(found)
-    paired = pair(data.platform.views, data.erp.views, profile.erp.system, problems,
-                  unseen=data.erp.unseen)
+    with gc_paused():
+        paired = pair(data.platform.views, data.erp.views, profile.erp.system, problems,
+                      unseen=data.erp.unseen)
     ctx = Context(mappings=mappings, master=data.erp.master, policy=policy or policy_of(profile),
                   now=now or datetime.now(UTC))
     result = reconcile(paired.cases, ctx, workers=workers)
