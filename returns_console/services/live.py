@@ -55,13 +55,17 @@ def policy_of(profile: Profile) -> Policy:
 OVERLAP = timedelta(minutes=2)
 
 
-async def _incremental(fetch, merge, earlier):
-    """Only what changed since the last sync, laid over what the cache holds."""
+async def _incremental(fetch, merge, earlier, keep=None):
+    """Only what changed since the last sync, laid over what the cache holds; handed to
+    `keep` (the cache writer) the moment it is complete, while the other side still loads."""
     since = _moment(earlier.cursor) if earlier is not None else None
     if since is None:
-        return await fetch()
-    changed = await fetch(updated_since=since - OVERLAP)
-    return merge(earlier, changed)
+        batch = await fetch()
+    else:
+        batch = merge(earlier, await fetch(updated_since=since - OVERLAP))
+    if keep is not None:
+        keep(batch)
+    return batch
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -87,10 +91,18 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     earlier_p = cache.load_platform(profile.name) if cache is not None and not full else None
     earlier_e = cache.load_erp(profile.name) if cache is not None and not full else None
     try:
+        keep_p = keep_e = None
+        if cache is not None:
+            def keep_p(batch):
+                cache.save_later("platform", profile.name, profile.platform.system, batch)
+
+            def keep_e(batch):
+                cache.save_later("erp", profile.name, profile.erp.system, batch)
+
         with gc_paused():  # bulk parsing: see domain/memory.py
             got_p, got_e = await asyncio.gather(
-                _incremental(platform.fetch_returns, platform.merge, earlier_p),
-                _incremental(erp.fetch_records, erp.merge, earlier_e),
+                _incremental(platform.fetch_returns, platform.merge, earlier_p, keep_p),
+                _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e),
                 return_exceptions=True,
             )
     finally:
@@ -106,8 +118,6 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
 
 def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None):
     if not isinstance(got, BaseException):
-        if cache is not None:
-            cache.save_later(side, profile.name, system, got)
         records = len(got.views)
         return got, SourceStatus(system, "ok", got.fetched_at, records)
     cached = None

@@ -40,6 +40,9 @@ class Cache:
         self._errors: list[BaseException] = []
         self.db = sqlite_utils.Database(path)
         self.db.enable_wal()
+        # A cache can be fetched again: with WAL, NORMAL keeps it consistent after a crash
+        # and skips a sync per write.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db["sources"].create(
             {"profile": str, "side": str, "system": str, "fetched_at": str, "cursor": str,
              "views": str, "problems": str, "raw": str, "master": str, "notices": str,
@@ -61,6 +64,7 @@ class Cache:
                 other = Cache.__new__(Cache)
                 other.path, other._writers, other._errors = self.path, [], []
                 other.db = sqlite_utils.Database(self.path)
+                other.db.execute("PRAGMA synchronous=NORMAL")
                 try:
                     (other.save_platform if side == "platform" else other.save_erp)(
                         profile, system, batch)
