@@ -97,7 +97,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                 cache.save_later("platform", profile.name, profile.platform.system, batch)
 
             def keep_e(batch):
-                cache.save_later("erp", profile.name, profile.erp.system, batch)
+                # raw only: the connector assembles views from it again when needed
+                cache.save_later("erp", profile.name, profile.erp.system, batch, views=False)
 
         with gc_paused():  # bulk parsing: see domain/memory.py
             got_p, got_e = await asyncio.gather(
@@ -111,12 +112,15 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
         if isinstance(got, BaseException) and not isinstance(got, ConnectorError):
             raise got
     p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache)
-    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache)
+    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache,
+                                rebuild=lambda cached: erp.merge(cached, ErpBatch(
+                                    fetched_at=cached.fetched_at, notices=cached.notices)))
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
 
 
-def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None):
+def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None,
+            rebuild=None):
     if not isinstance(got, BaseException):
         records = len(got.views)
         return got, SourceStatus(system, "ok", got.fetched_at, records)
@@ -126,6 +130,8 @@ def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None):
     if cached is None:
         raise SourcesDown(f"{side} {system} is down and nothing is cached for profile "
                           f"{profile.name}: {got}")
+    if rebuild is not None and not cached.views and cached.raw:
+        cached = rebuild(cached)  # the ERP's views are kept as raw records: assemble them
     return cached, SourceStatus(system, "stale", cached.fetched_at, len(cached.views),
                                 error=str(got))
 
