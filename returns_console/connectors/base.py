@@ -70,6 +70,10 @@ class ReturnsPlatform(Protocol):
         """An incremental read laid over the previous batch."""
         ...
 
+    def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
+        """Views parsed again from a batch's raw records alone (what the cache keeps)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -85,6 +89,10 @@ class Erp(Protocol):
 
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
         """An incremental read laid over the previous batch."""
+        ...
+
+    def from_raw(self, kept: ErpBatch) -> ErpBatch:
+        """Views assembled again from a batch's raw records alone (what the cache keeps)."""
         ...
 
     async def aclose(self) -> None: ...

@@ -88,16 +88,18 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     erp = open_erp(profile, lookup, log, transport)
     if cache is not None:
         cache.wait()  # a previous run's background write
-    earlier_p = cache.load_platform(profile.name) if cache is not None and not full else None
-    earlier_e = cache.load_erp(profile.name) if cache is not None and not full else None
+    earlier_p = _kept(cache.load_platform(profile.name), platform) if cache and not full else None
+    earlier_e = _kept(cache.load_erp(profile.name), erp) if cache and not full else None
     try:
         keep_p = keep_e = None
         if cache is not None:
+            # Raw records only: writing them is cheap, and the connector turns them back
+            # into views when the cache is used (a refresh, or a source that is down).
             def keep_p(batch):
-                cache.save_later("platform", profile.name, profile.platform.system, batch)
+                cache.save_later("platform", profile.name, profile.platform.system, batch,
+                                 views=False)
 
             def keep_e(batch):
-                # raw only: the connector assembles views from it again when needed
                 cache.save_later("erp", profile.name, profile.erp.system, batch, views=False)
 
         with gc_paused():  # bulk parsing: see domain/memory.py
@@ -111,16 +113,21 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     for got in (got_p, got_e):
         if isinstance(got, BaseException) and not isinstance(got, ConnectorError):
             raise got
-    p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache)
-    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache,
-                                rebuild=lambda cached: erp.merge(cached, ErpBatch(
-                                    fetched_at=cached.fetched_at, notices=cached.notices)))
+    p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache,
+                                platform)
+    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache, erp)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
 
 
-def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None,
-            rebuild=None):
+def _kept(batch, connector):
+    """A cached batch with its views back (the cache keeps raw records only)."""
+    if batch is None or batch.views or not batch.raw:
+        return batch
+    return connector.from_raw(batch)
+
+
+def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, connector):
     if not isinstance(got, BaseException):
         records = len(got.views)
         return got, SourceStatus(system, "ok", got.fetched_at, records)
@@ -130,8 +137,7 @@ def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None,
     if cached is None:
         raise SourcesDown(f"{side} {system} is down and nothing is cached for profile "
                           f"{profile.name}: {got}")
-    if rebuild is not None and not cached.views and cached.raw:
-        cached = rebuild(cached)  # the ERP's views are kept as raw records: assemble them
+    cached = _kept(cached, connector)
     return cached, SourceStatus(system, "stale", cached.fetched_at, len(cached.views),
                                 error=str(got))
 

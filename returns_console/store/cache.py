@@ -67,7 +67,7 @@ class Cache:
                 other.db.execute("PRAGMA synchronous=NORMAL")
                 try:
                     if side == "platform":
-                        other.save_platform(profile, system, batch)
+                        other.save_platform(profile, system, batch, views=views)
                     else:
                         other.save_erp(profile, system, batch, views=views)
                 finally:
@@ -100,9 +100,14 @@ class Cache:
     def _get(self, profile: str, side: str) -> dict[str, Any] | None:
         rows = list(self.db["sources"].rows_where("profile = ? and side = ?", [profile, side]))
         # A row an older version wrote, without the columns read here, is no cache at all.
-        return rows[0] if rows and rows[0].get("views") else None
+        return rows[0] if rows and rows[0].get("raw") else None
 
-    def save_platform(self, profile: str, system: str, batch: PlatformBatch) -> None:
+    def save_platform(self, profile: str, system: str, batch: PlatformBatch, *,
+                      views: bool = True) -> None:
+        """`views=False` keeps only the raw records (the connector parses them again)."""
+        if not views:
+            batch = PlatformBatch(raw=batch.raw, fetched_at=batch.fetched_at,
+                                  cursor=batch.cursor)
         self._put(profile, "platform", system, batch)
 
     def load_platform(self, profile: str) -> PlatformBatch | None:

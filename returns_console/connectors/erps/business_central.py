@@ -490,6 +490,12 @@ class BusinessCentralConnector:
         rows["salesInvoices"] = invoices
         return _Assembler(self.settings, fetched_at, since).assemble(rows)
 
+    def from_raw(self, kept: ErpBatch) -> ErpBatch:
+        """Views assembled again from a batch's raw records (what the cache keeps)."""
+        rebuilt = self.merge(kept, ErpBatch(fetched_at=kept.fetched_at, notices=kept.notices))
+        rebuilt.cursor = kept.cursor
+        return rebuilt
+
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
         """Lay an incremental read over the last full one: every raw record, newest wins,
         assembled again, so a view is never built from only the part that changed."""

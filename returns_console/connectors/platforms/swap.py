@@ -182,6 +182,17 @@ class SwapConnector:
     def _parse_all(self, rows: list[Any]) -> list[_Parsed]:
         return [(raw, *self.parse(raw)) for raw in rows]
 
+    def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
+        """Views and problems parsed again from a batch's raw records (what the cache keeps)."""
+        batch = PlatformBatch(fetched_at=kept.fetched_at, cursor=kept.cursor)
+        for raw_ref, raw in kept.raw.items():
+            view, problem = self.parse(raw)
+            batch.views.append(view)
+            batch.raw[view.raw_ref or raw_ref] = raw
+            if problem is not None:
+                batch.problems.setdefault(view.return_ref, []).append(problem)
+        return batch
+
     def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
         """Lay an incremental read over the last one: a changed return replaces its old
         view, problems and raw payload; the rest stay."""
