@@ -129,6 +129,7 @@ def run_check(box, profile, cache: Cache, log: CallLog) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N for both timings")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="rc-bench-")
     port = free_port()
@@ -138,21 +139,27 @@ def main() -> None:
         box = build_sandbox(datetime.fromisoformat(NOW.replace("Z", "+00:00")),
                             returns=args.returns, seed=SEED)
         profile = box.profile(f"http://127.0.0.1:{port}")
-        cache = Cache(Path(home) / "bench-cache.sqlite3")
-        log = CallLog(size=100_000)
-        wall, findings = run_check(box, profile, cache, log)
-        first = log.total
-        urls = [(c.system, c.url) for c in log if c.method == "GET" and c.status == 200]
-        raw = asyncio.run(raw_baseline(urls, profile.erp.options["token_url"]))
+        walls, raws = [], []
+        for attempt in range(args.repeat):  # a fresh cache each time: every run is a first
+            cache = Cache(Path(home) / f"bench-cache-{attempt}.sqlite3")
+            log = CallLog(size=100_000)
+            wall, findings = run_check(box, profile, cache, log)
+            walls.append(wall)
+            if attempt == 0:
+                first = log.total
+                urls = [(c.system, c.url) for c in log if c.method == "GET" and c.status == 200]
+            raws.append(asyncio.run(raw_baseline(urls, profile.erp.options["token_url"])))
+        wall, raw = min(walls), min(raws)
         touched = len(httpx.post(f"http://127.0.0.1:{port}/_sandbox/touch",
                                  params={"count": max(1, args.returns // 100)}).json()["touched"])
         log2 = CallLog(size=100_000)
         wall2, _ = run_check(box, profile, cache, log2)
         minimum = minimum_pages(box)
         print(f"returns:                    {args.returns:,} ({findings} findings)")
-        print(f"check wall time:            {wall:.2f} s")
+        print(f"check wall time:            {wall:.2f} s (best of {args.repeat})")
         print(f"requests / minimum pages:   {first} / {minimum} = {first / minimum:.2f}x")
-        print(f"raw baseline (same pages):  {raw:.2f} s; check / raw = {wall / raw:.2f}x")
+        print(f"raw baseline (same pages):  {raw:.2f} s (best of {args.repeat}); "
+              f"check / raw = {wall / raw:.2f}x")
         print(f"refresh after {touched} changed:  {log2.total} requests = "
               f"{log2.total / first:.1%} of the first run, {wall2:.2f} s")
         cache.close()
