@@ -144,6 +144,30 @@ def _check_profile(obj: dict, name: str | None, now, workers: int):
                        workers=workers)
 
 
+@cli.command(hidden=True)
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path),
+              help="Open on a canonical snapshot instead of the demo sandbox.")
+def ui(snapshot_path: Path | None) -> None:
+    """The terminal console (work in progress): the queue and each return side by side."""
+    from .tui.app import ReturnsConsole
+
+    if snapshot_path is not None:
+        from .services.check import check_snapshot
+        from .services.snapshot_io import load_snapshot
+
+        snapshot = load_snapshot(snapshot_path)
+
+        def load():
+            return check_snapshot(snapshot)
+    else:
+        from .services.demo import run_demo_check
+
+        def load():
+            return run_demo_check()[0]
+
+    ReturnsConsole(load).run()
+
+
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table",
               show_default=True)

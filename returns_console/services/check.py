@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,8 @@ class CheckReport:
     platform: SourceStatus
     erp: SourceStatus
     result: Result
+    #: Both views of every return checked, for drill-down (not part of the JSON output).
+    cases: list = field(default_factory=list, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -94,6 +96,7 @@ def check_snapshot(
         platform=_ok(snapshot.platform, len(snapshot.returns)),
         erp=_ok(snapshot.erp, erp_record_count(snapshot.returns)),
         result=result,
+        cases=list(snapshot.returns),
     )
 
 

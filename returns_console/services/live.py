@@ -157,4 +157,5 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
     data.platform_status.records = len(data.platform.views)
     data.erp_status.records = erp_record_count(paired.cases)
     return CheckReport(generated_at=ctx.now, profile=profile.name,
-                       platform=data.platform_status, erp=data.erp_status, result=result)
+                       platform=data.platform_status, erp=data.erp_status, result=result,
+                       cases=paired.cases)

@@ -1,0 +1,1 @@
+"""Screens: the exception queue and one return's two views side by side."""
