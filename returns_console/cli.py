@@ -60,9 +60,11 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
               help="Reconcile as of this moment instead of the snapshot's as_of or now.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes to reconcile large batches with.")
+@click.option("--full", is_flag=True,
+              help="Read everything again instead of only what changed since the last sync.")
 @click.pass_obj
 def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Path | None,
-          fmt: str, fail_on: str, now_text: str | None, workers: int) -> None:
+          fmt: str, fail_on: str, now_text: str | None, workers: int, full: bool) -> None:
     """Find every mismatch and print it. Exit 0: nothing at or above --fail-on;
     1: some; 2: usage or configuration error; 3: a source is down and nothing is cached."""
     chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
@@ -72,13 +74,13 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
                         if not chosen else f"choose one of {', '.join(chosen)}")
     now = _parse_now(now_text)
     with gc_paused():  # one bulk job from start to exit: see domain/memory.py
-        report = _run_check(obj, use_demo, profile_name, snapshot_path, now, workers)
+        report = _run_check(obj, use_demo, profile_name, snapshot_path, now, workers, full)
         _emit(report, fmt)
     sys.exit(report.exit_code(Severity(fail_on)))
 
 
 def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
-               snapshot_path: Path | None, now, workers: int):
+               snapshot_path: Path | None, now, workers: int, full: bool = False):
     if snapshot_path is not None:
         from .services.check import check_snapshot
         from .services.snapshot_io import load_snapshot
@@ -90,7 +92,7 @@ def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
         with _cache(obj) as cache:
             report, _ = run_demo_check(now=now, cache=cache, workers=workers)
     else:
-        report = _check_profile(obj, profile_name, now, workers)
+        report = _check_profile(obj, profile_name, now, workers, full)
     return report
 
 
@@ -130,7 +132,7 @@ class _cache:
         self.cache.close()
 
 
-def _check_profile(obj: dict, name: str | None, now, workers: int):
+def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = False):
     import asyncio
 
     from .services.connections import store_lookup
@@ -139,7 +141,7 @@ def _check_profile(obj: dict, name: str | None, now, workers: int):
 
     profile = _load_profile(obj, name)
     with _cache(obj) as cache:
-        data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache))
+        data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache, full=full))
     return live_report(profile, data, load_mappings(obj, profile.name), now=now,
                        workers=workers)
 

@@ -49,6 +49,9 @@ class ErpBatch:
     #: What the ERP's silence about a return means: normally nothing has happened yet; on a
     #: tenant with no return-order API, there is no return order or receipt to miss.
     unseen: ErpView | None = None
+    #: From an incremental read: the ids that still exist per entity set, so records
+    #: deleted since the last read can be dropped (None: not known).
+    present: dict[str, set[str]] | None = None
 
     def __repr__(self) -> str:
         return f"ErpBatch({len(self.views)} link keys, fetched {self.fetched_at})"

@@ -210,3 +210,31 @@ def test_a_refresh_reads_only_what_changed_and_sees_the_change(tmp_path: Path) -
     assert (full_swap, refresh_swap) == (2, 1)
     assert len(second.platform.views) == len(first.platform.views)
     cache.close()
+
+
+def test_a_refresh_drops_documents_deleted_in_the_erp(tmp_path: Path) -> None:
+    """A credit memo deleted in Business Central (as a draft is when it is posted) leaves
+    the cache at the next refresh: incremental reads list the ids that still exist."""
+    import asyncio
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.live import fetch_live, live_report
+    from returns_console.store.cache import Cache
+
+    sandbox = build_sandbox(NOW)
+    duplicated = next(t[0] for t in planted(sandbox.truth) if t[1] == "CREDIT_NOTE_DUPLICATE")
+    cache = Cache(tmp_path / "cache.sqlite3")
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        first = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
+        memos = sandbox.bc.data.sets["salesCreditMemos"]
+        extra = [m for m in memos if m["externalDocumentNumber"] == duplicated][-1]
+        memos.remove(extra)
+        second = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
+    cache.close()
+    mappings = demo_mappings(sandbox)
+    before = found(live_report(profile, first, mappings, now=NOW).to_json())
+    after = found(live_report(profile, second, mappings, now=NOW).to_json())
+    assert before - after == {(duplicated, "CREDIT_NOTE_DUPLICATE", False)}
+    assert after - before == set()

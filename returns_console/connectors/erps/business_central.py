@@ -270,6 +270,9 @@ Model = TypeVar("Model", bound=_Record)
 #: What each set is asked for. Master data and the look-up documents name their fields.
 #: Operations in one $batch request (Business Central's limit).
 BATCH_LIMIT = 100
+#: Batch keys for id listings, and the document sets a refresh checks for deletions.
+IDS = "ids:"
+DOCUMENT_SETS = ("salesReturnOrders", "returnReceipts", "salesCreditMemos", "salesOrders")
 
 MASTER_SELECT = {
     "items": "number,displayName,type,blocked,baseUnitOfMeasureCode,lastModifiedDateTime",
@@ -359,7 +362,10 @@ class BusinessCentralConnector:
         for start in range(0, len(names), BATCH_LIMIT):
             chunk = names[start:start + BATCH_LIMIT]
             body = {"requests": [
-                {"id": str(n), "method": "GET", "headers": self._headers,
+                {"id": str(n), "method": "GET",
+                 # an id listing fits one page: ask for BC's largest
+                 "headers": ({**self._headers, "Prefer": "odata.maxpagesize=20000"}
+                             if name.startswith(IDS) else self._headers),
                  "url": f"{base}/{(sets or {}).get(name, name)}"
                         + (f"?{urlencode(reads[name])}" if reads[name] else "")}
                 for n, name in enumerate(chunk)]}
@@ -373,7 +379,7 @@ class BusinessCentralConnector:
             for n, name in enumerate(chunk):
                 reply = by_id.get(str(n)) or {}
                 status, page = reply.get("status"), reply.get("body")
-                if status == 404 and name in optional:
+                if status == 404 and (name in optional or name.startswith(IDS)):
                     out[name] = None
                     continue
                 if status != 200 or not isinstance(page, dict):
@@ -467,7 +473,19 @@ class BusinessCentralConnector:
 
         if since is not None or link is not None:
             # Small reads: all of them in one OData $batch request, not one request each.
-            rows = await self._read_batched(base, reads, optional)
+            sets: dict[str, str] = {}
+            if since is not None:
+                # Which documents still exist (a draft credit memo vanishes when posted):
+                # ids only, in the same batch, so a refresh can drop what was deleted.
+                for name in DOCUMENT_SETS:
+                    reads[IDS + name] = {"$select": "id"}
+                    sets[IDS + name] = name
+            rows = await self._read_batched(base, reads, optional, sets=sets)
+            present = {name[len(IDS):]: {r.get("id") for r in got if isinstance(r, dict)}
+                       for name, got in list(rows.items())
+                       if name.startswith(IDS) and got is not None}
+            for name in [n for n in rows if n.startswith(IDS)]:
+                del rows[name]
         else:
             results = await asyncio.gather(*(read(n, p) for n, p in reads.items()))
             rows = dict(zip(reads, results, strict=True))
@@ -488,7 +506,10 @@ class BusinessCentralConnector:
                                              sets=dict.fromkeys(by_id, "salesInvoices"))
             invoices += [r for part in found.values() for r in part or ()]
         rows["salesInvoices"] = invoices
-        return _Assembler(self.settings, fetched_at, since).assemble(rows)
+        batch = _Assembler(self.settings, fetched_at, since).assemble(rows)
+        if since is not None and link is None:
+            batch.present = present
+        return batch
 
     def from_raw(self, kept: ErpBatch) -> ErpBatch:
         """Views assembled again from a batch's raw records (what the cache keeps)."""
@@ -499,7 +520,11 @@ class BusinessCentralConnector:
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
         """Lay an incremental read over the last full one: every raw record, newest wins,
         assembled again, so a view is never built from only the part that changed."""
-        raw = {**earlier.raw, **changed.raw}
+        present = changed.present or {}
+        kept = {ref: record for ref, record in earlier.raw.items()
+                if (parts := ref.split(":", 2))[1] not in present
+                or parts[2] in present[parts[1]]}
+        raw = {**kept, **changed.raw}
         rows: dict[str, list[Any] | None] = defaultdict(list)
         for raw_ref, record in raw.items():
             rows[raw_ref.split(":", 2)[1]].append(record)
