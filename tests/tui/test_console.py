@@ -77,3 +77,24 @@ async def test_a_failing_load_is_a_notification_not_a_traceback() -> None:
         await pilot.pause()
         assert pilot.app.sub_title == "could not load"
         assert any("would not start" in n.message for n in pilot.app._notifications)
+
+
+async def test_themes_are_registered_and_an_unknown_one_falls_back_with_a_notice() -> None:
+    console = ReturnsConsole(lambda: check_snapshot(SNAPSHOT), theme="no-such-theme")
+    async with console.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert {"returns-dark", "returns-light", "returns-high-contrast"} <= set(
+            console.available_themes)
+        assert console.theme == "returns-dark"
+        assert any("No theme 'no-such-theme'" in n.message for n in console._notifications)
+        console.use_theme("returns-high-contrast")
+        assert console.theme == "returns-high-contrast"
+
+
+async def test_the_environment_is_always_on_screen() -> None:
+    console = ReturnsConsole(lambda: check_snapshot(SNAPSHOT), environment="sandbox")
+    async with console.run_test(size=(120, 30)) as pilot:
+        screen = await _queue(pilot)
+        banner = screen.query_one("#environment", Static)
+        assert "SANDBOX" in str(banner.render())
+        assert banner.has_class("env-sandbox")

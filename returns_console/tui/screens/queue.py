@@ -48,6 +48,8 @@ class QueueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static(self.app.environment.upper(), id="environment",
+                     classes=f"env-{self.app.environment}")
         with Vertical():
             yield Static(self._summary(), id="summary")
             yield Input(placeholder="filter: any words, across every column", id="filter")

@@ -28,6 +28,11 @@ def _cell(view: StageView) -> str:
     return " · ".join(parts)
 
 
+def _shown(view: StageView):
+    """A bare status is coloured by itself; a stage with times and ids spells them out."""
+    return status(view.status.value) if not view.at and not view.detail else _cell(view)
+
+
 class ReturnScreen(Screen):
     """The stage board, the findings with why they matter, and the money by component."""
 
@@ -43,6 +48,8 @@ class ReturnScreen(Screen):
     def compose(self) -> ComposeResult:
         p, e = self.case.platform, self.case.erp
         yield Header()
+        yield Static(self.app.environment.upper(), id="environment",
+                     classes=f"env-{self.app.environment}")
         with VerticalScroll():
             yield Static(
                 f"Return {plain(p.return_ref)} · order {plain(p.order_ref or '—')} · "
@@ -62,9 +69,8 @@ class ReturnScreen(Screen):
         board.add_columns("stage", "platform", "ERP", "mismatch")
         for stage in Stage:
             pv, ev = p.stage(stage), e.stage(stage)
-            board.add_row(stage.value, status(pv.status.value) if not pv.at and not pv.detail
-                          else _cell(pv), _cell(ev), ", ".join(by_stage.get(stage, [])),
-                          key=stage.value)
+            board.add_row(stage.value, _shown(pv), _shown(ev),
+                          ", ".join(by_stage.get(stage, [])), key=stage.value)
         table = self.query_one("#money", DataTable)
         table.add_columns("component", "platform", "ERP", "difference")
         refund = p.refund
