@@ -26,6 +26,20 @@ class _Cached(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
 
 
+def _keyed(value: object, key: str) -> object:
+    """A list of records as a dict by `key`; anything else is left for validation to name
+    (a malformed entry must become a validation error at its path, never a crash)."""
+    if not isinstance(value, list):
+        return value
+    out = {}
+    for entry in value:
+        name = entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
+        if not isinstance(name, str) or name in out:
+            return value  # pydantic then reports the list for what it is
+        out[name] = entry
+    return out
+
+
 # ---------------------------------------------------------------- mappings (console-owned)
 
 
@@ -64,9 +78,7 @@ class Mappings(_Cached):
     @field_validator("skus", mode="before")
     @classmethod
     def _skus_from_list(cls, value: object) -> object:
-        if isinstance(value, list):
-            return {m["sku"] if isinstance(m, dict) else m.sku: m for m in value}
-        return value
+        return _keyed(value, "sku")
 
     @cached_property
     def identity_skus(self) -> dict[str, SkuMapping]:
@@ -127,9 +139,7 @@ class ErpMaster(_Cached):
     @field_validator("items", "customers", mode="before")
     @classmethod
     def _keyed_by_number(cls, value: object) -> object:
-        if isinstance(value, list):
-            return {v["number"] if isinstance(v, dict) else v.number: v for v in value}
-        return value
+        return _keyed(value, "number")
 
     @cached_property
     def customers_by_email(self) -> dict[str, Customer]:
