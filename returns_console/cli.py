@@ -129,7 +129,8 @@ class _cache:
         return self.cache
 
     def __exit__(self, *exc: object) -> None:
-        self.cache.close()
+        for warning in self.cache.close():
+            click.echo(f"returns-console: warning: {warning}", err=True)
 
 
 def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = False):

@@ -268,6 +268,12 @@ class HttpClient:
             try:
                 response = await self.client.send(request)
                 await response.aread()
+            except (httpx.LocalProtocolError, UnicodeEncodeError):
+                # Never quote the header: it is most likely a credential.
+                self._record(method, shown, None, started, attempt, "unsendable header")
+                raise RequestError(self.system, f"{method} {shown} could not be sent: a "
+                                   "header value (most likely a credential) contains "
+                                   "characters HTTP does not allow") from None
             except httpx.TimeoutException:
                 self._record(method, shown, None, started, attempt, "timeout")
                 raise NetworkError(self.system, f"{method} {shown} timed out") from None

@@ -64,9 +64,9 @@ def _swap(c: Connection) -> ReturnsPlatform:
     return SwapConnector(
         SwapSettings(
             base_url=s.base_url, store=str(store), api_key=c.secret("api_key"),
-            api_version=int(_opt(s, "api_version", 1)),
-            items_per_page=_int(_opt(s, "items_per_page")),
-            history_days=int(_opt(s, "history_days", 365)),
+            api_version=_int(_opt(s, "api_version", 1), "api_version"),
+            items_per_page=_int(_opt(s, "items_per_page"), "items_per_page"),
+            history_days=_int(_opt(s, "history_days", 365), "history_days"),
             default_location=_opt(s, "default_location"),
             **({"qc_done": _words(_opt(s, "qc_done"), ())} if _opt(s, "qc_done") else {}),
         ),
@@ -87,7 +87,7 @@ def _business_central(c: Connection) -> Erp:
              if _opt(s, key)}
     for key in ("page_size", "history_days", "concurrency"):
         if _opt(s, key) is not None:
-            extra[key] = int(_opt(s, key))
+            extra[key] = _int(_opt(s, key), key)
     for key in ("fee_items", "shipping_items"):
         if _opt(s, key) is not None:
             extra[key] = _words(_opt(s, key), ())
@@ -99,8 +99,13 @@ def _business_central(c: Connection) -> Erp:
     )
 
 
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)
+def _int(value: object, name: str = "option") -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"option {name} must be a whole number, not {value!r}") from None
 
 
 PLATFORMS: dict[str, Callable[[Connection], ReturnsPlatform]] = {"swap": _swap}
@@ -114,7 +119,7 @@ def _secret_getter(profile: Profile, system: str, lookup: SecretLookup
 
     def get(name: str) -> SecretStr:
         key = stored_as.get(name, name)
-        value = lookup(system, key)
+        value = (lookup(system, key) or "").strip()  # a pasted newline or space is noise
         if not value:
             raise UserError(
                 f"profile {profile.name} has no {system} {key}: run `returns-console setup "

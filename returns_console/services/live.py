@@ -145,7 +145,7 @@ def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, 
 def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
                 policy: Policy | None = None, now: datetime | None = None,
                 workers: int = 1) -> CheckReport:
-    problems = {**data.platform.problems}
+    problems = {ref: list(found) for ref, found in data.platform.problems.items()}
     for ref, found in data.erp.problems.items():
         problems.setdefault(ref, []).extend(found)
     with gc_paused():

@@ -8,6 +8,7 @@ a cache of 10,000 returns saves and loads in about a second.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -38,11 +39,8 @@ class Cache:
         self.path = path
         self._writers: list[threading.Thread] = []
         self._errors: list[BaseException] = []
-        self.db = sqlite_utils.Database(path)
+        self.db = _open(path)
         self.db.enable_wal()
-        # A cache can be fetched again: with WAL, NORMAL keeps it consistent after a crash
-        # and skips a sync per write.
-        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db["sources"].create(
             {"profile": str, "side": str, "system": str, "fetched_at": str, "cursor": str,
              "views": str, "problems": str, "raw": str, "master": str, "notices": str,
@@ -50,9 +48,16 @@ class Cache:
             pk=("profile", "side"), if_not_exists=True,
         )
 
-    def close(self) -> None:
-        self.wait()
-        self.db.conn.close()
+    def close(self) -> list[str]:
+        """Finish writing and close; what could not be written comes back as warnings (a
+        cache that failed to update must not cost the check its answer)."""
+        try:
+            self.wait()
+            return []
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            return [f"the local cache was not updated: {type(exc).__name__}: {exc}"]
+        finally:
+            self.db.conn.close()
 
     def save_later(self, side: str, profile: str, system: str,
                    batch: PlatformBatch | ErpBatch, *, views: bool = True) -> None:
@@ -63,8 +68,7 @@ class Cache:
             try:
                 other = Cache.__new__(Cache)
                 other.path, other._writers, other._errors = self.path, [], []
-                other.db = sqlite_utils.Database(self.path)
-                other.db.execute("PRAGMA synchronous=NORMAL")
+                other.db = _open(self.path)
                 try:
                     if side == "platform":
                         other.save_platform(profile, system, batch, views=views)
@@ -152,3 +156,11 @@ class Cache:
 
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _open(path: Path) -> sqlite_utils.Database:
+    """One connection: wait up to 30 s for another writer (overlapping cron runs), and
+    NORMAL sync under WAL (a cache can be fetched again; it stays consistent after a crash)."""
+    db = sqlite_utils.Database(sqlite3.connect(path, timeout=30, check_same_thread=True))
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db

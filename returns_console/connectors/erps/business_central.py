@@ -275,18 +275,19 @@ IDS = "ids:"
 DOCUMENT_SETS = ("salesReturnOrders", "returnReceipts", "salesCreditMemos", "salesOrders")
 
 MASTER_SELECT = {
-    "items": "number,displayName,type,blocked,baseUnitOfMeasureCode,lastModifiedDateTime",
-    "customers": "number,displayName,email,blocked,lastModifiedDateTime",
-    "locations": "code,displayName,lastModifiedDateTime",
-    "customerReturnReasons": "code,description,lastModifiedDateTime",
-    "paymentMethods": "code,displayName,lastModifiedDateTime",
-    "accountingPeriods": "startingDate,name,closed,newFiscalYear,dateLocked,"
+    "items": "id,number,displayName,type,blocked,baseUnitOfMeasureCode,lastModifiedDateTime",
+    "customers": "id,number,displayName,email,blocked,lastModifiedDateTime",
+    "locations": "id,code,displayName,lastModifiedDateTime",
+    "customerReturnReasons": "id,code,description,lastModifiedDateTime",
+    "paymentMethods": "id,code,displayName,lastModifiedDateTime",
+    "accountingPeriods": "id,startingDate,name,closed,newFiscalYear,dateLocked,"
                          "lastModifiedDateTime",
-    "unitsOfMeasure": "code,displayName,lastModifiedDateTime",
+    "unitsOfMeasure": "id,code,displayName,lastModifiedDateTime",
 }
-INVOICE_SELECT = "number,externalDocumentNumber,orderNumber,customerNumber,postingDate," \
+# `id` always: servers return only the fields selected, and every record is keyed by it.
+INVOICE_SELECT = "id,number,externalDocumentNumber,orderNumber,customerNumber,postingDate," \
                  "lastModifiedDateTime"
-SALES_ORDER_SELECT = "number,externalDocumentNumber,orderDate,customerNumber," \
+SALES_ORDER_SELECT = "id,number,externalDocumentNumber,orderDate,customerNumber," \
                      "lastModifiedDateTime"
 #: The ERP stage a document stands for (named on its PayloadProblem).
 DOCUMENT_STAGE = {"salesReturnOrders": Stage.AUTHORISED, "returnReceipts": Stage.RECEIVED,
@@ -381,6 +382,11 @@ class BusinessCentralConnector:
                 status, page = reply.get("status"), reply.get("body")
                 if status == 404 and (name in optional or name.startswith(IDS)):
                     out[name] = None
+                    continue
+                if status in (408, 429) or (isinstance(status, int) and status >= 500):
+                    # throttled or failed inside the batch: read it on its own, with retries
+                    entity = (sets or {}).get(name, name)
+                    out[name] = await self._read(f"{base}/{entity}", reads[name] or None)
                     continue
                 if status != 200 or not isinstance(page, dict):
                     detail = _error_body(page) or f"status {status}"

@@ -161,7 +161,11 @@ class SwapConnector:
             parsed += await asyncio.gather(*(page(n) for n in range(2, pages + 1)))
         else:
             n = 1
-            while pagination.get("has_next_page") is True and rows:
+            # v2's paging fields are not published: without one we know, a full page means
+            # there may be more, so read on until a short page.
+            known = "has_next_page" in pagination or "total_pages" in pagination
+            while rows and (pagination.get("has_next_page") is True
+                            or (not known and len(rows) >= per_page)):
                 n += 1
                 rows, pagination = await self._page(n, updated_since, per_page)
                 parsed.append(self._parse_all(rows))
@@ -233,8 +237,10 @@ class SwapConnector:
     def to_view(self, r: SwapReturn) -> PlatformView:
         created = as_utc(r.date_created)
         updated = as_utc(r.date_updated) or created
-        delivered = as_utc(r.delivered_date)
-        closed = as_utc(r.date_closed)
+        # A stage Swap says is done without its date happened by the last update at the
+        # latest: without a time, no grace period could ever run out.
+        delivered = as_utc(r.delivered_date) or updated
+        closed = as_utc(r.date_closed) or updated
         types = set(r.type) | ({r.type_string} if r.type_string else set())
         exchange = "Exchange" in types
         inspected = (r.quality_control_status or "") in self.settings.qc_done
