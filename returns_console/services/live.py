@@ -7,10 +7,12 @@ time of that data; with nothing cached, the check says which source is down (exi
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ..config import Profile
+from ..config import Profile, SystemSettings
 from ..connectors.base import ErpBatch, PlatformBatch
 from ..connectors.errors import ConnectorError
 from ..connectors.http import CallLog
@@ -88,8 +90,10 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     erp = open_erp(profile, lookup, log, transport)
     if cache is not None:
         cache.wait()  # a previous run's background write
-    earlier_p = _kept(cache.load_platform(profile.name), platform) if cache and not full else None
-    earlier_e = _kept(cache.load_erp(profile.name), erp) if cache and not full else None
+    src_p, src_e = source_of(profile.platform), source_of(profile.erp)
+    earlier_p = (_kept(cache.load_platform(profile.name, src_p), platform)
+                 if cache and not full else None)
+    earlier_e = _kept(cache.load_erp(profile.name, src_e), erp) if cache and not full else None
     try:
         keep_p = keep_e = None
         if cache is not None:
@@ -97,10 +101,11 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             # into views when the cache is used (a refresh, or a source that is down).
             def keep_p(batch):
                 cache.save_later("platform", profile.name, profile.platform.system, batch,
-                                 views=False)
+                                 views=False, source=src_p)
 
             def keep_e(batch):
-                cache.save_later("erp", profile.name, profile.erp.system, batch, views=False)
+                cache.save_later("erp", profile.name, profile.erp.system, batch, views=False,
+                                 source=src_e)
 
         with gc_paused():  # bulk parsing: see domain/memory.py
             got_p, got_e = await asyncio.gather(
@@ -114,8 +119,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
         if isinstance(got, BaseException) and not isinstance(got, ConnectorError):
             raise got
     p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache,
-                                platform)
-    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache, erp)
+                                platform, src_p)
+    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache, erp, src_e)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
 
@@ -127,13 +132,24 @@ def _kept(batch, connector):
     return connector.from_raw(batch)
 
 
-def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, connector):
+def source_of(settings: SystemSettings) -> str:
+    """What makes cached data this profile's: the system and where and what it reads
+    (retry knobs aside). Change the store, tenant, company or URL and the cache is not used."""
+    options = {k: v for k, v in settings.options.items() if not k.startswith("retry_")}
+    text = json.dumps([settings.system, settings.base_url, options], sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, connector,
+            source: str | None = None):
     if not isinstance(got, BaseException):
         records = len(got.views)
         return got, SourceStatus(system, "ok", got.fetched_at, records)
     cached = None
     if cache is not None:
-        cached = (cache.load_platform if side == "platform" else cache.load_erp)(profile.name)
+        cached = (cache.load_platform if side == "platform" else cache.load_erp)(
+            profile.name, source)
     if cached is None:
         raise SourcesDown(f"{side} {system} is down and nothing is cached for profile "
                           f"{profile.name}: {got}")

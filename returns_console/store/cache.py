@@ -44,7 +44,7 @@ class Cache:
         self.db["sources"].create(
             {"profile": str, "side": str, "system": str, "fetched_at": str, "cursor": str,
              "views": str, "problems": str, "raw": str, "master": str, "notices": str,
-             "unseen": str},
+             "unseen": str, "source": str},
             pk=("profile", "side"), if_not_exists=True,
         )
 
@@ -60,7 +60,8 @@ class Cache:
             self.db.conn.close()
 
     def save_later(self, side: str, profile: str, system: str,
-                   batch: PlatformBatch | ErpBatch, *, views: bool = True) -> None:
+                   batch: PlatformBatch | ErpBatch, *, views: bool = True,
+                   source: str | None = None) -> None:
         """Write in a thread of its own (and its own connection) while the caller goes on
         reconciling; `wait()` or `close()` finishes it."""
 
@@ -71,9 +72,10 @@ class Cache:
                 other.db = _open(self.path)
                 try:
                     if side == "platform":
-                        other.save_platform(profile, system, batch, views=views)
+                        other.save_platform(profile, system, batch, views=views,
+                                            source=source)
                     else:
-                        other.save_erp(profile, system, batch, views=views)
+                        other.save_erp(profile, system, batch, views=views, source=source)
                 finally:
                     other.db.conn.close()
             except BaseException as exc:  # reported by wait(), never lost in a thread
@@ -92,30 +94,35 @@ class Cache:
             raise error
 
     def _put(self, profile: str, side: str, system: str, batch: PlatformBatch | ErpBatch,
-             **extra: str) -> None:
+             source: str | None = None, **extra: str) -> None:
         self.db["sources"].upsert(
-            {"profile": profile, "side": side, "system": system,
+            {"profile": profile, "side": side, "system": system, "source": source,
              "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
              "cursor": batch.cursor, "views": _json(batch.views),
              "problems": _json(batch.problems), "raw": _json(batch.raw), **extra},
             pk=("profile", "side"), alter=True,
         )
 
-    def _get(self, profile: str, side: str) -> dict[str, Any] | None:
+    def _get(self, profile: str, side: str, source: str | None = None) -> dict[str, Any] | None:
         rows = list(self.db["sources"].rows_where("profile = ? and side = ?", [profile, side]))
-        # A row an older version wrote, without the columns read here, is no cache at all.
-        return rows[0] if rows and rows[0].get("raw") else None
+        # A row an older version wrote, without the columns read here, is no cache at all;
+        # nor is one read from another system, store or company than the profile names now.
+        if not rows or not rows[0].get("raw"):
+            return None
+        if source is not None and rows[0].get("source") != source:
+            return None
+        return rows[0]
 
     def save_platform(self, profile: str, system: str, batch: PlatformBatch, *,
-                      views: bool = True) -> None:
+                      views: bool = True, source: str | None = None) -> None:
         """`views=False` keeps only the raw records (the connector parses them again)."""
         if not views:
             batch = PlatformBatch(raw=batch.raw, fetched_at=batch.fetched_at,
                                   cursor=batch.cursor)
-        self._put(profile, "platform", system, batch)
+        self._put(profile, "platform", system, batch, source)
 
-    def load_platform(self, profile: str) -> PlatformBatch | None:
-        row = self._get(profile, "platform")
+    def load_platform(self, profile: str, source: str | None = None) -> PlatformBatch | None:
+        row = self._get(profile, "platform", source)
         if row is None:
             return None
         return PlatformBatch(
@@ -125,19 +132,19 @@ class Cache:
         )
 
     def save_erp(self, profile: str, system: str, batch: ErpBatch, *,
-                 views: bool = True) -> None:
+                 views: bool = True, source: str | None = None) -> None:
         """`views=False` keeps only the raw records (the views are the connector's to
         assemble again from them): a third less to write on every check."""
         if not views:
             batch = ErpBatch(master=batch.master, problems=batch.problems, raw=batch.raw,
                              fetched_at=batch.fetched_at, cursor=batch.cursor,
                              notices=batch.notices, unseen=batch.unseen)
-        self._put(profile, "erp", system, batch, master=batch.master.model_dump_json(),
+        self._put(profile, "erp", system, batch, source, master=batch.master.model_dump_json(),
                   notices=_json(batch.notices),
                   unseen=_json(batch.unseen) if batch.unseen is not None else None)
 
-    def load_erp(self, profile: str) -> ErpBatch | None:
-        row = self._get(profile, "erp")
+    def load_erp(self, profile: str, source: str | None = None) -> ErpBatch | None:
+        row = self._get(profile, "erp", source)
         if row is None:
             return None
         return ErpBatch(

@@ -50,3 +50,21 @@ def test_a_new_fetch_replaces_the_old(tmp_path) -> None:
     assert [v.return_ref for v in cache.load_platform("p").views] == ["R-2"]
     cache.save_erp("p", "d365_bc", ErpBatch(views={"R-2": ErpView(system="d365_bc")}))
     assert list(cache.load_erp("p").views) == ["R-2"]
+
+
+def test_data_read_from_another_source_is_not_this_profiles_cache(tmp_path) -> None:
+    """Change a profile's store, tenant, company or URL, and the old data is not served."""
+    from returns_console.config import SystemSettings
+    from returns_console.services.live import source_of
+
+    cache = Cache(tmp_path / "c.sqlite3")
+    swap = SystemSettings(system="swap", base_url="https://swap.example", options={"store": "a"})
+    moved = SystemSettings(system="swap", base_url="https://swap.example", options={"store": "b"})
+    retried = SystemSettings(system="swap", base_url="https://swap.example",
+                             options={"store": "a", "retry_attempts": 2})
+    cache.save_platform("p", "swap", PlatformBatch(raw={"swap:R-1": {}}, fetched_at=WHEN),
+                        source=source_of(swap))
+    assert cache.load_platform("p", source_of(swap)) is not None
+    assert cache.load_platform("p", source_of(retried)) is not None
+    assert cache.load_platform("p", source_of(moved)) is None
+    assert cache.close() == []
