@@ -29,16 +29,27 @@ def pair(
     erp_system: str,
     problems: Mapping[str, list[PayloadProblem]] | None = None,
     unseen: ErpView | None = None,
+    platform_system: str = "unknown",
 ) -> Paired:
-    """`unseen` is the view for a return the ERP has no record of (default: nothing yet)."""
+    """`unseen` is the view for a return the ERP has no record of (default: nothing yet).
+
+    A record that did not validate under a link key no platform return has still becomes
+    a case of its own (reported as PAYLOAD_INVALID): an unreadable record is never dropped.
+    """
     by_link = {link_of(ref): view for ref, view in erp.items()}
     empty = unseen or ErpView(system=erp_system)
+    written = {link_of(ref): ref for ref in (problems or {})}
     problems = {link_of(ref): list(found) for ref, found in (problems or {}).items()}
     out = Paired()
     for view in platform:
         key = link_of(view.return_ref)
         erp_view = by_link.pop(key, None) or empty
         out.cases.append(ReturnCase(platform=view, erp=erp_view,
-                                    problems=tuple(problems.get(key, ()))))
+                                    problems=tuple(problems.pop(key, ()))))
+    for key, found in problems.items():
+        if found:
+            stand_in = PlatformView(system=platform_system, return_ref=written[key])
+            out.cases.append(ReturnCase(platform=stand_in, erp=by_link.pop(key, None) or empty,
+                                        problems=tuple(found)))
     out.orphans = list(by_link.values())
     return out

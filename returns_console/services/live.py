@@ -166,7 +166,7 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
         problems.setdefault(ref, []).extend(found)
     with gc_paused():
         paired = pair(data.platform.views, data.erp.views, profile.erp.system, problems,
-                      unseen=data.erp.unseen)
+                      unseen=data.erp.unseen, platform_system=profile.platform.system)
     ctx = Context(mappings=mappings, master=data.erp.master, policy=policy or policy_of(profile),
                   now=now or datetime.now(UTC))
     result = reconcile(paired.cases, ctx, workers=workers)

@@ -13,3 +13,12 @@ def test_pairs_by_link_key_keeps_orphans_and_attaches_problems() -> None:
     assert paired.cases[1].erp.system == "d365_bc"
     assert paired.cases[1].problems == (problem,)
     assert [o.return_ref for o in paired.orphans] == ["R-9"]
+
+
+def test_an_unreadable_erp_record_linking_to_no_return_still_becomes_a_case() -> None:
+    problem = PayloadProblem(side="erp", record_id="PCM0002", error="status: bad value")
+    paired = pair([PlatformView(system="swap", return_ref="R-1")], {}, "d365_bc",
+                  {"PCM0002": [problem]}, platform_system="swap")
+    assert [c.return_ref for c in paired.cases] == ["R-1", "PCM0002"]
+    assert paired.cases[1].problems == (problem,)
+    assert paired.cases[1].platform.system == "swap"
