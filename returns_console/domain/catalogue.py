@@ -58,6 +58,12 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
            "External reference used by another document",
            "The credit carrying this return's reference belongs to another order or customer.",
            "Correct the external document number on the ERP record."),
+        _e(Code.ERP_RECORD_UNLINKED, S.AUTHORISED, K.DATA, V.HIGH, O.INTEGRATION,
+           A.FIX_REFERENCE,
+           "ERP record links to no return",
+           "Stock or money moved in the ERP with no platform return behind it, or the return "
+           "it belongs to looks unposted and gets posted twice.",
+           "Correct the record's reference to its return, or confirm it is another channel's."),
         _e(Code.REASON_UNMAPPED, S.AUTHORISED, K.DATA, V.MEDIUM, O.DATA, A.REMAP_CODE,
            "Return reason not mapped",
            "Return reasons drive ERP analysis and posting rules; unmapped ones are dropped.",

@@ -185,6 +185,9 @@ class ReturnCase:
     platform: PlatformView
     erp: ErpView
     problems: tuple[PayloadProblem, ...] = ()
+    #: ERP records whose link key matches no platform return: `platform` is a stand-in
+    #: carrying only that key. Reported as ERP_RECORD_UNLINKED and nothing else.
+    unlinked: bool = False
 
     @property
     def return_ref(self) -> str:

@@ -51,5 +51,8 @@ def pair(
             stand_in = PlatformView(system=platform_system, return_ref=written[key])
             out.cases.append(ReturnCase(platform=stand_in, erp=by_link.pop(key, None) or empty,
                                         problems=tuple(found)))
+    for key, orphan in by_link.items():
+        stand_in = PlatformView(system=platform_system, return_ref=orphan.return_ref or key)
+        out.cases.append(ReturnCase(platform=stand_in, erp=orphan, unlinked=True))
     out.orphans = list(by_link.values())
     return out

@@ -13,7 +13,7 @@ from .findings import Finding
 from .memory import gc_paused
 from .model import ReturnCase
 from .rules import RULES, Rule
-from .rules.data import payload_invalid
+from .rules.data import erp_record_unlinked, payload_invalid
 from .view import CaseView, Context
 
 #: Below this many returns a second process costs more than it saves.
@@ -41,6 +41,8 @@ def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
     view = CaseView(case, ctx)
     if case.problems:
         return list(payload_invalid(view))
+    if case.unlinked:  # no platform side to compare: only the broken link to report
+        return list(erp_record_unlinked(view))
     out: list[Finding] = []
     for rule in _RULES:
         found = rule(view)

@@ -141,7 +141,8 @@ def build_sandbox(now: datetime, *, returns: int | None = None, seed: int | None
                                         if c["platform"]["return_ref"] not in bad]
         scenario.truth = [t for t in scenario.truth if t["return_ref"] not in bad]
     faults = faults or Faults()
-    swap = SwapSimulator([render_return(c, SWAP_STORE) for c in scenario.snapshot["returns"]],
+    swap = SwapSimulator([render_return(c, SWAP_STORE) for c in scenario.snapshot["returns"]
+                          if not c.get("unlinked")],
                          api_key=CREDENTIALS[("swap", "api_key")], store=SWAP_STORE,
                          faults=faults)
     bc = BcSimulator(render_company(scenario.snapshot, tenant=BC_TENANT,

@@ -242,6 +242,18 @@ def stage_overdue(case: dict, now: datetime) -> None:
     case["erp"]["stages"] = {"authorised": case["erp"]["stages"]["authorised"]}
 
 
+def erp_record_unlinked(case: dict, now: datetime) -> None:
+    """The integration wrote a mistyped reference: the ERP's records match no return, and
+    the platform's own return is left out (it would show RETURN_ORDER_MISSING as well)."""
+    ref = case["platform"]["return_ref"]
+    typo = f"{ref}0"  # a stray digit: the one mistake no other return can share
+    case["erp"]["return_ref"] = typo
+    for note in case["erp"]["credit_notes"]:
+        note["external_ref"] = typo
+    case["platform"] = {"system": case["platform"]["system"], "return_ref": typo}
+    case["unlinked"] = True
+
+
 def credit_note_missing_delay(case: dict, now: datetime) -> None:
     credit_note_missing(case, now)
 
@@ -284,6 +296,7 @@ PLANTS: tuple[Plant, ...] = (
           needs=frozenset({"platform_restock"})),
     Plant(Code.CLOSED_PERIOD, _closed_period_shape, closed_period),
     Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue),
+    Plant(Code.ERP_RECORD_UNLINKED, _ago(), erp_record_unlinked),
     Plant(Code.CREDIT_NOTE_MISSING, lambda now: Shape(start=now - timedelta(days=3, hours=5)),
           credit_note_missing_delay, delay=True, note="refunded 2 h ago: within grace"),
 )

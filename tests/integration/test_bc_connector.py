@@ -169,7 +169,7 @@ async def test_findings_through_bc_equal_the_ground_truth(scenario, company) -> 
     cases = [
         ReturnCase(platform=case.platform,
                    erp=batch.views.get(case.return_ref) or ErpView(system="d365_bc"),
-                   problems=case.problems)
+                   problems=case.problems, unlinked=case.unlinked)
         for case in snapshot.returns
     ]
     ctx = Context(mappings=snapshot.mappings, master=batch.master, policy=snapshot.policy,

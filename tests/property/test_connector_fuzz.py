@@ -18,7 +18,8 @@ from returns_console.scenarios.catalogue import build_scenario
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 SCENARIO = build_scenario(NOW, returns=30, capabilities=frozenset({"platform_location"}))
-SWAP_RECORDS = [render_return(c, "store") for c in SCENARIO.snapshot["returns"]]
+SWAP_RECORDS = [render_return(c, "store") for c in SCENARIO.snapshot["returns"]
+                if not c.get("unlinked")]
 BC = render_company(SCENARIO.snapshot, tenant="t", environment="e")
 
 json_values = st.recursive(

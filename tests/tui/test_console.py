@@ -14,6 +14,7 @@ from returns_console.tui.screens.return_detail import ReturnScreen
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
 SNAPSHOT = load_snapshot(FIXTURE)
+REPORT = check_snapshot(SNAPSHOT)
 
 
 def app() -> ReturnsConsole:
@@ -32,10 +33,11 @@ async def test_the_queue_lists_every_exception_costliest_first() -> None:
     async with app().run_test(size=(160, 40)) as pilot:
         screen = await _queue(pilot)
         table = screen.query_one("#queue", DataTable)
-        assert table.row_count == 26
+        assert table.row_count == len(REPORT.findings)
         at_risk = [f.amount_at_risk or 0 for f in screen.shown]
         assert at_risk == sorted(at_risk, reverse=True)
-        assert "26 exceptions" in str(screen.query_one("#summary", Static).render())
+        assert f"{len(REPORT.findings)} exceptions" in str(
+            screen.query_one("#summary", Static).render())
 
 
 async def test_filter_narrows_the_queue_across_columns() -> None:
@@ -46,7 +48,7 @@ async def test_filter_narrows_the_queue_across_columns() -> None:
         assert screen.query_one("#filter", Input).value == "tax"
         assert {f.code.value for f in screen.shown} == {"TAX_MISMATCH"}
         await pilot.press("enter", "escape")
-        assert screen.query_one("#queue", DataTable).row_count == 26
+        assert screen.query_one("#queue", DataTable).row_count == len(REPORT.findings)
 
 
 async def test_enter_opens_the_return_side_by_side_and_escape_comes_back() -> None:

@@ -9,10 +9,12 @@ def test_pairs_by_link_key_keeps_orphans_and_attaches_problems() -> None:
            "R-9": ErpView(system="d365_bc", return_ref="R-9")}
     problem = PayloadProblem(side="platform", error="bad")
     paired = pair(views, erp, "d365_bc", {"R-2": [problem]})
-    assert [c.erp.return_ref for c in paired.cases] == ["r-1", None]
+    assert [c.erp.return_ref for c in paired.cases] == ["r-1", None, "R-9"]
     assert paired.cases[1].erp.system == "d365_bc"
     assert paired.cases[1].problems == (problem,)
     assert [o.return_ref for o in paired.orphans] == ["R-9"]
+    orphan = paired.cases[2]
+    assert orphan.unlinked and orphan.return_ref == "R-9" and orphan.problems == ()
 
 
 def test_an_unreadable_erp_record_linking_to_no_return_still_becomes_a_case() -> None:

@@ -23,6 +23,7 @@ RULES: dict[Code, Rule] = {
     Code.ORDER_REF_MISSING: data.order_ref_missing,
     Code.CUSTOMER_NOT_FOUND: data.customer_not_found,
     Code.EXTERNAL_REF_CONFLICT: data.external_ref_conflict,
+    Code.ERP_RECORD_UNLINKED: data.erp_record_unlinked,
     Code.REASON_UNMAPPED: data.reason_unmapped,
     Code.DISPOSITION_UNMAPPED: data.disposition_unmapped,
     Code.LOCATION_UNMAPPED: data.location_unmapped,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..codes import AUTHORISED, CREDITED, DONE, INSPECTED, PENDING, SYSTEM_NAMES, Code, Side
 from ..findings import Finding
 from ..view import CaseView, same_ref
@@ -290,3 +292,27 @@ def payment_method_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 def _system(v: CaseView, side: Side) -> str:
     system = v.p.system if side == Side.PLATFORM else v.e.system
     return SYSTEM_NAMES.get(system, system)
+
+
+def erp_record_unlinked(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """ERP documents carrying a link key no platform return has (a typo, a stale draft,
+    another channel): a wrong link is never a silent non-match."""
+    if not v.case.unlinked:
+        return NONE
+    e = v.e
+    documents = [cn.number or cn.id for cn in e.credit_notes]
+    if e.stages.get(AUTHORISED) is not None and e.stages[AUTHORISED].record_ids:
+        documents = [*e.stages[AUTHORISED].record_ids, *documents]
+    what = ", ".join(documents) or "records"
+    total = sum((cn.amounts.total for cn in e.credit_notes if cn.amounts), Decimal(0))
+    return [
+        v.finding(
+            Code.ERP_RECORD_UNLINKED,
+            f"{v.erp_name} {what} carry reference {e.return_ref or v.p.return_ref}, which "
+            "matches no return on the platform",
+            side=Side.ERP,
+            erp_value=e.return_ref or v.p.return_ref,
+            since=min((cn.posted_at for cn in e.credit_notes if cn.posted_at), default=None),
+            amount=total or None,
+        )
+    ]
