@@ -78,11 +78,3 @@ def pad_cents(amount: Decimal) -> Decimal:
 def convert(amount: Decimal, rate: Decimal) -> Decimal:
     """Convert an amount by an exact rate; rounding is the caller's explicit choice."""
     return amount * rate
-
-
-def format_money(amount: Decimal | None, currency: str | None = None) -> str | None:
-    """Money as a string for findings (JSON carries money as strings, never floats)."""
-    if amount is None:
-        return None
-    text = f"{amount:f}"
-    return f"{text} {currency}" if currency else text

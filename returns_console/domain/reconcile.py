@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from .codes import Code
 from .findings import Finding
 from .memory import gc_paused
 from .model import ReturnCase
@@ -82,10 +80,6 @@ def _parallel(cases: Sequence[ReturnCase], ctx: Context, workers: int) -> list[F
         _SHARED = None
 
 
-def default_workers() -> int:
-    return min(os.cpu_count() or 1, 8)
-
-
 def reconcile(cases: Iterable[ReturnCase], ctx: Context, *, workers: int = 1) -> Result:
     """Reconcile every return. With `workers` > 1 and a large batch, split the batch over
     forked processes (only from a process with no other threads: the CLI, not the TUI)."""
@@ -105,7 +99,3 @@ def _result(found: list[Finding], count: int) -> Result:
     result.findings.sort(key=Finding.sort_key)
     result.delays.sort(key=Finding.sort_key)
     return result
-
-
-def codes_of(findings: Iterable[Finding]) -> set[Code]:
-    return {f.code for f in findings}

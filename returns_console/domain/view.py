@@ -170,9 +170,6 @@ class CaseView:
     def estage(self, stage: Stage) -> StageView:
         return self.e.stages.get(stage) or _NOT_STARTED
 
-    def has_erp_records(self) -> bool:
-        return bool(self.e.stages or self.e.credit_notes or self.e.lines)
-
     def customer(self) -> Customer | None:
         master = self.ctx.master
         if self.e.customer_ref:
@@ -249,10 +246,6 @@ def _text(value: object) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return str(value)
-
-
-def is_done(view: StageView) -> bool:
-    return view.status == DONE
 
 
 def hours(delta: timedelta) -> float:

@@ -909,14 +909,3 @@ def _error_body(body: Any) -> str | None:
         first = re.split(r"\r?\n| Trace ID:", description, maxsplit=1)[0].strip()
         return f"{error}: {first}"[:300] if first else error
     return None
-    error = body.get("error")
-    if isinstance(error, dict):
-        code = error.get("code")
-        message = _CORRELATION.sub("", str(error.get("message") or "")).strip()
-        text = f"{code}: {message}" if code and message else str(code or message or "")
-        return text[:300] or None
-    if isinstance(error, str):
-        description = str(body.get("error_description") or "")
-        first = re.split(r"\r?\n| Trace ID:", description, maxsplit=1)[0].strip()
-        return f"{error}: {first}"[:300] if first else error
-    return None
