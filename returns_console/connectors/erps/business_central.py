@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -289,6 +289,25 @@ INVOICE_SELECT = "id,number,externalDocumentNumber,orderNumber,customerNumber,po
                  "lastModifiedDateTime"
 SALES_ORDER_SELECT = "id,number,externalDocumentNumber,orderDate,customerNumber," \
                      "lastModifiedDateTime"
+#: The record model of each entity set (validated page by page as the pages arrive).
+MODELS: dict[str, type[_Record]] = {
+    "items": BcItem, "customers": BcCustomer, "locations": BcCode,
+    "customerReturnReasons": BcCode, "paymentMethods": BcCode, "accountingPeriods": BcPeriod,
+    "unitsOfMeasure": BcCode, "salesReturnOrders": BcReturnOrder,
+    "returnReceipts": BcReturnReceipt, "salesCreditMemos": BcCreditMemo,
+    "salesOrders": BcSalesOrder, "salesInvoices": BcInvoice,
+}
+#: Records validated ahead, by the identity of their raw dict: (raw, model or its error).
+Checked = dict[int, tuple[Any, Any]]
+
+
+def _check(model: type[_Record], raw: Any) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        return exc
+
+
 #: The ERP stage a document stands for (named on its PayloadProblem).
 DOCUMENT_STAGE = {"salesReturnOrders": Stage.AUTHORISED, "returnReceipts": Stage.RECEIVED,
                   "salesCreditMemos": Stage.CREDITED, "salesOrders": Stage.EXCHANGED}
@@ -336,8 +355,10 @@ class BusinessCentralConnector:
                                       "an OData object; is the base URL right?")
         return body
 
-    async def _read(self, url: str, params: dict[str, str] | None = None) -> list[Any]:
-        """Every record of a collection, following `@odata.nextLink` page by page."""
+    async def _read(self, url: str, params: dict[str, str] | None = None,
+                    on_page: Callable[[list[Any]], None] | None = None) -> list[Any]:
+        """Every record of a collection, following `@odata.nextLink` page by page; each
+        page handed to `on_page` as it arrives (validating it while the next one loads)."""
         body = await self._get(url, params)
         rows: list[Any] = []
         while True:
@@ -346,6 +367,8 @@ class BusinessCentralConnector:
                 raise InvalidPayloadError(SYSTEM, f"GET {url} answered without a 'value' "
                                           "list; is the base URL right?")
             rows.extend(value)
+            if on_page is not None:
+                on_page(value)
             link = body.get("@odata.nextLink")
             if not isinstance(link, str) or not link:
                 return rows
@@ -468,10 +491,19 @@ class BusinessCentralConnector:
         if since is None and link is None:
             reads["salesInvoices"] = _params(f"postingDate ge {window}", select=INVOICE_SELECT)
         optional = ("salesReturnOrders", "returnReceipts")
+        checked: Checked = {}
+
+        def checker(name: str) -> Callable[[list[Any]], None]:
+            model = MODELS[name]
+
+            def check(page: list[Any]) -> None:
+                for raw in page:
+                    checked[id(raw)] = (raw, _check(model, raw))
+            return check
 
         async def read(name: str, params: dict[str, str]) -> list[Any] | None:
             try:
-                return await self._read(f"{base}/{name}", params)
+                return await self._read(f"{base}/{name}", params, checker(name))
             except NotFoundError:
                 if name in optional:
                     return None
@@ -512,7 +544,7 @@ class BusinessCentralConnector:
                                              sets=dict.fromkeys(by_id, "salesInvoices"))
             invoices += [r for part in found.values() for r in part or ()]
         rows["salesInvoices"] = invoices
-        batch = _Assembler(self.settings, fetched_at, since).assemble(rows)
+        batch = _Assembler(self.settings, fetched_at, since, checked).assemble(rows)
         if since is not None and link is None:
             batch.present = present
         return batch
@@ -566,8 +598,9 @@ class _Assembler:
     """Raw entity sets → master data and one ErpView per link key."""
 
     def __init__(self, settings: BcSettings, fetched_at: datetime,
-                 since: datetime | None) -> None:
+                 since: datetime | None, checked: Checked | None = None) -> None:
         self.settings = settings
+        self.checked = checked or {}
         self.since = since
         self.batch = ErpBatch(fetched_at=fetched_at)
         self.groups: dict[str, _Group] = {}
@@ -638,10 +671,12 @@ class _Assembler:
             rid = raw.get("id") if isinstance(raw, dict) else None
             raw_ref = f"{SYSTEM}:{name}:{rid if isinstance(rid, str) else '?'}"
             self.batch.raw[raw_ref] = raw
-            try:
-                out.append(model.model_validate(raw))
-            except ValidationError as exc:
-                error = describe(exc)
+            ahead = self.checked.get(id(raw))
+            record = ahead[1] if ahead is not None and ahead[0] is raw else _check(model, raw)
+            if not isinstance(record, ValidationError):
+                out.append(record)
+            else:
+                error = describe(record)
                 number = _text(raw, "number") or _text(raw, "code") or rid
                 if master:
                     self.batch.notices.append(
