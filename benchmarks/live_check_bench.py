@@ -160,6 +160,10 @@ def main() -> None:
         print(f"requests / minimum pages:   {first} / {minimum} = {first / minimum:.2f}x")
         print(f"raw baseline (same pages):  {raw:.2f} s (best of {args.repeat}); "
               f"check / raw = {wall / raw:.2f}x")
+        paired = sorted(w / r for w, r in zip(walls, raws, strict=True))
+        print(f"check / raw, run by run:    median {paired[len(paired) // 2]:.2f}x "
+              f"(each check against the raw run right after it: "
+              f"{', '.join(f'{p:.2f}' for p in paired)})")
         print(f"refresh after {touched} changed:  {log2.total} requests = "
               f"{log2.total / first:.1%} of the first run, {wall2:.2f} s")
         cache.close()

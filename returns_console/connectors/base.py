@@ -70,7 +70,8 @@ class ReturnsPlatform(Protocol):
         ...
 
     def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
-        """An incremental read laid over the previous batch."""
+        """An incremental read laid over the previous batch, which may hold raw records
+        only (as the cache keeps them): views are built for what the result needs."""
         ...
 
     def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
@@ -91,7 +92,8 @@ class Erp(Protocol):
     async def check_connection(self) -> str: ...
 
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
-        """An incremental read laid over the previous batch."""
+        """An incremental read laid over the previous batch, which may hold raw records
+        only (as the cache keeps them): views are built for what the result needs."""
         ...
 
     def from_raw(self, kept: ErpBatch) -> ErpBatch:

@@ -91,9 +91,9 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     if cache is not None:
         cache.wait()  # a previous run's background write
     src_p, src_e = source_of(profile.platform), source_of(profile.erp)
-    earlier_p = (_kept(cache.load_platform(profile.name, src_p), platform)
-                 if cache and not full else None)
-    earlier_e = _kept(cache.load_erp(profile.name, src_e), erp) if cache and not full else None
+    # Raw records as cached: each connector's merge builds only the views it needs.
+    earlier_p = cache.load_platform(profile.name, src_p) if cache and not full else None
+    earlier_e = cache.load_erp(profile.name, src_e) if cache and not full else None
     try:
         keep_p = keep_e = None
         if cache is not None:

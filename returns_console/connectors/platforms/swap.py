@@ -199,8 +199,14 @@ class SwapConnector:
 
     def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
         """Lay an incremental read over the last one: a changed return replaces its old
-        view, problems and raw payload; the rest stay."""
+        view, problems and raw payload; the rest stay. `earlier` may hold raw records only
+        (as the cache keeps them)."""
         refs = {v.return_ref for v in changed.views}
+        if not earlier.views and earlier.raw:
+            # as the cache keeps it: parse only what the change did not replace
+            earlier = self.from_raw(PlatformBatch(
+                raw={k: v for k, v in earlier.raw.items() if k.split(":", 1)[-1] not in refs},
+                fetched_at=earlier.fetched_at, cursor=earlier.cursor))
         views = {v.return_ref: v for v in earlier.views}
         views.update((v.return_ref, v) for v in changed.views)
         problems = {ref: found for ref, found in earlier.problems.items() if ref not in refs}
