@@ -35,14 +35,39 @@ def _parse_now(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="returns-console")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Use this config file instead of the usual one (see `locate`).")
+@click.option("--profile", "profile_name", metavar="NAME",
+              help="Open the console on this profile's live systems (see `setup`).")
+@click.option("--read-only", is_flag=True, help="Refuse every write, whatever the profile says.")
+@click.option("--presenter", is_flag=True,
+              help="Start in presenter mode: customer details masked, no hostnames.")
+@click.option("--theme", metavar="NAME", help="returns-dark, returns-light or "
+              "returns-high-contrast (default: the config's `theme`).")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
-    """Reconcile e-commerce returns between a returns platform and an ERP."""
-    ctx.ensure_object(dict)["config_path"] = config_path
+def cli(ctx: click.Context, config_path: Path | None, profile_name: str | None,
+        read_only: bool, presenter: bool, theme: str | None) -> None:
+    """Reconcile e-commerce returns between a returns platform and an ERP.
+
+    With no command, opens the console on --profile (or the default profile).
+    Try `returns-console demo` first: no set-up, no credentials."""
+    obj = ctx.ensure_object(dict)
+    obj.update(config_path=config_path, profile_name=profile_name, read_only=read_only,
+               presenter=presenter, theme=theme)
+    if ctx.invoked_subcommand is None:
+        from .config import load_config
+        from .locations import resolve
+
+        if profile_name is None and load_config(
+                resolve(config_path).config_file).default_profile is None:
+            click.echo(ctx.get_help())
+            click.echo("\nNo profile yet: try `returns-console demo`, or create one with "
+                       "`returns-console setup`.")
+            return
+        _console(obj, _profile_session(obj, profile_name))
 
 
 @cli.command()
@@ -147,40 +172,115 @@ def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = 
                        workers=workers)
 
 
-@cli.command(hidden=True)
-@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path),
-              help="Open on a canonical snapshot instead of the demo sandbox.")
-def ui(snapshot_path: Path | None) -> None:
-    """The terminal console (work in progress): the queue and each return side by side."""
-    from .tui.app import ReturnsConsole
-
-    if snapshot_path is not None:
-        from .services.check import check_snapshot
-        from .services.snapshot_io import load_snapshot
-
-        snapshot = load_snapshot(snapshot_path)
-
-        def load():
-            return check_snapshot(snapshot)
-    else:
-        from .services.demo import run_demo_check
-
-        def load():
-            return run_demo_check()[0]
-
-    ReturnsConsole(load).run()
+_READ_ONLY = click.option("--read-only", "read_only_here", is_flag=True,
+                          help="Refuse every write in this session.")
+_PRESENTER = click.option("--presenter", "presenter_here", is_flag=True,
+                          help="Start in presenter mode (customer details masked).")
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table",
-              show_default=True)
-def demo(fmt: str) -> None:
-    """Run the built-in demo: the Swap Commerce and Business Central simulators on
-    127.0.0.1, checked through the real connectors over HTTP."""
-    from .services.demo import run_demo_check
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default=None,
+              help="Print the findings instead of opening the console (the default when "
+                   "the output is not a terminal: table).")
+@_READ_ONLY
+@_PRESENTER
+@click.pass_obj
+def demo(obj: dict, fmt: str | None, read_only_here: bool, presenter_here: bool) -> None:
+    """Open the console on the built-in demo: the Swap Commerce and Business Central
+    simulators served on 127.0.0.1, read through the real connectors over HTTP."""
+    if fmt is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        fmt = "table"
+    if fmt is not None:
+        from .services.demo import run_demo_check
 
-    report, _ = run_demo_check()
-    _emit(report, fmt)
+        report, _ = run_demo_check()
+        _emit(report, fmt)
+        return
+    _console(obj, _demo_session(obj, read_only_here), presenter=presenter_here)
+
+
+@cli.command(name="open")
+@click.argument("ref")
+@click.option("--demo", "use_demo", is_flag=True, help="Look in the built-in demo.")
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path),
+              help="Look in a canonical snapshot file.")
+@_READ_ONLY
+@_PRESENTER
+@click.pass_obj
+def open_return(obj: dict, ref: str, use_demo: bool, snapshot_path: Path | None,
+                read_only_here: bool, presenter_here: bool) -> None:
+    """Open the console straight on one return, by its return ref or its order number
+    (on --profile, the default profile, --demo or --snapshot)."""
+    if use_demo:
+        session = _demo_session(obj, read_only_here)
+    elif snapshot_path is not None:
+        session = _snapshot_session(snapshot_path)
+    else:
+        session = _profile_session(obj, obj.get("profile_name"), read_only_here)
+    _console(obj, session, open_ref=ref, presenter=presenter_here)
+
+
+@cli.command(hidden=True)
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), required=True,
+              help="Open on a canonical snapshot file.")
+@click.option("--now", "now_text", metavar="ISO-TIME", help="Reconcile as of this moment.")
+@click.pass_obj
+def ui(obj: dict, snapshot_path: Path, now_text: str | None) -> None:
+    """The console on a snapshot file (for development and screenshots)."""
+    _console(obj, _snapshot_session(snapshot_path, _parse_now(now_text)))
+
+
+def _demo_session(obj: dict, read_only: bool = False):
+    from .locations import resolve
+    from .services.session import DemoSession
+
+    return DemoSession(resolve(obj.get("config_path")).cache_db,
+                       read_only=read_only or obj.get("read_only", False))
+
+
+def _snapshot_session(path: Path, now: datetime | None = None):
+    from .services.check import check_snapshot
+    from .services.session import ReportSession
+    from .services.snapshot_io import load_snapshot
+
+    snapshot = load_snapshot(path)
+    return ReportSession(lambda: check_snapshot(snapshot, now=now), label=path.name,
+                         environment="demo", read_only=True, where=f"snapshot {path.name}",
+                         mappings=snapshot.mappings)
+
+
+def _profile_session(obj: dict, name: str | None, read_only: bool = False):
+    from .locations import resolve
+    from .services.connections import store_lookup
+    from .services.mappings import load_mappings
+    from .services.session import LiveSession
+
+    profile = _load_profile(obj, name)
+    return LiveSession(profile, store_lookup(profile), lambda: load_mappings(obj, profile.name),
+                       resolve(obj.get("config_path")).cache_db,
+                       read_only=read_only or obj.get("read_only", False))
+
+
+def _console(obj: dict, session, *, open_ref: str | None = None,
+             presenter: bool = False) -> None:
+    """Run the console on a session; the session is closed whatever happens."""
+    from .config import load_config
+    from .locations import resolve
+    from .services.ui_state import FILE_NAME
+    from .tui.app import ReturnsConsole
+
+    try:
+        places = resolve(obj.get("config_path"))
+        config = load_config(places.config_file)
+        app = ReturnsConsole(session, theme=obj.get("theme") or config.theme,
+                             presenter=presenter or obj.get("presenter", False),
+                             keymap=config.keymap, open_ref=open_ref,
+                             state_path=places.data_dir / FILE_NAME)
+        app.run()
+    finally:
+        session.close()
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 @cli.command()

@@ -107,6 +107,9 @@ class Profile(_Model):
     platform: SystemSettings
     erp: SystemSettings
     read_only: bool = False
+    #: Shown in colour on every screen; unset: "sandbox" when both systems are on this
+    #: machine, else "production".
+    environment: Literal["production", "sandbox", "demo"] | None = None
     #: Money tolerance per component, written as a string ("0.01") so it stays exact.
     tolerance: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
     grace_hours: dict[Stage, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)

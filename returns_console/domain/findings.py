@@ -89,6 +89,27 @@ class Finding:
         }
 
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        """Back from `to_json` (the console's cache of the last report)."""
+        amount = data.get("amount_at_risk")
+        side = data.get("side")
+        return cls(
+            code=Code(data["code"]), stage=Stage(data["stage"]), kind=Kind(data["kind"]),
+            severity=Severity(data["severity"]), owner=Owner(data["owner"]),
+            action=Action(data["action"]), return_ref=data["return_ref"],
+            order_ref=data.get("order_ref"), line_ref=data.get("line_ref"),
+            platform_value=data.get("platform_value"), erp_value=data.get("erp_value"),
+            message=data["message"],
+            detected_at=datetime.fromisoformat(data["detected_at"].replace("Z", "+00:00")),
+            age_hours=float(data["age_hours"]), platform_system=data["platform_system"],
+            erp_system=data["erp_system"], delay=bool(data.get("delay")),
+            component=data.get("component"), side=Side(side) if side else None,
+            amount_at_risk=None if amount is None else Decimal(amount),
+            currency=data.get("currency"),
+        )
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 

@@ -203,6 +203,7 @@ class CaseView:
         side: Side | None = None,
         component: str | None = None,
         amount: Decimal | None = None,
+        currency: str | None = None,
         delay: bool = False,
     ) -> Finding:
         entry = CATALOGUE[code]
@@ -231,7 +232,7 @@ class CaseView:
             component=component,
             side=side,
             amount_at_risk=amount if amount is not None else self.refund_total(),
-            currency=refund.currency if refund else None,
+            currency=currency or (refund.currency if refund else None),
         )
 
 

@@ -20,6 +20,11 @@ class SourceStatus:
     records: int
     error: str | None = None
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SourceStatus:
+        return cls(data["system"], data["status"], _moment(data.get("fetched_at")),
+                   int(data.get("records") or 0), data.get("error"))
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "system": self.system,
@@ -66,6 +71,18 @@ class CheckReport:
         }
 
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckReport:
+        """Back from `to_json` (the console's cache of the last report): findings, delays
+        and sources; the cases behind them are not part of it."""
+        result = Result(findings=[Finding.from_json(f) for f in data["findings"]],
+                        delays=[Finding.from_json(f) for f in data.get("delays", [])],
+                        returns_checked=int(data.get("returns_checked") or 0))
+        return cls(generated_at=_moment(data["generated_at"]) or datetime.now(UTC),
+                   profile=data["profile"], platform=SourceStatus.from_json(data["platform"]),
+                   erp=SourceStatus.from_json(data["erp"]), result=result)
+
+
 def summarise(findings: list[Finding]) -> dict[str, Any]:
     def count(attr: str) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -107,6 +124,10 @@ def erp_record_count(cases) -> int:
 
 def _ok(source: SourceInfo, records: int) -> SourceStatus:
     return SourceStatus(source.system, "ok", source.fetched_at, records)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -156,6 +156,18 @@ class Cache:
             unseen=_UNSEEN.validate_json(row["unseen"]) if row.get("unseen") else None,
         )
 
+    def save_report(self, profile: str, report: dict[str, Any]) -> None:
+        """The last report's findings, as `check --format json` prints them: the console
+        opens on them at once, before any source answers."""
+        self.db["reports"].upsert({"profile": profile, "report": _json(report)},
+                                  pk="profile", alter=True)
+
+    def load_report(self, profile: str) -> dict[str, Any] | None:
+        if "reports" not in self.db.table_names():
+            return None
+        rows = list(self.db["reports"].rows_where("profile = ?", [profile]))
+        return from_json(rows[0]["report"]) if rows else None
+
     def cursor(self, profile: str, side: str) -> str | None:
         row = self._get(profile, side)
         return row["cursor"] if row else None

@@ -1,25 +1,34 @@
-"""The Textual app: loads a check in a worker, then shows the queue; Enter opens a return.
+"""The Textual app: opens on the last report at once, refreshes in a worker, and shows the
+queue; Enter (or `returns-console open REF`) drills into one return.
 
-Work in progress (issue 4): reached by the hidden `returns-console ui` command for now.
+It calls a `Session` (services/session.py) and never makes an HTTP call itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
+from textual.timer import Timer
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
 from ..services.check import CheckReport
+from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
+from ..services.ui_state import load_view, save_view
+from .commands import ConsoleCommands
+from .queue_model import View
+from .screens.help import HelpScreen
 from .screens.queue import QueueScreen
 from .screens.return_detail import ReturnScreen
 from .themes import DEFAULT, load_themes, themes_dir
 
-ENVIRONMENTS = ("demo", "sandbox", "production")
 VARIABLE_DEFAULTS = {
     "env-demo": "#9B7BE6", "env-sandbox": "#E5B84C", "env-production": "#F0605D",
     "severity-critical": "#FF5C5C", "severity-high": "#F0605D", "severity-medium": "#E5B84C",
@@ -30,33 +39,89 @@ VARIABLE_DEFAULTS = {
 class ReturnsConsole(App):
     TITLE = "Returns Console"
     CSS_PATH = str(themes_dir() / "console.tcss")
-    BINDINGS: ClassVar[list[Binding]] = [Binding("q", "quit", "Quit", id="app.quit")]
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("f1", "help", "Help", id="app.help_f1", show=False),
+        Binding("f2", "toggle_presenter", "Presenter", id="app.presenter"),
+        Binding("f3", "next_theme", "Theme", id="app.theme", show=False),
+    ]
 
-    def __init__(self, load: Callable[[], CheckReport], *, environment: str = "demo",
-                 theme: str | None = None) -> None:
+    def __init__(self, session: Session | Callable[[], CheckReport], *,
+                 theme: str | None = None, presenter: bool = False,
+                 keymap: Mapping[str, str] | None = None, open_ref: str | None = None,
+                 state_path: Path | None = None, environment: str | None = None) -> None:
         super().__init__()
-        self._load = load
-        self.report: CheckReport | None = None
-        self.environment = environment if environment in ENVIRONMENTS else "production"
+        if not isinstance(session, Session):
+            session = ReportSession(session, environment=environment or "demo")
+        elif environment:
+            session.environment = environment
+        self.session = session
+        self.environment = (session.environment if session.environment in ENVIRONMENTS
+                            else "production")
+        self.presenter = presenter
+        self.loaded: Loaded | None = None
+        self._open_ref = open_ref
+        self._state_path = state_path
+        self._keymap = dict(keymap or {})
+        self._progress_timer: Timer | None = None
         for custom in load_themes():
             self.register_theme(custom)
         self._asked_theme = theme or DEFAULT
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Messages carry API text (errors, refs, SKUs): literal, never markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    @property
+    def report(self) -> CheckReport | None:
+        return self.loaded.report if self.loaded else None
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Our variables for any theme that does not set them (Textual's own ones)."""
         return {**super().get_theme_variable_defaults(), **VARIABLE_DEFAULTS}
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(self.environment.upper(), id="environment",
-                     classes=f"env-{self.environment}")
+        yield Header(show_clock=False)
+        yield Static(id="environment")
+        yield Static("reading the last report…", id="loading-text")
         yield LoadingIndicator()
         yield Footer()
 
     def on_mount(self) -> None:
         self.use_theme(self._asked_theme)
-        self.sub_title = "loading…"
-        self._fetch()
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.paint_environment(self.query_one("#environment", Static))
+        self.sub_title = self.session.label
+        opening = None
+        try:
+            opening = self.session.opening()
+        except Exception as exc:  # a cache we cannot read is no reason not to start
+            self.notify(f"The last report could not be read: {exc}", severity="warning")
+        if opening is not None:
+            self._show(opening)
+        self.action_refresh_data()
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+    # -- environment, theme, presenter ------------------------------------------------------
+
+    def paint_environment(self, bar: Static) -> None:
+        """The environment in its colour on every screen: nobody mistakes production."""
+        bar.set_classes(f"env-{self.environment}")
+        text = Text(self.environment.upper(), style="bold")
+        where = self.session.where if not self.presenter else ""
+        if where:
+            text.append(f"  {where}")
+        if self.session.read_only:
+            text.append("  · READ-ONLY", style="bold")
+        if self.presenter:
+            text.append("  · presenter mode")
+        bar.update(text)
 
     def use_theme(self, name: str) -> None:
         """Switch theme; an unknown name falls back to the default with a notice."""
@@ -67,28 +132,145 @@ class ReturnsConsole(App):
         self.notify(f"No theme {name!r}; using {DEFAULT}. Themes: "
                     + ", ".join(sorted(self.available_themes)), severity="warning")
 
+    def action_next_theme(self) -> None:
+        ours = sorted(t for t in self.available_themes if t.startswith("returns-"))
+        n = (ours.index(self.theme) + 1) % len(ours) if self.theme in ours else 0
+        self.use_theme(ours[n])
+        self.notify(f"Theme: {ours[n]}")
+
+    def action_toggle_presenter(self) -> None:
+        self.set_presenter(not self.presenter)
+
+    def set_presenter(self, on: bool) -> None:
+        """Customer names, emails and addresses masked; hostnames hidden; fewer columns."""
+        self.presenter = on
+        self.set_class(on, "-presenter")
+        for screen in self.screen_stack:
+            bar = screen.query("#environment")
+            if bar:
+                self.paint_environment(bar.first(Static))
+            if isinstance(screen, QueueScreen | ReturnScreen):
+                screen.set_presenter(on)
+        self.notify("Presenter mode on: customer details masked" if on
+                    else "Presenter mode off")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen, self.focused))
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def action_refresh_data(self) -> None:
+        if any(w.group == "load" and w.is_running for w in self.workers):
+            self.notify("A refresh is already running")
+            return
+        self._fetch()
+        self._progress_timer = self.set_interval(0.25, self._tick)
+
+    def _tick(self) -> None:
+        queue = self._queue()
+        if queue is not None:
+            queue.set_progress(self.session.progress() or "refreshing")
+        else:
+            text = self.query("#loading-text")
+            if text:
+                text.first(Static).update(self.session.progress() or "starting…")
+
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _fetch(self) -> CheckReport:
-        return self._load()
+    def _fetch(self) -> Loaded:
+        return self.session.refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "load":
+        if event.worker.group != "load" or event.state not in (WorkerState.SUCCESS,
+                                                               WorkerState.ERROR):
             return
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
         if event.state == WorkerState.SUCCESS:
-            self.report = event.worker.result
-            self.sub_title = self.report.profile
-            self.push_screen(QueueScreen(self.report))
-        elif event.state == WorkerState.ERROR:
+            self._show(event.worker.result)
+            queue = self._queue()
+            if queue is not None:
+                queue.set_progress("")
+            if self._open_ref:
+                ref, self._open_ref = self._open_ref, None
+                self.open_return(ref)
+            return
+        error = event.worker.error
+        message = str(error) or type(error).__name__
+        queue = self._queue()
+        if queue is not None:
+            queue.set_progress("")
+            queue.sources_failed(message)
+            self.notify(f"{message}. Showing the last good data, marked stale.",
+                        title="Refresh failed", severity="error", timeout=30)
+        else:
             self.sub_title = "could not load"
-            self.notify(str(event.worker.error), title="Loading failed", severity="error",
-                        timeout=30)
+            text = self.query("#loading-text")
+            if text:
+                text.first(Static).update(Text(f"Could not load: {message}\n"
+                                               "Press r to try again, q to quit."))
+            for spinner in self.query(LoadingIndicator):
+                spinner.display = False
+            self.notify(message, title="Loading failed", severity="error", timeout=30)
 
-    def open_return(self, return_ref: str) -> None:
-        if self.report is None:
+    def _show(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.sub_title = f"{self.session.label} · {loaded.report.profile}"
+        skus = {c.return_ref: frozenset(line.sku for line in c.platform.lines if line.sku)
+                for c in loaded.report.cases}
+        queue = self._queue()
+        if queue is not None:
+            queue.show_report(loaded.report, skus)
             return
-        case = next((c for c in self.report.cases if c.return_ref == return_ref), None)
+        view = View.from_json(load_view(self._state_path, self.session.label)
+                              if self._state_path else {})
+        self.push_screen(QueueScreen(loaded.report, view=view, presenter=self.presenter,
+                                     skus=skus))
+
+    def switch_to_queue(self) -> QueueScreen:
+        """Back to the queue (closing any return screen on top), for palette commands."""
+        queue = self._queue()
+        if queue is None:
+            raise LookupError("no queue yet")
+        while self.screen is not queue and len(self.screen_stack) > 1:
+            self.pop_screen()
+        return queue
+
+    def _queue(self) -> QueueScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, QueueScreen)), None)
+
+    def remember_view(self, view: View) -> None:
+        if self._state_path is not None:
+            save_view(self._state_path, self.session.label, view.to_json())
+
+    # -- drill-down ---------------------------------------------------------------------------
+
+    def open_return(self, ref: str) -> None:
+        """A return by its ref or its order number (as `returns-console open` takes it)."""
+        loaded = self.loaded
+        if loaded is None:
+            self._open_ref = ref
+            return
+        case = _find_case(loaded.report.cases, ref)
         if case is None:
-            self.notify(f"{return_ref} is not in this check", severity="warning")
+            if not loaded.report.cases:
+                self._open_ref = ref
+                self.notify("The records behind the last report are still loading; "
+                            f"{ref} opens when they are here.")
+            else:
+                self.notify(f"No return or order {ref!r} in this check", severity="warning")
             return
-        found = [f for f in self.report.findings if f.return_ref == return_ref]
-        self.push_screen(ReturnScreen(case, found))
+        found = [f for f in loaded.report.findings if f.return_ref == case.return_ref]
+        found += [f for f in loaded.report.result.delays if f.return_ref == case.return_ref]
+        raw = loaded.raw
+        self.push_screen(ReturnScreen(case, found, raw=raw.get, presenter=self.presenter,
+                                      mappings=loaded.mappings))
+
+
+def _find_case(cases, ref: str):
+    wanted = ref.strip().casefold()
+    exact = [c for c in cases if c.return_ref.casefold() == wanted]
+    if exact:
+        return exact[0]
+    bare = wanted.lstrip("#")
+    by_order = [c for c in cases if (c.platform.order_ref or "").casefold().lstrip("#") == bare]
+    return by_order[0] if by_order else None

@@ -1,24 +1,31 @@
-"""The console, driven by Pilot: queue, filter, sort, drill-down into one return and back."""
+"""The console, driven by Pilot: queue, filter, command bar, owner views, marks, sort,
+drill-down and back, presenter mode, help, refresh and failures."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static, Tabs
 
+from returns_console.connectors.errors import NetworkError
 from returns_console.services.check import check_snapshot
+from returns_console.services.session import Loaded, Session
 from returns_console.services.snapshot_io import load_snapshot
 from returns_console.tui.app import ReturnsConsole
+from returns_console.tui.screens.help import HelpScreen
 from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
+from returns_console.tui.widgets.virtual_table import VirtualTable
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
 SNAPSHOT = load_snapshot(FIXTURE)
 REPORT = check_snapshot(SNAPSHOT)
+SIZE = (160, 45)
 
 
-def app() -> ReturnsConsole:
-    return ReturnsConsole(lambda: check_snapshot(SNAPSHOT))
+def app(**kwargs) -> ReturnsConsole:
+    return ReturnsConsole(lambda: check_snapshot(SNAPSHOT), **kwargs)
 
 
 async def _queue(pilot) -> QueueScreen:
@@ -29,48 +36,207 @@ async def _queue(pilot) -> QueueScreen:
     return screen
 
 
+def _shown(screen: QueueScreen):
+    return [screen.queue.by_key[k] for k in screen.shown]
+
+
 async def test_the_queue_lists_every_exception_costliest_first() -> None:
-    async with app().run_test(size=(160, 40)) as pilot:
+    async with app().run_test(size=SIZE) as pilot:
         screen = await _queue(pilot)
-        table = screen.query_one("#queue", DataTable)
+        table = screen.query_one("#queue", VirtualTable)
         assert table.row_count == len(REPORT.findings)
-        at_risk = [f.amount_at_risk or 0 for f in screen.shown]
+        at_risk = [f.amount_at_risk or 0 for f in _shown(screen)]
         assert at_risk == sorted(at_risk, reverse=True)
-        assert f"{len(REPORT.findings)} exceptions" in str(
-            screen.query_one("#summary", Static).render())
+        summary = str(screen.query_one("#summary", Static).render())
+        assert f"{len(REPORT.findings)} open exceptions" in summary
+        assert "finance" in summary and "critical" in summary
+        sources = str(screen.query_one("#sources", Static).render())
+        assert "Swap Commerce ok" in sources
 
 
-async def test_filter_narrows_the_queue_across_columns() -> None:
-    async with app().run_test(size=(160, 40)) as pilot:
+async def test_cursor_keys_move_and_enter_opens_that_return() -> None:
+    async with app().run_test(size=SIZE) as pilot:
         screen = await _queue(pilot)
-        await pilot.press("slash")
-        await pilot.press(*"tax")
-        assert screen.query_one("#filter", Input).value == "tax"
-        assert {f.code.value for f in screen.shown} == {"TAX_MISMATCH"}
-        await pilot.press("enter", "escape")
-        assert screen.query_one("#queue", DataTable).row_count == len(REPORT.findings)
-
-
-async def test_enter_opens_the_return_side_by_side_and_escape_comes_back() -> None:
-    async with app().run_test(size=(160, 40)) as pilot:
-        screen = await _queue(pilot)
-        first = screen.shown[0]
+        await pilot.press("down", "down")
+        third = _shown(screen)[2]
+        assert screen.cursor_finding == third
         await pilot.press("enter")
         await pilot.pause()
         detail = pilot.app.screen
         assert isinstance(detail, ReturnScreen)
-        assert detail.case.return_ref == first.return_ref
-        board = detail.query_one("#stages", DataTable)
-        assert board.row_count == 7
-        row = board.get_row(first.stage.value)
-        assert first.code.value in str(row[3])
-        assert first.code.value in str(detail.query_one("#findings", Static).render())
+        assert detail.case.return_ref == third.return_ref
+        assert third.code.value in str(detail.query_one("#findings", Static).render())
         await pilot.press("escape")
         await pilot.pause()
+        assert pilot.app.screen is screen
+        assert screen.cursor_finding == third  # back where we were
+
+
+async def test_filter_narrows_the_queue_across_columns_and_escape_clears_it() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("slash", *"tax")
+        assert screen.query_one("#filter", Input).value == "tax"
+        assert {f.code.value for f in _shown(screen)} == {"TAX_MISMATCH"}
+        await pilot.press("enter", "escape")
+        assert screen.query_one("#queue", VirtualTable).row_count == len(REPORT.findings)
+
+
+async def test_command_bar_narrows_by_code_order_and_sku_and_opens_a_return() -> None:
+    some = next(f for f in REPORT.findings if f.code.value == "SKU_UNKNOWN")
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("colon", *"code sku_", "enter")
+        assert {f.code.value for f in _shown(screen)} == {"SKU_UNKNOWN", "SKU_INACTIVE"}
+        await pilot.press("escape")
+        assert len(screen.shown) == len(REPORT.findings)
+        await pilot.press("colon", *f"order {some.order_ref}", "enter")
+        assert {f.return_ref for f in _shown(screen)} == {some.return_ref}
+        await pilot.press("escape")
+        sku = some.platform_value
+        await pilot.press("colon", *f"sku {sku}", "enter")
+        assert some.return_ref in {f.return_ref for f in _shown(screen)}
+        await pilot.press("escape", "colon", *f"return {some.return_ref}", "enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ReturnScreen)
+        assert pilot.app.screen.case.return_ref == some.return_ref
+
+
+async def test_a_bad_command_says_what_is_possible() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("colon", *"frobnicate x", "enter")
+        await pilot.pause()
+        assert any(":return" in n.message for n in pilot.app._notifications)
+        assert len(screen.shown) == len(REPORT.findings)
+
+
+async def test_owner_views_show_one_team_each() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("colon", *"owner finance", "enter")
+        await pilot.pause()
+        assert screen.query_one("#teams", Tabs).active == "team-finance"
+        assert {f.owner.value for f in _shown(screen)} == {"finance"}
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert {f.owner.value for f in _shown(screen)} == {"operations"}
+        tab = screen.query_one("#team-all")
+        await pilot.click(tab)
+        await pilot.pause()
+        assert len(screen.shown) == len(REPORT.findings)
+
+
+async def test_space_marks_rows_and_marked_returns_are_listed() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("space", "down", "space")
+        first, second = _shown(screen)[:2]
+        assert screen.marked_returns == sorted({first.return_ref, second.return_ref})
+        await pilot.press("up", "space")
+        assert screen.marked_returns == [second.return_ref]
+
+
+async def test_sort_by_header_click_and_again_reverses() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        screen.sort_by("return")
+        refs = [f.return_ref for f in _shown(screen)]
+        assert refs == sorted(refs)
+        screen.sort_by("return")
+        assert [f.return_ref for f in _shown(screen)] == sorted(refs, reverse=True)
+        await pilot.press("o")
+        assert screen.view.sort != "return"
+
+
+async def test_the_view_is_remembered_between_runs(tmp_path) -> None:
+    state = tmp_path / "state.json"
+    async with app(state_path=state).run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        await pilot.press("colon", *"owner data", "enter", "slash", *"sku")
+        await pilot.pause()
+    async with app(state_path=state).run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        assert screen.view.owner == "data" and screen.view.text == "sku"
+        assert {f.owner.value for f in _shown(screen)} == {"data"}
+
+
+async def test_presenter_mode_masks_columns_and_hides_where_the_data_comes_from() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        table = screen.query_one("#queue", VirtualTable)
+        header = table.render_line(0).text
+        assert "message" not in header and "order" not in header
+        assert "presenter" in str(screen.query_one("#environment", Static).render())
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "message" in table.render_line(0).text
+
+
+async def test_help_lists_the_keys_of_what_is_focused_with_their_ids() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HelpScreen)
+        rows = pilot.app.screen.rows
+        ids = [ident for *_, ident in rows]
+        assert {"table.mark", "queue.filter", "app.presenter"} <= set(ids)
+        assert rows[0][2] == "focused"  # what the focused widget does comes first
+        await pilot.press("escape")
         assert isinstance(pilot.app.screen, QueueScreen)
 
 
-async def test_a_failing_load_is_a_notification_not_a_traceback() -> None:
+async def test_a_user_keymap_rebinds_by_id() -> None:
+    async with app(keymap={"queue.filter": "f"}).run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.press("f")
+        assert screen.query_one("#filter", Input).has_focus
+
+
+async def test_open_ref_drills_straight_into_a_return_by_order_number() -> None:
+    some = REPORT.findings[-1]
+    async with app(open_ref=some.order_ref).run_test(size=SIZE) as pilot:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ReturnScreen)
+        assert pilot.app.screen.case.return_ref == some.return_ref
+
+
+class _DownSession(Session):
+    """Opens on a cached report, then every refresh fails: what a dead ERP looks like."""
+
+    label = "dead"
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def opening(self) -> Loaded:
+        stale = replace(REPORT, platform=replace(REPORT.platform, status="stale"),
+                        erp=replace(REPORT.erp, status="stale"))
+        return Loaded(stale, from_cache=True)
+
+    def refresh(self) -> Loaded:
+        raise self.error
+
+
+async def test_a_source_that_is_down_leaves_the_last_data_on_screen_marked_stale() -> None:
+    console = ReturnsConsole(_DownSession(NetworkError("d365_bc", "cannot connect to "
+                                                       "[bold]api.example[/bold]")))
+    async with console.run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        assert len(screen.shown) == len(REPORT.findings)
+        assert "down · last good data" in str(screen.query_one("#sources", Static).render())
+        banner = screen.query_one("#banner", Static)
+        assert banner.display and "marked stale" in str(banner.render())
+        messages = [n.message for n in console._notifications]
+        assert any("[bold]api.example[/bold]" in m for m in messages)  # escaped, literal
+
+
+async def test_a_failing_first_load_is_a_message_not_a_traceback() -> None:
     def broken():
         raise RuntimeError("the sandbox would not start")
 
@@ -82,19 +248,19 @@ async def test_a_failing_load_is_a_notification_not_a_traceback() -> None:
 
 
 async def test_themes_are_registered_and_an_unknown_one_falls_back_with_a_notice() -> None:
-    console = ReturnsConsole(lambda: check_snapshot(SNAPSHOT), theme="no-such-theme")
+    console = app(theme="no-such-theme")
     async with console.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         assert {"returns-dark", "returns-light", "returns-high-contrast"} <= set(
             console.available_themes)
         assert console.theme == "returns-dark"
         assert any("No theme 'no-such-theme'" in n.message for n in console._notifications)
-        console.use_theme("returns-high-contrast")
-        assert console.theme == "returns-high-contrast"
+        await pilot.press("f3")
+        assert console.theme != "returns-dark"
 
 
 async def test_the_environment_is_always_on_screen() -> None:
-    console = ReturnsConsole(lambda: check_snapshot(SNAPSHOT), environment="sandbox")
+    console = app(environment="sandbox")
     async with console.run_test(size=(120, 30)) as pilot:
         screen = await _queue(pilot)
         banner = screen.query_one("#environment", Static)

@@ -314,5 +314,6 @@ def erp_record_unlinked(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
             erp_value=e.return_ref or v.p.return_ref,
             since=min((cn.posted_at for cn in e.credit_notes if cn.posted_at), default=None),
             amount=total or None,
+            currency=next((cn.amounts.currency for cn in e.credit_notes if cn.amounts), None),
         )
     ]

@@ -1,35 +1,42 @@
-"""The exception queue: every open finding, filterable and sortable, with a summary."""
+"""The exception queue: every open exception of the last check, for triage.
+
+A summary strip (counts, money at risk, new per day), each source's freshness, one tab per
+owner team, `/` to filter across every column, `:` for the command bar, `space` to mark.
+The view (team, filter, query, sort) is remembered between runs.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Sparkline, Static, Tab, Tabs
 
 from ...domain.findings import Finding
-from ...services.check import CheckReport
 from ..format import money, severity
+from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
+from ..widgets.virtual_table import Column, VirtualTable
 
-COLUMNS = ("severity", "code", "return", "order", "stage", "owner", "age h", "at risk",
-           "message")
+if TYPE_CHECKING:
+    from ...services.check import CheckReport, SourceStatus
 
-
-def _row(f: Finding) -> tuple:
-    return (severity(f.severity.value), f.code.value, f.return_ref, f.order_ref or "",
-            f.stage.value, f.owner.value, f"{f.age_hours:.0f}",
-            money(f.amount_at_risk, f.currency), f.message)
-
-
-def _matches(f: Finding, needle: str) -> bool:
-    haystack = " ".join(str(v) for v in (
-        f.severity.value, f.code.value, f.return_ref, f.order_ref, f.line_ref, f.stage.value,
-        f.owner.value, f.message, f.platform_value, f.erp_value)).casefold()
-    return all(word in haystack for word in needle.casefold().split())
+COLUMNS = (
+    Column("return", "return", 14), Column("order", "order", 10),
+    Column("code", "code", 26), Column("stage", "stage", 10), Column("kind", "kind", 7),
+    Column("severity", "severity", 8), Column("owner", "owner", 11),
+    Column("age", "age", 5, justify="right"), Column("at risk", "at risk", 13, justify="right"),
+    Column("triage", "triage", 8), Column("message", "message", 30, grow=True),
+)
+#: Presenter mode leaves out what may name a customer and what a room cannot read anyway.
+PRESENTER_HIDDEN = {"message", "order"}
+TEAM_LABEL = {"all": "All", "finance": "Finance", "operations": "Operations", "cx": "CX",
+              "data": "Data", "integration": "Integration"}
 
 
 class QueueScreen(Screen):
@@ -37,87 +44,302 @@ class QueueScreen(Screen):
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "filter", "Filter", id="queue.filter"),
-        Binding("enter", "open_return", "Open return", id="queue.open", show=True),
-        Binding("escape", "clear_filter", "Clear filter", id="queue.clear", show=False),
+        Binding("colon", "command", "Command", id="queue.command"),
+        Binding("r", "app.refresh_data", "Refresh", id="queue.refresh"),
+        Binding("left_square_bracket", "owner(-1)", "Prev team", id="queue.team_prev",
+                show=False),
+        Binding("right_square_bracket", "owner(1)", "Next team", id="queue.team_next",
+                show=False),
+        Binding("o", "sort_next", "Sort", id="queue.sort", show=False),
+        Binding("escape", "clear", "Clear", id="queue.clear", show=False),
     ]
+    HELP = (
+        "The queue: every open exception of the last check, costliest first.\n"
+        "Enter opens the return; space marks it; / filters across every column; "
+        ": runs a command (:return REF, :order REF, :sku SKU, :code CODE, :owner TEAM); "
+        "[ and ] switch owner team; click a header (or o) to sort; r refreshes."
+    )
 
-    def __init__(self, report: CheckReport) -> None:
+    def __init__(self, report: CheckReport, *, view: View | None = None,
+                 presenter: bool = False, skus: dict[str, frozenset[str]] | None = None) -> None:
         super().__init__()
+        self.view = view or View()
+        self.presenter = presenter
         self.report = report
-        self.shown: list[Finding] = []
+        self.queue = Queue(report.findings, skus or {})
+        self.shown: list[str] = []
+        self._ready = False
+        self._progress = ""
+
+    # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(self.app.environment.upper(), id="environment",
-                     classes=f"env-{self.app.environment}")
-        with Vertical():
-            yield Static(self._summary(), id="summary")
-            yield Input(placeholder="filter: any words, across every column", id="filter")
-            yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Header(show_clock=False)
+        yield Static(id="environment")
+        yield Static(id="banner")
+        with Horizontal(id="strip"):
+            yield Static(id="summary")
+            with Vertical(id="trend"):
+                yield Static("new per day, 14 days", id="trend-label")
+                yield Sparkline([], id="per-day")
+        yield Static(id="sources")
+        yield Tabs(*(Tab(TEAM_LABEL[o], id=f"team-{o}") for o in OWNERS), id="teams")
+        yield Input(placeholder="filter: any words, across every column (Esc clears)",
+                    id="filter")
+        yield Input(placeholder=":return REF · :order REF · :sku SKU · :code CODE · "
+                                ":owner TEAM  (Enter runs, Esc closes)", id="command")
+        yield VirtualTable(self._columns(), id="queue")
         yield Footer()
 
+    def _columns(self) -> list[Column]:
+        return [c for c in COLUMNS if not (self.presenter and c.key in PRESENTER_HIDDEN)]
+
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
-        table = self.query_one("#queue", DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
-        self._fill("")
-        table.focus()
+        self.app.paint_environment(self.query_one("#environment", Static))
+        filter_box = self.query_one("#filter", Input)
+        filter_box.value = self.view.text
+        filter_box.display = bool(self.view.text)
+        self.query_one("#command", Input).display = False
+        self.query_one("#teams", Tabs).active = f"team-{self.view.owner}"
+        self._ready = True
+        self._paint_report()
+        self.query_one("#queue", VirtualTable).focus()
 
-    def _summary(self) -> str:
+    # -- data -----------------------------------------------------------------------------
+
+    def show_report(self, report: CheckReport, skus: dict[str, frozenset[str]]) -> None:
+        """A refreshed report: same view, the cursor kept on the same exception."""
+        self.report = report
+        self.queue = Queue(report.findings, skus)
+        if self._ready:
+            self._paint_report()
+
+    def set_presenter(self, on: bool) -> None:
+        self.presenter = on
+        if self._ready:
+            self.query_one("#queue", VirtualTable).set_columns(self._columns())
+            self._fill(refresh_cells=True)
+
+    def set_progress(self, text: str) -> None:
+        self._progress = text
+        if self._ready:
+            self._paint_sources(text)
+
+    def sources_failed(self, error: str) -> None:
+        """A refresh that failed outright: every source not freshly read is down."""
+        for src in (self.report.platform, self.report.erp):
+            if src.status != "ok" and not src.error:
+                src.error = error
+        if self._ready:
+            self._paint_banner()
+            self._paint_sources(self._progress)
+
+    def _paint_report(self) -> None:
         r = self.report
-        counts: dict[str, int] = {}
-        for f in r.findings:
-            counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
-        at_risk = sum((f.amount_at_risk for f in r.findings if f.amount_at_risk), 0)
-        parts = ", ".join(f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low")
-                          if s in counts)
-        sources = "; ".join(f"{s.system} {s.status}" for s in (r.platform, r.erp))
-        return (f"{len(r.findings)} exceptions ({parts or 'none'}) on "
-                f"{r.result.returns_checked} returns; {len(r.result.delays)} delays; "
-                f"at risk {money(at_risk)}; sources: {sources}")
+        s = summarise(r.findings, r.generated_at)
+        sev = " ".join(f"{s.by_severity[k]} {k}" for k in ("critical", "high", "medium", "low")
+                       if k in s.by_severity)
+        kinds = " ".join(f"{v} {k}" for k, v in sorted(s.by_kind.items()))
+        owners = " ".join(f"{v} {k}" for k, v in sorted(s.by_owner.items()))
+        risk = " + ".join(money(v, c) for c, v in s.at_risk.items()) or "nothing"
+        text = Text()
+        text.append(f"{s.total} open exceptions", style="bold")
+        text.append(f" on {r.result.returns_checked} returns · ")
+        text.append(f"at risk {risk}", style="bold")
+        text.append(f"\nseverity: {sev or '-'}\nkind: {kinds or '-'}\nowner: {owners or '-'}")
+        if r.result.delays:
+            text.append(f"\n{len(r.result.delays)} more within their grace period (delays)",
+                        style="dim")
+        self.query_one("#summary", Static).update(text)
+        self.query_one("#per-day", Sparkline).data = s.per_day
+        self._paint_banner()
+        self._paint_sources(self._progress)
+        self._fill(refresh_cells=True)
 
-    def _fill(self, needle: str) -> None:
-        table = self.query_one("#queue", DataTable)
-        table.clear()
-        ordered = sorted(self.report.findings,
-                         key=lambda f: (-(f.amount_at_risk or 0), -f.severity.rank, f.code))
-        self.shown = [f for f in ordered if not needle or _matches(f, needle)]
-        for n, finding in enumerate(self.shown):
-            table.add_row(*_row(finding), key=str(n))
+    def _paint_banner(self) -> None:
+        banner = self.query_one("#banner", Static)
+        lines = [_banner_line(src) for src in (self.report.platform, self.report.erp)
+                 if src.status != "ok"]
+        banner.display = bool(lines)
+        banner.update(Text("\n".join(lines)))
+
+    def _paint_sources(self, progress: str) -> None:
+        text = Text("sources: ")
+        for n, src in enumerate((self.report.platform, self.report.erp)):
+            if n:
+                text.append(" · ")
+            text.append(_system(src.system) + " ")
+            text.append(_freshness(src), style=FRESHNESS_STYLE.get(_state(src), ""))
+        if progress:
+            text.append(f"   ⟳ {progress}", style="bold")
+        self.query_one("#sources", Static).update(text)
+
+    def _fill(self, *, refresh_cells: bool = False) -> None:
+        table = self.query_one("#queue", VirtualTable)
+        self.shown, counts = self.queue.select(self.view)
+        table.set_sort(self.view.sort, self.view.reverse)
+        table.empty_text = ("nothing open: both systems agree" if not self.queue.keys
+                            else "no exception matches this view (Esc clears the filter)")
+        table.set_rows(self.shown, self._cells, refresh_cells=refresh_cells)
+        tabs = self.query_one("#teams", Tabs)
+        for owner in OWNERS:
+            tab = tabs.query_one(f"#team-{owner}", Tab)
+            tab.label = f"{TEAM_LABEL[owner]} {counts[owner]}"
+        self.app.remember_view(self.view)
+
+    def _cells(self, key: Hashable) -> list[str | Text]:
+        f: Finding = self.queue.by_key[str(key)]
+        cells: dict[str, str | Text] = {
+            "return": f.return_ref, "order": f.order_ref or "", "code": f.code.value,
+            "stage": f.stage.value, "kind": f.kind.value,
+            "severity": severity(f.severity.value), "owner": f.owner.value,
+            "age": age_text(f.age_hours), "at risk": money(f.amount_at_risk, f.currency),
+            "triage": self.queue.triage_of(str(key)), "message": f.message,
+        }
+        return [cells[c.key] for c in self._columns()]
+
+    # -- actions --------------------------------------------------------------------------
+
+    @property
+    def cursor_finding(self) -> Finding | None:
+        key = self.query_one("#queue", VirtualTable).cursor_key
+        return None if key is None else self.queue.by_key.get(str(key))
+
+    @property
+    def marked_returns(self) -> list[str]:
+        marked = self.query_one("#queue", VirtualTable).marked
+        return sorted({self.queue.by_key[str(k)].return_ref for k in marked
+                       if str(k) in self.queue.by_key})
 
     def action_filter(self) -> None:
+        self.query_one("#command", Input).display = False
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
 
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+    def action_command(self) -> None:
+        box = self.query_one("#command", Input)
+        box.display = True
         box.value = ""
-        box.display = False
-        self._fill("")
-        self.query_one("#queue", DataTable).focus()
+        box.focus()
+
+    def action_clear(self) -> None:
+        """Esc: close the command bar, else clear the query, else clear the filter."""
+        command = self.query_one("#command", Input)
+        if command.display:
+            command.display = False
+        elif self.view.query is not None:
+            self.view.query = None
+            self._fill()
+        else:
+            box = self.query_one("#filter", Input)
+            box.value = ""
+            box.display = False
+            self.view.text = ""
+            self._fill()
+        self.query_one("#queue", VirtualTable).focus()
+
+    def action_owner(self, step: int) -> None:
+        n = (OWNERS.index(self.view.owner) + step) % len(OWNERS)
+        self.set_owner(OWNERS[n])
+
+    def set_owner(self, owner: str) -> None:
+        self.query_one("#teams", Tabs).active = f"team-{owner}"
+
+    def action_sort_next(self) -> None:
+        columns = [c.key for c in self._columns() if c.key in SORTABLE]
+        n = (columns.index(self.view.sort) + 1) % len(columns) if self.view.sort in columns else 0
+        self.sort_by(columns[n])
+
+    def sort_by(self, column: str) -> None:
+        if column not in SORTABLE:
+            return
+        if self.view.sort == column:
+            self.view.reverse = not self.view.reverse
+        else:
+            self.view.sort = column
+            self.view.reverse = column in ("at risk", "severity", "age")
+        self._fill()
+
+    def run_command(self, text: str) -> None:
+        """`:return REF` opens it; the others narrow the queue (Esc widens it again)."""
+        try:
+            query = parse_query(text)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        if query.field == "owner":
+            self.set_owner(query.value.casefold())
+            return
+        if query.field == "return":
+            self.app.open_return(query.value)
+            return
+        self.view.query = query
+        self._fill()
+        self.notify(f"{len(self.shown)} exceptions for {query.text()} (Esc shows all)")
+
+    # -- events ---------------------------------------------------------------------------
+
+    @on(Tabs.TabActivated, "#teams")
+    def _team(self, event: Tabs.TabActivated) -> None:
+        owner = (event.tab.id or "team-all").removeprefix("team-")
+        if owner != self.view.owner:
+            self.view.owner = owner
+            self._fill()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._fill(event.value)
+        self.view.text = event.value
+        self._fill()
 
     @on(Input.Submitted, "#filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        self.query_one("#queue", DataTable).focus()
+    def _filter_done(self) -> None:
+        self.query_one("#queue", VirtualTable).focus()
 
-    @on(DataTable.HeaderSelected)
-    def _sort(self, event: DataTable.HeaderSelected) -> None:
-        event.data_table.sort(event.column_key)
+    @on(Input.Submitted, "#command")
+    def _command(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.query_one("#queue", VirtualTable).focus()
+        if event.value.strip():
+            self.run_command(event.value)
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open_return()
+    @on(VirtualTable.HeaderClicked)
+    def _header(self, event: VirtualTable.HeaderClicked) -> None:
+        self.sort_by(event.column_key)
 
-    def action_open_return(self) -> None:
-        table = self.query_one("#queue", DataTable)
-        if not self.shown or table.cursor_row is None:
-            return
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        finding = self.shown[int(key)]
-        self.app.open_return(finding.return_ref)
+    @on(VirtualTable.Selected)
+    def _selected(self, event: VirtualTable.Selected) -> None:
+        finding = self.queue.by_key.get(str(event.key))
+        if finding is not None:
+            self.app.open_return(finding.return_ref)
+
+
+FRESHNESS_STYLE = {"ok": "green", "stale": "yellow", "down": "bold red"}
+
+
+def _state(src: SourceStatus) -> str:
+    return "down" if src.error else src.status
+
+
+def _freshness(src: SourceStatus) -> str:
+    at = src.fetched_at.strftime("%Y-%m-%d %H:%M") if src.fetched_at else "never"
+    state = _state(src)
+    if state == "ok":
+        return f"ok {at}"
+    if state == "down":
+        return f"down · last good data {at}"
+    return f"stale · from {at}"
+
+
+def _banner_line(src: SourceStatus) -> str:
+    at = src.fetched_at.strftime("%Y-%m-%d %H:%M") if src.fetched_at else "an earlier run"
+    if src.error:
+        return (f"{_system(src.system)} is down ({src.error}); showing its last good data "
+                f"from {at}, marked stale.")
+    return f"{_system(src.system)}: showing the data kept from {at} (stale) while it refreshes."
+
+
+def _system(system: str) -> str:
+    from ...domain.codes import SYSTEM_NAMES
+
+    return SYSTEM_NAMES.get(system, system)

@@ -1,93 +1,533 @@
-"""One return, both systems side by side: every stage, the mismatches and what to do."""
+"""One return, both systems side by side: every stage, the mismatches, what they mean, the
+money and the lines, when each thing happened, and what the console can do about it.
+
+Everything that came from an API is a `rich.text.Text` (never markup), and in presenter mode
+it passes through the masker first, so no customer detail or hostname reaches the screen.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import zip_longest
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
 from ...domain.catalogue import CATALOGUE
-from ...domain.codes import SYSTEM_NAMES, Component, Stage
+from ...domain.codes import SYSTEM_NAMES, Action, Component, Severity, Side, Stage
 from ...domain.findings import Finding
-from ...domain.model import ReturnCase, StageView
-from ..format import money, plain, status, when
+from ...domain.model import CreditNote, ErpLine, PlatformLine, ReturnCase, StageView
+from ...domain.reference import ErpMaster, Mappings, Policy
+from ...domain.timeline import Event, timeline
+from ...domain.view import CaseView, Context
+from ..format import SEVERITY_STYLE, money, status, when
+from ..presenter import Masker
+from .raw_record import RawRecordScreen
+
+RawLookup = Callable[[str], Any | None]
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.REMAP_SKU: "remap SKU",
+    Action.REMAP_CODE: "remap code",
+    Action.FIX_REFERENCE: "fix reference",
+    Action.REQUEUE_POSTING: "re-queue posting",
+}
+NOT_WIRED = "(wired in the next release)"
+STAGE_COLUMNS = ("stage", "platform", "ERP", "mismatch")
+MONEY_COLUMNS = ("component", "platform", "ERP", "difference")
+#: Each side-by-side cell reads "platform → ERP" (e.g. "sellable → RESELL").
+LINE_COLUMNS = ("SKU", "qty", "ERP item", "qty", "received", "reason", "condition",
+                "location", "paired by", "mismatch")
+TIMELINE_COLUMNS = ("time", "side", "stage", "status", "what", "record ids")
+#: Columns that give way (with an ellipsis) when a table is wider than the screen, in
+#: tiers: free text first; the codes only when nothing else is left, as they are what the
+#: operator acts on.
+FLEXIBLE: dict[str, tuple[tuple[int, ...], ...]] = {
+    "stages": ((1, 2), (3,)),
+    "lines": ((0, 2, 5, 6, 7), (9,)),
+    "timeline": ((4, 5),),
+}
+#: Cells the screen keeps beside a table: the body's margin and its scrollbar.
+_CHROME = 4
+_NARROWEST = 8
+#: "Now" for the display's CaseView: later than any posting, as the engine's real now is
+#: (it only orders credit notes that carry no time; the pairing never reads the clock).
+_LATER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _cell(view: StageView) -> str:
-    parts = [view.status.value.replace("_", " ")]
-    if view.at:
-        parts.append(when(view.at))
-    if view.detail:
-        parts.append(plain(view.detail))
-    if view.record_ids:
-        parts.append(plain(", ".join(view.record_ids)))
-    return " · ".join(parts)
+def _no_raw(ref: str) -> Any | None:
+    return None
 
 
-def _shown(view: StageView):
-    """A bare status is coloured by itself; a stage with times and ids spells them out."""
-    return status(view.status.value) if not view.at and not view.detail else _cell(view)
+# ---------------------------------------------------------------- pure helpers
+
+
+@dataclass(frozen=True, slots=True)
+class LineRow:
+    """A platform line and the ERP line that answers it; either may be missing."""
+
+    platform: PlatformLine | None
+    erp: ErpLine | None
+    #: How the two were matched: "same code", "mapping", "position" (a guess), or "".
+    by: str
+
+
+def case_view(case: ReturnCase, mappings: Mappings | None = None) -> CaseView:
+    """The engine's own derivations (line pairing, which credit note counts), so the screen
+    shows what the findings were computed from; no master data is needed for those."""
+    ctx = Context(mappings=mappings or Mappings(), master=ErpMaster(), policy=Policy(),
+                  now=_LATER)
+    return CaseView(case, ctx)
+
+
+def pair_lines(view: CaseView, *, mapped: bool) -> list[LineRow]:
+    """Lines paired the way the engine pairs them (item groups, through the SKU mappings
+    when known). Without mappings (`mapped` False), SKUs only match identical item numbers,
+    so what is left over on both sides is paired by position and says so."""
+    rows: list[LineRow] = []
+    for group in view.groups.values():
+        for pline, eline in zip_longest([p.line for p in group.pairs], group.erp_lines):
+            rows.append(LineRow(pline, eline, _matched_by(pline, eline)))
+    return rows if mapped else _pair_leftovers(rows)
+
+
+def _matched_by(pline: PlatformLine | None, eline: ErpLine | None) -> str:
+    if pline is None or eline is None:
+        return ""
+    return "same code" if pline.sku == eline.item_no else "mapping"
+
+
+def _pair_leftovers(rows: list[LineRow]) -> list[LineRow]:
+    """Unmatched platform lines take the unmatched ERP lines in order (a mapped SKU and its
+    item, as the integration most likely posted them); surplus ERP lines stay last."""
+    spare = [r.erp for r in rows if r.platform is None]
+    out = []
+    for row in rows:
+        if row.platform is None:
+            continue
+        if row.erp is None and spare:
+            row = LineRow(row.platform, spare.pop(0), "position")
+        out.append(row)
+    return out + [LineRow(None, erp, "") for erp in spare]
+
+
+def qty(value: Decimal | None) -> str:
+    """2.000000 reads as 2, 1.50 as 1.5."""
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def _arrow(left: str | None, right: str | None) -> str:
+    if not left and not right:
+        return ""
+    return f"{left or '—'} → {right or '—'}"
+
+
+def line_refs(row: LineRow) -> set[str]:
+    """Every identifier a finding's line_ref may use for this row (SKU, item, line ids)."""
+    refs = set()
+    if row.platform:
+        refs |= {row.platform.sku, row.platform.line_ref}
+    if row.erp:
+        refs |= {row.erp.item_no, row.erp.line_ref}
+    return refs
+
+
+def actions_for(findings: Iterable[Finding]) -> dict[Action, list[str]]:
+    """The catalogue's action for each finding, with the codes each would fix (in order)."""
+    out: dict[Action, list[str]] = {}
+    for f in findings:
+        codes = out.setdefault(CATALOGUE[f.code].action, [])
+        if f.code.value not in codes:
+            codes.append(f.code.value)
+    return out
+
+
+def raw_refs_platform(case: ReturnCase) -> list[str]:
+    refs = [case.platform.raw_ref] + [p.raw_ref for p in case.problems if p.side is Side.PLATFORM]
+    return _distinct(refs)
+
+
+def raw_refs_erp(case: ReturnCase) -> list[str]:
+    """Each ERP document behind the view once: stage records in lifecycle order, then the
+    credit notes, then any record that did not validate."""
+    refs = [case.erp.stage(stage).raw_ref for stage in Stage]
+    refs += [note.raw_ref for note in case.erp.credit_notes]
+    refs += [p.raw_ref for p in case.problems if p.side is Side.ERP]
+    return _distinct(refs)
+
+
+def _distinct(refs: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(r for r in refs if r))
+
+
+def fit(rows: Sequence[Sequence[Text]], labels: Sequence[str], available: int,
+        tiers: Sequence[Iterable[int]]) -> None:
+    """Truncate the flexible columns with the most room to spare, one cell at a time, until
+    the table fits in `available` cells (each column also takes one cell of padding either
+    side); a later tier of columns gives way only once the earlier ones cannot.
+
+    A table wider than the screen would scroll sideways on its own and hide the ERP side."""
+    widths = [max([len(label)] + [row[i].cell_len for row in rows])
+              for i, label in enumerate(labels)]
+    floor = [max(_NARROWEST, len(label)) for label in labels]
+    budget = available - 2 * len(labels)
+    for tier in map(list, tiers):
+        while sum(widths) > budget:
+            roomiest = max(tier, key=lambda i: widths[i] - floor[i])
+            if widths[roomiest] <= floor[roomiest]:
+                break
+            widths[roomiest] -= 1
+        for row in rows:
+            for i in tier:
+                row[i].truncate(widths[i], overflow="ellipsis")
+
+
+def worst(findings: Iterable[Finding]) -> Finding | None:
+    """The finding that sets a row's colour: errors before delays, then by severity."""
+    return max(findings, key=lambda f: (not f.delay, f.severity.rank), default=None)
+
+
+# ---------------------------------------------------------------- colours
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """Colours from the theme in use (each theme sets its own severity colours), so the
+    highlights stay readable on dark, light and high-contrast themes alike."""
+
+    severity: dict[str, str]
+    error: str
+
+    @classmethod
+    def of(cls, variables: dict[str, str]) -> Palette:
+        return cls(
+            severity={s.value: variables.get(f"severity-{s.value}", SEVERITY_STYLE[s.value])
+                      for s in Severity},
+            error=variables.get("error", "red"),
+        )
+
+    def of_finding(self, finding: Finding | None) -> str:
+        if finding is None:
+            return ""
+        colour = self.severity[finding.severity.value]
+        return f"italic {colour}" if finding.delay else colour
+
+
+# ---------------------------------------------------------------- the screen
 
 
 class ReturnScreen(Screen):
-    """The stage board, the findings with why they matter, and the money by component."""
+    """The stage board, the findings with why they matter, the money and the lines, the
+    timeline, and the actions that apply; `p` / `e` open each side's raw source record."""
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "app.pop_screen", "Back", id="return.back"),
+        Binding("p", "raw_platform", "Platform record", id="return.raw_platform"),
+        Binding("e", "raw_erp", "ERP record", id="return.raw_erp"),
     ]
 
-    def __init__(self, case: ReturnCase, findings: list[Finding]) -> None:
+    def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
+                 presenter: bool = False, mappings: Mappings | None = None) -> None:
         super().__init__()
         self.case = case
         self.findings = findings
+        self.raw = raw
+        self.presenter = presenter
+        self.mappings = mappings
+        self.masker = Masker(case)
+        self.events: list[Event] = timeline(case)
+        view = case_view(case, mappings)
+        self.lines: list[LineRow] = pair_lines(view, mapped=mappings is not None)
+        #: The credit note the money compares against: the engine's choice, not the first.
+        self.credit_note: CreditNote | None = view.credit_note
+
+    # -- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        p, e = self.case.platform, self.case.erp
         yield Header()
-        yield Static(self.app.environment.upper(), id="environment",
-                     classes=f"env-{self.app.environment}")
-        with VerticalScroll():
-            yield Static(
-                f"Return {plain(p.return_ref)} · order {plain(p.order_ref or '—')} · "
-                f"{SYSTEM_NAMES.get(p.system, p.system)} | {SYSTEM_NAMES.get(e.system, e.system)}",
-                id="title")
-            yield DataTable(id="stages", cursor_type="row")
-            yield Static(self._explained(), id="findings")
-            yield DataTable(id="money", cursor_type="row")
+        yield Static(id="environment")
+        with VerticalScroll(id="return-body"):
+            yield Static(id="title")
+            yield Static("Stages", classes="section")
+            yield DataTable(id="stages", cursor_type="none")
+            yield Static("Findings", classes="section")
+            yield Static(id="findings")
+            yield Static(classes="section", id="money-heading")
+            yield DataTable(id="money", cursor_type="none")
+            yield Static("Lines", classes="section")
+            yield DataTable(id="lines", cursor_type="none")
+            yield Static("Timeline", classes="section")
+            yield DataTable(id="timeline", cursor_type="none")
+            yield Static("Actions", classes="section")
+            yield Static(id="actions")
         yield Footer()
 
     def on_mount(self) -> None:
+        bar = self.query_one("#environment", Static)
+        paint = getattr(self.app, "paint_environment", None)
+        if paint is not None:
+            paint(bar)
+        else:
+            environment = getattr(self.app, "environment", "demo")
+            bar.update(environment.upper())
+            bar.set_classes(f"env-{environment}")
+        columns = {"stages": STAGE_COLUMNS, "money": MONEY_COLUMNS,
+                   "lines": LINE_COLUMNS, "timeline": TIMELINE_COLUMNS}
+        for name, labels in columns.items():
+            table = self.query_one(f"#{name}", DataTable)
+            table.add_columns(*labels)
+            # The page scrolls as one: a table that took focus would swallow the arrow keys.
+            table.can_focus = False
+        self.query_one("#return-body", VerticalScroll).focus()
+        self._paint()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._paint())
+
+    def on_resize(self) -> None:
+        """Tables are fitted to the width, so a new width refits them."""
+        if self.is_mounted:
+            self._paint()
+
+    def set_presenter(self, on: bool) -> None:
+        """Presenter mode switched while the return is open: every section is masked (or
+        unmasked) at once, not at the next visit."""
+        self.presenter = on
+        self._paint()
+
+    def _paint(self) -> None:
+        """Fill every section with the current theme's colours and masking (again on a
+        theme change, a resize, or presenter mode switched)."""
+        palette = Palette.of(self.app.theme_variables)
+        self.query_one("#title", Static).update(self._title())
+        self.query_one("#money-heading", Static).update(self._money_heading())
+        self._fill_stages(palette)
+        self.query_one("#findings", Static).update(self._explained(palette))
+        self._fill_money(palette)
+        self._fill_lines(palette)
+        self._fill_timeline()
+        self.query_one("#actions", Static).update(self._actions())
+
+    def _put(self, name: str, labels: Sequence[str], rows: list[tuple[str, list[Text]]]) -> None:
+        """Replace a table's rows, fitted to the screen's width."""
+        table = self.query_one(f"#{name}", DataTable)
+        table.clear()
+        cells = [row for _, row in rows]
+        fit(cells, labels, self.size.width - _CHROME, FLEXIBLE.get(name, ()))
+        for key, row in rows:
+            table.add_row(*row, key=key)
+
+    def _safe(self, text: object) -> str:
+        """API text as it may be shown: masked in presenter mode, literal either way."""
+        if text is None:
+            return ""
+        return self.masker.mask(text) if self.presenter else str(text)
+
+    # -- title ------------------------------------------------------------------------
+
+    def _title(self) -> Text:
         p, e = self.case.platform, self.case.erp
-        by_stage: dict[Stage, list[str]] = {}
-        for f in self.findings:
-            by_stage.setdefault(f.stage, []).append(f.code.value)
-        board = self.query_one("#stages", DataTable)
-        board.add_columns("stage", "platform", "ERP", "mismatch")
+        customer = " ".join(filter(None, (
+            self._safe(p.customer_name),
+            f"<{self._safe(p.customer_email)}>" if p.customer_email else "")))
+        parts = [f"Return {self._safe(p.return_ref)}", f"order {self._safe(p.order_ref or '—')}",
+                 customer or "no customer on the platform",
+                 f"{SYSTEM_NAMES.get(p.system, p.system)} | {SYSTEM_NAMES.get(e.system, e.system)}"]
+        return Text(" · ".join(parts))
+
+    # -- stage board ------------------------------------------------------------------
+
+    def _fill_stages(self, palette: Palette) -> None:
+        p, e = self.case.platform, self.case.erp
+        rows = []
         for stage in Stage:
-            pv, ev = p.stage(stage), e.stage(stage)
-            board.add_row(stage.value, _shown(pv), _shown(ev),
-                          ", ".join(by_stage.get(stage, [])), key=stage.value)
-        table = self.query_one("#money", DataTable)
-        table.add_columns("component", "platform", "ERP", "difference")
-        refund = p.refund
-        note = next((n for n in e.credit_notes if n.status != "cancelled"), None)
-        credit = note.amounts if note else None
+            found = [f for f in self.findings if f.stage is stage]
+            colour = palette.of_finding(worst(found))
+            sides = {f.side for f in found}
+            rows.append((stage.value, [
+                Text(stage.value, style=colour),
+                self._stage_cell(p.stage(stage), colour if _names(sides, Side.PLATFORM) else ""),
+                self._stage_cell(e.stage(stage), colour if _names(sides, Side.ERP) else ""),
+                Text(_codes(found), style=f"bold {colour}" if colour else "")]))
+        self._put("stages", STAGE_COLUMNS, rows)
+
+    def _stage_cell(self, view: StageView, highlight: str) -> Text:
+        """Status, time, the system's word and record ids; a disagreeing cell is marked
+        with ✗ as well as coloured, so it reads without colour too."""
+        cell = Text()
+        if highlight:
+            cell.append("✗ ", style=f"bold {highlight}")
+        cell.append_text(status(view.status.value))
+        for part in (when(view.at), self._safe(view.detail),
+                     self._safe(", ".join(view.record_ids))):
+            if part:
+                cell.append(" · " + part, style=highlight)
+        return cell
+
+    # -- findings ---------------------------------------------------------------------
+
+    def _explained(self, palette: Palette) -> Text:
+        if not self.findings:
+            return Text("No mismatch: both systems agree on this return.")
+        out = Text()
+        for n, f in enumerate(self.findings):
+            entry = CATALOGUE[f.code]
+            if n:
+                out.append("\n")
+            out.append(f.code.value, style=f"bold {palette.of_finding(f)}")
+            late = ", delay" if f.delay else ""
+            out.append(f" ({f.severity.value}, {f.owner.value}{late}): ")
+            out.append(self._safe(f.message))
+            out.append(f"\n  why: {entry.why}\n  do:  {entry.todo}")
+        return out
+
+    # -- money ------------------------------------------------------------------------
+
+    def _money_heading(self) -> Text:
+        p, note = self.case.platform, self.credit_note
+        currency = p.refund.currency if p.refund else None
+        head = f"Money ({currency})" if currency else "Money"
+        refund = f"refund via {self._safe(p.refund_method)}" if p.refund_method else "refund"
+        if note is None:
+            return Text(f"{head}: {refund} against no credit note")
+        label = self._safe(note.number or note.id)
+        method = f" via {self._safe(note.payment_method)}" if note.payment_method else ""
+        return Text(f"{head}: {refund} against credit note {label} ({note.status}){method}")
+
+    def _fill_money(self, palette: Palette) -> None:
+        refund = self.case.platform.refund
+        credit = self.credit_note.amounts if self.credit_note else None
+        named = {f.component: f for f in self.findings if f.component}
+        rows = []
         for component in Component:
             a = refund.component(component) if refund else None
             b = credit.component(component) if credit else None
-            diff = (a - b) if a is not None and b is not None else None
-            table.add_row(component.value, money(a), money(b), money(diff))
+            rows.append(_money_row(component.value, a, b, palette,
+                                   palette.of_finding(named.get(component.value))))
+        rows.append(_money_row("total", refund.total if refund else None,
+                               credit.total if credit else None, palette, ""))
+        if refund and credit and refund.currency != credit.currency:
+            loud = f"bold {palette.error}"
+            rows.append(("currency", [Text("currency", style=loud), Text(refund.currency),
+                                      Text(credit.currency), Text("differs", style=loud)]))
+        self._put("money", MONEY_COLUMNS, rows)
 
-    def _explained(self) -> str:
+    # -- lines ------------------------------------------------------------------------
+
+    def _fill_lines(self, palette: Palette) -> None:
+        rows = []
+        for n, row in enumerate(self.lines):
+            refs = line_refs(row)
+            found = [f for f in self.findings if f.line_ref in refs]
+            colour = palette.of_finding(worst(found))
+            cells = [*self._line_cells(row), _codes(found)]
+            rows.append((str(n), [Text(c, style=colour) for c in cells]))
+        if not rows:
+            rows.append(("none", [Text("no lines" if i == 0 else "") for i in
+                                  range(len(LINE_COLUMNS))]))
+        self._put("lines", LINE_COLUMNS, rows)
+
+    def _line_cells(self, row: LineRow) -> list[str]:
+        """Quantities with their unit on each side (None on the platform is "each")."""
+        pl, el, s = row.platform, row.erp, self._safe
+        received = _arrow(qty(pl.received_quantity) if pl else None,
+                          qty(el.received_quantity) if el else None)
+        return [
+            s(pl.sku) if pl else "—",
+            f"{qty(pl.quantity)} {s(pl.uom or 'each')}" if pl else "",
+            s(el.item_no) if el else "—",
+            f"{qty(el.quantity)} {s(el.uom or '')}".strip() if el else "",
+            received,
+            s(_arrow(pl and pl.reason, el and el.reason)),
+            s(_arrow(pl and pl.condition, el and el.disposition)),
+            s(_arrow(pl and pl.location, el and el.location)),
+            row.by,
+        ]
+
+    # -- timeline ---------------------------------------------------------------------
+
+    def _fill_timeline(self) -> None:
+        rows = [(str(n), [Text(when(event.at) or "no time"),
+                          Text("platform" if event.side is Side.PLATFORM else "ERP"),
+                          Text(event.stage.value), status(event.status.value),
+                          Text(self._safe(event.what)),
+                          Text(self._safe(", ".join(event.record_ids)))])
+                for n, event in enumerate(self.events)]
+        if not rows:
+            rows.append(("none", [Text(""), Text(""), Text(""), Text(""),
+                                  Text("nothing recorded on either side yet"), Text("")]))
+        self._put("timeline", TIMELINE_COLUMNS, rows)
+
+    # -- actions ----------------------------------------------------------------------
+
+    def _actions(self) -> Text:
+        """What the console will be able to do for these findings; not bound to keys yet."""
+        planned = actions_for(self.findings)
+        manual = planned.pop(Action.NONE, [])
+        out = Text()
+        for action, codes in planned.items():
+            out.append(f"{ACTION_LABELS[action]}", style="bold")
+            out.append(f": fixes {', '.join(codes)} {NOT_WIRED}\n")
+        if manual:
+            out.append("no console action", style="bold")
+            out.append(f": {', '.join(manual)}; follow the steps under Findings\n")
         if not self.findings:
-            return "No mismatch: both systems agree on this return."
-        lines = []
-        for f in self.findings:
-            entry = CATALOGUE[f.code]
-            lines.append(f"[b]{f.code.value}[/b] ({f.severity.value}, {f.owner.value}): "
-                         f"{plain(f.message)}\n  why: {entry.why}\n  do: {entry.todo}")
-        return "\n".join(lines)
+            out.append("Nothing to do: both systems agree.\n")
+        out.rstrip()
+        return out
+
+    # -- raw records ------------------------------------------------------------------
+
+    def action_raw_platform(self) -> None:
+        name = SYSTEM_NAMES.get(self.case.platform.system, self.case.platform.system)
+        self._load_raw(f"{name} record of {self.case.return_ref}",
+                       raw_refs_platform(self.case))
+
+    def action_raw_erp(self) -> None:
+        name = SYSTEM_NAMES.get(self.case.erp.system, self.case.erp.system)
+        self._load_raw(f"{name} records of {self.case.return_ref}", raw_refs_erp(self.case))
+
+    def _load_raw(self, title: str, refs: list[str]) -> None:
+        self.run_worker(lambda: (title, self._lookup(refs)), thread=True, group="raw",
+                        exclusive=True, exit_on_error=False)
+
+    def _lookup(self, refs: list[str]) -> list[tuple[str, Any]]:
+        """Runs in a thread: the lookup may read the cache. No ref at all still answers."""
+        return [(ref, self.raw(ref)) for ref in refs] or [(self.case.return_ref, None)]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "raw":
+            return
+        if event.state == WorkerState.SUCCESS:
+            title, records = event.worker.result
+            self.app.push_screen(RawRecordScreen(title, records, self.presenter,
+                                                 secrets=self.masker.secrets))
+        elif event.state == WorkerState.ERROR:
+            self.notify(str(event.worker.error), title="Could not read the raw record",
+                        severity="error")
+
+
+def _money_row(label: str, a: Decimal | None, b: Decimal | None, palette: Palette,
+               colour: str) -> tuple[str, list[Text]]:
+    """A component's two amounts and their difference; a non-zero difference is loud."""
+    diff = (a - b) if a is not None and b is not None else None
+    loud = f"bold {palette.error}" if diff else ""
+    return label, [Text(label, style=colour or loud), Text(money(a), justify="right"),
+                   Text(money(b), justify="right"),
+                   Text(money(diff), style=loud, justify="right")]
+
+
+def _codes(found: Iterable[Finding]) -> str:
+    return ", ".join(dict.fromkeys(f.code.value for f in found))
+
+
+def _names(sides: set[Side | None], side: Side) -> bool:
+    """A finding with no side is about both cells of its row."""
+    return side in sides or None in sides

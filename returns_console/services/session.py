@@ -1,0 +1,194 @@
+"""A console session: where the console's data comes from and how it is refreshed.
+
+Three sources, one shape: the built-in demo (the sandbox served on loopback for the whole
+session, read through the real connectors), a profile's live systems, or a snapshot file.
+A session opens on the last report kept in the cache (at once, marked stale), then refreshes
+in the background; each refresh answers with the report and the raw source records behind it.
+The UI calls these methods from a worker thread; nothing here knows of Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import ChainMap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import Profile
+from ..connectors.http import CallLog
+from ..domain.reference import Mappings
+from ..store.cache import Cache
+from .check import CheckReport, SourceStatus
+from .connections import SecretLookup
+from .live import fetch_live, live_report
+
+ENVIRONMENTS = ("demo", "sandbox", "production")
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(slots=True)
+class Loaded:
+    """One report and the raw records behind it (raw_ref → record as the API sent it)."""
+
+    report: CheckReport
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    #: The last report kept in the cache, shown while the first refresh runs.
+    from_cache: bool = False
+    #: The mapping tables the report was made with (lines are shown paired through them).
+    mappings: Mappings | None = None
+
+
+class Session:
+    """The base: a label, the environment shown in colour, read-only, and the refresh."""
+
+    label: str = "session"
+    environment: str = "production"
+    read_only: bool = False
+    #: Where the data comes from, as shown to people (never a URL with credentials).
+    where: str = ""
+
+    def __init__(self) -> None:
+        self._phase = ""
+        self._log: CallLog | None = None
+        self._lock = threading.Lock()
+
+    def opening(self) -> Loaded | None:
+        """The last report at once (from the cache), or None: the first refresh will tell."""
+        return None
+
+    def refresh(self) -> Loaded:
+        """Read the sources and reconcile; blocking (the UI runs it in a worker thread)."""
+        raise NotImplementedError
+
+    def progress(self) -> str:
+        """What the refresh is doing now, for the progress line."""
+        log = self._log
+        if self._phase == "reading" and log is not None:
+            return f"reading the systems · {log.total} requests"
+        return self._phase
+
+    def close(self) -> None:
+        """Stop what the session started (the demo's sandbox)."""
+
+
+class ReportSession(Session):
+    """A report made by a function: a snapshot file, or tests."""
+
+    def __init__(self, load: Callable[[], CheckReport], *, label: str = "snapshot",
+                 environment: str = "demo", read_only: bool = False, where: str = "",
+                 mappings: Mappings | None = None) -> None:
+        super().__init__()
+        self._load = load
+        self._mappings = mappings
+        self.label, self.environment, self.read_only = label, environment, read_only
+        self.where = where or label
+
+    def refresh(self) -> Loaded:
+        self._phase = "reconciling"
+        try:
+            return Loaded(self._load(), mappings=self._mappings)
+        finally:
+            self._phase = ""
+
+
+class LiveSession(Session):
+    """A profile's two systems read over their APIs, with the local cache behind them."""
+
+    def __init__(self, profile: Profile, lookup: SecretLookup, mappings: Callable[[], Mappings],
+                 cache_path: Path, *, environment: str | None = None, read_only: bool = False,
+                 now: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
+        self.profile = profile
+        self.label = profile.name
+        self.environment = environment or environment_of(profile)
+        self.read_only = read_only or profile.read_only
+        self.where = f"{_system(profile.platform.system)} | {_system(profile.erp.system)}"
+        self._lookup = lookup
+        self._mappings = mappings
+        self._cache_path = cache_path
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def opening(self) -> Loaded | None:
+        cache = Cache(self._cache_path)
+        try:
+            kept = cache.load_report(self.profile.name)
+        finally:
+            cache.close()
+        if kept is None:
+            return None
+        try:
+            report = CheckReport.from_json(kept)
+        except (KeyError, TypeError, ValueError):
+            return None  # written by another version: the refresh will replace it
+        report.platform = _stale(report.platform)
+        report.erp = _stale(report.erp)
+        return Loaded(report, from_cache=True)
+
+    def refresh(self) -> Loaded:
+        with self._lock:  # one refresh at a time, whoever asks
+            self._log = log = CallLog()
+            self._phase = "reading"
+            cache = Cache(self._cache_path)
+            try:
+                data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
+                                              log=log))
+                self._phase = "reconciling"
+                mappings = self._mappings()
+                report = live_report(self.profile, data, mappings, now=self._now())
+                self._phase = "saving"
+                cache.save_report(self.profile.name, report.to_json())
+            finally:
+                cache.close()
+                self._phase = ""
+            return Loaded(report, ChainMap(data.platform.raw, data.erp.raw),
+                          mappings=mappings)
+
+
+class DemoSession(LiveSession):
+    """The built-in sandbox, served on 127.0.0.1 while the console is open, read through
+    the same connectors and cache as any profile."""
+
+    def __init__(self, cache_path: Path, *, now: datetime | None = None,
+                 returns: int | None = None, read_only: bool = False) -> None:
+        from ..sandbox.demo import build_sandbox
+        from ..sandbox.server import BackgroundServer
+        from .demo import demo_mappings
+
+        moment = now or datetime.now(UTC).replace(microsecond=0)
+        self.sandbox = build_sandbox(moment, returns=returns)
+        server = BackgroundServer(self.sandbox.app()).start()
+        self.server: BackgroundServer | None = server
+        mappings = demo_mappings(self.sandbox)
+        super().__init__(self.sandbox.profile(server.url), self.sandbox.secret,
+                         lambda: mappings, cache_path, environment="demo",
+                         read_only=read_only, now=(lambda: moment) if now else None)
+        self.label = "demo"
+        self.where = "built-in sandbox: Swap Commerce | Business Central"
+
+    def close(self) -> None:
+        if self.server is not None:
+            server, self.server = self.server, None
+            server.stop()
+
+
+def environment_of(profile: Profile) -> str:
+    """What a profile points at: the sandbox when both systems are on this machine."""
+    if profile.environment is not None:
+        return profile.environment
+    urls = (profile.platform.base_url or "", profile.erp.base_url or "")
+    local = all(any(f"//{host}" in url for host in LOOPBACK) for url in urls)
+    return "sandbox" if local else "production"
+
+
+def _stale(status: SourceStatus) -> SourceStatus:
+    return replace(status, status="stale") if status.status == "ok" else status
+
+
+def _system(system: str) -> str:
+    from ..domain.codes import SYSTEM_NAMES
+
+    return SYSTEM_NAMES.get(system, system)

@@ -1,0 +1,63 @@
+"""The command palette's commands, namespaced ("theme: …", "view: …", "queue: …")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .queue_model import OWNERS, SORTABLE
+
+
+class ConsoleCommands(Provider):
+    """Everything the console does, findable by name."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        out: list[tuple[str, Callable[[], object], str]] = []
+        for name in sorted(t for t in app.available_themes if t.startswith("returns-")):
+            out.append((f"theme: {name.removeprefix('returns-')}",
+                        partial(app.use_theme, name), f"Switch to the {name} theme"))
+        out.append(("presenter: toggle", app.action_toggle_presenter,
+                    "Mask customer details and hide hostnames, for a room"))
+        out.append(("queue: refresh", app.action_refresh_data,
+                    "Read both systems again (in the background)"))
+        out.append(("help: keys", app.action_help, "What each key does here"))
+        queue = app._queue()
+        if queue is not None:
+            for owner in OWNERS:
+                out.append((f"view: {owner}", partial(self._view, owner),
+                            _view_help(owner)))
+            for column in SORTABLE:
+                out.append((f"queue: sort by {column}", partial(self._sort, column),
+                            "Sort the queue (again to reverse)"))
+            out.append(("queue: command bar", partial(self._queue_action, "command"),
+                        ":return REF, :order REF, :sku SKU, :code CODE, :owner TEAM"))
+            out.append(("queue: filter", partial(self._queue_action, "filter"),
+                        "Filter across every column"))
+        return out
+
+    def _view(self, owner: str) -> None:
+        self.app.switch_to_queue().set_owner(owner)
+
+    def _sort(self, column: str) -> None:
+        self.app.switch_to_queue().sort_by(column)
+
+    def _queue_action(self, name: str) -> None:
+        getattr(self.app.switch_to_queue(), f"action_{name}")()
+
+    async def discover(self) -> Hits:
+        for name, run, help_text in self._commands():
+            yield DiscoveryHit(name, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, run, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), run, help=help_text)
+
+
+def _view_help(owner: str) -> str:
+    return "Show every team's exceptions" if owner == "all" else f"Show {owner}'s exceptions"
