@@ -86,6 +86,7 @@ class QueueScreen(Screen):
         yield Tabs(*(Tab(TEAM_LABEL[o], id=f"team-{o}") for o in OWNERS), id="teams")
         yield Input(placeholder="filter: any words, across every column (Esc clears)",
                     id="filter")
+        yield Static(id="query")
         yield Input(placeholder=":return REF · :order REF · :sku SKU · :code CODE · "
                                 ":owner TEAM  (Enter runs, Esc closes)", id="command")
         yield VirtualTable(self._columns(), id="queue")
@@ -181,6 +182,12 @@ class QueueScreen(Screen):
         table.empty_text = ("nothing open: both systems agree" if not self.queue.keys
                             else "no exception matches this view (Esc clears the filter)")
         table.set_rows(self.shown, self._cells, refresh_cells=refresh_cells)
+        query = self.query_one("#query", Static)
+        query.display = self.view.query is not None
+        if self.view.query is not None:
+            query.update(Text.assemble(("showing ", "dim"), (self.view.query.text(), "bold"),
+                                       (f" · {len(self.shown)} of {len(self.queue.keys)}"
+                                        " · Esc shows all", "dim")))
         tabs = self.query_one("#teams", Tabs)
         for owner in OWNERS:
             tab = tabs.query_one(f"#team-{owner}", Tab)
