@@ -23,6 +23,7 @@ from ..services.check import CheckReport
 from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
 from ..services.ui_state import load_view, save_view
 from .commands import ConsoleCommands
+from .presenter import mask_emails, mask_host
 from .queue_model import View
 from .screens.help import HelpScreen
 from .screens.queue import QueueScreen
@@ -72,7 +73,10 @@ class ReturnsConsole(App):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        """Messages carry API text (errors, refs, SKUs): literal, never markup."""
+        """Messages carry API text (errors, refs, SKUs): literal, never markup; in presenter
+        mode without hostnames or email addresses."""
+        if self.presenter:
+            message = mask_emails(mask_host(message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @property

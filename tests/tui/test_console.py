@@ -266,3 +266,16 @@ async def test_the_environment_is_always_on_screen() -> None:
         banner = screen.query_one("#environment", Static)
         assert "SANDBOX" in str(banner.render())
         assert banner.has_class("env-sandbox")
+
+
+async def test_presenter_mode_shows_no_hostname_in_banners_or_notifications() -> None:
+    error = NetworkError("d365_bc", "cannot reach https://bc.contoso.example:7048/api/v2.0")
+    console = ReturnsConsole(_DownSession(error), presenter=True)
+    async with console.run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        banner = str(screen.query_one("#banner", Static).render())
+        assert "marked stale" in banner and "contoso" not in banner
+        assert all("contoso" not in n.message for n in console._notifications)
+        await pilot.press("f2")  # presenter off: the whole message is there for the engineer
+        await pilot.pause()
+        assert "bc.contoso.example" in str(screen.query_one("#banner", Static).render())

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Input, Sparkline, Static, Tab, Tabs
 
 from ...domain.findings import Finding
 from ..format import money, severity
+from ..presenter import mask_emails, mask_host
 from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
 from ..widgets.virtual_table import Column, VirtualTable
 
@@ -120,6 +121,7 @@ class QueueScreen(Screen):
         if self._ready:
             self.query_one("#queue", VirtualTable).set_columns(self._columns())
             self._fill(refresh_cells=True)
+            self._paint_banner()
 
     def set_progress(self, text: str) -> None:
         self._progress = text
@@ -161,6 +163,8 @@ class QueueScreen(Screen):
         banner = self.query_one("#banner", Static)
         lines = [_banner_line(src) for src in (self.report.platform, self.report.erp)
                  if src.status != "ok"]
+        if self.presenter:
+            lines = [mask_emails(mask_host(line)) for line in lines]
         banner.display = bool(lines)
         banner.update(Text("\n".join(lines)))
 
