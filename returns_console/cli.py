@@ -246,19 +246,20 @@ def _snapshot_session(path: Path, now: datetime | None = None):
     snapshot = load_snapshot(path)
     return ReportSession(lambda: check_snapshot(snapshot, now=now), label=path.name,
                          environment="demo", read_only=True, where=f"snapshot {path.name}",
-                         mappings=snapshot.mappings)
+                         mappings=snapshot.mappings, master=snapshot.erp_master)
 
 
 def _profile_session(obj: dict, name: str | None, read_only: bool = False):
     from .locations import resolve
     from .services.connections import store_lookup
-    from .services.mappings import load_mappings
+    from .services.mappings import load_mappings, save_mappings
     from .services.session import LiveSession
 
     profile = _load_profile(obj, name)
     return LiveSession(profile, store_lookup(profile), lambda: load_mappings(obj, profile.name),
                        resolve(obj.get("config_path")).cache_db,
-                       read_only=read_only or obj.get("read_only", False))
+                       read_only=read_only or obj.get("read_only", False),
+                       save_mappings=lambda m: save_mappings(obj, profile.name, m))
 
 
 def _console(obj: dict, session, *, open_ref: str | None = None,
@@ -266,16 +267,19 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
     """Run the console on a session; the session is closed whatever happens."""
     from .config import load_config
     from .locations import resolve
+    from .services.actions import Actions, operator_name
     from .services.ui_state import FILE_NAME
     from .tui.app import ReturnsConsole
 
     try:
         places = resolve(obj.get("config_path"))
         config = load_config(places.config_file)
+        actions = Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
+                          operator=operator_name(config.operator))
         app = ReturnsConsole(session, theme=obj.get("theme") or config.theme,
                              presenter=presenter or obj.get("presenter", False),
                              keymap=config.keymap, open_ref=open_ref,
-                             state_path=places.data_dir / FILE_NAME)
+                             state_path=places.data_dir / FILE_NAME, actions=actions)
         app.run()
     finally:
         session.close()
@@ -561,6 +565,96 @@ def _write_native(now: datetime, out_dir: Path) -> None:
     except OSError as exc:
         raise UserError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     click.echo(f"wrote the demo sandbox's data as of {now.isoformat()} to {out_dir}")
+
+
+@cli.group(name="audit")
+def audit_group() -> None:
+    """The audit log of operator actions: check that no row was changed or removed since it
+    was written, or export it for an auditor."""
+
+
+@audit_group.command(name="verify")
+@click.pass_obj
+def audit_verify(obj: dict) -> None:
+    """Recompute the audit log's hash chain. Exit 0: intact; 1: rows were changed or
+    removed (one line per problem)."""
+    import sqlite3
+
+    from .locations import resolve
+    from .store.audit import AuditLog, verify_file
+
+    path = resolve(obj.get("config_path")).audit_db
+    try:
+        result = verify_file(path)
+        pending = AuditLog(path).open_pending() if result is not None and result.ok else []
+    except (sqlite3.Error, OSError) as exc:
+        raise UserError(f"cannot read the audit log at {path}: {exc}") from None
+    if result is None:
+        click.echo(f"no audit log yet at {path}")
+        return
+    if not result.ok:
+        for problem in result.problems:
+            click.echo(problem)
+        sys.exit(1)
+    click.echo(f"audit log OK: {result.rows} rows, chain intact")
+    if pending:
+        rows = ", ".join(str(e.seq) for e in pending)
+        click.echo(f"note: {len(pending)} action{'s' if len(pending) > 1 else ''} started "
+                   f"with no outcome recorded yet (row{'s' if len(pending) > 1 else ''} {rows})")
+
+
+@audit_group.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="csv (a header row, JSON columns as text) or json "
+              "(a list of objects).")
+@click.option("--since", "since_text", metavar="ISO-DATE-OR-TIME",
+              help="Only rows from this moment on; a date alone means its 00:00 UTC.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+@click.pass_obj
+def audit_export(obj: dict, fmt: str, since_text: str | None, out_path: Path | None) -> None:
+    """Print every column of the audit log, hashes included, oldest first."""
+    import sqlite3
+
+    from .locations import resolve
+    from .store.audit import AuditLog, export_rows
+
+    since = _parse_since(since_text)
+    path = resolve(obj.get("config_path")).audit_db
+    try:
+        entries = AuditLog(path).entries(since=since) if path.exists() else []
+    except (sqlite3.Error, OSError) as exc:
+        raise UserError(f"cannot read the audit log at {path}: {exc}") from None
+    text = export_rows(entries, fmt)
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out_path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UserError(f"cannot write {out_path}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {len(entries)} audit rows to {out_path}")
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """`--since`: a date (its midnight UTC) or a date-time; without a zone, UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--since {value!r} is not an ISO 8601 date or date-time "
+                        "(e.g. 2026-11-01 or 2026-11-01T09:30:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _register_act() -> None:
+    from .cli_act import act
+
+    cli.add_command(act)
+
+
+_register_act()
 
 
 def _emit(report, fmt: str) -> None:

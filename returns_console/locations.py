@@ -21,6 +21,7 @@ HOME_ENV = "RETURNS_CONSOLE_HOME"
 CONFIG_NAME = "config.toml"
 CACHE_DB_NAME = "cache.sqlite3"
 AUDIT_DB_NAME = "audit.sqlite3"
+TRIAGE_DB_NAME = "triage.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class Locations:
         """Audit log of operator actions: never in the cache, so clearing a cache keeps it."""
         return self.data_dir / AUDIT_DB_NAME
 
+    @property
+    def triage_db(self) -> Path:
+        """Each exception's triage state (acknowledged, snoozed, owner, note, tags)."""
+        return self.data_dir / TRIAGE_DB_NAME
+
     def as_mapping(self) -> dict[str, Path]:
         """Every path, in the order `locate` prints them."""
         return {
@@ -48,6 +54,7 @@ class Locations:
             "data_dir": self.data_dir,
             "cache_db": self.cache_db,
             "audit_db": self.audit_db,
+            "triage_db": self.triage_db,
             "log_dir": self.log_dir,
         }
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from ..domain.model import ErpView, PayloadProblem, PlatformView
+from ..domain.postings import CreditRequest, RecordRef, WriteResult
 from ..domain.reference import ErpMaster
 
 
@@ -101,3 +102,41 @@ class Erp(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ErpWriter(Protocol):
+    """The writes an operator action makes to an ERP. Each `describe_*` returns the exact
+    request the matching write WILL send (method, path relative to the API root, headers
+    without secrets, JSON body, and `notes` on what was left out and why), without
+    touching the network: the preview shows it and the audit log records it before
+    anything is sent. A write is never retried once it may have reached the ERP; on a
+    conflict it raises ConflictError with the record as it is now, on a business refusal
+    RefusedError with the ERP's message."""
+
+    system: str
+
+    async def get_record(self, ref: RecordRef) -> dict:
+        """One record as the ERP holds it now (with its lines and its concurrency token):
+        what a write is previewed from and checked against."""
+        ...
+
+    async def set_link(self, ref: RecordRef, etag: str | None, link: str) -> WriteResult:
+        """Change the link key the record carries, only if it is still as read (`etag`;
+        None reads the record first). An empty link is a ValueError, nothing sent."""
+        ...
+
+    async def create_credit(self, request: CreditRequest) -> WriteResult:
+        """Create the credit note (unposted) with its lines."""
+        ...
+
+    async def post_credit(self, result: WriteResult, link: str) -> WriteResult:
+        """Post the credit note `create_credit` made; the posted document is found again by
+        its link key (its id may differ from the draft's)."""
+        ...
+
+    def describe_set_link(self, ref: RecordRef, etag: str | None, link: str) -> dict: ...
+
+    def describe_create_credit(self, request: CreditRequest) -> dict: ...
+
+    def describe_post_credit(self, result: WriteResult) -> dict: ...

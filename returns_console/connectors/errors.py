@@ -11,6 +11,8 @@ class ConnectorError(Exception):
     """Something went wrong talking to a system. `str(error)` is safe to show and to log."""
 
     retryable = False
+    #: The system's own explanation from its error body, one line (None when it gave none).
+    detail: str | None = None
 
     def __init__(self, system: str, message: str, *, status: int | None = None) -> None:
         super().__init__(f"{system}: {message}")
@@ -27,7 +29,15 @@ class NotFoundError(ConnectorError):
 
 
 class ConflictError(ConnectorError):
-    """The record changed since it was read (409/412): refresh and ask again."""
+    """The record changed since it was read (409/412): refresh and ask again. Never retried:
+    sending the same change again would overwrite someone else's. `fresh` is the record as
+    it is now, when the connector could read it again, so the operator can be asked again
+    with the current values (and its ETag)."""
+
+    def __init__(self, system: str, message: str, *, status: int | None = None,
+                 fresh: dict | None = None) -> None:
+        super().__init__(system, message, status=status)
+        self.fresh = fresh
 
 
 class RateLimitedError(ConnectorError):
@@ -42,7 +52,8 @@ class RateLimitedError(ConnectorError):
 
 
 class ServerError(ConnectorError):
-    """The system failed (5xx, 408). Retried; `retry_after` when the server sent one."""
+    """The system failed (5xx, 408). Retried, except a write (it may have been done);
+    `retry_after` when the server sent one."""
 
     retryable = True
 
@@ -53,9 +64,18 @@ class ServerError(ConnectorError):
 
 
 class NetworkError(ConnectorError):
-    """No answer: connection refused, DNS, TLS or a timeout. Retried."""
+    """No answer: connection refused, DNS, TLS or a timeout. Retried (a write only when
+    `maybe_sent` is False)."""
 
     retryable = True
+    #: False only when the request certainly never reached the server (no connection was
+    #: made): a timeout or a dropped connection may have left the change done, unanswered.
+    maybe_sent = True
+
+    def __init__(self, system: str, message: str, *, status: int | None = None,
+                 maybe_sent: bool = True) -> None:
+        super().__init__(system, message, status=status)
+        self.maybe_sent = maybe_sent
 
 
 class InvalidPayloadError(ConnectorError):
@@ -64,3 +84,9 @@ class InvalidPayloadError(ConnectorError):
 
 class RequestError(ConnectorError):
     """The system refused the request as malformed (400, 422 and other 4xx)."""
+
+
+class RefusedError(ConnectorError):
+    """A write the system understood and refused with a business error (4xx: an unknown or
+    blocked item, a posted document, a read-only entity): nothing changed. Not retried, as
+    the same request gets the same answer; `detail` is the system's own message, one line."""

@@ -4,6 +4,11 @@ It owns what every real API needs and no connector should write again: a timeout
 concurrent requests per system, retries with exponential backoff and jitter that honour
 `Retry-After` (tenacity), one token refresh on 401, typed errors with readable messages, and
 a log of the calls made (method, redacted URL, status, milliseconds) for the console to show.
+
+Writes (`write=True`) are sent differently: POST and PATCH are not idempotent, so a write is
+sent again only when the server certainly did not act on it (429, or no connection made),
+never after a timeout or a 5xx; and a 4xx that means "no" is a `RefusedError` carrying the
+system's message. JSON bodies are encoded here, Decimals as exact JSON numbers.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .errors import (
     NetworkError,
     NotFoundError,
     RateLimitedError,
+    RefusedError,
     RequestError,
     ServerError,
 )
@@ -55,6 +61,21 @@ def redact_url(url: str | httpx.URL) -> str:
         safe="/:$,'()*",
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def json_text(value: Any) -> str:
+    """`value` as compact JSON, each Decimal written as the exact number it is: money sent
+    to a system never passes through a float (json.dumps cannot write a Decimal)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be sent as a JSON number")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(v)}"
+                              for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,13 +229,18 @@ class HttpClient:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
+        write: bool = False,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise a typed ConnectorError."""
+        """Send with retries; return a 2xx response or raise a typed ConnectorError.
+
+        `write=True` for a request that changes something: retried only when the server
+        certainly did not act on it, and a 4xx other than auth, not found, conflict or
+        throttling raises RefusedError (the system said no)."""
         policy = self.retry
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts),
             wait=_Wait(policy),
-            retry=retry_if_exception(_should_retry(policy)),
+            retry=retry_if_exception(_should_retry(policy, write)),
             sleep=self._sleep,
             reraise=True,
         )
@@ -222,7 +248,7 @@ class HttpClient:
             with attempt:
                 return await self._send_once(
                     method, url, params, json_body, data, headers, authenticate,
-                    attempt.retry_state.attempt_number,
+                    attempt.retry_state.attempt_number, write,
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -244,7 +270,7 @@ class HttpClient:
             ) from None
 
     async def _send_once(self, method, url, params, json_body, data, headers, authenticate,
-                         attempt: int) -> httpx.Response:
+                         attempt: int, write: bool = False) -> httpx.Response:
         refreshed = False
         while True:
             sent_headers = dict(headers or {})
@@ -256,11 +282,16 @@ class HttpClient:
                 refreshed = True
                 if await self.auth.refresh(self):
                     continue
-            return self._check(response)
+            return self._check(response, write)
 
     async def _timed(self, method, url, params, json_body, data, headers,
                      attempt: int) -> httpx.Response:
-        request = self.client.build_request(method, url, params=params, json=json_body,
+        content = None
+        if json_body is not None:
+            content = json_text(json_body).encode()
+            if not any(k.lower() == "content-type" for k in headers):
+                headers = {**headers, "Content-Type": "application/json"}
+        request = self.client.build_request(method, url, params=params, content=content,
                                             data=data, headers=headers)
         shown = redact_url(request.url)
         started = time.perf_counter()
@@ -274,13 +305,15 @@ class HttpClient:
                 raise RequestError(self.system, f"{method} {shown} could not be sent: a "
                                    "header value (most likely a credential) contains "
                                    "characters HTTP does not allow") from None
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as exc:
                 self._record(method, shown, None, started, attempt, "timeout")
-                raise NetworkError(self.system, f"{method} {shown} timed out") from None
+                raise NetworkError(self.system, f"{method} {shown} timed out",
+                                   maybe_sent=_maybe_sent(exc)) from None
             except httpx.TransportError as exc:
                 reason = _transport_reason(exc)
                 self._record(method, shown, None, started, attempt, reason)
-                raise NetworkError(self.system, f"cannot reach {shown}: {reason}") from None
+                raise NetworkError(self.system, f"cannot reach {shown}: {reason}",
+                                   maybe_sent=_maybe_sent(exc)) from None
         self._record(method, shown, response.status_code, started, attempt, None)
         return response
 
@@ -291,43 +324,64 @@ class HttpClient:
             ms=(time.perf_counter() - started) * 1000, attempt=attempt, error=error,
         ))
 
-    def _check(self, response: httpx.Response) -> httpx.Response:
+    def _check(self, response: httpx.Response, write: bool = False) -> httpx.Response:
         status = response.status_code
         if status < 400:
             return response
+        detail = self._parse_error(response)
+        error = self._error(response, write, detail)
+        error.detail = detail
+        raise error
+
+    def _error(self, response: httpx.Response, write: bool,
+               detail: str | None) -> ConnectorError:
+        status = response.status_code
         request = response.request
         where = f"{request.method} {redact_url(request.url)}"
-        detail = self._parse_error(response)
         said = f": {detail}" if detail else ""
         system = self.system
         if status in (401, 403):
             hint = ("check the credentials in the profile" if status == 401
                     else "the credentials lack permission for this")
-            raise AuthError(system, f"{where} was refused ({status}){said}; {hint}",
-                            status=status)
+            return AuthError(system, f"{where} was refused ({status}){said}; {hint}",
+                             status=status)
         if status == 404:
-            raise NotFoundError(system, f"{where} was not found (404){said}", status=status)
+            return NotFoundError(system, f"{where} was not found (404){said}", status=status)
         if status in (409, 412):
-            raise ConflictError(system, f"{where} conflicts with a change made since it was "
-                                f"read ({status}){said}", status=status)
+            return ConflictError(system, f"{where} conflicts with a change made since it was "
+                                 f"read ({status}){said}", status=status)
         if status == 429:
             wait = retry_after_seconds(response)
-            raise RateLimitedError(system, f"{where} was rate limited (429){said}",
-                                   retry_after=wait)
+            return RateLimitedError(system, f"{where} was rate limited (429){said}",
+                                    retry_after=wait)
         if status >= 500 or status == 408:
-            raise ServerError(system, f"{where} failed ({status}){said}", status=status,
-                              retry_after=retry_after_seconds(response))
-        raise RequestError(system, f"{where} was rejected ({status}){said}", status=status)
+            return ServerError(system, f"{where} failed ({status}){said}", status=status,
+                               retry_after=retry_after_seconds(response))
+        if write:
+            return RefusedError(system, f"{where} was refused ({status}){said}", status=status)
+        return RequestError(system, f"{where} was rejected ({status}){said}", status=status)
 
 
-def _should_retry(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+def _should_retry(policy: RetryPolicy, write: bool = False) -> Callable[[BaseException], bool]:
     def check(error: BaseException) -> bool:
         if not isinstance(error, ConnectorError) or not error.retryable:
+            return False
+        # A write is sent again only when the server certainly did not act on it: it said
+        # "too many requests", or no connection was ever made. After a timeout or a 5xx the
+        # change may be done; the caller looks before it tries again.
+        if write and not (isinstance(error, RateLimitedError) or (
+                isinstance(error, NetworkError) and not error.maybe_sent)):
             return False
         asked = getattr(error, "retry_after", None)
         return asked is None or asked <= policy.max_retry_after
 
     return check
+
+
+def _maybe_sent(exc: httpx.TransportError) -> bool:
+    """Whether the request may have reached the server: not when the connection (or a
+    slot in the pool) was never had."""
+    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

@@ -14,6 +14,29 @@ simulator makes a choice and the connector does not depend on it:
 - A fee on a credit memo is a line for the fee service item with quantity -1, so its
   `amountExcludingTax` is negative (BC accepts negative quantities on sales documents).
 
+Writes (research 1.4 to 1.6, messages from BCApps' APIV2 pages where the research quotes
+them): PATCH checks `If-Match` (missing or unreadable: 400 `BadRequest_InvalidToken`;
+stale: 409 `Request_EntityChanged`; `*` passes, as in BC) and answers 200 with the record,
+its ETag and `lastModifiedDateTime` new. A posted credit memo cannot be changed, and
+salesReturnOrders / returnReceipts / accountingPeriods are read-only API pages (405).
+POST salesCreditMemos deep-inserts a draft with its lines (201), all or nothing; the bound
+action `Microsoft.NAV.post` (204) turns a draft into a posted memo ("Open") with a posted
+number and a NEW id (older BC versions do this; newer ones keep the draft's id), the draft
+gone. Every write request is kept in `BcSimulator.writes`, the journal tests read. The
+simulator's own choices:
+
+- Error codes for BC's field errors (`Application_FieldValidationException` for a value
+  missing from a related table, `Application_DialogException` for the rest) and the texts
+  of messages the research does not quote (read-only property, blocked customer) are ours.
+- A new credit memo line carries 20% VAT on an inventory item, none on a service item (as
+  the demo company's memos); prices default to the item's unit price.
+- The shipping item (`SHIPPING`) is not in the demo company's item list (its reads compare
+  that list with the scenario), but the simulator knows it, as the company's memos use it.
+- Creating and changing are simulated for what the connector writes: credit memos, and
+  PATCH on sales orders and master data; other writes answer 405 saying so.
+- Draft numbers come from the series S-CR1001, S-CR1002, ...; posted ones continue the
+  highest PCM number.
+
 `render_company` turns a canonical snapshot into the entity sets; `BcSimulator` serves them.
 """
 
@@ -21,11 +44,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -38,7 +62,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .faults import Faults
-from .odata import ODataError, query
+from .odata import ODataError, query, shape, split_list
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL,
                        "https://api.businesscentral.dynamics.com/returns-console/sandbox")
@@ -61,12 +85,14 @@ ENTITY_SETS: dict[str, tuple[str, str | None]] = {
     "paymentMethods": ("paymentMethod", None),
     "accountingPeriods": ("accountingPeriod", None),
     "unitsOfMeasure": ("unitOfMeasure", None),
-    "salesInvoices": ("salesInvoice", None),
+    "salesInvoices": ("salesInvoice", "salesInvoiceLines"),
     "salesReturnOrders": ("salesReturnOrder", "salesReturnOrderLines"),
     "returnReceipts": ("returnReceipt", None),
     "salesCreditMemos": ("salesCreditMemo", "salesCreditMemoLines"),
-    "salesOrders": ("salesOrder", None),
+    "salesOrders": ("salesOrder", "salesOrderLines"),
 }
+#: Navigations the demo company renders no records for: expanded, they are empty lists.
+EMPTY_NAVS = frozenset({"salesInvoiceLines", "salesOrderLines"})
 #: Line collections also addressable on their own: line set → (entity type, parent set).
 LINE_SETS = {
     "salesReturnOrderLines": ("salesReturnOrderLine", "salesReturnOrders"),
@@ -74,6 +100,41 @@ LINE_SETS = {
 }
 #: What older tenants lack (present only in microsoft/BCApps, not in the Learn docs).
 RETURN_ORDER_SETS = frozenset({"salesReturnOrders", "returnReceipts", "salesReturnOrderLines"})
+
+#: API pages BC publishes read-only (BCApps: Editable=false; the docs list GET only).
+READ_ONLY_SETS = frozenset({"salesReturnOrders", "returnReceipts", "salesReturnOrderLines",
+                            "accountingPeriods"})
+#: Sets whose records the simulator lets a PATCH change.
+PATCHABLE_SETS = frozenset({"salesCreditMemos", "salesOrders", "items", "customers",
+                            "locations", "customerReturnReasons", "paymentMethods",
+                            "unitsOfMeasure"})
+#: Properties no PATCH or POST sets: BC computes them.
+READ_ONLY_FIELDS = frozenset({"id", "number", "status", "lastModifiedDateTime",
+                              "pricesIncludeTax", "totalAmountExcludingTax", "totalTaxAmount",
+                              "totalAmountIncludingTax", "amountExcludingTax", "taxPercent",
+                              "amountIncludingTax", "netAmount",
+                              "netTaxAmount", "netAmountIncludingTax",
+                              "invoiceDiscountAllocation", "documentId", "sequence"})
+#: What a POST of a credit memo may carry: the research's property lists (section 1.2).
+CREDIT_MEMO_FIELDS = frozenset({
+    "externalDocumentNumber", "creditMemoDate", "postingDate", "dueDate", "customerId",
+    "customerNumber", "customerName", "billToName", "billToCustomerId",
+    "billToCustomerNumber", "sellToAddressLine1", "sellToAddressLine2", "sellToCity",
+    "sellToCountry", "sellToState", "sellToPostCode", "billToAddressLine1",
+    "billToAddressLine2", "billToCity", "billToCountry", "billToState",
+    "billToPostCode", "shortcutDimension1Code", "shortcutDimension2Code", "currencyId",
+    "currencyCode", "paymentTermsId", "shipmentMethodId", "salesperson",
+    "discountAmount", "discountAppliedBeforeTax", "invoiceId", "invoiceNumber",
+    "phoneNumber", "email", "customerReturnReasonId", "salesCreditMemoLines"})
+#: And each of its lines.
+CREDIT_MEMO_LINE_FIELDS = frozenset({
+    "itemId", "accountId", "lineType", "lineObjectNumber", "description",
+    "description2", "unitOfMeasureId", "unitOfMeasureCode", "unitPrice", "quantity",
+    "discountAmount", "discountPercent", "discountAppliedBeforeTax", "taxCode",
+    "shipmentDate", "itemVariantId", "locationId"})
+#: Headers the write journal never keeps.
+SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+VAT_RATE = Decimal(20)
 
 RETURN_ORDER_STATUS = {"open": "Open", "released": "Released", "on_hold": "Pending Approval",
                        "closed": "Open", "cancelled": "Open"}
@@ -162,11 +223,15 @@ class BcData:
         """Change a record as a user in BC would: new values, `lastModifiedDateTime` and
         `@odata.etag`."""
         records = self.sets[entity_set]
+        moment = at or datetime.now(UTC)
         for n, record in enumerate(records):
             if record["id"] == record_id:
-                changed = {**record, **changes,
-                           "lastModifiedDateTime": stamp(at or datetime.now(UTC))}
-                records[n] = with_etag(changed)
+                changed = with_etag({**record, **changes, "lastModifiedDateTime": stamp(moment)})
+                if changed["@odata.etag"] == record.get("@odata.etag"):
+                    # The same content in the same millisecond: BC's version still moves on.
+                    changed = with_etag({**changed, "lastModifiedDateTime": stamp(
+                        moment + timedelta(milliseconds=1))})
+                records[n] = changed
                 return records[n]
         raise KeyError(f"no {entity_set} record {record_id}")
 
@@ -646,6 +711,12 @@ class BcSimulator:
         self.token_requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        #: Every write request received (method, path below the API root, query, headers
+        #: but credentials, JSON body, the status answered), oldest first.
+        self.writes: list[dict[str, Any]] = []
+        #: How the next writes fail: (status, after), consumed one per write.
+        self._failures: list[tuple[int, bool]] = []
+        self._draft_numbers = itertools.count(1001)
 
     def app(self) -> Starlette:
         return Starlette(routes=[
@@ -653,12 +724,35 @@ class BcSimulator:
             Route("/v2.0/{tenant}/{environment}/api/v2.0/$batch", self._batch,
                   methods=["POST"]),
             Route("/v2.0/{tenant}/{environment}/api/v2.0/{rest:path}", self._api,
-                  methods=["GET"]),
+                  methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ])
 
     def expire_tokens(self) -> None:
         """Every issued token stops working (as at expiry)."""
         self.tokens.clear()
+
+    # -- knobs for tests and the sandbox -------------------------------------------------
+
+    def fail_writes(self, count: int = 1, *, status: int = 503, after: bool = False) -> None:
+        """The next `count` writes fail with `status`: before anything is done, or (`after`)
+        once the change is made, as when the answer is lost on the way back."""
+        self._failures.extend([(status, after)] * max(0, count))
+
+    def bump(self, entity_set: str, record_id: str) -> dict[str, Any]:
+        """A concurrent edit: someone else saves the record (same values), so its ETag and
+        `lastModifiedDateTime` change. KeyError when there is no such record."""
+        if entity_set not in self.data.sets:
+            raise KeyError(f"no entity set {entity_set}")
+        return self.data.update(entity_set, record_id.lower())
+
+    def clear_writes(self) -> int:
+        cleared = len(self.writes)
+        self.writes.clear()
+        return cleared
+
+    def writes_json(self) -> bytes:
+        """The write journal as JSON, numbers exactly as they were sent."""
+        return exact_json(self.writes).encode()
 
     # -- Entra ID ------------------------------------------------------------------------
 
@@ -703,9 +797,27 @@ class BcSimulator:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._answer(request)
+            response = await self._answer(request)
         finally:
             self.in_flight -= 1
+        if request.method != "GET":
+            self._journal(request, await request.body(), response.status_code)
+        return response
+
+    def _journal(self, request: Request, body: bytes, status: int) -> None:
+        try:
+            parsed: Any = json.loads(body, parse_float=Decimal) if body else None
+        except ValueError:
+            parsed = body.decode(errors="replace")
+        self.writes.append({
+            "method": request.method,
+            "path": request.path_params.get("rest", ""),
+            "query": dict(request.query_params),
+            "headers": {k: v for k, v in request.headers.items()
+                        if k.lower() not in SECRET_HEADERS},
+            "body": parsed,
+            "status": status,
+        })
 
     async def _answer(self, request: Request) -> Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -725,6 +837,8 @@ class BcSimulator:
         mount = request.scope.get("root_path", "").rstrip("/")
         root = (f"{request.url.scheme}://{request.url.netloc}{mount}/v2.0/{self.tenant}/"
                 f"{self.environment}/api/v2.0")
+        if request.method != "GET":
+            return await self._write(request, params["rest"], root)
         try:
             return self._route(request, params["rest"], root)
         except ODataError as exc:
@@ -812,11 +926,24 @@ class BcSimulator:
             wanted = key.strip("'").lower()
             for record in records:
                 if record["id"] == wanted:
-                    shaped = {k: v for k, v in record.items() if k not in navs}
+                    expand = split_list(request.query_params.get("$expand"))
+                    select = split_list(request.query_params.get("$select"))
+                    for name in expand + select:
+                        if (name in navs) != (name in expand) or (
+                                name not in navs and name not in record):
+                            raise self._unknown(kind, name)
+                    shaped = shape(record, select=select, expand=expand, navigations=navs)
+                    for name in expand:
+                        shaped.setdefault(name, [])
                     return self._single(shaped, f"{root}/{context}/$entity")
             raise ODataError(404, "Internal_RecordNotFound",
                              f"The {kind} with id '{key}' does not exist.")
         return self._collection(request, records, kind, navs, root, rest, context)
+
+    @staticmethod
+    def _unknown(kind: str, name: str) -> ODataError:
+        return ODataError(400, "BadRequest", f"Could not find a property named '{name}' on "
+                          f"type 'Microsoft.NAV.{kind}'.")
 
     def _collection(self, request: Request, records: list[dict], kind: str,
                     navs: tuple[str, ...], root: str, rest: str, context: str) -> Response:
@@ -828,6 +955,9 @@ class BcSimulator:
                 400, "BadRequest",
                 f"Could not find a property named '{name}' on type 'Microsoft.NAV.{kind}'."),
         )
+        for name in set(split_list(request.query_params.get("$expand"))) & EMPTY_NAVS:
+            for row in page.rows:
+                row.setdefault(name, [])
         body: dict[str, Any] = {"@odata.context": f"{root}/{context}", "value": page.rows}
         if page.next_link:
             body["@odata.nextLink"] = page.next_link
@@ -840,6 +970,315 @@ class BcSimulator:
         return Response(_dumps({"@odata.context": context, **record}), media_type=ODATA_TYPE,
                         headers=ODATA_HEADERS)
 
+    # -- writes --------------------------------------------------------------------------
+
+    async def _write(self, request: Request, rest: str, root: str) -> Response:
+        failure = self._failures.pop(0) if self._failures else None
+        if failure is not None and not failure[1]:
+            return self._failed(failure[0])
+        try:
+            response = self._route_write(request, rest, root, await request.body())
+        except ODataError as exc:
+            return bc_error(exc.status, exc.code, exc.message)
+        if failure is not None and response.status_code < 300:
+            return self._failed(failure[0])  # done, but the answer is lost
+        return response
+
+    def _failed(self, status: int) -> Response:
+        if status == 503:
+            return self._unavailable()
+        return bc_error(status, "Internal_ServerError",
+                        "The sandbox failed this write on purpose (POST /_sandbox/fail-writes).")
+
+    def _route_write(self, request: Request, rest: str, root: str, raw: bytes) -> Response:
+        match = re.fullmatch(
+            r"companies\(([^)/]*)\)/(\w+)(?:\(([^)/]*)\))?(?:/(Microsoft\.NAV\.\w+))?", rest)
+        if match is None:
+            raise self._not_found(request)
+        company_id, entity_set, key, action = match.groups()
+        company = self.data.company
+        if company_id.strip("'").lower() != company["id"]:
+            raise ODataError(404, "BadRequest_NotFound",
+                             f"The company '{company_id}' does not exist.")
+        if entity_set in RETURN_ORDER_SETS and not self.return_orders_api:
+            raise self._not_found(request)
+        if entity_set not in ENTITY_SETS and entity_set not in LINE_SETS:
+            raise self._not_found(request)
+        method = request.method
+        if entity_set in READ_ONLY_SETS:
+            raise ODataError(405, "BadRequest_MethodNotAllowed",
+                             f"'{method}' requests for '{entity_set}' of EdmType "
+                             f"'{'Entity' if key else 'EntitySet'}' are not allowed within "
+                             "Dynamics 365 Business Central OData web services.")
+        context = f"{root}/$metadata#companies({company['id']})/{entity_set}"
+        if action is not None:
+            if method != "POST" or key is None or entity_set != "salesCreditMemos" \
+                    or action != "Microsoft.NAV.post":
+                raise self._not_simulated(method, f"{entity_set}/{action}")
+            return self._post_credit_memo(key)
+        if method == "PATCH" and key is not None and entity_set in PATCHABLE_SETS:
+            return self._patch(request, entity_set, key, _json_object(raw), context)
+        if method == "POST" and key is None and entity_set == "salesCreditMemos":
+            return self._create_credit_memo(request, _json_object(raw), root, context)
+        raise self._not_simulated(method, entity_set)
+
+    @staticmethod
+    def _not_simulated(method: str, what: str) -> ODataError:
+        return ODataError(405, "BadRequest_MethodNotAllowed",
+                          f"The sandbox does not simulate {method} on {what}.")
+
+    def _record(self, entity_set: str, key: str) -> dict[str, Any]:
+        wanted = key.strip("'").lower()
+        for record in self.data.sets.get(entity_set, []):
+            if record["id"] == wanted:
+                return record
+        kind = ENTITY_SETS[entity_set][0]
+        raise ODataError(404, "Internal_RecordNotFound",
+                         f"The {kind} with id '{key}' does not exist.")
+
+    def _patch(self, request: Request, entity_set: str, key: str, body: dict[str, Any],
+               context: str) -> Response:
+        """PATCH with optimistic concurrency, as BC: the If-Match token first, then the
+        values; 200 with the record as it now is."""
+        record = self._record(entity_set, key)
+        token = request.headers.get("if-match", "").strip()
+        if not token or not (token == "*" or re.fullmatch(r'(W/)?"[^"]+"', token)):
+            raise ODataError(400, "BadRequest_InvalidToken",
+                             "Could not validate the client concurrency token required by "
+                             "the service. Please provide a valid token in the client "
+                             "request.")
+        if token != "*" and token != record["@odata.etag"]:
+            raise ODataError(409, "Request_EntityChanged",
+                             "Another user has already changed the record.")
+        kind, nav = ENTITY_SETS[entity_set]
+        changes = {k: v for k, v in body.items() if not k.startswith("@odata.")}
+        for name, value in changes.items():
+            if name == "id" and str(value).lower() != record["id"]:
+                raise ODataError(400, "Application_DialogException",
+                                 'The "id" cannot be changed.')
+            if name == nav or name not in record:
+                raise self._unknown(kind, name)
+            if name in READ_ONLY_FIELDS and name != "id":
+                raise ODataError(400, "BadRequest",
+                                 f"The property '{name}' cannot be changed: Business Central "
+                                 "sets it.")
+        if entity_set == "salesCreditMemos" and record.get("status") not in ("Draft",
+                                                                              "In Review"):
+            raise ODataError(400, "Application_DialogException",
+                             "The credit memo has been posted and can no longer be modified.")
+        if "externalDocumentNumber" in changes:
+            _check_length("externalDocumentNumber", changes["externalDocumentNumber"], 35)
+        changes.pop("id", None)
+        updated = self.data.update(entity_set, record["id"], **_stored(changes))
+        shaped = {k: v for k, v in updated.items() if k != nav}
+        return self._single(shaped, f"{context}/$entity")
+
+    def _guid(self, kind: str, key: str) -> str:
+        return str(uuid.uuid5(NAMESPACE, f"{self.tenant}/{self.environment}/{kind}/{key}"))
+
+    def _create_credit_memo(self, request: Request, body: dict[str, Any], root: str,
+                            context: str) -> Response:
+        """A draft credit memo and its lines (deep insert), checked as BC checks them; all
+        or nothing."""
+        for name in body:
+            if name not in CREDIT_MEMO_FIELDS and not name.startswith("@odata."):
+                raise self._unknown("salesCreditMemo", name)
+        customer = self._customer_of(body)
+        if customer.get("blocked") == "All":
+            raise ODataError(400, "Application_DialogException",
+                             f"You cannot create this type of document when Customer "
+                             f"{customer['number']} is blocked with type All")
+        external = body.get("externalDocumentNumber") or ""
+        _check_length("externalDocumentNumber", external, 35)
+        currency = str(body.get("currencyCode") or "").upper()
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ODataError(400, "Application_FieldValidationException",
+                             f"The field Currency Code of table Sales Header contains a value "
+                             f"({currency}) that cannot be found in the related table "
+                             "(Currency).")
+        day = _date_field(body, "postingDate") or datetime.now(UTC).date().isoformat()
+        raw_lines = body.get("salesCreditMemoLines") or []
+        if not isinstance(raw_lines, list) or not all(isinstance(x, dict) for x in raw_lines):
+            raise ODataError(400, "BadRequest", "salesCreditMemoLines must be a list of "
+                             "objects.")
+        doc_id = str(uuid.uuid4())
+        lines = [self._memo_line(doc_id, 10000 * k, line, day)
+                 for k, line in enumerate(raw_lines, start=1)]
+        numbers = {r.get("number") for r in self.data.sets["salesCreditMemos"]}
+        number = next(n for n in (f"S-CR{k}" for k in self._draft_numbers)
+                      if n not in numbers)
+        record = self._memo(doc_id, number, "Draft", customer, external, currency, day,
+                            lines, self._references(body))
+        self.data.sets["salesCreditMemos"].append(record)
+        expand = split_list(request.query_params.get("$expand"))
+        shaped = shape(record, select=(), expand=expand, navigations=("salesCreditMemoLines",))
+        location = f"{root}/companies({self.data.company['id']})/salesCreditMemos({doc_id})"
+        return Response(_dumps({"@odata.context": f"{context}/$entity", **shaped}),
+                        status_code=201, media_type=ODATA_TYPE,
+                        headers={**ODATA_HEADERS, "Location": location})
+
+    def _references(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The invoice and reason a new credit memo points at, checked as BC checks them."""
+        out: dict[str, Any] = {}
+        invoice_id = str(body.get("invoiceId") or "").lower()
+        number = body.get("invoiceNumber")
+        if (invoice_id and invoice_id != ZERO_GUID) or number:
+            invoice = next((r for r in self.data.sets.get("salesInvoices", [])
+                            if r["id"] == invoice_id or (number and r["number"] == number)),
+                           None)
+            if invoice is None:
+                raise ODataError(400, "Application_DialogException",
+                                 'The "invoiceId" does not match to an Invoice.')
+            out |= {"invoiceId": invoice["id"], "invoiceNumber": invoice["number"]}
+        reason = str(body.get("customerReturnReasonId") or "").lower()
+        if reason and reason != ZERO_GUID:
+            if reason not in {r["id"] for r in self.data.sets.get("customerReturnReasons", [])}:
+                raise ODataError(400, "Application_DialogException",
+                                 'The "customerReturnReasonId" does not match to a Reason '
+                                 'Code.')
+            out["customerReturnReasonId"] = reason
+        return out
+
+    def _customer_of(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        number, ident = body.get("customerNumber"), body.get("customerId")
+        if not number and not ident:
+            raise ODataError(400, "Application_DialogException",
+                             'A "customerNumber" or a "customerId" must be provided.')
+        for customer in self.data.sets.get("customers", []):
+            if (number and customer["number"] == number) or (
+                    ident and not number and customer["id"] == str(ident).lower()):
+                return customer
+        raise ODataError(400, "Application_FieldValidationException",
+                         f"The field Sell-to Customer No. of table Sales Header contains a "
+                         f"value ({number or ident}) that cannot be found in the related "
+                         "table (Customer).")
+
+    def _item(self, number: str) -> dict[str, Any]:
+        for item in self.data.sets.get("items", []):
+            if item["number"] == number:
+                return item
+        if number == SHIPPING_ITEM:  # used by the company's memos, not in its item list
+            return {"id": self._guid("item", number), "number": number, "type": "Service",
+                    "blocked": False, "unitPrice": 0, "baseUnitOfMeasureCode": "EA"}
+        raise ODataError(400, "Application_FieldValidationException",
+                         f"The field No. of table Sales Line contains a value ({number}) that "
+                         "cannot be found in the related table (Item).")
+
+    def _memo_line(self, doc_id: str, seq: int, line: dict[str, Any], day: str) -> dict:
+        for name in line:
+            if name not in CREDIT_MEMO_LINE_FIELDS and not name.startswith("@odata."):
+                raise self._unknown("salesCreditMemoLine", name)
+        line_type = line.get("lineType") or "Item"
+        if line_type != "Item":
+            raise self._not_simulated("POST", f"salesCreditMemoLines of lineType {line_type}")
+        number = line.get("lineObjectNumber")
+        if not number and line.get("itemId"):
+            number = next((i["number"] for i in self.data.sets.get("items", [])
+                           if i["id"] == str(line["itemId"]).lower()), str(line["itemId"]))
+        item = self._item(str(number or ""))
+        if item.get("blocked"):
+            raise ODataError(400, "Application_DialogException",
+                             f"Blocked must be equal to 'No'  in Item: No.={item['number']}. "
+                             "Current value is 'Yes'.")
+        uom = str(line.get("unitOfMeasureCode") or item.get("baseUnitOfMeasureCode") or "")
+        units = {u["code"]: u["id"] for u in self.data.sets.get("unitsOfMeasure", [])}
+        if uom and uom not in units:
+            raise ODataError(400, "Application_FieldValidationException",
+                             f"The field Unit of Measure Code of table Sales Line contains a "
+                             f"value ({uom}) that cannot be found in the related table (Item "
+                             "Unit of Measure).")
+        location = line.get("locationId")
+        if location and location != ZERO_GUID:
+            known = {r["id"] for r in self.data.sets.get("locations", [])}
+            if str(location).lower() not in known:
+                raise ODataError(400, "Application_DialogException",
+                                 'The "locationId" does not match to a Location.')
+        qty = _number(line.get("quantity", 0), "quantity")
+        price = _number(line.get("unitPrice", item.get("unitPrice") or 0), "unitPrice")
+        amount = (qty * price).quantize(CENT)
+        rate = VAT_RATE if item.get("type") == "Inventory" else Decimal(0)
+        tax = (amount * rate / 100).quantize(CENT)
+        return with_etag({
+            "id": str(uuid.uuid4()), "documentId": doc_id, "sequence": seq,
+            "itemId": item["id"], "accountId": ZERO_GUID, "lineType": "Item",
+            "lineObjectNumber": item["number"],
+            "description": line.get("description") or item["number"].replace("-", " ").title(),
+            "description2": line.get("description2") or "",
+            "unitOfMeasureId": units.get(uom, ZERO_GUID), "unitOfMeasureCode": uom,
+            "unitPrice": json_number(price), "quantity": json_number(qty),
+            "discountAmount": 0, "discountPercent": 0, "discountAppliedBeforeTax": False,
+            "amountExcludingTax": json_number(amount),
+            "taxCode": "VAT" if rate else "", "taxPercent": json_number(rate),
+            "totalTaxAmount": json_number(tax), "amountIncludingTax": json_number(amount + tax),
+            "invoiceDiscountAllocation": 0, "netAmount": json_number(amount),
+            "netTaxAmount": json_number(tax), "netAmountIncludingTax": json_number(amount + tax),
+            "shipmentDate": day, "itemVariantId": ZERO_GUID,
+            "locationId": str(location).lower() if location else ZERO_GUID,
+        })
+
+    def _memo(self, doc_id: str, number: str, status: str, customer: dict[str, Any],
+              external: str, currency: str, day: str, lines: list[dict],
+              references: Mapping[str, Any]) -> dict[str, Any]:
+        """A credit memo record in the shape the renderer gives the demo company's."""
+        excluding = sum((Decimal(str(ln["amountExcludingTax"])) for ln in lines), Decimal(0))
+        tax = sum((Decimal(str(ln["totalTaxAmount"])) for ln in lines), Decimal(0))
+        record: dict[str, Any] = {
+            "id": doc_id, "number": number, "externalDocumentNumber": external,
+            "creditMemoDate": day, "postingDate": day, "dueDate": day,
+            "customerId": customer["id"], "customerNumber": customer["number"],
+            "customerName": customer.get("displayName", ""),
+            "billToName": customer.get("displayName", ""), "billToCustomerId": customer["id"],
+            "billToCustomerNumber": customer["number"],
+            "sellToAddressLine1": "", "sellToAddressLine2": "", "sellToCity": "",
+            "sellToCountry": "GB", "sellToState": "", "sellToPostCode": "",
+            "billToAddressLine1": "", "billToAddressLine2": "", "billToCity": "",
+            "billToCountry": "GB", "billToState": "", "billToPostCode": "",
+            "shortcutDimension1Code": "", "shortcutDimension2Code": "",
+            "currencyId": self._guid("currency", currency) if currency else ZERO_GUID,
+            "currencyCode": currency,
+            "paymentTermsId": ZERO_GUID, "shipmentMethodId": ZERO_GUID, "salesperson": "",
+            "pricesIncludeTax": False, "discountAmount": 0, "discountAppliedBeforeTax": True,
+            "totalAmountExcludingTax": json_number(excluding),
+            "totalTaxAmount": json_number(tax),
+            "totalAmountIncludingTax": json_number(excluding + tax),
+            "status": status, "lastModifiedDateTime": stamp(datetime.now(UTC)),
+            "invoiceId": ZERO_GUID, "invoiceNumber": "", "phoneNumber": "",
+            "email": customer.get("email", ""), "customerReturnReasonId": ZERO_GUID,
+            "salesCreditMemoLines": lines,
+            **references,
+        }
+        return with_etag(record)
+
+    def _post_credit_memo(self, key: str) -> Response:
+        """`Microsoft.NAV.post`: only a draft with lines; the posted memo replaces it, with a
+        posted number and a new id."""
+        draft = self._record("salesCreditMemos", key)
+        if draft["status"] != "Draft":
+            raise ODataError(400, "Application_DialogException",
+                             "The action can be applied to a draft credit memo only.")
+        if not draft.get("salesCreditMemoLines"):
+            raise ODataError(400, "Application_DialogException",
+                             "Please add at least one line item to the credit memo.")
+        customer = next((c for c in self.data.sets.get("customers", [])
+                         if c["id"] == draft["customerId"]), None)
+        if customer is not None and customer.get("blocked") in ("Invoice", "All"):
+            raise ODataError(400, "Application_DialogException",
+                             f"You cannot post this type of document when Customer "
+                             f"{customer['number']} is blocked with type {customer['blocked']}")
+        posted_id = str(uuid.uuid5(NAMESPACE, f"posted/{draft['id']}"))
+        digits = [int(m.group(1)) for r in self.data.sets["salesCreditMemos"]
+                  if (m := re.fullmatch(r"PCM(\d+)", str(r.get("number"))))]
+        number = f"PCM{max(digits, default=0) + 1:06d}"
+        lines = [with_etag({**ln, "id": str(uuid.uuid5(NAMESPACE, f"posted/{ln['id']}")),
+                            "documentId": posted_id})
+                 for ln in draft["salesCreditMemoLines"]]
+        posted = with_etag({**draft, "id": posted_id, "number": number, "status": "Open",
+                            "lastModifiedDateTime": stamp(datetime.now(UTC)),
+                            "salesCreditMemoLines": lines})
+        memos = self.data.sets["salesCreditMemos"]
+        memos[:] = [r for r in memos if r["id"] != draft["id"]] + [posted]
+        return Response(status_code=204, headers=ODATA_HEADERS)
+
     def _unavailable(self) -> Response:
         return bc_error(503, "Internal_ServiceUnavailable",
                         "The service is temporarily unavailable; the request queue timed out.",
@@ -849,3 +1288,59 @@ class BcSimulator:
         return bc_error(429, "Application_TooManyRequests",
                         "Too many requests reached. Actual (6001). Maximum (6000).",
                         headers={"Retry-After": f"{retry_after:g}"})
+
+
+# ------------------------------------------------------------------------------ write helpers
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw, parse_float=Decimal) if raw else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ODataError(400, "BadRequest", "The request body must be a JSON object.")
+    return body
+
+
+def _check_length(name: str, value: Any, limit: int) -> None:
+    text = str(value)
+    if len(text) > limit:
+        raise ODataError(400, "Application_StringExceededLength",
+                         f"The length of the string is {len(text)}, but it must be less than "
+                         f"or equal to {limit} characters. Value: {text}")
+
+
+def _number(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ODataError(400, "BadRequest", f"Cannot convert the literal '{value}' to the "
+                         f"expected type 'Edm.Decimal' ({name}).")
+    return Decimal(str(value))
+
+
+def _date_field(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value in (None, "", BLANK_DATE):
+        return None
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ODataError(400, "BadRequest", f"Cannot convert the literal '{value}' to the "
+                         "expected type 'Edm.Date'.") from None
+
+
+def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON values as the simulator stores records: numbers as JSON numbers."""
+    return {k: json_number(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+
+
+def exact_json(value: Any) -> str:
+    """JSON with each Decimal written as the exact number it is (json.dumps cannot)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{exact_json(v)}"
+                              for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(exact_json(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)

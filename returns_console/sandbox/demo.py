@@ -5,6 +5,10 @@ loaded with the demo scenario, plus the profile and (public) credentials that re
     http://127.0.0.1:PORT/bc/v2.0/{tenant}/{env}/api/v2.0/...   Business Central
     http://127.0.0.1:PORT/bc/{tenant}/oauth2/v2.0/token         its token endpoint
     http://127.0.0.1:PORT/_sandbox                              what is served, ground truth
+    http://127.0.0.1:PORT/_sandbox/writes                       every write BC received
+                                                                (GET; DELETE clears it)
+    POST /_sandbox/bump?entity=SET&id=ID                        someone else edits a BC record
+    POST /_sandbox/fail-writes?count=N&status=503&after=false   the next N BC writes fail
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from ..config import Profile, SystemSettings
@@ -45,6 +49,9 @@ class Sandbox:
             Route("/_sandbox", self._index),
             Route("/_sandbox/truth", self._truth),
             Route("/_sandbox/touch", self._touch, methods=["POST"]),
+            Route("/_sandbox/writes", self._writes, methods=["GET", "DELETE"]),
+            Route("/_sandbox/bump", self._bump, methods=["POST"]),
+            Route("/_sandbox/fail-writes", self._fail_writes, methods=["POST"]),
             Mount("/swap", app=self.swap.app()),
             Mount("/bc", app=self.bc.app()),
         ])
@@ -81,6 +88,7 @@ class Sandbox:
             "returns": len(self.scenario.snapshot["returns"]),
             "planted": len(self.truth),
             "truth": f"{base}/_sandbox/truth",
+            "writes": f"{base}/_sandbox/writes",
         })
 
     async def _truth(self, request: Request) -> JSONResponse:
@@ -108,6 +116,41 @@ class Sandbox:
         except ValueError:
             return JSONResponse({"error": "count must be a whole number"}, status_code=400)
         return JSONResponse({"touched": self.touch(count, datetime.now(UTC))})
+
+    async def _writes(self, request: Request) -> Response:
+        """The Business Central write journal: what was (and was not) sent, as received."""
+        if request.method == "DELETE":
+            return JSONResponse({"cleared": self.bc.clear_writes()})
+        return Response(self.bc.writes_json(), media_type="application/json")
+
+    async def _bump(self, request: Request) -> JSONResponse:
+        """A concurrent edit of one BC record (a new ETag), for trying conflicts."""
+        entity, ident = request.query_params.get("entity"), request.query_params.get("id")
+        if not entity or not ident:
+            return JSONResponse({"error": "give entity and id"}, status_code=400)
+        try:
+            record = self.bc.bump(entity, ident)
+        except KeyError as exc:
+            return JSONResponse({"error": str(exc.args[0])}, status_code=404)
+        return JSONResponse({"entity": entity, "id": record["id"],
+                             "@odata.etag": record["@odata.etag"],
+                             "lastModifiedDateTime": record["lastModifiedDateTime"]})
+
+    async def _fail_writes(self, request: Request) -> JSONResponse:
+        """The next N writes to BC fail with a status (503 by default); `after=true` makes
+        the change first, as when the answer is lost."""
+        query = request.query_params
+        try:
+            count = int(query.get("count", "1"))
+            status = int(query.get("status", "503"))
+        except ValueError:
+            return JSONResponse({"error": "count and status must be whole numbers"},
+                                status_code=400)
+        if not 500 <= status <= 599:
+            return JSONResponse({"error": "status must be a 5xx"}, status_code=400)
+        after = query.get("after", "false").lower() in ("1", "true", "yes")
+        self.bc.fail_writes(count, status=status, after=after)
+        return JSONResponse({"failing": count, "status": status, "after": after})
 
 
 def demo_definition() -> dict:

@@ -20,10 +20,10 @@ from typing import Any
 
 from ..config import Profile
 from ..connectors.http import CallLog
-from ..domain.reference import Mappings
+from ..domain.reference import ErpMaster, Mappings
 from ..store.cache import Cache
 from .check import CheckReport, SourceStatus
-from .connections import SecretLookup
+from .connections import SecretLookup, open_erp
 from .live import fetch_live, live_report
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
@@ -40,6 +40,8 @@ class Loaded:
     from_cache: bool = False
     #: The mapping tables the report was made with (lines are shown paired through them).
     mappings: Mappings | None = None
+    #: The ERP's master data the report was checked against (actions validate against it).
+    master: ErpMaster | None = None
 
 
 class Session:
@@ -74,23 +76,37 @@ class Session:
     def close(self) -> None:
         """Stop what the session started (the demo's sandbox)."""
 
+    def open_erp(self):
+        """A connector to the ERP for writes (None: this session cannot write, e.g. a
+        snapshot file). The caller closes it (`await connector.aclose()`)."""
+        return None
+
+    @property
+    def profile_name(self) -> str:
+        return self.label
+
+    @property
+    def systems(self) -> str:
+        return ""
+
 
 class ReportSession(Session):
     """A report made by a function: a snapshot file, or tests."""
 
     def __init__(self, load: Callable[[], CheckReport], *, label: str = "snapshot",
                  environment: str = "demo", read_only: bool = False, where: str = "",
-                 mappings: Mappings | None = None) -> None:
+                 mappings: Mappings | None = None, master: ErpMaster | None = None) -> None:
         super().__init__()
         self._load = load
         self._mappings = mappings
+        self._master = master
         self.label, self.environment, self.read_only = label, environment, read_only
         self.where = where or label
 
     def refresh(self) -> Loaded:
         self._phase = "reconciling"
         try:
-            return Loaded(self._load(), mappings=self._mappings)
+            return Loaded(self._load(), mappings=self._mappings, master=self._master)
         finally:
             self._phase = ""
 
@@ -100,7 +116,8 @@ class LiveSession(Session):
 
     def __init__(self, profile: Profile, lookup: SecretLookup, mappings: Callable[[], Mappings],
                  cache_path: Path, *, environment: str | None = None, read_only: bool = False,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None,
+                 save_mappings: Callable[[Mappings], object] | None = None) -> None:
         super().__init__()
         self.profile = profile
         self.label = profile.name
@@ -109,8 +126,28 @@ class LiveSession(Session):
         self.where = f"{_system(profile.platform.system)} | {_system(profile.erp.system)}"
         self._lookup = lookup
         self._mappings = mappings
+        self._save_mappings = save_mappings
         self._cache_path = cache_path
         self._now = now or (lambda: datetime.now(UTC))
+
+    def open_erp(self):
+        return open_erp(self.profile, self._lookup, CallLog())
+
+    @property
+    def profile_name(self) -> str:
+        return self.profile.name
+
+    @property
+    def systems(self) -> str:
+        return f"{self.profile.platform.system}|{self.profile.erp.system}"
+
+    def load_mappings(self) -> Mappings:
+        return self._mappings()
+
+    def save_mappings(self, mappings: Mappings) -> None:
+        if self._save_mappings is None:
+            raise RuntimeError("this session keeps no mapping tables")
+        self._save_mappings(mappings)
 
     def opening(self) -> Loaded | None:
         cache = Cache(self._cache_path)
@@ -140,12 +177,13 @@ class LiveSession(Session):
                 mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now())
                 self._phase = "saving"
+                cache.wait()  # the raw records' background write first: one writer at a time
                 cache.save_report(self.profile.name, report.to_json())
             finally:
                 cache.close()
                 self._phase = ""
             return Loaded(report, ChainMap(data.platform.raw, data.erp.raw),
-                          mappings=mappings)
+                          mappings=mappings, master=data.erp.master)
 
 
 class DemoSession(LiveSession):
@@ -162,12 +200,18 @@ class DemoSession(LiveSession):
         self.sandbox = build_sandbox(moment, returns=returns)
         server = BackgroundServer(self.sandbox.app()).start()
         self.server: BackgroundServer | None = server
-        mappings = demo_mappings(self.sandbox)
+        # The demo's mapping tables live as long as the session: a remap shows at once, and
+        # the next demo starts from the demo company's tables again.
+        self._demo_mappings = demo_mappings(self.sandbox)
         super().__init__(self.sandbox.profile(server.url), self.sandbox.secret,
-                         lambda: mappings, cache_path, environment="demo",
-                         read_only=read_only, now=(lambda: moment) if now else None)
+                         lambda: self._demo_mappings, cache_path, environment="demo",
+                         read_only=read_only, now=(lambda: moment) if now else None,
+                         save_mappings=self._keep)
         self.label = "demo"
         self.where = "built-in sandbox: Swap Commerce | Business Central"
+
+    def _keep(self, mappings: Mappings) -> None:
+        self._demo_mappings = mappings
 
     def close(self) -> None:
         if self.server is not None:

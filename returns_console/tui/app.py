@@ -19,9 +19,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
+from ..services.actions import Actions
 from ..services.check import CheckReport
 from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
 from ..services.ui_state import load_view, save_view
+from .action_flows import ActionFlows
 from .commands import ConsoleCommands
 from .presenter import mask_emails, mask_host
 from .queue_model import View
@@ -37,7 +39,7 @@ VARIABLE_DEFAULTS = {
 }
 
 
-class ReturnsConsole(App):
+class ReturnsConsole(ActionFlows, App):
     TITLE = "Returns Console"
     CSS_PATH = str(themes_dir() / "console.tcss")
     COMMANDS = App.COMMANDS | {ConsoleCommands}
@@ -52,8 +54,12 @@ class ReturnsConsole(App):
     def __init__(self, session: Session | Callable[[], CheckReport], *,
                  theme: str | None = None, presenter: bool = False,
                  keymap: Mapping[str, str] | None = None, open_ref: str | None = None,
-                 state_path: Path | None = None, environment: str | None = None) -> None:
+                 state_path: Path | None = None, environment: str | None = None,
+                 actions: Actions | None = None) -> None:
         super().__init__()
+        self.actions = actions
+        self._triage_labels: dict[str, str] = {}
+        self._resolved = False
         if not isinstance(session, Session):
             session = ReportSession(session, environment=environment or "demo")
         elif environment:
@@ -181,7 +187,35 @@ class ReturnsConsole(App):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _fetch(self) -> Loaded:
-        return self.session.refresh()
+        if self.actions is not None and not self._resolved:
+            # what a crash left pending is settled first, by asking the ERP
+            self._resolved = True
+            for said in self.actions.resolve_pending():
+                self.call_from_thread(self.notify, f"Recovered: {said}", timeout=20)
+        loaded = self.session.refresh()
+        if self.actions is not None:
+            report = loaded.report
+            for closed in self.actions.close_missing(report.findings, report.generated_at):
+                self.call_from_thread(self.notify, f"Closed {closed.return_ref} {closed.code}: "
+                                      f"{closed.closed_reason}")
+            self._triage_labels = self.actions.triage_labels(report.generated_at)
+        return loaded
+
+    def refresh_triage(self) -> None:
+        """Triage changed: the queue's triage column again (no new check needed)."""
+        if self.actions is not None:
+            self._triage_worker()
+
+    @work(thread=True, group="triage", exit_on_error=False)
+    def _triage_worker(self) -> None:
+        labels = self.actions.triage_labels(self.report.generated_at if self.report else None)
+        self.call_from_thread(self._set_triage, labels)
+
+    def _set_triage(self, labels: dict[str, str]) -> None:
+        self._triage_labels = labels
+        queue = self._queue()
+        if queue is not None:
+            queue.set_triage(labels)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "load" or event.state not in (WorkerState.SUCCESS,
@@ -223,12 +257,16 @@ class ReturnsConsole(App):
                 for c in loaded.report.cases}
         queue = self._queue()
         if queue is not None:
-            queue.show_report(loaded.report, skus)
+            queue.show_report(loaded.report, skus, self._triage_labels)
+            if isinstance(self.screen, ReturnScreen):  # show the open return as it is now
+                ref = self.screen.case.return_ref
+                self.pop_screen()
+                self.open_return(ref)
             return
         view = View.from_json(load_view(self._state_path, self.session.label)
                               if self._state_path else {})
         self.push_screen(QueueScreen(loaded.report, view=view, presenter=self.presenter,
-                                     skus=skus))
+                                     skus=skus, triage=self._triage_labels))
 
     def switch_to_queue(self) -> QueueScreen:
         """Back to the queue (closing any return screen on top), for palette commands."""

@@ -55,7 +55,7 @@ def test_locate_lines_and_json(run, isolated: Path) -> None:
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert [line.split(": ", 1)[0] for line in lines] == [
-        "config_file", "data_dir", "cache_db", "audit_db", "log_dir"]
+        "config_file", "data_dir", "cache_db", "audit_db", "triage_db", "log_dir"]
     assert lines[0] == f"config_file: {isolated / 'config.toml'}"
     paths = json.loads(run("locate", "--format", "json").stdout)
     assert paths["audit_db"] == str(isolated / "data" / "audit.sqlite3")

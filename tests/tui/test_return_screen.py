@@ -152,8 +152,8 @@ async def test_actions_list_what_applies_with_the_codes_they_fix() -> None:
     async with app().run_test(size=SIZE) as pilot:
         screen = await open_return(pilot)
         actions = shown(screen, "actions").splitlines()
-        assert actions[0] == "remap SKU: fixes SKU_UNKNOWN (wired in the next release)"
-        assert actions[1] == "fix reference: fixes QUANTITY_MISMATCH (wired in the next release)"
+        assert actions[0] == "remap SKU (m): fixes SKU_UNKNOWN"
+        assert actions[1] == "fix reference (f): fixes QUANTITY_MISMATCH"
         assert actions[2].startswith("no console action: REFUND_AMOUNT_MISMATCH")
 
 
@@ -248,7 +248,10 @@ async def test_the_existing_positional_call_still_works_and_bindings_have_ids() 
         await pilot.app.push_screen(screen)
         await pilot.pause()
         ids = {b.id for b in ReturnScreen.BINDINGS} | {b.id for b in RawRecordScreen.BINDINGS}
-        assert ids == {"return.back", "return.raw_platform", "return.raw_erp", "raw.close"}
+        assert {"return.back", "return.raw_platform", "return.raw_erp", "raw.close",
+                "return.remap_sku", "return.fix_reference", "return.requeue",
+                "return.audit"} <= ids
+        assert None not in ids
         # Without the mappings, a SKU and an item with different codes are paired by position.
         paired = rows(screen, "lines")[1]
         assert (paired[0], paired[2], paired[-2]) == ("BAG-TOTE-XX", "BAG-TOTE", "position")

@@ -24,6 +24,30 @@ Choices where BC's API is silent or thin (also in the class docstrings below):
   views they give are partial (only what changed), to lay over the last full read by link
   key. Invoices are then read by id, only those the changed credit memos point at, and a
   changed replacement sales order is passed on even when its return did not change.
+
+Writes (the `ErpWriter` side; research section 1.4 to 1.6, and BCApps' APIV2 pages):
+
+- `set_link` PATCHes `externalDocumentNumber` with `If-Match` (never `*`); 409/412, or BC's
+  400 `BadRequest_InvalidToken`, is a ConflictError carrying the record read again. BC
+  itself refuses it on a posted credit memo ("The credit memo has been posted and can no
+  longer be modified.") and on salesReturnOrders / returnReceipts (read-only API pages):
+  a RefusedError, nothing changed. Drafts and sales orders can be changed.
+- `create_credit` POSTs a draft salesCreditMemo with its lines (deep insert), only fields
+  the research lists for salesCreditMemo / salesCreditMemoLine. Shipping is a line of the
+  first `shipping_items` item, fees a quantity -1 line of the first `fee_items` item (as the
+  read side expects them); left out, with a note, when no such item is configured. Not
+  sent: the original invoice (`invoiceId` sets Applies-to Doc. No., which applies the
+  credit to that invoice when posted: not something to do unasked), the reason
+  (`customerReturnReasonId`) and the payment method (the credit memo has no such field).
+  A line location is sent as `locationId`, resolved from the locations last read.
+- `post_credit` calls `Microsoft.NAV.post` (204), then finds the posted memo by its link:
+  the posted document's id may differ from the draft's.
+- `describe_*` touch no network. Ids a description needs (the company's, a location's) are
+  those a read in this process learnt (kept per environment, so a connector opened just to
+  describe knows them); before any such read they are stand-ins, each with a note.
+- Reads made for a write leave out `Data-Access-Intent: ReadOnly` (a read replica may lag,
+  and a stale ETag would make the write fail). A write that may have reached BC unanswered
+  (timeout, 5xx) is never sent again; the connector looks whether it was done instead.
 """
 
 from __future__ import annotations
@@ -31,13 +55,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+from httpx import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from ...domain.codes import Side, Stage, StageStatus
@@ -50,10 +75,19 @@ from ...domain.model import (
     StageView,
 )
 from ...domain.money import MoneyBreakdown, pad_cents
+from ...domain.postings import CreditRequest, RecordRef, WriteResult
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
 from ..auth import OAuthClientCredentials
 from ..base import ErpBatch
-from ..errors import ConnectorError, InvalidPayloadError, NotFoundError
+from ..errors import (
+    ConflictError,
+    ConnectorError,
+    InvalidPayloadError,
+    NetworkError,
+    NotFoundError,
+    RefusedError,
+    ServerError,
+)
 from ..http import CallLog, HttpClient, RetryPolicy
 from ..validation import as_utc, describe
 
@@ -67,6 +101,16 @@ _ENCODED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CORRELATION = re.compile(r"\s*CorrelationId:\s*[0-9A-Fa-f-]*\.?\s*$")
 #: Invoices asked for by id per request (`id eq … or id eq …`), to keep URLs short.
 IDS_PER_REQUEST = 20
+#: The line collection a single read of a sales document expands.
+LINES = {"salesCreditMemos": "salesCreditMemoLines",
+         "salesReturnOrders": "salesReturnOrderLines",
+         "salesOrders": "salesOrderLines", "salesInvoices": "salesInvoiceLines"}
+#: BC's External Document No. is a Code[35] field.
+LINK_LENGTH = 35
+#: Credit memo statuses of an unposted document.
+UNPOSTED = frozenset({"Draft", "In Review"})
+#: The error BC answers a PATCH with when the If-Match token is missing or unreadable.
+INVALID_TOKEN = "BadRequest_InvalidToken"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -266,6 +310,7 @@ class BcSalesOrder(_Document):
 
 
 Model = TypeVar("Model", bound=_Record)
+T = TypeVar("T")
 
 #: What each set is asked for. Master data and the look-up documents name their fields.
 #: Operations in one $batch request (Business Central's limit).
@@ -324,6 +369,22 @@ class _Group:
     sales_orders: list[BcSalesOrder] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Known:
+    """What reads taught about one environment's company that describing a write needs
+    (its id, its location ids). Kept per process, so a connector opened only to describe a
+    write knows what an earlier read in the process learnt."""
+
+    company: str | None = None
+    #: Location code (casefolded) → id; None until the locations were read.
+    locations: dict[str, str] | None = None
+
+
+_KNOWN: dict[tuple[str, str], _Known] = {}
+#: Stand-in for what a description cannot know yet (it is read before sending).
+COMPANY_PENDING = "companies({company})"
+
+
 class BusinessCentralConnector:
     system = SYSTEM
 
@@ -339,6 +400,8 @@ class BusinessCentralConnector:
             transport=transport, sleep=sleep, error_parser=_error_text,
         )
         self._company: dict[str, Any] | None = None
+        self._known = _KNOWN.setdefault(
+            (settings.api_root, settings.company.strip().casefold()), _Known())
 
     # -- reading -------------------------------------------------------------------------
 
@@ -436,6 +499,7 @@ class BusinessCentralConnector:
     async def _company_id(self) -> str:
         if self._company is None:
             self._company = self._choose(await self._companies())
+            self._known.company = self._company["id"]
         return self._company["id"]
 
     def _choose(self, companies: list[dict]) -> dict:
@@ -458,6 +522,7 @@ class BusinessCentralConnector:
         companies = await self._companies()
         chosen = self._choose(companies)
         self._company = chosen
+        self._known.company = chosen["id"]
         return (f"Dynamics 365 Business Central {self.settings.environment}: reachable, "
                 f"using company {chosen.get('name')} ({chosen['id']}) of {len(companies)}")
 
@@ -544,10 +609,289 @@ class BusinessCentralConnector:
                                              sets=dict.fromkeys(by_id, "salesInvoices"))
             invoices += [r for part in found.values() for r in part or ()]
         rows["salesInvoices"] = invoices
+        self._remember_locations(rows.get("locations"), complete=since is None)
         batch = _Assembler(self.settings, fetched_at, since, checked).assemble(rows)
         if since is not None and link is None:
             batch.present = present
         return batch
+
+    def _remember_locations(self, rows: list[Any] | None, *, complete: bool) -> None:
+        found = {r["code"].casefold(): r["id"] for r in rows or ()
+                 if isinstance(r, dict) and isinstance(r.get("code"), str)
+                 and isinstance(r.get("id"), str)}
+        if complete:
+            self._known.locations = found
+        elif self._known.locations is not None:
+            self._known.locations.update(found)
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def get_record(self, ref: RecordRef) -> dict:
+        """The record as BC holds it now, with its lines (sales documents) and
+        `@odata.etag`, read from the primary database (not a read replica, which may lag)."""
+        await self._company_id()
+        lines = LINES.get(ref.entity)
+        return await self._get_primary(self._record_path(ref),
+                                       {"$expand": lines} if lines else None)
+
+    def describe_set_link(self, ref: RecordRef, etag: str | None, link: str) -> dict:
+        """The PATCH `set_link` sends. Without an ETag, `set_link` reads the record's
+        current one first: the description then says so and shows If-Match as None (and a
+        company id no read in this process has taught is a stand-in, with a note)."""
+        link = _checked_link(link)
+        notes = [] if etag else [
+            "no ETag was given: the record's current one is read just before sending"]
+        return _described("PATCH", self._record_path(ref, notes),
+                          {"If-Match": etag or None, "Content-Type": "application/json"},
+                          {"externalDocumentNumber": link}, notes)
+
+    async def set_link(self, ref: RecordRef, etag: str | None, link: str) -> WriteResult:
+        """Set the record's `externalDocumentNumber`, only if it is unchanged since read.
+
+        Raises ConflictError (with `fresh`, the record now) when BC says it changed or the
+        token is not valid, RefusedError when BC will not change it at all (a posted credit
+        memo, a read-only entity set), ValueError for an empty or over-long link."""
+        _checked_link(link)
+        await self._company_id()
+        if not etag:
+            etag = _etag(await self.get_record(ref))
+        request = self.describe_set_link(ref, etag, link)
+        try:
+            response = await self._send(request)
+        except ConflictError as exc:
+            raise await self._conflict(ref, exc) from None
+        except RefusedError as exc:
+            if (exc.detail or "").startswith(INVALID_TOKEN):
+                raise await self._conflict(ref, exc) from None
+            raise
+        except (ServerError, NetworkError):
+            # The change may have been made unanswered: look, never send it again blindly.
+            now = await self._look(self.get_record(ref))
+            if now is not None and now.get("externalDocumentNumber") == link.strip():
+                return _result(now)
+            raise
+        return _result(self._entity(response))
+
+    def describe_create_credit(self, request: CreditRequest) -> dict:
+        """The deep-insert POST `create_credit` sends: a draft credit memo and its lines.
+        Raises ValueError for a request BC could only refuse (no link, customer or lines, a
+        location BC does not have). Ids no read in this process has taught yet (the
+        company's, a location's) are stand-ins, each with a note: they are read before
+        sending."""
+        link = _checked_link(request.link)
+        settings = self.settings
+        if not request.customer_ref.strip():
+            raise ValueError("a credit memo needs the customer number")
+        currency = request.currency.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ValueError(f"{request.currency!r} is not a currency code")
+        notes: list[str] = []
+        lines: list[dict[str, Any]] = []
+        for line in request.lines:
+            if not line.item_no.strip():
+                raise ValueError("a credit line has no item number")
+            if line.quantity <= 0:
+                raise ValueError(f"item {line.item_no}: the quantity to credit must be "
+                                 f"positive, not {line.quantity}")
+            body: dict[str, Any] = {"lineType": "Item",
+                                    "lineObjectNumber": line.item_no.strip(),
+                                    "quantity": line.quantity}
+            if line.description:
+                body["description"] = line.description
+            if line.uom:
+                body["unitOfMeasureCode"] = line.uom
+            if line.unit_price is not None:
+                body["unitPrice"] = line.unit_price
+            if line.location:
+                body["locationId"] = self._location_id(line.location, notes)
+            lines.append(body)
+        for amount, items, what, quantity, setting in (
+                (request.shipping, settings.shipping_items, "shipping", 1, "shipping_items"),
+                (request.fees, settings.fee_items, "fees", -1, "fee_items")):
+            if amount < 0:
+                raise ValueError(f"{what} must be given as a positive amount, not {amount}")
+            if not amount:
+                continue
+            if items:
+                lines.append({"lineType": "Item", "lineObjectNumber": items[0],
+                              "quantity": Decimal(quantity), "unitPrice": amount})
+            else:
+                notes.append(f"{what} {amount} {currency} left out: no {what} item is "
+                             f"configured ({setting}); the credit memo is that much "
+                             f"{'lower' if quantity > 0 else 'higher'} than the refund")
+        if not lines:
+            raise ValueError("a credit memo needs at least one line")
+        header: dict[str, Any] = {
+            "customerNumber": request.customer_ref.strip(),
+            "externalDocumentNumber": link,
+            # BC leaves the currency empty for the company's own.
+            "currencyCode": "" if currency == settings.local_currency.upper() else currency,
+        }
+        if request.posting_date is not None:
+            header["postingDate"] = request.posting_date.isoformat()
+        header["salesCreditMemoLines"] = lines
+        if request.order_ref:
+            notes.append(f"order {request.order_ref} is not linked: the credit memo's "
+                         "invoiceId would apply the credit to that invoice when posted")
+        if request.reason:
+            notes.append(f"reason {request.reason} is not sent (customerReturnReasonId is "
+                         "not mapped yet)")
+        if request.payment_method:
+            notes.append(f"payment method {request.payment_method} is not sent: a BC credit "
+                         "memo has no payment method")
+        return _described("POST", f"{self._company_path(notes)}/salesCreditMemos",
+                          {"Content-Type": "application/json"}, header, notes)
+
+    async def create_credit(self, request: CreditRequest) -> WriteResult:
+        """Create the draft credit memo with its lines (one request, all or nothing).
+
+        RefusedError when BC refuses it (an unknown or blocked item, unit or customer),
+        with BC's message; nothing is created then."""
+        await self._company_id()
+        if self._known.locations is None and any(line.location for line in request.lines):
+            await self._load_locations()
+        described = self.describe_create_credit(request)
+        try:
+            response = await self._send(described)
+        except (ServerError, NetworkError):
+            # Created unanswered? A draft carrying the link says so; never POST twice.
+            rows = await self._look(self._memos_by_link(described["body"][
+                "externalDocumentNumber"]))
+            drafts = [r for r in rows or () if r.get("status") in UNPOSTED]
+            if len(drafts) == 1:
+                return _result(drafts[0])
+            raise
+        return _result(self._entity(response))
+
+    def describe_post_credit(self, result: WriteResult) -> dict:
+        """The bound action `post_credit` sends (no body)."""
+        notes = ["the posted credit memo is then read again by its external document number: "
+                 "its id may differ from the draft's"]
+        path = self._record_path(RecordRef(SYSTEM, "salesCreditMemos", result.record_id),
+                                 notes)
+        return _described("POST", f"{path}/Microsoft.NAV.post", {}, None, notes)
+
+    async def post_credit(self, result: WriteResult, link: str) -> WriteResult:
+        """Post the draft credit memo; return the posted one, found again by `link`.
+
+        RefusedError when BC refuses (not a draft, no lines, ...): the draft stays."""
+        link = _checked_link(link)
+        await self._company_id()
+        described = self.describe_post_credit(result)
+        before = {r.get("id") for r in await self._memos_by_link(link)
+                  if r.get("status") not in UNPOSTED}
+        try:
+            await self._send(described)
+        except (ServerError, NetworkError):
+            posted = await self._look(self._posted(link, before, result.record_id))
+            if posted is not None:
+                return posted
+            raise
+        posted = await self._posted(link, before, result.record_id)
+        if posted is None:
+            raise InvalidPayloadError(SYSTEM, f"credit memo {result.number or result.record_id}"
+                                      f" was posted, but no posted credit memo carries {link}")
+        return posted
+
+    # -- writing: helpers ----------------------------------------------------------------
+
+    def _company_path(self, notes: list[str] | None = None) -> str:
+        """`companies(<id>)`; for a description made before any read in this process, a
+        stand-in and a note saying the id is read before sending."""
+        known = self._company["id"] if self._company else self._known.company
+        if known is None:
+            if notes is None:
+                raise LookupError("the Business Central company is not known yet")
+            if "the company id is read from Business Central before sending" not in notes:
+                notes.append("the company id is read from Business Central before sending")
+            return COMPANY_PENDING
+        return f"companies({known})"
+
+    def _record_path(self, ref: RecordRef, notes: list[str] | None = None) -> str:
+        if ref.system != SYSTEM:
+            raise ValueError(f"{ref} is not a Business Central record")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", ref.entity):
+            raise ValueError(f"{ref.entity!r} is not a Business Central entity set")
+        # Every API v2.0 record is keyed by a GUID, written bare in the path; anything else
+        # would address another record or none, so it is never sent.
+        if not _GUID.match(ref.id):
+            raise ValueError(f"{ref.id!r} is not a Business Central record id")
+        return f"{self._company_path(notes)}/{ref.entity}({ref.id.lower()})"
+
+    def _location_id(self, code: str, notes: list[str]) -> str:
+        """A line's location as BC's id; before any read of the locations in this process,
+        a stand-in and a note (they are read before sending)."""
+        known = self._known.locations
+        if known is None:
+            notes.append(f"location {code} is sent as its Business Central id, read before "
+                         "sending")
+            return f"{{id of location {code}}}"
+        found = known.get(code.strip().casefold())
+        if found is None:
+            raise ValueError(f"location {code} is not a location in Business Central")
+        return found
+
+    async def _load_locations(self) -> None:
+        rows = await self._read(f"{self._company_path()}/locations", {"$select": "id,code"})
+        self._remember_locations(rows, complete=True)
+
+    async def _send(self, described: dict) -> Response:
+        headers = {k: v for k, v in described["headers"].items() if v is not None}
+        return await self.http.request(described["method"], described["path"],
+                                       json_body=described["body"], headers=headers,
+                                       write=True)
+
+    def _entity(self, response: Response) -> dict:
+        body = self.http.decode(response)
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            raise InvalidPayloadError(SYSTEM, f"{response.request.method} answered "
+                                      f"{response.status_code} without the record")
+        return {k: v for k, v in body.items() if k != "@odata.context"}
+
+    async def _get_primary(self, path: str, params: dict[str, str] | None = None) -> dict:
+        response = await self.http.request("GET", path, params=params)
+        return self._entity(response)
+
+    async def _memos_by_link(self, link: str) -> list[dict]:
+        quoted = link.replace("'", "''")
+        response = await self.http.request("GET", f"{self._company_path()}/salesCreditMemos",
+                                           params={"$filter": f"externalDocumentNumber eq "
+                                                   f"'{quoted}'",
+                                                   "$expand": "salesCreditMemoLines"})
+        body = self.http.decode(response)
+        rows = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise InvalidPayloadError(SYSTEM, "salesCreditMemos answered without a 'value' "
+                                      "list")
+        return [r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+    async def _posted(self, link: str, before: set[Any], draft_id: str) -> WriteResult | None:
+        """The posted credit memo carrying `link` that was not there before posting (the
+        draft's own id first: newer BC versions keep it)."""
+        rows = [r for r in await self._memos_by_link(link)
+                if r.get("status") not in UNPOSTED and r["id"] not in before]
+        if not rows:
+            return None
+        same = [r for r in rows if r["id"].casefold() == draft_id.casefold()]
+        newest = max(rows, key=lambda r: str(r.get("lastModifiedDateTime") or ""))
+        return _result(same[0] if same else newest)
+
+    async def _look(self, read: Awaitable[T]) -> T | None:
+        """A read made to learn what an unanswered write did; its own failure is not the
+        news (the write's error is), so it gives None."""
+        try:
+            return await read
+        except ConnectorError:
+            return None
+
+    async def _conflict(self, ref: RecordRef, exc: ConnectorError) -> ConflictError:
+        fresh = await self._look(self.get_record(ref))
+        number = (fresh or {}).get("number") or ref.id
+        said = f": {exc.detail}" if exc.detail else ""
+        what = ("changed in Business Central since it was read" if exc.status != 400 else
+                "was sent with a concurrency token Business Central could not validate")
+        return ConflictError(SYSTEM, f"{ref.entity} {number} {what} ({exc.status}{said}); "
+                             "read it again and confirm", status=exc.status, fresh=fresh)
 
     def from_raw(self, kept: ErpBatch) -> ErpBatch:
         """Views assembled again from a batch's raw records (what the cache keeps)."""
@@ -576,6 +920,40 @@ class BusinessCentralConnector:
                             None).assemble(dict(rows))
         merged.cursor = max(filter(None, (earlier.cursor, changed.cursor)), default=None)
         return merged
+
+
+def _checked_link(link: str) -> str:
+    """A link key BC can carry: not empty (that would unlink the record), at most 35
+    characters (BC would refuse it)."""
+    text = (link or "").strip()
+    if not text:
+        raise ValueError("the new link is empty")
+    if len(text) > LINK_LENGTH:
+        raise ValueError(f"{text!r} is longer than the {LINK_LENGTH} characters Business "
+                         "Central's external document number holds")
+    return text
+
+
+def _described(method: str, path: str, headers: dict[str, str | None], body: Any,
+               notes: list[str]) -> dict:
+    return {"method": method, "path": path, "headers": headers, "body": body, "notes": notes}
+
+
+def _etag(record: dict) -> str:
+    etag = record.get("@odata.etag")
+    if not isinstance(etag, str) or not etag:
+        raise InvalidPayloadError(SYSTEM, f"record {record.get('id')} came without an "
+                                  "@odata.etag; it cannot be changed safely")
+    return etag
+
+
+def _result(record: dict) -> WriteResult:
+    return WriteResult(
+        record_id=record["id"],
+        number=record.get("number") if isinstance(record.get("number"), str) else None,
+        etag=record.get("@odata.etag") if isinstance(record.get("@odata.etag"), str) else None,
+        record=record,
+        status=record.get("status") if isinstance(record.get("status"), str) else None)
 
 
 def _params(*clauses: str | None, expand: str | None = None,

@@ -23,6 +23,7 @@ from ..format import money, severity
 from ..presenter import mask_emails, mask_host
 from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
 from ..widgets.virtual_table import Column, VirtualTable
+from .audit import AuditScreen
 
 if TYPE_CHECKING:
     from ...services.check import CheckReport, SourceStatus
@@ -52,22 +53,34 @@ class QueueScreen(Screen):
         Binding("right_square_bracket", "owner(1)", "Next team", id="queue.team_next",
                 show=False),
         Binding("o", "sort_next", "Sort", id="queue.sort", show=False),
+        Binding("a", "triage('acknowledge')", "Acknowledge", id="queue.acknowledge"),
+        Binding("z", "triage('snooze')", "Snooze", id="queue.snooze", show=False),
+        Binding("w", "triage('assign')", "Assign", id="queue.assign", show=False),
+        Binding("n", "triage('note')", "Note", id="queue.note", show=False),
+        Binding("t", "triage('tag')", "Tag", id="queue.tag", show=False),
+        Binding("u", "requeue", "Re-queue marked", id="queue.requeue", show=False),
+        Binding("L", "audit", "Audit log", id="queue.audit"),
         Binding("escape", "clear", "Clear", id="queue.clear", show=False),
     ]
     HELP = (
         "The queue: every open exception of the last check, costliest first.\n"
         "Enter opens the return; space marks it; / filters across every column; "
         ": runs a command (:return REF, :order REF, :sku SKU, :code CODE, :owner TEAM); "
-        "[ and ] switch owner team; click a header (or o) to sort; r refreshes."
+        "[ and ] switch owner team; click a header (or o) to sort; r refreshes.\n"
+        "Triage the marked rows (or the one under the cursor): a acknowledge, z snooze, "
+        "w assign, n note, t tag; u re-queues the missing credit notes of the marked "
+        "returns; L opens the audit log."
     )
 
     def __init__(self, report: CheckReport, *, view: View | None = None,
-                 presenter: bool = False, skus: dict[str, frozenset[str]] | None = None) -> None:
+                 presenter: bool = False, skus: dict[str, frozenset[str]] | None = None,
+                 triage: dict[str, str] | None = None) -> None:
         super().__init__()
         self.view = view or View()
         self.presenter = presenter
         self.report = report
-        self.queue = Queue(report.findings, skus or {})
+        self.skus = skus or {}
+        self.queue = Queue(report.findings, self.skus, dict(triage or {}))
         self.shown: list[str] = []
         self._ready = False
         self._progress = ""
@@ -109,10 +122,12 @@ class QueueScreen(Screen):
 
     # -- data -----------------------------------------------------------------------------
 
-    def show_report(self, report: CheckReport, skus: dict[str, frozenset[str]]) -> None:
+    def show_report(self, report: CheckReport, skus: dict[str, frozenset[str]],
+                    triage: dict[str, str] | None = None) -> None:
         """A refreshed report: same view, the cursor kept on the same exception."""
         self.report = report
-        self.queue = Queue(report.findings, skus)
+        self.skus = skus
+        self.queue = Queue(report.findings, skus, dict(triage or {}))
         if self._ready:
             self._paint_report()
 
@@ -122,6 +137,11 @@ class QueueScreen(Screen):
             self.query_one("#queue", VirtualTable).set_columns(self._columns())
             self._fill(refresh_cells=True)
             self._paint_banner()
+
+    def set_triage(self, labels: dict[str, str]) -> None:
+        self.queue = Queue(self.report.findings, self.skus, dict(labels))
+        if self._ready:
+            self._fill(refresh_cells=True)
 
     def set_progress(self, text: str) -> None:
         self._progress = text
@@ -222,6 +242,30 @@ class QueueScreen(Screen):
         return sorted({self.queue.by_key[str(k)].return_ref for k in marked
                        if str(k) in self.queue.by_key})
 
+    @property
+    def chosen(self) -> list[Finding]:
+        """The marked exceptions, or the one under the cursor when none is marked."""
+        marked = self.query_one("#queue", VirtualTable).marked
+        found = [self.queue.by_key[str(k)] for k in marked if str(k) in self.queue.by_key]
+        if not found and self.cursor_finding is not None:
+            found = [self.cursor_finding]
+        return found
+
+    def action_triage(self, kind: str) -> None:
+        self.app.triage_action(kind, self.chosen)
+
+    def action_requeue(self) -> None:
+        refs = sorted({f.return_ref for f in self.chosen})
+        if refs:
+            actions = self.app.actions
+            self.app.start_action(f"Re-queue posting for {len(refs)} returns", [],
+                                  lambda v: actions.plans_for(self.app.loaded,
+                                                              "requeue_posting", refs))
+
+    def action_audit(self) -> None:
+        if self.app.actions is not None:
+            self.app.push_screen(AuditScreen(self.app.actions))
+
     def action_filter(self) -> None:
         self.query_one("#command", Input).display = False
         box = self.query_one("#filter", Input)
@@ -287,7 +331,9 @@ class QueueScreen(Screen):
             return
         self.view.query = query
         self._fill()
-        self.notify(f"{len(self.shown)} exceptions for {query.text()} (Esc shows all)")
+        count = len(self.shown)
+        self.notify(f"{count} exception{'s' if count != 1 else ''} for {query.text()} "
+                    "(Esc shows all)")
 
     # -- events ---------------------------------------------------------------------------
 

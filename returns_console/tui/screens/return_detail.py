@@ -41,7 +41,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.FIX_REFERENCE: "fix reference",
     Action.REQUEUE_POSTING: "re-queue posting",
 }
-NOT_WIRED = "(wired in the next release)"
+#: The key each action is on, shown next to it.
+ACTION_KEYS = {Action.REMAP_SKU: "m", Action.REMAP_CODE: "c", Action.FIX_REFERENCE: "f",
+               Action.REQUEUE_POSTING: "u"}
 STAGE_COLUMNS = ("stage", "platform", "ERP", "mismatch")
 MONEY_COLUMNS = ("component", "platform", "ERP", "difference")
 #: Each side-by-side cell reads "platform → ERP" (e.g. "sellable → RESELL").
@@ -233,6 +235,12 @@ class ReturnScreen(Screen):
         Binding("escape", "app.pop_screen", "Back", id="return.back"),
         Binding("p", "raw_platform", "Platform record", id="return.raw_platform"),
         Binding("e", "raw_erp", "ERP record", id="return.raw_erp"),
+        Binding("m", "act('remap_sku')", "Remap SKU", id="return.remap_sku"),
+        Binding("c", "act('remap_code')", "Remap code", id="return.remap_code"),
+        Binding("f", "act('fix_reference')", "Fix reference", id="return.fix_reference"),
+        Binding("u", "act('requeue_posting')", "Re-queue", id="return.requeue"),
+        Binding("a", "acknowledge", "Acknowledge", id="return.acknowledge", show=False),
+        Binding("L", "act('audit')", "Audit log", id="return.audit"),
     ]
 
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
@@ -468,13 +476,13 @@ class ReturnScreen(Screen):
     # -- actions ----------------------------------------------------------------------
 
     def _actions(self) -> Text:
-        """What the console will be able to do for these findings; not bound to keys yet."""
+        """What the console can do for these findings, with the key for each."""
         planned = actions_for(self.findings)
         manual = planned.pop(Action.NONE, [])
         out = Text()
         for action, codes in planned.items():
             out.append(f"{ACTION_LABELS[action]}", style="bold")
-            out.append(f": fixes {', '.join(codes)} {NOT_WIRED}\n")
+            out.append(f" ({ACTION_KEYS.get(action, '')}): fixes {', '.join(codes)}\n")
         if manual:
             out.append("no console action", style="bold")
             out.append(f": {', '.join(manual)}; follow the steps under Findings\n")
@@ -482,6 +490,16 @@ class ReturnScreen(Screen):
             out.append("Nothing to do: both systems agree.\n")
         out.rstrip()
         return out
+
+    def action_act(self, name: str) -> None:
+        start = getattr(self.app, "return_action", None)
+        if start is not None:
+            start(name, self.case, self.findings)
+
+    def action_acknowledge(self) -> None:
+        triage = getattr(self.app, "triage_action", None)
+        if triage is not None:
+            triage("acknowledge", [f for f in self.findings if not f.delay])
 
     # -- raw records ------------------------------------------------------------------
 

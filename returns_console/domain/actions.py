@@ -1,0 +1,309 @@
+"""Operator actions, planned: what would change, which returns it touches, and whether it may
+be done at all. Pure: no file, no HTTP. The action service (services/actions.py) adds the
+exact ERP request, asks for confirmation, applies and audits.
+
+A plan that cannot be carried out has a `refusal` (one sentence, for a person) and nothing is
+ever sent for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .codes import Code
+from .model import ReturnCase
+from .postings import CreditLine, CreditRequest
+from .reference import CodeKind, DispositionMapping, ErpMaster, Mappings, SkuMapping
+
+#: Mapping table per code kind (Mappings attribute).
+CODE_TABLES: dict[str, str] = {"reason": "reasons", "disposition": "dispositions",
+                               "location": "locations", "fee": "fees",
+                               "payment_method": "payment_methods"}
+#: Which exceptions each action fixes (the ones the console offers it for).
+FIXES: dict[str, frozenset[Code]] = {
+    "remap_sku": frozenset({Code.SKU_UNKNOWN, Code.SKU_INACTIVE, Code.UOM_MISMATCH}),
+    "remap_code": frozenset({Code.REASON_UNMAPPED, Code.DISPOSITION_UNMAPPED,
+                             Code.LOCATION_UNMAPPED, Code.FEE_ITEM_UNMAPPED,
+                             Code.PAYMENT_METHOD_UNMAPPED}),
+    "fix_reference": frozenset({Code.ERP_RECORD_UNLINKED, Code.EXTERNAL_REF_CONFLICT}),
+    "requeue_posting": frozenset({Code.CREDIT_NOTE_MISSING}),
+}
+#: The code kind each unmapped-code exception is about.
+CODE_KIND_OF: dict[Code, str] = {
+    Code.REASON_UNMAPPED: "reason", Code.DISPOSITION_UNMAPPED: "disposition",
+    Code.LOCATION_UNMAPPED: "location", Code.FEE_ITEM_UNMAPPED: "fee",
+    Code.PAYMENT_METHOD_UNMAPPED: "payment_method",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    action: str
+    #: What is acted on, in a few words ("SKU TEE-GRN-XL", "credit memo for R-100075").
+    target: str
+    returns: tuple[str, ...]
+    changes: tuple[str, ...]
+    parameters: dict[str, Any]
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    refusal: str | None = None
+    #: What the ERP will be asked to do (filled in by the service from the connector).
+    request: dict[str, Any] | None = None
+    #: The new mapping tables (remaps) to save when the plan is applied.
+    mappings: Mappings | None = field(default=None, compare=False, repr=False)
+    #: The credit to create (re-queue).
+    credit: CreditRequest | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def refused(action: str, target: str, why: str, **parameters: Any) -> Plan:
+    return Plan(action, target, (), (), parameters, refusal=why)
+
+
+def returns_with_sku(cases: Iterable[ReturnCase], sku: str) -> tuple[str, ...]:
+    return tuple(sorted({c.return_ref for c in cases
+                         if any(line.sku == sku for line in c.platform.lines)}))
+
+
+def plan_remap_sku(mappings: Mappings, master: ErpMaster, cases: Sequence[ReturnCase], sku: str,
+                   item_no: str, factor: str | Decimal = "1", erp_uom: str | None = None) -> Plan:
+    """SKU → ERP item, checked against the item master: unknown or blocked items refused."""
+    sku, item_no = sku.strip(), item_no.strip()
+    params = {"sku": sku, "item_no": item_no, "factor": str(factor), "erp_uom": erp_uom}
+    target = f"SKU {sku}"
+    if not sku or not item_no:
+        return refused("remap_sku", target, "both the SKU and the ERP item are needed", **params)
+    try:
+        number = Decimal(str(factor))
+    except InvalidOperation:
+        return refused("remap_sku", target, f"the unit factor {factor!r} is not a number",
+                       **params)
+    if not number.is_finite() or number <= 0:
+        return refused("remap_sku", target, "the unit factor must be a number above 0",
+                       **params)
+    item = master.items.get(item_no)
+    if master.items and item is None:
+        return refused("remap_sku", target, f"item {item_no} does not exist in the ERP's item "
+                       "master; map to an existing item", **params)
+    if item is not None and item.blocked:
+        return refused("remap_sku", target, f"item {item_no} is blocked in the ERP; unblock it "
+                       "there or map to an active item", **params)
+    old = mappings.skus.get(sku)
+    new = SkuMapping(sku=sku, item_no=item_no, factor=number, erp_uom=erp_uom or None)
+    if old == new:
+        return refused("remap_sku", target, f"{sku} is already mapped that way", **params)
+    touched = returns_with_sku(cases, sku)
+    before = old.model_dump(mode="json") if old else None
+    change = (f"{sku}: {_sku_text(old) if old else 'no mapping (tried as item ' + sku + ')'}"
+              f" → {_sku_text(new)}")
+    return Plan("remap_sku", target, touched, (change,), params, before=before,
+                after=new.model_dump(mode="json"),
+                mappings=mappings.model_copy(update={"skus": {**mappings.skus, sku: new}}))
+
+
+def _sku_text(m: SkuMapping) -> str:
+    unit = f" {m.erp_uom}" if m.erp_uom else ""
+    return f"item {m.item_no} x {m.factor}{unit}"
+
+
+def plan_remap_code(mappings: Mappings, master: ErpMaster, cases: Sequence[ReturnCase],
+                    kind: str, code: str, target_code: str,
+                    location: str | None = None) -> Plan:
+    """A platform code → the ERP's, checked against the ERP's lists where it publishes them."""
+    code, target_code = code.strip(), target_code.strip()
+    params = {"kind": kind, "code": code, "erp_code": target_code, "location": location}
+    target = f"{kind.replace('_', ' ')} code {code}"
+    if kind not in CODE_TABLES:
+        return refused("remap_code", target, f"unknown code kind {kind!r}: "
+                       + ", ".join(CODE_TABLES), **params)
+    if not code or not target_code:
+        return refused("remap_code", target, "both the platform code and the ERP code are "
+                       "needed", **params)
+    known = _known_codes(master, kind)
+    if known is not None and target_code not in known:
+        return refused("remap_code", target, f"{target_code} is not a {kind.replace('_', ' ')} "
+                       "code the ERP knows", **params)
+    if kind == "disposition":
+        if not location:
+            return refused("remap_code", target, "a disposition needs the location its "
+                           "goods belong in", **params)
+        if master.locations and location not in master.locations:
+            return refused("remap_code", target, f"location {location} does not exist in the "
+                           "ERP", **params)
+    table_name = CODE_TABLES[kind]
+    table: dict[str, Any] = dict(getattr(mappings, table_name))
+    old = table.get(code)
+    new: Any = (DispositionMapping(disposition=target_code, location=location or "")
+                if kind == "disposition" else target_code)
+    if old == new:
+        return refused("remap_code", target, f"{code} is already mapped that way", **params)
+    table[code] = new
+    touched = tuple(sorted({c.return_ref for c in cases if code in _codes_on(c, kind)}))
+    return Plan("remap_code", target, touched,
+                (f"{kind} {code}: {_code_text(old)} → {_code_text(new)}",), params,
+                before={"value": _dump(old)} if old is not None else None,
+                after={"value": _dump(new)},
+                mappings=mappings.model_copy(update={table_name: table}))
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+def _code_text(value: Any) -> str:
+    if value is None:
+        return "no mapping"
+    if isinstance(value, DispositionMapping):
+        return f"{value.disposition} at {value.location}"
+    return str(value)
+
+
+def _known_codes(master: ErpMaster, kind: str) -> frozenset[str] | None:
+    """The ERP's own list for a kind, when it publishes one (None: cannot check)."""
+    found: frozenset[str] = {
+        "reason": master.reasons, "location": master.locations,
+        "payment_method": master.payment_methods,
+        "fee": frozenset(master.items), "disposition": frozenset(),
+    }[kind]
+    return found or None
+
+
+def _codes_on(case: ReturnCase, kind: str) -> set[str]:
+    p = case.platform
+    if kind == "reason":
+        return {line.reason for line in p.lines if line.reason}
+    if kind == "disposition":
+        return {line.condition for line in p.lines if line.condition}
+    if kind == "location":
+        return {line.location for line in p.lines if line.location}
+    if kind == "fee":
+        return {fee.type for fee in p.fees}
+    return {p.refund_method} if p.refund_method else set()
+
+
+def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
+                       cases: Sequence[ReturnCase], *, current: str | None = None) -> Plan:
+    """Change the link key on one ERP record. An empty link, or one another ERP record of a
+    different return already carries, is refused."""
+    new_link = new_link.strip()
+    params = {"record": record_ref, "link": new_link, "was": current}
+    target = f"ERP record {record_ref.split(':')[-1]}"
+    if not new_link:
+        return refused("fix_reference", target, "the new reference is empty", **params)
+    if current is not None and new_link == current:
+        return refused("fix_reference", target, f"the record already carries {new_link}",
+                       **params)
+    entity = record_ref.split(":")[1] if record_ref.count(":") >= 2 else ""
+    for other in cases:
+        if other is case or other.return_ref.casefold() != new_link.casefold():
+            continue
+        # The same link on documents of other kinds is how one return looks in the ERP (its
+        # return order, receipt and credit memo); a second document of the same kind is not.
+        same = sorted(r for r in _erp_refs(other) if r != record_ref
+                      and r.split(":")[1:2] == [entity]) or _same_kind(other, entity)
+        if same and not other.unlinked:
+            numbers = [n for n in _erp_numbers(other)] or same
+            return refused("fix_reference", target,
+                           f"{new_link} is already used by another ERP record of that kind "
+                           f"({', '.join(numbers)}); fix that one first", **params)
+    touched = tuple(sorted({case.return_ref, new_link}))
+    return Plan("fix_reference", target, touched,
+                (f"externalDocumentNumber: {current or '(empty)'} → {new_link}",), params,
+                before={"link": current}, after={"link": new_link})
+
+
+def _same_kind(case: ReturnCase, entity: str) -> list[str]:
+    """Documents of one kind a return has, where its views carry no raw refs (snapshots)."""
+    if entity == "salesCreditMemos":
+        return [n.number or n.id for n in case.erp.credit_notes if n.status != "cancelled"]
+    if entity == "salesReturnOrders" and case.erp.return_order_state is not None:
+        return ["a return order"]
+    return []
+
+
+def _erp_refs(case: ReturnCase) -> set[str]:
+    refs = {s.raw_ref for s in case.erp.stages.values() if s.raw_ref}
+    return refs | {n.raw_ref for n in case.erp.credit_notes if n.raw_ref}
+
+
+def _erp_numbers(case: ReturnCase) -> list[str]:
+    numbers = [rid for s in case.erp.stages.values() for rid in s.record_ids]
+    return sorted(set(numbers + [n.number or n.id for n in case.erp.credit_notes]))
+
+
+def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster) -> Plan:
+    """The missing credit note, built from the platform's refund with mappings applied.
+    Refused when the ERP already has one for this link (never posted twice), when there is
+    no refund, or when a line or the customer cannot be mapped."""
+    p, e = case.platform, case.erp
+    target = f"credit memo for {p.return_ref}"
+    params: dict[str, Any] = {"return_ref": p.return_ref}
+    live = [n for n in e.credit_notes if n.status != "cancelled"]
+    if live:
+        return refused("requeue_posting", target, f"the ERP already has credit note "
+                       f"{live[0].number or live[0].id} for {p.return_ref}; nothing to re-queue",
+                       **params)
+    if p.refund is None:
+        return refused("requeue_posting", target, "the platform shows no refund for this "
+                       "return (an exchange, or not refunded yet)", **params)
+    customer = e.customer_ref or _customer_by_email(master, p.customer_email)
+    if not customer:
+        return refused("requeue_posting", target, "no ERP customer for this return: fix the "
+                       "customer first", **params)
+    record = master.customers.get(customer)
+    if record is not None and not record.can_be_credited:
+        return refused("requeue_posting", target, f"customer {customer} is blocked for "
+                       "invoicing in the ERP", **params)
+    lines: list[CreditLine] = []
+    for line in p.lines:
+        mapped = mappings.sku(line.sku)
+        if mapped is None:
+            return refused("requeue_posting", target, f"SKU {line.sku} has no ERP item: remap "
+                           "it first", **params)
+        item = master.items.get(mapped.item_no)
+        if master.items and item is None:
+            return refused("requeue_posting", target, f"SKU {line.sku} maps to item "
+                           f"{mapped.item_no}, which the ERP does not have", **params)
+        if item is not None and item.blocked:
+            return refused("requeue_posting", target, f"item {mapped.item_no} is blocked in "
+                           "the ERP", **params)
+        quantity = line.quantity * mapped.factor
+        price = None if line.unit_price is None else line.unit_price / mapped.factor
+        location = mappings.code(mappings.locations, line.location) if line.location else None
+        lines.append(CreditLine(item_no=mapped.item_no, quantity=quantity,
+                                uom=mapped.erp_uom or (item.base_uom if item else None),
+                                unit_price=price, location=location, description=line.sku))
+    refund = p.refund
+    credit = CreditRequest(
+        link=p.return_ref, customer_ref=customer, currency=refund.currency, lines=tuple(lines),
+        order_ref=p.order_ref, shipping=refund.shipping, fees=refund.fees,
+        payment_method=(mappings.code(mappings.payment_methods, p.refund_method)
+                        if p.refund_method else None))
+    changes = [f"new credit memo {p.return_ref} for customer {customer}, "
+               f"{refund.total:,.2f} {refund.currency}"]
+    changes += [f"  {ln.item_no} x {ln.quantity}{' ' + ln.uom if ln.uom else ''}"
+                + (f" at {ln.unit_price:,.2f}" if ln.unit_price is not None else "")
+                for ln in lines]
+    changes.append("then posted (Microsoft.NAV.post)")
+    return Plan("requeue_posting", target, (p.return_ref,), tuple(changes),
+                {**params, "customer": customer}, before=None,
+                after={"link": p.return_ref, "lines": len(lines),
+                       "total": f"{refund.total:f}", "currency": refund.currency},
+                credit=credit)
+
+
+def _customer_by_email(master: ErpMaster, email: str | None) -> str | None:
+    if not email:
+        return None
+    found = master.customers_by_email.get(email.casefold())
+    return found.number if found else None
+
+
+def code_kinds() -> tuple[CodeKind, ...]:
+    return ("reason", "disposition", "location", "fee", "payment_method")

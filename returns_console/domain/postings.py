@@ -1,0 +1,69 @@
+"""What an operator asks an ERP to do, in the console's own terms: a credit to create from
+the platform's view (mappings applied), a reference to change. Each ERP connector turns these
+into its API's requests; nothing here knows a URL or a JSON field name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLine:
+    item_no: str
+    quantity: Decimal
+    #: The ERP unit of measure the quantity is in (after the SKU mapping's factor).
+    uom: str | None = None
+    #: Price per unit, excluding tax, in the credit's currency.
+    unit_price: Decimal | None = None
+    location: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRequest:
+    """A credit note for one return, built from the platform's view."""
+
+    #: The link key: the ERP document carries it (BC: externalDocumentNumber).
+    link: str
+    customer_ref: str
+    currency: str
+    lines: tuple[CreditLine, ...]
+    order_ref: str | None = None
+    posting_date: date | None = None
+    #: Shipping refunded and fees kept back (positive amounts; the connector signs them).
+    shipping: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    payment_method: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """One ERP record by the raw_ref the connector gave it ("system:set:id")."""
+
+    system: str
+    entity: str
+    id: str
+
+    @classmethod
+    def parse(cls, raw_ref: str) -> RecordRef:
+        system, entity, ident = raw_ref.split(":", 2)
+        if not (system and entity and ident) or ident == "?":
+            raise ValueError(f"not a record reference: {raw_ref!r}")
+        return cls(system, entity, ident)
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.entity}:{self.id}"
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What the ERP answered to one write: the record as it is now, and its identity."""
+
+    record_id: str
+    number: str | None = None
+    etag: str | None = None
+    record: dict = field(default_factory=dict)
+    status: str | None = None

@@ -1,0 +1,530 @@
+"""Operator actions carried out: planned (domain/actions.py), shown with the exact ERP request,
+confirmed by the caller, applied, and audited before and after.
+
+Every change, local or in the ERP, gets an audit row `pending` before it is made and a row
+with its outcome after. A pending row a crash left behind is resolved at the next start by
+asking the ERP what happened (`resolve_pending`). Read-only sessions refuse every write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..connectors.errors import ConflictError, ConnectorError
+from ..domain.actions import (
+    Plan,
+    plan_fix_reference,
+    plan_remap_code,
+    plan_remap_sku,
+    plan_requeue_credit,
+    refused,
+)
+from ..domain.findings import Finding
+from ..domain.model import ReturnCase
+from ..domain.postings import RecordRef, WriteResult
+from ..domain.reference import ErpMaster, Mappings
+from ..store.audit import AuditLog
+from ..store.triage import Triage, TriageStore
+from .session import Loaded, Session
+
+#: Fault injection for the crash tests (and for anyone checking recovery by hand): the
+#: process kills itself at this point of an ERP write, as a power cut would.
+CRASH_ENV = "RETURNS_CONSOLE_CRASH_AT"
+READ_ONLY = "read-only session: nothing is changed (start without --read-only to act)"
+TRIAGE_KINDS = ("acknowledge", "snooze", "assign", "note", "tag", "reopen")
+
+
+@dataclass(slots=True)
+class Outcome:
+    ok: bool
+    message: str
+    seq: int | None = None
+    record_id: str | None = None
+    #: The ERP record changed since it was read: here it is as it is now; plan again.
+    conflict: dict | None = None
+    return_ref: str | None = None
+
+
+@dataclass(slots=True)
+class Bulk:
+    plans: list[Plan]
+    results: list[Outcome] = field(default_factory=list)
+
+
+class Actions:
+    """The console's hands: one per session."""
+
+    def __init__(self, session: Session, *, audit_path: Path, triage_path: Path,
+                 operator: str) -> None:
+        self.session = session
+        self.audit_path = audit_path
+        self.triage = TriageStore(triage_path)
+        self.operator = operator
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def _context(self, loaded: Loaded) -> tuple[Mappings, ErpMaster, list[ReturnCase]]:
+        mappings = (self.session.load_mappings() if hasattr(self.session, "load_mappings")
+                    else loaded.mappings or Mappings())
+        return mappings, loaded.master or ErpMaster(), list(loaded.report.cases)
+
+    def plan_remap_sku(self, loaded: Loaded, sku: str, item_no: str, factor: str = "1",
+                       erp_uom: str | None = None) -> Plan:
+        mappings, master, cases = self._context(loaded)
+        return plan_remap_sku(mappings, master, cases, sku, item_no, factor, erp_uom)
+
+    def plan_remap_code(self, loaded: Loaded, kind: str, code: str, erp_code: str,
+                        location: str | None = None) -> Plan:
+        mappings, master, cases = self._context(loaded)
+        return plan_remap_code(mappings, master, cases, kind, code, erp_code, location)
+
+    def plan_fix_reference(self, loaded: Loaded, return_ref: str, new_link: str,
+                           record_ref: str | None = None) -> Plan:
+        case = _case(loaded, return_ref)
+        if case is None:
+            return refused("fix_reference", return_ref, f"no return {return_ref} in this check")
+        refs = erp_records(case)
+        record_ref = record_ref or (refs[0] if refs else None)
+        if record_ref is None:
+            return refused("fix_reference", return_ref, "the ERP has no record for this "
+                           "return to change")
+        raw = loaded.raw.get(record_ref) if loaded.raw else None
+        current = raw.get("externalDocumentNumber") if isinstance(raw, dict) else None
+        plan = plan_fix_reference(case, record_ref, new_link, loaded.report.cases,
+                                  current=current if isinstance(current, str) else None)
+        if not plan.allowed:
+            return plan
+        etag = raw.get("@odata.etag") if isinstance(raw, dict) else None
+        writer = self.session.open_erp()
+        if writer is None:
+            return replace(plan, refusal="this session cannot write to an ERP (a snapshot "
+                           "file); open it on a profile")
+        try:
+            request = writer.describe_set_link(RecordRef.parse(record_ref), etag, plan.after
+                                               ["link"])
+        finally:
+            _close(writer)
+        return replace(plan, request=request,
+                       parameters={**plan.parameters, "etag": etag, "return_ref": return_ref})
+
+    def plan_requeue(self, loaded: Loaded, return_ref: str) -> Plan:
+        case = _case(loaded, return_ref)
+        if case is None:
+            return refused("requeue_posting", return_ref, f"no return {return_ref} in this "
+                           "check")
+        mappings, master, _ = self._context(loaded)
+        plan = plan_requeue_credit(case, mappings, master)
+        if not plan.allowed or plan.credit is None:
+            return plan
+        writer = self.session.open_erp()
+        if writer is None:
+            return replace(plan, refusal="this session cannot write to an ERP (a snapshot "
+                           "file); open it on a profile")
+        try:
+            request = writer.describe_create_credit(plan.credit)
+        finally:
+            _close(writer)
+        return replace(plan, request=request)
+
+    def plans_for(self, loaded: Loaded, action: str, return_refs: Sequence[str],
+                  **kwargs: Any) -> list[Plan]:
+        """One plan per return (bulk): re-queue, or fix reference with one link each."""
+        if action == "requeue_posting":
+            return [self.plan_requeue(loaded, ref) for ref in return_refs]
+        raise ValueError(f"no bulk form of {action}")
+
+    # -- applying -------------------------------------------------------------------------
+
+    def apply(self, plan: Plan, *, batch: str | None = None,
+              return_ref: str | None = None) -> Outcome:
+        """Carry out a confirmed plan. Nothing happens without an audit row."""
+        ref = return_ref or (plan.returns[0] if len(plan.returns) == 1 else None)
+        params = {**plan.parameters, "returns": list(plan.returns)}
+        with AuditLog(self.audit_path) as audit:
+            if self.session.read_only or not plan.allowed:
+                why = READ_ONLY if self.session.read_only else plan.refusal
+                seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                   parameters=params, before=plan.before, request=plan.request,
+                                   outcome="refused", error=why, batch=batch)
+                return Outcome(False, why or "refused", seq, return_ref=ref)
+            if plan.action in ("remap_sku", "remap_code"):
+                return self._apply_mapping(audit, plan, params, ref, batch)
+            if plan.action == "fix_reference":
+                return self._apply_link(audit, plan, params, ref, batch)
+            if plan.action == "requeue_posting":
+                return self._apply_requeue(audit, plan, params, ref, batch)
+        raise ValueError(f"unknown action {plan.action}")
+
+    def apply_all(self, plans: Sequence[Plan]) -> list[Outcome]:
+        """Bulk: one batch id, one result per return, the rest go on when one fails."""
+        batch = uuid.uuid4().hex[:12]
+        return [self.apply(plan, batch=batch) for plan in plans]
+
+    def _who(self) -> dict[str, str]:
+        return {"operator": self.operator, "profile": self.session.profile_name,
+                "systems": self.session.systems}
+
+    def _apply_mapping(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
+                       batch: str | None) -> Outcome:
+        seq = audit.begin(**self._who(), return_ref=ref, action=plan.action, parameters=params,
+                          before=plan.before, batch=batch)
+        try:
+            assert plan.mappings is not None
+            self.session.save_mappings(plan.mappings)
+        except Exception as exc:  # a file we cannot write: audited, never lost
+            audit.complete(seq, outcome="failed", error=str(exc))
+            return Outcome(False, f"not saved: {exc}", seq)
+        audit.complete(seq, outcome="succeeded", after=plan.after)
+        touched = len(plan.returns)
+        return Outcome(True, f"{plan.changes[0]}; {touched} return{'s' if touched != 1 else ''}"
+                       " affected", seq, return_ref=ref)
+
+    def _apply_link(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
+                    batch: str | None) -> Outcome:
+        record = RecordRef.parse(params["record"])
+        seq = audit.begin(**self._who(), return_ref=ref, action=plan.action, parameters=params,
+                          before=plan.before, request=plan.request, batch=batch)
+
+        async def send() -> WriteResult:
+            writer = self.session.open_erp()
+            try:
+                _crash_point("before_send")
+                return await writer.set_link(record, params.get("etag"), params["link"])
+            finally:
+                await writer.aclose()
+
+        try:
+            result = asyncio.run(send())
+        except ConflictError as exc:
+            audit.complete(seq, outcome="failed", error=f"conflict: {exc}")
+            return Outcome(False, "the record was changed in the ERP since it was read; "
+                           "here it is as it is now, check and confirm again", seq,
+                           conflict=exc.fresh or {}, return_ref=ref)
+        except ConnectorError as exc:
+            audit.complete(seq, outcome="failed", error=str(exc))
+            return Outcome(False, str(exc), seq, return_ref=ref)
+        audit.complete(seq, outcome="succeeded", after=plan.after,
+                       erp_record_id=result.number or result.record_id)
+        return Outcome(True, f"{result.number or result.record_id} now carries "
+                       f"{params['link']}", seq, record_id=result.record_id, return_ref=ref)
+
+    def _apply_requeue(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
+                       batch: str | None) -> Outcome:
+        credit = plan.credit
+        assert credit is not None
+
+        async def send(seq_box: list[int]) -> tuple[str, WriteResult | None, str | None]:
+            writer = self.session.open_erp()
+            try:
+                found = await writer.find_by_link(credit.link)
+                existing = [n for v in found.views.values() for n in v.credit_notes
+                            if n.status != "cancelled"]
+                if existing:
+                    return "exists", None, existing[0].number or existing[0].id
+                seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
+                                           parameters=params, before=plan.before,
+                                           request=plan.request, batch=batch))
+                _crash_point("before_send")
+                draft = await writer.create_credit(credit)
+                _crash_point("after_create")
+                try:
+                    posted = await writer.post_credit(draft, credit.link)
+                except ConnectorError as exc:
+                    return "draft", draft, str(exc)
+                _crash_point("after_post")
+                return "posted", posted, None
+            finally:
+                await writer.aclose()
+
+        box: list[int] = []
+        try:
+            state, result, detail = asyncio.run(send(box))
+        except ConnectorError as exc:
+            if box:
+                audit.complete(box[0], outcome="failed", error=str(exc))
+            else:
+                box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                        parameters=params, request=plan.request,
+                                        outcome="failed", error=str(exc), batch=batch))
+            return Outcome(False, str(exc), box[0], return_ref=ref)
+        if state == "exists":
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, request=plan.request, outcome="refused",
+                               error=f"credit memo {detail} already exists for {credit.link}",
+                               batch=batch)
+            return Outcome(False, f"refused: the ERP already has credit memo {detail} for "
+                           f"{credit.link}; nothing sent", seq, return_ref=ref)
+        assert result is not None
+        number = result.number or result.record_id
+        if state == "draft":
+            audit.complete(box[0], outcome="failed", erp_record_id=number,
+                           error=f"draft {number} created but not posted: {detail}")
+            return Outcome(False, f"draft credit memo {number} created but posting failed: "
+                           f"{detail}. The draft stays in the ERP; fix the cause and post "
+                           "it there.", box[0], record_id=result.record_id, return_ref=ref)
+        audit.complete(box[0], outcome="succeeded", erp_record_id=number,
+                       after={**(plan.after or {}), "number": number,
+                              "status": result.status})
+        return Outcome(True, f"credit memo {number} created and posted for {credit.link}",
+                       box[0], record_id=result.record_id, return_ref=ref)
+
+    # -- triage ---------------------------------------------------------------------------
+
+    def set_triage(self, finding: Finding, kind: str, value: str | None = None, *,
+                   batch: str | None = None) -> Outcome:
+        """acknowledge / snooze UNTIL / assign WHO / note TEXT / tag TAG / reopen: local,
+        always allowed (also read-only: it changes no system), audited."""
+        if kind not in TRIAGE_KINDS:
+            return Outcome(False, f"unknown triage step {kind!r}: {', '.join(TRIAGE_KINDS)}")
+        profile = self.session.profile_name
+        old = self.triage.get(profile, finding.id) or Triage(
+            finding_id=finding.id, return_ref=finding.return_ref, code=finding.code.value)
+        try:
+            new = _triaged(old, kind, value)
+        except ValueError as exc:
+            return Outcome(False, str(exc))
+        with AuditLog(self.audit_path) as audit:
+            seq = audit.begin(**self._who(), return_ref=finding.return_ref, action=kind,
+                              parameters={"finding": finding.id, "code": finding.code.value,
+                                          "value": value},
+                              before=old.to_json(), batch=batch)
+            self.triage.put(profile, new)
+            audit.complete(seq, outcome="succeeded", after=new.to_json())
+        return Outcome(True, f"{finding.return_ref} {finding.code.value}: {new.label()}", seq,
+                       return_ref=finding.return_ref)
+
+    def triage_labels(self, now: datetime | None = None) -> dict[str, str]:
+        return {k: t.label(now) for k, t in self.triage.all(self.session.profile_name).items()}
+
+    def close_missing(self, findings: Sequence[Finding], when: datetime) -> list[Triage]:
+        """After a refresh: exceptions it no longer finds are closed, and audited as such."""
+        stamp = when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        closed = self.triage.close_missing(self.session.profile_name,
+                                           {f.id for f in findings}, stamp)
+        if closed:
+            with AuditLog(self.audit_path) as audit:
+                for t in closed:
+                    audit.record(**self._who(), return_ref=t.return_ref, action="auto_close",
+                                 parameters={"finding": t.finding_id, "code": t.code},
+                                 after=t.to_json(), outcome="succeeded")
+        return closed
+
+    # -- undo -----------------------------------------------------------------------------
+
+    def undo_plan(self, seq: int) -> Plan | str:
+        """The reverse of an audited action where one exists; else the compensating step to
+        take by hand, as a sentence."""
+        with AuditLog(self.audit_path) as audit:
+            rows = {e.seq: e for e in audit.entries()}
+        row = rows.get(seq)
+        if row is None:
+            return f"no audit row {seq}"
+        if row.completes is not None:
+            row = rows.get(row.completes, row)
+        done = [e for e in rows.values() if e.completes == row.seq]
+        if not done or done[-1].outcome != "succeeded":
+            return "that action did not succeed: there is nothing to undo"
+        p = row.parameters
+        if row.action == "fix_reference":
+            return (f"ERP writes are not undone automatically. To reverse it, fix the "
+                    f"reference of {p.get('record', '?').split(':')[-1]} back to "
+                    f"{p.get('was') or '(empty)'}.")
+        if row.action == "requeue_posting":
+            return ("A posted credit memo is not undone automatically: cancel it in the ERP "
+                    f"(Business Central: Cancel on posted credit memo {done[-1].erp_record_id}).")
+        if row.action in ("remap_sku", "remap_code"):
+            return self._undo_mapping(row)
+        if row.action in TRIAGE_KINDS:
+            return Plan("undo", f"triage of {row.return_ref}", (row.return_ref or "",),
+                        (f"triage back to {Triage(**_triage_args(row.before)).label()}",),
+                        {"undoes": row.seq, "triage": row.before}, before=row.after,
+                        after=row.before)
+        return f"{row.action} cannot be undone"
+
+    def _undo_mapping(self, row: Any) -> Plan | str:
+        mappings = self.session.load_mappings()
+        p = row.parameters
+        if row.action == "remap_sku":
+            skus = dict(mappings.skus)
+            if row.before:
+                from ..domain.reference import SkuMapping
+                skus[p["sku"]] = SkuMapping.model_validate(row.before)
+            else:
+                skus.pop(p["sku"], None)
+            restored = mappings.model_copy(update={"skus": skus})
+            what = f"SKU {p['sku']} mapping back to {row.before or 'none'}"
+        else:
+            from ..domain.actions import CODE_TABLES
+            from ..domain.reference import DispositionMapping
+            name = CODE_TABLES[p["kind"]]
+            table = dict(getattr(mappings, name))
+            old = (row.before or {}).get("value")
+            if old is None:
+                table.pop(p["code"], None)
+            else:
+                table[p["code"]] = (DispositionMapping.model_validate(old)
+                                    if p["kind"] == "disposition" else old)
+            restored = mappings.model_copy(update={name: table})
+            what = f"{p['kind']} {p['code']} mapping back to {old or 'none'}"
+        return Plan("undo", what, tuple(p.get("returns") or ()), (what,),
+                    {"undoes": row.seq}, before=row.after, after=row.before,
+                    mappings=restored)
+
+    def apply_undo(self, plan: Plan) -> Outcome:
+        with AuditLog(self.audit_path) as audit:
+            if self.session.read_only and plan.mappings is not None:
+                seq = audit.record(**self._who(), return_ref=None, action="undo",
+                                   parameters=plan.parameters, outcome="refused",
+                                   error=READ_ONLY)
+                return Outcome(False, READ_ONLY, seq)
+            seq = audit.begin(**self._who(), return_ref=plan.returns[0] if len(plan.returns) == 1
+                              else None, action="undo", parameters=plan.parameters,
+                              before=plan.before)
+            if plan.mappings is not None:
+                self.session.save_mappings(plan.mappings)
+            else:
+                state = plan.parameters["triage"]
+                self.triage.put(self.session.profile_name, Triage(**_triage_args(state)))
+            audit.complete(seq, outcome="succeeded", after=plan.after)
+        return Outcome(True, f"undone: {plan.target}", seq)
+
+    # -- the log ----------------------------------------------------------------------------
+
+    def audit_entries(self, *, return_ref: str | None = None) -> list[Any]:
+        """Every row, oldest first; for one return, its rows, the rows of actions that
+        touched it (a remap lists every return), and their outcome rows."""
+        with AuditLog(self.audit_path) as audit:
+            rows = audit.entries()
+        if return_ref is None:
+            return rows
+        mine = {e.seq for e in rows if e.return_ref == return_ref
+                or return_ref in ((e.parameters or {}).get("returns") or ())}
+        return [e for e in rows if e.seq in mine or e.completes in mine]
+
+    # -- recovery -------------------------------------------------------------------------
+
+    def resolve_pending(self) -> list[str]:
+        """Pending rows a crash left: ask the ERP (or the local store) what happened and
+        record it. Returns one sentence per row resolved."""
+        with AuditLog(self.audit_path) as audit:
+            pending = [e for e in audit.open_pending()
+                       if e.profile == self.session.profile_name]
+            said = []
+            for row in pending:
+                outcome, record_id, why = self._what_happened(row)
+                audit.complete(row.seq, outcome=outcome, erp_record_id=record_id,
+                               error=f"resolved at start: {why}")
+                said.append(f"{row.action} on {row.return_ref or '-'} (row {row.seq}): "
+                            f"{outcome}, {why}")
+            return said
+
+    def _what_happened(self, row: Any) -> tuple[str, str | None, str]:
+        p = row.parameters
+        try:
+            if row.action == "requeue_posting":
+                found = asyncio.run(self._find(p["return_ref"]))
+                notes = [n for v in found.views.values() for n in v.credit_notes
+                         if n.status != "cancelled"]
+                if not notes:
+                    return "failed", None, "the ERP has no credit memo for it: nothing was made"
+                note = notes[0]
+                if note.status == "posted":
+                    return "succeeded", note.number or note.id, \
+                        f"credit memo {note.number} exists and is posted"
+                return "failed", note.number or note.id, \
+                    f"draft {note.number} exists but was not posted: post it in the ERP"
+            if row.action == "fix_reference":
+                record = asyncio.run(self._get(RecordRef.parse(p["record"])))
+                if record.get("externalDocumentNumber") == p["link"]:
+                    return "succeeded", record.get("number"), "the ERP record carries the new link"
+                return "failed", record.get("number"), "the ERP record still carries " \
+                    f"{record.get('externalDocumentNumber')!r}"
+            if row.action in ("remap_sku", "remap_code", "undo"):
+                return "failed", None, "interrupted before it was confirmed; check the mapping"
+            return "failed", None, "interrupted"
+        except (ConnectorError, KeyError, ValueError) as exc:
+            return "failed", None, f"could not ask the ERP ({exc}); check by hand"
+
+    async def _find(self, link: str):
+        writer = self.session.open_erp()
+        try:
+            return await writer.find_by_link(link)
+        finally:
+            await writer.aclose()
+
+    async def _get(self, ref: RecordRef) -> dict:
+        writer = self.session.open_erp()
+        try:
+            return await writer.get_record(ref)
+        finally:
+            await writer.aclose()
+
+
+def erp_records(case: ReturnCase) -> list[str]:
+    """The raw refs of the ERP documents behind a return, credit notes first."""
+    refs = [n.raw_ref for n in case.erp.credit_notes if n.raw_ref]
+    refs += [s.raw_ref for s in case.erp.stages.values() if s.raw_ref]
+    return list(dict.fromkeys(refs))
+
+
+def _case(loaded: Loaded, ref: str) -> ReturnCase | None:
+    return next((c for c in loaded.report.cases if c.return_ref == ref), None)
+
+
+def _close(writer: Any) -> None:
+    with contextlib.suppress(RuntimeError):
+        asyncio.run(writer.aclose())
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _triaged(old: Triage, kind: str, value: str | None) -> Triage:
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if kind == "acknowledge":
+        return replace(old, state="acknowledged", updated_at=now)
+    if kind == "reopen":
+        return replace(old, state="new", snoozed_until=None, updated_at=now)
+    if not value or not value.strip():
+        raise ValueError(f"{kind} needs a value")
+    value = value.strip()
+    if kind == "snooze":
+        try:
+            until = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"snooze until {value!r}: write a date, e.g. 2026-11-30") from None
+        return replace(old, state="snoozed", snoozed_until=until.date().isoformat()
+                       if len(value) <= 10 else until.isoformat(), updated_at=now)
+    if kind == "assign":
+        return replace(old, assignee=value, updated_at=now)
+    if kind == "note":
+        return replace(old, note=value, updated_at=now)
+    tags = tuple(dict.fromkeys((*old.tags, value.lstrip("#"))))
+    return replace(old, tags=tags, updated_at=now)
+
+
+def _triage_args(data: dict | None) -> dict:
+    data = dict(data or {})
+    data["tags"] = tuple(data.get("tags") or ())
+    data.pop("history", None)
+    return data
+
+
+def operator_name(configured: str | None) -> str:
+    from ..store.audit import current_operator
+
+    return current_operator(configured)
+
+
+TriageStep = Callable[[Finding], Outcome]

@@ -1,0 +1,219 @@
+"""How an action runs in the console: a form (when it needs input), the plan made in a
+worker thread, the preview and confirmation, the apply in a worker, the result, a refresh.
+
+A mixin for the App, so screens ask the app (`self.app.start_action(...)`) and never reach
+the services themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from textual import work
+
+from ..domain.actions import CODE_KIND_OF, FIXES, Plan
+from ..domain.codes import Code
+from ..domain.findings import Finding
+from ..domain.model import ReturnCase
+from ..services.actions import Actions, Outcome, erp_records
+from .screens.action_form import ActionForm, Field
+from .screens.audit import AuditScreen
+from .screens.preview import PreviewScreen
+from .screens.results import ResultsScreen
+
+MakePlans = Callable[[dict[str, str]], list[Plan]]
+
+
+class ActionFlows:
+    """Needs `self.actions`, `self.loaded`, `self.session` on the App."""
+
+    actions: Actions | None
+
+    # -- the generic flow -------------------------------------------------------------------
+
+    def start_action(self, title: str, fields: list[Field], make: MakePlans, *,
+                     note: str = "") -> None:
+        if self.actions is None:
+            self.notify("Actions are not available in this session", severity="warning")
+            return
+        if self.loaded is None or not self.loaded.report.cases:
+            self.notify("Wait for the first refresh: actions need the records behind the "
+                        "report", severity="warning")
+            return
+
+        def after_form(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._plan(title, make, values)
+
+        if fields:
+            self.push_screen(ActionForm(title, fields, note=note), after_form)
+        else:
+            after_form({})
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _plan(self, title: str, make: MakePlans, values: dict[str, str]) -> None:
+        try:
+            plans = make(values)
+        except Exception as exc:  # planning reads the ERP's raw data: never a traceback
+            self.call_from_thread(self.notify, f"{title}: {exc}", severity="error")
+            return
+        self.call_from_thread(self._preview, title, make, values, plans)
+
+    def _preview(self, title: str, make: MakePlans, values: dict[str, str],
+                 plans: list[Plan]) -> None:
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._apply(title, make, values, plans)
+
+        self.push_screen(PreviewScreen(plans, read_only=self.session.read_only), confirmed)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _apply(self, title: str, make: MakePlans, values: dict[str, str],
+               plans: list[Plan]) -> None:
+        try:
+            if plans and plans[0].action == "undo":
+                outcomes = [self.actions.apply_undo(plans[0])]
+            elif len(plans) == 1:
+                outcomes = [self.actions.apply(plans[0])]
+            else:
+                outcomes = self.actions.apply_all(plans)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"{title} failed: {exc}", severity="error",
+                                  timeout=30)
+            return
+        self.call_from_thread(self._done, title, make, values, plans, outcomes)
+
+    def _done(self, title: str, make: MakePlans, values: dict[str, str], plans: list[Plan],
+              outcomes: list[Outcome]) -> None:
+        if len(outcomes) == 1:
+            outcome = outcomes[0]
+            if outcome.conflict is not None:
+                self._learn(plans[0], outcome.conflict)
+                self.notify(outcome.message, title=title, severity="warning", timeout=15)
+                self._plan(title, make, values)
+                return
+            self.notify(outcome.message, title=title,
+                        severity="information" if outcome.ok else "error",
+                        timeout=10 if outcome.ok else 30)
+        else:
+            self.push_screen(ResultsScreen(title, outcomes))
+        if any(o.ok for o in outcomes):
+            self.action_refresh_data()
+
+    def _learn(self, plan: Plan, fresh: dict) -> None:
+        """A conflict hands back the record as it is now: plan again from it."""
+        ref = plan.parameters.get("record")
+        if ref and fresh and self.loaded is not None:
+            raw = dict(self.loaded.raw) if not hasattr(self.loaded.raw, "maps") else None
+            if raw is None:
+                self.loaded.raw.maps[0][ref] = fresh  # type: ignore[union-attr]
+            else:
+                raw[ref] = fresh
+                self.loaded.raw = raw
+
+    # -- the actions, from a return ---------------------------------------------------------
+
+    def return_action(self, name: str, case: ReturnCase, findings: Sequence[Finding]) -> None:
+        actions = self.actions
+        first = _first(findings, FIXES.get(name, frozenset()))
+        ref = case.return_ref
+        if name == "remap_sku":
+            sku = (first.platform_value if first else None) or (
+                case.platform.lines[0].sku if case.platform.lines else "")
+            self.start_action("Remap SKU", [
+                Field("sku", "Platform SKU", sku or ""),
+                Field("item", "ERP item number", "", "e.g. TEE-GRN-XL"),
+                Field("factor", "ERP units per platform unit", "1"),
+                Field("uom", "ERP unit of measure (empty: the item's base unit)", "")],
+                lambda v: [actions.plan_remap_sku(self.loaded, v["sku"], v["item"],
+                                                  v["factor"] or "1", v["uom"] or None)],
+                note=_similar("ERP items", sku or "", self.loaded.master.items
+                              if self.loaded and self.loaded.master else {}))
+        elif name == "remap_code":
+            code = first.code if first else Code.REASON_UNMAPPED
+            kind = CODE_KIND_OF.get(code, "reason")
+            self.start_action("Remap code", [
+                Field("kind", "Kind (reason, disposition, location, fee, payment_method)",
+                      kind),
+                Field("code", "Platform code", (first.platform_value if first else "") or ""),
+                Field("erp", "ERP code", ""),
+                Field("location", "Location (dispositions only)", "")],
+                lambda v: [actions.plan_remap_code(self.loaded, v["kind"], v["code"], v["erp"],
+                                                   v["location"] or None)])
+        elif name == "fix_reference":
+            records = erp_records(case)
+            self.start_action("Fix reference", [
+                Field("link", "New reference (the platform return it belongs to)", "",
+                      "e.g. R-100088"),
+                Field("record", "ERP record", records[0] if records else "")],
+                lambda v: [actions.plan_fix_reference(self.loaded, ref, v["link"],
+                                                      v["record"] or None)],
+                note=f"Changes the link (externalDocumentNumber) on the ERP record of {ref}.")
+        elif name == "requeue_posting":
+            self.start_action("Re-queue posting", [],
+                              lambda v: [actions.plan_requeue(self.loaded, ref)])
+        elif name == "audit" and actions is not None:
+            self.push_screen(AuditScreen(actions, return_ref=ref))
+
+    def triage_action(self, kind: str, findings: Sequence[Finding]) -> None:
+        """acknowledge / snooze / assign / note / tag, on one or many exceptions."""
+        if self.actions is None or not findings:
+            return
+        prompts = {"snooze": ("Snooze until (date)", "e.g. 2026-11-30"),
+                   "assign": ("Assign to", "a name or team"), "note": ("Note", ""),
+                   "tag": ("Tag", "e.g. waiting-on-3pl")}
+        if kind not in prompts:
+            self._triage(kind, list(findings), None)
+            return
+
+        def after(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self._triage(kind, list(findings), values["value"])
+
+        label, hint = prompts[kind]
+        count = len(findings)
+        self.push_screen(ActionForm(f"{kind.title()} {count} exception"
+                                    f"{'s' if count != 1 else ''}",
+                                    [Field("value", label, "", hint)]), after)
+
+    @work(thread=True, group="action", exit_on_error=False)
+    def _triage(self, kind: str, findings: list[Finding], value: str | None) -> None:
+        import uuid
+
+        batch = uuid.uuid4().hex[:12] if len(findings) > 1 else None
+        outcomes = [self.actions.set_triage(f, kind, value, batch=batch) for f in findings]
+        self.call_from_thread(self._triaged, kind, outcomes)
+
+    def _triaged(self, kind: str, outcomes: list[Outcome]) -> None:
+        if len(outcomes) == 1:
+            o = outcomes[0]
+            self.notify(o.message, severity="information" if o.ok else "error")
+        else:
+            self.push_screen(ResultsScreen(kind.title(), outcomes))
+        self.refresh_triage()
+
+    def undo(self, seq: int, then: Callable[[], Any] | None = None) -> None:
+        if self.actions is None:
+            return
+
+        def make(_: dict[str, str]) -> list[Plan]:
+            plan = self.actions.undo_plan(seq)
+            if isinstance(plan, str):
+                raise ValueError(plan)
+            return [plan]
+
+        self.start_action("Undo", [], make)
+
+
+def _similar(what: str, text: str, known: Any) -> str:
+    """A hint with the closest existing identifiers, so a remap starts from real ones."""
+    import difflib
+
+    names = [str(n) for n in known]
+    close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
+    return f"{what} like it: {', '.join(close)}" if close else ""
+
+
+def _first(findings: Sequence[Finding], codes: frozenset[Code]) -> Finding | None:
+    return next((f for f in findings if f.code in codes), None)

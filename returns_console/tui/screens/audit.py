@@ -1,0 +1,144 @@
+"""The audit log: every action, who, when, on which return, what was sent and what came of
+it. Reachable from the queue (all) and from a return (that return's rows)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from .raw_record import RawRecordScreen
+
+OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
+                 "pending": "bold yellow", "resolved": "cyan"}
+COLUMNS = ("row", "time (UTC)", "operator", "action", "return", "outcome", "ERP record",
+           "detail")
+
+
+class AuditScreen(Screen):
+    """`/` filters across every column; Enter shows a row in full; `u` undoes it where the
+    action can be undone (or says the compensating step)."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "back", "Back", id="audit.back"),
+        Binding("slash", "filter", "Filter", id="audit.filter"),
+        Binding("enter", "show", "Show row", id="audit.show"),
+        Binding("u", "undo", "Undo", id="audit.undo"),
+    ]
+    HELP = ("The audit log: one row when an action is asked for (pending) and one with its "
+            "outcome. Enter shows a row in full, u undoes it where possible, / filters.")
+
+    def __init__(self, actions: Any, return_ref: str | None = None) -> None:
+        super().__init__()
+        self.actions = actions
+        self.return_ref = return_ref
+        self.entries: list[Any] = []
+        self.shown: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Static(id="environment")
+        scope = f"for {self.return_ref}" if self.return_ref else "all returns"
+        yield Static(Text(f"Audit log · {scope}", style="bold"), id="audit-title")
+        yield Input(placeholder="filter: any words (action, operator, outcome, return …)",
+                    id="audit-filter")
+        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        paint = getattr(self.app, "paint_environment", None)
+        if paint is not None:
+            paint(self.query_one("#environment", Static))
+        self.query_one("#audit-filter", Input).display = False
+        table = self.query_one("#audit", DataTable)
+        table.add_columns(*COLUMNS)
+        table.focus()
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="audit")
+    def reload(self) -> None:
+        entries = self.actions.audit_entries(return_ref=self.return_ref)
+        self.app.call_from_thread(self._fill_entries, entries)
+
+    def _fill_entries(self, entries: list[Any]) -> None:
+        self.entries = entries
+        self._fill(self.query_one("#audit-filter", Input).value)
+
+    def _fill(self, needle: str) -> None:
+        table = self.query_one("#audit", DataTable)
+        table.clear()
+        words = needle.casefold().split()
+        self.shown = [e for e in reversed(self.entries)
+                      if all(w in _haystack(e) for w in words)]
+        for e in self.shown:
+            detail = e.error or (_short(e.after) if e.after else "")
+            if e.completes:
+                detail = f"(row {e.completes}) {detail}"
+            table.add_row(str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator,
+                          e.action, e.return_ref or "",
+                          Text(e.outcome, style=OUTCOME_STYLE.get(e.outcome, "")),
+                          e.erp_record_id or "", Text(detail[:120]), key=str(e.seq))
+        if not self.shown:
+            self.notify("No audit rows here yet" if not self.entries else
+                        "No audit row matches the filter")
+
+    def _current(self) -> Any | None:
+        table = self.query_one("#audit", DataTable)
+        if not self.shown or table.cursor_row is None:
+            return None
+        return self.shown[table.cursor_row]
+
+    def action_back(self) -> None:
+        box = self.query_one("#audit-filter", Input)
+        if box.display:
+            box.value, box.display = "", False
+            self._fill("")
+            self.query_one("#audit", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#audit-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#audit-filter")
+    def _filtered(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#audit-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#audit", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#audit")
+    def _selected(self) -> None:
+        self.action_show()
+
+    def action_show(self) -> None:
+        entry = self._current()
+        if entry is not None:
+            self.app.push_screen(RawRecordScreen(f"Audit row {entry.seq}",
+                                                 [(f"row {entry.seq}", asdict(entry))],
+                                                 getattr(self.app, "presenter", False)))
+
+    def action_undo(self) -> None:
+        entry = self._current()
+        if entry is not None:
+            self.app.undo(entry.completes or entry.seq, then=self.reload)
+
+
+def _haystack(e: Any) -> str:
+    return " ".join(str(v) for v in (e.seq, e.at, e.operator, e.action, e.return_ref,
+                                     e.outcome, e.erp_record_id, e.error,
+                                     json.dumps(e.parameters, default=str))).casefold()
+
+
+def _short(data: Any) -> str:
+    return json.dumps(data, default=str, separators=(",", ":"))

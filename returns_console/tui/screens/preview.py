@@ -1,0 +1,102 @@
+"""The preview before any change: what changes, the exact request the ERP will get, every
+return it touches; a confirmation that names the target and the count."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from ...domain.actions import Plan
+
+TITLES = {"remap_sku": "Remap SKU", "remap_code": "Remap code", "fix_reference":
+          "Fix reference", "requeue_posting": "Re-queue posting", "undo": "Undo"}
+
+
+def confirm_label(plans: list[Plan]) -> str:
+    allowed = [p for p in plans if p.allowed]
+    if len(plans) == 1:
+        plan = plans[0]
+        touched = len(plan.returns)
+        return (f"{TITLES.get(plan.action, plan.action)}: {plan.target}"
+                + (f" ({touched} return{'s' if touched != 1 else ''})" if touched else ""))
+    return (f"{TITLES.get(plans[0].action, plans[0].action)} on {len(allowed)} of "
+            f"{len(plans)} marked returns")
+
+
+class PreviewScreen(ModalScreen[bool]):
+    """`y` or the button applies; `n` / Esc cancels. Refused plans only offer Close."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("y", "apply", "Apply", id="preview.apply"),
+        Binding("n,escape", "cancel", "Cancel", id="preview.cancel"),
+    ]
+
+    def __init__(self, plans: list[Plan], *, read_only: bool = False) -> None:
+        super().__init__()
+        self.plans = plans
+        self.read_only = read_only
+
+    @property
+    def can_apply(self) -> bool:
+        return not self.read_only and any(p.allowed for p in self.plans)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="preview-dialog", classes="dialog"):
+            yield Static(Text(confirm_label(self.plans), style="bold"), classes="dialog-title")
+            with VerticalScroll(id="preview-body"):
+                for plan in self.plans:
+                    yield Static(self._summary(plan), classes="preview-plan")
+                    if plan.request and plan.allowed:
+                        yield Static(Text("Request to the ERP:", style="bold"))
+                        yield Static(Syntax(json.dumps(plan.request, indent=2, default=str),
+                                            "json", word_wrap=True,
+                                            theme="ansi_dark" if self.app.current_theme.dark
+                                            else "ansi_light"), classes="preview-request")
+            if self.read_only:
+                yield Static(Text("Read-only session: nothing will be changed.",
+                                  style="bold"), classes="dialog-note")
+            with Horizontal(classes="dialog-buttons"):
+                if self.can_apply:
+                    count = sum(len(p.returns) or 1 for p in self.plans if p.allowed)
+                    yield Button(f"Apply: {count} return{'s' if count != 1 else ''} (y)",
+                                 variant="warning", id="preview-apply")
+                yield Button("Cancel (Esc)" if self.can_apply else "Close (Esc)",
+                             id="preview-cancel")
+
+    def _summary(self, plan: Plan) -> Text:
+        text = Text()
+        if len(self.plans) > 1:
+            text.append(f"{', '.join(plan.returns) or plan.target}: ", style="bold")
+        if not plan.allowed:
+            text.append(f"refused: {plan.refusal}", style="bold red")
+            return text
+        for change in plan.changes:
+            text.append(change + "\n")
+        if plan.returns and len(self.plans) == 1:
+            text.append(f"Returns touched ({len(plan.returns)}): ", style="bold")
+            text.append(", ".join(plan.returns))
+        return text
+
+    def action_apply(self) -> None:
+        if self.can_apply:
+            self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#preview-apply")
+    def _apply(self) -> None:
+        self.action_apply()
+
+    @on(Button.Pressed, "#preview-cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()

@@ -1,0 +1,157 @@
+"""`returns-console audit verify` and `audit export` as a person runs them: a real process,
+its own RETURNS_CONSOLE_HOME."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from returns_console.locations import resolve
+from returns_console.store.audit import COLUMNS, AuditLog
+
+ROOT = Path(__file__).resolve().parents[2]
+WHO = {"operator": "ann", "profile": "acme", "systems": "swap|d365_bc"}
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def run(home: Path):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
+        env["RETURNS_CONSOLE_HOME"] = str(home)
+        return subprocess.run([sys.executable, "-m", "returns_console", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    return run
+
+
+@pytest.fixture
+def db(home: Path) -> Path:
+    return resolve(environ={"RETURNS_CONSOLE_HOME": str(home)}).audit_db
+
+
+def written(db: Path) -> AuditLog:
+    """Five rows, one a day from 30 October to 3 November 2026 at 12:00 UTC."""
+    days = iter(datetime(2026, 10, 30, 12, tzinfo=UTC) + timedelta(days=n) for n in range(9))
+    log = AuditLog(db, clock=lambda: next(days))
+    seq = log.begin(**WHO, return_ref="R-1", action="fix_reference", parameters={"link": "L1"},
+                    request={"method": "PATCH", "path": "/salesCreditMemos(1)"})
+    log.complete(seq, outcome="succeeded", erp_record_id="PCM-1", after={"link": "L1"})
+    for n in (2, 3, 4):
+        log.record(**WHO, return_ref=f"R-{n}", action="note", parameters={"n": n},
+                   outcome="succeeded")
+    return log
+
+
+def test_no_log_yet(run, db: Path) -> None:
+    done = run("audit", "verify")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"no audit log yet at {db}\n", "")
+    assert run("audit", "export").stdout == ",".join(COLUMNS) + "\n"
+    assert json.loads(run("audit", "export", "--format", "json").stdout) == []
+    assert not db.exists()  # asking is not creating
+
+
+def test_verify_an_intact_log(run, db: Path) -> None:
+    written(db)
+    done = run("audit", "verify")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0, "audit log OK: 5 rows, chain intact\n", "")
+
+
+def test_verify_mentions_actions_left_pending(run, db: Path) -> None:
+    written(db).begin(**WHO, return_ref="R-9", action="requeue_posting", parameters={})
+    done = run("audit", "verify")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [
+        "audit log OK: 6 rows, chain intact",
+        "note: 1 action started with no outcome recorded yet (row 6)"]
+
+
+def test_verify_a_tampered_log_lists_each_problem_and_exits_1(run, db: Path) -> None:
+    written(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DROP TRIGGER audit_append_only_edit")
+    conn.execute("DROP TRIGGER audit_append_only_remove")
+    conn.execute("UPDATE audit SET error = 'never happened' WHERE seq = 2")
+    conn.execute("DELETE FROM audit WHERE seq IN (3, 5)")
+    conn.close()
+    done = run("audit", "verify")
+    assert done.returncode == 1 and done.stderr == ""
+    assert done.stdout.splitlines() == [
+        "row 2 was changed after it was written",
+        "row 3 is missing (deleted?)",
+        "row 5 is missing (deleted?): the log ends at row 4, but the head record and the "
+        "head file say it ends at row 5"]
+
+
+def test_verify_a_deleted_database(run, db: Path) -> None:
+    written(db)
+    for suffix in ("", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    done = run("audit", "verify")
+    assert done.returncode == 1
+    assert "is missing, but its head file says it had 5 rows" in done.stdout
+
+
+def test_export_csv_since_a_date(run, db: Path) -> None:
+    written(db)
+    done = run("audit", "export", "--since", "2026-11-01")
+    assert done.returncode == 0 and done.stderr == ""
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["seq"] for r in rows] == ["3", "4", "5"]
+    assert tuple(rows[0]) == COLUMNS
+    assert rows[0]["at"] == "2026-11-01T12:00:00Z"
+    assert all(len(r["hash"]) == 64 for r in rows)
+
+
+def test_export_json_since_a_time_to_a_file(run, db: Path, tmp_path: Path) -> None:
+    written(db)
+    out = tmp_path / "audit.json"
+    done = run("audit", "export", "--format", "json", "--since", "2026-10-31T12:00:00+01:00",
+               "--out", str(out))
+    assert done.returncode == 0 and done.stdout == f"wrote 4 audit rows to {out}\n"
+    rows = json.loads(out.read_text())
+    assert [r["seq"] for r in rows] == [2, 3, 4, 5]
+    assert list(rows[0]) == list(COLUMNS)
+    assert rows[0]["completes"] == 1 and rows[0]["after"] == {"link": "L1"}
+    assert rows[0]["erp_record_id"] == "PCM-1"
+
+
+def test_export_everything_as_json(run, db: Path) -> None:
+    written(db)
+    rows = json.loads(run("audit", "export", "--format", "json").stdout)
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0]["request"] == {"method": "PATCH", "path": "/salesCreditMemos(1)"}
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("audit", "export", "--since", "last week"), "--since 'last week' is not an ISO 8601"),
+    (("audit", "export", "--format", "xml"), "'xml' is not one of 'csv', 'json'"),
+])
+def test_bad_input_is_one_line_and_exit_2(run, args: tuple[str, ...], expected: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("returns-console: ") and expected in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreadable_log_is_one_line_and_exit_2(run, db: Path) -> None:
+    db.parent.mkdir(parents=True)
+    db.write_text("this is not a database, but it is long enough to look like a header\n" * 9)
+    for args in (("audit", "verify"), ("audit", "export")):
+        done = run(*args)
+        assert done.returncode == 2, done
+        assert done.stderr == f"returns-console: cannot read the audit log at {db}: file is " \
+                              "not a database\n"
