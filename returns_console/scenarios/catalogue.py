@@ -70,7 +70,10 @@ def build_scenario(
         else:
             plant = PLANTS[plant_no]
             case = build_return(i, rng, plant.shape(now), customers, platform, erp)
-            plant.mutate(case, now)
+            planted = plant.mutate(case, now)
+            if planted is not None:
+                cases.append(case)
+                case = planted
             truth.append({"return_ref": case["platform"]["return_ref"],
                           "code": plant.code.value, "delay": plant.delay})
         cases.append(case)

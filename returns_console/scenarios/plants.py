@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from ..domain.codes import Code
-from .builder import Shape, iso, money
+from .builder import Shape, credit_note, iso, money
 from .world import (
     BLOCKED_ITEMS,
     FEE_TYPE,
@@ -21,7 +21,9 @@ from .world import (
     month_start,
 )
 
-Mutate = Callable[[dict, datetime], None]
+#: Bends a healthy return into the exception; may return a case of its own that carries the
+#: exception instead (kept next to the bent one), e.g. an ERP record under a mistyped link.
+Mutate = Callable[[dict, datetime], dict | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,16 +244,32 @@ def stage_overdue(case: dict, now: datetime) -> None:
     case["erp"]["stages"] = {"authorised": case["erp"]["stages"]["authorised"]}
 
 
-def erp_record_unlinked(case: dict, now: datetime) -> None:
-    """The integration wrote a mistyped reference: the ERP's records match no return, and
-    the platform's own return is left out (it would show RETURN_ORDER_MISSING as well)."""
+def erp_record_unlinked(case: dict, now: datetime) -> dict:
+    """The integration drafted the credit memo under a mistyped reference: the draft matches
+    no return, while the return itself (received, refund not yet due) is linked right. The
+    fix is the operator's "fix reference" on the draft (Business Central allows changing a
+    draft's externalDocumentNumber; a posted document's not). Returns the planted case: the
+    draft's own, under the typo."""
     ref = case["platform"]["return_ref"]
     typo = f"{ref}0"  # a stray digit: the one mistake no other return can share
-    case["erp"]["return_ref"] = typo
-    for note in case["erp"]["credit_notes"]:
-        note["external_ref"] = typo
-    case["platform"] = {"system": case["platform"]["system"], "return_ref": typo}
-    case["unlinked"] = True
+    received = datetime.fromisoformat(case["erp"]["stages"]["received"]["at"])
+    index = int("".join(ch for ch in ref if ch.isdigit()) or 0)
+    draft = credit_note(index, typo, case["platform"]["order_ref"], case["erp"]["customer_ref"],
+                        received + timedelta(hours=2), case["platform"]["refund"],
+                        "GIFTCARD", suffix="-D")
+    draft.update(status="draft", number=f"S-CR{index:06d}", posted_at=None)
+    return {
+        "platform": {"system": case["platform"]["system"], "return_ref": typo},
+        "erp": {"system": case["erp"]["system"], "return_ref": typo,
+                "order_ref": case["platform"]["order_ref"],
+                "customer_ref": case["erp"]["customer_ref"], "lines": [],
+                "credit_notes": [draft],
+                "stages": {"credited": {"status": "pending",
+                                        "at": iso(received + timedelta(hours=2)),
+                                        "record_ids": [draft["number"]], "detail": "Draft"}}},
+        "problems": [],
+        "unlinked": True,
+    }
 
 
 def credit_note_missing_delay(case: dict, now: datetime) -> None:
@@ -296,7 +314,7 @@ PLANTS: tuple[Plant, ...] = (
           needs=frozenset({"platform_restock"})),
     Plant(Code.CLOSED_PERIOD, _closed_period_shape, closed_period),
     Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue),
-    Plant(Code.ERP_RECORD_UNLINKED, _ago(), erp_record_unlinked),
+    Plant(Code.ERP_RECORD_UNLINKED, _ago(3, progress="received"), erp_record_unlinked),
     Plant(Code.CREDIT_NOTE_MISSING, lambda now: Shape(start=now - timedelta(days=3, hours=5)),
           credit_note_missing_delay, delay=True, note="refunded 2 h ago: within grace"),
 )

@@ -189,9 +189,13 @@ def test_a_concurrent_edit_is_a_conflict_and_the_fresh_record_is_asked_again(dem
 def test_a_posted_document_the_erp_will_not_change_is_a_clear_failure(demo, tmp_path):
     act = actions_for(demo, tmp_path)
     loaded = demo.refresh()
-    f = first(loaded, Code.ERP_RECORD_UNLINKED)
+    f = first(loaded, Code.EXTERNAL_REF_CONFLICT)  # a posted credit memo under the wrong link
     free = first(loaded, Code.CREDIT_NOTE_MISSING).return_ref
-    plan = act.plan_fix_reference(loaded, f.return_ref, free)
+    case = next(c for c in loaded.report.cases if c.return_ref == f.return_ref)
+    memo = next(n.raw_ref for n in case.erp.credit_notes if n.status == "posted")
+    plan = act.plan_fix_reference(loaded, f.return_ref, free, memo)
+    assert plan.allowed, plan.refusal
     outcome = act.apply(plan)
-    assert not outcome.ok and outcome.message
+    assert not outcome.ok and "posted" in outcome.message
     assert rows(tmp_path)[-1].outcome == "failed"
+    assert [w["status"] for w in writes(demo)] == [400]

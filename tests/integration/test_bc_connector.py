@@ -142,7 +142,10 @@ async def test_the_erp_view_matches_what_was_planted(scenario, company) -> None:
             (n.status, n.amounts, n.posting_date, n.order_ref, n.customer_ref,
              n.number, n.external_ref) for n in want.credit_notes], ref
         for got_note, want_note in zip(view.credit_notes, want.credit_notes, strict=True):
-            assert abs(got_note.posted_at - want_note.posted_at) < MS
+            if want_note.posted_at is None:  # a draft has not been posted
+                assert got_note.posted_at is None, ref
+            else:
+                assert abs(got_note.posted_at - want_note.posted_at) < MS
         for stage in (Stage.AUTHORISED, Stage.RECEIVED, Stage.CREDITED, Stage.EXCHANGED):
             assert (view.stage(stage).status == "done") == (
                 want.stage(stage).status == "done"), (ref, stage)
@@ -282,6 +285,9 @@ async def test_a_tenant_without_return_orders_reads_receipts_from_credit_memos(
             exchanged += 1
             assert view is not None and view.stage(Stage.EXCHANGED).status == "done"
             assert view.stage(Stage.RECEIVED).status == "not_applicable"
+        elif want.credit_notes:  # a draft only: nothing received or authorised in BC yet
+            assert view is not None and view.stage(Stage.CREDITED).status == "pending"
+            assert view.stage(Stage.RECEIVED).status == "not_applicable"
         else:
             assert view is None
     assert credited > 100 and exchanged > 5
@@ -339,7 +345,9 @@ async def test_every_record_keeps_its_raw_json_and_etag(company) -> None:
     for view in batch.views.values():
         for note in view.credit_notes:
             raw = batch.raw[note.raw_ref]
-            assert raw["id"] == note.id and raw["salesCreditMemoLines"]
+            # a draft may not have its lines yet (BC refuses to post it until it does)
+            assert raw["id"] == note.id and (raw["salesCreditMemoLines"]
+                                             or note.status == "draft")
         for stage in view.stages.values():
             assert stage.raw_ref is None or stage.raw_ref in batch.raw
 
