@@ -92,6 +92,8 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
           fmt: str, fail_on: str, now_text: str | None, workers: int, full: bool) -> None:
     """Find every mismatch and print it. Exit 0: nothing at or above --fail-on;
     1: some; 2: usage or configuration error; 3: a source is down and nothing is cached."""
+    if not (use_demo or snapshot_path):  # `returns-console --profile X check` means X too
+        profile_name = profile_name or obj.get("profile_name")
     chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
                                     ("--snapshot", snapshot_path)) if on]
     if len(chosen) != 1:
@@ -378,7 +380,7 @@ def doctor(obj: dict, profile_name: str | None) -> None:
     from .services.connections import store_lookup
     from .services.doctor import diagnose
 
-    profile = _load_profile(obj, profile_name)
+    profile = _load_profile(obj, profile_name or obj.get("profile_name"))
     results = asyncio.run(diagnose(profile, store_lookup(profile)))
     ok = True
     for line in results:

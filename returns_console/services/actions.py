@@ -113,7 +113,10 @@ class Actions:
                                                ["link"])
         finally:
             _close(writer)
+        number = raw.get("number") if isinstance(raw, dict) else None
+        kind = RecordRef.parse(record_ref).entity
         return replace(plan, request=request,
+                       target=f"{kind} {number}" if number else plan.target,
                        parameters={**plan.parameters, "etag": etag, "return_ref": return_ref})
 
     def plan_requeue(self, loaded: Loaded, return_ref: str) -> Plan:
@@ -147,7 +150,8 @@ class Actions:
     def apply(self, plan: Plan, *, batch: str | None = None,
               return_ref: str | None = None) -> Outcome:
         """Carry out a confirmed plan. Nothing happens without an audit row."""
-        ref = return_ref or (plan.returns[0] if len(plan.returns) == 1 else None)
+        ref = (return_ref or plan.parameters.get("return_ref")
+               or (plan.returns[0] if len(plan.returns) == 1 else None))
         params = {**plan.parameters, "returns": list(plan.returns)}
         with AuditLog(self.audit_path) as audit:
             if self.session.read_only or not plan.allowed:
