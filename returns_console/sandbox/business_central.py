@@ -218,12 +218,25 @@ class BcData:
                 return record
         raise KeyError(f"no {entity_set} record with {match}")
 
+    def clock(self) -> datetime:
+        """The server's time for a write: now, but never before a stamp it already holds
+        (the demo's timeline can run a little ahead of the wall clock, and an incremental
+        reader must see every write as the newest change)."""
+        newest = max((r["lastModifiedDateTime"] for records in self.sets.values()
+                      for r in records if isinstance(r.get("lastModifiedDateTime"), str)),
+                     default="")
+        now = datetime.now(UTC)
+        if newest and newest > stamp(now):
+            return datetime.fromisoformat(newest.replace("Z", "+00:00")) + timedelta(
+                milliseconds=1)
+        return now
+
     def update(self, entity_set: str, record_id: str, *, at: datetime | None = None,
                **changes: Any) -> dict[str, Any]:
         """Change a record as a user in BC would: new values, `lastModifiedDateTime` and
         `@odata.etag`."""
         records = self.sets[entity_set]
-        moment = at or datetime.now(UTC)
+        moment = at or self.clock()
         for n, record in enumerate(records):
             if record["id"] == record_id:
                 changed = with_etag({**record, **changes, "lastModifiedDateTime": stamp(moment)})
@@ -1241,7 +1254,7 @@ class BcSimulator:
             "totalAmountExcludingTax": json_number(excluding),
             "totalTaxAmount": json_number(tax),
             "totalAmountIncludingTax": json_number(excluding + tax),
-            "status": status, "lastModifiedDateTime": stamp(datetime.now(UTC)),
+            "status": status, "lastModifiedDateTime": stamp(self.data.clock()),
             "invoiceId": ZERO_GUID, "invoiceNumber": "", "phoneNumber": "",
             "email": customer.get("email", ""), "customerReturnReasonId": ZERO_GUID,
             "salesCreditMemoLines": lines,
@@ -1273,7 +1286,7 @@ class BcSimulator:
                             "documentId": posted_id})
                  for ln in draft["salesCreditMemoLines"]]
         posted = with_etag({**draft, "id": posted_id, "number": number, "status": "Open",
-                            "lastModifiedDateTime": stamp(datetime.now(UTC)),
+                            "lastModifiedDateTime": stamp(self.data.clock()),
                             "salesCreditMemoLines": lines})
         memos = self.data.sets["salesCreditMemos"]
         memos[:] = [r for r in memos if r["id"] != draft["id"]] + [posted]

@@ -13,8 +13,8 @@ import contextlib
 import os
 import signal
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,6 @@ class Outcome:
     #: The ERP record changed since it was read: here it is as it is now; plan again.
     conflict: dict | None = None
     return_ref: str | None = None
-
-
-@dataclass(slots=True)
-class Bulk:
-    plans: list[Plan]
-    results: list[Outcome] = field(default_factory=list)
 
 
 class Actions:
@@ -530,5 +524,3 @@ def operator_name(configured: str | None) -> str:
 
     return current_operator(configured)
 
-
-TriageStep = Callable[[Finding], Outcome]

@@ -21,6 +21,7 @@ from .screens.action_form import ActionForm, Field
 from .screens.audit import AuditScreen
 from .screens.preview import PreviewScreen
 from .screens.results import ResultsScreen
+from .screens.return_detail import ReturnScreen
 
 MakePlans = Callable[[dict[str, str]], list[Plan]]
 
@@ -29,6 +30,7 @@ class ActionFlows:
     """Needs `self.actions`, `self.loaded`, `self.session` on the App."""
 
     actions: Actions | None
+    _open_ref: str | None
 
     # -- the generic flow -------------------------------------------------------------------
 
@@ -55,6 +57,10 @@ class ActionFlows:
     def _plan(self, title: str, make: MakePlans, values: dict[str, str]) -> None:
         try:
             plans = make(values)
+        except ByHand as exc:  # nothing the console can do itself: the step to take, to read
+            self.call_from_thread(self.notify, str(exc), title=title, severity="warning",
+                                  timeout=30)
+            return
         except Exception as exc:  # planning reads the ERP's raw data: never a traceback
             self.call_from_thread(self.notify, f"{title}: {exc}", severity="error")
             return
@@ -86,6 +92,7 @@ class ActionFlows:
 
     def _done(self, title: str, make: MakePlans, values: dict[str, str], plans: list[Plan],
               outcomes: list[Outcome]) -> None:
+        self._audit_changed()
         if len(outcomes) == 1:
             outcome = outcomes[0]
             if outcome.conflict is not None:
@@ -99,7 +106,18 @@ class ActionFlows:
         else:
             self.push_screen(ResultsScreen(title, outcomes))
         if any(o.ok for o in outcomes):
+            self._follow(plans[0])
             self.action_refresh_data()
+
+    def _follow(self, plan: Plan) -> None:
+        """A fixed reference moves an unlinked ERP record onto its return: the unlinked one
+        is gone after the refresh, so the return it now belongs to opens instead."""
+        link = plan.parameters.get("link") if plan.action == "fix_reference" else None
+        screen = self.screen
+        if (link and isinstance(screen, ReturnScreen) and screen.case.unlinked
+                and screen.case.return_ref != link):
+            self.pop_screen()
+            self._open_ref = link
 
     def _learn(self, plan: Plan, fresh: dict) -> None:
         """A conflict hands back the record as it is now: plan again from it."""
@@ -149,7 +167,11 @@ class ActionFlows:
                 Field("record", "ERP record", records[0] if records else "")],
                 lambda v: [actions.plan_fix_reference(self.loaded, ref, v["link"],
                                                       v["record"] or None)],
-                note=f"Changes the link (externalDocumentNumber) on the ERP record of {ref}.")
+                note=f"Changes the link (externalDocumentNumber) on the ERP record of {ref}. "
+                + _similar("Platform returns like it", ref,
+                           [c.return_ref for c in self.loaded.report.cases
+                            if c.platform.lines and c.return_ref != ref]
+                           if self.loaded else []))
         elif name == "requeue_posting":
             self.start_action("Re-queue posting", [],
                               lambda v: [actions.plan_requeue(self.loaded, ref)])
@@ -182,7 +204,13 @@ class ActionFlows:
         import uuid
 
         batch = uuid.uuid4().hex[:12] if len(findings) > 1 else None
-        outcomes = [self.actions.set_triage(f, kind, value, batch=batch) for f in findings]
+        outcomes = []
+        for f in findings:
+            try:
+                outcomes.append(self.actions.set_triage(f, kind, value, batch=batch))
+            except Exception as exc:  # the store or the audit log refused: said, not lost
+                outcomes.append(Outcome(False, f"{f.return_ref} {f.code.value}: not "
+                                        f"recorded: {exc}", return_ref=f.return_ref))
         self.call_from_thread(self._triaged, kind, outcomes)
 
     def _triaged(self, kind: str, outcomes: list[Outcome]) -> None:
@@ -191,19 +219,30 @@ class ActionFlows:
             self.notify(o.message, severity="information" if o.ok else "error")
         else:
             self.push_screen(ResultsScreen(kind.title(), outcomes))
+        self._audit_changed()
         self.refresh_triage()
 
-    def undo(self, seq: int, then: Callable[[], Any] | None = None) -> None:
+    def _audit_changed(self) -> None:
+        """New audit rows: an audit screen open under the dialogs shows them at once."""
+        for screen in self.screen_stack:
+            if isinstance(screen, AuditScreen):
+                screen.reload()
+
+    def undo(self, seq: int) -> None:
         if self.actions is None:
             return
 
         def make(_: dict[str, str]) -> list[Plan]:
             plan = self.actions.undo_plan(seq)
             if isinstance(plan, str):
-                raise ValueError(plan)
+                raise ByHand(plan)
             return [plan]
 
         self.start_action("Undo", [], make)
+
+
+class ByHand(Exception):
+    """No plan: the sentence says what to do instead (e.g. undo an ERP write by hand)."""
 
 
 def _similar(what: str, text: str, known: Any) -> str:

@@ -199,3 +199,19 @@ def test_a_posted_document_the_erp_will_not_change_is_a_clear_failure(demo, tmp_
     assert not outcome.ok and "posted" in outcome.message
     assert rows(tmp_path)[-1].outcome == "failed"
     assert [w["status"] for w in writes(demo)] == [400]
+
+
+def test_a_fix_shows_at_the_next_refresh_when_the_demo_runs_on_the_wall_clock(tmp_path):
+    """The demo's timeline ends a little ahead of the wall clock (ERP postings an hour after
+    the platform's); a write must still be the newest change an incremental refresh sees."""
+    session = DemoSession(tmp_path / "cache.sqlite3")  # now: the real time
+    try:
+        act = actions_for(session, tmp_path)
+        loaded = session.refresh()
+        unlinked = first(loaded, Code.ERP_RECORD_UNLINKED).return_ref
+        right = next(c.return_ref for c in loaded.report.cases
+                     if unlinked.startswith(c.return_ref) and c.return_ref != unlinked)
+        assert act.apply(act.plan_fix_reference(loaded, unlinked, right)).ok
+        assert not codes_of(session.refresh(), unlinked)
+    finally:
+        session.close()
