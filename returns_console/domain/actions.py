@@ -275,7 +275,10 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster)
                            "the ERP", **params)
         quantity = line.quantity * mapped.factor
         price = None if line.unit_price is None else line.unit_price / mapped.factor
-        location = mappings.code(mappings.locations, line.location) if line.location else None
+        # where the goods belong: the graded condition's location, else the platform's hub
+        graded = mappings.dispositions.get(line.condition) if line.condition else None
+        location = graded.location if graded is not None else (
+            mappings.code(mappings.locations, line.location) if line.location else None)
         lines.append(CreditLine(item_no=mapped.item_no, quantity=quantity,
                                 uom=mapped.erp_uom or (item.base_uom if item else None),
                                 unit_price=price, location=location, description=line.sku))

@@ -215,3 +215,11 @@ def test_a_fix_shows_at_the_next_refresh_when_the_demo_runs_on_the_wall_clock(tm
         assert not codes_of(session.refresh(), unlinked)
     finally:
         session.close()
+
+
+def test_a_requeued_credit_puts_the_goods_where_their_condition_belongs(demo, tmp_path):
+    act = actions_for(demo, tmp_path)
+    loaded = demo.refresh()
+    missing = first(loaded, Code.CREDIT_NOTE_MISSING).return_ref
+    assert act.apply(act.plan_requeue(loaded, missing)).ok
+    assert not codes_of(demo.refresh(), missing)  # nothing new in place of what was fixed
