@@ -158,7 +158,8 @@ class ActionFlows:
                 Field("erp", "ERP code", ""),
                 Field("location", "Location (dispositions only)", "")],
                 lambda v: [actions.plan_remap_code(self.loaded, v["kind"], v["code"], v["erp"],
-                                                   v["location"] or None)])
+                                                   v["location"] or None)],
+                note=_known_codes(self.loaded.master if self.loaded else None, kind))
         elif name == "fix_reference":
             records = erp_records(case)
             self.start_action("Fix reference", [
@@ -243,6 +244,17 @@ class ActionFlows:
 
 class ByHand(Exception):
     """No plan: the sentence says what to do instead (e.g. undo an ERP write by hand)."""
+
+
+def _known_codes(master: Any, kind: str) -> str:
+    """The ERP's own codes for a kind, where it publishes them (what a remap may point to)."""
+    if master is None:
+        return ""
+    known = {"reason": master.reasons, "location": master.locations,
+             "payment_method": master.payment_methods, "disposition": master.locations}.get(
+        kind, frozenset())
+    what = "ERP locations" if kind == "disposition" else f"ERP {kind.replace('_', ' ')} codes"
+    return f"{what}: {', '.join(sorted(known))}" if known else ""
 
 
 def _similar(what: str, text: str, known: Any) -> str:
