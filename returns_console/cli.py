@@ -248,7 +248,8 @@ def _snapshot_session(path: Path, now: datetime | None = None):
     snapshot = load_snapshot(path)
     return ReportSession(lambda: check_snapshot(snapshot, now=now), label=path.name,
                          environment="demo", read_only=True, where=f"snapshot {path.name}",
-                         mappings=snapshot.mappings, master=snapshot.erp_master)
+                         mappings=snapshot.mappings, master=snapshot.erp_master,
+                         systems=f"{snapshot.platform.system}|{snapshot.erp.system}")
 
 
 def _profile_session(obj: dict, name: str | None, read_only: bool = False):

@@ -95,13 +95,19 @@ class ReportSession(Session):
 
     def __init__(self, load: Callable[[], CheckReport], *, label: str = "snapshot",
                  environment: str = "demo", read_only: bool = False, where: str = "",
-                 mappings: Mappings | None = None, master: ErpMaster | None = None) -> None:
+                 mappings: Mappings | None = None, master: ErpMaster | None = None,
+                 systems: str = "snapshot") -> None:
         super().__init__()
         self._load = load
+        self._systems = systems
         self._mappings = mappings
         self._master = master
         self.label, self.environment, self.read_only = label, environment, read_only
         self.where = where or label
+
+    @property
+    def systems(self) -> str:
+        return self._systems
 
     def refresh(self) -> Loaded:
         self._phase = "reconciling"

@@ -78,7 +78,7 @@ class AuditScreen(Screen):
         self.shown = [e for e in reversed(self.entries)
                       if all(w in _haystack(e) for w in words)]
         for e in self.shown:
-            detail = e.error or (_short(e.after) if e.after else "")
+            detail = _detail(e)
             if e.completes:
                 detail = f"(row {e.completes}) {detail}"
             table.add_row(str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator,
@@ -131,7 +131,7 @@ class AuditScreen(Screen):
     def action_undo(self) -> None:
         entry = self._current()
         if entry is not None:
-            self.app.undo(entry.completes or entry.seq, then=self.reload)
+            self.app.undo(entry.completes or entry.seq)
 
 
 def _haystack(e: Any) -> str:
@@ -140,5 +140,23 @@ def _haystack(e: Any) -> str:
                                      json.dumps(e.parameters, default=str))).casefold()
 
 
+#: Said in the row's own columns, or a token nobody reads: left out of the detail column
+#: (Enter shows the row in full).
+_LEFT_OUT = frozenset({"finding", "finding_id", "return_ref", "etag"})
+
+
+def _detail(e: Any) -> str:
+    """What the row is about, in the little room there is: the error, else what came of it
+    (`after`), else what was asked (the parameters of a pending row); empty values and what
+    other columns show are left out, so the note, the assignee or the new item is seen."""
+    if e.error:
+        return e.error
+    data = e.after or e.parameters
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items()
+                if k not in _LEFT_OUT and v not in (None, "", [], {})}
+    return _short(data) if data else ""
+
+
 def _short(data: Any) -> str:
-    return json.dumps(data, default=str, separators=(",", ":"))
+    return json.dumps(data, default=str, separators=(",", ":"), ensure_ascii=False)
