@@ -53,6 +53,10 @@ class ErpBatch:
     #: From an incremental read: the ids that still exist per entity set, so records
     #: deleted since the last read can be dropped (None: not known).
     present: dict[str, set[str]] | None = None
+    #: A full read's pages as the ERP sent them, (entity set, response body): what the cache
+    #: keeps, written as they are instead of serialising every record again. A batch loaded
+    #: from the cache may carry only these (`raw` empty); its connector reads them back.
+    pages: list[tuple[str, bytes]] | None = None
 
     def __repr__(self) -> str:
         return f"ErpBatch({len(self.views)} link keys, fetched {self.fetched_at})"

@@ -127,7 +127,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
 
 def _kept(batch, connector):
     """A cached batch with its views back (the cache keeps raw records only)."""
-    if batch is None or batch.views or not batch.raw:
+    if batch is None or batch.views or not (batch.raw or getattr(batch, "pages", None)):
         return batch
     return connector.from_raw(batch)
 

@@ -44,9 +44,14 @@ class Cache:
         self.db["sources"].create(
             {"profile": str, "side": str, "system": str, "fetched_at": str, "cursor": str,
              "views": str, "problems": str, "raw": str, "master": str, "notices": str,
-             "unseen": str, "source": str},
+             "unseen": str, "source": str, "paged": int},
             pk=("profile", "side"), if_not_exists=True,
         )
+        if "paged" not in self.db["sources"].columns_dict:  # a cache an older version made
+            self.db["sources"].add_column("paged", int)
+        self.db["pages"].create({"profile": str, "side": str, "n": int, "entity": str,
+                                 "body": bytes}, pk=("profile", "side", "n"),
+                                if_not_exists=True)
 
     def close(self) -> list[str]:
         """Finish writing and close; what could not be written comes back as warnings (a
@@ -134,20 +139,39 @@ class Cache:
     def save_erp(self, profile: str, system: str, batch: ErpBatch, *,
                  views: bool = True, source: str | None = None) -> None:
         """`views=False` keeps only the raw records (the views are the connector's to
-        assemble again from them): a third less to write on every check."""
+        assemble again from them): a third less to write on every check. A full read's
+        pages are kept as the ERP sent them (no record is serialised again)."""
+        pages = batch.pages if not views else None
         if not views:
-            batch = ErpBatch(master=batch.master, problems=batch.problems, raw=batch.raw,
+            batch = ErpBatch(master=batch.master, problems=batch.problems,
+                             raw={} if pages else batch.raw,
                              fetched_at=batch.fetched_at, cursor=batch.cursor,
                              notices=batch.notices, unseen=batch.unseen)
-        self._put(profile, "erp", system, batch, source, master=batch.master.model_dump_json(),
-                  notices=_json(batch.notices),
-                  unseen=_json(batch.unseen) if batch.unseen is not None else None)
+        # Pages first, then the row that says to read them: a crash in between leaves the
+        # old row, which either ignores pages or reads newer ones (a cache, not a ledger).
+        with self.db.conn:
+            self.db.conn.execute("delete from pages where profile = ? and side = 'erp'",
+                                 [profile])
+            if pages:
+                self.db.conn.executemany(
+                    "insert into pages (profile, side, n, entity, body) values (?, ?, ?, ?, ?)",
+                    [(profile, "erp", n, name, body) for n, (name, body) in enumerate(pages)])
+        self._put(profile, "erp", system, batch, source,
+                  master=batch.master.model_dump_json(), notices=_json(batch.notices),
+                  unseen=_json(batch.unseen) if batch.unseen is not None else None,
+                  paged=1 if pages else 0)
 
     def load_erp(self, profile: str, source: str | None = None) -> ErpBatch | None:
         row = self._get(profile, "erp", source)
         if row is None:
             return None
+        pages = None
+        if row.get("paged"):
+            pages = [(r[0], r[1]) for r in self.db.execute(
+                "select entity, body from pages where profile = ? and side = 'erp' order by n",
+                [profile]).fetchall()]
         return ErpBatch(
+            pages=pages,
             views=_ERP_VIEWS.validate_json(row["views"]),
             master=ErpMaster.model_validate_json(row["master"]),
             problems=_PROBLEMS.validate_json(row["problems"]),

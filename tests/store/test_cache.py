@@ -68,3 +68,23 @@ def test_data_read_from_another_source_is_not_this_profiles_cache(tmp_path) -> N
     assert cache.load_platform("p", source_of(retried)) is not None
     assert cache.load_platform("p", source_of(moved)) is None
     assert cache.close() == []
+
+
+def test_a_full_reads_pages_are_kept_as_sent_and_read_back_exactly(tmp_path) -> None:
+    """The cache writes a full read's response bodies as they came (no record serialised
+    again); the connector reads the records back from them, money as Decimal."""
+    from returns_console.connectors.erps.business_central import raw_from_pages
+
+    body = b'{"value":[{"id":"a1","number":"TEE","unitPrice":12.30}],"@odata.nextLink":null}'
+    batch = ErpBatch(raw={"d365_bc:items:a1": {"id": "a1"}}, pages=[("items", body)],
+                     cursor="2026-11-21T10:00:00Z")
+    cache = Cache(tmp_path / "cache.sqlite3")
+    cache.save_erp("p", "d365_bc", batch, views=False)
+    kept = cache.load_erp("p")
+    assert kept.raw == {} and kept.pages == [("items", body)]
+    assert raw_from_pages(kept.pages) == {
+        "d365_bc:items:a1": {"id": "a1", "number": "TEE", "unitPrice": Decimal("12.30")}}
+    cache.save_erp("p", "d365_bc", ErpBatch(raw={"d365_bc:items:b": {"id": "b"}}), views=False)
+    again = cache.load_erp("p")  # a merged batch has no pages: its records are kept instead
+    assert again.pages is None and again.raw == {"d365_bc:items:b": {"id": "b"}}
+    cache.close()

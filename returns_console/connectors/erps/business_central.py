@@ -53,6 +53,7 @@ Writes (the `ErpWriter` side; research section 1.4 to 1.6, and BCApps' APIV2 pag
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -88,7 +89,7 @@ from ..errors import (
     RefusedError,
     ServerError,
 )
-from ..http import CallLog, HttpClient, RetryPolicy
+from ..http import CallLog, HttpClient, RetryPolicy, json_text
 from ..validation import as_utc, describe
 
 SYSTEM = "d365_bc"
@@ -410,19 +411,24 @@ class BusinessCentralConnector:
         return {"Prefer": f"odata.maxpagesize={self.settings.page_size}",
                 "Data-Access-Intent": "ReadOnly"}
 
-    async def _get(self, url: str, params: dict[str, str] | None = None) -> dict:
+    async def _get(self, url: str, params: dict[str, str] | None = None,
+                   keep: list[bytes] | None = None) -> dict:
         response = await self.http.request("GET", url, params=params, headers=self._headers)
         body = self.http.decode(response)
+        if keep is not None:
+            keep.append(response.content)
         if not isinstance(body, dict):
             raise InvalidPayloadError(SYSTEM, f"GET {url} answered with something that is not "
                                       "an OData object; is the base URL right?")
         return body
 
     async def _read(self, url: str, params: dict[str, str] | None = None,
-                    on_page: Callable[[list[Any]], None] | None = None) -> list[Any]:
+                    on_page: Callable[[list[Any]], None] | None = None,
+                    pages: list[bytes] | None = None) -> list[Any]:
         """Every record of a collection, following `@odata.nextLink` page by page; each
-        page handed to `on_page` as it arrives (validating it while the next one loads)."""
-        body = await self._get(url, params)
+        page handed to `on_page` as it arrives (validating it while the next one loads),
+        and its body kept in `pages` when given."""
+        body = await self._get(url, params, pages)
         rows: list[Any] = []
         while True:
             value = body.get("value")
@@ -436,7 +442,7 @@ class BusinessCentralConnector:
             if not isinstance(link, str) or not link:
                 return rows
             self._check_link(link)
-            body = await self._get(link)
+            body = await self._get(link, keep=pages)
 
     async def _read_batched(self, base: str, reads: dict[str, dict[str, str]],
                             optional: tuple[str, ...] = (),
@@ -566,9 +572,12 @@ class BusinessCentralConnector:
                     checked[id(raw)] = (raw, _check(model, raw))
             return check
 
+        bodies: dict[str, list[bytes]] = {}
+
         async def read(name: str, params: dict[str, str]) -> list[Any] | None:
             try:
-                return await self._read(f"{base}/{name}", params, checker(name))
+                return await self._read(f"{base}/{name}", params, checker(name),
+                                        bodies.setdefault(name, []))
             except NotFoundError:
                 if name in optional:
                     return None
@@ -607,10 +616,16 @@ class BusinessCentralConnector:
                      for n, chunk in enumerate(chunks)}
             found = await self._read_batched(base, by_id,
                                              sets=dict.fromkeys(by_id, "salesInvoices"))
-            invoices += [r for part in found.values() for r in part or ()]
+            extra = [r for part in found.values() for r in part or ()]
+            invoices += extra
+            if extra and since is None and link is None:
+                bodies.setdefault("salesInvoices", []).append(
+                    json_text({"value": extra}).encode())
         rows["salesInvoices"] = invoices
         self._remember_locations(rows.get("locations"), complete=since is None)
         batch = _Assembler(self.settings, fetched_at, since, checked).assemble(rows)
+        if since is None and link is None:
+            batch.pages = [(name, body) for name, kept in bodies.items() for body in kept]
         if since is not None and link is None:
             batch.present = present
         return batch
@@ -894,7 +909,8 @@ class BusinessCentralConnector:
                              "read it again and confirm", status=exc.status, fresh=fresh)
 
     def from_raw(self, kept: ErpBatch) -> ErpBatch:
-        """Views assembled again from a batch's raw records (what the cache keeps)."""
+        """Views assembled again from a batch's raw records or pages (what the cache
+        keeps)."""
         rebuilt = self.merge(kept, ErpBatch(fetched_at=kept.fetched_at, notices=kept.notices))
         rebuilt.cursor = kept.cursor
         return rebuilt
@@ -903,7 +919,8 @@ class BusinessCentralConnector:
         """Lay an incremental read over the last full one: every raw record, newest wins,
         assembled again, so a view is never built from only the part that changed."""
         present = changed.present or {}
-        kept = {ref: record for ref, record in earlier.raw.items()
+        earlier_raw = earlier.raw or raw_from_pages(earlier.pages or ())
+        kept = {ref: record for ref, record in earlier_raw.items()
                 if (parts := ref.split(":", 2))[1] not in present
                 or parts[2] in present[parts[1]]}
         raw = {**kept, **changed.raw}
@@ -954,6 +971,20 @@ def _result(record: dict) -> WriteResult:
         etag=record.get("@odata.etag") if isinstance(record.get("@odata.etag"), str) else None,
         record=record,
         status=record.get("status") if isinstance(record.get("status"), str) else None)
+
+
+def raw_from_pages(pages: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
+    """Raw records by raw_ref from kept response bodies (money read as Decimal)."""
+    raw: dict[str, Any] = {}
+    for name, body in pages:
+        try:
+            page = json.loads(body, parse_float=Decimal)
+        except ValueError:
+            continue
+        for record in page.get("value") or () if isinstance(page, dict) else ():
+            rid = record.get("id") if isinstance(record, dict) else None
+            raw[f"{SYSTEM}:{name}:{rid if isinstance(rid, str) else '?'}"] = record
+    return raw
 
 
 def _params(*clauses: str | None, expand: str | None = None,
