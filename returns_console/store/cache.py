@@ -2,8 +2,9 @@
 empty. One row per (profile, side) holding the canonical views, problems, master data and
 raw payloads as JSON columns, with the time they were fetched and the incremental cursor.
 
-JSON goes through pydantic-core (Rust) both ways, views validated straight from their column:
-a cache of 10,000 returns saves and loads in about a second.
+JSON goes through pydantic-core (Rust) both ways, views validated straight from their column;
+a full ERP read's pages are kept as the bytes the ERP sent (table `pages`), so a check never
+serialises its records again: a cache of 10,000 returns saves and loads in about a second.
 """
 
 from __future__ import annotations
