@@ -125,6 +125,11 @@ class ErpWriter(Protocol):
         what a write is previewed from and checked against."""
         ...
 
+    async def credits_for(self, link: str) -> list[WriteResult]:
+        """The credit notes carrying `link` now (read from the primary, never a replica):
+        what a re-queue checks right before it creates one."""
+        ...
+
     async def set_link(self, ref: RecordRef, etag: str | None, link: str) -> WriteResult:
         """Change the link key the record carries, only if it is still as read (`etag`;
         None reads the record first). An empty link is a ValueError, nothing sent."""

@@ -16,7 +16,7 @@ from typing import Any
 from .codes import Code
 from .model import ReturnCase
 from .postings import CreditLine, CreditRequest
-from .reference import CodeKind, DispositionMapping, ErpMaster, Mappings, SkuMapping
+from .reference import DispositionMapping, ErpMaster, Mappings, SkuMapping
 
 #: Mapping table per code kind (Mappings attribute).
 CODE_TABLES: dict[str, str] = {"reason": "reasons", "disposition": "dispositions",
@@ -306,7 +306,3 @@ def _customer_by_email(master: ErpMaster, email: str | None) -> str | None:
         return None
     found = master.customers_by_email.get(email.casefold())
     return found.number if found else None
-
-
-def code_kinds() -> tuple[CodeKind, ...]:
-    return ("reason", "disposition", "location", "fee", "payment_method")

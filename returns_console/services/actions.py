@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,12 @@ from .session import Loaded, Session
 #: Fault injection for the crash tests (and for anyone checking recovery by hand): the
 #: process kills itself at this point of an ERP write, as a power cut would.
 CRASH_ENV = "RETURNS_CONSOLE_CRASH_AT"
+#: A pending row whose process is gone, or (from another machine) older than this, was left
+#: by a crash; a younger one from elsewhere may still be in flight and is left alone.
+FOREIGN_PENDING_AGE = timedelta(minutes=15)
+#: One write per link key at a time in this process (two clicks, two workers).
+_LINK_LOCKS: dict[str, threading.Lock] = {}
+_LINK_LOCKS_GUARD = threading.Lock()
 READ_ONLY = "read-only session: nothing is changed (start without --read-only to act)"
 TRIAGE_KINDS = ("acknowledge", "snooze", "assign", "note", "tag", "reopen")
 
@@ -67,8 +75,10 @@ class Actions:
     # -- plans ----------------------------------------------------------------------------
 
     def _context(self, loaded: Loaded) -> tuple[Mappings, ErpMaster, list[ReturnCase]]:
-        mappings = (self.session.load_mappings() if hasattr(self.session, "load_mappings")
-                    else loaded.mappings or Mappings())
+        try:
+            mappings = self.session.load_mappings()
+        except RuntimeError:  # a snapshot file: plan against the tables it was checked with
+            mappings = loaded.mappings or Mappings()
         return mappings, loaded.master or ErpMaster(), list(loaded.report.cases)
 
     def plan_remap_sku(self, loaded: Loaded, sku: str, item_no: str, factor: str = "1",
@@ -146,7 +156,7 @@ class Actions:
         """Carry out a confirmed plan. Nothing happens without an audit row."""
         ref = (return_ref or plan.parameters.get("return_ref")
                or (plan.returns[0] if len(plan.returns) == 1 else None))
-        params = {**plan.parameters, "returns": list(plan.returns)}
+        params = {**plan.parameters, "returns": list(plan.returns), "owner": _owner()}
         with AuditLog(self.audit_path) as audit:
             if self.session.read_only or not plan.allowed:
                 why = READ_ONLY if self.session.read_only else plan.refusal
@@ -159,13 +169,21 @@ class Actions:
             if plan.action == "fix_reference":
                 return self._apply_link(audit, plan, params, ref, batch)
             if plan.action == "requeue_posting":
-                return self._apply_requeue(audit, plan, params, ref, batch)
+                with _link_lock(plan.credit.link if plan.credit else ref or ""):
+                    return self._apply_requeue(audit, plan, params, ref, batch)
         raise ValueError(f"unknown action {plan.action}")
 
     def apply_all(self, plans: Sequence[Plan]) -> list[Outcome]:
         """Bulk: one batch id, one result per return, the rest go on when one fails."""
         batch = uuid.uuid4().hex[:12]
-        return [self.apply(plan, batch=batch) for plan in plans]
+        outcomes = []
+        for plan in plans:
+            try:
+                outcomes.append(self.apply(plan, batch=batch))
+            except Exception as exc:  # audited as failed inside; the others still run
+                outcomes.append(Outcome(False, f"{type(exc).__name__}: {exc}",
+                                        return_ref=plan.returns[0] if plan.returns else None))
+        return outcomes
 
     def _who(self) -> dict[str, str]:
         return {"operator": self.operator, "profile": self.session.profile_name,
@@ -173,11 +191,26 @@ class Actions:
 
     def _apply_mapping(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
                        batch: str | None) -> Outcome:
+        try:
+            current = self.session.load_mappings()
+        except RuntimeError as exc:
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, outcome="refused", error=str(exc),
+                               batch=batch)
+            return Outcome(False, str(exc), seq, return_ref=ref)
+        entry = _mapping_entry(current, plan.action, plan.parameters)
+        if entry != plan.before:  # someone changed it since the preview: ask again
+            why = (f"the mapping changed since the preview (now {entry or 'none'}); preview "
+                   "again")
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, before=entry, outcome="refused", error=why,
+                               batch=batch)
+            return Outcome(False, why, seq, return_ref=ref)
         seq = audit.begin(**self._who(), return_ref=ref, action=plan.action, parameters=params,
                           before=plan.before, batch=batch)
         try:
-            assert plan.mappings is not None
-            self.session.save_mappings(plan.mappings)
+            self.session.save_mappings(_with_entry(current, plan.action, plan.parameters,
+                                                   plan.after))
         except Exception as exc:  # a file we cannot write: audited, never lost
             audit.complete(seq, outcome="failed", error=str(exc))
             return Outcome(False, f"not saved: {exc}", seq)
@@ -207,11 +240,11 @@ class Actions:
             return Outcome(False, "the record was changed in the ERP since it was read; "
                            "here it is as it is now, check and confirm again", seq,
                            conflict=exc.fresh or {}, return_ref=ref)
-        except ConnectorError as exc:
-            audit.complete(seq, outcome="failed", error=str(exc))
-            return Outcome(False, str(exc), seq, return_ref=ref)
-        audit.complete(seq, outcome="succeeded", after=plan.after,
-                       erp_record_id=result.number or result.record_id)
+        except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
+            audit.complete(seq, outcome="failed", error=_said(exc))
+            return Outcome(False, _said(exc), seq, return_ref=ref)
+        _complete(audit, seq, outcome="succeeded", after=plan.after,
+                  erp_record_id=result.number or result.record_id)
         return Outcome(True, f"{result.number or result.record_id} now carries "
                        f"{params['link']}", seq, record_id=result.record_id, return_ref=ref)
 
@@ -223,11 +256,12 @@ class Actions:
         async def send(seq_box: list[int]) -> tuple[str, WriteResult | None, str | None]:
             writer = self.session.open_erp()
             try:
-                found = await writer.find_by_link(credit.link)
-                existing = [n for v in found.views.values() for n in v.credit_notes
-                            if n.status != "cancelled"]
+                existing = await writer.credits_for(credit.link)
                 if existing:
-                    return "exists", None, existing[0].number or existing[0].id
+                    return "exists", None, existing[0].number or existing[0].record_id
+                if any(e.action == "requeue_posting" and e.parameters.get("return_ref")
+                       == credit.link for e in audit.open_pending()):
+                    return "busy", None, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
                                            request=plan.request, batch=batch))
@@ -246,14 +280,22 @@ class Actions:
         box: list[int] = []
         try:
             state, result, detail = asyncio.run(send(box))
-        except ConnectorError as exc:
+        except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
             if box:
-                audit.complete(box[0], outcome="failed", error=str(exc))
+                audit.complete(box[0], outcome="failed", error=_said(exc))
             else:
                 box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
                                         parameters=params, request=plan.request,
-                                        outcome="failed", error=str(exc), batch=batch))
-            return Outcome(False, str(exc), box[0], return_ref=ref)
+                                        outcome="failed", error=_said(exc), batch=batch))
+            return Outcome(False, _said(exc), box[0], return_ref=ref)
+        if state == "busy":
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, request=plan.request, outcome="refused",
+                               error="a re-queue of this return is in progress elsewhere",
+                               batch=batch)
+            return Outcome(False, f"refused: a re-queue of {credit.link} is already in "
+                           "progress (another console or `act`); nothing sent", seq,
+                           return_ref=ref)
         if state == "exists":
             seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
                                parameters=params, request=plan.request, outcome="refused",
@@ -269,9 +311,8 @@ class Actions:
             return Outcome(False, f"draft credit memo {number} created but posting failed: "
                            f"{detail}. The draft stays in the ERP; fix the cause and post "
                            "it there.", box[0], record_id=result.record_id, return_ref=ref)
-        audit.complete(box[0], outcome="succeeded", erp_record_id=number,
-                       after={**(plan.after or {}), "number": number,
-                              "status": result.status})
+        _complete(audit, box[0], outcome="succeeded", erp_record_id=number,
+                  after={**(plan.after or {}), "number": number, "status": result.status})
         return Outcome(True, f"credit memo {number} created and posted for {credit.link}",
                        box[0], record_id=result.record_id, return_ref=ref)
 
@@ -295,7 +336,12 @@ class Actions:
                               parameters={"finding": finding.id, "code": finding.code.value,
                                           "value": value},
                               before=old.to_json(), batch=batch)
-            self.triage.put(profile, new)
+            try:
+                self.triage.put(profile, new)
+            except Exception as exc:  # audited, and said: never silently dropped
+                audit.complete(seq, outcome="failed", error=_said(exc))
+                return Outcome(False, f"not recorded: {_said(exc)}", seq,
+                               return_ref=finding.return_ref)
             audit.complete(seq, outcome="succeeded", after=new.to_json())
         return Outcome(True, f"{finding.return_ref} {finding.code.value}: {new.label()}", seq,
                        return_ref=finding.return_ref)
@@ -306,12 +352,14 @@ class Actions:
     def close_missing(self, findings: Sequence[Finding], when: datetime) -> list[Triage]:
         """After a refresh: exceptions it no longer finds are closed, and audited as such."""
         stamp = when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        closed = self.triage.close_missing(self.session.profile_name,
-                                           {f.id for f in findings}, stamp)
-        if closed:
+        present = {f.id for f in findings}
+        closed = self.triage.close_missing(self.session.profile_name, present, stamp)
+        back = self.triage.reopen_present(self.session.profile_name, present, stamp)
+        if closed or back:
             with AuditLog(self.audit_path) as audit:
-                for t in closed:
-                    audit.record(**self._who(), return_ref=t.return_ref, action="auto_close",
+                for t, action in [*((t, "auto_close") for t in closed),
+                                  *((t, "auto_reopen") for t in back)]:
+                    audit.record(**self._who(), return_ref=t.return_ref, action=action,
                                  parameters={"finding": t.finding_id, "code": t.code},
                                  after=t.to_json(), outcome="succeeded")
         return closed
@@ -340,7 +388,7 @@ class Actions:
             return ("A posted credit memo is not undone automatically: cancel it in the ERP "
                     f"(Business Central: Cancel on posted credit memo {done[-1].erp_record_id}).")
         if row.action in ("remap_sku", "remap_code"):
-            return self._undo_mapping(row)
+            return self._undo_mapping(row, done[-1].after)
         if row.action in TRIAGE_KINDS:
             return Plan("undo", f"triage of {row.return_ref}", (row.return_ref or "",),
                         (f"triage back to {Triage(**_triage_args(row.before)).label()}",),
@@ -348,9 +396,12 @@ class Actions:
                         after=row.before)
         return f"{row.action} cannot be undone"
 
-    def _undo_mapping(self, row: Any) -> Plan | str:
+    def _undo_mapping(self, row: Any, after: dict | None) -> Plan | str:
         mappings = self.session.load_mappings()
         p = row.parameters
+        if _mapping_entry(mappings, row.action, p) != after:
+            return ("the mapping was changed again since that action; undo the later change "
+                    "first, or remap it directly")
         if row.action == "remap_sku":
             skus = dict(mappings.skus)
             if row.before:
@@ -374,7 +425,7 @@ class Actions:
             restored = mappings.model_copy(update={name: table})
             what = f"{p['kind']} {p['code']} mapping back to {old or 'none'}"
         return Plan("undo", what, tuple(p.get("returns") or ()), (what,),
-                    {"undoes": row.seq}, before=row.after, after=row.before,
+                    {"undoes": row.seq}, before=after, after=row.before,
                     mappings=restored)
 
     def apply_undo(self, plan: Plan) -> Outcome:
@@ -387,11 +438,15 @@ class Actions:
             seq = audit.begin(**self._who(), return_ref=plan.returns[0] if len(plan.returns) == 1
                               else None, action="undo", parameters=plan.parameters,
                               before=plan.before)
-            if plan.mappings is not None:
-                self.session.save_mappings(plan.mappings)
-            else:
-                state = plan.parameters["triage"]
-                self.triage.put(self.session.profile_name, Triage(**_triage_args(state)))
+            try:
+                if plan.mappings is not None:
+                    self.session.save_mappings(plan.mappings)
+                else:
+                    state = plan.parameters["triage"]
+                    self.triage.put(self.session.profile_name, Triage(**_triage_args(state)))
+            except Exception as exc:
+                audit.complete(seq, outcome="failed", error=_said(exc))
+                return Outcome(False, f"not undone: {_said(exc)}", seq)
             audit.complete(seq, outcome="succeeded", after=plan.after)
         return Outcome(True, f"undone: {plan.target}", seq)
 
@@ -415,7 +470,7 @@ class Actions:
         record it. Returns one sentence per row resolved."""
         with AuditLog(self.audit_path) as audit:
             pending = [e for e in audit.open_pending()
-                       if e.profile == self.session.profile_name]
+                       if e.profile == self.session.profile_name and _abandoned(e)]
             said = []
             for row in pending:
                 outcome, record_id, why = self._what_happened(row)
@@ -429,17 +484,15 @@ class Actions:
         p = row.parameters
         try:
             if row.action == "requeue_posting":
-                found = asyncio.run(self._find(p["return_ref"]))
-                notes = [n for v in found.views.values() for n in v.credit_notes
-                         if n.status != "cancelled"]
+                notes = asyncio.run(self._credits(p["return_ref"]))
                 if not notes:
                     return "failed", None, "the ERP has no credit memo for it: nothing was made"
                 note = notes[0]
-                if note.status == "posted":
-                    return "succeeded", note.number or note.id, \
-                        f"credit memo {note.number} exists and is posted"
-                return "failed", note.number or note.id, \
-                    f"draft {note.number} exists but was not posted: post it in the ERP"
+                number = note.number or note.record_id
+                if note.status not in ("Draft", "In Review"):
+                    return "succeeded", number, f"credit memo {number} exists and is posted"
+                return "failed", number, \
+                    f"draft {number} exists but was not posted: post it in the ERP"
             if row.action == "fix_reference":
                 record = asyncio.run(self._get(RecordRef.parse(p["record"])))
                 if record.get("externalDocumentNumber") == p["link"]:
@@ -452,10 +505,10 @@ class Actions:
         except (ConnectorError, KeyError, ValueError) as exc:
             return "failed", None, f"could not ask the ERP ({exc}); check by hand"
 
-    async def _find(self, link: str):
+    async def _credits(self, link: str) -> list[WriteResult]:
         writer = self.session.open_erp()
         try:
-            return await writer.find_by_link(link)
+            return await writer.credits_for(link)
         finally:
             await writer.aclose()
 
@@ -465,6 +518,101 @@ class Actions:
             return await writer.get_record(ref)
         finally:
             await writer.aclose()
+
+
+def _owner() -> dict[str, Any]:
+    """Who is carrying out a write, so another process never takes it for a crash's."""
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _abandoned(row: Any) -> bool:
+    """A pending row's process is gone (same machine), or it is old (another machine)."""
+    owner = (row.parameters or {}).get("owner") or {}
+    if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
+        if owner["pid"] == os.getpid():
+            return False
+        try:
+            os.kill(owner["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    try:
+        began = datetime.fromisoformat(str(row.at).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return datetime.now(UTC) - began > FOREIGN_PENDING_AGE
+
+
+class _link_lock:
+    def __init__(self, link: str) -> None:
+        with _LINK_LOCKS_GUARD:
+            self.lock = _LINK_LOCKS.setdefault(link.casefold(), threading.Lock())
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def _complete(audit: AuditLog, seq: int, **outcome: Any) -> None:
+    """The outcome of a write that happened; if the pending row was already settled (another
+    process took it for a crash), the outcome is still written, as a row of its own."""
+    try:
+        audit.complete(seq, **outcome)
+    except ValueError as exc:
+        row = next(e for e in audit.entries() if e.seq == seq)
+        audit.record(operator=row.operator, profile=row.profile, systems=row.systems,
+                     return_ref=row.return_ref, action=row.action,
+                     parameters={**row.parameters, "late_outcome_of": seq},
+                     outcome=outcome.get("outcome", "succeeded"),
+                     after=outcome.get("after"), erp_record_id=outcome.get("erp_record_id"),
+                     error=f"row {seq} was settled before this outcome arrived: {exc}",
+                     batch=row.batch)
+
+
+def _said(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
+
+
+def _mapping_entry(mappings: Mappings, action: str, p: dict) -> dict | None:
+    """The mapping entry an action changes, as its plan's `before` records it."""
+    if action == "remap_sku":
+        found = mappings.skus.get(p["sku"])
+        return found.model_dump(mode="json") if found else None
+    from ..domain.actions import CODE_TABLES
+
+    value = getattr(mappings, CODE_TABLES[p["kind"]]).get(p["code"])
+    if value is None:
+        return None
+    return {"value": value.model_dump(mode="json") if hasattr(value, "model_dump") else value}
+
+
+def _with_entry(mappings: Mappings, action: str, p: dict, entry: dict | None) -> Mappings:
+    """The current tables with one entry set (or removed): other changes made meanwhile
+    are kept, never overwritten by the copy a plan was made from."""
+    from ..domain.actions import CODE_TABLES
+    from ..domain.reference import DispositionMapping, SkuMapping
+
+    if action == "remap_sku":
+        skus = dict(mappings.skus)
+        if entry is None:
+            skus.pop(p["sku"], None)
+        else:
+            skus[p["sku"]] = SkuMapping.model_validate(entry)
+        return mappings.model_copy(update={"skus": skus})
+    name = CODE_TABLES[p["kind"]]
+    table = dict(getattr(mappings, name))
+    value = (entry or {}).get("value")
+    if value is None:
+        table.pop(p["code"], None)
+    else:
+        table[p["code"]] = (DispositionMapping.model_validate(value)
+                            if p["kind"] == "disposition" else value)
+    return mappings.model_copy(update={name: table})
 
 
 def erp_records(case: ReturnCase) -> list[str]:

@@ -81,6 +81,14 @@ class Session:
         snapshot file). The caller closes it (`await connector.aclose()`)."""
         return None
 
+    def load_mappings(self) -> Mappings:
+        raise RuntimeError("this session keeps no mapping tables (a snapshot file); open a "
+                           "profile to remap")
+
+    def save_mappings(self, mappings: Mappings) -> None:
+        raise RuntimeError("this session keeps no mapping tables (a snapshot file); open a "
+                           "profile to remap")
+
     @property
     def profile_name(self) -> str:
         return self.label

@@ -109,6 +109,18 @@ class TriageStore:
         return closed
 
 
+    def reopen_present(self, profile: str, present: set[str], when: str) -> list[Triage]:
+        """Exceptions closed because a check no longer found them, found again: open."""
+        back = []
+        for ident, triage in self.all(profile).items():
+            if (ident in present and triage.state == "closed"
+                    and (triage.closed_reason or "").startswith("no longer found")):
+                again = replace(triage, state="new", closed_reason=None, updated_at=_now())
+                self.put(profile, again)
+                back.append(again)
+        return back
+
+
 class _Connection:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -7,6 +7,7 @@ the services themselves.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -69,12 +70,17 @@ class ActionFlows:
     def _preview(self, title: str, make: MakePlans, values: dict[str, str],
                  plans: list[Plan]) -> None:
         def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._apply(title, make, values, plans)
+            if not ok:
+                return
+            if any(w.group == "apply" and w.is_running for w in self.workers):
+                self.notify("Another action is still being applied; wait for its result",
+                            severity="warning")
+                return
+            self._apply(title, make, values, plans)
 
         self.push_screen(PreviewScreen(plans, read_only=self.session.read_only), confirmed)
 
-    @work(thread=True, group="action", exit_on_error=False)
+    @work(thread=True, group="apply", exit_on_error=False)
     def _apply(self, title: str, make: MakePlans, values: dict[str, str],
                plans: list[Plan]) -> None:
         try:
@@ -96,18 +102,26 @@ class ActionFlows:
         if len(outcomes) == 1:
             outcome = outcomes[0]
             if outcome.conflict is not None:
-                self._learn(plans[0], outcome.conflict)
-                self.notify(outcome.message, title=title, severity="warning", timeout=15)
-                self._plan(title, make, values)
+                if self._learn(plans[0], outcome.conflict):
+                    self.notify(outcome.message, title=title, severity="warning", timeout=15)
+                    self._plan(title, make, values)
+                else:  # no fresh record to plan from: the same ETag would conflict again
+                    self.notify("The record changed in the ERP and could not be read again; "
+                                "refresh (r) and try once more", title=title,
+                                severity="warning", timeout=20)
                 return
             self.notify(outcome.message, title=title,
                         severity="information" if outcome.ok else "error",
                         timeout=10 if outcome.ok else 30)
         else:
             self.push_screen(ResultsScreen(title, outcomes))
+        if len(plans) > 1:  # a bulk action is done with its marks
+            queue = self._queue()
+            if queue is not None:
+                queue.clear_marks()
         if any(o.ok for o in outcomes):
             self._follow(plans[0])
-            self.action_refresh_data()
+            self.refresh_soon()
 
     def _follow(self, plan: Plan) -> None:
         """A fixed reference moves an unlinked ERP record onto its return: the unlinked one
@@ -119,16 +133,14 @@ class ActionFlows:
             self.pop_screen()
             self._open_ref = link
 
-    def _learn(self, plan: Plan, fresh: dict) -> None:
-        """A conflict hands back the record as it is now: plan again from it."""
+    def _learn(self, plan: Plan, fresh: dict) -> bool:
+        """A conflict hands back the record as it is now: plan again from it (laid over the
+        raw records the report came with, which stay as they were)."""
         ref = plan.parameters.get("record")
-        if ref and fresh and self.loaded is not None:
-            raw = dict(self.loaded.raw) if not hasattr(self.loaded.raw, "maps") else None
-            if raw is None:
-                self.loaded.raw.maps[0][ref] = fresh  # type: ignore[union-attr]
-            else:
-                raw[ref] = fresh
-                self.loaded.raw = raw
+        if not (ref and fresh and self.loaded is not None):
+            return False
+        self.loaded.raw = ChainMap({ref: fresh}, self.loaded.raw)
+        return True
 
     # -- the actions, from a return ---------------------------------------------------------
 

@@ -60,6 +60,7 @@ class ReturnsConsole(ActionFlows, App):
         self.actions = actions
         self._triage_labels: dict[str, str] = {}
         self._resolved = False
+        self._refresh_again = False
         if not isinstance(session, Session):
             session = ReportSession(session, environment=environment or "demo")
         elif environment:
@@ -170,9 +171,25 @@ class ReturnsConsole(ActionFlows, App):
     # -- loading ------------------------------------------------------------------------------
 
     def action_refresh_data(self) -> None:
-        if any(w.group == "load" and w.is_running for w in self.workers):
+        if self._loading():
             self.notify("A refresh is already running")
             return
+        self._start_refresh()
+
+    def refresh_soon(self) -> None:
+        """After a change: refresh now, or as soon as the refresh under way is done (it may
+        have read the systems before the change)."""
+        if self._loading():
+            self._refresh_again = True
+        else:
+            self._start_refresh()
+
+    def _loading(self) -> bool:
+        return any(w.group == "load" and not w.is_finished for w in self.workers)
+
+    def _start_refresh(self) -> None:
+        if self._progress_timer is not None:
+            self._progress_timer.stop()
         self._fetch()
         self._progress_timer = self.set_interval(0.25, self._tick)
 
@@ -223,6 +240,10 @@ class ReturnsConsole(ActionFlows, App):
             return
         if self._progress_timer is not None:
             self._progress_timer.stop()
+            self._progress_timer = None
+        if self._refresh_again:
+            self._refresh_again = False
+            self.call_after_refresh(self._start_refresh)
         if event.state == WorkerState.SUCCESS:
             self._show(event.worker.result)
             queue = self._queue()
@@ -244,7 +265,8 @@ class ReturnsConsole(ActionFlows, App):
             self.sub_title = "could not load"
             text = self.query("#loading-text")
             if text:
-                text.first(Static).update(Text(f"Could not load: {message}\n"
+                shown = mask_emails(mask_host(message)) if self.presenter else message
+                text.first(Static).update(Text(f"Could not load: {shown}\n"
                                                "Press r to try again, q to quit."))
             for spinner in self.query(LoadingIndicator):
                 spinner.display = False

@@ -223,3 +223,94 @@ def test_a_requeued_credit_puts_the_goods_where_their_condition_belongs(demo, tm
     missing = first(loaded, Code.CREDIT_NOTE_MISSING).return_ref
     assert act.apply(act.plan_requeue(loaded, missing)).ok
     assert not codes_of(demo.refresh(), missing)  # nothing new in place of what was fixed
+
+
+def test_two_plans_applied_one_after_the_other_keep_both_changes(demo, tmp_path):
+    """A plan carries the change, not a copy of every table: applying an older plan never
+    undoes what was saved meanwhile; a plan for an entry changed since is refused."""
+    act = actions_for(demo, tmp_path)
+    loaded = demo.refresh()
+    item = active_item(loaded)
+    one = act.plan_remap_sku(loaded, "SKU-ONE", item)
+    two = act.plan_remap_sku(loaded, "SKU-TWO", item)
+    again = act.plan_remap_sku(loaded, "SKU-ONE", next(
+        n for n, i in loaded.master.items.items() if not i.blocked and n != item))
+    assert act.apply(one).ok and act.apply(two).ok
+    assert {"SKU-ONE", "SKU-TWO"} <= set(demo.load_mappings().skus)
+    stale = act.apply(again)
+    assert not stale.ok and "changed since the preview" in stale.message
+    assert demo.load_mappings().skus["SKU-ONE"].item_no == item
+
+
+def test_two_requeues_at_once_make_one_credit_memo(demo, tmp_path):
+    import threading
+
+    act = actions_for(demo, tmp_path)
+    loaded = demo.refresh()
+    plan = act.plan_requeue(loaded, first(loaded, Code.CREDIT_NOTE_MISSING).return_ref)
+    outcomes = []
+    threads = [threading.Thread(target=lambda: outcomes.append(act.apply(plan)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.ok for o in outcomes) == [False, True]
+    creates = [w for w in writes(demo) if w["method"] == "POST"
+               and w["path"].rstrip("/").endswith("salesCreditMemos")]
+    assert len(creates) == 1
+
+
+def test_a_pending_row_of_a_live_process_is_not_taken_for_a_crash(demo, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    act = actions_for(demo, tmp_path)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        with AuditLog(tmp_path / "audit.sqlite3") as audit:
+            for pid in (alive.pid, dead.pid):
+                audit.begin(operator="other", profile=demo.profile_name, systems="swap|d365_bc",
+                            return_ref="R-100001", action="remap_sku",
+                            parameters={"sku": "X", "owner": {"pid": pid,
+                                                              "host": socket.gethostname()}})
+        said = act.resolve_pending()
+        assert len(said) == 1 and "(row 2)" in said[0]
+        with AuditLog(tmp_path / "audit.sqlite3") as audit:
+            assert [e.seq for e in audit.open_pending()] == [1]
+        assert os.getpid() not in (alive.pid, dead.pid)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_an_unexpected_error_after_pending_is_recorded_and_a_bulk_run_goes_on(demo, tmp_path,
+                                                                              monkeypatch):
+    act = actions_for(demo, tmp_path)
+    loaded = demo.refresh()
+    missing = first(loaded, Code.CREDIT_NOTE_MISSING).return_ref
+    plans = [act.plan_requeue(loaded, missing),
+             act.plan_remap_sku(loaded, "SKU-X", active_item(loaded))]
+
+    original = demo.open_erp
+
+    def broken():
+        writer = original()
+
+        async def create_credit(request):
+            raise LookupError("no such location")
+
+        writer.create_credit = create_credit
+        return writer
+
+    monkeypatch.setattr(demo, "open_erp", broken)
+    outcomes = act.apply_all(plans)
+    assert [o.ok for o in outcomes] == [False, True]
+    assert "LookupError" in outcomes[0].message
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        assert audit.open_pending() == []
+        assert [e.outcome for e in audit.entries()].count("failed") == 1

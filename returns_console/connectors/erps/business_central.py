@@ -867,6 +867,12 @@ class BusinessCentralConnector:
         response = await self.http.request("GET", path, params=params)
         return self._entity(response)
 
+    async def credits_for(self, link: str) -> list[WriteResult]:
+        """Every credit memo carrying `link` that is not cancelled, drafts included."""
+        await self._company_id()
+        return [_result(r) for r in await self._memos_by_link(link)
+                if r.get("status") not in ("Canceled", "Cancelled")]
+
     async def _memos_by_link(self, link: str) -> list[dict]:
         quoted = link.replace("'", "''")
         response = await self.http.request("GET", f"{self._company_path()}/salesCreditMemos",

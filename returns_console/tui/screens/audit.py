@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from ..presenter import mask_emails, mask_host
 from .raw_record import RawRecordScreen
 
 OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
@@ -81,6 +82,8 @@ class AuditScreen(Screen):
             detail = _detail(e)
             if e.completes:
                 detail = f"(row {e.completes}) {detail}"
+            if getattr(self.app, "presenter", False):
+                detail = mask_emails(mask_host(detail))
             table.add_row(str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator,
                           e.action, e.return_ref or "",
                           Text(e.outcome, style=OUTCOME_STYLE.get(e.outcome, "")),
@@ -142,7 +145,7 @@ def _haystack(e: Any) -> str:
 
 #: Said in the row's own columns, or a token nobody reads: left out of the detail column
 #: (Enter shows the row in full).
-_LEFT_OUT = frozenset({"finding", "finding_id", "return_ref", "etag"})
+_LEFT_OUT = frozenset({"finding", "finding_id", "return_ref", "etag", "owner"})
 
 
 def _detail(e: Any) -> str:

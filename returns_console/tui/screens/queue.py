@@ -251,6 +251,10 @@ class QueueScreen(Screen):
             found = [self.cursor_finding]
         return found
 
+    def clear_marks(self) -> None:
+        if self._ready:
+            self.query_one("#queue", VirtualTable).clear_marks()
+
     def action_triage(self, kind: str) -> None:
         self.app.triage_action(kind, self.chosen)
 

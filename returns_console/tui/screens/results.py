@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...services.actions import Outcome
+from ..presenter import mask_emails, mask_host
 
 
 class ResultsScreen(ModalScreen[None]):
@@ -34,7 +35,9 @@ class ResultsScreen(ModalScreen[None]):
                 for o in sorted(self.outcomes, key=lambda o: o.ok):
                     text.append("✓ " if o.ok else "✗ ", style="green" if o.ok else "bold red")
                     text.append(f"{o.return_ref or '-'}: ", style="bold")
-                    text.append(f"{o.message}  (audit row {o.seq})\n")
+                    message = (mask_emails(mask_host(o.message))
+                               if getattr(self.app, "presenter", False) else o.message)
+                    text.append(f"{message}  (audit row {o.seq})\n")
                 yield Static(text, id="results-list")
 
     def action_close(self) -> None:
