@@ -232,6 +232,9 @@ class ActionFlows:
             self.notify(o.message, severity="information" if o.ok else "error")
         else:
             self.push_screen(ResultsScreen(kind.title(), outcomes))
+            queue = self._queue()
+            if queue is not None:  # a bulk step is done with its marks
+                queue.clear_marks()
         self._audit_changed()
         self.refresh_triage()
 
