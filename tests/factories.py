@@ -129,3 +129,31 @@ def only(case: dict, code: Code, ctx: Context | None = None, *, delay: bool = Fa
     found = [f for f in run(case, ctx) if f.code is code and f.delay is delay]
     assert len(found) == 1, found
     return found[0]
+
+
+#: Every field of spec section 4 a finding's JSON carries.
+SECTION_4 = ("code", "stage", "kind", "severity", "owner", "return_ref", "order_ref",
+             "line_ref", "platform_value", "erp_value", "message", "detected_at", "age_hours",
+             "action")
+
+
+def assert_catalogue_contract(finding: Finding, code: Code, kind: object) -> None:
+    """What every rule's finding owes the catalogue and spec section 4, whatever its kind
+    (each rule-test file adds what is particular to its kind)."""
+    from returns_console.domain.catalogue import CATALOGUE, STAGE_OWNERS
+
+    entry = CATALOGUE[code]
+    assert finding.kind is kind is entry.kind
+    assert finding.action is entry.action
+    if entry.stage is not None:
+        assert finding.stage is entry.stage
+    assert finding.owner is (entry.owner or STAGE_OWNERS[finding.stage])
+    assert finding.return_ref == "R-100001"
+    assert finding.order_ref == "#1001"
+    assert finding.message
+    assert finding.detected_at == NOW
+    doc = finding.to_json()
+    for key in SECTION_4:
+        assert key in doc, key
+    assert doc["code"] == code.value
+    assert doc["action"] == entry.action.value
