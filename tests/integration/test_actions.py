@@ -129,7 +129,7 @@ def test_a_read_only_session_refuses_every_write_and_sends_nothing(tmp_path):
         session.close()
 
 
-def _draft_with_a_typo(session, act, loaded):
+def draft_with_a_typo(session, act, loaded):
     """What a careless integration leaves: a draft credit memo under a mistyped link."""
     import asyncio
     from dataclasses import replace
@@ -149,7 +149,7 @@ def _draft_with_a_typo(session, act, loaded):
 
 def test_fix_reference_relinks_a_draft_to_its_return(demo, tmp_path):
     act = actions_for(demo, tmp_path)
-    missing, _ = _draft_with_a_typo(demo, act, demo.refresh())
+    missing, _ = draft_with_a_typo(demo, act, demo.refresh())
     loaded = demo.refresh()
     assert Code.ERP_RECORD_UNLINKED in codes_of(loaded, f"{missing}X")
     plan = act.plan_fix_reference(loaded, f"{missing}X", missing)
@@ -169,7 +169,7 @@ def test_fix_reference_relinks_a_draft_to_its_return(demo, tmp_path):
 
 def test_a_concurrent_edit_is_a_conflict_and_the_fresh_record_is_asked_again(demo, tmp_path):
     act = actions_for(demo, tmp_path)
-    missing, draft = _draft_with_a_typo(demo, act, demo.refresh())
+    missing, draft = draft_with_a_typo(demo, act, demo.refresh())
     loaded = demo.refresh()
     plan = act.plan_fix_reference(loaded, f"{missing}X", missing)
     httpx.post(f"{demo.server.url}/_sandbox/bump",

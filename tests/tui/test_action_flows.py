@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -27,6 +26,7 @@ from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.raw_record import RawRecordScreen
 from returns_console.tui.screens.results import ResultsScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
+from tests.integration.test_actions import draft_with_a_typo
 
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 SIZE = (160, 48)
@@ -425,29 +425,12 @@ async def test_a_read_only_session_previews_but_offers_no_apply_and_sends_nothin
 # -- a conflict -----------------------------------------------------------------------------
 
 
-def _draft_with_a_typo(session: DemoSession, actions: Actions, loaded) -> tuple[str, object]:
-    """What a careless integration leaves: a draft credit memo under a mistyped link (as in
-    tests/integration/test_actions.py)."""
-    missing = next(f for f in loaded.report.findings
-                   if f.code == Code.CREDIT_NOTE_MISSING).return_ref
-    credit = replace(actions.plan_requeue(loaded, missing).credit, link=f"{missing}X")
-
-    async def create():
-        writer = session.open_erp()
-        try:
-            return await writer.create_credit(credit)
-        finally:
-            await writer.aclose()
-
-    return missing, asyncio.run(create())
-
-
 async def test_a_conflict_warns_previews_the_fresh_record_and_applies_on_the_second_yes(
         demo, tmp_path) -> None:
     app = console(demo, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        missing, draft = await asyncio.to_thread(_draft_with_a_typo, demo, app.actions,
+        missing, draft = await asyncio.to_thread(draft_with_a_typo, demo, app.actions,
                                                  app.loaded)
         await press(pilot, "r")
         typo = f"{missing}X"
