@@ -29,6 +29,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from ..exact_json import exact_json
 from .errors import (
     AuthError,
     ConflictError,
@@ -64,18 +65,8 @@ def redact_url(url: str | httpx.URL) -> str:
 
 
 def json_text(value: Any) -> str:
-    """`value` as compact JSON, each Decimal written as the exact number it is: money sent
-    to a system never passes through a float (json.dumps cannot write a Decimal)."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be sent as a JSON number")
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(v)}"
-                              for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(json_text(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    """`value` as the JSON sent to a system: money never passes through a float."""
+    return exact_json(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..exact_json import exact_json
 from .faults import Faults
 from .odata import ODataError, query, shape, split_list
 
@@ -765,7 +766,7 @@ class BcSimulator:
 
     def writes_json(self) -> bytes:
         """The write journal as JSON, numbers exactly as they were sent."""
-        return exact_json(self.writes).encode()
+        return exact_json(self.writes, default=str).encode()
 
     # -- Entra ID ------------------------------------------------------------------------
 
@@ -1345,15 +1346,3 @@ def _date_field(body: Mapping[str, Any], name: str) -> str | None:
 def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
     """JSON values as the simulator stores records: numbers as JSON numbers."""
     return {k: json_number(v) if isinstance(v, Decimal) else v for k, v in values.items()}
-
-
-def exact_json(value: Any) -> str:
-    """JSON with each Decimal written as the exact number it is (json.dumps cannot)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{exact_json(v)}"
-                              for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(exact_json(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False, default=str)

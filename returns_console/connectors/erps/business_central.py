@@ -253,11 +253,16 @@ class _Document(_Record):
     lastModifiedDateTime: Moment = None
 
 
-class BcReturnOrderLine(_Record):
+class _Line(_Record):
+    """What return-order and credit-memo lines share."""
+
     sequence: int
     lineType: Text = "Item"
     lineObjectNumber: Text = ""
     unitOfMeasureCode: Text = ""
+
+
+class BcReturnOrderLine(_Line):
     quantity: Decimal = Field(ge=0)
     returnQtyReceived: Decimal | None = Field(default=None, ge=0)
 
@@ -275,11 +280,7 @@ class BcReturnReceipt(_Document):
     postingDate: Day = None
 
 
-class BcCreditMemoLine(_Record):
-    sequence: int
-    lineType: Text = "Item"
-    lineObjectNumber: Text = ""
-    unitOfMeasureCode: Text = ""
+class BcCreditMemoLine(_Line):
     quantity: Decimal = Decimal(0)
     amountExcludingTax: Decimal = Decimal(0)
     locationId: OptGuid = None
