@@ -61,6 +61,8 @@ class ReturnsConsole(ActionFlows, App):
         self._triage_labels: dict[str, str] = {}
         self._resolved = False
         self._refresh_again = False
+        self._view_to_save: dict | None = None
+        self._save_timer: Timer | None = None
         if not isinstance(session, Session):
             session = ReportSession(session, environment=environment or "demo")
         elif environment:
@@ -117,6 +119,7 @@ class ReturnsConsole(ActionFlows, App):
         self.action_refresh_data()
 
     def on_unmount(self) -> None:
+        self._save_view()
         self.session.close()
 
     # -- environment, theme, presenter ------------------------------------------------------
@@ -303,8 +306,18 @@ class ReturnsConsole(ActionFlows, App):
         return next((s for s in self.screen_stack if isinstance(s, QueueScreen)), None)
 
     def remember_view(self, view: View) -> None:
-        if self._state_path is not None:
-            save_view(self._state_path, self.session.label, view.to_json())
+        """Saved once typing pauses (not a file write per keystroke), and at exit."""
+        if self._state_path is None:
+            return
+        self._view_to_save = view.to_json()
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(0.5, self._save_view)
+
+    def _save_view(self) -> None:
+        if self._state_path is not None and self._view_to_save is not None:
+            save_view(self._state_path, self.session.label, self._view_to_save)
+            self._view_to_save = None
 
     # -- drill-down ---------------------------------------------------------------------------
 
