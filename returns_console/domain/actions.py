@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .codes import Code
+from .codes import Code, Stage, StageStatus
 from .model import ReturnCase
 from .postings import CreditLine, CreditRequest
 from .reference import DispositionMapping, ErpMaster, Mappings, SkuMapping
@@ -87,7 +87,7 @@ def plan_remap_sku(mappings: Mappings, master: ErpMaster, cases: Sequence[Return
     if not number.is_finite() or number <= 0:
         return refused("remap_sku", target, "the unit factor must be a number above 0",
                        **params)
-    item = master.items.get(item_no)
+    item = master.item(item_no)
     if master.items and item is None:
         return refused("remap_sku", target, f"item {item_no} does not exist in the ERP's item "
                        "master; map to an existing item", **params)
@@ -249,9 +249,20 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster)
         return refused("requeue_posting", target, f"the ERP already has credit note "
                        f"{live[0].number or live[0].id} for {p.return_ref}; nothing to re-queue",
                        **params)
-    if p.refund is None:
-        return refused("requeue_posting", target, "the platform shows no refund for this "
-                       "return (an exchange, or not refunded yet)", **params)
+    credited = p.stages.get(Stage.CREDITED)
+    if p.refund is None or credited is None or credited.status is not StageStatus.DONE:
+        # Money is sacred: a credit note only for a refund the platform has made.
+        state = "no refund is owed (an exchange, or a return that moves no money)" \
+            if p.refund is None or (credited is not None
+                                    and credited.status is StageStatus.NOT_APPLICABLE) \
+            else "it has not refunded this return yet"
+        return refused("requeue_posting", target, f"the platform shows no refund: {state}; "
+                       "a credit note is only created for a refund the platform made",
+                       **params)
+    if master.creates is not None and "credit_note" not in master.creates:
+        return refused("requeue_posting", target, "this ERP's API cannot create credit notes; "
+                       + (master.instead.get(Code.CREDIT_NOTE_MISSING)
+                          or "create it in the ERP"), **params)
     customer = e.customer_ref or _customer_by_email(master, p.customer_email)
     if not customer:
         return refused("requeue_posting", target, "no ERP customer for this return: fix the "
@@ -266,7 +277,7 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster)
         if mapped is None:
             return refused("requeue_posting", target, f"SKU {line.sku} has no ERP item: remap "
                            "it first", **params)
-        item = master.items.get(mapped.item_no)
+        item = master.item(mapped.item_no)
         if master.items and item is None:
             return refused("requeue_posting", target, f"SKU {line.sku} maps to item "
                            f"{mapped.item_no}, which the ERP does not have", **params)
@@ -279,7 +290,8 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster)
         graded = mappings.dispositions.get(line.condition) if line.condition else None
         location = graded.location if graded is not None else (
             mappings.code(mappings.locations, line.location) if line.location else None)
-        lines.append(CreditLine(item_no=mapped.item_no, quantity=quantity,
+        lines.append(CreditLine(item_no=item.number if item else mapped.item_no,
+                                quantity=quantity,
                                 uom=mapped.erp_uom or (item.base_uom if item else None),
                                 unit_price=price, location=location, description=line.sku))
     refund = p.refund

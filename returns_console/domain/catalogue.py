@@ -11,6 +11,17 @@ from dataclasses import dataclass
 from .codes import Action, Code, Kind, Owner, Severity, Stage
 
 
+#: The record a re-queue of each sync code would create; an ERP whose API cannot create it
+#: is not offered the re-queue (the finding says what to do in the ERP instead).
+REQUEUE_CREATES: dict[Code, str] = {
+    Code.RETURN_ORDER_MISSING: "return_order",
+    Code.RETURN_ORDER_NOT_OPEN: "receipt",
+    Code.RECEIPT_NOT_POSTED: "receipt",
+    Code.CREDIT_NOTE_MISSING: "credit_note",
+    Code.EXCHANGE_ORDER_MISSING: "exchange_order",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
     code: Code
@@ -136,6 +147,11 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
            "Refunded before the goods were received",
            "Money went out before the goods came back: a liability gap, even if it closed later.",
            "Review the refund policy for this channel; compare both timestamps."),
+        _e(Code.CREDIT_WITHOUT_REFUND, S.CREDITED, K.VALUE, V.CRITICAL, O.FINANCE, A.NONE,
+           "Credited in the ERP, not refunded on the platform",
+           "The ledger owes the customer money the platform never paid: receivables are "
+           "understated, or the customer is paid twice when the refund follows.",
+           "Reverse the credit note in the ERP, or complete the refund on the platform."),
         _e(Code.PREMATURE_RESTOCK, S.RESTOCKED, K.TIMING, V.HIGH, O.OPERATIONS, A.NONE,
            "Restocked before inspection",
            "Stock offered for sale before it was inspected may be unsellable.",

@@ -41,6 +41,9 @@ class Finding:
     side: Side | None = None
     amount_at_risk: Decimal | None = None
     currency: str | None = None
+    #: What to do, where the ERP needs something other than the catalogue's advice (its API
+    #: cannot create the missing record: the step to take in the ERP itself).
+    todo: str | None = None
 
     @property
     def id(self) -> str:
@@ -86,6 +89,7 @@ class Finding:
             "currency": self.currency,
             "platform_system": self.platform_system,
             "erp_system": self.erp_system,
+            "todo": self.todo,
         }
 
 
@@ -106,7 +110,7 @@ class Finding:
             erp_system=data["erp_system"], delay=bool(data.get("delay")),
             component=data.get("component"), side=Side(side) if side else None,
             amount_at_risk=None if amount is None else Decimal(amount),
-            currency=data.get("currency"),
+            currency=data.get("currency"), todo=data.get("todo"),
         )
 
 

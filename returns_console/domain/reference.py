@@ -135,6 +135,30 @@ class ErpMaster(_Cached):
     reasons: frozenset[str] = frozenset()
     payment_methods: frozenset[str] = frozenset()
     periods: tuple[AccountingPeriod, ...] = ()
+    #: The ERP's own rule for item numbers: matched without regard to case (Business
+    #: Central's Code fields are upper-case), so a SKU `hood-gry-m` is item `HOOD-GRY-M`.
+    items_ignore_case: bool = False
+    #: The records the ERP's API lets a re-queue create (`return_order`, `receipt`,
+    #: `credit_note`, `exchange_order`); None: not known (a snapshot), the catalogue's
+    #: actions stand.
+    creates: frozenset[str] | None = None
+    #: Where the API cannot create a record: what to do in the ERP instead, by code.
+    instead: dict[str, str] = Field(default_factory=dict)
+
+    def item_key(self, number: str) -> str:
+        """How the ERP tells item numbers apart (upper-cased where case does not count)."""
+        return number.upper() if self.items_ignore_case else number
+
+    @cached_property
+    def _items_by_key(self) -> dict[str, Item]:
+        return {self.item_key(n): i for n, i in self.items.items()}
+
+    def item(self, number: str) -> Item | None:
+        """The item the ERP would find for `number`, by its own matching rule."""
+        found = self.items.get(number)
+        if found is None and self.items_ignore_case:
+            found = self._items_by_key.get(number.upper())
+        return found
 
     @field_validator("items", "customers", mode="before")
     @classmethod

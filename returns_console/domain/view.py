@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .catalogue import CATALOGUE, STAGE_OWNERS
+from .catalogue import CATALOGUE, REQUEUE_CREATES, STAGE_OWNERS
 from .codes import (
     AUTHORISED,
     DONE,
+    Action,
     FAILED,
     SYSTEM_NAMES,
     Code,
@@ -131,25 +132,26 @@ class CaseView:
             notes.sort(key=lambda cn: (cn.status != "posted", cn.posted_at or ctx.now, cn.id))
         #: Live credit notes, the one that counts first: posted before draft, oldest first.
         self.active_credit_notes: list[CreditNote] = notes
-        items = ctx.master.items
+        master = ctx.master
+        key = master.item_key
         sku = ctx.mappings.sku
         groups: dict[str, ItemGroup] = {}
         pairs = []
         for line in p.lines:
             mapping = sku(line.sku)
             item_no = mapping.item_no if mapping else line.sku
-            group = groups.get(item_no)
+            group = groups.get(key(item_no))
             if group is None:
-                group = groups[item_no] = ItemGroup(item_no, items.get(item_no), [], [])
+                group = groups[key(item_no)] = ItemGroup(item_no, master.item(item_no), [], [])
             # A SKU no mapping resolves has no item, even if an item of that number exists.
             pair = LinePair(line, mapping, group.item if mapping else None)
             group.pairs.append(pair)
             pairs.append(pair)
         for erp_line in e.lines:
-            group = groups.get(erp_line.item_no)
+            group = groups.get(key(erp_line.item_no))
             if group is None:
-                group = groups[erp_line.item_no] = ItemGroup(
-                    erp_line.item_no, items.get(erp_line.item_no), [], []
+                group = groups[key(erp_line.item_no)] = ItemGroup(
+                    erp_line.item_no, master.item(erp_line.item_no), [], []
                 )
             group.erp_lines.append(erp_line)
         for group in groups.values():
@@ -207,6 +209,12 @@ class CaseView:
         delay: bool = False,
     ) -> Finding:
         entry = CATALOGUE[code]
+        action, todo = entry.action, None
+        creates = self.ctx.master.creates
+        if action is Action.REQUEUE_POSTING and creates is not None \
+                and REQUEUE_CREATES.get(code) not in creates:
+            # Not offered where the ERP's API cannot create the record: say what to do there.
+            action, todo = Action.NONE, self.ctx.master.instead.get(code) or entry.todo
         stage = stage or entry.stage or AUTHORISED
         now = self.ctx.now
         since = since or self.p.created_at or self.pstage(AUTHORISED).at
@@ -217,7 +225,7 @@ class CaseView:
             kind=entry.kind,
             severity=severity or entry.severity,
             owner=owner or entry.owner or STAGE_OWNERS[stage],
-            action=entry.action,
+            action=action,
             return_ref=self.p.return_ref,
             order_ref=self.p.order_ref,
             line_ref=line_ref,
@@ -233,6 +241,7 @@ class CaseView:
             side=side,
             amount_at_risk=amount if amount is not None else self.refund_total(),
             currency=currency or (refund.currency if refund else None),
+            todo=todo,
         )
 
 

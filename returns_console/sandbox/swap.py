@@ -60,7 +60,10 @@ def render_return(case: dict, store: str) -> dict[str, Any]:
     refund = p.get("refund") or {}
     currency = refund.get("currency", "GBP")
     fee = sum((Decimal(f["amount"]) for f in p.get("fees", [])), Decimal(0))
-    method = p.get("refund_method") or ("Exchange" if exchanged or _is_exchange(case) else None)
+    unpaid = stages.get("credited", {})
+    method = p.get("refund_method") or (
+        unpaid.get("detail") if unpaid.get("status") == "not_applicable" and unpaid.get("detail")
+        else "Exchange" if exchanged or _is_exchange(case) else None)
     products = []
     for _n, line in enumerate(p["lines"], start=1):
         product = {

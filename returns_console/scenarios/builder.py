@@ -16,6 +16,7 @@ from .world import (
     CURRENCY,
     HUBS,
     PAYMENT_METHODS,
+    REFUND_METHODS,
     PRODUCTS,
     REASONS,
     SOCK_PACK,
@@ -86,7 +87,9 @@ def build_return(i: int, rng: random.Random, shape: Shape, customers: int,
     reason = rng.choice(sorted(REASONS))
     condition = "damaged" if rng.random() < 0.15 else "sellable"
     hub = next(iter(HUBS))
-    method = rng.choice(sorted(PAYMENT_METHODS))
+    method = rng.choice(REFUND_METHODS)
+    if method not in PAYMENT_METHODS:
+        method = "Shop Now Credit"
     reached = PROGRESS.index(shape.progress)
     at = {k: shape.start + off for k, off in PLATFORM_AT.items()}
     eat = {k: shape.start + off for k, off in ERP_AT.items()}

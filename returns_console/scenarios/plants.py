@@ -218,6 +218,15 @@ def disposition_location_wrong(case: dict, now: datetime) -> None:
     case["erp"]["stages"].pop("restocked", None)
 
 
+def credit_without_refund(case: dict, now: datetime) -> None:
+    # A Recycle return moves no money, yet the integration posted a credit memo for it.
+    platform = case["platform"]
+    platform["refund"] = None
+    platform["refund_method"] = None
+    platform["stages"]["credited"] = {"status": "not_applicable", "record_ids": [],
+                                      "detail": "Recycle"}
+
+
 def credit_before_receipt(case: dict, now: datetime) -> None:
     # Refunded at drop-off, three days before the warehouse received the goods.
     stages = case["platform"]["stages"]
@@ -309,6 +318,7 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.REFUND_AMOUNT_MISMATCH, _ago(), refund_amount_mismatch),
     Plant(Code.TAX_MISMATCH, _ago(), tax_mismatch),
     Plant(Code.DISPOSITION_LOCATION_WRONG, _ago(), disposition_location_wrong),
+    Plant(Code.CREDIT_WITHOUT_REFUND, _ago(), credit_without_refund),
     Plant(Code.CREDIT_BEFORE_RECEIPT, _ago(), credit_before_receipt),
     Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock,
           needs=frozenset({"platform_restock"})),

@@ -46,9 +46,13 @@ CONDITIONS = {"sellable": ("RESELL", "MAIN"), "damaged": ("QUARANTINE", "QUAR"),
               "faulty": ("SUPPLIER", "QUAR")}
 HUBS = {"swap-uk-returns": "RETURNS"}
 #: Refund methods as Swap names its return types, and the ERP payment method each maps to.
-PAYMENT_METHODS = {"Refund": "CARD", "Shop Now Credit": "GIFTCARD", "Shop Later Credit": "GIFTCARD"}
-#: A refund method no mapping covers (documented by Swap, so it validates).
-UNMAPPED_METHOD = "Warranty"
+#: Store credit is money too: it is posted to the ERP payment method its mapping names.
+PAYMENT_METHODS = {"Refund": "CARD", "Shop Now Credit": "GIFTCARD"}
+#: The ways a healthy return is paid back, as drawn (a draw of the unmapped one is read as
+#: Shop Now Credit, so the draws stay as they were when all three were mapped).
+REFUND_METHODS = ("Refund", "Shop Later Credit", "Shop Now Credit")
+#: A way of paying back that no mapping covers (a documented Swap type that moves money).
+UNMAPPED_METHOD = "Shop Later Credit"
 FEE_TYPE = "handling_fee"
 ERP_LOCATIONS = ("MAIN", "QUAR", "RETURNS")
 CURRENCY = "GBP"

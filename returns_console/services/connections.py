@@ -68,7 +68,9 @@ def _swap(c: Connection) -> ReturnsPlatform:
             items_per_page=_int(_opt(s, "items_per_page"), "items_per_page"),
             history_days=_int(_opt(s, "history_days", 365), "history_days"),
             default_location=_opt(s, "default_location"),
-            **({"qc_done": _words(_opt(s, "qc_done"), ())} if _opt(s, "qc_done") else {}),
+            reason_key=_choice(c, "reason_key", ("main_reason_id", "main_reason_text")),
+            **{key: _words(_opt(s, key), ()) for key in ("qc_done", "refund_types",
+                                                          "exchange_types") if _opt(s, key)},
         ),
         log=c.log, transport=c.transport, retry=_retry(c),
     )
@@ -97,6 +99,15 @@ def _business_central(c: Connection) -> Erp:
                    client_secret=c.secret("client_secret"), **extra),
         log=c.log, transport=c.transport, retry=_retry(c),
     )
+
+
+def _choice(c: Connection, key: str, choices: tuple[str, ...]) -> str:
+    """An option with a fixed set of values; the first is the default."""
+    value = str(_opt(c.settings, key, choices[0])).strip()
+    if value not in choices:
+        raise UserError(f"profile {c.profile}: option {key} must be one of "
+                        f"{', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _int(value: object, name: str = "option") -> int | None:

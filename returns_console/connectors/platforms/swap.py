@@ -13,9 +13,9 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, StageView
@@ -29,8 +29,10 @@ from ..validation import as_utc, describe
 SYSTEM = "swap"
 ReturnStatus = Literal["Open", "Needs Review", "Closed", "Expired", "On Hold", "Cancelled"]
 DeliveryStatus = Literal["Pre-Transit", "In-Transit", "Delivered"]
-ReturnType = Literal["Refund", "Shop Now Credit", "Shop Later Credit", "Additional Payment",
-                     "Recycle", "Warranty", "Exchange"]
+#: Return types Swap documents (help 10824818 / 10824821); v2 may add more (`result_type`):
+#: an unknown type is kept as text and moves no money unless the profile says it does.
+RETURN_TYPES = ("Refund", "Shop Now Credit", "Shop Later Credit", "Additional Payment",
+                "Recycle", "Warranty", "Exchange")
 #: v1 spells these differently; records are read in v2's names.
 V1_TO_V2 = {"rma": "rma_number", "order_name": "shopify_order_name", "processed": "rma_processed",
             "shipping_status": "delivery_status", "status": "return_status"}
@@ -49,53 +51,128 @@ class SwapSettings:
     qc_done: tuple[str, ...] = ("Completed", "Passed", "Failed", "Done")
     #: Where goods go when the record does not say (v1 has no shipment destinations).
     default_location: str | None = None
+    #: Which product field keys the reason mapping table (`main_reason_id` or
+    #: `main_reason_text`).
+    reason_key: str = "main_reason_id"
+    #: Return types whose lines are paid back: in cash (Refund) or in store credit (mapped to
+    #: an ERP payment method through the payment-method mapping, keyed by the type).
+    refund_types: tuple[str, ...] = ("Refund", "Shop Now Credit", "Shop Later Credit")
+    #: Return types whose lines are replaced by another item (a replacement order).
+    exchange_types: tuple[str, ...] = ("Exchange", "Additional Payment")
     concurrency: int = 4
     timeout: float = 30.0
 
 
+def _loose_text(value: Any) -> Any:
+    """A field used for display or matching only: a number becomes text, any other shape
+    (an object, a list) is read as absent rather than invalidating the return."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return None
+
+
+def _loose_list(value: Any) -> Any:
+    return value if isinstance(value, list) else []
+
+
+def _loose_bool(value: Any) -> Any:
+    return value if isinstance(value, bool) else None
+
+
+def _loose_money(value: Any) -> Any:
+    """Money Swap sends as a number (or a numeric string); anything else is absent."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | str | Decimal):
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            return None
+    return None
+
+
+def _loose_moment(value: Any) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+LooseText = Annotated[str | None, BeforeValidator(_loose_text)]
+LooseBool = Annotated[bool | None, BeforeValidator(_loose_bool)]
+LooseMoney = Annotated[Decimal | None, BeforeValidator(_loose_money)]
+LooseMoment = Annotated[datetime | None, BeforeValidator(_loose_moment)]
+LooseList = Annotated[list[Any], BeforeValidator(_loose_list)]
+
+
 class _Record(BaseModel):
-    # Extra fields are fine (APIs grow); wrong types and unknown enum values are not.
+    # Extra fields are fine (APIs grow). A field reconciliation needs must be right; one it
+    # uses only for display is read tolerantly (see `_loose_text`).
     model_config = ConfigDict(extra="ignore")
 
 
 class SwapProduct(_Record):
-    product_id: str | int | None = None
+    product_id: LooseText = None
+    shopify_line_item_id: LooseText = None
     sku: str = Field(min_length=1)
     item_count: int = Field(ge=0)
     cost: Decimal | None = None
-    return_type: ReturnType | None = None
-    currency: str | None = None
-    main_reason_id: str | int | None = None
-    main_reason_text: str | None = None
-    intake_reason: str | None = None
-    is_faulty: bool | None = None
+    return_type: LooseText = None
+    currency: LooseText = None
+    main_reason_id: LooseText = None
+    main_reason_text: LooseText = None
+    intake_reason: LooseText = None
+    is_faulty: LooseBool = None
+
+
+class SwapShipmentItem(_Record):
+    """`ExternalShipmentItemDto`: the product in a shipment (v2). Older payloads send ids."""
+
+    product_id: LooseText = None
+    shopify_line_item_id: LooseText = None
+    sku: LooseText = None
+
+
+def _shipment_item(value: Any) -> Any:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return {"product_id": str(value)}
+    return value if isinstance(value, dict) else {}
 
 
 class SwapShipment(_Record):
-    destination_location_id: str | int | None = None
-    items: list[str | int] = []
+    destination_location_id: LooseText = None
+    items: Annotated[list[Annotated[SwapShipmentItem, BeforeValidator(_shipment_item)]],
+                     BeforeValidator(_loose_list)] = []
 
 
 class SwapReturn(_Record):
     rma_number: str = Field(min_length=1)
-    return_id: str | int
-    shopify_order_name: str | None = None
+    return_id: LooseText = None
+    shopify_order_name: LooseText = None
     date_created: datetime
-    date_updated: datetime | None = None
-    type_string: ReturnType | None = None
-    type: list[ReturnType] = []
+    date_updated: LooseMoment = None
+    type_string: LooseText = None
+    type: Annotated[list[str], BeforeValidator(
+        lambda v: [t for t in v if isinstance(t, str)] if isinstance(v, list) else [])] = []
     delivery_status: DeliveryStatus | None = None
     return_status: ReturnStatus
-    customer_name: str | None = None
-    customer_email: str | None = None
-    customer_currency: str | None = None
+    customer_name: LooseText = None
+    customer_email: LooseText = None
+    customer_currency: LooseText = None
     rma_processed: bool = False
-    quality_control_status: str | None = None
-    delivered_date: datetime | None = None
-    date_closed: datetime | None = None
-    handling_fee: Decimal | None = None
-    total_refunded_taxes: Decimal | None = None
-    return_shipments: list[SwapShipment] = []
+    quality_control_status: LooseText = None
+    delivered_date: LooseMoment = None
+    date_closed: LooseMoment = None
+    handling_fee: LooseMoney = None
+    total_refunded_taxes: LooseMoney = None
+    return_shipments: Annotated[list[SwapShipment], BeforeValidator(
+        lambda v: [x for x in v if isinstance(x, dict)] if isinstance(v, list) else [])] = []
     products: list[SwapProduct] = Field(min_length=1)
 
 
@@ -247,10 +324,14 @@ class SwapConnector:
         # latest: without a time, no grace period could ever run out.
         delivered = as_utc(r.delivered_date) or updated
         closed = as_utc(r.date_closed) or updated
-        types = set(r.type) | ({r.type_string} if r.type_string else set())
-        exchange = "Exchange" in types
+        record_type = r.type_string or next(iter(r.type), None) or "Refund"
+        # Each product is paid back, replaced, or neither (Recycle, Warranty): its own
+        # return_type, else the return's.
+        kinds = [self._kind(p.return_type or record_type) for p in r.products]
+        refunded = [p for p, k in zip(r.products, kinds, strict=True) if k == "refund"]
+        exchange = "exchange" in kinds
         inspected = (r.quality_control_status or "") in self.settings.qc_done
-        ids = (str(r.return_id),)
+        ids = (str(r.return_id),) if r.return_id else (r.rma_number,)
         stages: dict[Stage, StageView] = {}
         failed = r.return_status in ("Cancelled", "Expired")
         stages[Stage.AUTHORISED] = StageView(
@@ -267,50 +348,70 @@ class SwapConnector:
             stages[Stage.INSPECTED] = StageView(
                 status=StageStatus.DONE, at=delivered if r.rma_processed else updated,
                 detail=r.quality_control_status)
-        if exchange:
-            stages[Stage.CREDITED] = StageView(status=StageStatus.NOT_APPLICABLE)
-            if r.rma_processed:
-                stages[Stage.EXCHANGED] = StageView(status=StageStatus.DONE, at=closed,
-                                                    record_ids=ids)
+        if exchange and r.rma_processed:
+            stages[Stage.EXCHANGED] = StageView(status=StageStatus.DONE, at=closed,
+                                                record_ids=ids)
+        refund_type = next((p.return_type for p in refunded if p.return_type), None) \
+            or (record_type if self._kind(record_type) == "refund" else "Refund")
+        if not refunded:
+            # Nothing is paid back (an exchange, Recycle): no credit note is owed.
+            stages[Stage.CREDITED] = StageView(status=StageStatus.NOT_APPLICABLE,
+                                               detail=record_type)
         elif r.rma_processed:
             stages[Stage.CREDITED] = StageView(status=StageStatus.DONE, at=closed,
-                                               record_ids=ids, detail=r.type_string)
+                                               record_ids=ids, detail=refund_type)
         currency = (r.customer_currency or next((p.currency for p in r.products if p.currency),
                                                 None) or "GBP").upper()
-        destination = {
-            str(item): str(s.destination_location_id)
-            for s in r.return_shipments if s.destination_location_id is not None
-            for item in s.items
-        }
-        only = {str(s.destination_location_id) for s in r.return_shipments
+        destination: dict[str, str] = {}
+        for shipment in r.return_shipments:
+            if shipment.destination_location_id is None:
+                continue
+            for item in shipment.items:
+                for key in (item.product_id, item.shopify_line_item_id, item.sku):
+                    if key:
+                        destination.setdefault(key, shipment.destination_location_id)
+        only = {s.destination_location_id for s in r.return_shipments
                 if s.destination_location_id is not None}
         fallback = next(iter(only)) if len(only) == 1 else self.settings.default_location
+        by_text = self.settings.reason_key == "main_reason_text"
         lines = []
         items = Decimal(0)
-        for n, p in enumerate(r.products, start=1):
-            ref = str(p.product_id) if p.product_id is not None else f"{r.rma_number}-{n}"
+        for n, (p, kind) in enumerate(zip(r.products, kinds, strict=True), start=1):
+            ref = p.product_id or f"{r.rma_number}-{n}"
             quantity = Decimal(p.item_count)
             cost = None if p.cost is None else pad_cents(p.cost)
-            if cost is not None:
+            if cost is not None and kind == "refund":
                 items += cost * quantity
+            location = next((destination[k] for k in (p.product_id, p.shopify_line_item_id,
+                                                       p.sku) if k and k in destination),
+                            fallback)
             lines.append(PlatformLine(
                 line_ref=ref, sku=p.sku, quantity=quantity,
-                reason=None if p.main_reason_id is None else str(p.main_reason_id),
+                reason=p.main_reason_text if by_text else p.main_reason_id,
                 condition=p.intake_reason if inspected else None,
-                location=destination.get(ref, fallback), unit_price=cost,
+                location=location, unit_price=cost,
             ))
-        fee = pad_cents(r.handling_fee or Decimal(0))
+        fee = pad_cents(r.handling_fee or Decimal(0)) if refunded else Decimal("0.00")
         tax = pad_cents(r.total_refunded_taxes or Decimal(0))
-        refund = None if exchange else MoneyBreakdown(
-            currency=currency, items=pad_cents(items), tax=tax, fees=fee)
+        refund = MoneyBreakdown(currency=currency, items=pad_cents(items), tax=tax,
+                                fees=fee) if refunded else None
         return PlatformView(
             system=SYSTEM, return_ref=r.rma_number, order_ref=r.shopify_order_name or None,
             customer_email=r.customer_email, customer_name=r.customer_name, created_at=created,
             lines=tuple(lines), refund=refund,
-            refund_method=None if exchange else r.type_string,
+            refund_method=refund_type if refunded else None,
             fees=(Fee(type="handling_fee", amount=fee),) if fee else (),
             stages=stages, raw_ref=f"swap:{r.rma_number}",
         )
+
+    def _kind(self, return_type: str) -> str:
+        """What a return type does with money: `refund`, `exchange` or `none`."""
+        folded = return_type.strip().casefold()
+        if folded in {t.casefold() for t in self.settings.refund_types}:
+            return "refund"
+        if folded in {t.casefold() for t in self.settings.exchange_types}:
+            return "exchange"
+        return "none"
 
 
 def _iso(moment: datetime) -> str:

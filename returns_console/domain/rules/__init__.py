@@ -39,6 +39,7 @@ RULES: dict[Code, Rule] = {
     Code.REFUND_AMOUNT_MISMATCH: value.refund_amount_mismatch,
     Code.TAX_MISMATCH: value.tax_mismatch,
     Code.DISPOSITION_LOCATION_WRONG: value.disposition_location_wrong,
+    Code.CREDIT_WITHOUT_REFUND: value.credit_without_refund,
     Code.CREDIT_BEFORE_RECEIPT: timing.credit_before_receipt,
     Code.PREMATURE_RESTOCK: timing.premature_restock,
     Code.CLOSED_PERIOD: timing.closed_period,

@@ -252,11 +252,11 @@ def location_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 
 def fee_item_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """A fee the platform charged with no ERP service item to post it to."""
-    mappings, items = v.ctx.mappings, v.ctx.master.items
+    mappings, master = v.ctx.mappings, v.ctx.master
     out = []
     for fee in v.p.fees:
         item_no = mappings.code(mappings.fees, fee.type)
-        item = items.get(item_no) if item_no else None
+        item = master.item(item_no) if item_no else None
         if item is None or item.blocked:
             out.append(
                 v.finding(
@@ -273,8 +273,8 @@ def fee_item_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 def payment_method_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """The refund's payment method with no ERP payment method."""
     method = v.p.refund_method
-    if method is None:
-        return NONE
+    if method is None or v.p.refund is None:
+        return NONE  # no money moves, so no payment method to post it by
     mappings = v.ctx.mappings
     code = mappings.code(mappings.payment_methods, method)
     if code is not None and code in v.ctx.master.payment_methods:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..codes import CREDITED, INSPECTED, RECEIVED, Code, Component, Side
+from ..codes import CREDITED, INSPECTED, NOT_APPLICABLE, RECEIVED, Code, Component, Side
 from ..findings import Finding
 from ..view import CaseView, ItemGroup
 
@@ -79,10 +79,48 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 
 
 def _money_pair(v: CaseView):
+    """The refund the platform made and the credit note that counts; amounts compare only
+    once the platform has refunded (before that CREDIT_WITHOUT_REFUND is the finding)."""
     refund, note = v.p.refund, v.credit_note
-    if refund is None or note is None or note.amounts is None:
+    if refund is None or note is None or note.amounts is None or CREDITED not in v.pdone:
         return None
     return refund, note
+
+
+def credit_without_refund(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
+    """A posted ERP credit note for a return the platform has not refunded. Where the
+    platform never will (cancelled, an exchange, a return that moves no money) it is an
+    error at once; where the refund may still come, a delay within the credited grace."""
+    if CREDITED in v.pdone:
+        return NONE
+    posted = [cn for cn in v.active_credit_notes if cn.status == "posted"]
+    if not posted:
+        return NONE
+    note = posted[0]
+    stage = v.pstage(CREDITED)
+    never = v.cancelled or stage.status is NOT_APPLICABLE
+    since = note.posted_at
+    overdue = True if never else v.overdue(CREDITED, since)
+    if overdue is None:
+        overdue = True  # a posted credit with no date: nothing to wait for
+    amount = note.amounts.total if note.amounts else None
+    why = ("the return was cancelled" if v.cancelled else
+           "the platform owes no refund for it" if stage.status is NOT_APPLICABLE else
+           "the platform has not refunded it")
+    return [
+        v.finding(
+            Code.CREDIT_WITHOUT_REFUND,
+            f"{v.erp_name} credit memo {note.number or note.id} credits {v.p.return_ref} "
+            f"but {why}",
+            platform_value=stage.status.value,
+            erp_value=note.number or note.id,
+            since=since,
+            side=Side.ERP,
+            amount=amount,
+            currency=note.amounts.currency if note.amounts else None,
+            delay=not overdue,
+        )
+    ]
 
 
 def refund_amount_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
