@@ -145,6 +145,10 @@ class ErpView:
     lines: tuple[ErpLine, ...] = ()
     credit_notes: tuple[CreditNote, ...] = ()
     stages: dict[Stage, StageView] = field(default_factory=dict)
+    #: False: the view holds only documents that carry a link without being the return's
+    #: own (a replacement sales order): it counts next to a platform return, and alone it
+    #: is not an unlinked return.
+    return_document: bool = True
 
     def stage(self, stage: Stage) -> StageView:
         return self.stages.get(stage, NOT_STARTED)

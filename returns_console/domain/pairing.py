@@ -51,6 +51,7 @@ def pair(
             stand_in = PlatformView(system=platform_system, return_ref=written[key])
             out.cases.append(ReturnCase(platform=stand_in, erp=by_link.pop(key, None) or empty,
                                         problems=tuple(found)))
+    by_link = {key: view for key, view in by_link.items() if view.return_document}
     for key, orphan in by_link.items():
         stand_in = PlatformView(system=platform_system, return_ref=orphan.return_ref or key)
         out.cases.append(ReturnCase(platform=stand_in, erp=orphan, unlinked=True))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -120,6 +120,10 @@ async def test_an_expired_token_is_refreshed_once(company) -> None:
     assert batch.views
 
 
+def midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), time(), UTC)
+
+
 async def test_the_erp_view_matches_what_was_planted(scenario, company) -> None:
     """On every field BC can carry. Not carried: line reasons and dispositions (no API field),
     inspected/restocked (no inspection record), locations of returns with no credit memo."""
@@ -145,15 +149,15 @@ async def test_the_erp_view_matches_what_was_planted(scenario, company) -> None:
             if want_note.posted_at is None:  # a draft has not been posted
                 assert got_note.posted_at is None, ref
             else:
-                assert abs(got_note.posted_at - want_note.posted_at) < MS
+                # BC carries a posting date, not a time (lastModifiedDateTime moves on
+                # payment): the day it was posted, at midnight.
+                assert got_note.posted_at == midnight(want_note.posted_at), ref
         for stage in (Stage.AUTHORISED, Stage.RECEIVED, Stage.CREDITED, Stage.EXCHANGED):
             assert (view.stage(stage).status == "done") == (
                 want.stage(stage).status == "done"), (ref, stage)
-        for stage in (Stage.RECEIVED, Stage.CREDITED, Stage.EXCHANGED):
             if want.stage(stage).status == "done":
-                assert abs(view.stage(stage).at - want.stage(stage).at) < MS, (ref, stage)
-        if want.stage(Stage.AUTHORISED).status == "done":
-            assert view.stage(Stage.AUTHORISED).at.date() == want.stage(Stage.AUTHORISED).at.date()
+                # documents' business dates: documentDate, postingDate, orderDate
+                assert view.stage(stage).at == midnight(want.stage(stage).at), (ref, stage)
         if case.return_ref in batch.views:
             assert view.stage(Stage.INSPECTED).status == "not_applicable"
 
@@ -161,7 +165,9 @@ async def test_the_erp_view_matches_what_was_planted(scenario, company) -> None:
 async def test_master_data_reads_back_as_planted(scenario, company) -> None:
     batch, _ = await fetch(simulator(company), page_size=5)
     want = Snapshot.model_validate(scenario.snapshot).erp_master
-    assert batch.master.model_dump() == want.model_dump()
+    rules = {"creates", "instead", "items_ignore_case"}  # what BC is, not its data
+    assert batch.master.model_dump(exclude=rules) == want.model_dump(exclude=rules)
+    assert batch.master.items_ignore_case and batch.master.creates == {"credit_note"}
 
 
 async def test_findings_through_bc_equal_the_ground_truth(scenario, company) -> None:
@@ -277,7 +283,7 @@ async def test_a_tenant_without_return_orders_reads_receipts_from_credit_memos(
             assert view is not None and view.return_order_state is None
             for stage in (Stage.AUTHORISED, Stage.RECEIVED):
                 assert view.stage(stage).status == "done"
-                assert abs(view.stage(stage).at - posted[0].posted_at) < MS
+                assert view.stage(stage).at == midnight(posted[0].posted_at)
             assert [(ln.item_no, ln.received_quantity, ln.location) for ln in view.lines] == [
                 (ln.item_no, ln.received_quantity or ln.quantity, ln.location)
                 for ln in want.lines]

@@ -404,8 +404,8 @@ def test_two_processes_writing_at_once_lose_no_row(path: Path, tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_a_thousand_appends_take_under_five_seconds(log: AuditLog) -> None:
-    started = time.perf_counter()
+def test_a_thousand_appends_are_all_kept_in_order_and_verify(log: AuditLog) -> None:
+    """How fast is benchmarks/audit_bench.py's question (no wall clock in the suite)."""
     filled(log, 1000)
-    assert time.perf_counter() - started < 5.0
+    assert [e.seq for e in log.entries()] == list(range(1, 1001))
     assert log.verify().rows == 1000

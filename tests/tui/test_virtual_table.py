@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Hashable, Sequence
 
 from rich.text import Text
@@ -199,13 +198,13 @@ async def test_cells_are_literal_styled_and_clipped() -> None:
         assert red and red[0].style.color.name == "red"
 
 
-async def test_set_rows_is_lazy_and_fast() -> None:
+async def test_set_rows_is_lazy() -> None:
+    """Only the rows on screen are ever asked for (speed: benchmarks/console_bench.py)."""
     app = TableApp(rows=0)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(VirtualTable)
-        started = time.perf_counter()
         table.set_rows(range(100_000), app.cells)
-        assert time.perf_counter() - started < 0.2
+        assert app.cells.asked == []
         await pilot.pause()
         assert sorted(set(app.cells.asked)) == list(range(BODY))
         await pilot.press("end")

@@ -106,6 +106,21 @@ IDS_PER_REQUEST = 20
 LINES = {"salesCreditMemos": "salesCreditMemoLines",
          "salesReturnOrders": "salesReturnOrderLines",
          "salesOrders": "salesOrderLines", "salesInvoices": "salesInvoiceLines"}
+#: What a re-queue can create through API v2.0: a credit memo (POST, then Microsoft.NAV.post).
+#: Return orders and return receipts are read-only API pages, and receipts cannot be posted.
+CREATES = frozenset({"credit_note"})
+#: What to do in Business Central instead, where its API cannot do it.
+INSTEAD = {
+    "RETURN_ORDER_MISSING": "Business Central's API cannot create sales return orders: create "
+    "it in Business Central (Sales Return Orders, New) with External Document No. = the "
+    "return reference, or have the integration send it again.",
+    "RETURN_ORDER_NOT_OPEN": "Reopen the sales return order in Business Central, then post "
+    "the receipt there (Post, Receive); its API cannot post receipts.",
+    "RECEIPT_NOT_POSTED": "Post the receipt in Business Central: open the sales return "
+    "order, check Return Qty. to Receive, then Post, Receive (its API cannot post receipts).",
+    "EXCHANGE_ORDER_MISSING": "Create the replacement sales order in Business Central with "
+    "External Document No. = the return reference.",
+}
 #: BC's External Document No. is a Code[35] field.
 LINK_LENGTH = 35
 #: Credit memo statuses of an unposted document.
@@ -135,6 +150,15 @@ class BcSettings:
     #: Service items whose credit memo lines are fees (negative amounts) or shipping.
     fee_items: tuple[str, ...] = ("FEE-RETURN",)
     shipping_items: tuple[str, ...] = ("SHIPPING",)
+    #: Which documents are a return's own (a link on one that matches no platform return is
+    #: ERP_RECORD_UNLINKED). Replacement sales orders and their posted invoices carry the
+    #: link too, but only count next to a platform return.
+    link_documents: tuple[str, ...] = ("salesReturnOrders", "returnReceipts",
+                                       "salesCreditMemos")
+    #: A regular expression the external document number must match to be a return's link
+    #: (empty: any non-empty value). Keeps goodwill credit memos and history filed under other
+    #: references out of the comparison.
+    link_pattern: str = ""
     #: BC handles 5 concurrent requests per user and queues the rest.
     concurrency: int = 5
     timeout: float = 30.0
@@ -277,7 +301,10 @@ class BcReturnOrder(_Document):
 
 class BcReturnReceipt(_Document):
     orderNumber: Text = ""
+    documentDate: Day = None
     postingDate: Day = None
+    yourReference: Text = ""
+    sellToCustomerNumber: Text = ""
 
 
 class BcCreditMemoLine(_Line):
@@ -369,6 +396,9 @@ class _Group:
     receipts: list[BcReturnReceipt] = field(default_factory=list)
     memos: list[BcCreditMemo] = field(default_factory=list)
     sales_orders: list[BcSalesOrder] = field(default_factory=list)
+    #: Posted sales invoices under this key: a replacement order fully shipped and invoiced
+    #: is deleted and leaves its invoice.
+    invoices: list[BcInvoice] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -562,6 +592,9 @@ class BusinessCentralConnector:
                                        select=SALES_ORDER_SELECT)
         if since is None and link is None:
             reads["salesInvoices"] = _params(f"postingDate ge {window}", select=INVOICE_SELECT)
+        elif link is None:
+            # a replacement order shipped and invoiced since: BC deleted it, its invoice stays
+            reads["salesInvoices"] = _params(changed, select=INVOICE_SELECT)
         optional = ("salesReturnOrders", "returnReceipts")
         checked: Checked = {}
 
@@ -1022,6 +1055,7 @@ class _Assembler:
         self.groups: dict[str, _Group] = {}
         self.fees = {n.casefold() for n in settings.fee_items}
         self.shipping = {n.casefold() for n in settings.shipping_items}
+        self.pattern = re.compile(settings.link_pattern) if settings.link_pattern else None
 
     def assemble(self, rows: dict[str, list[Any] | None]) -> ErpBatch:
         batch = self.batch
@@ -1043,30 +1077,34 @@ class _Assembler:
         sales_orders = self.records("salesOrders", rows.get("salesOrders"), BcSalesOrder)
         by_number: dict[str, _Group] = {}
         for order in orders:
-            group = self.group(order.externalDocumentNumber, order.number)
-            group.orders.append(order)
-            by_number[order.number] = group
+            group = self.linked(order.externalDocumentNumber)
+            if group is not None:
+                group.orders.append(order)
+                by_number[order.number] = group
         for memo in memos:
-            self.group(memo.externalDocumentNumber, memo.number).memos.append(memo)
+            group = self.linked(memo.externalDocumentNumber)
+            if group is not None:
+                group.memos.append(memo)
         for receipt in receipts:
-            group = by_number.get(receipt.orderNumber) or self.group(
-                receipt.externalDocumentNumber, receipt.number)
-            group.receipts.append(receipt)
-        # A replacement sales order counts only next to a return order or credit memo of
-        # the same key; an incremental read (the return may have been read before) or a
-        # tenant without return orders (an exchange has no other record) passes them on.
-        anchored = self.since is None and has_orders
+            # A receipt belongs with its return order (even one BC deleted once it was fully
+            # posted: `orderNumber` still names it); else with its own link.
+            group = by_number.get(receipt.orderNumber) or self.linked(
+                receipt.externalDocumentNumber)
+            if group is not None:
+                group.receipts.append(receipt)
         for order in sales_orders:
-            ref = order.externalDocumentNumber.strip()
-            if not ref:
-                continue
-            group = self.groups.get(ref.casefold())
-            if group is None and not anchored:
-                group = self.group(ref, order.number)
-            if group is not None and (group.orders or group.memos or not anchored):
+            group = self.linked(order.externalDocumentNumber)
+            if group is not None:
                 group.sales_orders.append(order)
+        for invoice in invoices:
+            group = self.linked(invoice.externalDocumentNumber, create=False)
+            if group is not None:
+                group.invoices.append(invoice)
+        returns = frozenset(self.settings.link_documents)
         for group in self.groups.values():
-            batch.views[group.key] = self.view(group, has_orders, has_receipts)
+            if not (group.orders or group.receipts or group.memos or group.sales_orders):
+                continue  # invoices alone are orders' invoices, not a return's
+            batch.views[group.key] = self.view(group, has_orders, has_receipts, returns)
         for key in batch.problems:
             batch.views.setdefault(key, ErpView(system=SYSTEM, return_ref=key))
         stamps = [d.lastModifiedDateTime for d in (*orders, *receipts, *memos, *sales_orders)
@@ -1112,6 +1150,16 @@ class _Assembler:
             group = self.groups[key.casefold()] = _Group(key)
         return group
 
+    def linked(self, ref: str, *, create: bool = True) -> _Group | None:
+        """The group of a document's link: None where the document carries no return link
+        (empty, or not matching the profile's link pattern: goodwill credits, history)."""
+        key = ref.strip()
+        if not key or (self.pattern is not None and not self.pattern.fullmatch(key)):
+            return None
+        if not create:
+            return self.groups.get(key.casefold())
+        return self.group(key, key)
+
     def master(self, rows: dict[str, list[Any] | None]) -> None:
         items = self.records("items", rows.get("items"), BcItem, master=True)
         customers = self.records("customers", rows.get("customers"), BcCustomer, master=True)
@@ -1138,6 +1186,7 @@ class _Assembler:
             periods=tuple(AccountingPeriod(start=p.startingDate, name=p.name or None,
                                            closed=p.closed)
                           for p in sorted(periods, key=lambda p: p.startingDate)),
+            items_ignore_case=True, creates=CREATES, instead=INSTEAD,
         )
 
     # -- views ---------------------------------------------------------------------------
@@ -1177,7 +1226,10 @@ class _Assembler:
             order_ref=(invoice.externalDocumentNumber or None) if invoice else None,
             customer_ref=memo.customerNumber or None,
             posting_date=memo.postingDate,
-            posted_at=as_utc(memo.lastModifiedDateTime) if status == "posted" else None,
+            # A posted memo's business date is its posting date; lastModifiedDateTime moves
+            # when it is later applied or paid.
+            posted_at=(_midnight(memo.postingDate) or as_utc(memo.lastModifiedDateTime))
+            if status == "posted" else None,
             amounts=MoneyBreakdown(
                 currency=currency, items=pad_cents(items),
                 tax=pad_cents(memo.totalTaxAmount), shipping=pad_cents(shipping),
@@ -1185,10 +1237,17 @@ class _Assembler:
             raw_ref=self.raw_ref("salesCreditMemos", memo),
         )
 
-    def view(self, group: _Group, has_orders: bool, has_receipts: bool) -> ErpView:
+    def view(self, group: _Group, has_orders: bool, has_receipts: bool,
+             returns: frozenset[str]) -> ErpView:
+        """One return as Business Central keeps it at this point of its lifecycle: the
+        return order while it is open; once posted Receive + Invoice, BC deletes it and
+        what remains is the posted return receipt (`orderNumber` names the deleted order)
+        and the posted credit memo. Business dates are posting dates: a posted document's
+        lastModifiedDateTime moves when it is later applied or paid."""
         order = min(group.orders, key=lambda o: (o.documentDate or date.max, o.number),
                     default=None)
-        memos = sorted(group.memos, key=lambda m: (_when(m), m.number))
+        memos = sorted(group.memos, key=lambda m: (m.postingDate or date.max, _when(m),
+                                                   m.number))
         notes = [self.credit_note(m) for m in memos]
         posted = [(m, n) for m, n in zip(memos, notes, strict=True) if n.status == "posted"]
         drafts = [(m, n) for m, n in zip(memos, notes, strict=True) if n.status == "draft"]
@@ -1196,17 +1255,22 @@ class _Assembler:
         lead_memo, lead_note = (posted or drafts or [(None, None)])[0]
         receipts = sorted((r for r in group.receipts if order is None
                            or r.orderNumber in ("", order.number)),
-                          key=lambda r: (_when(r), r.number))
+                          key=lambda r: (r.postingDate or date.max, r.number))
+        first_receipt = receipts[0] if receipts else None
         if order is not None:
             order_ref = order.yourReference.strip() or None
+        elif first_receipt is not None and first_receipt.yourReference.strip():
+            order_ref = first_receipt.yourReference.strip()
         else:
             first = lead_note or (notes[0] if notes else None)
             order_ref = first.order_ref if first else None
-        customer = (order.sellToCustomerNumber if order else "") or next(
+        customer = (order.sellToCustomerNumber if order else "") or (
+            first_receipt.sellToCustomerNumber if first_receipt else "") or next(
             (m.customerNumber for m in ([lead_memo] if lead_memo else []) + memos
              if m.customerNumber), "")
         # A posted credit memo with item lines: in standard BC posting it also posts the
-        # inventory increase, so it stands for the receipt where BC has no receipt API.
+        # inventory increase, so it stands for the receipt where BC has no receipt API, and
+        # its lines are the return's once BC has deleted the fully posted return order.
         stand_in = posted[0] if posted and any(
             self.is_item_line(ln) for ln in posted[0][0].salesCreditMemoLines) else None
         stages: dict[Stage, StageView] = {}
@@ -1219,6 +1283,16 @@ class _Assembler:
                 at=_midnight(order.documentDate) or as_utc(order.lastModifiedDateTime),
                 record_ids=(order.number,), detail=order.status,
                 raw_ref=self.raw_ref("salesReturnOrders", order))
+        elif first_receipt is not None:
+            # Posted and deleted: the receipt still names the return order.
+            if stand_in is not None:
+                lines = self.memo_lines(stand_in[0])
+            stages[Stage.AUTHORISED] = StageView(
+                status=StageStatus.DONE,
+                at=_midnight(first_receipt.documentDate or first_receipt.postingDate),
+                record_ids=(first_receipt.orderNumber or first_receipt.number,),
+                detail="posted (return order deleted by BC)",
+                raw_ref=self.raw_ref("returnReceipts", first_receipt))
         if not has_orders:
             if stand_in is not None:
                 lines = self.memo_lines(stand_in[0])
@@ -1228,8 +1302,9 @@ class _Assembler:
         if receipts and has_receipts:
             last = receipts[-1]
             stages[Stage.RECEIVED] = StageView(
-                status=StageStatus.DONE, at=as_utc(last.lastModifiedDateTime),
-                record_ids=tuple(r.number for r in receipts),
+                status=StageStatus.DONE,
+                at=_midnight(last.postingDate) or as_utc(last.lastModifiedDateTime),
+                record_ids=tuple(r.number for r in receipts), detail="posted return receipt",
                 raw_ref=self.raw_ref("returnReceipts", last))
         elif not (has_orders and has_receipts):
             stages[Stage.RECEIVED] = (self.stand_in_stage(*stand_in) if stand_in is not None
@@ -1245,20 +1320,36 @@ class _Assembler:
                     record_ids=tuple(m.number for m, _ in found), detail=memo.status,
                     raw_ref=note.raw_ref)
                 break
-        if group.sales_orders:
-            replacements = sorted(group.sales_orders, key=lambda o: (_when(o), o.number))
-            first_order = replacements[0]
-            stages[Stage.EXCHANGED] = StageView(
-                status=StageStatus.DONE,
-                at=as_utc(first_order.lastModifiedDateTime) or _midnight(first_order.orderDate),
-                record_ids=tuple(o.number for o in replacements),
-                raw_ref=self.raw_ref("salesOrders", first_order))
+        replacement = self.replacement(group)
+        if replacement is not None:
+            stages[Stage.EXCHANGED] = replacement
+        own = bool((group.orders and "salesReturnOrders" in returns)
+                   or (group.receipts and "returnReceipts" in returns)
+                   or (group.memos and "salesCreditMemos" in returns)
+                   or (group.sales_orders and "salesOrders" in returns))
         return ErpView(
             system=SYSTEM, return_ref=group.key, order_ref=order_ref,
             customer_ref=customer or None,
             return_order_state=RETURN_ORDER_STATE[order.status] if order else None,
             lines=tuple(lines), credit_notes=tuple(notes), stages=stages,
+            return_document=own,
         )
+
+    def replacement(self, group: _Group) -> StageView | None:
+        """The exchange's replacement: an open sales order, or, once BC deleted it fully
+        shipped and invoiced, its posted sales invoice."""
+        dated = [(o.orderDate, o.number, "salesOrders", o) for o in group.sales_orders] + [
+            (i.postingDate, i.number, "salesInvoices", i) for i in group.invoices]
+        if not dated:
+            return None
+        dated.sort(key=lambda d: (d[0] or date.max, d[1]))
+        day, _, name, first = dated[0]
+        return StageView(
+            status=StageStatus.DONE,
+            at=_midnight(day) or as_utc(first.lastModifiedDateTime),
+            record_ids=tuple(d[1] for d in dated),
+            detail="sales order" if name == "salesOrders" else "posted sales invoice",
+            raw_ref=self.raw_ref(name, first))
 
     def order_lines(self, order: BcReturnOrder, memo: BcCreditMemo | None,
                     received: bool) -> list[ErpLine]:
