@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from .codes import Action, Code, Kind, Owner, Severity, Stage
 
-
 #: The record a re-queue of each sync code would create; an ERP whose API cannot create it
 #: is not offered the re-queue (the finding says what to do in the ERP instead).
 REQUEUE_CREATES: dict[Code, str] = {

@@ -15,9 +15,9 @@ from .catalogue import CATALOGUE, REQUEUE_CREATES, STAGE_OWNERS
 from .codes import (
     AUTHORISED,
     DONE,
-    Action,
     FAILED,
     SYSTEM_NAMES,
+    Action,
     Code,
     Owner,
     Severity,
