@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,7 +354,8 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
         f"--platform-url {profile.platform.base_url} --platform-option store="
         f"{profile.platform.options['store']} --platform-option api_version=2 "
         f"--erp d365_bc --erp-url {profile.erp.base_url} "
-        + " ".join(f"--erp-option {k}={v}" for k, v in profile.erp.options.items())
+        + " ".join(shlex.quote(f"--erp-option={k}={v}") if " " in str(v)
+                   else f"--erp-option {k}={v}" for k, v in profile.erp.options.items())
     )
     click.echo(f"  export {env_swap}={CREDENTIALS[('swap', 'api_key')]}")
     click.echo(f"  export {env_bc}={CREDENTIALS[('d365_bc', 'client_secret')]}")

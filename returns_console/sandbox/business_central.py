@@ -137,11 +137,14 @@ CREDIT_MEMO_LINE_FIELDS = frozenset({
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 VAT_RATE = Decimal(20)
 
-RETURN_ORDER_STATUS = {"open": "Open", "released": "Released", "on_hold": "Pending Approval",
+#: As OData sends enum names: a space is `_x0020_`, a hyphen `_x002D_` (research 1.3a).
+RETURN_ORDER_STATUS = {"open": "Open", "released": "Released",
+                       "on_hold": "Pending_x0020_Approval",
                        "closed": "Open", "cancelled": "Open"}
 CREDIT_MEMO_STATUS = {"draft": "Draft", "posted": "Open", "cancelled": "Canceled"}
 CUSTOMER_BLOCKED = {"": " ", "ship": "Ship", "invoice": "Invoice", "all": "All"}
-ITEM_TYPE = {"inventory": "Inventory", "service": "Service", "non_inventory": "Non-Inventory"}
+ITEM_TYPE = {"inventory": "Inventory", "service": "Service",
+             "non_inventory": "Non_x002D_Inventory"}
 UNITS = {"PCS": ("Piece", "H87"), "PACK": ("Pack", "PK"), "EA": ("Each", "EA")}
 LOCATION_NAMES = {"MAIN": "Main warehouse", "QUAR": "Quarantine", "RETURNS": "Returns bay"}
 REASON_NAMES = {"SIZE": "Wrong size", "UNWANTED": "No longer wanted", "DEFECT": "Defective",
@@ -212,6 +215,9 @@ class BcData:
     environment: str
     company: dict[str, Any]
     sets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Other companies of the same environment (read-only here): BC environments commonly
+    #: hold several, and a connector reading the wrong one must not go unnoticed.
+    neighbours: list[BcData] = field(default_factory=list)
 
     def find(self, entity_set: str, **match: Any) -> dict[str, Any]:
         for record in self.sets[entity_set]:
@@ -265,6 +271,7 @@ class _Renderer:
         self.unit_ids: dict[str, str] = {}
         self.customers: dict[str, dict] = {}
         self.invoices: dict[str, dict] = {}
+        self.exchange_invoices: list[dict] = []
 
     def guid(self, kind: str, key: str) -> str:
         return str(uuid.uuid5(NAMESPACE, f"{self.tenant}/{self.environment}/{kind}/{key}"))
@@ -331,6 +338,7 @@ class _Renderer:
         sets["salesInvoices"] = self.sales_invoices(returns)
         documents = self.documents(returns)
         sets.update(documents)
+        sets["salesInvoices"] += self.exchange_invoices
         for name, records in sets.items():
             key = "startingDate" if name == "accountingPeriods" else (
                 "code" if records and "code" in records[0] else "number")
@@ -464,25 +472,62 @@ class _Renderer:
         return out
 
     def documents(self, returns: list[dict]) -> dict[str, list[dict]]:
+        """Each return's documents in the state BC keeps them (research 1.3a): a return
+        order posted Receive + Invoice is deleted, leaving its posted return receipt and
+        credit memo (one in four stays, as when the credit memo was made apart and the
+        "Delete Invoiced Sales Return Orders" job has not run yet); a replacement sales
+        order shipped and invoiced is deleted, leaving its posted sales invoice."""
         orders, receipts, memos, sales_orders = [], [], [], []
         for n, case in enumerate(returns, start=1):
             erp = case.get("erp") or {}
             stages = erp.get("stages") or {}
             lines = erp.get("lines") or []
             authorised, received = stages.get("authorised"), stages.get("received")
-            number = None
+            notes = erp.get("credit_notes") or []
+            # Posted from the return order itself (Receive + Invoice): the memo carries the
+            # order's references. A memo made apart leaves the order until the batch job.
+            invoiced = any(note.get("status") == "posted"
+                           and note.get("order_ref") == erp.get("order_ref")
+                           and note.get("customer_ref") == erp.get("customer_ref")
+                           for note in notes)
             if _done(authorised):
                 number = f"SRO{_digits(authorised, n)}"
-                orders.append(self.return_order(number, erp, authorised, received, lines))
+                fully_posted = _done(received) and invoiced and all(
+                    line.get("received_quantity") == line.get("quantity") for line in lines)
+                if not fully_posted or n % 4 == 0:
+                    orders.append(self.return_order(number, erp, authorised, received, lines))
                 if _done(received):
                     receipts.append(self.return_receipt(number, erp, authorised, received))
-            for note in erp.get("credit_notes") or []:
-                memos.append(self.credit_memo(note, lines))
+            for note in notes:
+                memos.append(self.credit_memo(note, lines, paid=n % 3 == 0))
             exchanged = stages.get("exchanged")
             if _done(exchanged):
-                sales_orders.append(self.sales_order(erp, exchanged, n))
+                order = self.sales_order(erp, exchanged, n)
+                # shipped and invoiced (every other one, once two days old): deleted
+                if n % 2 == 0 and parse_time(exchanged["at"]) < self.as_of - timedelta(days=2):
+                    self.exchange_invoices.append(self.invoiced(order, erp))
+                else:
+                    sales_orders.append(order)
         return {"salesReturnOrders": orders, "returnReceipts": receipts,
                 "salesCreditMemos": memos, "salesOrders": sales_orders}
+
+    def invoiced(self, order: dict, erp: dict) -> dict:
+        """A replacement order shipped and invoiced: BC deletes it and keeps the posted
+        sales invoice, which carries the order's external document number."""
+        day = order["orderDate"]
+        number = "PSI" + order["number"].removeprefix("SO-X")
+        customer = erp.get("customer_ref") or ""
+        return self.entity("salesInvoice", number, {
+            "number": number,
+            "externalDocumentNumber": order["externalDocumentNumber"],
+            "invoiceDate": day, "postingDate": day, "dueDate": day,
+            "promisedPayDate": BLANK_DATE, "customerPurchaseOrderReference": "",
+            **self._customer_fields(customer),
+            "billToName": self.customer_name(customer) if customer else "",
+            "currencyId": ZERO_GUID, "currencyCode": "",
+            "orderId": ZERO_GUID, "orderNumber": order["number"],
+            "status": "Open", "remainingAmount": 0,
+        }, parse_time(order["lastModifiedDateTime"]) + timedelta(days=1))
 
     def return_order(self, number: str, erp: dict, authorised: dict, received: dict | None,
                      lines: list[dict]) -> dict:
@@ -553,7 +598,7 @@ class _Renderer:
             "orderNumber": order_number,
         }, at)
 
-    def credit_memo(self, note: dict, lines: list[dict]) -> dict:
+    def credit_memo(self, note: dict, lines: list[dict], *, paid: bool = False) -> dict:
         amounts = note.get("amounts") or {}
         money = {k: Decimal(amounts.get(k) or 0)
                  for k in ("items", "tax", "shipping", "discounts", "fees")}
@@ -566,6 +611,12 @@ class _Renderer:
         else:
             modified = self.as_of
         day = posting or BLANK_DATE
+        status = CREDIT_MEMO_STATUS[note.get("status") or "posted"]
+        if paid and status == "Open":
+            # Applied to the refund payment later: BC moves lastModifiedDateTime, not the
+            # posting date (the docs' own salesInvoice sample shows the same).
+            status = "Paid"
+            modified = min(modified + timedelta(days=4, hours=3), self.as_of)
         doc_id = self.guid("salesCreditMemo", note["id"])
         customer = note.get("customer_ref") or ""
         invoice = self.invoices.get(note.get("order_ref") or "")
@@ -641,7 +692,7 @@ class _Renderer:
             "totalAmountExcludingTax": json_number(excluding),
             "totalTaxAmount": json_number(money["tax"]),
             "totalAmountIncludingTax": json_number(excluding + money["tax"]),
-            "status": CREDIT_MEMO_STATUS[note.get("status") or "posted"],
+            "status": status,
             "lastModifiedDateTime": stamp(modified),
             "invoiceId": invoice["id"] if invoice else ZERO_GUID,
             "invoiceNumber": invoice["number"] if invoice else "",
@@ -670,8 +721,25 @@ class _Renderer:
 
 def render_company(snapshot: dict, *, tenant: str, environment: str) -> BcData:
     """A canonical snapshot (its `erp_master` and each return's `erp` side) as one Business
-    Central company's entity sets, shaped as API v2.0 sends them."""
-    return _Renderer(snapshot, tenant, environment).render()
+    Central company's entity sets, shaped as API v2.0 sends them, in an environment that
+    also holds a second company (BC's own demo company) with decoys: credit memos under the
+    same external document numbers, which only a connector reading the wrong company sees."""
+    data = _Renderer(snapshot, tenant, environment).render()
+    data.neighbours.append(_decoy(data))
+    return data
+
+
+DECOY_COMPANY = "CRONUS UK Ltd."
+
+
+def _decoy(data: BcData) -> BcData:
+    company = {**data.company, "id": str(uuid.uuid5(NAMESPACE, f"decoy/{data.company['id']}")),
+               "name": DECOY_COMPANY, "displayName": DECOY_COMPANY}
+    memos = [with_etag({**memo, "id": str(uuid.uuid5(NAMESPACE, "decoy/" + memo["id"])),
+                        "number": "CR" + memo["number"]})
+             for memo in data.sets.get("salesCreditMemos", [])[:3]]
+    return BcData(tenant=data.tenant, environment=data.environment, company=company,
+                  sets={name: [] for name in data.sets} | {"salesCreditMemos": memos})
 
 
 # ------------------------------------------------------------------------------ server
@@ -910,28 +978,31 @@ class BcSimulator:
                           f"'{request.url}'.")
 
     def _route(self, request: Request, rest: str, root: str) -> Response:
-        company = self.data.company
+        every = [self.data, *self.data.neighbours]
         if rest == "companies":
-            return self._collection(request, [company], "company", (), root, rest,
-                                    "$metadata#companies")
+            return self._collection(request, [d.company for d in every], "company", (), root,
+                                    rest, "$metadata#companies")
         match = re.fullmatch(r"companies\(([^)/]*)\)(?:/(\w+)(?:\(([^)/]*)\))?)?", rest)
         if match is None:
             raise self._not_found(request)
         company_id, entity_set, key = match.groups()
-        if company_id.strip("'").lower() != company["id"]:
+        data = next((d for d in every if company_id.strip("'").lower() == d.company["id"]),
+                    None)
+        if data is None:
             raise ODataError(404, "BadRequest_NotFound",
                              f"The company '{company_id}' does not exist.")
+        company = data.company
         if entity_set is None:
             return self._single(company, f"{root}/$metadata#companies/$entity")
         if entity_set in RETURN_ORDER_SETS and not self.return_orders_api:
             raise self._not_found(request)
         if entity_set in ENTITY_SETS:
             kind, nav = ENTITY_SETS[entity_set]
-            records = self.data.sets.get(entity_set, [])
+            records = data.sets.get(entity_set, [])
             navs: tuple[str, ...] = (nav,) if nav else ()
         elif entity_set in LINE_SETS:
             kind, parent = LINE_SETS[entity_set]
-            records = [ln for r in self.data.sets.get(parent, []) for ln in r[entity_set]]
+            records = [ln for r in data.sets.get(parent, []) for ln in r[entity_set]]
             navs = ()
         else:
             raise self._not_found(request)

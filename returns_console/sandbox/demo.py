@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from ..config import Profile, SystemSettings
 from ..scenarios.catalogue import Scenario, build_scenario
 from .faults import Faults
+from .business_central import COMPANY_NAME
 from .swap import SwapSimulator, render_return
 
 PROFILE = "demo-swap-d365bc"
@@ -72,6 +73,7 @@ class Sandbox:
                                     options={"store": SWAP_STORE, "api_version": 2}),
             erp=SystemSettings(system="d365_bc", base_url=f"{base_url}/bc", options={
                 "tenant": BC_TENANT, "environment": BC_ENVIRONMENT, "client_id": BC_CLIENT_ID,
+                "company": COMPANY_NAME,
                 "token_url": f"{base_url}/bc/{BC_TENANT}/oauth2/v2.0/token",
             }),
         )

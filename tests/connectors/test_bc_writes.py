@@ -23,7 +23,7 @@ from returns_console.connectors.errors import (
 )
 from returns_console.connectors.http import RetryPolicy
 from returns_console.domain.postings import CreditLine, CreditRequest, RecordRef, WriteResult
-from returns_console.sandbox.business_central import BcSimulator, render_company
+from returns_console.sandbox.business_central import COMPANY_NAME, BcSimulator, render_company
 from returns_console.scenarios.catalogue import build_scenario
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -67,6 +67,7 @@ class Recording(httpx.AsyncBaseTransport):
 def connector(sim: BcSimulator, base: str = BASE, transport: Recording | None = None,
               **kw) -> BusinessCentralConnector:
     """A connector to the simulator; `.sent` is every request it made."""
+    kw.setdefault("company", COMPANY_NAME)
     settings = BcSettings(base_url=base, tenant=TENANT, environment=ENV, client_id=CLIENT_ID,
                           client_secret=SECRET, token_url=f"{base}/{{tenant}}/oauth2/v2.0/token",
                           **kw)

@@ -24,7 +24,7 @@ from returns_console.domain.model import ErpView, ReturnCase, parse_cases
 from returns_console.domain.reconcile import reconcile
 from returns_console.domain.snapshot import Snapshot
 from returns_console.domain.view import Context
-from returns_console.sandbox.business_central import BcSimulator, render_company
+from returns_console.sandbox.business_central import COMPANY_NAME, BcSimulator, render_company
 from returns_console.sandbox.faults import Faults
 from returns_console.sandbox.server import BackgroundServer
 from returns_console.scenarios.catalogue import build_scenario
@@ -61,6 +61,7 @@ def simulator(company, faults: Faults | None = None, **kw) -> BcSimulator:
 
 
 def settings(base: str = BASE, **kw) -> BcSettings:
+    kw.setdefault("company", COMPANY_NAME)
     return BcSettings(base_url=base, tenant=TENANT, environment=ENV, client_id=CLIENT_ID,
                       client_secret=kw.pop("client_secret", SECRET),
                       token_url=f"{base}/{{tenant}}/oauth2/v2.0/token", **kw)
@@ -135,7 +136,13 @@ async def test_the_erp_view_matches_what_was_planted(scenario, company) -> None:
         assert view.return_ref == want.return_ref, ref
         assert view.order_ref == want.order_ref, ref
         assert view.customer_ref == want.customer_ref, ref
-        assert view.return_order_state == want.return_order_state, ref
+        kept = {o["externalDocumentNumber"] for o in company.sets["salesReturnOrders"]}
+        if want.return_order_state is not None and ref not in kept:
+            # posted Receive + Invoice: BC deleted the order, its receipt remains
+            assert view.return_order_state == "closed", ref
+            assert view.stage(Stage.AUTHORISED).detail.startswith("posted"), ref
+        else:
+            assert view.return_order_state == want.return_order_state, ref
         carried = bool(want.credit_notes)
         assert [(ln.item_no, ln.uom, ln.quantity, ln.received_quantity, ln.location)
                 for ln in view.lines] == [

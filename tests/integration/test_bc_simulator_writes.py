@@ -20,7 +20,7 @@ ROOT = f"{BASE}/v2.0/{TENANT}/{ENV}/api/v2.0"
 
 @pytest.fixture(scope="module")
 def company():
-    return render_company(build_scenario(NOW, returns=30).snapshot, tenant=TENANT,
+    return render_company(build_scenario(NOW, returns=80).snapshot, tenant=TENANT,
                           environment=ENV)
 
 

@@ -34,7 +34,8 @@ def connector(url: str, box) -> BusinessCentralConnector:
     return BusinessCentralConnector(
         BcSettings(base_url=f"{url}/bc", tenant=options["tenant"],
                    environment=options["environment"], client_id=options["client_id"],
-                   client_secret=SECRET, token_url=options["token_url"]),
+                   client_secret=SECRET, token_url=options["token_url"],
+                   company=options["company"]),
         retry=RetryPolicy(attempts=3, initial=0.0, maximum=0.0, jitter=0.0))
 
 

@@ -95,6 +95,7 @@ def _setup(home: Path, port: int) -> None:
                "--erp-url", f"{base}/bc", "--erp-option", "tenant=northwind-sandbox",
                "--erp-option", "environment=sandbox",
                "--erp-option", "client_id=returns-console-demo",
+               "--erp-option", "company=Northwind Outfitters Ltd",
                "--erp-option", f"token_url={base}/bc/northwind-sandbox/oauth2/v2.0/token",
                # a source that is down is found out in two tries, not five
                "--platform-option", "retry_attempts=2", "--erp-option", "retry_attempts=2",

@@ -1097,13 +1097,18 @@ class _Assembler:
             if group is not None:
                 group.sales_orders.append(order)
         for invoice in invoices:
-            group = self.linked(invoice.externalDocumentNumber, create=False)
+            # A posted invoice under a link: an exchange's replacement, fully invoiced (or,
+            # mostly, a web order's own invoice: not a return document, never unlinked).
+            group = self.linked(invoice.externalDocumentNumber)
             if group is not None:
                 group.invoices.append(invoice)
         returns = frozenset(self.settings.link_documents)
         for group in self.groups.values():
-            if not (group.orders or group.receipts or group.memos or group.sales_orders):
-                continue  # invoices alone are orders' invoices, not a return's
+            if has_orders and not (group.orders or group.receipts or group.memos
+                                   or group.sales_orders):
+                # Invoices alone are web orders' own; an exchange's invoice counts next to
+                # its return's documents (where the tenant has return orders at all).
+                continue
             batch.views[group.key] = self.view(group, has_orders, has_receipts, returns)
         for key in batch.problems:
             batch.views.setdefault(key, ErpView(system=SYSTEM, return_ref=key))
@@ -1150,14 +1155,12 @@ class _Assembler:
             group = self.groups[key.casefold()] = _Group(key)
         return group
 
-    def linked(self, ref: str, *, create: bool = True) -> _Group | None:
+    def linked(self, ref: str) -> _Group | None:
         """The group of a document's link: None where the document carries no return link
         (empty, or not matching the profile's link pattern: goodwill credits, history)."""
         key = ref.strip()
         if not key or (self.pattern is not None and not self.pattern.fullmatch(key)):
             return None
-        if not create:
-            return self.groups.get(key.casefold())
         return self.group(key, key)
 
     def master(self, rows: dict[str, list[Any] | None]) -> None:
@@ -1330,7 +1333,9 @@ class _Assembler:
         return ErpView(
             system=SYSTEM, return_ref=group.key, order_ref=order_ref,
             customer_ref=customer or None,
-            return_order_state=RETURN_ORDER_STATE[order.status] if order else None,
+            # a return order BC deleted once fully posted is finished: closed
+            return_order_state=RETURN_ORDER_STATE[order.status] if order else (
+                "closed" if first_receipt is not None and has_orders else None),
             lines=tuple(lines), credit_notes=tuple(notes), stages=stages,
             return_document=own,
         )
