@@ -25,8 +25,8 @@ from starlette.routing import Mount, Route
 
 from ..config import Profile, SystemSettings
 from ..scenarios.catalogue import Scenario, build_scenario
-from .faults import Faults
 from .business_central import COMPANY_NAME
+from .faults import Faults
 from .swap import SwapSimulator, render_return
 
 PROFILE = "demo-swap-d365bc"

@@ -73,7 +73,9 @@ def render_return(case: dict, store: str) -> dict[str, Any]:
             "product_name": line["sku"].replace("-", " ").title(),
             "sku": line["sku"],
             "item_count": int(Decimal(line["quantity"])),
-            "cost": _money(Decimal(line.get("unit_price") or 0)),
+            # "Total cost" of the line (Swap's docs), tax on top of it in this store
+            "cost": _money(Decimal(line.get("unit_price") or 0) * Decimal(line["quantity"])),
+            "refunded_inclusive_taxes": 0,
             "return_type": method or "Refund",
             "currency": currency,
             "main_reason_id": line.get("reason"),

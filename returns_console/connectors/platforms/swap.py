@@ -27,6 +27,8 @@ from ..http import CallLog, HttpClient, RetryPolicy
 from ..validation import as_utc, describe
 
 SYSTEM = "swap"
+#: A unit price worked out from a line total keeps five decimals (as ERPs hold prices).
+UNIT_PRICE = Decimal("0.00001")
 ReturnStatus = Literal["Open", "Needs Review", "Closed", "Expired", "On Hold", "Cancelled"]
 DeliveryStatus = Literal["Pre-Transit", "In-Transit", "Delivered"]
 #: Return types Swap documents (help 10824818 / 10824821); v2 may add more (`result_type`):
@@ -73,6 +75,35 @@ def _loose_text(value: Any) -> Any:
     if isinstance(value, int | float | Decimal):
         return str(value)
     return None
+
+
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0", ""})
+
+
+def _processed(value: Any) -> Any:
+    """`rma_processed` / `processed`: documented as a string, sent as a boolean too; a date
+    (when it was processed) means yes."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str):
+        folded = value.strip().casefold()
+        return folded in _TRUE or (folded not in _FALSE and _loose_moment(value) is not None)
+    return value  # anything else is not a yes or a no: the record is unreadable
+
+
+def _types(value: Any) -> Any:
+    """`type[]` as a list of strings; `type_string` is "a comma separated string containing
+    the types of returns" (Swap's webhook docs)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [t.strip() for t in value if isinstance(t, str) and t.strip()]
+    return []
 
 
 def _loose_list(value: Any) -> Any:
@@ -122,7 +153,10 @@ class SwapProduct(_Record):
     shopify_line_item_id: LooseText = None
     sku: str = Field(min_length=1)
     item_count: int = Field(ge=0)
+    #: "Total cost" of the product line (Swap's webhook docs), not a unit price.
     cost: Decimal | None = None
+    #: Tax inside `cost` (tax-inclusive prices) and on top of it.
+    refunded_inclusive_taxes: LooseMoney = None
     return_type: LooseText = None
     currency: LooseText = None
     main_reason_id: LooseText = None
@@ -157,15 +191,14 @@ class SwapReturn(_Record):
     shopify_order_name: LooseText = None
     date_created: datetime
     date_updated: LooseMoment = None
-    type_string: LooseText = None
-    type: Annotated[list[str], BeforeValidator(
-        lambda v: [t for t in v if isinstance(t, str)] if isinstance(v, list) else [])] = []
+    type_string: Annotated[list[str], BeforeValidator(_types)] = []
+    type: Annotated[list[str], BeforeValidator(_types)] = []
     delivery_status: DeliveryStatus | None = None
     return_status: ReturnStatus
     customer_name: LooseText = None
     customer_email: LooseText = None
     customer_currency: LooseText = None
-    rma_processed: bool = False
+    rma_processed: Annotated[bool, BeforeValidator(_processed)] = False
     quality_control_status: LooseText = None
     delivered_date: LooseMoment = None
     date_closed: LooseMoment = None
@@ -174,6 +207,8 @@ class SwapReturn(_Record):
     return_shipments: Annotated[list[SwapShipment], BeforeValidator(
         lambda v: [x for x in v if isinstance(x, dict)] if isinstance(v, list) else [])] = []
     products: list[SwapProduct] = Field(min_length=1)
+    #: v2: the items sent in exchange (a replacement order is owed once processed).
+    exchange_items: LooseList = []
 
 
 _Parsed = tuple[Any, PlatformView, PayloadProblem | None]
@@ -324,12 +359,15 @@ class SwapConnector:
         # latest: without a time, no grace period could ever run out.
         delivered = as_utc(r.delivered_date) or updated
         closed = as_utc(r.date_closed) or updated
-        record_type = r.type_string or next(iter(r.type), None) or "Refund"
+        types = r.type or r.type_string
+        record_type = next((t for t in types if self._kind(t) == "refund"),
+                           next(iter(types), None)) or "Refund"
         # Each product is paid back, replaced, or neither (Recycle, Warranty): its own
         # return_type, else the return's.
         kinds = [self._kind(p.return_type or record_type) for p in r.products]
         refunded = [p for p, k in zip(r.products, kinds, strict=True) if k == "refund"]
-        exchange = "exchange" in kinds
+        exchange = "exchange" in kinds or bool(r.exchange_items) or any(
+            self._kind(t) == "exchange" for t in types)
         inspected = (r.quality_control_status or "") in self.settings.qc_done
         ids = (str(r.return_id),) if r.return_id else (r.rma_number,)
         stages: dict[Stage, StageView] = {}
@@ -379,9 +417,12 @@ class SwapConnector:
         for n, (p, kind) in enumerate(zip(r.products, kinds, strict=True), start=1):
             ref = p.product_id or f"{r.rma_number}-{n}"
             quantity = Decimal(p.item_count)
-            cost = None if p.cost is None else pad_cents(p.cost)
-            if cost is not None and kind == "refund":
-                items += cost * quantity
+            # `cost` is the line's total; tax-inclusive prices carry their tax inside it.
+            total = None if p.cost is None else p.cost - (p.refunded_inclusive_taxes or 0)
+            cost = None if total is None or not quantity else pad_cents(
+                (total / quantity).quantize(UNIT_PRICE).normalize())
+            if total is not None and kind == "refund":
+                items += total
             location = next((destination[k] for k in (p.product_id, p.shopify_line_item_id,
                                                        p.sku) if k and k in destination),
                             fallback)

@@ -31,9 +31,10 @@ import hashlib
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.applications import Starlette
@@ -134,10 +135,7 @@ def _coerce(value: Any, kind: str) -> Any:
     try:
         if kind in ("dt", "date"):
             if isinstance(value, str):
-                if "T" in value:
-                    dt = _to_dt(value)
-                else:
-                    dt = _to_dt(value + "T00:00:00Z")
+                dt = _to_dt(value) if "T" in value else _to_dt(value + "T00:00:00Z")
                 return dt
             return None
         if kind == "num":
@@ -230,8 +228,11 @@ class _Parser:
                 return ("call", (tok[1].lower(), args))
             name = tok[1]
             if self.fields is not None and name not in self.fields:
-                raise ODataError(400, "BadRequest",
-                                 f"Could not find a property named '{name}' on type 'Microsoft.NAV.entity'.")
+                raise ODataError(
+                    400,
+                    "BadRequest",
+                    f"Could not find a property named '{name}' on type 'Microsoft.NAV.entity'.",
+                )
             return ("prop", name)
         raise ODataError(400, "BadRequest", f"Syntax error in $filter near '{tok[1]}'.")
 
@@ -271,8 +272,12 @@ def _eval(node: tuple[str, Any], rec: dict[str, Any]) -> Any:
         a, b = str(vals[0]), str(vals[1])
         if name == "substringof":
             a, b = b, a
-        return {"contains": b in a, "substringof": b in a, "startswith": a.startswith(b),
-                "endswith": a.endswith(b)}[name]
+        return {
+            "contains": b in a,
+            "substringof": b in a,
+            "startswith": a.startswith(b),
+            "endswith": a.endswith(b),
+        }[name]
     if name == "tolower":
         return None if vals[0] is None else str(vals[0]).lower()
     if name == "toupper":
@@ -280,7 +285,9 @@ def _eval(node: tuple[str, Any], rec: dict[str, Any]) -> Any:
     raise ODataError(400, "BadRequest", f"Unknown function '{name}'.")
 
 
-def _make_cmp(left: tuple[str, Any], op: str, right: tuple[str, Any]) -> Callable[[dict[str, Any]], bool]:
+def _make_cmp(
+    left: tuple[str, Any], op: str, right: tuple[str, Any]
+) -> Callable[[dict[str, Any]], bool]:
     # normalise to (record side, literal side)
     flip = {"gt": "lt", "lt": "gt", "ge": "le", "le": "ge", "eq": "eq", "ne": "ne"}
     if left[0] == "lit" and right[0] != "lit":
@@ -291,7 +298,13 @@ def _make_cmp(left: tuple[str, Any], op: str, right: tuple[str, Any]) -> Callabl
         raw = _eval(left, rec)
         lit = _eval(right, rec)
         if lit_kind == "null" or lit is None:
-            return (raw is None or raw == "") if op == "eq" else (raw not in (None, "")) if op == "ne" else False
+            return (
+                (raw is None or raw == "")
+                if op == "eq"
+                else (raw not in (None, ""))
+                if op == "ne"
+                else False
+            )
         a = _coerce(raw, lit_kind) if left[0] == "prop" else raw
         b = lit
         if lit_kind == "guid":
@@ -299,7 +312,14 @@ def _make_cmp(left: tuple[str, Any], op: str, right: tuple[str, Any]) -> Callabl
         if a is None:
             return op == "ne"
         try:
-            return {"eq": a == b, "ne": a != b, "gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[op]
+            return {
+                "eq": a == b,
+                "ne": a != b,
+                "gt": a > b,
+                "ge": a >= b,
+                "lt": a < b,
+                "le": a <= b,
+            }[op]
         except TypeError:
             return False
 
@@ -314,7 +334,7 @@ def compile_filter(text: str, fields: set[str] | None) -> Callable[[dict[str, An
 def _split_top(text: str, sep: str) -> list[str]:
     out, depth, cur, quote_ = [], 0, "", False
     for ch in text:
-        if ch == "'" :
+        if ch == "'":
             quote_ = not quote_
         if not quote_:
             if ch == "(":
@@ -372,24 +392,42 @@ class BCService:
         self.lock = threading.Lock()
 
     # -- core GET resolution ---------------------------------------------------------------
-    def get(self, api_root: str, rel_path: str, query: list[tuple[str, str]], prefer: str | None,
-            company_hint: str | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def get(
+        self,
+        api_root: str,
+        rel_path: str,
+        query: list[tuple[str, str]],
+        prefer: str | None,
+        company_hint: str | None = None,
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         q = {k: v for k, v in query}
         segs = [s for s in rel_path.strip("/").split("/") if s]
         if not segs:
-            return 200, {"@odata.context": f"{api_root}/$metadata",
-                         "value": [{"name": "companies", "kind": "EntitySet", "url": "companies"}]}, {}
+            return (
+                200,
+                {
+                    "@odata.context": f"{api_root}/$metadata",
+                    "value": [{"name": "companies", "kind": "EntitySet", "url": "companies"}],
+                },
+                {},
+            )
         parsed = []
         for s in segs:
             m = _SEG.match(s)
             if not m:
-                raise ODataError(404, "BadRequest_NotFound", f"No HTTP resource was found that matches the request URI '{rel_path}'.")
+                raise ODataError(
+                    404,
+                    "BadRequest_NotFound",
+                    f"No HTTP resource was found that matches the request URI '{rel_path}'.",
+                )
             parsed.append((m.group(1), _key(m.group(2))))
 
         if parsed[0][0] == "companies":
             if len(parsed) == 1 and parsed[0][1] is None:
                 comps = [{k: v for k, v in c.items() if k != "_sets"} for c in self.world.companies]
-                return self._collection(api_root, "companies", comps, q, prefer, rel_path, query, None)
+                return self._collection(
+                    api_root, "companies", comps, q, prefer, rel_path, query, None
+                )
             comp = self._company(parsed[0][1])
             rest = parsed[1:]
             ctx_prefix = f"companies({comp['id']})"
@@ -399,7 +437,11 @@ class BCService:
         else:
             hint = q.get("company") or company_hint
             if not hint:
-                raise ODataError(400, "BadRequest_NotFound", "No company was specified (use companies({id}) or ?company=).")
+                raise ODataError(
+                    400,
+                    "BadRequest_NotFound",
+                    "No company was specified (use companies({id}) or ?company=).",
+                )
             comp = self._company_by_any(hint)
             rest = parsed
             ctx_prefix = f"companies({comp['id']})"
@@ -407,63 +449,106 @@ class BCService:
         sets = comp["_sets"]
         name, key = rest[0]
         if name not in sets:
-            raise ODataError(404, "BadRequest_NotFound",
-                             f"Resource not found for the segment '{name}'.")
+            raise ODataError(
+                404, "BadRequest_NotFound", f"Resource not found for the segment '{name}'."
+            )
         records = sets[name]
         if len(rest) == 1:
             if key is None:
                 if name in LINE_SETS_NEEDING_DOC:
                     f = q.get("$filter", "")
                     if not re.search(r"\b(documentId|id)\b", f):
-                        raise ODataError(400, "Application_DialogException",
-                                         "You must specify an Id or a Document Id to get the lines.")
-                return self._collection(api_root, f"{ctx_prefix}/{name}", records, q, prefer, rel_path,
-                                        query, (comp, name))
+                        raise ODataError(
+                            400,
+                            "Application_DialogException",
+                            "You must specify an Id or a Document Id to get the lines.",
+                        )
+                return self._collection(
+                    api_root,
+                    f"{ctx_prefix}/{name}",
+                    records,
+                    q,
+                    prefer,
+                    rel_path,
+                    query,
+                    (comp, name),
+                )
             rec = self._find(records, key, name)
-            return 200, self._entity(api_root, f"{ctx_prefix}/{name}/$entity", rec, q, (comp, name)), {}
+            return (
+                200,
+                self._entity(api_root, f"{ctx_prefix}/{name}/$entity", rec, q, (comp, name)),
+                {},
+            )
         # navigation to child
         parent = self._find(records, key, name)
         child_name, child_key = rest[1]
         if name not in CHILDREN or CHILDREN[name][0] != child_name or len(rest) > 2:
-            raise ODataError(404, "BadRequest_NotFound", f"Resource not found for the segment '{child_name}'.")
+            raise ODataError(
+                404, "BadRequest_NotFound", f"Resource not found for the segment '{child_name}'."
+            )
         cset, cfield, pfield = CHILDREN[name]
         children = [r for r in sets[cset] if r.get(cfield) == parent.get(pfield)]
         if child_key is None:
-            return self._collection(api_root, f"{ctx_prefix}/{name}({parent['id']})/{child_name}", children,
-                                    q, prefer, rel_path, query, (comp, child_name))
+            return self._collection(
+                api_root,
+                f"{ctx_prefix}/{name}({parent['id']})/{child_name}",
+                children,
+                q,
+                prefer,
+                rel_path,
+                query,
+                (comp, child_name),
+            )
         rec = self._find(children, child_key, child_name)
-        return 200, self._entity(api_root, f"{ctx_prefix}/{name}({parent['id']})/{child_name}/$entity", rec, q), {}
+        return (
+            200,
+            self._entity(
+                api_root, f"{ctx_prefix}/{name}({parent['id']})/{child_name}/$entity", rec, q
+            ),
+            {},
+        )
 
     def _company(self, key: str | None) -> dict[str, Any]:
         for c in self.world.companies:
             if c["id"] == key:
                 return c
-        raise ODataError(404, "BadRequest_NotFound",
-                         f"The specified company '{key}' could not be found.")
+        raise ODataError(
+            404, "BadRequest_NotFound", f"The specified company '{key}' could not be found."
+        )
 
     def _company_by_any(self, hint: str) -> dict[str, Any]:
         for c in self.world.companies:
             if hint.lower() in (c["id"], c["name"].lower()):
                 return c
-        raise ODataError(404, "BadRequest_NotFound", f"The specified company '{hint}' could not be found.")
+        raise ODataError(
+            404, "BadRequest_NotFound", f"The specified company '{hint}' could not be found."
+        )
 
     @staticmethod
     def _find(records: list[dict[str, Any]], key: str | None, name: str) -> dict[str, Any]:
         for r in records:
             if str(r.get("id", "")).lower() == key:
                 return r
-        raise ODataError(404, "Internal_RecordNotFound",
-                         f"The {name} does not exist. Identification fields and values: Id='{key}'")
+        raise ODataError(
+            404,
+            "Internal_RecordNotFound",
+            f"The {name} does not exist. Identification fields and values: Id='{key}'",
+        )
 
-    def _shape(self, rec: dict[str, Any], q: dict[str, str], ctx: tuple[dict[str, Any], str] | None) -> dict[str, Any]:
+    def _shape(
+        self, rec: dict[str, Any], q: dict[str, str], ctx: tuple[dict[str, Any], str] | None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {"@odata.etag": etag_for(rec)}
         sel = q.get("$select")
         if sel:
             fields = [f.strip() for f in sel.split(",") if f.strip()]
             for f in fields:
                 if f not in rec:
-                    raise ODataError(400, "BadRequest",
-                                     f"Could not find a property named '{f}' on type 'Microsoft.NAV.entity'.")
+                    raise ODataError(
+                        400,
+                        "BadRequest",
+                        f"Could not find a property named '{f}' on type 'Microsoft.NAV.entity'.",
+                    )
                 out[f] = rec[f]
         else:
             out.update(rec)
@@ -472,26 +557,46 @@ class BCService:
             comp, set_name = ctx
             for child, opts in _parse_expand(exp).items():
                 if set_name not in CHILDREN or CHILDREN[set_name][0] != child:
-                    raise ODataError(400, "BadRequest",
-                                     f"Could not find a property named '{child}' on type 'Microsoft.NAV.{set_name[:-1]}'.")
+                    raise ODataError(
+                        400,
+                        "BadRequest",
+                        f"Could not find a property named '{child}' on type "
+                        f"'Microsoft.NAV.{set_name[:-1]}'.",
+                    )
                 cset, cfield, pfield = CHILDREN[set_name]
                 kids = [r for r in comp["_sets"][cset] if r.get(cfield) == rec.get(pfield)]
                 if "$filter" in opts:
                     fn = compile_filter(opts["$filter"], set(kids[0]) if kids else None)
                     kids = [k for k in kids if fn(k)]
-                out[child] = [self._shape(k, {"$select": opts["$select"]} if "$select" in opts else {}, None)
-                              for k in kids]
+                out[child] = [
+                    self._shape(k, {"$select": opts["$select"]} if "$select" in opts else {}, None)
+                    for k in kids
+                ]
         return out
 
-    def _entity(self, api_root: str, ctx: str, rec: dict[str, Any], q: dict[str, str],
-                sctx: tuple[dict[str, Any], str] | None = None) -> dict[str, Any]:
+    def _entity(
+        self,
+        api_root: str,
+        ctx: str,
+        rec: dict[str, Any],
+        q: dict[str, str],
+        sctx: tuple[dict[str, Any], str] | None = None,
+    ) -> dict[str, Any]:
         body = {"@odata.context": f"{api_root}/$metadata#{ctx}"}
         body.update(self._shape(rec, q, sctx))
         return body
 
-    def _collection(self, api_root: str, ctx: str, records: list[dict[str, Any]], q: dict[str, str],
-                    prefer: str | None, rel_path: str, query: list[tuple[str, str]],
-                    sctx: tuple[dict[str, Any], str] | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _collection(
+        self,
+        api_root: str,
+        ctx: str,
+        records: list[dict[str, Any]],
+        q: dict[str, str],
+        prefer: str | None,
+        rel_path: str,
+        query: list[tuple[str, str]],
+        sctx: tuple[dict[str, Any], str] | None,
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         fields = set(records[0]) if records else None
         recs = list(records)
         if q.get("$filter"):
@@ -508,14 +613,14 @@ class BCService:
             skip = int(q.get("$skip", "0"))
             top = int(q["$top"]) if "$top" in q else None
         except ValueError:
-            raise ODataError(400, "BadRequest", "Invalid $top or $skip.")
+            raise ODataError(400, "BadRequest", "Invalid $top or $skip.") from None
         start, end = skip, (skip + top if top is not None else total)
         if "$skiptoken" in q:
             try:
                 a, b = q["$skiptoken"].split("-")
                 start, end = int(a), int(b)
             except ValueError:
-                raise ODataError(400, "BadRequest", "Invalid $skiptoken.")
+                raise ODataError(400, "BadRequest", "Invalid $skiptoken.") from None
         end = min(end, total)
         page = MAX_PAGE_SIZE
         headers: dict[str, str] = {}
@@ -524,7 +629,7 @@ class BCService:
             if m:
                 page = max(1, min(page, int(m.group(1))))
                 headers["Preference-Applied"] = f"odata.maxpagesize={page}"
-        chunk = recs[start:min(end, start + page)]
+        chunk = recs[start : min(end, start + page)]
         body: dict[str, Any] = {"@odata.context": f"{api_root}/$metadata#{ctx}"}
         if q.get("$count", "").lower() == "true":
             body["@odata.count"] = total
@@ -532,18 +637,23 @@ class BCService:
         if start + page < end:
             keep = [(k, v) for k, v in query if k not in ("$skip", "$top", "$skiptoken")]
             keep.append(("$skiptoken", f"{start + page}-{end}"))
-            body["@odata.nextLink"] = f"{api_root}/{rel_path.strip('/')}?" + urlencode(keep, quote_via=quote, safe="$(),'")
+            body["@odata.nextLink"] = f"{api_root}/{rel_path.strip('/')}?" + urlencode(
+                keep, quote_via=quote, safe="$(),'"
+            )
         return 200, body, headers
 
 
 def _metadata_xml(world: scenario.World) -> str:
     sets = sorted({k for c in world.companies for k in c["_sets"]})
     body = "".join(f'<EntitySet Name="{s}" EntityType="Microsoft.NAV.{s[:-1]}"/>' for s in sets)
-    return ('<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="4.0" '
-            'xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices>'
-            '<Schema Namespace="Microsoft.NAV" xmlns="http://docs.oasis-open.org/odata/ns/edm">'
-            '<EntityContainer Name="NAV"><EntitySet Name="companies" EntityType="Microsoft.NAV.company"/>'
-            f"{body}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="4.0" '
+        'xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices>'
+        '<Schema Namespace="Microsoft.NAV" xmlns="http://docs.oasis-open.org/odata/ns/edm">'
+        '<EntityContainer Name="NAV">'
+        '<EntitySet Name="companies" EntityType="Microsoft.NAV.company"/>'
+        f"{body}</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"
+    )
 
 
 def make_app(world: scenario.World) -> Starlette:
@@ -555,36 +665,76 @@ def make_app(world: scenario.World) -> Starlette:
 
     async def token(request: Request) -> JSONResponse:
         tenant = request.path_params["tenant"]
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        form = dict(
+            parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        )
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("basic "):
             cid, _, sec = base64.b64decode(auth[6:]).decode().partition(":")
             form.setdefault("client_id", cid)
             form.setdefault("client_secret", sec)
         with svc.lock:
-            svc.log.append({"path": request.url.path, "method": "POST", "grant_type": form.get("grant_type"),
-                            "scope": form.get("scope")})
+            svc.log.append(
+                {
+                    "path": request.url.path,
+                    "method": "POST",
+                    "grant_type": form.get("grant_type"),
+                    "scope": form.get("scope"),
+                }
+            )
         if tenant.lower() != scenario.TENANT.lower():
-            return JSONResponse({"error": "invalid_tenant", "error_description":
-                                 f"AADSTS90002: Tenant '{tenant}' not found."}, status_code=400)
+            return JSONResponse(
+                {
+                    "error": "invalid_tenant",
+                    "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
+                },
+                status_code=400,
+            )
         if form.get("grant_type") != "client_credentials":
-            return JSONResponse({"error": "unsupported_grant_type", "error_description":
-                                 "AADSTS70003: The app requested an unsupported grant type."}, status_code=400)
-        if form.get("client_id") != scenario.CLIENT_ID or form.get("client_secret") != scenario.CLIENT_SECRET:
-            return JSONResponse({"error": "invalid_client", "error_description":
-                                 "AADSTS7000215: Invalid client secret provided."}, status_code=401)
+            return JSONResponse(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": (
+                        "AADSTS70003: The app requested an unsupported grant type."
+                    ),
+                },
+                status_code=400,
+            )
+        if (
+            form.get("client_id") != scenario.CLIENT_ID
+            or form.get("client_secret") != scenario.CLIENT_SECRET
+        ):
+            return JSONResponse(
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                },
+                status_code=401,
+            )
         tok = "eyJ0eXAiOiJKV1QifQ." + uuid.uuid4().hex + "." + uuid.uuid4().hex
         svc.tokens.add(tok)
-        return JSONResponse({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                             "access_token": tok})
+        return JSONResponse(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": tok,
+            }
+        )
 
     def check_auth(request: Request) -> Response | None:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in svc.tokens:
-            return JSONResponse(_err_body("Authentication_InvalidCredentials",
-                                          "The server has rejected the client credentials."),
-                                status_code=401,
-                                headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"'})
+            return JSONResponse(
+                _err_body(
+                    "Authentication_InvalidCredentials",
+                    "The server has rejected the client credentials.",
+                ),
+                status_code=401,
+                headers={
+                    "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"'
+                },
+            )
         return None
 
     def split_api_path(path: str) -> tuple[list[str], str] | None:
@@ -601,16 +751,27 @@ def make_app(world: scenario.World) -> Starlette:
             return None
         if i == 3 and segs[1].lower() != scenario.TENANT.lower():
             return None
-        return segs[: i + 2], "/".join(segs[i + 2:])
+        return segs[: i + 2], "/".join(segs[i + 2 :])
 
     async def api(request: Request) -> Response:
         with svc.lock:
-            svc.log.append({"path": request.url.path, "method": request.method,
-                            "query": request.url.query, "prefer": request.headers.get("prefer")})
+            svc.log.append(
+                {
+                    "path": request.url.path,
+                    "method": request.method,
+                    "query": request.url.query,
+                    "prefer": request.headers.get("prefer"),
+                }
+            )
         split = split_api_path(request.url.path)
         if split is None:
-            return JSONResponse(_err_body("BadRequest_NotFound", "No HTTP resource was found that matches the request URI."),
-                                status_code=404)
+            return JSONResponse(
+                _err_body(
+                    "BadRequest_NotFound",
+                    "No HTTP resource was found that matches the request URI.",
+                ),
+                status_code=404,
+            )
         bad = check_auth(request)
         if bad is not None:
             return bad
@@ -620,33 +781,53 @@ def make_app(world: scenario.World) -> Starlette:
             return Response(_metadata_xml(world), media_type="application/xml")
         if rel == "$batch":
             if request.method != "POST":
-                return JSONResponse(_err_body("BadRequest_MethodNotAllowed", "Method not allowed."), status_code=405)
+                return JSONResponse(
+                    _err_body("BadRequest_MethodNotAllowed", "Method not allowed."), status_code=405
+                )
             return await batch(request, root)
         if request.method != "GET":
-            return JSONResponse(_err_body("BadRequest_MethodNotAllowed",
-                                          "This fake is read-only for the check."), status_code=405)
+            return JSONResponse(
+                _err_body("BadRequest_MethodNotAllowed", "This fake is read-only for the check."),
+                status_code=405,
+            )
         query = parse_qsl(request.url.query, keep_blank_values=True)
         try:
             status, body, headers = svc.get(root, rel, query, request.headers.get("prefer"))
         except ODataError as e:
             return JSONResponse(_err_body(e.code, e.message), status_code=e.status)
         headers = {**headers, "OData-Version": "4.0"}
-        return JSONResponse(body, status_code=status, headers=headers,
-                            media_type="application/json; odata.metadata=minimal")
+        return JSONResponse(
+            body,
+            status_code=status,
+            headers=headers,
+            media_type="application/json; odata.metadata=minimal",
+        )
 
     async def batch(request: Request, root: str) -> Response:
         ctype = request.headers.get("content-type", "")
         if "json" not in ctype:
-            return JSONResponse(_err_body("BadRequest", "Only JSON $batch is supported here (Content-Type: application/json)."),
-                                status_code=400)
+            return JSONResponse(
+                _err_body(
+                    "BadRequest",
+                    "Only JSON $batch is supported here (Content-Type: application/json).",
+                ),
+                status_code=400,
+            )
         try:
             payload = await request.json()
             reqs = payload["requests"]
         except Exception:
-            return JSONResponse(_err_body("BadRequest", "The $batch request body is not valid JSON batch."), status_code=400)
+            return JSONResponse(
+                _err_body("BadRequest", "The $batch request body is not valid JSON batch."),
+                status_code=400,
+            )
         if len(reqs) > 100:
-            return JSONResponse(_err_body("BadRequest", "The number of operations in a $batch request exceeds 100."),
-                                status_code=400)
+            return JSONResponse(
+                _err_body(
+                    "BadRequest", "The number of operations in a $batch request exceeds 100."
+                ),
+                status_code=400,
+            )
         out = []
         for r in reqs:
             rid = r.get("id")
@@ -656,8 +837,16 @@ def make_app(world: scenario.World) -> Starlette:
             with svc.lock:
                 svc.log.append({"path": "$batch:" + url, "method": method})
             if method != "GET":
-                out.append({"id": rid, "status": 405, "headers": {}, "body": _err_body(
-                    "BadRequest_MethodNotAllowed", "This fake is read-only for the check.")})
+                out.append(
+                    {
+                        "id": rid,
+                        "status": 405,
+                        "headers": {},
+                        "body": _err_body(
+                            "BadRequest_MethodNotAllowed", "This fake is read-only for the check."
+                        ),
+                    }
+                )
                 continue
             if url.startswith("http"):
                 parts = urlsplit(url)
@@ -667,27 +856,50 @@ def make_app(world: scenario.World) -> Starlette:
             else:
                 rel, _, qs = url.lstrip("/").partition("?")
                 if rel.startswith("api/v2.0/"):
-                    rel = rel[len("api/v2.0/"):]
+                    rel = rel[len("api/v2.0/") :]
             try:
-                status, body, headers = svc.get(root, rel, parse_qsl(qs, keep_blank_values=True),
-                                                hdrs.get("prefer") or request.headers.get("prefer"),
-                                                company_hint=hdrs.get("company"))
-                out.append({"id": rid, "status": status,
-                            "headers": {"content-type": "application/json; odata.metadata=minimal",
-                                        "odata-version": "4.0", **{k.lower(): v for k, v in headers.items()}},
-                            "body": body})
+                status, body, headers = svc.get(
+                    root,
+                    rel,
+                    parse_qsl(qs, keep_blank_values=True),
+                    hdrs.get("prefer") or request.headers.get("prefer"),
+                    company_hint=hdrs.get("company"),
+                )
+                out.append(
+                    {
+                        "id": rid,
+                        "status": status,
+                        "headers": {
+                            "content-type": "application/json; odata.metadata=minimal",
+                            "odata-version": "4.0",
+                            **{k.lower(): v for k, v in headers.items()},
+                        },
+                        "body": body,
+                    }
+                )
             except ODataError as e:
-                out.append({"id": rid, "status": e.status,
-                            "headers": {"content-type": "application/json; odata.metadata=minimal",
-                                        "odata-version": "4.0"},
-                            "body": _err_body(e.code, e.message)})
+                out.append(
+                    {
+                        "id": rid,
+                        "status": e.status,
+                        "headers": {
+                            "content-type": "application/json; odata.metadata=minimal",
+                            "odata-version": "4.0",
+                        },
+                        "body": _err_body(e.code, e.message),
+                    }
+                )
         return JSONResponse({"responses": out}, headers={"OData-Version": "4.0"})
 
     async def not_found(request: Request) -> Response:
         with svc.lock:
             svc.log.append({"path": request.url.path, "method": request.method, "status": 404})
-        return JSONResponse(_err_body("BadRequest_NotFound", "No HTTP resource was found that matches the request URI."),
-                            status_code=404)
+        return JSONResponse(
+            _err_body(
+                "BadRequest_NotFound", "No HTTP resource was found that matches the request URI."
+            ),
+            status_code=404,
+        )
 
     routes = [
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),

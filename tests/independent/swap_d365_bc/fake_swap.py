@@ -52,7 +52,9 @@ def _parse_ts(value: str) -> datetime | None:
 
 
 def _bad_request(messages: list[str]) -> JSONResponse:
-    return JSONResponse({"statusCode": 400, "message": messages, "error": "Bad Request"}, status_code=400)
+    return JSONResponse(
+        {"statusCode": 400, "message": messages, "error": "Bad Request"}, status_code=400
+    )
 
 
 def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
@@ -62,16 +64,25 @@ def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
     async def list_returns(request: Request) -> JSONResponse:
         qp = request.query_params
         with lock:
-            log.append({"path": request.url.path, "query": str(request.url.query),
-                        "api_key": request.headers.get("x-api-key")})
+            log.append(
+                {
+                    "path": request.url.path,
+                    "query": str(request.url.query),
+                    "api_key": request.headers.get("x-api-key"),
+                }
+            )
         if request.headers.get("x-api-key") != scenario.API_KEY:
             return JSONResponse({"statusCode": 401, "message": "Unauthorized"}, status_code=401)
         store = qp.get("swap_store_id")
         if not store:
-            return _bad_request(["swap_store_id should not be empty", "swap_store_id must be a string"])
+            return _bad_request(
+                ["swap_store_id should not be empty", "swap_store_id must be a string"]
+            )
         if store not in world.swap_returns:
-            return JSONResponse({"statusCode": 403, "message": "Forbidden resource", "error": "Forbidden"},
-                                status_code=403)
+            return JSONResponse(
+                {"statusCode": 403, "message": "Forbidden resource", "error": "Forbidden"},
+                status_code=403,
+            )
         errors: list[str] = []
         try:
             per_page = int(qp.get("items_per_page", "50"))
@@ -90,7 +101,11 @@ def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
         if page < 1 and not any(e.startswith("page") for e in errors):
             errors.append("page must not be less than 1")
         filters: dict[str, datetime] = {}
-        for name in ("from_return_submission_date", "to_return_submission_date", "last_RMA_updated_date"):
+        for name in (
+            "from_return_submission_date",
+            "to_return_submission_date",
+            "last_RMA_updated_date",
+        ):
             if name in qp:
                 ts = _parse_ts(qp[name])
                 if ts is None:
@@ -106,7 +121,11 @@ def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
         if "shopify_order_name" in qp:
             records = [r for r in records if r["shopify_order_name"] == qp["shopify_order_name"]]
         if "customer_email" in qp:
-            records = [r for r in records if (r["customer_email"] or "").lower() == qp["customer_email"].lower()]
+            records = [
+                r
+                for r in records
+                if (r["customer_email"] or "").lower() == qp["customer_email"].lower()
+            ]
         if "from_return_submission_date" in filters:
             lo = filters["from_return_submission_date"]
             records = [r for r in records if _parse_ts(r["submission_date"]) >= lo]
@@ -119,10 +138,15 @@ def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
 
         total = len(records)
         total_pages = max(1, math.ceil(total / per_page)) if total else 0
-        chunk = records[(page - 1) * per_page: page * per_page]
+        chunk = records[(page - 1) * per_page : page * per_page]
         echo: dict[str, Any] = {"swap_store_id": store}
-        for k in ("rma_number", "shopify_order_name", "from_return_submission_date",
-                  "to_return_submission_date", "last_RMA_updated_date"):
+        for k in (
+            "rma_number",
+            "shopify_order_name",
+            "from_return_submission_date",
+            "to_return_submission_date",
+            "last_RMA_updated_date",
+        ):
             if k in qp:
                 echo[k] = qp[k]
         echo["api_version"] = int(qp["api_version"]) if qp.get("api_version", "").isdigit() else 2
@@ -146,8 +170,10 @@ def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
     async def not_found(request: Request) -> JSONResponse:
         with lock:
             log.append({"path": request.url.path, "query": str(request.url.query), "status": 404})
-        return JSONResponse({"statusCode": 404, "message": f"Cannot GET {request.url.path}",
-                             "error": "Not Found"}, status_code=404)
+        return JSONResponse(
+            {"statusCode": 404, "message": f"Cannot GET {request.url.path}", "error": "Not Found"},
+            status_code=404,
+        )
 
     mount = mount.rstrip("/")
     routes = [

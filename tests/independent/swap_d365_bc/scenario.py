@@ -26,11 +26,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NOW_ISO = "2026-11-20T12:00:00Z"
 
@@ -112,9 +112,19 @@ CATALOGUE: dict[str, tuple[str, str, str, str]] = {
 }
 BLOCKED_ITEMS = {"JKT-RAIN-NVY-L"}
 ACTIVE_BULK_ITEMS = [
-    "TEE-WHT-S", "TEE-WHT-M", "TEE-BLK-M", "HOOD-GRY-M", "HOOD-GRY-L", "JEAN-IND-32",
-    "JEAN-IND-34", "JKT-RAIN-NVY-M", "SNK-TRL-42", "SNK-TRL-43", "BAG-TOTE-NAT",
-    "SCARF-WOOL-GRN", "CAP-BSB-NVY",
+    "TEE-WHT-S",
+    "TEE-WHT-M",
+    "TEE-BLK-M",
+    "HOOD-GRY-M",
+    "HOOD-GRY-L",
+    "JEAN-IND-32",
+    "JEAN-IND-34",
+    "JKT-RAIN-NVY-M",
+    "SNK-TRL-42",
+    "SNK-TRL-43",
+    "BAG-TOTE-NAT",
+    "SCARF-WOOL-GRN",
+    "CAP-BSB-NVY",
 ]
 
 # Swap reasons (id, text) -> BC customerReturnReasons code.
@@ -128,12 +138,53 @@ REASONS = [
 SWAP_LOCATION = "loc_hb_bristol_dc"  # Swap shipment destination_location_id
 BC_RETURNS_LOCATION = "RETURNS"
 
-FIRST = ["Amelia", "Oliver", "Isla", "George", "Ava", "Harry", "Mia", "Noah", "Freya", "Leo",
-         "Ivy", "Arthur", "Rosie", "Oscar", "Evie", "Theo", "Poppy", "Jack", "Lily", "Alfie"]
-LAST = ["Hughes", "Patel", "Murray", "Clarke", "Walsh", "Bennett", "Reid", "Lloyd", "Fraser",
-        "Doyle", "Shaw", "Kerr", "Hale", "Moss", "Quinn"]
-CITIES = [("Bristol", "BS1 4DJ"), ("Leeds", "LS1 5AB"), ("Cardiff", "CF10 1AA"),
-          ("Glasgow", "G1 2FF"), ("Norwich", "NR1 3QU"), ("Exeter", "EX1 1GE")]
+FIRST = [
+    "Amelia",
+    "Oliver",
+    "Isla",
+    "George",
+    "Ava",
+    "Harry",
+    "Mia",
+    "Noah",
+    "Freya",
+    "Leo",
+    "Ivy",
+    "Arthur",
+    "Rosie",
+    "Oscar",
+    "Evie",
+    "Theo",
+    "Poppy",
+    "Jack",
+    "Lily",
+    "Alfie",
+]
+LAST = [
+    "Hughes",
+    "Patel",
+    "Murray",
+    "Clarke",
+    "Walsh",
+    "Bennett",
+    "Reid",
+    "Lloyd",
+    "Fraser",
+    "Doyle",
+    "Shaw",
+    "Kerr",
+    "Hale",
+    "Moss",
+    "Quinn",
+]
+CITIES = [
+    ("Bristol", "BS1 4DJ"),
+    ("Leeds", "LS1 5AB"),
+    ("Cardiff", "CF10 1AA"),
+    ("Glasgow", "G1 2FF"),
+    ("Norwich", "NR1 3QU"),
+    ("Exeter", "EX1 1GE"),
+]
 
 
 @dataclass
@@ -330,8 +381,12 @@ def _swap_item(spec: Spec, line: Line, idx: int, refunded: bool) -> dict[str, An
 
 def _address(c: Customer) -> dict[str, Any]:
     return {
-        "name": c.name, "address1": f"{10 + len(c.name)} Quay Street", "address2": None,
-        "city": c.city, "postcode": c.postcode, "state_province_code": None,
+        "name": c.name,
+        "address1": f"{10 + len(c.name)} Quay Street",
+        "address2": None,
+        "city": c.city,
+        "postcode": c.postcode,
+        "state_province_code": None,
         "country_code": "GB",
     }
 
@@ -367,29 +422,37 @@ def swap_record(spec: Spec, store_id: str = STORE_ID) -> dict[str, Any]:
     groups = [[p] for p in products] if spec.split_shipments else [products]
     shipments = []
     for si, items in enumerate(groups):
-        shipments.append({
-            "shipment_id": "shp_" + hexid(12, spec.ref, si),
-            "location_id": SWAP_LOCATION,
-            "destination_location_id": SWAP_LOCATION,
-            "display_name_returns_portal": "Royal Mail drop-off",
-            "carrier_id": "royal_mail",
-            "postage_fee": 0,
-            "label_type": "QR",
-            "shipping_service": "Tracked 48 Returns",
-            "display_name": "Royal Mail Tracked Returns",
-            "using_split_shipment": spec.split_shipments,
-            "label_provider_type": None,
-            "tracking_number": f"RM{digits(9, spec.ref, si)}GB",
-            "tracking_url": None if si else f"https://track.example/rm/{digits(9, spec.ref, si)}",
-            "package": None if si else {"length": 30, "width": 20, "height": 10, "weight": 0.6},
-            "items": [dict(it) for it in items],
-        })
+        shipments.append(
+            {
+                "shipment_id": "shp_" + hexid(12, spec.ref, si),
+                "location_id": SWAP_LOCATION,
+                "destination_location_id": SWAP_LOCATION,
+                "display_name_returns_portal": "Royal Mail drop-off",
+                "carrier_id": "royal_mail",
+                "postage_fee": 0,
+                "label_type": "QR",
+                "shipping_service": "Tracked 48 Returns",
+                "display_name": "Royal Mail Tracked Returns",
+                "using_split_shipment": spec.split_shipments,
+                "label_provider_type": None,
+                "tracking_number": f"RM{digits(9, spec.ref, si)}GB",
+                "tracking_url": None
+                if si
+                else f"https://track.example/rm/{digits(9, spec.ref, si)}",
+                "package": None if si else {"length": 30, "width": 20, "height": 10, "weight": 0.6},
+                "items": [dict(it) for it in items],
+            }
+        )
 
     exchange_items = [
         {
-            "sku": ln.sku, "product_name": ln.display[0], "variant_name": ln.display[1],
-            "shopify_variant_id": "4" + digits(13, "var", ln.sku), "item_count": ln.qty,
-            "price": num(ln.gross), "currency": "GBP",
+            "sku": ln.sku,
+            "product_name": ln.display[0],
+            "variant_name": ln.display[1],
+            "shopify_variant_id": "4" + digits(13, "var", ln.sku),
+            "item_count": ln.qty,
+            "price": num(ln.gross),
+            "currency": "GBP",
         }
         for ln in spec.exchange
     ]
@@ -400,7 +463,9 @@ def swap_record(spec: Spec, store_id: str = STORE_ID) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "rma_number": spec.ref,
         "return_id": hexid(24, "return", spec.ref),
-        "shopify_return_id": None if len(spec.ref) % 3 else "gid://shopify/Return/" + digits(10, spec.ref),
+        "shopify_return_id": None
+        if len(spec.ref) % 3
+        else "gid://shopify/Return/" + digits(10, spec.ref),
         "shopify_order_name": spec.order,
         "order_id": "5" + digits(12, "order", spec.order),
         "date_created": iso(spec.created),
@@ -447,8 +512,12 @@ def swap_record(spec: Spec, store_id: str = STORE_ID) -> dict[str, Any]:
         "quality_control_status": "Completed" if spec.qc else "Pending",
         "delivered_date": iso(spec.delivered),
         "elapsed_days_purchase_to_return": (spec.created - order_date).days,
-        "elapsed_days_return_to_delivery": (spec.delivered - spec.created).days if spec.delivered else None,
-        "elapsed_days_delivery_closed": (spec.processed - spec.delivered).days if (spec.processed and spec.delivered) else None,
+        "elapsed_days_return_to_delivery": (spec.delivered - spec.created).days
+        if spec.delivered
+        else None,
+        "elapsed_days_delivery_closed": (spec.processed - spec.delivered).days
+        if (spec.processed and spec.delivered)
+        else None,
         "date_closed": iso(spec.processed) if status == "Closed" else None,
         "total_refunded_taxes": num(lines_tax if refunded_kind else D(0)),
         "total_refunded_duties": 0,
@@ -466,10 +535,14 @@ def swap_record(spec: Spec, store_id: str = STORE_ID) -> dict[str, Any]:
         "shipping_status": delivery,
         "status": status,
         # undocumented fields
-        "result_type": {"Refund": "refund", "Recycle": "recycle", "Exchange": "exchange"}.get(spec.rtype, "store_credit"),
+        "result_type": {"Refund": "refund", "Recycle": "recycle", "Exchange": "exchange"}.get(
+            spec.rtype, "store_credit"
+        ),
         "screen_type": "Mobile" if len(spec.ref) % 2 else "Desktop",
         "exchange_products": exchange_items,
-        "_links": {"dashboard": f"https://app.swap.example/returns/{hexid(24, 'return', spec.ref)}"},
+        "_links": {
+            "dashboard": f"https://app.swap.example/returns/{hexid(24, 'return', spec.ref)}"
+        },
     }
     return rec
 
@@ -483,16 +556,34 @@ def _etag(*parts: object) -> str:
 
 
 def _bc_customer(c: Customer, modified: datetime) -> dict[str, Any]:
-    first, _, last = c.name.partition(" ")
+    _first, _, _last = c.name.partition(" ")
     return {
-        "id": c.id, "number": c.number, "displayName": c.name, "type": "Person",
-        "addressLine1": f"{10 + len(c.name)} Quay Street", "addressLine2": "",
-        "city": c.city, "state": "", "country": "GB", "postalCode": c.postcode,
-        "phoneNumber": "", "email": c.email, "website": "", "salespersonCode": "",
-        "balanceDue": 0, "creditLimit": 0, "taxLiable": True, "taxAreaId": ZERO_GUID,
-        "taxAreaDisplayName": "", "taxRegistrationNumber": "", "currencyId": ZERO_GUID,
-        "currencyCode": "GBP", "paymentTermsId": gid("pt", "COD"), "shipmentMethodId": ZERO_GUID,
-        "paymentMethodId": gid("pm", "CARD"), "blocked": c.blocked,
+        "id": c.id,
+        "number": c.number,
+        "displayName": c.name,
+        "type": "Person",
+        "addressLine1": f"{10 + len(c.name)} Quay Street",
+        "addressLine2": "",
+        "city": c.city,
+        "state": "",
+        "country": "GB",
+        "postalCode": c.postcode,
+        "phoneNumber": "",
+        "email": c.email,
+        "website": "",
+        "salespersonCode": "",
+        "balanceDue": 0,
+        "creditLimit": 0,
+        "taxLiable": True,
+        "taxAreaId": ZERO_GUID,
+        "taxAreaDisplayName": "",
+        "taxRegistrationNumber": "",
+        "currencyId": ZERO_GUID,
+        "currencyCode": "GBP",
+        "paymentTermsId": gid("pt", "COD"),
+        "shipmentMethodId": ZERO_GUID,
+        "paymentMethodId": gid("pm", "CARD"),
+        "blocked": c.blocked,
         "lastModifiedDateTime": iso(modified),
     }
 
@@ -501,13 +592,23 @@ def _bc_item(no: str, company: str) -> dict[str, Any]:
     name, variant, gross, vat = CATALOGUE[no]
     net = q2(D(gross) / (1 + D(vat)))
     return {
-        "id": gid(company, "item", no), "number": no, "displayName": f"{name} {variant}",
-        "displayName2": "", "type": "Inventory", "itemCategoryId": ZERO_GUID,
-        "itemCategoryCode": "", "blocked": no in BLOCKED_ITEMS, "gtin": "50" + digits(11, "ean", no),
-        "inventory": 12, "unitPrice": num(net), "priceIncludesTax": False,
-        "unitCost": num(q2(net * D("0.42"))), "taxGroupId": ZERO_GUID,
+        "id": gid(company, "item", no),
+        "number": no,
+        "displayName": f"{name} {variant}",
+        "displayName2": "",
+        "type": "Inventory",
+        "itemCategoryId": ZERO_GUID,
+        "itemCategoryCode": "",
+        "blocked": no in BLOCKED_ITEMS,
+        "gtin": "50" + digits(11, "ean", no),
+        "inventory": 12,
+        "unitPrice": num(net),
+        "priceIncludesTax": False,
+        "unitCost": num(q2(net * D("0.42"))),
+        "taxGroupId": ZERO_GUID,
         "taxGroupCode": "ZERO" if vat == "0.00" else "STANDARD",
-        "baseUnitOfMeasureId": gid(company, "uom", "PCS"), "baseUnitOfMeasureCode": "PCS",
+        "baseUnitOfMeasureId": gid(company, "uom", "PCS"),
+        "baseUnitOfMeasureCode": "PCS",
         "generalProductPostingGroupId": gid(company, "gpp", "RETAIL"),
         "generalProductPostingGroupCode": "RETAIL",
         "inventoryPostingGroupId": gid(company, "ipg", "FINISHED"),
@@ -525,45 +626,88 @@ class BCBuilder:
         self.currency = currency
         self.company_id = gid("company", name)
         self.sets: dict[str, list[dict[str, Any]]] = {
-            k: [] for k in (
-                "salesReturnOrders", "salesReturnOrderLines", "returnReceipts",
-                "salesCreditMemos", "salesCreditMemoLines", "salesOrders", "salesOrderLines",
-                "salesInvoices", "salesInvoiceLines", "items", "customers", "locations",
-                "paymentMethods", "customerReturnReasons", "accountingPeriods",
-                "unitsOfMeasure", "salesShipments",
+            k: []
+            for k in (
+                "salesReturnOrders",
+                "salesReturnOrderLines",
+                "returnReceipts",
+                "salesCreditMemos",
+                "salesCreditMemoLines",
+                "salesOrders",
+                "salesOrderLines",
+                "salesInvoices",
+                "salesInvoiceLines",
+                "items",
+                "customers",
+                "locations",
+                "paymentMethods",
+                "customerReturnReasons",
+                "accountingPeriods",
+                "unitsOfMeasure",
+                "salesShipments",
             )
         }
         self.invoice_by_order: dict[str, dict[str, Any]] = {}
 
     def as_company(self, created: datetime) -> dict[str, Any]:
         return {
-            "id": self.company_id, "systemVersion": "27.1.41698.43215",
-            "timestamp": int(digits(8, self.name)), "name": self.name, "displayName": self.name,
-            "businessProfileId": "", "systemCreatedAt": iso(created),
-            "systemCreatedBy": ZERO_GUID, "systemModifiedAt": iso(created),
-            "systemModifiedBy": ZERO_GUID, "_sets": self.sets,
+            "id": self.company_id,
+            "systemVersion": "27.1.41698.43215",
+            "timestamp": int(digits(8, self.name)),
+            "name": self.name,
+            "displayName": self.name,
+            "businessProfileId": "",
+            "systemCreatedAt": iso(created),
+            "systemCreatedBy": ZERO_GUID,
+            "systemModifiedAt": iso(created),
+            "systemModifiedBy": ZERO_GUID,
+            "_sets": self.sets,
         }
 
     # -- lines --------------------------------------------------------------------------
-    def _doc_line(self, doc_id: str, seq: int, ln: Line, *, unit_net: Decimal | None = None,
-                  vat: Decimal | None = None, qty: int | None = None, kind: str = "cm") -> dict[str, Any]:
+    def _doc_line(
+        self,
+        doc_id: str,
+        seq: int,
+        ln: Line,
+        *,
+        unit_net: Decimal | None = None,
+        vat: Decimal | None = None,
+        qty: int | None = None,
+        kind: str = "cm",
+    ) -> dict[str, Any]:
         qty = ln.erp_qty if qty is None else qty
         unit = ln.unit_net_erp if unit_net is None else unit_net
         rate = ln.vat if vat is None else vat
         net = q2(unit * qty)
         tax = q2(net * rate)
         rec = {
-            "id": gid(self.name, kind, "line", doc_id, seq), "documentId": doc_id,
-            "sequence": seq, "itemId": gid(self.name, "item", ln.item), "accountId": ZERO_GUID,
-            "lineType": "Item", "lineObjectNumber": ln.item,
-            "description": " ".join(ln.display), "unitOfMeasureId": gid(self.name, "uom", "PCS"),
-            "unitOfMeasureCode": "PCS", "unitPrice": num(unit), "quantity": qty,
-            "discountAmount": 0, "discountPercent": 0, "discountAppliedBeforeTax": False,
-            "amountExcludingTax": num(net), "taxCode": "ZERO" if rate == 0 else "STANDARD",
-            "taxPercent": num(rate * 100), "totalTaxAmount": num(tax),
-            "amountIncludingTax": num(net + tax), "invoiceDiscountAllocation": 0,
-            "netAmount": num(net), "netTaxAmount": num(tax), "netAmountIncludingTax": num(net + tax),
-            "shipmentDate": BLANK_DATE, "itemVariantId": ZERO_GUID,
+            "id": gid(self.name, kind, "line", doc_id, seq),
+            "documentId": doc_id,
+            "sequence": seq,
+            "itemId": gid(self.name, "item", ln.item),
+            "accountId": ZERO_GUID,
+            "lineType": "Item",
+            "lineObjectNumber": ln.item,
+            "description": " ".join(ln.display),
+            "unitOfMeasureId": gid(self.name, "uom", "PCS"),
+            "unitOfMeasureCode": "PCS",
+            "unitPrice": num(unit),
+            "quantity": qty,
+            "discountAmount": 0,
+            "discountPercent": 0,
+            "discountAppliedBeforeTax": False,
+            "amountExcludingTax": num(net),
+            "taxCode": "ZERO" if rate == 0 else "STANDARD",
+            "taxPercent": num(rate * 100),
+            "totalTaxAmount": num(tax),
+            "amountIncludingTax": num(net + tax),
+            "invoiceDiscountAllocation": 0,
+            "netAmount": num(net),
+            "netTaxAmount": num(tax),
+            "netAmountIncludingTax": num(net + tax),
+            "shipmentDate": BLANK_DATE,
+            "itemVariantId": ZERO_GUID,
             "locationId": gid(self.name, "loc", BC_RETURNS_LOCATION),
         }
         if kind != "cm":
@@ -578,42 +722,80 @@ class BCBuilder:
 
     def _header_common(self, c: Customer) -> dict[str, Any]:
         return {
-            "customerId": c.id, "customerNumber": c.number, "customerName": c.name,
-            "billToName": c.name, "billToCustomerId": c.id, "billToCustomerNumber": c.number,
-            "sellToAddressLine1": f"{10 + len(c.name)} Quay Street", "sellToAddressLine2": "",
-            "sellToCity": c.city, "sellToCountry": "GB", "sellToState": "",
-            "sellToPostCode": c.postcode, "billToAddressLine1": f"{10 + len(c.name)} Quay Street",
-            "billToAddressLine2": "", "billToCity": c.city, "billToCountry": "GB",
-            "billToState": "", "billToPostCode": c.postcode, "shortcutDimension1Code": "WEB",
-            "shortcutDimension2Code": "", "currencyId": ZERO_GUID,
+            "customerId": c.id,
+            "customerNumber": c.number,
+            "customerName": c.name,
+            "billToName": c.name,
+            "billToCustomerId": c.id,
+            "billToCustomerNumber": c.number,
+            "sellToAddressLine1": f"{10 + len(c.name)} Quay Street",
+            "sellToAddressLine2": "",
+            "sellToCity": c.city,
+            "sellToCountry": "GB",
+            "sellToState": "",
+            "sellToPostCode": c.postcode,
+            "billToAddressLine1": f"{10 + len(c.name)} Quay Street",
+            "billToAddressLine2": "",
+            "billToCity": c.city,
+            "billToCountry": "GB",
+            "billToState": "",
+            "billToPostCode": c.postcode,
+            "shortcutDimension1Code": "WEB",
+            "shortcutDimension2Code": "",
+            "currencyId": ZERO_GUID,
             # API v2.0 salesCreditMemos/salesInvoices/salesOrders translate the blank local
             # currency to its code; the newer salesReturnOrders/returnReceipts pages expose the
             # raw field (blank for local currency).
-            "currencyCode": self.currency, "paymentTermsId": gid("pt", "COD"),
-            "shipmentMethodId": ZERO_GUID, "salesperson": "", "pricesIncludeTax": False,
-            "discountAmount": 0, "discountAppliedBeforeTax": True, "phoneNumber": "",
+            "currencyCode": self.currency,
+            "paymentTermsId": gid("pt", "COD"),
+            "shipmentMethodId": ZERO_GUID,
+            "salesperson": "",
+            "pricesIncludeTax": False,
+            "discountAmount": 0,
+            "discountAppliedBeforeTax": True,
+            "phoneNumber": "",
             "email": c.email,
         }
 
     # -- documents ------------------------------------------------------------------------
-    def original_invoice(self, order: str, c: Customer, lines: list[Line], posted: datetime) -> dict[str, Any]:
+    def original_invoice(
+        self, order: str, c: Customer, lines: list[Line], posted: datetime
+    ) -> dict[str, Any]:
         no = self.seq_no("PS-INV", 103001)
         inv_id = gid(self.name, "inv", no)
         so_no = f"SO-{self.world.seq(self.name + 'SO', 20001)}"
-        doc_lines = [self._doc_line(inv_id, 10000 * (i + 1), ln, kind="inv") for i, ln in enumerate(lines)]
+        doc_lines = [
+            self._doc_line(inv_id, 10000 * (i + 1), ln, kind="inv") for i, ln in enumerate(lines)
+        ]
         net, tax = self._totals(doc_lines)
         rec = {
-            "id": inv_id, "number": no, "externalDocumentNumber": order,
-            "invoiceDate": posted.date().isoformat(), "postingDate": posted.date().isoformat(),
-            "dueDate": posted.date().isoformat(), "promisedPayDate": BLANK_DATE,
-            "customerPurchaseOrderReference": "", **self._header_common(c),
-            "shipToName": c.name, "shipToContact": "", "shipToAddressLine1": "",
-            "shipToAddressLine2": "", "shipToCity": "", "shipToCountry": "", "shipToState": "",
-            "shipToPostCode": "", "orderId": ZERO_GUID, "orderNumber": so_no,
-            "totalAmountExcludingTax": num(net), "totalTaxAmount": num(tax),
-            "totalAmountIncludingTax": num(net + tax), "status": "Paid",
+            "id": inv_id,
+            "number": no,
+            "externalDocumentNumber": order,
+            "invoiceDate": posted.date().isoformat(),
+            "postingDate": posted.date().isoformat(),
+            "dueDate": posted.date().isoformat(),
+            "promisedPayDate": BLANK_DATE,
+            "customerPurchaseOrderReference": "",
+            **self._header_common(c),
+            "shipToName": c.name,
+            "shipToContact": "",
+            "shipToAddressLine1": "",
+            "shipToAddressLine2": "",
+            "shipToCity": "",
+            "shipToCountry": "",
+            "shipToState": "",
+            "shipToPostCode": "",
+            "orderId": ZERO_GUID,
+            "orderNumber": so_no,
+            "totalAmountExcludingTax": num(net),
+            "totalTaxAmount": num(tax),
+            "totalAmountIncludingTax": num(net + tax),
+            "status": "Paid",
             "lastModifiedDateTime": iso(posted + timedelta(days=2, hours=1)),
-            "disputeStatusId": ZERO_GUID, "disputeStatus": "", "remainingAmount": 0,
+            "disputeStatusId": ZERO_GUID,
+            "disputeStatus": "",
+            "remainingAmount": 0,
         }
         self.sets["salesInvoices"].append(rec)
         self.sets["salesInvoiceLines"].extend(doc_lines)
@@ -635,44 +817,86 @@ class BCBuilder:
             rcv = qty if (received_all and spec.receipt) else 0
             unit = ln.unit_net_erp
             amount = q2(unit * qty)
-            lines.append({
-                "id": gid(self.name, "ro", "line", no, i), "documentType": "Return_x0020_Order",
-                "documentNumber": no, "sequence": 10000 * (i + 1), "lineType": "Item",
-                "lineObjectNumber": ln.item, "description": " ".join(ln.display),
-                "description2": "", "unitOfMeasureCode": "PCS", "quantity": qty,
-                "unitPrice": num(unit), "lineDiscountPercent": 0, "lineDiscountAmount": 0,
-                "lineAmount": num(amount), "taxPercent": num(ln.vat * 100),
-                "amountIncludingTax": num(amount + q2(amount * ln.vat)),
-                "returnQtyToReceive": qty - rcv, "returnQtyReceived": rcv,
-                "shortcutDimension1Code": "WEB", "shortcutDimension2Code": "",
-                "lastModifiedDateTime": iso(spec.receipt + timedelta(minutes=5) if rcv else created),
-            })
+            lines.append(
+                {
+                    "id": gid(self.name, "ro", "line", no, i),
+                    "documentType": "Return_x0020_Order",
+                    "documentNumber": no,
+                    "sequence": 10000 * (i + 1),
+                    "lineType": "Item",
+                    "lineObjectNumber": ln.item,
+                    "description": " ".join(ln.display),
+                    "description2": "",
+                    "unitOfMeasureCode": "PCS",
+                    "quantity": qty,
+                    "unitPrice": num(unit),
+                    "lineDiscountPercent": 0,
+                    "lineDiscountAmount": 0,
+                    "lineAmount": num(amount),
+                    "taxPercent": num(ln.vat * 100),
+                    "amountIncludingTax": num(amount + q2(amount * ln.vat)),
+                    "returnQtyToReceive": qty - rcv,
+                    "returnQtyReceived": rcv,
+                    "shortcutDimension1Code": "WEB",
+                    "shortcutDimension2Code": "",
+                    "lastModifiedDateTime": iso(
+                        spec.receipt + timedelta(minutes=5) if rcv else created
+                    ),
+                }
+            )
         modified = created
         if spec.receipt and received_all:
             modified = spec.receipt + timedelta(minutes=5)
         header = {
-            "id": ro_id, "number": no, "externalDocumentNumber": ref,
-            "documentDate": created.date().isoformat(), "postingDate": created.date().isoformat(),
-            "dueDate": created.date().isoformat(), "sellToCustomerNumber": c.number,
-            "sellToCustomerName": c.name, "billToName": c.name, "billToCustomerNumber": c.number,
-            "shipToName": c.name, "shipToContact": "",
-            "sellToAddress": f"{10 + len(c.name)} Quay Street", "sellToAddress2": "",
-            "sellToCity": c.city, "sellToCountryRegionCode": "GB", "sellToCounty": "",
-            "sellToPostCode": c.postcode, "shipToAddress": f"{10 + len(c.name)} Quay Street",
-            "shipToAddress2": "", "shipToCity": c.city, "shipToCountryRegionCode": "GB",
-            "shipToCounty": "", "shipToPostCode": c.postcode,
-            "billToAddress": f"{10 + len(c.name)} Quay Street", "billToAddress2": "",
-            "billToCity": c.city, "billToCountryRegionCode": "GB", "billToCounty": "",
-            "billToPostCode": c.postcode, "currencyCode": "" if self.currency == "GBP" else self.currency,
-            "pricesIncludingVAT": False, "paymentTermsCode": "COD", "shipmentMethodCode": "",
-            "salespersonCode": "", "orderDate": created.date().isoformat(),
+            "id": ro_id,
+            "number": no,
+            "externalDocumentNumber": ref,
+            "documentDate": created.date().isoformat(),
+            "postingDate": created.date().isoformat(),
+            "dueDate": created.date().isoformat(),
+            "sellToCustomerNumber": c.number,
+            "sellToCustomerName": c.name,
+            "billToName": c.name,
+            "billToCustomerNumber": c.number,
+            "shipToName": c.name,
+            "shipToContact": "",
+            "sellToAddress": f"{10 + len(c.name)} Quay Street",
+            "sellToAddress2": "",
+            "sellToCity": c.city,
+            "sellToCountryRegionCode": "GB",
+            "sellToCounty": "",
+            "sellToPostCode": c.postcode,
+            "shipToAddress": f"{10 + len(c.name)} Quay Street",
+            "shipToAddress2": "",
+            "shipToCity": c.city,
+            "shipToCountryRegionCode": "GB",
+            "shipToCounty": "",
+            "shipToPostCode": c.postcode,
+            "billToAddress": f"{10 + len(c.name)} Quay Street",
+            "billToAddress2": "",
+            "billToCity": c.city,
+            "billToCountryRegionCode": "GB",
+            "billToCounty": "",
+            "billToPostCode": c.postcode,
+            "currencyCode": "" if self.currency == "GBP" else self.currency,
+            "pricesIncludingVAT": False,
+            "paymentTermsCode": "COD",
+            "shipmentMethodCode": "",
+            "salespersonCode": "",
+            "orderDate": created.date().isoformat(),
             "requestedDeliveryDate": BLANK_DATE,
             "yourReference": spec.order if spec.your_ref else "",
-            "locationCode": BC_RETURNS_LOCATION, "shortcutDimension1Code": "WEB",
-            "shortcutDimension2Code": "", "customerPostingGroup": "DOMESTIC",
-            "genBusPostingGroup": "DOMESTIC", "vatBusPostingGroup": "DOMESTIC",
-            "sellToContact": "", "billToContact": "", "responsibilityCenter": "",
-            "status": spec.ro_status, "lastModifiedDateTime": iso(modified),
+            "locationCode": BC_RETURNS_LOCATION,
+            "shortcutDimension1Code": "WEB",
+            "shortcutDimension2Code": "",
+            "customerPostingGroup": "DOMESTIC",
+            "genBusPostingGroup": "DOMESTIC",
+            "vatBusPostingGroup": "DOMESTIC",
+            "sellToContact": "",
+            "billToContact": "",
+            "responsibilityCenter": "",
+            "status": spec.ro_status,
+            "lastModifiedDateTime": iso(modified),
         }
         if spec.ro != "deleted":
             self.sets["salesReturnOrders"].append(header)
@@ -685,52 +909,91 @@ class BCBuilder:
         c = spec.cust
         created = spec.ro_created or (spec.created + timedelta(minutes=20))
         assert spec.receipt is not None
-        self.sets["returnReceipts"].append({
-            "id": gid(self.name, "rr", no), "number": no, "externalDocumentNumber": ref,
-            "sellToCustomerNumber": c.number, "sellToCustomerName": c.name, "billToName": c.name,
-            "billToCustomerNumber": c.number, "shipToName": c.name, "shipToContact": "",
-            "sellToAddress": f"{10 + len(c.name)} Quay Street", "sellToAddress2": "",
-            "sellToCity": c.city, "sellToCountryRegionCode": "GB", "sellToCounty": "",
-            "sellToPostCode": c.postcode, "shipToAddress": f"{10 + len(c.name)} Quay Street",
-            "shipToAddress2": "", "shipToCity": c.city, "shipToCountryRegionCode": "GB",
-            "shipToCounty": "", "shipToPostCode": c.postcode,
-            "billToAddress": f"{10 + len(c.name)} Quay Street", "billToAddress2": "",
-            "billToCity": c.city, "billToCountryRegionCode": "GB", "billToCounty": "",
-            "billToPostCode": c.postcode, "documentDate": created.date().isoformat(),
-            "postingDate": spec.receipt.date().isoformat(), "dueDate": created.date().isoformat(),
-            "currencyCode": "" if self.currency == "GBP" else self.currency,
-            "pricesIncludingVAT": False, "paymentTermsCode": "COD", "shipmentMethodCode": "",
-            "salespersonCode": "", "orderNumber": ro_no,
-            "yourReference": spec.order if spec.your_ref else "",
-            "locationCode": BC_RETURNS_LOCATION, "shortcutDimension1Code": "WEB",
-            "shortcutDimension2Code": "", "customerPostingGroup": "DOMESTIC",
-            "genBusPostingGroup": "DOMESTIC", "vatBusPostingGroup": "DOMESTIC",
-            "sellToContact": "", "billToContact": "", "responsibilityCenter": "",
-            "lastModifiedDateTime": iso(spec.receipt),
-        })
+        self.sets["returnReceipts"].append(
+            {
+                "id": gid(self.name, "rr", no),
+                "number": no,
+                "externalDocumentNumber": ref,
+                "sellToCustomerNumber": c.number,
+                "sellToCustomerName": c.name,
+                "billToName": c.name,
+                "billToCustomerNumber": c.number,
+                "shipToName": c.name,
+                "shipToContact": "",
+                "sellToAddress": f"{10 + len(c.name)} Quay Street",
+                "sellToAddress2": "",
+                "sellToCity": c.city,
+                "sellToCountryRegionCode": "GB",
+                "sellToCounty": "",
+                "sellToPostCode": c.postcode,
+                "shipToAddress": f"{10 + len(c.name)} Quay Street",
+                "shipToAddress2": "",
+                "shipToCity": c.city,
+                "shipToCountryRegionCode": "GB",
+                "shipToCounty": "",
+                "shipToPostCode": c.postcode,
+                "billToAddress": f"{10 + len(c.name)} Quay Street",
+                "billToAddress2": "",
+                "billToCity": c.city,
+                "billToCountryRegionCode": "GB",
+                "billToCounty": "",
+                "billToPostCode": c.postcode,
+                "documentDate": created.date().isoformat(),
+                "postingDate": spec.receipt.date().isoformat(),
+                "dueDate": created.date().isoformat(),
+                "currencyCode": "" if self.currency == "GBP" else self.currency,
+                "pricesIncludingVAT": False,
+                "paymentTermsCode": "COD",
+                "shipmentMethodCode": "",
+                "salespersonCode": "",
+                "orderNumber": ro_no,
+                "yourReference": spec.order if spec.your_ref else "",
+                "locationCode": BC_RETURNS_LOCATION,
+                "shortcutDimension1Code": "WEB",
+                "shortcutDimension2Code": "",
+                "customerPostingGroup": "DOMESTIC",
+                "genBusPostingGroup": "DOMESTIC",
+                "vatBusPostingGroup": "DOMESTIC",
+                "sellToContact": "",
+                "billToContact": "",
+                "responsibilityCenter": "",
+                "lastModifiedDateTime": iso(spec.receipt),
+            }
+        )
 
     def credit_memo(self, spec: Spec, ref: str, cm: CM, reason_code: str) -> None:
         draft = cm.posted is None or cm.status == "Draft"
         no = self.seq_no("S-CR", 1001) if draft else self.seq_no("PS-CR", 104001)
         cm_id = gid(self.name, "cm", no)
         doc_lines = [
-            self._doc_line(cm_id, 10000 * (i + 1), ln, unit_net=cm.unit_net.get(ln.item),
-                           vat=cm.vat.get(ln.item))
+            self._doc_line(
+                cm_id,
+                10000 * (i + 1),
+                ln,
+                unit_net=cm.unit_net.get(ln.item),
+                vat=cm.vat.get(ln.item),
+            )
             for i, ln in enumerate(spec.lines)
         ]
         net, tax = self._totals(doc_lines)
         c = spec.cust
         inv = self.invoice_by_order.get(spec.order)
         posted = cm.posted or (cm.modified.date() if cm.modified else NOW.date())
-        modified = cm.modified or datetime.combine(posted, datetime.min.time(), UTC) + timedelta(hours=15, minutes=12)
+        modified = cm.modified or datetime.combine(posted, datetime.min.time(), UTC) + timedelta(
+            hours=15, minutes=12
+        )
         if cm.paid_at:
             modified = cm.paid_at
         rec = {
-            "id": cm_id, "number": no,
+            "id": cm_id,
+            "number": no,
             "externalDocumentNumber": cm.ref if cm.ref is not None else ref,
-            "creditMemoDate": posted.isoformat(), "postingDate": posted.isoformat(),
-            "dueDate": posted.isoformat(), **self._header_common(c),
-            "totalAmountExcludingTax": num(net), "totalTaxAmount": num(tax),
+            "creditMemoDate": posted.isoformat(),
+            "postingDate": posted.isoformat(),
+            "dueDate": posted.isoformat(),
+            **self._header_common(c),
+            "totalAmountExcludingTax": num(net),
+            "totalTaxAmount": num(tax),
             "totalAmountIncludingTax": num(net + tax),
             "status": "Draft" if draft else cm.status,
             "lastModifiedDateTime": iso(modified),
@@ -746,87 +1009,171 @@ class BCBuilder:
         if kind == "order":
             no = f"SO-{self.world.seq(self.name + 'SO', 20001)}"
             so_id = gid(self.name, "so", no)
-            doc_lines = [self._doc_line(so_id, 10000 * (i + 1), ln, kind="so") for i, ln in enumerate(spec.exchange)]
+            doc_lines = [
+                self._doc_line(so_id, 10000 * (i + 1), ln, kind="so")
+                for i, ln in enumerate(spec.exchange)
+            ]
             net, tax = self._totals(doc_lines)
-            self.sets["salesOrders"].append({
-                "id": so_id, "number": no, "externalDocumentNumber": ref,
-                "orderDate": when.date().isoformat(), "postingDate": when.date().isoformat(),
-                **self._header_common(c), "shipToName": c.name, "shipToContact": "",
-                "shipToAddressLine1": f"{10 + len(c.name)} Quay Street", "shipToAddressLine2": "",
-                "shipToCity": c.city, "shipToCountry": "GB", "shipToState": "",
-                "shipToPostCode": c.postcode, "partialShipping": True,
-                "requestedDeliveryDate": BLANK_DATE, "totalAmountExcludingTax": num(net),
-                "totalTaxAmount": num(tax), "totalAmountIncludingTax": num(net + tax),
-                "fullyShipped": False, "status": "Open", "lastModifiedDateTime": iso(when),
-            })
+            self.sets["salesOrders"].append(
+                {
+                    "id": so_id,
+                    "number": no,
+                    "externalDocumentNumber": ref,
+                    "orderDate": when.date().isoformat(),
+                    "postingDate": when.date().isoformat(),
+                    **self._header_common(c),
+                    "shipToName": c.name,
+                    "shipToContact": "",
+                    "shipToAddressLine1": f"{10 + len(c.name)} Quay Street",
+                    "shipToAddressLine2": "",
+                    "shipToCity": c.city,
+                    "shipToCountry": "GB",
+                    "shipToState": "",
+                    "shipToPostCode": c.postcode,
+                    "partialShipping": True,
+                    "requestedDeliveryDate": BLANK_DATE,
+                    "totalAmountExcludingTax": num(net),
+                    "totalTaxAmount": num(tax),
+                    "totalAmountIncludingTax": num(net + tax),
+                    "fullyShipped": False,
+                    "status": "Open",
+                    "lastModifiedDateTime": iso(when),
+                }
+            )
             self.sets["salesOrderLines"].extend(doc_lines)
         else:
             no = self.seq_no("PS-INV", 103001)
             inv_id = gid(self.name, "inv", no)
-            doc_lines = [self._doc_line(inv_id, 10000 * (i + 1), ln, kind="inv") for i, ln in enumerate(spec.exchange)]
+            doc_lines = [
+                self._doc_line(inv_id, 10000 * (i + 1), ln, kind="inv")
+                for i, ln in enumerate(spec.exchange)
+            ]
             net, tax = self._totals(doc_lines)
-            self.sets["salesInvoices"].append({
-                "id": inv_id, "number": no, "externalDocumentNumber": ref,
-                "invoiceDate": when.date().isoformat(), "postingDate": when.date().isoformat(),
-                "dueDate": when.date().isoformat(), "promisedPayDate": BLANK_DATE,
-                "customerPurchaseOrderReference": "", **self._header_common(c),
-                "shipToName": c.name, "shipToContact": "", "shipToAddressLine1": "",
-                "shipToAddressLine2": "", "shipToCity": "", "shipToCountry": "", "shipToState": "",
-                "shipToPostCode": "", "orderId": ZERO_GUID,
-                "orderNumber": f"SO-{self.world.seq(self.name + 'SO', 20001)}",
-                "totalAmountExcludingTax": num(net), "totalTaxAmount": num(tax),
-                "totalAmountIncludingTax": num(net + tax), "status": "Open",
-                "lastModifiedDateTime": iso(when), "disputeStatusId": ZERO_GUID,
-                "disputeStatus": "", "remainingAmount": num(net + tax),
-            })
+            self.sets["salesInvoices"].append(
+                {
+                    "id": inv_id,
+                    "number": no,
+                    "externalDocumentNumber": ref,
+                    "invoiceDate": when.date().isoformat(),
+                    "postingDate": when.date().isoformat(),
+                    "dueDate": when.date().isoformat(),
+                    "promisedPayDate": BLANK_DATE,
+                    "customerPurchaseOrderReference": "",
+                    **self._header_common(c),
+                    "shipToName": c.name,
+                    "shipToContact": "",
+                    "shipToAddressLine1": "",
+                    "shipToAddressLine2": "",
+                    "shipToCity": "",
+                    "shipToCountry": "",
+                    "shipToState": "",
+                    "shipToPostCode": "",
+                    "orderId": ZERO_GUID,
+                    "orderNumber": f"SO-{self.world.seq(self.name + 'SO', 20001)}",
+                    "totalAmountExcludingTax": num(net),
+                    "totalTaxAmount": num(tax),
+                    "totalAmountIncludingTax": num(net + tax),
+                    "status": "Open",
+                    "lastModifiedDateTime": iso(when),
+                    "disputeStatusId": ZERO_GUID,
+                    "disputeStatus": "",
+                    "remainingAmount": num(net + tax),
+                }
+            )
             self.sets["salesInvoiceLines"].extend(doc_lines)
 
-    def goodwill_credit(self, c: Customer, amount: Decimal, posted: date, status: str = "Open") -> None:
+    def goodwill_credit(
+        self, c: Customer, amount: Decimal, posted: date, status: str = "Open"
+    ) -> None:
         """A credit memo with no external document number (goodwill): not a return document."""
         no = self.seq_no("PS-CR", 104001)
         cm_id = gid(self.name, "cm", no)
         line = {
-            "id": gid(self.name, "cm", "line", cm_id, 10000), "documentId": cm_id,
-            "sequence": 10000, "itemId": ZERO_GUID, "accountId": gid(self.name, "acc", "6910"),
-            "lineType": "Account", "lineObjectNumber": "6910",
-            "description": "Goodwill gesture", "unitOfMeasureId": ZERO_GUID,
-            "unitOfMeasureCode": "", "unitPrice": num(amount), "quantity": 1,
-            "discountAmount": 0, "discountPercent": 0, "discountAppliedBeforeTax": False,
-            "amountExcludingTax": num(amount), "taxCode": "ZERO", "taxPercent": 0,
-            "totalTaxAmount": 0, "amountIncludingTax": num(amount),
-            "invoiceDiscountAllocation": 0, "netAmount": num(amount), "netTaxAmount": 0,
-            "netAmountIncludingTax": num(amount), "shipmentDate": BLANK_DATE,
-            "itemVariantId": ZERO_GUID, "locationId": ZERO_GUID,
+            "id": gid(self.name, "cm", "line", cm_id, 10000),
+            "documentId": cm_id,
+            "sequence": 10000,
+            "itemId": ZERO_GUID,
+            "accountId": gid(self.name, "acc", "6910"),
+            "lineType": "Account",
+            "lineObjectNumber": "6910",
+            "description": "Goodwill gesture",
+            "unitOfMeasureId": ZERO_GUID,
+            "unitOfMeasureCode": "",
+            "unitPrice": num(amount),
+            "quantity": 1,
+            "discountAmount": 0,
+            "discountPercent": 0,
+            "discountAppliedBeforeTax": False,
+            "amountExcludingTax": num(amount),
+            "taxCode": "ZERO",
+            "taxPercent": 0,
+            "totalTaxAmount": 0,
+            "amountIncludingTax": num(amount),
+            "invoiceDiscountAllocation": 0,
+            "netAmount": num(amount),
+            "netTaxAmount": 0,
+            "netAmountIncludingTax": num(amount),
+            "shipmentDate": BLANK_DATE,
+            "itemVariantId": ZERO_GUID,
+            "locationId": ZERO_GUID,
         }
-        self.sets["salesCreditMemos"].append({
-            "id": cm_id, "number": no, "externalDocumentNumber": "",
-            "creditMemoDate": posted.isoformat(), "postingDate": posted.isoformat(),
-            "dueDate": posted.isoformat(), **self._header_common(c),
-            "totalAmountExcludingTax": num(amount), "totalTaxAmount": 0,
-            "totalAmountIncludingTax": num(amount), "status": status,
-            "lastModifiedDateTime": iso(datetime.combine(posted, datetime.min.time(), UTC) + timedelta(hours=16)),
-            "invoiceId": ZERO_GUID, "invoiceNumber": "", "customerReturnReasonId": ZERO_GUID,
-        })
+        self.sets["salesCreditMemos"].append(
+            {
+                "id": cm_id,
+                "number": no,
+                "externalDocumentNumber": "",
+                "creditMemoDate": posted.isoformat(),
+                "postingDate": posted.isoformat(),
+                "dueDate": posted.isoformat(),
+                **self._header_common(c),
+                "totalAmountExcludingTax": num(amount),
+                "totalTaxAmount": 0,
+                "totalAmountIncludingTax": num(amount),
+                "status": status,
+                "lastModifiedDateTime": iso(
+                    datetime.combine(posted, datetime.min.time(), UTC) + timedelta(hours=16)
+                ),
+                "invoiceId": ZERO_GUID,
+                "invoiceNumber": "",
+                "customerReturnReasonId": ZERO_GUID,
+            }
+        )
         self.sets["salesCreditMemoLines"].append(line)
 
     def web_order(self, order: str, c: Customer, lines: list[Line], when: datetime) -> None:
         """An ordinary open web sales order: externalDocumentNumber is the web order name."""
         no = f"SO-{self.world.seq(self.name + 'SO', 20001)}"
         so_id = gid(self.name, "so", no)
-        doc_lines = [self._doc_line(so_id, 10000 * (i + 1), ln, kind="so") for i, ln in enumerate(lines)]
+        doc_lines = [
+            self._doc_line(so_id, 10000 * (i + 1), ln, kind="so") for i, ln in enumerate(lines)
+        ]
         net, tax = self._totals(doc_lines)
-        self.sets["salesOrders"].append({
-            "id": so_id, "number": no, "externalDocumentNumber": order,
-            "orderDate": when.date().isoformat(), "postingDate": when.date().isoformat(),
-            **self._header_common(c), "shipToName": c.name, "shipToContact": "",
-            "shipToAddressLine1": f"{10 + len(c.name)} Quay Street", "shipToAddressLine2": "",
-            "shipToCity": c.city, "shipToCountry": "GB", "shipToState": "",
-            "shipToPostCode": c.postcode, "partialShipping": False,
-            "requestedDeliveryDate": BLANK_DATE, "totalAmountExcludingTax": num(net),
-            "totalTaxAmount": num(tax), "totalAmountIncludingTax": num(net + tax),
-            "fullyShipped": False, "status": "Draft" if len(order) % 2 else "Open",
-            "lastModifiedDateTime": iso(when),
-        })
+        self.sets["salesOrders"].append(
+            {
+                "id": so_id,
+                "number": no,
+                "externalDocumentNumber": order,
+                "orderDate": when.date().isoformat(),
+                "postingDate": when.date().isoformat(),
+                **self._header_common(c),
+                "shipToName": c.name,
+                "shipToContact": "",
+                "shipToAddressLine1": f"{10 + len(c.name)} Quay Street",
+                "shipToAddressLine2": "",
+                "shipToCity": c.city,
+                "shipToCountry": "GB",
+                "shipToState": "",
+                "shipToPostCode": c.postcode,
+                "partialShipping": False,
+                "requestedDeliveryDate": BLANK_DATE,
+                "totalAmountExcludingTax": num(net),
+                "totalTaxAmount": num(tax),
+                "totalAmountIncludingTax": num(net + tax),
+                "fullyShipped": False,
+                "status": "Draft" if len(order) % 2 else "Open",
+                "lastModifiedDateTime": iso(when),
+            }
+        )
         self.sets["salesOrderLines"].extend(doc_lines)
 
     def master_data(self, customers: list[Customer], items: list[str]) -> None:
@@ -836,43 +1183,92 @@ class BCBuilder:
         for no in items:
             self.sets["items"].append(_bc_item(no, self.name))
         # a service item and a non-inventory item (enum with escaped hyphen)
-        for no, typ, desc, price in (("FEE-RETURN", "Service", "Return handling fee", "2.50"),
-                                     ("SHIPPING", "Service", "Shipping charge", "3.95"),
-                                     ("GIFTWRAP", "Non_x002D_Inventory", "Gift wrap", "3.00")):
+        for no, typ, desc, price in (
+            ("FEE-RETURN", "Service", "Return handling fee", "2.50"),
+            ("SHIPPING", "Service", "Shipping charge", "3.95"),
+            ("GIFTWRAP", "Non_x002D_Inventory", "Gift wrap", "3.00"),
+        ):
             rec = _bc_item("CAP-BSB-NVY", self.name)
-            rec.update({"id": gid(self.name, "item", no), "number": no, "displayName": desc,
-                        "type": typ, "unitPrice": num(D(price)), "inventory": 0,
-                        "gtin": "", "taxGroupCode": "STANDARD"})
+            rec.update(
+                {
+                    "id": gid(self.name, "item", no),
+                    "number": no,
+                    "displayName": desc,
+                    "type": typ,
+                    "unitPrice": num(D(price)),
+                    "inventory": 0,
+                    "gtin": "",
+                    "taxGroupCode": "STANDARD",
+                }
+            )
             self.sets["items"].append(rec)
-        for code, name in ((BC_RETURNS_LOCATION, "Returns bay, Bristol"), ("MAIN", "Bristol DC"),
-                           ("QUAR", "Quarantine")):
-            self.sets["locations"].append({
-                "id": gid(self.name, "loc", code), "code": code, "displayName": name,
-                "contact": "", "addressLine1": "Avonmouth Way", "addressLine2": "",
-                "city": "Bristol", "state": "", "country": "GB", "postalCode": "BS11 9YA",
-                "phoneNumber": "", "email": "", "website": "",
-                "lastModifiedDateTime": iso(base),
-            })
-        for code, name in (("CARD", "Card (Shopify Payments)"), ("STORECRED", "Store credit / gift card"),
-                           ("BANK", "Bank transfer"), ("CASH", "Cash")):
-            self.sets["paymentMethods"].append({
-                "id": gid("pm", code) if self.name == COMPANY else gid(self.name, "pm", code),
-                "code": code, "displayName": name, "lastModifiedDateTime": iso(base),
-            })
-        for code, desc in (("SIZE", "Wrong size"), ("UNWANTED", "No longer wanted"),
-                           ("DEFECT", "Defective"), ("DESCR", "Not as described"),
-                           ("DAMAGED", "Damaged in transit")):
-            self.sets["customerReturnReasons"].append({
-                "id": gid(self.name, "crr", code), "code": code, "description": desc,
-                "lastModifiedDateTime": iso(base),
-            })
-        for code, name, intl, sym in (("PCS", "Piece", "H87", "pcs"), ("PACK", "Pack", "PK", ""),
-                                      ("BOX", "Box", "BX", "")):
-            self.sets["unitsOfMeasure"].append({
-                "id": gid(self.name, "uom", code), "code": code, "displayName": name,
-                "internationalStandardCode": intl, "symbol": sym,
-                "lastModifiedDateTime": iso(base),
-            })
+        for code, name in (
+            (BC_RETURNS_LOCATION, "Returns bay, Bristol"),
+            ("MAIN", "Bristol DC"),
+            ("QUAR", "Quarantine"),
+        ):
+            self.sets["locations"].append(
+                {
+                    "id": gid(self.name, "loc", code),
+                    "code": code,
+                    "displayName": name,
+                    "contact": "",
+                    "addressLine1": "Avonmouth Way",
+                    "addressLine2": "",
+                    "city": "Bristol",
+                    "state": "",
+                    "country": "GB",
+                    "postalCode": "BS11 9YA",
+                    "phoneNumber": "",
+                    "email": "",
+                    "website": "",
+                    "lastModifiedDateTime": iso(base),
+                }
+            )
+        for code, name in (
+            ("CARD", "Card (Shopify Payments)"),
+            ("STORECRED", "Store credit / gift card"),
+            ("BANK", "Bank transfer"),
+            ("CASH", "Cash"),
+        ):
+            self.sets["paymentMethods"].append(
+                {
+                    "id": gid("pm", code) if self.name == COMPANY else gid(self.name, "pm", code),
+                    "code": code,
+                    "displayName": name,
+                    "lastModifiedDateTime": iso(base),
+                }
+            )
+        for code, desc in (
+            ("SIZE", "Wrong size"),
+            ("UNWANTED", "No longer wanted"),
+            ("DEFECT", "Defective"),
+            ("DESCR", "Not as described"),
+            ("DAMAGED", "Damaged in transit"),
+        ):
+            self.sets["customerReturnReasons"].append(
+                {
+                    "id": gid(self.name, "crr", code),
+                    "code": code,
+                    "description": desc,
+                    "lastModifiedDateTime": iso(base),
+                }
+            )
+        for code, name, intl, sym in (
+            ("PCS", "Piece", "H87", "pcs"),
+            ("PACK", "Pack", "PK", ""),
+            ("BOX", "Box", "BX", ""),
+        ):
+            self.sets["unitsOfMeasure"].append(
+                {
+                    "id": gid(self.name, "uom", code),
+                    "code": code,
+                    "displayName": name,
+                    "internationalStandardCode": intl,
+                    "symbol": sym,
+                    "lastModifiedDateTime": iso(base),
+                }
+            )
         # Fiscal year October..September. FY 2024/25 and FY 2025/26 are closed (year-end close
         # run in early November 2026); FY 2026/27 is open.
         start = date(2024, 10, 1)
@@ -880,12 +1276,19 @@ class BCBuilder:
             y, m = start.year + (start.month - 1 + k) // 12, (start.month - 1 + k) % 12 + 1
             sd = date(y, m, 1)
             closed = sd < date(2026, 10, 1)
-            self.sets["accountingPeriods"].append({
-                "id": gid(self.name, "ap", sd.isoformat()), "startingDate": sd.isoformat(),
-                "name": sd.strftime("%B"), "newFiscalYear": m == 10, "closed": closed,
-                "dateLocked": closed,
-                "lastModifiedDateTime": iso(datetime(2026, 11, 6, 17, 40, tzinfo=UTC) if closed else base),
-            })
+            self.sets["accountingPeriods"].append(
+                {
+                    "id": gid(self.name, "ap", sd.isoformat()),
+                    "startingDate": sd.isoformat(),
+                    "name": sd.strftime("%B"),
+                    "newFiscalYear": m == 10,
+                    "closed": closed,
+                    "dateLocked": closed,
+                    "lastModifiedDateTime": iso(
+                        datetime(2026, 11, 6, 17, 40, tzinfo=UTC) if closed else base
+                    ),
+                }
+            )
 
 
 # ============================================================================ world builder
@@ -894,9 +1297,15 @@ def _customers() -> list[Customer]:
     for i in range(60):
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
         city, pc = CITIES[i % len(CITIES)]
-        out.append(Customer(number=f"C{20001 + i}", name=f"{first} {last}",
-                            email=f"{first.lower()}.{last.lower()}{i + 1}@mail.example.com",
-                            city=city, postcode=pc))
+        out.append(
+            Customer(
+                number=f"C{20001 + i}",
+                name=f"{first} {last}",
+                email=f"{first.lower()}.{last.lower()}{i + 1}@mail.example.com",
+                city=city,
+                postcode=pc,
+            )
+        )
     return out
 
 
@@ -921,8 +1330,18 @@ def _add(world: World, bc: BCBuilder, spec: Spec) -> None:
         bc.exchange_doc(spec, ref, spec.exch_doc, when)
 
 
-def _done(ref: str, order: str, cust: Customer, lines: list[Line], created_days_ago: float, *,
-          rtype: str = "Refund", paid: bool = False, path: str = "deleted", **kw: Any) -> Spec:
+def _done(
+    ref: str,
+    order: str,
+    cust: Customer,
+    lines: list[Line],
+    created_days_ago: float,
+    *,
+    rtype: str = "Refund",
+    paid: bool = False,
+    path: str = "deleted",
+    **kw: Any,
+) -> Spec:
     """A finished return: delivered, received, graded, refunded and credited on time."""
     created = ago(created_days_ago)
     shipped = created + timedelta(days=1, hours=2)
@@ -935,12 +1354,35 @@ def _done(ref: str, order: str, cust: Customer, lines: list[Line], created_days_
         if rtype in ("Recycle", "Exchange"):
             cms = []  # no money moves: no credit note owed
         else:
-            paid_at = processed + timedelta(days=9) if paid and processed + timedelta(days=9) < NOW else None
-            cms = [CM(posted=processed.date(), status="Paid" if paid_at else "Open",
-                      modified=processed + timedelta(hours=1), paid_at=paid_at)]
-    return Spec(ref=ref, order=order, cust=cust, lines=lines, created=created, rtype=rtype,
-                shipped=shipped, delivered=delivered, qc=qc, processed=processed,
-                ro=path, receipt=receipt, cms=cms, **kw)
+            paid_at = (
+                processed + timedelta(days=9)
+                if paid and processed + timedelta(days=9) < NOW
+                else None
+            )
+            cms = [
+                CM(
+                    posted=processed.date(),
+                    status="Paid" if paid_at else "Open",
+                    modified=processed + timedelta(hours=1),
+                    paid_at=paid_at,
+                )
+            ]
+    return Spec(
+        ref=ref,
+        order=order,
+        cust=cust,
+        lines=lines,
+        created=created,
+        rtype=rtype,
+        shipped=shipped,
+        delivered=delivered,
+        qc=qc,
+        processed=processed,
+        ro=path,
+        receipt=receipt,
+        cms=cms,
+        **kw,
+    )
 
 
 def build_world() -> World:
@@ -970,194 +1412,588 @@ def build_world() -> World:
     for i in range(60):
         item = ACTIVE_BULK_ITEMS[i % len(ACTIVE_BULK_ITEMS)]
         qty = 2 if i % 7 == 3 else 1
-        specs.append(_done(f"RMA-HB-{4001 + i}", order(), c(), [L(item, qty)],
-                           created_days_ago=48 - i * 0.6, paid=(i % 3 == 0),
-                           rtype="Shop Later Credit" if i % 11 == 5 else "Refund"))
+        specs.append(
+            _done(
+                f"RMA-HB-{4001 + i}",
+                order(),
+                c(),
+                [L(item, qty)],
+                created_days_ago=48 - i * 0.6,
+                paid=(i % 3 == 0),
+                rtype="Shop Later Credit" if i % 11 == 5 else "Refund",
+            )
+        )
 
     # ---- hand-made healthy returns --------------------------------------------------------
     specs.append(_done("RMA-HB-4101", order(), c(), [L("JEAN-IND-32")], 30))
     specs.append(_done("RMA-HB-4102", order(), c(), [L("SNK-TRL-42")], 33, paid=True))
     specs.append(_done("RMA-HB-4103", order(), c(), [L("TEE-WHT-S"), L("HOOD-GRY-L")], 26))
-    specs.append(_done("RMA-HB-4104", order(), c(), [L("JEAN-IND-34"), L("CAP-BSB-NVY")], 24,
-                       split_shipments=True))
+    specs.append(
+        _done(
+            "RMA-HB-4104",
+            order(),
+            c(),
+            [L("JEAN-IND-34"), L("CAP-BSB-NVY")],
+            24,
+            split_shipments=True,
+        )
+    )
     # lower-case SKU, no mapping entry: BC item numbers are upper-case, matched case-insensitively
     specs.append(_done("RMA-HB-4105", order(), c(), [L("HOOD-GRY-M", sku="hood-gry-m")], 22))
     # mapped SKU: a 2-pack on the storefront is 2 PCS of SOCK-CREW in BC (mapping factor 2)
-    specs.append(_done("RMA-HB-4106", order(), c(), [L("SOCK-CREW", 2, sku="SOCK-2PK", factor=2)], 21))
+    specs.append(
+        _done("RMA-HB-4106", order(), c(), [L("SOCK-CREW", 2, sku="SOCK-2PK", factor=2)], 21)
+    )
     # received on the return order, credited on a separate credit memo: the return order stays
     specs.append(_done("RMA-HB-4107", order(), c(), [L("SCARF-WOOL-GRN")], 19, path="received"))
     # a credit memo cancelled (wrong amount) and a correct one: only one live credit note
     s = _done("RMA-HB-4108", order(), c(), [L("JKT-RAIN-NVY-M")], 28)
     first_posted = s.processed.date()
-    s.cms = [CM(posted=first_posted, status="Canceled", unit_net={"JKT-RAIN-NVY-M": D("80.00")},
-                modified=s.processed + timedelta(days=1, hours=2)),
-             CM(posted=first_posted + timedelta(days=1), status="Open",
-                modified=s.processed + timedelta(days=1, hours=3))]
+    s.cms = [
+        CM(
+            posted=first_posted,
+            status="Canceled",
+            unit_net={"JKT-RAIN-NVY-M": D("80.00")},
+            modified=s.processed + timedelta(days=1, hours=2),
+        ),
+        CM(
+            posted=first_posted + timedelta(days=1),
+            status="Open",
+            modified=s.processed + timedelta(days=1, hours=3),
+        ),
+    ]
     specs.append(s)
-    specs.append(_done("RMA-HB-4109", order(), c(), [L("TEE-BLK-M", 2)], 18, rtype="Shop Later Credit"))
+    specs.append(
+        _done("RMA-HB-4109", order(), c(), [L("TEE-BLK-M", 2)], 18, rtype="Shop Later Credit")
+    )
     # Shop Now credit with an exchange: replacement sales order still open in BC
-    specs.append(_done("RMA-HB-4110", order(), c(), [L("SNK-TRL-42")], 14, rtype="Shop Now Credit",
-                       exchange=[L("SNK-TRL-43")], exch_doc="order"))
+    specs.append(
+        _done(
+            "RMA-HB-4110",
+            order(),
+            c(),
+            [L("SNK-TRL-42")],
+            14,
+            rtype="Shop Now Credit",
+            exchange=[L("SNK-TRL-43")],
+            exch_doc="order",
+        )
+    )
     # exchange fully shipped + invoiced: its sales order is gone, the posted invoice remains
-    specs.append(_done("RMA-HB-4111", order(), c(), [L("HOOD-GRY-L")], 27, rtype="Shop Now Credit",
-                       exchange=[L("HOOD-GRY-M")], exch_doc="invoice"))
+    specs.append(
+        _done(
+            "RMA-HB-4111",
+            order(),
+            c(),
+            [L("HOOD-GRY-L")],
+            27,
+            rtype="Shop Now Credit",
+            exchange=[L("HOOD-GRY-M")],
+            exch_doc="invoice",
+        )
+    )
     # Recycle: goods received, no money moves, no credit note owed
-    specs.append(_done("RMA-HB-4112", order(), c(), [L("TEE-WHT-M")], 17, rtype="Recycle", path="received"))
+    specs.append(
+        _done("RMA-HB-4112", order(), c(), [L("TEE-WHT-M")], 17, rtype="Recycle", path="received")
+    )
     # Recycle still in transit
-    specs.append(Spec(ref="RMA-HB-4113", order=order(), cust=c(), lines=[L("CAP-BSB-NVY")],
-                      created=ago(3), rtype="Recycle", shipped=ago(2, 4), ro="open"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4113",
+            order=order(),
+            cust=c(),
+            lines=[L("CAP-BSB-NVY")],
+            created=ago(3),
+            rtype="Recycle",
+            shipped=ago(2, 4),
+            ro="open",
+        )
+    )
     # in transit, return order released
-    specs.append(Spec(ref="RMA-HB-4114", order=order(), cust=c(), lines=[L("JEAN-IND-32")],
-                      created=ago(3, 5), shipped=ago(2, 2), ro="open"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4114",
+            order=order(),
+            cust=c(),
+            lines=[L("JEAN-IND-32")],
+            created=ago(3, 5),
+            shipped=ago(2, 2),
+            ro="open",
+        )
+    )
     # in transit 6 days, return order pending approval (escaped enum)
-    specs.append(Spec(ref="RMA-HB-4115", order=order(), cust=c(), lines=[L("SNK-TRL-43")],
-                      created=ago(7), shipped=ago(6), ro="open", ro_status="Pending_x0020_Approval"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4115",
+            order=order(),
+            cust=c(),
+            lines=[L("SNK-TRL-43")],
+            created=ago(7),
+            shipped=ago(6),
+            ro="open",
+            ro_status="Pending_x0020_Approval",
+        )
+    )
     # label issued 2 days ago, not yet shipped, return order open
-    specs.append(Spec(ref="RMA-HB-4116", order=order(), cust=c(), lines=[L("TEE-WHT-S", 2)],
-                      created=ago(2), ro="open", ro_status="Open"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4116",
+            order=order(),
+            cust=c(),
+            lines=[L("TEE-WHT-S", 2)],
+            created=ago(2),
+            ro="open",
+            ro_status="Open",
+        )
+    )
     # created 40 minutes ago, nothing in BC yet (within the 1 h authorised grace: a delay at most)
-    specs.append(Spec(ref="RMA-HB-4117", order=order(), cust=c(), lines=[L("BAG-TOTE-NAT")],
-                      created=ago(minutes=40)))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4117",
+            order=order(),
+            cust=c(),
+            lines=[L("BAG-TOTE-NAT")],
+            created=ago(minutes=40),
+        )
+    )
     w.expected_delays["RMA-HB-4117"] = "RETURN_ORDER_MISSING within the 1 h grace"
     # delivered 10 h ago, receipt not yet posted (within the 24 h received grace)
-    specs.append(Spec(ref="RMA-HB-4118", order=order(), cust=c(), lines=[L("HOOD-GRY-M")],
-                      created=ago(5), shipped=ago(4), delivered=ago(hours=10), ro="open"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4118",
+            order=order(),
+            cust=c(),
+            lines=[L("HOOD-GRY-M")],
+            created=ago(5),
+            shipped=ago(4),
+            delivered=ago(hours=10),
+            ro="open",
+        )
+    )
     w.expected_delays["RMA-HB-4118"] = "RECEIPT_NOT_POSTED within the 24 h grace"
     # received in BC, grading pending (40 h, within the 72 h inspected grace)
-    specs.append(Spec(ref="RMA-HB-4119", order=order(), cust=c(), lines=[L("JEAN-IND-34")],
-                      created=ago(6), shipped=ago(5), delivered=ago(hours=40),
-                      ro="received", receipt=ago(hours=38)))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4119",
+            order=order(),
+            cust=c(),
+            lines=[L("JEAN-IND-34")],
+            created=ago(6),
+            shipped=ago(5),
+            delivered=ago(hours=40),
+            ro="received",
+            receipt=ago(hours=38),
+        )
+    )
     # graded 6 h ago, refund not yet issued (within the 24 h credited grace)
-    specs.append(Spec(ref="RMA-HB-4120", order=order(), cust=c(), lines=[L("SNK-TRL-42")],
-                      created=ago(7), shipped=ago(6), delivered=ago(2), qc=ago(hours=6),
-                      ro="received", receipt=ago(1, 20)))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4120",
+            order=order(),
+            cust=c(),
+            lines=[L("SNK-TRL-42")],
+            created=ago(7),
+            shipped=ago(6),
+            delivered=ago(2),
+            qc=ago(hours=6),
+            ro="received",
+            receipt=ago(1, 20),
+        )
+    )
     # cancelled on the platform before anything happened: nothing owed, nothing in BC
-    specs.append(Spec(ref="RMA-HB-4121", order=order(), cust=c(), lines=[L("TEE-BLK-M")],
-                      created=ago(10), status_override="Cancelled"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4121",
+            order=order(),
+            cust=c(),
+            lines=[L("TEE-BLK-M")],
+            created=ago(10),
+            status_override="Cancelled",
+        )
+    )
     # refunded in September (a period closed since) and credited the same day: booked in period
-    s = Spec(ref="RMA-HB-4122", order=order(), cust=c(), lines=[L("SCARF-WOOL-GRN")],
-             created=datetime(2026, 9, 10, 9, 30, tzinfo=UTC),
-             shipped=datetime(2026, 9, 11, 13, 0, tzinfo=UTC),
-             delivered=datetime(2026, 9, 14, 10, 0, tzinfo=UTC),
-             qc=datetime(2026, 9, 15, 9, 0, tzinfo=UTC),
-             processed=datetime(2026, 9, 15, 11, 0, tzinfo=UTC),
-             ro="deleted", receipt=datetime(2026, 9, 14, 14, 0, tzinfo=UTC))
-    s.cms = [CM(posted=date(2026, 9, 15), status="Paid", paid_at=datetime(2026, 10, 3, 8, 0, tzinfo=UTC))]
+    s = Spec(
+        ref="RMA-HB-4122",
+        order=order(),
+        cust=c(),
+        lines=[L("SCARF-WOOL-GRN")],
+        created=datetime(2026, 9, 10, 9, 30, tzinfo=UTC),
+        shipped=datetime(2026, 9, 11, 13, 0, tzinfo=UTC),
+        delivered=datetime(2026, 9, 14, 10, 0, tzinfo=UTC),
+        qc=datetime(2026, 9, 15, 9, 0, tzinfo=UTC),
+        processed=datetime(2026, 9, 15, 11, 0, tzinfo=UTC),
+        ro="deleted",
+        receipt=datetime(2026, 9, 14, 14, 0, tzinfo=UTC),
+    )
+    s.cms = [
+        CM(posted=date(2026, 9, 15), status="Paid", paid_at=datetime(2026, 10, 3, 8, 0, tzinfo=UTC))
+    ]
     specs.append(s)
     # zero-rated children's item
     specs.append(_done("RMA-HB-4123", order(), c(), [L("KIDS-TEE-YEL-5")], 16))
-    specs.append(_done("RMA-HB-4124", order(), c(), [L("JKT-RAIN-NVY-M")], 20, rtype="Shop Later Credit", paid=True))
+    specs.append(
+        _done(
+            "RMA-HB-4124",
+            order(),
+            c(),
+            [L("JKT-RAIN-NVY-M")],
+            20,
+            rtype="Shop Later Credit",
+            paid=True,
+        )
+    )
     specs.append(_done("RMA-HB-4125", order(), c(), [L("SNK-TRL-43", 2)], 23))
     # plain variant exchange: received, no money moves, replacement sales order open in BC
-    specs.append(_done("RMA-HB-4126", order(), c(), [L("TEE-WHT-M")], 12, rtype="Exchange",
-                       exchange=[L("TEE-WHT-S")], path="received", exch_doc="order"))
+    specs.append(
+        _done(
+            "RMA-HB-4126",
+            order(),
+            c(),
+            [L("TEE-WHT-M")],
+            12,
+            rtype="Exchange",
+            exchange=[L("TEE-WHT-S")],
+            path="received",
+            exch_doc="order",
+        )
+    )
 
     # ---- planted exceptions: one code per return -------------------------------------------
     # SKU_UNKNOWN: a legacy storefront SKU with no item and no mapping; the integration created
     # the BC return order header but its line failed (no such item), so the order has no lines.
-    specs.append(Spec(ref="RMA-HB-4201", order=order(), cust=c(),
-                      lines=[L("BAG-TOTE-NAT", sku="TOTE-NATURAL-OLD")],
-                      created=ago(4), shipped=ago(3), ro="open", ro_lines=False))
-    w.plant("RMA-HB-4201", "SKU_UNKNOWN", "Swap SKU TOTE-NATURAL-OLD: no BC item, no mapping (BC return order header only)")
+    specs.append(
+        Spec(
+            ref="RMA-HB-4201",
+            order=order(),
+            cust=c(),
+            lines=[L("BAG-TOTE-NAT", sku="TOTE-NATURAL-OLD")],
+            created=ago(4),
+            shipped=ago(3),
+            ro="open",
+            ro_lines=False,
+        )
+    )
+    w.plant(
+        "RMA-HB-4201",
+        "SKU_UNKNOWN",
+        "Swap SKU TOTE-NATURAL-OLD: no BC item, no mapping (BC return order header only)",
+    )
     # SKU_INACTIVE: the item is blocked in BC (items.blocked = true)
-    specs.append(Spec(ref="RMA-HB-4202", order=order(), cust=c(), lines=[L("JKT-RAIN-NVY-L")],
-                      created=ago(5), shipped=ago(4), ro="open"))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4202",
+            order=order(),
+            cust=c(),
+            lines=[L("JKT-RAIN-NVY-L")],
+            created=ago(5),
+            shipped=ago(4),
+            ro="open",
+        )
+    )
     w.plant("RMA-HB-4202", "SKU_INACTIVE", "item JKT-RAIN-NVY-L has blocked=true")
     # ORDER_REF_MISSING: fully posted but the ERP documents carry no link to the web order
     # (credit memo not applied to the original invoice, receipt yourReference blank)
-    specs.append(_done("RMA-HB-4203", order(), c(), [L("TEE-WHT-M")], 25, your_ref=False,
-                       cms=None))
+    specs.append(_done("RMA-HB-4203", order(), c(), [L("TEE-WHT-M")], 25, your_ref=False, cms=None))
     specs[-1].cms[0].applied = False
-    w.plant("RMA-HB-4203", "ORDER_REF_MISSING", "credit memo invoiceId zero GUID / invoiceNumber blank; receipt yourReference blank")
+    w.plant(
+        "RMA-HB-4203",
+        "ORDER_REF_MISSING",
+        "credit memo invoiceId zero GUID / invoiceNumber blank; receipt yourReference blank",
+    )
     # CUSTOMER_NOT_FOUND: customer blocked for invoicing
-    specs.append(Spec(ref="RMA-HB-4204", order=order(), cust=blocked_customer, lines=[L("JEAN-IND-32")],
-                      created=ago(4), shipped=ago(3), ro="open"))
-    w.plant("RMA-HB-4204", "CUSTOMER_NOT_FOUND", f"customer {blocked_customer.number} blocked = Invoice")
+    specs.append(
+        Spec(
+            ref="RMA-HB-4204",
+            order=order(),
+            cust=blocked_customer,
+            lines=[L("JEAN-IND-32")],
+            created=ago(4),
+            shipped=ago(3),
+            ro="open",
+        )
+    )
+    w.plant(
+        "RMA-HB-4204", "CUSTOMER_NOT_FOUND", f"customer {blocked_customer.number} blocked = Invoice"
+    )
     # RETURN_ORDER_MISSING: in transit for 5 days, nothing in BC
-    specs.append(Spec(ref="RMA-HB-4205", order=order(), cust=c(), lines=[L("SNK-TRL-42")],
-                      created=ago(6), shipped=ago(5)))
-    w.plant("RMA-HB-4205", "RETURN_ORDER_MISSING", "no BC document carries the ref 6 days after creation")
+    specs.append(
+        Spec(
+            ref="RMA-HB-4205",
+            order=order(),
+            cust=c(),
+            lines=[L("SNK-TRL-42")],
+            created=ago(6),
+            shipped=ago(5),
+        )
+    )
+    w.plant(
+        "RMA-HB-4205",
+        "RETURN_ORDER_MISSING",
+        "no BC document carries the ref 6 days after creation",
+    )
     # RECEIPT_NOT_POSTED: delivered 50 h ago, return order still open with nothing received
-    specs.append(Spec(ref="RMA-HB-4206", order=order(), cust=c(), lines=[L("HOOD-GRY-M")],
-                      created=ago(7), shipped=ago(6), delivered=ago(hours=50), ro="open"))
-    w.plant("RMA-HB-4206", "RECEIPT_NOT_POSTED", "delivered 50 h ago; no return receipt, returnQtyReceived 0")
+    specs.append(
+        Spec(
+            ref="RMA-HB-4206",
+            order=order(),
+            cust=c(),
+            lines=[L("HOOD-GRY-M")],
+            created=ago(7),
+            shipped=ago(6),
+            delivered=ago(hours=50),
+            ro="open",
+        )
+    )
+    w.plant(
+        "RMA-HB-4206",
+        "RECEIPT_NOT_POSTED",
+        "delivered 50 h ago; no return receipt, returnQtyReceived 0",
+    )
     # CREDIT_NOTE_MISSING: refunded 6+ days ago, received in BC, no credit memo at all
-    specs.append(Spec(ref="RMA-HB-4207", order=order(), cust=c(), lines=[L("JEAN-IND-34")],
-                      created=ago(12), shipped=ago(11), delivered=ago(8), qc=ago(7, 2),
-                      processed=ago(7), ro="received", receipt=ago(7, 20)))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4207",
+            order=order(),
+            cust=c(),
+            lines=[L("JEAN-IND-34")],
+            created=ago(12),
+            shipped=ago(11),
+            delivered=ago(8),
+            qc=ago(7, 2),
+            processed=ago(7),
+            ro="received",
+            receipt=ago(7, 20),
+        )
+    )
     w.plant("RMA-HB-4207", "CREDIT_NOTE_MISSING", "refunded 7 days ago; no credit memo")
     # CREDIT_NOTE_MISSING: refunded, only a DRAFT credit memo exists (never posted)
-    specs.append(Spec(ref="RMA-HB-4208", order=order(), cust=c(), lines=[L("SNK-TRL-43")],
-                      created=ago(11), shipped=ago(10), delivered=ago(7), qc=ago(6, 2),
-                      processed=ago(6), ro="received", receipt=ago(6, 20),
-                      cms=[CM(posted=None, status="Draft", modified=ago(5, 23))]))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4208",
+            order=order(),
+            cust=c(),
+            lines=[L("SNK-TRL-43")],
+            created=ago(11),
+            shipped=ago(10),
+            delivered=ago(7),
+            qc=ago(6, 2),
+            processed=ago(6),
+            ro="received",
+            receipt=ago(6, 20),
+            cms=[CM(posted=None, status="Draft", modified=ago(5, 23))],
+        )
+    )
     w.plant("RMA-HB-4208", "CREDIT_NOTE_MISSING", "refunded 6 days ago; only a Draft credit memo")
     # CREDIT_NOTE_DUPLICATE: two posted (live) credit memos with the same ref
     s = _done("RMA-HB-4209", order(), c(), [L("HOOD-GRY-L")], 29)
-    s.cms = [CM(posted=s.processed.date(), status="Paid", paid_at=s.processed + timedelta(days=8)),
-             CM(posted=s.processed.date() + timedelta(days=2), status="Open",
-                modified=s.processed + timedelta(days=2, hours=1))]
+    s.cms = [
+        CM(posted=s.processed.date(), status="Paid", paid_at=s.processed + timedelta(days=8)),
+        CM(
+            posted=s.processed.date() + timedelta(days=2),
+            status="Open",
+            modified=s.processed + timedelta(days=2, hours=1),
+        ),
+    ]
     specs.append(s)
-    w.plant("RMA-HB-4209", "CREDIT_NOTE_DUPLICATE", "two posted credit memos (Paid + Open) carry the ref")
+    w.plant(
+        "RMA-HB-4209",
+        "CREDIT_NOTE_DUPLICATE",
+        "two posted credit memos (Paid + Open) carry the ref",
+    )
     # CREDIT_WITHOUT_REFUND: a Recycle return (no money moves) credited in BC anyway
     s = _done("RMA-HB-4210", order(), c(), [L("SCARF-WOOL-GRN")], 16, rtype="Recycle")
-    s.cms = [CM(posted=s.processed.date(), status="Open", modified=s.processed + timedelta(hours=2))]
+    s.cms = [
+        CM(posted=s.processed.date(), status="Open", modified=s.processed + timedelta(hours=2))
+    ]
     specs.append(s)
-    w.plant("RMA-HB-4210", "CREDIT_WITHOUT_REFUND", "Recycle return (no refund) has a posted credit memo")
+    w.plant(
+        "RMA-HB-4210",
+        "CREDIT_WITHOUT_REFUND",
+        "Recycle return (no refund) has a posted credit memo",
+    )
     # QUANTITY_MISMATCH: 2 returned and delivered, BC return order for 1 (1 received)
-    specs.append(Spec(ref="RMA-HB-4211", order=order(), cust=c(), lines=[L("HOOD-GRY-L", 2)],
-                      created=ago(6), shipped=ago(5), delivered=ago(hours=46), ro="received",
-                      ro_qty={"HOOD-GRY-L": 1}, receipt=ago(hours=44)))
-    w.plant("RMA-HB-4211", "QUANTITY_MISMATCH", "platform 2 delivered; BC return order quantity 1, received 1")
+    specs.append(
+        Spec(
+            ref="RMA-HB-4211",
+            order=order(),
+            cust=c(),
+            lines=[L("HOOD-GRY-L", 2)],
+            created=ago(6),
+            shipped=ago(5),
+            delivered=ago(hours=46),
+            ro="received",
+            ro_qty={"HOOD-GRY-L": 1},
+            receipt=ago(hours=44),
+        )
+    )
+    w.plant(
+        "RMA-HB-4211",
+        "QUANTITY_MISMATCH",
+        "platform 2 delivered; BC return order quantity 1, received 1",
+    )
     # REFUND_AMOUNT_MISMATCH: zero-rated item refunded 18.00, credited 15.00 (tax 0 both sides)
-    specs.append(_done("RMA-HB-4212", order(), c(), [L("KIDS-TEE-YEL-5")], 15,
-                       cms=[CM(posted=(ago(15) + timedelta(days=4, hours=20)).date(),
-                               unit_net={"KIDS-TEE-YEL-5": D("15.00")})]))
-    w.plant("RMA-HB-4212", "REFUND_AMOUNT_MISMATCH", "items: refunded 18.00, credited 15.00 (VAT 0 both sides)")
+    specs.append(
+        _done(
+            "RMA-HB-4212",
+            order(),
+            c(),
+            [L("KIDS-TEE-YEL-5")],
+            15,
+            cms=[
+                CM(
+                    posted=(ago(15) + timedelta(days=4, hours=20)).date(),
+                    unit_net={"KIDS-TEE-YEL-5": D("15.00")},
+                )
+            ],
+        )
+    )
+    w.plant(
+        "RMA-HB-4212",
+        "REFUND_AMOUNT_MISMATCH",
+        "items: refunded 18.00, credited 15.00 (VAT 0 both sides)",
+    )
     # TAX_MISMATCH: credited at 5 % VAT instead of 20 % (items equal, tax 10.00 vs 2.50)
-    specs.append(_done("RMA-HB-4213", order(), c(), [L("HOOD-GRY-M")], 13,
-                       cms=[CM(posted=(ago(13) + timedelta(days=4, hours=20)).date(),
-                               vat={"HOOD-GRY-M": D("0.05")})]))
-    w.plant("RMA-HB-4213", "TAX_MISMATCH", "tax: refunded 10.00, credit memo 2.50 (items 50.00 both)")
+    specs.append(
+        _done(
+            "RMA-HB-4213",
+            order(),
+            c(),
+            [L("HOOD-GRY-M")],
+            13,
+            cms=[
+                CM(
+                    posted=(ago(13) + timedelta(days=4, hours=20)).date(),
+                    vat={"HOOD-GRY-M": D("0.05")},
+                )
+            ],
+        )
+    )
+    w.plant(
+        "RMA-HB-4213", "TAX_MISMATCH", "tax: refunded 10.00, credit memo 2.50 (items 50.00 both)"
+    )
     # CREDIT_BEFORE_RECEIPT: credit memo posted 3 days before the BC return receipt
-    s = Spec(ref="RMA-HB-4214", order=order(), cust=c(), lines=[L("JEAN-IND-32")],
-             created=ago(20), shipped=ago(19), delivered=ago(16), qc=ago(15, 3),
-             processed=ago(15, 1), ro="received", receipt=ago(12))
+    s = Spec(
+        ref="RMA-HB-4214",
+        order=order(),
+        cust=c(),
+        lines=[L("JEAN-IND-32")],
+        created=ago(20),
+        shipped=ago(19),
+        delivered=ago(16),
+        qc=ago(15, 3),
+        processed=ago(15, 1),
+        ro="received",
+        receipt=ago(12),
+    )
     s.cms = [CM(posted=ago(15).date(), status="Open", modified=ago(15, -1))]
     specs.append(s)
-    w.plant("RMA-HB-4214", "CREDIT_BEFORE_RECEIPT", "credit memo posted day -15, return receipt posted day -12")
+    w.plant(
+        "RMA-HB-4214",
+        "CREDIT_BEFORE_RECEIPT",
+        "credit memo posted day -15, return receipt posted day -12",
+    )
     # CLOSED_PERIOD: refunded 28 Sep 2026 (FY 2025/26, closed), credit memo posted 2 Oct 2026
-    s = Spec(ref="RMA-HB-4215", order=order(), cust=c(), lines=[L("SNK-TRL-43")],
-             created=datetime(2026, 9, 18, 10, 0, tzinfo=UTC),
-             shipped=datetime(2026, 9, 19, 12, 0, tzinfo=UTC),
-             delivered=datetime(2026, 9, 24, 11, 0, tzinfo=UTC),
-             qc=datetime(2026, 9, 28, 8, 0, tzinfo=UTC),
-             processed=datetime(2026, 9, 28, 10, 0, tzinfo=UTC),
-             ro="deleted", receipt=datetime(2026, 9, 25, 9, 0, tzinfo=UTC))
-    s.cms = [CM(posted=date(2026, 10, 2), status="Open", modified=datetime(2026, 10, 2, 15, 0, tzinfo=UTC))]
+    s = Spec(
+        ref="RMA-HB-4215",
+        order=order(),
+        cust=c(),
+        lines=[L("SNK-TRL-43")],
+        created=datetime(2026, 9, 18, 10, 0, tzinfo=UTC),
+        shipped=datetime(2026, 9, 19, 12, 0, tzinfo=UTC),
+        delivered=datetime(2026, 9, 24, 11, 0, tzinfo=UTC),
+        qc=datetime(2026, 9, 28, 8, 0, tzinfo=UTC),
+        processed=datetime(2026, 9, 28, 10, 0, tzinfo=UTC),
+        ro="deleted",
+        receipt=datetime(2026, 9, 25, 9, 0, tzinfo=UTC),
+    )
+    s.cms = [
+        CM(
+            posted=date(2026, 10, 2),
+            status="Open",
+            modified=datetime(2026, 10, 2, 15, 0, tzinfo=UTC),
+        )
+    ]
     specs.append(s)
-    w.plant("RMA-HB-4215", "CLOSED_PERIOD", "refund 2026-09-28 in a closed period; credit posted 2026-10-02")
+    w.plant(
+        "RMA-HB-4215",
+        "CLOSED_PERIOD",
+        "refund 2026-09-28 in a closed period; credit posted 2026-10-02",
+    )
     # ERP_RECORD_UNLINKED (1): another channel's return order
-    specs.append(Spec(ref="EBAY-3391-R", order=order(), cust=c(), lines=[L("CAP-BSB-NVY")],
-                      created=ago(9), ro="open", platform=False))
-    w.plant("EBAY-3391-R", "ERP_RECORD_UNLINKED", "open BC return order whose ref matches no Swap return")
+    specs.append(
+        Spec(
+            ref="EBAY-3391-R",
+            order=order(),
+            cust=c(),
+            lines=[L("CAP-BSB-NVY")],
+            created=ago(9),
+            ro="open",
+            platform=False,
+        )
+    )
+    w.plant(
+        "EBAY-3391-R",
+        "ERP_RECORD_UNLINKED",
+        "open BC return order whose ref matches no Swap return",
+    )
     # ERP_RECORD_UNLINKED (2): posted receipt + credit memo under a ref Swap never issued
     s = _done("RMA-HB-9102", order(), c(), [L("TEE-WHT-S")], 14, platform=False)
     specs.append(s)
-    w.plant("RMA-HB-9102", "ERP_RECORD_UNLINKED", "posted receipt + credit memo whose ref matches no Swap return")
+    w.plant(
+        "RMA-HB-9102",
+        "ERP_RECORD_UNLINKED",
+        "posted receipt + credit memo whose ref matches no Swap return",
+    )
     # PAYLOAD_INVALID: products lack the required item_count (created 30 min ago, nothing in BC)
-    specs.append(Spec(ref="RMA-HB-4218", order=order(), cust=c(), lines=[L("TEE-BLK-M")],
-                      created=ago(minutes=30), invalid=True))
+    specs.append(
+        Spec(
+            ref="RMA-HB-4218",
+            order=order(),
+            cust=c(),
+            lines=[L("TEE-BLK-M")],
+            created=ago(minutes=30),
+            invalid=True,
+        )
+    )
     w.plant("RMA-HB-4218", "PAYLOAD_INVALID", "products[0].item_count (required integer) missing")
     # EXCHANGE_ORDER_MISSING: Shop Now exchange processed 5 days ago, no replacement order in BC
-    specs.append(_done("RMA-HB-4219", order(), c(), [L("TEE-WHT-S")], 9, rtype="Shop Now Credit",
-                       exchange=[L("TEE-WHT-M")]))
-    w.plant("RMA-HB-4219", "EXCHANGE_ORDER_MISSING", "Shop Now Credit with exchange_items, processed 5 days ago; no BC sales order/invoice with the ref")
+    specs.append(
+        _done(
+            "RMA-HB-4219",
+            order(),
+            c(),
+            [L("TEE-WHT-S")],
+            9,
+            rtype="Shop Now Credit",
+            exchange=[L("TEE-WHT-M")],
+        )
+    )
+    w.plant(
+        "RMA-HB-4219",
+        "EXCHANGE_ORDER_MISSING",
+        "Shop Now Credit with exchange_items, processed 5 days ago; "
+        "no BC sales order/invoice with the ref",
+    )
     # EXCHANGE_ORDER_MISSING: a plain "Exchange" return (type listed in Swap's webhook type
     # conditions), received and processed 6 days ago; no replacement order in BC
-    specs.append(_done("RMA-HB-4220", order(), c(), [L("JEAN-IND-32")], 11, rtype="Exchange",
-                       exchange=[L("JEAN-IND-34")], path="received"))
-    w.plant("RMA-HB-4220", "EXCHANGE_ORDER_MISSING", "type Exchange with exchange_items, processed 6 days ago; no BC sales order/invoice with the ref")
+    specs.append(
+        _done(
+            "RMA-HB-4220",
+            order(),
+            c(),
+            [L("JEAN-IND-32")],
+            11,
+            rtype="Exchange",
+            exchange=[L("JEAN-IND-34")],
+            path="received",
+        )
+    )
+    w.plant(
+        "RMA-HB-4220",
+        "EXCHANGE_ORDER_MISSING",
+        "type Exchange with exchange_items, processed 6 days ago; "
+        "no BC sales order/invoice with the ref",
+    )
 
     for spec in specs:
         _add(w, main, spec)
@@ -1180,8 +2016,14 @@ def build_world() -> World:
         _done("RMA-HB-4207", "#51002", cust[1], [L("JEAN-IND-34")], 12),
         # an EU return that matches nothing on the platform
         _done("RMA-EU-5501", "#61001", cust[2], [L("CAP-BSB-NVY")], 10),
-        Spec(ref="RMA-HB-4205", order="#51003", cust=cust[4], lines=[L("SNK-TRL-42")],
-             created=ago(6), ro="open"),
+        Spec(
+            ref="RMA-HB-4205",
+            order="#51003",
+            cust=cust[4],
+            lines=[L("SNK-TRL-42")],
+            created=ago(6),
+            ro="open",
+        ),
     ]
     for g in ghost:
         g.platform = False
@@ -1192,8 +2034,10 @@ def build_world() -> World:
         g = _done(f"RMA-HO-{7001 + k}", f"#8{1000 + k}", cust[k + 30], [L("TEE-BLK-M")], 10 + k)
         w.swap_returns[DECOY_STORE_ID].append(swap_record(g, DECOY_STORE_ID))
 
-    w.companies = [decoy.as_company(datetime(2024, 2, 1, tzinfo=UTC)),  # listed first on purpose
-                   main.as_company(datetime(2023, 5, 2, tzinfo=UTC))]
+    w.companies = [
+        decoy.as_company(datetime(2024, 2, 1, tzinfo=UTC)),  # listed first on purpose
+        main.as_company(datetime(2023, 5, 2, tzinfo=UTC)),
+    ]
 
     # ---- the profile's mapping table ---------------------------------------------------------
     reasons: dict[str, str] = {}
@@ -1203,7 +2047,9 @@ def build_world() -> World:
     w.mappings = {
         # only the one SKU that differs from its item number; everything else is identity
         # (upper-cased) as the product owner decided
-        "skus": {"SOCK-2PK": {"sku": "SOCK-2PK", "item_no": "SOCK-CREW", "factor": "2", "erp_uom": "PCS"}},
+        "skus": {
+            "SOCK-2PK": {"sku": "SOCK-2PK", "item_no": "SOCK-CREW", "factor": "2", "erp_uom": "PCS"}
+        },
         "reasons": reasons,
         "dispositions": {
             "sellable": {"disposition": "RESELL", "location": BC_RETURNS_LOCATION},
@@ -1211,8 +2057,11 @@ def build_world() -> World:
         },
         "locations": {SWAP_LOCATION: BC_RETURNS_LOCATION},
         "fees": {},
-        "payment_methods": {"Refund": "CARD", "Shop Now Credit": "STORECRED",
-                            "Shop Later Credit": "STORECRED"},
+        "payment_methods": {
+            "Refund": "CARD",
+            "Shop Now Credit": "STORECRED",
+            "Shop Later Credit": "STORECRED",
+        },
         "identity_fallback": True,
     }
     # stable order: Swap lists by date_updated

@@ -37,11 +37,14 @@ class _Server:
 
     def __init__(self, app: Any) -> None:
         self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "_Server":
+    def __enter__(self) -> _Server:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -70,9 +73,17 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_cli() + args, env=env, capture_output=True, text=True, timeout=timeout,
-                          cwd=str(Path(__file__).resolve().parents[3]))
+def _run(
+    args: list[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _cli() + args,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(Path(__file__).resolve().parents[3]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,40 +99,68 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
     bc_app = fake_bc.make_app(world)
     with _Server(swap_app) as swap, _Server(bc_app) as bc:
         bc_base = f"http://127.0.0.1:{bc.port}"
-        setup = _run([
-            "setup", "--profile", PROFILE,
-            "--platform", "swap",
-            "--platform-url", f"http://127.0.0.1:{swap.port}/returns-api",
-            "--platform-option", f"store={scenario.STORE_ID}",
-            "--platform-option", "api_version=2",
-            "--erp", "d365_bc",
-            "--erp-url", bc_base,
-            "--erp-option", f"tenant={scenario.TENANT}",
-            "--erp-option", f"environment={scenario.ENVIRONMENT}",
-            "--erp-option", f"client_id={scenario.CLIENT_ID}",
-            "--erp-option", f"company={scenario.COMPANY}",
-            "--erp-option", f"token_url={bc_base}/{scenario.TENANT}/oauth2/v2.0/token",
-            "--default",
-        ], env)
-        assert setup.returncode == 0, f"setup failed ({setup.returncode}):\n{setup.stdout}\n{setup.stderr}"
+        setup = _run(
+            [
+                "setup",
+                "--profile",
+                PROFILE,
+                "--platform",
+                "swap",
+                "--platform-url",
+                f"http://127.0.0.1:{swap.port}/returns-api",
+                "--platform-option",
+                f"store={scenario.STORE_ID}",
+                "--platform-option",
+                "api_version=2",
+                "--erp",
+                "d365_bc",
+                "--erp-url",
+                bc_base,
+                "--erp-option",
+                f"tenant={scenario.TENANT}",
+                "--erp-option",
+                f"environment={scenario.ENVIRONMENT}",
+                "--erp-option",
+                f"client_id={scenario.CLIENT_ID}",
+                "--erp-option",
+                f"company={scenario.COMPANY}",
+                "--erp-option",
+                f"token_url={bc_base}/{scenario.TENANT}/oauth2/v2.0/token",
+                "--default",
+            ],
+            env,
+        )
+        assert setup.returncode == 0, (
+            f"setup failed ({setup.returncode}):\n{setup.stdout}\n{setup.stderr}"
+        )
 
         # the profile's mapping table, where the product keeps it (data_dir/mappings/<profile>.json)
         locate = _run(["locate"], env)
-        data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
-                         if ln.startswith("data_dir:")), str(home / "data"))
+        data_dir = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in locate.stdout.splitlines()
+                if ln.startswith("data_dir:")
+            ),
+            str(home / "data"),
+        )
         mdir = Path(data_dir) / "mappings"
         mdir.mkdir(parents=True, exist_ok=True)
         (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
 
         started = time.monotonic()
-        check = _run(["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env)
+        check = _run(
+            ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
+        )
         elapsed = time.monotonic() - started
         swap_log = list(swap_app.state.log)
         bc_log = list(bc_app.state.log)
         # a second check reads only what changed (README: Business Central reads in one $batch)
         # and lays it over the cache; nothing changed, so it must say the same
-        check2 = _run(["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env)
-        bc_log2 = list(bc_app.state.log)[len(bc_log):]
+        check2 = _run(
+            ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
+        )
+        bc_log2 = list(bc_app.state.log)[len(bc_log) :]
     try:
         doc = json.loads(check.stdout)
     except json.JSONDecodeError:
@@ -133,20 +172,32 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
         doc2 = json.loads(check2.stdout)
     except json.JSONDecodeError:
         doc2 = None
-    return {"check": check, "doc": doc, "elapsed": elapsed, "swap_log": swap_log, "bc_log": bc_log,
-            "check2": check2, "doc2": doc2, "bc_log2": bc_log2}
+    return {
+        "check": check,
+        "doc": doc,
+        "elapsed": elapsed,
+        "swap_log": swap_log,
+        "bc_log": bc_log,
+        "check2": check2,
+        "doc2": doc2,
+        "bc_log2": bc_log2,
+    }
 
 
 def _describe(f: dict[str, Any]) -> str:
-    return (f"{f.get('code')} [{f.get('stage')}/{f.get('severity')}] "
-            f"platform={f.get('platform_value')!r} erp={f.get('erp_value')!r} :: {f.get('message')}")
+    return (
+        f"{f.get('code')} [{f.get('stage')}/{f.get('severity')}] "
+        f"platform={f.get('platform_value')!r} erp={f.get('erp_value')!r} :: {f.get('message')}"
+    )
 
 
 def test_check_against_documented_fakes(world: scenario.World, check_run: dict[str, Any]) -> None:
     check = check_run["check"]
     doc = check_run["doc"]
-    assert doc is not None, (f"check did not print JSON (exit {check.returncode}):\n"
-                             f"stdout:\n{check.stdout[:3000]}\nstderr:\n{check.stderr[-3000:]}")
+    assert doc is not None, (
+        f"check did not print JSON (exit {check.returncode}):\n"
+        f"stdout:\n{check.stdout[:3000]}\nstderr:\n{check.stderr[-3000:]}"
+    )
 
     findings = doc.get("findings", [])
     delays = doc.get("delays", [])
@@ -168,8 +219,10 @@ def test_check_against_documented_fakes(world: scenario.World, check_run: dict[s
         f"exit code {check.returncode}; check took {check_run['elapsed']:.1f}s",
         f"platform: {doc.get('platform')}",
         f"erp: {doc.get('erp')}",
-        f"returns_checked={doc.get('returns_checked')} findings={len(findings)} delays={len(delays)}",
-        f"PRECISION {precision:.3f} ({len(tp)}/{len(found)})   RECALL {recall:.3f} ({len(tp)}/{len(truth)})",
+        f"returns_checked={doc.get('returns_checked')} findings={len(findings)} "
+        f"delays={len(delays)}",
+        f"PRECISION {precision:.3f} ({len(tp)}/{len(found)})   "
+        f"RECALL {recall:.3f} ({len(tp)}/{len(truth)})",
         "",
         "FALSE POSITIVES (reported, not planted):",
     ]
@@ -184,8 +237,10 @@ def test_check_against_documented_fakes(world: scenario.World, check_run: dict[s
             lines.append(f"      product said ({kind}): {_describe(f)}")
     swap_paths = sorted({e["path"] for e in check_run["swap_log"]})
     bc_404 = [e for e in check_run["bc_log"] if e.get("status") == 404]
-    lines.append(f"Swap paths requested: {swap_paths}; BC requests: {len(check_run['bc_log'])}"
-                 f" (404s: {len(bc_404)})")
+    lines.append(
+        f"Swap paths requested: {swap_paths}; BC requests: {len(check_run['bc_log'])}"
+        f" (404s: {len(bc_404)})"
+    )
     if check.stderr.strip():
         lines.append("stderr (tail): " + check.stderr.strip()[-1500:])
     report = "\n".join(lines)
@@ -199,12 +254,18 @@ def test_check_against_documented_fakes(world: scenario.World, check_run: dict[s
 def test_second_run_reads_incrementally_and_agrees(check_run: dict[str, Any]) -> None:
     doc, doc2, check2 = check_run["doc"], check_run["doc2"], check_run["check2"]
     assert doc is not None
-    assert doc2 is not None, f"second check printed no JSON (exit {check2.returncode}): {check2.stderr[-2000:]}"
+    assert doc2 is not None, (
+        f"second check printed no JSON (exit {check2.returncode}): {check2.stderr[-2000:]}"
+    )
     assert doc2.get("platform", {}).get("status") == "ok", doc2.get("platform")
     assert doc2.get("erp", {}).get("status") == "ok", doc2.get("erp")
     first = {(f.get("return_ref"), f.get("code")) for f in doc.get("findings", [])}
     second = {(f.get("return_ref"), f.get("code")) for f in doc2.get("findings", [])}
     batch_used = any(e.get("path", "").endswith("$batch") for e in check_run["bc_log2"])
-    print(f"\nsecond run: {len(check_run['bc_log2'])} BC requests, $batch used: {batch_used}; "
-          f"only first: {sorted(first - second)}; only second: {sorted(second - first)}")
-    assert first == second, f"only in first run: {sorted(first - second)}; only in second: {sorted(second - first)}"
+    print(
+        f"\nsecond run: {len(check_run['bc_log2'])} BC requests, $batch used: {batch_used}; "
+        f"only first: {sorted(first - second)}; only second: {sorted(second - first)}"
+    )
+    assert first == second, (
+        f"only in first run: {sorted(first - second)}; only in second: {sorted(second - first)}"
+    )
