@@ -66,6 +66,9 @@ def _source(status) -> str:
     name = SYSTEM_NAMES.get(status.system, status.system)
     if status.status == "ok":
         return f"{escape(name)} ok"
+    if status.status == "degraded":
+        return (f"[bold yellow]{escape(name)} degraded: {status.unreadable} of "
+                f"{status.records} records unreadable[/]")
     when = status.fetched_at.strftime("%Y-%m-%d %H:%M UTC") if status.fetched_at else "?"
     why = f": {escape(status.error)}" if status.error else ""
     return f"[bold yellow]{escape(name)} {status.status}, data from {when}[/]{why}"

@@ -29,6 +29,10 @@ V1_NAMES = {
     "return_status": "status",
 }
 STORE_NAME = "Northwind Outfitters"
+#: The product fields a shipment's ExternalShipmentItemDto repeats.
+SHIPMENT_ITEM_FIELDS = ("product_id", "shopify_product_id", "order_number", "product_name",
+                        "sku", "item_count", "cost", "return_type", "currency",
+                        "main_reason_id", "main_reason_text")
 
 
 def _stable_id(*parts: str) -> str:
@@ -131,9 +135,14 @@ def render_return(case: dict, store: str) -> dict[str, Any]:
         "delivered_date": received,
         "date_closed": closed,
         "return_shipments": [
-            {"shipment_id": _stable_id(ref, "shipment"), "destination_location_id": location,
-             "carrier_id": "royal-mail", "tracking_number": "RM" + _stable_id(ref)[:10].upper(),
-             "items": [pr["product_id"] for pr in products]}
+            {"shipment_id": _stable_id(ref, "shipment", location),
+             "location_id": location, "destination_location_id": location,
+             "carrier_id": "royal-mail", "label_type": "QR", "using_split_shipment":
+             len(locations) > 1, "tracking_number": "RM" + _stable_id(ref)[:10].upper(),
+             # ExternalShipmentItemDto objects, as v2 documents them (not bare ids)
+             "items": [{key: pr[key] for key in SHIPMENT_ITEM_FIELDS}
+                       for pr, line in zip(products, p["lines"], strict=True)
+                       if line.get("location") == location]}
             for location in sorted(locations)
         ],
         "products": products,

@@ -12,18 +12,27 @@ from ..domain.reconcile import Result, reconcile
 from ..domain.snapshot import Snapshot, SourceInfo
 
 
+#: A source is `degraded` when more than this share of its records could not be read: a
+#: stray malformed record is a PAYLOAD_INVALID finding, a real share of them means the
+#: check cannot vouch for that source, so it never reads as all clear.
+DEGRADED_SHARE = 0.05
+
+
 @dataclass(slots=True)
 class SourceStatus:
     system: str
-    status: str  # ok | stale | down
+    status: str  # ok | degraded | stale | down
     fetched_at: datetime | None
     records: int
     error: str | None = None
+    #: Records read but not readable (each a PAYLOAD_INVALID finding).
+    unreadable: int = 0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SourceStatus:
         return cls(data["system"], data["status"], _moment(data.get("fetched_at")),
-                   int(data.get("records") or 0), data.get("error"))
+                   int(data.get("records") or 0), data.get("error"),
+                   int(data.get("unreadable") or 0))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -31,10 +40,23 @@ class SourceStatus:
             "status": self.status,
             "fetched_at": _iso(self.fetched_at),
             "records": self.records,
+            "unreadable": self.unreadable,
         }
         if self.error:
             out["error"] = self.error
         return out
+
+    def count_unreadable(self, unreadable: int, records: int) -> None:
+        """Mark the source degraded when a real share of what it sent could not be read."""
+        self.unreadable = unreadable
+        if records and unreadable / records > DEGRADED_SHARE and self.status == "ok":
+            self.status = "degraded"
+            self.error = (f"{unreadable} of {records} records could not be read "
+                          f"(PAYLOAD_INVALID); findings for this source are incomplete")
+
+    @property
+    def degraded(self) -> bool:
+        return self.status == "degraded"
 
 
 @dataclass(slots=True)
@@ -55,7 +77,10 @@ class CheckReport:
         return [f for f in self.result.findings if severity_at_least(f, threshold)]
 
     def exit_code(self, fail_on: Severity) -> int:
-        return 1 if self.failing(fail_on) else 0
+        """1 when a finding is at or above `fail_on`, and whenever a source is degraded:
+        a source that could not be read is never all clear."""
+        degraded = self.platform.degraded or self.erp.degraded
+        return 1 if degraded or self.failing(fail_on) else 0
 
     def to_json(self) -> dict[str, Any]:
         findings = self.result.findings
@@ -107,7 +132,7 @@ def check_snapshot(
 ) -> CheckReport:
     ctx = snapshot.context(now)
     result = reconcile(snapshot.returns, ctx, workers=workers)
-    return CheckReport(
+    report = CheckReport(
         generated_at=datetime.now(UTC) if now is None and snapshot.as_of is None else ctx.now,
         profile=snapshot.profile,
         platform=_ok(snapshot.platform, len(snapshot.returns)),
@@ -115,6 +140,18 @@ def check_snapshot(
         result=result,
         cases=list(snapshot.returns),
     )
+    count_unreadable(report, snapshot.returns)
+    return report
+
+
+def count_unreadable(report: CheckReport, cases) -> None:
+    """Each side's unreadable records (PAYLOAD_INVALID) against what it sent."""
+    bad = {"platform": 0, "erp": 0}
+    for case in cases:
+        for problem in case.problems:
+            bad[problem.side.value] += 1
+    report.platform.count_unreadable(bad["platform"], report.platform.records)
+    report.erp.count_unreadable(bad["erp"], report.erp.records + bad["erp"])
 
 
 def erp_record_count(cases) -> int:

@@ -23,7 +23,7 @@ from ..domain.reference import Mappings, Policy
 from ..domain.view import Context
 from ..errors import UserError
 from ..store.cache import Cache
-from .check import CheckReport, SourceStatus, erp_record_count
+from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform
 
 
@@ -172,6 +172,8 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
     result = reconcile(paired.cases, ctx, workers=workers)
     data.platform_status.records = len(data.platform.views)
     data.erp_status.records = erp_record_count(paired.cases)
-    return CheckReport(generated_at=ctx.now, profile=profile.name,
-                       platform=data.platform_status, erp=data.erp_status, result=result,
-                       cases=paired.cases)
+    report = CheckReport(generated_at=ctx.now, profile=profile.name,
+                         platform=data.platform_status, erp=data.erp_status, result=result,
+                         cases=paired.cases)
+    count_unreadable(report, paired.cases)
+    return report

@@ -243,6 +243,8 @@ def environment_of(profile: Profile) -> str:
 
 
 def _stale(status: SourceStatus) -> SourceStatus:
+    if status.status == "degraded":  # what was kept is stale; the count still stands
+        return replace(status, status="stale", error=None)
     return replace(status, status="stale") if status.status == "ok" else status
 
 

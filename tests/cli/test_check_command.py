@@ -180,3 +180,33 @@ def test_committed_native_fixtures_match_the_sandbox(tmp_path: Path) -> None:
     for name in ("swap-returns.json", "business-central.json", "truth.json"):
         assert json.loads((tmp_path / name).read_text()) == json.loads(
             (committed / name).read_text()), name
+
+
+def test_a_mostly_unreadable_source_is_degraded_and_never_all_clear(tmp_path: Path) -> None:
+    """Issue 9.2: when a real share of a source's records could not be read, its status is
+    `degraded` with the count, and `check` exits non-zero whatever --fail-on says."""
+    snapshot = json.loads(FIXTURE.read_text())
+    healthy = [c for c in snapshot["returns"]
+               if c["platform"]["return_ref"] not in
+               {t["return_ref"] for t in json.loads(TRUTH.read_text())}][:20]
+    for case in healthy[:4]:  # 4 of 20: 20% unreadable
+        case["problems"] = [{"side": "platform", "record_id": case["platform"]["return_ref"],
+                             "error": "return_status: Input should be 'Open', ..."}]
+    snapshot["returns"] = healthy
+    path = tmp_path / "degraded.json"
+    path.write_text(json.dumps(snapshot))
+    done = cli("check", "--snapshot", str(path), "--format", "json", "--fail-on", "critical")
+    assert done.returncode == 1, done.stderr
+    out = json.loads(done.stdout)
+    assert out["platform"]["status"] == "degraded" and out["platform"]["unreadable"] == 4
+    assert "4 of 20" in out["platform"]["error"]
+    assert out["erp"]["status"] == "ok"
+    assert not any(f["severity"] == "critical" for f in out["findings"])  # only degraded
+    table = cli("check", "--snapshot", str(path), "--format", "table")
+    assert table.returncode == 1 and "degraded" in table.stdout
+    # one unreadable record in twenty is a finding, not a degraded source
+    for case in healthy[1:4]:
+        del case["problems"]
+    path.write_text(json.dumps(snapshot))
+    done = cli("check", "--snapshot", str(path), "--format", "json", "--fail-on", "critical")
+    assert json.loads(done.stdout)["platform"]["status"] == "ok" and done.returncode == 0

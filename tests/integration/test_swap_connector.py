@@ -170,3 +170,39 @@ async def test_over_loopback(scenario) -> None:
         finally:
             await swap.aclose()
     assert len(batch.views) == len(sim.records)
+
+
+async def test_v2_shipment_items_are_read_as_the_documented_objects(scenario) -> None:
+    """Issue 9.1: `return_shipments[].items` are ExternalShipmentItemDto objects (Swap v2,
+    docs/vendors/swap-commerce.md); every v2 return with a shipment used to fail validation
+    as PAYLOAD_INVALID, and its real exceptions vanished."""
+    sim = simulator(scenario)
+    shipped = [r for r in sim.records if r["return_shipments"]]
+    assert shipped and all(isinstance(item, dict) for r in shipped
+                           for s in r["return_shipments"] for item in s["items"])
+    batch, _ = await fetch(sim)
+    planted_bad = {c["platform"]["return_ref"] for c in scenario.snapshot["returns"]
+                   if c.get("problems")}
+    assert set(batch.problems) == planted_bad
+    views = {v.return_ref: v for v in batch.views}
+    for record in shipped:
+        destination = {item["product_id"]: s["destination_location_id"]
+                       for s in record["return_shipments"] for item in s["items"]}
+        for line in views[record["rma_number"]].lines:
+            assert line.location == destination[line.line_ref]
+
+
+def test_shipment_items_may_still_come_as_ids_or_unknown_shapes() -> None:
+    """Older payloads send ids; a shape the reconciliation does not need never invalidates."""
+    swap = SwapConnector(SwapSettings(base_url="http://x", store="s", api_key="k",
+                                      api_version=2))
+    base = {"rma_number": "R-1", "return_id": 7, "date_created": "2026-11-01T10:00:00Z",
+            "return_status": "Open", "products": [
+                {"product_id": "p1", "sku": "TEE", "item_count": 1, "cost": 10}]}
+    for items in (["p1"], [101], [{"product_id": "p1", "sku": "TEE", "extra": {"a": 1}}],
+                  [None, "p1"], "not a list"):
+        view, problem = swap.parse({**base, "return_shipments": [
+            {"destination_location_id": "hub-1", "items": items, "package": {"w": 1}}],
+            "tags": {"unexpected": "shape"}, "customer_name": {"first": "A"}})
+        assert problem is None, (items, problem)
+        assert view.lines[0].location == "hub-1"

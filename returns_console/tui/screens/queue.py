@@ -375,11 +375,12 @@ class QueueScreen(Screen):
             self.app.open_return(finding.return_ref)
 
 
-FRESHNESS_STYLE = {"ok": "green", "stale": "yellow", "down": "bold red"}
+FRESHNESS_STYLE = {"ok": "green", "degraded": "bold yellow", "stale": "yellow",
+                   "down": "bold red"}
 
 
 def _state(src: SourceStatus) -> str:
-    return "down" if src.error else src.status
+    return "down" if src.error and src.status != "degraded" else src.status
 
 
 def _freshness(src: SourceStatus) -> str:
@@ -389,11 +390,16 @@ def _freshness(src: SourceStatus) -> str:
         return f"ok {at}"
     if state == "down":
         return f"down · last good data {at}"
+    if state == "degraded":
+        return f"degraded · {src.unreadable} of {src.records} unreadable · {at}"
     return f"stale · from {at}"
 
 
 def _banner_line(src: SourceStatus) -> str:
     at = src.fetched_at.strftime("%Y-%m-%d %H:%M") if src.fetched_at else "an earlier run"
+    if src.status == "degraded":
+        return (f"{_system(src.system)} is degraded: {src.unreadable} of {src.records} records "
+                "could not be read (PAYLOAD_INVALID); its findings are incomplete.")
     if src.error:
         return (f"{_system(src.system)} is down ({src.error}); showing its last good data "
                 f"from {at}, marked stale.")
