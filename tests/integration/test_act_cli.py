@@ -81,3 +81,20 @@ def test_read_only_refuses_on_the_command_line_and_sends_nothing(tmp_path: Path,
     assert done.returncode == 1 and "read-only" in done.stderr
     assert _creates(port) == []
     assert [r["outcome"] for r in _audit(tmp_path)] == ["refused"]
+
+
+def test_requeue_from_the_command_line_never_credits_an_unrefunded_return(
+        tmp_path: Path, served) -> None:
+    """Issue 9.9, through the CLI: a return the platform has received but not refunded (its
+    receipt missing in BC) gets no credit memo, and the refusal is audited."""
+    port, _ = served
+    _setup(tmp_path, port)
+    done = cli("check", "--profile", "sandbox", "--format", "json", home=tmp_path, **SECRETS)
+    findings = json.loads(done.stdout)["findings"]
+    ref = next(f["return_ref"] for f in findings if f["code"] == "RECEIPT_NOT_POSTED")
+    assert all(f["action"] == "none" and "Business Central" in f["todo"]
+               for f in findings if f["code"] == "RECEIPT_NOT_POSTED")
+    refused = cli("act", "requeue", ref, "--yes", home=tmp_path, **SECRETS)
+    assert refused.returncode == 1
+    assert "has not refunded" in refused.stdout + refused.stderr
+    assert _creates(port) == []

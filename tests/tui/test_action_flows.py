@@ -261,6 +261,47 @@ async def test_requeue_creates_and_posts_the_credit_memo_once_and_then_refuses(
     assert log[0].request["method"] == "POST" and log[1].erp_record_id == number
 
 
+@pytest.mark.parametrize("code", [Code.RECEIPT_NOT_POSTED, Code.RETURN_ORDER_MISSING,
+                                  Code.CREDIT_WITHOUT_REFUND])
+async def test_requeue_on_a_return_the_platform_has_not_refunded_sends_nothing(
+        demo, tmp_path, code: Code) -> None:
+    """Issue 9.9: `u` on a return still in transit, not received or never refunded used to
+    create and post a credit memo. Now the finding says what to do in Business Central, the
+    re-queue is not offered, and pressing `u` anyway is refused with the reason."""
+    app = console(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        finding = first(app, code)
+        await open_return(pilot, finding.return_ref)
+        shown = flat(seen(app))
+        assert "re-queue posting (u)" not in shown
+        if code is not Code.CREDIT_WITHOUT_REFUND:
+            assert finding.action == "none" and "Business Central" in (finding.todo or "")
+            assert finding.todo.split(":")[0] in shown
+        await press(pilot, "u")
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen) and not preview.can_apply
+        said = flat(seen(app))
+        assert "has not refunded" in said or "no refund is owed" in said \
+            or "already has credit note" in said
+        await press(pilot, "y")
+        await press(pilot, "escape")
+        assert writes(demo) == []
+
+
+async def test_bulk_requeue_creates_credits_only_for_returns_the_platform_refunded(
+        demo, tmp_path) -> None:
+    app = console(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        missing = first(app, Code.CREDIT_NOTE_MISSING).return_ref
+        unrefunded = first(app, Code.RECEIPT_NOT_POSTED).return_ref
+        plans = app.actions.plans_for(app.loaded, "requeue_posting", [missing, unrefunded])
+        assert [p.allowed for p in plans] == [True, False]
+        assert "has not refunded" in plans[1].refusal and plans[1].credit is None
+        assert writes(demo) == []
+
+
 # -- bulk triage ----------------------------------------------------------------------------
 
 

@@ -144,10 +144,11 @@ def line_refs(row: LineRow) -> set[str]:
 
 
 def actions_for(findings: Iterable[Finding]) -> dict[Action, list[str]]:
-    """The catalogue's action for each finding, with the codes each would fix (in order)."""
+    """Each finding's action (what the pair can do: an action the ERP's API cannot do is
+    none), with the codes each would fix (in order)."""
     out: dict[Action, list[str]] = {}
     for f in findings:
-        codes = out.setdefault(CATALOGUE[f.code].action, [])
+        codes = out.setdefault(f.action, [])
         if f.code.value not in codes:
             codes.append(f.code.value)
     return out
@@ -393,7 +394,8 @@ class ReturnScreen(Screen):
             late = ", delay" if f.delay else ""
             out.append(f" ({f.severity.value}, {f.owner.value}{late}): ")
             out.append(self._safe(f.message))
-            out.append(f"\n  why: {entry.why}\n  do:  {entry.todo}")
+            out.append(f"\n  why: {entry.why}\n  do:  ")
+            out.append(self._safe(f.todo or entry.todo))
         return out
 
     # -- money ------------------------------------------------------------------------
