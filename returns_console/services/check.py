@@ -11,7 +11,6 @@ from ..domain.findings import Finding, severity_at_least
 from ..domain.reconcile import Result, reconcile
 from ..domain.snapshot import Snapshot, SourceInfo
 
-
 #: A source is `degraded` when more than this share of its records could not be read: a
 #: stray malformed record is a PAYLOAD_INVALID finding, a real share of them means the
 #: check cannot vouch for that source, so it never reads as all clear.
