@@ -88,23 +88,60 @@ def cli(ctx: click.Context, config_path: Path | None, profile_name: str | None,
               help="Processes to reconcile large batches with.")
 @click.option("--full", is_flag=True,
               help="Read everything again instead of only what changed since the last sync.")
+@click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Check what a capture recorded (see `capture`), offline.")
 @click.pass_obj
 def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Path | None,
-          fmt: str, fail_on: str, now_text: str | None, workers: int, full: bool) -> None:
+          fmt: str, fail_on: str, now_text: str | None, workers: int, full: bool,
+          replay_dir: Path | None) -> None:
     """Find every mismatch and print it. Exit 0: nothing at or above --fail-on;
-    1: some; 2: usage or configuration error; 3: a source is down and nothing is cached."""
-    if not (use_demo or snapshot_path):  # `returns-console --profile X check` means X too
+    1: some (or a source degraded); 2: usage or configuration error; 3: a source is down
+    and nothing is cached."""
+    if not (use_demo or snapshot_path or replay_dir):  # `--profile X check` means X too
         profile_name = profile_name or obj.get("profile_name")
     chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
-                                    ("--snapshot", snapshot_path)) if on]
+                                    ("--snapshot", snapshot_path), ("--replay", replay_dir))
+              if on]
     if len(chosen) != 1:
-        raise UserError("say what to check: --demo, --profile NAME or --snapshot FILE"
-                        if not chosen else f"choose one of {', '.join(chosen)}")
+        raise UserError("say what to check: --demo, --profile NAME, --snapshot FILE or "
+                        "--replay DIR" if not chosen else f"choose one of {', '.join(chosen)}")
     now = _parse_now(now_text)
     with gc_paused():  # one bulk job from start to exit: see domain/memory.py
-        report = _run_check(obj, use_demo, profile_name, snapshot_path, now, workers, full)
+        if replay_dir is not None:
+            from .services.capture import replay_report
+
+            report = replay_report(replay_dir, now=now, workers=workers)
+        else:
+            report = _run_check(obj, use_demo, profile_name, snapshot_path, now, workers,
+                                full)
         _emit(report, fmt)
     sys.exit(report.exit_code(Severity(fail_on)))
+
+
+@cli.command()
+@click.option("--profile", "profile_name", metavar="NAME",
+              help="The profile whose systems to record (default: the default profile).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder to write the capture to.")
+@click.pass_obj
+def capture(obj: dict, profile_name: str | None, out_dir: Path) -> None:
+    """Record what a profile's two systems answer (secrets removed, personal data
+    pseudonymised) for `check --replay` / `open --replay`: attach it to a ticket, demo a
+    client's data offline, keep it as a regression case."""
+    import asyncio
+
+    from .services.capture import capture_profile
+    from .services.connections import store_lookup
+    from .services.mappings import load_mappings
+
+    profile = _load_profile(obj, profile_name or obj.get("profile_name"))
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise UserError(f"{out_dir} is not empty; choose a new folder for the capture")
+    mappings = load_mappings(obj, profile.name).model_dump(mode="json")
+    kept = asyncio.run(capture_profile(profile, store_lookup(profile), out_dir, mappings))
+    click.echo(f"captured {kept} exchanges of profile {profile.name} in {out_dir} "
+               "(secrets removed, names, addresses, emails and phone numbers pseudonymised)")
+    click.echo(f"  returns-console check --replay {out_dir}")
 
 
 def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
@@ -207,15 +244,19 @@ def demo(obj: dict, fmt: str | None, read_only_here: bool, presenter_here: bool)
 @click.option("--demo", "use_demo", is_flag=True, help="Look in the built-in demo.")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path),
               help="Look in a canonical snapshot file.")
+@click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Look in a capture (see `capture`), offline.")
 @_READ_ONLY
 @_PRESENTER
 @click.pass_obj
 def open_return(obj: dict, ref: str, use_demo: bool, snapshot_path: Path | None,
-                read_only_here: bool, presenter_here: bool) -> None:
+                replay_dir: Path | None, read_only_here: bool, presenter_here: bool) -> None:
     """Open the console straight on one return, by its return ref or its order number
-    (on --profile, the default profile, --demo or --snapshot)."""
+    (on --profile, the default profile, --demo, --snapshot or --replay)."""
     if use_demo:
         session = _demo_session(obj, read_only_here)
+    elif replay_dir is not None:
+        session = _replay_session(replay_dir)
     elif snapshot_path is not None:
         session = _snapshot_session(snapshot_path)
     else:
@@ -251,6 +292,17 @@ def _snapshot_session(path: Path, now: datetime | None = None):
                          environment="demo", read_only=True, where=f"snapshot {path.name}",
                          mappings=snapshot.mappings, master=snapshot.erp_master,
                          systems=f"{snapshot.platform.system}|{snapshot.erp.system}")
+
+
+def _replay_session(folder: Path):
+    from .services.capture import read_capture, replay_report
+    from .services.session import ReportSession
+
+    capture = read_capture(folder)  # a folder that is no capture says so before the console
+    profile = capture.profile
+    return ReportSession(lambda: replay_report(folder), label=f"replay {folder.name}",
+                         environment="demo", read_only=True, where=f"capture {folder.name}",
+                         systems=f"{profile.platform.system}|{profile.erp.system}")
 
 
 def _profile_session(obj: dict, name: str | None, read_only: bool = False):
