@@ -1,4 +1,4 @@
-"""Stable identifiers from the domain contract (shared/spec/exceptions.md).
+"""Stable identifiers from the domain contract (docs/exceptions.md).
 
 These strings are emitted by `check --format json` and compared by acceptance checks: never
 rename a value, only add.

@@ -1,7 +1,7 @@
 """Swap Commerce simulator: the external returns API (v1 and v2), from a demo scenario.
 
 Paths, the `x-api-key` header, the store parameter, date filters, page/items_per_page paging
-and the status vocabularies follow shared/research/returns-platforms.md section 1. Where
+and the status vocabularies follow docs/vendors/swap-commerce.md. Where
 Swap's docs are silent (error bodies, v2 pagination fields) the simulator answers the way a
 NestJS service (which Swap's DTO names suggest) does, and the connector does not depend on it.
 """

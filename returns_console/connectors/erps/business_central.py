@@ -5,7 +5,7 @@ Auth is Microsoft Entra ID client credentials (a bearer token, cached and refres
 `{base_url}/v2.0/{tenant}/{environment}/api/v2.0/companies({id})/{entitySet}`. Every entity
 set is read at once (at most `concurrency` requests in flight: BC allows 5 per user), each
 following `@odata.nextLink` with `Prefer: odata.maxpagesize`. Field names, status strings,
-paging, ETags and the error body follow shared/research/erp-apis.md section 1;
+paging, ETags and the error body follow docs/vendors/business-central.md;
 docs/swap-bc-mapping.md says how each record maps to the canonical return.
 
 Choices where BC's API is silent or thin (also in the class docstrings below):

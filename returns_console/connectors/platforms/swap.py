@@ -3,7 +3,7 @@
 Auth is the `x-api-key` header; the store goes in the query (`store` v1, `swap_store_id`
 v2). Returns come a page at a time (`page`, `items_per_page` up to 50 in v1 and 100 in v2);
 after the first page the rest are fetched concurrently. Field and status names follow
-shared/research/returns-platforms.md section 1; docs/swap-bc-mapping.md says how each maps to
+docs/vendors/swap-commerce.md; docs/swap-bc-mapping.md says how each maps to
 the canonical return.
 """
 
