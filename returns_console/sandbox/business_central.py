@@ -14,11 +14,12 @@ simulator makes a choice and the connector does not depend on it:
 - A fee on a credit memo is a line for the fee service item with quantity -1, so its
   `amountExcludingTax` is negative (BC accepts negative quantities on sales documents).
 
-Writes (docs/vendors/business-central.md §1.4 to §1.6, messages from BCApps' APIV2 pages where the research quotes
-them): PATCH checks `If-Match` (missing or unreadable: 400 `BadRequest_InvalidToken`;
-stale: 409 `Request_EntityChanged`; `*` passes, as in BC) and answers 200 with the record,
-its ETag and `lastModifiedDateTime` new. A posted credit memo cannot be changed, and
-salesReturnOrders / returnReceipts / accountingPeriods are read-only API pages (405).
+Writes (docs/vendors/business-central.md §1.4 to §1.6, messages from BCApps' APIV2 pages
+where those quote them): PATCH checks `If-Match` (missing or unreadable: 400
+`BadRequest_InvalidToken`; stale: 409 `Request_EntityChanged`; `*` passes, as in BC) and
+answers 200 with the record, its ETag and `lastModifiedDateTime` new. A posted credit memo
+cannot be changed, and salesReturnOrders / returnReceipts / accountingPeriods are read-only
+API pages (405).
 POST salesCreditMemos deep-inserts a draft with its lines (201), all or nothing; the bound
 action `Microsoft.NAV.post` (204) turns a draft into a posted memo ("Open") with a posted
 number and a NEW id (older BC versions do this; newer ones keep the draft's id), the draft
@@ -137,7 +138,8 @@ CREDIT_MEMO_LINE_FIELDS = frozenset({
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 VAT_RATE = Decimal(20)
 
-#: As OData sends enum names: a space is `_x0020_`, a hyphen `_x002D_` (docs/vendors/business-central.md §1.3a).
+#: As OData sends enum names: a space is `_x0020_`, a hyphen `_x002D_`
+#: (docs/vendors/business-central.md §1.3a).
 RETURN_ORDER_STATUS = {"open": "Open", "released": "Released",
                        "on_hold": "Pending_x0020_Approval",
                        "closed": "Open", "cancelled": "Open"}
@@ -472,9 +474,9 @@ class _Renderer:
         return out
 
     def documents(self, returns: list[dict]) -> dict[str, list[dict]]:
-        """Each return's documents in the state BC keeps them (docs/vendors/business-central.md §1.3a): a return
-        order posted Receive + Invoice is deleted, leaving its posted return receipt and
-        credit memo (one in four stays, as when the credit memo was made apart and the
+        """Each return's documents in the state BC keeps them (docs/vendors/business-central.md
+        §1.3a): a return order posted Receive + Invoice is deleted, leaving its posted return
+        receipt and credit memo (one in four stays, as when the credit memo was made apart and the
         "Delete Invoiced Sales Return Orders" job has not run yet); a replacement sales
         order shipped and invoiced is deleted, leaving its posted sales invoice."""
         orders, receipts, memos, sales_orders = [], [], [], []
