@@ -1294,7 +1294,7 @@ class _Assembler:
                 status=StageStatus.DONE,
                 at=_midnight(first_receipt.documentDate or first_receipt.postingDate),
                 record_ids=(first_receipt.orderNumber or first_receipt.number,),
-                detail="posted (return order deleted by BC)",
+                detail="deleted by BC once posted",
                 raw_ref=self.raw_ref("returnReceipts", first_receipt))
         if not has_orders:
             if stand_in is not None:
