@@ -24,3 +24,18 @@ def test_an_unreadable_erp_record_linking_to_no_return_still_becomes_a_case() ->
     assert [c.return_ref for c in paired.cases] == ["R-1", "PCM0002"]
     assert paired.cases[1].problems == (problem,)
     assert paired.cases[1].platform.system == "swap"
+
+
+def test_a_document_that_is_not_a_return_document_is_never_an_unlinked_return() -> None:
+    """Issue 9.5: on a tenant without return orders every open web sales order carrying an
+    external document number was ERP_RECORD_UNLINKED. A view holding only documents that are
+    not a return's own (a replacement sales order, an invoice) counts next to its return and
+    is dropped alone; a return document under a link no return has is still an orphan."""
+    exchange = ErpView(system="d365_bc", return_ref="R-2", return_document=False)
+    web_order = ErpView(system="d365_bc", return_ref="#1001", return_document=False)
+    typo = ErpView(system="d365_bc", return_ref="R-20", return_document=True)
+    paired = pair([PlatformView(system="swap", return_ref="R-2")],
+                  {"R-2": exchange, "#1001": web_order, "R-20": typo}, "d365_bc")
+    assert [(c.return_ref, c.unlinked) for c in paired.cases] == [("R-2", False),
+                                                                   ("R-20", True)]
+    assert paired.cases[0].erp is exchange
