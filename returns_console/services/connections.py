@@ -69,8 +69,9 @@ def _swap(c: Connection) -> ReturnsPlatform:
             history_days=_int(_opt(s, "history_days", 365), "history_days"),
             default_location=_opt(s, "default_location"),
             reason_key=_choice(c, "reason_key", ("main_reason_id", "main_reason_text")),
-            **{key: _words(_opt(s, key), ()) for key in ("qc_done", "refund_types",
-                                                          "exchange_types") if _opt(s, key)},
+            **{key: _words(_opt(s, key), ()) for key in (
+                "qc_done", "refund_types", "exchange_types", "instant_credit_types")
+               if _opt(s, key)},
         ),
         log=c.log, transport=c.transport, retry=_retry(c),
     )

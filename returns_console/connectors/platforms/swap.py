@@ -61,6 +61,12 @@ class SwapSettings:
     refund_types: tuple[str, ...] = ("Refund", "Shop Now Credit", "Shop Later Credit")
     #: Return types whose lines are replaced by another item (a replacement order).
     exchange_types: tuple[str, ...] = ("Exchange", "Additional Payment")
+    #: Types whose store credit Swap issues when the return is requested (its help centre
+    #: says so of Shop Now Credit): named here, such a return reads as credited from its
+    #: request, so the credit before the goods came back shows as a liability gap. Empty
+    #: (the default): store credit is reconciled when the return is processed, when the ERP
+    #: posts its credit note.
+    instant_credit_types: tuple[str, ...] = ()
     concurrency: int = 4
     timeout: float = 30.0
 
@@ -397,6 +403,10 @@ class SwapConnector:
                                                detail=record_type)
         elif r.rma_processed:
             stages[Stage.CREDITED] = StageView(status=StageStatus.DONE, at=closed,
+                                               record_ids=ids, detail=refund_type)
+        elif not failed and refund_type.casefold() in {
+                t.casefold() for t in self.settings.instant_credit_types}:
+            stages[Stage.CREDITED] = StageView(status=StageStatus.DONE, at=created,
                                                record_ids=ids, detail=refund_type)
         currency = (r.customer_currency or next((p.currency for p in r.products if p.currency),
                                                 None) or "GBP").upper()

@@ -40,7 +40,9 @@ def test_corpus_is_not_empty() -> None:
 def test_swap_case(case: dict) -> None:
     check_citation(case)
     connector = SwapConnector(SwapSettings(base_url="http://x", store="s", api_key="k",
-                                           api_version=case.get("api_version", 2)))
+                                           api_version=case.get("api_version", 2),
+                                           **{k: tuple(v) if isinstance(v, list) else v
+                                              for k, v in case.get("settings", {}).items()}))
     failures: list[str] = []
     for name, record, expect in variants(case, "record"):
         assert expect, f"{case['_file']} ({name}): no expectations"
