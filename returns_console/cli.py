@@ -119,6 +119,55 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
 
 
 @cli.command()
+@click.option("--period", metavar="YYYY-MM|NAME",
+              help="The ERP accounting period (default: the one holding today).")
+@click.option("--demo", "use_demo", is_flag=True, help="The built-in sandbox.")
+@click.option("--profile", "profile_name", metavar="NAME", help="A configured pair.")
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path),
+              help="A canonical snapshot file.")
+@click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="A capture (see `capture`).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--now", "now_text", metavar="ISO-TIME", help="Reconcile as of this moment.")
+@click.pass_obj
+def close(obj: dict, period: str | None, use_demo: bool, profile_name: str | None,
+          snapshot_path: Path | None, replay_dir: Path | None, fmt: str,
+          now_text: str | None) -> None:
+    """Month-end close: what stops an accounting period from closing, and the money in it.
+    Exit 0: nothing blocks it; 1: something does (or a source is degraded)."""
+    from .services.close import close_csv, close_view
+
+    if not (use_demo or snapshot_path or replay_dir):
+        profile_name = profile_name or obj.get("profile_name")
+    chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
+                                    ("--snapshot", snapshot_path), ("--replay", replay_dir))
+              if on]
+    if len(chosen) != 1:
+        raise UserError("say what to look at: --demo, --profile NAME, --snapshot FILE or "
+                        "--replay DIR" if not chosen else f"choose one of {', '.join(chosen)}")
+    now = _parse_now(now_text)
+    with gc_paused():
+        if replay_dir is not None:
+            from .services.capture import replay_report
+
+            report = replay_report(replay_dir, now=now)
+        else:
+            report = _run_check(obj, use_demo, profile_name, snapshot_path, now, 1)
+        view = close_view(report, period)
+    if fmt == "json":
+        click.echo(json.dumps(view.to_json(), indent=2))
+    elif fmt == "csv":
+        click.echo(close_csv(view), nl=False)
+    else:
+        from .table_output import print_close
+
+        print_close(view, report)
+    degraded = report.platform.degraded or report.erp.degraded
+    sys.exit(1 if view.blockers or degraded else 0)
+
+
+@cli.command()
 @click.option("--profile", "profile_name", metavar="NAME",
               help="The profile whose systems to record (default: the default profile).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),

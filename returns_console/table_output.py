@@ -72,3 +72,43 @@ def _source(status) -> str:
     when = status.fetched_at.strftime("%Y-%m-%d %H:%M UTC") if status.fetched_at else "?"
     why = f": {escape(status.error)}" if status.error else ""
     return f"[bold yellow]{escape(name)} {status.status}, data from {when}[/]{why}"
+
+
+def print_close(view, report: CheckReport, out: TextIO | None = None) -> None:
+    """The month-end close view for people: the period, the money, who owns it, and each
+    return that blocks it."""
+    out = out or sys.stdout
+    console = Console(file=out, width=None if out.isatty() else 200, highlight=False,
+                      soft_wrap=False)
+    p = view.period
+    state = "closed" if p.closed else "open"
+    source = "" if p.from_erp else " (calendar month: the ERP publishes no periods)"
+    console.print(f"[bold]Close {escape(p.name)}[/] {p.start} to {p.end}, {state}{source}")
+    blocking = len({b.return_ref for b in view.blockers})
+    console.print(f"{view.refunded} returns refunded in the period; {blocking} block the "
+                  "close")
+    for currency, sums in view.totals().items():
+        parts = ", ".join(f"{k} {v:,.2f}" for k, v in sums.items() if k != "total" and v)
+        console.print(f"at risk: {sums['total']:,.2f} {currency} ({parts or 'nothing'})")
+    owners = "; ".join(f"{owner} " + ", ".join(f"{v:,.2f} {cur}" for cur, v in sums.items())
+                       for owner, sums in view.by_owner().items())
+    if owners:
+        console.print(f"by owner: {owners}")
+    if not view.blockers:
+        console.print("[green]Nothing blocks this period.[/]")
+    else:
+        table = Table(show_lines=False, expand=False)
+        for name in ("return", "order", "why", "owner", "refunded", "document", "posted",
+                     "at risk"):
+            table.add_column(name, no_wrap=name != "why", overflow="fold")
+        for b in view.blockers:
+            reason = b.reason.replace("_", " ") + (f" ({b.code.value})" if b.code else "")
+            table.add_row(
+                escape(b.return_ref), escape(b.order_ref or "—"), reason, b.owner.value,
+                str(b.refunded_on or "—"), escape(b.document or "—"),
+                escape(f"{b.posting_date} {b.posting_period or ''}".strip())
+                if b.posting_date else "—",
+                f"{b.money.total:,.2f} {b.money.currency}" if b.money else "—")
+        console.print(table)
+    if report.platform.degraded or report.erp.degraded:
+        console.print(f"[bold yellow]{_source(report.platform)}; {_source(report.erp)}[/]")

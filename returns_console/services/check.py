@@ -67,6 +67,8 @@ class CheckReport:
     result: Result
     #: Both views of every return checked, for drill-down (not part of the JSON output).
     cases: list = field(default_factory=list, repr=False)
+    #: The ERP's master data the check used (its accounting periods for the close view).
+    master: Any = field(default=None, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -138,6 +140,7 @@ def check_snapshot(
         erp=_ok(snapshot.erp, erp_record_count(snapshot.returns)),
         result=result,
         cases=list(snapshot.returns),
+        master=snapshot.erp_master,
     )
     count_unreadable(report, snapshot.returns)
     return report

@@ -174,6 +174,6 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
     data.erp_status.records = erp_record_count(paired.cases)
     report = CheckReport(generated_at=ctx.now, profile=profile.name,
                          platform=data.platform_status, erp=data.erp_status, result=result,
-                         cases=paired.cases)
+                         cases=paired.cases, master=data.erp.master)
     count_unreadable(report, paired.cases)
     return report

@@ -210,3 +210,25 @@ def test_a_mostly_unreadable_source_is_degraded_and_never_all_clear(tmp_path: Pa
     path.write_text(json.dumps(snapshot))
     done = cli("check", "--snapshot", str(path), "--format", "json", "--fail-on", "critical")
     assert json.loads(done.stdout)["platform"]["status"] == "ok" and done.returncode == 0
+
+
+def test_close_lists_what_blocks_the_period_as_json_csv_and_a_table() -> None:
+    """Issue 10.13: `returns-console close --period 2026-11`, headless."""
+    done = cli("close", "--snapshot", str(FIXTURE), "--period", "2026-11", "--format", "json")
+    assert done.returncode == 1, done.stderr  # something blocks November
+    view = json.loads(done.stdout)
+    assert view["period"] == {"name": "Nov 2026", "start": "2026-11-01", "end": "2026-11-30",
+                              "closed": False, "from_erp": True}
+    reasons = {b["reason"] for b in view["blockers"]}
+    assert {"no_credit_note", "mismatch"} <= reasons
+    assert view["at_risk"]["GBP"]["total"] and view["by_owner"]["finance"]["GBP"]
+    codes = {b["code"] for b in view["blockers"] if b["code"]}
+    assert "CREDIT_WITHOUT_REFUND" in codes
+    csv_out = cli("close", "--snapshot", str(FIXTURE), "--period", "2026-11", "--format", "csv")
+    lines = csv_out.stdout.splitlines()
+    assert lines[0].startswith("return_ref,order_ref,reason,code,owner")
+    assert len(lines) == len(view["blockers"]) + 1
+    table = cli("close", "--snapshot", str(FIXTURE), "--period", "Nov 2026")
+    assert "Close Nov 2026" in table.stdout and "block the close" in table.stdout
+    bad = cli("close", "--snapshot", str(FIXTURE), "--period", "Q4")
+    assert bad.returncode == 2 and "no accounting period" in bad.stderr
