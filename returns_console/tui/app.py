@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
+from ..errors import UserError
 from ..services.actions import Actions
 from ..services.check import CheckReport
 from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
@@ -321,6 +322,29 @@ class ReturnsConsole(ActionFlows, App):
 
     # -- drill-down ---------------------------------------------------------------------------
 
+    @on(QueueScreen.CloseRequested)
+    def open_close(self, event: QueueScreen.CloseRequested) -> None:
+        """The month-end close view of the period asked for (default: the current one)."""
+        from ..services.close import close_view
+        from .screens.close import CloseScreen
+
+        loaded = self.loaded
+        if loaded is None:
+            self.notify("Nothing is loaded yet; try again in a moment.", severity="warning")
+            return
+        report = loaded.report
+        if report.master is None and loaded.master is not None:
+            report.master = loaded.master
+        try:
+            view = close_view(report, event.period)
+        except UserError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.push_screen(CloseScreen(view, loading=not report.cases))
+
+    def on_close_screen_open_return(self, event) -> None:
+        self.open_return(event.ref)
+
     def open_return(self, ref: str) -> None:
         """A return by its ref or its order number (as `returns-console open` takes it)."""
         loaded = self.loaded
@@ -340,7 +364,8 @@ class ReturnsConsole(ActionFlows, App):
         found += [f for f in loaded.report.result.delays if f.return_ref == case.return_ref]
         raw = loaded.raw
         self.push_screen(ReturnScreen(case, found, raw=raw.get, presenter=self.presenter,
-                                      mappings=loaded.mappings))
+                                      mappings=loaded.mappings,
+                                      master=loaded.master or loaded.report.master))
 
 
 def _find_case(cases, ref: str):

@@ -124,7 +124,7 @@ async def test_findings_say_why_and_what_to_do_and_money_shows_the_difference() 
         assert money["items"] == ["173.70", "193.00", "-19.30"]
         assert money["tax"] == ["38.60", "38.60", "0.00"]
         assert money["total"] == ["212.30", "231.60", "-19.30"]
-        assert "credit note PCM000017 (posted)" in shown(screen, "money-heading")
+        assert "credit note PCM000017 (posted 2026-11-16)" in shown(screen, "money-heading")
 
 
 async def test_lines_pair_each_sku_with_its_erp_item() -> None:
@@ -292,3 +292,11 @@ async def test_switching_presenter_mode_while_open_masks_every_section_at_once()
         screen.set_presenter(False)
         await pilot.pause()
         assert EMAIL in shown(screen, "title")
+
+
+async def test_each_credit_note_shows_its_posting_date_and_accounting_period() -> None:
+    """Issue 10.13: finance sees when a credit was posted and whether its period is open."""
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await open_return(pilot, master=SNAPSHOT.erp_master)
+        heading = shown(screen, "money-heading")
+        assert "credit note PCM000017 (posted 2026-11-16 in Nov 2026, open)" in heading

@@ -235,6 +235,10 @@ ItemType = Annotated[
 RETURN_ORDER_STATE: dict[str, ReturnOrderState] = {
     "Open": "open", "Released": "released", "Pending Approval": "on_hold",
     "Pending Prepayment": "on_hold"}
+#: BC's credit memo statuses in words finance uses ("Open" on a posted memo confuses).
+CREDIT_MEMO_WORDS = {"Draft": "draft, not posted", "In Review": "draft, in review",
+                     "Open": "posted, not yet paid or applied", "Paid": "posted and paid",
+                     "Corrective": "posted (corrective)", "Canceled": "cancelled"}
 CREDIT_NOTE_STATUS = {"Draft": "draft", "In Review": "draft", "Open": "posted", "Paid": "posted",
                       "Corrective": "posted", "Canceled": "cancelled"}
 BLOCKED = {" ": "", "Ship": "ship", "Invoice": "invoice", "All": "all"}
@@ -1320,7 +1324,8 @@ class _Assembler:
                 memo, note = found[0]
                 stages[Stage.CREDITED] = StageView(
                     status=status, at=note.posted_at or as_utc(memo.lastModifiedDateTime),
-                    record_ids=tuple(m.number for m, _ in found), detail=memo.status,
+                    record_ids=tuple(m.number for m, _ in found),
+                    detail=CREDIT_MEMO_WORDS.get(memo.status, memo.status),
                     raw_ref=note.raw_ref)
                 break
         replacement = self.replacement(group)

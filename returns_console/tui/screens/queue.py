@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Sparkline, Static, Tab, Tabs
 
@@ -101,8 +102,9 @@ class QueueScreen(Screen):
         yield Input(placeholder="filter: any words, across every column (Esc clears)",
                     id="filter")
         yield Static(id="query")
-        yield Input(placeholder=":return REF · :order REF · :sku SKU · :code CODE · "
-                                ":owner TEAM  (Enter runs, Esc closes)", id="command")
+        yield Input(placeholder=":return REF · :close [YYYY-MM] · :order REF · :sku SKU · "
+                                ":code CODE · :owner TEAM  (Enter runs, Esc closes)",
+                    id="command")
         yield VirtualTable(self._columns(), id="queue")
         yield Footer()
 
@@ -320,8 +322,20 @@ class QueueScreen(Screen):
             self.view.reverse = column in ("at risk", "severity", "age")
         self._fill()
 
+    class CloseRequested(Message):
+        """`:close [PERIOD]`: the month-end close view for an accounting period."""
+
+        def __init__(self, period: str | None) -> None:
+            super().__init__()
+            self.period = period
+
     def run_command(self, text: str) -> None:
-        """`:return REF` opens it; the others narrow the queue (Esc widens it again)."""
+        """`:return REF` opens it, `:close [PERIOD]` opens the month-end close view; the
+        others narrow the queue (Esc widens it again)."""
+        verb, _, rest = text.strip().lstrip(":").partition(" ")
+        if verb.casefold() == "close":
+            self.post_message(self.CloseRequested(rest.strip() or None))
+            return
         try:
             query = parse_query(text)
         except ValueError as exc:

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from ...domain.catalogue import CATALOGUE
+from ...domain.close import periods
 from ...domain.codes import SYSTEM_NAMES, Action, Component, Severity, Side, Stage
 from ...domain.findings import Finding
 from ...domain.model import CreditNote, ErpLine, PlatformLine, ReturnCase, StageView
@@ -245,9 +246,12 @@ class ReturnScreen(Screen):
     ]
 
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
-                 presenter: bool = False, mappings: Mappings | None = None) -> None:
+                 presenter: bool = False, mappings: Mappings | None = None,
+                 master: ErpMaster | None = None) -> None:
         super().__init__()
         self.case = case
+        #: The ERP's accounting periods: each credit note's posting date and its period.
+        self.periods = periods(master) if master is not None else []
         self.findings = findings
         self.raw = raw
         self.presenter = presenter
@@ -409,7 +413,25 @@ class ReturnScreen(Screen):
             return Text(f"{head}: {refund} against no credit note")
         label = self._safe(note.number or note.id)
         method = f" via {self._safe(note.payment_method)}" if note.payment_method else ""
-        return Text(f"{head}: {refund} against credit note {label} ({note.status}){method}")
+        out = Text(f"{head}: {refund} against credit note {label} "
+                   f"({self._posting(note)}){method}")
+        for other in self.case.erp.credit_notes:
+            if other is not note:
+                out.append(f"\n  also credit note {self._safe(other.number or other.id)} "
+                           f"({self._posting(other)})")
+        return out
+
+    def _posting(self, note: CreditNote) -> str:
+        """What finance asks of a credit note: posted or not, on which date, into which
+        accounting period, and is that period still open."""
+        words = {"posted": "posted", "draft": "draft, not posted",
+                 "cancelled": "cancelled"}.get(note.status, note.status)
+        if note.posting_date is None:
+            return words
+        period = next((p for p in self.periods if p.holds(note.posting_date)), None)
+        where = (f" in {period.name}, {'closed' if period.closed else 'open'}"
+                 if period is not None else "")
+        return f"{words} {note.posting_date}{where}"
 
     def _fill_money(self, palette: Palette) -> None:
         refund = self.case.platform.refund
