@@ -77,6 +77,9 @@ def _run(obj: dict, make, yes: bool, *, undo: bool = False) -> None:
                 actions.apply(plan)  # audited as refused
             sys.exit(1)
         count = sum(len(p.returns) or 1 for p in allowed)
+        if not yes and not sys.stdin.isatty():
+            raise UserError("nothing was changed: there is no terminal to confirm on; add "
+                            "--yes to apply without asking")
         if not yes and not click.confirm(f"Apply {allowed[0].action} to {count} "
                                          f"return{'s' if count != 1 else ''}?", default=False):
             click.echo("nothing changed")

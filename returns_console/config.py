@@ -79,7 +79,8 @@ class _Model(BaseModel):
 class SystemSettings(_Model):
     """How to reach one system. Non-secret knobs only: store id, tenant, environment ..."""
 
-    system: Literal[PlatformSystem, ErpSystem]
+    #: Which side it may be is checked by the profile (so a wrong platform lists platforms).
+    system: str = Field(min_length=1)
     base_url: str
     options: dict[str, OptionValue] = Field(default_factory=dict)
 

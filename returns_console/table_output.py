@@ -7,12 +7,19 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from .domain.codes import SYSTEM_NAMES
 from .services.check import CheckReport
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+#: Below this width the table becomes a list (two lines a finding): every column still
+#: there, the message wrapped, a return reference never cut.
+NARROW = 110
 
 
 def render_table(report: CheckReport, out: TextIO | None = None) -> None:
@@ -21,10 +28,13 @@ def render_table(report: CheckReport, out: TextIO | None = None) -> None:
                       soft_wrap=False)
     table = Table(title=f"Returns Console check: {escape(report.profile)}", title_justify="left",
                   show_lines=False, expand=False)
+    rows = sorted(report.findings, key=lambda f: (-f.severity.rank, f.code, f.return_ref))
+    if console.width < NARROW:
+        _render_list(console, report, rows)
+        return
     for name in ("severity", "code", "return", "order", "line", "stage", "owner", "age h",
                  "at risk", "message"):
         table.add_column(name, no_wrap=name != "message", overflow="fold")
-    rows = sorted(report.findings, key=lambda f: (-f.severity.rank, f.code, f.return_ref))
     for f in rows:
         table.add_row(
             f"[{SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/]",
@@ -35,10 +45,32 @@ def render_table(report: CheckReport, out: TextIO | None = None) -> None:
             f.stage.value,
             f.owner.value,
             f"{f.age_hours:.0f}",
-            "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f} {f.currency or ''}",
+            _at_risk(f),
             escape(f.message),
         )
     console.print(table)
+    _footer(console, report)
+
+
+def _at_risk(f) -> str:
+    return "" if f.amount_at_risk is None else f"{f.amount_at_risk:,.2f} {f.currency or ''}"
+
+
+def _render_list(console: Console, report: CheckReport, rows) -> None:
+    """The narrow form: a heading line per finding, its message wrapped beneath."""
+    console.print(f"[italic]Returns Console check: {escape(report.profile)}[/]")
+    for f in rows:
+        head = (f"[{SEVERITY_STYLE[f.severity.value]}]{f.severity.value:<8}[/] "
+                f"[bold]{f.code.value}[/]  {escape(f.return_ref)}  "
+                f"{escape(f.order_ref or '—')}  {_at_risk(f)}  "
+                f"{f.stage.value}/{f.owner.value}  {f.age_hours:.0f} h")
+        console.print(head, overflow="fold")
+        line = f" · {f.line_ref}" if f.line_ref else ""
+        console.print(Padding(Text(f"{f.message}{line}"), (0, 0, 0, 4)), overflow="fold")
+    _footer(console, report)
+
+
+def _footer(console: Console, report: CheckReport) -> None:
     for f in report.result.delays:
         console.print(f"[dim]delay  {f.code.value}  {escape(f.return_ref)}  "
                       f"{escape(f.message)}[/]")

@@ -232,3 +232,30 @@ def test_close_lists_what_blocks_the_period_as_json_csv_and_a_table() -> None:
     assert "Close Nov 2026" in table.stdout and "block the close" in table.stdout
     bad = cli("close", "--snapshot", str(FIXTURE), "--period", "Q4")
     assert bad.returncode == 2 and "no accounting period" in bad.stderr
+
+
+def test_check_table_fits_an_80_column_terminal_and_never_cuts_a_reference(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10.9: at 80 columns the table becomes a list, every finding's return reference
+    whole, nothing wider than the terminal."""
+    import io
+
+    from returns_console.services.check import check_snapshot
+    from returns_console.services.snapshot_io import load_snapshot
+    from returns_console.table_output import render_table
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    report = check_snapshot(load_snapshot(FIXTURE))
+    out = Terminal()
+    render_table(report, out)
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for f in report.findings:
+        assert f" {f.return_ref} " in text

@@ -153,3 +153,23 @@ def test_bad_config_files_are_one_line(run, isolated: Path, text: str, expected:
         done = run(*command)
         assert_one_line_error(done, str(isolated / "config.toml"), expected)
         assert_never_leaked(done.stderr)
+
+
+def test_setup_refuses_a_system_with_no_connector_and_names_those_that_work(run) -> None:
+    """Issue 10.9: a profile for Shopify (no connector yet) used to be accepted."""
+    done = run("setup", "--profile", "shop", "--platform", "shopify", "--platform-url",
+               "https://shop.example", "--erp", "d365_bc", "--erp-url", "https://bc.example")
+    assert_one_line_error(done, "Shopify has no connector yet", "platforms that work today: swap")
+    done = run("setup", "--profile", "shop", "--platform", "swap", "--platform-url",
+               "https://s.example", "--erp", "netsuite", "--erp-url", "https://ns.example")
+    assert_one_line_error(done, "NetSuite has no connector yet", "ERPs that work today: d365_bc")
+
+
+def test_a_config_whose_platform_is_an_erp_lists_platforms_only(run, isolated: Path) -> None:
+    config = isolated / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[profiles.x.platform]\nsystem = "d365_bc"\nbase_url = "https://a.example"'
+                      '\n[profiles.x.erp]\nsystem = "d365_bc"\nbase_url = "https://b.example"\n')
+    done = run("check", "--profile", "x")
+    assert done.returncode == 2 and "returns platform" in done.stderr
+    assert "netsuite" not in done.stderr and "Traceback" not in done.stderr

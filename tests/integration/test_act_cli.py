@@ -98,3 +98,13 @@ def test_requeue_from_the_command_line_never_credits_an_unrefunded_return(
     assert refused.returncode == 1
     assert "has not refunded" in refused.stdout + refused.stderr
     assert _creates(port) == []
+
+
+def test_act_without_yes_and_no_terminal_says_it_needs_yes(tmp_path: Path, served) -> None:
+    """Issue 10.9: on a closed stdin `act` used to exit 130 'aborted'."""
+    port, _ = served
+    _setup(tmp_path, port)
+    done = cli("act", "remap-sku", "TEE-GRN-XL", "TEE-BLK-M", "--factor", "1", home=tmp_path,
+               **SECRETS)
+    assert done.returncode == 2
+    assert "--yes" in done.stderr and "nothing was changed" in done.stderr
