@@ -213,9 +213,70 @@ def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
                            f"{new_link} is already used by another ERP record of that kind "
                            f"({', '.join(numbers)}); fix that one first", **params)
     touched = tuple(sorted({case.return_ref, new_link}))
-    return Plan("fix_reference", target, touched,
-                (f"externalDocumentNumber: {current or '(empty)'} → {new_link}",), params,
+    changes = [f"externalDocumentNumber: {current or '(empty)'} → {new_link}"]
+    target_case = next((c for c in cases if c is not case
+                        and c.return_ref.casefold() == new_link.casefold()), None)
+    changes += _link_warnings(case, target_case)
+    return Plan("fix_reference", target, touched, tuple(changes), params,
                 before={"link": current}, after={"link": new_link})
+
+
+def _link_warnings(case: ReturnCase, target: ReturnCase | None) -> list[str]:
+    """What makes a new link look wrong: no such return, another amount, another customer."""
+    if target is None or not target.platform.lines:
+        return ["warning: no platform return carries that reference in this check"]
+    out = []
+    note = next((n for n in case.erp.credit_notes if n.amounts is not None), None)
+    refund = target.platform.refund
+    if note is not None and note.amounts is not None and refund is not None and (
+            note.amounts.currency != refund.currency or note.amounts.total != refund.total):
+        out.append(f"warning: the ERP record is {note.amounts.total:,.2f} "
+                   f"{note.amounts.currency}; return {target.return_ref} refunded "
+                   f"{refund.total:,.2f} {refund.currency}")
+    ours = case.erp.customer_ref or (note.customer_ref if note else None)
+    theirs = target.erp.customer_ref
+    if ours and theirs and ours != theirs:
+        out.append(f"warning: the ERP record is for customer {ours}; return "
+                   f"{target.return_ref}'s ERP customer is {theirs}")
+    return out
+
+
+def suggest_links(case: ReturnCase, cases: Sequence[ReturnCase], limit: int = 5
+                  ) -> list[str]:
+    """Platform returns an unlinked ERP record may belong to, likeliest first: the fewest
+    edits from its reference (a typo), then the nearest date, then the nearest amount."""
+    ref = case.return_ref
+    note = next((n for n in case.erp.credit_notes if n.amounts is not None), None)
+    day = note.posting_date if note is not None else None
+    total = note.amounts.total if note is not None and note.amounts is not None else None
+
+    def rank(other: ReturnCase) -> tuple:
+        created = other.platform.created_at
+        gap = abs((created.date() - day).days) if created is not None and day else 10**6
+        refund = other.platform.refund
+        money = abs(refund.total - total) if refund is not None and total is not None \
+            else Decimal(10**9)
+        return (_edits(ref.casefold(), other.return_ref.casefold()), gap, money,
+                other.return_ref)
+
+    candidates = [c for c in cases if c is not case and c.platform.lines and not c.unlinked]
+    ranked = sorted(candidates, key=rank)
+    return [c.return_ref for c in ranked[:limit]
+            if _edits(ref.casefold(), c.return_ref.casefold()) <= max(2, len(ref) // 3)]
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def _same_kind(case: ReturnCase, entity: str) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from textual import work
 
-from ..domain.actions import CODE_KIND_OF, FIXES, Plan
+from ..domain.actions import CODE_KIND_OF, FIXES, Plan, suggest_links
 from ..domain.codes import Code
 from ..domain.findings import Finding
 from ..domain.model import ReturnCase
@@ -181,10 +181,7 @@ class ActionFlows:
                 lambda v: [actions.plan_fix_reference(self.loaded, ref, v["link"],
                                                       v["record"] or None)],
                 note=f"Changes the link (externalDocumentNumber) on the ERP record of {ref}. "
-                + _similar("Platform returns like it", ref,
-                           [c.return_ref for c in self.loaded.report.cases
-                            if c.platform.lines and c.return_ref != ref]
-                           if self.loaded else []))
+                + _likely_returns(case, self.loaded.report.cases if self.loaded else []))
         elif name == "requeue_posting":
             self.start_action("Re-queue posting", [],
                               lambda v: [actions.plan_requeue(self.loaded, ref)])
@@ -279,6 +276,12 @@ def _similar(what: str, text: str, known: Any) -> str:
     names = [str(n) for n in known]
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
     return f"{what} like it: {', '.join(close)}" if close else ""
+
+
+def _likely_returns(case: ReturnCase, cases: Sequence[ReturnCase]) -> str:
+    """The platform returns the record most likely belongs to (typo first)."""
+    found = suggest_links(case, cases)
+    return f"Platform returns like it: {', '.join(found)}" if found else ""
 
 
 def _first(findings: Sequence[Finding], codes: frozenset[Code]) -> Finding | None:

@@ -79,7 +79,7 @@ def parse_query(text: str) -> Query:
     return Query(name, value)
 
 
-_EXAMPLE = {"return": "RMA-1001", "order": "#1001", "sku": "TEE-BLK-M", "code": "SKU_UNKNOWN",
+_EXAMPLE = {"return": "R-100075", "order": "#1001", "sku": "TEE-BLK-M", "code": "SKU_UNKNOWN",
             "owner": "finance"}
 
 

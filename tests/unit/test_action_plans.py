@@ -117,3 +117,23 @@ def test_requeue_refuses_when_a_credit_note_exists_or_nothing_was_refunded() -> 
     assert not plan.allowed and "already has credit note" in plan.refusal
     exchange = next(c for c in CASES if c.platform.refund is None and not c.erp.credit_notes)
     assert "no refund" in plan_requeue_credit(exchange, MAPPINGS, MASTER).refusal
+
+
+def test_fix_reference_suggests_the_typo_first_and_warns_on_amount_or_customer() -> None:
+    """Issue 10.6: suggestions ranked by edit distance, then date and amount; a link to a
+    return refunding another amount, or another customer's, is warned about."""
+    from returns_console.domain.actions import suggest_links
+
+    unlinked = next(c for c in CASES if c.unlinked)
+    meant = unlinked.return_ref[:-1]  # the planted typo: one digit too many
+    assert suggest_links(unlinked, CASES)[0] == meant
+    record = "d365_bc:salesCreditMemos:" + unlinked.erp.credit_notes[0].id
+    right = plan_fix_reference(unlinked, record, meant, CASES)
+    assert right.allowed and not [c for c in right.changes if c.startswith("warning")]
+    other = next(c for c in CASES if c.platform.refund and not c.unlinked and c.erp.customer_ref
+                 and c.platform.refund.total != unlinked.erp.credit_notes[0].amounts.total
+                 and c.erp.customer_ref != unlinked.erp.customer_ref
+                 and not c.erp.credit_notes)
+    wrong = plan_fix_reference(unlinked, record, other.return_ref, CASES)
+    warnings = [c for c in wrong.changes if c.startswith("warning")]
+    assert any("refunded" in w for w in warnings) and any("customer" in w for w in warnings)

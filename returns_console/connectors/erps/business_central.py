@@ -565,7 +565,8 @@ class BusinessCentralConnector:
         self._company = chosen
         self._known.company = chosen["id"]
         return (f"Dynamics 365 Business Central {self.settings.environment}: reachable, "
-                f"using company {chosen.get('name')} ({chosen['id']}) of {len(companies)}")
+                f"using company {chosen.get('name')}, one of {len(companies)} "
+                f"compan{'y' if len(companies) == 1 else 'ies'} there")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -308,7 +308,8 @@ def erp_record_unlinked(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     return [
         v.finding(
             Code.ERP_RECORD_UNLINKED,
-            f"{v.erp_name} {what} carry reference {e.return_ref or v.p.return_ref}, which "
+            f"{v.erp_name} {what} {'carries' if len(documents) == 1 else 'carry'} reference "
+            f"{e.return_ref or v.p.return_ref}, which "
             "matches no return on the platform",
             side=Side.ERP,
             erp_value=e.return_ref or v.p.return_ref,
