@@ -650,6 +650,11 @@ def _triaged(old: Triage, kind: str, value: str | None) -> Triage:
             until = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"snooze until {value!r}: write a date, e.g. 2026-11-30") from None
+        moment = until if until.tzinfo else until.replace(tzinfo=UTC)
+        if (moment.date() < datetime.now(UTC).date() if len(value) <= 10
+                else moment <= datetime.now(UTC)):
+            raise ValueError(f"snooze until {value}: that is in the past, so the snooze would "
+                             "do nothing; give a later date")
         return replace(old, state="snoozed", snoozed_until=until.date().isoformat()
                        if len(value) <= 10 else until.isoformat(), updated_at=now)
     if kind == "assign":

@@ -102,6 +102,8 @@ def test_triage_is_local_audited_and_closes_itself_when_the_exception_goes(demo,
     assert act.set_triage(f, "acknowledge").ok
     assert act.set_triage(f, "assign", "data-team").ok
     assert not act.set_triage(f, "snooze", "next tuesday").ok  # not a date: refused
+    past = act.set_triage(f, "snooze", "2020-01-31")  # issue 10.5: would do nothing
+    assert not past.ok and "in the past" in past.message
     assert act.triage_labels()[f.id] == "ack @data-team"
     act.apply(act.plan_remap_sku(loaded, f.platform_value, active_item(loaded)))
     after = demo.refresh()
