@@ -130,14 +130,20 @@ class Profile(_Model):
             raise ValueError('write the tolerance as a string, e.g. "0.01", so it stays exact')
         return value
 
-    @model_validator(mode="after")
-    def _sides(self) -> Profile:
-        if self.platform.system not in PLATFORM_SYSTEMS:
-            raise ValueError(f"platform.system must be a returns platform: "
+    @field_validator("platform")
+    @classmethod
+    def _a_platform(cls, value: SystemSettings) -> SystemSettings:
+        if value.system not in PLATFORM_SYSTEMS:
+            raise ValueError(f"system {value.system!r} is not a returns platform: "
                              f"{', '.join(PLATFORM_SYSTEMS)}")
-        if self.erp.system not in ERP_SYSTEMS:
-            raise ValueError(f"erp.system must be an ERP: {', '.join(ERP_SYSTEMS)}")
-        return self
+        return value
+
+    @field_validator("erp")
+    @classmethod
+    def _an_erp(cls, value: SystemSettings) -> SystemSettings:
+        if value.system not in ERP_SYSTEMS:
+            raise ValueError(f"system {value.system!r} is not an ERP: {', '.join(ERP_SYSTEMS)}")
+        return value
 
     @field_serializer("tolerance")
     def _tolerance_text(self, value: Decimal | None) -> str | None:

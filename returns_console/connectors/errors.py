@@ -73,9 +73,16 @@ class NetworkError(ConnectorError):
     maybe_sent = True
 
     def __init__(self, system: str, message: str, *, status: int | None = None,
-                 maybe_sent: bool = True) -> None:
+                 maybe_sent: bool = True, refused: bool = False) -> None:
         super().__init__(system, message, status=status)
         self.maybe_sent = maybe_sent
+        #: Nothing listens there: worth one quick retry (a restart), not a long backoff.
+        self.refused = refused
+
+
+class MisconfiguredError(ConnectorError):
+    """The system answered, but not as the profile says it should (its main endpoint is not
+    there: a wrong base URL, version, tenant or environment). Not retried, never "down"."""
 
 
 class InvalidPayloadError(ConnectorError):

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception
 from tenacity.wait import wait_exponential_jitter
 
 from ..exact_json import exact_json
@@ -176,6 +176,7 @@ class HttpClient:
         *,
         auth: Auth | None = None,
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
         concurrency: int = 4,
         retry: RetryPolicy | None = None,
         log: CallLog | None = None,
@@ -193,7 +194,8 @@ class HttpClient:
         self._sleep = sleep or asyncio.sleep
         self.client = httpx.AsyncClient(
             base_url=base_url,
-            timeout=httpx.Timeout(timeout),
+            # A host that does not answer is known in seconds; a slow answer may take long.
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             transport=transport,
             headers={"Accept": "application/json", **(headers or {})},
             follow_redirects=False,
@@ -229,7 +231,7 @@ class HttpClient:
         throttling raises RefusedError (the system said no)."""
         policy = self.retry
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=_stop(policy),
             wait=_Wait(policy),
             retry=retry_if_exception(_should_retry(policy, write)),
             sleep=self._sleep,
@@ -304,7 +306,8 @@ class HttpClient:
                 reason = _transport_reason(exc)
                 self._record(method, shown, None, started, attempt, reason)
                 raise NetworkError(self.system, f"cannot reach {shown}: {reason}",
-                                   maybe_sent=_maybe_sent(exc)) from None
+                                   maybe_sent=_maybe_sent(exc),
+                                   refused=isinstance(exc, httpx.ConnectError)) from None
         self._record(method, shown, response.status_code, started, attempt, None)
         return response
 
@@ -332,7 +335,7 @@ class HttpClient:
         said = f": {detail}" if detail else ""
         system = self.system
         if status in (401, 403):
-            hint = ("check the credentials in the profile" if status == 401
+            hint = ("check the credentials" if status == 401
                     else "the credentials lack permission for this")
             return AuthError(system, f"{where} was refused ({status}){said}; {hint}",
                              status=status)
@@ -351,6 +354,22 @@ class HttpClient:
         if write:
             return RefusedError(system, f"{where} was refused ({status}){said}", status=status)
         return RequestError(system, f"{where} was rejected ({status}){said}", status=status)
+
+
+#: Attempts at a port nothing listens on: one more, in case it was restarting.
+REFUSED_ATTEMPTS = 2
+
+
+def _stop(policy: RetryPolicy) -> Callable[[Any], bool]:
+    """The policy's attempts; fewer for a refused connection, which waiting rarely cures."""
+    def stop(state: Any) -> bool:
+        if state.attempt_number >= policy.attempts:
+            return True
+        failed = state.outcome.exception() if state.outcome is not None else None
+        return (isinstance(failed, NetworkError) and failed.refused
+                and state.attempt_number >= REFUSED_ATTEMPTS)
+
+    return stop
 
 
 def _should_retry(policy: RetryPolicy, write: bool = False) -> Callable[[BaseException], bool]:
@@ -377,6 +396,8 @@ def _maybe_sent(exc: httpx.TransportError) -> bool:
 
 def _transport_reason(exc: httpx.TransportError) -> str:
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and "All connection attempts failed" in text:
+        return "connection refused (nothing answers at that address)"
     if "Connection refused" in text or "ConnectError" in type(exc).__name__:
         return "connection refused" if "refused" in text.lower() else text
     return text

@@ -143,9 +143,38 @@ def _secret_getter(profile: Profile, system: str, lookup: SecretLookup
     return get
 
 
+class StoreLookup:
+    """A profile's secrets from the store, and where each came from (never its value)."""
+
+    def __init__(self, profile: Profile, store: SecretStore | None = None) -> None:
+        self.profile = profile.name
+        self.store = store or SecretStore()
+
+    def __call__(self, system: str, name: str) -> str | None:
+        return self.store.get(self.profile, name)
+
+    def where(self, system: str, name: str) -> str:
+        source = self.store.where(self.profile, name)
+        if source == "environment":
+            return f"the environment variable {env_var_name(self.profile, name)}"
+        if source == "keyring":
+            return (f"the OS keyring (replace it: returns-console setup --profile "
+                    f"{self.profile} --secret {name})")
+        return source
+
+
 def store_lookup(profile: Profile, store: SecretStore | None = None) -> SecretLookup:
-    store = store or SecretStore()
-    return lambda system, name: store.get(profile.name, name)
+    return StoreLookup(profile, store)
+
+
+def secret_sources(profile: Profile, system: str, lookup: SecretLookup) -> str:
+    """Where each of a system's secrets came from, when the lookup can say."""
+    where = getattr(lookup, "where", None)
+    if where is None:
+        return ""
+    stored = dict(secret_names(profile))
+    names = [stored.get(system, n) for n in REQUIRED_SECRETS.get(system, ())]
+    return "; ".join(f"{name} from {where(system, name)}" for name in names)
 
 
 def _open(profile: Profile, settings: SystemSettings, registry: dict, lookup: SecretLookup,

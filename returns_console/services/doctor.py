@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Profile, secret_names
-from ..connectors.errors import ConnectorError
+from ..connectors.errors import AuthError, ConnectorError
 from ..connectors.http import CallLog
 from ..errors import UserError
-from .connections import SecretLookup, open_erp, open_platform
+from .connections import SecretLookup, open_erp, open_platform, secret_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,9 @@ async def diagnose(profile: Profile, lookup: SecretLookup) -> list[Diagnosis]:
         try:
             out.append(Diagnosis(True, what, await connector.check_connection()))
         except ConnectorError as exc:
-            out.append(Diagnosis(False, what, str(exc)))
+            where = secret_sources(profile, settings.system, lookup) \
+                if isinstance(exc, AuthError) and exc.status == 401 else ""
+            out.append(Diagnosis(False, what, f"{exc} ({where})" if where else str(exc)))
         finally:
             await connector.aclose()
     return out

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..config import Profile, SystemSettings
 from ..connectors.base import ErpBatch, PlatformBatch
-from ..connectors.errors import ConnectorError
+from ..connectors.errors import AuthError, ConnectorError, MisconfiguredError
 from ..connectors.http import CallLog
 from ..domain.memory import gc_paused
 from ..domain.pairing import pair
@@ -24,7 +24,7 @@ from ..domain.view import Context
 from ..errors import UserError
 from ..store.cache import Cache
 from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
-from .connections import SecretLookup, open_erp, open_platform
+from .connections import SecretLookup, open_erp, open_platform, secret_sources
 
 
 class SourcesDown(UserError):
@@ -118,11 +118,25 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     for got in (got_p, got_e):
         if isinstance(got, BaseException) and not isinstance(got, ConnectorError):
             raise got
+        if isinstance(got, MisconfiguredError):  # not down: the profile is wrong
+            raise UserError(f"profile {profile.name}: {got}")
+    got_p, got_e = (_explained(profile, settings, lookup, got) for settings, got in
+                    ((profile.platform, got_p), (profile.erp, got_e)))
     p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache,
                                 platform, src_p)
     e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache, erp, src_e)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
+
+
+def _explained(profile: Profile, settings: SystemSettings, lookup, got):
+    """An auth failure says where the profile's secret came from (an environment variable
+    wins over the keyring, which surprises people)."""
+    if isinstance(got, AuthError) and got.status == 401:
+        where = secret_sources(profile, settings.system, lookup)
+        if where:
+            return AuthError(got.system, f"{got} ({where})", status=401)
+    return got
 
 
 def _kept(batch, connector):

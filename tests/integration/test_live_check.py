@@ -239,3 +239,52 @@ def test_a_refresh_drops_documents_deleted_in_the_erp(tmp_path: Path) -> None:
     after = found(live_report(profile, second, mappings, now=NOW).to_json())
     assert before - after == {(duplicated, "CREDIT_NOTE_DUPLICATE", False)}
     assert after - before == set()
+
+
+def test_a_port_nothing_listens_on_is_given_up_after_one_quick_retry(tmp_path: Path) -> None:
+    """Issue 10.8: an unreachable port took 12-20 s to fail (five attempts with backoff)."""
+    import asyncio
+
+    from returns_console.connectors.errors import NetworkError
+    from returns_console.connectors.http import CallLog, HttpClient, RetryPolicy
+
+    log = CallLog()
+    client = HttpClient("swap", f"http://127.0.0.1:{_free_port()}", log=log,
+                        retry=RetryPolicy(attempts=5, initial=0.0, maximum=0.0, jitter=0.0))
+
+    async def go() -> None:
+        try:
+            await client.get_json("/v2/external/returns")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(NetworkError, match=r"connection refused|nothing answers"):
+        asyncio.run(go())
+    assert [c.attempt for c in log] == [1, 2]
+    assert client.client.timeout.connect == 5.0 and client.client.timeout.read == 30.0
+
+
+def test_a_base_url_that_leads_nowhere_is_a_misconfiguration_not_a_source_down(
+        tmp_path: Path, served) -> None:
+    """Issue 10.8: a 404 on the base URL read as 'platform is down'."""
+    port, _ = served
+    _setup(tmp_path, port)
+    done = cli("setup", "--profile", "sandbox", "--platform-url",
+               f"http://127.0.0.1:{port}/not-swap", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    checked = cli("check", "--profile", "sandbox", home=tmp_path, **SECRETS)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert "does not lead to Swap's returns API" in checked.stderr
+    assert "down" not in checked.stderr
+
+
+def test_a_wrong_key_names_the_variable_it_came_from(tmp_path: Path, served) -> None:
+    """Issue 10.8: 'check the credentials in the profile' when the key came from the
+    environment."""
+    port, _ = served
+    _setup(tmp_path, port)
+    wrong = {**SECRETS, "RETURNS_CONSOLE_SANDBOX_API_KEY": "not-the-key"}
+    doctor = cli("doctor", "--profile", "sandbox", home=tmp_path, **wrong)
+    assert doctor.returncode != 0
+    assert "environment variable RETURNS_CONSOLE_SANDBOX_API_KEY" in doctor.stdout + doctor.stderr
+    assert "not-the-key" not in doctor.stdout + doctor.stderr

@@ -84,6 +84,7 @@ from ..errors import (
     ConflictError,
     ConnectorError,
     InvalidPayloadError,
+    MisconfiguredError,
     NetworkError,
     NotFoundError,
     RefusedError,
@@ -534,7 +535,12 @@ class BusinessCentralConnector:
                                       f"{ours.netloc}; refusing to send the token there")
 
     async def _companies(self) -> list[dict]:
-        rows = await self._read("companies")
+        try:
+            rows = await self._read("companies")
+        except NotFoundError as exc:
+            raise MisconfiguredError(SYSTEM, f"{exc}: the base URL, tenant or environment "
+                                     "does not lead to a Business Central API v2.0",
+                                     status=404) from None
         return [r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
     async def _company_id(self) -> str:
@@ -565,8 +571,8 @@ class BusinessCentralConnector:
         self._company = chosen
         self._known.company = chosen["id"]
         return (f"Dynamics 365 Business Central {self.settings.environment}: reachable, "
-                f"using company {chosen.get('name')}, one of {len(companies)} "
-                f"compan{'y' if len(companies) == 1 else 'ies'} there")
+                f"using company {chosen.get('name')} (id {chosen['id']}), one of "
+                f"{len(companies)} compan{'y' if len(companies) == 1 else 'ies'} there")
 
     async def aclose(self) -> None:
         await self.http.aclose()

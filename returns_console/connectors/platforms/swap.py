@@ -22,7 +22,7 @@ from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, Sta
 from ...domain.money import MoneyBreakdown, pad_cents
 from ..auth import ApiKeyHeader
 from ..base import PlatformBatch
-from ..errors import InvalidPayloadError
+from ..errors import InvalidPayloadError, MisconfiguredError, NotFoundError
 from ..http import CallLog, HttpClient, RetryPolicy
 from ..validation import as_utc, describe
 
@@ -254,7 +254,14 @@ class SwapConnector:
 
     async def _page(self, page: int, updated_since: datetime | None,
                     per_page: int) -> tuple[list[Any], dict]:
-        body = await self.http.get_json(self._path, self._params(page, updated_since, per_page))
+        try:
+            body = await self.http.get_json(self._path,
+                                            self._params(page, updated_since, per_page))
+        except NotFoundError as exc:
+            raise MisconfiguredError(SYSTEM, f"{exc}: the base URL or api_version does not "
+                                     "lead to Swap's returns API (v1: the RMA API host; v2: "
+                                     ".../returns-api with api_version=2)",
+                                     status=404) from None
         key = "orders" if self.settings.api_version == 1 else "returns"
         if not isinstance(body, dict) or not isinstance(body.get(key), list):
             raise InvalidPayloadError(SYSTEM, f"GET {self._path} answered without a '{key}' "
