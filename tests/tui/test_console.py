@@ -14,6 +14,7 @@ from returns_console.services.session import Loaded, Session
 from returns_console.services.snapshot_io import load_snapshot
 from returns_console.tui.app import ReturnsConsole
 from returns_console.tui.screens.help import HelpScreen
+from returns_console.tui.queue_model import natural
 from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
@@ -142,9 +143,10 @@ async def test_sort_by_header_click_and_again_reverses() -> None:
         screen = await _queue(pilot)
         screen.sort_by("return")
         refs = [f.return_ref for f in _shown(screen)]
-        assert refs == sorted(refs)
+        assert refs == sorted(refs, key=natural)  # by their numbers (issue 10.9)
         screen.sort_by("return")
-        assert [f.return_ref for f in _shown(screen)] == sorted(refs, reverse=True)
+        assert [f.return_ref for f in _shown(screen)] == sorted(refs, key=natural,
+                                                                 reverse=True)
         await pilot.press("o")
         assert screen.view.sort != "return"
 
