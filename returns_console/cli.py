@@ -754,6 +754,29 @@ def _parse_since(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@cli.command()
+@click.option("--demo", "use_demo", is_flag=True, help="Serve the console on the built-in demo.")
+@click.option("--profile", "profile_name", metavar="NAME",
+              help="Serve the console on this profile's live systems (default: the default "
+                   "profile).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than loopback shares the console on the "
+                   "network.")
+@click.option("--no-presenter", is_flag=True,
+              help="Show customer details (presenter mode is on by default).")
+@click.pass_obj
+def serve(obj: dict, use_demo: bool, profile_name: str | None, port: int, host: str,
+          no_presenter: bool) -> None:
+    """Serve the console in a web browser until Ctrl-C, in presenter mode: each browser tab
+    gets its own console (with textual-serve)."""
+    from .serve import serve_console
+
+    serve_console(obj, use_demo=use_demo, profile_name=profile_name, host=host, port=port,
+                  presenter=not no_presenter)
+
+
 def _register_act() -> None:
     from .cli_act import act
 

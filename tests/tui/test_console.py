@@ -13,8 +13,8 @@ from returns_console.services.check import check_snapshot
 from returns_console.services.session import Loaded, Session
 from returns_console.services.snapshot_io import load_snapshot
 from returns_console.tui.app import ReturnsConsole
-from returns_console.tui.screens.help import HelpScreen
 from returns_console.tui.queue_model import natural
+from returns_console.tui.screens.help import HelpScreen
 from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
