@@ -56,6 +56,8 @@ class Plan:
     mappings: Mappings | None = field(default=None, compare=False, repr=False)
     #: The credit to create (re-queue).
     credit: CreditRequest | None = field(default=None, compare=False, repr=False)
+    #: The audit row that recorded this plan's refusal when it was planned (not twice).
+    refusal_row: int | None = field(default=None, compare=False)
 
     @property
     def allowed(self) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,20 @@ class Outcome:
     return_ref: str | None = None
 
 
+def _audits_refusal(plan_it: Callable[..., Plan]) -> Callable[..., Plan]:
+    """A plan refused at the preview (an empty or unknown reference, an unknown item, a
+    return the platform has not refunded) is an attempt too: written to the audit log as
+    `refused` with the reason, though nothing was sent."""
+    @functools.wraps(plan_it)
+    def planned(self: Actions, *args: Any, **kwargs: Any) -> Plan:
+        plan = plan_it(self, *args, **kwargs)
+        if not plan.allowed and plan.refusal_row is None:
+            plan = replace(plan, refusal_row=self.note_refusal(plan))
+        return plan
+
+    return planned
+
+
 class Actions:
     """The console's hands: one per session."""
 
@@ -81,16 +96,19 @@ class Actions:
             mappings = loaded.mappings or Mappings()
         return mappings, loaded.master or ErpMaster(), list(loaded.report.cases)
 
+    @_audits_refusal
     def plan_remap_sku(self, loaded: Loaded, sku: str, item_no: str, factor: str = "1",
                        erp_uom: str | None = None) -> Plan:
         mappings, master, cases = self._context(loaded)
         return plan_remap_sku(mappings, master, cases, sku, item_no, factor, erp_uom)
 
+    @_audits_refusal
     def plan_remap_code(self, loaded: Loaded, kind: str, code: str, erp_code: str,
                         location: str | None = None) -> Plan:
         mappings, master, cases = self._context(loaded)
         return plan_remap_code(mappings, master, cases, kind, code, erp_code, location)
 
+    @_audits_refusal
     def plan_fix_reference(self, loaded: Loaded, return_ref: str, new_link: str,
                            record_ref: str | None = None) -> Plan:
         case = _case(loaded, return_ref)
@@ -123,6 +141,7 @@ class Actions:
                        target=f"{kind} {number}" if number else plan.target,
                        parameters={**plan.parameters, "etag": etag, "return_ref": return_ref})
 
+    @_audits_refusal
     def plan_requeue(self, loaded: Loaded, return_ref: str) -> Plan:
         case = _case(loaded, return_ref)
         if case is None:
@@ -158,6 +177,9 @@ class Actions:
                or (plan.returns[0] if len(plan.returns) == 1 else None))
         params = {**plan.parameters, "returns": list(plan.returns), "owner": _owner()}
         with AuditLog(self.audit_path) as audit:
+            if not plan.allowed and plan.refusal_row is not None:  # written when planned
+                return Outcome(False, plan.refusal or "refused", plan.refusal_row,
+                               return_ref=ref)
             if self.session.read_only or not plan.allowed:
                 why = READ_ONLY if self.session.read_only else plan.refusal
                 seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
@@ -184,6 +206,13 @@ class Actions:
                 outcomes.append(Outcome(False, f"{type(exc).__name__}: {exc}",
                                         return_ref=plan.returns[0] if plan.returns else None))
         return outcomes
+
+    def note_refusal(self, plan: Plan) -> int:
+        ref = plan.parameters.get("return_ref") or (plan.returns[0] if plan.returns else None)
+        with AuditLog(self.audit_path) as audit:
+            return audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                parameters={**plan.parameters, "target": plan.target},
+                                outcome="refused", error=plan.refusal)
 
     def _who(self) -> dict[str, str]:
         return {"operator": self.operator, "profile": self.session.profile_name,

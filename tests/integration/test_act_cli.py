@@ -66,7 +66,8 @@ def test_a_crash_between_pending_and_outcome_is_resolved_at_the_next_start(
     assert restart.returncode == 1 and "already has credit note" in restart.stdout
     assert len(_creates(port)) == 1
     rows = _audit(tmp_path)
-    assert [r["outcome"] for r in rows] == ["pending", "succeeded"]  # the refused plan sent nothing
+    # the second re-queue was refused when planned (a credit exists): audited, nothing sent
+    assert [r["outcome"] for r in rows] == ["pending", "succeeded", "refused"]
     assert rows[1]["completes"] == rows[0]["seq"] and "resolved at start" in rows[1]["error"]
     verify = cli("audit", "verify", home=tmp_path)
     assert verify.returncode == 0, verify.stdout

@@ -193,9 +193,10 @@ async def test_a_refused_remap_says_why_offers_no_apply_and_records_nothing(
         assert isinstance(app.screen, ReturnScreen)
         assert demo.load_mappings() == mappings
         assert writes(demo) == []
-    # A refusal the preview showed was never asked for: the console records nothing (the
-    # `act` CLI, which applies a plan it was given, records it as `refused`).
-    assert rows(tmp_path) == []
+    # Issue 10.4: a refusal at the preview is an attempt too: one `refused` row, with why.
+    log = rows(tmp_path)
+    assert [(e.action, e.outcome) for e in log] == [("remap_sku", "refused")]
+    assert "does not exist in the ERP's item master" in log[0].error
 
 
 # -- re-queue posting -----------------------------------------------------------------------
@@ -245,9 +246,12 @@ async def test_requeue_creates_and_posts_the_credit_memo_once_and_then_refuses(
         audit = app.screen
         assert isinstance(audit, AuditScreen)
         assert [(e.action, e.outcome) for e in audit.shown] == [
+            ("requeue_posting", "refused"),  # the second `u`, refused at its preview
             ("requeue_posting", "succeeded"), ("requeue_posting", "pending")]
-        number = audit.shown[0].erp_record_id
+        assert "already has credit note" in audit.shown[0].error
+        number = audit.shown[1].erp_record_id
         assert number and number in seen(app)
+        await press(pilot, "down")  # the succeeded row
         await press(pilot, "u")
         assert app.screen is audit  # no preview: nothing to apply
         said = [n for n in app._notifications if "not undone automatically" in n.message]
@@ -257,7 +261,8 @@ async def test_requeue_creates_and_posts_the_credit_memo_once_and_then_refuses(
 
     log = rows(tmp_path)
     assert [(e.action, e.outcome) for e in log] == [("requeue_posting", "pending"),
-                                                    ("requeue_posting", "succeeded")]
+                                                    ("requeue_posting", "succeeded"),
+                                                    ("requeue_posting", "refused")]
     assert log[0].request["method"] == "POST" and log[1].erp_record_id == number
 
 
