@@ -96,9 +96,11 @@ def _midnight(day: date | None) -> datetime | None:
 
 
 def _repeats(note: Event, events: list[Event]) -> bool:
-    """The ERP's credited stage is often built from the note itself: same time, same id.
-    Showing it twice would read as a duplicate credit note, which is an exception."""
-    return any(e.side is Side.ERP and e.stage is Stage.CREDITED and e.at == note.at
+    """The ERP's credited stage is often built from the note itself: the same document in
+    the same state (a draft's stage is dated by its last change, the note by its posting
+    date, so the times may differ). Showing it twice would read as a duplicate credit note,
+    which is an exception."""
+    return any(e.side is Side.ERP and e.stage is Stage.CREDITED and e.status is note.status
                and set(note.record_ids) <= set(e.record_ids) for e in events)
 
 

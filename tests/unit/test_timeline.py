@@ -95,3 +95,15 @@ def test_a_return_nobody_has_touched_has_no_events() -> None:
     case["erp"]["stages"] = {}
     case["erp"]["credit_notes"] = []
     assert timeline(parse(case)) == []
+
+
+def test_a_draft_credit_note_is_listed_once_though_its_dates_differ() -> None:
+    """Issue 10 polish: after a fix, the timeline listed the (draft) credit note twice: the
+    credited stage dated by its last change, the note by its posting date."""
+    case = healthy()
+    note = case["erp"]["credit_notes"][0]
+    note.update(status="draft", posted_at=None)
+    case["erp"]["stages"]["credited"].update(status="pending",
+                                             record_ids=[note["number"]])
+    events = [e for e in timeline(parse(case)) if e.stage == "credited" and e.side == "erp"]
+    assert len(events) == 1
