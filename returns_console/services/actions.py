@@ -136,6 +136,11 @@ class Actions:
         finally:
             _close(writer)
         number = raw.get("number") if isinstance(raw, dict) else None
+        # the document's number, not its GUID, even when the raw record is not at hand
+        number = number or next((n.number for n in case.erp.credit_notes
+                                 if n.raw_ref == record_ref and n.number), None) or next(
+            (s.record_ids[0] for s in case.erp.stages.values()
+             if s.raw_ref == record_ref and s.record_ids), None)
         kind = RecordRef.parse(record_ref).entity
         return replace(plan, request=request,
                        target=f"{kind} {number}" if number else plan.target,
