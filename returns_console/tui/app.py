@@ -26,7 +26,7 @@ from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
 from ..services.ui_state import load_view, save_view
 from .action_flows import ActionFlows
 from .commands import ConsoleCommands
-from .presenter import mask_emails, mask_host
+from .presenter import Masker, PresenterChanged, session_masker
 from .queue_model import View
 from .screens.help import HelpScreen
 from .screens.queue import QueueScreen
@@ -48,7 +48,9 @@ class ReturnsConsole(ActionFlows, App):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", id="app.help_f1", show=False),
-        Binding("f2", "toggle_presenter", "Presenter", id="app.presenter"),
+        # priority: F2 works on every screen, dialogs included (a customer on a dialog is
+        # exactly when it is pressed)
+        Binding("f2", "toggle_presenter", "Presenter", id="app.presenter", priority=True),
         Binding("f3", "next_theme", "Theme", id="app.theme", show=False),
     ]
 
@@ -72,6 +74,8 @@ class ReturnsConsole(ActionFlows, App):
         self.environment = (session.environment if session.environment in ENVIRONMENTS
                             else "production")
         self.presenter = presenter
+        #: What presenter mode hides in this session (built when first asked, per report).
+        self._masker: Masker | None = None
         self.loaded: Loaded | None = None
         self._open_ref = open_ref
         self._state_path = state_path
@@ -84,9 +88,9 @@ class ReturnsConsole(ActionFlows, App):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Messages carry API text (errors, refs, SKUs): literal, never markup; in presenter
-        mode without hostnames or email addresses."""
+        mode masked like every screen (customers, the client's names, hostnames)."""
         if self.presenter:
-            message = mask_emails(mask_host(message))
+            message = self.presenter_masker().mask(message)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @property
@@ -109,7 +113,7 @@ class ReturnsConsole(ActionFlows, App):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.paint_environment(self.query_one("#environment", Static))
-        self.sub_title = self.session.label
+        self.sub_title = self._sub_title()
         opening = None
         try:
             opening = self.session.opening()
@@ -157,17 +161,48 @@ class ReturnsConsole(ActionFlows, App):
         self.set_presenter(not self.presenter)
 
     def set_presenter(self, on: bool) -> None:
-        """Customer names, emails and addresses masked; hostnames hidden; fewer columns."""
+        """Customer names, emails, numbers and addresses masked; the client's tenant, store,
+        company and hostnames hidden; fewer columns. Every open screen is told, and repaints
+        itself; messages already on screen (unmasked) are cleared."""
         self.presenter = on
         self.set_class(on, "-presenter")
+        if on:
+            self.clear_notifications()
+        self.sub_title = self._sub_title()
         for screen in self.screen_stack:
             bar = screen.query("#environment")
             if bar:
                 self.paint_environment(bar.first(Static))
-            if isinstance(screen, QueueScreen | ReturnScreen):
-                screen.set_presenter(on)
+        self._tell_screens()
         self.notify("Presenter mode on: customer details masked" if on
                     else "Presenter mode off")
+
+    def presenter_masker(self) -> Masker:
+        """What presenter mode hides in this session: the profile's identifying options and
+        hosts, and every customer the loaded report and the ERP's master data know."""
+        if self._masker is None:
+            loaded = self.loaded
+            self._masker = session_masker(
+                getattr(self.session, "profile", None),
+                loaded.report.cases if loaded else (),
+                (loaded.master or getattr(loaded.report, "master", None)) if loaded else None,
+                profile_name=loaded.report.profile if loaded else None)
+        return self._masker
+
+    def _tell_screens(self) -> None:
+        """Every open screen, dialogs and what is under them, shown again as presenter mode
+        now says (a message each: the screens repaint themselves)."""
+        masker = self.presenter_masker() if self.presenter else None
+        for screen in self.screen_stack:
+            screen.post_message(PresenterChanged(self.presenter, masker))
+
+    def _sub_title(self) -> str:
+        """The session and the profile the report was made with (a profile is often named
+        after the client: masked in presenter mode)."""
+        text = self.session.label
+        if self.loaded is not None:
+            text = f"{text} · {self.loaded.report.profile}"
+        return self.presenter_masker().mask(text) if self.presenter else text
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.screen, self.focused))
@@ -269,7 +304,7 @@ class ReturnsConsole(ActionFlows, App):
             self.sub_title = "could not load"
             text = self.query("#loading-text")
             if text:
-                shown = mask_emails(mask_host(message)) if self.presenter else message
+                shown = self.presenter_masker().mask(message) if self.presenter else message
                 text.first(Static).update(Text(f"Could not load: {shown}\n"
                                                "Press r to try again, q to quit."))
             for spinner in self.query(LoadingIndicator):
@@ -278,7 +313,10 @@ class ReturnsConsole(ActionFlows, App):
 
     def _show(self, loaded: Loaded) -> None:
         self.loaded = loaded
-        self.sub_title = f"{self.session.label} · {loaded.report.profile}"
+        self._masker = None  # new customers, maybe: known again when next asked
+        self.sub_title = self._sub_title()
+        if self.presenter:
+            self._tell_screens()
         skus = {c.return_ref: frozenset(line.sku for line in c.platform.lines if line.sku)
                 for c in loaded.report.cases}
         queue = self._queue()

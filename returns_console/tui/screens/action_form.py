@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ..presenter import Presenting
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -22,8 +24,11 @@ class Field:
     placeholder: str = ""
 
 
-class ActionForm(ModalScreen[dict[str, str] | None]):
-    """Enter on the last field (or the button) goes on to the preview; Esc cancels."""
+class ActionForm(Presenting, ModalScreen[dict[str, str] | None]):
+    """Enter on the last field (or the button) goes on to the preview; Esc cancels.
+
+    In presenter mode the title, the note (it lists identifiers like the one at hand) and
+    the labels are masked; what is typed in the fields stays as typed."""
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
@@ -37,11 +42,12 @@ class ActionForm(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form-dialog", classes="dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(Text(self.safe(self.title_text), style="bold"),
+                         classes="dialog-title", id="form-title")
             if self.note:
-                yield Static(Text(self.note), classes="dialog-note")
+                yield Static(Text(self.safe(self.note)), classes="dialog-note", id="form-note")
             for f in self.fields:
-                yield Label(f.label)
+                yield Label(Text(self.safe(f.label)), id=f"label-{f.name}")
                 yield Input(value=f.value, placeholder=f.placeholder, id=f"field-{f.name}")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Preview", variant="primary", id="form-go")
@@ -53,6 +59,16 @@ class ActionForm(ModalScreen[dict[str, str] | None]):
         empty = next((i for i in inputs if not i.value), inputs[0] if inputs else None)
         if empty is not None:
             empty.focus()
+
+    def presenter_changed(self) -> None:
+        """Presenter mode switched while the form is open: its words shown again (what was
+        typed is kept)."""
+        self.query_one("#form-title", Static).update(Text(self.safe(self.title_text),
+                                                          style="bold"))
+        for note in self.query("#form-note").results(Static):
+            note.update(Text(self.safe(self.note)))
+        for f in self.fields:
+            self.query_one(f"#label-{f.name}", Label).update(Text(self.safe(f.label)))
 
     def values(self) -> dict[str, str]:
         return {f.name: self.query_one(f"#field-{f.name}", Input).value for f in self.fields}

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from ..presenter import mask_emails, mask_host
+from ..presenter import Presenting
 from .raw_record import RawRecordScreen
 
 OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
@@ -23,7 +23,7 @@ COLUMNS = ("row", "time (UTC)", "operator", "action", "return", "outcome", "ERP 
            "detail")
 
 
-class AuditScreen(Screen):
+class AuditScreen(Presenting, Screen):
     """`/` filters across every column; Enter shows a row in full; `u` undoes it where the
     action can be undone (or says the compensating step)."""
 
@@ -72,7 +72,16 @@ class AuditScreen(Screen):
         self.entries = entries
         self._fill(self.query_one("#audit-filter", Input).value)
 
-    def _fill(self, needle: str) -> None:
+    def presenter_changed(self) -> None:
+        """Presenter mode switched while the log is open: every row shown again, the cursor
+        where it was."""
+        table = self.query_one("#audit", DataTable)
+        row = table.cursor_row
+        self._fill(self.query_one("#audit-filter", Input).value, quiet=True)
+        if row is not None and table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+
+    def _fill(self, needle: str, *, quiet: bool = False) -> None:
         table = self.query_one("#audit", DataTable)
         table.clear()
         words = needle.casefold().split()
@@ -82,13 +91,13 @@ class AuditScreen(Screen):
             detail = _detail(e)
             if e.completes:
                 detail = f"(row {e.completes}) {detail}"
-            if getattr(self.app, "presenter", False):
-                detail = mask_emails(mask_host(detail))
+            safe = self.safe
             table.add_row(str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator,
-                          e.action, e.return_ref or "",
+                          e.action, safe(e.return_ref or ""),
                           Text(e.outcome, style=OUTCOME_STYLE.get(e.outcome, "")),
-                          e.erp_record_id or "", Text(detail[:120]), key=str(e.seq))
-        if not self.shown:
+                          safe(e.erp_record_id or ""), Text(safe(detail)[:120]),
+                          key=str(e.seq))
+        if not self.shown and not quiet:
             self.notify("No audit rows here yet" if not self.entries else
                         "No audit row matches the filter")
 
@@ -129,7 +138,7 @@ class AuditScreen(Screen):
         if entry is not None:
             self.app.push_screen(RawRecordScreen(f"Audit row {entry.seq}",
                                                  [(f"row {entry.seq}", asdict(entry))],
-                                                 getattr(self.app, "presenter", False)))
+                                                 self.presenter))
 
     def action_undo(self) -> None:
         entry = self._current()

@@ -13,13 +13,16 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ..presenter import Presenting
+
 KEY_NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "space": "space",
              "left_square_bracket": "[", "right_square_bracket": "]"}
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Presenting, ModalScreen[None]):
     """Keys of the focused widget first, then the screen's, then the app's, with the ids a
-    user keymap in the config can rebind."""
+    user keymap in the config can rebind. Masked in presenter mode like every screen (a
+    screen's help may say what it is showing)."""
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close"),
@@ -39,9 +42,12 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("Esc closes · Ctrl+P opens the command palette · keys can be "
                               "rebound in the config ([keymap] id = \"key\")", style="dim"))
 
+    def presenter_changed(self) -> None:
+        self.query_one("#help-text", Static).update(self._text())
+
     def _text(self) -> Text:
         title = getattr(self._target, "HELP", None) or self._target.__class__.__doc__ or ""
-        return Text(title.strip())
+        return Text(self.safe(title.strip()))
 
     def _keys(self) -> Table:
         table = Table(box=None, expand=True, show_header=True, header_style="bold")

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ...domain.actions import Plan
+from ..presenter import Presenting
 
 TITLES = {"remap_sku": "Remap SKU", "remap_code": "Remap code", "fix_reference":
           "Fix reference", "requeue_posting": "Re-queue posting", "undo": "Undo"}
@@ -32,8 +33,11 @@ def confirm_label(plans: list[Plan]) -> str:
             f"{len(plans)} marked returns")
 
 
-class PreviewScreen(ModalScreen[bool]):
-    """`y` or the button applies; `n` / Esc cancels. Refused plans only offer Close."""
+class PreviewScreen(Presenting, ModalScreen[bool]):
+    """`y` or the button applies; `n` / Esc cancels. Refused plans only offer Close.
+
+    In presenter mode every word of it is masked: the target, the changes, the returns,
+    the refusal and the request (its URL names the tenant, its body the customer)."""
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("y", "apply", "Apply", id="preview.apply"),
@@ -51,16 +55,14 @@ class PreviewScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="preview-dialog", classes="dialog"):
-            yield Static(Text(confirm_label(self.plans), style="bold"), classes="dialog-title")
+            yield Static(self._title(), classes="dialog-title", id="preview-title")
             with VerticalScroll(id="preview-body"):
-                for plan in self.plans:
-                    yield Static(self._summary(plan), classes="preview-plan")
+                for n, plan in enumerate(self.plans):
+                    yield Static(self._summary(plan), classes="preview-plan", id=f"plan-{n}")
                     if plan.request and plan.allowed:
                         yield Static(Text("Request to the ERP:", style="bold"))
-                        yield Static(Syntax(json.dumps(plan.request, indent=2, default=str),
-                                            "json", word_wrap=True,
-                                            theme="ansi_dark" if self.app.current_theme.dark
-                                            else "ansi_light"), classes="preview-request")
+                        yield Static(self._request(plan), classes="preview-request",
+                                     id=f"request-{n}")
             if self.read_only:
                 yield Static(Text("Read-only session: nothing will be changed.",
                                   style="bold"), classes="dialog-note")
@@ -72,18 +74,35 @@ class PreviewScreen(ModalScreen[bool]):
                 yield Button("Cancel (Esc)" if self.can_apply else "Close (Esc)",
                              id="preview-cancel")
 
+    def presenter_changed(self) -> None:
+        """Presenter mode switched while the preview is open: every part shown again."""
+        self.query_one("#preview-title", Static).update(self._title())
+        for n, plan in enumerate(self.plans):
+            self.query_one(f"#plan-{n}", Static).update(self._summary(plan))
+            for request in self.query(f"#request-{n}").results(Static):
+                request.update(self._request(plan))
+
+    def _title(self) -> Text:
+        return Text(self.safe(confirm_label(self.plans)), style="bold")
+
+    def _request(self, plan: Plan) -> Syntax:
+        request = self.masker.record(plan.request) if self.presenter else plan.request
+        return Syntax(json.dumps(request, indent=2, default=str), "json", word_wrap=True,
+                      theme="ansi_dark" if self.app.current_theme.dark else "ansi_light")
+
     def _summary(self, plan: Plan) -> Text:
+        safe = self.safe
         text = Text()
         if len(self.plans) > 1:
-            text.append(f"{', '.join(plan.returns) or plan.target}: ", style="bold")
+            text.append(f"{safe(', '.join(plan.returns) or plan.target)}: ", style="bold")
         if not plan.allowed:
-            text.append(f"refused: {plan.refusal}", style="bold red")
+            text.append(f"refused: {safe(plan.refusal)}", style="bold red")
             return text
         for change in plan.changes:
-            text.append(change + "\n")
+            text.append(safe(change) + "\n")
         if plan.returns and len(self.plans) == 1:
             text.append(f"Returns touched ({len(plan.returns)}): ", style="bold")
-            text.append(", ".join(plan.returns))
+            text.append(safe(", ".join(plan.returns)))
         return text
 
     def action_apply(self) -> None:

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Input, Sparkline, Static, Tab, Tabs
 
 from ...domain.findings import Finding
 from ..format import money, severity
-from ..presenter import mask_emails, mask_host
+from ..presenter import Presenting
 from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
 from ..widgets.virtual_table import Column, VirtualTable
 from .audit import AuditScreen
@@ -42,7 +42,7 @@ TEAM_LABEL = {"all": "All", "finance": "Finance", "operations": "Operations", "c
               "data": "Data", "integration": "Integration"}
 
 
-class QueueScreen(Screen):
+class QueueScreen(Presenting, Screen):
     """All open exceptions, costliest first."""
 
     BINDINGS: ClassVar[list[Binding]] = [
@@ -74,7 +74,8 @@ class QueueScreen(Screen):
     )
 
     def __init__(self, report: CheckReport, *, view: View | None = None,
-                 presenter: bool = False, skus: dict[str, frozenset[str]] | None = None,
+                 presenter: bool | None = None,
+                 skus: dict[str, frozenset[str]] | None = None,
                  triage: dict[str, str] | None = None) -> None:
         super().__init__()
         self.view = view or View()
@@ -133,8 +134,8 @@ class QueueScreen(Screen):
         if self._ready:
             self._paint_report()
 
-    def set_presenter(self, on: bool) -> None:
-        self.presenter = on
+    def presenter_changed(self) -> None:
+        """Presenter mode switched: fewer columns, every cell and the banner (un)masked."""
         if self._ready:
             self.query_one("#queue", VirtualTable).set_columns(self._columns())
             self._fill(refresh_cells=True)
@@ -185,8 +186,7 @@ class QueueScreen(Screen):
         banner = self.query_one("#banner", Static)
         lines = [_banner_line(src) for src in (self.report.platform, self.report.erp)
                  if src.status != "ok"]
-        if self.presenter:
-            lines = [mask_emails(mask_host(line)) for line in lines]
+        lines = [self.safe(line) for line in lines]
         banner.display = bool(lines)
         banner.update(Text("\n".join(lines)))
 
@@ -211,7 +211,8 @@ class QueueScreen(Screen):
         query = self.query_one("#query", Static)
         query.display = self.view.query is not None
         if self.view.query is not None:
-            query.update(Text.assemble(("showing ", "dim"), (self.view.query.text(), "bold"),
+            query.update(Text.assemble(("showing ", "dim"),
+                                       (self.safe(self.view.query.text()), "bold"),
                                        (f" · {len(self.shown)} of {len(self.queue.keys)}"
                                         " · Esc shows all", "dim")))
         tabs = self.query_one("#teams", Tabs)
@@ -222,12 +223,13 @@ class QueueScreen(Screen):
 
     def _cells(self, key: Hashable) -> list[str | Text]:
         f: Finding = self.queue.by_key[str(key)]
+        safe = self.safe
         cells: dict[str, str | Text] = {
-            "return": f.return_ref, "order": f.order_ref or "", "code": f.code.value,
-            "stage": f.stage.value, "kind": f.kind.value,
+            "return": safe(f.return_ref), "order": safe(f.order_ref or ""),
+            "code": f.code.value, "stage": f.stage.value, "kind": f.kind.value,
             "severity": severity(f.severity.value), "owner": f.owner.value,
             "age": age_text(f.age_hours), "at risk": money(f.amount_at_risk, f.currency),
-            "triage": self.queue.triage_of(str(key)), "message": f.message,
+            "triage": safe(self.queue.triage_of(str(key))), "message": safe(f.message),
         }
         return [cells[c.key] for c in self._columns()]
 
@@ -264,7 +266,8 @@ class QueueScreen(Screen):
         refs = sorted({f.return_ref for f in self.chosen})
         if refs:
             actions = self.app.actions
-            self.app.start_action(f"Re-queue posting for {len(refs)} returns", [],
+            many = f"{len(refs)} return{'s' if len(refs) != 1 else ''}"
+            self.app.start_action(f"Re-queue posting for {many}", [],
                                   lambda v: actions.plans_for(self.app.loaded,
                                                               "requeue_posting", refs))
 

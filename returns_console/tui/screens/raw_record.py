@@ -16,7 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ..presenter import Masker
+from ..presenter import Masker, Presenting
 
 NO_RAW = ("No raw record kept for {ref} (opened from a snapshot file, or the source was not "
           "read this session)")
@@ -50,23 +50,30 @@ def syntax_theme(dark: bool, name: str) -> str:
     return "monokai" if dark else "friendly"
 
 
-class RawRecordScreen(ModalScreen[None]):
+class RawRecordScreen(Presenting, ModalScreen[None]):
     """One or more raw records, pretty-printed and highlighted; masked in presenter mode."""
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,q", "close", "Close", id="raw.close"),
     ]
 
-    def __init__(self, title: str, records: list[tuple[str, Any]], presenter: bool = False,
-                 *, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, title: str, records: list[tuple[str, Any]],
+                 presenter: bool | None = None, *, secrets: Iterable[str] = ()) -> None:
+        """`presenter` None: as the app is; `secrets`: what the opener knows besides the
+        session (the return's customer)."""
         super().__init__()
         self.title_text = title
         self.records = records
         self.presenter = presenter
-        self.masker = Masker(secrets=secrets)
-        if presenter:
-            for _, record in records:
-                self.masker.learn(_decoded(record))
+        self._secrets = list(secrets)
+
+    def own_masker(self, base: Masker | None) -> Masker:
+        """The session's values, the opener's, and every personal (or the client's own)
+        value in these records, so a value repeated in free text is masked too."""
+        masker = (base or Masker()).extended(secrets=self._secrets)
+        for _, record in self.records:
+            masker.learn(_decoded(record))
+        return masker
 
     def compose(self) -> ComposeResult:
         with Vertical(id="raw-dialog"):
@@ -77,8 +84,17 @@ class RawRecordScreen(ModalScreen[None]):
                     yield Static(self._body(ref, record), classes="raw-json")
         yield Footer()
 
+    def presenter_changed(self) -> None:
+        """Presenter mode switched while the record is open: shown again, (un)masked."""
+        self.query_one("#raw-title", Static).update(Text(self._safe(self.title_text)))
+        refs = list(self.query(".raw-ref").results(Static))
+        bodies = list(self.query(".raw-json").results(Static))
+        for (ref, record), label, body in zip(self.records, refs, bodies, strict=False):
+            label.update(Text(self._safe(ref)))
+            body.update(self._body(ref, record))
+
     def _safe(self, text: str) -> str:
-        return self.masker.mask(text) if self.presenter else text
+        return self.safe(text)
 
     def _body(self, ref: str, record: Any) -> Text | Syntax:
         if record is None:

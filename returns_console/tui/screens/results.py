@@ -12,10 +12,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...services.actions import Outcome
-from ..presenter import mask_emails, mask_host
+from ..presenter import Presenting
 
 
-class ResultsScreen(ModalScreen[None]):
+class ResultsScreen(Presenting, ModalScreen[None]):
+    """One line per return; masked in presenter mode (a note may name a customer)."""
+
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape,enter,q", "close", "Close", id="results.close"),
     ]
@@ -26,19 +28,28 @@ class ResultsScreen(ModalScreen[None]):
         self.outcomes = outcomes
 
     def compose(self) -> ComposeResult:
-        ok = sum(o.ok for o in self.outcomes)
         with Vertical(id="results-dialog", classes="dialog"):
-            yield Static(Text(f"{self.title_text}: {ok} of {len(self.outcomes)} done",
-                              style="bold"), classes="dialog-title")
+            yield Static(self._title(), classes="dialog-title", id="results-title")
             with VerticalScroll():
-                text = Text()
-                for o in sorted(self.outcomes, key=lambda o: o.ok):
-                    text.append("✓ " if o.ok else "✗ ", style="green" if o.ok else "bold red")
-                    text.append(f"{o.return_ref or '-'}: ", style="bold")
-                    message = (mask_emails(mask_host(o.message))
-                               if getattr(self.app, "presenter", False) else o.message)
-                    text.append(f"{message}  (audit row {o.seq})\n")
-                yield Static(text, id="results-list")
+                yield Static(self._list(), id="results-list")
+
+    def presenter_changed(self) -> None:
+        """Presenter mode switched while the results are open: shown again."""
+        self.query_one("#results-title", Static).update(self._title())
+        self.query_one("#results-list", Static).update(self._list())
+
+    def _title(self) -> Text:
+        ok = sum(o.ok for o in self.outcomes)
+        return Text(f"{self.safe(self.title_text)}: {ok} of {len(self.outcomes)} done",
+                    style="bold")
+
+    def _list(self) -> Text:
+        text = Text()
+        for o in sorted(self.outcomes, key=lambda o: o.ok):
+            text.append("✓ " if o.ok else "✗ ", style="green" if o.ok else "bold red")
+            text.append(f"{self.safe(o.return_ref or '-')}: ", style="bold")
+            text.append(f"{self.safe(o.message)}  (audit row {o.seq})\n")
+        return text
 
     def action_close(self) -> None:
         self.dismiss(None)

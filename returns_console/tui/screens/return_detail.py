@@ -31,7 +31,7 @@ from ...domain.reference import ErpMaster, Mappings, Policy
 from ...domain.timeline import Event, timeline
 from ...domain.view import CaseView, Context
 from ..format import SEVERITY_STYLE, money, status, when
-from ..presenter import Masker
+from ..presenter import Masker, Presenting, customers_of
 from .raw_record import RawRecordScreen
 
 RawLookup = Callable[[str], Any | None]
@@ -229,7 +229,7 @@ class Palette:
 # ---------------------------------------------------------------- the screen
 
 
-class ReturnScreen(Screen):
+class ReturnScreen(Presenting, Screen):
     """The stage board, the findings with why they matter, the money and the lines, the
     timeline, and the actions that apply; `p` / `e` open each side's raw source record."""
 
@@ -246,7 +246,7 @@ class ReturnScreen(Screen):
     ]
 
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
-                 presenter: bool = False, mappings: Mappings | None = None,
+                 presenter: bool | None = None, mappings: Mappings | None = None,
                  master: ErpMaster | None = None) -> None:
         super().__init__()
         self.case = case
@@ -256,7 +256,6 @@ class ReturnScreen(Screen):
         self.raw = raw
         self.presenter = presenter
         self.mappings = mappings
-        self.masker = Masker(case)
         self.events: list[Event] = timeline(case)
         view = case_view(case, mappings)
         self.lines: list[LineRow] = pair_lines(view, mapped=mappings is not None)
@@ -309,10 +308,13 @@ class ReturnScreen(Screen):
         if self.is_mounted:
             self._paint()
 
-    def set_presenter(self, on: bool) -> None:
+    def own_masker(self, base: Masker | None) -> Masker:
+        """The session's values and this return's customer (name, email, ERP numbers)."""
+        return (base or Masker()).extended(secrets=customers_of(self.case))
+
+    def presenter_changed(self) -> None:
         """Presenter mode switched while the return is open: every section is masked (or
         unmasked) at once, not at the next visit."""
-        self.presenter = on
         self._paint()
 
     def _paint(self) -> None:
@@ -339,9 +341,7 @@ class ReturnScreen(Screen):
 
     def _safe(self, text: object) -> str:
         """API text as it may be shown: masked in presenter mode, literal either way."""
-        if text is None:
-            return ""
-        return self.masker.mask(text) if self.presenter else str(text)
+        return self.safe(text)
 
     # -- title ------------------------------------------------------------------------
 
@@ -408,7 +408,9 @@ class ReturnScreen(Screen):
         p, note = self.case.platform, self.credit_note
         currency = p.refund.currency if p.refund else None
         head = f"Money ({currency})" if currency else "Money"
-        refund = f"refund via {self._safe(p.refund_method)}" if p.refund_method else "refund"
+        method = p.refund_method
+        refund = f"refund via {self._safe(method)}" if method and method.casefold() not in (
+            "refund", "refunds") else "refund"
         if note is None:
             return Text(f"{head}: {refund} against no credit note")
         label = self._safe(note.number or note.id)
@@ -550,7 +552,7 @@ class ReturnScreen(Screen):
         if event.state == WorkerState.SUCCESS:
             title, records = event.worker.result
             self.app.push_screen(RawRecordScreen(title, records, self.presenter,
-                                                 secrets=self.masker.secrets))
+                                                 secrets=customers_of(self.case)))
         elif event.state == WorkerState.ERROR:
             self.notify(str(event.worker.error), title="Could not read the raw record",
                         severity="error")
