@@ -47,7 +47,8 @@ class HelpScreen(Presenting, ModalScreen[None]):
 
     def _text(self) -> Text:
         title = getattr(self._target, "HELP", None) or self._target.__class__.__doc__ or ""
-        return Text(self.safe(title.strip()))
+        # docstrings quote keys and commands in backticks: words on screen, not code marks
+        return Text(self.safe(" ".join(title.replace("`", "").split())))
 
     def _keys(self) -> Table:
         table = Table(box=None, expand=True, show_header=True, header_style="bold")

@@ -32,6 +32,7 @@ class ResultsScreen(Presenting, ModalScreen[None]):
             yield Static(self._title(), classes="dialog-title", id="results-title")
             with VerticalScroll():
                 yield Static(self._list(), id="results-list")
+            yield Static(Text("Esc, Enter or q closes", style="dim"))
 
     def presenter_changed(self) -> None:
         """Presenter mode switched while the results are open: shown again."""
@@ -48,7 +49,10 @@ class ResultsScreen(Presenting, ModalScreen[None]):
         for o in sorted(self.outcomes, key=lambda o: o.ok):
             text.append("✓ " if o.ok else "✗ ", style="green" if o.ok else "bold red")
             text.append(f"{self.safe(o.return_ref or '-')}: ", style="bold")
-            text.append(f"{self.safe(o.message)}  (audit row {o.seq})\n")
+            message = o.message
+            if o.return_ref and message.startswith(o.return_ref):  # said once is enough
+                message = message[len(o.return_ref):].lstrip(" :")
+            text.append(f"{self.safe(message)}  (audit row {o.seq})\n")
         return text
 
     def action_close(self) -> None:
