@@ -66,7 +66,8 @@ class QueueScreen(Presenting, Screen):
     HELP = (
         "The queue: every open exception of the last check, costliest first.\n"
         "Enter opens the return; space marks it; / filters across every column; "
-        ": runs a command (:return REF, :close PERIOD, :order REF, :sku SKU, :code CODE, :owner TEAM); "
+        ": runs a command (:return REF, :close PERIOD, :order REF, :sku SKU, :code CODE, "
+        ":owner TEAM); "
         "[ and ] switch owner team; click a header (or o) to sort; r refreshes.\n"
         "Triage the marked rows (or the one under the cursor): a acknowledge, z snooze, "
         "w assign, n note, t tag; u re-queues the missing credit notes of the marked "
