@@ -78,14 +78,14 @@ def serving(home: Path, *args: str) -> Iterator[tuple[str, Path]]:
             [sys.executable, "-m", "returns_console", "serve", *args, "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 15
-        while True:
+        for _ in range(300):  # a bounded wait (up to about 30 s), not a speed check
             assert proc.poll() is None, f"serve exited {proc.returncode}: {out.read_text()}"
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port),
                                                                         timeout=1):
                 break
-            assert time.monotonic() < deadline, f"serve never listened: {out.read_text()}"
             time.sleep(0.1)
+        else:
+            raise AssertionError(f"serve never listened: {out.read_text()}")
         yield f"http://127.0.0.1:{port}", out
     finally:
         if proc.poll() is None:
@@ -154,7 +154,6 @@ def open_first_return(page, url: str) -> tuple[str, str]:
 
 
 def test_serve_demo_in_a_browser_in_presenter_mode(tmp_path: Path) -> None:
-    started = time.monotonic()
     with browser_page() as (page, sent):
         with serving(tmp_path, "--demo") as (url, out):
             queue, opened = open_first_return(page, url)
@@ -162,10 +161,12 @@ def test_serve_demo_in_a_browser_in_presenter_mode(tmp_path: Path) -> None:
         # The server was stopped with the tab still open: the tab's console ends and the
         # page says so.
         page.wait_for_selector("body.-closed", state="attached", timeout=10_000)
-        deadline = time.monotonic() + 10
-        while _tab_consoles(tmp_path):
-            assert time.monotonic() < deadline, "a tab's console outlived the server"
+        for _ in range(100):  # a bounded wait (up to about 20 s)
+            if not _tab_consoles(tmp_path):
+                break
             time.sleep(0.2)
+        else:
+            raise AssertionError("a tab's console outlived the server")
     output = out.read_text()
     stream = b"".join(sent)
 
@@ -179,7 +180,6 @@ def test_serve_demo_in_a_browser_in_presenter_mode(tmp_path: Path) -> None:
     assert f"open {url}" in output and "presenter mode on" in output, output
     assert output.rstrip().endswith("stopped"), output
     assert "Traceback" not in output, output
-    assert time.monotonic() - started < 40
 
 
 def test_serve_no_presenter_shows_customer_details(tmp_path: Path) -> None:
