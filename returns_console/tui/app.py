@@ -6,13 +6,13 @@ It calls a `Session` (services/session.py) and never makes an HTTP call itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
@@ -96,6 +96,14 @@ class ReturnsConsole(ActionFlows, App):
     @property
     def report(self) -> CheckReport | None:
         return self.loaded.report if self.loaded else None
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Only what means something here: Textual's own theme picker (its 24 themes), key
+        panel, maximize and screenshot commands are left out; our themes, views and help
+        are ConsoleCommands. Another Textual theme is still one `theme = "..."` away in the
+        config."""
+        yield SystemCommand("quit: leave the console", "Quit Returns Console",
+                            self.action_quit)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Our variables for any theme that does not set them (Textual's own ones)."""

@@ -1,0 +1,38 @@
+"""The command palette lists what means something here (issue 10.11): our three themes, not
+Textual's 24, and none of its Keys / Maximize / Screenshot commands."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+from textual.widgets import OptionList
+
+from tests.tui.test_console import SIZE, _queue, app
+
+
+async def _hits(pilot, typed: str) -> list[str]:
+    await pilot.press(*typed)
+    for _ in range(20):
+        await pilot.pause(0.05)
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette)
+    options = palette.query_one(OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def test_the_palette_shows_our_themes_and_commands_only() -> None:
+    async with app().run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        await pilot.press("ctrl+p")
+        hits = await _hits(pilot, "theme")
+        assert not [h for h in hits if h.split("\n")[0].strip() == "Theme"]  # Textual's 24
+        themes = " | ".join(hits)
+        for ours in ("dark", "light", "high-contrast"):
+            assert f"theme: {ours}" in themes
+        for theirs in ("nord", "gruvbox", "dracula", "textual-dark"):
+            assert theirs not in themes
+        for _ in range(5):
+            await pilot.press("backspace")
+        listed = " | ".join(await _hits(pilot, "s"))
+        for theirs in ("Screenshot", "Maximize", "Keys"):
+            assert theirs not in listed
+        assert "queue: sort by" in listed
