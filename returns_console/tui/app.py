@@ -120,6 +120,8 @@ class ReturnsConsole(ActionFlows, App):
         self.use_theme(self._asked_theme)
         if self._keymap:
             self.set_keymap(self._keymap)
+            for warning in keymap_clashes(self._keymap):
+                self.notify(warning, severity="warning", markup=False, timeout=10)
         self.paint_environment(self.query_one("#environment", Static))
         self.sub_title = self._sub_title()
         opening = None
@@ -412,6 +414,34 @@ class ReturnsConsole(ActionFlows, App):
         self.push_screen(ReturnScreen(case, found, raw=raw.get, presenter=self.presenter,
                                       mappings=loaded.mappings,
                                       master=loaded.master or loaded.report.master))
+
+
+def keymap_clashes(keymap: Mapping[str, str]) -> list[str]:
+    """A `[keymap]` entry that takes a key another binding already uses where both apply
+    (the app's keys apply everywhere): said, not silently swapped."""
+    from .screens.return_detail import ReturnScreen
+    from .widgets.virtual_table import VirtualTable
+
+    scopes = {"app": ReturnsConsole.BINDINGS, "queue": QueueScreen.BINDINGS,
+              "return": ReturnScreen.BINDINGS, "table": VirtualTable.BINDINGS}
+    owner_of: dict[tuple[str, str], str] = {}
+    for scope, bindings in scopes.items():
+        for b in bindings:
+            if isinstance(b, Binding) and b.id:
+                for key in b.key.split(","):
+                    owner_of[(scope, key.strip())] = b.id
+    out = []
+    for binding_id, keys in keymap.items():
+        scope = binding_id.split(".", 1)[0]
+        for key in keys.split(","):
+            key = key.strip()
+            for where in ({scope, "app"} if scope in scopes else {"app"}):
+                taken = owner_of.get((where, key))
+                if taken and taken != binding_id:
+                    out.append(f"keymap: {binding_id} = {key!r} clashes with {taken}, which "
+                               f"{key!r} already does there; only one of them can have it: "
+                               "choose another key in the config")
+    return out
 
 
 def _find_case(cases, ref: str):

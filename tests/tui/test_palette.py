@@ -36,3 +36,14 @@ async def test_the_palette_shows_our_themes_and_commands_only() -> None:
         for theirs in ("Screenshot", "Maximize", "Keys"):
             assert theirs not in listed
         assert "queue: sort by" in listed
+
+
+async def test_a_keymap_entry_that_takes_a_key_bound_elsewhere_is_warned_about() -> None:
+    """Issue 10.9: `"queue.filter" = "q"` silently took q from quit."""
+    async with app(keymap={"queue.filter": "q"}).run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        said = [n.message for n in pilot.app._notifications]
+        assert any("queue.filter" in m and "app.quit" in m for m in said), said
+    async with app(keymap={"queue.filter": "f"}).run_test(size=SIZE) as pilot:
+        await _queue(pilot)
+        assert not [n for n in pilot.app._notifications if "keymap" in n.message]
