@@ -380,6 +380,13 @@ class Actions:
         return Outcome(True, f"{finding.return_ref} {finding.code.value}: {new.label()}", seq,
                        return_ref=finding.return_ref)
 
+    def triage_details(self, finding_ids: Sequence[str]) -> dict[str, str]:
+        """What operators said of each exception (state, assignee, tags, note)."""
+        profile = self.session.profile_name
+        found = {i: self.triage.get(profile, i) for i in finding_ids}
+        return {i: t.describe() for i, t in found.items()
+                if t is not None and (t.state != "new" or t.assignee or t.tags or t.note)}
+
     def triage_labels(self, now: datetime | None = None) -> dict[str, str]:
         return {k: t.label(now) for k, t in self.triage.all(self.session.profile_name).items()}
 

@@ -47,6 +47,19 @@ class Triage:
             text += " #" + " #".join(self.tags)
         return text
 
+    def describe(self) -> str:
+        """Everything the operators said of it, for the return screen."""
+        words = {"acknowledged": "acknowledged", "snoozed": f"snoozed until "
+                 f"{self.snoozed_until}", "closed": "closed", "new": "new"}
+        parts = [words.get(self.state, self.state)]
+        if self.assignee:
+            parts.append(f"assigned to {self.assignee}")
+        if self.tags:
+            parts.append("tags " + " ".join(f"#{t}" for t in self.tags))
+        if self.note:
+            parts.append(f"note: {self.note}")
+        return " · ".join(parts)
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["tags"] = list(self.tags)

@@ -411,9 +411,11 @@ class ReturnsConsole(ActionFlows, App):
         found = [f for f in loaded.report.findings if f.return_ref == case.return_ref]
         found += [f for f in loaded.report.result.delays if f.return_ref == case.return_ref]
         raw = loaded.raw
+        triage = self.actions.triage_details([f.id for f in found]) if self.actions else {}
         self.push_screen(ReturnScreen(case, found, raw=raw.get, presenter=self.presenter,
                                       mappings=loaded.mappings,
-                                      master=loaded.master or loaded.report.master))
+                                      master=loaded.master or loaded.report.master,
+                                      triage=triage))
 
 
 def keymap_clashes(keymap: Mapping[str, str]) -> list[str]:

@@ -560,3 +560,22 @@ async def test_triage_that_cannot_be_recorded_is_said_never_silently_dropped(tmp
         recorded = [e for e in rows(tmp_path) if e.outcome == "succeeded"]
         triage = [c.key for c in queue._columns()].index("triage")
         assert (str(queue._cells(key)[triage]) == "ack") == bool(recorded)
+
+
+async def test_triage_shows_on_the_return_screen_and_whole_in_the_queue(demo, tmp_path) -> None:
+    """Issue 10.2: assignee, note and tags appeared nowhere on the return screen, and the
+    queue's triage column cut them (`new @al…`)."""
+    app = console(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        f = first(app, Code.CREDIT_NOTE_MISSING)
+        for kind, value in (("assign", "alice"), ("tag", "waiting-on-3pl"),
+                            ("note", "refund went out on the 14th")):
+            assert app.actions.set_triage(f, kind, value).ok
+        app.action_refresh_data()
+        await settle(pilot)
+        assert "new @alice #waiting-on-3pl" in seen(app)
+        await open_return(pilot, f.return_ref)
+        shown = flat(seen(app))
+        assert ("triage: new · assigned to alice · tags #waiting-on-3pl · note: refund went "
+                "out on the 14th") in shown

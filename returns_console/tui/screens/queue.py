@@ -8,6 +8,7 @@ The view (team, filter, query, sort) is remembered between runs.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -111,7 +112,13 @@ class QueueScreen(Presenting, Screen):
         yield Footer()
 
     def _columns(self) -> list[Column]:
-        return [c for c in COLUMNS if not (self.presenter and c.key in PRESENTER_HIDDEN)]
+        """The columns shown; the triage column as wide as its longest label (up to 28), so
+        `ack @alice #waiting-on-3pl` reads whole."""
+        longest = max((len(v) for v in self.queue.triage.values()), default=0) \
+            if getattr(self, "queue", None) is not None else 0
+        width = max(8, min(28, longest))
+        return [replace(c, width=width) if c.key == "triage" else c for c in COLUMNS
+                if not (self.presenter and c.key in PRESENTER_HIDDEN)]
 
     def on_mount(self) -> None:
         self.app.paint_environment(self.query_one("#environment", Static))
@@ -133,6 +140,7 @@ class QueueScreen(Presenting, Screen):
         self.skus = skus
         self.queue = Queue(report.findings, skus, dict(triage or {}))
         if self._ready:
+            self.query_one("#queue", VirtualTable).set_columns(self._columns())
             self._paint_report()
 
     def presenter_changed(self) -> None:
@@ -145,6 +153,7 @@ class QueueScreen(Presenting, Screen):
     def set_triage(self, labels: dict[str, str]) -> None:
         self.queue = Queue(self.report.findings, self.skus, dict(labels))
         if self._ready:
+            self.query_one("#queue", VirtualTable).set_columns(self._columns())
             self._fill(refresh_cells=True)
 
     def set_progress(self, text: str) -> None:

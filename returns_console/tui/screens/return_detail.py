@@ -7,7 +7,7 @@ it passes through the masker first, so no customer detail or hostname reaches th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -247,9 +247,12 @@ class ReturnScreen(Presenting, Screen):
 
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
                  presenter: bool | None = None, mappings: Mappings | None = None,
-                 master: ErpMaster | None = None) -> None:
+                 master: ErpMaster | None = None,
+                 triage: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.case = case
+        #: What operators said of each exception (by finding id): shown under it.
+        self.triage = dict(triage or {})
         #: The ERP's accounting periods: each credit note's posting date and its period.
         self.periods = periods(master) if master is not None else []
         self.findings = findings
@@ -400,6 +403,10 @@ class ReturnScreen(Presenting, Screen):
             out.append(self._safe(f.message))
             out.append(f"\n  why: {entry.why}\n  do:  ")
             out.append(self._safe(f.todo or entry.todo))
+            said = self.triage.get(f.id)
+            if said:
+                out.append("\n  triage: ", style="bold")
+                out.append(self._safe(said))
         return out
 
     # -- money ------------------------------------------------------------------------
