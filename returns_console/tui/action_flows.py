@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from textual import work
@@ -47,15 +48,24 @@ class ActionFlows:
 
         def after_form(values: dict[str, str] | None) -> None:
             if values is not None:
-                self._plan(title, make, values)
+                self._plan(title, make, values, fields, note)
 
         if fields:
             self.push_screen(ActionForm(title, fields, note=note), after_form)
         else:
             after_form({})
 
+    def _ask_again(self, title: str, make: MakePlans, fields: list[Field], note: str,
+                   values: dict[str, str], why: str) -> None:
+        """A refused plan sends the operator back to the form with what was typed and what
+        was wrong, not to an empty start."""
+        kept = [replace(f, value=values.get(f.name, f.value)) for f in fields]
+        self.start_action(title, kept, make, note=f"Not possible: {why}"
+                          + (f"\n{note}" if note else ""))
+
     @work(thread=True, group="action", exit_on_error=False)
-    def _plan(self, title: str, make: MakePlans, values: dict[str, str]) -> None:
+    def _plan(self, title: str, make: MakePlans, values: dict[str, str],
+              fields: list[Field] | None = None, note: str = "") -> None:
         try:
             plans = make(values)
         except ByHand as exc:  # nothing the console can do itself: the step to take, to read
@@ -65,12 +75,15 @@ class ActionFlows:
         except Exception as exc:  # planning reads the ERP's raw data: never a traceback
             self.call_from_thread(self.notify, f"{title}: {exc}", severity="error")
             return
-        self.call_from_thread(self._preview, title, make, values, plans)
+        self.call_from_thread(self._preview, title, make, values, plans, fields or [], note)
 
     def _preview(self, title: str, make: MakePlans, values: dict[str, str],
-                 plans: list[Plan]) -> None:
+                 plans: list[Plan], fields: list[Field] | None = None, note: str = "") -> None:
         def confirmed(ok: bool | None) -> None:
             if not ok:
+                refused = [p.refusal for p in plans if not p.allowed]
+                if fields and plans and len(refused) == len(plans):
+                    self._ask_again(title, make, fields, note, values, refused[0] or "")
                 return
             if any(w.group == "apply" and w.is_running for w in self.workers):
                 self.notify("Another action is still being applied; wait for its result",
@@ -192,22 +205,26 @@ class ActionFlows:
         """acknowledge / snooze / assign / note / tag, on one or many exceptions."""
         if self.actions is None or not findings:
             return
-        prompts = {"snooze": ("Snooze until (date)", "e.g. 2026-11-30"),
-                   "assign": ("Assign to", "a name or team"), "note": ("Note", ""),
-                   "tag": ("Tag", "e.g. waiting-on-3pl")}
-        if kind not in prompts:
+        if kind not in TRIAGE_PROMPTS:
             self._triage(kind, list(findings), None)
             return
+        self._triage_form(kind, list(findings), "", "")
 
+    def _triage_form(self, kind: str, findings: list[Finding], value: str, why: str) -> None:
+        """The value for a triage step, naming the exceptions it is for; after a refusal
+        (a bad or past date) again, with what was typed and what was wrong."""
         def after(values: dict[str, str] | None) -> None:
             if values is not None:
-                self._triage(kind, list(findings), values["value"])
+                self._triage(kind, findings, values["value"])
 
-        label, hint = prompts[kind]
+        label, hint = TRIAGE_PROMPTS[kind]
         count = len(findings)
+        named = ", ".join(f"{f.code.value} on {f.return_ref}" for f in findings[:3])
+        more = f" and {count - 3} more" if count > 3 else ""
+        note = (f"Not possible: {why}\n" if why else "") + f"For {named}{more}."
         self.push_screen(ActionForm(f"{kind.title()} {count} exception"
                                     f"{'s' if count != 1 else ''}",
-                                    [Field("value", label, "", hint)]), after)
+                                    [Field("value", label, value, hint)], note=note), after)
 
     @work(thread=True, group="action", exit_on_error=False)
     def _triage(self, kind: str, findings: list[Finding], value: str | None) -> None:
@@ -221,9 +238,15 @@ class ActionFlows:
             except Exception as exc:  # the store or the audit log refused: said, not lost
                 outcomes.append(Outcome(False, f"{f.return_ref} {f.code.value}: not "
                                         f"recorded: {exc}", return_ref=f.return_ref))
-        self.call_from_thread(self._triaged, kind, outcomes)
+        self.call_from_thread(self._triaged, kind, outcomes, findings, value)
 
-    def _triaged(self, kind: str, outcomes: list[Outcome]) -> None:
+    def _triaged(self, kind: str, outcomes: list[Outcome], findings: list[Finding] | None = None,
+                 value: str | None = None) -> None:
+        if findings and value is not None and outcomes and not any(o.ok for o in outcomes) \
+                and all(o.seq is None for o in outcomes):
+            # refused before anything was recorded (a bad value): ask again, keep the input
+            self._triage_form(kind, findings, value, outcomes[0].message)
+            return
         if len(outcomes) == 1:
             o = outcomes[0]
             self.notify(o.message, severity="information" if o.ok else "error")
@@ -276,6 +299,12 @@ def _similar(what: str, text: str, known: Any) -> str:
     names = [str(n) for n in known]
     close = difflib.get_close_matches(text, names, n=5, cutoff=0.5)
     return f"{what} like it: {', '.join(close)}" if close else ""
+
+
+#: The triage steps that take a value: (label, hint) of the one field.
+TRIAGE_PROMPTS = {"snooze": ("Snooze until (date)", "e.g. 2026-11-30"),
+                  "assign": ("Assign to", "a name or team"), "note": ("Note", ""),
+                  "tag": ("Tag", "e.g. waiting-on-3pl")}
 
 
 def _likely_returns(case: ReturnCase, cases: Sequence[ReturnCase]) -> str:

@@ -190,6 +190,11 @@ async def test_a_refused_remap_says_why_offers_no_apply_and_records_nothing(
         await press(pilot, "y")
         assert app.screen is preview  # y does nothing here
         await press(pilot, "escape")
+        # issue 10.5: back to the form, with what was typed and what was wrong
+        form = app.screen
+        assert isinstance(form, ActionForm) and form.values()["item"] == "NO-SUCH-ITEM"
+        assert "Not possible: item NO-SUCH-ITEM does not exist" in flat(seen(app))
+        await press(pilot, "escape")
         assert isinstance(app.screen, ReturnScreen)
         assert demo.load_mappings() == mappings
         assert writes(demo) == []
@@ -579,3 +584,24 @@ async def test_triage_shows_on_the_return_screen_and_whole_in_the_queue(demo, tm
         shown = flat(seen(app))
         assert ("triage: new · assigned to alice · tags #waiting-on-3pl · note: refund went "
                 "out on the 14th") in shown
+
+
+async def test_the_snooze_form_names_its_exception_and_keeps_a_date_it_refuses(
+        demo, tmp_path) -> None:
+    """Issue 10.5: a past snooze date was accepted and did nothing; a bad one closed the form
+    and lost the input; the form did not say which exception it snoozes."""
+    app = console(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        f = app.screen.queue.by_key[app.screen.shown[0]]
+        await press(pilot, "z")
+        form = app.screen
+        assert isinstance(form, ActionForm)
+        assert f"For {f.code.value} on {f.return_ref}" in flat(seen(app))
+        await pilot.press(*"2020-01-31")
+        await press(pilot, "enter")
+        again = app.screen
+        assert isinstance(again, ActionForm) and again.values()["value"] == "2020-01-31"
+        assert "Not possible: snooze until 2020-01-31: that is in the past" in flat(seen(app))
+        await press(pilot, "escape")
+    assert rows(tmp_path) == []  # nothing was recorded
