@@ -605,3 +605,29 @@ async def test_the_snooze_form_names_its_exception_and_keeps_a_date_it_refuses(
         assert "Not possible: snooze until 2020-01-31: that is in the past" in flat(seen(app))
         await press(pilot, "escape")
     assert rows(tmp_path) == []  # nothing was recorded
+
+
+async def test_the_audit_screen_shows_this_profiles_rows_with_a_profile_column(
+        demo, tmp_path) -> None:
+    """Issue 10.4: the audit log mixed profiles with no profile column (a demo row showed on
+    the sandbox profile)."""
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        audit.record(operator="bob", profile="acme-production", systems="swap|d365_bc",
+                     return_ref="R-999999", action="note", parameters={},
+                     outcome="succeeded")
+    app = console(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        f = first(app, Code.SKU_UNKNOWN)
+        assert app.actions.set_triage(f, "acknowledge").ok
+        await press(pilot, "L")
+        audit = app.screen
+        assert isinstance(audit, AuditScreen)
+        assert {e.profile for e in audit.shown} == {demo.profile_name}
+        assert "R-999999" not in seen(app)
+        await press(pilot, "a")
+        assert {e.profile for e in audit.shown} == {demo.profile_name, "acme-production"}
+        table = audit.query_one("#audit", DataTable)
+        assert table.ordered_columns[-1].label.plain == "profile"
+        assert "acme-production" in [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        assert "every profile" in seen(app)

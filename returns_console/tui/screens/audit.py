@@ -20,7 +20,7 @@ from .raw_record import RawRecordScreen
 OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
                  "pending": "bold yellow", "resolved": "cyan"}
 COLUMNS = ("row", "time (UTC)", "operator", "action", "return", "outcome", "ERP record",
-           "detail")
+           "detail", "profile")
 
 
 class AuditScreen(Presenting, Screen):
@@ -32,22 +32,27 @@ class AuditScreen(Presenting, Screen):
         Binding("slash", "filter", "Filter", id="audit.filter"),
         Binding("enter", "show", "Show row", id="audit.show"),
         Binding("u", "undo", "Undo", id="audit.undo"),
+        Binding("a", "every_profile", "All profiles", id="audit.profiles"),
     ]
     HELP = ("The audit log: one row when an action is asked for (pending) and one with its "
-            "outcome. Enter shows a row in full, u undoes it where possible, / filters.")
+            "outcome. Enter shows a row in full, u undoes it where possible, / filters; "
+            "a shows every profile's rows (this profile's by default).")
 
     def __init__(self, actions: Any, return_ref: str | None = None) -> None:
         super().__init__()
         self.actions = actions
         self.return_ref = return_ref
+        #: This session's profile: its rows only, until `a` asks for every profile's.
+        self.profile: str | None = getattr(getattr(actions, "session", None), "profile_name",
+                                           None)
+        self.every_profile = False
         self.entries: list[Any] = []
         self.shown: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Static(id="environment")
-        scope = f"for {self.return_ref}" if self.return_ref else "all returns"
-        yield Static(Text(f"Audit log · {scope}", style="bold"), id="audit-title")
+        yield Static(self._title(), id="audit-title")
         yield Input(placeholder="filter: any words (action, operator, outcome, return …)",
                     id="audit-filter")
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
@@ -75,18 +80,32 @@ class AuditScreen(Presenting, Screen):
     def presenter_changed(self) -> None:
         """Presenter mode switched while the log is open: every row shown again, the cursor
         where it was."""
+        self.query_one("#audit-title", Static).update(self._title())
         table = self.query_one("#audit", DataTable)
         row = table.cursor_row
         self._fill(self.query_one("#audit-filter", Input).value, quiet=True)
         if row is not None and table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
 
+    def _title(self) -> Text:
+        scope = f"for {self.return_ref}" if self.return_ref else "all returns"
+        which = ("every profile" if self.every_profile or not self.profile
+                 else f"profile {self.safe(self.profile)} (a: every profile)")
+        return Text(f"Audit log · {scope} · {which}", style="bold")
+
+    def action_every_profile(self) -> None:
+        self.every_profile = not self.every_profile
+        self.query_one("#audit-title", Static).update(self._title())
+        self._fill(self.query_one("#audit-filter", Input).value)
+
     def _fill(self, needle: str, *, quiet: bool = False) -> None:
         table = self.query_one("#audit", DataTable)
         table.clear()
         words = needle.casefold().split()
+        mine = None if self.every_profile or not self.profile else self.profile
         self.shown = [e for e in reversed(self.entries)
-                      if all(w in _haystack(e) for w in words)]
+                      if (mine is None or e.profile == mine)
+                      and all(w in _haystack(e) for w in words)]
         for e in self.shown:
             detail = _detail(e)
             if e.completes:
@@ -95,8 +114,8 @@ class AuditScreen(Presenting, Screen):
             table.add_row(str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator,
                           e.action, safe(e.return_ref or ""),
                           Text(e.outcome, style=OUTCOME_STYLE.get(e.outcome, "")),
-                          safe(e.erp_record_id or ""), Text(safe(detail)[:120]),
-                          key=str(e.seq))
+                          safe(e.erp_record_id or ""), Text(safe(detail)[:100]),
+                          safe(e.profile or ""), key=str(e.seq))
         if not self.shown and not quiet:
             self.notify("No audit rows here yet" if not self.entries else
                         "No audit row matches the filter")
