@@ -99,12 +99,7 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
     and nothing is cached."""
     if not (use_demo or snapshot_path or replay_dir):  # `--profile X check` means X too
         profile_name = profile_name or obj.get("profile_name")
-    chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
-                                    ("--snapshot", snapshot_path), ("--replay", replay_dir))
-              if on]
-    if len(chosen) != 1:
-        raise UserError("say what to check: --demo, --profile NAME, --snapshot FILE or "
-                        "--replay DIR" if not chosen else f"choose one of {', '.join(chosen)}")
+    _one_source("check", use_demo, profile_name, snapshot_path, replay_dir)
     now = _parse_now(now_text)
     with gc_paused():  # one bulk job from start to exit: see domain/memory.py
         if replay_dir is not None:
@@ -140,12 +135,7 @@ def close(obj: dict, period: str | None, use_demo: bool, profile_name: str | Non
 
     if not (use_demo or snapshot_path or replay_dir):
         profile_name = profile_name or obj.get("profile_name")
-    chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
-                                    ("--snapshot", snapshot_path), ("--replay", replay_dir))
-              if on]
-    if len(chosen) != 1:
-        raise UserError("say what to look at: --demo, --profile NAME, --snapshot FILE or "
-                        "--replay DIR" if not chosen else f"choose one of {', '.join(chosen)}")
+    _one_source("look at", use_demo, profile_name, snapshot_path, replay_dir)
     now = _parse_now(now_text)
     with gc_paused():
         if replay_dir is not None:
@@ -191,6 +181,17 @@ def capture(obj: dict, profile_name: str | None, out_dir: Path) -> None:
     click.echo(f"captured {kept} exchanges of profile {profile.name} in {out_dir} "
                "(secrets removed, names, addresses, emails and phone numbers pseudonymised)")
     click.echo(f"  returns-console check --replay {out_dir}")
+
+
+def _one_source(verb: str, use_demo: bool, profile_name: str | None,
+                snapshot_path: Path | None, replay_dir: Path | None) -> None:
+    """Exactly one of --demo, --profile, --snapshot, --replay."""
+    chosen = [flag for flag, on in (("--demo", use_demo), ("--profile", profile_name),
+                                    ("--snapshot", snapshot_path), ("--replay", replay_dir))
+              if on]
+    if len(chosen) != 1:
+        raise UserError(f"say what to {verb}: --demo, --profile NAME, --snapshot FILE or "
+                        "--replay DIR" if not chosen else f"choose one of {', '.join(chosen)}")
 
 
 def _run_check(obj: dict, use_demo: bool, profile_name: str | None,

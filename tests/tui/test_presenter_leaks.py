@@ -26,7 +26,6 @@ import httpx
 import pytest
 from rich.console import Console
 from textual.widgets import DataTable, Input, Static
-from textual.worker import WorkerState
 
 from returns_console.domain.actions import plan_fix_reference
 from returns_console.domain.codes import Code
@@ -46,6 +45,7 @@ from returns_console.tui.screens.raw_record import RawRecordScreen
 from returns_console.tui.screens.results import ResultsScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
+from tests.tui.test_action_flows import press, settle
 
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 SIZE = (200, 60)
@@ -70,22 +70,6 @@ def console(session: DemoSession, tmp_path, *, presenter: bool) -> ReturnsConsol
     return ReturnsConsole(session, presenter=presenter, actions=Actions(
         session, audit_path=tmp_path / "audit.sqlite3", triage_path=tmp_path / "triage.sqlite3",
         operator="tester"))
-
-
-async def settle(pilot) -> None:
-    """Until no worker is left (a flow's worker starts the next one)."""
-    app = pilot.app
-    for _ in range(50):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
-            return
-    raise AssertionError("the workers never settled")
-
-
-async def press(pilot, *keys: str) -> None:
-    await pilot.press(*keys)
-    await settle(pilot)
 
 
 # -- what identifies the client and its customers --------------------------------------------
