@@ -44,6 +44,11 @@ class ReturnsConsole(ActionFlows, App):
     TITLE = "Returns Console"
     CSS_PATH = str(themes_dir() / "console.tcss")
     COMMANDS = App.COMMANDS | {ConsoleCommands}
+    #: Every screen gets a class for its size, so the stylesheet can fold the queue's header
+    #: and compact the dialogs on an 80x24 terminal (and still show rows at 60x15).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-tiny"), (20, "-short"), (34, "-tall")]
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),

@@ -607,7 +607,7 @@ async def test_the_snooze_form_names_its_exception_and_keeps_a_date_it_refuses(
     assert rows(tmp_path) == []  # nothing was recorded
 
 
-async def test_the_audit_screen_shows_this_profiles_rows_with_a_profile_column(
+async def test_the_audit_screen_shows_this_profiles_rows_and_a_profile_column_when_mixed(
         demo, tmp_path) -> None:
     """Issue 10.4: the audit log mixed profiles with no profile column (a demo row showed on
     the sandbox profile)."""
@@ -625,9 +625,15 @@ async def test_the_audit_screen_shows_this_profiles_rows_with_a_profile_column(
         assert isinstance(audit, AuditScreen)
         assert {e.profile for e in audit.shown} == {demo.profile_name}
         assert "R-999999" not in seen(app)
+        table = audit.query_one("#audit", DataTable)
+        # one profile's rows: the title names it, no column repeats it
+        assert "profile" not in [c.label.plain for c in table.ordered_columns]
+        assert f"profile {demo.profile_name}" in seen(app)
         await press(pilot, "a")
         assert {e.profile for e in audit.shown} == {demo.profile_name, "acme-production"}
-        table = audit.query_one("#audit", DataTable)
-        assert table.ordered_columns[-1].label.plain == "profile"
-        assert "acme-production" in [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        labels = [c.label.plain for c in table.ordered_columns]
+        at = labels.index("profile")
+        assert labels[-1] == "detail"  # the long one last, so the profile stays on screen
+        assert "acme-production" in seen(app)
+        assert "acme-production" in [str(table.get_row_at(i)[at]) for i in range(table.row_count)]
         assert "every profile" in seen(app)

@@ -212,6 +212,54 @@ async def test_set_rows_is_lazy() -> None:
         assert len(set(app.cells.asked)) == 2 * BODY
 
 
+class DroppingApp(App):
+    """A table whose columns carry drop ranks, every ColumnsHidden kept."""
+
+    COLUMNS = (
+        Column("code", "code", 10),
+        Column("ref", "return", 8),
+        Column("amount", "at risk", 9, justify="right", drop=1),
+        Column("message", "message", 20, grow=True, drop=2),
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden: list[tuple[str, ...]] = []
+
+    def compose(self) -> ComposeResult:
+        yield VirtualTable(self.COLUMNS)
+
+    def on_mount(self) -> None:
+        table = self.query_one(VirtualTable)
+        table.set_rows(range(3), Cells())
+
+    def on_virtual_table_columns_hidden(self, message: VirtualTable.ColumnsHidden) -> None:
+        self.hidden.append(message.keys)
+
+
+async def test_columns_drop_by_rank_to_fit_and_come_back() -> None:
+    """Issue 10.1: on a narrow terminal the columns fell off the right. Now the highest
+    `drop` goes first, a 0 never goes, and the owner is told which are hidden."""
+    app = DroppingApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(VirtualTable)
+        assert table.hidden_columns == ()
+        assert table.render_line(1).text.startswith("  CODE_0     R-0           0.00 message 0")
+        await pilot.resize_terminal(35, 10)
+        await pilot.pause()
+        assert table.hidden_columns == ("message",)
+        assert "message" not in table.render_line(0).text
+        await pilot.resize_terminal(20, 10)
+        await pilot.pause()
+        assert table.hidden_columns == ("amount", "message")
+        # the undroppable ones still show, and scroll sideways rather than vanish
+        assert table.render_line(1).text.startswith("  CODE_0     R-0")
+        await pilot.resize_terminal(60, 10)
+        await pilot.pause()
+        assert table.hidden_columns == ()
+    assert app.hidden == [("message",), ("amount", "message"), ()]
+
+
 class SnapshotApp(App):
     """A small table in the console's own theme: a mark, a sort indicator, the cursor."""
 

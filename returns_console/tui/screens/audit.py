@@ -20,7 +20,9 @@ from .raw_record import RawRecordScreen
 OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
                  "pending": "bold yellow", "resolved": "cyan"}
 COLUMNS = ("row", "time (UTC)", "operator", "action", "return", "outcome", "ERP record",
-           "detail", "profile")
+           "detail")
+#: Shown when rows of several profiles are listed (`a`), before the detail, which runs long.
+PROFILE_COLUMN = "profile"
 
 
 class AuditScreen(Presenting, Screen):
@@ -64,7 +66,7 @@ class AuditScreen(Presenting, Screen):
             paint(self.query_one("#environment", Static))
         self.query_one("#audit-filter", Input).display = False
         table = self.query_one("#audit", DataTable)
-        table.add_columns(*COLUMNS)
+        table.add_columns(*self._columns())
         table.focus()
         self.reload()
 
@@ -89,13 +91,26 @@ class AuditScreen(Presenting, Screen):
 
     def _title(self) -> Text:
         scope = f"for {self.return_ref}" if self.return_ref else "all returns"
-        which = ("every profile" if self.every_profile or not self.profile
+        which = ("every profile" if self._mixed
                  else f"profile {self.safe(self.profile)} (a: every profile)")
         return Text(f"Audit log · {scope} · {which}", style="bold")
+
+    @property
+    def _mixed(self) -> bool:
+        """Rows of every profile are listed, so each says which it is."""
+        return self.every_profile or not self.profile
+
+    def _columns(self) -> tuple[str, ...]:
+        if not self._mixed:
+            return COLUMNS
+        return (*COLUMNS[:-1], PROFILE_COLUMN, COLUMNS[-1])
 
     def action_every_profile(self) -> None:
         self.every_profile = not self.every_profile
         self.query_one("#audit-title", Static).update(self._title())
+        table = self.query_one("#audit", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*self._columns())
         self._fill(self.query_one("#audit-filter", Input).value)
 
     def _fill(self, needle: str, *, quiet: bool = False) -> None:
@@ -111,11 +126,15 @@ class AuditScreen(Presenting, Screen):
             if e.completes:
                 detail = f"(row {e.completes}) {detail}"
             safe = self.safe
-            table.add_row(str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator,
-                          e.action, safe(e.return_ref or ""),
-                          Text(e.outcome, style=OUTCOME_STYLE.get(e.outcome, "")),
-                          safe(e.erp_record_id or ""), Text(safe(detail)[:100]),
-                          safe(e.profile or ""), key=str(e.seq))
+            cells: list[str | Text] = [
+                str(e.seq), e.at.replace("T", " ").rstrip("Z"), e.operator, e.action,
+                safe(e.return_ref or ""),
+                Text(e.outcome, style=OUTCOME_STYLE.get(e.outcome, "")),
+                safe(e.erp_record_id or "")]
+            if self._mixed:
+                cells.append(safe(e.profile or ""))
+            cells.append(Text(safe(detail)[:100]))
+            table.add_row(*cells, key=str(e.seq))
         if not self.shown and not quiet:
             self.notify("No audit rows here yet" if not self.entries else
                         "No audit row matches the filter")

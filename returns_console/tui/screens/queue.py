@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -30,13 +31,19 @@ from .audit import AuditScreen
 if TYPE_CHECKING:
     from ...services.check import CheckReport, SourceStatus
 
+#: `drop`: what goes first when the terminal is narrow (the message, then the order ...);
+#: a dropped column's value is on the detail line under the table, for the cursor row.
 COLUMNS = (
-    Column("return", "return", 14), Column("order", "order", 10),
-    Column("code", "code", 26), Column("stage", "stage", 10), Column("kind", "kind", 7),
-    Column("severity", "severity", 8), Column("owner", "owner", 11),
-    Column("age", "age", 5, justify="right"), Column("at risk", "at risk", 13, justify="right"),
-    Column("triage", "triage", 8), Column("message", "message", 30, grow=True),
+    Column("return", "return", 14), Column("order", "order", 10, drop=9),
+    Column("code", "code", 26), Column("stage", "stage", 10, drop=6),
+    Column("kind", "kind", 7, drop=8), Column("severity", "severity", 8, drop=2),
+    Column("owner", "owner", 11, drop=4), Column("age", "age", 5, justify="right", drop=3),
+    Column("at risk", "at risk", 13, justify="right", drop=1),
+    Column("triage", "triage", 8, drop=5), Column("message", "message", 20, grow=True, drop=10),
 )
+#: Columns as wide as their longest value (within these bounds), so a narrow terminal
+#: keeps more of them: a reference is never cut (up to 40 cells).
+FITTED = {"return": (6, 40), "order": (5, 20), "code": (4, 26), "triage": (6, 28)}
 #: Presenter mode leaves out what may name a customer and what a room cannot read anyway.
 PRESENTER_HIDDEN = {"message", "order"}
 TEAM_LABEL = {"all": "All", "finance": "Finance", "operations": "Operations", "cx": "CX",
@@ -95,6 +102,7 @@ class QueueScreen(Presenting, Screen):
         yield Header(show_clock=False)
         yield Static(id="environment")
         yield Static(id="banner")
+        yield Static(id="summary-line")
         with Horizontal(id="strip"):
             yield Static(id="summary")
             with Vertical(id="trend"):
@@ -109,16 +117,31 @@ class QueueScreen(Presenting, Screen):
                                 ":code CODE · :owner TEAM  (Enter runs, Esc closes)",
                     id="command")
         yield VirtualTable(self._columns(), id="queue")
+        yield Static(id="row-detail")
         yield Footer()
 
     def _columns(self) -> list[Column]:
-        """The columns shown; the triage column as wide as its longest label (up to 28), so
-        `ack @alice #waiting-on-3pl` reads whole."""
-        longest = max((len(v) for v in self.queue.triage.values()), default=0) \
-            if getattr(self, "queue", None) is not None else 0
-        width = max(8, min(28, longest))
-        return [replace(c, width=width) if c.key == "triage" else c for c in COLUMNS
-                if not (self.presenter and c.key in PRESENTER_HIDDEN)]
+        """The columns shown, each fitted column as wide as its longest value: the triage
+        column reads `ack @alice #waiting-on-3pl` whole, a reference is never cut."""
+        queue = getattr(self, "queue", None)
+        longest: dict[str, int] = {}
+        if queue is not None:
+            found = queue.by_key.values()
+            longest = {
+                "return": max((len(f.return_ref) for f in found), default=0),
+                "order": max((len(f.order_ref or "") for f in found), default=0),
+                "code": max((len(f.code.value) for f in found), default=0),
+                "triage": max((len(v) for v in queue.triage.values()), default=len("new")),
+            }
+        out = []
+        for c in COLUMNS:
+            if self.presenter and c.key in PRESENTER_HIDDEN:
+                continue
+            if c.key in FITTED and c.key in longest:
+                low, high = FITTED[c.key]
+                c = replace(c, width=max(low, len(c.label), min(high, longest[c.key])))
+            out.append(c)
+        return out
 
     def on_mount(self) -> None:
         self.app.paint_environment(self.query_one("#environment", Static))
@@ -182,11 +205,15 @@ class QueueScreen(Presenting, Screen):
         text.append(f"{s.total} open exceptions", style="bold")
         text.append(f" on {r.result.returns_checked} returns · ")
         text.append(f"at risk {risk}", style="bold")
+        line = text.copy()  # the one line a short terminal has room for
         text.append(f"\nseverity: {sev or '-'}\nkind: {kinds or '-'}\nowner: {owners or '-'}")
         if r.result.delays:
             text.append(f"\n{len(r.result.delays)} more within their grace period (delays)",
                         style="dim")
+        if sev:
+            line.append(f" · {sev}")
         self.query_one("#summary", Static).update(text)
+        self.query_one("#summary-line", Static).update(line)
         self.query_one("#per-day", Sparkline).data = s.per_day
         self._paint_banner()
         self._paint_sources(self._progress)
@@ -206,7 +233,8 @@ class QueueScreen(Presenting, Screen):
             if n:
                 text.append(" · ")
             text.append(_system(src.system) + " ")
-            text.append(_freshness(src), style=FRESHNESS_STYLE.get(_state(src), ""))
+            text.append(_freshness(src, self.report.generated_at),
+                        style=FRESHNESS_STYLE.get(_state(src), ""))
         if progress:
             text.append(f"   ⟳ {progress}", style="bold")
         self.query_one("#sources", Static).update(text)
@@ -225,11 +253,37 @@ class QueueScreen(Presenting, Screen):
                                        (self.safe(self.view.query.text()), "bold"),
                                        (f" · {len(self.shown)} of {len(self.queue.keys)}"
                                         " · Esc shows all", "dim")))
+        self._paint_detail()
         tabs = self.query_one("#teams", Tabs)
         for owner in OWNERS:
             tab = tabs.query_one(f"#team-{owner}", Tab)
             tab.label = f"{TEAM_LABEL[owner]} {counts[owner]}"
         self.app.remember_view(self.view)
+
+    def _paint_detail(self) -> None:
+        """The cursor row's values of the columns dropped to fit, on one line under the
+        table (Enter opens the whole return)."""
+        detail = self.query_one("#row-detail", Static)
+        table = self.query_one("#queue", VirtualTable)
+        hidden = table.hidden_columns
+        detail.display = bool(hidden)
+        key = table.cursor_key
+        if not hidden or key is None:
+            detail.update("")
+            return
+        cells = dict(zip((c.key for c in self._columns()), self._cells(key), strict=True))
+        text = Text()
+        for name in hidden:
+            value = cells.get(name, "")
+            plain = value.plain if isinstance(value, Text) else value
+            if not plain.strip():
+                continue
+            if text:
+                text.append(" · ", style="dim")
+            if name != "message":
+                text.append(f"{name} ", style="dim")
+            text.append(value if isinstance(value, Text) else Text(value))
+        detail.update(text)
 
     def _cells(self, key: Hashable) -> list[str | Text]:
         f: Finding = self.queue.by_key[str(key)]
@@ -395,6 +449,12 @@ class QueueScreen(Presenting, Screen):
     def _header(self, event: VirtualTable.HeaderClicked) -> None:
         self.sort_by(event.column_key)
 
+    @on(VirtualTable.CursorMoved, "#queue")
+    @on(VirtualTable.ColumnsHidden, "#queue")
+    def _detail(self) -> None:
+        if self._ready:
+            self._paint_detail()
+
     @on(VirtualTable.Selected)
     def _selected(self, event: VirtualTable.Selected) -> None:
         finding = self.queue.by_key.get(str(event.key))
@@ -410,8 +470,11 @@ def _state(src: SourceStatus) -> str:
     return "down" if src.error and src.status != "degraded" else src.status
 
 
-def _freshness(src: SourceStatus) -> str:
-    at = src.fetched_at.strftime("%Y-%m-%d %H:%M") if src.fetched_at else "never"
+def _freshness(src: SourceStatus, today: datetime | None = None) -> str:
+    """How fresh a source is; the time alone when it was read on the report's day."""
+    same_day = src.fetched_at and today and src.fetched_at.date() == today.date()
+    at = (src.fetched_at.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+          if src.fetched_at else "never")
     state = _state(src)
     if state == "ok":
         return f"ok {at}"

@@ -9,7 +9,7 @@ API) asks for the cells of the visible rows only.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -32,13 +32,17 @@ _FLAT = str.maketrans("\n\r\t", "   ")  # one row is one line, whatever the API 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: `width` in cells; the last `grow` column also takes the spare width."""
+    """One column: `width` in cells; the last `grow` column also takes the spare width.
+
+    `drop` orders what goes when the table is narrower than its columns: the highest `drop`
+    first, then the next; 0 never drops (a return's reference must never be cut away)."""
 
     key: str
     label: str
     width: int
     justify: str = "left"  # "left" | "right"
     grow: bool = False
+    drop: int = 0
 
 
 def _fit(cell: Cell, width: int, justify: str) -> Text:
@@ -130,6 +134,14 @@ class VirtualTable(ScrollView, can_focus=True):
             super().__init__(table)
             self.column_key = column_key
 
+    class ColumnsHidden(_TableMessage):
+        """Columns were dropped to fit (or came back): the owner can show what a row holds
+        in them elsewhere (a detail line). `keys` is empty when every column shows."""
+
+        def __init__(self, table: VirtualTable, keys: tuple[str, ...]) -> None:
+            super().__init__(table)
+            self.keys = keys
+
     class MarksChanged(_TableMessage):
         """The marked keys changed, so the owner can update a count or enable bulk actions."""
 
@@ -152,6 +164,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._marks: set[Hashable] = set()
         self._cursor = 0
         self._layout: tuple[int, list[tuple[Column, int]]] | None = None
+        self._shown: tuple[int, ...] = ()  # indexes into the columns, of those that fit
+        self._hidden: tuple[str, ...] = ()
         self._click_selected = False
         self.set_columns(columns)
 
@@ -186,8 +200,36 @@ class VirtualTable(ScrollView, can_focus=True):
             self.post_message(self.CursorMoved(self, self.cursor_key))
 
     def _resize_virtual(self) -> None:
-        widths = sum(c.width + GAP for c in self._columns)
+        """The virtual width is what the columns that fit need, so nothing scrolls sideways
+        unless even the undroppable ones are wider than the view."""
+        self._shown = self._fitting(self.scrollable_content_region.width)
+        widths = sum(self._columns[i].width + GAP for i in self._shown)
         self.virtual_size = Size(len(MARK) + widths, max(1, len(self._keys)) + 1)
+        hidden = tuple(c.key for i, c in enumerate(self._columns) if i not in self._shown)
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self.post_message(self.ColumnsHidden(self, hidden))
+
+    def _fitting(self, width: int) -> tuple[int, ...]:
+        """The columns that fit `width` (0: not laid out yet, so all), dropping the highest
+        `drop` first."""
+        shown = list(range(len(self._columns)))
+        if width <= 0:
+            return tuple(shown)
+        by_drop = sorted((i for i in shown if self._columns[i].drop > 0),
+                         key=lambda i: (-self._columns[i].drop, -i))
+        need = len(MARK) + sum(c.width + GAP for c in self._columns)
+        for i in by_drop:
+            if need <= width:
+                break
+            shown.remove(i)
+            need -= self._columns[i].width + GAP
+        return tuple(shown)
+
+    @property
+    def hidden_columns(self) -> tuple[str, ...]:
+        """Keys of the columns dropped to fit the width now."""
+        return self._hidden
 
     def _row_cells(self, key: Hashable) -> Sequence[Cell]:
         cells = self._cache.get(key)
@@ -290,7 +332,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self.toggle_mark()
 
     def on_resize(self, event: events.Resize) -> None:
-        """Keep the cursor in view when the viewport changes (or is first known)."""
+        """Fit the columns to the new width, and keep the cursor in view."""
+        self._layout = None
+        self._resize_virtual()
         self._scroll_to_cursor()
 
     def on_click(self, event: events.Click) -> None:
@@ -324,12 +368,12 @@ class VirtualTable(ScrollView, can_focus=True):
         width = max(self.scrollable_content_region.width, self.virtual_size.width)
         if self._layout is None or self._layout[0] != width:
             spare = width - self.virtual_size.width
-            grow = next((c for c in reversed(self._columns) if c.grow), None)
+            shown = [self._columns[i] for i in self._shown]
+            grow = next((c for c in reversed(shown) if c.grow), None)
             x, placed = len(MARK), []
-            for column in self._columns:
+            for column in shown:
                 if column is grow and spare > 0:
-                    column = Column(column.key, column.label, column.width + spare,
-                                    column.justify, column.grow)
+                    column = replace(column, width=column.width + spare)
                 placed.append((column, x))
                 x += column.width + GAP
             self._layout = (width, placed)
@@ -340,7 +384,8 @@ class VirtualTable(ScrollView, can_focus=True):
         width, placed = self._column_layout()
         line = Text(end="", no_wrap=True)
         line.append_text(first)
-        for index, (column, _x) in enumerate(placed if cells is not None else ()):
+        for index, (column, _x) in zip(self._shown, placed if cells is not None else (),
+                                       strict=False):
             cell = cells[index] if index < len(cells) else ""
             line.append_text(_fit(cell, column.width, column.justify))
             line.append(" " * GAP)
@@ -352,7 +397,8 @@ class VirtualTable(ScrollView, can_focus=True):
         row = round(self.scroll_y) + y - 1
         if y == 0:
             header = self.get_component_rich_style("virtual-table--header")
-            labels = [self._label(column) for column, _x in self._column_layout()[1]]
+            placed = {c.key: c for c, _x in self._column_layout()[1]}
+            labels = [self._label(placed.get(c.key, c)) for c in self._columns]
             strip = self._line(Text(" " * len(MARK)), labels, header)
         elif not self._keys and y == 1:
             style = self.get_component_rich_style("virtual-table--empty")
