@@ -89,6 +89,7 @@ class ActionFlows:
                 self.notify("Another action is still being applied; wait for its result",
                             severity="warning")
                 return
+            self._mark_in_flight(plans, ["sending"] * len(plans))
             self._apply(title, make, values, plans)
 
         self.push_screen(PreviewScreen(plans, read_only=self.session.read_only), confirmed)
@@ -109,9 +110,30 @@ class ActionFlows:
             return
         self.call_from_thread(self._done, title, make, values, plans, outcomes)
 
+    def _mark_in_flight(self, plans: list[Plan], states: list[str]) -> None:
+        """The queue rows each plan fixes, marked at once (a large queue's refresh takes
+        a while): `sending`, then `sent` or `failed` until a later refresh lands; "" unmarks
+        (a conflict: the plan is made again)."""
+        queue = self._queue()
+        if queue is None or self.report is None:
+            return
+        rows: dict[str, str] = {}
+        for plan, state in zip(plans, states, strict=False):
+            if not plan.allowed:
+                continue
+            fixes, refs = FIXES.get(plan.action, frozenset()), set(plan.returns)
+            for f in self.report.findings:
+                if f.return_ref in refs and f.code in fixes:
+                    rows[f.id] = state
+        if rows:
+            queue.mark_in_flight(rows, self.refreshes_started)
+
     def _done(self, title: str, make: MakePlans, values: dict[str, str], plans: list[Plan],
               outcomes: list[Outcome]) -> None:
         self._audit_changed()
+        if len(plans) == len(outcomes):  # one outcome per plan
+            self._mark_in_flight(plans, ["sent" if o.ok else "failed" if o.conflict is None
+                                         else "" for o in outcomes])
         if len(outcomes) == 1:
             outcome = outcomes[0]
             if outcome.conflict is not None:

@@ -69,6 +69,10 @@ class ReturnsConsole(ActionFlows, App):
         self._triage_labels: dict[str, str] = {}
         self._resolved = False
         self._refresh_again = False
+        #: refreshes started so far, and which one each load worker is: rows marked in flight
+        #: stay marked until a refresh started after their write lands
+        self.refreshes_started = 0
+        self._serial_of: dict[Worker, int] = {}
         self._view_to_save: dict | None = None
         self._save_timer: Timer | None = None
         if not isinstance(session, Session):
@@ -244,7 +248,8 @@ class ReturnsConsole(ActionFlows, App):
     def _start_refresh(self) -> None:
         if self._progress_timer is not None:
             self._progress_timer.stop()
-        self._fetch()
+        self.refreshes_started += 1
+        self._serial_of[self._fetch()] = self.refreshes_started
         self._progress_timer = self.set_interval(0.25, self._tick)
 
     def _tick(self) -> None:
@@ -292,6 +297,7 @@ class ReturnsConsole(ActionFlows, App):
         if event.worker.group != "load" or event.state not in (WorkerState.SUCCESS,
                                                                WorkerState.ERROR):
             return
+        serial = self._serial_of.pop(event.worker, 0)
         if self._progress_timer is not None:
             self._progress_timer.stop()
             self._progress_timer = None
@@ -299,7 +305,7 @@ class ReturnsConsole(ActionFlows, App):
             self._refresh_again = False
             self.call_after_refresh(self._start_refresh)
         if event.state == WorkerState.SUCCESS:
-            self._show(event.worker.result)
+            self._show(event.worker.result, serial)
             queue = self._queue()
             if queue is not None:
                 queue.set_progress("")
@@ -326,7 +332,7 @@ class ReturnsConsole(ActionFlows, App):
                 spinner.display = False
             self.notify(message, title="Loading failed", severity="error", timeout=30)
 
-    def _show(self, loaded: Loaded) -> None:
+    def _show(self, loaded: Loaded, serial: int = 0) -> None:
         self.loaded = loaded
         self._masker = None  # new customers, maybe: known again when next asked
         self.sub_title = self._sub_title()
@@ -336,7 +342,7 @@ class ReturnsConsole(ActionFlows, App):
                 for c in loaded.report.cases}
         queue = self._queue()
         if queue is not None:
-            queue.show_report(loaded.report, skus, self._triage_labels)
+            queue.show_report(loaded.report, skus, self._triage_labels, serial=serial)
             if isinstance(self.screen, ReturnScreen):  # show the open return as it is now
                 ref = self.screen.case.return_ref
                 self.pop_screen()

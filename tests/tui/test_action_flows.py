@@ -312,6 +312,56 @@ async def test_bulk_requeue_creates_credits_only_for_returns_the_platform_refund
         assert writes(demo) == []
 
 
+async def test_a_bulk_action_marks_its_rows_in_flight_until_a_later_refresh_lands(
+        demo, tmp_path, monkeypatch) -> None:
+    """Issue 10.3: at 10k returns the refresh after a bulk action takes 20-30 s, and the
+    fixed rows stayed `new` until it landed. Now they read `sending`, then `sent` (or not
+    done) at once; a refresh started before the write does not clear them, a later one does."""
+    app = console(demo, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        by = queue.queue.by_key
+        missing = next(k for k in queue.shown if by[k].code is Code.CREDIT_NOTE_MISSING)
+        unrefunded = next(k for k in queue.shown if by[k].code is Code.RECEIPT_NOT_POSTED)
+        table = queue.query_one("#queue")
+        for key in (missing, unrefunded):
+            table.move_cursor(queue.shown.index(key))
+            await press(pilot, "space")
+
+        seen_while_sending: list[dict] = []
+        apply_all = app.actions.apply_all
+
+        def watched(plans):
+            seen_while_sending.append(dict(queue.in_flight))
+            return apply_all(plans)
+
+        monkeypatch.setattr(app.actions, "apply_all", watched)
+        refreshes: list[str] = []
+        refresh_soon = app.refresh_soon
+        monkeypatch.setattr(app, "refresh_soon", lambda: refreshes.append("asked"))
+        before = app.refreshes_started
+        await press(pilot, "u")
+        await press(pilot, "y")
+        assert seen_while_sending == [{missing: ("sending", before)}]
+        await press(pilot, "escape")  # the results
+        assert refreshes == ["asked"]  # the refresh that would show it has not landed yet
+        triage = [c.key for c in queue._columns()].index("triage")
+        assert str(queue._cells(missing)[triage]) == "✓ sent · refreshing"
+        assert str(queue._cells(unrefunded)[triage]) == "new"  # refused: nothing sent
+        assert "✓ sent · refreshing" in seen(app)
+        # a report from a refresh that started before the write keeps the mark
+        queue.show_report(app.report, queue.skus, serial=before)
+        assert missing in queue.in_flight
+        refresh_soon()
+        await settle(pilot)
+        assert queue.in_flight == {}
+        assert all(by_f.code is not Code.CREDIT_NOTE_MISSING
+                   or by_f.return_ref != by[missing].return_ref
+                   for by_f in queue.queue.by_key.values())
+
+
 # -- bulk triage ----------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ The view (team, filter, query, sort) is remembered between runs.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -46,6 +46,11 @@ COLUMNS = (
 FITTED = {"return": (6, 40), "order": (5, 20), "code": (4, 26), "triage": (6, 28)}
 #: Presenter mode leaves out what may name a customer and what a room cannot read anyway.
 PRESENTER_HIDDEN = {"message", "order"}
+#: A row whose fix is being sent, or was sent and waits for the refresh that shows it:
+#: (label in the triage column, style). A large queue's refresh takes a while.
+IN_FLIGHT = {"sending": ("⟳ sending…", "bold yellow"),
+             "sent": ("✓ sent · refreshing", "bold green"),
+             "failed": ("✗ not done · see results", "bold red")}
 TEAM_LABEL = {"all": "All", "finance": "Finance", "operations": "Operations", "cx": "CX",
               "data": "Data", "integration": "Integration"}
 
@@ -93,6 +98,8 @@ class QueueScreen(Presenting, Screen):
         self.skus = skus or {}
         self.queue = Queue(report.findings, self.skus, dict(triage or {}))
         self.shown: list[str] = []
+        #: key → (IN_FLIGHT state, refreshes started when marked): cleared by a later one
+        self.in_flight: dict[str, tuple[str, int]] = {}
         self._ready = False
         self._progress = ""
 
@@ -131,7 +138,9 @@ class QueueScreen(Presenting, Screen):
                 "return": max((len(f.return_ref) for f in found), default=0),
                 "order": max((len(f.order_ref or "") for f in found), default=0),
                 "code": max((len(f.code.value) for f in found), default=0),
-                "triage": max((len(v) for v in queue.triage.values()), default=len("new")),
+                "triage": max((len(v) for v in [*queue.triage.values(), *(
+                    IN_FLIGHT[state][0] for state, _ in self.in_flight.values())]),
+                    default=len("new")),
             }
         out = []
         for c in COLUMNS:
@@ -157,8 +166,10 @@ class QueueScreen(Presenting, Screen):
     # -- data -----------------------------------------------------------------------------
 
     def show_report(self, report: CheckReport, skus: dict[str, frozenset[str]],
-                    triage: dict[str, str] | None = None) -> None:
-        """A refreshed report: same view, the cursor kept on the same exception."""
+                    triage: dict[str, str] | None = None, *, serial: int = 0) -> None:
+        """A refreshed report: same view, the cursor kept on the same exception. `serial`
+        is which refresh it is: rows marked in flight before it started are settled now."""
+        self.in_flight = {k: v for k, v in self.in_flight.items() if v[1] >= serial}
         self.report = report
         self.skus = skus
         self.queue = Queue(report.findings, skus, dict(triage or {}))
@@ -175,6 +186,20 @@ class QueueScreen(Presenting, Screen):
 
     def set_triage(self, labels: dict[str, str]) -> None:
         self.queue = Queue(self.report.findings, self.skus, dict(labels))
+        if self._ready:
+            self.query_one("#queue", VirtualTable).set_columns(self._columns())
+            self._fill(refresh_cells=True)
+
+    def mark_in_flight(self, rows: Mapping[str, str], refreshes_started: int) -> None:
+        """Rows (finding id → IN_FLIGHT state, "" to unmark) shown as in flight at once,
+        until a refresh started after `refreshes_started` lands."""
+        for key, f in self.queue.by_key.items():
+            if (state := rows.get(f.id)) is None:
+                continue
+            if state:
+                self.in_flight[key] = (state, refreshes_started)
+            else:
+                self.in_flight.pop(key, None)
         if self._ready:
             self.query_one("#queue", VirtualTable).set_columns(self._columns())
             self._fill(refresh_cells=True)
@@ -293,9 +318,15 @@ class QueueScreen(Presenting, Screen):
             "code": f.code.value, "stage": f.stage.value, "kind": f.kind.value,
             "severity": severity(f.severity.value), "owner": f.owner.value,
             "age": age_text(f.age_hours), "at risk": money(f.amount_at_risk, f.currency),
-            "triage": safe(self.queue.triage_of(str(key))), "message": safe(f.message),
+            "triage": self._triage_cell(str(key)), "message": safe(f.message),
         }
         return [cells[c.key] for c in self._columns()]
+
+    def _triage_cell(self, key: str) -> str | Text:
+        if key in self.in_flight:
+            label, style = IN_FLIGHT[self.in_flight[key][0]]
+            return Text(label, style=style)
+        return self.safe(self.queue.triage_of(key))
 
     # -- actions --------------------------------------------------------------------------
 
