@@ -190,6 +190,11 @@ class CaseView:
         refund = self.p.refund
         return refund.total if refund else None
 
+    def instead(self, key: str, default: str) -> str:
+        """What to do in the ERP by hand for `key` (`CODE` or `CODE.case`), in the ERP's
+        own words where its connector gives them."""
+        return self.ctx.master.instead.get(key) or default
+
     def finding(
         self,
         code: Code,
@@ -207,9 +212,13 @@ class CaseView:
         amount: Decimal | None = None,
         currency: str | None = None,
         delay: bool = False,
+        action: Action | None = None,
+        todo: str | None = None,
     ) -> Finding:
+        """A finding of `code`; `action`/`todo` override the catalogue's where a rule knows
+        which of its actions fits this case (and what to do in the ERP when none does)."""
         entry = CATALOGUE[code]
-        action, todo = entry.action, None
+        action = entry.action if action is None else action
         creates = self.ctx.master.creates
         if action is Action.REQUEUE_POSTING and creates is not None \
                 and REQUEUE_CREATES.get(code) not in creates:

@@ -158,9 +158,22 @@ async def test_remap_sku_from_the_queue_is_previewed_applied_audited_and_clears_
         await press(pilot, "y")
         assert any(f"→ item {item} x 1; 1 return affected" in n for n in notes(app))
         assert Code.SKU_UNKNOWN not in codes_of(app, ref)  # after the automatic refresh
-        assert isinstance(app.screen, ReturnScreen)  # the return, shown as it is now
+        screen = app.screen
+        assert isinstance(screen, ReturnScreen)  # the return, shown as it is now
         assert "SKU_UNKNOWN" not in seen(app)
         assert writes(demo) == []  # mappings are the console's own: nothing went to the ERP
+        # Issue 10.7: the mapping now in force shows on the line even though the ERP has no
+        # line for it yet, and what is left (the ERP's return order lacks the line) is not
+        # offered `fix reference`, which cannot change a quantity: the step says what to do
+        line = next(r for r in screen.lines if r.platform and r.platform.sku == sku)
+        assert line.mapping is not None and line.mapping.item_no == item
+        shown = flat(seen(app))
+        assert f"{sku} → item {item} (no ERP line for it yet)" in shown
+        left = [f for f in app.report.findings if f.return_ref == ref
+                and f.code is Code.QUANTITY_MISMATCH]
+        assert left and all(f.action == "none" and f.todo for f in left)
+        assert "fix reference (f): fixes QUANTITY_MISMATCH" not in shown
+        assert "return order in Business Central" in shown
 
     log = rows(tmp_path)
     assert [(e.action, e.outcome) for e in log] == [("remap_sku", "pending"),

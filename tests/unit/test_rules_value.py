@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from returns_console.domain.catalogue import CATALOGUE
-from returns_console.domain.codes import Code, Component, Kind, Side
+from returns_console.domain.codes import Action, Code, Component, Kind, Side
 from tests.factories import (
     assert_catalogue_contract,
     codes,
@@ -126,6 +126,36 @@ def test_erp_returning_an_item_not_on_the_platform_is_quantity_mismatch() -> Non
     assert codes(case) == {Code.QUANTITY_MISMATCH}
     finding = only(case, Code.QUANTITY_MISMATCH)
     assert (finding.side, finding.platform_value, finding.erp_value) == (Side.ERP, "0", "1")
+
+
+def test_a_wrong_quantity_on_the_returns_own_document_offers_no_reference_fix() -> None:
+    """Issue 10.7: a quantity mismatch suggested `fix reference`, which cannot change a
+    quantity. The ERP document is this return's; what fits is correcting it in the ERP, so
+    no console action, and the step says which (a receipt: undo it; an order: correct it)."""
+    received = only(short_receipt(), Code.QUANTITY_MISMATCH)
+    assert received.action is Action.NONE
+    assert received.todo and "receipt" in received.todo
+    case = healthy(days_ago=2, progress="in_transit")
+    case["erp"]["lines"][0]["quantity"] = "1"
+    ordered = only(case, Code.QUANTITY_MISMATCH)
+    assert ordered.action is Action.NONE
+    assert ordered.todo and "return document" in ordered.todo
+
+
+def test_the_erps_own_words_say_what_to_do_with_a_wrong_quantity() -> None:
+    ref = reference()
+    ref["erp_master"]["instead"] = {"QUANTITY_MISMATCH.received": "Undo Return Receipt."}
+    assert only(short_receipt(), Code.QUANTITY_MISMATCH, context(ref)).todo == \
+        "Undo Return Receipt."
+
+
+def test_an_item_the_platform_return_lacks_may_be_another_returns_record() -> None:
+    """An ERP document returning an item the platform return does not have: the link may
+    be wrong, so `fix reference` is what fits."""
+    case = healthy()
+    case["erp"]["lines"].append({"line_ref": "20000", "item_no": "CAP-WOOL", "uom": "PCS",
+                                 "quantity": "1", "received_quantity": "1"})
+    assert only(case, Code.QUANTITY_MISMATCH).action is Action.FIX_REFERENCE
 
 
 def test_packs_convert_to_erp_pieces_through_the_sku_mapping() -> None:

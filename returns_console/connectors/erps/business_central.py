@@ -121,6 +121,12 @@ INSTEAD = {
     "order, check Return Qty. to Receive, then Post, Receive (its API cannot post receipts).",
     "EXCHANGE_ORDER_MISSING": "Create the replacement sales order in Business Central with "
     "External Document No. = the return reference.",
+    "QUANTITY_MISMATCH.ordered": "Correct the line (or add the missing one) on the sales "
+    "return order in Business Central, then post its receipt (Post, Receive); its API cannot "
+    "change return orders. Or have the integration send the line again.",
+    "QUANTITY_MISMATCH.received": "Open the posted return receipt in Business Central, undo "
+    "the wrong line (Undo Return Receipt), then post the quantity that arrived from the sales "
+    "return order (Post, Receive).",
 }
 #: BC's External Document No. is a Code[35] field.
 LINK_LENGTH = 35

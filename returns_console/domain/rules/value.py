@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..codes import CREDITED, INSPECTED, NOT_APPLICABLE, RECEIVED, Code, Component, Side
+from ..codes import CREDITED, INSPECTED, NOT_APPLICABLE, RECEIVED, Action, Code, Component, Side
 from ..findings import Finding
 from ..view import CaseView, ItemGroup
 
 NONE: tuple[Finding, ...] = ()
 ZERO = Decimal(0)
+#: What to do when the ERP's own document has the wrong quantity (no console action changes
+#: ERP documents' lines); a connector may say it in its ERP's words (`instead`).
+ORDERED_WRONG = ("Correct the line on the ERP return document (or add the missing one), or "
+                 "have the integration send it again.")
+RECEIVED_WRONG = ("Check the ERP receipt against what arrived; undo it in the ERP and post "
+                  "the quantity received.")
 
 #: Components REFUND_AMOUNT_MISMATCH compares; tax has its own code.
 _NON_TAX = tuple(
@@ -57,9 +63,14 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         if expected == erp_qty:
             continue
         unit = f" {expected_uom}" if expected_uom else ""
+        action, todo = None, None  # an item the platform return lacks: maybe another's record
         if group.pairs:
             message = (f"SKU {group.label}: platform {expected:f}{unit} after conversion, "
                        f"{v.erp_name} {erp_qty:f}{unit} {what}")
+            # the ERP document is this return's, its quantity is wrong: no link to fix
+            action = Action.NONE
+            todo = (v.instead("QUANTITY_MISMATCH.received", RECEIVED_WRONG) if any_received
+                    else v.instead("QUANTITY_MISMATCH.ordered", ORDERED_WRONG))
         else:
             message = (f"{v.erp_name} returns item {group.item_no}, "
                        "which is not on the platform return")
@@ -73,6 +84,8 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 since=v.pstage(RECEIVED).at,
                 side=None if group.pairs else Side.ERP,
                 amount=_unit_value(group, expected - erp_qty),
+                action=action,
+                todo=todo,
             )
         )
     return out or NONE

@@ -27,7 +27,7 @@ from ...domain.close import periods
 from ...domain.codes import SYSTEM_NAMES, Action, Component, Severity, Side, Stage
 from ...domain.findings import Finding
 from ...domain.model import CreditNote, ErpLine, PlatformLine, ReturnCase, StageView
-from ...domain.reference import ErpMaster, Mappings, Policy
+from ...domain.reference import ErpMaster, Mappings, Policy, SkuMapping
 from ...domain.timeline import Event, timeline
 from ...domain.view import CaseView, Context
 from ..format import SEVERITY_STYLE, money, status, when
@@ -82,6 +82,9 @@ class LineRow:
     erp: ErpLine | None
     #: How the two were matched: "same code", "mapping", "position" (a guess), or "".
     by: str
+    #: The SKU mapping in force for the platform line, if any: shown even when the ERP has
+    #: no line for it yet (just remapped: the integration has not sent it again).
+    mapping: SkuMapping | None = None
 
 
 def case_view(case: ReturnCase, mappings: Mappings | None = None) -> CaseView:
@@ -98,9 +101,19 @@ def pair_lines(view: CaseView, *, mapped: bool) -> list[LineRow]:
     so what is left over on both sides is paired by position and says so."""
     rows: list[LineRow] = []
     for group in view.groups.values():
-        for pline, eline in zip_longest([p.line for p in group.pairs], group.erp_lines):
-            rows.append(LineRow(pline, eline, _matched_by(pline, eline)))
+        for pair, eline in zip_longest(group.pairs, group.erp_lines):
+            pline = pair.line if pair else None
+            rows.append(LineRow(pline, eline, _matched_by(pline, eline),
+                                pair.mapping if pair else None))
     return rows if mapped else _pair_leftovers(rows)
+
+
+def _mapped(mapping: SkuMapping) -> str:
+    """`TEE-BLK-M`, or `SOCK-1 x 3 PCS` when one platform unit is several ERP units."""
+    text = mapping.item_no
+    if mapping.factor != 1 or mapping.erp_uom:
+        text += f" x {qty(mapping.factor)}" + (f" {mapping.erp_uom}" if mapping.erp_uom else "")
+    return text
 
 
 def _matched_by(pline: PlatformLine | None, eline: ErpLine | None) -> str:
@@ -118,7 +131,7 @@ def _pair_leftovers(rows: list[LineRow]) -> list[LineRow]:
         if row.platform is None:
             continue
         if row.erp is None and spare:
-            row = LineRow(row.platform, spare.pop(0), "position")
+            row = LineRow(row.platform, spare.pop(0), "position", row.mapping)
         out.append(row)
     return out + [LineRow(None, erp, "") for erp in spare]
 
@@ -280,6 +293,7 @@ class ReturnScreen(Presenting, Screen):
             yield DataTable(id="money", cursor_type="none")
             yield Static("Lines", classes="section")
             yield DataTable(id="lines", cursor_type="none")
+            yield Static(id="lines-note")
             yield Static("Timeline", classes="section")
             yield DataTable(id="timeline", cursor_type="none")
             yield Static("Actions", classes="section")
@@ -330,6 +344,9 @@ class ReturnScreen(Presenting, Screen):
         self.query_one("#findings", Static).update(self._explained(palette))
         self._fill_money(palette)
         self._fill_lines(palette)
+        note = self._mappings_note()
+        self.query_one("#lines-note", Static).update(note)
+        self.query_one("#lines-note", Static).display = bool(note)
         self._fill_timeline()
         self.query_one("#actions", Static).update(self._actions())
 
@@ -491,6 +508,22 @@ class ReturnScreen(Presenting, Screen):
             s(_arrow(pl and pl.location, el and el.location)),
             row.by,
         ]
+
+    def _mappings_note(self) -> Text:
+        """The SKU mappings in force for this return's lines, under the lines table: just
+        after a remap the ERP has no line for the SKU yet, and this says which item it is
+        now mapped to (and that the ERP line is still to come)."""
+        text = Text()
+        for row in self.lines:
+            m = row.mapping
+            if m is None or row.platform is None or (m.item_no == row.platform.sku
+                                                    and m.factor == 1 and not m.erp_uom):
+                continue
+            text.append("\n" if text else "SKU mappings in force: ", style="dim")
+            text.append(f"{self._safe(row.platform.sku)} → item {self._safe(_mapped(m))}")
+            if row.erp is None:
+                text.append(" (no ERP line for it yet)", style="dim")
+        return text
 
     # -- timeline ---------------------------------------------------------------------
 
