@@ -53,7 +53,7 @@ async def test_the_queue_at_80x24_folds_its_header_and_drops_columns_by_rank() -
         assert isinstance(queue, QueueScreen)
         assert not queue.query_one("#strip").display  # the summary folded to one line
         line = queue.query_one("#summary-line", Static)
-        assert line.display and "open exceptions" in str(line.render())
+        assert line.display and "open on" in str(line.render())
         table = queue.query_one("#queue", VirtualTable)
         assert table.scrollable_content_region.height - 1 >= 12  # rows, under the header
         header = table.render_line(0).text

@@ -51,6 +51,7 @@ PRESENTER_HIDDEN = {"message", "order"}
 IN_FLIGHT = {"sending": ("⟳ sending…", "bold yellow"),
              "sent": ("✓ sent · refreshing", "bold green"),
              "failed": ("✗ not done · see results", "bold red")}
+SHORT_SEVERITY = {"critical": "crit", "high": "high", "medium": "med", "low": "low"}
 TEAM_LABEL = {"all": "All", "finance": "Finance", "operations": "Operations", "cx": "CX",
               "data": "Data", "integration": "Integration"}
 
@@ -230,13 +231,16 @@ class QueueScreen(Presenting, Screen):
         text.append(f"{s.total} open exceptions", style="bold")
         text.append(f" on {r.result.returns_checked} returns · ")
         text.append(f"at risk {risk}", style="bold")
-        line = text.copy()  # the one line a short terminal has room for
+        # the one line a short terminal has room for: 80 columns hold it
+        line = Text.assemble((f"{s.total} open", "bold"), f" on {r.result.returns_checked} "
+                             "returns · ", (f"at risk {risk}", "bold"))
         text.append(f"\nseverity: {sev or '-'}\nkind: {kinds or '-'}\nowner: {owners or '-'}")
         if r.result.delays:
             text.append(f"\n{len(r.result.delays)} more within their grace period (delays)",
                         style="dim")
         if sev:
-            line.append(f" · {sev}")
+            line.append(" · " + " ".join(f"{s.by_severity[k]} {SHORT_SEVERITY[k]}"
+                                         for k in SHORT_SEVERITY if k in s.by_severity))
         self.query_one("#summary", Static).update(text)
         self.query_one("#summary-line", Static).update(line)
         self.query_one("#per-day", Sparkline).data = s.per_day
@@ -271,6 +275,8 @@ class QueueScreen(Presenting, Screen):
         table.empty_text = ("nothing open: both systems agree" if not self.queue.keys
                             else "no exception matches this view (Esc clears the filter)")
         table.set_rows(self.shown, self._cells, refresh_cells=refresh_cells)
+        table.set_badges({k: Text(IN_FLIGHT[state][0][0], style=IN_FLIGHT[state][1])
+                          for k, (state, _) in self.in_flight.items()})
         query = self.query_one("#query", Static)
         query.display = self.view.query is not None
         if self.view.query is not None:

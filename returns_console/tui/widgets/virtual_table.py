@@ -162,6 +162,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cells: Callable[[Hashable], Sequence[Cell]] = lambda key: ()
         self._cache: dict[Hashable, Sequence[Cell]] = {}
         self._marks: set[Hashable] = set()
+        self._badges: dict[Hashable, Text] = {}
         self._cursor = 0
         self._layout: tuple[int, list[tuple[Column, int]]] | None = None
         self._shown: tuple[int, ...] = ()  # indexes into the columns, of those that fit
@@ -295,6 +296,12 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.MarksChanged(self, self.marked))
 
+    def set_badges(self, badges: dict[Hashable, Text]) -> None:
+        """A one-cell sign in the mark column of unmarked rows (e.g. an action in flight),
+        seen whichever columns the width leaves."""
+        self._badges = dict(badges)
+        self.refresh()
+
     def clear_marks(self) -> None:
         if self._marks:
             self._marks.clear()
@@ -423,8 +430,15 @@ class VirtualTable(ScrollView, can_focus=True):
             style = self.get_component_rich_style("virtual-table--marked")
         elif self.zebra and row % 2:
             style = self.get_component_rich_style("virtual-table--zebra")
-        mark = (Text(MARK, self.get_component_rich_style("virtual-table--mark", partial=True))
-                if marked else Text(" " * len(MARK)))
+        badge = self._badges.get(key)
+        if marked:
+            mark = Text(MARK, self.get_component_rich_style("virtual-table--mark", partial=True))
+        elif badge is not None:
+            mark = badge.copy()
+            mark.truncate(1)
+            mark.pad_right(len(MARK) - mark.cell_len)
+        else:
+            mark = Text(" " * len(MARK))
         strip = self._line(mark, self._row_cells(key), style)
         if row == self._cursor:
             cursor = self.get_component_rich_style("virtual-table--cursor")
