@@ -14,11 +14,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...domain.close import CloseReport
+from ..presenter import Presenting
 
-COLUMNS = ("return", "order", "why", "owner", "refunded", "document", "posted in", "at risk")
+#: The money right after why, so an 80-column terminal shows both before it scrolls sideways.
+COLUMNS = ("return", "order", "why", "at risk", "owner", "refunded", "document", "posted in")
 
 
-class CloseScreen(Screen[None]):
+class CloseScreen(Presenting, Screen[None]):
+    """In presenter mode every cell passes the masker, as on the other screens."""
+
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "app.pop_screen", "Back", id="close.back"),
         Binding("enter", "open", "Open return", id="close.open"),
@@ -37,25 +41,46 @@ class CloseScreen(Screen[None]):
         self.loading_records = loading
 
     def compose(self) -> ComposeResult:
+        yield Static(id="environment")
         yield Static(self._summary(), id="close-summary")
         table: DataTable = DataTable(id="close-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 
     def on_mount(self) -> None:
+        paint = getattr(self.app, "paint_environment", None)
+        if paint is not None:  # the environment in its colour, as on every screen
+            paint(self.query_one("#environment", Static))
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
+        self._fill()
+        table.focus()
+
+    def presenter_changed(self) -> None:
+        """Presenter mode switched while the close view is open: shown again."""
+        paint = getattr(self.app, "paint_environment", None)
+        if paint is not None:
+            paint(self.query_one("#environment", Static))
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        self._fill()
+        if row is not None and table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        safe = self.safe
         for n, b in enumerate(self.view.blockers):
             why = b.reason.replace("_", " ") + (f" ({b.code.value})" if b.code else "")
             posted = f"{b.posting_date} {b.posting_period or ''}".strip() \
                 if b.posting_date else "—"
             table.add_row(
-                Text(b.return_ref), Text(b.order_ref or "—"), Text(why), Text(b.owner.value),
-                Text(str(b.refunded_on or "—")), Text(b.document or "—"), Text(posted),
+                Text(safe(b.return_ref)), Text(safe(b.order_ref or "—")), Text(why),
                 Text(f"{b.money.total:,.2f} {b.money.currency}" if b.money else "—",
                      justify="right"),
-                key=f"{n}:{b.return_ref}")
-        table.focus()
+                Text(b.owner.value), Text(str(b.refunded_on or "—")),
+                Text(safe(b.document or "—")), Text(posted), key=f"{n}:{b.return_ref}")
 
     def _summary(self) -> Text:
         v, p = self.view, self.view.period
