@@ -14,7 +14,6 @@ import functools
 import os
 import signal
 import socket
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from ..domain.model import ReturnCase
 from ..domain.postings import RecordRef, WriteResult
 from ..domain.reference import ErpMaster, Mappings
 from ..store.audit import AuditLog
+from ..store.leases import Leases
 from ..store.triage import Triage, TriageStore
 from .session import Loaded, Session
 
@@ -46,8 +46,6 @@ CRASH_ENV = "RETURNS_CONSOLE_CRASH_AT"
 #: by a crash; a younger one from elsewhere may still be in flight and is left alone.
 FOREIGN_PENDING_AGE = timedelta(minutes=15)
 #: One write per link key at a time in this process (two clicks, two workers).
-_LINK_LOCKS: dict[str, threading.Lock] = {}
-_LINK_LOCKS_GUARD = threading.Lock()
 READ_ONLY = "read-only session: nothing is changed (start without --read-only to act)"
 TRIAGE_KINDS = ("acknowledge", "snooze", "assign", "note", "tag", "reopen")
 
@@ -193,12 +191,24 @@ class Actions:
                 return Outcome(False, why or "refused", seq, return_ref=ref)
             if plan.action in ("remap_sku", "remap_code"):
                 return self._apply_mapping(audit, plan, params, ref, batch)
-            if plan.action == "fix_reference":
-                return self._apply_link(audit, plan, params, ref, batch)
-            if plan.action == "requeue_posting":
-                with _link_lock(plan.credit.link if plan.credit else ref or ""):
-                    return self._apply_requeue(audit, plan, params, ref, batch)
-        raise ValueError(f"unknown action {plan.action}")
+            if plan.action not in ("fix_reference", "requeue_posting"):
+                raise ValueError(f"unknown action {plan.action}")
+            # One write per key at a time across every process on this audit log: the
+            # look-up, the pending row and the write happen under the lease.
+            key = _lease_key(plan, ref)
+            with Leases(self.audit_path).hold(key, plan.action) as mine:
+                if not mine:
+                    seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                       parameters=params, request=plan.request,
+                                       outcome="refused", batch=batch,
+                                       error=f"{key} is being written by another console "
+                                       "or `act` right now")
+                    return Outcome(False, f"refused: another console or `act` is writing "
+                                   f"{key.partition(':')[2]} right now; nothing sent (look "
+                                   "again once it is done)", seq, return_ref=ref)
+                if plan.action == "fix_reference":
+                    return self._apply_link(audit, plan, params, ref, batch)
+                return self._apply_requeue(audit, plan, params, ref, batch)
 
     def apply_all(self, plans: Sequence[Plan]) -> list[Outcome]:
         """Bulk: one batch id, one result per return, the rest go on when one fails."""
@@ -587,16 +597,12 @@ def _abandoned(row: Any) -> bool:
     return datetime.now(UTC) - began > FOREIGN_PENDING_AGE
 
 
-class _link_lock:
-    def __init__(self, link: str) -> None:
-        with _LINK_LOCKS_GUARD:
-            self.lock = _LINK_LOCKS.setdefault(link.casefold(), threading.Lock())
-
-    def __enter__(self) -> None:
-        self.lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
+def _lease_key(plan: Plan, ref: str | None) -> str:
+    """What an ERP write leases: the link a new credit memo will carry, the record a
+    reference fix changes."""
+    if plan.action == "requeue_posting":
+        return f"link:{(plan.credit.link if plan.credit else ref or '').casefold()}"
+    return f"record:{plan.parameters.get('record') or ref or ''}"
 
 
 def _complete(audit: AuditLog, seq: int, **outcome: Any) -> None:

@@ -16,6 +16,7 @@ from returns_console.connectors.base import ErpWriter
 from returns_console.connectors.erps.business_central import BcSettings, BusinessCentralConnector
 from returns_console.connectors.errors import (
     ConflictError,
+    ConnectorError,
     NetworkError,
     NotFoundError,
     RefusedError,
@@ -308,6 +309,25 @@ async def test_create_and_post_a_credit_memo(sim, bc) -> None:
     first = posted.record["salesCreditMemoLines"][0]
     assert first["lineObjectNumber"] == "TEE-BLK-M" and first["quantity"] == 2
     assert first["locationId"] == sim.data.find("locations", code="MAIN")["id"]
+
+
+async def test_a_post_names_its_own_memo_never_the_newest_of_two(sim, bc, monkeypatch) -> None:
+    """Issue 11.1: when another posted credit memo with the same link appeared while this
+    one was posted (another machine re-queued it too), the connector took "the newest" and
+    the audit named someone else's memo. Two new ones cannot be told apart: it says so."""
+    link = "R-900002"
+    created = await bc.create_credit(credit(link))
+    other = await bc.create_credit(credit(link))
+    send = bc._send
+
+    async def posting_both(described):  # the other poster's memo lands in the same instant
+        answer = await send(described)
+        await send(bc.describe_post_credit(other))
+        return answer
+
+    monkeypatch.setattr(bc, "_send", posting_both)
+    with pytest.raises(ConnectorError, match="2 new posted credit memos carry R-900002"):
+        await bc.post_credit(created, link)
 
 
 async def test_describe_is_exactly_what_is_sent(sim, bc) -> None:

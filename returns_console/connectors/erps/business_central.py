@@ -938,15 +938,22 @@ class BusinessCentralConnector:
         return [r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
     async def _posted(self, link: str, before: set[Any], draft_id: str) -> WriteResult | None:
-        """The posted credit memo carrying `link` that was not there before posting (the
-        draft's own id first: newer BC versions keep it)."""
+        """The posted credit memo this draft became: the draft's own id (newer BC versions
+        keep it), else the one posted memo carrying `link` that was not there before. Two
+        new ones (someone else posted one meanwhile) cannot be told apart: never guess
+        "the newest", say so."""
         rows = [r for r in await self._memos_by_link(link)
                 if r.get("status") not in UNPOSTED and r["id"] not in before]
+        same = [r for r in rows if r["id"].casefold() == draft_id.casefold()]
+        if same or len(rows) == 1:
+            return _result((same or rows)[0])
         if not rows:
             return None
-        same = [r for r in rows if r["id"].casefold() == draft_id.casefold()]
-        newest = max(rows, key=lambda r: str(r.get("lastModifiedDateTime") or ""))
-        return _result(same[0] if same else newest)
+        numbers = ", ".join(sorted(str(r.get("number") or r["id"]) for r in rows))
+        raise InvalidPayloadError(SYSTEM, f"the draft was posted, but {len(rows)} new posted "
+                                  f"credit memos carry {link} ({numbers}): which one it became "
+                                  "cannot be told; check them in Business Central (a duplicate "
+                                  "credit)")
 
     async def _look(self, read: Awaitable[T]) -> T | None:
         """A read made to learn what an unanswered write did; its own failure is not the

@@ -1,0 +1,153 @@
+"""Issue 11.1: ten processes re-queue the same return at once, and the ERP answers their
+credit look-ups together. Before, two credit memos were created in 5 of 7 trials (the lock was
+a thread lock inside one process), and both audit rows named the second memo.
+
+Ten worker processes (spawned once) run a hundred trials, each on a new return. An ERP fake
+shared through a SQLite file holds every look-up until each process has either looked (then
+all are released together: the race at its worst) or been refused; exactly one memo must
+come of each trial, and the one succeeded audit row names exactly that memo.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from returns_console.domain.actions import Plan
+from returns_console.domain.postings import CreditLine, CreditRequest, WriteResult
+from returns_console.services.actions import Actions
+from returns_console.store.audit import AuditLog
+from returns_console.store.leases import Leases
+
+PROCESSES = 10
+TRIALS = 100
+GATE_TIMEOUT_S = 20.0
+
+
+class SharedErp:
+    """The ERP's credit memos, in a file every process reads and writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("CREATE TABLE IF NOT EXISTS memos (id TEXT, link TEXT, creator INT)")
+        return conn
+
+    def memos(self, link: str) -> list[tuple[str, int]]:
+        with self._db() as conn:
+            return conn.execute("SELECT id, creator FROM memos WHERE link = ?",
+                                [link]).fetchall()
+
+    def create(self, link: str, creator: int) -> str:
+        ident = str(uuid.uuid4())
+        with self._db() as conn:
+            conn.execute("INSERT INTO memos VALUES (?, ?, ?)", [ident, link, creator])
+        return ident
+
+
+@dataclass
+class Gate:
+    """Per trial: how many processes reached the look-up, how many were refused before it."""
+
+    arrived: object  # mp.Array('i', TRIALS)
+    refused: object
+
+    def wait(self, trial: int) -> None:
+        with self.arrived.get_lock():
+            self.arrived[trial] += 1
+        deadline = time.monotonic() + GATE_TIMEOUT_S
+        while self.arrived[trial] + self.refused[trial] < PROCESSES:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"trial {trial}: the others never came")
+            time.sleep(0.0005)
+
+
+class Writer:
+    """The connector's write surface, on the shared ERP, its look-ups held at the gate."""
+
+    def __init__(self, erp: SharedErp, gate: Gate, trial: int, me: int, seen: list) -> None:
+        self.erp, self.gate, self.trial, self.me, self.seen = erp, gate, trial, me, seen
+
+    async def credits_for(self, link: str) -> list[WriteResult]:
+        self.seen.append(self.trial)
+        self.gate.wait(self.trial)
+        return [WriteResult(record_id=i, number=i) for i, _ in self.erp.memos(link)]
+
+    async def create_credit(self, credit: CreditRequest) -> WriteResult:
+        ident = self.erp.create(credit.link, self.me)
+        return WriteResult(record_id=ident, number=f"draft-{ident}", status="Draft")
+
+    async def post_credit(self, draft: WriteResult, link: str) -> WriteResult:
+        return WriteResult(record_id=draft.record_id, number=draft.record_id, status="Open")
+
+    async def aclose(self) -> None:
+        pass
+
+
+class Session:
+    profile_name = "concurrency"
+    systems = "swap|d365_bc"
+    read_only = False
+
+    def __init__(self) -> None:
+        self.writer: Writer | None = None
+
+    def open_erp(self) -> Writer | None:
+        return self.writer
+
+
+def plan_for(trial: int) -> Plan:
+    link = f"R-{trial:06d}"
+    credit = CreditRequest(link=link, customer_ref="C1", currency="GBP", lines=(
+        CreditLine(item_no="TEE", quantity=Decimal(1), unit_price=Decimal("10.00")),))
+    return Plan("requeue_posting", f"credit memo for {link}", (link,), ("new credit memo",),
+                {"return_ref": link}, credit=credit)
+
+
+def worker(me: int, folder: str, start: object, arrived: object, refused: object) -> None:
+    root = Path(folder)
+    erp, gate, session = SharedErp(root / "erp.sqlite3"), Gate(arrived, refused), Session()
+    actions = Actions(session, audit_path=root / "audit.sqlite3",
+                      triage_path=root / f"triage-{me}.sqlite3", operator=f"op{me}")
+    for trial in range(TRIALS):
+        seen: list[int] = []
+        session.writer = Writer(erp, gate, trial, me, seen)
+        start.wait()
+        actions.apply(plan_for(trial))
+        if not seen:  # refused before looking: the one who looked must not wait for it
+            with refused.get_lock():
+                refused[trial] += 1
+
+
+def test_ten_processes_requeueing_one_return_make_exactly_one_credit_memo(tmp_path) -> None:
+    ctx = mp.get_context("spawn")
+    start = ctx.Barrier(PROCESSES)
+    arrived, refused = ctx.Array("i", TRIALS), ctx.Array("i", TRIALS)
+    procs = [ctx.Process(target=worker, args=(n, str(tmp_path), start, arrived, refused))
+             for n in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=200)
+    assert [p.exitcode for p in procs] == [0] * PROCESSES
+
+    erp = SharedErp(tmp_path / "erp.sqlite3")
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        rows = audit.entries(action="requeue_posting")
+        assert audit.verify().ok
+    for trial in range(TRIALS):
+        link = f"R-{trial:06d}"
+        memos = erp.memos(link)
+        assert len(memos) == 1, f"trial {trial}: {len(memos)} credit memos for {link}"
+        done = [e for e in rows if e.return_ref == link and e.outcome == "succeeded"]
+        assert [e.erp_record_id for e in done] == [memos[0][0]]  # exactly the one created
+        assert sum(e.outcome == "refused" for e in rows if e.return_ref == link) == \
+            PROCESSES - 1
+    assert Leases(tmp_path / "audit.sqlite3").held() == {}  # every lease given back
