@@ -369,21 +369,35 @@ class Actions:
         if kind not in TRIAGE_KINDS:
             return Outcome(False, f"unknown triage step {kind!r}: {', '.join(TRIAGE_KINDS)}")
         profile = self.session.profile_name
-        old = self.triage.get(profile, finding.id) or Triage(
-            finding_id=finding.id, return_ref=finding.return_ref, code=finding.code.value)
-        try:
-            new = _triaged(old, kind, value)
-        except ValueError as exc:
-            return Outcome(False, str(exc))
+        blank = Triage(finding_id=finding.id, return_ref=finding.return_ref,
+                       code=finding.code.value)
+        seq: int | None = None
         with AuditLog(self.audit_path) as audit:
-            seq = audit.begin(**self._who(), return_ref=finding.return_ref, action=kind,
-                              parameters={"finding": finding.id, "code": finding.code.value,
-                                          "value": value},
-                              before=old.to_json(), batch=batch)
             try:
-                self.triage.put(profile, new)
-            except Exception as exc:  # audited, and said: never silently dropped
+                # read, change, audit and write as one step: a parallel change waits for
+                # this one and builds on it (a tag is added to the tags as they are then)
+                with self.triage.changing(profile, finding.id, blank) as change:
+                    new = _triaged(change.old, kind, value)
+                    seq = audit.begin(**self._who(), return_ref=finding.return_ref,
+                                      action=kind, parameters={
+                                          "finding": finding.id, "code": finding.code.value,
+                                          "value": value},
+                                      before=change.old.to_json(), batch=batch)
+                    change.new = new
+            except ValueError as exc:
+                if seq is None:  # refused before anything was recorded (a bad value)
+                    return Outcome(False, str(exc))
                 audit.complete(seq, outcome="failed", error=_said(exc))
+                return Outcome(False, f"not recorded: {_said(exc)}", seq,
+                               return_ref=finding.return_ref)
+            except Exception as exc:  # audited, and said: never silently dropped
+                if seq is None:
+                    seq = audit.record(**self._who(), return_ref=finding.return_ref,
+                                       action=kind, parameters={"finding": finding.id,
+                                                                "value": value},
+                                       outcome="failed", error=_said(exc), batch=batch)
+                else:
+                    audit.complete(seq, outcome="failed", error=_said(exc))
                 return Outcome(False, f"not recorded: {_said(exc)}", seq,
                                return_ref=finding.return_ref)
             audit.complete(seq, outcome="succeeded", after=new.to_json())

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +77,14 @@ def _moment(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@dataclass(slots=True)
+class Change:
+    """A triage change under way: `old` as stored now; set `new` to write it."""
+
+    old: Triage
+    new: Triage | None = None
+
+
 class TriageStore:
     """One small table; a connection per call, so any thread may use it."""
 
@@ -109,29 +119,71 @@ class TriageStore:
         with self._db() as db:
             db["triage"].upsert({"profile": profile, **row}, pk=("profile", "finding_id"))
 
-    def close_missing(self, profile: str, present: set[str], when: str) -> list[Triage]:
-        """Exceptions a refresh no longer finds: closed, and handed back to be audited."""
-        closed = []
-        for ident, triage in self.all(profile).items():
-            if ident in present or triage.state == "closed":
-                continue
-            done = replace(triage, state="closed", updated_at=_now(),
-                           closed_reason=f"no longer found by the check of {when}")
-            self.put(profile, done)
-            closed.append(done)
-        return closed
+    @contextmanager
+    def changing(self, profile: str, finding_id: str, default: Triage) -> Iterator[Change]:
+        """One atomic read-modify-write of an exception's triage, across processes: the row
+        is read inside a write transaction (`BEGIN IMMEDIATE`), so a second writer waits and
+        then reads the first one's result instead of overwriting it (ten parallel tags used
+        to keep three). Set `change.new` to write it; an exception rolls back."""
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT * FROM triage WHERE profile = ? AND finding_id = ?",
+                                   [profile, finding_id]).fetchone()
+                change = Change(_triage(dict(row)) if row is not None else default)
+                yield change
+                if change.new is not None:
+                    _write(conn, profile, change.new)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
 
+    def close_missing(self, profile: str, present: set[str], when: str) -> list[Triage]:
+        """Exceptions a refresh no longer finds: closed, and handed back to be audited.
+        One transaction, so an operator's change made meanwhile is not overwritten."""
+        def closing(t: Triage) -> Triage | None:
+            if t.finding_id in present or t.state == "closed":
+                return None
+            return replace(t, state="closed", updated_at=_now(),
+                           closed_reason=f"no longer found by the check of {when}")
+        return self._change_all(profile, closing)
 
     def reopen_present(self, profile: str, present: set[str], when: str) -> list[Triage]:
         """Exceptions closed because a check no longer found them, found again: open."""
-        back = []
-        for ident, triage in self.all(profile).items():
-            if (ident in present and triage.state == "closed"
-                    and (triage.closed_reason or "").startswith("no longer found")):
-                again = replace(triage, state="new", closed_reason=None, updated_at=_now())
-                self.put(profile, again)
-                back.append(again)
-        return back
+        def reopening(t: Triage) -> Triage | None:
+            if (t.finding_id in present and t.state == "closed"
+                    and (t.closed_reason or "").startswith("no longer found")):
+                return replace(t, state="new", closed_reason=None, updated_at=_now())
+            return None
+        return self._change_all(profile, reopening)
+
+    def _change_all(self, profile: str, change: Callable[[Triage], Triage | None]
+                    ) -> list[Triage]:
+        """`change` over every row of a profile, in one write transaction; the changed."""
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        changed = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for row in conn.execute("SELECT * FROM triage WHERE profile = ?",
+                                        [profile]).fetchall():
+                    new = change(_triage(dict(row)))
+                    if new is not None:
+                        _write(conn, profile, new)
+                        changed.append(new)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return changed
 
 
 class _Connection:
@@ -147,6 +199,16 @@ class _Connection:
     def __exit__(self, *exc: object) -> None:
         self.db.conn.commit()
         self.db.conn.close()
+
+
+def _write(conn: sqlite3.Connection, profile: str, triage: Triage) -> None:
+    values = triage.to_json()
+    values["tags"] = json.dumps(values["tags"])
+    values["updated_at"] = values["updated_at"] or _now()
+    values = {"profile": profile, **values}
+    names = ", ".join(f"[{k}]" for k in values)
+    conn.execute(f"INSERT OR REPLACE INTO triage ({names}) VALUES "
+                 f"({', '.join('?' for _ in values)})", list(values.values()))
 
 
 def _triage(row: dict) -> Triage:

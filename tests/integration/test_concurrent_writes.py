@@ -151,3 +151,48 @@ def test_ten_processes_requeueing_one_return_make_exactly_one_credit_memo(tmp_pa
         assert sum(e.outcome == "refused" for e in rows if e.return_ref == link) == \
             PROCESSES - 1
     assert Leases(tmp_path / "audit.sqlite3").held() == {}  # every lease given back
+
+
+# -- triage ---------------------------------------------------------------------------------
+
+TAGGERS, TAGS_EACH = 10, 5
+
+
+def tagger(me: int, folder: str, start: object) -> None:
+    from returns_console.domain.codes import Code
+    from tests.factories import healthy, only
+
+    root = Path(folder)
+    case = healthy()
+    case["erp"]["lines"][0]["received_quantity"] = "1"  # one exception to triage
+    finding = only(case, Code.QUANTITY_MISMATCH)
+    actions = Actions(Session(), audit_path=root / "audit.sqlite3",
+                      triage_path=root / "triage.sqlite3", operator=f"op{me}")
+    for n in range(TAGS_EACH):
+        start.wait()
+        outcome = actions.set_triage(finding, "tag", f"t{me}-{n}")
+        assert outcome.ok, outcome.message
+
+
+def test_ten_processes_tagging_one_exception_keep_every_tag(tmp_path) -> None:
+    """Issue 11.2: ten parallel `act triage tag` on one exception all reported done and
+    were audited as succeeded, and three tags were lost (read, modify, write, no check)."""
+    from returns_console.store.triage import TriageStore
+
+    ctx = mp.get_context("spawn")
+    start = ctx.Barrier(TAGGERS)
+    procs = [ctx.Process(target=tagger, args=(n, str(tmp_path), start))
+             for n in range(TAGGERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * TAGGERS
+    [triage] = TriageStore(tmp_path / "triage.sqlite3").all(Session.profile_name).values()
+    assert sorted(triage.tags) == sorted(f"t{m}-{n}" for m in range(TAGGERS)
+                                         for n in range(TAGS_EACH))
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        done = [e for e in audit.entries(action="tag") if e.outcome == "succeeded"]
+    assert len(done) == TAGGERS * TAGS_EACH
+    # each row's after is its before plus its own tag: no row claims a state it overwrote
+    assert all(len(e.after["tags"]) == len(set(e.after["tags"])) for e in done)
