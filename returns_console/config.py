@@ -16,6 +16,7 @@ import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import parse_qsl, urlsplit
 
 import tomli_w
 from pydantic import (
@@ -76,6 +77,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
 
+def checked_url(value: str) -> str:
+    """An http(s) URL with a host and a usable port, carrying no credential: a password in
+    `user:pass@` or a key in the query would sit in the config file and be printed."""
+    if not re.match(r"^https?://[^/\s?#]+[^\s]*$", value):
+        raise ValueError("must be an http:// or https:// URL with a host")
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry a user or password (user:pass@): store the secret "
+                         "with `returns-console setup --secret NAME` (the OS keyring) or an "
+                         "environment variable instead")
+    secret_keys = [k for k, _ in parse_qsl(parts.query) if looks_secret(k)]
+    if secret_keys:
+        raise ValueError(f"must not carry {secret_keys[0]!r} in its query: store the secret "
+                         "with `returns-console setup --secret NAME` (the OS keyring) or an "
+                         "environment variable instead")
+    try:
+        parts.port  # noqa: B018 (raises for a port out of range)
+    except ValueError:
+        raise ValueError("has a port out of range (1-65535)") from None
+    if parts.port == 0:
+        raise ValueError("has a port out of range (1-65535)")
+    return value
+
+
 class SystemSettings(_Model):
     """How to reach one system. Non-secret knobs only: store id, tenant, environment ..."""
 
@@ -87,17 +112,20 @@ class SystemSettings(_Model):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s?#]+[^\s]*$", value):
-            raise ValueError("must be an http:// or https:// URL with a host")
-        return value
+        return checked_url(value)
 
     @field_validator("options")
     @classmethod
     def _no_secret_options(cls, value: dict[str, OptionValue]) -> dict[str, OptionValue]:
-        for key in value:
+        for key, item in value.items():
             if looks_secret(key):
                 raise ValueError(f"option {key!r} looks like a secret: store it with "
                                  f"`returns-console setup --secret {key}` instead")
+            if isinstance(item, str) and re.match(r"(?i)^https?://", item):
+                try:
+                    checked_url(item)
+                except ValueError as exc:
+                    raise ValueError(f"option {key!r}: {exc}") from None
         return value
 
 

@@ -26,6 +26,9 @@ class ApiKeyHeader:
     async def refresh(self, http: HttpClient) -> bool:
         return False  # a static key does not get better by asking again
 
+    def secrets(self) -> list[str]:
+        return [self._key.get_secret_value()]
+
     def __repr__(self) -> str:
         return f"ApiKeyHeader({self.header!r}, '***')"
 
@@ -87,6 +90,10 @@ class OAuthClientCredentials:
             lifetime = 3600.0
         self._token = SecretStr(token)
         self._expires = time.monotonic() + max(0.0, lifetime - self._leeway)
+
+    def secrets(self) -> list[str]:
+        token = self._token.get_secret_value() if self._token is not None else None
+        return [v for v in (self._secret.get_secret_value(), token) if v]
 
     def __repr__(self) -> str:
         return f"OAuthClientCredentials({self.token_url!r}, {self.client_id!r}, '***')"

@@ -30,6 +30,7 @@ from tenacity import AsyncRetrying, retry_if_exception
 from tenacity.wait import wait_exponential_jitter
 
 from ..exact_json import exact_json
+from ..redaction import redact, request_secrets
 from .errors import (
     AuthError,
     ConflictError,
@@ -121,10 +122,17 @@ class Auth(Protocol):
         """Forget a cached token; True if a retry with fresh credentials makes sense."""
         ...
 
+    def secrets(self) -> list[str]:
+        """Every secret value it holds now, to be masked in any text a server sends back."""
+        ...
+
 
 class NoAuth:
     async def headers(self, http: HttpClient) -> Mapping[str, str]:
         return {}
+
+    def secrets(self) -> list[str]:
+        return []
 
     async def refresh(self, http: HttpClient) -> bool:
         return False
@@ -323,9 +331,23 @@ class HttpClient:
         if status < 400:
             return response
         detail = self._parse_error(response)
+        if detail:  # a server may echo the request's credentials back: never pass them on
+            detail = redact(detail, self._secrets(response.request))
         error = self._error(response, write, detail)
         error.detail = detail
         raise error
+
+    def _secrets(self, request: httpx.Request) -> set[str]:
+        """What a request carried that must not be repeated: its credentials, and every
+        secret the auth knows (the key, the client secret, the token it was issued)."""
+        try:
+            form = request.content if "form" in request.headers.get("content-type", "") \
+                else None
+        except httpx.RequestNotRead:
+            form = None
+        found = request_secrets(request.headers, request.url.params.multi_items(), form)
+        known = getattr(self.auth, "secrets", None)
+        return found | set(known()) if callable(known) else found
 
     def _error(self, response: httpx.Response, write: bool,
                detail: str | None) -> ConnectorError:

@@ -42,6 +42,8 @@ from uuid import UUID
 
 import sqlite_utils
 
+from ..redaction import redact, redact_value
+
 COLUMNS = ("seq", "at", "operator", "profile", "systems", "return_ref", "action", "parameters",
            "before", "after", "request", "outcome", "erp_record_id", "error", "completes",
            "batch", "prev_hash", "hash")
@@ -212,7 +214,14 @@ class AuditLog:
                 _check_text(values, ("operator", "profile", "systems", "action"))
                 if not isinstance(values["parameters"], dict):
                     raise TypeError("parameters must be a dict")
-                values["request"] = _without_secrets(values["request"])
+                # No credential is ever stored, whatever a server echoed into an error or a
+                # record, or a caller passed in: by name, by shape (bearer, basic, JWT ...).
+                values["request"] = redact_value(_without_secrets(values["request"]))
+                for name in ("before", "after"):
+                    values[name] = redact_value(_without_secrets(values[name]))
+                values["parameters"] = redact_value(values["parameters"])
+                if values["error"] is not None:
+                    values["error"] = redact(str(values["error"]))
                 prev = _continue_from(*_tail_and_heads(db, self.head_path))
                 row: dict[str, Any] = {"seq": prev.seq + 1, "at": _stamp(self._clock())}
                 for name in COLUMNS[2:-2]:

@@ -173,3 +173,29 @@ def test_a_config_whose_platform_is_an_erp_lists_platforms_only(run, isolated: P
     done = run("check", "--profile", "x")
     assert done.returncode == 2 and "returns platform" in done.stderr
     assert "netsuite" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    (f"https://user:{SECRET}@api.swap.test", "must not carry a user or password"),
+    (f"https://api.swap.test/v1?api_key={SECRET}", "must not carry 'api_key' in its query"),
+    ("https://api.swap.test:99999", "port out of range"),
+])
+def test_setup_refuses_a_url_with_a_credential_or_a_bad_port(run, isolated: Path, url: str,
+                                                             said: str) -> None:
+    """Issue 11.3 / 11.8: a credential in a URL would sit in the config file and be printed
+    (setup says where the secret goes instead); port 99999 was accepted and `check` died
+    later with `ValueError: Port out of range`."""
+    args = [a if a != "https://api.swap.test" else url for a in NEW_PROFILE]
+    done = run(*args)
+    assert_one_line_error(done, said)
+    assert_never_leaked(done.stdout, done.stderr)
+    if "secret" in said or "user" in said or "query" in said:
+        assert "setup --secret" in done.stderr
+    assert not (isolated / "config.toml").exists()
+
+
+def test_setup_refuses_a_token_url_with_a_credential(run, isolated: Path) -> None:
+    done = run(*NEW_PROFILE, "--erp-option",
+               f"token_url=https://login.test/token?client_secret={SECRET}")
+    assert_one_line_error(done, "token_url", "must not carry 'client_secret'")
+    assert_never_leaked(done.stdout, done.stderr)
