@@ -46,9 +46,10 @@ def _loaded(session, actions) -> Any:
 
 def _preview(plans) -> None:
     for plan in plans:
-        click.echo(f"{plan.action}: {plan.target}")
-        if not plan.allowed:
-            click.echo(f"  refused: {plan.refusal}")
+        if plan.allowed:
+            click.echo(f"{plan.action}: {plan.target}")
+        if not plan.allowed:  # the reason for exit 1: on stderr, as documented
+            click.echo(f"{plan.action}: {plan.target}: refused: {plan.refusal}", err=True)
             continue
         for change in plan.changes:
             click.echo(f"  {change}")
@@ -82,16 +83,17 @@ def _run(obj: dict, make, yes: bool, *, undo: bool = False) -> None:
                             "--yes to apply without asking")
         if not yes and not click.confirm(f"Apply {allowed[0].action} to {count} "
                                          f"return{'s' if count != 1 else ''}?", default=False):
-            click.echo("nothing changed")
+            click.echo("nothing changed", err=True)
             sys.exit(1)
         if undo:
             outcomes = [actions.apply_undo(allowed[0])]
         else:
             outcomes = (actions.apply_all(allowed) if len(allowed) > 1
                         else [actions.apply(allowed[0])])
-        for o in outcomes:
+        for o in outcomes:  # what was done on stdout; what failed (exit 1) on stderr
             mark = "done" if o.ok else "FAILED"
-            click.echo(f"{mark}: {o.return_ref or '-'}: {o.message} (audit row {o.seq})")
+            click.echo(f"{mark}: {o.return_ref or '-'}: {o.message} (audit row {o.seq})",
+                       err=not o.ok)
         sys.exit(0 if all(o.ok for o in outcomes) else 1)
     finally:
         session.close()
@@ -180,7 +182,7 @@ def triage(obj: dict, step: str, return_ref: str, code: str | None,
                             + (f" with code {code}" if code else ""))
         outcomes = [actions.set_triage(f, step, value) for f in found]
         for o in outcomes:
-            click.echo(f"{'done' if o.ok else 'FAILED'}: {o.message}")
+            click.echo(f"{'done' if o.ok else 'FAILED'}: {o.message}", err=not o.ok)
         sys.exit(0 if all(o.ok for o in outcomes) else 1)
     finally:
         session.close()
@@ -196,7 +198,7 @@ def undo(obj: dict, row: int, yes: bool) -> None:
     def make(actions, loaded):
         plan = actions.undo_plan(row)
         if isinstance(plan, str):
-            click.echo(plan)
+            click.echo(plan, err=True)
             sys.exit(1)
         return [plan]
 

@@ -31,6 +31,7 @@ from tenacity.wait import wait_exponential_jitter
 
 from ..exact_json import exact_json
 from ..redaction import redact, request_secrets
+from ..visible import needs_visible, visible, visible_json
 from .errors import (
     AuthError,
     ConflictError,
@@ -259,10 +260,10 @@ class HttpClient:
 
     def decode(self, response: httpx.Response) -> Any:
         """The JSON body, with every non-integer number as Decimal: money never passes
-        through a float."""
+        through a float; control characters in its strings made visible."""
         try:
-            return json.loads(response.content, parse_float=Decimal)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            return decode_json(response.content)
+        except ValueError:
             raise InvalidPayloadError(
                 self.system,
                 f"{response.request.method} {redact_url(response.request.url)} answered "
@@ -330,9 +331,12 @@ class HttpClient:
         status = response.status_code
         if status < 400:
             return response
-        detail = self._parse_error(response)
+        try:
+            detail = self._parse_error(response)
+        except (ValueError, RecursionError, TypeError):  # a body no parser could read
+            detail = None
         if detail:  # a server may echo the request's credentials back: never pass them on
-            detail = redact(detail, self._secrets(response.request))
+            detail = visible(redact(detail, self._secrets(response.request)))
         error = self._error(response, write, detail)
         error.detail = detail
         raise error
@@ -423,6 +427,28 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     if "Connection refused" in text or "ConnectError" in type(exc).__name__:
         return "connection refused" if "refused" in text.lower() else text
     return text
+
+
+def decode_json(content: bytes | str) -> Any:
+    """A JSON body as the connectors read it: non-integer numbers as Decimal, control
+    characters in strings made visible. ValueError for anything that is not JSON, however
+    it fails (a body nested 200,000 deep exhausts the decoder's recursion, not a crash)."""
+    raw = content.encode() if isinstance(content, str) else content
+    try:
+        value = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to read") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the body is not UTF-8 JSON ({exc.reason})") from None
+    return visible_json(value) if needs_visible(raw) else value
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The body as JSON for an error parser, or None when it is not (however it fails)."""
+    try:
+        return decode_json(response.content)
+    except ValueError:
+        return None
 
 
 def _default_error(response: httpx.Response) -> str | None:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ..domain.snapshot import Snapshot
 from ..errors import UserError
 from ..messages import describe_validation, printable
+from ..visible import needs_visible, visible_json
 
 
 def load_snapshot(path: Path) -> Snapshot:
@@ -33,6 +34,8 @@ def load_snapshot(path: Path) -> Snapshot:
         raise UserError(f"{path} is not a snapshot: its JSON is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python will convert
         raise UserError(f"{path} is not valid JSON: {printable(exc)}") from None
+    # a snapshot is a source like any other: none of its text may drive the terminal
+    data = visible_json(data) if needs_visible(text.encode()) else data
     if not isinstance(data, dict):
         raise UserError(f"{path} is not a snapshot: expected a JSON object at the top level")
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -16,6 +17,10 @@ from pathlib import Path
 import sqlite_utils
 
 STATES = ("new", "acknowledged", "snoozed", "closed")
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS [triage] ([profile] TEXT, [finding_id] TEXT, "
+           "[return_ref] TEXT, [code] TEXT, [state] TEXT, [snoozed_until] TEXT, "
+           "[assignee] TEXT, [note] TEXT, [tags] TEXT, [updated_at] TEXT, "
+           "[closed_reason] TEXT, PRIMARY KEY ([profile], [finding_id]))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +96,17 @@ class TriageStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db["triage"].create(
-                {"profile": str, "finding_id": str, "return_ref": str, "code": str,
-                 "state": str, "snoozed_until": str, "assignee": str, "note": str,
-                 "tags": str, "updated_at": str, "closed_reason": str},
-                pk=("profile", "finding_id"), if_not_exists=True)
+        # Raw SQL in one write transaction: ten processes starting on a new file at once
+        # queue on the lock (sqlite-utils' create reads the schema first and then upgrades
+        # to a write, which SQLite answers "locked" at once rather than wait).
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            _wal(sqlite_utils.Database(conn))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_SCHEMA)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
 
     def _db(self) -> _Connection:
         return _Connection(self.path)
@@ -193,12 +203,27 @@ class _Connection:
     def __enter__(self) -> sqlite_utils.Database:
         conn = sqlite3.connect(self.path, timeout=30)
         self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        _wal(self.db)
         return self.db
 
     def __exit__(self, *exc: object) -> None:
         self.db.conn.commit()
         self.db.conn.close()
+
+
+def _wal(db: sqlite_utils.Database) -> None:
+    """Switching a new file to WAL answers "locked" at once, without the busy wait, while
+    another process opens the same new file (ten `act triage` at once): retry for as long
+    as a write would wait."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _write(conn: sqlite3.Connection, profile: str, triage: Triage) -> None:

@@ -56,16 +56,26 @@ async def test_oauth_token_is_fetched_once_and_reused() -> None:
 
 
 async def test_oauth_token_refreshed_once_when_the_api_says_401() -> None:
-    tokens = iter(["expired", "fresh"])
+    """Issue 11.8: the test never counted the token requests; a refresh loop would have
+    passed it. One token, a 401, exactly one more token, then the call and no more."""
+    tokens = iter(["expired", "fresh", "third"])
+    token_requests: list[str] = []
+    api_calls: list[str] = []
 
     def handler(request: httpx.Request):
         if str(request.url) == TOKEN_URL:
-            return httpx.Response(200, json={"access_token": next(tokens), "expires_in": 3600})
+            token = next(tokens)
+            token_requests.append(token)
+            return httpx.Response(200, json={"access_token": token, "expires_in": 3600})
+        api_calls.append(request.headers["Authorization"])
         ok = request.headers["Authorization"] == "Bearer fresh"
         return httpx.Response(200 if ok else 401, json={})
 
     async with bc(handler, OAuthClientCredentials(TOKEN_URL, "c", "s", "x")) as http:
         await http.get_json("/companies")
+        await http.get_json("/companies")  # the fresh token is kept, not asked for again
+    assert token_requests == ["expired", "fresh"]
+    assert api_calls == ["Bearer expired", "Bearer fresh", "Bearer fresh"]
 
 
 async def test_refused_client_secret_is_a_clear_auth_error() -> None:

@@ -43,7 +43,7 @@ def test_requeue_twice_creates_exactly_one_credit_memo(tmp_path: Path, served) -
     assert "created and posted" in first.stdout
     again = cli("act", "requeue", ref, "--yes", home=tmp_path, **SECRETS)
     assert again.returncode == 1
-    assert "already has credit note" in again.stdout
+    assert "already has credit note" in again.stderr  # the reason for exit 1
     assert len(_creates(port)) == 1
     check = cli("check", "--profile", "sandbox", "--format", "json", home=tmp_path, **SECRETS)
     assert ref not in {f["return_ref"] for f in json.loads(check.stdout)["findings"]
@@ -63,7 +63,9 @@ def test_a_crash_between_pending_and_outcome_is_resolved_at_the_next_start(
     restart = cli("act", "requeue", ref, "--yes", home=tmp_path, **SECRETS)
     assert f"recovered: requeue_posting on {ref}" in restart.stderr
     assert "succeeded" in restart.stderr
-    assert restart.returncode == 1 and "already has credit note" in restart.stdout
+    # the refusal is the reason for exit 1: on stderr, as the README says
+    assert restart.returncode == 1 and "already has credit note" in restart.stderr
+    assert "already has credit note" not in restart.stdout
     assert len(_creates(port)) == 1
     rows = _audit(tmp_path)
     # the second re-queue was refused when planned (a credit exists): audited, nothing sent
@@ -97,7 +99,7 @@ def test_requeue_from_the_command_line_never_credits_an_unrefunded_return(
                for f in findings if f["code"] == "RECEIPT_NOT_POSTED")
     refused = cli("act", "requeue", ref, "--yes", home=tmp_path, **SECRETS)
     assert refused.returncode == 1
-    assert "has not refunded" in refused.stdout + refused.stderr
+    assert "has not refunded" in refused.stderr and "refused" not in refused.stdout
     assert _creates(port) == []
 
 

@@ -119,11 +119,26 @@ def worker(me: int, folder: str, start: object, arrived: object, refused: object
     for trial in range(TRIALS):
         seen: list[int] = []
         session.writer = Writer(erp, gate, trial, me, seen)
-        start.wait()
+        start.wait(timeout=GATE_TIMEOUT_S)  # a worker that died breaks it: no one hangs
         actions.apply(plan_for(trial))
         if not seen:  # refused before looking: the one who looked must not wait for it
             with refused.get_lock():
                 refused[trial] += 1
+
+
+def run_all(procs: list, limit: float = 240.0) -> None:
+    """Start them, wait for all within one deadline; any left then are killed and fail."""
+    for p in procs:
+        p.start()
+    deadline = time.monotonic() + limit
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = [p for p in procs if p.is_alive()]
+    for p in stuck:
+        p.kill()
+        p.join()
+    assert not stuck, f"{len(stuck)} workers never finished"
+    assert [p.exitcode for p in procs] == [0] * len(procs)
 
 
 def test_ten_processes_requeueing_one_return_make_exactly_one_credit_memo(tmp_path) -> None:
@@ -132,11 +147,7 @@ def test_ten_processes_requeueing_one_return_make_exactly_one_credit_memo(tmp_pa
     arrived, refused = ctx.Array("i", TRIALS), ctx.Array("i", TRIALS)
     procs = [ctx.Process(target=worker, args=(n, str(tmp_path), start, arrived, refused))
              for n in range(PROCESSES)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=200)
-    assert [p.exitcode for p in procs] == [0] * PROCESSES
+    run_all(procs)
 
     erp = SharedErp(tmp_path / "erp.sqlite3")
     with AuditLog(tmp_path / "audit.sqlite3") as audit:
@@ -169,7 +180,7 @@ def tagger(me: int, folder: str, start: object) -> None:
     actions = Actions(Session(), audit_path=root / "audit.sqlite3",
                       triage_path=root / "triage.sqlite3", operator=f"op{me}")
     for n in range(TAGS_EACH):
-        start.wait()
+        start.wait(timeout=GATE_TIMEOUT_S)
         outcome = actions.set_triage(finding, "tag", f"t{me}-{n}")
         assert outcome.ok, outcome.message
 
@@ -183,11 +194,7 @@ def test_ten_processes_tagging_one_exception_keep_every_tag(tmp_path) -> None:
     start = ctx.Barrier(TAGGERS)
     procs = [ctx.Process(target=tagger, args=(n, str(tmp_path), start))
              for n in range(TAGGERS)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0] * TAGGERS
+    run_all(procs)
     [triage] = TriageStore(tmp_path / "triage.sqlite3").all(Session.profile_name).values()
     assert sorted(triage.tags) == sorted(f"t{m}-{n}" for m in range(TAGGERS)
                                          for n in range(TAGS_EACH))

@@ -53,7 +53,6 @@ Writes (the `ErpWriter` side; research section 1.4 to 1.6, and BCApps' APIV2 pag
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -90,7 +89,7 @@ from ..errors import (
     RefusedError,
     ServerError,
 )
-from ..http import CallLog, HttpClient, RetryPolicy, json_text
+from ..http import CallLog, HttpClient, RetryPolicy, decode_json, json_or_none, json_text
 from ..validation import as_utc, describe
 
 SYSTEM = "d365_bc"
@@ -1042,7 +1041,7 @@ def raw_from_pages(pages: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for name, body in pages:
         try:
-            page = json.loads(body, parse_float=Decimal)
+            page = decode_json(body)
         except ValueError:
             continue
         for record in page.get("value") or () if isinstance(page, dict) else ():
@@ -1460,9 +1459,8 @@ def _text(data: Any, key: str) -> str | None:
 def _error_text(response) -> str | None:
     """BC's `{"error": {"code", "message"}}` (and Entra's `{"error", "error_description"}`)
     as one line, without the correlation id."""
-    try:
-        body = response.json()
-    except ValueError:
+    body = json_or_none(response)
+    if body is None:
         return response.text[:200].replace("\n", " ") or None
     return _error_body(body)
 

@@ -23,7 +23,7 @@ from ...domain.money import MoneyBreakdown, pad_cents
 from ..auth import ApiKeyHeader
 from ..base import PlatformBatch
 from ..errors import InvalidPayloadError, MisconfiguredError, NotFoundError
-from ..http import CallLog, HttpClient, RetryPolicy
+from ..http import CallLog, HttpClient, RetryPolicy, json_or_none
 from ..validation import as_utc, describe
 
 SYSTEM = "swap"
@@ -501,9 +501,8 @@ def _updated(raw: Any) -> datetime | None:
 
 def _error_text(response) -> str | None:
     """Swap's error bodies (`{"statusCode", "message", "error"}`), as one line."""
-    try:
-        body = response.json()
-    except ValueError:
+    body = json_or_none(response)
+    if body is None:
         return response.text[:200] or None
     if isinstance(body, dict):
         message = body.get("message")
