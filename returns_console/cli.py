@@ -48,16 +48,20 @@ def _parse_now(value: str | None) -> datetime | None:
               help="Start in presenter mode: customer details masked, no hostnames.")
 @click.option("--theme", metavar="NAME", help="returns-dark, returns-light or "
               "returns-high-contrast (default: the config's `theme`).")
+@click.option("--deadline", type=click.FloatRange(1, 86_400), default=None, metavar="SECONDS",
+              envvar="RETURNS_CONSOLE_DEADLINE",
+              help="Give up on a source still reading after this long; it counts as down "
+                   "(default 300; also RETURNS_CONSOLE_DEADLINE).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, profile_name: str | None,
-        read_only: bool, presenter: bool, theme: str | None) -> None:
+        read_only: bool, presenter: bool, theme: str | None, deadline: float | None) -> None:
     """Reconcile e-commerce returns between a returns platform and an ERP.
 
     With no command, opens the console on --profile (or the default profile).
     Try `returns-console demo` first: no set-up, no credentials."""
     obj = ctx.ensure_object(dict)
     obj.update(config_path=config_path, profile_name=profile_name, read_only=read_only,
-               presenter=presenter, theme=theme)
+               presenter=presenter, theme=theme, deadline=deadline)
     if ctx.invoked_subcommand is None:
         from .config import load_config
         from .locations import resolve
@@ -248,6 +252,44 @@ class _cache:
             click.echo(f"returns-console: warning: {warning}", err=True)
 
 
+def _deadline(obj: dict) -> float:
+    from .services.live import DEFAULT_DEADLINE
+
+    return obj.get("deadline") or DEFAULT_DEADLINE
+
+
+class Progress:
+    """While a command waits on the systems: a line on stderr every few seconds saying
+    what it does and for how long, when stderr is a terminal (cron and pipes get none)."""
+
+    def __init__(self, what: str, every: float = 3.0) -> None:
+        import threading
+
+        self.what, self.every = what, every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Progress:
+        if sys.stderr.isatty():
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    def _run(self) -> None:
+        import time
+
+        began = time.monotonic()
+        while not self._done.wait(self.every):
+            sys.stderr.write(f"\r\x1b[K{self.what}… {time.monotonic() - began:.0f} s")
+            sys.stderr.flush()
+
+
 def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = False):
     import asyncio
 
@@ -256,8 +298,10 @@ def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = 
     from .services.mappings import load_mappings
 
     profile = _load_profile(obj, name)
-    with _cache(obj) as cache:
-        data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache, full=full))
+    with _cache(obj) as cache, Progress(f"reading {profile.platform.system} and "
+                                         f"{profile.erp.system}"):
+        data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache, full=full,
+                                      deadline=_deadline(obj)))
     return live_report(profile, data, load_mappings(obj, profile.name), now=now,
                        workers=workers)
 
@@ -365,7 +409,8 @@ def _profile_session(obj: dict, name: str | None, read_only: bool = False):
     return LiveSession(profile, store_lookup(profile), lambda: load_mappings(obj, profile.name),
                        resolve(obj.get("config_path")).cache_db,
                        read_only=read_only or obj.get("read_only", False),
-                       save_mappings=lambda m: save_mappings(obj, profile.name, m))
+                       save_mappings=lambda m: save_mappings(obj, profile.name, m),
+                       deadline=_deadline(obj))
 
 
 def _console(obj: dict, session, *, open_ref: str | None = None,
@@ -486,7 +531,9 @@ def doctor(obj: dict, profile_name: str | None) -> None:
     from .services.doctor import diagnose
 
     profile = _load_profile(obj, profile_name or obj.get("profile_name"))
-    results = asyncio.run(diagnose(profile, store_lookup(profile)))
+    with Progress(f"trying {profile.platform.system} and {profile.erp.system}"):
+        results = asyncio.run(diagnose(profile, store_lookup(profile),
+                                       deadline=_deadline(obj)))
     ok = True
     for line in results:
         click.echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.what}: {line.detail}")

@@ -63,6 +63,11 @@ class ServerError(ConnectorError):
         self.retry_after = retry_after
 
 
+class DeadlineError(ConnectorError):
+    """The source did not finish within the command's overall deadline (it accepts
+    connections and never answers, or answers too slowly): down, for this run."""
+
+
 class NetworkError(ConnectorError):
     """No answer: connection refused, DNS, TLS or a timeout. Retried (a write only when
     `maybe_sent` is False)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ..config import Profile, secret_names
@@ -9,6 +10,7 @@ from ..connectors.errors import AuthError, ConnectorError
 from ..connectors.http import CallLog
 from ..errors import UserError
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
+from .live import within
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +20,12 @@ class Diagnosis:
     detail: str
 
 
-async def diagnose(profile: Profile, lookup: SecretLookup) -> list[Diagnosis]:
+async def diagnose(profile: Profile, lookup: SecretLookup, *,
+                   deadline: float | None = None) -> list[Diagnosis]:
+    """Each secret present or not, then each connection tried; a connection still not
+    answering after `deadline` seconds fails, named."""
     out = []
+    began = time.monotonic()  # one deadline for the whole command, not one per connection
     for system, name in secret_names(profile):
         present = bool(lookup(system, name))
         out.append(Diagnosis(present, f"{system} {name}",
@@ -33,7 +39,9 @@ async def diagnose(profile: Profile, lookup: SecretLookup) -> list[Diagnosis]:
             out.append(Diagnosis(False, what, str(exc)))
             continue
         try:
-            out.append(Diagnosis(True, what, await connector.check_connection()))
+            left = None if deadline is None else max(0.1, deadline - (time.monotonic() - began))
+            out.append(Diagnosis(True, what, await within(
+                left, settings.system, side, connector.check_connection())))
         except ConnectorError as exc:
             where = secret_sources(profile, settings.system, lookup) \
                 if isinstance(exc, AuthError) and exc.status == 401 else ""

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from ..config import Profile, SystemSettings
 from ..connectors.base import ErpBatch, PlatformBatch
-from ..connectors.errors import AuthError, ConnectorError, MisconfiguredError
+from ..connectors.errors import AuthError, ConnectorError, DeadlineError, MisconfiguredError
 from ..connectors.http import CallLog
 from ..domain.memory import gc_paused
 from ..domain.pairing import pair
@@ -82,9 +84,10 @@ def _moment(text: str | None) -> datetime | None:
 
 async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | None = None,
                      transport: object | None = None, log: CallLog | None = None,
-                     full: bool = False) -> LiveData:
+                     full: bool = False, deadline: float | None = None) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
-    cache and not `full`, each side reads only what changed since its last sync."""
+    cache and not `full`, each side reads only what changed since its last sync. A side
+    still reading after `deadline` seconds is given up (DeadlineError): down, for this run."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -109,8 +112,10 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
 
         with gc_paused():  # bulk parsing: see domain/memory.py
             got_p, got_e = await asyncio.gather(
-                _incremental(platform.fetch_returns, platform.merge, earlier_p, keep_p),
-                _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e),
+                within(deadline, profile.platform.system, "platform",
+                       _incremental(platform.fetch_returns, platform.merge, earlier_p, keep_p)),
+                within(deadline, profile.erp.system, "erp",
+                       _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e)),
                 return_exceptions=True,
             )
     finally:
@@ -127,6 +132,24 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache, erp, src_e)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
+
+
+T = TypeVar("T")
+#: The overall deadline of a command that reads both sources (check, close, doctor, the
+#: console's refresh), in seconds: long enough for a large first read, short enough for cron.
+DEFAULT_DEADLINE = 300.0
+
+
+async def within(deadline: float | None, system: str, side: str, work: Awaitable[T]) -> T:
+    """`work`, or DeadlineError naming the source once `deadline` seconds have passed."""
+    if deadline is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, deadline)
+    except TimeoutError:
+        raise DeadlineError(system, f"{side} {system} did not finish within the {deadline:g} s "
+                            "deadline (it accepts connections but does not answer, or answers "
+                            "too slowly); set --deadline to wait longer") from None
 
 
 def _explained(profile: Profile, settings: SystemSettings, lookup, got):

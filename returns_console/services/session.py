@@ -24,7 +24,7 @@ from ..domain.reference import ErpMaster, Mappings
 from ..store.cache import Cache
 from .check import CheckReport, SourceStatus
 from .connections import SecretLookup, open_erp
-from .live import fetch_live, live_report
+from .live import DEFAULT_DEADLINE, fetch_live, live_report
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -131,8 +131,11 @@ class LiveSession(Session):
     def __init__(self, profile: Profile, lookup: SecretLookup, mappings: Callable[[], Mappings],
                  cache_path: Path, *, environment: str | None = None, read_only: bool = False,
                  now: Callable[[], datetime] | None = None,
-                 save_mappings: Callable[[Mappings], object] | None = None) -> None:
+                 save_mappings: Callable[[Mappings], object] | None = None,
+                 deadline: float | None = None) -> None:
         super().__init__()
+        #: A source still reading after this long is down for that refresh.
+        self.deadline = deadline or DEFAULT_DEADLINE
         self.profile = profile
         self.label = profile.name
         self.environment = environment or environment_of(profile)
@@ -186,7 +189,7 @@ class LiveSession(Session):
             cache = Cache(self._cache_path)
             try:
                 data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
-                                              log=log))
+                                              log=log, deadline=self.deadline))
                 self._phase = "reconciling"
                 mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now())
