@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from datetime import UTC, datetime
@@ -727,9 +728,34 @@ def audit_group() -> None:
     was written, or export it for an auditor."""
 
 
-@audit_group.command(name="verify")
+@audit_group.command(name="head")
 @click.pass_obj
-def audit_verify(obj: dict) -> None:
+def audit_head(obj: dict) -> None:
+    """Print the last row's number and hash (`SEQ:HASH`). Keep it somewhere this machine's
+    users cannot write (a ticket, a mail, another system): `audit verify --head` then
+    proves that no row up to it was changed, removed or chained anew since."""
+    import sqlite3
+
+    from .locations import resolve
+    from .store.audit import AuditLog
+
+    path = resolve(obj.get("config_path")).audit_db
+    if not path.exists():
+        raise UserError(f"no audit log at {path}")
+    try:
+        with AuditLog(path) as log:
+            head = log.head()
+    except (sqlite3.Error, OSError) as exc:
+        raise UserError(f"cannot read the audit log at {path}: {exc}") from None
+    click.echo(f"{head[0]}:{head[1]}" if head else "0:empty")
+
+
+@audit_group.command(name="verify")
+@click.option("--head", "head_text", metavar="SEQ:HASH",
+              help="A head printed earlier by `audit head` and kept elsewhere: row SEQ must "
+                   "still be there with that hash.")
+@click.pass_obj
+def audit_verify(obj: dict, head_text: str | None) -> None:
     """Recompute the audit log's hash chain. Exit 0: intact; 1: rows were changed or
     removed (one line per problem)."""
     import sqlite3
@@ -737,17 +763,29 @@ def audit_verify(obj: dict) -> None:
     from .locations import resolve
     from .store.audit import AuditLog, verify_file
 
+    kept = _kept_head(head_text) if head_text else None
     path = resolve(obj.get("config_path")).audit_db
     try:
         result = verify_file(path)
         pending = AuditLog(path).open_pending() if result is not None and result.ok else []
+        found = AuditLog(path).hash_of(kept[0]) if kept and result is not None else None
     except (sqlite3.Error, OSError) as exc:
         raise UserError(f"cannot read the audit log at {path}: {exc}") from None
     if result is None:
+        if kept:
+            click.echo(f"the audit log at {path} is missing, but a head of row {kept[0]} was "
+                       "kept (deleted?)")
+            sys.exit(1)
         click.echo(f"no audit log yet at {path}")
         return
-    if not result.ok:
-        for problem in result.problems:
+    problems = list(result.problems)
+    if kept and found is None:
+        problems.append(f"row {kept[0]} of the kept head is not in the log (truncated?)")
+    elif kept and found != kept[1]:
+        problems.append(f"row {kept[0]} no longer has the kept head's hash: the log was "
+                        "rewritten up to it")
+    if problems:
+        for problem in problems:
             click.echo(problem)
         sys.exit(1)
     click.echo(f"audit log OK: {result.rows} rows, chain intact")
@@ -755,6 +793,13 @@ def audit_verify(obj: dict) -> None:
         rows = ", ".join(str(e.seq) for e in pending)
         click.echo(f"note: {len(pending)} action{'s' if len(pending) > 1 else ''} started "
                    f"with no outcome recorded yet (row{'s' if len(pending) > 1 else ''} {rows})")
+
+
+def _kept_head(text: str) -> tuple[int, str]:
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise UserError(f"--head {text!r}: write it as `audit head` prints it, SEQ:HASH")
+    return int(seq), digest
 
 
 @audit_group.command(name="export")

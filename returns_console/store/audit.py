@@ -242,6 +242,18 @@ class AuditLog:
 
     # -- reading --------------------------------------------------------------------------
 
+    def head(self) -> tuple[int, str] | None:
+        """The last row's (seq, hash), None when the log is empty."""
+        with self._connect() as db:
+            rows = list(db.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        return (rows[0]["seq"], rows[0]["hash"]) if rows else None
+
+    def hash_of(self, seq: int) -> str | None:
+        """Row `seq`'s hash, None when there is no such row."""
+        with self._connect() as db:
+            rows = list(db.query("SELECT hash FROM audit WHERE seq = ?", [seq]))
+        return rows[0]["hash"] if rows else None
+
     def open_pending(self) -> list[AuditEntry]:
         """Pending rows no row completes: actions a crash (or a kill) left without an
         outcome, to be resolved by asking the ERP what happened."""

@@ -155,3 +155,59 @@ def test_an_unreadable_log_is_one_line_and_exit_2(run, db: Path) -> None:
         assert done.returncode == 2, done
         assert done.stderr == f"returns-console: cannot read the audit log at {db}: file is " \
                               "not a database\n"
+
+
+def _rechain(db: Path, keep: int) -> None:
+    """An insider's rewrite: drop the rows after `keep`, edit one, chain every row anew with
+    the same (unkeyed) scheme and move both anchors, so the log is consistent again."""
+    from returns_console.store.audit import GENESIS, head_path, row_hash
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("DROP TRIGGER audit_append_only_edit")
+    conn.execute("DROP TRIGGER audit_append_only_remove")
+    conn.execute("DELETE FROM audit WHERE seq > ?", [keep])
+    conn.execute("UPDATE audit SET error = 'never happened' WHERE seq = 1")
+    prev = GENESIS
+    for row in conn.execute("SELECT * FROM audit ORDER BY seq").fetchall():
+        fields = dict(row)
+        fields["prev_hash"] = prev
+        fields["hash"] = prev = row_hash(fields)
+        conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
+                     [fields["prev_hash"], fields["hash"], fields["seq"]])
+    conn.execute("UPDATE audit_head SET seq = ?, hash = ?", [keep, prev])
+    conn.close()
+    head_path(db).write_text(json.dumps({"seq": keep, "hash": prev}))
+
+
+def test_a_head_kept_elsewhere_catches_a_rewritten_or_truncated_log(run, db: Path) -> None:
+    """Issue 11.7: truncating the log and both anchors consistently, or chaining anew after
+    an edit, passed `audit verify`. A head printed by `audit head` and kept elsewhere does
+    not: the rows up to it can no longer change unnoticed."""
+    written(db)
+    head = run("audit", "head")
+    assert head.returncode == 0 and head.stdout.startswith("5:")
+    kept = head.stdout.strip()
+    assert run("audit", "verify", "--head", kept).returncode == 0
+    _rechain(db, keep=3)
+    plain = run("audit", "verify")
+    assert plain.returncode == 0  # consistent again: the chain alone cannot tell
+    caught = run("audit", "verify", "--head", kept)
+    assert caught.returncode == 1
+    assert "row 5 of the kept head is not in the log (truncated?)" in caught.stdout
+    assert run("audit", "verify", "--head", "3:" + "0" * 64).returncode == 1
+
+
+def test_a_kept_head_makes_a_deleted_log_a_failure(run, db: Path) -> None:
+    written(db)
+    kept = run("audit", "head").stdout.strip()
+    from returns_console.store.audit import head_path
+
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
+                 head_path(db)):
+        path.unlink(missing_ok=True)
+    assert run("audit", "verify").returncode == 0  # no log and no head: "no log yet"
+    gone = run("audit", "verify", "--head", kept)
+    assert gone.returncode == 1 and "is missing" in gone.stdout
+    bad = run("audit", "verify", "--head", "five")
+    assert bad.returncode == 2 and "SEQ:HASH" in bad.stderr
