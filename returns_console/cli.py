@@ -419,6 +419,7 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
     """Run the console on a session; the session is closed whatever happens."""
     from .config import load_config
     from .locations import resolve
+    from .secrets import audit_key
     from .services.actions import Actions, operator_name
     from .services.ui_state import FILE_NAME
     from .tui.app import ReturnsConsole
@@ -427,7 +428,7 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
         places = resolve(obj.get("config_path"))
         config = load_config(places.config_file)
         actions = Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
-                          operator=operator_name(config.operator))
+                          operator=operator_name(config.operator), audit_key=audit_key())
         app = ReturnsConsole(session, theme=obj.get("theme") or config.theme,
                              presenter=presenter or obj.get("presenter", False),
                              keymap=config.keymap, open_ref=open_ref,
@@ -761,12 +762,14 @@ def audit_verify(obj: dict, head_text: str | None) -> None:
     import sqlite3
 
     from .locations import resolve
+    from .secrets import audit_key
     from .store.audit import AuditLog, verify_file
 
     kept = _kept_head(head_text) if head_text else None
     path = resolve(obj.get("config_path")).audit_db
     try:
-        result = verify_file(path)
+        key = audit_key(create=False)
+        result = verify_file(path, key)
         pending = AuditLog(path).open_pending() if result is not None and result.ok else []
         found = AuditLog(path).hash_of(kept[0]) if kept and result is not None else None
     except (sqlite3.Error, OSError) as exc:
@@ -789,6 +792,10 @@ def audit_verify(obj: dict, head_text: str | None) -> None:
             click.echo(problem)
         sys.exit(1)
     click.echo(f"audit log OK: {result.rows} rows, chain intact")
+    if key is None:
+        click.echo("note: no audit key here (RETURNS_CONSOLE_AUDIT_KEY or the OS keyring): "
+                   "keyed rows were not checked, and unkeyed ones only prove their chain; "
+                   "keep `audit head` elsewhere (README: Security)")
     if pending:
         rows = ", ".join(str(e.seq) for e in pending)
         click.echo(f"note: {len(pending)} action{'s' if len(pending) > 1 else ''} started "
@@ -797,7 +804,7 @@ def audit_verify(obj: dict, head_text: str | None) -> None:
 
 def _kept_head(text: str) -> tuple[int, str]:
     seq, _, digest = text.strip().partition(":")
-    if not seq.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", digest):
+    if not seq.isdigit() or not re.fullmatch(r"(k1:)?[0-9a-f]{64}", digest):
         raise UserError(f"--head {text!r}: write it as `audit head` prints it, SEQ:HASH")
     return int(seq), digest
 

@@ -23,12 +23,13 @@ def _session(obj: dict):
 def _actions(obj: dict, session):
     from .config import load_config
     from .locations import resolve
+    from .secrets import audit_key
     from .services.actions import Actions, operator_name
 
     places = resolve(obj.get("config_path"))
     config = load_config(places.config_file)
     return Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
-                   operator=operator_name(config.operator))
+                   operator=operator_name(config.operator), audit_key=audit_key())
 
 
 def _loaded(session, actions) -> Any:

@@ -110,3 +110,30 @@ class SecretStore:
         return (f"no OS keyring is available to store {name} for profile {profile} ({why}): "
                 f"set the environment variable {env_var_name(profile, name)} instead, "
                 "or install and unlock a keyring backend")
+
+
+#: The key that makes the audit chain keyed (HMAC): an environment variable wins, else the OS
+#: keyring, where it is created on first use. Never beside the log.
+AUDIT_KEY_ENV = "RETURNS_CONSOLE_AUDIT_KEY"
+AUDIT_KEY_USER = "audit-key"
+
+
+def audit_key(environ: Mapping[str, str] | None = None, *, create: bool = True) -> bytes | None:
+    """The audit key, or None when there is none and the keyring cannot keep one (the log
+    is then chained unkeyed, and `audit verify` says so)."""
+    env = os.environ if environ is None else environ
+    if text := env.get(AUDIT_KEY_ENV, "").strip():
+        return text.encode()
+    try:
+        stored = keyring.get_password(SERVICE, AUDIT_KEY_USER)
+        if stored:
+            return stored.encode()
+        if not create:
+            return None
+        import secrets as random
+
+        made = random.token_hex(32)
+        keyring.set_password(SERVICE, AUDIT_KEY_USER, made)
+        return made.encode() if keyring.get_password(SERVICE, AUDIT_KEY_USER) == made else None
+    except (KeyringError, RuntimeError, OSError):
+        return None

@@ -79,11 +79,16 @@ class Actions:
     """The console's hands: one per session."""
 
     def __init__(self, session: Session, *, audit_path: Path, triage_path: Path,
-                 operator: str) -> None:
+                 operator: str, audit_key: bytes | None = None) -> None:
         self.session = session
         self.audit_path = audit_path
+        #: Keys the audit chain (HMAC): rewriting it then needs the key as well as the file.
+        self.audit_key = audit_key
         self.triage = TriageStore(triage_path)
         self.operator = operator
+
+    def _audit_log(self) -> AuditLog:
+        return AuditLog(self.audit_path, key=self.audit_key)
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -179,7 +184,7 @@ class Actions:
         ref = (return_ref or plan.parameters.get("return_ref")
                or (plan.returns[0] if len(plan.returns) == 1 else None))
         params = {**plan.parameters, "returns": list(plan.returns), "owner": _owner()}
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             if not plan.allowed and plan.refusal_row is not None:  # written when planned
                 return Outcome(False, plan.refusal or "refused", plan.refusal_row,
                                return_ref=ref)
@@ -224,7 +229,7 @@ class Actions:
 
     def note_refusal(self, plan: Plan) -> int:
         ref = plan.parameters.get("return_ref") or (plan.returns[0] if plan.returns else None)
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             return audit.record(**self._who(), return_ref=ref, action=plan.action,
                                 parameters={**plan.parameters, "target": plan.target},
                                 outcome="refused", error=plan.refusal)
@@ -372,7 +377,7 @@ class Actions:
         blank = Triage(finding_id=finding.id, return_ref=finding.return_ref,
                        code=finding.code.value)
         seq: int | None = None
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             try:
                 # read, change, audit and write as one step: a parallel change waits for
                 # this one and builds on it (a tag is added to the tags as they are then)
@@ -421,7 +426,7 @@ class Actions:
         closed = self.triage.close_missing(self.session.profile_name, present, stamp)
         back = self.triage.reopen_present(self.session.profile_name, present, stamp)
         if closed or back:
-            with AuditLog(self.audit_path) as audit:
+            with self._audit_log() as audit:
                 for t, action in [*((t, "auto_close") for t in closed),
                                   *((t, "auto_reopen") for t in back)]:
                     audit.record(**self._who(), return_ref=t.return_ref, action=action,
@@ -434,7 +439,7 @@ class Actions:
     def undo_plan(self, seq: int) -> Plan | str:
         """The reverse of an audited action where one exists; else the compensating step to
         take by hand, as a sentence."""
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             rows = {e.seq: e for e in audit.entries()}
         row = rows.get(seq)
         if row is None:
@@ -494,7 +499,7 @@ class Actions:
                     mappings=restored)
 
     def apply_undo(self, plan: Plan) -> Outcome:
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             if self.session.read_only and plan.mappings is not None:
                 seq = audit.record(**self._who(), return_ref=None, action="undo",
                                    parameters=plan.parameters, outcome="refused",
@@ -520,7 +525,7 @@ class Actions:
     def audit_entries(self, *, return_ref: str | None = None) -> list[Any]:
         """Every row, oldest first; for one return, its rows, the rows of actions that
         touched it (a remap lists every return), and their outcome rows."""
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             rows = audit.entries()
         if return_ref is None:
             return rows
@@ -533,7 +538,7 @@ class Actions:
     def resolve_pending(self) -> list[str]:
         """Pending rows a crash left: ask the ERP (or the local store) what happened and
         record it. Returns one sentence per row resolved."""
-        with AuditLog(self.audit_path) as audit:
+        with self._audit_log() as audit:
             pending = [e for e in audit.open_pending()
                        if e.profile == self.session.profile_name and _abandoned(e)]
             said = []

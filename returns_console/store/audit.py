@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import getpass
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -51,6 +52,8 @@ JSON_COLUMNS = frozenset({"parameters", "before", "after", "request"})
 PENDING = "pending"
 FINAL_OUTCOMES = ("succeeded", "failed", "refused", "resolved")
 GENESIS = "0" * 64
+#: The prefix of a keyed row's hash (HMAC-SHA256 with the audit key).
+KEYED = "k1:"
 BUSY_TIMEOUT_S = 30.0
 
 # Never written, whatever a caller passes in `request`: headers by name, keys by substring.
@@ -112,12 +115,21 @@ class _Head:
     prev_hash: str | None = None
 
 
+class AuditKeyMissing(RuntimeError):
+    """Appending to a keyed log without its key: refused, as an unkeyed row after keyed
+    ones is what a rewrite looks like."""
+
+
 class AuditLog:
     """The audit log in one SQLite file (WAL). Holds no connection between calls."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], datetime] | None = None) -> None:
-        """`clock` is for tests; rows are stamped in UTC, to the second."""
+    def __init__(self, path: Path, *, clock: Callable[[], datetime] | None = None,
+                 key: bytes | None = None, adopt: bool = True) -> None:
+        """`clock` is for tests; rows are stamped in UTC, to the second. With `key`, every
+        row appended is keyed (HMAC), so rewriting the chain needs the key as well as the
+        file; the first keyed row vouches for the unkeyed rows before it."""
         self.path = Path(path)
+        self.key = key
         self.head_path = head_path(self.path)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._closed = False
@@ -134,6 +146,20 @@ class AuditLog:
                 if db.conn.in_transaction:
                     db.conn.execute("ROLLBACK")
                 raise
+
+        if key is not None and adopt:  # verifying writes nothing
+            self._adopt_key()
+
+    def _adopt_key(self) -> None:
+        """A key on a log that is not keyed at its end: one keyed row now says "keyed from
+        here" and vouches for every row before it, so that, where a key exists, a log not
+        keyed at its end can only be a rewrite made without the key."""
+        tail = self.head()
+        if tail is None or is_keyed(tail[1]):
+            return
+        self.record(operator="returns-console", profile="-", systems="-", return_ref=None,
+                    action="audit_key", parameters={"keyed_after_row": tail[0]},
+                    outcome="succeeded")
 
     def __enter__(self) -> AuditLog:
         return self
@@ -228,8 +254,13 @@ class AuditLog:
                     value = values[name]
                     row[name] = _canonical(value) if name in JSON_COLUMNS and (
                         value is not None) else value
+                if self.key is None and is_keyed(prev.hash):
+                    raise AuditKeyMissing(
+                        f"the audit log {self.path} is keyed, and its key is not at hand: "
+                        "set RETURNS_CONSOLE_AUDIT_KEY or restore it in the OS keyring; "
+                        "nothing was written")
                 row["prev_hash"] = prev.hash
-                row["hash"] = row_hash(row)
+                row["hash"] = row_hash(row, self.key)
                 conn.execute(_INSERT, [row[c] for c in COLUMNS])
                 conn.execute(_SET_HEAD, [row["seq"], row["hash"]])
                 _write_head_file(self.head_path, _Head(row["seq"], row["hash"], prev.hash))
@@ -296,7 +327,10 @@ class AuditLog:
             finally:
                 db.conn.execute("ROLLBACK")
             problems, rows = _walk(db.query("SELECT * FROM audit WHERE seq <= ? ORDER BY seq",
-                                            [last.seq]))
+                                            [last.seq]), self.key)
+        if self.key is not None and rows and not is_keyed(last.hash):
+            problems.append(f"the log is not keyed at its end (row {last.seq}), yet there is "
+                            "an audit key: rewritten without it?")
         problems += _head_problems(last, rows, table, file_head, file_error, self.head_path)
         return Verification(ok=not problems, rows=rows, problems=problems)
 
@@ -322,11 +356,11 @@ def head_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".head")
 
 
-def verify_file(path: Path) -> Verification | None:
+def verify_file(path: Path, key: bytes | None = None) -> Verification | None:
     """`verify()` without creating anything: None when there is no log and never was one;
     a problem when the database is gone but its head file says it had rows."""
     if path.exists():
-        with AuditLog(path) as log:
+        with AuditLog(path, key=key, adopt=False) as log:
             return log.verify()
     head, error = _read_head_file(head_path(path))
     if head is None and error is None:
@@ -365,10 +399,18 @@ def export_rows(entries: Iterable[AuditEntry], fmt: Literal["csv", "json"]) -> s
     return out.getvalue()
 
 
-def row_hash(row: dict[str, Any]) -> str:
-    """sha256 of prev_hash + the canonical JSON of every other column, as stored."""
+def row_hash(row: dict[str, Any], key: bytes | None = None) -> str:
+    """sha256 of prev_hash + the canonical JSON of every other column, as stored; with a
+    key, `k1:` + its HMAC-SHA256 instead, which only the key's holder can compute."""
     body = {c: row[c] for c in COLUMNS if c not in ("prev_hash", "hash")}
-    return hashlib.sha256((row["prev_hash"] + _canonical(body)).encode()).hexdigest()
+    text = (row["prev_hash"] + _canonical(body)).encode()
+    if key is None:
+        return hashlib.sha256(text).hexdigest()
+    return KEYED + hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def is_keyed(digest: str | None) -> bool:
+    return bool(digest) and str(digest).startswith(KEYED)
 
 
 # -- internals ---------------------------------------------------------------------------
@@ -539,9 +581,11 @@ def _continue_from(last: _Head, table: _Head | None, file_head: _Head | None,
     return max([last, *ahead], key=lambda h: h.seq)
 
 
-def _walk(rows: Iterable[dict[str, Any]]) -> tuple[list[str], int]:
+def _walk(rows: Iterable[dict[str, Any]], key: bytes | None = None
+          ) -> tuple[list[str], int]:
     problems: list[str] = []
     count, prev = 0, _Head(0, GENESIS)
+    keyed_from: int | None = None
     for row in rows:
         count += 1
         seq = row["seq"]
@@ -553,12 +597,26 @@ def _walk(rows: Iterable[dict[str, Any]]) -> tuple[list[str], int]:
                 if seq == 1 else
                 f"row {seq} does not link to row {prev.seq} (rows deleted and the rest "
                 f"renumbered, or row {prev.seq} rewritten?)")
+        keyed = is_keyed(row["hash"])
+        if keyed and keyed_from is None:
+            keyed_from = seq
+        if keyed and key is None:
+            if keyed_from == seq:
+                problems.append(f"rows from {seq} on are keyed: verifying them needs the audit "
+                                "key (RETURNS_CONSOLE_AUDIT_KEY or the OS keyring)")
+            prev = _Head(seq, row["hash"])
+            continue
+        if not keyed and keyed_from is not None:
+            problems.append(f"row {seq} is not keyed, after keyed rows: written without the "
+                            "key (the log rewritten?)")
         try:
-            intact = row_hash(row) == row["hash"]
+            intact = row_hash(row, key if keyed else None) == row["hash"]
         except (TypeError, ValueError):
             intact = False
         if not intact:
-            problems.append(f"row {seq} was changed after it was written")
+            problems.append(f"row {seq} was changed after it was written"
+                            + (" (or the audit key is not the one it was written with)"
+                               if keyed else ""))
         prev = _Head(seq, row["hash"])
     return problems, count
 

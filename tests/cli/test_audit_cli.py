@@ -63,11 +63,16 @@ def test_no_log_yet(run, db: Path) -> None:
     assert not db.exists()  # asking is not creating
 
 
+NO_KEY = ("note: no audit key here (RETURNS_CONSOLE_AUDIT_KEY or the OS keyring): keyed rows "
+          "were not checked, and unkeyed ones only prove their chain; keep `audit head` "
+          "elsewhere (README: Security)")
+
+
 def test_verify_an_intact_log(run, db: Path) -> None:
     written(db)
     done = run("audit", "verify")
     assert (done.returncode, done.stdout, done.stderr) == (
-        0, "audit log OK: 5 rows, chain intact\n", "")
+        0, f"audit log OK: 5 rows, chain intact\n{NO_KEY}\n", "")
 
 
 def test_verify_mentions_actions_left_pending(run, db: Path) -> None:
@@ -75,7 +80,7 @@ def test_verify_mentions_actions_left_pending(run, db: Path) -> None:
     done = run("audit", "verify")
     assert done.returncode == 0
     assert done.stdout.splitlines() == [
-        "audit log OK: 6 rows, chain intact",
+        "audit log OK: 6 rows, chain intact", NO_KEY,
         "note: 1 action started with no outcome recorded yet (row 6)"]
 
 
@@ -211,3 +216,41 @@ def test_a_kept_head_makes_a_deleted_log_a_failure(run, db: Path) -> None:
     assert gone.returncode == 1 and "is missing" in gone.stdout
     bad = run("audit", "verify", "--head", "five")
     assert bad.returncode == 2 and "SEQ:HASH" in bad.stderr
+
+
+KEY = "audit-key-held-elsewhere-0123456789"
+
+
+def test_a_keyed_chain_cannot_be_rewritten_without_the_key(run, db: Path) -> None:
+    """Issue 11.7: with the chain keyed (HMAC, key in the keyring or
+    RETURNS_CONSOLE_AUDIT_KEY, never beside the log), chaining anew after an edit needs the
+    key as well as the file; an insider with the file only is caught."""
+    written(db)  # five unkeyed rows (a log from before the key)
+    keyed = AuditLog(db, key=KEY.encode())
+    keyed.record(**WHO, return_ref="R-7", action="note", parameters={"value": "x"},
+                 outcome="succeeded")
+    assert AuditLog(db, key=KEY.encode()).verify().ok  # the keyed row vouches for the rest
+    with pytest.raises(Exception, match="is keyed, and its key is not at hand"):
+        AuditLog(db).record(**WHO, return_ref="R-8", action="note", parameters={},
+                            outcome="succeeded")
+    _rechain(db, keep=6)  # the insider's rewrite, with everything but the key
+    found = AuditLog(db, key=KEY.encode(), adopt=False).verify()
+    assert not found.ok
+    assert any("not keyed at its end" in p for p in found.problems), found.problems
+
+
+def test_verify_with_the_key_from_the_environment(run, db: Path, home: Path) -> None:
+    log = AuditLog(db, key=KEY.encode())
+    log.record(**WHO, return_ref="R-1", action="note", parameters={}, outcome="succeeded")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
+    env.update(RETURNS_CONSOLE_HOME=str(home), RETURNS_CONSOLE_AUDIT_KEY=KEY)
+    done = subprocess.run([sys.executable, "-m", "returns_console", "audit", "verify"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout == "audit log OK: 1 rows, chain intact\n", \
+        done.stdout
+    env["RETURNS_CONSOLE_AUDIT_KEY"] = "not-the-key-at-all-000000"
+    wrong = subprocess.run([sys.executable, "-m", "returns_console", "audit", "verify"],
+                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert wrong.returncode == 1 and "not the one it was written with" in wrong.stdout
+    nokey = run("audit", "verify")
+    assert nokey.returncode == 1 and "verifying them needs the audit key" in nokey.stdout
