@@ -428,7 +428,8 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
         places = resolve(obj.get("config_path"))
         config = load_config(places.config_file)
         actions = Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
-                          operator=operator_name(config.operator), audit_key=audit_key())
+                          operator=operator_name(config.operator), audit_key=audit_key(),
+                          witness=places.audit_witness)
         app = ReturnsConsole(session, theme=obj.get("theme") or config.theme,
                              presenter=presenter or obj.get("presenter", False),
                              keymap=config.keymap, open_ref=open_ref,
@@ -766,7 +767,8 @@ def audit_verify(obj: dict, head_text: str | None) -> None:
     from .store.audit import AuditLog, verify_file
 
     kept = _kept_head(head_text) if head_text else None
-    path = resolve(obj.get("config_path")).audit_db
+    places = resolve(obj.get("config_path"))
+    path = places.audit_db
     try:
         key = audit_key(create=False)
         result = verify_file(path, key)
@@ -778,6 +780,10 @@ def audit_verify(obj: dict, head_text: str | None) -> None:
         if kept:
             click.echo(f"the audit log at {path} is missing, but a head of row {kept[0]} was "
                        "kept (deleted?)")
+            sys.exit(1)
+        if places.audit_witness.exists():
+            click.echo(f"the audit log at {path} is missing, but this machine has kept one "
+                       f"(so says {places.audit_witness}): deleted?")
             sys.exit(1)
         click.echo(f"no audit log yet at {path}")
         return

@@ -29,7 +29,8 @@ def _actions(obj: dict, session):
     places = resolve(obj.get("config_path"))
     config = load_config(places.config_file)
     return Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
-                   operator=operator_name(config.operator), audit_key=audit_key())
+                   operator=operator_name(config.operator), audit_key=audit_key(),
+                   witness=places.audit_witness)
 
 
 def _loaded(session, actions) -> Any:

@@ -43,6 +43,12 @@ class Locations:
         return self.data_dir / AUDIT_DB_NAME
 
     @property
+    def audit_witness(self) -> Path:
+        """Beside the config, not the log: remembers that an audit log exists, so deleting
+        the log and its head file together is seen as a deletion."""
+        return self.config_file.parent / "audit-log.seen"
+
+    @property
     def triage_db(self) -> Path:
         """Each exception's triage state (acknowledged, snoozed, owner, note, tags)."""
         return self.data_dir / TRIAGE_DB_NAME

@@ -79,16 +79,23 @@ class Actions:
     """The console's hands: one per session."""
 
     def __init__(self, session: Session, *, audit_path: Path, triage_path: Path,
-                 operator: str, audit_key: bytes | None = None) -> None:
+                 operator: str, audit_key: bytes | None = None,
+                 witness: Path | None = None) -> None:
         self.session = session
         self.audit_path = audit_path
+        #: A file outside the data folder that remembers an audit log exists here, so a
+        #: deleted log (and its head file) reads as deleted, not as "no log yet".
+        self.witness = witness
         #: Keys the audit chain (HMAC): rewriting it then needs the key as well as the file.
         self.audit_key = audit_key
         self.triage = TriageStore(triage_path)
         self.operator = operator
 
     def _audit_log(self) -> AuditLog:
-        return AuditLog(self.audit_path, key=self.audit_key)
+        log = AuditLog(self.audit_path, key=self.audit_key)
+        if self.witness is not None and not self.witness.exists():
+            remember_audit_log(self.witness, self.audit_path)
+        return log
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -614,6 +621,12 @@ def _abandoned(row: Any) -> bool:
     except ValueError:
         return True
     return datetime.now(UTC) - began > FOREIGN_PENDING_AGE
+
+
+def remember_audit_log(witness: Path, audit_path: Path) -> None:
+    """Note, beside the config, that this machine keeps an audit log at `audit_path`."""
+    witness.parent.mkdir(parents=True, exist_ok=True)
+    witness.write_text(f"{audit_path}\n", encoding="utf-8")
 
 
 def _lease_key(plan: Plan, ref: str | None) -> str:

@@ -254,3 +254,27 @@ def test_verify_with_the_key_from_the_environment(run, db: Path, home: Path) -> 
     assert wrong.returncode == 1 and "not the one it was written with" in wrong.stdout
     nokey = run("audit", "verify")
     assert nokey.returncode == 1 and "verifying them needs the audit key" in nokey.stdout
+
+
+def test_a_log_deleted_with_its_head_where_one_was_kept_is_a_failure(run, db: Path,
+                                                                      home: Path) -> None:
+    """Issue 11.7: deleting the database and its head file read as "no audit log yet",
+    exit 0. Where this machine has kept a log (the config folder remembers it), it fails."""
+    from returns_console.services.actions import Actions
+    from returns_console.store.audit import head_path
+
+    places = resolve(environ={"RETURNS_CONSOLE_HOME": str(home)})
+
+    class Session:
+        profile_name, systems, read_only = "acme", "swap|d365_bc", False
+
+    actions = Actions(Session(), audit_path=db, triage_path=db.with_name("triage.sqlite3"),
+                      operator="ann", witness=places.audit_witness)
+    with actions._audit_log() as log:
+        log.record(**WHO, return_ref="R-1", action="note", parameters={}, outcome="succeeded")
+    assert places.audit_witness.exists()
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"),
+                 head_path(db)):
+        path.unlink(missing_ok=True)
+    done = run("audit", "verify")
+    assert done.returncode == 1 and "is missing, but this machine has kept one" in done.stdout
