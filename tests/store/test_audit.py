@@ -368,36 +368,40 @@ WRITER = """
 import sys, time
 from pathlib import Path
 from returns_console.store.audit import AuditLog
-path, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+path, name, go, other = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4]
 log = AuditLog(path)
 while not go.exists():
     time.sleep(0.001)
-started = time.time()
 for n in range(200):
+    if n == 10:  # halfway: wait for the other's first ten, so the two surely overlap
+        go.with_name(name + ".half").touch()
+        deadline = time.monotonic() + 60
+        while not go.with_name(other + ".half").exists() and time.monotonic() < deadline:
+            time.sleep(0.001)
     log.record(operator=name, profile="p", systems="swap|d365_bc", return_ref=f"R-{n}",
                action="note", parameters={"n": n}, outcome="succeeded")
-print(started, time.time())
 """
 
 
 def test_two_processes_writing_at_once_lose_no_row(path: Path, tmp_path: Path) -> None:
     go = tmp_path / "go"
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(go)],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-               for name in ("ann", "bob")]
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(go),
+                                 other], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+               for name, other in (("ann", "bob"), ("bob", "ann"))]
     time.sleep(0.3)  # both create the same new file, then write together
     go.touch()
-    spans = []
     for writer in writers:
-        out, err = writer.communicate(timeout=120)
+        _, err = writer.communicate(timeout=120)
         assert writer.returncode == 0, err
-        spans.append([float(t) for t in out.split()])
-    assert max(s for s, _ in spans) < min(e for _, e in spans)  # they overlapped
 
     log = AuditLog(path)
     entries = log.entries()
     assert [e.seq for e in entries] == list(range(1, 401))
+    # they overlapped: each one's first ten rows came before either one's eleventh
+    tenth = {who: [e.seq for e in entries if e.operator == who][9] for who in ("ann", "bob")}
+    eleventh = {who: [e.seq for e in entries if e.operator == who][10] for who in ("ann", "bob")}
+    assert max(tenth.values()) < min(eleventh.values())
     for name in ("ann", "bob"):
         assert [e.parameters["n"] for e in entries if e.operator == name] == list(range(200))
     assert log.verify() == audit_module.Verification(ok=True, rows=400, problems=[])

@@ -76,6 +76,17 @@ def seen(app) -> str:
     return out.export_text()
 
 
+async def drawn(pilot, text: str, tries: int = 20) -> str:
+    """The screen once `text` is on it: a DataTable sizes its columns when it is next idle,
+    which on a busy machine may be a few frames after its rows arrived."""
+    for _ in range(tries):
+        shown = seen(pilot.app)
+        if text in shown:
+            return shown
+        await pilot.pause()
+    return seen(pilot.app)
+
+
 def flat(text: str) -> str:
     """Screen text with wrapping and padding folded away, for phrases that may wrap."""
     return " ".join(text.replace("│", " ").replace("▎", " ").split())
@@ -440,7 +451,7 @@ async def test_the_audit_screen_lists_newest_first_filters_shows_a_row_and_scope
         table = audit.query_one("#audit", DataTable)
         assert [e.seq for e in audit.shown] == [6, 5, 4, 3, 2, 1]  # newest first
         assert table.row_count == 6
-        shown = seen(app)
+        shown = await drawn(pilot, "customer called twice")
         assert "Audit log · all returns" in shown
         assert "customer called twice" in shown and "tester" in shown
 
