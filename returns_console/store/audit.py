@@ -330,7 +330,8 @@ class AuditLog:
                                             [last.seq]), self.key)
         if self.key is not None and rows and not is_keyed(last.hash):
             problems.append(f"the log is not keyed at its end (row {last.seq}), yet there is "
-                            "an audit key: rewritten without it?")
+                            "an audit key: rewritten without it? (Or the key is new here: the "
+                            "next action keys the log from its end, and verify passes then.)")
         problems += _head_problems(last, rows, table, file_head, file_error, self.head_path)
         return Verification(ok=not problems, rows=rows, problems=problems)
 
