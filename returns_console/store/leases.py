@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .transactions import write_transaction
+
 #: A lease held from another host is taken over after this long (a write takes seconds).
 STALE_AFTER = timedelta(minutes=15)
-BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY NOT NULL, "
            "holder TEXT NOT NULL, taken_at TEXT NOT NULL, what TEXT)")
@@ -88,18 +89,9 @@ class Leases:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
+        with write_transaction(self.path) as conn:
             conn.execute(_SCHEMA)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+            yield conn
 
 
 def _running(pid: int) -> bool:

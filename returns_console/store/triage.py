@@ -16,6 +16,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .transactions import write_transaction
+
 STATES = ("new", "acknowledged", "snoozed", "closed")
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS [triage] ([profile] TEXT, [finding_id] TEXT, "
            "[return_ref] TEXT, [code] TEXT, [state] TEXT, [snoozed_until] TEXT, "
@@ -99,14 +101,13 @@ class TriageStore:
         # Raw SQL in one write transaction: ten processes starting on a new file at once
         # queue on the lock (sqlite-utils' create reads the schema first and then upgrades
         # to a write, which SQLite answers "locked" at once rather than wait).
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=30)
         try:
             _wal(sqlite_utils.Database(conn))
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(_SCHEMA)
-            conn.execute("COMMIT")
         finally:
             conn.close()
+        with write_transaction(self.path) as tx:
+            tx.execute(_SCHEMA)
 
     def _db(self) -> _Connection:
         return _Connection(self.path)
@@ -135,23 +136,13 @@ class TriageStore:
         is read inside a write transaction (`BEGIN IMMEDIATE`), so a second writer waits and
         then reads the first one's result instead of overwriting it (ten parallel tags used
         to keep three). Set `change.new` to write it; an exception rolls back."""
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT * FROM triage WHERE profile = ? AND finding_id = ?",
-                                   [profile, finding_id]).fetchone()
-                change = Change(_triage(dict(row)) if row is not None else default)
-                yield change
-                if change.new is not None:
-                    _write(conn, profile, change.new)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+        with write_transaction(self.path, rows=True) as conn:
+            row = conn.execute("SELECT * FROM triage WHERE profile = ? AND finding_id = ?",
+                               [profile, finding_id]).fetchone()
+            change = Change(_triage(dict(row)) if row is not None else default)
+            yield change
+            if change.new is not None:
+                _write(conn, profile, change.new)
 
     def close_missing(self, profile: str, present: set[str], when: str) -> list[Triage]:
         """Exceptions a refresh no longer finds: closed, and handed back to be audited.
@@ -175,24 +166,14 @@ class TriageStore:
     def _change_all(self, profile: str, change: Callable[[Triage], Triage | None]
                     ) -> list[Triage]:
         """`change` over every row of a profile, in one write transaction; the changed."""
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
         changed = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for row in conn.execute("SELECT * FROM triage WHERE profile = ?",
-                                        [profile]).fetchall():
-                    new = change(_triage(dict(row)))
-                    if new is not None:
-                        _write(conn, profile, new)
-                        changed.append(new)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+        with write_transaction(self.path, rows=True) as conn:
+            for row in conn.execute("SELECT * FROM triage WHERE profile = ?",
+                                    [profile]).fetchall():
+                new = change(_triage(dict(row)))
+                if new is not None:
+                    _write(conn, profile, new)
+                    changed.append(new)
         return changed
 
 
