@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -27,19 +26,12 @@ from returns_console.tui.screens.raw_record import RawRecordScreen
 from returns_console.tui.screens.results import ResultsScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from tests.integration.test_actions import draft_with_a_typo
+from tests.tui.conftest import NOW
 
-NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 SIZE = (160, 48)
 
 
 # -- set-up ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def demo(tmp_path):
-    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW)
-    yield session
-    session.close()
 
 
 def console(session: DemoSession, tmp_path) -> ReturnsConsole:

@@ -18,7 +18,6 @@ import asyncio
 import io
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,9 +44,8 @@ from returns_console.tui.screens.raw_record import RawRecordScreen
 from returns_console.tui.screens.results import ResultsScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
-from tests.tui.test_action_flows import press, settle
+from tests.tui.test_action_flows import press, seen, settle
 
-NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 SIZE = (200, 60)
 
 #: Keys of the raw records whose values name a customer (Swap and Business Central).
@@ -57,13 +55,6 @@ CUSTOMER_KEYS = frozenset({
     "email"})
 #: ... and in Business Central's customer records.
 CUSTOMER_RECORD_KEYS = frozenset({"number", "displayName", "email"})
-
-
-@pytest.fixture
-def demo(tmp_path):
-    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW)
-    yield session
-    session.close()
 
 
 def console(session: DemoSession, tmp_path, *, presenter: bool) -> ReturnsConsole:
@@ -126,16 +117,6 @@ class Search:
 
 
 # -- everything the operator can see ------------------------------------------------------------
-
-
-def seen(app) -> str:
-    """The terminal now, as the operator reads it (dialogs over their screen)."""
-    width, height = app.size
-    out = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                  color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-    out.print(app.screen._compositor.render_update(full=True,
-                                                   screen_stack=app._background_screens))
-    return out.export_text()
 
 
 def plain(renderable: Any) -> str:

@@ -12,14 +12,13 @@ import pytest
 from textual.widgets import Button, Input, Static
 
 from returns_console.domain.codes import Code
-from returns_console.services.session import DemoSession
 from returns_console.tui.screens.action_form import ActionForm
 from returns_console.tui.screens.preview import PreviewScreen
 from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
-from tests.tui.test_action_flows import NOW, first, press, seen, settle, writes
 from tests.tui.test_action_flows import console as demo_console
+from tests.tui.test_action_flows import first, press, seen, settle, writes
 from tests.tui.test_action_snapshots import ITEM, SKU, _remap, _settled
 from tests.tui.test_action_snapshots import console as kept_console
 from tests.tui.test_snapshots import _loaded
@@ -27,13 +26,6 @@ from tests.tui.test_snapshots import console as snapshot_console
 
 SMALL = (80, 24)
 TINY = (60, 15)
-
-
-@pytest.fixture
-def demo(tmp_path):
-    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW)
-    yield session
-    session.close()
 
 
 def on_screen(app, widget) -> bool:
