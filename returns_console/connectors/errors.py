@@ -63,6 +63,11 @@ class ServerError(ConnectorError):
         self.retry_after = retry_after
 
 
+class AmbiguousResultError(ConnectorError):
+    """The write was done, but what it became cannot be told apart from another record
+    (two new posted credit memos with one link): never retry, never "post it again"."""
+
+
 class DeadlineError(ConnectorError):
     """The source did not finish within the command's overall deadline (it accepts
     connections and never answers, or answers too slowly): down, for this run."""

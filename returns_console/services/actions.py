@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..connectors.errors import ConflictError, ConnectorError
+from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
 from ..domain.actions import (
     Plan,
     plan_fix_reference,
@@ -326,6 +326,8 @@ class Actions:
                 _crash_point("after_create")
                 try:
                     posted = await writer.post_credit(draft, credit.link)
+                except AmbiguousResultError as exc:  # posted, but next to another one
+                    return "unclear", draft, str(exc)
                 except ConnectorError as exc:
                     return "draft", draft, str(exc)
                 _crash_point("after_post")
@@ -361,6 +363,14 @@ class Actions:
                            f"{credit.link}; nothing sent", seq, return_ref=ref)
         assert result is not None
         number = result.number or result.record_id
+        if state == "unclear":  # posted: saying "post it there" would credit twice
+            audit.complete(box[0], outcome="failed", erp_record_id=number,
+                           error=f"draft {number} was posted, but which credit memo it became "
+                           f"cannot be told: {detail}")
+            return Outcome(False, f"draft credit memo {number} was posted, but {detail}. Do not "
+                           "post or re-queue again: check the credit memos for "
+                           f"{credit.link} in the ERP and reverse the extra one.", box[0],
+                           record_id=result.record_id, return_ref=ref)
         if state == "draft":
             audit.complete(box[0], outcome="failed", erp_record_id=number,
                            error=f"draft {number} created but not posted: {detail}")

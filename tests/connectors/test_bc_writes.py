@@ -15,8 +15,8 @@ import pytest
 from returns_console.connectors.base import ErpWriter
 from returns_console.connectors.erps.business_central import BcSettings, BusinessCentralConnector
 from returns_console.connectors.errors import (
+    AmbiguousResultError,
     ConflictError,
-    ConnectorError,
     NetworkError,
     NotFoundError,
     RefusedError,
@@ -326,7 +326,7 @@ async def test_a_post_names_its_own_memo_never_the_newest_of_two(sim, bc, monkey
         return answer
 
     monkeypatch.setattr(bc, "_send", posting_both)
-    with pytest.raises(ConnectorError, match="2 new posted credit memos carry R-900002"):
+    with pytest.raises(AmbiguousResultError, match="2 new posted credit memos carry R-900002"):
         await bc.post_credit(created, link)
 
 

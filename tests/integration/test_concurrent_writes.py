@@ -203,3 +203,25 @@ def test_ten_processes_tagging_one_exception_keep_every_tag(tmp_path) -> None:
     assert len(done) == TAGGERS * TAGS_EACH
     # each row's after is its before plus its own tag: no row claims a state it overwrote
     assert all(len(e.after["tags"]) == len(set(e.after["tags"])) for e in done)
+
+
+def test_a_posted_memo_that_cannot_be_told_apart_is_never_to_be_posted_again(tmp_path) -> None:
+    """When BC shows two new posted memos for the link after ours was posted, the outcome
+    must not say "the draft stays; post it there" (that would credit the customer twice)."""
+    from returns_console.connectors.errors import AmbiguousResultError
+
+    class Unclear(Writer):
+        async def credits_for(self, link: str) -> list[WriteResult]:
+            return []
+
+        async def post_credit(self, draft: WriteResult, link: str) -> WriteResult:
+            raise AmbiguousResultError("d365_bc", f"2 new posted credit memos carry {link}")
+
+    session = Session()
+    session.writer = Unclear(SharedErp(tmp_path / "erp.sqlite3"), None, 0, 0, [])
+    actions = Actions(session, audit_path=tmp_path / "audit.sqlite3",
+                      triage_path=tmp_path / "triage.sqlite3", operator="op")
+    outcome = actions.apply(plan_for(1))
+    assert not outcome.ok
+    assert "Do not post or re-queue again" in outcome.message
+    assert "post it there" not in outcome.message

@@ -80,6 +80,7 @@ from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
 from ..auth import OAuthClientCredentials
 from ..base import ErpBatch
 from ..errors import (
+    AmbiguousResultError,
     ConflictError,
     ConnectorError,
     InvalidPayloadError,
@@ -949,7 +950,7 @@ class BusinessCentralConnector:
         if not rows:
             return None
         numbers = ", ".join(sorted(str(r.get("number") or r["id"]) for r in rows))
-        raise InvalidPayloadError(SYSTEM, f"the draft was posted, but {len(rows)} new posted "
+        raise AmbiguousResultError(SYSTEM, f"the draft was posted, but {len(rows)} new posted "
                                   f"credit memos carry {link} ({numbers}): which one it became "
                                   "cannot be told; check them in Business Central (a duplicate "
                                   "credit)")
