@@ -68,8 +68,8 @@ def start_sandbox(returns: int, port: int, home: str) -> subprocess.Popen:
 
 
 def minimum_pages(box) -> int:
-    swap = max(1, math.ceil(len(box.swap.records) / SWAP_PAGE))
-    bc = sum(max(1, math.ceil(len(box.bc.data.sets.get(name, [])) / BC_PAGE))
+    swap = max(1, math.ceil(len(box.platform.records) / SWAP_PAGE))
+    bc = sum(max(1, math.ceil(len(box.erp.data.sets.get(name, [])) / BC_PAGE))
              for name in BC_SETS)
     return swap + bc + 2  # + BC's companies list and its token
 

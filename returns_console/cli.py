@@ -22,9 +22,50 @@ from .domain.memory import gc_paused
 from .errors import UserError
 
 SEVERITIES = [s.value for s in Severity]
-# Kept literal so `--help` needs no import of the settings models (config.py has the source).
-PLATFORM_CHOICES = ["swap", "happy_returns", "zigzag", "shopify"]
-ERP_CHOICES = ["d365_bc", "d365_fo", "khaos", "netsuite"]
+
+
+class SystemChoice(click.ParamType):
+    """A system id of one side, checked against the registry when parsed (not at import:
+    `--help` stays fast), with the registry's ids as the choices shown."""
+
+    def __init__(self, side: str, *, simulated: bool = False) -> None:
+        self.side = side
+        self.simulated = simulated
+        self.name = side
+
+    def _ids(self) -> list[str]:
+        from . import systems
+        from .domain.codes import Side
+
+        side = Side(self.side)
+        return [s.id for s in systems.all_systems()
+                if s.side is side and (s.simulator is not None if self.simulated else True)]
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self._ids()) + "]"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        text = str(value)
+        if text not in self._ids():
+            from . import systems
+
+            known = systems.find(text)
+            what = (f"{known.name} has no {'simulator' if self.simulated else 'connector'} "
+                    "yet" if known is not None and known.side.value == self.side
+                    else f"{text!r} is not {'an ERP' if self.side == 'erp' else 'a platform'} "
+                    "the console knows")
+            self.fail(f"{what} (choose from {', '.join(self._ids())})", param, ctx)
+        return text
+
+
+def _pair_options(command):
+    """--platform and --erp for the commands that serve the sandbox (default: the demo pair)."""
+    command = click.option("--erp", type=SystemChoice("erp", simulated=True), default=None,
+                           help="The ERP to simulate (default: d365_bc).")(command)
+    return click.option("--platform", type=SystemChoice("platform", simulated=True),
+                        default=None,
+                        help="The returns platform to simulate (default: swap).")(command)
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -317,21 +358,25 @@ _PRESENTER = click.option("--presenter", "presenter_here", is_flag=True,
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default=None,
               help="Print the findings instead of opening the console (the default when "
                    "the output is not a terminal: table).")
+@_pair_options
 @_READ_ONLY
 @_PRESENTER
 @click.pass_obj
-def demo(obj: dict, fmt: str | None, read_only_here: bool, presenter_here: bool) -> None:
-    """Open the console on the built-in demo: the Swap Commerce and Business Central
-    simulators served on 127.0.0.1, read through the real connectors over HTTP."""
+def demo(obj: dict, fmt: str | None, platform: str | None, erp: str | None,
+         read_only_here: bool, presenter_here: bool) -> None:
+    """Open the console on the built-in demo: a platform simulator and an ERP simulator
+    (Swap Commerce and Business Central unless --platform/--erp say otherwise) served on
+    127.0.0.1, read through the real connectors over HTTP."""
     if fmt is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
         fmt = "table"
     if fmt is not None:
         from .services.demo import run_demo_check
 
-        report, _ = run_demo_check()
+        report, _ = run_demo_check(platform=platform, erp=erp)
         _emit(report, fmt)
         return
-    _console(obj, _demo_session(obj, read_only_here), presenter=presenter_here)
+    _console(obj, _demo_session(obj, read_only_here, platform=platform, erp=erp),
+             presenter=presenter_here)
 
 
 @cli.command(name="open")
@@ -369,12 +414,14 @@ def ui(obj: dict, snapshot_path: Path, now_text: str | None) -> None:
     _console(obj, _snapshot_session(snapshot_path, _parse_now(now_text)))
 
 
-def _demo_session(obj: dict, read_only: bool = False):
+def _demo_session(obj: dict, read_only: bool = False, *, platform: str | None = None,
+                  erp: str | None = None):
     from .locations import resolve
     from .services.session import DemoSession
 
     return DemoSession(resolve(obj.get("config_path")).cache_db,
-                       read_only=read_only or obj.get("read_only", False))
+                       read_only=read_only or obj.get("read_only", False),
+                       platform=platform, erp=erp)
 
 
 def _snapshot_session(path: Path, now: datetime | None = None):
@@ -459,21 +506,26 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
               help="Write the ground truth of the planted findings to this file.")
 @click.option("--profile", "profile_name", metavar="NAME", default="sandbox", show_default=True,
               help="The profile to prepare for it: its mapping tables get the demo company's.")
+@_pair_options
 @click.pass_obj
 def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
             error_rate: float, rate_limit: float, retry_after: float, latency_ms: float,
-            no_malformed: bool, truth_path: Path | None, profile_name: str) -> None:
-    """Serve the Swap Commerce and Business Central simulators on 127.0.0.1 until Ctrl-C."""
+            no_malformed: bool, truth_path: Path | None, profile_name: str,
+            platform: str | None, erp: str | None) -> None:
+    """Serve a platform simulator and an ERP simulator (Swap Commerce and Business Central
+    unless --platform/--erp say otherwise) on 127.0.0.1 until Ctrl-C."""
     import time
 
-    from .sandbox.demo import CREDENTIALS, build_sandbox
+    from . import systems
+    from .sandbox.demo import build_sandbox
     from .sandbox.faults import Faults
     from .sandbox.server import BackgroundServer
 
     now = _parse_now(now_text) or datetime.now(UTC).replace(microsecond=0)
     faults = Faults(error_rate=error_rate, rate_limit_rate=rate_limit, retry_after=retry_after,
                     latency_ms=latency_ms, seed=seed or 0)
-    box = build_sandbox(now, returns=count, seed=seed, faults=faults, malformed=not no_malformed)
+    box = build_sandbox(now, returns=count, seed=seed, faults=faults, malformed=not no_malformed,
+                        platform=platform, erp=erp)
     if truth_path is not None:
         try:
             truth_path.write_text(json.dumps(box.truth, indent=1) + "\n")
@@ -490,25 +542,26 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
     profile = box.profile(server.url)
     from .secrets import env_var_name
 
-    env_swap = env_var_name(profile_name, "api_key")
-    env_bc = env_var_name(profile_name, "client_secret")
     served = len(box.scenario.snapshot["returns"])
     click.echo(f"Sandbox serving {served} returns ({len(box.truth)} planted exceptions) on "
                f"{server.url}")
-    click.echo(f"  Swap Commerce        {profile.platform.base_url}")
-    click.echo(f"  Business Central     {profile.erp.base_url}")
-    click.echo(f"  what is served       {server.url}/_sandbox")
+    for settings in (profile.platform, profile.erp):
+        click.echo(f"  {systems.display_name(settings.system):<34} {settings.base_url}")
+    click.echo(f"  {'what is served':<34} {server.url}/_sandbox")
     click.echo("Point a profile at it (the sandbox's credentials are public demo values):")
+
+    def flags(flag: str, options: dict) -> str:
+        return " ".join(shlex.quote(f"{flag}={k}={v}") if " " in str(v)
+                        else f"{flag} {k}={v}" for k, v in options.items())
+
     click.echo(
-        f"  returns-console setup --profile {profile_name} --platform swap "
-        f"--platform-url {profile.platform.base_url} --platform-option store="
-        f"{profile.platform.options['store']} --platform-option api_version=2 "
-        f"--erp d365_bc --erp-url {profile.erp.base_url} "
-        + " ".join(shlex.quote(f"--erp-option={k}={v}") if " " in str(v)
-                   else f"--erp-option {k}={v}" for k, v in profile.erp.options.items())
-    )
-    click.echo(f"  export {env_swap}={CREDENTIALS[('swap', 'api_key')]}")
-    click.echo(f"  export {env_bc}={CREDENTIALS[('d365_bc', 'client_secret')]}")
+        f"  returns-console setup --profile {profile_name} "
+        f"--platform {profile.platform.system} --platform-url {profile.platform.base_url} "
+        f"{flags('--platform-option', profile.platform.options)} "
+        f"--erp {profile.erp.system} --erp-url {profile.erp.base_url} "
+        f"{flags('--erp-option', profile.erp.options)}")
+    for _system, name, value in box.credentials():
+        click.echo(f"  export {env_var_name(profile_name, name)}={value}")
     click.echo(f"  returns-console doctor --profile {profile_name} && "
                f"returns-console check --profile {profile_name}")
     click.echo("Ctrl-C to stop.")
@@ -594,9 +647,9 @@ def locate(obj: dict, fmt: str) -> None:
 @cli.command()
 @click.option("--profile", "name", metavar="NAME", required=True,
               help="Profile to create or update.")
-@click.option("--platform", type=click.Choice(PLATFORM_CHOICES), help="Returns platform.")
+@click.option("--platform", type=SystemChoice("platform"), help="Returns platform.")
 @click.option("--platform-url", metavar="URL", help="The platform's API base URL.")
-@click.option("--erp", type=click.Choice(ERP_CHOICES), help="ERP.")
+@click.option("--erp", type=SystemChoice("erp"), help="ERP.")
 @click.option("--erp-url", metavar="URL", help="The ERP's API base URL.")
 @click.option("--platform-option", "platform_options", metavar="KEY=VALUE", multiple=True,
               help="Non-secret platform setting (store id, environment ...); KEY= removes it.")
@@ -711,8 +764,8 @@ def _write_native(now: datetime, out_dir: Path) -> None:
 
     box = build_sandbox(now)
     files = {
-        "swap-returns.json": box.swap.records,
-        "business-central.json": {"company": box.bc.data.company, **box.bc.data.sets},
+        f"{box.platform_id}.json": box.platform.native(),
+        f"{box.erp_id}.json": box.erp.native(),
         "truth.json": box.truth,
     }
     try:

@@ -147,7 +147,8 @@ def remap_code(obj: dict, kind: str, code: str, erp_code: str, location: str | N
 @click.pass_obj
 def fix_reference(obj: dict, return_ref: str, new_link: str, record: str | None,
                   yes: bool) -> None:
-    """Set the link (externalDocumentNumber) of RETURN_REF's ERP record to NEW_LINK."""
+    """Set the link key (the field the ERP keeps it in) of RETURN_REF's ERP record to
+    NEW_LINK."""
     _run(obj, lambda a, loaded: [a.plan_fix_reference(loaded, return_ref, new_link, record)],
          yes)
 

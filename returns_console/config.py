@@ -15,7 +15,7 @@ import tempfile
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import tomli_w
@@ -29,28 +29,22 @@ from pydantic import (
     model_validator,
 )
 
-from .domain.codes import Stage
+from . import systems
+from .domain.codes import Side, Stage
 from .errors import UserError
 
-PlatformSystem = Literal["swap", "happy_returns", "zigzag", "shopify"]
-ErpSystem = Literal["d365_bc", "d365_fo", "khaos", "netsuite"]
-PLATFORM_SYSTEMS: tuple[str, ...] = get_args(PlatformSystem)
-ERP_SYSTEMS: tuple[str, ...] = get_args(ErpSystem)
-SYSTEMS: tuple[str, ...] = PLATFORM_SYSTEMS + ERP_SYSTEMS
+#: A system id: which ones exist, and on which side, is the registry's (systems/__init__.py).
+PlatformSystem = str
+ErpSystem = str
 
-#: The secrets each system's connector needs, by name (the keyring / env var key).
-REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
-    "swap": ("api_key",),
-    "happy_returns": ("api_key",),
-    "zigzag": ("password",),
-    "shopify": ("access_token",),
-    "d365_bc": ("client_secret",),
-    "d365_fo": ("client_secret",),
-    "khaos": ("password",),
-    "netsuite": ("client_secret",),
-}
 
-_KNOWN_SECRETS = {name for names in REQUIRED_SECRETS.values() for name in names}
+def required_secrets(system: str) -> tuple[str, ...]:
+    """The secrets a system's connector needs, by name (the keyring / env var key)."""
+    found = systems.find(system)
+    return found.secrets if found else ()
+
+
+_KNOWN_SECRETS = {name for spec in systems.all_systems() for name in spec.secrets}
 _SECRET_MARKERS = ("secret", "password", "api_key", "apikey", "token")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OptionValue = str | int | float | bool
@@ -67,7 +61,7 @@ def secret_names(profile: Profile) -> list[tuple[str, str]]:
     name (zigzag and khaos both use `password`) each is prefixed with its system id, so the two
     never share one keyring entry or environment variable."""
     pairs = [(s.system, n) for s in (profile.platform, profile.erp)
-             for n in REQUIRED_SECRETS[s.system]]
+             for n in required_secrets(s.system)]
     clash = {n for _, n in pairs if sum(1 for _, m in pairs if m == n) > 1}
     return [(system, f"{system}_{n}" if n in clash else n) for system, n in pairs]
 
@@ -161,21 +155,61 @@ class Profile(_Model):
     @field_validator("platform")
     @classmethod
     def _a_platform(cls, value: SystemSettings) -> SystemSettings:
-        if value.system not in PLATFORM_SYSTEMS:
-            raise ValueError(f"system {value.system!r} is not a returns platform: "
-                             f"{', '.join(PLATFORM_SYSTEMS)}")
-        return value
+        return _on_side(value, Side.PLATFORM)
 
     @field_validator("erp")
     @classmethod
     def _an_erp(cls, value: SystemSettings) -> SystemSettings:
-        if value.system not in ERP_SYSTEMS:
-            raise ValueError(f"system {value.system!r} is not an ERP: {', '.join(ERP_SYSTEMS)}")
-        return value
+        return _on_side(value, Side.ERP)
 
     @field_serializer("tolerance")
     def _tolerance_text(self, value: Decimal | None) -> str | None:
         return None if value is None else str(value)
+
+
+def _on_side(value: SystemSettings, side: Side) -> SystemSettings:
+    """A declared system of the right side, with options its options model accepts. An
+    unknown option or a bad value fails here, at load, with its name; a required option
+    left out is named when the profile is used (`doctor`, connecting), so a profile can be
+    written in steps."""
+    spec = systems.find(value.system)
+    word = "a returns platform" if side is Side.PLATFORM else "an ERP"
+    if spec is None or spec.side is not side:
+        raise ValueError(f"system {value.system!r} is not {word}: "
+                         f"{', '.join(systems.ids(side))}")
+    problems = option_problems(value.system, value.options, missing=False)
+    if problems:
+        raise ValueError(problems[0])
+    return value
+
+
+def option_problems(system: str, options: dict[str, Any], *, missing: bool = True) -> list[str]:
+    """What is wrong with a system's options, one sentence each (never the value given).
+    `missing=False` leaves out required options not given yet."""
+    spec = systems.find(system)
+    if spec is None:
+        return []
+    try:
+        spec.options.model_validate(options)
+    except ValidationError as exc:
+        out = []
+        for error in exc.errors(include_url=False, include_input=False):
+            name = ".".join(str(part) for part in error["loc"]) or "options"
+            if error["type"] == "missing":
+                if missing:
+                    out.append(f"{spec.name} needs option {name}")
+            elif error["type"] == "extra_forbidden":
+                known = ", ".join(spec.options.model_fields)
+                out.append(f"{spec.name} has no option {name!r} (its options: {known})")
+            else:
+                out.append(f"option {name}: {error['msg'].removeprefix('Value error, ')}")
+        return out
+    return []
+
+
+def system_options(settings: SystemSettings) -> Any:
+    """The validated options model of a profile's system (ValidationError if incomplete)."""
+    return systems.spec(settings.system).options.model_validate(settings.options)
 
 
 class AppConfig(_Model):

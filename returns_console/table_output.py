@@ -11,8 +11,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from .domain.codes import SYSTEM_NAMES
 from .services.check import CheckReport
+from .systems import display_name
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -95,7 +95,7 @@ def _rank(severity: str) -> int:
 
 
 def _source(status) -> str:
-    name = SYSTEM_NAMES.get(status.system, status.system)
+    name = display_name(status.system)
     if status.status == "ok":
         return f"{escape(name)} ok"
     if status.status == "degraded":

@@ -11,6 +11,7 @@ import copy
 import random
 from datetime import UTC, datetime, timedelta
 
+from returns_console import systems
 from returns_console.domain.codes import Action, Code
 from returns_console.domain.findings import Finding
 from returns_console.domain.model import ReturnCase, parse_cases
@@ -107,6 +108,7 @@ def context(ref: dict | None = None, now: datetime = NOW, **policy: object) -> C
         master=ErpMaster.model_validate(ref["erp_master"]),
         policy=Policy.model_validate({**ref["policy"], **policy}),
         now=now,
+        names=systems.names(),
     )
 
 

@@ -7,6 +7,7 @@ does not validate comes back as a PayloadProblem next to the rest, never as an e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -45,7 +46,7 @@ class ErpBatch:
     raw: dict[str, Any] = field(default_factory=dict)
     fetched_at: datetime | None = None
     cursor: str | None = None
-    #: Things the operator should know (e.g. "this tenant has no returnReceipts API").
+    #: Things the operator should know (e.g. "this tenant has no return receipts API").
     notices: list[str] = field(default_factory=list)
     #: What the ERP's silence about a return means: normally nothing has happened yet; on a
     #: tenant with no return-order API, there is no return order or receipt to miss.
@@ -110,15 +111,36 @@ class Erp(Protocol):
 
 @runtime_checkable
 class ErpWriter(Protocol):
-    """The writes an operator action makes to an ERP. Each `describe_*` returns the exact
-    request the matching write WILL send (method, path relative to the API root, headers
-    without secrets, JSON body, and `notes` on what was left out and why), without
-    touching the network: the preview shows it and the audit log records it before
-    anything is sent. A write is never retried once it may have reached the ERP; on a
-    conflict it raises ConflictError with the record as it is now, on a business refusal
-    RefusedError with the ERP's message."""
+    """How one ERP carries out the changes the domain plans (domain/actions.py says what
+    changes; this says how). Each `describe_*` returns the exact request the matching write
+    WILL send (method, path relative to the API root, headers without secrets, JSON body,
+    and `notes` on what was left out and why), without touching the network: the preview
+    shows it and the audit log records it before anything is sent. A write is never
+    retried once it may have reached the ERP; on a conflict it raises ConflictError with
+    the record as it is now, on a business refusal RefusedError with the ERP's message.
+    The services, the console and the CLI name no field, status or entity of any ERP: they
+    ask the writer."""
 
     system: str
+    #: The ERP's name for the field that carries the link key, for the plan's sentence.
+    link_label: str
+
+    def link_of(self, record: Mapping[str, Any]) -> str | None:
+        """The link key a raw record carries now (None: none, or not a document)."""
+        ...
+
+    def token_of(self, record: Mapping[str, Any]) -> str | None:
+        """The record's concurrency token as read (None: the ERP has none, or not given)."""
+        ...
+
+    def credit_steps(self) -> tuple[str, ...]:
+        """How a re-queued credit is made here, step by step, for the plan (e.g. created as
+        a draft, then posted)."""
+        ...
+
+    def reverse_hint(self, action: str, number: str | None) -> str:
+        """How a person reverses a write of `action` that made or changed `number`."""
+        ...
 
     async def get_record(self, ref: RecordRef) -> dict:
         """One record as the ERP holds it now (with its lines and its concurrency token):
@@ -136,12 +158,13 @@ class ErpWriter(Protocol):
         ...
 
     async def create_credit(self, request: CreditRequest) -> WriteResult:
-        """Create the credit note (unposted) with its lines."""
+        """Create the credit note with its lines (final or a draft: `WriteResult.final`)."""
         ...
 
     async def post_credit(self, result: WriteResult, link: str) -> WriteResult:
-        """Post the credit note `create_credit` made; the posted document is found again by
-        its link key (its id may differ from the draft's)."""
+        """Make the draft `create_credit` made final; the final document is found again by
+        its link key (its id may differ from the draft's). A result already final is
+        returned as it is, nothing sent."""
         ...
 
     def describe_set_link(self, ref: RecordRef, etag: str | None, link: str) -> dict: ...
@@ -149,3 +172,5 @@ class ErpWriter(Protocol):
     def describe_create_credit(self, request: CreditRequest) -> dict: ...
 
     def describe_post_credit(self, result: WriteResult) -> dict: ...
+
+    async def aclose(self) -> None: ...

@@ -15,7 +15,7 @@ from typing import Any
 
 from .codes import Code, Stage, StageStatus
 from .model import ReturnCase
-from .postings import CreditLine, CreditRequest
+from .postings import CreditLine, CreditRequest, DocumentKind
 from .reference import DispositionMapping, ErpMaster, Mappings, SkuMapping
 
 #: Mapping table per code kind (Mappings attribute).
@@ -190,9 +190,11 @@ def _codes_on(case: ReturnCase, kind: str) -> set[str]:
 
 
 def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
-                       cases: Sequence[ReturnCase], *, current: str | None = None) -> Plan:
-    """Change the link key on one ERP record. An empty link, or one another ERP record of a
-    different return already carries, is refused."""
+                       cases: Sequence[ReturnCase], *, current: str | None = None,
+                       link_label: str = "link") -> Plan:
+    """Change the link key on one ERP record (`link_label`: the ERP's name for the field).
+    An empty link, or one another ERP record of the same kind of a different return already
+    carries, is refused."""
     new_link = new_link.strip()
     params = {"record": record_ref, "link": new_link, "was": current}
     target = f"ERP record {record_ref.split(':')[-1]}"
@@ -201,21 +203,22 @@ def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
     if current is not None and new_link == current:
         return refused("fix_reference", target, f"the record already carries {new_link}",
                        **params)
-    entity = record_ref.split(":")[1] if record_ref.count(":") >= 2 else ""
+    kind = document_kinds(case).get(record_ref) or _main_kind(case)
     for other in cases:
         if other is case or other.return_ref.casefold() != new_link.casefold():
             continue
         # The same link on documents of other kinds is how one return looks in the ERP (its
         # return order, receipt and credit memo); a second document of the same kind is not.
-        same = sorted(r for r in _erp_refs(other) if r != record_ref
-                      and r.split(":")[1:2] == [entity]) or _same_kind(other, entity)
+        theirs = document_kinds(other)
+        same = sorted(r for r, k in theirs.items() if r != record_ref and k is kind) \
+            or _same_kind(other, kind)
         if same and not other.unlinked:
             numbers = [n for n in _erp_numbers(other)] or same
             return refused("fix_reference", target,
                            f"{new_link} is already used by another ERP record of that kind "
                            f"({', '.join(numbers)}); fix that one first", **params)
     touched = tuple(sorted({case.return_ref, new_link}))
-    changes = [f"externalDocumentNumber: {current or '(empty)'} → {new_link}"]
+    changes = [f"{link_label}: {current or '(empty)'} → {new_link}"]
     target_case = next((c for c in cases if c is not case
                         and c.return_ref.casefold() == new_link.casefold()), None)
     changes += _link_warnings(case, target_case)
@@ -281,18 +284,41 @@ def _edits(a: str, b: str) -> int:
     return previous[-1]
 
 
-def _same_kind(case: ReturnCase, entity: str) -> list[str]:
+#: The document behind each ERP stage, in the console's terms.
+_STAGE_DOCUMENT = {Stage.AUTHORISED: DocumentKind.RETURN_ORDER,
+                   Stage.RECEIVED: DocumentKind.RECEIPT,
+                   Stage.CREDITED: DocumentKind.CREDIT_NOTE,
+                   Stage.EXCHANGED: DocumentKind.EXCHANGE_ORDER}
+
+
+def document_kinds(case: ReturnCase) -> dict[str, DocumentKind]:
+    """The kind of each ERP document behind a return, by raw ref: its credit notes first
+    (a stage an ERP stands in for with its credit note is still a credit note)."""
+    kinds = {n.raw_ref: DocumentKind.CREDIT_NOTE for n in case.erp.credit_notes if n.raw_ref}
+    for stage, view in case.erp.stages.items():
+        if view.raw_ref:
+            kinds.setdefault(view.raw_ref, _STAGE_DOCUMENT.get(stage, DocumentKind.OTHER))
+    return kinds
+
+
+def _main_kind(case: ReturnCase) -> DocumentKind:
+    """The kind of a return's own ERP document when its views carry no raw refs (a
+    snapshot): the credit note if it has one (the record actions list first), else its
+    return order."""
+    if case.erp.credit_notes:
+        return DocumentKind.CREDIT_NOTE
+    if case.erp.return_order_state is not None:
+        return DocumentKind.RETURN_ORDER
+    return DocumentKind.OTHER
+
+
+def _same_kind(case: ReturnCase, kind: DocumentKind) -> list[str]:
     """Documents of one kind a return has, where its views carry no raw refs (snapshots)."""
-    if entity == "salesCreditMemos":
+    if kind is DocumentKind.CREDIT_NOTE:
         return [n.number or n.id for n in case.erp.credit_notes if n.status != "cancelled"]
-    if entity == "salesReturnOrders" and case.erp.return_order_state is not None:
+    if kind is DocumentKind.RETURN_ORDER and case.erp.return_order_state is not None:
         return ["a return order"]
     return []
-
-
-def _erp_refs(case: ReturnCase) -> set[str]:
-    refs = {s.raw_ref for s in case.erp.stages.values() if s.raw_ref}
-    return refs | {n.raw_ref for n in case.erp.credit_notes if n.raw_ref}
 
 
 def _erp_numbers(case: ReturnCase) -> list[str]:
@@ -300,7 +326,8 @@ def _erp_numbers(case: ReturnCase) -> list[str]:
     return sorted(set(numbers + [n.number or n.id for n in case.erp.credit_notes]))
 
 
-def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster) -> Plan:
+def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
+                        steps: Sequence[str] = ()) -> Plan:
     """The missing credit note, built from the platform's refund with mappings applied.
     Refused when the ERP already has one for this link (never posted twice), when there is
     no refund, or when a line or the customer cannot be mapped."""
@@ -368,7 +395,7 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster)
     changes += [f"  {ln.item_no} x {ln.quantity}{' ' + ln.uom if ln.uom else ''}"
                 + (f" at {ln.unit_price:,.2f}" if ln.unit_price is not None else "")
                 for ln in lines]
-    changes.append("then posted (Microsoft.NAV.post)")
+    changes += steps  # how this ERP makes it (its writer says: a draft, then posted)
     return Plan("requeue_posting", target, (p.return_ref,), tuple(changes),
                 {**params, "customer": customer}, before=None,
                 after={"link": p.return_ref, "lines": len(lines),

@@ -21,6 +21,19 @@ REQUEUE_CREATES: dict[Code, str] = {
 }
 
 
+#: What a pair of systems must be able to report for a code to be seen at all (facts each
+#: system declares in the registry); codes not listed need only what every pair reports.
+NEEDS: dict[Code, frozenset[str]] = {
+    Code.LOCATION_UNMAPPED: frozenset({"platform_location"}),  # where goods go
+    Code.PREMATURE_RESTOCK: frozenset({"platform_restock"}),  # when stock went back on sale
+}
+
+
+def codes_for(facts: frozenset[str]) -> list[Code]:
+    """The codes a pair reporting `facts` can show."""
+    return [code for code in Code if NEEDS.get(code, frozenset()) <= facts]
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogueEntry:
     code: Code

@@ -115,20 +115,6 @@ class Side(StrEnum):
     ERP = "erp"
 
 
-PLATFORM_SYSTEMS = ("swap", "happy_returns", "zigzag", "shopify")
-ERP_SYSTEMS = ("d365_bc", "d365_fo", "khaos", "netsuite")
-
-SYSTEM_NAMES: dict[str, str] = {
-    "swap": "Swap Commerce",
-    "happy_returns": "Happy Returns",
-    "zigzag": "ZigZag",
-    "shopify": "Shopify",
-    "d365_bc": "Dynamics 365 Business Central",
-    "d365_fo": "Dynamics 365 Finance & Operations",
-    "khaos": "Khaos Control",
-    "netsuite": "NetSuite",
-}
-
 
 # Plain module-level aliases for the hot path: on Python 3.11 reading an enum member off its
 # class costs ~50 ns, and the engine reads stages and statuses dozens of times per return.

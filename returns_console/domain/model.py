@@ -106,8 +106,8 @@ class CreditNote:
     raw_ref: str | None = None
 
 
-#: "on_hold": waiting for approval or prepayment (BC "Pending Approval", NetSuite "Pending
-#: Approval"): it exists but cannot take a receipt.
+#: "on_hold": waiting for approval or prepayment (an ERP's pending-approval state): it
+#: exists but cannot take a receipt.
 ReturnOrderState = Literal["open", "released", "on_hold", "closed", "cancelled"]
 
 
@@ -137,7 +137,7 @@ class ErpView:
     __pydantic_config__ = _STRICT
 
     system: NonEmpty
-    #: The link written into the ERP record (e.g. Business Central externalDocumentNumber).
+    #: The link written into the ERP record (the field its writer names as `link_label`).
     return_ref: str | None = None
     order_ref: str | None = None
     customer_ref: str | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class CreditLine:
 class CreditRequest:
     """A credit note for one return, built from the platform's view."""
 
-    #: The link key: the ERP document carries it (BC: externalDocumentNumber).
+    #: The link key: the ERP document carries it (in the field its writer names).
     link: str
     customer_ref: str
     currency: str
@@ -37,6 +38,16 @@ class CreditRequest:
     fees: Decimal = Decimal(0)
     payment_method: str | None = None
     reason: str | None = None
+
+
+class DocumentKind(StrEnum):
+    """The kinds of ERP document a return leaves behind, in the console's terms."""
+
+    RETURN_ORDER = "return_order"
+    RECEIPT = "receipt"
+    CREDIT_NOTE = "credit_note"
+    EXCHANGE_ORDER = "exchange_order"
+    OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,4 +77,8 @@ class WriteResult:
     number: str | None = None
     etag: str | None = None
     record: dict = field(default_factory=dict)
+    #: The ERP's own word for the document's state, for display.
     status: str | None = None
+    #: True once the document is final in the ERP (a posted credit note, which moves money
+    #: and can only be reversed by another document); False for a draft; None: not known.
+    final: bool | None = None

@@ -9,6 +9,7 @@ Format (documented in README, "Snapshot format"):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -42,10 +43,12 @@ class Snapshot(BaseModel):
     erp_master: ErpMaster = Field(default_factory=ErpMaster)
     returns: tuple[ReturnCase, ...] = ()
 
-    def context(self, now: datetime | None = None) -> Context:
+    def context(self, now: datetime | None = None,
+                names: Mapping[str, str] | None = None) -> Context:
         return Context(
             mappings=self.mappings,
             master=self.erp_master,
             policy=self.policy,
             now=now or self.as_of or datetime.now(UTC),
+            names=names or {},
         )

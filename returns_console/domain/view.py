@@ -7,7 +7,8 @@ customer) live here so each rule stays a few lines long and the engine stays fas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,6 @@ from .codes import (
     AUTHORISED,
     DONE,
     FAILED,
-    SYSTEM_NAMES,
     Action,
     Code,
     Owner,
@@ -40,6 +40,8 @@ class Context:
     master: ErpMaster
     policy: Policy
     now: datetime
+    #: Display names of the systems by id (the registry's), for the findings' sentences.
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -121,7 +123,7 @@ class CaseView:
         self.ctx = ctx
         self.p = p = case.platform
         self.e = e = case.erp
-        self.erp_name = SYSTEM_NAMES.get(e.system, e.system)
+        self.erp_name = ctx.names.get(e.system, e.system)
         #: Stages each side has completed, with when.
         self.pdone = {s: view.at for s, view in p.stages.items() if view.status is DONE}
         self.edone = {s: view.at for s, view in e.stages.items() if view.status is DONE}

@@ -1,14 +1,16 @@
-"""The demo sandbox: the Swap Commerce and Business Central simulators on one loopback port,
-loaded with the demo scenario, plus the profile and (public) credentials that reach them.
+"""The demo sandbox: one platform simulator and one ERP simulator, any pair the registry
+knows, on one loopback port, loaded with one canonical scenario, plus the profile and
+(public) credentials that reach them.
 
-    http://127.0.0.1:PORT/swap/v1/external/returns              Swap Commerce
-    http://127.0.0.1:PORT/bc/v2.0/{tenant}/{env}/api/v2.0/...   Business Central
-    http://127.0.0.1:PORT/bc/{tenant}/oauth2/v2.0/token         its token endpoint
+    http://127.0.0.1:PORT/PLATFORM/...                          the platform's API
+    http://127.0.0.1:PORT/ERP/...                               the ERP's API
     http://127.0.0.1:PORT/_sandbox                              what is served, ground truth
-    http://127.0.0.1:PORT/_sandbox/writes                       every write BC received
+    http://127.0.0.1:PORT/_sandbox/writes                       every write the ERP received
                                                                 (GET; DELETE clears it)
-    POST /_sandbox/bump?entity=SET&id=ID                        someone else edits a BC record
-    POST /_sandbox/fail-writes?count=N&status=503&after=false   the next N BC writes fail
+    POST /_sandbox/bump?entity=SET&id=ID                        someone else edits an ERP record
+    POST /_sandbox/fail-writes?count=N&status=503&after=false   the next N ERP writes fail
+
+PLATFORM and ERP are the systems' registry ids (e.g. /swap, /d365_bc).
 """
 
 from __future__ import annotations
@@ -17,33 +19,44 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from .. import systems
 from ..config import Profile, SystemSettings
+from ..domain.codes import Side
 from ..scenarios.catalogue import Scenario, build_scenario
-from .business_central import COMPANY_NAME
 from .faults import Faults
-from .swap import SwapSimulator, render_return
+from .hosted import HostedErp, HostedSystem
 
-PROFILE = "demo-swap-d365bc"
-#: The sandbox's credentials are public demo values, not secrets.
-CREDENTIALS = {
-    ("swap", "api_key"): "sandbox-swap-api-key",
-    ("d365_bc", "client_secret"): "sandbox-client-secret",
-}
-SWAP_STORE = "store_northwind"
-BC_TENANT, BC_ENVIRONMENT, BC_CLIENT_ID = "northwind-sandbox", "sandbox", "returns-console-demo"
+DEFAULT_PAIR = systems.DEFAULT_PAIR
+
+
+def profile_name(platform: str, erp: str) -> str:
+    """The demo profile of a pair: demo-swap-d365bc for the default pair."""
+    return f"demo-{platform.replace('_', '')}-{erp.replace('_', '')}"
+
+
+#: Kept for callers of the default pair.
+PROFILE = profile_name(*DEFAULT_PAIR)
+
+
+def mount_of(system: str) -> str:
+    """Where a system is served under the sandbox's root: its registry id."""
+    return system
 
 
 @dataclass(slots=True)
 class Sandbox:
     scenario: Scenario
-    swap: SwapSimulator
-    bc: object
+    platform_id: str
+    erp_id: str
+    platform: HostedSystem
+    erp: HostedErp
 
     def app(self) -> Starlette:
         return Starlette(routes=[
@@ -53,8 +66,8 @@ class Sandbox:
             Route("/_sandbox/writes", self._writes, methods=["GET", "DELETE"]),
             Route("/_sandbox/bump", self._bump, methods=["POST"]),
             Route("/_sandbox/fail-writes", self._fail_writes, methods=["POST"]),
-            Mount("/swap", app=self.swap.app()),
-            Mount("/bc", app=self.bc.app()),
+            Mount(f"/{mount_of(self.platform_id)}", app=self.platform.app()),
+            Mount(f"/{mount_of(self.erp_id)}", app=self.erp.app()),
         ])
 
     @property
@@ -63,24 +76,31 @@ class Sandbox:
 
     @property
     def requests(self) -> int:
-        return self.swap.requests + self.bc.requests
+        return self.platform.requests + self.erp.requests
+
+    @property
+    def profile_name(self) -> str:
+        return profile_name(self.platform_id, self.erp_id)
 
     def profile(self, base_url: str) -> Profile:
         """The demo profile, pointing at the sandbox served on `base_url`."""
-        return Profile(
-            name=PROFILE,
-            platform=SystemSettings(system="swap", base_url=f"{base_url}/swap",
-                                    options={"store": SWAP_STORE, "api_version": 2}),
-            erp=SystemSettings(system="d365_bc", base_url=f"{base_url}/bc", options={
-                "tenant": BC_TENANT, "environment": BC_ENVIRONMENT, "client_id": BC_CLIENT_ID,
-                "company": COMPANY_NAME,
-                "token_url": f"{base_url}/bc/{BC_TENANT}/oauth2/v2.0/token",
-            }),
-        )
+        sides = []
+        for system, hosted in ((self.platform_id, self.platform), (self.erp_id, self.erp)):
+            url = f"{base_url}/{mount_of(system)}"
+            sides.append(SystemSettings(system=system, base_url=url,
+                                        options=hosted.settings(url)))
+        return Profile(name=self.profile_name, platform=sides[0], erp=sides[1])
 
-    @staticmethod
-    def secret(system: str, name: str) -> str | None:
-        return CREDENTIALS.get((system, name))
+    def secret(self, system: str, name: str) -> str | None:
+        hosted = {self.platform_id: self.platform, self.erp_id: self.erp}.get(system)
+        return hosted.credentials().get(name) if hosted is not None else None
+
+    def credentials(self) -> list[tuple[str, str, str]]:
+        """(system, secret name, public demo value) of both systems."""
+        return [(system, name, value)
+                for system, hosted in ((self.platform_id, self.platform),
+                                       (self.erp_id, self.erp))
+                for name, value in hosted.credentials().items()]
 
     async def _index(self, request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")
@@ -98,18 +118,11 @@ class Sandbox:
 
     def touch(self, count: int, at: datetime) -> list[str]:
         """Activity: `count` returns change in both systems at `at` (same values, new
-        timestamps and ETags), as if users had edited them."""
+        timestamps and concurrency tokens), as if users had edited them."""
         refs = [c["platform"]["return_ref"] for c in self.scenario.snapshot["returns"]]
         chosen = refs[:: max(1, len(refs) // max(count, 1))][:count]
-        stamp = at.isoformat()
-        wanted = set(chosen)
-        for record in self.swap.records:
-            if record["rma_number"] in wanted:
-                record["date_updated"] = stamp
-        for entity_set in ("salesReturnOrders", "salesCreditMemos"):
-            for record in list(self.bc.data.sets.get(entity_set, [])):
-                if record.get("externalDocumentNumber") in wanted:
-                    self.bc.data.update(entity_set, record["id"], at=at)
+        self.platform.touch(set(chosen), at)
+        self.erp.touch(set(chosen), at)
         return chosen
 
     async def _touch(self, request: Request) -> JSONResponse:
@@ -120,26 +133,24 @@ class Sandbox:
         return JSONResponse({"touched": self.touch(count, datetime.now(UTC))})
 
     async def _writes(self, request: Request) -> Response:
-        """The Business Central write journal: what was (and was not) sent, as received."""
+        """The ERP's write journal: what was (and was not) sent, as received."""
         if request.method == "DELETE":
-            return JSONResponse({"cleared": self.bc.clear_writes()})
-        return Response(self.bc.writes_json(), media_type="application/json")
+            return JSONResponse({"cleared": self.erp.clear_writes()})
+        return Response(self.erp.writes_json(), media_type="application/json")
 
     async def _bump(self, request: Request) -> JSONResponse:
-        """A concurrent edit of one BC record (a new ETag), for trying conflicts."""
+        """A concurrent edit of one ERP record (a new concurrency token), for conflicts."""
         entity, ident = request.query_params.get("entity"), request.query_params.get("id")
         if not entity or not ident:
             return JSONResponse({"error": "give entity and id"}, status_code=400)
         try:
-            record = self.bc.bump(entity, ident)
+            record = self.erp.bump(entity, ident)
         except KeyError as exc:
             return JSONResponse({"error": str(exc.args[0])}, status_code=404)
-        return JSONResponse({"entity": entity, "id": record["id"],
-                             "@odata.etag": record["@odata.etag"],
-                             "lastModifiedDateTime": record["lastModifiedDateTime"]})
+        return JSONResponse({"entity": entity, **record})
 
     async def _fail_writes(self, request: Request) -> JSONResponse:
-        """The next N writes to BC fail with a status (503 by default); `after=true` makes
+        """The next N writes to the ERP fail with a status (503 by default); `after=true` makes
         the change first, as when the answer is lost."""
         query = request.query_params
         try:
@@ -151,7 +162,7 @@ class Sandbox:
         if not 500 <= status <= 599:
             return JSONResponse({"error": "status must be a 5xx"}, status_code=400)
         after = query.get("after", "false").lower() in ("1", "true", "yes")
-        self.bc.fail_writes(count, status=status, after=after)
+        self.erp.fail_writes(count, status=status, after=after)
         return JSONResponse({"failing": count, "status": status, "after": after})
 
 
@@ -168,17 +179,23 @@ def demo_definition() -> dict:
 
 def build_sandbox(now: datetime, *, returns: int | None = None, seed: int | None = None,
                   faults: Faults | None = None, malformed: bool = True,
-                  return_orders_api: bool = True) -> Sandbox:
+                  platform: str | None = None, erp: str | None = None,
+                  **knobs: Any) -> Sandbox:
     """The demo scenario (fixtures/demo/scenario.json, unless `returns` or `seed` say
-    otherwise) rendered into both systems' own JSON and served by their simulators.
-    `malformed=False` leaves out the records planted as invalid payloads."""
-    from .business_central import BcSimulator, render_company
-
+    otherwise) rendered into both systems' own JSON and served by their simulators, for
+    any platform and ERP the registry has simulators of (the demo pair by default). Only
+    the plants the pair can show are planted. `malformed=False` leaves out the records
+    planted as invalid payloads; other `knobs` go to the ERP's simulator (e.g.
+    `return_orders_api=False` for Business Central)."""
+    platform = platform or DEFAULT_PAIR[0]
+    erp = erp or DEFAULT_PAIR[1]
+    specs = [_simulated(platform, Side.PLATFORM), _simulated(erp, Side.ERP)]
     demo = demo_definition()
+    facts = specs[0].capabilities.facts | specs[1].capabilities.facts
     scenario = build_scenario(
         now, returns=returns or demo["returns"], seed=demo["seed"] if seed is None else seed,
-        healthy_share=demo["healthy_share"], capabilities=frozenset(demo["capabilities"]),
-        profile=PROFILE)
+        healthy_share=demo["healthy_share"], capabilities=facts,
+        platform=platform, erp=erp, profile=profile_name(platform, erp))
     if not malformed:
         bad = {c["platform"]["return_ref"] for c in scenario.snapshot["returns"]
                if c.get("problems")}
@@ -186,13 +203,18 @@ def build_sandbox(now: datetime, *, returns: int | None = None, seed: int | None
                                         if c["platform"]["return_ref"] not in bad]
         scenario.truth = [t for t in scenario.truth if t["return_ref"] not in bad]
     faults = faults or Faults()
-    swap = SwapSimulator([render_return(c, SWAP_STORE) for c in scenario.snapshot["returns"]
-                          if not c.get("unlinked")],
-                         api_key=CREDENTIALS[("swap", "api_key")], store=SWAP_STORE,
-                         faults=faults)
-    bc = BcSimulator(render_company(scenario.snapshot, tenant=BC_TENANT,
-                                    environment=BC_ENVIRONMENT),
-                     tenant=BC_TENANT, environment=BC_ENVIRONMENT, client_id=BC_CLIENT_ID,
-                     client_secret=CREDENTIALS[("d365_bc", "client_secret")], faults=faults,
-                     return_orders_api=return_orders_api)
-    return Sandbox(scenario=scenario, swap=swap, bc=bc)
+    hosted_platform = specs[0].load("simulator")(scenario.snapshot, faults=faults)
+    hosted_erp = specs[1].load("simulator")(scenario.snapshot, faults=faults, **knobs)
+    return Sandbox(scenario=scenario, platform_id=platform, erp_id=erp,
+                   platform=hosted_platform, erp=hosted_erp)
+
+
+def _simulated(system: str, side: Side) -> systems.SystemSpec:
+    found = systems.find(system)
+    if found is None or found.side is not side or found.simulator is None:
+        have = [s.id for s in systems.all_systems() if s.side is side and s.simulator]
+        word = "platform" if side is Side.PLATFORM else "ERP"
+        name = found.name if found else repr(system)
+        raise ValueError(f"the sandbox has no {word} simulator for {name} "
+                         f"(it has: {', '.join(have)})")
+    return found

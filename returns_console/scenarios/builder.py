@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from ..systems import DEFAULT_PAIR
 from .world import (
     CONDITIONS,
     CURRENCY,
@@ -78,7 +79,7 @@ def _stage(status: str, at: datetime | None, *ids: str, detail: str | None = Non
 
 
 def build_return(i: int, rng: random.Random, shape: Shape, customers: int,
-                 platform: str = "swap", erp: str = "d365_bc") -> dict:
+                 platform: str = DEFAULT_PAIR[0], erp: str = DEFAULT_PAIR[1]) -> dict:
     """A healthy return: every stage reached on the platform is mirrored in the ERP."""
     ref, order = f"R-{100000 + i}", f"#{1000 + i}"  # 6 digits up to R-999999
     cust = rng.randint(1, customers)

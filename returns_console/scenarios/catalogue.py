@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..domain.snapshot import FORMAT
+from ..systems import DEFAULT_PAIR
 from .builder import PROGRESS, Shape, build_return, iso
 from .plants import CAPABILITIES, PLANTS
 from .world import reference_data
@@ -46,8 +47,8 @@ def build_scenario(
     returns: int = 90,
     healthy_share: float = 0.7,
     seed: int = 20261121,
-    platform: str = "swap",
-    erp: str = "d365_bc",
+    platform: str = DEFAULT_PAIR[0],
+    erp: str = DEFAULT_PAIR[1],
     customers: int = 60,
     profile: str = "demo",
     first_index: int = 1,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from ..domain.catalogue import NEEDS
 from ..domain.codes import Code
 from .builder import Shape, credit_note, iso, money
 from .world import (
@@ -162,7 +163,7 @@ def return_order_missing(case: dict, now: datetime) -> None:
 def return_order_not_open(case: dict, now: datetime) -> None:
     _erp_only_authorised(case)
     case["erp"]["return_order_state"] = "on_hold"
-    case["erp"]["stages"]["authorised"]["detail"] = "Pending Approval"
+    case["erp"]["stages"]["authorised"]["detail"] = "awaiting approval"
 
 
 def receipt_not_posted(case: dict, now: datetime) -> None:
@@ -256,8 +257,8 @@ def stage_overdue(case: dict, now: datetime) -> None:
 def erp_record_unlinked(case: dict, now: datetime) -> dict:
     """The integration drafted the credit memo under a mistyped reference: the draft matches
     no return, while the return itself (received, refund not yet due) is linked right. The
-    fix is the operator's "fix reference" on the draft (Business Central allows changing a
-    draft's externalDocumentNumber; a posted document's not). Returns the planted case: the
+    fix is the operator's "fix reference" on the draft (an ERP lets a draft's link change; a
+    posted document's not). Returns the planted case: the
     draft's own, under the typo."""
     ref = case["platform"]["return_ref"]
     typo = f"{ref}0"  # a stray digit: the one mistake no other return can share
@@ -303,7 +304,7 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.REASON_UNMAPPED, _ago(), reason_unmapped),
     Plant(Code.DISPOSITION_UNMAPPED, _ago(), disposition_unmapped),
     Plant(Code.LOCATION_UNMAPPED, _ago(), location_unmapped,
-          needs=frozenset({"platform_location"})),
+          needs=NEEDS[Code.LOCATION_UNMAPPED]),
     Plant(Code.FEE_ITEM_UNMAPPED, _ago(), fee_item_unmapped),
     Plant(Code.PAYMENT_METHOD_UNMAPPED, _ago(), payment_method_unmapped),
     Plant(Code.PAYLOAD_INVALID, _ago(), payload_invalid),
@@ -321,7 +322,7 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.CREDIT_WITHOUT_REFUND, _ago(), credit_without_refund),
     Plant(Code.CREDIT_BEFORE_RECEIPT, _ago(), credit_before_receipt),
     Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock,
-          needs=frozenset({"platform_restock"})),
+          needs=NEEDS[Code.PREMATURE_RESTOCK]),
     Plant(Code.CLOSED_PERIOD, _closed_period_shape, closed_period),
     Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue),
     Plant(Code.ERP_RECORD_UNLINKED, _ago(3, progress="received"), erp_record_unlinked),

@@ -9,7 +9,6 @@ asking the ERP what happened (`resolve_pending`). Read-only sessions refuse ever
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import signal
@@ -130,19 +129,22 @@ class Actions:
             return refused("fix_reference", return_ref, "the ERP has no record for this "
                            "return to change")
         raw = loaded.raw.get(record_ref) if loaded.raw else None
-        current = raw.get("externalDocumentNumber") if isinstance(raw, dict) else None
-        plan = plan_fix_reference(case, record_ref, new_link, loaded.report.cases,
-                                  current=current if isinstance(current, str) else None)
-        if not plan.allowed:
-            return plan
-        etag = raw.get("@odata.etag") if isinstance(raw, dict) else None
         writer = self.session.open_erp()
         if writer is None:
-            return replace(plan, refusal="this session cannot write to an ERP (a snapshot "
-                           "file); open it on a profile")
+            return refused("fix_reference", return_ref, "this session cannot write to an ERP "
+                           "(a snapshot file); open it on a profile")
         try:
-            request = writer.describe_set_link(RecordRef.parse(record_ref), etag, plan.after
-                                               ["link"])
+            refusal = _unsupported(self.session, "fix_reference")
+            if refusal:
+                return refused("fix_reference", return_ref, refusal)
+            current = writer.link_of(raw) if isinstance(raw, dict) else None
+            etag = writer.token_of(raw) if isinstance(raw, dict) else None
+            plan = plan_fix_reference(case, record_ref, new_link, loaded.report.cases,
+                                      current=current, link_label=writer.link_label)
+            if not plan.allowed:
+                return plan
+            request = writer.describe_set_link(RecordRef.parse(record_ref), etag,
+                                               plan.after["link"] if plan.after else new_link)
         finally:
             _close(writer)
         number = raw.get("number") if isinstance(raw, dict) else None
@@ -163,14 +165,18 @@ class Actions:
             return refused("requeue_posting", return_ref, f"no return {return_ref} in this "
                            "check")
         mappings, master, _ = self._context(loaded)
-        plan = plan_requeue_credit(case, mappings, master)
-        if not plan.allowed or plan.credit is None:
-            return plan
         writer = self.session.open_erp()
         if writer is None:
-            return replace(plan, refusal="this session cannot write to an ERP (a snapshot "
-                           "file); open it on a profile")
+            return replace(plan_requeue_credit(case, mappings, master),
+                           refusal="this session cannot write to an ERP (a snapshot file); "
+                           "open it on a profile")
         try:
+            refusal = _unsupported(self.session, "requeue_posting")
+            if refusal:
+                return refused("requeue_posting", return_ref, refusal)
+            plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
+            if not plan.allowed or plan.credit is None:
+                return plan
             request = writer.describe_create_credit(plan.credit)
         finally:
             _close(writer)
@@ -281,16 +287,17 @@ class Actions:
         seq = audit.begin(**self._who(), return_ref=ref, action=plan.action, parameters=params,
                           before=plan.before, request=plan.request, batch=batch)
 
-        async def send() -> WriteResult:
+        async def send() -> tuple[WriteResult, str]:
             writer = self.session.open_erp()
             try:
                 _crash_point("before_send")
-                return await writer.set_link(record, params.get("etag"), params["link"])
+                done = await writer.set_link(record, params.get("etag"), params["link"])
+                return done, writer.reverse_hint("fix_reference", done.number)
             finally:
                 await writer.aclose()
 
         try:
-            result = asyncio.run(send())
+            result, reverse = asyncio.run(send())
         except ConflictError as exc:
             audit.complete(seq, outcome="failed", error=f"conflict: {exc}")
             return Outcome(False, "the record was changed in the ERP since it was read; "
@@ -299,7 +306,8 @@ class Actions:
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
             audit.complete(seq, outcome="failed", error=_said(exc))
             return Outcome(False, _said(exc), seq, return_ref=ref)
-        _complete(audit, seq, outcome="succeeded", after=plan.after,
+        _complete(audit, seq, outcome="succeeded", after={**(plan.after or {}),
+                                                          "reverse": reverse},
                   erp_record_id=result.number or result.record_id)
         return Outcome(True, f"{result.number or result.record_id} now carries "
                        f"{params['link']}", seq, record_id=result.record_id, return_ref=ref)
@@ -331,11 +339,14 @@ class Actions:
                 except ConnectorError as exc:
                     return "draft", draft, str(exc)
                 _crash_point("after_post")
+                reverse_box.append(writer.reverse_hint("requeue_posting", posted.number
+                                                       or posted.record_id))
                 return "posted", posted, None
             finally:
                 await writer.aclose()
 
         box: list[int] = []
+        reverse_box: list[str] = []
         try:
             state, result, detail = asyncio.run(send(box))
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
@@ -363,6 +374,7 @@ class Actions:
                            f"{credit.link}; nothing sent", seq, return_ref=ref)
         assert result is not None
         number = result.number or result.record_id
+        reverse = reverse_box[0] if reverse_box else None
         if state == "unclear":  # posted: saying "post it there" would credit twice
             audit.complete(box[0], outcome="failed", erp_record_id=number,
                            error=f"draft {number} was posted, but which credit memo it became "
@@ -378,7 +390,8 @@ class Actions:
                            f"{detail}. The draft stays in the ERP; fix the cause and post "
                            "it there.", box[0], record_id=result.record_id, return_ref=ref)
         _complete(audit, box[0], outcome="succeeded", erp_record_id=number,
-                  after={**(plan.after or {}), "number": number, "status": result.status})
+                  after={**(plan.after or {}), "number": number, "status": result.status,
+                         "reverse": reverse})
         return Outcome(True, f"credit memo {number} created and posted for {credit.link}",
                        box[0], record_id=result.record_id, return_ref=ref)
 
@@ -467,13 +480,14 @@ class Actions:
         if not done or done[-1].outcome != "succeeded":
             return "that action did not succeed: there is nothing to undo"
         p = row.parameters
+        said = (done[-1].after or {}).get("reverse")  # the ERP's writer said, when it wrote
         if row.action == "fix_reference":
             return (f"ERP writes are not undone automatically. To reverse it, fix the "
                     f"reference of {p.get('record', '?').split(':')[-1]} back to "
-                    f"{p.get('was') or '(empty)'}.")
+                    f"{p.get('was') or '(empty)'}." + (f" {said}" if said else ""))
         if row.action == "requeue_posting":
-            return ("A posted credit memo is not undone automatically: cancel it in the ERP "
-                    f"(Business Central: Cancel on posted credit memo {done[-1].erp_record_id}).")
+            return said or ("A posted credit note is not undone automatically: cancel credit "
+                            f"note {done[-1].erp_record_id} in the ERP.")
         if row.action in ("remap_sku", "remap_code"):
             return self._undo_mapping(row, done[-1].after)
         if row.action in TRIAGE_KINDS:
@@ -576,16 +590,15 @@ class Actions:
                     return "failed", None, "the ERP has no credit memo for it: nothing was made"
                 note = notes[0]
                 number = note.number or note.record_id
-                if note.status not in ("Draft", "In Review"):
+                if note.final:
                     return "succeeded", number, f"credit memo {number} exists and is posted"
                 return "failed", number, \
                     f"draft {number} exists but was not posted: post it in the ERP"
             if row.action == "fix_reference":
-                record = asyncio.run(self._get(RecordRef.parse(p["record"])))
-                if record.get("externalDocumentNumber") == p["link"]:
+                record, link = asyncio.run(self._get(RecordRef.parse(p["record"])))
+                if link == p["link"]:
                     return "succeeded", record.get("number"), "the ERP record carries the new link"
-                return "failed", record.get("number"), "the ERP record still carries " \
-                    f"{record.get('externalDocumentNumber')!r}"
+                return "failed", record.get("number"), f"the ERP record still carries {link!r}"
             if row.action in ("remap_sku", "remap_code", "undo"):
                 return "failed", None, "interrupted before it was confirmed; check the mapping"
             return "failed", None, "interrupted"
@@ -599,10 +612,12 @@ class Actions:
         finally:
             await writer.aclose()
 
-    async def _get(self, ref: RecordRef) -> dict:
+    async def _get(self, ref: RecordRef) -> tuple[dict, str | None]:
+        """The record as the ERP holds it now, and the link it carries."""
         writer = self.session.open_erp()
         try:
-            return await writer.get_record(ref)
+            record = await writer.get_record(ref)
+            return record, writer.link_of(record)
         finally:
             await writer.aclose()
 
@@ -715,9 +730,33 @@ def _case(loaded: Loaded, ref: str) -> ReturnCase | None:
     return next((c for c in loaded.report.cases if c.return_ref == ref), None)
 
 
+def _unsupported(session: Session, action: str) -> str | None:
+    """Why the session's ERP cannot do `action` at all (its registry entry does not list
+    it), as a sentence; None when it can. Never offered then, and refused here too, so the
+    CLI and bulk paths obey it as the console does."""
+    from .. import systems
+
+    if session.erp_can(action):
+        return None
+    found = systems.spec(session.erp_system or "")
+    return (f"{found.name}'s API cannot do this ({action.replace('_', ' ')}); the finding "
+            "says what to do in the ERP instead")
+
+
 def _close(writer: Any) -> None:
-    with contextlib.suppress(RuntimeError):
+    """Close a connector opened only to describe a request: at once when no event loop
+    runs in this thread, else on the running loop (never a coroutine left unawaited)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
         asyncio.run(writer.aclose())
+        return
+    _CLOSING.add(task := loop.create_task(writer.aclose()))
+    task.add_done_callback(_CLOSING.discard)
+
+
+#: Closings under way on a running loop (held so they are not collected half-done).
+_CLOSING: set[asyncio.Task] = set()
 
 
 def _crash_point(name: str) -> None:

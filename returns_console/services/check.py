@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import systems
 from ..domain.codes import Severity
 from ..domain.findings import Finding, severity_at_least
 from ..domain.reconcile import Result, reconcile
@@ -131,7 +132,7 @@ def summarise(findings: list[Finding]) -> dict[str, Any]:
 def check_snapshot(
     snapshot: Snapshot, *, now: datetime | None = None, workers: int = 1
 ) -> CheckReport:
-    ctx = snapshot.context(now)
+    ctx = snapshot.context(now, names=systems.names())
     result = reconcile(snapshot.returns, ctx, workers=workers)
     report = CheckReport(
         generated_at=datetime.now(UTC) if now is None and snapshot.as_of is None else ctx.now,

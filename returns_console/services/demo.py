@@ -21,9 +21,10 @@ def demo_mappings(sandbox: Sandbox) -> Mappings:
 
 def run_demo_check(*, now: datetime | None = None, returns: int | None = None,
                    faults: Faults | None = None, cache: Cache | None = None,
-                   workers: int = 1) -> tuple[CheckReport, Sandbox]:
+                   workers: int = 1, platform: str | None = None,
+                   erp: str | None = None) -> tuple[CheckReport, Sandbox]:
     now = now or datetime.now(UTC).replace(microsecond=0)
-    sandbox = build_sandbox(now, returns=returns, faults=faults)
+    sandbox = build_sandbox(now, returns=returns, faults=faults, platform=platform, erp=erp)
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         data = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))

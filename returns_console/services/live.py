@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from .. import systems
 from ..config import Profile, SystemSettings
 from ..connectors.base import ErpBatch, PlatformBatch
 from ..connectors.errors import AuthError, ConnectorError, DeadlineError, MisconfiguredError
@@ -205,7 +206,7 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
         paired = pair(data.platform.views, data.erp.views, profile.erp.system, problems,
                       unseen=data.erp.unseen, platform_system=profile.platform.system)
     ctx = Context(mappings=mappings, master=data.erp.master, policy=policy or policy_of(profile),
-                  now=now or datetime.now(UTC))
+                  now=now or datetime.now(UTC), names=systems.names())
     result = reconcile(paired.cases, ctx, workers=workers)
     data.platform_status.records = len(data.platform.views)
     data.erp_status.records = erp_record_count(paired.cases)

@@ -12,16 +12,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .. import systems
 from ..config import (
-    ERP_SYSTEMS,
-    PLATFORM_SYSTEMS,
     AppConfig,
     Profile,
     describe,
     looks_secret,
     secret_names,
 )
-from ..domain.codes import SYSTEM_NAMES
+from ..domain.codes import Side
 from ..errors import UserError
 from ..secrets import ENVIRONMENT, KEYRING, UNAVAILABLE, SecretStore, env_var_name
 
@@ -68,14 +67,14 @@ def upsert_profile(config: AppConfig, name: str, *, platform: str | None,
                                             ("--erp", erp), ("--erp-url", erp_url)) if not given]
         if missing:
             raise UserError(f"new profile {name} needs {', '.join(missing)}")
-    from .connections import ERPS, PLATFORMS
-
-    for side, system, working in (("platform", platform, PLATFORMS), ("ERP", erp, ERPS)):
+    for side, word, system in ((Side.PLATFORM, "platform", platform), (Side.ERP, "ERP", erp)):
+        working = systems.ids(side, built=True)
         if system and system not in working:
-            known = PLATFORM_SYSTEMS if side == "platform" else ERP_SYSTEMS
-            what = (f"{SYSTEM_NAMES.get(system, system)} has no connector yet"
-                    if system in known else f"{system!r} is not a {side} the console knows")
-            raise UserError(f"{what}; {side}s that work today: {', '.join(working)}")
+            known = systems.find(system)
+            what = (f"{known.name} has no connector yet"
+                    if known is not None and known.side is side
+                    else f"{system!r} is not a {word} the console knows")
+            raise UserError(f"{what}; {word}s that work today: {', '.join(working)}")
     data: dict[str, Any] = current.model_dump() if current else {
         "name": name, "platform": {"options": {}}, "erp": {"options": {}}}
     for side, system, url, options in (("platform", platform, platform_url, platform_options),

@@ -97,6 +97,19 @@ class Session:
     def systems(self) -> str:
         return ""
 
+    @property
+    def erp_system(self) -> str | None:
+        """The registry id of the ERP written to (None: no ERP, or not a registered one)."""
+        return None
+
+    def erp_can(self, action: str) -> bool:
+        """Whether the ERP's writer can carry out `action` at all (the registry says), so
+        the console offers only what the pair supports."""
+        from .. import systems
+
+        found = systems.find(self.erp_system) if self.erp_system else None
+        return found is None or action in found.capabilities.writes
+
 
 class ReportSession(Session):
     """A report made by a function: a snapshot file, or tests."""
@@ -158,6 +171,10 @@ class LiveSession(Session):
     def systems(self) -> str:
         return f"{self.profile.platform.system}|{self.profile.erp.system}"
 
+    @property
+    def erp_system(self) -> str | None:
+        return self.profile.erp.system
+
     def load_mappings(self) -> Mappings:
         return self._mappings()
 
@@ -208,13 +225,15 @@ class DemoSession(LiveSession):
     the same connectors and cache as any profile."""
 
     def __init__(self, cache_path: Path, *, now: datetime | None = None,
-                 returns: int | None = None, read_only: bool = False) -> None:
+                 returns: int | None = None, read_only: bool = False,
+                 platform: str | None = None, erp: str | None = None) -> None:
         from ..sandbox.demo import build_sandbox
         from ..sandbox.server import BackgroundServer
+        from ..systems import display_name
         from .demo import demo_mappings
 
         moment = now or datetime.now(UTC).replace(microsecond=0)
-        self.sandbox = build_sandbox(moment, returns=returns)
+        self.sandbox = build_sandbox(moment, returns=returns, platform=platform, erp=erp)
         server = BackgroundServer(self.sandbox.app()).start()
         self.server: BackgroundServer | None = server
         # The demo's mapping tables live as long as the session: a remap shows at once, and
@@ -225,7 +244,8 @@ class DemoSession(LiveSession):
                          read_only=read_only, now=(lambda: moment) if now else None,
                          save_mappings=self._keep)
         self.label = "demo"
-        self.where = "built-in sandbox: Swap Commerce | Business Central"
+        self.where = (f"built-in sandbox: {display_name(self.sandbox.platform_id)} | "
+                      f"{display_name(self.sandbox.erp_id)}")
 
     def _keep(self, mappings: Mappings) -> None:
         self._demo_mappings = mappings
@@ -252,6 +272,6 @@ def _stale(status: SourceStatus) -> SourceStatus:
 
 
 def _system(system: str) -> str:
-    from ..domain.codes import SYSTEM_NAMES
+    from ..systems import display_name
 
-    return SYSTEM_NAMES.get(system, system)
+    return display_name(system)

@@ -215,7 +215,7 @@ class ActionFlows:
                 Field("record", "ERP record", records[0] if records else "")],
                 lambda v: [actions.plan_fix_reference(self.loaded, ref, v["link"],
                                                       v["record"] or None)],
-                note=f"Changes the link (externalDocumentNumber) on the ERP record of {ref}. "
+                note=f"Changes the link key on the ERP record of {ref}. "
                 + _likely_returns(case, self.loaded.report.cases if self.loaded else []))
         elif name == "requeue_posting":
             self.start_action("Re-queue posting", [],

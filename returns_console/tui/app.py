@@ -426,7 +426,7 @@ class ReturnsConsole(ActionFlows, App):
         self.push_screen(ReturnScreen(case, found, raw=raw.get, presenter=self.presenter,
                                       mappings=loaded.mappings,
                                       master=loaded.master or loaded.report.master,
-                                      triage=triage))
+                                      triage=triage, erp_can=self.session.erp_can))
 
 
 def keymap_clashes(keymap: Mapping[str, str]) -> list[str]:

@@ -179,7 +179,7 @@ def test_committed_native_fixtures_match_the_sandbox(tmp_path: Path) -> None:
     done = cli("scenario", "--native", "--now", "2026-11-21T10:00:00Z", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     committed = ROOT / "fixtures" / "demo" / "native"
-    for name in ("swap-returns.json", "business-central.json", "truth.json"):
+    for name in ("swap.json", "d365_bc.json", "truth.json"):
         assert json.loads((tmp_path / name).read_text()) == json.loads(
             (committed / name).read_text()), name
 

@@ -20,7 +20,7 @@ WORKING = "tests.config.fake_keyring.FileKeyring"
 HEADLESS = "tests.config.fake_keyring.NoKeyring"
 NEW_PROFILE = ["setup", "--profile", "demo-swap", "--platform", "swap",
                "--platform-url", "https://api.swap.test", "--erp", "d365_bc",
-               "--erp-url", "https://api.bc.test", "--platform-option", "store_id=0012",
+               "--erp-url", "https://api.bc.test", "--platform-option", "store=0012",
                "--erp-option", "tenant=contoso"]
 
 
@@ -81,7 +81,7 @@ def test_setup_then_profiles_with_a_working_keyring(run, isolated: Path) -> None
     assert "stored api_key in the OS keyring" in done.stdout
     assert "still needed: client_secret" in done.stdout
     config = (isolated / "config.toml").read_text()
-    assert 'store_id = "0012"' in config and 'default_profile = "demo-swap"' in config
+    assert 'store = "0012"' in config and 'default_profile = "demo-swap"' in config
     listed = run("profiles", backend=WORKING)
     assert listed.returncode == 0, listed.stderr
     assert "demo-swap (default): swap https://api.swap.test -> d365_bc" in listed.stdout
@@ -97,12 +97,12 @@ def test_setup_then_profiles_with_a_working_keyring(run, isolated: Path) -> None
 def test_setup_updates_only_what_is_given(run, isolated: Path) -> None:
     assert run(*NEW_PROFILE).returncode == 0
     done = run("setup", "--profile", "demo-swap", "--erp-url", "https://bc2.test",
-               "--platform-option", "store_id=", "--erp-option", "company_id=7")
+               "--platform-option", "store=", "--erp-option", "company=7")
     assert done.returncode == 0, done.stderr
     assert "updated profile demo-swap" in done.stdout
     config = (isolated / "config.toml").read_text()
     assert "https://bc2.test" in config and "https://api.swap.test" in config
-    assert "store_id" not in config and 'company_id = "7"' in config and "contoso" in config
+    assert "store =" not in config and 'company = "7"' in config and "contoso" in config
 
 
 def test_headless_secret_from_environment(run, isolated: Path) -> None:

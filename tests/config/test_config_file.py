@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from returns_console import systems
 from returns_console.config import (
-    REQUIRED_SECRETS,
-    SYSTEMS,
     AppConfig,
     Profile,
     SystemSettings,
     load_config,
     looks_secret,
+    option_problems,
+    required_secrets,
     save_config,
     secret_names,
 )
@@ -41,8 +42,8 @@ system = "swap"
 base_url = "https://api.swap.test/v1"
 
 [profiles.demo-swap.platform.options]
-store_id = "0012"
-sandbox = true
+store = "0012"
+api_version = 2
 
 [profiles.demo-swap.erp]
 system = "d365_bc"
@@ -82,7 +83,7 @@ def test_loads_every_field(tmp_path: Path) -> None:
     assert demo.name == "demo-swap" and demo.read_only
     assert demo.tolerance == Decimal("0.01")
     assert demo.grace_hours == {Stage.RECEIVED: 48, Stage.CREDITED: 12.5}
-    assert demo.platform.options == {"store_id": "0012", "sandbox": True}
+    assert demo.platform.options == {"store": "0012", "api_version": 2}
     assert demo.erp.options["token_url"].startswith("https://login")
     assert (config.default_profile, config.theme, config.operator) == (
         "demo-swap", "textual-dark", "sam")
@@ -150,7 +151,7 @@ def test_default_profile_must_exist(tmp_path: Path) -> None:
 def test_secret_looking_key_refused_anywhere(tmp_path: Path, key: str) -> None:
     value = "do-not-echo-me"
     for text in (f'{key} = "{value}"\n' + GOOD,
-                 GOOD.replace('store_id = "0012"', f'store_id = "0012"\n{key} = "{value}"'),
+                 GOOD.replace('store = "0012"', f'store = "0012"\n{key} = "{value}"'),
                  GOOD.replace("[profiles.demo-swap.erp]\n",
                               f'[profiles.demo-swap.erp]\n{key} = "{value}"\n')):
         message = refusal(write(tmp_path, text))
@@ -188,8 +189,22 @@ def test_models_refuse_bad_urls_and_names() -> None:
         profile(name="has space")
 
 
-def test_required_secrets_cover_every_system() -> None:
-    assert set(REQUIRED_SECRETS) == set(SYSTEMS) and len(SYSTEMS) == 8
+def test_every_declared_system_names_its_secrets() -> None:
+    declared = systems.all_systems()
+    assert {s.id for s in declared} >= {"swap", "d365_bc"} and len(declared) == 8
+    assert all(required_secrets(s.id) == s.secrets and s.secrets for s in declared)
+
+
+def test_options_are_checked_against_the_systems_model_at_load(tmp_path: Path) -> None:
+    """A typo'd option, or a value of the wrong kind, fails at load with its name; a
+    required option not given yet is named when the profile is used."""
+    message = refusal(write(tmp_path, GOOD.replace('store = "0012"', 'store_id = "0012"')))
+    assert "has no option 'store_id'" in message and "store" in message
+    message = refusal(write(tmp_path, GOOD.replace("api_version = 2", 'api_version = "x"')))
+    assert "api_version" in message
+    loaded = load_config(write(tmp_path, GOOD.replace('store = "0012"\n', "")))
+    options = loaded.profiles["demo-swap"].platform.options
+    assert option_problems("swap", options) == ["Swap Commerce needs option store"]
 
 
 def test_secret_names_disambiguate_a_shared_name() -> None:

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from returns_console.connectors.base import ErpWriter
-from returns_console.connectors.erps.business_central import BcSettings, BusinessCentralConnector
 from returns_console.connectors.errors import (
     AmbiguousResultError,
     ConflictError,
@@ -24,8 +23,9 @@ from returns_console.connectors.errors import (
 )
 from returns_console.connectors.http import RetryPolicy
 from returns_console.domain.postings import CreditLine, CreditRequest, RecordRef, WriteResult
-from returns_console.sandbox.business_central import COMPANY_NAME, BcSimulator, render_company
 from returns_console.scenarios.catalogue import build_scenario
+from returns_console.systems.d365_bc.connector import BcSettings, BusinessCentralConnector
+from returns_console.systems.d365_bc.simulator import COMPANY_NAME, BcSimulator, render_company
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TENANT, ENV = "northwind.onmicrosoft.com", "production"

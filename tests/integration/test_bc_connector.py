@@ -11,12 +11,6 @@ from datetime import UTC, datetime, time, timedelta
 import httpx
 import pytest
 
-from returns_console.connectors.erps.business_central import (
-    NO_RETURN_ORDERS,
-    BcSettings,
-    BusinessCentralConnector,
-    unseen_view,
-)
 from returns_console.connectors.errors import AuthError, NotFoundError
 from returns_console.connectors.http import RetryPolicy
 from returns_console.domain.codes import Side, Stage
@@ -24,10 +18,16 @@ from returns_console.domain.model import ErpView, ReturnCase, parse_cases
 from returns_console.domain.reconcile import reconcile
 from returns_console.domain.snapshot import Snapshot
 from returns_console.domain.view import Context
-from returns_console.sandbox.business_central import COMPANY_NAME, BcSimulator, render_company
 from returns_console.sandbox.faults import Faults
 from returns_console.sandbox.server import BackgroundServer
 from returns_console.scenarios.catalogue import build_scenario
+from returns_console.systems.d365_bc.connector import (
+    NO_RETURN_ORDERS,
+    BcSettings,
+    BusinessCentralConnector,
+    unseen_view,
+)
+from returns_console.systems.d365_bc.simulator import COMPANY_NAME, BcSimulator, render_company
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TENANT, ENV = "northwind.onmicrosoft.com", "production"

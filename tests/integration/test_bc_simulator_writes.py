@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from returns_console.sandbox.business_central import BcSimulator, render_company
 from returns_console.scenarios.catalogue import build_scenario
+from returns_console.systems.d365_bc.simulator import BcSimulator, render_company
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TENANT, ENV, CLIENT_ID, SECRET = "t.example", "sandbox", "client", "secret-value-1"

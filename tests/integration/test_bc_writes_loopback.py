@@ -11,15 +11,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from returns_console.connectors.erps.business_central import BcSettings, BusinessCentralConnector
 from returns_console.connectors.errors import ConflictError, ServerError
 from returns_console.connectors.http import RetryPolicy
 from returns_console.domain.postings import CreditLine, CreditRequest, RecordRef
-from returns_console.sandbox.demo import CREDENTIALS, build_sandbox
+from returns_console.sandbox.demo import build_sandbox
 from returns_console.sandbox.server import BackgroundServer
+from returns_console.systems.d365_bc.connector import BcSettings, BusinessCentralConnector
+from returns_console.systems.d365_bc.simulator import DEMO_CLIENT_SECRET
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-SECRET = CREDENTIALS[("d365_bc", "client_secret")]
+SECRET = DEMO_CLIENT_SECRET
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def served():
 def connector(url: str, box) -> BusinessCentralConnector:
     options = box.profile(url).erp.options
     return BusinessCentralConnector(
-        BcSettings(base_url=f"{url}/bc", tenant=options["tenant"],
+        BcSettings(base_url=f"{url}/d365_bc", tenant=options["tenant"],
                    environment=options["environment"], client_id=options["client_id"],
                    client_secret=SECRET, token_url=options["token_url"],
                    company=options["company"]),

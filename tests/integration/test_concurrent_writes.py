@@ -85,7 +85,11 @@ class Writer:
         return WriteResult(record_id=ident, number=f"draft-{ident}", status="Draft")
 
     async def post_credit(self, draft: WriteResult, link: str) -> WriteResult:
-        return WriteResult(record_id=draft.record_id, number=draft.record_id, status="Open")
+        return WriteResult(record_id=draft.record_id, number=draft.record_id, status="Open",
+                           final=True)
+
+    def reverse_hint(self, action: str, number: str | None) -> str:
+        return f"cancel {number} in the shared ERP"
 
     async def aclose(self) -> None:
         pass

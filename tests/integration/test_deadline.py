@@ -48,7 +48,7 @@ def silent() -> Iterator[str]:
 def _setup(home: Path, base: str) -> None:
     done = cli("setup", "--profile", "hung", "--platform", "swap",
                "--platform-url", f"{base}/swap", "--platform-option", "store=s",
-               "--erp", "d365_bc", "--erp-url", f"{base}/bc", "--erp-option", "tenant=t",
+               "--erp", "d365_bc", "--erp-url", f"{base}/d365_bc", "--erp-option", "tenant=t",
                "--erp-option", "environment=sandbox", "--erp-option", "client_id=c",
                "--erp-option", "company=C", "--erp-option", f"token_url={base}/token",
                home=home)

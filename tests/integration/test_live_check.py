@@ -92,11 +92,11 @@ def _setup(home: Path, port: int) -> None:
     done = cli("setup", "--profile", "sandbox", "--platform", "swap",
                "--platform-url", f"{base}/swap", "--platform-option", "store=store_northwind",
                "--platform-option", "api_version=2", "--erp", "d365_bc",
-               "--erp-url", f"{base}/bc", "--erp-option", "tenant=northwind-sandbox",
+               "--erp-url", f"{base}/d365_bc", "--erp-option", "tenant=northwind-sandbox",
                "--erp-option", "environment=sandbox",
                "--erp-option", "client_id=returns-console-demo",
                "--erp-option", "company=Northwind Outfitters Ltd",
-               "--erp-option", f"token_url={base}/bc/northwind-sandbox/oauth2/v2.0/token",
+               "--erp-option", f"token_url={base}/d365_bc/northwind-sandbox/oauth2/v2.0/token",
                # a source that is down is found out in two tries, not five
                "--platform-option", "retry_attempts=2", "--erp-option", "retry_attempts=2",
                home=home)
@@ -193,14 +193,14 @@ def test_a_refresh_reads_only_what_changed_and_sees_the_change(tmp_path: Path) -
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         first = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
-        full_requests, full_swap = sandbox.requests, sandbox.swap.requests
-        memo = sandbox.bc.data.find("salesCreditMemos", externalDocumentNumber=ref)
-        sandbox.bc.data.update("salesCreditMemos", memo["id"], at=later,
+        full_requests, full_swap = sandbox.requests, sandbox.platform.requests
+        memo = sandbox.erp.data.find("salesCreditMemos", externalDocumentNumber=ref)
+        sandbox.erp.data.update("salesCreditMemos", memo["id"], at=later,
                                totalTaxAmount=memo["totalTaxAmount"] - 1)
-        sandbox.swap.records[3]["date_updated"] = later.isoformat()
+        sandbox.platform.records[3]["date_updated"] = later.isoformat()
         second = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
         refresh_requests = sandbox.requests - full_requests
-        refresh_swap = sandbox.swap.requests - full_swap
+        refresh_swap = sandbox.platform.requests - full_swap
     mappings = demo_mappings(sandbox)
     before = found(live_report(profile, first, mappings, now=later).to_json())
     after = found(live_report(profile, second, mappings, now=later).to_json())
@@ -229,7 +229,7 @@ def test_a_refresh_drops_documents_deleted_in_the_erp(tmp_path: Path) -> None:
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         first = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
-        memos = sandbox.bc.data.sets["salesCreditMemos"]
+        memos = sandbox.erp.data.sets["salesCreditMemos"]
         extra = [m for m in memos if m["externalDocumentNumber"] == duplicated][-1]
         memos.remove(extra)
         second = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))

@@ -10,15 +10,15 @@ import pytest
 
 from returns_console.connectors.errors import AuthError, RequestError
 from returns_console.connectors.http import RetryPolicy
-from returns_console.connectors.platforms.swap import SwapConnector, SwapSettings
 from returns_console.domain.codes import Stage
 from returns_console.domain.model import ReturnCase, parse_cases
 from returns_console.domain.reconcile import reconcile
 from returns_console.domain.snapshot import Snapshot
 from returns_console.sandbox.faults import Faults
 from returns_console.sandbox.server import BackgroundServer
-from returns_console.sandbox.swap import SwapSimulator, render_return
 from returns_console.scenarios.catalogue import build_scenario
+from returns_console.systems.swap.connector import SwapConnector, SwapSettings
+from returns_console.systems.swap.simulator import SwapSimulator, render_return
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 KEY, STORE = "sandbox-swap-key", "store_demo"

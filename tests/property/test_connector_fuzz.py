@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from returns_console.connectors.erps.business_central import BcSettings, _Assembler
-from returns_console.connectors.platforms.swap import SwapConnector, SwapSettings
-from returns_console.sandbox.business_central import render_company
-from returns_console.sandbox.swap import render_return
 from returns_console.scenarios.catalogue import build_scenario
+from returns_console.systems.d365_bc.connector import BcSettings, _Assembler
+from returns_console.systems.d365_bc.simulator import render_company
+from returns_console.systems.swap.connector import SwapConnector, SwapSettings
+from returns_console.systems.swap.simulator import render_return
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 SCENARIO = build_scenario(NOW, returns=30, capabilities=frozenset({"platform_location"}))

@@ -102,9 +102,9 @@ def test_doctor_and_check_print_no_echoed_secret(tmp_path: Path, hostile_server)
     done = cli("setup", "--profile", "echo", "--platform", "swap",
                "--platform-url", f"{base}/swap", "--platform-option", "store=store_x",
                "--platform-option", "api_version=2", "--erp", "d365_bc",
-               "--erp-url", f"{base}/bc", "--erp-option", "tenant=t",
+               "--erp-url", f"{base}/d365_bc", "--erp-option", "tenant=t",
                "--erp-option", "environment=sandbox", "--erp-option", "client_id=c",
-               "--erp-option", "company=C", "--erp-option", f"token_url={base}/bc/token",
+               "--erp-option", "company=C", "--erp-option", f"token_url={base}/d365_bc/token",
                "--platform-option", "retry_attempts=1", "--erp-option", "retry_attempts=1",
                home=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -73,8 +73,8 @@ def test_a_body_with_escaped_controls_decodes_visible() -> None:
 @pytest.fixture(scope="module")
 def poisoned_report():
     sandbox = build_sandbox(NOW)
-    sandbox.swap.records = [poison(r) for r in sandbox.swap.records]
-    company = sandbox.bc.data
+    sandbox.platform.records = [poison(r) for r in sandbox.platform.records]
+    company = sandbox.erp.data
     for name, records in company.sets.items():
         company.sets[name] = [poison(r) for r in records]
     with BackgroundServer(sandbox.app()) as server:

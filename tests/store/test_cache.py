@@ -73,7 +73,7 @@ def test_data_read_from_another_source_is_not_this_profiles_cache(tmp_path) -> N
 def test_a_full_reads_pages_are_kept_as_sent_and_read_back_exactly(tmp_path) -> None:
     """The cache writes a full read's response bodies as they came (no record serialised
     again); the connector reads the records back from them, money as Decimal."""
-    from returns_console.connectors.erps.business_central import raw_from_pages
+    from returns_console.systems.d365_bc.connector import raw_from_pages
 
     body = b'{"value":[{"id":"a1","number":"TEE","unitPrice":12.30}],"@odata.nextLink":null}'
     batch = ErpBatch(raw={"d365_bc:items:a1": {"id": "a1"}}, pages=[("items", body)],

@@ -28,11 +28,11 @@ from textual.widgets import DataTable, Input, Static
 
 from returns_console.domain.actions import plan_fix_reference
 from returns_console.domain.codes import Code
-from returns_console.sandbox.business_central import COMPANY_NAME
-from returns_console.sandbox.swap import STORE_NAME
 from returns_console.services.actions import Actions
 from returns_console.services.session import DemoSession
 from returns_console.store.audit import AuditLog
+from returns_console.systems.d365_bc.simulator import COMPANY_NAME
+from returns_console.systems.swap.simulator import STORE_NAME
 from returns_console.tui.app import ReturnsConsole
 from returns_console.tui.screens.action_form import ActionForm
 from returns_console.tui.screens.audit import AuditScreen

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from returns_console import systems
 from returns_console.domain.codes import Code
 from returns_console.domain.findings import Finding
 from returns_console.domain.model import ReturnCase, dump_cases, parse_cases
@@ -54,7 +55,8 @@ def bent_case() -> ReturnCase:
 
 
 CASE = bent_case()
-FINDINGS: list[Finding] = [f for f in reconcile_case(CASE, SNAPSHOT.context()) if not f.delay]
+FINDINGS: list[Finding] = [f for f in reconcile_case(CASE, SNAPSHOT.context(names=systems.names()))
+                           if not f.delay]
 
 
 def app() -> ReturnsConsole:

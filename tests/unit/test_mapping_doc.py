@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from returns_console.connectors.erps import business_central as bc
-from returns_console.connectors.platforms.swap import (
+from returns_console.systems.d365_bc import connector as bc
+from returns_console.systems.swap.connector import (
     V1_TO_V2,
     SwapConnector,
     SwapProduct,

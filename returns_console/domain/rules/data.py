@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..codes import AUTHORISED, CREDITED, DONE, INSPECTED, PENDING, SYSTEM_NAMES, Code, Side
+from ..codes import AUTHORISED, CREDITED, DONE, INSPECTED, PENDING, Code, Side
 from ..findings import Finding
 from ..view import CaseView, same_ref
 
@@ -291,7 +291,7 @@ def payment_method_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 
 def _system(v: CaseView, side: Side) -> str:
     system = v.p.system if side == Side.PLATFORM else v.e.system
-    return SYSTEM_NAMES.get(system, system)
+    return v.ctx.names.get(system, system)
 
 
 def erp_record_unlinked(v: CaseView) -> list[Finding] | tuple[Finding, ...]:

@@ -534,6 +534,6 @@ def _banner_line(src: SourceStatus) -> str:
 
 
 def _system(system: str) -> str:
-    from ...domain.codes import SYSTEM_NAMES
+    from ...systems import display_name
 
-    return SYSTEM_NAMES.get(system, system)
+    return display_name(system)

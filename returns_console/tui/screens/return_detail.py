@@ -24,12 +24,13 @@ from textual.worker import Worker, WorkerState
 
 from ...domain.catalogue import CATALOGUE
 from ...domain.close import periods
-from ...domain.codes import SYSTEM_NAMES, Action, Component, Severity, Side, Stage
+from ...domain.codes import Action, Component, Severity, Side, Stage
 from ...domain.findings import Finding
 from ...domain.model import CreditNote, ErpLine, PlatformLine, ReturnCase, StageView
 from ...domain.reference import ErpMaster, Mappings, Policy, SkuMapping
 from ...domain.timeline import Event, timeline
 from ...domain.view import CaseView, Context
+from ...systems import display_name
 from ..format import SEVERITY_STYLE, money, status, when
 from ..presenter import Masker, Presenting, customers_of
 from .raw_record import RawRecordScreen
@@ -242,6 +243,10 @@ class Palette:
 # ---------------------------------------------------------------- the screen
 
 
+#: The actions that write to the ERP (the others change local tables or only look).
+ERP_WRITES = frozenset({"fix_reference", "requeue_posting"})
+
+
 class ReturnScreen(Presenting, Screen):
     """The stage board, the findings with why they matter, the money and the lines, the
     timeline, and the actions that apply; `p` / `e` open each side's raw source record."""
@@ -261,9 +266,13 @@ class ReturnScreen(Presenting, Screen):
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
                  presenter: bool | None = None, mappings: Mappings | None = None,
                  master: ErpMaster | None = None,
-                 triage: Mapping[str, str] | None = None) -> None:
+                 triage: Mapping[str, str] | None = None,
+                 erp_can: Callable[[str], bool] | None = None) -> None:
         super().__init__()
         self.case = case
+        #: Whether the ERP can do an action that writes to it: the ones it cannot are not
+        #: offered (their findings say what to do in the ERP).
+        self.erp_can = erp_can or (lambda action: True)
         #: What operators said of each exception (by finding id): shown under it.
         self.triage = dict(triage or {})
         #: The ERP's accounting periods: each credit note's posting date and its period.
@@ -372,7 +381,7 @@ class ReturnScreen(Presenting, Screen):
             f"<{self._safe(p.customer_email)}>" if p.customer_email else "")))
         parts = [f"Return {self._safe(p.return_ref)}", f"order {self._safe(p.order_ref or '—')}",
                  customer or "no customer on the platform",
-                 f"{SYSTEM_NAMES.get(p.system, p.system)} | {SYSTEM_NAMES.get(e.system, e.system)}"]
+                 f"{display_name(p.system)} | {display_name(e.system)}"]
         return Text(" · ".join(parts))
 
     # -- stage board ------------------------------------------------------------------
@@ -557,6 +566,11 @@ class ReturnScreen(Presenting, Screen):
         out.rstrip()
         return out
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act" and parameters and parameters[0] in ERP_WRITES:
+            return self.erp_can(str(parameters[0]))
+        return True
+
     def action_act(self, name: str) -> None:
         start = getattr(self.app, "return_action", None)
         if start is not None:
@@ -570,12 +584,12 @@ class ReturnScreen(Presenting, Screen):
     # -- raw records ------------------------------------------------------------------
 
     def action_raw_platform(self) -> None:
-        name = SYSTEM_NAMES.get(self.case.platform.system, self.case.platform.system)
+        name = display_name(self.case.platform.system)
         self._load_raw(f"{name} record of {self.case.return_ref}",
                        raw_refs_platform(self.case))
 
     def action_raw_erp(self) -> None:
-        name = SYSTEM_NAMES.get(self.case.erp.system, self.case.erp.system)
+        name = display_name(self.case.erp.system)
         self._load_raw(f"{name} records of {self.case.return_ref}", raw_refs_erp(self.case))
 
     def _load_raw(self, title: str, refs: list[str]) -> None:

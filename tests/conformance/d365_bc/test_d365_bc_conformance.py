@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from returns_console.connectors import errors
-from returns_console.connectors.erps.business_central import BcSettings, BusinessCentralConnector
 from returns_console.connectors.http import RetryPolicy
+from returns_console.systems.d365_bc.connector import BcSettings, BusinessCentralConnector
 from tests.conformance.checker import check, check_citation, load_cases, variants
 
 CASES = load_cases(Path(__file__).parent / "cases")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from returns_console.connectors.platforms.swap import SwapConnector, SwapSettings
+from returns_console.systems.swap.connector import SwapConnector, SwapSettings
 from tests.conformance.checker import check, check_citation, load_cases, variants
 
 CASES = load_cases(Path(__file__).parent / "cases")

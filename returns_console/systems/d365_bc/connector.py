@@ -55,7 +55,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -65,6 +65,28 @@ from urllib.parse import urlencode, urlsplit
 from httpx import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
+from ...connectors.auth import OAuthClientCredentials
+from ...connectors.base import ErpBatch
+from ...connectors.errors import (
+    AmbiguousResultError,
+    ConflictError,
+    ConnectorError,
+    InvalidPayloadError,
+    MisconfiguredError,
+    NetworkError,
+    NotFoundError,
+    RefusedError,
+    ServerError,
+)
+from ...connectors.http import (
+    CallLog,
+    HttpClient,
+    RetryPolicy,
+    decode_json,
+    json_or_none,
+    json_text,
+)
+from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import (
     CreditNote,
@@ -77,21 +99,6 @@ from ...domain.model import (
 from ...domain.money import MoneyBreakdown, pad_cents
 from ...domain.postings import CreditRequest, RecordRef, WriteResult
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
-from ..auth import OAuthClientCredentials
-from ..base import ErpBatch
-from ..errors import (
-    AmbiguousResultError,
-    ConflictError,
-    ConnectorError,
-    InvalidPayloadError,
-    MisconfiguredError,
-    NetworkError,
-    NotFoundError,
-    RefusedError,
-    ServerError,
-)
-from ..http import CallLog, HttpClient, RetryPolicy, decode_json, json_or_none, json_text
-from ..validation import as_utc, describe
 
 SYSTEM = "d365_bc"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -132,6 +139,7 @@ INSTEAD = {
 LINK_LENGTH = 35
 #: Credit memo statuses of an unposted document.
 UNPOSTED = frozenset({"Draft", "In Review"})
+
 #: The error BC answers a PATCH with when the If-Match token is missing or unreadable.
 INVALID_TOKEN = "BadRequest_InvalidToken"
 
@@ -692,6 +700,26 @@ class BusinessCentralConnector:
 
     # -- writing -------------------------------------------------------------------------
 
+    link_label = "externalDocumentNumber"
+
+    def link_of(self, record: Mapping[str, Any]) -> str | None:
+        value = record.get("externalDocumentNumber")
+        return value if isinstance(value, str) else None
+
+    def token_of(self, record: Mapping[str, Any]) -> str | None:
+        value = record.get("@odata.etag")
+        return value if isinstance(value, str) and value else None
+
+    def credit_steps(self) -> tuple[str, ...]:
+        return ("then posted (Microsoft.NAV.post)",)
+
+    def reverse_hint(self, action: str, number: str | None) -> str:
+        if action == "requeue_posting":
+            return ("A posted credit memo is not undone automatically: cancel it in the ERP "
+                    f"(Business Central: Cancel on posted credit memo {number or '?'}).")
+        return ("ERP writes are not undone automatically: set the record's external "
+                "document number back in Business Central, or fix the reference again here.")
+
     async def get_record(self, ref: RecordRef) -> dict:
         """The record as BC holds it now, with its lines (sales documents) and
         `@odata.etag`, read from the primary database (not a read replica, which may lag)."""
@@ -841,6 +869,8 @@ class BusinessCentralConnector:
         """Post the draft credit memo; return the posted one, found again by `link`.
 
         RefusedError when BC refuses (not a draft, no lines, ...): the draft stays."""
+        if result.final:
+            return result
         link = _checked_link(link)
         await self._company_id()
         described = self.describe_post_credit(result)
@@ -1034,7 +1064,9 @@ def _result(record: dict) -> WriteResult:
         number=record.get("number") if isinstance(record.get("number"), str) else None,
         etag=record.get("@odata.etag") if isinstance(record.get("@odata.etag"), str) else None,
         record=record,
-        status=record.get("status") if isinstance(record.get("status"), str) else None)
+        status=record.get("status") if isinstance(record.get("status"), str) else None,
+        final=record.get("status") not in UNPOSTED if isinstance(record.get("status"), str)
+        else None)
 
 
 def raw_from_pages(pages: Iterable[tuple[str, bytes]]) -> dict[str, Any]:

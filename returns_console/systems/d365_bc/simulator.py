@@ -62,9 +62,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..exact_json import exact_json
-from .faults import Faults
-from .odata import ODataError, query, shape, split_list
+from ...exact_json import exact_json
+from ...kits.odata.server import ODataError, query, shape, split_list
+from ...sandbox.faults import Faults
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL,
                        "https://api.businesscentral.dynamics.com/returns-console/sandbox")
@@ -811,6 +811,25 @@ class BcSimulator:
                   methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ])
 
+    # -- what the sandbox asks of every simulator (sandbox/hosted.py) --------------------
+
+    def settings(self, base_url: str) -> dict[str, Any]:
+        return {"tenant": self.tenant, "environment": self.environment,
+                "client_id": self.client_id, "company": self.data.company["name"],
+                "token_url": f"{base_url}/{self.tenant}/oauth2/v2.0/token"}
+
+    def touch(self, refs: set[str], at: datetime) -> None:
+        for entity_set in ("salesReturnOrders", "salesCreditMemos"):
+            for record in list(self.data.sets.get(entity_set, [])):
+                if record.get("externalDocumentNumber") in refs:
+                    self.data.update(entity_set, record["id"], at=at)
+
+    def credentials(self) -> dict[str, str]:
+        return {"client_secret": self.client_secret}
+
+    def native(self) -> Any:
+        return {"company": self.data.company, **self.data.sets}
+
     def expire_tokens(self) -> None:
         """Every issued token stops working (as at expiry)."""
         self.tokens.clear()
@@ -1419,3 +1438,22 @@ def _date_field(body: Mapping[str, Any], name: str) -> str | None:
 def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
     """JSON values as the simulator stores records: numbers as JSON numbers."""
     return {k: json_number(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+
+
+#: The sandbox's tenant and app registration (public demo values, not secrets).
+DEMO_TENANT, DEMO_ENVIRONMENT, DEMO_CLIENT_ID = ("northwind-sandbox", "sandbox",
+                                                 "returns-console-demo")
+DEMO_CLIENT_SECRET = "sandbox-client-secret"
+
+
+def build(snapshot: dict, *, faults: Faults | None = None, return_orders_api: bool = True,
+          **knobs: Any) -> BcSimulator:
+    """The simulator loaded with a canonical scenario's ERP side, rendered as one company.
+    `return_orders_api=False`: a tenant without the return-order pages."""
+    if knobs:
+        raise TypeError(f"the Business Central simulator takes no {', '.join(knobs)}")
+    return BcSimulator(render_company(snapshot, tenant=DEMO_TENANT,
+                                      environment=DEMO_ENVIRONMENT),
+                       tenant=DEMO_TENANT, environment=DEMO_ENVIRONMENT,
+                       client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+                       faults=faults, return_orders_api=return_orders_api)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import Faults, json_error
+from ...sandbox.faults import Faults, json_error
 
 #: v2 field name → v1 field name, for the fields the two versions spell differently.
 V1_NAMES = {
@@ -171,6 +171,22 @@ class SwapSimulator:
         self.faults = faults or Faults()
         self.requests = 0
 
+    # -- what the sandbox asks of every simulator (sandbox/hosted.py) --------------------
+
+    def settings(self, base_url: str) -> dict[str, Any]:
+        return {"store": self.store, "api_version": 2}
+
+    def touch(self, refs: set[str], at: datetime) -> None:
+        for record in self.records:
+            if record["rma_number"] in refs:
+                record["date_updated"] = at.isoformat()
+
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.api_key}
+
+    def native(self) -> Any:
+        return self.records
+
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route("/v1/external/returns", self._v1, methods=["GET"]),
@@ -255,3 +271,18 @@ def _server_error() -> Response:
 def _rate_limited(retry_after: float) -> Response:
     return json_error(429, {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"},
                       headers={"Retry-After": f"{retry_after:g}"})
+
+
+#: The sandbox's store and key (public demo values, not secrets).
+DEMO_STORE = "store_northwind"
+DEMO_API_KEY = "sandbox-swap-api-key"
+
+
+def build(snapshot: dict, *, faults: Faults | None = None, **knobs: Any) -> SwapSimulator:
+    """The simulator loaded with a canonical scenario's returns, rendered as Swap sends them
+    (an ERP record with no platform return behind it has no Swap record)."""
+    if knobs:
+        raise TypeError(f"the Swap simulator takes no {', '.join(knobs)}")
+    return SwapSimulator([render_return(c, DEMO_STORE) for c in snapshot["returns"]
+                          if not c.get("unlinked")],
+                         api_key=DEMO_API_KEY, store=DEMO_STORE, faults=faults)

@@ -17,14 +17,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
+from ...connectors.auth import ApiKeyHeader
+from ...connectors.base import PlatformBatch
+from ...connectors.errors import InvalidPayloadError, MisconfiguredError, NotFoundError
+from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
+from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, StageView
 from ...domain.money import MoneyBreakdown, pad_cents
-from ..auth import ApiKeyHeader
-from ..base import PlatformBatch
-from ..errors import InvalidPayloadError, MisconfiguredError, NotFoundError
-from ..http import CallLog, HttpClient, RetryPolicy, json_or_none
-from ..validation import as_utc, describe
 
 SYSTEM = "swap"
 #: A unit price worked out from a line total keeps five decimals (as ERPs hold prices).

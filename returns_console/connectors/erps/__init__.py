@@ -1,1 +1,0 @@
-"""ERP connectors (systems of record)."""

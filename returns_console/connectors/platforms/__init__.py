@@ -1,1 +1,0 @@
-"""Returns platform connectors (systems of engagement)."""

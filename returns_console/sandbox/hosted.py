@@ -1,0 +1,59 @@
+"""What the sandbox needs of a system's simulator, whatever the system: its ASGI app, the
+profile settings that reach it, a way to make returns look edited, and (for an ERP) its
+write journal and fault switches. Each system's `simulator:build` returns one of these, so
+the sandbox composes any platform with any ERP without naming either."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from starlette.types import ASGIApp
+
+from .faults import Faults
+
+
+@runtime_checkable
+class HostedSystem(Protocol):
+    #: API requests served (token requests apart).
+    requests: int
+
+    def app(self) -> ASGIApp: ...
+
+    def settings(self, base_url: str) -> dict[str, Any]:
+        """The profile options that reach this simulator served at `base_url`."""
+        ...
+
+    def touch(self, refs: set[str], at: datetime) -> None:
+        """The returns `refs` change here at `at` (same values, new timestamps)."""
+        ...
+
+    def credentials(self) -> dict[str, str]:
+        """The secrets it accepts, by the names the system declares (public demo values)."""
+        ...
+
+    def native(self) -> Any:
+        """Everything served, in the system's own JSON (for `sandbox --write-native`)."""
+        ...
+
+
+@runtime_checkable
+class HostedErp(HostedSystem, Protocol):
+    def writes_json(self) -> bytes:
+        """Every write received, as received."""
+        ...
+
+    def clear_writes(self) -> int: ...
+
+    def bump(self, entity: str, record_id: str) -> dict[str, Any]:
+        """Someone else edits a record (a new concurrency token); KeyError if none."""
+        ...
+
+    def fail_writes(self, count: int = 1, *, status: int = 503, after: bool = False) -> None:
+        ...
+
+
+class Build(Protocol):
+    """A system's `simulator:build`: its simulator loaded from a canonical scenario."""
+
+    def __call__(self, snapshot: dict, *, faults: Faults, **knobs: Any) -> HostedSystem: ...
