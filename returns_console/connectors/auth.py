@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
@@ -97,3 +97,36 @@ class OAuthClientCredentials:
 
     def __repr__(self) -> str:
         return f"OAuthClientCredentials({self.token_url!r}, {self.client_id!r}, '***')"
+
+
+async def request_token(http: HttpClient, token_url: str, form: Mapping[str, str], *,
+                        refused: str,
+                        scrub: Callable[[str], str] | None = None) -> tuple[SecretStr, float]:
+    """POST an OAuth 2.0 token request; the access token and its lifetime in seconds.
+
+    For the token-based auths that fetch a bearer token the way `OAuthClientCredentials`
+    does. `refused` is the sentence for a 401/403 (the endpoint did not accept who we are);
+    `scrub` cleans any other error's text further than the redaction layer can (a key's
+    fragment that the error parser cut in half)."""
+    try:
+        response = await http.request("POST", token_url, authenticate=False, data=form)
+    except AuthError as exc:
+        raise AuthError(http.system, refused, status=exc.status) from None
+    except ConnectorError as exc:
+        text = f"could not get a token: {exc}"
+        error = ConnectorError(http.system, scrub(text) if scrub else text, status=exc.status)
+        # The token request had its own retries; retrying the API call would repeat them.
+        error.__class__ = type(exc)
+        error.retryable = False
+        raise error from None
+    body = http.decode(response)
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise InvalidPayloadError(http.system, "the token endpoint answered without an "
+                                  "access_token")
+    lifetime = body.get("expires_in", 3600)
+    try:
+        lifetime = float(lifetime)
+    except (TypeError, ValueError):
+        lifetime = 3600.0
+    return SecretStr(token), lifetime

@@ -7,7 +7,7 @@ does not validate comes back as a PayloadProblem next to the rest, never as an e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -174,3 +174,98 @@ class ErpWriter(Protocol):
     def describe_post_credit(self, result: WriteResult) -> dict: ...
 
     async def aclose(self) -> None: ...
+
+
+# -- systems that cannot be listed: looked up one by one, or pushing to us -------------------
+
+
+@runtime_checkable
+class LookupPlatform(Protocol):
+    """A platform with no list endpoint: its returns can only be read one reference at a
+    time (an order number, a return id the ERP or a webhook named). A refresh asks for the
+    references it knows, so what it does not know of it cannot see: such a platform is
+    normally also an EventSource, whose deliveries name the returns to look up."""
+
+    system: str
+
+    async def lookup(self, refs: Sequence[str]) -> PlatformBatch:
+        """One request per reference, spaced by the Pacer of the connector's HttpClient
+        (such APIs allow a request every few seconds, not a burst): a long list of
+        references takes minutes, so callers ask for the ones that matter (those the
+        inbox or the ERP named), not every one ever seen. A reference the platform does not
+        know is simply absent from the batch, neither a problem nor an error: a stale order
+        number is normal. Only a failure of the API itself raises (a ConnectorError)."""
+        ...
+
+    async def check_connection(self) -> str:
+        """One cheap authenticated call; a sentence on success, a ConnectorError if not."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class InboxEvent:
+    """One delivery a system pushed to us, kept as it arrived so it can be read again by a
+    later, better connector: the body byte for byte (a signature covers those bytes, and
+    parsing belongs to the connector), and only the headers its WebhookSpec keeps (never
+    credentials). Text from the sender (`delivery_id`, `topic`, header values) is made
+    visible before it is kept; the body is not, its connector does that when it parses."""
+
+    system: str
+    #: The sender's own id for the delivery: a retry carries the same one, which is how a
+    #: retried push is stored once.
+    delivery_id: str
+    #: What happened, in the sender's words (its event type), for `from_events` to dispatch.
+    topic: str
+    received_at: datetime
+    body: bytes
+    #: Lower-case header name to value; only the names the spec keeps.
+    headers: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: Arrival order in the inbox (None until stored).
+    seq: int | None = None
+
+    def __repr__(self) -> str:
+        # No body and no headers: they carry customer data and would end up in logs.
+        return (f"InboxEvent({self.system} #{self.seq} {self.topic!r}, "
+                f"{len(self.body)} bytes, received {self.received_at})")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSpec:
+    """How the receiver checks and keys one system's deliveries; the system supplies it, so
+    the receiver names no system, header or field. Each callable gets the headers (lower-case
+    names) and the raw body as received, before anything is parsed."""
+
+    #: True only for a delivery signed with our secret: anything else is refused unstored.
+    verify: Callable[[Mapping[str, str], bytes], bool]
+    #: The sender's id for this delivery, the same on every retry; None or "" when there is
+    #: none (refused: without it a retry could not be told from a new event).
+    delivery_id: Callable[[Mapping[str, str], bytes], str | None]
+    #: The event type, from a header or the body.
+    topic: Callable[[Mapping[str, str], bytes], str]
+    #: Served at `/hooks/<system>/<suffix>`: what is registered with the sender.
+    suffix: str = "events"
+    #: Header names (lower case) worth keeping with the body, e.g. an API version.
+    keep_headers: frozenset[str] = frozenset()
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    """A system that calls us instead of being polled (or as well as): its deliveries are
+    received and kept in the inbox, and its connector turns them into the same batches the
+    pull seam gives, so everything after the connector cannot tell the difference."""
+
+    system: str
+
+    def webhook(self) -> WebhookSpec:
+        """How to verify and key this system's deliveries (it holds the signing secret)."""
+        ...
+
+    def from_events(self, events: Sequence[InboxEvent],
+                    earlier: PlatformBatch | None) -> PlatformBatch:
+        """`events` (in arrival order) laid over `earlier`: one view per return, each event
+        merged into the return it is about (a later event adds a stage, it does not replace
+        what earlier ones said unless it says otherwise). A body that does not read comes
+        back as a PayloadProblem, never as an exception; an unknown topic is ignored."""
+        ...

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from .http import CallLog, RetryPolicy
+from .pacing import Pacer
 
 
 @dataclass(slots=True)
@@ -24,3 +25,6 @@ class Connection:
     log: CallLog
     retry: RetryPolicy
     transport: object | None = None
+    #: The request budget the system declares (None: no documented rate); the connector
+    #: hands it to its HttpClient.
+    pacer: Pacer | None = None

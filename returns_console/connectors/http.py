@@ -44,6 +44,7 @@ from .errors import (
     RequestError,
     ServerError,
 )
+from .pacing import Pacer
 
 #: Query parameters whose values never leave this module.
 SECRET_PARAMS = frozenset({
@@ -128,6 +129,14 @@ class Auth(Protocol):
         ...
 
 
+class SigningAuth(Auth, Protocol):
+    """An auth that must see each request as sent: a signature over the method, the URL and a
+    fresh nonce and timestamp (OAuth 1.0a). HttpClient calls `sign` on every attempt, after
+    the headers are applied and just before sending, so a retry is signed anew."""
+
+    def sign(self, request: httpx.Request) -> None: ...
+
+
 class NoAuth:
     async def headers(self, http: HttpClient) -> Mapping[str, str]:
         return {}
@@ -193,6 +202,7 @@ class HttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], Any] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.system = system
         self.auth = auth or NoAuth()
@@ -201,6 +211,8 @@ class HttpClient:
         self._parse_error = error_parser or _default_error
         self._limit = asyncio.Semaphore(concurrency)
         self._sleep = sleep or asyncio.sleep
+        #: Spaces the starts of requests (every attempt), for APIs that count per second.
+        self.pacer = pacer
         self.client = httpx.AsyncClient(
             base_url=base_url,
             # A host that does not answer is known in seconds; a slow answer may take long.
@@ -279,7 +291,7 @@ class HttpClient:
             if authenticate:
                 sent_headers.update(await self.auth.headers(self))
             response = await self._timed(method, url, params, json_body, data, sent_headers,
-                                         attempt)
+                                         attempt, sign=authenticate)
             if response.status_code == 401 and authenticate and not refreshed:
                 refreshed = True
                 if await self.auth.refresh(self):
@@ -287,7 +299,7 @@ class HttpClient:
             return self._check(response, write)
 
     async def _timed(self, method, url, params, json_body, data, headers,
-                     attempt: int) -> httpx.Response:
+                     attempt: int, *, sign: bool = False) -> httpx.Response:
         content = None
         if json_body is not None:
             content = json_text(json_body).encode()
@@ -298,6 +310,11 @@ class HttpClient:
         shown = redact_url(request.url)
         started = time.perf_counter()
         async with self._limit:
+            if self.pacer is not None:
+                await self.pacer.acquire()
+            signer = getattr(self.auth, "sign", None) if sign else None
+            if callable(signer):  # last, so a timestamp in the signature is the send time
+                signer(request)
             try:
                 response = await self.client.send(request)
                 await response.aread()
@@ -317,8 +334,19 @@ class HttpClient:
                 raise NetworkError(self.system, f"cannot reach {shown}: {reason}",
                                    maybe_sent=_maybe_sent(exc),
                                    refused=isinstance(exc, httpx.ConnectError)) from None
+            if response.status_code == 429 and self.pacer is not None:
+                self._pause(response)  # before any other request of this client can start
         self._record(method, shown, response.status_code, started, attempt, None)
         return response
+
+    def _pause(self, response: httpx.Response) -> None:
+        """A 429 with Retry-After holds every request to the system, not only this one's
+        retry. A wait beyond the retry cap is not held: that request fails now (the system
+        counts as down for now) and the others should fail as fast, not hang."""
+        assert self.pacer is not None
+        wait = retry_after_seconds(response)
+        if wait is not None and wait <= self.retry.max_retry_after:
+            self.pacer.pause_for(wait)
 
     def _record(self, method: str, url: str, status: int | None, started: float, attempt: int,
                 error: str | None) -> None:

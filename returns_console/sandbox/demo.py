@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from .. import systems
 from ..config import Profile, SystemSettings
 from ..domain.codes import Side
+from ..domain.reference import Mappings
 from ..scenarios.catalogue import Scenario, build_scenario
 from .faults import Faults
 from .hosted import HostedErp, HostedSystem
@@ -94,6 +95,17 @@ class Sandbox:
     def secret(self, system: str, name: str) -> str | None:
         hosted = {self.platform_id: self.platform, self.erp_id: self.erp}.get(system)
         return hosted.credentials().get(name) if hosted is not None else None
+
+    def mappings(self) -> Mappings:
+        """The demo company's mapping tables, keyed by the platform's codes as its
+        connector reads them (the scenario writes its own words)."""
+        tables = dict(self.scenario.snapshot["mappings"])
+        for table, kind in (("payment_methods", "refund_method"), ("locations", "location"),
+                            ("reasons", "reason"), ("fees", "fee")):
+            if isinstance(tables.get(table), dict):
+                tables[table] = {self.platform.native_code(kind, k): v
+                                 for k, v in tables[table].items()}
+        return Mappings.model_validate(tables)
 
     def credentials(self) -> list[tuple[str, str, str]]:
         """(system, secret name, public demo value) of both systems."""

@@ -28,6 +28,11 @@ class HostedSystem(Protocol):
         """The returns `refs` change here at `at` (same values, new timestamps)."""
         ...
 
+    def native_code(self, kind: str, code: str) -> str:
+        """How this system says one of the scenario's codes (kind "refund_method", ...):
+        the sandbox keys the demo's mapping tables by what the connector will read."""
+        ...
+
     def credentials(self) -> dict[str, str]:
         """The secrets it accepts, by the names the system declares (public demo values)."""
         ...

@@ -90,7 +90,7 @@ def build_return(i: int, rng: random.Random, shape: Shape, customers: int,
     hub = next(iter(HUBS))
     method = rng.choice(REFUND_METHODS)
     if method not in PAYMENT_METHODS:
-        method = "Shop Now Credit"
+        method = "store_credit"
     reached = PROGRESS.index(shape.progress)
     at = {k: shape.start + off for k, off in PLATFORM_AT.items()}
     eat = {k: shape.start + off for k, off in ERP_AT.items()}

@@ -18,6 +18,7 @@ from .world import (
     SOCK_PACK,
     TAX_RATE,
     UNKNOWN_SKU,
+    UNMAPPED_HUB,
     UNMAPPED_METHOD,
     month_start,
 )
@@ -127,7 +128,7 @@ def disposition_unmapped(case: dict, now: datetime) -> None:
 
 def location_unmapped(case: dict, now: datetime) -> None:
     for line in case["platform"]["lines"]:
-        line["location"] = "swap-de-hub"
+        line["location"] = UNMAPPED_HUB
 
 
 def fee_item_unmapped(case: dict, now: datetime) -> None:

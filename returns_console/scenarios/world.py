@@ -44,15 +44,19 @@ REASONS = {"too_small": "SIZE", "too_big": "SIZE", "changed_mind": "UNWANTED",
            "faulty": "DEFECT", "not_as_described": "DESCR"}
 CONDITIONS = {"sellable": ("RESELL", "MAIN"), "damaged": ("QUARANTINE", "QUAR"),
               "faulty": ("SUPPLIER", "QUAR")}
-HUBS = {"swap-uk-returns": "RETURNS"}
-#: Refund methods as Swap names its return types, and the ERP payment method each maps to.
-#: Store credit is money too: it is posted to the ERP payment method its mapping names.
-PAYMENT_METHODS = {"Refund": "CARD", "Shop Now Credit": "GIFTCARD"}
+HUBS = {"uk-returns": "RETURNS"}
+#: A hub no location mapping covers.
+UNMAPPED_HUB = "de-returns"
+#: Refund methods in the scenario's own words (each platform's simulator says them in its
+#: own: a card refund, store credit issued at once, store credit issued later), and the ERP
+#: payment method each maps to. Store credit is money too: it is posted to the ERP payment
+#: method its mapping names.
+PAYMENT_METHODS = {"refund": "CARD", "store_credit": "GIFTCARD"}
 #: The ways a healthy return is paid back, as drawn (a draw of the unmapped one is read as
-#: Shop Now Credit, so the draws stay as they were when all three were mapped).
-REFUND_METHODS = ("Refund", "Shop Later Credit", "Shop Now Credit")
-#: A way of paying back that no mapping covers (a documented Swap type that moves money).
-UNMAPPED_METHOD = "Shop Later Credit"
+#: store credit, so the draws stay as they were when all three were mapped).
+REFUND_METHODS = ("refund", "store_credit_later", "store_credit")
+#: A way of paying back that no mapping covers (one that moves money all the same).
+UNMAPPED_METHOD = "store_credit_later"
 FEE_TYPE = "handling_fee"
 ERP_LOCATIONS = ("MAIN", "QUAR", "RETURNS")
 CURRENCY = "GBP"

@@ -15,6 +15,7 @@ from ..config import Profile, SystemSettings, option_problems, required_secrets,
 from ..connectors.base import Erp, ReturnsPlatform
 from ..connectors.connection import Connection
 from ..connectors.http import CallLog, RetryPolicy
+from ..connectors.pacing import Pacer
 from ..errors import UserError
 from ..secrets import SecretStore, env_var_name
 
@@ -100,8 +101,10 @@ def _open(profile: Profile, settings: SystemSettings, lookup: SecretLookup, log:
     options = spec.options.model_validate(settings.options)
     getter = _secret_getter(profile, settings.system, lookup)
     factory = spec.load("connector")
+    rate = spec.capabilities.rate_per_second
+    pacer = Pacer(rate, spec.capabilities.burst) if rate else None
     return factory(Connection(profile.name, settings.base_url, options, getter, log,
-                              _retry(profile.name, options), transport))
+                              _retry(profile.name, options), transport, pacer))
 
 
 def open_platform(profile: Profile, lookup: SecretLookup, log: CallLog,

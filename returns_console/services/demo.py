@@ -16,7 +16,7 @@ from .live import fetch_live, live_report
 
 def demo_mappings(sandbox: Sandbox) -> Mappings:
     """The demo company's mapping tables (an operator's would live in the local store)."""
-    return Mappings.model_validate(sandbox.scenario.snapshot["mappings"])
+    return sandbox.mappings()
 
 
 def run_demo_check(*, now: datetime | None = None, returns: int | None = None,

@@ -33,18 +33,8 @@ def _hits(names: set[str], allowed: list[Path]) -> list[str]:
     return out
 
 
-#: Still outside its folder, and why; strict: the day it is fixed, this entry must go.
-KNOWN_DEBT = {
-    "swap": "the canonical scenario (scenarios/world.py, builder.py) is still written in "
-            "Swap's vocabulary (its return types and hub): each platform simulator should "
-            "render canonical codes into its own (issue 12, next slice)",
-}
-
-
-@pytest.mark.parametrize("spec", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEBT[s.id]))
-    if s.id in KNOWN_DEBT else s
-    for s in systems.all_systems() if s.built], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", [s for s in systems.all_systems() if s.built],
+                         ids=lambda s: s.id)
 def test_a_systems_own_names_stay_in_its_folder(spec: systems.SystemSpec) -> None:
     quoted_id = {f'"{spec.id}"', f"'{spec.id}'", f"systems.{spec.id}"}
     hits = _hits(set(spec.own_names) | quoted_id, [SYSTEMS_DIR / spec.id,

@@ -135,7 +135,7 @@ async def test_lines_pair_each_sku_with_its_erp_item() -> None:
         lines = rows(screen, "lines")
         assert lines[0][:5] == ["JKT-RAIN-M", "2 each", "JKT-RAIN-M", "2 PCS", "2 → 2"]
         assert lines[0][5:9] == ["not_as_described → DESCR", "sellable → RESELL",
-                                 "swap-uk-returns → MAIN", "same code"]
+                                 "uk-returns → MAIN", "same code"]
         assert (lines[1][0], lines[1][2], lines[1][-1]) == ("BAG-TOTE-XX", "—", "SKU_UNKNOWN")
         assert (lines[2][0], lines[2][2], lines[2][-1]) == ("—", "BAG-TOTE", "QUANTITY_MISMATCH")
 

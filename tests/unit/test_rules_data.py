@@ -19,7 +19,7 @@ from tests.factories import (
 )
 
 # The seed-1 healthy return: R-100001 for order #1001, customer C00009, one line of
-# 2 x TEE-WHT-L (item TEE-WHT-L, PCS), reason changed_mind, hub swap-uk-returns, graded
+# 2 x TEE-WHT-L (item TEE-WHT-L, PCS), reason changed_mind, hub uk-returns, graded
 # sellable, refunded by shopify_payments with a 2.50 handling fee, created 8 days ago.
 
 
@@ -419,7 +419,7 @@ def test_location_unmapped_names_the_location() -> None:
 
 def test_location_mapped_to_a_code_the_erp_lacks_is_unmapped() -> None:
     ctx = ctx_with(lambda ref: ref["mappings"]["locations"].update(
-        {"swap-uk-returns": "RTN-OLD"}))
+        {"uk-returns": "RTN-OLD"}))
     assert codes(healthy(), ctx) == {Code.LOCATION_UNMAPPED}
 
 

@@ -86,6 +86,7 @@ from ...connectors.http import (
     json_or_none,
     json_text,
 )
+from ...connectors.pacing import Pacer
 from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import (
@@ -440,7 +441,8 @@ class BusinessCentralConnector:
     system = SYSTEM
 
     def __init__(self, settings: BcSettings, *, log: CallLog | None = None,
-                 transport=None, retry: RetryPolicy | None = None, sleep=None) -> None:
+                 transport=None, retry: RetryPolicy | None = None, sleep=None,
+                 pacer: Pacer | None = None) -> None:
         self.settings = settings
         token_url = settings.token_url.replace("{tenant}", settings.tenant)
         self.http = HttpClient(
@@ -449,6 +451,7 @@ class BusinessCentralConnector:
                                         settings.scope),
             timeout=settings.timeout, concurrency=settings.concurrency, retry=retry, log=log,
             transport=transport, sleep=sleep, error_parser=_error_text,
+            pacer=pacer,
         )
         self._company: dict[str, Any] | None = None
         self._known = _KNOWN.setdefault(

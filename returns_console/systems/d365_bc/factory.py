@@ -17,4 +17,4 @@ def open_connector(c: Connection) -> BusinessCentralConnector:
                    local_currency=o.local_currency, fee_items=o.fee_items,
                    shipping_items=o.shipping_items, link_pattern=o.link_pattern,
                    concurrency=o.concurrency),
-        log=c.log, transport=c.transport, retry=c.retry)
+        log=c.log, transport=c.transport, retry=c.retry, pacer=c.pacer)

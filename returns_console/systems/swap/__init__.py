@@ -29,6 +29,6 @@ SPEC = SystemSpec(
     own_names=frozenset({
         "rma_number", "date_updated", "shopify_order_name", "return_status",
         "delivery_status", "quality_control_status", "main_reason_id", "main_reason_text",
-        "Shop Now Credit", "Shop Later Credit", "swap-uk-returns", "store_northwind",
+        "Shop Now Credit", "Shop Later Credit", "store_northwind",
     }),
 )

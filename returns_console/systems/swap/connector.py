@@ -21,6 +21,7 @@ from ...connectors.auth import ApiKeyHeader
 from ...connectors.base import PlatformBatch
 from ...connectors.errors import InvalidPayloadError, MisconfiguredError, NotFoundError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
+from ...connectors.pacing import Pacer
 from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, StageView
@@ -224,12 +225,14 @@ class SwapConnector:
     system = SYSTEM
 
     def __init__(self, settings: SwapSettings, *, log: CallLog | None = None,
-                 transport=None, retry: RetryPolicy | None = None, sleep=None) -> None:
+                 transport=None, retry: RetryPolicy | None = None, sleep=None,
+                 pacer: Pacer | None = None) -> None:
         self.settings = settings
         self.http = HttpClient(
             SYSTEM, settings.base_url, auth=ApiKeyHeader("x-api-key", settings.api_key),
             timeout=settings.timeout, concurrency=settings.concurrency, retry=retry, log=log,
             transport=transport, sleep=sleep, error_parser=_error_text,
+            pacer=pacer,
         )
 
     @property

@@ -16,4 +16,4 @@ def open_connector(c: Connection) -> SwapConnector:
             history_days=o.history_days, default_location=o.default_location,
             reason_key=o.reason_key, qc_done=o.qc_done, refund_types=o.refund_types,
             exchange_types=o.exchange_types, instant_credit_types=o.instant_credit_types),
-        log=c.log, transport=c.transport, retry=c.retry)
+        log=c.log, transport=c.transport, retry=c.retry, pacer=c.pacer)

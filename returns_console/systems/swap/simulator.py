@@ -29,6 +29,9 @@ V1_NAMES = {
     "return_status": "status",
 }
 STORE_NAME = "Northwind Outfitters"
+#: The scenario's refund methods as Swap's return types (its help centre's words).
+RETURN_TYPES = {"refund": "Refund", "store_credit": "Shop Now Credit",
+                "store_credit_later": "Shop Later Credit"}
 #: The product fields a shipment's ExternalShipmentItemDto repeats.
 SHIPMENT_ITEM_FIELDS = ("product_id", "shopify_product_id", "order_number", "product_name",
                         "sku", "item_count", "cost", "return_type", "currency",
@@ -65,7 +68,7 @@ def render_return(case: dict, store: str) -> dict[str, Any]:
     currency = refund.get("currency", "GBP")
     fee = sum((Decimal(f["amount"]) for f in p.get("fees", [])), Decimal(0))
     unpaid = stages.get("credited", {})
-    method = p.get("refund_method") or (
+    method = RETURN_TYPES.get(p.get("refund_method") or "", p.get("refund_method")) or (
         unpaid.get("detail") if unpaid.get("status") == "not_applicable" and unpaid.get("detail")
         else "Exchange" if exchanged or _is_exchange(case) else None)
     products = []
@@ -180,6 +183,9 @@ class SwapSimulator:
         for record in self.records:
             if record["rma_number"] in refs:
                 record["date_updated"] = at.isoformat()
+
+    def native_code(self, kind: str, code: str) -> str:
+        return RETURN_TYPES.get(code, code) if kind == "refund_method" else code
 
     def credentials(self) -> dict[str, str]:
         return {"api_key": self.api_key}

@@ -1,0 +1,133 @@
+"""The HTTP endpoint systems push to: `POST /hooks/<system>/<suffix>`.
+
+Each delivery is read raw (a signature covers the bytes as sent, so nothing is parsed
+first), verified by the system's own WebhookSpec, keyed by the sender's delivery id and
+kept in the inbox. The answers are what senders act on:
+
+- 200 once the delivery is stored, and equally for a duplicate (`{"stored": false}`): a
+  sender retries on anything else, so a duplicate answered with an error would come again
+  for days;
+- 401 for a missing or wrong signature, 400 for a delivery without an id, 404 for a system
+  or path not served, 413 for a body over the cap: nothing is stored;
+- 503 when the inbox cannot store it now: the sender's retry is the remedy.
+
+No answer repeats anything the request carried (body, headers, path): whoever posts a
+forged delivery learns nothing from the reply, and no log of replies holds customer data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..connectors.base import InboxEvent, WebhookSpec
+from ..redaction import SECRET_HEADERS
+from ..store.inbox import MAX_BODY, BodyTooLarge, Inbox
+from ..visible import visible
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def receiver(inbox: Inbox, sources: Mapping[str, WebhookSpec], *, max_body: int = MAX_BODY,
+             clock: Callable[[], datetime] | None = None) -> Starlette:
+    """The ASGI app receiving deliveries for `sources` (system → its spec) into `inbox`.
+    `clock` stamps arrivals (for tests)."""
+    specs = dict(sources)
+    now = clock or (lambda: datetime.now(UTC))
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    async def hook(request: Request) -> JSONResponse:
+        system = request.path_params["system"]
+        spec = specs.get(system)
+        if spec is None or request.path_params["suffix"].strip("/") != spec.suffix.strip("/"):
+            return _answer(404, "no hook is served here")
+        try:
+            body = await _read(request, max_body)
+        except _TooLarge:
+            return _answer(413, f"a delivery may be at most {max_body} bytes")
+        headers = _headers(request)
+        if not _verified(spec, headers, body):
+            return _answer(401, "the signature is missing or does not match")
+        delivery_id = _text(spec.delivery_id, headers, body)
+        if not delivery_id:
+            return _answer(400, "the delivery carries no delivery id")
+        topic = _text(spec.topic, headers, body)
+        if not topic:
+            return _answer(400, "the delivery carries no event type")
+        keep = {name.lower() for name in spec.keep_headers} - SECRET_HEADERS
+        kept = {name: visible(value) for name, value in headers.items() if name in keep}
+        event = InboxEvent(system=system, delivery_id=visible(delivery_id),
+                           topic=visible(topic), received_at=now(), body=body, headers=kept)
+        try:
+            new = await run_in_threadpool(inbox.receive, event)
+        except BodyTooLarge:
+            return _answer(413, f"a delivery may be at most {inbox.max_body} bytes")
+        except sqlite3.Error:
+            return _answer(503, "the delivery could not be stored now: send it again")
+        return JSONResponse({"stored": new})
+
+    routes = [Route("/hooks/health", health, methods=["GET"]),
+              Route("/hooks/{system}/{suffix:path}", hook, methods=["POST"])]
+    app = Starlette(routes=routes)
+    # A sender posts to exactly the address registered with it; a redirect to another
+    # path is not an answer it acts on, so a near miss is a plain 404.
+    app.router.redirect_slashes = False
+    return app
+
+
+async def _read(request: Request, max_body: int) -> bytes:
+    """The raw body, refused as soon as it is known to be over `max_body` (announced or
+    counted), so a huge upload is never held in memory."""
+    try:
+        announced = int(request.headers.get("content-length", ""))
+    except ValueError:
+        announced = None
+    if announced is not None and announced > max_body:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    """Lower-case names; a repeated header counts by its first value."""
+    found: dict[str, str] = {}
+    for name, value in request.headers.items():
+        found.setdefault(name.lower(), value)
+    return found
+
+
+def _verified(spec: WebhookSpec, headers: Mapping[str, str], body: bytes) -> bool:
+    try:
+        return spec.verify(headers, body) is True
+    except Exception:  # a check that cannot decide has not verified anything
+        return False
+
+
+def _text(read: Callable[[Mapping[str, str], bytes], str | None],
+          headers: Mapping[str, str], body: bytes) -> str | None:
+    try:
+        value = read(headers, body)
+    except Exception:  # an unreadable id or type is a delivery without one
+        return None
+    return value.strip() if isinstance(value, str) else None
+
+
+def _answer(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)

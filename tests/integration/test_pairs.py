@@ -1,0 +1,91 @@
+"""The registry drives the pair: the sandbox composes any platform with any ERP it has a
+simulator of, plants only what the pair can show, and an action the ERP's writer cannot do
+is refused below the UI (CLI and bulk paths included) and never offered on screen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from returns_console import systems
+from returns_console.config import Profile, SystemSettings
+from returns_console.connectors.http import CallLog
+from returns_console.domain.catalogue import codes_for
+from returns_console.domain.codes import Code
+from returns_console.errors import UserError
+from returns_console.sandbox.demo import build_sandbox
+from returns_console.services.actions import Actions
+from returns_console.services.connections import open_platform
+from returns_console.services.session import DemoSession
+from returns_console.store.audit import AuditLog
+from returns_console.tui.screens.return_detail import ReturnScreen
+
+NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
+
+
+def test_the_default_pair_is_served_under_each_systems_id() -> None:
+    box = build_sandbox(NOW, platform="swap", erp="d365_bc", returns=30)
+    profile = box.profile("http://127.0.0.1:1")
+    assert profile.name == "demo-swap-d365bc"
+    assert profile.platform.base_url.endswith("/swap")
+    assert profile.erp.base_url.endswith("/d365_bc")
+    assert {(s, n) for s, n, _ in box.credentials()} == {("swap", "api_key"),
+                                                          ("d365_bc", "client_secret")}
+
+
+def test_a_pair_without_a_simulator_is_named_not_guessed() -> None:
+    with pytest.raises(ValueError, match="no platform simulator for Shopify"):
+        build_sandbox(NOW, platform="shopify")
+    with pytest.raises(ValueError, match="no ERP simulator for 'nope'"):
+        build_sandbox(NOW, erp="nope")
+
+
+def test_only_what_the_pair_can_show_is_planted() -> None:
+    swap, bc = systems.spec("swap"), systems.spec("d365_bc")
+    can = set(codes_for(swap.capabilities.facts | bc.capabilities.facts))
+    planted = {Code(t["code"]) for t in build_sandbox(NOW).truth}
+    assert planted <= can and Code.PREMATURE_RESTOCK not in can
+
+
+def test_a_missing_required_option_is_named_with_the_setup_line() -> None:
+    profile = Profile(name="p", platform=SystemSettings(system="swap", base_url="https://s"),
+                      erp=SystemSettings(system="d365_bc", base_url="https://b"))
+    with pytest.raises(UserError) as caught:
+        open_platform(profile, lambda system, name: "x", CallLog())
+    said = str(caught.value)
+    assert "Swap Commerce needs option store" in said and "--platform-option store=" in said
+
+
+@pytest.fixture
+def demo(tmp_path):
+    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW)
+    yield session
+    session.close()
+
+
+def test_an_action_the_erp_cannot_do_is_refused_and_audited_and_nothing_sent(
+        demo, tmp_path, monkeypatch) -> None:
+    """As for an ERP whose registry entry lists no re-queue: the CLI and bulk paths go
+    through the same service, so they are refused too."""
+    monkeypatch.setattr(type(demo), "erp_can", lambda self, action: action != "requeue_posting")
+    act = Actions(demo, audit_path=tmp_path / "audit.sqlite3",
+                  triage_path=tmp_path / "triage.sqlite3", operator="op")
+    loaded = demo.refresh()
+    ref = next(f.return_ref for f in loaded.report.findings
+               if f.code is Code.CREDIT_NOTE_MISSING and not f.delay)
+    before = demo.sandbox.erp.writes_json()
+    plan = act.plan_requeue(loaded, ref)
+    assert not plan.allowed and "API cannot do this" in (plan.refusal or "")
+    outcome = act.apply(plan)
+    assert not outcome.ok and demo.sandbox.erp.writes_json() == before
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        assert [e.outcome for e in audit.entries(action="requeue_posting")] == ["refused"]
+
+
+def test_the_return_screen_does_not_offer_what_the_erp_cannot_do() -> None:
+    screen = ReturnScreen.__new__(ReturnScreen)  # only the binding check, no layout
+    screen.erp_can = lambda action: action == "fix_reference"
+    assert screen.check_action("act", ("fix_reference",)) is True
+    assert screen.check_action("act", ("requeue_posting",)) is False
+    assert screen.check_action("act", ("remap_sku",)) is True  # local: always offered
