@@ -93,8 +93,13 @@ class Sandbox:
         return Profile(name=self.profile_name, platform=sides[0], erp=sides[1])
 
     def secret(self, system: str, name: str) -> str | None:
+        """A demo secret by the name the profile stores it under (a name both systems use
+        is stored prefixed with the system's id)."""
         hosted = {self.platform_id: self.platform, self.erp_id: self.erp}.get(system)
-        return hosted.credentials().get(name) if hosted is not None else None
+        if hosted is None:
+            return None
+        given = hosted.credentials()
+        return given.get(name) or given.get(name.removeprefix(f"{system}_"))
 
     def mappings(self) -> Mappings:
         """The demo company's mapping tables, keyed by the platform's codes as its

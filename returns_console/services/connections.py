@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from .. import systems
 from ..config import Profile, SystemSettings, option_problems, required_secrets, secret_names
-from ..connectors.base import Erp, ReturnsPlatform
+from ..connectors.base import Erp, ErpWriter, ReturnsPlatform
 from ..connectors.connection import Connection
 from ..connectors.http import CallLog, RetryPolicy
 from ..connectors.pacing import Pacer
@@ -115,3 +115,12 @@ def open_platform(profile: Profile, lookup: SecretLookup, log: CallLog,
 def open_erp(profile: Profile, lookup: SecretLookup, log: CallLog,
              transport: object | None = None) -> Erp:
     return _open(profile, profile.erp, lookup, log, transport)
+
+
+def open_writer(profile: Profile, lookup: SecretLookup, log: CallLog,
+                transport: object | None = None) -> ErpWriter | None:
+    """The ERP's writer (None: its system declares none, so it cannot be written to)."""
+    spec = systems.find(profile.erp.system)
+    if spec is None or spec.writer is None:
+        return None
+    return spec.load("writer")(open_erp(profile, lookup, log, transport))

@@ -23,7 +23,7 @@ from ..connectors.http import CallLog
 from ..domain.reference import ErpMaster, Mappings
 from ..store.cache import Cache
 from .check import CheckReport, SourceStatus
-from .connections import SecretLookup, open_erp
+from .connections import SecretLookup, open_writer
 from .live import DEFAULT_DEADLINE, fetch_live, live_report
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
@@ -77,8 +77,8 @@ class Session:
         """Stop what the session started (the demo's sandbox)."""
 
     def open_erp(self):
-        """A connector to the ERP for writes (None: this session cannot write, e.g. a
-        snapshot file). The caller closes it (`await connector.aclose()`)."""
+        """The ERP's writer (None: this session cannot write, e.g. a snapshot file, or its
+        ERP takes no writes). The caller closes it (`await writer.aclose()`)."""
         return None
 
     def load_mappings(self) -> Mappings:
@@ -161,7 +161,7 @@ class LiveSession(Session):
         self._now = now or (lambda: datetime.now(UTC))
 
     def open_erp(self):
-        return open_erp(self.profile, self._lookup, CallLog())
+        return open_writer(self.profile, self._lookup, CallLog())
 
     @property
     def profile_name(self) -> str:

@@ -86,8 +86,8 @@ class SystemOptions(BaseModel):
     retry_attempts: int = Field(5, ge=1, le=20, description=(
         "How many times a request is tried on 429, 5xx or a timeout"))
     retry_max_wait: float = Field(30.0, gt=0, le=600, description=(
-        "The longest wait between tries, in seconds (a longer Retry-After is honoured up to "
-        "this)"))
+        "The longest backoff between tries, in seconds (a Retry-After the server sends is "
+        "honoured as given, up to two minutes)"))
 
 
 @dataclass(frozen=True, slots=True)
