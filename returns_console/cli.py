@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_sessions import deadline_of, load_profile, profile_session
 from .domain.codes import Severity
 from .domain.memory import gc_paused
 from .errors import UserError
@@ -114,7 +115,7 @@ def cli(ctx: click.Context, config_path: Path | None, profile_name: str | None,
             click.echo("\nNo profile yet: try `returns-console demo`, or create one with "
                        "`returns-console setup`.")
             return
-        _console(obj, _profile_session(obj, profile_name))
+        _console(obj, profile_session(obj, profile_name))
 
 
 @cli.command()
@@ -219,7 +220,7 @@ def capture(obj: dict, profile_name: str | None, out_dir: Path) -> None:
     from .services.connections import store_lookup
     from .services.mappings import load_mappings
 
-    profile = _load_profile(obj, profile_name or obj.get("profile_name"))
+    profile = load_profile(obj, profile_name or obj.get("profile_name"))
     if out_dir.exists() and any(out_dir.iterdir()):
         raise UserError(f"{out_dir} is not empty; choose a new folder for the capture")
     mappings = load_mappings(obj, profile.name).model_dump(mode="json")
@@ -257,22 +258,6 @@ def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
     return report
 
 
-def _load_profile(obj: dict, name: str | None):
-    from .config import load_config
-    from .locations import resolve
-
-    path = resolve(obj.get("config_path")).config_file
-    config = load_config(path)
-    name = name or config.default_profile
-    if not name:
-        raise UserError(f"no profile given and no default profile in {path}; "
-                        "create one with `returns-console setup`")
-    if name not in config.profiles:
-        known = ", ".join(sorted(config.profiles)) or "none yet"
-        raise UserError(f"no profile {name!r} in {path} (profiles: {known})")
-    return config.profiles[name]
-
-
 class _cache:
     """The local cache, opened for one command and closed after."""
 
@@ -292,12 +277,6 @@ class _cache:
     def __exit__(self, *exc: object) -> None:
         for warning in self.cache.close():
             click.echo(f"returns-console: warning: {warning}", err=True)
-
-
-def _deadline(obj: dict) -> float:
-    from .services.live import DEFAULT_DEADLINE
-
-    return obj.get("deadline") or DEFAULT_DEADLINE
 
 
 class Progress:
@@ -339,11 +318,11 @@ def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = 
     from .services.live import fetch_live, live_report
     from .services.mappings import load_mappings
 
-    profile = _load_profile(obj, name)
+    profile = load_profile(obj, name)
     with _cache(obj) as cache, Progress(f"reading {profile.platform.system} and "
                                          f"{profile.erp.system}"):
         data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache, full=full,
-                                      deadline=_deadline(obj)))
+                                      deadline=deadline_of(obj)))
     return live_report(profile, data, load_mappings(obj, profile.name), now=now,
                        workers=workers)
 
@@ -400,7 +379,7 @@ def open_return(obj: dict, ref: str, use_demo: bool, snapshot_path: Path | None,
     elif snapshot_path is not None:
         session = _snapshot_session(snapshot_path)
     else:
-        session = _profile_session(obj, obj.get("profile_name"), read_only_here)
+        session = profile_session(obj, obj.get("profile_name"), read_only_here)
     _console(obj, session, open_ref=ref, presenter=presenter_here)
 
 
@@ -445,20 +424,6 @@ def _replay_session(folder: Path):
     return ReportSession(lambda: replay_report(folder), label=f"replay {folder.name}",
                          environment="demo", read_only=True, where=f"capture {folder.name}",
                          systems=f"{profile.platform.system}|{profile.erp.system}")
-
-
-def _profile_session(obj: dict, name: str | None, read_only: bool = False):
-    from .locations import resolve
-    from .services.connections import store_lookup
-    from .services.mappings import load_mappings, save_mappings
-    from .services.session import LiveSession
-
-    profile = _load_profile(obj, name)
-    return LiveSession(profile, store_lookup(profile), lambda: load_mappings(obj, profile.name),
-                       resolve(obj.get("config_path")).cache_db,
-                       read_only=read_only or obj.get("read_only", False),
-                       save_mappings=lambda m: save_mappings(obj, profile.name, m),
-                       deadline=_deadline(obj))
 
 
 def _console(obj: dict, session, *, open_ref: str | None = None,
@@ -586,10 +551,10 @@ def doctor(obj: dict, profile_name: str | None) -> None:
     from .services.connections import store_lookup
     from .services.doctor import diagnose
 
-    profile = _load_profile(obj, profile_name or obj.get("profile_name"))
+    profile = load_profile(obj, profile_name or obj.get("profile_name"))
     with Progress(f"trying {profile.platform.system} and {profile.erp.system}"):
         results = asyncio.run(diagnose(profile, store_lookup(profile),
-                                       deadline=_deadline(obj)))
+                                       deadline=deadline_of(obj)))
     ok = True
     for line in results:
         click.echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.what}: {line.detail}")

@@ -15,9 +15,9 @@ from .errors import UserError
 
 
 def _session(obj: dict):
-    from . import cli
+    from .cli_sessions import profile_session
 
-    return cli._profile_session(obj, obj.get("profile_name"))
+    return profile_session(obj, obj.get("profile_name"))
 
 
 def _actions(obj: dict, session):

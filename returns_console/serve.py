@@ -133,7 +133,7 @@ def _what_to_serve(obj: dict, use_demo: bool, name: str | None) -> tuple[str, st
         if name:
             raise UserError("choose one of --demo, --profile")
         return "the demo", None
-    from .cli import _load_profile
+    from .cli_sessions import load_profile
     from .config import load_config
     from .locations import resolve
 
@@ -141,7 +141,7 @@ def _what_to_serve(obj: dict, use_demo: bool, name: str | None) -> tuple[str, st
     if name is None and load_config(path).default_profile is None:
         raise UserError(f"say what to serve: --demo, or --profile NAME (no default profile "
                         f"in {path})")
-    profile = _load_profile(obj, name)
+    profile = load_profile(obj, name)
     return f"profile {profile.name}", profile.name
 
 
@@ -202,7 +202,7 @@ def session_main(argv: list[str] | None = None) -> None:
            "read_only": args.read_only, "presenter": args.presenter, "theme": args.theme}
     try:
         session = (cli._demo_session(obj) if args.demo
-                   else cli._profile_session(obj, args.profile))
+                   else cli.profile_session(obj, args.profile))
         cli._console(obj, session, presenter=args.presenter)
     except UserError as exc:  # reaches the server's output: textual-serve relays stderr
         print(f"returns-console: {exc}", file=sys.stderr)

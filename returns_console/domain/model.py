@@ -168,19 +168,6 @@ class PayloadProblem:
 
 
 @record
-class LinkKey:
-    """What ties the two views: the original order plus the platform's return reference."""
-
-    __pydantic_config__ = _STRICT
-
-    order_ref: str | None
-    return_ref: NonEmpty
-
-    def __str__(self) -> str:
-        return f"{self.order_ref or '?'}/{self.return_ref}"
-
-
-@record
 class ReturnCase:
     """One return as both systems see it."""
 
@@ -200,10 +187,6 @@ class ReturnCase:
     @property
     def order_ref(self) -> str | None:
         return self.platform.order_ref
-
-    @property
-    def link_key(self) -> LinkKey:
-        return LinkKey(order_ref=self.platform.order_ref, return_ref=self.platform.return_ref)
 
 
 _CASES = TypeAdapter(tuple[ReturnCase, ...])

@@ -74,7 +74,3 @@ def pad_cents(amount: Decimal) -> Decimal:
         return amount
     return padded if padded == amount else amount  # never drop a digit that is there
 
-
-def convert(amount: Decimal, rate: Decimal) -> Decimal:
-    """Convert an amount by an exact rate; rounding is the caller's explicit choice."""
-    return amount * rate

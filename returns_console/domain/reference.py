@@ -62,7 +62,6 @@ class DispositionMapping(_Model):
     location: NonEmpty
 
 
-CodeKind = Literal["reason", "disposition", "location", "fee", "payment_method"]
 
 
 class Mappings(_Cached):

@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from returns_console.domain.codes import Component
 from returns_console.domain.model import dump_cases, parse_cases
-from returns_console.domain.money import MoneyBreakdown, convert
+from returns_console.domain.money import MoneyBreakdown
 from tests.factories import healthy
 
 COMPONENTS = tuple(c.value for c in Component)
@@ -122,50 +122,6 @@ def test_adding_different_currencies_raises(
 def _fields(m: MoneyBreakdown) -> dict:
     return {"currency": m.currency, **{name: getattr(m, name) for name in COMPONENTS}}
 
-
-# ------------------------------------------------------------------------------ conversion
-
-#: Exchange rates with up to six decimal places, as a provider quotes them.
-rates = st.decimals(
-    min_value=Decimal("0.000001"), max_value=Decimal("10000"), places=6,
-    allow_nan=False, allow_infinity=False,
-)
-#: Amounts small enough that amount × rate fits the 28-digit context exactly (15 + 10 digits).
-convertible = st.integers(min_value=-10**15, max_value=10**15).map(lambda c: Decimal(c).scaleb(-2))
-
-
-@settings(max_examples=100, deadline=None)
-@given(convertible, rates)
-def test_convert_by_an_exact_rate_has_no_float_drift(amount: Decimal, rate: Decimal) -> None:
-    converted = convert(amount, rate)
-    assert isinstance(converted, Decimal)
-    assert Fraction(converted) == Fraction(amount) * Fraction(rate)
-
-
-#: Rates 2^a · 5^b have an exact decimal reciprocal, so there and back must be lossless.
-exact_pairs = st.tuples(st.integers(-6, 6), st.integers(-6, 6)).map(
-    lambda ab: (Decimal(2) ** ab[0] * Decimal(5) ** ab[1],
-                Decimal(2) ** -ab[0] * Decimal(5) ** -ab[1])
-)
-
-
-@settings(max_examples=100, deadline=None)
-@given(convertible, exact_pairs)
-def test_convert_there_and_back_by_an_exact_reciprocal_is_lossless(
-    amount: Decimal, pair: tuple[Decimal, Decimal]
-) -> None:
-    rate, inverse = pair
-    assert Fraction(rate) * Fraction(inverse) == 1
-    assert convert(convert(amount, rate), inverse) == amount
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(convertible, rates), min_size=1, max_size=20))
-def test_converting_then_summing_is_exact(pairs: list[tuple[Decimal, Decimal]]) -> None:
-    """A basket converted line by line sums to the exact rational value."""
-    total = reduce(add, (convert(a, r) for a, r in pairs))
-    exact = sum(Fraction(a) * Fraction(r) for a, r in pairs)
-    assert Fraction(total) == exact
 
 
 # ------------------------------------------------------------------------------ JSON boundary
