@@ -6,7 +6,9 @@ Auth is Microsoft Entra ID client credentials (a bearer token, cached and refres
 set is read at once (at most `concurrency` requests in flight: BC allows 5 per user), each
 following `@odata.nextLink` with `Prefer: odata.maxpagesize`. Field names, status strings,
 paging, ETags and the error body follow docs/vendors/business-central.md;
-docs/swap-bc-mapping.md says how each record maps to the canonical return.
+docs/swap-bc-mapping.md says how each record maps to the canonical return. The OData
+plumbing (paging, `$batch`, ETags, literals, the error envelope) is the shared kit's,
+returns_console/kits/odata/client.py; what is Business Central's own stays here.
 
 Choices where BC's API is silent or thin (also in the class docstrings below):
 
@@ -60,7 +62,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import urlencode, urlsplit
 
 from httpx import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
@@ -100,6 +101,17 @@ from ...domain.model import (
 from ...domain.money import MoneyBreakdown, pad_cents
 from ...domain.postings import CreditRequest, RecordRef, WriteResult
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
+from ...kits.odata.client import (
+    BatchGet,
+    ODataClient,
+    datetime_literal,
+    decode_enum,
+    error_text,
+    etag_of,
+    filter_eq,
+    next_link,
+    query_options,
+)
 
 SYSTEM = "d365_bc"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -107,7 +119,6 @@ NO_RETURN_ORDERS = ("this Business Central tenant has no salesReturnOrders API; 
                     "read from posted credit memos")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{12}$")
-_ENCODED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CORRELATION = re.compile(r"\s*CorrelationId:\s*[0-9A-Fa-f-]*\.?\s*$")
 #: Invoices asked for by id per request (`id eq … or id eq …`), to keep URLs short.
 IDS_PER_REQUEST = 20
@@ -143,6 +154,10 @@ UNPOSTED = frozenset({"Draft", "In Review"})
 
 #: The error BC answers a PATCH with when the If-Match token is missing or unreadable.
 INVALID_TOKEN = "BadRequest_InvalidToken"
+#: Collection reads may come from a read replica (writes read without it: a replica may lag).
+READ_ONLY = {"Data-Access-Intent": "ReadOnly"}
+#: BC's largest page (an id listing asks for it: one page).
+MAX_PAGE_SIZE = 20000
 
 
 @dataclass(slots=True, kw_only=True)
@@ -192,11 +207,6 @@ class BcSettings:
 # ------------------------------------------------------------------------------ records
 
 
-def _decoded(value: str) -> str:
-    """OData spells enum names with `_xHHHH_` escapes: "Pending_x0020_Approval"."""
-    return _ENCODED.sub(lambda m: chr(int(m.group(1), 16)), value)
-
-
 def _enum(*choices: str, aliases: dict[str, str] | None = None) -> BeforeValidator:
     """Accept BC's spellings of an enum value (any case, OData-escaped or not); leave
     anything else as it is so the Literal rejects it."""
@@ -206,7 +216,7 @@ def _enum(*choices: str, aliases: dict[str, str] | None = None) -> BeforeValidat
     def canonical(value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        text = _decoded(value)
+        text = decode_enum(value)
         return lookup.get(text.casefold(), lookup.get(text.strip().casefold(), value))
 
     return BeforeValidator(canonical)
@@ -453,27 +463,12 @@ class BusinessCentralConnector:
             transport=transport, sleep=sleep, error_parser=_error_text,
             pacer=pacer,
         )
+        self.odata = ODataClient(self.http, root=settings.api_root)
         self._company: dict[str, Any] | None = None
         self._known = _KNOWN.setdefault(
             (settings.api_root, settings.company.strip().casefold()), _Known())
 
     # -- reading -------------------------------------------------------------------------
-
-    @property
-    def _headers(self) -> dict[str, str]:
-        return {"Prefer": f"odata.maxpagesize={self.settings.page_size}",
-                "Data-Access-Intent": "ReadOnly"}
-
-    async def _get(self, url: str, params: dict[str, str] | None = None,
-                   keep: list[bytes] | None = None) -> dict:
-        response = await self.http.request("GET", url, params=params, headers=self._headers)
-        body = self.http.decode(response)
-        if keep is not None:
-            keep.append(response.content)
-        if not isinstance(body, dict):
-            raise InvalidPayloadError(SYSTEM, f"GET {url} answered with something that is not "
-                                      "an OData object; is the base URL right?")
-        return body
 
     async def _read(self, url: str, params: dict[str, str] | None = None,
                     on_page: Callable[[list[Any]], None] | None = None,
@@ -481,75 +476,51 @@ class BusinessCentralConnector:
         """Every record of a collection, following `@odata.nextLink` page by page; each
         page handed to `on_page` as it arrives (validating it while the next one loads),
         and its body kept in `pages` when given."""
-        body = await self._get(url, params, pages)
         rows: list[Any] = []
-        while True:
-            value = body.get("value")
-            if not isinstance(value, list):
-                raise InvalidPayloadError(SYSTEM, f"GET {url} answered without a 'value' "
-                                          "list; is the base URL right?")
-            rows.extend(value)
+        async for page in self.odata.pages(url, params, max_page_size=self.settings.page_size,
+                                           headers=READ_ONLY):
+            rows.extend(page.value)
             if on_page is not None:
-                on_page(value)
-            link = body.get("@odata.nextLink")
-            if not isinstance(link, str) or not link:
-                return rows
-            self._check_link(link)
-            body = await self._get(link, keep=pages)
+                on_page(page.value)
+            if pages is not None:
+                pages.append(page.content)
+        return rows
 
     async def _read_batched(self, base: str, reads: dict[str, dict[str, str]],
                             optional: tuple[str, ...] = (),
                             sets: dict[str, str] | None = None,
                             ) -> dict[str, list[Any] | None]:
         """Many collection reads as one JSON `$batch` (BC allows 100 operations a batch);
-        a collection with more than one page follows its next links as usual."""
+        a collection with more than one page follows its next links as usual. A read
+        throttled or failed inside the batch is made again on its own, with retries."""
         names = list(reads)
+        entity = {name: (sets or {}).get(name, name) for name in names}
         out: dict[str, list[Any] | None] = {}
         for start in range(0, len(names), BATCH_LIMIT):
             chunk = names[start:start + BATCH_LIMIT]
-            body = {"requests": [
-                {"id": str(n), "method": "GET",
-                 # an id listing fits one page: ask for BC's largest
-                 "headers": ({**self._headers, "Prefer": "odata.maxpagesize=20000"}
-                             if name.startswith(IDS) else self._headers),
-                 "url": f"{base}/{(sets or {}).get(name, name)}"
-                        + (f"?{urlencode(reads[name])}" if reads[name] else "")}
-                for n, name in enumerate(chunk)]}
-            response = await self.http.request("POST", "$batch", json_body=body,
-                                               headers={"Prefer": self._headers["Prefer"]})
-            answers = self.http.decode(response)
-            replies = answers.get("responses") if isinstance(answers, dict) else None
-            if not isinstance(replies, list):
-                raise InvalidPayloadError(SYSTEM, "the $batch answer has no 'responses' list")
-            by_id = {str(r.get("id")): r for r in replies if isinstance(r, dict)}
-            for n, name in enumerate(chunk):
-                reply = by_id.get(str(n)) or {}
-                status, page = reply.get("status"), reply.get("body")
+            replies = await self.odata.batch(
+                [BatchGet(f"{base}/{entity[name]}", reads[name],
+                          # an id listing fits one page: ask for BC's largest
+                          MAX_PAGE_SIZE if name.startswith(IDS) else None)
+                 for name in chunk],
+                max_page_size=self.settings.page_size, headers=READ_ONLY)
+            for name, (status, page) in zip(chunk, replies, strict=True):
                 if status == 404 and (name in optional or name.startswith(IDS)):
                     out[name] = None
                     continue
                 if status in (408, 429) or (isinstance(status, int) and status >= 500):
-                    # throttled or failed inside the batch: read it on its own, with retries
-                    entity = (sets or {}).get(name, name)
-                    out[name] = await self._read(f"{base}/{entity}", reads[name] or None)
+                    out[name] = await self._read(f"{base}/{entity[name]}", reads[name] or None)
                     continue
                 if status != 200 or not isinstance(page, dict):
                     detail = _error_body(page) or f"status {status}"
                     raise InvalidPayloadError(SYSTEM, f"$batch read of {name} failed: {detail}")
                 rows = list(page.get("value") or [])
-                link = page.get("@odata.nextLink")
-                if isinstance(link, str) and link:
-                    self._check_link(link)
+                link = next_link(page)
+                if link is not None:
+                    self.odata.check_link(link)
                     rows += await self._read(link)
                 out[name] = rows
         return out
-
-    def _check_link(self, link: str) -> None:
-        """Only follow a next link to the API we were given (it carries our token)."""
-        ours, theirs = urlsplit(self.settings.api_root), urlsplit(link)
-        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
-            raise InvalidPayloadError(SYSTEM, f"a next link points at {theirs.netloc}, not "
-                                      f"{ours.netloc}; refusing to send the token there")
 
     async def _companies(self) -> list[dict]:
         try:
@@ -605,24 +576,24 @@ class BusinessCentralConnector:
         company = await self._company_id()
         base = f"companies({company})"
         since = as_utc(updated_since)
-        changed = f"lastModifiedDateTime gt {_stamp(since)}" if since else None
+        changed = f"lastModifiedDateTime gt {datetime_literal(since)}" if since else None
         if link is not None:
-            quoted = link.replace("'", "''")
-            changed = f"externalDocumentNumber eq '{quoted}'"
+            changed = filter_eq("externalDocumentNumber", link)
         window = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
         reads: dict[str, dict[str, str]] = {
-            name: _params(None if link else changed, select=select)
+            name: query_options(None if link else changed, select=select)
             for name, select in MASTER_SELECT.items()}
-        reads["salesReturnOrders"] = _params(changed, expand="salesReturnOrderLines")
-        reads["returnReceipts"] = _params(changed)
-        reads["salesCreditMemos"] = _params(changed, expand="salesCreditMemoLines")
-        reads["salesOrders"] = _params(None if link else f"orderDate ge {window}", changed,
-                                       select=SALES_ORDER_SELECT)
+        reads["salesReturnOrders"] = query_options(changed, expand="salesReturnOrderLines")
+        reads["returnReceipts"] = query_options(changed)
+        reads["salesCreditMemos"] = query_options(changed, expand="salesCreditMemoLines")
+        reads["salesOrders"] = query_options(None if link else f"orderDate ge {window}",
+                                             changed, select=SALES_ORDER_SELECT)
         if since is None and link is None:
-            reads["salesInvoices"] = _params(f"postingDate ge {window}", select=INVOICE_SELECT)
+            reads["salesInvoices"] = query_options(f"postingDate ge {window}",
+                                                   select=INVOICE_SELECT)
         elif link is None:
             # a replacement order shipped and invoiced since: BC deleted it, its invoice stays
-            reads["salesInvoices"] = _params(changed, select=INVOICE_SELECT)
+            reads["salesInvoices"] = query_options(changed, select=INVOICE_SELECT)
         optional = ("salesReturnOrders", "returnReceipts")
         checked: Checked = {}
 
@@ -673,8 +644,9 @@ class BusinessCentralConnector:
         if wanted:
             chunks = [wanted[i:i + IDS_PER_REQUEST]
                       for i in range(0, len(wanted), IDS_PER_REQUEST)]
-            by_id = {f"invoices{n}": _params(" or ".join(f"id eq {guid}" for guid in chunk),
-                                             select=INVOICE_SELECT)
+            by_id = {f"invoices{n}": query_options(" or ".join(f"id eq {guid}"
+                                                               for guid in chunk),
+                                                   select=INVOICE_SELECT)
                      for n, chunk in enumerate(chunks)}
             found = await self._read_batched(base, by_id,
                                              sets=dict.fromkeys(by_id, "salesInvoices"))
@@ -710,8 +682,7 @@ class BusinessCentralConnector:
         return value if isinstance(value, str) else None
 
     def token_of(self, record: Mapping[str, Any]) -> str | None:
-        value = record.get("@odata.etag")
-        return value if isinstance(value, str) and value else None
+        return etag_of(record)
 
     def credit_steps(self) -> tuple[str, ...]:
         return ("then posted (Microsoft.NAV.post)",)
@@ -728,8 +699,8 @@ class BusinessCentralConnector:
         `@odata.etag`, read from the primary database (not a read replica, which may lag)."""
         await self._company_id()
         lines = LINES.get(ref.entity)
-        return await self._get_primary(self._record_path(ref),
-                                       {"$expand": lines} if lines else None)
+        return await self.odata.get(self._record_path(ref),
+                                    {"$expand": lines} if lines else None, key="id")
 
     def describe_set_link(self, ref: RecordRef, etag: str | None, link: str) -> dict:
         """The PATCH `set_link` sends. Without an ETag, `set_link` reads the record's
@@ -751,7 +722,8 @@ class BusinessCentralConnector:
         _checked_link(link)
         await self._company_id()
         if not etag:
-            etag = _etag(await self.get_record(ref))
+            record = await self.get_record(ref)
+            etag = self.odata.etag(record, f"record {record.get('id')}")
         request = self.describe_set_link(ref, etag, link)
         try:
             response = await self._send(request)
@@ -935,21 +907,17 @@ class BusinessCentralConnector:
         self._remember_locations(rows, complete=True)
 
     async def _send(self, described: dict) -> Response:
+        """The write exactly as described (the preview is the request)."""
+        method, path, body = described["method"], described["path"], described["body"]
         headers = {k: v for k, v in described["headers"].items() if v is not None}
-        return await self.http.request(described["method"], described["path"],
-                                       json_body=described["body"], headers=headers,
-                                       write=True)
+        if method == "PATCH":
+            return await self.odata.patch(path, headers["If-Match"], body, headers=headers)
+        if method == "POST":
+            return await self.odata.post(path, body, headers=headers)
+        raise ValueError(f"{method} is not a write this connector sends")
 
     def _entity(self, response: Response) -> dict:
-        body = self.http.decode(response)
-        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
-            raise InvalidPayloadError(SYSTEM, f"{response.request.method} answered "
-                                      f"{response.status_code} without the record")
-        return {k: v for k, v in body.items() if k != "@odata.context"}
-
-    async def _get_primary(self, path: str, params: dict[str, str] | None = None) -> dict:
-        response = await self.http.request("GET", path, params=params)
-        return self._entity(response)
+        return self.odata.entity(response, key="id")
 
     async def credits_for(self, link: str) -> list[WriteResult]:
         """Every credit memo carrying `link` that is not cancelled, drafts included."""
@@ -958,17 +926,12 @@ class BusinessCentralConnector:
                 if r.get("status") not in ("Canceled", "Cancelled")]
 
     async def _memos_by_link(self, link: str) -> list[dict]:
-        quoted = link.replace("'", "''")
-        response = await self.http.request("GET", f"{self._company_path()}/salesCreditMemos",
-                                           params={"$filter": f"externalDocumentNumber eq "
-                                                   f"'{quoted}'",
-                                                   "$expand": "salesCreditMemoLines"})
-        body = self.http.decode(response)
-        rows = body.get("value") if isinstance(body, dict) else None
-        if not isinstance(rows, list):
-            raise InvalidPayloadError(SYSTEM, "salesCreditMemos answered without a 'value' "
-                                      "list")
-        return [r for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
+        """The credit memos carrying `link`, read from the primary database (one page: a
+        link is on a handful of memos, far below BC's page size)."""
+        page = await self.odata.page(f"{self._company_path()}/salesCreditMemos",
+                                     {"$filter": filter_eq("externalDocumentNumber", link),
+                                      "$expand": "salesCreditMemoLines"})
+        return [r for r in page.value if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
     async def _posted(self, link: str, before: set[Any], draft_id: str) -> WriteResult | None:
         """The posted credit memo this draft became: the draft's own id (newer BC versions
@@ -1053,14 +1016,6 @@ def _described(method: str, path: str, headers: dict[str, str | None], body: Any
     return {"method": method, "path": path, "headers": headers, "body": body, "notes": notes}
 
 
-def _etag(record: dict) -> str:
-    etag = record.get("@odata.etag")
-    if not isinstance(etag, str) or not etag:
-        raise InvalidPayloadError(SYSTEM, f"record {record.get('id')} came without an "
-                                  "@odata.etag; it cannot be changed safely")
-    return etag
-
-
 def _result(record: dict) -> WriteResult:
     return WriteResult(
         record_id=record["id"],
@@ -1084,19 +1039,6 @@ def raw_from_pages(pages: Iterable[tuple[str, bytes]]) -> dict[str, Any]:
             rid = record.get("id") if isinstance(record, dict) else None
             raw[f"{SYSTEM}:{name}:{rid if isinstance(rid, str) else '?'}"] = record
     return raw
-
-
-def _params(*clauses: str | None, expand: str | None = None,
-            select: str | None = None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if select:
-        out["$select"] = select
-    if expand:
-        out["$expand"] = expand
-    kept = [c for c in clauses if c]
-    if kept:
-        out["$filter"] = " and ".join(f"({c})" if " or " in c else c for c in kept)
-    return out
 
 
 # ------------------------------------------------------------------------------ mapping
@@ -1174,7 +1116,7 @@ class _Assembler:
         stamps = [d.lastModifiedDateTime for d in (*orders, *receipts, *memos, *sales_orders)
                   if d.lastModifiedDateTime is not None]
         newest = max((as_utc(s) for s in stamps), default=None) or self.since
-        batch.cursor = _stamp(newest) if newest else None
+        batch.cursor = datetime_literal(newest) if newest else None
         batch.unseen = unseen_view(batch)
         return batch
 
@@ -1258,7 +1200,7 @@ class _Assembler:
 
     def is_item_line(self, line: BcCreditMemoLine | BcReturnOrderLine) -> bool:
         number = line.lineObjectNumber.strip()
-        return (_decoded(line.lineType).casefold() == "item" and bool(number)
+        return (decode_enum(line.lineType).casefold() == "item" and bool(number)
                 and number.casefold() not in self.fees
                 and number.casefold() not in self.shipping)
 
@@ -1482,36 +1424,30 @@ def _midnight(day: date | None) -> datetime | None:
     return datetime.combine(day, time(), UTC) if day else None
 
 
-def _stamp(moment: datetime) -> str:
-    """An OData date-time literal: UTC, milliseconds, `Z`."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _text(data: Any, key: str) -> str | None:
     value = data.get(key) if isinstance(data, dict) else None
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _error_text(response) -> str | None:
-    """BC's `{"error": {"code", "message"}}` (and Entra's `{"error", "error_description"}`)
-    as one line, without the correlation id."""
+def _error_text(response: Response) -> str | None:
+    """BC's OData error body (and Entra's `{"error", "error_description"}`) as one line,
+    without the correlation id."""
     body = json_or_none(response)
     if body is None:
         return response.text[:200].replace("\n", " ") or None
     return _error_body(body)
 
 
+def _uncorrelated(message: str) -> str:
+    """BC's message without the `CorrelationId: <guid>.` it appends."""
+    return _CORRELATION.sub("", message)
+
+
 def _error_body(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return None
-    error = body.get("error")
-    if isinstance(error, dict):
-        code = error.get("code")
-        message = _CORRELATION.sub("", str(error.get("message") or "")).strip()
-        text = f"{code}: {message}" if code and message else str(code or message or "")
-        return text[:300] or None
-    if isinstance(error, str):
-        description = str(body.get("error_description") or "")
-        first = re.split(r"\r?\n| Trace ID:", description, maxsplit=1)[0].strip()
-        return f"{error}: {first}"[:300] if first else error
-    return None
+    text = error_text(body, tidy=_uncorrelated)
+    error = body.get("error") if isinstance(body, dict) else None
+    if text is not None or not isinstance(error, str):
+        return text
+    description = str(body.get("error_description") or "")
+    first = re.split(r"\r?\n| Trace ID:", description, maxsplit=1)[0].strip()
+    return f"{error}: {first}"[:300] if first else error
