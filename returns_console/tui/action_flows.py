@@ -8,9 +8,9 @@ the services themselves.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 
@@ -25,14 +25,37 @@ from .screens.preview import PreviewScreen
 from .screens.results import ResultsScreen
 from .screens.return_detail import ReturnScreen
 
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from ..services.check import CheckReport
+    from ..services.session import Loaded, Session
+    from .screens.queue import QueueScreen
+
+    _AppBase = App[None]
+else:
+    _AppBase = object
+
 MakePlans = Callable[[dict[str, str]], list[Plan]]
 
 
-class ActionFlows:
-    """Needs `self.actions`, `self.loaded`, `self.session` on the App."""
+class ActionFlows(_AppBase):
+    """The console app's action flows: its self-type is the App, which provides what is
+    declared here (the session, the last report, the queue, a refresh)."""
 
     actions: Actions | None
     _open_ref: str | None
+    if TYPE_CHECKING:
+        loaded: Loaded | None
+        report: CheckReport | None
+        session: Session
+        refreshes_started: int
+
+        def _queue(self) -> QueueScreen | None: ...
+
+        def refresh_soon(self) -> None: ...
+
+        def refresh_triage(self) -> None: ...
 
     # -- the generic flow -------------------------------------------------------------------
 
@@ -97,13 +120,15 @@ class ActionFlows:
     @work(thread=True, group="apply", exit_on_error=False)
     def _apply(self, title: str, make: MakePlans, values: dict[str, str],
                plans: list[Plan]) -> None:
+        actions = self.actions
+        assert actions is not None  # start_action refuses to start without them
         try:
             if plans and plans[0].action == "undo":
-                outcomes = [self.actions.apply_undo(plans[0])]
+                outcomes = [actions.apply_undo(plans[0])]
             elif len(plans) == 1:
-                outcomes = [self.actions.apply(plans[0])]
+                outcomes = [actions.apply(plans[0])]
             else:
-                outcomes = self.actions.apply_all(plans)
+                outcomes = actions.apply_all(plans)
         except Exception as exc:
             self.call_from_thread(self.notify, f"{title} failed: {exc}", severity="error",
                                   timeout=30)
@@ -174,13 +199,23 @@ class ActionFlows:
         ref = plan.parameters.get("record")
         if not (ref and fresh and self.loaded is not None):
             return False
-        self.loaded.raw = ChainMap({ref: fresh}, self.loaded.raw)
+        # ChainMap only reads the maps behind the first: the raw records are not copied
+        self.loaded.raw = ChainMap({ref: fresh}, cast("MutableMapping[str, Any]",
+                                                      self.loaded.raw))
         return True
 
     # -- the actions, from a return ---------------------------------------------------------
 
+    def _now_loaded(self) -> Loaded:
+        """The report a plan is made from: start_action runs a plan only once there is one."""
+        assert self.loaded is not None
+        return self.loaded
+
     def return_action(self, name: str, case: ReturnCase, findings: Sequence[Finding]) -> None:
         actions = self.actions
+        if actions is None:
+            self.notify("Actions are not available in this session", severity="warning")
+            return
         first = _first(findings, FIXES.get(name, frozenset()))
         ref = case.return_ref
         if name == "remap_sku":
@@ -191,7 +226,7 @@ class ActionFlows:
                 Field("item", "ERP item number", "", "e.g. TEE-GRN-XL"),
                 Field("factor", "ERP units per platform unit", "1"),
                 Field("uom", "ERP unit of measure (empty: the item's base unit)", "")],
-                lambda v: [actions.plan_remap_sku(self.loaded, v["sku"], v["item"],
+                lambda v: [actions.plan_remap_sku(self._now_loaded(), v["sku"], v["item"],
                                                   v["factor"] or "1", v["uom"] or None)],
                 note=_similar("ERP items", sku or "", self.loaded.master.items
                               if self.loaded and self.loaded.master else {}))
@@ -204,8 +239,8 @@ class ActionFlows:
                 Field("code", "Platform code", (first.platform_value if first else "") or ""),
                 Field("erp", "ERP code", ""),
                 Field("location", "Location (dispositions only)", "")],
-                lambda v: [actions.plan_remap_code(self.loaded, v["kind"], v["code"], v["erp"],
-                                                   v["location"] or None)],
+                lambda v: [actions.plan_remap_code(self._now_loaded(), v["kind"], v["code"],
+                                                   v["erp"], v["location"] or None)],
                 note=_known_codes(self.loaded.master if self.loaded else None, kind))
         elif name == "fix_reference":
             records = erp_records(case)
@@ -213,14 +248,14 @@ class ActionFlows:
                 Field("link", "New reference (the platform return it belongs to)", "",
                       "e.g. R-100088"),
                 Field("record", "ERP record", records[0] if records else "")],
-                lambda v: [actions.plan_fix_reference(self.loaded, ref, v["link"],
+                lambda v: [actions.plan_fix_reference(self._now_loaded(), ref, v["link"],
                                                       v["record"] or None)],
                 note=f"Changes the link key on the ERP record of {ref}. "
                 + _likely_returns(case, self.loaded.report.cases if self.loaded else []))
         elif name == "requeue_posting":
             self.start_action("Re-queue posting", [],
-                              lambda v: [actions.plan_requeue(self.loaded, ref)])
-        elif name == "audit" and actions is not None:
+                              lambda v: [actions.plan_requeue(self._now_loaded(), ref)])
+        elif name == "audit":
             self.push_screen(AuditScreen(actions, return_ref=ref))
 
     def triage_action(self, kind: str, findings: Sequence[Finding]) -> None:
@@ -256,6 +291,7 @@ class ActionFlows:
         outcomes = []
         for f in findings:
             try:
+                assert self.actions is not None  # triage_action starts only with them
                 outcomes.append(self.actions.set_triage(f, kind, value, batch=batch))
             except Exception as exc:  # the store or the audit log refused: said, not lost
                 outcomes.append(Outcome(False, f"{f.return_ref} {f.code.value}: not "
@@ -290,8 +326,10 @@ class ActionFlows:
         if self.actions is None:
             return
 
+        actions = self.actions
+
         def make(_: dict[str, str]) -> list[Plan]:
-            plan = self.actions.undo_plan(seq)
+            plan = actions.undo_plan(seq)
             if isinstance(plan, str):
                 raise ByHand(plan)
             return [plan]

@@ -32,6 +32,7 @@ from .screens.help import HelpScreen
 from .screens.queue import QueueScreen
 from .screens.return_detail import ReturnScreen
 from .themes import DEFAULT, load_themes, themes_dir
+from .widgets.environment_bar import EnvironmentBar
 
 VARIABLE_DEFAULTS = {
     "env-demo": "#9B7BE6", "env-sandbox": "#E5B84C", "env-production": "#F0605D",
@@ -120,7 +121,7 @@ class ReturnsConsole(ActionFlows, App):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield Static(id="environment")
+        yield EnvironmentBar(id="environment")
         yield Static("reading the last report…", id="loading-text")
         yield LoadingIndicator()
         yield Footer()
@@ -131,7 +132,6 @@ class ReturnsConsole(ActionFlows, App):
             self.set_keymap(self._keymap)
             for warning in keymap_clashes(self._keymap):
                 self.notify(warning, severity="warning", markup=False, timeout=10)
-        self.paint_environment(self.query_one("#environment", Static))
         self.sub_title = self._sub_title()
         opening = None
         try:
@@ -147,6 +147,15 @@ class ReturnsConsole(ActionFlows, App):
         self.session.close()
 
     # -- environment, theme, presenter ------------------------------------------------------
+
+    def on_environment_bar_mounted(self, message: EnvironmentBar.Mounted) -> None:
+        self.paint_environment(message.bar)
+
+    def on_return_screen_action_requested(self, message: ReturnScreen.ActionRequested) -> None:
+        self.return_action(message.action, message.case, message.findings)
+
+    def on_return_screen_triage_requested(self, message: ReturnScreen.TriageRequested) -> None:
+        self.triage_action(message.kind, message.findings)
 
     def paint_environment(self, bar: Static) -> None:
         """The environment in its colour on every screen: nobody mistakes production."""
@@ -189,9 +198,8 @@ class ReturnsConsole(ActionFlows, App):
             self.clear_notifications()
         self.sub_title = self._sub_title()
         for screen in self.screen_stack:
-            bar = screen.query("#environment")
-            if bar:
-                self.paint_environment(bar.first(Static))
+            for bar in screen.query(EnvironmentBar):
+                self.paint_environment(bar)
         self._tell_screens()
         self.notify("Presenter mode on: customer details masked" if on
                     else "Presenter mode off")

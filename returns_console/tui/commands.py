@@ -45,7 +45,8 @@ class ConsoleCommands(Provider):
         self.app.switch_to_queue().sort_by(column)
 
     def _queue_action(self, name: str) -> None:
-        getattr(self.app.switch_to_queue(), f"action_{name}")()
+        queue = self.app.switch_to_queue()
+        self.app.call_later(queue.run_action, name)
 
     async def discover(self) -> Hits:
         for name, run, help_text in self._commands():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from textual.message import Message
@@ -380,6 +380,16 @@ class PresenterChanged(Message, bubble=False):
         self.masker = masker
 
 
+@runtime_checkable
+class PresenterHost(Protocol):
+    """What a screen may ask of the app it runs in about presenter mode (an app that is not
+    the console, as in a test harness, simply has none: nothing is masked)."""
+
+    presenter: bool
+
+    def presenter_masker(self) -> Masker: ...
+
+
 class Presenting:
     """For a Screen: presenter mode as the app has it when the screen opens (or as the
     screen is told), then as `PresenterChanged` says; `safe()` is the one masking call.
@@ -394,7 +404,8 @@ class Presenting:
     @property
     def presenter(self) -> bool:
         if self._presenter is None:
-            self._presenter = bool(getattr(self.app, "presenter", False))
+            app = self.app
+            self._presenter = app.presenter if isinstance(app, PresenterHost) else False
         return self._presenter
 
     @presenter.setter
@@ -406,8 +417,9 @@ class Presenting:
         if self._masker is None:
             base = self._session_masker
             if base is None:  # opened as the app is: its session's values
-                ask = getattr(self.app, "presenter_masker", None)
-                base = self._session_masker = ask() if callable(ask) else None
+                app = self.app
+                base = self._session_masker = (app.presenter_masker()
+                                               if isinstance(app, PresenterHost) else None)
             self._masker = self.own_masker(base)
         return self._masker
 

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ..presenter import Presenting
+from ..widgets.environment_bar import EnvironmentBar
 from .raw_record import RawRecordScreen
 
 OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
@@ -53,7 +54,7 @@ class AuditScreen(Presenting, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield Static(id="environment")
+        yield EnvironmentBar(id="environment")
         yield Static(self._title(), id="audit-title")
         yield Input(placeholder="filter: any words (action, operator, outcome, return …)",
                     id="audit-filter")
@@ -61,9 +62,6 @@ class AuditScreen(Presenting, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        paint = getattr(self.app, "paint_environment", None)
-        if paint is not None:
-            paint(self.query_one("#environment", Static))
         self.query_one("#audit-filter", Input).display = False
         table = self.query_one("#audit", DataTable)
         table.add_columns(*self._columns())

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...domain.close import CloseReport
 from ..presenter import Presenting
+from ..widgets.environment_bar import EnvironmentBar
 
 #: The money right after why, so an 80-column terminal shows both before it scrolls sideways.
 COLUMNS = ("return", "order", "why", "at risk", "owner", "refunded", "document", "posted in")
@@ -41,16 +42,13 @@ class CloseScreen(Presenting, Screen[None]):
         self.loading_records = loading
 
     def compose(self) -> ComposeResult:
-        yield Static(id="environment")
+        yield EnvironmentBar(id="environment")
         yield Static(self._summary(), id="close-summary")
         table: DataTable = DataTable(id="close-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 
     def on_mount(self) -> None:
-        paint = getattr(self.app, "paint_environment", None)
-        if paint is not None:  # the environment in its colour, as on every screen
-            paint(self.query_one("#environment", Static))
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
         self._fill()
@@ -58,9 +56,6 @@ class CloseScreen(Presenting, Screen[None]):
 
     def presenter_changed(self) -> None:
         """Presenter mode switched while the close view is open: shown again."""
-        paint = getattr(self.app, "paint_environment", None)
-        if paint is not None:
-            paint(self.query_one("#environment", Static))
         table = self.query_one(DataTable)
         row = table.cursor_row
         self._fill()

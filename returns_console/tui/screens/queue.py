@@ -25,6 +25,7 @@ from ...domain.findings import Finding
 from ..format import money, severity
 from ..presenter import Presenting
 from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
+from ..widgets.environment_bar import EnvironmentBar
 from ..widgets.virtual_table import Column, VirtualTable
 from .audit import AuditScreen
 
@@ -108,7 +109,7 @@ class QueueScreen(Presenting, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield Static(id="environment")
+        yield EnvironmentBar(id="environment")
         yield Static(id="banner")
         yield Static(id="summary-line")
         with Horizontal(id="strip"):
@@ -154,7 +155,6 @@ class QueueScreen(Presenting, Screen):
         return out
 
     def on_mount(self) -> None:
-        self.app.paint_environment(self.query_one("#environment", Static))
         filter_box = self.query_one("#filter", Input)
         filter_box.value = self.view.text
         filter_box.display = bool(self.view.text)

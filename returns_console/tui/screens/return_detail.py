@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -33,6 +34,7 @@ from ...domain.view import CaseView, Context
 from ...systems import display_name
 from ..format import SEVERITY_STYLE, money, status, when
 from ..presenter import Masker, Presenting, customers_of
+from ..widgets.environment_bar import EnvironmentBar
 from .raw_record import RawRecordScreen
 
 RawLookup = Callable[[str], Any | None]
@@ -263,6 +265,20 @@ class ReturnScreen(Presenting, Screen):
         Binding("L", "act('audit')", "Audit log", id="return.audit"),
     ]
 
+    class ActionRequested(Message):
+        """The operator asked for an action on this return (the app runs the flow)."""
+
+        def __init__(self, name: str, case: ReturnCase, findings: Sequence[Finding]) -> None:
+            super().__init__()
+            self.action, self.case, self.findings = name, case, findings
+
+    class TriageRequested(Message):
+        """The operator triaged this return's exceptions (acknowledge, ...)."""
+
+        def __init__(self, kind: str, findings: Sequence[Finding]) -> None:
+            super().__init__()
+            self.kind, self.findings = kind, findings
+
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
                  presenter: bool | None = None, mappings: Mappings | None = None,
                  master: ErpMaster | None = None,
@@ -291,7 +307,7 @@ class ReturnScreen(Presenting, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="environment")
+        yield EnvironmentBar(id="environment")
         with VerticalScroll(id="return-body"):
             yield Static(id="title")
             yield Static("Stages", classes="section")
@@ -310,14 +326,6 @@ class ReturnScreen(Presenting, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        bar = self.query_one("#environment", Static)
-        paint = getattr(self.app, "paint_environment", None)
-        if paint is not None:
-            paint(bar)
-        else:
-            environment = getattr(self.app, "environment", "demo")
-            bar.update(environment.upper())
-            bar.set_classes(f"env-{environment}")
         columns = {"stages": STAGE_COLUMNS, "money": MONEY_COLUMNS,
                    "lines": LINE_COLUMNS, "timeline": TIMELINE_COLUMNS}
         for name, labels in columns.items():
@@ -572,14 +580,11 @@ class ReturnScreen(Presenting, Screen):
         return True
 
     def action_act(self, name: str) -> None:
-        start = getattr(self.app, "return_action", None)
-        if start is not None:
-            start(name, self.case, self.findings)
+        self.post_message(self.ActionRequested(name, self.case, self.findings))
 
     def action_acknowledge(self) -> None:
-        triage = getattr(self.app, "triage_action", None)
-        if triage is not None:
-            triage("acknowledge", [f for f in self.findings if not f.delay])
+        self.post_message(self.TriageRequested(
+            "acknowledge", [f for f in self.findings if not f.delay]))
 
     # -- raw records ------------------------------------------------------------------
 
