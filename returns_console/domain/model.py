@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar, dataclass_transform
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, TypeAdapter
 
@@ -23,7 +23,15 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 Quantity = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=18, decimal_places=6)]
 
 
-record = dataclass(frozen=True, slots=True, kw_only=True)
+_T = TypeVar("_T")
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
+def record(cls: type[_T]) -> type[_T]:
+    """A frozen, slotted, keyword-only dataclass (declared so type checkers see its fields)."""
+    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+
+
 _STRICT = ConfigDict(extra="forbid")
 
 
