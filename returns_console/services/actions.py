@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
 from ..domain.actions import (
@@ -47,6 +47,14 @@ FOREIGN_PENDING_AGE = timedelta(minutes=15)
 #: One write per link key at a time in this process (two clicks, two workers).
 READ_ONLY = "read-only session: nothing is changed (start without --read-only to act)"
 TRIAGE_KINDS = ("acknowledge", "snooze", "assign", "note", "tag", "reopen")
+
+
+class Who(TypedDict):
+    """Who acts, as every audit row records it."""
+
+    operator: str
+    profile: str
+    systems: str
 
 
 @dataclass(slots=True)
@@ -247,7 +255,7 @@ class Actions:
                                 parameters={**plan.parameters, "target": plan.target},
                                 outcome="refused", error=plan.refusal)
 
-    def _who(self) -> dict[str, str]:
+    def _who(self) -> Who:
         return {"operator": self.operator, "profile": self.session.profile_name,
                 "systems": self.session.systems}
 

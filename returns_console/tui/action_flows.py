@@ -1,8 +1,8 @@
 """How an action runs in the console: a form (when it needs input), the plan made in a
 worker thread, the preview and confirmation, the apply in a worker, the result, a refresh.
 
-A mixin for the App, so screens ask the app (`self.app.start_action(...)`) and never reach
-the services themselves.
+A mixin for the App: screens ask for an action with a message (tui/requests.py), the app
+runs the flow here, and neither reaches the services from a screen.
 """
 
 from __future__ import annotations

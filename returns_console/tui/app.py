@@ -28,6 +28,15 @@ from .action_flows import ActionFlows
 from .commands import ConsoleCommands
 from .presenter import Masker, PresenterChanged, session_masker
 from .queue_model import View
+from .requests import (
+    ActionRequested,
+    AuditRequested,
+    BulkActionRequested,
+    TriageRequested,
+    UndoRequested,
+    ViewChanged,
+)
+from .screens.audit import AuditScreen
 from .screens.help import HelpScreen
 from .screens.queue import QueueScreen
 from .screens.return_detail import ReturnScreen
@@ -151,11 +160,34 @@ class ReturnsConsole(ActionFlows, App):
     def on_environment_bar_mounted(self, message: EnvironmentBar.Mounted) -> None:
         self.paint_environment(message.bar)
 
-    def on_return_screen_action_requested(self, message: ReturnScreen.ActionRequested) -> None:
+    # -- what screens ask for (tui/requests.py) -----------------------------------------
+
+    def on_action_requested(self, message: ActionRequested) -> None:
         self.return_action(message.action, message.case, message.findings)
 
-    def on_return_screen_triage_requested(self, message: ReturnScreen.TriageRequested) -> None:
+    def on_bulk_action_requested(self, message: BulkActionRequested) -> None:
+        refs = list(message.return_refs)
+        actions = self.actions
+        if actions is None:
+            self.notify("Actions are not available in this session", severity="warning")
+            return
+        many = f"{len(refs)} return{'s' if len(refs) != 1 else ''}"
+        self.start_action(f"Re-queue posting for {many}", [],
+                          lambda v: actions.plans_for(self._now_loaded(), message.action,
+                                                      refs))
+
+    def on_triage_requested(self, message: TriageRequested) -> None:
         self.triage_action(message.kind, message.findings)
+
+    def on_audit_requested(self, message: AuditRequested) -> None:
+        if self.actions is not None:
+            self.push_screen(AuditScreen(self.actions, return_ref=message.return_ref))
+
+    def on_undo_requested(self, message: UndoRequested) -> None:
+        self.undo(message.seq)
+
+    def on_view_changed(self, message: ViewChanged) -> None:
+        self.remember_view(message.view)
 
     def paint_environment(self, bar: Static) -> None:
         """The environment in its colour on every screen: nobody mistakes production."""

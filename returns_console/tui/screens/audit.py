@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ..presenter import Presenting
+from ..requests import UndoRequested
 from ..widgets.environment_bar import EnvironmentBar
 from .raw_record import RawRecordScreen
 
@@ -179,7 +180,7 @@ class AuditScreen(Presenting, Screen):
     def action_undo(self) -> None:
         entry = self._current()
         if entry is not None:
-            self.app.undo(entry.completes or entry.seq)
+            self.post_message(UndoRequested(entry.completes or entry.seq))
 
 
 def _haystack(e: Any) -> str:

@@ -25,9 +25,9 @@ from ...domain.findings import Finding
 from ..format import money, severity
 from ..presenter import Presenting
 from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
+from ..requests import AuditRequested, BulkActionRequested, TriageRequested, ViewChanged
 from ..widgets.environment_bar import EnvironmentBar
 from ..widgets.virtual_table import Column, VirtualTable
-from .audit import AuditScreen
 
 if TYPE_CHECKING:
     from ...services.check import CheckReport, SourceStatus
@@ -289,7 +289,7 @@ class QueueScreen(Presenting, Screen):
         for owner in OWNERS:
             tab = tabs.query_one(f"#team-{owner}", Tab)
             tab.label = f"{TEAM_LABEL[owner]} {counts[owner]}"
-        self.app.remember_view(self.view)
+        self.post_message(ViewChanged(self.view))
 
     def _paint_detail(self) -> None:
         """The cursor row's values of the columns dropped to fit, on one line under the
@@ -361,20 +361,15 @@ class QueueScreen(Presenting, Screen):
             self.query_one("#queue", VirtualTable).clear_marks()
 
     def action_triage(self, kind: str) -> None:
-        self.app.triage_action(kind, self.chosen)
+        self.post_message(TriageRequested(kind, self.chosen))
 
     def action_requeue(self) -> None:
         refs = sorted({f.return_ref for f in self.chosen})
         if refs:
-            actions = self.app.actions
-            many = f"{len(refs)} return{'s' if len(refs) != 1 else ''}"
-            self.app.start_action(f"Re-queue posting for {many}", [],
-                                  lambda v: actions.plans_for(self.app.loaded,
-                                                              "requeue_posting", refs))
+            self.post_message(BulkActionRequested("requeue_posting", refs))
 
     def action_audit(self) -> None:
-        if self.app.actions is not None:
-            self.app.push_screen(AuditScreen(self.app.actions))
+        self.post_message(AuditRequested())
 
     def action_filter(self) -> None:
         self.query_one("#command", Input).display = False

@@ -18,7 +18,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -34,6 +33,7 @@ from ...domain.view import CaseView, Context
 from ...systems import display_name
 from ..format import SEVERITY_STYLE, money, status, when
 from ..presenter import Masker, Presenting, customers_of
+from ..requests import ActionRequested, TriageRequested
 from ..widgets.environment_bar import EnvironmentBar
 from .raw_record import RawRecordScreen
 
@@ -264,20 +264,6 @@ class ReturnScreen(Presenting, Screen):
         Binding("a", "acknowledge", "Acknowledge", id="return.acknowledge", show=False),
         Binding("L", "act('audit')", "Audit log", id="return.audit"),
     ]
-
-    class ActionRequested(Message):
-        """The operator asked for an action on this return (the app runs the flow)."""
-
-        def __init__(self, name: str, case: ReturnCase, findings: Sequence[Finding]) -> None:
-            super().__init__()
-            self.action, self.case, self.findings = name, case, findings
-
-    class TriageRequested(Message):
-        """The operator triaged this return's exceptions (acknowledge, ...)."""
-
-        def __init__(self, kind: str, findings: Sequence[Finding]) -> None:
-            super().__init__()
-            self.kind, self.findings = kind, findings
 
     def __init__(self, case: ReturnCase, findings: list[Finding], *, raw: RawLookup = _no_raw,
                  presenter: bool | None = None, mappings: Mappings | None = None,
@@ -580,10 +566,10 @@ class ReturnScreen(Presenting, Screen):
         return True
 
     def action_act(self, name: str) -> None:
-        self.post_message(self.ActionRequested(name, self.case, self.findings))
+        self.post_message(ActionRequested(name, self.case, self.findings))
 
     def action_acknowledge(self) -> None:
-        self.post_message(self.TriageRequested(
+        self.post_message(TriageRequested(
             "acknowledge", [f for f in self.findings if not f.delay]))
 
     # -- raw records ------------------------------------------------------------------
