@@ -13,6 +13,7 @@ import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -609,7 +610,30 @@ def locate(obj: dict, fmt: str) -> None:
             click.echo(f"{name}: {path}")
 
 
-@cli.command()
+class _WithSystemOptions(click.Command):
+    """`setup --help` ends with each system's options and secrets, from the registry."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from . import systems
+
+        for spec in systems.all_systems():
+            if not spec.built:
+                continue
+            flag = "--platform-option" if spec.side.value == "platform" else "--erp-option"
+            with formatter.section(f"{spec.name} ({spec.id}, {spec.side_word}), "
+                                   f"{flag} KEY=VALUE"):
+                formatter.write_dl([
+                    (name, f"{text} [{f'default: {default}' if default else 'required'}]")
+                    for name, default, text in spec.option_help()])
+                formatter.write_paragraph()
+                formatter.write_text("secrets (--secret NAME): " + ", ".join(spec.secrets))
+        planned = [s.name for s in systems.all_systems() if not s.built]
+        if planned:
+            with formatter.section("Not built yet"):
+                formatter.write_text(", ".join(planned))
+
+
+@cli.command(cls=_WithSystemOptions)
 @click.option("--profile", "name", metavar="NAME", required=True,
               help="Profile to create or update.")
 @click.option("--platform", type=SystemChoice("platform"), help="Returns platform.")
@@ -842,7 +866,8 @@ def _kept_head(text: str) -> tuple[int, str]:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of stdout.")
 @click.pass_obj
-def audit_export(obj: dict, fmt: str, since_text: str | None, out_path: Path | None) -> None:
+def audit_export(obj: dict, fmt: Literal["csv", "json"], since_text: str | None,
+                 out_path: Path | None) -> None:
     """Print every column of the audit log, hashes included, oldest first."""
     import sqlite3
 

@@ -159,7 +159,9 @@ def fix_reference(obj: dict, return_ref: str, new_link: str, record: str | None,
 @click.pass_obj
 def requeue(obj: dict, return_refs: tuple[str, ...], yes: bool) -> None:
     """Create and post the missing credit note of each RETURN_REF (never twice)."""
-    _run(obj, lambda a, loaded: a.plans_for(loaded, "requeue_posting", list(return_refs)),
+    from .domain.codes import Action
+
+    _run(obj, lambda a, loaded: a.plans_for(loaded, Action.REQUEUE_POSTING, list(return_refs)),
          yes)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .codes import Code, Stage, StageStatus
+from .codes import Action, Code, Stage, StageStatus
 from .model import ReturnCase
 from .postings import CreditLine, CreditRequest, DocumentKind
 from .reference import DispositionMapping, ErpMaster, Mappings, SkuMapping
@@ -24,12 +24,12 @@ CODE_TABLES: dict[str, str] = {"reason": "reasons", "disposition": "dispositions
                                "payment_method": "payment_methods"}
 #: Which exceptions each action fixes (the ones the console offers it for).
 FIXES: dict[str, frozenset[Code]] = {
-    "remap_sku": frozenset({Code.SKU_UNKNOWN, Code.SKU_INACTIVE, Code.UOM_MISMATCH}),
-    "remap_code": frozenset({Code.REASON_UNMAPPED, Code.DISPOSITION_UNMAPPED,
+    Action.REMAP_SKU: frozenset({Code.SKU_UNKNOWN, Code.SKU_INACTIVE, Code.UOM_MISMATCH}),
+    Action.REMAP_CODE: frozenset({Code.REASON_UNMAPPED, Code.DISPOSITION_UNMAPPED,
                              Code.LOCATION_UNMAPPED, Code.FEE_ITEM_UNMAPPED,
                              Code.PAYMENT_METHOD_UNMAPPED}),
-    "fix_reference": frozenset({Code.ERP_RECORD_UNLINKED, Code.EXTERNAL_REF_CONFLICT}),
-    "requeue_posting": frozenset({Code.CREDIT_NOTE_MISSING}),
+    Action.FIX_REFERENCE: frozenset({Code.ERP_RECORD_UNLINKED, Code.EXTERNAL_REF_CONFLICT}),
+    Action.REQUEUE_POSTING: frozenset({Code.CREDIT_NOTE_MISSING}),
 }
 #: The code kind each unmapped-code exception is about.
 CODE_KIND_OF: dict[Code, str] = {
@@ -80,31 +80,32 @@ def plan_remap_sku(mappings: Mappings, master: ErpMaster, cases: Sequence[Return
     params = {"sku": sku, "item_no": item_no, "factor": str(factor), "erp_uom": erp_uom}
     target = f"SKU {sku}"
     if not sku or not item_no:
-        return refused("remap_sku", target, "both the SKU and the ERP item are needed", **params)
+        return refused(Action.REMAP_SKU, target, "both the SKU and the ERP item are needed",
+                       **params)
     try:
         number = Decimal(str(factor))
     except InvalidOperation:
-        return refused("remap_sku", target, f"the unit factor {factor!r} is not a number",
+        return refused(Action.REMAP_SKU, target, f"the unit factor {factor!r} is not a number",
                        **params)
     if not number.is_finite() or number <= 0:
-        return refused("remap_sku", target, "the unit factor must be a number above 0",
+        return refused(Action.REMAP_SKU, target, "the unit factor must be a number above 0",
                        **params)
     item = master.item(item_no)
     if master.items and item is None:
-        return refused("remap_sku", target, f"item {item_no} does not exist in the ERP's item "
+        return refused(Action.REMAP_SKU, target, f"item {item_no} does not exist in the ERP's item "
                        "master; map to an existing item", **params)
     if item is not None and item.blocked:
-        return refused("remap_sku", target, f"item {item_no} is blocked in the ERP; unblock it "
-                       "there or map to an active item", **params)
+        return refused(Action.REMAP_SKU, target, f"item {item_no} is blocked in the ERP; "
+                       "unblock it there or map to an active item", **params)
     old = mappings.skus.get(sku)
     new = SkuMapping(sku=sku, item_no=item_no, factor=number, erp_uom=erp_uom or None)
     if old == new:
-        return refused("remap_sku", target, f"{sku} is already mapped that way", **params)
+        return refused(Action.REMAP_SKU, target, f"{sku} is already mapped that way", **params)
     touched = returns_with_sku(cases, sku)
     before = old.model_dump(mode="json") if old else None
     change = (f"{sku}: {_sku_text(old) if old else 'no mapping (tried as item ' + sku + ')'}"
               f" → {_sku_text(new)}")
-    return Plan("remap_sku", target, touched, (change,), params, before=before,
+    return Plan(Action.REMAP_SKU, target, touched, (change,), params, before=before,
                 after=new.model_dump(mode="json"),
                 mappings=mappings.model_copy(update={"skus": {**mappings.skus, sku: new}}))
 
@@ -122,21 +123,21 @@ def plan_remap_code(mappings: Mappings, master: ErpMaster, cases: Sequence[Retur
     params = {"kind": kind, "code": code, "erp_code": target_code, "location": location}
     target = f"{kind.replace('_', ' ')} code {code}"
     if kind not in CODE_TABLES:
-        return refused("remap_code", target, f"unknown code kind {kind!r}: "
+        return refused(Action.REMAP_CODE, target, f"unknown code kind {kind!r}: "
                        + ", ".join(CODE_TABLES), **params)
     if not code or not target_code:
-        return refused("remap_code", target, "both the platform code and the ERP code are "
+        return refused(Action.REMAP_CODE, target, "both the platform code and the ERP code are "
                        "needed", **params)
     known = _known_codes(master, kind)
     if known is not None and target_code not in known:
-        return refused("remap_code", target, f"{target_code} is not a {kind.replace('_', ' ')} "
-                       "code the ERP knows", **params)
+        return refused(Action.REMAP_CODE, target, f"{target_code} is not a "
+                       f"{kind.replace('_', ' ')} code the ERP knows", **params)
     if kind == "disposition":
         if not location:
-            return refused("remap_code", target, "a disposition needs the location its "
+            return refused(Action.REMAP_CODE, target, "a disposition needs the location its "
                            "goods belong in", **params)
         if master.locations and location not in master.locations:
-            return refused("remap_code", target, f"location {location} does not exist in the "
+            return refused(Action.REMAP_CODE, target, f"location {location} does not exist in the "
                            "ERP", **params)
     table_name = CODE_TABLES[kind]
     table: dict[str, Any] = dict(getattr(mappings, table_name))
@@ -144,10 +145,10 @@ def plan_remap_code(mappings: Mappings, master: ErpMaster, cases: Sequence[Retur
     new: Any = (DispositionMapping(disposition=target_code, location=location or "")
                 if kind == "disposition" else target_code)
     if old == new:
-        return refused("remap_code", target, f"{code} is already mapped that way", **params)
+        return refused(Action.REMAP_CODE, target, f"{code} is already mapped that way", **params)
     table[code] = new
     touched = tuple(sorted({c.return_ref for c in cases if code in _codes_on(c, kind)}))
-    return Plan("remap_code", target, touched,
+    return Plan(Action.REMAP_CODE, target, touched,
                 (f"{kind} {code}: {_code_text(old)} → {_code_text(new)}",), params,
                 before={"value": _dump(old)} if old is not None else None,
                 after={"value": _dump(new)},
@@ -199,9 +200,9 @@ def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
     params = {"record": record_ref, "link": new_link, "was": current}
     target = f"ERP record {record_ref.split(':')[-1]}"
     if not new_link:
-        return refused("fix_reference", target, "the new reference is empty", **params)
+        return refused(Action.FIX_REFERENCE, target, "the new reference is empty", **params)
     if current is not None and new_link == current:
-        return refused("fix_reference", target, f"the record already carries {new_link}",
+        return refused(Action.FIX_REFERENCE, target, f"the record already carries {new_link}",
                        **params)
     kind = document_kinds(case).get(record_ref) or _main_kind(case)
     for other in cases:
@@ -214,7 +215,7 @@ def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
             or _same_kind(other, kind)
         if same and not other.unlinked:
             numbers = [n for n in _erp_numbers(other)] or same
-            return refused("fix_reference", target,
+            return refused(Action.FIX_REFERENCE, target,
                            f"{new_link} is already used by another ERP record of that kind "
                            f"({', '.join(numbers)}); fix that one first", **params)
     touched = tuple(sorted({case.return_ref, new_link}))
@@ -222,7 +223,7 @@ def plan_fix_reference(case: ReturnCase, record_ref: str, new_link: str,
     target_case = next((c for c in cases if c is not case
                         and c.return_ref.casefold() == new_link.casefold()), None)
     changes += _link_warnings(case, target_case)
-    return Plan("fix_reference", target, touched, tuple(changes), params,
+    return Plan(Action.FIX_REFERENCE, target, touched, tuple(changes), params,
                 before={"link": current}, after={"link": new_link})
 
 
@@ -336,7 +337,7 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
     params: dict[str, Any] = {"return_ref": p.return_ref}
     live = [n for n in e.credit_notes if n.status != "cancelled"]
     if live:
-        return refused("requeue_posting", target, f"the ERP already has credit note "
+        return refused(Action.REQUEUE_POSTING, target, f"the ERP already has credit note "
                        f"{live[0].number or live[0].id} for {p.return_ref}; nothing to re-queue",
                        **params)
     credited = p.stages.get(Stage.CREDITED)
@@ -346,33 +347,33 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
             if p.refund is None or (credited is not None
                                     and credited.status is StageStatus.NOT_APPLICABLE) \
             else "it has not refunded this return yet"
-        return refused("requeue_posting", target, f"the platform shows no refund: {state}; "
+        return refused(Action.REQUEUE_POSTING, target, f"the platform shows no refund: {state}; "
                        "a credit note is only created for a refund the platform made",
                        **params)
     if master.creates is not None and "credit_note" not in master.creates:
-        return refused("requeue_posting", target, "this ERP's API cannot create credit notes; "
+        return refused(Action.REQUEUE_POSTING, target, "this ERP's API cannot create credit notes; "
                        + (master.instead.get(Code.CREDIT_NOTE_MISSING)
                           or "create it in the ERP"), **params)
     customer = e.customer_ref or _customer_by_email(master, p.customer_email)
     if not customer:
-        return refused("requeue_posting", target, "no ERP customer for this return: fix the "
+        return refused(Action.REQUEUE_POSTING, target, "no ERP customer for this return: fix the "
                        "customer first", **params)
     record = master.customers.get(customer)
     if record is not None and not record.can_be_credited:
-        return refused("requeue_posting", target, f"customer {customer} is blocked for "
+        return refused(Action.REQUEUE_POSTING, target, f"customer {customer} is blocked for "
                        "invoicing in the ERP", **params)
     lines: list[CreditLine] = []
     for line in p.lines:
         mapped = mappings.sku(line.sku)
         if mapped is None:
-            return refused("requeue_posting", target, f"SKU {line.sku} has no ERP item: remap "
+            return refused(Action.REQUEUE_POSTING, target, f"SKU {line.sku} has no ERP item: remap "
                            "it first", **params)
         item = master.item(mapped.item_no)
         if master.items and item is None:
-            return refused("requeue_posting", target, f"SKU {line.sku} maps to item "
+            return refused(Action.REQUEUE_POSTING, target, f"SKU {line.sku} maps to item "
                            f"{mapped.item_no}, which the ERP does not have", **params)
         if item is not None and item.blocked:
-            return refused("requeue_posting", target, f"item {mapped.item_no} is blocked in "
+            return refused(Action.REQUEUE_POSTING, target, f"item {mapped.item_no} is blocked in "
                            "the ERP", **params)
         quantity = line.quantity * mapped.factor
         price = None if line.unit_price is None else line.unit_price / mapped.factor
@@ -396,7 +397,7 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
                 + (f" at {ln.unit_price:,.2f}" if ln.unit_price is not None else "")
                 for ln in lines]
     changes += steps  # how this ERP makes it (its writer says: a draft, then posted)
-    return Plan("requeue_posting", target, (p.return_ref,), tuple(changes),
+    return Plan(Action.REQUEUE_POSTING, target, (p.return_ref,), tuple(changes),
                 {**params, "customer": customer}, before=None,
                 after={"link": p.return_ref, "lines": len(lines),
                        "total": f"{refund.total:f}", "currency": refund.currency},

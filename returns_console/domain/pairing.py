@@ -43,13 +43,13 @@ def pair(
     out = Paired()
     for view in platform:
         key = link_of(view.return_ref)
-        erp_view = by_link.pop(key, None) or empty
+        erp_view = by_link.pop(key, empty)
         out.cases.append(ReturnCase(platform=view, erp=erp_view,
                                     problems=tuple(problems.pop(key, ()))))
     for key, found in problems.items():
         if found:
             stand_in = PlatformView(system=platform_system, return_ref=written[key])
-            out.cases.append(ReturnCase(platform=stand_in, erp=by_link.pop(key, None) or empty,
+            out.cases.append(ReturnCase(platform=stand_in, erp=by_link.pop(key, empty),
                                         problems=tuple(found)))
     by_link = {key: view for key, view in by_link.items() if view.return_document}
     for key, orphan in by_link.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -19,7 +19,7 @@ from .model import NonEmpty, ReturnCase
 from .reference import ErpMaster, Mappings, Policy
 from .view import Context
 
-FORMAT = "returns-console/snapshot@1"
+FORMAT: Final = "returns-console/snapshot@1"
 
 
 class SourceInfo(BaseModel):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from ..domain.catalogue import NEEDS
 from ..domain.codes import Code
@@ -48,7 +49,15 @@ CAPABILITIES = frozenset({
 })
 
 
-def _ago(days: float = 8, **kw: object) -> Callable[[datetime], Shape]:
+class _Knobs(TypedDict, total=False):
+    """The knobs of a Shape other than its start."""
+
+    progress: str
+    exchange: bool
+    restock: bool
+
+
+def _ago(days: float = 8, **kw: Unpack[_Knobs]) -> Callable[[datetime], Shape]:
     return lambda now: Shape(start=now - timedelta(days=days), **kw)
 
 

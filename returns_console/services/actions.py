@@ -29,6 +29,7 @@ from ..domain.actions import (
     plan_requeue_credit,
     refused,
 )
+from ..domain.codes import Action
 from ..domain.findings import Finding
 from ..domain.model import ReturnCase
 from ..domain.postings import RecordRef, WriteResult
@@ -130,21 +131,22 @@ class Actions:
                            record_ref: str | None = None) -> Plan:
         case = _case(loaded, return_ref)
         if case is None:
-            return refused("fix_reference", return_ref, f"no return {return_ref} in this check")
+            return refused(Action.FIX_REFERENCE, return_ref,
+                           f"no return {return_ref} in this check")
         refs = erp_records(case)
         record_ref = record_ref or (refs[0] if refs else None)
         if record_ref is None:
-            return refused("fix_reference", return_ref, "the ERP has no record for this "
+            return refused(Action.FIX_REFERENCE, return_ref, "the ERP has no record for this "
                            "return to change")
         raw = loaded.raw.get(record_ref) if loaded.raw else None
         writer = self.session.open_erp()
         if writer is None:
-            return refused("fix_reference", return_ref, "this session cannot write to an ERP "
+            return refused(Action.FIX_REFERENCE, return_ref, "this session cannot write to an ERP "
                            "(a snapshot file); open it on a profile")
         try:
-            refusal = _unsupported(self.session, "fix_reference")
+            refusal = _unsupported(self.session, Action.FIX_REFERENCE)
             if refusal:
-                return refused("fix_reference", return_ref, refusal)
+                return refused(Action.FIX_REFERENCE, return_ref, refusal)
             current = writer.link_of(raw) if isinstance(raw, dict) else None
             etag = writer.token_of(raw) if isinstance(raw, dict) else None
             plan = plan_fix_reference(case, record_ref, new_link, loaded.report.cases,
@@ -170,7 +172,7 @@ class Actions:
     def plan_requeue(self, loaded: Loaded, return_ref: str) -> Plan:
         case = _case(loaded, return_ref)
         if case is None:
-            return refused("requeue_posting", return_ref, f"no return {return_ref} in this "
+            return refused(Action.REQUEUE_POSTING, return_ref, f"no return {return_ref} in this "
                            "check")
         mappings, master, _ = self._context(loaded)
         writer = self.session.open_erp()
@@ -179,9 +181,9 @@ class Actions:
                            refusal="this session cannot write to an ERP (a snapshot file); "
                            "open it on a profile")
         try:
-            refusal = _unsupported(self.session, "requeue_posting")
+            refusal = _unsupported(self.session, Action.REQUEUE_POSTING)
             if refusal:
-                return refused("requeue_posting", return_ref, refusal)
+                return refused(Action.REQUEUE_POSTING, return_ref, refusal)
             plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
             if not plan.allowed or plan.credit is None:
                 return plan
@@ -193,7 +195,7 @@ class Actions:
     def plans_for(self, loaded: Loaded, action: str, return_refs: Sequence[str],
                   **kwargs: Any) -> list[Plan]:
         """One plan per return (bulk): re-queue, or fix reference with one link each."""
-        if action == "requeue_posting":
+        if action == Action.REQUEUE_POSTING:
             return [self.plan_requeue(loaded, ref) for ref in return_refs]
         raise ValueError(f"no bulk form of {action}")
 
@@ -215,9 +217,9 @@ class Actions:
                                    parameters=params, before=plan.before, request=plan.request,
                                    outcome="refused", error=why, batch=batch)
                 return Outcome(False, why or "refused", seq, return_ref=ref)
-            if plan.action in ("remap_sku", "remap_code"):
+            if plan.action in (Action.REMAP_SKU, Action.REMAP_CODE):
                 return self._apply_mapping(audit, plan, params, ref, batch)
-            if plan.action not in ("fix_reference", "requeue_posting"):
+            if plan.action not in (Action.FIX_REFERENCE, Action.REQUEUE_POSTING):
                 raise ValueError(f"unknown action {plan.action}")
             # One write per key at a time across every process on this audit log: the
             # look-up, the pending row and the write happen under the lease.
@@ -232,7 +234,7 @@ class Actions:
                     return Outcome(False, f"refused: another console or `act` is writing "
                                    f"{key.partition(':')[2]} right now; nothing sent (look "
                                    "again once it is done)", seq, return_ref=ref)
-                if plan.action == "fix_reference":
+                if plan.action == Action.FIX_REFERENCE:
                     return self._apply_link(audit, plan, params, ref, batch)
                 return self._apply_requeue(audit, plan, params, ref, batch)
 
@@ -300,7 +302,7 @@ class Actions:
             try:
                 _crash_point("before_send")
                 done = await writer.set_link(record, params.get("etag"), params["link"])
-                return done, writer.reverse_hint("fix_reference", done.number)
+                return done, writer.reverse_hint(Action.FIX_REFERENCE, done.number)
             finally:
                 await writer.aclose()
 
@@ -331,7 +333,7 @@ class Actions:
                 existing = await writer.credits_for(credit.link)
                 if existing:
                     return "exists", None, existing[0].number or existing[0].record_id
-                if any(e.action == "requeue_posting" and e.parameters.get("return_ref")
+                if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
                        == credit.link for e in audit.open_pending()):
                     return "busy", None, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
@@ -347,7 +349,7 @@ class Actions:
                 except ConnectorError as exc:
                     return "draft", draft, str(exc)
                 _crash_point("after_post")
-                reverse_box.append(writer.reverse_hint("requeue_posting", posted.number
+                reverse_box.append(writer.reverse_hint(Action.REQUEUE_POSTING, posted.number
                                                        or posted.record_id))
                 return "posted", posted, None
             finally:
@@ -489,14 +491,14 @@ class Actions:
             return "that action did not succeed: there is nothing to undo"
         p = row.parameters
         said = (done[-1].after or {}).get("reverse")  # the ERP's writer said, when it wrote
-        if row.action == "fix_reference":
+        if row.action == Action.FIX_REFERENCE:
             return (f"ERP writes are not undone automatically. To reverse it, fix the "
                     f"reference of {p.get('record', '?').split(':')[-1]} back to "
                     f"{p.get('was') or '(empty)'}." + (f" {said}" if said else ""))
-        if row.action == "requeue_posting":
+        if row.action == Action.REQUEUE_POSTING:
             return said or ("A posted credit note is not undone automatically: cancel credit "
                             f"note {done[-1].erp_record_id} in the ERP.")
-        if row.action in ("remap_sku", "remap_code"):
+        if row.action in (Action.REMAP_SKU, Action.REMAP_CODE):
             return self._undo_mapping(row, done[-1].after)
         if row.action in TRIAGE_KINDS:
             return Plan("undo", f"triage of {row.return_ref}", (row.return_ref or "",),
@@ -511,7 +513,7 @@ class Actions:
         if _mapping_entry(mappings, row.action, p) != after:
             return ("the mapping was changed again since that action; undo the later change "
                     "first, or remap it directly")
-        if row.action == "remap_sku":
+        if row.action == Action.REMAP_SKU:
             skus = dict(mappings.skus)
             if row.before:
                 from ..domain.reference import SkuMapping
@@ -592,7 +594,7 @@ class Actions:
     def _what_happened(self, row: Any) -> tuple[str, str | None, str]:
         p = row.parameters
         try:
-            if row.action == "requeue_posting":
+            if row.action == Action.REQUEUE_POSTING:
                 notes = asyncio.run(self._credits(p["return_ref"]))
                 if not notes:
                     return "failed", None, "the ERP has no credit memo for it: nothing was made"
@@ -602,12 +604,12 @@ class Actions:
                     return "succeeded", number, f"credit memo {number} exists and is posted"
                 return "failed", number, \
                     f"draft {number} exists but was not posted: post it in the ERP"
-            if row.action == "fix_reference":
+            if row.action == Action.FIX_REFERENCE:
                 record, link = asyncio.run(self._get(RecordRef.parse(p["record"])))
                 if link == p["link"]:
                     return "succeeded", record.get("number"), "the ERP record carries the new link"
                 return "failed", record.get("number"), f"the ERP record still carries {link!r}"
-            if row.action in ("remap_sku", "remap_code", "undo"):
+            if row.action in (Action.REMAP_SKU, Action.REMAP_CODE, "undo"):
                 return "failed", None, "interrupted before it was confirmed; check the mapping"
             return "failed", None, "interrupted"
         except (ConnectorError, KeyError, ValueError) as exc:
@@ -665,7 +667,7 @@ def remember_audit_log(witness: Path, audit_path: Path) -> None:
 def _lease_key(plan: Plan, ref: str | None) -> str:
     """What an ERP write leases: the link a new credit memo will carry, the record a
     reference fix changes."""
-    if plan.action == "requeue_posting":
+    if plan.action == Action.REQUEUE_POSTING:
         return f"link:{(plan.credit.link if plan.credit else ref or '').casefold()}"
     return f"record:{plan.parameters.get('record') or ref or ''}"
 
@@ -692,7 +694,7 @@ def _said(exc: BaseException) -> str:
 
 def _mapping_entry(mappings: Mappings, action: str, p: dict) -> dict | None:
     """The mapping entry an action changes, as its plan's `before` records it."""
-    if action == "remap_sku":
+    if action == Action.REMAP_SKU:
         found = mappings.skus.get(p["sku"])
         return found.model_dump(mode="json") if found else None
     from ..domain.actions import CODE_TABLES
@@ -709,7 +711,7 @@ def _with_entry(mappings: Mappings, action: str, p: dict, entry: dict | None) ->
     from ..domain.actions import CODE_TABLES
     from ..domain.reference import DispositionMapping, SkuMapping
 
-    if action == "remap_sku":
+    if action == Action.REMAP_SKU:
         skus = dict(mappings.skus)
         if entry is None:
             skus.pop(p["sku"], None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..config import Profile, secret_names
+from ..config import Profile, option_problems, secret_names
 from ..connectors.errors import AuthError, ConnectorError
 from ..connectors.http import CallLog
 from ..errors import UserError
@@ -22,14 +22,19 @@ class Diagnosis:
 
 async def diagnose(profile: Profile, lookup: SecretLookup, *,
                    deadline: float | None = None) -> list[Diagnosis]:
-    """Each secret present or not, then each connection tried; a connection still not
-    answering after `deadline` seconds fails, named."""
+    """Each secret present or not, each system's options checked against its options model,
+    then each connection tried; a connection still not answering after `deadline` seconds
+    fails, named."""
     out = []
     began = time.monotonic()  # one deadline for the whole command, not one per connection
     for system, name in secret_names(profile):
         present = bool(lookup(system, name))
         out.append(Diagnosis(present, f"{system} {name}",
                              "found (value not shown)" if present else "missing"))
+    for settings in (profile.platform, profile.erp):
+        problems = option_problems(settings.system, settings.options)
+        out.append(Diagnosis(not problems, f"{settings.system} options",
+                             "; ".join(problems) if problems else "valid"))
     for side, opener, settings in (("platform", open_platform, profile.platform),
                                    ("erp", open_erp, profile.erp)):
         what = f"{side} {settings.system} at {settings.base_url}"

@@ -98,6 +98,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     # Raw records as cached: each connector's merge builds only the views it needs.
     earlier_p = cache.load_platform(profile.name, src_p) if cache and not full else None
     earlier_e = cache.load_erp(profile.name, src_e) if cache and not full else None
+    got_p: PlatformBatch | BaseException
+    got_e: ErpBatch | BaseException
     try:
         keep_p = keep_e = None
         if cache is not None:
@@ -126,11 +128,11 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             raise got
         if isinstance(got, MisconfiguredError):  # not down: the profile is wrong
             raise UserError(f"profile {profile.name}: {got}")
-    got_p, got_e = (_explained(profile, settings, lookup, got) for settings, got in
-                    ((profile.platform, got_p), (profile.erp, got_e)))
-    p_batch, p_status = _settle(profile, "platform", profile.platform.system, got_p, cache,
+    said_p = _explained(profile, profile.platform, lookup, got_p)
+    said_e = _explained(profile, profile.erp, lookup, got_e)
+    p_batch, p_status = _settle(profile, "platform", profile.platform.system, said_p, cache,
                                 platform, src_p)
-    e_batch, e_status = _settle(profile, "erp", profile.erp.system, got_e, cache, erp, src_e)
+    e_batch, e_status = _settle(profile, "erp", profile.erp.system, said_e, cache, erp, src_e)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
 

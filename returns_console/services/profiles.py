@@ -77,17 +77,17 @@ def upsert_profile(config: AppConfig, name: str, *, platform: str | None,
             raise UserError(f"{what}; {word}s that work today: {', '.join(working)}")
     data: dict[str, Any] = current.model_dump() if current else {
         "name": name, "platform": {"options": {}}, "erp": {"options": {}}}
-    for side, system, url, options in (("platform", platform, platform_url, platform_options),
+    for part, system, url, options in (("platform", platform, platform_url, platform_options),
                                        ("erp", erp, erp_url, erp_options)):
         if system:
-            data[side]["system"] = system
+            data[part]["system"] = system
         if url:
-            data[side]["base_url"] = url
+            data[part]["base_url"] = url
         for key, value in options.items():
             if value is None:
-                data[side]["options"].pop(key, None)
+                data[part]["options"].pop(key, None)
             else:
-                data[side]["options"][key] = value
+                data[part]["options"][key] = value
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:

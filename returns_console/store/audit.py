@@ -300,7 +300,8 @@ class AuditLog:
         """Rows matching every filter given, oldest first. `since` is inclusive (a naive
         time is UTC); `limit` keeps the NEWEST `limit` matches (a view of the latest
         actions), still returned oldest first."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         for column, value in (("return_ref", return_ref), ("action", action),
                               ("outcome", outcome)):
             if value is not None:
@@ -432,7 +433,7 @@ def _enable_wal(db: sqlite_utils.Database) -> None:
 
 
 def _create_schema(db: sqlite_utils.Database) -> None:
-    db["audit"].create(
+    db.table("audit").create(
         {"seq": int, "at": str, "operator": str, "profile": str, "systems": str,
          "return_ref": str, "action": str, "parameters": str, "before": str, "after": str,
          "request": str, "outcome": str, "erp_record_id": str, "error": str,
@@ -442,10 +443,10 @@ def _create_schema(db: sqlite_utils.Database) -> None:
                   "prev_hash", "hash"],
         if_not_exists=True,
     )
-    db["audit_head"].create({"id": int, "seq": int, "hash": str}, pk="id",
-                            not_null=["seq", "hash"], if_not_exists=True)
-    db["audit"].create_index(["completes"], if_not_exists=True)
-    db["audit"].create_index(["return_ref"], if_not_exists=True)
+    db.table("audit_head").create({"id": int, "seq": int, "hash": str}, pk="id",
+                                  not_null=["seq", "hash"], if_not_exists=True)
+    db.table("audit").create_index(["completes"], if_not_exists=True)
+    db.table("audit").create_index(["return_ref"], if_not_exists=True)
     for statement in _SCHEMA_EXTRAS:
         db.execute(statement)
 

@@ -42,17 +42,18 @@ class Cache:
         self._errors: list[BaseException] = []
         self.db = _open(path)
         self.db.enable_wal()
-        self.db["sources"].create(
+        self.db.table("sources").create(
             {"profile": str, "side": str, "system": str, "fetched_at": str, "cursor": str,
              "views": str, "problems": str, "raw": str, "master": str, "notices": str,
              "unseen": str, "source": str, "paged": int},
             pk=("profile", "side"), if_not_exists=True,
         )
-        if "paged" not in self.db["sources"].columns_dict:  # a cache an older version made
-            self.db["sources"].add_column("paged", int)
-        self.db["pages"].create({"profile": str, "side": str, "n": int, "entity": str,
-                                 "body": bytes}, pk=("profile", "side", "n"),
-                                if_not_exists=True)
+        # A cache an older version made has no `paged` column.
+        if "paged" not in self.db.table("sources").columns_dict:
+            self.db.table("sources").add_column("paged", int)
+        self.db.table("pages").create({"profile": str, "side": str, "n": int, "entity": str,
+                                       "body": bytes}, pk=("profile", "side", "n"),
+                                      if_not_exists=True)
 
     def close(self) -> list[str]:
         """Finish writing and close; what could not be written comes back as warnings (a
@@ -78,9 +79,12 @@ class Cache:
                 other.db = _open(self.path)
                 try:
                     if side == "platform":
+                        # The caller names the side its batch comes from (services/live.py).
+                        assert isinstance(batch, PlatformBatch)
                         other.save_platform(profile, system, batch, views=views,
                                             source=source)
                     else:
+                        assert isinstance(batch, ErpBatch)
                         other.save_erp(profile, system, batch, views=views, source=source)
                 finally:
                     other.db.conn.close()
@@ -100,8 +104,8 @@ class Cache:
             raise error
 
     def _put(self, profile: str, side: str, system: str, batch: PlatformBatch | ErpBatch,
-             source: str | None = None, **extra: str) -> None:
-        self.db["sources"].upsert(
+             source: str | None = None, **extra: str | int | None) -> None:
+        self.db.table("sources").upsert(
             {"profile": profile, "side": side, "system": system, "source": source,
              "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
              "cursor": batch.cursor, "views": _json(batch.views),
@@ -184,8 +188,8 @@ class Cache:
     def save_report(self, profile: str, report: dict[str, Any]) -> None:
         """The last report's findings, as `check --format json` prints them: the console
         opens on them at once, before any source answers."""
-        self.db["reports"].upsert({"profile": profile, "report": _json(report)},
-                                  pk="profile", alter=True)
+        self.db.table("reports").upsert({"profile": profile, "report": _json(report)},
+                                        pk="profile", alter=True)
 
     def load_report(self, profile: str) -> dict[str, Any] | None:
         if "reports" not in self.db.table_names():

@@ -128,7 +128,7 @@ class TriageStore:
         row["tags"] = json.dumps(row["tags"])
         row["updated_at"] = row["updated_at"] or _now()
         with self._db() as db:
-            db["triage"].upsert({"profile": profile, **row}, pk=("profile", "finding_id"))
+            db.table("triage").upsert({"profile": profile, **row}, pk=("profile", "finding_id"))
 
     @contextmanager
     def changing(self, profile: str, finding_id: str, default: Triage) -> Iterator[Change]:

@@ -132,10 +132,15 @@ class SystemSpec:
         return getattr(importlib.import_module(module), attribute)
 
     def option_help(self) -> list[tuple[str, str, str]]:
-        """(name, default, description) of every option, for `setup` and the docs."""
+        """(name, default, description) of every option, the system's own first; the
+        default is "" for a required option."""
+        common = SystemOptions.model_fields
+        fields = self.options.model_fields
+        names = [n for n in fields if n not in common] + [n for n in fields if n in common]
         rows = []
-        for name, info in self.options.model_fields.items():
-            default = "required" if info.is_required() else _shown(info.default)
+        for name in names:
+            info = fields[name]
+            default = "" if info.is_required() else _shown(info.default)
             rows.append((name, default, info.description or ""))
         return rows
 

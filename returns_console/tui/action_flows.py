@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual import work
 
 from ..domain.actions import CODE_KIND_OF, FIXES, Plan, suggest_links
-from ..domain.codes import Code
+from ..domain.codes import Action, Code
 from ..domain.findings import Finding
 from ..domain.model import ReturnCase
 from ..services.actions import Actions, Outcome, erp_records
@@ -47,9 +47,11 @@ class ActionFlows(_AppBase):
     _open_ref: str | None
     if TYPE_CHECKING:
         loaded: Loaded | None
-        report: CheckReport | None
         session: Session
         refreshes_started: int
+
+        @property
+        def report(self) -> CheckReport | None: ...
 
         def _queue(self) -> QueueScreen | None: ...
 
@@ -186,7 +188,7 @@ class ActionFlows(_AppBase):
     def _follow(self, plan: Plan) -> None:
         """A fixed reference moves an unlinked ERP record onto its return: the unlinked one
         is gone after the refresh, so the return it now belongs to opens instead."""
-        link = plan.parameters.get("link") if plan.action == "fix_reference" else None
+        link = plan.parameters.get("link") if plan.action == Action.FIX_REFERENCE else None
         screen = self.screen
         if (link and isinstance(screen, ReturnScreen) and screen.case.unlinked
                 and screen.case.return_ref != link):
@@ -218,7 +220,7 @@ class ActionFlows(_AppBase):
             return
         first = _first(findings, FIXES.get(name, frozenset()))
         ref = case.return_ref
-        if name == "remap_sku":
+        if name == Action.REMAP_SKU:
             sku = (first.platform_value if first else None) or (
                 case.platform.lines[0].sku if case.platform.lines else "")
             self.start_action("Remap SKU", [
@@ -230,7 +232,7 @@ class ActionFlows(_AppBase):
                                                   v["factor"] or "1", v["uom"] or None)],
                 note=_similar("ERP items", sku or "", self.loaded.master.items
                               if self.loaded and self.loaded.master else {}))
-        elif name == "remap_code":
+        elif name == Action.REMAP_CODE:
             code = first.code if first else Code.REASON_UNMAPPED
             kind = CODE_KIND_OF.get(code, "reason")
             self.start_action("Remap code", [
@@ -242,7 +244,7 @@ class ActionFlows(_AppBase):
                 lambda v: [actions.plan_remap_code(self._now_loaded(), v["kind"], v["code"],
                                                    v["erp"], v["location"] or None)],
                 note=_known_codes(self.loaded.master if self.loaded else None, kind))
-        elif name == "fix_reference":
+        elif name == Action.FIX_REFERENCE:
             records = erp_records(case)
             self.start_action("Fix reference", [
                 Field("link", "New reference (the platform return it belongs to)", "",
@@ -252,7 +254,7 @@ class ActionFlows(_AppBase):
                                                       v["record"] or None)],
                 note=f"Changes the link key on the ERP record of {ref}. "
                 + _likely_returns(case, self.loaded.report.cases if self.loaded else []))
-        elif name == "requeue_posting":
+        elif name == Action.REQUEUE_POSTING:
             self.start_action("Re-queue posting", [],
                               lambda v: [actions.plan_requeue(self._now_loaded(), ref)])
         elif name == "audit":

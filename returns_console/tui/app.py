@@ -13,7 +13,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Footer, Header, LoadingIndicator, Static
@@ -32,6 +32,7 @@ from .requests import (
     ActionRequested,
     AuditRequested,
     BulkActionRequested,
+    ReturnRequested,
     TriageRequested,
     UndoRequested,
     ViewChanged,
@@ -56,10 +57,13 @@ class ReturnsConsole(ActionFlows, App):
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     #: Every screen gets a class for its size, so the stylesheet can fold the queue's header
     #: and compact the dialogs on an 80x24 terminal (and still show rows at 60x15).
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    # The ignores: Textual annotates both as `ClassVar[...] | None`, which is not a
+    # valid ClassVar (it must be outermost), so mypy reads an instance variable there.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [  # type: ignore[misc]
+        (0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [  # type: ignore[misc]
         (0, "-tiny"), (20, "-short"), (34, "-tall")]
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", id="app.help_f1", show=False),
@@ -324,6 +328,7 @@ class ReturnsConsole(ActionFlows, App):
 
     @work(thread=True, group="triage", exit_on_error=False)
     def _triage_worker(self) -> None:
+        assert self.actions is not None  # refresh_triage starts it only with them
         labels = self.actions.triage_labels(self.report.generated_at if self.report else None)
         self.call_from_thread(self._set_triage, labels)
 
@@ -345,7 +350,9 @@ class ReturnsConsole(ActionFlows, App):
             self._refresh_again = False
             self.call_after_refresh(self._start_refresh)
         if event.state == WorkerState.SUCCESS:
-            self._show(event.worker.result, serial)
+            loaded = event.worker.result
+            assert loaded is not None  # what _fetch loaded: it returns or fails, never None
+            self._show(loaded, serial)
             queue = self._queue()
             if queue is not None:
                 queue.set_progress("")
@@ -441,8 +448,8 @@ class ReturnsConsole(ActionFlows, App):
             return
         self.push_screen(CloseScreen(view, loading=not report.cases))
 
-    def on_close_screen_open_return(self, event) -> None:
-        self.open_return(event.ref)
+    def on_return_requested(self, message: ReturnRequested) -> None:
+        self.open_return(message.ref)
 
     def open_return(self, ref: str) -> None:
         """A return by its ref or its order number (as `returns-console open` takes it)."""

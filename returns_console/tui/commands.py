@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from .queue_model import OWNERS, SORTABLE
 
+if TYPE_CHECKING:
+    from .app import ReturnsConsole
+
 
 class ConsoleCommands(Provider):
     """Everything the console does, findable by name."""
 
+    @property
+    def console_app(self) -> ReturnsConsole:
+        """The app: only ReturnsConsole lists these commands (its COMMANDS)."""
+        return cast("ReturnsConsole", self.app)
+
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
-        app = self.app
+        app = self.console_app
         out: list[tuple[str, Callable[[], object], str]] = []
         for name in sorted(t for t in app.available_themes if t.startswith("returns-")):
             out.append((f"theme: {name.removeprefix('returns-')}",
@@ -39,13 +48,13 @@ class ConsoleCommands(Provider):
         return out
 
     def _view(self, owner: str) -> None:
-        self.app.switch_to_queue().set_owner(owner)
+        self.console_app.switch_to_queue().set_owner(owner)
 
     def _sort(self, column: str) -> None:
-        self.app.switch_to_queue().sort_by(column)
+        self.console_app.switch_to_queue().sort_by(column)
 
     def _queue_action(self, name: str) -> None:
-        queue = self.app.switch_to_queue()
+        queue = self.console_app.switch_to_queue()
         self.app.call_later(queue.run_action, name)
 
     async def discover(self) -> Hits:

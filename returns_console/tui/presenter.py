@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -23,6 +24,8 @@ from textual.message import Message
 from ..domain.model import ReturnCase
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from ..config import Profile
     from ..domain.reference import ErpMaster
 
@@ -281,7 +284,8 @@ class Masker:
         return self._index
 
     def _chain(self) -> list[_Index]:
-        chain, masker = [], self
+        chain: list[_Index] = []
+        masker: Masker | None = self
         while masker is not None:
             chain.append(masker._own())
             masker = masker.base
@@ -315,7 +319,7 @@ class Masker:
         text = "".join(out)
         for index in chain:
             for pattern, is_hidden in index.odd:
-                text = pattern.sub(lambda m, h=is_hidden: _masked(m.group(0), h), text)
+                text = pattern.sub(partial(_masked_match, is_hidden), text)
         return text
 
     def learn(self, record: Any, parent: str = "") -> None:
@@ -367,6 +371,10 @@ def _masked(found: str, hidden: bool) -> str:
     return DOT if hidden else mask_secret(found)
 
 
+def _masked_match(hidden: bool, match: re.Match[str]) -> str:
+    return _masked(match.group(0), hidden)
+
+
 # -- screens ----------------------------------------------------------------------------------
 
 
@@ -400,6 +408,9 @@ class Presenting:
     _presenter: bool | None = None
     _masker: Masker | None = None
     _session_masker: Masker | None = None
+
+    if TYPE_CHECKING:
+        app: App[object]  # the Screen's, which this is mixed into
 
     @property
     def presenter(self) -> bool:

@@ -12,6 +12,14 @@ from ..domain.model import ReturnCase
 from .queue_model import View
 
 
+class ReturnRequested(Message):
+    """Open one return (by its return ref or order number) on its own screen."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__()
+        self.ref = ref
+
+
 class ActionRequested(Message):
     """An action on one return (remap, fix reference, re-queue, its audit log)."""
 

@@ -89,3 +89,18 @@ def test_the_return_screen_does_not_offer_what_the_erp_cannot_do() -> None:
     assert screen.check_action("act", ("fix_reference",)) is True
     assert screen.check_action("act", ("requeue_posting",)) is False
     assert screen.check_action("act", ("remap_sku",)) is True  # local: always offered
+
+
+def test_doctor_checks_each_systems_options_against_its_model() -> None:
+    import asyncio
+
+    from returns_console.services.doctor import diagnose
+
+    profile = Profile(name="p", platform=SystemSettings(system="swap", base_url="https://s"),
+                      erp=SystemSettings(system="d365_bc", base_url="https://b",
+                                         options={"tenant": "t", "environment": "e",
+                                                  "client_id": "c"}))
+    said = {d.what: d for d in asyncio.run(diagnose(profile, lambda s, n: None))}
+    assert not said["swap options"].ok
+    assert said["swap options"].detail == "Swap Commerce needs option store"
+    assert said["d365_bc options"].ok

@@ -173,6 +173,11 @@ def external_ref_conflict(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
             other = f"customer {cn.customer_ref}"
         else:
             continue
+        if "order" in other:
+            platform_value, erp_value = v.p.order_ref, cn.order_ref
+        else:
+            assert customer is not None  # only the customer branch names no order
+            platform_value, erp_value = customer.number, cn.customer_ref
         out.append(
             v.finding(
                 Code.EXTERNAL_REF_CONFLICT,
@@ -180,8 +185,8 @@ def external_ref_conflict(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 f"but belongs to {other}",
                 side=Side.ERP,
                 line_ref=cn.number or cn.id,
-                platform_value=v.p.order_ref if "order" in other else customer.number,
-                erp_value=cn.order_ref if "order" in other else cn.customer_ref,
+                platform_value=platform_value,
+                erp_value=erp_value,
                 since=cn.posted_at,
             )
         )

@@ -31,7 +31,8 @@ NOT_OPEN_STATES = ("on_hold", "closed", "cancelled")
 
 
 def _lagging(
-    v: CaseView, code: Code, stage: Stage, message: str, **extra: object
+    v: CaseView, code: Code, stage: Stage, message: str, *,
+    platform_value: object = None, erp_value: object = None,
 ) -> list[Finding] | tuple[Finding, ...]:
     """The ERP has not done `stage` although the platform has: an error past grace."""
     since = v.pdone.get(stage)
@@ -40,7 +41,7 @@ def _lagging(
         return NONE
     return [
         v.finding(code, message, stage=stage, since=since, side=Side.ERP, delay=not overdue,
-                  **extra)
+                  platform_value=platform_value, erp_value=erp_value)
     ]
 
 

@@ -104,7 +104,8 @@ def closed_period(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     it there: it needs a manual journal in the open period."""
     master = v.ctx.master
     refunded_at = v.pdone.get(CREDITED)
-    posted = [cn for cn in v.active_credit_notes if cn.status == "posted" and cn.posting_date]
+    posted_on = [cn.posting_date for cn in v.active_credit_notes
+                 if cn.status == "posted" and cn.posting_date]
     draft = next((cn for cn in v.active_credit_notes if cn.status == "draft"), None)
     if refunded_at is not None:
         day = refunded_at.date()
@@ -115,9 +116,9 @@ def closed_period(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     period = master.period_for(day)
     if period is None or not period.closed:
         return NONE
-    if any(master.period_for(cn.posting_date) == period for cn in posted):
+    if any(master.period_for(posting_date) == period for posting_date in posted_on):
         return NONE
-    booked = posted[0].posting_date if posted else None
+    booked = posted_on[0] if posted_on else None
     name = period.name or period.start.isoformat()
     return [
         v.finding(

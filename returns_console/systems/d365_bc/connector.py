@@ -92,6 +92,7 @@ from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import (
     CreditNote,
+    CreditNoteStatus,
     ErpLine,
     ErpView,
     PayloadProblem,
@@ -265,8 +266,9 @@ RETURN_ORDER_STATE: dict[str, ReturnOrderState] = {
 CREDIT_MEMO_WORDS = {"Draft": "draft, not posted", "In Review": "draft, in review",
                      "Open": "posted, not yet paid or applied", "Paid": "posted and paid",
                      "Corrective": "posted (corrective)", "Canceled": "cancelled"}
-CREDIT_NOTE_STATUS = {"Draft": "draft", "In Review": "draft", "Open": "posted", "Paid": "posted",
-                      "Corrective": "posted", "Canceled": "cancelled"}
+CREDIT_NOTE_STATUS: dict[str, CreditNoteStatus] = {
+    "Draft": "draft", "In Review": "draft", "Open": "posted", "Paid": "posted",
+    "Corrective": "posted", "Canceled": "cancelled"}
 BLOCKED = {" ": "", "Ship": "ship", "Invoice": "invoice", "All": "all"}
 ITEM_TYPES = {"Inventory": "inventory", "Service": "service", "Non-Inventory": "non_inventory"}
 
@@ -626,7 +628,8 @@ class BusinessCentralConnector:
                     reads[IDS + name] = {"$select": "id"}
                     sets[IDS + name] = name
             rows = await self._read_batched(base, reads, optional, sets=sets)
-            present = {name[len(IDS):]: {r.get("id") for r in got if isinstance(r, dict)}
+            present = {name[len(IDS):]: {r["id"] for r in got
+                                         if isinstance(r, dict) and isinstance(r.get("id"), str)}
                        for name, got in list(rows.items())
                        if name.startswith(IDS) and got is not None}
             for name in [n for n in rows if n.startswith(IDS)]:
@@ -984,9 +987,10 @@ class BusinessCentralConnector:
                 if (parts := ref.split(":", 2))[1] not in present
                 or parts[2] in present[parts[1]]}
         raw = {**kept, **changed.raw}
-        rows: dict[str, list[Any] | None] = defaultdict(list)
+        found: defaultdict[str, list[Any]] = defaultdict(list)
         for raw_ref, record in raw.items():
-            rows[raw_ref.split(":", 2)[1]].append(record)
+            found[raw_ref.split(":", 2)[1]].append(record)
+        rows: dict[str, list[Any] | None] = dict(found)
         for name in ("salesReturnOrders", "returnReceipts"):
             rows.setdefault(name, [])
         if NO_RETURN_ORDERS in changed.notices:
@@ -994,7 +998,7 @@ class BusinessCentralConnector:
         if any("no returnReceipts API" in n for n in changed.notices):
             rows["returnReceipts"] = None
         merged = _Assembler(self.settings, changed.fetched_at or datetime.now(UTC),
-                            None).assemble(dict(rows))
+                            None).assemble(rows)
         merged.cursor = max(filter(None, (earlier.cursor, changed.cursor)), default=None)
         return merged
 
@@ -1093,10 +1097,10 @@ class _Assembler:
                 receipt.externalDocumentNumber)
             if group is not None:
                 group.receipts.append(receipt)
-        for order in sales_orders:
-            group = self.linked(order.externalDocumentNumber)
+        for sales_order in sales_orders:
+            group = self.linked(sales_order.externalDocumentNumber)
             if group is not None:
-                group.sales_orders.append(order)
+                group.sales_orders.append(sales_order)
         for invoice in invoices:
             # A posted invoice under a link: an exchange's replacement, fully invoiced (or,
             # mostly, a web order's own invoice: not a return document, never unlinked).
@@ -1113,9 +1117,9 @@ class _Assembler:
             batch.views[group.key] = self.view(group, has_orders, has_receipts, returns)
         for key in batch.problems:
             batch.views.setdefault(key, ErpView(system=SYSTEM, return_ref=key))
-        stamps = [d.lastModifiedDateTime for d in (*orders, *receipts, *memos, *sales_orders)
-                  if d.lastModifiedDateTime is not None]
-        newest = max((as_utc(s) for s in stamps), default=None) or self.since
+        stamps = [s for d in (*orders, *receipts, *memos, *sales_orders)
+                  if (s := as_utc(d.lastModifiedDateTime)) is not None]
+        newest = max(stamps, default=None) or self.since
         batch.cursor = datetime_literal(newest) if newest else None
         batch.unseen = unseen_view(batch)
         return batch
@@ -1256,7 +1260,8 @@ class _Assembler:
         posted = [(m, n) for m, n in zip(memos, notes, strict=True) if n.status == "posted"]
         drafts = [(m, n) for m, n in zip(memos, notes, strict=True) if n.status == "draft"]
         # The credit memo that counts: the first posted one, else the first draft.
-        lead_memo, lead_note = (posted or drafts or [(None, None)])[0]
+        lead = posted or drafts
+        lead_memo, lead_note = lead[0] if lead else (None, None)
         receipts = sorted((r for r in group.receipts if order is None
                            or r.orderNumber in ("", order.number)),
                           key=lambda r: (r.postingDate or date.max, r.number))
@@ -1363,9 +1368,10 @@ class _Assembler:
         """The return order's item lines; each one's location from the matching item line
         (same item, same occurrence) of the credit memo that counts."""
         placed: dict[str, list[BcCreditMemoLine]] = defaultdict(list)
-        for line in sorted(memo.salesCreditMemoLines if memo else [], key=lambda ln: ln.sequence):
-            if self.is_item_line(line):
-                placed[line.lineObjectNumber.strip()].append(line)
+        for memo_line in sorted(memo.salesCreditMemoLines if memo else [],
+                                key=lambda ln: ln.sequence):
+            if self.is_item_line(memo_line):
+                placed[memo_line.lineObjectNumber.strip()].append(memo_line)
         used: dict[str, int] = defaultdict(int)
         out = []
         for line in sorted(order.salesReturnOrderLines, key=lambda ln: ln.sequence):

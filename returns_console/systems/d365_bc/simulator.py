@@ -54,7 +54,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -189,8 +189,8 @@ def with_etag(record: dict[str, Any]) -> dict[str, Any]:
     return {"@odata.etag": etag_for(body), **body}
 
 
-def _done(stage: dict | None) -> bool:
-    return bool(stage) and stage.get("status") == "done" and bool(stage.get("at"))
+def _done(stage: dict | None) -> TypeGuard[dict]:
+    return bool(stage and stage.get("status") == "done" and stage.get("at"))
 
 
 def _digits(stage: dict | None, fallback: int) -> str:
@@ -344,7 +344,7 @@ class _Renderer:
         for name, records in sets.items():
             key = "startingDate" if name == "accountingPeriods" else (
                 "code" if records and "code" in records[0] else "number")
-            records.sort(key=lambda r, key=key: (str(r.get(key, "")), r["id"]))
+            records.sort(key=lambda r: (str(r.get(key, "")), r["id"]))
         return BcData(tenant=self.tenant, environment=self.environment, company=company,
                       sets=sets)
 
@@ -993,7 +993,7 @@ class BcSimulator:
                     reply = bc_error(exc.status, exc.code, exc.message)
             answers.append({"id": op.get("id"), "status": reply.status_code,
                             "headers": {"content-type": reply.media_type or ODATA_TYPE},
-                            "body": json.loads(reply.body)})
+                            "body": json.loads(bytes(reply.body))})
         return Response(_dumps({"responses": answers}), media_type="application/json")
 
     def _not_found(self, request: Request) -> ODataError:

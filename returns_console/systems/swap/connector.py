@@ -269,8 +269,8 @@ class SwapConnector:
         if not isinstance(body, dict) or not isinstance(body.get(key), list):
             raise InvalidPayloadError(SYSTEM, f"GET {self._path} answered without a '{key}' "
                                       "list; is the base URL right?")
-        pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
-        return body[key], pagination
+        pagination = body.get("pagination")
+        return body[key], pagination if isinstance(pagination, dict) else {}
 
     async def fetch_returns(self, *, updated_since: datetime | None = None) -> PlatformBatch:
         """Page 1, then every other page at once; each page is parsed as it arrives, so

@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -30,7 +30,7 @@ class ActionForm(Presenting, ModalScreen[dict[str, str] | None]):
     In presenter mode the title, the note (it lists identifiers like the one at hand) and
     the labels are masked; what is typed in the fields stays as typed."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
     ]
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -31,7 +31,7 @@ class AuditScreen(Presenting, Screen):
     """`/` filters across every column; Enter shows a row in full; `u` undoes it where the
     action can be undone (or says the compensating step)."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="audit.back"),
         Binding("slash", "filter", "Filter", id="audit.filter"),
         Binding("enter", "show", "Show row", id="audit.show"),

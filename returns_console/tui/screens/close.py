@@ -8,13 +8,13 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.message import Message
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ...domain.close import CloseReport
 from ..presenter import Presenting
+from ..requests import ReturnRequested
 from ..widgets.environment_bar import EnvironmentBar
 
 #: The money right after why, so an 80-column terminal shows both before it scrolls sideways.
@@ -24,17 +24,10 @@ COLUMNS = ("return", "order", "why", "at risk", "owner", "refunded", "document",
 class CloseScreen(Presenting, Screen[None]):
     """In presenter mode every cell passes the masker, as on the other screens."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="close.back"),
         Binding("enter", "open", "Open return", id="close.open"),
     ]
-
-    class OpenReturn(Message):
-        """The operator wants the return behind a blocking line."""
-
-        def __init__(self, ref: str) -> None:
-            super().__init__()
-            self.ref = ref
 
     def __init__(self, view: CloseReport, *, loading: bool = False) -> None:
         super().__init__()
@@ -107,10 +100,10 @@ class CloseScreen(Presenting, Screen[None]):
         table = self.query_one(DataTable)
         if not self.view.blockers or table.cursor_row is None:
             return
-        self.post_message(self.OpenReturn(self.view.blockers[table.cursor_row].return_ref))
+        self.post_message(ReturnRequested(self.view.blockers[table.cursor_row].return_ref))
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         key = str(event.row_key.value or "")
         if ":" in key:
-            self.post_message(self.OpenReturn(key.split(":", 1)[1]))
+            self.post_message(ReturnRequested(key.split(":", 1)[1]))

@@ -10,16 +10,17 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ...domain.actions import Plan
+from ...domain.codes import Action
 from ..presenter import Presenting
 
-TITLES = {"remap_sku": "Remap SKU", "remap_code": "Remap code", "fix_reference":
-          "Fix reference", "requeue_posting": "Re-queue posting", "undo": "Undo"}
+TITLES = {Action.REMAP_SKU: "Remap SKU", Action.REMAP_CODE: "Remap code", Action.FIX_REFERENCE:
+          "Fix reference", Action.REQUEUE_POSTING: "Re-queue posting", "undo": "Undo"}
 
 
 def confirm_label(plans: list[Plan]) -> str:
@@ -39,7 +40,7 @@ class PreviewScreen(Presenting, ModalScreen[bool]):
     In presenter mode every word of it is masked: the target, the changes, the returns,
     the refusal and the request (its URL names the tenant, its body the customer)."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "apply", "Apply", id="preview.apply"),
         Binding("n,escape", "cancel", "Cancel", id="preview.cancel"),
     ]

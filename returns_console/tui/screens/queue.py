@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -25,7 +25,13 @@ from ...domain.findings import Finding
 from ..format import money, severity
 from ..presenter import Presenting
 from ..queue_model import OWNERS, SORTABLE, Queue, View, age_text, parse_query, summarise
-from ..requests import AuditRequested, BulkActionRequested, TriageRequested, ViewChanged
+from ..requests import (
+    AuditRequested,
+    BulkActionRequested,
+    ReturnRequested,
+    TriageRequested,
+    ViewChanged,
+)
 from ..widgets.environment_bar import EnvironmentBar
 from ..widgets.virtual_table import Column, VirtualTable
 
@@ -60,7 +66,7 @@ TEAM_LABEL = {"all": "All", "finance": "Finance", "operations": "Operations", "c
 class QueueScreen(Presenting, Screen):
     """All open exceptions, costliest first."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="queue.filter"),
         Binding("colon", "command", "Command", id="queue.command"),
         Binding("r", "app.refresh_data", "Refresh", id="queue.refresh"),
@@ -444,7 +450,7 @@ class QueueScreen(Presenting, Screen):
             self.set_owner(query.value.casefold())
             return
         if query.field == "return":
-            self.app.open_return(query.value)
+            self.post_message(ReturnRequested(query.value))
             return
         self.view.query = query
         self._fill()
@@ -491,7 +497,7 @@ class QueueScreen(Presenting, Screen):
     def _selected(self, event: VirtualTable.Selected) -> None:
         finding = self.queue.by_key.get(str(event.key))
         if finding is not None:
-            self.app.open_return(finding.return_ref)
+            self.post_message(ReturnRequested(finding.return_ref))
 
 
 FRESHNESS_STYLE = {"ok": "green", "degraded": "bold yellow", "stale": "yellow",

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
@@ -53,7 +53,7 @@ def syntax_theme(dark: bool, name: str) -> str:
 class RawRecordScreen(Presenting, ModalScreen[None]):
     """One or more raw records, pretty-printed and highlighted; masked in presenter mode."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", id="raw.close"),
     ]
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -246,14 +246,14 @@ class Palette:
 
 
 #: The actions that write to the ERP (the others change local tables or only look).
-ERP_WRITES = frozenset({"fix_reference", "requeue_posting"})
+ERP_WRITES = frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING})
 
 
 class ReturnScreen(Presenting, Screen):
     """The stage board, the findings with why they matter, the money and the lines, the
     timeline, and the actions that apply; `p` / `e` open each side's raw source record."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="return.back"),
         Binding("p", "raw_platform", "Platform record", id="return.raw_platform"),
         Binding("e", "raw_erp", "ERP record", id="return.raw_erp"),
@@ -506,9 +506,9 @@ class ReturnScreen(Presenting, Screen):
             s(el.item_no) if el else "—",
             f"{qty(el.quantity)} {s(el.uom or '')}".strip() if el else "",
             received,
-            s(_arrow(pl and pl.reason, el and el.reason)),
-            s(_arrow(pl and pl.condition, el and el.disposition)),
-            s(_arrow(pl and pl.location, el and el.location)),
+            s(_arrow(pl.reason if pl else None, el.reason if el else None)),
+            s(_arrow(pl.condition if pl else None, el.disposition if el else None)),
+            s(_arrow(pl.location if pl else None, el.location if el else None)),
             row.by,
         ]
 
@@ -594,7 +594,7 @@ class ReturnScreen(Presenting, Screen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "raw":
             return
-        if event.state == WorkerState.SUCCESS:
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
             title, records = event.worker.result
             self.app.push_screen(RawRecordScreen(title, records, self.presenter,
                                                  secrets=customers_of(self.case)))

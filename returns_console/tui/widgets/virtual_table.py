@@ -391,11 +391,11 @@ class VirtualTable(ScrollView, can_focus=True):
         width, placed = self._column_layout()
         line = Text(end="", no_wrap=True)
         line.append_text(first)
-        for index, (column, _x) in zip(self._shown, placed if cells is not None else (),
-                                       strict=False):
-            cell = cells[index] if index < len(cells) else ""
-            line.append_text(_fit(cell, column.width, column.justify))
-            line.append(" " * GAP)
+        if cells is not None:
+            for index, (column, _x) in zip(self._shown, placed, strict=False):
+                cell = cells[index] if index < len(cells) else ""
+                line.append_text(_fit(cell, column.width, column.justify))
+                line.append(" " * GAP)
         segments = Segment.apply_style(line.render(self.app.console), style)
         return Strip(segments).adjust_cell_length(width, style)
 
