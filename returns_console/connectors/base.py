@@ -176,6 +176,17 @@ class ErpWriter(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class DeferredWriter(Protocol):
+    """An ERP that takes changes up later (it collects them, or a person imports them):
+    its writes come back `deferred`, and this says, for an audited write handed over, what
+    became of it."""
+
+    async def picked_up(self, action: str, parameters: Mapping[str, Any]) -> bool | None:
+        """True: the ERP took the change up; False: it refused it; None: not yet."""
+        ...
+
+
 # -- systems that cannot be listed: looked up one by one, or pushing to us -------------------
 
 

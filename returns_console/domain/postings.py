@@ -82,3 +82,6 @@ class WriteResult:
     #: True once the document is final in the ERP (a posted credit note, which moves money
     #: and can only be reversed by another document); False for a draft; None: not known.
     final: bool | None = None
+    #: The ERP has the change but takes it up later (it collects it on its schedule): the
+    #: audit row stays open (`handed_over`) until the ERP is seen to take it up.
+    deferred: bool = False

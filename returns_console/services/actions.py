@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
+from ..connectors.base import DeferredWriter
 from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
 from ..domain.actions import (
     Plan,
@@ -34,7 +35,7 @@ from ..domain.findings import Finding
 from ..domain.model import ReturnCase
 from ..domain.postings import RecordRef, WriteResult
 from ..domain.reference import ErpMaster, Mappings
-from ..store.audit import AuditLog
+from ..store.audit import HANDED_OVER, AuditLog
 from ..store.leases import Leases
 from ..store.triage import Triage, TriageStore
 from .session import Loaded, Session
@@ -316,6 +317,13 @@ class Actions:
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
             audit.complete(seq, outcome="failed", error=_said(exc))
             return Outcome(False, _said(exc), seq, return_ref=ref)
+        if result.deferred:  # the ERP takes it up later: audited as handed over, not done
+            _complete(audit, seq, outcome=HANDED_OVER, after=plan.after,
+                      erp_record_id=result.number or result.record_id)
+            return Outcome(True, f"handed to the ERP: {params['link']} is set on "
+                           f"{result.number or result.record_id} when the ERP takes the "
+                           "change up (the audit log shows it awaiting pickup)", seq,
+                           record_id=result.record_id, return_ref=ref)
         _complete(audit, seq, outcome="succeeded", after={**(plan.after or {}),
                                                           "reverse": reverse},
                   erp_record_id=result.number or result.record_id)
@@ -336,12 +344,18 @@ class Actions:
                 if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
                        == credit.link for e in audit.open_pending()):
                     return "busy", None, None
+                if any(credit.link in (e.return_ref, (e.parameters or {}).get("return_ref"))
+                       for e in audit.awaiting_pickup()
+                       if e.action == Action.REQUEUE_POSTING):
+                    return "awaiting", None, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
                                            request=plan.request, batch=batch))
                 _crash_point("before_send")
                 draft = await writer.create_credit(credit)
                 _crash_point("after_create")
+                if draft.deferred:  # the ERP takes it up later: nothing more to send now
+                    return "handed_over", draft, None
                 try:
                     posted = await writer.post_credit(draft, credit.link)
                 except AmbiguousResultError as exc:  # posted, but next to another one
@@ -367,6 +381,21 @@ class Actions:
                                         parameters=params, request=plan.request,
                                         outcome="failed", error=_said(exc), batch=batch))
             return Outcome(False, _said(exc), box[0], return_ref=ref)
+        if state == "awaiting":
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, request=plan.request, outcome="refused",
+                               error="a re-queue of this return was handed to the ERP and "
+                               "awaits pickup", batch=batch)
+            return Outcome(False, f"refused: a re-queue of {credit.link} was handed to the "
+                           "ERP and awaits pickup; nothing sent", seq, return_ref=ref)
+        if state == "handed_over":
+            assert result is not None
+            number = result.number or result.record_id
+            _complete(audit, box[0], outcome=HANDED_OVER, erp_record_id=number,
+                      after=plan.after)
+            return Outcome(True, f"credit for {credit.link} handed to the ERP: it is made "
+                           "when the ERP takes it up (the audit log shows it awaiting pickup)",
+                           box[0], record_id=result.record_id, return_ref=ref)
         if state == "busy":
             seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
                                parameters=params, request=plan.request, outcome="refused",
@@ -574,11 +603,54 @@ class Actions:
                 or return_ref in ((e.parameters or {}).get("returns") or ())}
         return [e for e in rows if e.seq in mine or e.completes in mine]
 
+    # -- deferred writes ------------------------------------------------------------------
+
+    def settle_handed_over(self) -> list[str]:
+        """Writes handed to an ERP that takes them up later: ask it what became of each
+        and record the final outcome (taken up: succeeded; refused: failed). One sentence
+        per row settled; rows the ERP has not looked at yet stay open."""
+        with self._audit_log() as audit:
+            waiting = [e for e in audit.awaiting_pickup()
+                       if e.profile == self.session.profile_name]
+            if not waiting:
+                return []
+            started = {e.seq: e for e in audit.entries() if e.seq in
+                       {w.completes for w in waiting}}
+            rows = [(w, started[w.completes].parameters if w.completes in started else {})
+                    for w in waiting]
+            asked = asyncio.run(self._ask_pickup(rows))
+            said = []
+            for row, taken in asked:
+                if taken is None:
+                    continue
+                _complete(audit, row.seq, outcome="succeeded" if taken else "failed",
+                          erp_record_id=row.erp_record_id,
+                          error=None if taken else "the ERP refused the change it was handed")
+                said.append(f"{row.action} on {row.return_ref or '-'} (row {row.seq}): "
+                            f"{'taken up by the ERP' if taken else 'refused by the ERP'}")
+            return said
+
+    async def _ask_pickup(self, rows: list[tuple[Any, dict]]) -> list[tuple[Any, bool | None]]:
+        """What the ERP says of each handed-over write (none: it cannot say)."""
+        writer = self.session.open_erp()
+        if writer is None:
+            return []
+        try:
+            if not isinstance(writer, DeferredWriter):
+                return []
+            return [(row, await writer.picked_up(row.action, params)) for row, params in rows]
+        finally:
+            await writer.aclose()
+
     # -- recovery -------------------------------------------------------------------------
 
     def resolve_pending(self) -> list[str]:
         """Pending rows a crash left: ask the ERP (or the local store) what happened and
-        record it. Returns one sentence per row resolved."""
+        record it; then writes handed to an ERP that takes them up later, settled where it
+        says. Returns one sentence per row resolved."""
+        return self._resolve_crashed() + self.settle_handed_over()
+
+    def _resolve_crashed(self) -> list[str]:
         with self._audit_log() as audit:
             pending = [e for e in audit.open_pending()
                        if e.profile == self.session.profile_name and _abandoned(e)]

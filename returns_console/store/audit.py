@@ -50,6 +50,10 @@ COLUMNS = ("seq", "at", "operator", "profile", "systems", "return_ref", "action"
            "batch", "prev_hash", "hash")
 JSON_COLUMNS = frozenset({"parameters", "before", "after", "request"})
 PENDING = "pending"
+#: A deferred write: the ERP has the change but takes it up later (a channel that collects
+#: it on its schedule). Completes its pending row; a final outcome completes it in turn,
+#: once the ERP is seen to take the change up (or refuse it).
+HANDED_OVER = "handed_over"
 FINAL_OUTCOMES = ("succeeded", "failed", "refused", "resolved")
 GENESIS = "0" * 64
 #: The prefix of a keyed row's hash (HMAC-SHA256 with the audit key).
@@ -188,15 +192,19 @@ class AuditLog:
                  operator: str | None = None) -> int:
         """The outcome of pending row `seq`, as a new row (rows are never changed). Who,
         where and what are copied from that row; `operator` names someone else resolving
-        it (e.g. after a crash)."""
-        _check_outcome(outcome)
+        it (e.g. after a crash). A pending row may first be `handed_over` (a deferred
+        write); that row then takes the final outcome."""
+        if outcome != HANDED_OVER:
+            _check_outcome(outcome)
 
         def fields(db: sqlite_utils.Database) -> dict[str, Any]:
             rows = list(db.query("SELECT * FROM audit WHERE seq = ?", [seq]))
             if not rows:
                 raise ValueError(f"no audit row {seq} to complete")
             started = rows[0]
-            if started["outcome"] != PENDING:
+            if started["outcome"] == HANDED_OVER and outcome == HANDED_OVER:
+                raise ValueError(f"audit row {seq} was already handed over")
+            if started["outcome"] not in (PENDING, HANDED_OVER):
                 raise ValueError(f"audit row {seq} is {started['outcome']}, not pending")
             done = list(db.query("SELECT seq FROM audit WHERE completes = ? LIMIT 1", [seq]))
             if done:
@@ -293,6 +301,15 @@ class AuditLog:
                 "SELECT * FROM audit AS a WHERE a.outcome = ? AND NOT EXISTS "
                 "(SELECT 1 FROM audit AS c WHERE c.completes = a.seq) ORDER BY a.seq",
                 [PENDING])]
+
+    def awaiting_pickup(self) -> list[AuditEntry]:
+        """Deferred writes the ERP has not been seen to take up yet: `handed_over` rows no
+        row completes."""
+        with self._connect() as db:
+            return [_entry(r) for r in db.query(
+                "SELECT * FROM audit AS a WHERE a.outcome = ? AND NOT EXISTS "
+                "(SELECT 1 FROM audit AS c WHERE c.completes = a.seq) ORDER BY a.seq",
+                [HANDED_OVER])]
 
     def entries(self, *, since: datetime | None = None, return_ref: str | None = None,
                 action: str | None = None, outcome: str | None = None,
