@@ -30,10 +30,12 @@ import httpx
 
 from returns_console.connectors.http import CallLog
 from returns_console.domain.memory import gc_paused
-from returns_console.sandbox.demo import CREDENTIALS, build_sandbox
+from returns_console.sandbox.demo import build_sandbox
 from returns_console.services.demo import demo_mappings
 from returns_console.services.live import fetch_live, live_report
 from returns_console.store.cache import Cache
+from returns_console.systems.d365_bc.simulator import DEMO_CLIENT_SECRET
+from returns_console.systems.swap.simulator import DEMO_API_KEY
 
 NOW = "2026-11-21T10:00:00Z"
 SEED = 20261121
@@ -84,7 +86,7 @@ async def raw_baseline(urls: list[tuple[str, str]], token_url: str) -> float:
     bc_starts = [u for system, u in urls if system == "d365_bc" and "skiptoken" not in u]
     async with httpx.AsyncClient(timeout=60) as client:
         started = time.perf_counter()
-        headers = {"swap": {"x-api-key": CREDENTIALS[("swap", "api_key")]}}
+        headers = {"swap": {"x-api-key": DEMO_API_KEY}}
 
         async def get(system: str, url: str) -> dict:
             async with limits[system]:
@@ -102,7 +104,7 @@ async def raw_baseline(urls: list[tuple[str, str]], token_url: str) -> float:
         async def bc() -> None:
             token = (await client.post(token_url, data={
                 "grant_type": "client_credentials", "client_id": "returns-console-demo",
-                "client_secret": CREDENTIALS[("d365_bc", "client_secret")],
+                "client_secret": DEMO_CLIENT_SECRET,
                 "scope": "https://api.businesscentral.dynamics.com/.default"})).json()
             headers["d365_bc"] = {"Authorization": f"Bearer {token['access_token']}",
                                   "Prefer": f"odata.maxpagesize={BC_PAGE}"}

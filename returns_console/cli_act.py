@@ -65,6 +65,7 @@ def _preview(plans) -> None:
 
 def _run(obj: dict, make, yes: bool, *, undo: bool = False) -> None:
     session = _session(obj)
+    actions = None
     try:
         actions = _actions(obj, session)
         loaded = _loaded(session, actions)
@@ -98,6 +99,8 @@ def _run(obj: dict, make, yes: bool, *, undo: bool = False) -> None:
                        err=not o.ok)
         sys.exit(0 if all(o.ok for o in outcomes) else 1)
     finally:
+        if actions is not None:
+            actions.close()
         session.close()
 
 

@@ -9,16 +9,18 @@ asking the ERP what happened (`resolve_pending`). Read-only sessions refuse ever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import signal
 import socket
+import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from ..connectors.base import DeferredWriter
 from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
@@ -99,6 +101,7 @@ class Actions:
         self.audit_key = audit_key
         self.triage = TriageStore(triage_path)
         self.operator = operator
+        self._erp = _ErpCalls(session)
 
     def _audit_log(self) -> AuditLog:
         log = AuditLog(self.audit_path, key=self.audit_key)
@@ -240,16 +243,23 @@ class Actions:
                 return self._apply_requeue(audit, plan, params, ref, batch)
 
     def apply_all(self, plans: Sequence[Plan]) -> list[Outcome]:
-        """Bulk: one batch id, one result per return, the rest go on when one fails."""
+        """Bulk: one batch id, one result per return, the rest go on when one fails; the
+        ERP writes share one connection (one token, one event loop)."""
         batch = uuid.uuid4().hex[:12]
         outcomes = []
-        for plan in plans:
-            try:
-                outcomes.append(self.apply(plan, batch=batch))
-            except Exception as exc:  # audited as failed inside; the others still run
-                outcomes.append(Outcome(False, f"{type(exc).__name__}: {exc}",
-                                        return_ref=plan.returns[0] if plan.returns else None))
+        with self._erp.sharing():
+            for plan in plans:
+                try:
+                    outcomes.append(self.apply(plan, batch=batch))
+                except Exception as exc:  # audited as failed inside; the others still run
+                    outcomes.append(Outcome(False, f"{type(exc).__name__}: {exc}",
+                                            return_ref=plan.returns[0] if plan.returns
+                                            else None))
         return outcomes
+
+    def close(self) -> None:
+        """Stop the event loop the ERP calls ran on (a new one starts if used again)."""
+        self._erp.close()
 
     def note_refusal(self, plan: Plan) -> int:
         ref = plan.parameters.get("return_ref") or (plan.returns[0] if plan.returns else None)
@@ -299,16 +309,13 @@ class Actions:
                           before=plan.before, request=plan.request, batch=batch)
 
         async def send() -> tuple[WriteResult, str]:
-            writer = self.session.open_erp()
-            try:
+            async with self._erp.writer() as writer:
                 _crash_point("before_send")
                 done = await writer.set_link(record, params.get("etag"), params["link"])
                 return done, writer.reverse_hint(Action.FIX_REFERENCE, done.number)
-            finally:
-                await writer.aclose()
 
         try:
-            result, reverse = asyncio.run(send())
+            result, reverse = self._erp.run(send)
         except ConflictError as exc:
             audit.complete(seq, outcome="failed", error=f"conflict: {exc}")
             return Outcome(False, "the record was changed in the ERP since it was read; "
@@ -336,8 +343,7 @@ class Actions:
         assert credit is not None
 
         async def send(seq_box: list[int]) -> tuple[str, WriteResult | None, str | None]:
-            writer = self.session.open_erp()
-            try:
+            async with self._erp.writer() as writer:
                 existing = await writer.credits_for(credit.link)
                 if existing:
                     return "exists", None, existing[0].number or existing[0].record_id
@@ -366,13 +372,11 @@ class Actions:
                 reverse_box.append(writer.reverse_hint(Action.REQUEUE_POSTING, posted.number
                                                        or posted.record_id))
                 return "posted", posted, None
-            finally:
-                await writer.aclose()
 
         box: list[int] = []
         reverse_box: list[str] = []
         try:
-            state, result, detail = asyncio.run(send(box))
+            state, result, detail = self._erp.run(lambda: send(box))
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
             if box:
                 audit.complete(box[0], outcome="failed", error=_said(exc))
@@ -618,7 +622,7 @@ class Actions:
                        {w.completes for w in waiting}}
             rows = [(w, started[w.completes].parameters if w.completes in started else {})
                     for w in waiting]
-            asked = asyncio.run(self._ask_pickup(rows))
+            asked = self._erp.run(lambda: self._ask_pickup(rows))
             said = []
             for row, taken in asked:
                 if taken is None:
@@ -632,15 +636,10 @@ class Actions:
 
     async def _ask_pickup(self, rows: list[tuple[Any, dict]]) -> list[tuple[Any, bool | None]]:
         """What the ERP says of each handed-over write (none: it cannot say)."""
-        writer = self.session.open_erp()
-        if writer is None:
-            return []
-        try:
+        async with self._erp.writer() as writer:
             if not isinstance(writer, DeferredWriter):
                 return []
             return [(row, await writer.picked_up(row.action, params)) for row, params in rows]
-        finally:
-            await writer.aclose()
 
     # -- recovery -------------------------------------------------------------------------
 
@@ -667,7 +666,7 @@ class Actions:
         p = row.parameters
         try:
             if row.action == Action.REQUEUE_POSTING:
-                notes = asyncio.run(self._credits(p["return_ref"]))
+                notes = self._erp.run(lambda: self._credits(p["return_ref"]))
                 if not notes:
                     return "failed", None, "the ERP has no credit memo for it: nothing was made"
                 note = notes[0]
@@ -677,7 +676,7 @@ class Actions:
                 return "failed", number, \
                     f"draft {number} exists but was not posted: post it in the ERP"
             if row.action == Action.FIX_REFERENCE:
-                record, link = asyncio.run(self._get(RecordRef.parse(p["record"])))
+                record, link = self._erp.run(lambda: self._get(RecordRef.parse(p["record"])))
                 if link == p["link"]:
                     return "succeeded", record.get("number"), "the ERP record carries the new link"
                 return "failed", record.get("number"), f"the ERP record still carries {link!r}"
@@ -688,20 +687,86 @@ class Actions:
             return "failed", None, f"could not ask the ERP ({exc}); check by hand"
 
     async def _credits(self, link: str) -> list[WriteResult]:
-        writer = self.session.open_erp()
-        try:
+        async with self._erp.writer() as writer:
             return await writer.credits_for(link)
-        finally:
-            await writer.aclose()
 
     async def _get(self, ref: RecordRef) -> tuple[dict, str | None]:
         """The record as the ERP holds it now, and the link it carries."""
-        writer = self.session.open_erp()
-        try:
+        async with self._erp.writer() as writer:
             record = await writer.get_record(ref)
             return record, writer.link_of(record)
+
+
+T = TypeVar("T")
+
+
+class _ErpCalls:
+    """Every ERP call of one Actions on one event loop, kept between calls (not a loop and a
+    connection per write); during a bulk run, one writer for all of it (one token)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._runner: asyncio.Runner | None = None
+        self._lock = threading.RLock()  # one call at a time: the loop is not thread-safe
+        self._shared: Any = None
+        self._depth = 0
+
+    def run(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        with self._lock:
+            if self._runner is None:
+                self._runner = asyncio.Runner()
+            return self._runner.run(make())
+
+    @contextlib.asynccontextmanager
+    async def writer(self) -> AsyncIterator[Any]:
+        """The session's ERP writer: the bulk run's, or one opened (and closed) now."""
+        if self._shared is not None:
+            yield self._shared
+            return
+        writer = self._session.open_erp()
+        if writer is None:
+            raise RuntimeError("this session cannot write to an ERP")
+        try:
+            yield writer
         finally:
             await writer.aclose()
+
+    @contextlib.contextmanager
+    def sharing(self) -> Iterator[None]:
+        """One writer for every ERP call inside (opened when first needed)."""
+        with self._lock:
+            self._depth += 1
+            if self._depth == 1:
+                self._shared = _Lazy(self._session)
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    shared, self._shared = self._shared, None
+                    if shared is not None and shared.opened is not None:
+                        self.run(shared.opened.aclose)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
+
+
+class _Lazy:
+    """A writer opened on first use: a bulk run of remaps alone never logs in to the ERP."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.opened: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.opened is None:
+            self.opened = self._session.open_erp()
+            if self.opened is None:
+                raise RuntimeError("this session cannot write to an ERP")
+        return getattr(self.opened, name)
 
 
 def _owner() -> dict[str, Any]:

@@ -157,6 +157,8 @@ class ReturnsConsole(ActionFlows, App):
 
     def on_unmount(self) -> None:
         self._save_view()
+        if self.actions is not None:
+            self.actions.close()
         self.session.close()
 
     # -- environment, theme, presenter ------------------------------------------------------

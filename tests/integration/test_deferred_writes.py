@@ -115,3 +115,26 @@ def test_a_refused_handover_is_a_failure_and_a_deferred_link_fix_is_handed_over(
     with AuditLog(tmp_path / "audit.sqlite3") as audit:
         assert [e.outcome for e in audit.entries(action="fix_reference")] == [
             "pending", HANDED_OVER, "failed"]
+
+
+def test_a_bulk_run_shares_one_writer_and_one_event_loop(tmp_path) -> None:
+    """Fifty returns re-queued at once must not log in to the ERP fifty times."""
+    erp = ChannelErp()
+    session = Session(erp)
+    opened = []
+
+    def open_erp() -> ChannelErp:
+        opened.append(1)
+        return erp
+
+    session.open_erp = open_erp  # type: ignore[method-assign]
+    act = Actions(session, audit_path=tmp_path / "audit.sqlite3",
+                  triage_path=tmp_path / "triage.sqlite3", operator="op")
+    try:
+        outcomes = act.apply_all([requeue(f"R-{n}") for n in range(5)])
+        assert all(o.ok for o in outcomes) and erp.created == [f"R-{n}" for n in range(5)]
+        assert len(opened) == 1
+        act.apply(requeue("R-9"))  # a single write afterwards opens its own
+        assert len(opened) == 2
+    finally:
+        act.close()
