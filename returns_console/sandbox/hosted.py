@@ -28,6 +28,11 @@ class HostedSystem(Protocol):
         """The returns `refs` change here at `at` (same values, new timestamps)."""
         ...
 
+    def expire_sessions(self) -> None:
+        """Every token or session issued so far stops working, as at expiry (a system whose
+        credentials do not expire has nothing to do)."""
+        ...
+
     def native_code(self, kind: str, code: str) -> str:
         """How this system says one of the scenario's codes (kind "refund_method", ...):
         the sandbox keys the demo's mapping tables by what the connector will read."""

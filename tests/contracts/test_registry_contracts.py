@@ -466,3 +466,87 @@ def test_the_sandbox_provides_every_secret_under_the_name_the_profile_asks(platf
     missing = [f"{system}: {name}" for system, name in secret_names(profile)
                if not box.secret(system, name)]
     assert not missing, f"the sandbox has no value for {missing}"
+
+
+# -- 8. auth refresh and idempotent writes under concurrency ---------------------------------
+
+
+async def _read_twice(opener, profile, lookup, transport, reader: str, expire) -> CallLog:
+    log = CallLog()
+    connector = opener(profile, lookup, log, transport)
+    try:
+        await getattr(connector, reader)()
+        expire()
+        await getattr(connector, reader)()
+    finally:
+        await connector.aclose()
+    return log
+
+
+@pytest.mark.parametrize("spec", kit.system_params())
+def test_a_session_that_expires_mid_run_is_renewed_not_a_failure(spec) -> None:
+    """Tokens expire between a console's refreshes: the same connector reads again after
+    every session it holds stops working, renewing what it must (once), without failing."""
+    platform, erp = kit.pair_of(spec.id)
+    box = kit.sandbox(platform, erp)
+    profile = box.profile(kit.IN_PROCESS)
+    side = kit.side_of(profile, spec.id)
+    hosted = box.platform if side == "platform" else box.erp
+    reader = "fetch_returns" if side == "platform" else "fetch_records"
+    log = asyncio.run(_read_twice(OPEN[side], profile, box.secret, kit.in_process(box),
+                                  reader, hosted.expire_sessions))
+    # the second read completed (no exception); what it met on the way was only the expiry
+    assert not [c for c in log if c.status is not None and c.status >= 400 and c.status != 401]
+
+
+ERPS_THAT_REQUEUE = [pytest.param(p, e, id=f"{p}-{e}") for p, e in kit.PAIRS
+                     if Action.REQUEUE_POSTING in systems.spec(e).capabilities.writes]
+
+
+@pytest.mark.parametrize(("platform", "erp"), ERPS_THAT_REQUEUE)
+def test_one_requeue_from_many_consoles_at_once_makes_one_credit(tmp_path, platform,
+                                                                  erp) -> None:
+    """Four consoles re-queue the same missing credit at the same moment: the ERP gets
+    exactly one (the lease and the look-up right before sending), the others are refused."""
+    import threading
+
+    from returns_console.services.actions import Actions
+    from returns_console.services.session import DemoSession
+
+    session = DemoSession(tmp_path / "cache.sqlite3", now=kit.NOW, returns=60,
+                          platform=platform, erp=erp)
+    try:
+        loaded = session.refresh()
+        ref = next(f.return_ref for f in loaded.report.findings
+                   if f.code.value == "CREDIT_NOTE_MISSING" and not f.delay)
+        consoles = [Actions(session, audit_path=tmp_path / "audit.sqlite3",
+                            triage_path=tmp_path / f"triage-{n}.sqlite3", operator=f"op{n}")
+                    for n in range(4)]
+        plans = [a.plan_requeue(loaded, ref) for a in consoles]
+        assert all(p.allowed for p in plans)
+        gate, outcomes = threading.Barrier(len(consoles)), []
+
+        def go(actions: Actions, plan) -> None:
+            gate.wait()
+            outcomes.append(actions.apply(plan))
+
+        threads = [threading.Thread(target=go, args=pair) for pair in zip(consoles, plans,
+                                                                           strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert sum(o.ok for o in outcomes) == 1, [o.message for o in outcomes]
+
+        async def credits() -> int:
+            writer = session.open_erp()
+            try:
+                return len(await writer.credits_for(ref))
+            finally:
+                await writer.aclose()
+
+        assert asyncio.run(credits()) == 1
+        for a in consoles:
+            a.close()
+    finally:
+        session.close()

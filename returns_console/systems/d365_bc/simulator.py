@@ -824,6 +824,9 @@ class BcSimulator:
                 if record.get("externalDocumentNumber") in refs:
                     self.data.update(entity_set, record["id"], at=at)
 
+    def expire_sessions(self) -> None:
+        self.expire_tokens()
+
     def native_code(self, kind: str, code: str) -> str:
         return code  # the ERP side of the mappings is already the ERP's own codes
 

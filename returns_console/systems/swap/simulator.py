@@ -184,6 +184,9 @@ class SwapSimulator:
             if record["rma_number"] in refs:
                 record["date_updated"] = at.isoformat()
 
+    def expire_sessions(self) -> None:
+        """An API key does not expire."""
+
     def native_code(self, kind: str, code: str) -> str:
         return RETURN_TYPES.get(code, code) if kind == "refund_method" else code
 
