@@ -748,10 +748,20 @@ class _ErpCalls:
                         self.run(shared.opened.aclose)
 
     def close(self) -> None:
+        """Close the loop: here, or (called from a thread whose own loop runs, as the
+        console's unmount is) in a thread of its own, since closing runs the loop once."""
         with self._lock:
-            if self._runner is not None:
-                self._runner.close()
-                self._runner = None
+            runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            runner.close()
+            return
+        closing = threading.Thread(target=runner.close, name="close-erp-loop")
+        closing.start()
+        closing.join(timeout=30)
 
 
 class _Lazy:

@@ -163,9 +163,6 @@ class ReturnsConsole(ActionFlows, App):
 
     # -- environment, theme, presenter ------------------------------------------------------
 
-    def on_environment_bar_mounted(self, message: EnvironmentBar.Mounted) -> None:
-        self.paint_environment(message.bar)
-
     # -- what screens ask for (tui/requests.py) -----------------------------------------
 
     def on_action_requested(self, message: ActionRequested) -> None:

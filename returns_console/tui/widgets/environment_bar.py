@@ -1,21 +1,23 @@
 """The environment in its colour at the top of every screen (nobody mistakes production).
 
-The bar asks to be painted with a message that bubbles up to the app, which knows the
-session, the environment and presenter mode; screens never reach into the app for it."""
+The app knows the session, the environment and presenter mode; a bar asks it, through the
+typed `EnvironmentHost` protocol, to paint it as it mounts (before its first frame, so it
+never shows blank), and the app repaints every bar when presenter mode changes."""
 
 from __future__ import annotations
 
-from textual.message import Message
+from typing import Protocol, runtime_checkable
+
 from textual.widgets import Static
 
 
+@runtime_checkable
+class EnvironmentHost(Protocol):
+    def paint_environment(self, bar: Static) -> None: ...
+
+
 class EnvironmentBar(Static):
-    class Mounted(Message):
-        """A bar is on screen and wants painting."""
-
-        def __init__(self, bar: EnvironmentBar) -> None:
-            super().__init__()
-            self.bar = bar
-
     def on_mount(self) -> None:
-        self.post_message(self.Mounted(self))
+        host = self.app
+        if isinstance(host, EnvironmentHost):
+            host.paint_environment(self)
