@@ -68,7 +68,7 @@ def seen(app) -> str:
     return out.export_text()
 
 
-async def drawn(pilot, text: str, tries: int = 20) -> str:
+async def drawn(pilot, text: str, tries: int = 100) -> str:
     """The screen once `text` is on it: a DataTable sizes its columns when it is next idle,
     which on a busy machine may be a few frames after its rows arrived."""
     for _ in range(tries):
