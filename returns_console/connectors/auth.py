@@ -33,25 +33,21 @@ class ApiKeyHeader:
         return f"ApiKeyHeader({self.header!r}, '***')"
 
 
-class OAuthClientCredentials:
-    """OAuth 2.0 client credentials (Microsoft Entra ID for Business Central): a bearer token
-    fetched from the token URL, cached until shortly before it expires, refreshed on 401."""
+class BearerToken:
+    """A bearer token fetched by `_fetch` (each subclass says how), cached until `leeway`
+    seconds before it expires by `clock`, and fetched again after a 401."""
 
-    def __init__(self, token_url: str, client_id: str, client_secret: SecretStr | str,
-                 scope: str, *, leeway: float = 60.0) -> None:
-        self.token_url = token_url
-        self.client_id = client_id
-        self._secret = (client_secret if isinstance(client_secret, SecretStr)
-                        else SecretStr(client_secret))
-        self.scope = scope
+    def __init__(self, *, leeway: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._leeway = leeway
+        self._clock = clock
         self._token: SecretStr | None = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
 
     async def headers(self, http: HttpClient) -> Mapping[str, str]:
         async with self._lock:
-            if self._token is None or time.monotonic() >= self._expires:
+            if self._token is None or self._clock() >= self._expires:
                 await self._fetch(http)
             assert self._token is not None
             return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
@@ -62,34 +58,34 @@ class OAuthClientCredentials:
         return True
 
     async def _fetch(self, http: HttpClient) -> None:
-        try:
-            response = await http.request(
-                "POST", self.token_url, authenticate=False,
-                data={"grant_type": "client_credentials", "client_id": self.client_id,
-                      "client_secret": self._secret.get_secret_value(), "scope": self.scope},
-            )
-        except AuthError as exc:
-            raise AuthError(http.system, "the token endpoint refused the client id and "
-                            "secret; check them in the profile", status=exc.status) from None
-        except ConnectorError as exc:
-            error = ConnectorError(http.system, f"could not get a token: {exc}",
-                                   status=exc.status)
-            # The token request had its own retries; retrying the API call would repeat them.
-            error.__class__ = type(exc)
-            error.retryable = False
-            raise error from None
-        body = http.decode(response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise InvalidPayloadError(http.system, "the token endpoint answered without an "
-                                      "access_token")
-        lifetime = body.get("expires_in", 3600)
-        try:
-            lifetime = float(lifetime)
-        except (TypeError, ValueError):
-            lifetime = 3600.0
-        self._token = SecretStr(token)
-        self._expires = time.monotonic() + max(0.0, lifetime - self._leeway)
+        raise NotImplementedError
+
+    def _keep(self, token: SecretStr, lifetime: float) -> None:
+        self._token = token
+        self._expires = self._clock() + max(0.0, lifetime - self._leeway)
+
+
+class OAuthClientCredentials(BearerToken):
+    """OAuth 2.0 client credentials (Microsoft Entra ID for Business Central): a bearer token
+    fetched from the token URL, cached until shortly before it expires, refreshed on 401."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: SecretStr | str,
+                 scope: str, *, leeway: float = 60.0) -> None:
+        super().__init__(leeway=leeway)
+        self.token_url = token_url
+        self.client_id = client_id
+        self._secret = (client_secret if isinstance(client_secret, SecretStr)
+                        else SecretStr(client_secret))
+        self.scope = scope
+
+    async def _fetch(self, http: HttpClient) -> None:
+        token, lifetime = await request_token(
+            http, self.token_url,
+            {"grant_type": "client_credentials", "client_id": self.client_id,
+             "client_secret": self._secret.get_secret_value(), "scope": self.scope},
+            refused="the token endpoint refused the client id and secret; check them in "
+                    "the profile")
+        self._keep(token, lifetime)
 
     def secrets(self) -> list[str]:
         token = self._token.get_secret_value() if self._token is not None else None

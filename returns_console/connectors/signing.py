@@ -10,7 +10,6 @@ bearer token it buys is cached like any other.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -30,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import SecretStr
 
 from ..redaction import MASK
-from .auth import request_token
+from .auth import BearerToken, request_token
 from .http import HttpClient
 
 # -- OAuth 1.0a (RFC 5849) --------------------------------------------------------------------
@@ -207,7 +206,7 @@ def _load_rsa_key(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
-class JwtClientAssertion:
+class JwtClientAssertion(BearerToken):
     """OAuth 2.0 client credentials, the client authenticated by a signed JWT (RFC 7523
     section 2.2) instead of a shared secret: what NetSuite's machine-to-machine flow asks
     for, with the certificate id as `kid`.
@@ -238,12 +237,8 @@ class JwtClientAssertion:
         self.audience = audience or token_url
         self.lifetime = lifetime
         self.scope_in = scope_in
-        self._leeway = leeway
-        self._clock = clock
-        self._token: SecretStr | None = None
+        super().__init__(leeway=leeway, clock=clock)
         self._assertion: SecretStr | None = None
-        self._expires = 0.0
-        self._lock = asyncio.Lock()
 
     def assertion(self) -> str:
         """A fresh signed JWT for one token request: unique `jti`, `lifetime` seconds long."""
@@ -266,18 +261,6 @@ class JwtClientAssertion:
             form["scope"] = self.scope
         return form
 
-    async def headers(self, http: HttpClient) -> Mapping[str, str]:
-        async with self._lock:
-            if self._token is None or self._clock() >= self._expires:
-                await self._fetch(http)
-            assert self._token is not None
-            return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
-
-    async def refresh(self, http: HttpClient) -> bool:
-        async with self._lock:
-            self._token = None
-        return True
-
     async def _fetch(self, http: HttpClient) -> None:
         assertion = self.assertion()
         self._assertion = SecretStr(assertion)
@@ -286,8 +269,7 @@ class JwtClientAssertion:
             refused="the token endpoint refused the signed assertion; check the client id, "
                     "the certificate id and that its certificate is mapped and not revoked",
             scrub=self._scrub)
-        self._token = token
-        self._expires = self._clock() + max(0.0, lifetime - self._leeway)
+        self._keep(token, lifetime)
 
     def _key_lines(self) -> list[str]:
         lines = (line.strip() for line in self._pem.get_secret_value().splitlines())

@@ -18,11 +18,12 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..connectors.base import InboxEvent
+from .transactions import write_transaction
 
 #: A bigger body is refused whole, never cut (a cut body is not the one that was signed).
 MAX_BODY = 5 * 1024 * 1024
@@ -102,18 +103,10 @@ class Inbox:
         finally:
             conn.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction, taking the lock before anything is read, so concurrent
         writers queue instead of meeting halfway."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        return write_transaction(self.path, durable=True)
 
 
 def _check(event: InboxEvent, max_body: int) -> None:

@@ -16,12 +16,16 @@ BUSY_TIMEOUT_S = 30.0
 
 
 @contextmanager
-def write_transaction(path: Path, *, rows: bool = False) -> Iterator[sqlite3.Connection]:
-    """COMMIT on the way out, ROLLBACK on an exception; `rows`: rows as sqlite3.Row."""
+def write_transaction(path: Path, *, rows: bool = False,
+                      durable: bool = False) -> Iterator[sqlite3.Connection]:
+    """COMMIT on the way out, ROLLBACK on an exception; `rows`: rows as sqlite3.Row;
+    `durable`: synced to disk before COMMIT returns (what a sender was told is stored)."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     if rows:
         conn.row_factory = sqlite3.Row
     try:
+        if durable:
+            conn.execute("PRAGMA synchronous=FULL")
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
