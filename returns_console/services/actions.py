@@ -143,7 +143,7 @@ class Actions:
             return refused(Action.FIX_REFERENCE, return_ref, "the ERP has no record for this "
                            "return to change")
         raw = loaded.raw.get(record_ref) if loaded.raw else None
-        writer = self.session.open_erp()
+        writer = self.session.open_writer()
         if writer is None:
             return refused(Action.FIX_REFERENCE, return_ref, "this session cannot write to an ERP "
                            "(a snapshot file); open it on a profile")
@@ -179,7 +179,7 @@ class Actions:
             return refused(Action.REQUEUE_POSTING, return_ref, f"no return {return_ref} in this "
                            "check")
         mappings, master, _ = self._context(loaded)
-        writer = self.session.open_erp()
+        writer = self.session.open_writer()
         if writer is None:
             return replace(plan_requeue_credit(case, mappings, master),
                            refusal="this session cannot write to an ERP (a snapshot file); "
@@ -723,7 +723,7 @@ class _ErpCalls:
         if self._shared is not None:
             yield self._shared
             return
-        writer = self._session.open_erp()
+        writer = self._session.open_writer()
         if writer is None:
             raise RuntimeError("this session cannot write to an ERP")
         try:
@@ -773,7 +773,7 @@ class _Lazy:
 
     def __getattr__(self, name: str) -> Any:
         if self.opened is None:
-            self.opened = self._session.open_erp()
+            self.opened = self._session.open_writer()
             if self.opened is None:
                 raise RuntimeError("this session cannot write to an ERP")
         return getattr(self.opened, name)

@@ -76,7 +76,7 @@ class Session:
     def close(self) -> None:
         """Stop what the session started (the demo's sandbox)."""
 
-    def open_erp(self):
+    def open_writer(self):
         """The ERP's writer (None: this session cannot write, e.g. a snapshot file, or its
         ERP takes no writes). The caller closes it (`await writer.aclose()`)."""
         return None
@@ -160,7 +160,7 @@ class LiveSession(Session):
         self._cache_path = cache_path
         self._now = now or (lambda: datetime.now(UTC))
 
-    def open_erp(self):
+    def open_writer(self):
         return open_writer(self.profile, self._lookup, CallLog())
 
     @property

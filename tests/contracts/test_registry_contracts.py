@@ -539,7 +539,7 @@ def test_one_requeue_from_many_consoles_at_once_makes_one_credit(tmp_path, platf
         assert sum(o.ok for o in outcomes) == 1, [o.message for o in outcomes]
 
         async def credits() -> int:
-            writer = session.open_erp()
+            writer = session.open_writer()
             try:
                 return len(await writer.credits_for(ref))
             finally:

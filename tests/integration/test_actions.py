@@ -140,7 +140,7 @@ def draft_with_a_typo(session, act, loaded):
     credit = replace(act.plan_requeue(loaded, missing).credit, link=f"{missing}X")
 
     async def create():
-        writer = session.open_erp()
+        writer = session.open_writer()
         try:
             return await writer.create_credit(credit)
         finally:
@@ -298,7 +298,7 @@ def test_an_unexpected_error_after_pending_is_recorded_and_a_bulk_run_goes_on(de
     plans = [act.plan_requeue(loaded, missing),
              act.plan_remap_sku(loaded, "SKU-X", active_item(loaded))]
 
-    original = demo.open_erp
+    original = demo.open_writer
 
     def broken():
         writer = original()
@@ -309,7 +309,7 @@ def test_an_unexpected_error_after_pending_is_recorded_and_a_bulk_run_goes_on(de
         writer.create_credit = create_credit
         return writer
 
-    monkeypatch.setattr(demo, "open_erp", broken)
+    monkeypatch.setattr(demo, "open_writer", broken)
     outcomes = act.apply_all(plans)
     assert [o.ok for o in outcomes] == [False, True]
     assert "LookupError" in outcomes[0].message

@@ -103,7 +103,7 @@ class Session:
     def __init__(self) -> None:
         self.writer: Writer | None = None
 
-    def open_erp(self) -> Writer | None:
+    def open_writer(self) -> Writer | None:
         return self.writer
 
 

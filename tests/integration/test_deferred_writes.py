@@ -54,7 +54,7 @@ class Session:
     def __init__(self, erp: ChannelErp) -> None:
         self.erp = erp
 
-    def open_erp(self) -> ChannelErp:
+    def open_writer(self) -> ChannelErp:
         return self.erp
 
 
@@ -127,7 +127,7 @@ def test_a_bulk_run_shares_one_writer_and_one_event_loop(tmp_path) -> None:
         opened.append(1)
         return erp
 
-    session.open_erp = open_erp  # type: ignore[method-assign]
+    session.open_writer = open_erp  # type: ignore[method-assign]
     act = Actions(session, audit_path=tmp_path / "audit.sqlite3",
                   triage_path=tmp_path / "triage.sqlite3", operator="op")
     try:
