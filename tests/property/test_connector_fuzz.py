@@ -15,6 +15,7 @@ from returns_console.systems.d365_bc.connector import BcSettings, _Assembler
 from returns_console.systems.d365_bc.simulator import render_company
 from returns_console.systems.swap.connector import SwapConnector, SwapSettings
 from returns_console.systems.swap.simulator import render_return
+from tests.contracts.kit import bent, json_values
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 SCENARIO = build_scenario(NOW, returns=30, capabilities=frozenset({"platform_location"}))
@@ -22,33 +23,10 @@ SWAP_RECORDS = [render_return(c, "store") for c in SCENARIO.snapshot["returns"]
                 if not c.get("unlinked")]
 BC = render_company(SCENARIO.snapshot, tenant="t", environment="e")
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
-    max_leaves=12,
-)
 SWAP = SwapConnector(SwapSettings(base_url="http://x", store="store", api_key="k",
                                   api_version=2))
 BC_SETTINGS = BcSettings(base_url="http://x", tenant="t", environment="e", client_id="c",
                          client_secret="s")
-
-
-def _mutate(record: dict, path: list, value: object) -> dict:
-    """The record with one field (at a drawn depth) replaced by a drawn JSON value."""
-    out = copy.deepcopy(record)
-    node = out
-    for step in path[:-1]:
-        if isinstance(node, dict) and node:
-            node = node[sorted(node)[step % len(node)]]
-        elif isinstance(node, list) and node:
-            node = node[step % len(node)]
-    if isinstance(node, dict) and node:
-        node[sorted(node)[path[-1] % len(node)]] = value
-    elif isinstance(node, list) and node:
-        node[path[-1] % len(node)] = value
-    return out
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -63,7 +41,7 @@ def test_swap_parse_never_raises_on_any_json(value) -> None:
 @given(n=st.integers(0, len(SWAP_RECORDS) - 1), path=st.lists(st.integers(0, 50), min_size=1,
                                                                max_size=4), value=json_values)
 def test_swap_parse_of_a_bent_record_is_a_view_or_a_problem(n, path, value) -> None:
-    view, problem = SWAP.parse(_mutate(SWAP_RECORDS[n], path, value))
+    view, problem = SWAP.parse(bent(SWAP_RECORDS[n], path, value))
     assert view.return_ref
     if problem is not None:
         assert "\n" not in problem.error
@@ -77,7 +55,7 @@ def test_business_central_assembly_of_a_bent_record_never_raises(entity_set, n, 
     rows = {name: copy.deepcopy(records) for name, records in BC.sets.items()}
     records = rows[entity_set]
     if records:
-        records[n % len(records)] = _mutate(records[n % len(records)], path, value)
+        records[n % len(records)] = bent(records[n % len(records)], path, value)
     batch = _Assembler(BC_SETTINGS, NOW, None).assemble(rows)
     assert batch.views
     json.dumps([p.error for found in batch.problems.values() for p in found])
