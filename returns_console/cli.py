@@ -315,15 +315,18 @@ class Progress:
 def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = False):
     import asyncio
 
+    from .locations import resolve
     from .services.connections import store_lookup
     from .services.live import fetch_live, live_report
     from .services.mappings import load_mappings
+    from .services.platform_read import inbox_for
 
     profile = load_profile(obj, name)
+    inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
     with _cache(obj) as cache, Progress(f"reading {profile.platform.system} and "
                                          f"{profile.erp.system}"):
         data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache, full=full,
-                                      deadline=deadline_of(obj)))
+                                      deadline=deadline_of(obj), inbox=inbox))
     return live_report(profile, data, load_mappings(obj, profile.name), now=now,
                        workers=workers)
 
@@ -539,6 +542,51 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
     finally:
         server.stop()
         click.echo("sandbox stopped")
+
+
+@cli.command()
+@click.option("--profile", "profile_name", metavar="NAME",
+              help="The profile whose systems push to us (default: the default profile).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on (put an HTTPS proxy in front to receive from the "
+                   "internet; 0.0.0.0 for every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.pass_obj
+def listen(obj: dict, profile_name: str | None, host: str, port: int) -> None:
+    """Receive the events a profile's systems push (webhooks), verify each delivery's
+    signature and keep it once in the inbox, which `check` and the console read. Runs
+    until Ctrl-C; run it as a service where systems push returns instead of listing them."""
+    import asyncio
+    import time
+
+    from .locations import resolve
+    from .sandbox.server import BackgroundServer
+    from .services.connections import store_lookup
+    from .services.listen import listen_app
+    from .store.inbox import Inbox
+
+    profile = load_profile(obj, profile_name or obj.get("profile_name"))
+    inbox_path = resolve(obj.get("config_path")).inbox_db
+    app, paths = asyncio.run(listen_app(profile, store_lookup(profile), Inbox(inbox_path)))
+    try:
+        server = BackgroundServer(app, host=host, port=port).start()
+    except OSError as exc:
+        raise UserError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(f"Listening on {server.url}, keeping deliveries in {inbox_path}")
+    from . import systems
+
+    for system, path in paths.items():
+        click.echo(f"  register with {systems.display_name(system)}: "
+                   f"https://<your proxy>{path}  (served here as {server.url}{path})")
+    click.echo("Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        click.echo("stopped listening")
 
 
 @cli.command()

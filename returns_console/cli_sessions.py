@@ -35,8 +35,9 @@ def profile_session(obj: dict, name: str | None, read_only: bool = False):
     from .services.session import LiveSession
 
     profile = load_profile(obj, name)
+    where = resolve(obj.get("config_path"))
     return LiveSession(profile, store_lookup(profile), lambda: load_mappings(obj, profile.name),
-                       resolve(obj.get("config_path")).cache_db,
+                       where.cache_db, inbox_path=where.inbox_db,
                        read_only=read_only or obj.get("read_only", False),
                        save_mappings=lambda m: save_mappings(obj, profile.name, m),
                        deadline=deadline_of(obj))

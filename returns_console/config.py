@@ -66,6 +66,13 @@ def secret_names(profile: Profile) -> list[tuple[str, str]]:
     return [(system, f"{system}_{n}" if n in clash else n) for system, n in pairs]
 
 
+def stored_secret_name(profile: Profile, system: str, name: str) -> str:
+    """The name `system`'s secret `name` is stored under for `profile` (see secret_names)."""
+    clash = any(name in required_secrets(s.system) for s in (profile.platform, profile.erp)
+                if s.system != system)
+    return f"{system}_{name}" if clash else name
+
+
 class _Model(BaseModel):
     # hide_input_in_errors: a secret pasted into the wrong field must not reach a traceback.
     model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)

@@ -22,6 +22,7 @@ CONFIG_NAME = "config.toml"
 CACHE_DB_NAME = "cache.sqlite3"
 AUDIT_DB_NAME = "audit.sqlite3"
 TRIAGE_DB_NAME = "triage.sqlite3"
+INBOX_DB_NAME = "inbox.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class Locations:
         """Each exception's triage state (acknowledged, snoozed, owner, note, tags)."""
         return self.data_dir / TRIAGE_DB_NAME
 
+    @property
+    def inbox_db(self) -> Path:
+        """Deliveries systems pushed to `returns-console listen`, kept until read (and
+        after: a later connector may read them again)."""
+        return self.data_dir / INBOX_DB_NAME
+
     def as_mapping(self) -> dict[str, Path]:
         """Every path, in the order `locate` prints them."""
         return {
@@ -61,6 +68,7 @@ class Locations:
             "cache_db": self.cache_db,
             "audit_db": self.audit_db,
             "triage_db": self.triage_db,
+            "inbox_db": self.inbox_db,
             "log_dir": self.log_dir,
         }
 

@@ -208,6 +208,14 @@ class LookupPlatform(Protocol):
         number is normal. Only a failure of the API itself raises (a ConnectorError)."""
         ...
 
+    def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
+        """`changed` (looked up) laid over `earlier`, as ReturnsPlatform.merge."""
+        ...
+
+    def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
+        """Views parsed again from the raw records the cache keeps."""
+        ...
+
     async def check_connection(self) -> str:
         """One cheap authenticated call; a sentence on success, a ConnectorError if not."""
         ...
@@ -278,5 +286,11 @@ class EventSource(Protocol):
         """`events` (in arrival order) laid over `earlier`: one view per return, each event
         merged into the return it is about (a later event adds a stage, it does not replace
         what earlier ones said unless it says otherwise). A body that does not read comes
-        back as a PayloadProblem, never as an exception; an unknown topic is ignored."""
+        back as a PayloadProblem, never as an exception; an unknown topic is ignored.
+        The service sets the result's cursor (the inbox position) and fetched_at."""
+        ...
+
+    def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
+        """Views parsed again from the raw records the cache keeps (`earlier` is handed
+        to from_events with its views)."""
         ...

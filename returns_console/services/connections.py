@@ -11,7 +11,13 @@ from typing import Any
 from pydantic import SecretStr
 
 from .. import systems
-from ..config import Profile, SystemSettings, option_problems, required_secrets, secret_names
+from ..config import (
+    Profile,
+    SystemSettings,
+    option_problems,
+    required_secrets,
+    stored_secret_name,
+)
 from ..connectors.base import Erp, ErpWriter, ReturnsPlatform
 from ..connectors.connection import Connection
 from ..connectors.http import CallLog, RetryPolicy
@@ -32,8 +38,8 @@ def _retry(profile: str, options: object) -> RetryPolicy:
 
 def _secret_getter(profile: Profile, system: str, lookup: SecretLookup
                    ) -> Callable[[str], SecretStr]:
-    names = dict(secret_names(profile))  # system -> stored name (prefixed on a clash)
-    stored_as = {n: names.get(system, n) for n in required_secrets(system)}
+    # prefixed with the system's id when both sides need the same name
+    stored_as = {n: stored_secret_name(profile, system, n) for n in required_secrets(system)}
 
     def get(name: str) -> SecretStr:
         key = stored_as.get(name, name)
@@ -78,8 +84,7 @@ def secret_sources(profile: Profile, system: str, lookup: SecretLookup) -> str:
     where = getattr(lookup, "where", None)
     if where is None:
         return ""
-    stored = dict(secret_names(profile))
-    names = [stored.get(system, n) for n in required_secrets(system)]
+    names = [stored_secret_name(profile, system, n) for n in required_secrets(system)]
     return "; ".join(f"{name} from {where(system, name)}" for name in names)
 
 

@@ -26,8 +26,11 @@ from ..domain.reference import Mappings, Policy
 from ..domain.view import Context
 from ..errors import UserError
 from ..store.cache import Cache
+from ..store.inbox import Inbox
+from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
+from .platform_read import PlatformRead, main_shape, read_platform
 
 
 class SourcesDown(UserError):
@@ -85,10 +88,13 @@ def _moment(text: str | None) -> datetime | None:
 
 async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | None = None,
                      transport: object | None = None, log: CallLog | None = None,
-                     full: bool = False, deadline: float | None = None) -> LiveData:
+                     full: bool = False, deadline: float | None = None,
+                     inbox: Inbox | None = None) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync. A side
-    still reading after `deadline` seconds is given up (DeadlineError): down, for this run."""
+    still reading after `deadline` seconds is given up (DeadlineError): down, for this run.
+    A platform that pushes to us is read from `inbox`; one that can only be looked up is
+    asked for the returns the ERP knows (see platform_read)."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -98,7 +104,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     # Raw records as cached: each connector's merge builds only the views it needs.
     earlier_p = cache.load_platform(profile.name, src_p) if cache and not full else None
     earlier_e = cache.load_erp(profile.name, src_e) if cache and not full else None
-    got_p: PlatformBatch | BaseException
+    got_p: PlatformRead | BaseException
     got_e: ErpBatch | BaseException
     try:
         keep_p = keep_e = None
@@ -113,12 +119,37 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                 cache.save_later("erp", profile.name, profile.erp.system, batch, views=False,
                                  source=src_e)
 
+        erp_refs: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+
+        async def erp_side() -> ErpBatch:
+            try:
+                batch = await _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e)
+            except BaseException:
+                if not erp_refs.done():  # look-ups wait for the next refresh
+                    erp_refs.set_result(set())
+                raise
+            erp_refs.set_result(set(batch.views))
+            return batch
+
+        async def known_to_erp() -> set[str]:
+            return await erp_refs
+
+        async def platform_side() -> PlatformRead:
+            pulls = main_shape(profile.platform.system) is ReadShape.PULL
+            read = await read_platform(
+                platform, profile.platform.system,
+                earlier_p if pulls else _kept(earlier_p, platform), inbox=inbox,
+                erp_refs=known_to_erp,
+                incremental=lambda: _incremental(platform.fetch_returns, platform.merge,
+                                                 earlier_p))
+            if keep_p is not None:
+                keep_p(read.batch)
+            return read
+
         with gc_paused():  # bulk parsing: see domain/memory.py
             got_p, got_e = await asyncio.gather(
-                within(deadline, profile.platform.system, "platform",
-                       _incremental(platform.fetch_returns, platform.merge, earlier_p, keep_p)),
-                within(deadline, profile.erp.system, "erp",
-                       _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e)),
+                within(deadline, profile.platform.system, "platform", platform_side()),
+                within(deadline, profile.erp.system, "erp", erp_side()),
                 return_exceptions=True,
             )
     finally:
@@ -128,11 +159,21 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             raise got
         if isinstance(got, MisconfiguredError):  # not down: the profile is wrong
             raise UserError(f"profile {profile.name}: {got}")
-    said_p = _explained(profile, profile.platform, lookup, got_p)
+    gaps: list[str] = []
+    fresh_at = None
+    read_p: PlatformBatch | BaseException = got_p if isinstance(got_p, BaseException) \
+        else got_p.batch
+    if isinstance(got_p, PlatformRead):
+        gaps, fresh_at = got_p.gaps, got_p.fresh_at
+    said_p = _explained(profile, profile.platform, lookup, read_p)
     said_e = _explained(profile, profile.erp, lookup, got_e)
     p_batch, p_status = _settle(profile, "platform", profile.platform.system, said_p, cache,
                                 platform, src_p)
     e_batch, e_status = _settle(profile, "erp", profile.erp.system, said_e, cache, erp, src_e)
+    if p_status.status == "ok":
+        p_status.fetched_at = fresh_at or p_status.fetched_at
+        if gaps:  # read, but not all of it: never all clear
+            p_status.status, p_status.error = "degraded", "; ".join(gaps)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
 

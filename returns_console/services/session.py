@@ -21,10 +21,12 @@ from typing import Any
 from ..config import Profile
 from ..connectors.http import CallLog
 from ..domain.reference import ErpMaster, Mappings
+from ..locations import INBOX_DB_NAME
 from ..store.cache import Cache
 from .check import CheckReport, SourceStatus
 from .connections import SecretLookup, open_writer
 from .live import DEFAULT_DEADLINE, fetch_live, live_report
+from .platform_read import inbox_for
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -145,7 +147,7 @@ class LiveSession(Session):
                  cache_path: Path, *, environment: str | None = None, read_only: bool = False,
                  now: Callable[[], datetime] | None = None,
                  save_mappings: Callable[[Mappings], object] | None = None,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, inbox_path: Path | None = None) -> None:
         super().__init__()
         #: A source still reading after this long is down for that refresh.
         self.deadline = deadline or DEFAULT_DEADLINE
@@ -158,6 +160,8 @@ class LiveSession(Session):
         self._mappings = mappings
         self._save_mappings = save_mappings
         self._cache_path = cache_path
+        #: Where `listen` keeps what systems push (beside the cache unless told).
+        self._inbox_path = inbox_path or cache_path.with_name(INBOX_DB_NAME)
         self._now = now or (lambda: datetime.now(UTC))
 
     def open_writer(self):
@@ -205,8 +209,9 @@ class LiveSession(Session):
             self._phase = "reading"
             cache = Cache(self._cache_path)
             try:
+                inbox = inbox_for(self.profile.platform.system, self._inbox_path)
                 data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
-                                              log=log, deadline=self.deadline))
+                                              log=log, deadline=self.deadline, inbox=inbox))
                 self._phase = "reconciling"
                 mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now())

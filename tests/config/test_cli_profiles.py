@@ -55,7 +55,7 @@ def test_locate_lines_and_json(run, isolated: Path) -> None:
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert [line.split(": ", 1)[0] for line in lines] == [
-        "config_file", "data_dir", "cache_db", "audit_db", "triage_db", "log_dir"]
+        "config_file", "data_dir", "cache_db", "audit_db", "triage_db", "inbox_db", "log_dir"]
     assert lines[0] == f"config_file: {isolated / 'config.toml'}"
     paths = json.loads(run("locate", "--format", "json").stdout)
     assert paths["audit_db"] == str(isolated / "data" / "audit.sqlite3")
@@ -199,3 +199,10 @@ def test_setup_refuses_a_token_url_with_a_credential(run, isolated: Path) -> Non
                f"token_url=https://login.test/token?client_secret={SECRET}")
     assert_one_line_error(done, "token_url", "must not carry 'client_secret'")
     assert_never_leaked(done.stdout, done.stderr)
+
+
+def test_listen_says_there_is_nothing_to_listen_for_when_no_system_pushes(run) -> None:
+    assert run(*NEW_PROFILE).returncode == 0
+    done = run("listen", "--profile", "demo-swap")
+    assert_one_line_error(done, "Swap Commerce and Dynamics 365 Business Central do not push",
+                          "nothing to listen for")

@@ -8,7 +8,7 @@ import platformdirs
 
 from returns_console.locations import all_paths, resolve
 
-ORDER = ["config_file", "data_dir", "cache_db", "audit_db", "triage_db", "log_dir"]
+ORDER = ["config_file", "data_dir", "cache_db", "audit_db", "triage_db", "inbox_db", "log_dir"]
 
 
 def test_platform_defaults_without_overrides() -> None:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -25,6 +25,8 @@ SUFFIX = "parcels"
 SIGNATURE = "x-fake-signature"
 DELIVERY = "x-fake-delivery"
 TOPIC = "x-fake-topic"
+#: Beside each kept event body: its topic, so the cache can replay it.
+TOPIC_KEY = "_topic"
 STAGES = {"parcel.seen": Stage.IN_TRANSIT, "parcel.graded": Stage.RECEIVED}
 
 
@@ -84,9 +86,22 @@ class FakeSource:
             view["stages"] = {**view["stages"], stage: {
                 "status": StageStatus.DONE, "at": at, "detail": data.get("grade"),
                 "raw_ref": ticket}}
-            raw[ticket] = [*raw.get(ticket, []), data]
+            raw[ticket] = [*raw.get(ticket, []), {**data, TOPIC_KEY: event.topic}]
         return PlatformBatch(views=[_VIEW.validate_python(f) for f in fields.values()],
                              problems=problems, raw=raw, fetched_at=fetched)
+
+    def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
+        """The views again from what the cache keeps: each ticket's events, replayed."""
+        at = kept.fetched_at or datetime(2000, 1, 1, tzinfo=UTC)
+        events = [InboxEvent(system=SYSTEM, delivery_id=f"kept-{n}", topic=entry[TOPIC_KEY],
+                             received_at=at,
+                             body=json.dumps({k: v for k, v in entry.items()
+                                              if k != TOPIC_KEY}).encode())
+                  for n, entry in enumerate(e for entries in kept.raw.values()
+                                            for e in entries)]
+        batch = self.from_events(events, None)
+        batch.fetched_at, batch.cursor = kept.fetched_at, kept.cursor
+        return batch
 
 
 def platform_view(**fields: Any) -> PlatformView:

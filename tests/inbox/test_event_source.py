@@ -100,6 +100,12 @@ class FakeLookup:
         return PlatformBatch(views=[platform_view(system=SYSTEM, return_ref=r)
                                     for r in refs if r == "T-1"])
 
+    def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
+        return PlatformBatch(views=[*earlier.views, *changed.views])
+
+    def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
+        return kept
+
     async def check_connection(self) -> str:
         return "reachable"
 

@@ -1,0 +1,218 @@
+"""Reading a platform by the shape its API has: paged (pull), pushed to our inbox (events),
+or asked one reference at a time (look-up), giving the same PlatformBatch every time.
+
+The registry says which shapes a system has (`Capabilities.reads`, the main one first):
+
+- **pull**: the connector pages its list endpoint, from the last cursor when there is one.
+  A system that can be listed is read that way even if it also pushes (a list is complete;
+  deliveries may be missed while nobody listens).
+- **events**: the connector turns the inbox's deliveries (kept by `returns-console listen`)
+  into views, from where the last read stopped (the cursor is the inbox position). The
+  data is as fresh as the newest delivery, which is what the source's time says.
+- **look-up**: the references the ERP knows that the platform batch does not hold are
+  asked for one by one, as fast as the system's documented rate allows, for at most
+  LOOKUP_WINDOW seconds a refresh: what is left is the backlog, shown with the time it will
+  take, and continued by the next refresh.
+
+A read that could not be complete says so (the source is `degraded`, never all clear): an
+event source nothing was ever received from, a look-up backlog still to go.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .. import systems
+from ..connectors.base import EventSource, LookupPlatform, PlatformBatch
+from ..connectors.errors import ConnectorError
+from ..store.inbox import Inbox
+from ..systems.spec import ReadShape
+
+#: At most this long is spent looking references up in one refresh (the rest waits).
+LOOKUP_WINDOW = 60.0
+#: A reference the platform did not know is asked again after this long (the return may
+#: have been created there since), after every reference never asked.
+RECHECK_AFTER = timedelta(hours=6)
+#: Marks a cursor written here (the inbox position and the look-ups made).
+CURSOR_MARK = "read:"
+
+
+class NoInbox(ConnectorError):
+    """An event source read without an inbox to read from."""
+
+
+@dataclass(slots=True)
+class PlatformRead:
+    """A platform batch and what the operator must know about how complete it is."""
+
+    batch: PlatformBatch
+    #: Why the batch may be incomplete (empty: it is as complete as the API allows).
+    gaps: list[str] = field(default_factory=list)
+    #: When its data was last new (a pushed source: its newest delivery).
+    fresh_at: datetime | None = None
+
+
+def main_shape(system: str) -> ReadShape:
+    """How a system's returns mainly reach us (pull for systems the registry does not know)."""
+    spec = systems.find(system)
+    reads = spec.capabilities.reads if spec else (ReadShape.PULL,)
+    if ReadShape.PULL in reads:
+        return ReadShape.PULL
+    return reads[0]
+
+
+def reads_inbox(system: str) -> bool:
+    """True when the system's returns come from our inbox (it pushes and cannot be listed)."""
+    return main_shape(system) is ReadShape.EVENTS
+
+
+def inbox_for(system: str, path: Path) -> Inbox | None:
+    """The inbox at `path` when `system` is read from one (opening it creates the file)."""
+    return Inbox(path) if reads_inbox(system) else None
+
+
+def looks_up(system: str) -> bool:
+    spec = systems.find(system)
+    return bool(spec and ReadShape.LOOKUP in spec.capabilities.reads
+                and ReadShape.PULL not in spec.capabilities.reads)
+
+
+@dataclass(slots=True)
+class ReadMark:
+    """Where a pushed or looked-up read stands: the last inbox seq read, and when each
+    reference the platform did not know was last asked for. Kept as the batch's cursor."""
+
+    inbox: int = 0
+    asked: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cursor: str | None) -> ReadMark:
+        if not cursor or not cursor.startswith(CURSOR_MARK):
+            return cls()
+        try:
+            data = json.loads(cursor[len(CURSOR_MARK):])
+            return cls(int(data.get("inbox", 0)),
+                       {str(k): str(v) for k, v in dict(data.get("asked", {})).items()})
+        except (ValueError, TypeError, AttributeError):
+            return cls()  # another version's: read from the start
+
+    def text(self) -> str:
+        return CURSOR_MARK + json.dumps({"inbox": self.inbox, "asked": self.asked},
+                                        sort_keys=True, separators=(",", ":"))
+
+
+def inbox_position(cursor: str | None) -> int:
+    """The inbox seq an event source's batch was read up to (0: from the start)."""
+    return ReadMark.of(cursor).inbox
+
+
+def lookup_budget(system: str, window: float | None = None) -> int | None:
+    """How many look-ups fit into `window` (LOOKUP_WINDOW) seconds at the system's
+    documented rate (None: no rate, no limit beyond the concurrency bound)."""
+    window = LOOKUP_WINDOW if window is None else window
+    spec = systems.find(system)
+    rate = spec.capabilities.rate_per_second if spec else None
+    if not rate:
+        return None
+    burst = spec.capabilities.burst if spec else 1
+    return max(1, int(burst + rate * window))
+
+
+def backlog_text(name: str, left: int, rate: float | None) -> str:
+    took = f", about {_duration(left / rate)} at {rate:g} requests/s" if rate else ""
+    return (f"{left} return{'s' if left != 1 else ''} the ERP knows of still to look up in "
+            f"{name}{took}; the next refresh continues")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{math.ceil(seconds)} s"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{math.ceil(minutes)} min"
+    return f"{minutes / 60:.1f} h"
+
+
+async def read_platform(connector: Any, system: str, earlier: PlatformBatch | None, *,
+                        inbox: Inbox | None = None,
+                        erp_refs: Callable[[], Awaitable[Collection[str]]] | None = None,
+                        incremental: Callable[[], Awaitable[PlatformBatch]] | None = None,
+                        now: Callable[[], datetime] | None = None) -> PlatformRead:
+    """Read `system` by its main shape. `earlier` is the last batch (None for a full read);
+    `incremental` does a pull read (the caller's, which knows the cache); `erp_refs` gives
+    the references the ERP knows, once it has read them (for look-ups)."""
+    clock = now or (lambda: datetime.now(UTC))
+    shape = main_shape(system)
+    name = systems.display_name(system)
+    if shape is ReadShape.PULL:
+        if incremental is None:
+            raise ValueError("a pull read needs its incremental reader")
+        return PlatformRead(await incremental())
+    read = PlatformRead(earlier or PlatformBatch())
+    if shape is ReadShape.EVENTS:
+        read = _from_inbox(connector, system, name, earlier, inbox, clock)
+    if looks_up(system):
+        await _look_up(connector, system, name, read, erp_refs, clock)
+    return read
+
+
+def _from_inbox(connector: Any, system: str, name: str, earlier: PlatformBatch | None,
+                inbox: Inbox | None, clock: Callable[[], datetime]) -> PlatformRead:
+    if inbox is None or not isinstance(connector, EventSource):
+        raise NoInbox(system, f"{name} pushes its returns to us, and this run has no inbox to "
+                      "read them from")
+    mark = ReadMark.of(earlier.cursor if earlier is not None else None)
+    events = inbox.events(system, since_seq=mark.inbox)
+    batch = connector.from_events(events, earlier)
+    mark.inbox = (events[-1].seq or mark.inbox) if events else mark.inbox
+    batch.cursor = mark.text()
+    batch.fetched_at = clock()
+    read = PlatformRead(batch, fresh_at=inbox.last_received(system))
+    if read.fresh_at is None:
+        read.gaps.append(f"nothing has been received from {name} yet: run `returns-console "
+                         f"listen` and register its address with {name}")
+    return read
+
+
+async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
+                   erp_refs: Callable[[], Awaitable[Collection[str]]] | None,
+                   clock: Callable[[], datetime]) -> None:
+    if erp_refs is None:
+        return
+    if not isinstance(connector, LookupPlatform):
+        raise TypeError(f"{system} declares look-ups and its connector has no lookup()")
+    mark = ReadMark.of(read.batch.cursor)
+    known = {view.return_ref for view in read.batch.views}
+    missing = set(await erp_refs()) - known
+    now = clock()
+    due = (now - RECHECK_AFTER).isoformat()
+    # never asked first, then the ones asked longest ago; one asked lately waits
+    wanted = sorted((ref for ref in missing if mark.asked.get(ref, "") <= due),
+                    key=lambda ref: (mark.asked.get(ref, ""), ref))
+    mark.asked = {ref: at for ref, at in mark.asked.items() if ref in missing}
+    if read.batch.fetched_at is None:
+        read.batch.fetched_at = now
+    if not wanted:
+        read.batch.cursor = mark.text()
+        return
+    budget = lookup_budget(system)
+    now_refs = wanted if budget is None else wanted[:budget]
+    found = await connector.lookup(now_refs)
+    found.fetched_at = found.fetched_at or clock()
+    read.batch = connector.merge(read.batch, found) if read.batch.views or read.batch.raw \
+        else found
+    answered = {view.return_ref for view in found.views}
+    stamp = now.isoformat()
+    mark.asked.update((ref, stamp) for ref in now_refs if ref not in answered)
+    read.batch.cursor = mark.text()
+    left = len(wanted) - len(now_refs)
+    if left:
+        spec = systems.find(system)
+        read.gaps.append(backlog_text(name, left, spec.capabilities.rate_per_second
+                                      if spec else None))
