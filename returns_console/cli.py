@@ -475,11 +475,14 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
               help="Write the ground truth of the planted findings to this file.")
 @click.option("--profile", "profile_name", metavar="NAME", default="sandbox", show_default=True,
               help="The profile to prepare for it: its mapping tables get the demo company's.")
+@click.option("--push-to", metavar="URL", default="http://127.0.0.1:8787", show_default=True,
+              help="Where a platform that pushes (webhooks) sends its deliveries: the "
+                   "address `returns-console listen` serves.")
 @_pair_options
 @click.pass_obj
 def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
             error_rate: float, rate_limit: float, retry_after: float, latency_ms: float,
-            no_malformed: bool, truth_path: Path | None, profile_name: str,
+            no_malformed: bool, truth_path: Path | None, profile_name: str, push_to: str,
             platform: str | None, erp: str | None) -> None:
     """Serve a platform simulator and an ERP simulator (Swap Commerce and Business Central
     unless --platform/--erp say otherwise) on 127.0.0.1 until Ctrl-C."""
@@ -533,15 +536,41 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
         click.echo(f"  export {env_var_name(profile_name, name)}={value}")
     click.echo(f"  returns-console doctor --profile {profile_name} && "
                f"returns-console check --profile {profile_name}")
+    hook = _sandbox_hook(box, profile, push_to)
+    if hook:
+        click.echo(f"  returns-console listen --profile {profile_name}   (the sandbox posts "
+                   f"{systems.display_name(box.platform_id)}'s deliveries to {hook} every "
+                   "5 s)")
     click.echo("Ctrl-C to stop.")
+    sent = 0
     try:
         while True:
-            time.sleep(3600)
+            if hook:
+                from .sandbox.hosted import PushingSystem
+                from .sandbox.push import post_deliveries
+
+                if isinstance(box.platform, PushingSystem):
+                    sent += post_deliveries(box.platform, hook, sent)
+            time.sleep(5 if hook else 3600)
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
         click.echo("sandbox stopped")
+
+
+def _sandbox_hook(box, profile, push_to: str) -> str | None:
+    """Where the sandbox's platform posts its deliveries, when it pushes."""
+    import asyncio
+
+    from .services.listen import webhook_specs
+    from .services.platform_read import reads_inbox
+
+    if not reads_inbox(box.platform_id):
+        return None
+    specs = asyncio.run(webhook_specs(profile, box.secret))
+    suffix = specs[box.platform_id].suffix.strip("/")
+    return f"{push_to.rstrip('/')}/hooks/{box.platform_id}/{suffix}"
 
 
 @cli.command()

@@ -5,6 +5,7 @@ the sandbox composes any platform with any ERP without naming either."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -60,6 +61,26 @@ class HostedErp(HostedSystem, Protocol):
         ...
 
     def fail_writes(self, count: int = 1, *, status: int = 503, after: bool = False) -> None:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One push as the system would send it: its headers (signature included) and the raw
+    body, posted to the address registered with the system."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
+@runtime_checkable
+class PushingSystem(Protocol):
+    """A simulator of a system that calls us: it signs deliveries with its demo secret, as
+    the real system does, and has more to send when returns change (`touch`)."""
+
+    def deliveries(self, since: int = 0) -> list[Delivery]:
+        """Every delivery from the `since`-th on, in the order the system sends them (a
+        sender that was not answered 200 sends the same one again)."""
         ...
 
 

@@ -168,6 +168,8 @@ def _from_inbox(connector: Any, system: str, name: str, earlier: PlatformBatch |
         raise NoInbox(system, f"{name} pushes its returns to us, and this run has no inbox to "
                       "read them from")
     mark = ReadMark.of(earlier.cursor if earlier is not None else None)
+    if mark.inbox > inbox.last_seq(system):  # another inbox than the one last read
+        earlier, mark = None, ReadMark()
     events = inbox.events(system, since_seq=mark.inbox)
     batch = connector.from_events(events, earlier)
     mark.inbox = (events[-1].seq or mark.inbox) if events else mark.inbox

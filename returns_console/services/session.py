@@ -23,6 +23,7 @@ from ..connectors.http import CallLog
 from ..domain.reference import ErpMaster, Mappings
 from ..locations import INBOX_DB_NAME
 from ..store.cache import Cache
+from ..store.inbox import Inbox
 from .check import CheckReport, SourceStatus
 from .connections import SecretLookup, open_writer
 from .live import DEFAULT_DEADLINE, fetch_live, live_report
@@ -167,6 +168,10 @@ class LiveSession(Session):
     def open_writer(self):
         return open_writer(self.profile, self._lookup, CallLog())
 
+    def _inbox(self) -> Inbox | None:
+        """The inbox `listen` keeps, when the platform is read from one."""
+        return inbox_for(self.profile.platform.system, self._inbox_path)
+
     @property
     def profile_name(self) -> str:
         return self.profile.name
@@ -209,9 +214,9 @@ class LiveSession(Session):
             self._phase = "reading"
             cache = Cache(self._cache_path)
             try:
-                inbox = inbox_for(self.profile.platform.system, self._inbox_path)
                 data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
-                                              log=log, deadline=self.deadline, inbox=inbox))
+                                              log=log, deadline=self.deadline,
+                                              inbox=self._inbox()))
                 self._phase = "reconciling"
                 mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now())
@@ -235,7 +240,7 @@ class DemoSession(LiveSession):
         from ..sandbox.demo import build_sandbox
         from ..sandbox.server import BackgroundServer
         from ..systems import display_name
-        from .demo import demo_mappings
+        from .demo import demo_mappings, demo_push
 
         moment = now or datetime.now(UTC).replace(microsecond=0)
         self.sandbox = build_sandbox(moment, returns=returns, platform=platform, erp=erp)
@@ -251,11 +256,21 @@ class DemoSession(LiveSession):
         self.label = "demo"
         self.where = (f"built-in sandbox: {display_name(self.sandbox.platform_id)} | "
                       f"{display_name(self.sandbox.erp_id)}")
+        self._push = demo_push(self.sandbox, self.profile)
+
+    def _inbox(self) -> Inbox | None:
+        """A pushing platform's deliveries, posted to the demo's own inbox just now."""
+        if self._push is None:
+            return None
+        self._push.push()
+        return self._push.inbox
 
     def _keep(self, mappings: Mappings) -> None:
         self._demo_mappings = mappings
 
     def close(self) -> None:
+        if self._push is not None:
+            self._push.close()
         if self.server is not None:
             server, self.server = self.server, None
             server.stop()

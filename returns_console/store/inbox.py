@@ -88,6 +88,13 @@ class Inbox:
                                [system]).fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
+    def last_seq(self, system: str) -> int:
+        """The arrival number of `system`'s newest event (0 before the first)."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT MAX(seq) FROM inbox WHERE system = ?",
+                               [system]).fetchone()
+        return int(row[0] or 0)
+
     def count(self, system: str) -> int:
         """How many distinct deliveries of `system` are kept."""
         with self._connect() as conn:

@@ -24,9 +24,10 @@ from returns_console.connectors.connection import Connection
 from returns_console.connectors.errors import NotFoundError
 from returns_console.connectors.http import HttpClient
 from returns_console.domain.codes import Side, Stage, StageStatus
+from returns_console.sandbox.hosted import Delivery
 from returns_console.systems.spec import Capabilities, ReadShape, SystemSpec
 
-from .fake_source import SECRET, SYSTEM, TOPIC_KEY, FakeSource, platform_view
+from .fake_source import SECRET, SYSTEM, TOPIC_KEY, FakeSource, delivery, platform_view
 
 API_KEY = "fake-key-1234"
 KEY_HEADER = "x-fake-key"
@@ -38,7 +39,7 @@ SPEC = SystemSpec(
     capabilities=Capabilities(reads=(ReadShape.EVENTS, ReadShape.LOOKUP),
                               stages=frozenset({Stage.IN_TRANSIT, Stage.RECEIVED}),
                               rate_per_second=RATE, burst=1, concurrency=1),
-    connector=f"{__name__}:open_connector")
+    connector=f"{__name__}:open_connector", simulator=f"{__name__}:build")
 
 
 @contextmanager
@@ -122,3 +123,69 @@ def secrets(system: str, name: str) -> str | None:
 
 def body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
+
+
+class FakeHosted:
+    """The sandbox's simulator of the fake system: every return of the scenario pushed as a
+    "parcel.seen" (and a "parcel.graded" once received), signed with the demo secret, and
+    each ticket served for look-ups."""
+
+    def __init__(self, snapshot: dict[str, Any]) -> None:
+        self.requests = 0
+        self.tickets: dict[str, dict[str, Any]] = {}
+        self._sent: list[Delivery] = []
+        for case in snapshot["returns"]:
+            self._add(case["platform"])
+
+    def _add(self, platform: dict[str, Any]) -> None:
+        ref = platform["return_ref"]
+        stages = platform.get("stages", {})
+        seen = (stages.get("in_transit") or {}).get("at") or platform.get("created_at")
+        ticket = {"ticket": ref, "sale": platform.get("order_ref"), "at": str(seen)}
+        self.tickets[ref] = ticket
+        self._push(f"{ref}-seen", "parcel.seen", ticket)
+        received = stages.get("received") or {}
+        if received.get("status") == "done":
+            self._push(f"{ref}-graded", "parcel.graded",
+                       {"ticket": ref, "at": str(received["at"]), "grade": "A"})
+
+    def _push(self, delivery_id: str, topic: str, payload: dict[str, Any]) -> None:
+        body, headers = delivery(delivery_id, topic, payload)
+        self._sent.append(Delivery(headers=headers, body=body))
+
+    def deliveries(self, since: int = 0) -> list[Delivery]:
+        return self._sent[since:]
+
+    def app(self) -> Starlette:
+        app = lookup_app(self.tickets)
+
+        async def counted(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                self.requests += 1
+            await app(scope, receive, send)
+
+        return counted  # type: ignore[return-value]
+
+    def settings(self, base_url: str) -> dict[str, Any]:
+        return {}
+
+    def touch(self, refs: set[str], at: datetime) -> None:
+        for ref in sorted(refs & set(self.tickets)):
+            self._push(f"{ref}-seen-{at.isoformat()}", "parcel.seen",
+                       {**self.tickets[ref], "at": at.isoformat()})
+
+    def expire_sessions(self) -> None:
+        return None
+
+    def native_code(self, kind: str, code: str) -> str:
+        return code
+
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": API_KEY, "webhook_secret": SECRET}
+
+    def native(self) -> Any:
+        return {"tickets": self.tickets}
+
+
+def build(snapshot: dict[str, Any], *, faults: Any = None, **knobs: Any) -> FakeHosted:
+    return FakeHosted(snapshot)

@@ -176,3 +176,35 @@ def test_an_unknown_reference_is_asked_again_only_after_the_recheck_interval(
         assert platform.asked == ["A", "B"]  # asked once; an hour later, not again
         read(NOW + platform_read.RECHECK_AFTER + timedelta(minutes=1), soon)
         assert platform.asked == ["A", "B", "A", "B"]
+
+
+def test_the_demo_of_a_pushing_platform_delivers_over_http_and_reads_the_inbox(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from returns_console.services.demo import run_demo_check
+
+    with registered(monkeypatch):
+        report, box = run_demo_check(now=NOW, returns=12, platform=SYSTEM)
+    served = {c["platform"]["return_ref"] for c in box.scenario.snapshot["returns"]}
+    assert report.platform.system == SYSTEM
+    assert report.platform.status == "ok", report.platform.error
+    assert report.platform.records == len(served)
+    assert box.platform.requests == 0  # every return came pushed: nothing to look up
+
+
+def test_the_demo_session_pushes_what_changed_before_each_refresh(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from returns_console.services.session import DemoSession
+
+    with registered(monkeypatch):
+        session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, returns=12, platform=SYSTEM)
+        try:
+            first = session.refresh().report
+            assert first.platform.status == "ok" and first.platform.records >= 12
+            pushed = session._push
+            assert pushed is not None and pushed.inbox.count(SYSTEM) == pushed.sent
+            before = pushed.sent
+            session.sandbox.touch(2, NOW)
+            session.refresh()
+            assert pushed.sent == before + 2
+        finally:
+            session.close()
