@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 
 from returns_console import systems
 from returns_console.config import Profile, SystemSettings
+from returns_console.connectors.base import ReturnsPlatform
 from returns_console.connectors.http import CallLog
 from returns_console.domain.codes import Side
 from returns_console.sandbox.demo import Sandbox, build_sandbox
 from returns_console.sandbox.faults import Faults
 from returns_console.services.check import CheckReport
-from returns_console.services.demo import demo_mappings
+from returns_console.services.demo import demo_mappings, demo_push
 from returns_console.services.live import LiveData, fetch_live, live_report
 
 #: One clock for the whole module: the scenario's dates and the reconciliation's "now" agree,
@@ -114,9 +115,34 @@ def page_option(spec: systems.SystemSpec) -> tuple[str, int] | None:
 
 def check(box: Sandbox, profile: Profile, lookup=None, *, transport=None,
           log: CallLog | None = None) -> tuple[LiveData, CheckReport]:
-    """The live check of the pair: both sides read through their real connectors."""
-    data = asyncio.run(fetch_live(profile, lookup or box.secret, transport=transport, log=log))
+    """The live check of the pair: both sides read through their real connectors (a
+    platform that pushes has its simulator's deliveries posted to a receiver first, as the
+    demo does, and is read from that inbox)."""
+    pushed = demo_push(box, profile)
+    try:
+        if pushed is not None:
+            pushed.push()
+        data = asyncio.run(fetch_live(profile, lookup or box.secret, transport=transport,
+                                      log=log, inbox=pushed.inbox if pushed else None))
+    finally:
+        if pushed is not None:
+            pushed.close()
     return data, live_report(profile, data, demo_mappings(box), now=NOW)
+
+
+def reader(box: Sandbox, side: str) -> Callable[[Any], Awaitable[Any]]:
+    """One authenticated read of a side's connector, whatever its shape: a pull, or a
+    look-up of a reference the scenario has (a pushing platform's API is only asked that)."""
+    if side == "erp":
+        return lambda connector: connector.fetch_records()
+    ref = box.scenario.snapshot["returns"][0]["platform"]["return_ref"]
+
+    async def read(connector: Any) -> Any:
+        if isinstance(connector, ReturnsPlatform):
+            return await connector.fetch_returns()
+        return await connector.lookup([ref])
+
+    return read
 
 
 def findings(report: CheckReport) -> set[tuple[str, str]]:

@@ -219,11 +219,11 @@ def test_a_bent_field_is_a_view_or_a_payload_problem(reads, spec, pick, path, va
 # -- 4. auth ----------------------------------------------------------------------------------
 
 
-async def _try(opener, profile, lookup, transport, reader: str, log: CallLog | None = None):
+async def _try(opener, profile, lookup, transport, reader, log: CallLog | None = None):
     connector = opener(profile, lookup, log if log is not None else CallLog(), transport)
     try:
         said = await connector.check_connection()
-        await getattr(connector, reader)()
+        await reader(connector)
         return said
     finally:
         await connector.aclose()
@@ -239,7 +239,7 @@ def test_credentials_work_and_a_wrong_secret_is_a_clear_error_that_keeps_it(spec
     profile = box.profile(kit.IN_PROCESS)
     side = kit.side_of(profile, spec.id)
     opener = OPEN[side]
-    reader = "fetch_returns" if side == "platform" else "fetch_records"
+    reader = kit.reader(box, side)
     said = asyncio.run(_try(opener, profile, box.secret, kit.in_process(box), reader))
     assert isinstance(said, str) and said.strip()
 
@@ -471,13 +471,13 @@ def test_the_sandbox_provides_every_secret_under_the_name_the_profile_asks(platf
 # -- 8. auth refresh and idempotent writes under concurrency ---------------------------------
 
 
-async def _read_twice(opener, profile, lookup, transport, reader: str, expire) -> CallLog:
+async def _read_twice(opener, profile, lookup, transport, reader, expire) -> CallLog:
     log = CallLog()
     connector = opener(profile, lookup, log, transport)
     try:
-        await getattr(connector, reader)()
+        await reader(connector)
         expire()
-        await getattr(connector, reader)()
+        await reader(connector)
     finally:
         await connector.aclose()
     return log
@@ -492,7 +492,7 @@ def test_a_session_that_expires_mid_run_is_renewed_not_a_failure(spec) -> None:
     profile = box.profile(kit.IN_PROCESS)
     side = kit.side_of(profile, spec.id)
     hosted = box.platform if side == "platform" else box.erp
-    reader = "fetch_returns" if side == "platform" else "fetch_records"
+    reader = kit.reader(box, side)
     log = asyncio.run(_read_twice(OPEN[side], profile, box.secret, kit.in_process(box),
                                   reader, hosted.expire_sessions))
     # the second read completed (no exception); what it met on the way was only the expiry

@@ -208,3 +208,28 @@ def test_the_demo_session_pushes_what_changed_before_each_refresh(
             assert pushed.sent == before + 2
         finally:
             session.close()
+
+
+def test_the_contract_kit_reads_a_pushing_platform_as_it_reads_any(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a new pushing system inherits: the registry contracts' check and one
+    authenticated read go through the inbox and look-ups without knowing the system."""
+    from tests.contracts import kit
+
+    with registered(monkeypatch):
+        box = build_sandbox(NOW, returns=12, platform=SYSTEM)
+        profile = box.profile(kit.IN_PROCESS)
+        data, report = kit.check(box, profile, transport=kit.in_process(box))
+        assert report.platform.status == "ok" and len(data.platform.views) == 12
+        from returns_console.connectors.http import CallLog
+        from returns_console.services.connections import open_platform
+
+        async def once() -> None:
+            connector = open_platform(profile, box.secret, CallLog(), kit.in_process(box))
+            try:
+                await kit.reader(box, "platform")(connector)
+            finally:
+                await connector.aclose()
+
+        asyncio.run(once())
+        assert box.platform.requests == 1
