@@ -111,6 +111,10 @@ class SystemSpec:
     writer: str | None = None
     #: "module:callable" that builds its simulator for the sandbox from a canonical scenario.
     simulator: str | None = None
+    #: The option that sets how many records a page holds (its default is the API's
+    #: documented maximum, `capabilities.max_page_size`, or None meaning that maximum):
+    #: fewer, bigger pages are what makes a full read cheap.
+    page_option: str | None = None
     #: Names that are this system's own (API field names, entity sets, statuses): they may
     #: appear only inside its folder (tests/unit/test_system_names.py).
     own_names: frozenset[str] = frozenset()

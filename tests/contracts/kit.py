@@ -99,18 +99,14 @@ def tuned(profile: Profile, **extra: Any) -> Profile:
 
 
 def page_option(spec: systems.SystemSpec) -> tuple[str, int] | None:
-    """The option that sets a system's page size and its smallest allowed value, found by
-    name ("page" in it, a whole number): the registry declares no such hook yet."""
-    for name, info in spec.options.model_fields.items():
-        if "page" not in name or name.startswith("retry_"):
-            continue
-        annotation = str(info.annotation)
-        if "int" not in annotation:
-            continue
-        low = next((getattr(m, "ge", None) for m in info.metadata
-                    if getattr(m, "ge", None) is not None), 1)
-        return name, int(low)
-    return None
+    """The option a system declares for its page size (`page_option`) and its smallest
+    allowed value."""
+    if spec.page_option is None:
+        return None
+    info = spec.options.model_fields[spec.page_option]
+    low = next((getattr(m, "ge", None) for m in info.metadata
+                if getattr(m, "ge", None) is not None), 1)
+    return spec.page_option, int(low)
 
 
 def check(box: Sandbox, profile: Profile, lookup=None, *, transport=None,

@@ -399,6 +399,24 @@ def test_a_write_sends_exactly_the_request_its_preview_showed(platform, erp, act
 
 
 @pytest.mark.parametrize("spec", kit.system_params())
+def test_a_full_read_asks_for_the_biggest_pages_the_api_documents(spec) -> None:
+    """Requests are the cost of a read (issue 13: a check should make no more requests than
+    the data needs at the API's documented page size): a system that pages declares its
+    page option, whose default is the documented maximum (or None: the maximum) and whose
+    upper bound is that maximum."""
+    if spec.capabilities.max_page_size is None:
+        assert spec.page_option is None, "a page option without a documented maximum"
+        return
+    assert spec.page_option, f"{spec.id} pages (max {spec.capabilities.max_page_size}) "\
+        "but declares no page_option"
+    info = spec.options.model_fields[spec.page_option]
+    assert info.default in (None, spec.capabilities.max_page_size)
+    high = next((getattr(m, "le", None) for m in info.metadata
+                 if getattr(m, "le", None) is not None), None)
+    assert high == spec.capabilities.max_page_size
+
+
+@pytest.mark.parametrize("spec", kit.system_params())
 def test_every_declared_factory_loads(spec) -> None:
     """A dotted path is only checked when it is used: a typo (or a module not written yet)
     breaks `check`, `act` or the sandbox for that system in front of a user."""

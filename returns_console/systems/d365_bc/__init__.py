@@ -25,6 +25,7 @@ SPEC = SystemSpec(
         concurrency=5,
         max_page_size=20000,
     ),
+    page_option="page_size",
     connector=f"{__name__}.factory:open_connector",
     writer=f"{__name__}.writer:open_writer",
     simulator=f"{__name__}.simulator:build",

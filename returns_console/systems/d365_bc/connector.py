@@ -174,7 +174,7 @@ class BcSettings:
     token_url: str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
     scope: str = "https://api.businesscentral.dynamics.com/.default"
     #: Sent as `Prefer: odata.maxpagesize` (BC's maximum is 20,000).
-    page_size: int = 1000
+    page_size: int = 20000
     #: How far back sales invoices and replacement sales orders are read.
     history_days: int = 365
     #: The company's local currency (BC leaves `currencyCode` empty for it).

@@ -19,8 +19,9 @@ class BcOptions(SystemOptions):
                            description="Where tokens come from ({tenant} is replaced)")
     scope: str = Field("https://api.businesscentral.dynamics.com/.default",
                        description="OAuth scope of the BC API")
-    page_size: int = Field(1000, ge=1, le=20000, description=(
-        "Records a page (Prefer: odata.maxpagesize; BC serves up to 20,000)"))
+    page_size: int = Field(20000, ge=1, le=20000, description=(
+        "Records a page (Prefer: odata.maxpagesize): BC's documented maximum, 20,000, "
+        "unless a smaller one is wanted"))
     history_days: int = Field(365, ge=1, description=(
         "How far back sales invoices and replacement orders are read"))
     local_currency: str = Field("GBP", min_length=3, max_length=3, description=(

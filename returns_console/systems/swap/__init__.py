@@ -24,6 +24,7 @@ SPEC = SystemSpec(
         concurrency=4,
         max_page_size=100,
     ),
+    page_option="items_per_page",
     connector=f"{__name__}.factory:open_connector",
     simulator=f"{__name__}.simulator:build",
     own_names=frozenset({
