@@ -9,6 +9,9 @@ knows, on one loopback port, loaded with one canonical scenario, plus the profil
                                                                 (GET; DELETE clears it)
     POST /_sandbox/bump?entity=SET&id=ID                        someone else edits an ERP record
     POST /_sandbox/fail-writes?count=N&status=503&after=false   the next N ERP writes fail
+    http://127.0.0.1:PORT/_sandbox/stats                        requests and bytes served, per
+                                                                system and path (GET; DELETE
+                                                                resets it)
 
 PLATFORM and ERP are the systems' registry ids (e.g. /swap, /d365_bc).
 """
@@ -16,7 +19,7 @@ PLATFORM and ERP are the systems' registry ids (e.g. /swap, /d365_bc).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from ..domain.reference import Mappings
 from ..scenarios.catalogue import Scenario, build_scenario
 from .faults import Faults
 from .hosted import HostedErp, HostedSystem
+from .stats import Counting, Served
 
 DEFAULT_PAIR = systems.DEFAULT_PAIR
 
@@ -58,6 +62,12 @@ class Sandbox:
     erp_id: str
     platform: HostedSystem
     erp: HostedErp
+    #: What each simulator served (`GET /_sandbox/stats`).
+    served: Served = field(default_factory=Served)
+
+    def __post_init__(self) -> None:
+        if not self.served.systems:
+            self.served = Served((self.platform_id, self.erp_id))
 
     def app(self) -> Starlette:
         return Starlette(routes=[
@@ -67,8 +77,11 @@ class Sandbox:
             Route("/_sandbox/writes", self._writes, methods=["GET", "DELETE"]),
             Route("/_sandbox/bump", self._bump, methods=["POST"]),
             Route("/_sandbox/fail-writes", self._fail_writes, methods=["POST"]),
-            Mount(f"/{mount_of(self.platform_id)}", app=self.platform.app()),
-            Mount(f"/{mount_of(self.erp_id)}", app=self.erp.app()),
+            Route("/_sandbox/stats", self._stats, methods=["GET", "DELETE"]),
+            Mount(f"/{mount_of(self.platform_id)}",
+                  app=Counting(self.platform.app(), self.platform_id, self.served)),
+            Mount(f"/{mount_of(self.erp_id)}",
+                  app=Counting(self.erp.app(), self.erp_id, self.served)),
         ])
 
     @property
@@ -128,6 +141,7 @@ class Sandbox:
             "planted": len(self.truth),
             "truth": f"{base}/_sandbox/truth",
             "writes": f"{base}/_sandbox/writes",
+            "stats": f"{base}/_sandbox/stats",
         })
 
     async def _truth(self, request: Request) -> JSONResponse:
@@ -154,6 +168,13 @@ class Sandbox:
         if request.method == "DELETE":
             return JSONResponse({"cleared": self.erp.clear_writes()})
         return Response(self.erp.writes_json(), media_type="application/json")
+
+    async def _stats(self, request: Request) -> JSONResponse:
+        """Requests and response body bytes each simulator served, per path (query strings
+        dropped, record keys collapsed): GET shows them, DELETE starts again from zero."""
+        if request.method == "DELETE":
+            return JSONResponse({"cleared": self.served.reset()})
+        return JSONResponse(self.served.as_json())
 
     async def _bump(self, request: Request) -> JSONResponse:
         """A concurrent edit of one ERP record (a new concurrency token), for conflicts."""

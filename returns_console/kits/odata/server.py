@@ -10,12 +10,25 @@ as it is on a real OData service, so a connector sending the wrong literal finds
 
 Errors are `ODataError`s carrying status, code and message; each simulator renders them in
 its own API's error body.
+
+A page costs the same whatever the collection's size (a benchmark must time the client, not
+the simulator). A simulator keeps its records in `TrackedList`s (`track`), which know when
+they or any record in them change; `query` keeps what it learns about such a list on the list
+itself until then: each filtered field's values read once as the filter's type (a column),
+and each query's matches found so far, in stored order, so the next page of a chain carries
+on where the last one stopped instead of filtering and slicing the whole collection again.
+A page asks only for as many records as it returns (and one more, to know whether there is
+a next page). Answers are exactly those of filtering everything at every request: same
+pages, same skip tokens (an offset into the matches), same errors (a filter that could fail
+on any record is evaluated over all of them, as before). `WORK` counts the records examined,
+so tests can see that a page's cost does not grow with the collection.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -91,6 +104,12 @@ def parse_datetime(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _parsed_datetime(text: str) -> datetime | None:
+    """`parse_datetime`, remembered: filters compare the same stored stamps page after page."""
+    return parse_datetime(text)
 
 
 def _literal(token: str) -> Any:
@@ -218,7 +237,7 @@ def _field_type(value: Any) -> str:
             return "Edm.Guid"
         if _DATE.match(value):
             return "Edm.Date"
-        if parse_datetime(value) is not None:
+        if _parsed_datetime(value) is not None:
             return "Edm.DateTimeOffset"
     return _edm(value)
 
@@ -238,7 +257,7 @@ def _coerce(stored: Any, literal: Any, op: str) -> Any:
                 raise mismatch
             return stored
         if kind == "Edm.DateTimeOffset":
-            moment = parse_datetime(stored) if isinstance(stored, str) else None
+            moment = _parsed_datetime(stored) if isinstance(stored, str) else None
             if moment is None:
                 raise mismatch
             return moment
@@ -366,6 +385,332 @@ class Page:
     applied: bool
 
 
+# ------------------------------------------------------------------------------ tracking
+
+
+class Indexed(list[Any]):
+    """A list of records `query` may remember things about (`memo`: columns, matches found,
+    derived lists), forgotten when the list changes."""
+
+    __slots__ = ("memo", "parents")
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        super().__init__(items)
+        self.memo: dict[Any, Any] = {}
+        self.parents: tuple[Any, ...] = ()
+
+    def changed(self) -> None:
+        self.memo = {}
+        for parent in getattr(self, "parents", ()):
+            parent.changed()
+
+
+class TrackedList(Indexed):
+    """An `Indexed` list that notices its own changes and those of the records in it (they
+    are `TrackedRecord`s): whatever is put in is tracked too."""
+
+    __slots__ = ()
+
+    def replaced(self, index: int) -> None:
+        """One record was replaced in place (an edit): its columns are patched, not read
+        again whole; the rest of the memo is forgotten."""
+        kept = {}
+        for key, value in self.memo.items():
+            if key[0] == "col" and value is not None:
+                column, literal = value
+                cell = _cell(self[index], key[1], literal)
+                if cell is not _UNSAFE:
+                    column[index] = cell
+                    kept[key] = value
+        self.memo = kept
+        for parent in getattr(self, "parents", ()):
+            parent.changed()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            super().__setitem__(index, [track(v, self) for v in value])
+            self.changed()
+            return
+        super().__setitem__(index, track(value, self))
+        position = index.__index__()
+        self.replaced(position + len(self) if position < 0 else position)
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self.changed()
+
+    def __iadd__(self, values: Iterable[Any]) -> TrackedList:  # type: ignore[override,misc]
+        super().__iadd__([track(v, self) for v in values])
+        self.changed()
+        return self
+
+    def __imul__(self, times: Any) -> TrackedList:  # type: ignore[override,misc]
+        super().__imul__(times)
+        self.changed()
+        return self
+
+    def append(self, value: Any) -> None:
+        super().append(track(value, self))
+        self.changed()
+
+    def extend(self, values: Iterable[Any]) -> None:
+        super().extend([track(v, self) for v in values])
+        self.changed()
+
+    def insert(self, index: Any, value: Any) -> None:
+        super().insert(index, track(value, self))
+        self.changed()
+
+    def pop(self, *args: Any) -> Any:
+        value = super().pop(*args)
+        self.changed()
+        return value
+
+    def remove(self, value: Any) -> None:
+        super().remove(value)
+        self.changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self.changed()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        super().sort(*args, **kwargs)
+        self.changed()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self.changed()
+
+
+class TrackedRecord(dict[Any, Any]):
+    """A record that tells the lists holding it when it changes."""
+
+    __slots__ = ("parents",)
+    parents: tuple[Any, ...]
+
+    def changed(self) -> None:
+        for parent in getattr(self, "parents", ()):
+            parent.changed()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, track(value, self))
+        self.changed()
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self.changed()
+
+    def __ior__(self, other: Any) -> TrackedRecord:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update({k: track(v, self) for k, v in dict(*args, **kwargs).items()})
+        self.changed()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        self[key] = default
+        return self[key]
+
+    def pop(self, *args: Any) -> Any:
+        value = super().pop(*args)
+        self.changed()
+        return value
+
+    def popitem(self) -> tuple[Any, Any]:
+        item = super().popitem()
+        self.changed()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self.changed()
+
+
+def track(value: Any, parent: Any = None) -> Any:
+    """`value` with every dict and list in it (at any depth) made a `TrackedRecord` or a
+    `TrackedList`, each knowing what holds it; anything else as it is."""
+    if isinstance(value, TrackedRecord | TrackedList):
+        parents = getattr(value, "parents", ())
+        if parent is not None and not any(p is parent for p in parents):
+            value.parents = (*parents, parent)
+        return value
+    if isinstance(value, dict):
+        record = TrackedRecord()
+        record.parents = (parent,) if parent is not None else ()
+        dict.update(record, {k: track(v, record) if isinstance(v, dict | list) else v
+                             for k, v in value.items()})
+        return record
+    if isinstance(value, list):
+        items = TrackedList()
+        items.parents = (parent,) if parent is not None else ()
+        list.extend(items, [track(v, items) if isinstance(v, dict | list) else v
+                            for v in value])
+        return items
+    return value
+
+
+def remember(records: Sequence[Any], key: Any, make: Callable[[], Any]) -> Any:
+    """What `make` gives, kept with an `Indexed` list until the list changes (made anew
+    each time for any other sequence)."""
+    if not isinstance(records, Indexed):
+        return make()
+    memo = records.memo
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+@dataclass(slots=True)
+class Work:
+    """What answering pages cost: records a filter or a field lookup looked at (a column
+    read counts every record), and records put on pages."""
+
+    examined: int = 0
+    shaped: int = 0
+
+    def reset(self) -> None:
+        self.examined = self.shaped = 0
+
+
+#: The engine's work so far (tests compare it at two collection sizes).
+WORK = Work()
+
+_UNSAFE = object()
+#: What each kind of literal compares a stored value as (anything else could raise).
+_KIND_TYPES: dict[str, type | tuple[type, ...]] = {
+    "Edm.Boolean": bool, "Edm.DateTimeOffset": datetime, "Edm.Date": date,
+    "Edm.Decimal": Decimal, "Edm.Guid": UUID, "Edm.String": str}
+
+
+def _cell(record: Mapping[str, Any], name: str, literal: Any) -> Any:
+    """A record's field as a filter with `literal` compares it, or _UNSAFE when comparing
+    it could fail (so the filter must run over every record, failing where it did)."""
+    stored = record.get(name)
+    if stored is None:
+        return None
+    try:
+        value = _coerce(stored, literal, "eq")
+    except ODataError:
+        return _UNSAFE
+    if not isinstance(value, _KIND_TYPES[_edm(literal)]) or (
+            isinstance(value, Decimal) and value.is_nan()):
+        return _UNSAFE
+    return value
+
+
+def _column(records: Sequence[Mapping[str, Any]], name: str, literal: Any) -> list | None:
+    """Every record's field as the filter compares it, or None when one could fail."""
+    def make() -> tuple[list, Any] | None:
+        column = []
+        for record in records:
+            WORK.examined += 1
+            cell = _cell(record, name, literal)
+            if cell is _UNSAFE:
+                return None
+            column.append(cell)
+        return column, literal
+
+    made = remember(records, ("col", name, _edm(literal)), make)
+    return None if made is None else made[0]
+
+
+def _compiled(node: Node, records: Sequence[Mapping[str, Any]]) -> Callable[[int], bool] | None:
+    """The filter as a test of a record's position, over columns; None when evaluating it
+    could fail on some record (then it runs the way it always did)."""
+    if isinstance(node, Junction):
+        left, right = _compiled(node.left, records), _compiled(node.right, records)
+        if left is None or right is None:
+            return None
+        if node.op == "and":
+            return lambda i: left(i) and right(i)
+        return lambda i: left(i) or right(i)
+    name, op, literal = node.field, node.op, node.value
+    if literal is None:
+        return lambda i: _compare(records[i].get(name), op, None)
+    column = _column(records, name, literal)
+    if column is None:
+        return None
+    if op == "eq":
+        return lambda i: column[i] == literal
+    if op == "ne":
+        return lambda i: column[i] != literal
+    return lambda i: _compare(column[i], op, literal)
+
+
+class _Everything:
+    """Every record matches (no $filter)."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def get(self, start: int, stop: int) -> Sequence[int]:
+        return range(start, min(stop, self.size))
+
+    def has(self, count: int) -> bool:
+        return self.size >= count
+
+
+class _Matches:
+    """The positions of the records a filter keeps, in stored order, found only as far as
+    a page needs them; the next page carries on from there."""
+
+    __slots__ = ("found", "next", "size", "test")
+
+    def __init__(self, size: int, test: Callable[[int], bool] | None,
+                 found: list[int] | None = None) -> None:
+        self.found: list[int] = found if found is not None else []
+        self.next = size if found is not None else 0
+        self.size = size
+        self.test = test
+
+    def _upto(self, count: int) -> None:
+        found, test, position, size = self.found, self.test, self.next, self.size
+        if test is None:
+            return
+        while len(found) < count and position < size:
+            if test(position):
+                found.append(position)
+            position += 1
+        WORK.examined += position - self.next
+        self.next = position
+
+    def get(self, start: int, stop: int) -> Sequence[int]:
+        self._upto(stop)
+        return self.found[start:stop]
+
+    def has(self, count: int) -> bool:
+        self._upto(count)
+        return len(self.found) >= count
+
+
+def _has_field(records: Sequence[Mapping[str, Any]], name: str) -> bool:
+    """Whether any record has the field (the first one usually does)."""
+    def look() -> bool:
+        for record in records:
+            WORK.examined += 1
+            if name in record:
+                return True
+        return False
+    return bool(remember(records, ("has", name), look))
+
+
+def _filtered(records: Sequence[Mapping[str, Any]], text: str, node: Node) -> Any:
+    def make() -> _Matches:
+        test = _compiled(node, records)
+        if test is None:  # a record could fail the filter: all of them, as always
+            WORK.examined += len(records)
+            return _Matches(len(records), None,
+                            [i for i, r in enumerate(records) if matches(node, r)])
+        return _Matches(len(records), test)
+    return remember(records, ("filter", text), make)
+
+
 def query(
     records: Sequence[Mapping[str, Any]],
     params: Sequence[tuple[str, str]],
@@ -375,26 +720,29 @@ def query(
     navigations: Iterable[str] = (),
     unknown_property: Callable[[str], ODataError],
 ) -> Page:
-    """Answer one collection GET: filter, order-preserving skip/top, shape, one page."""
+    """Answer one collection GET: filter, order-preserving skip/top, shape, one page.
+
+    The same answer as filtering every record and slicing the result, at the cost of the
+    page: matches are looked for only as far as the page needs (and kept, with the
+    columns they were found by, on an `Indexed` list until it changes)."""
     q = dict(params)
     navs = set(navigations)
-    known = set().union(*(r.keys() for r in records)) if records else set()
     expand = split_list(q.get("$expand"))
     for name in expand:
         if name not in navs:
             raise unknown_property(name)
     select = split_list(q.get("$select"))
     for name in select:
-        if name in navs or (records and name not in known):
+        if name in navs or (records and not _has_field(records, name)):
             raise unknown_property(name)
-    rows: Iterable[Mapping[str, Any]] = records
+    found: _Everything | _Matches = _Everything(len(records))
     if q.get("$filter") is not None:
         node = parse_filter(q["$filter"])
         for name in filter_fields(node):
-            if records and name not in known:
+            if records and not _has_field(records, name):
                 raise unknown_property(name)
-        rows = [r for r in records if matches(node, r)]
-    rows = list(rows)
+        found = _filtered(records, q["$filter"], node)
+    skip, top = 0, None
     for option in ("$skip", "$top"):
         if option in q:
             try:
@@ -403,13 +751,19 @@ def query(
                 raise _bad(f"Invalid value '{q[option]}' for {option} query option.") from None
             if n < 0:
                 raise _bad(f"Invalid value '{q[option]}' for {option} query option.")
-            rows = rows[n:] if option == "$skip" else rows[:n]
+            if option == "$skip":
+                skip = n
+            else:
+                top = n
     size, applied = max_page_size(prefer)
     fp = fingerprint(params)
     offset = decode_skiptoken(q["$skiptoken"], fp) if "$skiptoken" in q else 0
-    chosen = rows[offset:offset + size]
+    # The page is rows[offset:offset + size] of rows = matches[skip:][:top].
+    end = offset + size if top is None else min(offset + size, top)
+    chosen = [records[i] for i in found.get(skip + offset, skip + end)] if end > offset else []
     link = None
-    if offset + size < len(rows):
+    if (top is None or offset + size < top) and found.has(skip + offset + size + 1):
         link = next_link(base_url, params, encode_skiptoken(offset + size, fp))
+    WORK.shaped += len(chosen)
     shaped = [shape(r, select=select, expand=expand, navigations=navs) for r in chosen]
     return Page(rows=shaped, next_link=link, page_size=size, applied=applied)

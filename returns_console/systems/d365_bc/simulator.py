@@ -63,7 +63,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...exact_json import exact_json
-from ...kits.odata.server import ODataError, query, shape, split_list
+from ...kits.odata.server import (
+    WORK,
+    Indexed,
+    ODataError,
+    query,
+    remember,
+    shape,
+    split_list,
+    track,
+)
 from ...sandbox.faults import Faults
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL,
@@ -209,9 +218,23 @@ def _split(total: Decimal, parts: int) -> list[Decimal]:
     return out
 
 
+class _Sets(dict[str, list[dict[str, Any]]]):
+    """Entity set name → its records, each set a `TrackedList` (however it is put in), so
+    the OData engine can keep what it learns about a set until the set changes."""
+
+    def __init__(self, sets: Mapping[str, list[dict[str, Any]]] | None = None) -> None:
+        super().__init__()
+        for name, records in (sets or {}).items():
+            self[name] = records
+
+    def __setitem__(self, name: str, records: list[dict[str, Any]]) -> None:
+        super().__setitem__(name, track(records))
+
+
 @dataclass(slots=True)
 class BcData:
-    """One company's entity sets, each a list of records exactly as the API sends them."""
+    """One company's entity sets, each a list of records exactly as the API sends them
+    (kept as `TrackedList`s: see kits/odata/server.py)."""
 
     tenant: str
     environment: str
@@ -220,6 +243,9 @@ class BcData:
     #: Other companies of the same environment (read-only here): BC environments commonly
     #: hold several, and a connector reading the wrong one must not go unnoticed.
     neighbours: list[BcData] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sets = _Sets(self.sets)
 
     def find(self, entity_set: str, **match: Any) -> dict[str, Any]:
         for record in self.sets[entity_set]:
@@ -747,6 +773,12 @@ def _decoy(data: BcData) -> BcData:
 # ------------------------------------------------------------------------------ server
 
 
+def _lines(parents: list[dict[str, Any]], name: str) -> Indexed:
+    """Every document's lines, in order: a line set read on its own."""
+    WORK.examined += len(parents)
+    return Indexed(line for record in parents for line in record[name])
+
+
 def _dumps(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -1029,7 +1061,9 @@ class BcSimulator:
             navs: tuple[str, ...] = (nav,) if nav else ()
         elif entity_set in LINE_SETS:
             kind, parent = LINE_SETS[entity_set]
-            records = [ln for r in data.sets.get(parent, []) for ln in r[entity_set]]
+            parents = data.sets.get(parent, [])
+            records = remember(parents, ("lines", entity_set),
+                               lambda: _lines(parents, entity_set))
             navs = ()
         else:
             raise self._not_found(request)

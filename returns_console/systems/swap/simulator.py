@@ -8,7 +8,11 @@ NestJS service (which Swap's DTO names suggest) does, and the connector does not
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
+import itertools
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...kits.odata.server import WORK, TrackedList, remember, track
 from ...sandbox.faults import Faults, json_error
 
 #: v2 field name → v1 field name, for the fields the two versions spell differently.
@@ -164,7 +169,11 @@ def as_v1(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class SwapSimulator:
-    """The Swap Commerce returns API over a fixed set of return records."""
+    """The Swap Commerce returns API over a fixed set of return records.
+
+    A page costs the same whatever the number of returns: the records are a `TrackedList`
+    (kits/odata/server.py), and what a query matches is worked out once and kept with it
+    until a record changes (`touch`, or a test editing one)."""
 
     def __init__(self, records: list[dict[str, Any]], *, api_key: str, store: str,
                  faults: Faults | None = None) -> None:
@@ -173,6 +182,14 @@ class SwapSimulator:
         self.store = store
         self.faults = faults or Faults()
         self.requests = 0
+
+    @property
+    def records(self) -> TrackedList:
+        return self._records
+
+    @records.setter
+    def records(self, records: list[dict[str, Any]]) -> None:
+        self._records: TrackedList = track(list(records))
 
     # -- what the sandbox asks of every simulator (sandbox/hosted.py) --------------------
 
@@ -247,15 +264,11 @@ class SwapSimulator:
             return json_error(400, {"statusCode": 400, "message": problems,
                                     "error": "Bad Request"})
         created_from, created_to, updated_since = (filters.get(n) for n in date_params)
-        chosen = [
-            r for r in self.records
-            if (created_from is None or _dt(r["date_created"]) >= created_from)
-            and (created_to is None or _dt(r["date_created"]) <= created_to)
-            and (updated_since is None or _dt(r["date_updated"]) > updated_since)
-        ]
+        chosen = self._matching(created_from, created_to, updated_since)
         total = len(chosen)
         pages = max(1, -(-total // per_page))
-        rows = chosen[(page - 1) * per_page: page * per_page]
+        rows = [self.records[i] for i in chosen[(page - 1) * per_page: page * per_page]]
+        WORK.shaped += len(rows)
         if version == 1:
             rows = [as_v1(r) for r in rows]
         pagination = {"page": page, "items_per_page": per_page, "total_pages": pages,
@@ -269,6 +282,47 @@ class SwapSimulator:
         })
 
 
+    def _matching(self, created_from: datetime | None, created_to: datetime | None,
+                  updated_since: datetime | None) -> Sequence[int]:
+        """The positions of the returns a query's dates keep, in the order served; kept
+        with the records until one changes."""
+        records = self.records
+        if created_from is None and created_to is None and updated_since is None:
+            return range(len(records))
+
+        def column(name: str) -> tuple[list[datetime], bool]:
+            def read() -> tuple[list[datetime], bool]:
+                WORK.examined += len(records)
+                values = [_dt(r[name]) for r in records]
+                return values, all(a <= b for a, b in itertools.pairwise(values))
+            return remember(records, ("swap:column", name), read)  # type: ignore[no-any-return]
+
+        def find() -> Sequence[int]:
+            span: Sequence[int] = range(len(records))
+            if created_from is not None or created_to is not None:
+                created, ordered = column("date_created")
+                if ordered:  # as served (by creation): the window is one slice
+                    lo = 0 if created_from is None else bisect.bisect_left(created,
+                                                                           created_from)
+                    hi = (len(created) if created_to is None
+                          else bisect.bisect_right(created, created_to))
+                    span = range(lo, max(lo, hi))
+                else:
+                    WORK.examined += len(records)
+                    span = [i for i, at in enumerate(created)
+                            if (created_from is None or at >= created_from)
+                            and (created_to is None or at <= created_to)]
+            if updated_since is None:
+                return span
+            updated, _ = column("date_updated")
+            WORK.examined += len(span)
+            return [i for i in span if updated[i] > updated_since]
+
+        key = ("swap:matching", created_from, created_to, updated_since)
+        return remember(records, key, find)  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=1 << 18)
 def _dt(value: str | None) -> datetime:
     return datetime.fromisoformat((value or "1970-01-01T00:00:00+00:00").replace("Z", "+00:00"))
 
