@@ -1,24 +1,34 @@
-"""Benchmark: `check` against the sandbox with 10,000 returns, over loopback HTTP.
+"""Benchmark: `returns-console check` as a user runs it, against the sandbox's 10,000 returns.
 
-    python benchmarks/live_check_bench.py [--returns 10000]
+    python benchmarks/live_check_bench.py [--returns 10000] [--pairs 3] [--json]
 
-Prints wall time; HTTP requests made against the minimum number of pages the data needs;
-the ratio of wall time to a raw baseline measured in the same run (downloading and
-JSON-parsing the very same pages the way any client must, following the same paging chains
-with the same per-system concurrency, without validation, reconciliation or cache); and an
-incremental refresh after 1% of returns changed,
-as a share of the first run's requests. The sandbox runs in its own process, as a person
-runs it. Targets: requests <= 1.1x minimum; wall <= 1.5x raw; refresh <= 5% of requests.
+Everything is a whole process, timed from spawn to exit (imports, output, the cache write
+and the exit included), with its CPU time and peak RSS from `wait4`:
+
+- **full check**: `check --profile bench --full --format json` (reads everything);
+- **raw baseline**: `benchmarks/raw_fetch.py`, a process that downloads and `json.loads`
+  the very same pages the way any client of these APIs must (same paging chains, same
+  per-system concurrency) and does nothing else. Full checks and raw runs alternate, in
+  `--pairs` pairs; the ratio is reported as min and median of the pairs;
+- **incremental refresh**: after 1% of returns changed (`POST /_sandbox/touch`),
+  `check --profile bench` (reads what changed since the cache's cursor), in `--pairs` rounds;
+  wall, CPU and peak RSS against the full check's medians;
+- **requests**: counted by the sandbox (`GET /_sandbox/stats`), against the minimum the data
+  needs at each API's documented maximum page size (Swap: 100; Business Central: 20,000),
+  plus the token and company requests.
+
+The sandbox runs in its own process, as a person runs it. The last line printed is a JSON
+object of the figures (for benchmarks/all.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,18 +38,15 @@ from pathlib import Path
 
 import httpx
 
-from returns_console.connectors.http import CallLog
-from returns_console.domain.memory import gc_paused
 from returns_console.sandbox.demo import build_sandbox
-from returns_console.services.demo import demo_mappings
-from returns_console.services.live import fetch_live, live_report
-from returns_console.store.cache import Cache
-from returns_console.systems.d365_bc.simulator import DEMO_CLIENT_SECRET
-from returns_console.systems.swap.simulator import DEMO_API_KEY
+from returns_console.secrets import env_var_name
+from returns_console.systems import spec
 
 NOW = "2026-11-21T10:00:00Z"
 SEED = 20261121
-SWAP_PAGE, BC_PAGE = 100, 1000  # Swap v2's maximum; the BC connector's default page size
+PROFILE = "bench"
+HERE = Path(__file__).resolve().parent
+#: Business Central's entity sets a check reads (the minimum counts one page each at least).
 BC_SETS = ("items", "customers", "locations", "customerReturnReasons", "paymentMethods",
            "accountingPeriods", "unitsOfMeasure", "salesReturnOrders", "returnReceipts",
            "salesCreditMemos", "salesOrders", "salesInvoices")
@@ -51,13 +58,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_sandbox(returns: int, port: int, home: str) -> subprocess.Popen:
+def start_sandbox(returns: int, port: int, env: dict[str, str]) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "returns_console", "sandbox", "--returns", str(returns),
-         "--port", str(port), "--now", NOW, "--seed", str(SEED)],
-        env={**os.environ, "RETURNS_CONSOLE_HOME": home}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
+         "--port", str(port), "--now", NOW, "--seed", str(SEED), "--profile", PROFILE],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -69,109 +75,150 @@ def start_sandbox(returns: int, port: int, home: str) -> subprocess.Popen:
     raise SystemExit("sandbox did not start")
 
 
-def minimum_pages(box) -> int:
-    swap = max(1, math.ceil(len(box.platform.records) / SWAP_PAGE))
-    bc = sum(max(1, math.ceil(len(box.erp.data.sets.get(name, [])) / BC_PAGE))
-             for name in BC_SETS)
-    return swap + bc + 2  # + BC's companies list and its token
-
-
-async def raw_baseline(urls: list[tuple[str, str]], token_url: str) -> float:
-    """The same pages fetched the way any client of these APIs must: Swap's first page, then
-    the rest at once; Business Central's token, then every entity set at once, each set
-    following its `@odata.nextLink` chain; the same per-system concurrency; GET and
-    json.loads only: no validation, no assembly, no reconciliation, no cache."""
-    limits = {"swap": asyncio.Semaphore(4), "d365_bc": asyncio.Semaphore(5)}
-    swap_pages = [u for system, u in urls if system == "swap"]
-    bc_starts = [u for system, u in urls if system == "d365_bc" and "skiptoken" not in u]
-    async with httpx.AsyncClient(timeout=60) as client:
-        started = time.perf_counter()
-        headers = {"swap": {"x-api-key": DEMO_API_KEY}}
-
-        async def get(system: str, url: str) -> dict:
-            async with limits[system]:
-                response = await client.get(url, headers=headers[system])
-                return json.loads(response.content)
-
-        async def chain(url: str) -> None:
-            while url:
-                url = (await get("d365_bc", url)).get("@odata.nextLink")
-
-        async def swap() -> None:
-            await get("swap", swap_pages[0])
-            await asyncio.gather(*(get("swap", u) for u in swap_pages[1:]))
-
-        async def bc() -> None:
-            token = (await client.post(token_url, data={
-                "grant_type": "client_credentials", "client_id": "returns-console-demo",
-                "client_secret": DEMO_CLIENT_SECRET,
-                "scope": "https://api.businesscentral.dynamics.com/.default"})).json()
-            headers["d365_bc"] = {"Authorization": f"Bearer {token['access_token']}",
-                                  "Prefer": f"odata.maxpagesize={BC_PAGE}"}
-            companies = [u for u in bc_starts if u.endswith("/companies")]
-            for url in companies:
-                await get("d365_bc", url)
-            await asyncio.gather(*(chain(u) for u in bc_starts if u not in companies))
-
-        await asyncio.gather(swap(), bc())
-        return time.perf_counter() - started
-
-
-def run_check(box, profile, cache: Cache, log: CallLog) -> tuple[float, int]:
-    """What `returns-console check --profile` does, timed (GC paused as the CLI does)."""
+def run(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """A whole process: wall from spawn to exit, CPU (user + system) and peak RSS."""
     started = time.perf_counter()
-    with gc_paused():
-        data = asyncio.run(fetch_live(profile, box.secret, cache=cache, log=log))
-        report = live_report(profile, data, demo_mappings(box),
-                             now=datetime.fromisoformat(NOW.replace("Z", "+00:00")))
-        cache.wait()  # the check is done when its data is safe in the cache too
-    return time.perf_counter() - started, len(report.findings)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode not in (0, 1):  # 1: findings were found, which is the point
+        raise SystemExit(f"{' '.join(args[:4])} failed ({proc.returncode}): {err}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024}
+
+
+def served(base: str) -> int:
+    return int(httpx.get(f"{base}/_sandbox/stats", timeout=30).json()["total"]["requests"])
+
+
+def minimum_requests(box) -> int:
+    """Pages the data needs at each API's documented maximum, plus the fixed requests."""
+    swap = max(1, math.ceil(len(box.platform.native()) / spec("swap").capabilities
+                            .max_page_size))
+    native = box.erp.native()
+    bc_max = spec("d365_bc").capabilities.max_page_size
+    bc = sum(max(1, math.ceil(len(native.get(name, [])) / bc_max)) for name in BC_SETS)
+    return swap + bc + 2  # + BC's token and its companies list
+
+
+def setup_profile(box, base: str, env: dict[str, str]) -> dict[str, str]:
+    """The bench profile, made as a person makes it (`setup`), secrets in the environment."""
+    profile = box.profile(base)
+    args = [sys.executable, "-m", "returns_console", "setup", "--profile", PROFILE]
+    for flag, settings in (("platform", profile.platform), ("erp", profile.erp)):
+        args += [f"--{flag}", settings.system, f"--{flag}-url", settings.base_url or ""]
+        for key, value in settings.options.items():
+            text = ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
+            args += [f"--{flag}-option", f"{key}={text}"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"setup failed: {done.stderr}")
+    return {env_var_name(PROFILE, name): value for _, name, value in box.credentials()}
+
+
+def raw_plan(base: str, box, env: dict[str, str], path: Path) -> None:
+    """The URLs a check requests, from one check with a call log (not timed)."""
+    import asyncio
+
+    from returns_console.connectors.http import CallLog
+    from returns_console.services.live import fetch_live
+
+    profile = box.profile(base)
+    log = CallLog(size=100_000)
+    asyncio.run(fetch_live(profile, box.secret, log=log))
+    gets = [(c.system, c.url) for c in log if c.method == "GET" and c.status == 200]
+    bc = [u for s, u in gets if s == "d365_bc" and "skiptoken" not in u]
+    first = [u for u in bc if u.endswith("/companies")]
+    secret = dict((n, v) for _, n, v in box.credentials())
+    erp = profile.erp.options
+    plan = {
+        "swap_pages": [u for s, u in gets if s == "swap"],
+        "swap_key": secret["api_key"],
+        "token_url": erp["token_url"],
+        "token_form": {"grant_type": "client_credentials", "client_id": erp["client_id"],
+                       "client_secret": secret["client_secret"], "scope": erp.get(
+                           "scope", "https://api.businesscentral.dynamics.com/.default")},
+        "bc_first": first,
+        "bc_sets": [u for u in bc if u not in first],
+        "bc_page": spec("d365_bc").capabilities.max_page_size,
+    }
+    path.write_text(json.dumps(plan))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N for both timings")
+    parser.add_argument("--pairs", type=int, default=3, help="full/raw pairs and refreshes")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="rc-bench-")
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "RETURNS_CONSOLE_HOME": home, "PYTHON_KEYRING_BACKEND":
+           "keyring.backends.null.Keyring"}
     print(f"building and serving {args.returns:,} returns ...", flush=True)
-    proc = start_sandbox(args.returns, port, home)
+    proc = start_sandbox(args.returns, port, env)
     try:
         box = build_sandbox(datetime.fromisoformat(NOW.replace("Z", "+00:00")),
                             returns=args.returns, seed=SEED)
-        profile = box.profile(f"http://127.0.0.1:{port}")
-        walls, raws = [], []
-        for attempt in range(args.repeat):  # a fresh cache each time: every run is a first
-            cache = Cache(Path(home) / f"bench-cache-{attempt}.sqlite3")
-            log = CallLog(size=100_000)
-            wall, findings = run_check(box, profile, cache, log)
-            walls.append(wall)
-            if attempt == 0:
-                first = log.total
-                urls = [(c.system, c.url) for c in log if c.method == "GET" and c.status == 200]
-            raws.append(asyncio.run(raw_baseline(urls, profile.erp.options["token_url"])))
-        wall, raw = min(walls), min(raws)
-        touched = len(httpx.post(f"http://127.0.0.1:{port}/_sandbox/touch",
-                                 params={"count": max(1, args.returns // 100)}).json()["touched"])
-        log2 = CallLog(size=100_000)
-        wall2, _ = run_check(box, profile, cache, log2)
-        minimum = minimum_pages(box)
-        print(f"returns:                    {args.returns:,} ({findings} findings)")
-        print(f"check wall time:            {wall:.2f} s (best of {args.repeat})")
-        print(f"requests / minimum pages:   {first} / {minimum} = {first / minimum:.2f}x")
-        print(f"raw baseline (same pages):  {raw:.2f} s (best of {args.repeat}); "
-              f"check / raw = {wall / raw:.2f}x")
-        paired = sorted(w / r for w, r in zip(walls, raws, strict=True))
-        print(f"check / raw, run by run:    median {paired[len(paired) // 2]:.2f}x "
-              f"(each check against the raw run right after it: "
-              f"{', '.join(f'{p:.2f}' for p in paired)})")
-        print(f"refresh after {touched} changed:  {log2.total} requests = "
-              f"{log2.total / first:.1%} of the first run, {wall2:.2f} s")
-        cache.close()
+        env.update(setup_profile(box, base, env))
+        plan = Path(home) / "raw-plan.json"
+        raw_plan(base, box, env, plan)
+        check = [sys.executable, "-m", "returns_console", "check", "--profile", PROFILE,
+                 "--format", "json"]
+        fulls, raws, requests = [], [], []
+        for _ in range(args.pairs):
+            before = served(base)
+            fulls.append(run([*check, "--full"], env))
+            requests.append(served(base) - before)
+            raws.append(run([sys.executable, str(HERE / "raw_fetch.py"), str(plan)], env))
+        refreshes, refresh_requests = [], []
+        touched = max(1, args.returns // 100)
+        for _ in range(args.pairs):
+            httpx.post(f"{base}/_sandbox/touch", params={"count": touched}, timeout=60)
+            before = served(base)
+            refreshes.append(run(check, env))
+            refresh_requests.append(served(base) - before)
+        minimum = minimum_requests(box)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+    def med(runs: list[dict[str, float]], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    ratios = sorted(f["wall"] / r["wall"] for f, r in zip(fulls, raws, strict=True))
+    figures = {
+        "returns": args.returns,
+        "requests": requests[0], "requests_min": minimum,
+        "requests_ratio": round(requests[0] / minimum, 3),
+        "full_wall_s": round(med(fulls, "wall"), 3), "raw_wall_s": round(med(raws, "wall"), 3),
+        "wall_ratio": round(statistics.median(ratios), 3),
+        "wall_ratio_min": round(ratios[0], 3),
+        "full_cpu_s": round(med(fulls, "cpu"), 3),
+        "full_rss_mb": round(max(f["rss_mb"] for f in fulls)),
+        "refresh_wall_s": round(med(refreshes, "wall"), 3),
+        "refresh_cpu_s": round(med(refreshes, "cpu"), 3),
+        "refresh_rss_mb": round(max(r["rss_mb"] for r in refreshes)),
+        "refresh_wall_ratio": round(med(refreshes, "wall") / med(fulls, "wall"), 3),
+        "refresh_cpu_ratio": round(med(refreshes, "cpu") / med(fulls, "cpu"), 3),
+        "refresh_requests_share": round(statistics.median(refresh_requests) / requests[0], 4),
+    }
+    print(f"returns:                      {args.returns:,} ({touched} changed per refresh)")
+    print(f"requests / minimum:           {requests[0]} / {minimum} = "
+          f"{figures['requests_ratio']:.2f}x")
+    print(f"full check (whole process):   {figures['full_wall_s']:.2f} s wall, "
+          f"{figures['full_cpu_s']:.2f} s CPU, {figures['full_rss_mb']} MB peak (median of "
+          f"{args.pairs})")
+    print(f"raw download + parse:         {figures['raw_wall_s']:.2f} s wall")
+    print(f"full / raw:                   median {figures['wall_ratio']:.2f}x, min "
+          f"{figures['wall_ratio_min']:.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"incremental refresh:          {figures['refresh_wall_s']:.2f} s wall "
+          f"({figures['refresh_wall_ratio']:.2f}x full), {figures['refresh_cpu_s']:.2f} s CPU "
+          f"({figures['refresh_cpu_ratio']:.2f}x), {figures['refresh_rss_mb']} MB peak, "
+          f"{figures['refresh_requests_share']:.1%} of the requests")
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

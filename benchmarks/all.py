@@ -1,0 +1,88 @@
+"""Every benchmark, one after the other, and their figures as one JSON object (last line).
+
+    python benchmarks/all.py [--quick]
+
+Runs, each as its own process (so one cannot warm another):
+- `live_check_bench.py` at 10,000 returns (requests, whole-process wall against the raw
+  download, the incremental refresh) and at 50,000 (wall against raw, peak RSS);
+- `reconcile_bench.py` at 100,000 synthetic returns;
+- `console_bench.py` (a real pseudo-terminal: first frame, keystroke latency, peak RSS);
+- `returns-console --help` and `check --snapshot` of 100 returns, whole processes, best of 5.
+
+Run it on an otherwise idle machine: the figures are ratios and times of this machine.
+`--quick` uses smaller sizes to see that everything runs (its figures are not the targets').
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KEYS = ("requests_ratio", "wall_ratio", "refresh_wall_ratio", "refresh_cpu_ratio",
+        "refresh_requests_share", "reconcile_per_s", "first_frame_s", "keystroke_p90_ms",
+        "rss_mb_10k", "wall_ratio_50k", "rss_mb_50k", "help_s", "snapshot_check_s")
+
+
+def figures_of(script: str, *args: str, timeout: float = 900) -> dict:
+    """Run one benchmark; its last output line is its figures."""
+    print(f"== {script} {' '.join(args)}", flush=True)
+    done = subprocess.run([sys.executable, str(HERE / script), *args], capture_output=True,
+                          text=True, timeout=timeout)
+    sys.stdout.write(done.stdout)
+    if done.returncode != 0:
+        sys.stdout.write(done.stderr)
+        raise SystemExit(f"{script} failed ({done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def best_wall(args: list[str], runs: int = 5) -> float:
+    """The fastest of `runs` whole processes, spawn to exit."""
+    walls = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(args, capture_output=True, timeout=120)
+        walls.append(time.perf_counter() - started)
+    return min(walls)
+
+
+def cli_figures() -> dict:
+    cli = [sys.executable, "-m", "returns_console"]
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run([*cli, "scenario", "--out", folder, "--returns", "100"], check=True,
+                       capture_output=True, timeout=300)
+        snapshot = next(p for p in Path(folder).glob("*.json") if "truth" not in p.name)
+        help_s = best_wall([*cli, "--help"])
+        check_s = best_wall([*cli, "check", "--snapshot", str(snapshot), "--format", "json"])
+    print(f"returns-console --help:          {help_s:.3f} s (best of 5)")
+    print(f"check --snapshot (100 returns):  {check_s:.3f} s (best of 5)")
+    return {"help_s": round(help_s, 3), "snapshot_check_s": round(check_s, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    small, large, synthetic = ((2000, 5000, 20_000) if args.quick
+                               else (10_000, 50_000, 100_000))
+    found: dict = {}
+    live = figures_of("live_check_bench.py", "--returns", str(small))
+    found.update({k: live[k] for k in ("requests_ratio", "wall_ratio", "refresh_wall_ratio",
+                                       "refresh_cpu_ratio", "refresh_requests_share")})
+    big = figures_of("live_check_bench.py", "--returns", str(large), "--pairs", "1")
+    found.update({"wall_ratio_50k": big["wall_ratio"], "rss_mb_50k": big["full_rss_mb"]})
+    recon = figures_of("reconcile_bench.py", "--returns", str(synthetic))
+    found["reconcile_per_s"] = recon["reconcile_per_s"]
+    console = figures_of("console_bench.py", *(["--quick"] if args.quick else []))
+    found.update({k: console[k] for k in ("first_frame_s", "keystroke_p90_ms", "rss_mb_10k")})
+    found.update(cli_figures())
+    print(json.dumps({key: found.get(key) for key in KEYS}))
+
+
+if __name__ == "__main__":
+    main()
