@@ -52,6 +52,12 @@ BC_SETS = ("items", "customers", "locations", "customerReturnReasons", "paymentM
            "salesCreditMemos", "salesOrders", "salesInvoices")
 
 
+def user_environment() -> dict[str, str]:
+    """This environment as a user's shell would have it: Python writes and reads its
+    bytecode caches (an environment that forbids it recompiles every module each run)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -155,7 +161,7 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="rc-bench-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "RETURNS_CONSOLE_HOME": home, "PYTHON_KEYRING_BACKEND":
+    env = {**user_environment(), "RETURNS_CONSOLE_HOME": home, "PYTHON_KEYRING_BACKEND":
            "keyring.backends.null.Keyring"}
     print(f"building and serving {args.returns:,} returns ...", flush=True)
     proc = start_sandbox(args.returns, port, env)
