@@ -5,7 +5,6 @@ and exactly one process is told it was new."""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import httpx
 
 from returns_console.inbox.receiver import receiver
 from returns_console.store.inbox import Inbox
+from tests import processes
 
 from .fake_source import SUFFIX, SYSTEM, FakeSource, delivery
 
@@ -48,7 +48,7 @@ def poster(me: int, path: str, start: Any, stored: Any) -> None:
 
 def test_five_processes_posting_the_same_deliveries_store_each_once(tmp_path: Path) -> None:
     path = tmp_path / "inbox.sqlite3"
-    ctx = mp.get_context("spawn")
+    ctx = processes.context()
     start = ctx.Barrier(PROCESSES)
     stored = ctx.Array("i", PROCESSES)
     procs = [ctx.Process(target=poster, args=(n, str(path), start, stored))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from textual import events
+from textual.widgets import Input
 
 from returns_console.services.session import DemoSession
 
@@ -17,3 +19,18 @@ def demo(tmp_path):
     session = DemoSession(tmp_path / "cache.sqlite3", now=NOW)
     yield session
     session.close()
+
+
+async def paste_text(pilot, text: str) -> None:
+    """`text` into the focused input as a terminal delivers pasted text: one event, inserted
+    at the cursor as typing inserts it (an Input inserts both with insert_text_at_cursor), but
+    without a key event, two idle waits and a redraw per character (about 0.1 s each). For
+    text that is only the way to a screen (`:return R-…`); typing key by key stays covered by
+    the command bar's and the filter's own tests (test_console)."""
+    app = pilot.app
+    box = app.focused
+    assert isinstance(box, Input), box
+    before = box.value
+    app._driver.send_message(events.Paste(text))
+    await pilot.pause()
+    assert box.value == before + text, (before, text, box.value)

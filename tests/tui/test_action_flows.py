@@ -26,7 +26,7 @@ from returns_console.tui.screens.raw_record import RawRecordScreen
 from returns_console.tui.screens.results import ResultsScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from tests.integration.test_actions import draft_with_a_typo
-from tests.tui.conftest import NOW
+from tests.tui.conftest import NOW, paste_text
 
 SIZE = (160, 48)
 
@@ -56,6 +56,19 @@ async def settle(pilot) -> None:
 async def press(pilot, *keys: str) -> None:
     await pilot.press(*keys)
     await settle(pilot)
+
+
+async def paste(pilot, text: str) -> None:
+    """`text` pasted into the focused input (tests/tui/conftest.py), then settled."""
+    await paste_text(pilot, text)
+    await settle(pilot)
+
+
+async def command(pilot, text: str) -> None:
+    """`:` then `text` (pasted) then Enter: a command in the command bar."""
+    await press(pilot, "colon")
+    await paste(pilot, text)
+    await press(pilot, "enter")
 
 
 def seen(app) -> str:
@@ -115,7 +128,7 @@ def apply_button(screen: PreviewScreen) -> list[Button]:
 
 
 async def open_return(pilot, ref: str) -> ReturnScreen:
-    await press(pilot, "colon", *f"return {ref}", "enter")
+    await command(pilot, f"return {ref}")
     screen = pilot.app.screen
     assert isinstance(screen, ReturnScreen) and screen.case.return_ref == ref
     return screen
@@ -132,7 +145,7 @@ async def test_remap_sku_from_the_queue_is_previewed_applied_audited_and_clears_
         unknown = first(app, Code.SKU_UNKNOWN)
         sku, ref = unknown.platform_value, unknown.return_ref
         item = active_item(app)
-        await press(pilot, "colon", *"code sku_unknown", "enter")
+        await command(pilot, "code sku_unknown")
         queue = app.screen
         assert isinstance(queue, QueueScreen) and queue.cursor_finding == unknown
         await press(pilot, "enter")
@@ -195,7 +208,7 @@ async def test_a_refused_remap_says_why_offers_no_apply_and_records_nothing(
         mappings = demo.load_mappings()
         await open_return(pilot, unknown.return_ref)
         await press(pilot, "m")
-        await pilot.press(*"NO-SUCH-ITEM")
+        await paste(pilot, "NO-SUCH-ITEM")
         await press(pilot, "enter", "enter", "enter")
         preview = app.screen
         assert isinstance(preview, PreviewScreen) and not preview.can_apply
@@ -447,7 +460,8 @@ async def test_the_audit_screen_lists_newest_first_filters_shows_a_row_and_scope
         assert "Audit log · all returns" in shown
         assert "customer called twice" in shown and "tester" in shown
 
-        await press(pilot, "slash", *"assign")
+        await press(pilot, "slash")
+        await paste(pilot, "assign")
         assert [(e.seq, e.action) for e in audit.shown] == [(6, "assign"), (5, "assign")]
         assert table.row_count == 2
         await press(pilot, "enter")  # the filter is done: back to the rows
@@ -667,7 +681,7 @@ async def test_the_snooze_form_names_its_exception_and_keeps_a_date_it_refuses(
         form = app.screen
         assert isinstance(form, ActionForm)
         assert f"For {f.code.value} on {f.return_ref}" in flat(seen(app))
-        await pilot.press(*"2020-01-31")
+        await paste(pilot, "2020-01-31")
         await press(pilot, "enter")
         again = app.screen
         assert isinstance(again, ActionForm) and again.values()["value"] == "2020-01-31"

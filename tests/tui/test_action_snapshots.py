@@ -20,6 +20,7 @@ from returns_console.services.session import ReportSession
 from returns_console.services.snapshot_io import load_snapshot
 from returns_console.store.audit import AuditLog
 from returns_console.tui.app import ReturnsConsole
+from tests.tui.conftest import paste_text
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
 SNAPSHOT = load_snapshot(FIXTURE)
@@ -70,7 +71,9 @@ async def _settled(pilot: Pilot) -> None:
 def _remap(*typed: str):
     async def run_before(pilot: Pilot) -> None:
         await _settled(pilot)
-        await pilot.press("colon", *f"return {SKU.return_ref}", "enter")
+        await pilot.press("colon")
+        await paste_text(pilot, f"return {SKU.return_ref}")
+        await pilot.press("enter")
         await _settled(pilot)
         await pilot.press("m")
         await _settled(pilot)

@@ -7,13 +7,16 @@ from textual.widgets import DataTable, Static
 
 from returns_console.tui.screens.close import CloseScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
+from tests.tui.conftest import paste_text
 from tests.tui.test_console import SIZE, _queue, app
 
 
 async def test_close_lists_the_periods_blockers_and_enter_opens_one() -> None:
     async with app().run_test(size=SIZE) as pilot:
         await _queue(pilot)
-        await pilot.press("colon", *"close 2026-11", "enter")
+        await pilot.press("colon")
+        await paste_text(pilot, "close 2026-11")
+        await pilot.press("enter")
         await pilot.pause()
         screen = pilot.app.screen
         assert isinstance(screen, CloseScreen)
@@ -35,7 +38,9 @@ async def test_close_lists_the_periods_blockers_and_enter_opens_one() -> None:
 async def test_an_unknown_period_is_a_notice_not_a_crash() -> None:
     async with app().run_test(size=SIZE) as pilot:
         await _queue(pilot)
-        await pilot.press("colon", *"close Q4", "enter")
+        await pilot.press("colon")
+        await paste_text(pilot, "close Q4")
+        await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(pilot.app.screen, CloseScreen)
         assert any("no accounting period" in n.message for n in pilot.app._notifications)

@@ -44,7 +44,7 @@ from returns_console.tui.screens.raw_record import RawRecordScreen
 from returns_console.tui.screens.results import ResultsScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
-from tests.tui.test_action_flows import press, seen, settle
+from tests.tui.test_action_flows import command, paste, press, seen, settle
 
 SIZE = (200, 60)
 
@@ -180,7 +180,7 @@ def first(app, code: Code):
 
 
 async def open_return(pilot, ref: str) -> ReturnScreen:
-    await press(pilot, "colon", *f"return {ref}", "enter")
+    await command(pilot, f"return {ref}")
     screen = pilot.app.screen
     assert isinstance(screen, ReturnScreen) and screen.case.return_ref == ref
     return screen
@@ -307,7 +307,7 @@ async def test_no_screen_shows_anything_that_identifies_the_client_or_a_customer
                      and c.erp.customer_ref and any(
                          "customer is" in change for change in plan_fix_reference(
                              ours, record, c.return_ref, cases).changes))
-        await pilot.press(*other.return_ref)
+        await paste(pilot, other.return_ref)
         await press(pilot, "enter", "enter")
         preview = app.screen
         assert isinstance(preview, PreviewScreen) and preview.can_apply, preview.plans
@@ -317,7 +317,7 @@ async def test_no_screen_shows_anything_that_identifies_the_client_or_a_customer
         await back_to_queue(pilot)
 
         # The month-end close view.
-        await press(pilot, "colon", *"close 2026-11", "enter")
+        await command(pilot, "close 2026-11")
         await tour.look("month-end close", CloseScreen, shows=False)
         await press(pilot, "escape")
 

@@ -17,8 +17,8 @@ from returns_console.tui.screens.preview import PreviewScreen
 from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
 from returns_console.tui.widgets.virtual_table import VirtualTable
+from tests.tui.test_action_flows import command, first, press, seen, settle, writes
 from tests.tui.test_action_flows import console as demo_console
-from tests.tui.test_action_flows import first, press, seen, settle, writes
 from tests.tui.test_action_snapshots import ITEM, SKU, _remap, _settled
 from tests.tui.test_action_snapshots import console as kept_console
 from tests.tui.test_snapshots import _loaded
@@ -113,7 +113,7 @@ async def test_a_long_preview_at_80x24_keeps_apply_and_cancel_reachable(demo, tm
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
         f = first(app, Code.CREDIT_NOTE_MISSING)
-        await press(pilot, "colon", *f"return {f.return_ref}", "enter")
+        await command(pilot, f"return {f.return_ref}")
         await press(pilot, "u")
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
