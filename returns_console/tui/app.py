@@ -151,9 +151,13 @@ class ReturnsConsole(ActionFlows, App):
             opening = self.session.opening()
         except Exception as exc:  # a cache we cannot read is no reason not to start
             self.notify(f"The last report could not be read: {exc}", severity="warning")
-        if opening is not None:
+        if opening is None:
+            self.action_refresh_data()
+        else:
             self._show(opening)
-        self.action_refresh_data()
+            # After the first frame: the refresh parses and reconciles in a thread that
+            # holds the interpreter for long stretches; the last report is drawn first.
+            self.call_after_refresh(self.action_refresh_data)
 
     def on_unmount(self) -> None:
         self._save_view()
