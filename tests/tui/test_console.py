@@ -281,3 +281,28 @@ async def test_presenter_mode_shows_no_hostname_in_banners_or_notifications() ->
         await pilot.press("f2")  # presenter off: the whole message is there for the engineer
         await pilot.pause()
         assert "bc.contoso.example" in str(screen.query_one("#banner", Static).render())
+
+
+async def test_columns_are_fitted_once_per_change_not_once_per_drawn_row(monkeypatch) -> None:
+    """Fitting scans every finding; drawing asks for the columns on every row. Fitted per
+    row, a paint cost rows × findings (benchmarks/console_bench.py found 2.5 ms a row at 3k
+    findings): the columns are fitted when what they show changes, and only then."""
+    fitted: list[int] = []
+    fit = QueueScreen._fit_columns
+
+    def counted(self):
+        fitted.append(1)
+        return fit(self)
+
+    monkeypatch.setattr(QueueScreen, "_fit_columns", counted)
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        before = len(fitted)
+        await pilot.press("end", "home", "down", "down", "pagedown")
+        await pilot.pause()
+        assert len(fitted) == before  # moving and repainting rows fits nothing again
+        widths = [c.width for c in screen._columns()]
+        screen.set_triage({screen.shown[0]: "ack @someone-with-a-long-name #and-a-long-tag"})
+        await pilot.pause()
+        assert len(fitted) == before + 1
+        assert [c.width for c in screen._columns()] != widths  # the triage column grew

@@ -108,6 +108,8 @@ class QueueScreen(Presenting, Screen):
         self.shown: list[str] = []
         #: key → (IN_FLIGHT state, refreshes started when marked): cleared by a later one
         self.in_flight: dict[str, tuple[str, int]] = {}
+        #: The columns as last fitted, and for which presenter mode (see _columns).
+        self._shown: tuple[bool, list[Column]] | None = None
         self._ready = False
         self._progress = ""
 
@@ -136,6 +138,19 @@ class QueueScreen(Presenting, Screen):
         yield Footer()
 
     def _columns(self) -> list[Column]:
+        """The columns shown, fitted once per change of what they show (every drawn row
+        asks for them: fitting scans every finding)."""
+        shown = self._shown
+        if shown is None or shown[0] != self.presenter:  # presenter mode drops columns
+            shown = self._shown = (self.presenter, self._fit_columns())
+        return shown[1]
+
+    def _refit(self) -> list[Column]:
+        """The columns fitted again: the findings, triage labels or rows in flight changed."""
+        self._shown = None
+        return self._columns()
+
+    def _fit_columns(self) -> list[Column]:
         """The columns shown, each fitted column as wide as its longest value: the triage
         column reads `ack @alice #waiting-on-3pl` whole, a reference is never cut."""
         queue = getattr(self, "queue", None)
@@ -180,21 +195,24 @@ class QueueScreen(Presenting, Screen):
         self.report = report
         self.skus = skus
         self.queue = Queue(report.findings, skus, dict(triage or {}))
+        columns = self._refit()
         if self._ready:
-            self.query_one("#queue", VirtualTable).set_columns(self._columns())
+            self.query_one("#queue", VirtualTable).set_columns(columns)
             self._paint_report()
 
     def presenter_changed(self) -> None:
         """Presenter mode switched: fewer columns, every cell and the banner (un)masked."""
+        columns = self._refit()
         if self._ready:
-            self.query_one("#queue", VirtualTable).set_columns(self._columns())
+            self.query_one("#queue", VirtualTable).set_columns(columns)
             self._fill(refresh_cells=True)
             self._paint_banner()
 
     def set_triage(self, labels: dict[str, str]) -> None:
         self.queue = Queue(self.report.findings, self.skus, dict(labels))
+        columns = self._refit()
         if self._ready:
-            self.query_one("#queue", VirtualTable).set_columns(self._columns())
+            self.query_one("#queue", VirtualTable).set_columns(columns)
             self._fill(refresh_cells=True)
 
     def mark_in_flight(self, rows: Mapping[str, str], refreshes_started: int) -> None:
@@ -207,8 +225,9 @@ class QueueScreen(Presenting, Screen):
                 self.in_flight[key] = (state, refreshes_started)
             else:
                 self.in_flight.pop(key, None)
+        columns = self._refit()
         if self._ready:
-            self.query_one("#queue", VirtualTable).set_columns(self._columns())
+            self.query_one("#queue", VirtualTable).set_columns(columns)
             self._fill(refresh_cells=True)
 
     def set_progress(self, text: str) -> None:
