@@ -6,7 +6,8 @@ Runs, each as its own process (so one cannot warm another):
 - `live_check_bench.py` at 10,000 returns (requests, whole-process wall against the raw
   download, the incremental refresh) and at 50,000 (wall against raw, peak RSS);
 - `reconcile_bench.py` at 100,000 synthetic returns;
-- `console_bench.py` (a real pseudo-terminal: first frame, keystroke latency, peak RSS);
+- `console_bench.py` at 33,500 returns, 10,000 exceptions (a real pseudo-terminal: first
+  frame, keystroke latency, peak RSS);
 - `returns-console --help` and `check --snapshot` of 100 returns, whole processes, best of 5.
 
 Run it on an otherwise idle machine: the figures are ratios and times of this machine.
@@ -82,8 +83,12 @@ def main() -> None:
     found.update({"wall_ratio_50k": big["wall_ratio"], "rss_mb_50k": big["full_rss_mb"]})
     recon = figures_of("reconcile_bench.py", "--returns", str(synthetic))
     found["reconcile_per_s"] = recon["reconcile_per_s"]
-    console = figures_of("console_bench.py", *(["--quick"] if args.quick else []))
-    found.update({k: console[k] for k in ("first_frame_s", "keystroke_p90_ms", "rss_mb_10k")})
+    # 33,500 returns make the 10,000 exceptions the console targets are about (the sandbox
+    # keeps 70% of returns healthy); its peak RSS is then taken at more than 10k returns.
+    console = figures_of("console_bench.py",
+                         *(["--quick"] if args.quick else ["--returns", "33500"]))
+    found.update({k: console[k] for k in ("first_frame_s", "keystroke_p90_ms")})
+    found["rss_mb_10k"] = console["rss_peak_mb"]
     found.update(cli_figures())
     print(json.dumps({key: found.get(key) for key in KEYS}))
 
