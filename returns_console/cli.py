@@ -328,12 +328,15 @@ def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = 
 
     profile = load_profile(obj, name)
     inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
-    with _cache(obj) as cache, Progress(f"reading {profile.platform.system} and "
-                                         f"{profile.erp.system}"):
-        data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache, full=full,
-                                      deadline=deadline_of(obj), inbox=inbox))
-    return live_report(profile, data, load_mappings(obj, profile.name), now=now,
-                       workers=workers)
+    with _cache(obj) as cache:
+        with Progress(f"reading {profile.platform.system} and {profile.erp.system}"):
+            data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache,
+                                          full=full, deadline=deadline_of(obj), inbox=inbox))
+        report = live_report(profile, data, load_mappings(obj, profile.name), now=now,
+                             workers=workers)
+        # the console opens on the last report at once: a cron'd check keeps it current
+        cache.save_report_after_writes(profile.name, report.to_json())
+    return report
 
 
 _READ_ONLY = click.option("--read-only", "read_only_here", is_flag=True,

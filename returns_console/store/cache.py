@@ -191,6 +191,16 @@ class Cache:
         self.db.table("reports").upsert({"profile": profile, "report": _json(report)},
                                         pk="profile", alter=True)
 
+    def save_report_after_writes(self, profile: str, report: dict[str, Any]) -> None:
+        """`save_report` once the background writes are done (one writer at a time). A
+        failure, theirs or its own, is kept for `close()` to warn of: a cache that was not
+        updated must not cost the check its answer."""
+        try:
+            self.wait()
+            self.save_report(profile, report)
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            self._errors.append(exc)
+
     def load_report(self, profile: str) -> dict[str, Any] | None:
         if "reports" not in self.db.table_names():
             return None

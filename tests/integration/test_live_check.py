@@ -116,6 +116,15 @@ def test_profile_doctor_check_and_stale_after_the_sandbox_dies(tmp_path: Path, s
     live = json.loads(first.stdout)
     assert live["platform"]["status"] == live["erp"]["status"] == "ok"
     assert found(live) == planted(build_sandbox(NOW).truth)
+    # the console opens on what the last check found, before any source answers
+    from returns_console.store.cache import Cache
+
+    cache = Cache(tmp_path / "data" / "cache.sqlite3")
+    try:
+        kept = cache.load_report("sandbox")
+    finally:
+        cache.close()
+    assert kept is not None and kept["findings"] == live["findings"]
 
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=15)
