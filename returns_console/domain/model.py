@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Literal, TypeVar, dataclass_transform
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, TypeAdapter
@@ -32,7 +33,9 @@ def record(cls: type[_T]) -> type[_T]:
     return dataclass(frozen=True, slots=True, kw_only=True)(cls)
 
 
-_STRICT = ConfigDict(extra="forbid")
+#: defer_build: a model's validator is built when it is first used, not at import (the
+#: console draws its first frame from a cached report without validating any of these).
+_STRICT = ConfigDict(extra="forbid", defer_build=True)
 
 
 @record
@@ -197,15 +200,17 @@ class ReturnCase:
         return self.platform.order_ref
 
 
-_CASES = TypeAdapter(tuple[ReturnCase, ...])
+@cache
+def _cases() -> TypeAdapter[tuple[ReturnCase, ...]]:
+    return TypeAdapter(tuple[ReturnCase, ...])
 
 
 def parse_cases(data: object) -> tuple[ReturnCase, ...]:
     """Validate canonical JSON (a list of returns) into models; raises pydantic's
     ValidationError naming the field path of every problem."""
-    return _CASES.validate_python(data)
+    return _cases().validate_python(data)
 
 
 def dump_cases(cases: tuple[ReturnCase, ...] | list[ReturnCase]) -> list[dict]:
     """Canonical JSON for a list of returns (money and quantities as strings)."""
-    return _CASES.dump_python(tuple(cases), mode="json", exclude_none=True)
+    return _cases().dump_python(tuple(cases), mode="json", exclude_none=True)
