@@ -94,9 +94,13 @@ class Queue:
     keys: list[str] = field(init=False)
     by_key: dict[str, Finding] = field(init=False)
     _hay: dict[str, str] = field(init=False)
+    #: Every key in each order asked for so far ((column, reverse) → keys): a filter then
+    #: keeps that order (a stable sort of a subset is the subset of the sorted whole), so a
+    #: keystroke filters 10,000 keys without sorting them again.
+    _orders: dict[tuple[str, bool], list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys, self.by_key, self._hay = [], {}, {}
+        self.keys, self.by_key, self._hay, self._orders = [], {}, {}, {}
         seen: Counter[str] = Counter()
         for f in self.findings:
             key = f.id
@@ -125,7 +129,7 @@ class Queue:
         by, hay = self.by_key, self._hay
         counts = dict.fromkeys(OWNERS, 0)
         keys: list[str] = []
-        for k in self.keys:
+        for k in self._ordered(view.sort, view.reverse):
             if words and not all(w in hay[k] for w in words):
                 continue
             f = by[k]
@@ -136,8 +140,14 @@ class Queue:
             if view.owner in ("all", owner):
                 keys.append(k)
         counts["all"] = sum(counts.values())
-        keys.sort(key=_sort_key(view.sort, self), reverse=view.reverse)
         return keys, counts
+
+    def _ordered(self, column: str, reverse: bool) -> list[str]:
+        order = self._orders.get((column, reverse))
+        if order is None:
+            order = sorted(self.keys, key=_sort_key(column, self), reverse=reverse)
+            self._orders[(column, reverse)] = order
+        return order
 
 
 def _query_test(query: Query | None, skus: dict[str, frozenset[str]]):
