@@ -98,9 +98,10 @@ class Queue:
     #: keeps that order (a stable sort of a subset is the subset of the sorted whole), so a
     #: keystroke filters 10,000 keys without sorting them again.
     _orders: dict[tuple[str, bool], list[str]] = field(init=False)
+    _owner: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys, self.by_key, self._hay, self._orders = [], {}, {}, {}
+        self.keys, self.by_key, self._hay, self._orders, self._owner = [], {}, {}, {}, {}
         seen: Counter[str] = Counter()
         for f in self.findings:
             key = f.id
@@ -109,6 +110,7 @@ class Queue:
                 key = f"{key}-{seen[key]}"
             self.keys.append(key)
             self.by_key[key] = f
+            self._owner[key] = f.owner.value
             self._hay[key] = " ".join(str(v) for v in (
                 f.severity.value, f.code.value, f.return_ref, f.order_ref, f.line_ref,
                 f.stage.value, f.kind.value, f.owner.value, f.message, f.platform_value,
@@ -123,24 +125,23 @@ class Queue:
 
     def select(self, view: View) -> tuple[list[str], dict[str, int]]:
         """The keys passing `view`, in its order, and how many each owner tab would show
-        with the rest of the view as it is: one pass over the findings for both."""
+        with the rest of the view as it is. The kept order is narrowed word by word (list
+        comprehensions over plain strings: a keystroke on 10,000 findings)."""
         words = view.text.casefold().split()
         test = _query_test(view.query, self.skus)
-        by, hay = self.by_key, self._hay
+        by, hay, owner_of = self.by_key, self._hay, self._owner
+        keys = self._ordered(view.sort, view.reverse)
+        for word in words:  # each word narrows the last word's keys
+            keys = [k for k in keys if word in hay[k]]
+        if test is not None:
+            keys = [k for k in keys if test(by[k])]
         counts = dict.fromkeys(OWNERS, 0)
-        keys: list[str] = []
-        for k in self._ordered(view.sort, view.reverse):
-            if words and not all(w in hay[k] for w in words):
-                continue
-            f = by[k]
-            if test is not None and not test(f):
-                continue
-            owner = f.owner.value
-            counts[owner] += 1
-            if view.owner in ("all", owner):
-                keys.append(k)
+        for k in keys:
+            counts[owner_of[k]] += 1
         counts["all"] = sum(counts.values())
-        return keys, counts
+        if view.owner != "all":
+            keys = [k for k in keys if owner_of[k] == view.owner]
+        return list(keys), counts
 
     def _ordered(self, column: str, reverse: bool) -> list[str]:
         order = self._orders.get((column, reverse))
