@@ -550,16 +550,16 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
                    f"{systems.display_name(box.platform_id)}'s deliveries to {hook} every "
                    "5 s)")
     click.echo("Ctrl-C to stop.")
+    from .sandbox.hosted import PushingSystem
+    from .sandbox.push import post_deliveries
+
+    pusher = box.platform if hook and isinstance(box.platform, PushingSystem) else None
     sent = 0
     try:
         while True:
-            if hook:
-                from .sandbox.hosted import PushingSystem
-                from .sandbox.push import post_deliveries
-
-                if isinstance(box.platform, PushingSystem):
-                    sent += post_deliveries(box.platform, hook, sent)
-            time.sleep(5 if hook else 3600)
+            if pusher is not None and hook:
+                sent += post_deliveries(pusher, hook, sent)
+            time.sleep(5 if pusher is not None else 3600)
     except KeyboardInterrupt:
         pass
     finally:
