@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .findings import Finding
@@ -68,6 +66,9 @@ def _reconcile_slice(start: int, stop: int) -> list[Finding]:
 
 
 def _parallel(cases: Sequence[ReturnCase], ctx: Context, workers: int) -> list[Finding]:
+    import multiprocessing  # only here: most runs never fork (imports cost every start)
+    from concurrent.futures import ProcessPoolExecutor
+
     global _SHARED
     _SHARED = (cases, ctx)
     try:
@@ -83,13 +84,19 @@ def _parallel(cases: Sequence[ReturnCase], ctx: Context, workers: int) -> list[F
 def reconcile(cases: Iterable[ReturnCase], ctx: Context, *, workers: int = 1) -> Result:
     """Reconcile every return. With `workers` > 1 and a large batch, split the batch over
     forked processes (only from a process with no other threads: the CLI, not the TUI)."""
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and _can_fork():
         cases = cases if isinstance(cases, Sequence) else list(cases)
         if len(cases) >= PARALLEL_MIN:
             found = _parallel(cases, ctx, workers)
             return _result(found, len(cases))
     cases = cases if isinstance(cases, Sequence) else list(cases)
     return _result(_reconcile_all(cases, ctx), len(cases))
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _result(found: list[Finding], count: int) -> Result:
