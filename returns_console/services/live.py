@@ -119,19 +119,19 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                 cache.save_later("erp", profile.name, profile.erp.system, batch, views=False,
                                  source=src_e)
 
-        erp_refs: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+        erp_refs: asyncio.Future[set[str] | None] = asyncio.get_running_loop().create_future()
 
         async def erp_side() -> ErpBatch:
             try:
                 batch = await _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e)
             except BaseException:
-                if not erp_refs.done():  # look-ups wait for the next refresh
-                    erp_refs.set_result(set())
+                if not erp_refs.done():  # not known: look-ups wait for the next refresh
+                    erp_refs.set_result(None)
                 raise
             erp_refs.set_result(set(batch.views))
             return batch
 
-        async def known_to_erp() -> set[str]:
+        async def known_to_erp() -> set[str] | None:
             return await erp_refs
 
         async def platform_side() -> PlatformRead:

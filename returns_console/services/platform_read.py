@@ -141,12 +141,13 @@ def _duration(seconds: float) -> str:
 
 async def read_platform(connector: Any, system: str, earlier: PlatformBatch | None, *,
                         inbox: Inbox | None = None,
-                        erp_refs: Callable[[], Awaitable[Collection[str]]] | None = None,
+                        erp_refs: Callable[[], Awaitable[Collection[str] | None]] | None = None,
                         incremental: Callable[[], Awaitable[PlatformBatch]] | None = None,
                         now: Callable[[], datetime] | None = None) -> PlatformRead:
     """Read `system` by its main shape. `earlier` is the last batch (None for a full read);
     `incremental` does a pull read (the caller's, which knows the cache); `erp_refs` gives
-    the references the ERP knows, once it has read them (for look-ups)."""
+    the references the ERP knows, once it has read them (for look-ups; None when the ERP
+    could not be read)."""
     clock = now or (lambda: datetime.now(UTC))
     shape = main_shape(system)
     name = systems.display_name(system)
@@ -183,7 +184,7 @@ def _from_inbox(connector: Any, system: str, name: str, earlier: PlatformBatch |
 
 
 async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
-                   erp_refs: Callable[[], Awaitable[Collection[str]]] | None,
+                   erp_refs: Callable[[], Awaitable[Collection[str] | None]] | None,
                    clock: Callable[[], datetime]) -> None:
     if erp_refs is None:
         return
@@ -191,7 +192,12 @@ async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
         raise TypeError(f"{system} declares look-ups and its connector has no lookup()")
     mark = ReadMark.of(read.batch.cursor)
     known = {view.return_ref for view in read.batch.views}
-    missing = set(await erp_refs()) - known
+    named = await erp_refs()
+    if named is None:  # the ERP was not read: what was asked when stays as it was
+        if read.batch.fetched_at is None:
+            read.batch.fetched_at = clock()
+        return
+    missing = set(named) - known
     now = clock()
     due = (now - RECHECK_AFTER).isoformat()
     # never asked first, then the ones asked longest ago; one asked lately waits

@@ -170,9 +170,17 @@ def test_an_unknown_reference_is_asked_again_only_after_the_recheck_interval(
         return asyncio.run(platform_read.read_platform(
             platform, SYSTEM, earlier, inbox=inbox, erp_refs=erp_refs, now=lambda: at)).batch
 
+    async def erp_down() -> None:
+        return None
+
     with registered(monkeypatch):
         first = read(NOW, None)
-        soon = read(NOW + timedelta(hours=1), first)
+        down = asyncio.run(platform_read.read_platform(
+            platform, SYSTEM, first, inbox=inbox, erp_refs=erp_down,
+            now=lambda: NOW + timedelta(minutes=30))).batch
+        # an ERP that could not be read names nothing: what was asked when is kept
+        assert platform_read.ReadMark.of(down.cursor).asked.keys() == {"A", "B"}
+        soon = read(NOW + timedelta(hours=1), down)
         assert platform.asked == ["A", "B"]  # asked once; an hour later, not again
         read(NOW + platform_read.RECHECK_AFTER + timedelta(minutes=1), soon)
         assert platform.asked == ["A", "B", "A", "B"]
