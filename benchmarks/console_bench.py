@@ -70,7 +70,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pty_terminal import PtyTerminal, Screen
+from pty_terminal import PtyTerminal, Screen, stop_group
 
 PROFILE = "bench"
 COLS, ROWS = 120, 40
@@ -139,16 +139,7 @@ def start_sandbox(exe: str, returns: int, port: int, home: Path,
 
 
 def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGINT, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_group(proc, (signal.SIGINT, signal.SIGTERM, signal.SIGKILL))
 
 
 def run(argv: list[str], env: dict[str, str], timeout: float, ok=(0,),

@@ -41,6 +41,19 @@ def _width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+def stop_group(proc: subprocess.Popen, signals: tuple[int, ...], wait: float = 5.0) -> None:
+    """Send each signal to the process's group in turn until the process has exited."""
+    for sig in signals:
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
 class Screen:
     """The characters on a cols x rows screen; enough of VT100/xterm for a Textual app."""
 
@@ -293,15 +306,8 @@ class PtyTerminal:
     def close(self, timeout: float = 5.0) -> int | None:
         """End the process (TERM to its session, then KILL) and close the pty."""
         proc = self.proc
-        if proc is not None and proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)
-                try:
-                    proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+        if proc is not None:
+            stop_group(proc, (signal.SIGTERM, signal.SIGKILL), timeout)
         self._closed = True
         if self._master >= 0:
             with contextlib.suppress(OSError):
