@@ -7,7 +7,7 @@ amount at risk). Plain dataclass: the engine makes many and they are never valid
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -44,6 +44,16 @@ class Finding:
     #: What to do, where the ERP needs something other than the catalogue's advice (its API
     #: cannot create the missing record: the step to take in the ERP itself).
     todo: str | None = None
+    #: When its clock started (what `age_hours` counts from): kept so a finding found again
+    #: unchanged can be aged to a later run (`aged`). Not part of its identity or its JSON.
+    since: datetime | None = field(default=None, compare=False, repr=False)
+
+    def aged(self, now: datetime) -> Finding:
+        """This finding as a run at `now` would make it, its return unchanged and none of
+        its rules' clocks crossed (domain/reconcile.py knows when that holds)."""
+        since = self.since
+        age = max(0.0, (now - since).total_seconds() / 3600.0) if since else 0.0
+        return replace(self, detected_at=now, age_hours=age)
 
     @property
     def id(self) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
 
 from .findings import Finding
 from .memory import gc_paused
@@ -11,6 +13,8 @@ from .model import ReturnCase
 from .rules import RULES, Rule
 from .rules.data import erp_record_unlinked, payload_invalid
 from .view import CaseView, Context
+
+T = TypeVar("T")
 
 #: Below this many returns a second process costs more than it saves.
 PARALLEL_MIN = 20_000
@@ -34,17 +38,23 @@ def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
     A return with a record that did not validate is reported as PAYLOAD_INVALID only: its
     views are incomplete, and checking them would invent mismatches that are not there.
     """
+    return check_case(case, ctx)[0]
+
+
+def check_case(case: ReturnCase, ctx: Context) -> tuple[list[Finding], datetime | None]:
+    """`reconcile_case`, and the moment from which the answer may differ with the return
+    unchanged (None: not before its records change)."""
     view = CaseView(case, ctx)
     if case.problems:
-        return list(payload_invalid(view))
+        return list(payload_invalid(view)), view.changes_at
     if case.unlinked:  # no platform side to compare: only the broken link to report
-        return list(erp_record_unlinked(view))
+        return list(erp_record_unlinked(view)), view.changes_at
     out: list[Finding] = []
     for rule in _RULES:
         found = rule(view)
         if found:
             out.extend(found)
-    return out
+    return out, view.changes_at
 
 
 def _reconcile_all(cases: Iterable[ReturnCase], ctx: Context) -> list[Finding]:
@@ -56,27 +66,31 @@ def _reconcile_all(cases: Iterable[ReturnCase], ctx: Context) -> list[Finding]:
 
 
 # Inherited by forked workers, so the returns are never pickled to reach them.
-_SHARED: tuple[Sequence[ReturnCase], Context] | None = None
+_SHARED: tuple[Sequence[ReturnCase], Context, Callable[[ReturnCase, Context], Any]] | None \
+    = None
 
 
-def _reconcile_slice(start: int, stop: int) -> list[Finding]:
+def _reconcile_slice(start: int, stop: int) -> list[Any]:
     assert _SHARED is not None
-    cases, ctx = _SHARED
-    return _reconcile_all(cases[start:stop], ctx)
+    cases, ctx, each = _SHARED
+    with gc_paused():
+        return [each(case, ctx) for case in cases[start:stop]]
 
 
-def _parallel(cases: Sequence[ReturnCase], ctx: Context, workers: int) -> list[Finding]:
+def _parallel(cases: Sequence[ReturnCase], ctx: Context, workers: int,
+              each: Callable[[ReturnCase, Context], T]) -> list[T]:
+    """`each` of every return, in order, the returns split over forked processes."""
     import multiprocessing  # only here: most runs never fork (imports cost every start)
     from concurrent.futures import ProcessPoolExecutor
 
     global _SHARED
-    _SHARED = (cases, ctx)
+    _SHARED = (cases, ctx, each)
     try:
         step = -(-len(cases) // workers)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             parts = [pool.submit(_reconcile_slice, i, i + step)
                      for i in range(0, len(cases), step)]
-            return [f for part in parts for f in part.result()]
+            return [out for part in parts for out in part.result()]
     finally:
         _SHARED = None
 
@@ -87,8 +101,8 @@ def reconcile(cases: Iterable[ReturnCase], ctx: Context, *, workers: int = 1) ->
     if workers > 1 and _can_fork():
         cases = cases if isinstance(cases, Sequence) else list(cases)
         if len(cases) >= PARALLEL_MIN:
-            found = _parallel(cases, ctx, workers)
-            return _result(found, len(cases))
+            found = _parallel(cases, ctx, workers, reconcile_case)
+            return _result([f for part in found for f in part], len(cases))
     cases = cases if isinstance(cases, Sequence) else list(cases)
     return _result(_reconcile_all(cases, ctx), len(cases))
 

@@ -30,6 +30,8 @@ from .reference import Customer, ErpMaster, Item, Mappings, Policy, SkuMapping
 
 DONE = DONE
 _HOUR = 3600.0
+#: Half a unit of the last shown decimal: a figure rounds differently only across these.
+_ROUNDING_STEP = {places: timedelta(hours=0.5 / 10 ** places) for places in range(3)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class CaseView:
         "active_credit_notes",
         "cancelled",
         "case",
+        "changes_at",
         "ctx",
         "e",
         "edone",
@@ -121,6 +124,9 @@ class CaseView:
     def __init__(self, case: ReturnCase, ctx: Context) -> None:
         self.case = case
         self.ctx = ctx
+        #: The earliest moment the rules' answer for this return may differ with no change
+        #: to its records (a grace running out, an age a message shows); None: never.
+        self.changes_at: datetime | None = None
         self.p = p = case.platform
         self.e = e = case.erp
         self.erp_name = ctx.names.get(e.system, e.system)
@@ -186,7 +192,30 @@ class CaseView:
         """None: no clock started; False: still within grace (a delay); True: past grace."""
         if since is None:
             return None
-        return self.ctx.now - since > self.ctx.policy.grace[stage]
+        limit = since + self.ctx.policy.grace[stage]
+        if self.ctx.now > limit:
+            return True
+        self.holds_until(limit)
+        return False
+
+    # -- the clock: every rule that reads it says until when its answer holds ----------------
+
+    def holds_until(self, moment: datetime) -> None:
+        """What the rules say of this return holds while the clock is before `moment`."""
+        if self.changes_at is None or moment < self.changes_at:
+            self.changes_at = moment
+
+    def hours_since(self, since: datetime, places: int) -> float:
+        """Hours from `since` to now, for a message that shows them with `places` decimals:
+        that text holds until the figure next rounds differently (on a rounding tie, not
+        even now)."""
+        step = _ROUNDING_STEP[places]
+        elapsed = self.ctx.now - since
+        if elapsed % step:
+            self.holds_until(since + (elapsed // step + 1) * step)
+        else:
+            self.holds_until(self.ctx.now)
+        return hours(elapsed)
 
     def refund_total(self) -> Decimal | None:
         refund = self.p.refund
@@ -229,6 +258,8 @@ class CaseView:
         stage = stage or entry.stage or AUTHORISED
         now = self.ctx.now
         since = since or self.p.created_at or self.pstage(AUTHORISED).at
+        if since is not None and since > now:
+            self.holds_until(since)  # its age shows 0 until then
         refund = self.p.refund
         return Finding(
             code=code,
@@ -253,6 +284,7 @@ class CaseView:
             amount_at_risk=amount if amount is not None else self.refund_total(),
             currency=currency or (refund.currency if refund else None),
             todo=todo,
+            since=since,
         )
 
 

@@ -5,7 +5,7 @@ Within the grace period of its stage a timing exception is a delay: shown, not a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..catalogue import STAGE_OWNERS
 from ..codes import (
@@ -26,6 +26,7 @@ from ..findings import Finding
 from ..view import CaseView, hours
 
 NONE: tuple[Finding, ...] = ()
+_MARGIN = timedelta(milliseconds=1)
 
 
 def _gap(
@@ -37,10 +38,14 @@ def _gap(
     """
     end = then if then is not None else v.ctx.now
     if end <= first:
+        if then is None:
+            v.holds_until(first)
         return None
     within = end - first <= v.ctx.policy.grace[stage]
     if within and then is not None:
         return None  # a short gap that has closed is the integration's normal lag
+    if within:
+        v.holds_until(first + v.ctx.policy.grace[stage])
     # Past grace it is an error, and stays one once closed: the gap existed.
     return (within, end)
 
@@ -64,7 +69,8 @@ def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
             Code.CREDIT_BEFORE_RECEIPT,
             f"Refunded {hours(end - refunded):.1f} h before the {v.erp_name} receipt"
             if received
-            else f"Refunded {hours(end - refunded):.1f} h ago; no {v.erp_name} receipt yet",
+            else f"Refunded {v.hours_since(refunded, 1):.1f} h ago; "
+                 f"no {v.erp_name} receipt yet",
             platform_value=refunded,
             erp_value=received,
             since=refunded,
@@ -90,7 +96,8 @@ def premature_restock(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
             Code.PREMATURE_RESTOCK,
             f"Restocked {hours(end - restocked):.1f} h before the {v.erp_name} inspection"
             if inspected
-            else f"Restocked {hours(end - restocked):.1f} h ago; not inspected in {v.erp_name}",
+            else f"Restocked {v.hours_since(restocked, 1):.1f} h ago; "
+                 f"not inspected in {v.erp_name}",
             platform_value=restocked,
             erp_value=inspected,
             since=restocked,
@@ -133,14 +140,17 @@ def closed_period(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     ]
 
 
-def _overdue_severity(v: CaseView, stage: Stage, elapsed_hours: float) -> Severity:
+def _overdue_severity(v: CaseView, stage: Stage, since: datetime,
+                      elapsed_hours: float) -> Severity:
     policy = v.ctx.policy
     grace = policy.grace_hours[stage] or 1.0
     ratio = elapsed_hours / grace
-    if ratio > policy.overdue_high_factor:
-        return Severity.HIGH
-    if ratio > policy.overdue_medium_factor:
-        return Severity.MEDIUM
+    for factor, severity in ((policy.overdue_high_factor, Severity.HIGH),
+                             (policy.overdue_medium_factor, Severity.MEDIUM)):
+        if ratio > factor:
+            return severity
+        # A millisecond early: the float ratio may round across the line before the clock.
+        v.holds_until(since + timedelta(hours=factor * grace) - _MARGIN)
     return Severity.LOW
 
 
@@ -152,7 +162,6 @@ def stage_overdue(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """
     if v.cancelled:
         return NONE
-    now = v.ctx.now
     out = []
 
     def overdue(stage: Stage, side: Side, since: datetime | None, message: str,
@@ -162,7 +171,7 @@ def stage_overdue(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         late = v.overdue(stage, since)
         if not late and not delay_allowed:
             return
-        elapsed = hours(now - since)
+        elapsed = v.hours_since(since, 0)
         out.append(
             v.finding(
                 Code.STAGE_OVERDUE,
@@ -170,7 +179,7 @@ def stage_overdue(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 stage=stage,
                 side=side,
                 since=since,
-                severity=_overdue_severity(v, stage, elapsed),
+                severity=_overdue_severity(v, stage, since, elapsed),
                 owner=STAGE_OWNERS[stage],
                 delay=not late,
                 platform_value=v.pstage(stage).detail or v.pstage(stage).status.value,
