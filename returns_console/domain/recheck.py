@@ -43,7 +43,8 @@ class Rechecker:
         same_world = self._same_world(ctx)
         keys = _keys(cases)
         kept = self._kept if same_world else {}
-        found: list[Finding] = []
+        # Per return, in the order given: findings that sort equal keep it, as in reconcile.
+        per_case: list[list[Finding]] = []
         again: list[int] = []
         now = ctx.now
         with gc_paused():
@@ -52,16 +53,17 @@ class Rechecker:
                 if last is not None and last.case == case and (
                         last.until is None or now < last.until):
                     last.case = case  # the newer objects: the older ones may be freed
-                    found.extend(f.aged(now) for f in last.findings)
+                    per_case.append([f.aged(now) for f in last.findings])
                 else:
                     again.append(n)
+                    per_case.append([])
             fresh = self._check([cases[n] for n in again], ctx, workers)
         self._kept = {key: kept[key] for key in keys if key in kept}
         for n, (findings, until) in zip(again, fresh, strict=True):
             self._kept[keys[n]] = _Kept(cases[n], findings, until)
-            found.extend(findings)
+            per_case[n] = findings
         self._ctx, self.checked = ctx, len(again)
-        return _result(found, len(cases))
+        return _result([f for found in per_case for f in found], len(cases))
 
     def _same_world(self, ctx: Context) -> bool:
         """Whether the last run's findings can stand: checked against the same things, and
