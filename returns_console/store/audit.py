@@ -17,6 +17,10 @@ transaction, so two processes (console and cron) or two worker threads never for
 or lose a row. One AuditLog may therefore be shared by threads; the TUI may equally create
 one per worker call, it costs nothing to build. 1,000 appends take about 2 s (two fsyncs
 each: the row and the head file).
+
+Plain `sqlite3` (sqlite-utils cost every process start 120 ms to import): the schema
+statements below are the ones sqlite-utils wrote, character for character, so a log it
+created opens unchanged, and one created now is the same file it would have made.
 """
 
 from __future__ import annotations
@@ -41,8 +45,6 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
-import sqlite_utils
-
 from ..redaction import redact, redact_value
 
 COLUMNS = ("seq", "at", "operator", "profile", "systems", "return_ref", "action", "parameters",
@@ -66,6 +68,20 @@ _SECRET_NAMES = frozenset({"authorization", "proxy-authorization", "x-api-key", 
 _SECRET_PARTS = ("secret", "password", "passwd", "token")
 _URL_KEYS = frozenset({"path", "url"})
 
+# As sqlite-utils created them (`CREATE ... IF NOT EXISTS` is stored without the clause).
+_SCHEMA = (
+    'CREATE TABLE IF NOT EXISTS "audit" (\n   "seq" INTEGER PRIMARY KEY,\n'
+    '   "at" TEXT NOT NULL,\n   "operator" TEXT NOT NULL,\n   "profile" TEXT NOT NULL,\n'
+    '   "systems" TEXT NOT NULL,\n   "return_ref" TEXT,\n   "action" TEXT NOT NULL,\n'
+    '   "parameters" TEXT NOT NULL,\n   "before" TEXT,\n   "after" TEXT,\n'
+    '   "request" TEXT,\n   "outcome" TEXT NOT NULL,\n   "erp_record_id" TEXT,\n'
+    '   "error" TEXT,\n   "completes" INTEGER,\n   "batch" TEXT,\n'
+    '   "prev_hash" TEXT NOT NULL,\n   "hash" TEXT NOT NULL\n)',
+    'CREATE TABLE IF NOT EXISTS "audit_head" (\n   "id" INTEGER PRIMARY KEY,\n'
+    '   "seq" INTEGER NOT NULL,\n   "hash" TEXT NOT NULL\n)',
+    'CREATE INDEX IF NOT EXISTS "idx_audit_completes"\n    ON "audit" ("completes")',
+    'CREATE INDEX IF NOT EXISTS "idx_audit_return_ref"\n    ON "audit" ("return_ref")',
+)
 _SCHEMA_EXTRAS = (
     # The guard for casual edits (a DB browser, a script); the hash chain catches the rest.
     "CREATE TRIGGER IF NOT EXISTS audit_append_only_edit BEFORE UPDATE ON audit "
@@ -138,17 +154,17 @@ class AuditLog:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._closed = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            _enable_wal(db)
+        with self._connect() as conn:
+            _enable_wal(conn)
             # Under the write lock: two processes creating the same new file must not meet
             # halfway (a statement that reads the schema, then writes, is refused at once).
-            db.conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                _create_schema(db)
-                db.conn.execute("COMMIT")
+                _create_schema(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                if db.conn.in_transaction:
-                    db.conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
 
         if key is not None and adopt:  # verifying writes nothing
@@ -197,8 +213,8 @@ class AuditLog:
         if outcome != HANDED_OVER:
             _check_outcome(outcome)
 
-        def fields(db: sqlite_utils.Database) -> dict[str, Any]:
-            rows = list(db.query("SELECT * FROM audit WHERE seq = ?", [seq]))
+        def fields(conn: sqlite3.Connection) -> dict[str, Any]:
+            rows = list(_query(conn, "SELECT * FROM audit WHERE seq = ?", [seq]))
             if not rows:
                 raise ValueError(f"no audit row {seq} to complete")
             started = rows[0]
@@ -206,7 +222,8 @@ class AuditLog:
                 raise ValueError(f"audit row {seq} was already handed over")
             if started["outcome"] not in (PENDING, HANDED_OVER):
                 raise ValueError(f"audit row {seq} is {started['outcome']}, not pending")
-            done = list(db.query("SELECT seq FROM audit WHERE completes = ? LIMIT 1", [seq]))
+            done = list(_query(conn, "SELECT seq FROM audit WHERE completes = ? LIMIT 1",
+                               [seq]))
             if done:
                 raise ValueError(f"audit row {seq} was already completed by row "
                                  f"{done[0]['seq']}")
@@ -234,17 +251,16 @@ class AuditLog:
             "erp_record_id": erp_record_id, "error": error, "completes": None,
             "batch": batch})
 
-    def _append(self, build: Callable[[sqlite_utils.Database], dict[str, Any]]) -> int:
+    def _append(self, build: Callable[[sqlite3.Connection], dict[str, Any]]) -> int:
         """Read the tail, insert, move both anchors: one write transaction, so concurrent
         writers queue on the lock instead of forking the chain. The head file is replaced
         before COMMIT, under the lock, so writers never overwrite it out of order; a kill
         between the two leaves it one row ahead of a tail it still names (its prev_hash),
         which `verify()` recognises as an unfinished write, not a deletion."""
-        with self._connect() as db:
-            conn = db.conn
+        with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                values = build(db)
+                values = build(conn)
                 _check_text(values, ("operator", "profile", "systems", "action"))
                 if not isinstance(values["parameters"], dict):
                     raise TypeError("parameters must be a dict")
@@ -256,7 +272,7 @@ class AuditLog:
                 values["parameters"] = redact_value(values["parameters"])
                 if values["error"] is not None:
                     values["error"] = redact(str(values["error"]))
-                prev = _continue_from(*_tail_and_heads(db, self.head_path))
+                prev = _continue_from(*_tail_and_heads(conn, self.head_path))
                 row: dict[str, Any] = {"seq": prev.seq + 1, "at": _stamp(self._clock())}
                 for name in COLUMNS[2:-2]:
                     value = values[name]
@@ -283,31 +299,31 @@ class AuditLog:
 
     def head(self) -> tuple[int, str] | None:
         """The last row's (seq, hash), None when the log is empty."""
-        with self._connect() as db:
-            rows = list(db.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        with self._connect() as conn:
+            rows = list(_query(conn, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
         return (rows[0]["seq"], rows[0]["hash"]) if rows else None
 
     def hash_of(self, seq: int) -> str | None:
         """Row `seq`'s hash, None when there is no such row."""
-        with self._connect() as db:
-            rows = list(db.query("SELECT hash FROM audit WHERE seq = ?", [seq]))
+        with self._connect() as conn:
+            rows = list(_query(conn, "SELECT hash FROM audit WHERE seq = ?", [seq]))
         return rows[0]["hash"] if rows else None
 
     def open_pending(self) -> list[AuditEntry]:
         """Pending rows no row completes: actions a crash (or a kill) left without an
         outcome, to be resolved by asking the ERP what happened."""
-        with self._connect() as db:
-            return [_entry(r) for r in db.query(
-                "SELECT * FROM audit AS a WHERE a.outcome = ? AND NOT EXISTS "
+        with self._connect() as conn:
+            return [_entry(r) for r in _query(
+                conn, "SELECT * FROM audit AS a WHERE a.outcome = ? AND NOT EXISTS "
                 "(SELECT 1 FROM audit AS c WHERE c.completes = a.seq) ORDER BY a.seq",
                 [PENDING])]
 
     def awaiting_pickup(self) -> list[AuditEntry]:
         """Deferred writes the ERP has not been seen to take up yet: `handed_over` rows no
         row completes."""
-        with self._connect() as db:
-            return [_entry(r) for r in db.query(
-                "SELECT * FROM audit AS a WHERE a.outcome = ? AND NOT EXISTS "
+        with self._connect() as conn:
+            return [_entry(r) for r in _query(
+                conn, "SELECT * FROM audit AS a WHERE a.outcome = ? AND NOT EXISTS "
                 "(SELECT 1 FROM audit AS c WHERE c.completes = a.seq) ORDER BY a.seq",
                 [HANDED_OVER])]
 
@@ -331,21 +347,21 @@ class AuditLog:
         if limit is not None:
             sql = f"SELECT * FROM ({sql} ORDER BY seq DESC LIMIT ?)"
             args.append(max(limit, 0))
-        with self._connect() as db:
-            return [_entry(r) for r in db.query(sql + " ORDER BY seq", args)]
+        with self._connect() as conn:
+            return [_entry(r) for r in _query(conn, sql + " ORDER BY seq", args)]
 
     def verify(self) -> Verification:
         """Recompute the chain and compare its tail with both anchors."""
-        with self._connect() as db:
+        with self._connect() as conn:
             # The tail and its anchors under the write lock, so no append is half-seen;
             # the walk after needs no lock: rows up to that tail never change.
-            db.conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                last, table, file_head, file_error = _tail_and_heads(db, self.head_path)
+                last, table, file_head, file_error = _tail_and_heads(conn, self.head_path)
             finally:
-                db.conn.execute("ROLLBACK")
-            problems, rows = _walk(db.query("SELECT * FROM audit WHERE seq <= ? ORDER BY seq",
-                                            [last.seq]), self.key)
+                conn.execute("ROLLBACK")
+            problems, rows = _walk(_query(conn, "SELECT * FROM audit WHERE seq <= ? ORDER BY "
+                                          "seq", [last.seq]), self.key)
         if self.key is not None and rows and not is_keyed(last.hash):
             problems.append(f"the log is not keyed at its end (row {last.seq}), yet there is "
                             "an audit key: rewritten without it? (Or the key is new here: the "
@@ -354,15 +370,18 @@ class AuditLog:
         return Verification(ok=not problems, rows=rows, problems=problems)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite_utils.Database]:
+    def _connect(self) -> Iterator[sqlite3.Connection]:
         """A connection for one call: no connection crosses threads, and none is left
-        holding the file. FULL sync: a row the action was sent on must survive a power cut."""
+        holding the file. FULL sync: a row the action was sent on must survive a power cut.
+        Recursive triggers on, as sqlite-utils set them: the append-only triggers then fire
+        for a row an `INSERT OR REPLACE` would delete too."""
         if self._closed:
             raise ValueError(f"the audit log {self.path} was closed")
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         try:
             conn.execute("PRAGMA synchronous=FULL")
-            yield sqlite_utils.Database(conn, execute_plugins=False)
+            conn.execute("PRAGMA recursive_triggers=on")
+            yield conn
         finally:
             conn.close()
 
@@ -435,13 +454,15 @@ def is_keyed(digest: str | None) -> bool:
 # -- internals ---------------------------------------------------------------------------
 
 
-def _enable_wal(db: sqlite_utils.Database) -> None:
+def _enable_wal(conn: sqlite3.Connection) -> None:
     """Switching a new file to WAL answers "locked" at once, without the busy wait, while
-    another process opens the same new file: retry for as long as a write would wait."""
+    another process opens the same new file: retry for as long as a write would wait. (A
+    file already in WAL is left as it is, without asking for the mode again.)"""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:
-            db.enable_wal()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=wal")
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -449,23 +470,18 @@ def _enable_wal(db: sqlite_utils.Database) -> None:
             time.sleep(0.01)
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
-    db.table("audit").create(
-        {"seq": int, "at": str, "operator": str, "profile": str, "systems": str,
-         "return_ref": str, "action": str, "parameters": str, "before": str, "after": str,
-         "request": str, "outcome": str, "erp_record_id": str, "error": str,
-         "completes": int, "batch": str, "prev_hash": str, "hash": str},
-        pk="seq", column_order=list(COLUMNS),
-        not_null=["at", "operator", "profile", "systems", "action", "parameters", "outcome",
-                  "prev_hash", "hash"],
-        if_not_exists=True,
-    )
-    db.table("audit_head").create({"id": int, "seq": int, "hash": str}, pk="id",
-                                  not_null=["seq", "hash"], if_not_exists=True)
-    db.table("audit").create_index(["completes"], if_not_exists=True)
-    db.table("audit").create_index(["return_ref"], if_not_exists=True)
-    for statement in _SCHEMA_EXTRAS:
-        db.execute(statement)
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Inside the caller's write transaction."""
+    for statement in (*_SCHEMA, *_SCHEMA_EXTRAS):
+        conn.execute(statement)
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()
+           ) -> Iterator[dict[str, Any]]:
+    """Rows as dicts by column name, fetched as they are iterated."""
+    cursor = conn.execute(sql, tuple(params))
+    names = [d[0] for d in cursor.description]
+    return (dict(zip(names, row, strict=True)) for row in cursor)
 
 
 def _check_outcome(outcome: str) -> None:
@@ -570,13 +586,13 @@ def _write_head_file(path: Path, head: _Head) -> None:
     os.replace(temp, path)
 
 
-def _tail_and_heads(db: sqlite_utils.Database, file: Path
+def _tail_and_heads(conn: sqlite3.Connection, file: Path
                     ) -> tuple[_Head, _Head | None, _Head | None, str | None]:
     """The last row (seq 0 and the genesis hash when empty), the head record, the head file
     and why the head file could not be read."""
-    rows = list(db.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+    rows = list(_query(conn, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
     last = _Head(rows[0]["seq"], rows[0]["hash"]) if rows else _Head(0, GENESIS)
-    heads = list(db.query("SELECT seq, hash FROM audit_head WHERE id = 1"))
+    heads = list(_query(conn, "SELECT seq, hash FROM audit_head WHERE id = 1"))
     table = _Head(heads[0]["seq"], heads[0]["hash"]) if heads else None
     return (last, table, *_read_head_file(file))
 

@@ -5,6 +5,11 @@ raw payloads as JSON columns, with the time they were fetched and the incrementa
 JSON goes through pydantic-core (Rust) both ways, views validated straight from their column;
 a full ERP read's pages are kept as the bytes the ERP sent (table `pages`), so a check never
 serialises its records again: a cache of 10,000 returns saves and loads in about a second.
+
+Plain `sqlite3` (sqlite-utils cost every process start 120 ms to import). The tables are
+created with the statements sqlite-utils wrote, character for character, and a cache an older
+version made is upgraded as sqlite-utils did: `paged` added when opened, any other column a
+write names added by that write (the `alter=True` of its upserts), in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from pydantic import TypeAdapter
 from pydantic_core import from_json, to_json
 
@@ -30,6 +34,24 @@ _NOTICES = TypeAdapter(list[str])
 _UNSEEN = TypeAdapter(ErpView)
 
 
+# As sqlite-utils created them (`CREATE ... IF NOT EXISTS` is stored without the clause).
+_SOURCES = (
+    'CREATE TABLE IF NOT EXISTS "sources" (\n   "profile" TEXT,\n   "side" TEXT,\n'
+    '   "system" TEXT,\n   "fetched_at" TEXT,\n   "cursor" TEXT,\n   "views" TEXT,\n'
+    '   "problems" TEXT,\n   "raw" TEXT,\n   "master" TEXT,\n   "notices" TEXT,\n'
+    '   "unseen" TEXT,\n   "source" TEXT,\n   "paged" INTEGER,\n'
+    '   PRIMARY KEY ("profile", "side")\n)')
+_PAGES = (
+    'CREATE TABLE IF NOT EXISTS "pages" (\n   "profile" TEXT,\n   "side" TEXT,\n'
+    '   "n" INTEGER,\n   "entity" TEXT,\n   "body" BLOB,\n'
+    '   PRIMARY KEY ("profile", "side", "n")\n)')
+#: Made by the first report saved (a cache without it has no report).
+_REPORTS = ('CREATE TABLE IF NOT EXISTS "reports" (\n   "profile" TEXT PRIMARY KEY,\n'
+            '   "report" TEXT\n)')
+#: The type sqlite-utils gave a column it added for a value of this type (else TEXT).
+_KINDS: dict[type, str] = {int: "INTEGER", bool: "INTEGER", float: "FLOAT", bytes: "BLOB"}
+
+
 def _json(value: Any) -> str:
     return to_json(value).decode()
 
@@ -40,20 +62,14 @@ class Cache:
         self.path = path
         self._writers: list[threading.Thread] = []
         self._errors: list[BaseException] = []
-        self.db = _open(path)
-        self.db.enable_wal()
-        self.db.table("sources").create(
-            {"profile": str, "side": str, "system": str, "fetched_at": str, "cursor": str,
-             "views": str, "problems": str, "raw": str, "master": str, "notices": str,
-             "unseen": str, "source": str, "paged": int},
-            pk=("profile", "side"), if_not_exists=True,
-        )
+        self.conn = _open(path)
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.conn.execute("PRAGMA journal_mode=wal")
+        self.conn.execute(_SOURCES)
         # A cache an older version made has no `paged` column.
-        if "paged" not in self.db.table("sources").columns_dict:
-            self.db.table("sources").add_column("paged", int)
-        self.db.table("pages").create({"profile": str, "side": str, "n": int, "entity": str,
-                                       "body": bytes}, pk=("profile", "side", "n"),
-                                      if_not_exists=True)
+        if "paged" not in _columns(self.conn, "sources"):
+            _add_column(self.conn, "sources", "paged", "INTEGER")
+        self.conn.execute(_PAGES)
 
     def close(self) -> list[str]:
         """Finish writing and close; what could not be written comes back as warnings (a
@@ -64,7 +80,7 @@ class Cache:
         except (sqlite3.Error, OSError, ValueError) as exc:
             return [f"the local cache was not updated: {type(exc).__name__}: {exc}"]
         finally:
-            self.db.conn.close()
+            self.conn.close()
 
     def save_later(self, side: str, profile: str, system: str,
                    batch: PlatformBatch | ErpBatch, *, views: bool = True,
@@ -76,7 +92,7 @@ class Cache:
             try:
                 other = Cache.__new__(Cache)
                 other.path, other._writers, other._errors = self.path, [], []
-                other.db = _open(self.path)
+                other.conn = _open(self.path)
                 try:
                     if side == "platform":
                         # The caller names the side its batch comes from (services/live.py).
@@ -87,7 +103,7 @@ class Cache:
                         assert isinstance(batch, ErpBatch)
                         other.save_erp(profile, system, batch, views=views, source=source)
                 finally:
-                    other.db.conn.close()
+                    other.conn.close()
             except BaseException as exc:  # reported by wait(), never lost in a thread
                 self._errors.append(exc)
 
@@ -105,16 +121,16 @@ class Cache:
 
     def _put(self, profile: str, side: str, system: str, batch: PlatformBatch | ErpBatch,
              source: str | None = None, **extra: str | int | None) -> None:
-        self.db.table("sources").upsert(
-            {"profile": profile, "side": side, "system": system, "source": source,
-             "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
-             "cursor": batch.cursor, "views": _json(batch.views),
-             "problems": _json(batch.problems), "raw": _json(batch.raw), **extra},
-            pk=("profile", "side"), alter=True,
-        )
+        _upsert(self.conn, "sources",
+                {"profile": profile, "side": side, "system": system, "source": source,
+                 "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
+                 "cursor": batch.cursor, "views": _json(batch.views),
+                 "problems": _json(batch.problems), "raw": _json(batch.raw), **extra},
+                pk=("profile", "side"))
 
     def _get(self, profile: str, side: str, source: str | None = None) -> dict[str, Any] | None:
-        rows = list(self.db["sources"].rows_where("profile = ? and side = ?", [profile, side]))
+        rows = _rows(self.conn, 'select * from "sources" where profile = ? and side = ?',
+                     [profile, side])
         # A row an older version wrote, without the columns read here, is no cache at all;
         # nor is one read from another system, store or company than the profile names now.
         if not rows or not rows[0].get("raw"):
@@ -154,11 +170,11 @@ class Cache:
                              notices=batch.notices, unseen=batch.unseen)
         # Pages first, then the row that says to read them: a crash in between leaves the
         # old row, which either ignores pages or reads newer ones (a cache, not a ledger).
-        with self.db.conn:
-            self.db.conn.execute("delete from pages where profile = ? and side = 'erp'",
-                                 [profile])
+        with self.conn:
+            self.conn.execute("delete from pages where profile = ? and side = 'erp'",
+                              [profile])
             if pages:
-                self.db.conn.executemany(
+                self.conn.executemany(
                     "insert into pages (profile, side, n, entity, body) values (?, ?, ?, ?, ?)",
                     [(profile, "erp", n, name, body) for n, (name, body) in enumerate(pages)])
         self._put(profile, "erp", system, batch, source,
@@ -172,7 +188,7 @@ class Cache:
             return None
         pages = None
         if row.get("paged"):
-            pages = [(r[0], r[1]) for r in self.db.execute(
+            pages = [(r[0], r[1]) for r in self.conn.execute(
                 "select entity, body from pages where profile = ? and side = 'erp' order by n",
                 [profile]).fetchall()]
         return ErpBatch(
@@ -188,8 +204,9 @@ class Cache:
     def save_report(self, profile: str, report: dict[str, Any]) -> None:
         """The last report's findings, as `check --format json` prints them: the console
         opens on them at once, before any source answers."""
-        self.db.table("reports").upsert({"profile": profile, "report": _json(report)},
-                                        pk="profile", alter=True)
+        self.conn.execute(_REPORTS)
+        _upsert(self.conn, "reports", {"profile": profile, "report": _json(report)},
+                pk=("profile",))
 
     def save_report_after_writes(self, profile: str, report: dict[str, Any]) -> None:
         """`save_report` once the background writes are done (one writer at a time). A
@@ -202,9 +219,10 @@ class Cache:
             self._errors.append(exc)
 
     def load_report(self, profile: str) -> dict[str, Any] | None:
-        if "reports" not in self.db.table_names():
+        if not self.conn.execute("select 1 from sqlite_master where type = 'table' and "
+                                 "name = 'reports'").fetchone():
             return None
-        rows = list(self.db["reports"].rows_where("profile = ?", [profile]))
+        rows = _rows(self.conn, 'select * from "reports" where profile = ?', [profile])
         return from_json(rows[0]["report"]) if rows else None
 
     def cursor(self, profile: str, side: str) -> str | None:
@@ -216,9 +234,58 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _open(path: Path) -> sqlite_utils.Database:
+def _open(path: Path) -> sqlite3.Connection:
     """One connection: wait up to 30 s for another writer (overlapping cron runs), and
     NORMAL sync under WAL (a cache can be fetched again; it stays consistent after a crash)."""
-    db = sqlite_utils.Database(sqlite3.connect(path, timeout=30, check_same_thread=True))
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=True)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1].lower() for row in conn.execute(f'PRAGMA table_info("{table}")')}
+
+
+def _add_column(conn: sqlite3.Connection, table: str, name: str, kind: str) -> None:
+    conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {kind};')
+
+
+def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
+            pk: tuple[str, ...]) -> None:
+    """Insert `row`, or update the columns it names in the row with its key (the others
+    keep their values), in one transaction. A column the table lacks (a cache an older
+    version made) is added first, in the same transaction, typed by its value as
+    sqlite-utils typed it: its `upsert(..., alter=True)`."""
+    if any(row.get(n) is None for n in pk):
+        raise ValueError(f"an upsert into {table} needs a value for each of {pk}")
+    names = list(row)
+    columns = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    key = ", ".join(f'"{n}"' for n in pk)
+    sets = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in pk)
+    sql = (f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) ON CONFLICT({key}) '
+           + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING"))
+    values = list(row.values())
+    conn.execute("BEGIN")
+    try:
+        try:
+            conn.execute(sql, values)
+        except sqlite3.OperationalError as exc:
+            if " column" not in str(exc):
+                raise
+            have = _columns(conn, table)
+            for name, value in row.items():
+                if name.lower() not in have:
+                    _add_column(conn, table, name, _KINDS.get(type(value), "TEXT"))
+            conn.execute(sql, values)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

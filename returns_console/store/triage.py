@@ -1,7 +1,8 @@
 """Each exception's triage state (acknowledged, snoozed, assigned, noted, tagged, closed),
 per profile, keyed by the finding's stable id so it follows the exception across refreshes.
 Kept next to the audit log (the audit log says who changed it and when; this says what it is
-now)."""
+now). Plain `sqlite3` (sqlite-utils cost every process start 120 ms to import); the table is
+the one it always was."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any
 
 from .transactions import write_transaction
 
@@ -99,36 +99,60 @@ class TriageStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # Raw SQL in one write transaction: ten processes starting on a new file at once
-        # queue on the lock (sqlite-utils' create reads the schema first and then upgrades
-        # to a write, which SQLite answers "locked" at once rather than wait).
+        # queue on the lock (a create that reads the schema first and then upgrades to a
+        # write is answered "locked" at once by SQLite rather than made to wait).
         conn = sqlite3.connect(self.path, timeout=30)
         try:
-            _wal(sqlite_utils.Database(conn))
+            _wal(conn)
         finally:
             conn.close()
         with write_transaction(self.path) as tx:
             tx.execute(_SCHEMA)
 
-    def _db(self) -> _Connection:
-        return _Connection(self.path)
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one call (in WAL), committed and closed after it."""
+        conn = sqlite3.connect(self.path, timeout=30)
+        try:
+            _wal(conn)
+            yield conn
+            conn.commit()
+        finally:
+            conn.close()
 
     def all(self, profile: str) -> dict[str, Triage]:
-        with self._db() as db:
-            rows = db["triage"].rows_where("profile = ?", [profile])
+        with self._db() as conn:
+            rows = _rows(conn, 'select * from "triage" where profile = ?', [profile])
             return {r["finding_id"]: _triage(r) for r in rows}
 
     def get(self, profile: str, finding_id: str) -> Triage | None:
-        with self._db() as db:
-            rows = list(db["triage"].rows_where("profile = ? and finding_id = ?",
-                                                [profile, finding_id]))
+        with self._db() as conn:
+            rows = _rows(conn, 'select * from "triage" where profile = ? and finding_id = ?',
+                         [profile, finding_id])
         return _triage(rows[0]) if rows else None
 
     def put(self, profile: str, triage: Triage) -> None:
+        """Insert or update the exception's row (the columns `Triage` has), in one
+        transaction of its own."""
         row = triage.to_json()
         row["tags"] = json.dumps(row["tags"])
         row["updated_at"] = row["updated_at"] or _now()
-        with self._db() as db:
-            db.table("triage").upsert({"profile": profile, **row}, pk=("profile", "finding_id"))
+        values = {"profile": profile, **row}
+        names = ", ".join(f'"{k}"' for k in values)
+        sets = ", ".join(f'"{k}" = excluded."{k}"' for k in values
+                         if k not in ("profile", "finding_id"))
+        with self._db() as conn:
+            conn.execute("BEGIN")
+            try:
+                conn.execute(f'INSERT INTO "triage" ({names}) VALUES '
+                             f"({', '.join('?' for _ in values)}) "
+                             f'ON CONFLICT("profile", "finding_id") DO UPDATE SET {sets}',
+                             list(values.values()))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def changing(self, profile: str, finding_id: str, default: Triage) -> Iterator[Change]:
@@ -177,29 +201,14 @@ class TriageStore:
         return changed
 
 
-class _Connection:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> sqlite_utils.Database:
-        conn = sqlite3.connect(self.path, timeout=30)
-        self.db = sqlite_utils.Database(conn)
-        _wal(self.db)
-        return self.db
-
-    def __exit__(self, *exc: object) -> None:
-        self.db.conn.commit()
-        self.db.conn.close()
-
-
-def _wal(db: sqlite_utils.Database) -> None:
+def _wal(conn: sqlite3.Connection) -> None:
     """Switching a new file to WAL answers "locked" at once, without the busy wait, while
     another process opens the same new file (ten `act triage` at once): retry for as long
     as a write would wait."""
     deadline = time.monotonic() + 30
     while True:
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -215,6 +224,12 @@ def _write(conn: sqlite3.Connection, profile: str, triage: Triage) -> None:
     names = ", ".join(f"[{k}]" for k in values)
     conn.execute(f"INSERT OR REPLACE INTO triage ({names}) VALUES "
                  f"({', '.join('?' for _ in values)})", list(values.values()))
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def _triage(row: dict) -> Triage:
