@@ -21,6 +21,7 @@ from ..connectors.errors import AuthError, ConnectorError, DeadlineError, Miscon
 from ..connectors.http import CallLog
 from ..domain.memory import gc_paused
 from ..domain.pairing import pair
+from ..domain.recheck import Rechecker
 from ..domain.reconcile import reconcile
 from ..domain.reference import Mappings, Policy
 from ..domain.view import Context
@@ -89,12 +90,14 @@ def _moment(text: str | None) -> datetime | None:
 async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | None = None,
                      transport: object | None = None, log: CallLog | None = None,
                      full: bool = False, deadline: float | None = None,
-                     inbox: Inbox | None = None) -> LiveData:
+                     inbox: Inbox | None = None, kept: LiveData | None = None) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync. A side
     still reading after `deadline` seconds is given up (DeadlineError): down, for this run.
     A platform that pushes to us is read from `inbox`; one that can only be looked up is
-    asked for the returns the ERP knows (see platform_read)."""
+    asked for the returns the ERP knows (see platform_read). A session that `kept` the last
+    read in memory (the console) lays the changes over it instead of over the cache: its
+    views are there already, and a return that did not change keeps the same objects."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -102,8 +105,13 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
         cache.wait()  # a previous run's background write
     src_p, src_e = source_of(profile.platform), source_of(profile.erp)
     # Raw records as cached: each connector's merge builds only the views it needs.
-    earlier_p = cache.load_platform(profile.name, src_p) if cache and not full else None
-    earlier_e = cache.load_erp(profile.name, src_e) if cache and not full else None
+    earlier_p: PlatformBatch | None = None
+    earlier_e: ErpBatch | None = None
+    if kept is not None and not full:
+        earlier_p, earlier_e = kept.platform, kept.erp
+    elif cache is not None and not full:
+        earlier_p = cache.load_platform(profile.name, src_p)
+        earlier_e = cache.load_erp(profile.name, src_e)
     got_p: PlatformRead | BaseException
     got_e: ErpBatch | BaseException
     try:
@@ -241,7 +249,9 @@ def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, 
 
 def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
                 policy: Policy | None = None, now: datetime | None = None,
-                workers: int = 1) -> CheckReport:
+                workers: int = 1, rechecker: Rechecker | None = None) -> CheckReport:
+    """Pair and reconcile what was read; a session's `rechecker` checks again only the
+    returns that may have changed since its last run."""
     problems = {ref: list(found) for ref, found in data.platform.problems.items()}
     for ref, found in data.erp.problems.items():
         problems.setdefault(ref, []).extend(found)
@@ -250,7 +260,10 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
                       unseen=data.erp.unseen, platform_system=profile.platform.system)
     ctx = Context(mappings=mappings, master=data.erp.master, policy=policy or policy_of(profile),
                   now=now or datetime.now(UTC), names=systems.names())
-    result = reconcile(paired.cases, ctx, workers=workers)
+    if rechecker is not None:
+        result = rechecker.run(paired.cases, ctx, workers=workers)
+    else:
+        result = reconcile(paired.cases, ctx, workers=workers)
     data.platform_status.records = len(data.platform.views)
     data.erp_status.records = erp_record_count(paired.cases)
     report = CheckReport(generated_at=ctx.now, profile=profile.name,

@@ -20,13 +20,14 @@ from typing import Any
 
 from ..config import Profile
 from ..connectors.http import CallLog
+from ..domain.recheck import Rechecker
 from ..domain.reference import ErpMaster, Mappings
 from ..locations import INBOX_DB_NAME
 from ..store.cache import Cache
 from ..store.inbox import Inbox
 from .check import CheckReport, SourceStatus
 from .connections import SecretLookup, open_writer
-from .live import DEFAULT_DEADLINE, fetch_live, live_report
+from .live import DEFAULT_DEADLINE, LiveData, fetch_live, live_report
 from .platform_read import inbox_for
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
@@ -164,6 +165,10 @@ class LiveSession(Session):
         #: Where `listen` keeps what systems push (beside the cache unless told).
         self._inbox_path = inbox_path or cache_path.with_name(INBOX_DB_NAME)
         self._now = now or (lambda: datetime.now(UTC))
+        #: The last read and the findings per return, kept between refreshes: a refresh
+        #: reads what changed, lays it over these and checks again only what changed.
+        self._kept: LiveData | None = None
+        self._rechecker = Rechecker()
 
     def open_writer(self):
         return open_writer(self.profile, self._lookup, CallLog())
@@ -216,10 +221,12 @@ class LiveSession(Session):
             try:
                 data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
                                               log=log, deadline=self.deadline,
-                                              inbox=self._inbox()))
+                                              inbox=self._inbox(), kept=self._kept))
+                self._kept = data
                 self._phase = "reconciling"
                 mappings = self._mappings()
-                report = live_report(self.profile, data, mappings, now=self._now())
+                report = live_report(self.profile, data, mappings, now=self._now(),
+                                     rechecker=self._rechecker)
                 self._phase = "saving"
                 cache.wait()  # the raw records' background write first: one writer at a time
                 cache.save_report(self.profile.name, report.to_json())

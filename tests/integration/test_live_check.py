@@ -297,3 +297,53 @@ def test_a_wrong_key_names_the_variable_it_came_from(tmp_path: Path, served) -> 
     assert doctor.returncode != 0
     assert "environment variable RETURNS_CONSOLE_SANDBOX_API_KEY" in doctor.stdout + doctor.stderr
     assert "not-the-key" not in doctor.stdout + doctor.stderr
+
+
+def test_a_session_that_keeps_its_last_read_refreshes_to_what_a_full_check_finds(
+        tmp_path: Path) -> None:
+    """The console keeps its last read and the findings per return in memory: a refresh
+    lays the changes over them and checks again only the returns that changed, and finds
+    exactly what a full read and a full reconcile of the same moment find."""
+    import asyncio
+    from datetime import timedelta
+
+    from returns_console.domain.recheck import Rechecker
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.live import fetch_live, live_report
+    from returns_console.store.cache import Cache
+
+    sandbox = build_sandbox(NOW, returns=200)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    later = NOW + timedelta(hours=1)
+    truth = planted(sandbox.truth)
+    duplicated = next(t[0] for t in truth if t[1] == "CREDIT_NOTE_DUPLICATE")
+    healthy = next(c for c in sandbox.scenario.snapshot["returns"]
+                   if c["erp"]["credit_notes"] and c["platform"]["return_ref"]
+                   not in {t[0] for t in truth})
+    ref = healthy["platform"]["return_ref"]
+    rechecker = Rechecker()
+    mappings = demo_mappings(sandbox)
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        first = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache))
+        live_report(profile, first, mappings, now=NOW, rechecker=rechecker)
+        memo = sandbox.erp.data.find("salesCreditMemos", externalDocumentNumber=ref)
+        sandbox.erp.data.update("salesCreditMemos", memo["id"], at=later,
+                               totalTaxAmount=memo["totalTaxAmount"] - 1)
+        memos = sandbox.erp.data.sets["salesCreditMemos"]
+        memos.remove([m for m in memos if m["externalDocumentNumber"] == duplicated][-1])
+        sandbox.platform.records[3]["date_updated"] = later.isoformat()
+        kept = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache, kept=first))
+        full = asyncio.run(fetch_live(profile, sandbox.secret, full=True))
+    cache.close()
+    refreshed = live_report(profile, kept, mappings, now=later, rechecker=rechecker)
+    assert rechecker.checked < len(refreshed.cases) // 2
+    want = live_report(profile, full, mappings, now=later).to_json()
+    got = refreshed.to_json()
+    for report in (got, want):
+        for side in ("platform", "erp"):
+            report[side].pop("fetched_at")
+    assert got == want
+    assert (ref, "TAX_MISMATCH", False) in found(got)
+    assert (duplicated, "CREDIT_NOTE_DUPLICATE", False) not in found(got)
