@@ -113,6 +113,7 @@ from ...kits.odata.client import (
     next_link,
     query_options,
 )
+from .partial import subset, touched_keys
 
 SYSTEM = "d365_bc"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -987,6 +988,9 @@ class BusinessCentralConnector:
                 if (parts := ref.split(":", 2))[1] not in present
                 or parts[2] in present[parts[1]]}
         raw = {**kept, **changed.raw}
+        quick = self._merge_touched(earlier, earlier_raw, changed, raw)
+        if quick is not None:
+            return quick
         found: defaultdict[str, list[Any]] = defaultdict(list)
         for raw_ref, record in raw.items():
             found[raw_ref.split(":", 2)[1]].append(record)
@@ -1001,6 +1005,53 @@ class BusinessCentralConnector:
                             None).assemble(rows)
         merged.cursor = max(filter(None, (earlier.cursor, changed.cursor)), default=None)
         return merged
+
+
+    def _merge_touched(self, earlier: ErpBatch, earlier_raw: dict[str, Any],
+                       changed: ErpBatch, raw: dict[str, Any]) -> ErpBatch | None:
+        """`merge` for a batch kept in memory with its views (the console's last read):
+        only the link keys the read touched are assembled again (see partial.py), every
+        other view is carried over as it is. None when that cannot be the same as
+        assembling everything: a batch with no views (as the cache keeps it), master data
+        changed, an API that appeared or vanished, an invoice that did not validate."""
+        if not earlier.views or not earlier.raw or _absent(earlier) != _absent(changed) \
+                or any(n.startswith(INVOICE_SKIPPED) for n in earlier.notices):
+            return None
+        keys = touched_keys(earlier_raw, raw, changed.raw)
+        if keys is None:
+            return None
+        rows: dict[str, list[Any] | None] = dict(subset(raw, keys))
+        for name in ("salesReturnOrders", "returnReceipts"):
+            rows.setdefault(name, [])
+            if name in _absent(earlier):
+                rows[name] = None
+        part = _Assembler(self.settings, changed.fetched_at or datetime.now(UTC),
+                          None).assemble(rows, master=earlier.master)
+        if not set(part.notices) <= set(earlier.notices):
+            return None
+        views = {k: v for k, v in earlier.views.items() if k.casefold() not in keys}
+        views.update((k, v) for k, v in part.views.items() if k.casefold() in keys)
+        problems = {k: v for k, v in earlier.problems.items() if k.casefold() not in keys}
+        problems.update((k, v) for k, v in part.problems.items() if k.casefold() in keys)
+        return ErpBatch(views=views, master=earlier.master, problems=problems, raw=raw,
+                        fetched_at=part.fetched_at, notices=list(earlier.notices),
+                        unseen=earlier.unseen,
+                        cursor=max(filter(None, (earlier.cursor, changed.cursor)),
+                                   default=None))
+
+
+#: How a sales invoice that did not validate is noticed (see `_Assembler.records`).
+INVOICE_SKIPPED = "salesInvoices record "
+
+
+def _absent(batch: ErpBatch) -> frozenset[str]:
+    """The optional document APIs a batch's tenant lacked."""
+    out = set()
+    if NO_RETURN_ORDERS in batch.notices:
+        out.add("salesReturnOrders")
+    if any("no returnReceipts API" in n for n in batch.notices):
+        out.add("returnReceipts")
+    return frozenset(out)
 
 
 def _checked_link(link: str) -> str:
@@ -1062,7 +1113,10 @@ class _Assembler:
         self.shipping = {n.casefold() for n in settings.shipping_items}
         self.pattern = re.compile(settings.link_pattern) if settings.link_pattern else None
 
-    def assemble(self, rows: dict[str, list[Any] | None]) -> ErpBatch:
+    def assemble(self, rows: dict[str, list[Any] | None],
+                 master: ErpMaster | None = None) -> ErpBatch:
+        """`master`: the master data as already assembled from the same records (only
+        the locations are read again: lines name them by id)."""
         batch = self.batch
         has_orders = rows.get("salesReturnOrders") is not None
         has_receipts = rows.get("returnReceipts") is not None
@@ -1070,7 +1124,12 @@ class _Assembler:
             batch.notices.append(NO_RETURN_ORDERS if not has_orders else
                                  "this Business Central tenant has no returnReceipts API; "
                                  "receipts are read from posted credit memos")
-        self.master(rows)
+        if master is None:
+            self.master(rows)
+        else:
+            batch.master = master
+            self.locations = {r.id.casefold(): r.code for r in self.records(
+                "locations", rows.get("locations"), BcCode, master=True)}
         invoices = self.records("salesInvoices", rows.get("salesInvoices"), BcInvoice,
                                 master=True)
         self.invoices_by_id = {i.id.casefold(): i for i in invoices}

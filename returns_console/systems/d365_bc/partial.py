@@ -1,0 +1,133 @@
+"""Which link keys an incremental read touches, so a refresh assembles only their views.
+
+Business Central documents meet under a link key in three ways (see `_Assembler.assemble`):
+by their own `externalDocumentNumber`; a return receipt by the return order its
+`orderNumber` names; a credit memo's order reference through the invoice it applies to.
+A record that did not validate is kept under its link or, lacking one, its number. The keys
+here are a superset of those (case-folded): assembling a key again needlessly costs a
+little, missing one would leave a stale view, so every doubt counts a key in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: Sets whose records are master data, not documents of a return: when one of these
+#: changes, every view may, and the whole batch is assembled again.
+MASTER_SETS = frozenset({"items", "customers", "customerReturnReasons", "paymentMethods",
+                         "accountingPeriods", "locations", "unitsOfMeasure"})
+INVOICES = "salesInvoices"
+ORDERS = "salesReturnOrders"
+RECEIPTS = "returnReceipts"
+MEMOS = "salesCreditMemos"
+#: The key a record with no link, number or id is kept under.
+UNKNOWN = "d365_bc-record-unknown"
+
+
+def set_of(raw_ref: str) -> str:
+    """The entity set of a raw_ref (`d365_bc:<set>:<id>`)."""
+    return raw_ref.split(":", 2)[1]
+
+
+def _text(record: Any, key: str) -> str:
+    value = record.get(key) if isinstance(record, dict) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def own_keys(record: Any) -> set[str]:
+    """The keys a record may count under by itself: its link, else (when it does not
+    validate) its number, code or id."""
+    keys = {_text(record, "externalDocumentNumber"), _text(record, "number"),
+            _text(record, "code"), _text(record, "id")}
+    keys.discard("")
+    return {key.casefold() for key in keys} or {UNKNOWN}
+
+
+class _Index:
+    """Who refers to whom, over the records before and after the read."""
+
+    def __init__(self, raws: Iterable[Mapping[str, Any]]) -> None:
+        self.orders: defaultdict[str, set[str]] = defaultdict(set)
+        self.receipts: defaultdict[str, set[str]] = defaultdict(set)
+        self.memos_by_invoice: defaultdict[str, set[str]] = defaultdict(set)
+        for raw in raws:
+            for ref, record in raw.items():
+                name = set_of(ref)
+                if name == ORDERS:
+                    self.orders[_text(record, "number")] |= own_keys(record)
+                elif name == RECEIPTS:
+                    self.receipts[_text(record, "orderNumber")] |= own_keys(record)
+                elif name == MEMOS:
+                    for link in _invoice_links(record):
+                        self.memos_by_invoice[link] |= own_keys(record)
+
+    def keys(self, name: str, record: Any) -> set[str]:
+        """Every key a record of set `name` may count under, or make others count under."""
+        keys = own_keys(record)
+        if name == RECEIPTS:
+            keys |= self.orders.get(_text(record, "orderNumber"), set())
+        elif name == ORDERS:
+            # its receipts follow it from key to key (to the last order of that number)
+            number = _text(record, "number")
+            keys |= self.receipts.get(number, set()) | self.orders.get(number, set())
+        elif name == INVOICES:
+            for link in (_text(record, "id").casefold(), "#" + _text(record, "number")):
+                keys |= self.memos_by_invoice.get(link, set())
+        return keys
+
+
+def _invoice_links(record: Any) -> list[str]:
+    """How a credit memo names its invoice: by id (case-folded) or `#number`."""
+    links = []
+    if invoice_id := _text(record, "invoiceId"):
+        links.append(invoice_id.casefold())
+    if number := _text(record, "invoiceNumber"):
+        links.append("#" + number)
+    return links
+
+
+def touched_keys(before: Mapping[str, Any], after: Mapping[str, Any],
+                 changed: Iterable[str]) -> set[str] | None:
+    """The (case-folded) keys whose views the difference between `before` and `after`
+    (raw records by raw_ref) may change; None when master data changed (every view may).
+    `changed` names the records the read returned; those gone from `after` were deleted."""
+    index = _Index((before, after))
+    keys: set[str] = set()
+    deleted = [ref for ref in before if ref not in after]
+    for ref in [*changed, *deleted]:
+        name = set_of(ref)
+        old, new = before.get(ref), after.get(ref)
+        if old == new:  # read again unchanged (reads overlap by a little, on purpose)
+            continue
+        if name in MASTER_SETS:
+            return None
+        for version in (old, new):
+            if version is not None:
+                keys |= index.keys(name, version)
+    return keys
+
+
+def subset(raw: Mapping[str, Any], keys: set[str]) -> dict[str, list[Any] | None]:
+    """The records (by set, in `raw`'s order) that the views of `keys` are made of, with
+    the invoices their credit memos name, and the locations (lines name them by id)."""
+    index = _Index((raw,))
+    rows: defaultdict[str, list[Any]] = defaultdict(list)
+    invoices: list[tuple[str, Any]] = []
+    named: set[str] = set()
+    for ref, record in raw.items():
+        name = set_of(ref)
+        if name == "locations":
+            rows[name].append(record)
+        elif name == INVOICES:
+            invoices.append((ref, record))
+        elif name not in MASTER_SETS and index.keys(name, record) & keys:
+            rows[name].append(record)
+            if name == MEMOS:
+                named.update(_invoice_links(record))
+    for _, record in invoices:
+        if own_keys(record) & keys or _text(record, "id").casefold() in named \
+                or "#" + _text(record, "number") in named:
+            rows[INVOICES].append(record)
+    return dict(rows)
