@@ -113,7 +113,7 @@ from ...kits.odata.client import (
     next_link,
     query_options,
 )
-from .partial import subset, touched_keys
+from .partial import Links, subset, touched_keys
 
 SYSTEM = "d365_bc"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -1017,10 +1017,11 @@ class BusinessCentralConnector:
         if not earlier.views or not earlier.raw or _absent(earlier) != _absent(changed) \
                 or any(n.startswith(INVOICE_SKIPPED) for n in earlier.notices):
             return None
-        keys = touched_keys(earlier_raw, raw, changed.raw)
+        links = Links(raw)
+        keys = touched_keys(links, earlier_raw, raw, changed.raw)
         if keys is None:
             return None
-        rows: dict[str, list[Any] | None] = dict(subset(raw, keys))
+        rows = subset(links, keys)
         for name in ("salesReturnOrders", "returnReceipts"):
             rows.setdefault(name, [])
             if name in _absent(earlier):

@@ -36,32 +36,46 @@ def _text(record: Any, key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+_OWN = ("externalDocumentNumber", "number", "code", "id")
+
+
 def own_keys(record: Any) -> set[str]:
     """The keys a record may count under by itself: its link, else (when it does not
     validate) its number, code or id."""
-    keys = {_text(record, "externalDocumentNumber"), _text(record, "number"),
-            _text(record, "code"), _text(record, "id")}
-    keys.discard("")
-    return {key.casefold() for key in keys} or {UNKNOWN}
+    keys = set()
+    if isinstance(record, dict):
+        for name in _OWN:
+            value = record.get(name)
+            if isinstance(value, str) and (value := value.strip()):
+                keys.add(value.casefold())
+    return keys or {UNKNOWN}
 
 
-class _Index:
-    """Who refers to whom, over the records before and after the read."""
+class Links:
+    """Who refers to whom among a batch's raw records (one pass over them), and its
+    document records by set, in the batch's order."""
 
-    def __init__(self, raws: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, raw: Mapping[str, Any]) -> None:
         self.orders: defaultdict[str, set[str]] = defaultdict(set)
         self.receipts: defaultdict[str, set[str]] = defaultdict(set)
         self.memos_by_invoice: defaultdict[str, set[str]] = defaultdict(set)
-        for raw in raws:
-            for ref, record in raw.items():
-                name = set_of(ref)
-                if name == ORDERS:
-                    self.orders[_text(record, "number")] |= own_keys(record)
-                elif name == RECEIPTS:
-                    self.receipts[_text(record, "orderNumber")] |= own_keys(record)
-                elif name == MEMOS:
-                    for link in _invoice_links(record):
-                        self.memos_by_invoice[link] |= own_keys(record)
+        self.by_set: defaultdict[str, list[Any]] = defaultdict(list)
+        for ref, record in raw.items():
+            name = set_of(ref)
+            if name not in MASTER_SETS or name == "locations":
+                self.by_set[name].append(record)
+            self.add(name, record)
+
+    def add(self, name: str, record: Any) -> None:
+        """Count `record` of set `name` in (an older version counts too: who referred to
+        whom before the read matters as much as after)."""
+        if name == ORDERS:
+            self.orders[_text(record, "number")] |= own_keys(record)
+        elif name == RECEIPTS:
+            self.receipts[_text(record, "orderNumber")] |= own_keys(record)
+        elif name == MEMOS:
+            for link in _invoice_links(record):
+                self.memos_by_invoice[link] |= own_keys(record)
 
     def keys(self, name: str, record: Any) -> set[str]:
         """Every key a record of set `name` may count under, or make others count under."""
@@ -88,46 +102,49 @@ def _invoice_links(record: Any) -> list[str]:
     return links
 
 
-def touched_keys(before: Mapping[str, Any], after: Mapping[str, Any],
+def touched_keys(links: Links, before: Mapping[str, Any], after: Mapping[str, Any],
                  changed: Iterable[str]) -> set[str] | None:
     """The (case-folded) keys whose views the difference between `before` and `after`
-    (raw records by raw_ref) may change; None when master data changed (every view may).
-    `changed` names the records the read returned; those gone from `after` were deleted."""
-    index = _Index((before, after))
-    keys: set[str] = set()
+    (raw records by raw_ref; `links` made of `after`) may change; None when master data
+    changed (every view may). `changed` names the records the read returned; those gone
+    from `after` were deleted."""
     deleted = [ref for ref in before if ref not in after]
+    moved = []
     for ref in [*changed, *deleted]:
-        name = set_of(ref)
         old, new = before.get(ref), after.get(ref)
         if old == new:  # read again unchanged (reads overlap by a little, on purpose)
             continue
+        name = set_of(ref)
         if name in MASTER_SETS:
             return None
+        if old is not None:
+            links.add(name, old)
+        moved.append((name, old, new))
+    keys: set[str] = set()
+    for name, old, new in moved:
         for version in (old, new):
             if version is not None:
-                keys |= index.keys(name, version)
+                keys |= links.keys(name, version)
     return keys
 
 
-def subset(raw: Mapping[str, Any], keys: set[str]) -> dict[str, list[Any] | None]:
-    """The records (by set, in `raw`'s order) that the views of `keys` are made of, with
-    the invoices their credit memos name, and the locations (lines name them by id)."""
-    index = _Index((raw,))
-    rows: defaultdict[str, list[Any]] = defaultdict(list)
-    invoices: list[tuple[str, Any]] = []
+def subset(links: Links, keys: set[str]) -> dict[str, list[Any] | None]:
+    """The records (by set, in the batch's order) that the views of `keys` are made of,
+    with the invoices their credit memos name, and the locations (lines name them by id)."""
+    rows: dict[str, list[Any] | None] = {"locations": links.by_set.get("locations", [])}
     named: set[str] = set()
-    for ref, record in raw.items():
-        name = set_of(ref)
-        if name == "locations":
-            rows[name].append(record)
-        elif name == INVOICES:
-            invoices.append((ref, record))
-        elif name not in MASTER_SETS and index.keys(name, record) & keys:
-            rows[name].append(record)
-            if name == MEMOS:
+    for name, records in links.by_set.items():
+        if name in (INVOICES, "locations"):
+            continue
+        chosen = [record for record in records if links.keys(name, record) & keys]
+        if chosen:
+            rows[name] = chosen
+        if name == MEMOS:
+            for record in chosen:
                 named.update(_invoice_links(record))
-    for _, record in invoices:
-        if own_keys(record) & keys or _text(record, "id").casefold() in named \
-                or "#" + _text(record, "number") in named:
-            rows[INVOICES].append(record)
-    return dict(rows)
+    invoices = [record for record in links.by_set.get(INVOICES, ())
+                if own_keys(record) & keys or _text(record, "id").casefold() in named
+                or "#" + _text(record, "number") in named]
+    if invoices:
+        rows[INVOICES] = invoices
+    return rows
