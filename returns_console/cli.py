@@ -443,21 +443,27 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
     """Run the console on a session; the session is closed whatever happens."""
     from .config import load_config
     from .locations import resolve
-    from .secrets import audit_key
-    from .services.actions import Actions, operator_name
     from .services.ui_state import FILE_NAME
     from .tui.app import ReturnsConsole
 
     try:
         places = resolve(obj.get("config_path"))
         config = load_config(places.config_file)
-        actions = Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
-                          operator=operator_name(config.operator), audit_key=audit_key(),
-                          witness=places.audit_witness)
+
+        def make_actions():
+            """The actions, the audit log and triage: made when the console first uses
+            them (after its first frame), not before it (the keyring, two databases)."""
+            from .secrets import audit_key
+            from .services.actions import Actions, operator_name
+
+            return Actions(session, audit_path=places.audit_db, triage_path=places.triage_db,
+                           operator=operator_name(config.operator), audit_key=audit_key(),
+                           witness=places.audit_witness)
+
         app = ReturnsConsole(session, theme=obj.get("theme") or config.theme,
                              presenter=presenter or obj.get("presenter", False),
                              keymap=config.keymap, open_ref=open_ref,
-                             state_path=places.data_dir / FILE_NAME, actions=actions)
+                             state_path=places.data_dir / FILE_NAME, make_actions=make_actions)
         app.run()
     finally:
         session.close()

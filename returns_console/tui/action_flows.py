@@ -14,41 +14,41 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 
-from ..domain.actions import CODE_KIND_OF, FIXES, Plan, suggest_links
 from ..domain.codes import Action, Code
-from ..domain.findings import Finding
-from ..domain.model import ReturnCase
-from ..services.actions import Actions, Outcome, erp_records
-from .screens.action_form import ActionForm, Field
-from .screens.audit import AuditScreen
-from .screens.preview import PreviewScreen
-from .screens.results import ResultsScreen
-from .screens.return_detail import ReturnScreen
 
+# What an action needs (the services that write, the dialogs) is imported when an action
+# first runs, not with the console: the queue's first frame needs none of it.
 if TYPE_CHECKING:
     from textual.app import App
 
+    from ..domain.actions import Plan
+    from ..domain.findings import Finding
+    from ..domain.model import ReturnCase
+    from ..services.actions import Actions, Outcome
     from ..services.check import CheckReport
     from ..services.session import Loaded, Session
+    from .screens.action_form import Field
     from .screens.queue import QueueScreen
 
     _AppBase = App[None]
 else:
     _AppBase = object
 
-MakePlans = Callable[[dict[str, str]], list[Plan]]
+MakePlans = Callable[[dict[str, str]], "list[Plan]"]
 
 
 class ActionFlows(_AppBase):
     """The console app's action flows: its self-type is the App, which provides what is
     declared here (the session, the last report, the queue, a refresh)."""
 
-    actions: Actions | None
     _open_ref: str | None
     if TYPE_CHECKING:
         loaded: Loaded | None
         session: Session
         refreshes_started: int
+
+        @property
+        def actions(self) -> Actions | None: ...
 
         @property
         def report(self) -> CheckReport | None: ...
@@ -76,6 +76,8 @@ class ActionFlows(_AppBase):
                 self._plan(title, make, values, fields, note)
 
         if fields:
+            from .screens.action_form import ActionForm
+
             self.push_screen(ActionForm(title, fields, note=note), after_form)
         else:
             after_form({})
@@ -117,6 +119,8 @@ class ActionFlows(_AppBase):
             self._mark_in_flight(plans, ["sending"] * len(plans))
             self._apply(title, make, values, plans)
 
+        from .screens.preview import PreviewScreen
+
         self.push_screen(PreviewScreen(plans, read_only=self.session.read_only), confirmed)
 
     @work(thread=True, group="apply", exit_on_error=False)
@@ -141,6 +145,8 @@ class ActionFlows(_AppBase):
         """The queue rows each plan fixes, marked at once (a large queue's refresh takes
         a while): `sending`, then `sent` or `failed` until a later refresh lands; "" unmarks
         (a conflict: the plan is made again)."""
+        from ..domain.actions import FIXES
+
         queue = self._queue()
         if queue is None or self.report is None:
             return
@@ -176,6 +182,8 @@ class ActionFlows(_AppBase):
                         severity="information" if outcome.ok else "error",
                         timeout=10 if outcome.ok else 30)
         else:
+            from .screens.results import ResultsScreen
+
             self.push_screen(ResultsScreen(title, outcomes))
         if len(plans) > 1:  # a bulk action is done with its marks
             queue = self._queue()
@@ -188,6 +196,8 @@ class ActionFlows(_AppBase):
     def _follow(self, plan: Plan) -> None:
         """A fixed reference moves an unlinked ERP record onto its return: the unlinked one
         is gone after the refresh, so the return it now belongs to opens instead."""
+        from .screens.return_detail import ReturnScreen
+
         link = plan.parameters.get("link") if plan.action == Action.FIX_REFERENCE else None
         screen = self.screen
         if (link and isinstance(screen, ReturnScreen) and screen.case.unlinked
@@ -218,6 +228,10 @@ class ActionFlows(_AppBase):
         if actions is None:
             self.notify("Actions are not available in this session", severity="warning")
             return
+        from ..domain.actions import CODE_KIND_OF, FIXES
+        from ..services.actions import erp_records
+        from .screens.action_form import Field
+
         first = _first(findings, FIXES.get(name, frozenset()))
         ref = case.return_ref
         if name == Action.REMAP_SKU:
@@ -258,6 +272,8 @@ class ActionFlows(_AppBase):
             self.start_action("Re-queue posting", [],
                               lambda v: [actions.plan_requeue(self._now_loaded(), ref)])
         elif name == "audit":
+            from .screens.audit import AuditScreen
+
             self.push_screen(AuditScreen(actions, return_ref=ref))
 
     def triage_action(self, kind: str, findings: Sequence[Finding]) -> None:
@@ -276,6 +292,8 @@ class ActionFlows(_AppBase):
             if values is not None:
                 self._triage(kind, findings, values["value"])
 
+        from .screens.action_form import ActionForm, Field
+
         label, hint = TRIAGE_PROMPTS[kind]
         count = len(findings)
         named = ", ".join(f"{f.code.value} on {f.return_ref}" for f in findings[:3])
@@ -288,6 +306,8 @@ class ActionFlows(_AppBase):
     @work(thread=True, group="action", exit_on_error=False)
     def _triage(self, kind: str, findings: list[Finding], value: str | None) -> None:
         import uuid
+
+        from ..services.actions import Outcome
 
         batch = uuid.uuid4().hex[:12] if len(findings) > 1 else None
         outcomes = []
@@ -311,6 +331,8 @@ class ActionFlows(_AppBase):
             o = outcomes[0]
             self.notify(o.message, severity="information" if o.ok else "error")
         else:
+            from .screens.results import ResultsScreen
+
             self.push_screen(ResultsScreen(kind.title(), outcomes))
             queue = self._queue()
             if queue is not None:  # a bulk step is done with its marks
@@ -320,6 +342,8 @@ class ActionFlows(_AppBase):
 
     def _audit_changed(self) -> None:
         """New audit rows: an audit screen open under the dialogs shows them at once."""
+        from .screens.audit import AuditScreen
+
         for screen in self.screen_stack:
             if isinstance(screen, AuditScreen):
                 screen.reload()
@@ -371,6 +395,8 @@ TRIAGE_PROMPTS = {"snooze": ("Snooze until (date)", "e.g. 2026-11-30"),
 
 def _likely_returns(case: ReturnCase, cases: Sequence[ReturnCase]) -> str:
     """The platform returns the record most likely belongs to (typo first)."""
+    from ..domain.actions import suggest_links
+
     found = suggest_links(case, cases)
     return f"Platform returns like it: {', '.join(found)}" if found else ""
 

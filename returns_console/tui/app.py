@@ -6,9 +6,10 @@ It calls a `Session` (services/session.py) and never makes an HTTP call itself.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,8 +21,6 @@ from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
 from ..errors import UserError
-from ..services.actions import Actions
-from ..services.check import CheckReport
 from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
 from ..services.ui_state import load_view, save_view
 from .action_flows import ActionFlows
@@ -37,12 +36,15 @@ from .requests import (
     UndoRequested,
     ViewChanged,
 )
-from .screens.audit import AuditScreen
-from .screens.help import HelpScreen
 from .screens.queue import QueueScreen
-from .screens.return_detail import ReturnScreen
 from .themes import DEFAULT, load_themes, themes_dir
 from .widgets.environment_bar import EnvironmentBar
+
+# The other screens, and the services that write (actions, triage, the audit log), are
+# imported when first used: the queue's first frame needs none of them.
+if TYPE_CHECKING:
+    from ..services.actions import Actions
+    from ..services.check import CheckReport
 
 VARIABLE_DEFAULTS = {
     "env-demo": "#9B7BE6", "env-sandbox": "#E5B84C", "env-production": "#F0605D",
@@ -77,9 +79,15 @@ class ReturnsConsole(ActionFlows, App):
                  theme: str | None = None, presenter: bool = False,
                  keymap: Mapping[str, str] | None = None, open_ref: str | None = None,
                  state_path: Path | None = None, environment: str | None = None,
-                 actions: Actions | None = None) -> None:
+                 actions: Actions | None = None,
+                 make_actions: Callable[[], Actions] | None = None) -> None:
+        """`actions` (writes, triage, the audit log), or `make_actions` to make them when
+        first used: opening them reads the keyring and the audit and triage databases, which
+        the first frame does not need (the refresh after it uses them first)."""
         super().__init__()
-        self.actions = actions
+        self._actions = actions
+        self._make_actions = None if actions is not None else make_actions
+        self._actions_lock = threading.Lock()
         self._triage_labels: dict[str, str] = {}
         self._resolved = False
         self._refresh_again = False
@@ -104,9 +112,16 @@ class ReturnsConsole(ActionFlows, App):
         self._state_path = state_path
         self._keymap = dict(keymap or {})
         self._progress_timer: Timer | None = None
+        #: The last report kept (read in compose, shown in on_mount), or why it could not be.
+        self._opening: Loaded | None = None
+        self._opening_error: Exception | None = None
         for custom in load_themes():
             self.register_theme(custom)
         self._asked_theme = theme or DEFAULT
+        if self._asked_theme in self.available_themes:
+            # now, before the stylesheet is first read: set in on_mount, the theme would
+            # make Textual parse it again and restyle every widget before the first frame
+            self.theme = self._asked_theme
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -115,6 +130,21 @@ class ReturnsConsole(ActionFlows, App):
         if self.presenter:
             message = self.presenter_masker().mask(message)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    @property
+    def actions(self) -> Actions | None:
+        """The session's actions (None: this console has none), made when first asked for,
+        by whichever thread asks first (the refresh worker, usually)."""
+        if self._make_actions is not None:
+            with self._actions_lock:
+                make, self._make_actions = self._make_actions, None
+                if make is not None:
+                    try:
+                        self._actions = make()
+                    except BaseException:  # said by whoever asked; asked again next time
+                        self._make_actions = make
+                        raise
+        return self._actions
 
     @property
     def report(self) -> CheckReport | None:
@@ -133,6 +163,16 @@ class ReturnsConsole(ActionFlows, App):
         return {**super().get_theme_variable_defaults(), **VARIABLE_DEFAULTS}
 
     def compose(self) -> ComposeResult:
+        # The last report first: with one, the queue opens on it at once (on_mount), over
+        # this screen, which is then never seen, so it is left empty (nothing to lay out or
+        # style before the queue's first frame, no spinner running under the queue).
+        self._opening = None
+        try:
+            self._opening = self.session.opening()
+        except Exception as exc:  # a cache we cannot read is no reason not to start
+            self._opening_error = exc
+        if self._opening is not None:
+            return
         yield Header(show_clock=False)
         yield EnvironmentBar(id="environment")
         yield Static("reading the last report…", id="loading-text")
@@ -146,11 +186,11 @@ class ReturnsConsole(ActionFlows, App):
             for warning in keymap_clashes(self._keymap):
                 self.notify(warning, severity="warning", markup=False, timeout=10)
         self.sub_title = self._sub_title()
-        opening = None
-        try:
-            opening = self.session.opening()
-        except Exception as exc:  # a cache we cannot read is no reason not to start
-            self.notify(f"The last report could not be read: {exc}", severity="warning")
+        opening, self._opening = self._opening, None
+        if self._opening_error is not None:
+            self.notify(f"The last report could not be read: {self._opening_error}",
+                        severity="warning")
+            self._opening_error = None
         if opening is None:
             self.action_refresh_data()
         else:
@@ -161,8 +201,8 @@ class ReturnsConsole(ActionFlows, App):
 
     def on_unmount(self) -> None:
         self._save_view()
-        if self.actions is not None:
-            self.actions.close()
+        if self._actions is not None:  # never made just to be closed
+            self._actions.close()
         self.session.close()
 
     # -- environment, theme, presenter ------------------------------------------------------
@@ -188,6 +228,8 @@ class ReturnsConsole(ActionFlows, App):
 
     def on_audit_requested(self, message: AuditRequested) -> None:
         if self.actions is not None:
+            from .screens.audit import AuditScreen
+
             self.push_screen(AuditScreen(self.actions, return_ref=message.return_ref))
 
     def on_undo_requested(self, message: UndoRequested) -> None:
@@ -271,6 +313,8 @@ class ReturnsConsole(ActionFlows, App):
         return self.presenter_masker().mask(text) if self.presenter else text
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.screen, self.focused))
 
     # -- loading ------------------------------------------------------------------------------
@@ -393,6 +437,8 @@ class ReturnsConsole(ActionFlows, App):
         queue = self._queue()
         if queue is not None:
             queue.show_report(loaded.report, skus, self._triage_labels, serial=serial)
+            from .screens.return_detail import ReturnScreen
+
             if isinstance(self.screen, ReturnScreen):  # show the open return as it is now
                 ref = self.screen.case.return_ref
                 self.pop_screen()
@@ -473,6 +519,8 @@ class ReturnsConsole(ActionFlows, App):
         found += [f for f in loaded.report.result.delays if f.return_ref == case.return_ref]
         raw = loaded.raw
         triage = self.actions.triage_details([f.id for f in found]) if self.actions else {}
+        from .screens.return_detail import ReturnScreen
+
         self.push_screen(ReturnScreen(case, found, raw=raw.get, presenter=self.presenter,
                                       mappings=loaded.mappings,
                                       master=loaded.master or loaded.report.master,

@@ -5,14 +5,13 @@ fast to test and fast to run: a keystroke re-filters 10,000 findings in a few mi
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..domain.codes import Owner
+from ..domain.codes import Owner, Severity
 from ..domain.findings import Finding
 
 OWNERS = ("all", *(o.value for o in Owner))
@@ -85,7 +84,11 @@ _EXAMPLE = {"return": "R-100075", "order": "#1001", "sku": "TEE-BLK-M", "code": 
 
 @dataclass(slots=True)
 class Queue:
-    """The findings of one report, indexed once for filtering and sorting."""
+    """The findings of one report, indexed once for filtering and sorting.
+
+    Made when a report is shown, so it does only what the first frame needs (keys, owners,
+    the one order shown); the text each filter word is looked for in is made on the first
+    filter (or by `prepare`, once the frame is drawn)."""
 
     findings: Sequence[Finding]
     #: return ref → the SKUs on it (from the cases, where the report has them)
@@ -93,31 +96,66 @@ class Queue:
     triage: dict[str, str] = field(default_factory=dict)
     keys: list[str] = field(init=False)
     by_key: dict[str, Finding] = field(init=False)
-    _hay: dict[str, str] = field(init=False)
+    _text: dict[str, str] | None = field(init=False)
     #: Every key in each order asked for so far ((column, reverse) → keys): a filter then
     #: keeps that order (a stable sort of a subset is the subset of the sorted whole), so a
     #: keystroke filters 10,000 keys without sorting them again.
     _orders: dict[tuple[str, bool], list[str]] = field(init=False)
     _owner: dict[str, str] = field(init=False)
+    _longest: dict[str, int] | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys, self.by_key, self._hay, self._orders, self._owner = [], {}, {}, {}, {}
-        seen: Counter[str] = Counter()
+        self.keys, self.by_key, self._owner, self._orders = [], {}, {}, {}
+        self._text = self._longest = None
+        seen: dict[str, int] = {}
+        keys, by_key, owner = self.keys, self.by_key, self._owner
         for f in self.findings:
             key = f.id
-            seen[key] += 1
-            if seen[key] > 1:
+            if key in seen:  # the same finding twice: the second is `id-2`, and so on
+                seen[key] += 1
                 key = f"{key}-{seen[key]}"
-            self.keys.append(key)
-            self.by_key[key] = f
-            self._owner[key] = f.owner.value
-            self._hay[key] = " ".join(str(v) for v in (
-                f.severity.value, f.code.value, f.return_ref, f.order_ref, f.line_ref,
-                f.stage.value, f.kind.value, f.owner.value, f.message, f.platform_value,
-                f.erp_value, self.triage_of(key)) if v).casefold()
+            else:
+                seen[key] = 1
+            keys.append(key)
+            by_key[key] = f
+            owner[key] = f.owner._value_  # an enum's value, without its descriptor
 
     def triage_of(self, key: str) -> str:
         return self.triage.get(key, "new")
+
+    def prepare(self) -> None:
+        """Make what the first filter word needs now (the text of every row), so that
+        keystroke does not wait for it."""
+        self._haystack()
+
+    @property
+    def _hay(self) -> dict[str, str]:
+        return self._haystack()
+
+    def _haystack(self) -> dict[str, str]:
+        """key → every column's text, casefolded: what filter words are looked for in."""
+        hay = self._text
+        if hay is None:
+            hay = self._text = {}
+            triage = self.triage
+            for key, f in self.by_key.items():
+                hay[key] = " ".join(str(v) for v in (
+                    f.severity._value_, f.code._value_, f.return_ref, f.order_ref,
+                    f.line_ref, f.stage._value_, f.kind._value_, f.owner._value_, f.message,
+                    f.platform_value, f.erp_value, triage.get(key, "new")) if v).casefold()
+        return hay
+
+    def longest(self) -> dict[str, int]:
+        """The longest return ref, order ref and code, in characters (columns fit them)."""
+        found = self._longest
+        if found is None:
+            values = self.by_key.values()
+            found = self._longest = {
+                "return": max(map(len, [f.return_ref for f in values]), default=0),
+                "order": max(map(len, [f.order_ref or "" for f in values]), default=0),
+                "code": max(map(len, [f.code._value_ for f in values]), default=0),
+            }
+        return found
 
     def shown(self, view: View) -> list[str]:
         """The keys passing `view`, in its order."""
@@ -129,10 +167,12 @@ class Queue:
         comprehensions over plain strings: a keystroke on 10,000 findings)."""
         words = view.text.casefold().split()
         test = _query_test(view.query, self.skus)
-        by, hay, owner_of = self.by_key, self._hay, self._owner
+        by, owner_of = self.by_key, self._owner
         keys = self._ordered(view.sort, view.reverse)
-        for word in words:  # each word narrows the last word's keys
-            keys = [k for k in keys if word in hay[k]]
+        if words:
+            hay = self._haystack()
+            for word in words:  # each word narrows the last word's keys
+                keys = [k for k in keys if word in hay[k]]
         if test is not None:
             keys = [k for k in keys if test(by[k])]
         counts = dict.fromkeys(OWNERS, 0)
@@ -146,7 +186,12 @@ class Queue:
     def _ordered(self, column: str, reverse: bool) -> list[str]:
         order = self._orders.get((column, reverse))
         if order is None:
-            order = sorted(self.keys, key=_sort_key(column, self), reverse=reverse)
+            # each key's sort value made once, then the positions sorted by them: the same
+            # stable order as sorting the keys by a key function, at C speed
+            keys = self.keys
+            values = _sort_values(column, self)
+            order = [keys[i] for i in sorted(range(len(keys)), key=values.__getitem__,
+                                             reverse=reverse)]
             self._orders[(column, reverse)] = order
         return order
 
@@ -179,6 +224,8 @@ def natural(text: str) -> tuple:
 
 
 def _sort_key(column: str, queue: Queue):
+    """The key function of one column's order (what `_sort_values` makes for every key at
+    once)."""
     by = queue.by_key
 
     def at_risk(k: str) -> tuple:
@@ -197,6 +244,32 @@ def _sort_key(column: str, queue: Queue):
     return getters.get(column, at_risk)
 
 
+#: Severity → rank, by the enum's value (a dict keyed by enum members hashes in Python).
+_RANK = {s._value_: s.rank for s in Severity}
+_ZERO = Decimal(0)
+
+
+def _sort_values(column: str, queue: Queue) -> list[Any]:
+    """Each key's value to sort `column` by, in the order of `queue.keys`: numbers and ranks
+    as numbers, references as people read them (an unknown column sorts as `at risk`)."""
+    found = [queue.by_key[k] for k in queue.keys]
+    if column == "return":
+        return [natural(f.return_ref) for f in found]
+    if column == "order":
+        return [natural(f.order_ref or "") for f in found]
+    if column in ("code", "stage", "kind", "owner"):
+        name = column
+        return [getattr(f, name)._value_ for f in found]
+    if column == "severity":
+        return [(_RANK[f.severity._value_], f.amount_at_risk or _ZERO) for f in found]
+    if column == "age":
+        return [f.age_hours for f in found]
+    if column == "triage":
+        return [queue.triage_of(k) for k in queue.keys]
+    return [(f.amount_at_risk or _ZERO, _RANK[f.severity._value_], f.age_hours)
+            for f in found]
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     total: int
@@ -212,22 +285,26 @@ class Summary:
 def summarise(findings: Iterable[Finding], until: datetime, days: int = 14) -> Summary:
     found = list(findings)
     at_risk: dict[str, Decimal] = {}
-    for f in found:
-        if f.amount_at_risk:
-            cur = f.currency or ""
-            at_risk[cur] = at_risk.get(cur, Decimal(0)) + f.amount_at_risk
+    by_severity: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    by_owner: dict[str, int] = {}
     first = (until - timedelta(days=days - 1)).date()
     per_day = [0] * days
-    for f in found:
-        born = (f.detected_at - timedelta(hours=f.age_hours)).date()
-        n = (born - first).days
+    for f in found:  # one pass; each count in the order its values first appear
+        if f.amount_at_risk:
+            cur = f.currency or ""
+            at_risk[cur] = at_risk.get(cur, _ZERO) + f.amount_at_risk
+        n = ((f.detected_at - timedelta(hours=f.age_hours)).date() - first).days
         if 0 <= n < days:
             per_day[n] += 1
+        value = f.severity._value_
+        by_severity[value] = by_severity.get(value, 0) + 1
+        value = f.kind._value_
+        by_kind[value] = by_kind.get(value, 0) + 1
+        value = f.owner._value_
+        by_owner[value] = by_owner.get(value, 0) + 1
     return Summary(
-        total=len(found),
-        by_severity=dict(Counter(f.severity.value for f in found)),
-        by_kind=dict(Counter(f.kind.value for f in found)),
-        by_owner=dict(Counter(f.owner.value for f in found)),
+        total=len(found), by_severity=by_severity, by_kind=by_kind, by_owner=by_owner,
         at_risk=dict(sorted(at_risk.items())), per_day=per_day)
 
 

@@ -156,11 +156,8 @@ class QueueScreen(Presenting, Screen):
         queue = getattr(self, "queue", None)
         longest: dict[str, int] = {}
         if queue is not None:
-            found = queue.by_key.values()
             longest = {
-                "return": max((len(f.return_ref) for f in found), default=0),
-                "order": max((len(f.order_ref or "") for f in found), default=0),
-                "code": max((len(f.code.value) for f in found), default=0),
+                **queue.longest(),  # kept by the queue: it scans every finding
                 "triage": max((len(v) for v in [*queue.triage.values(), *(
                     IN_FLIGHT[state][0] for state, _ in self.in_flight.values())]),
                     default=len("new")),
@@ -184,6 +181,13 @@ class QueueScreen(Presenting, Screen):
         self._ready = True
         self._paint_report()
         self.query_one("#queue", VirtualTable).focus()
+        self._prepare_queue()
+
+    def _prepare_queue(self) -> None:
+        """Once the rows are drawn, the queue makes what the first filter word needs (not
+        before the frame, not in that keystroke)."""
+        queue = self.queue
+        self.call_after_refresh(queue.prepare)
 
     # -- data -----------------------------------------------------------------------------
 
@@ -199,6 +203,7 @@ class QueueScreen(Presenting, Screen):
         if self._ready:
             self.query_one("#queue", VirtualTable).set_columns(columns)
             self._paint_report()
+            self._prepare_queue()
 
     def presenter_changed(self) -> None:
         """Presenter mode switched: fewer columns, every cell and the banner (un)masked."""
@@ -214,6 +219,7 @@ class QueueScreen(Presenting, Screen):
         if self._ready:
             self.query_one("#queue", VirtualTable).set_columns(columns)
             self._fill(refresh_cells=True)
+            self._prepare_queue()
 
     def mark_in_flight(self, rows: Mapping[str, str], refreshes_started: int) -> None:
         """Rows (finding id → IN_FLIGHT state, "" to unmark) shown as in flight at once,
