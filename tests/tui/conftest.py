@@ -14,6 +14,13 @@ from returns_console.services.session import DemoSession
 NOW = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch):
+    """Inputs keep their cursor shown: it blinks every 0.5 s, so on a busy machine a picture
+    taken a little later caught it hidden (the same screen, another SVG)."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
 @pytest.fixture
 def demo(tmp_path):
     session = DemoSession(tmp_path / "cache.sqlite3", now=NOW)

@@ -1,0 +1,95 @@
+"""Benchmark: the console's refresh, which keeps its last read and findings in memory.
+
+    python benchmarks/session_refresh_bench.py [--returns 10000] [--rounds 3]
+
+The sandbox runs in its own process (10,000 returns by default). This process holds the
+console's own session object (`services.session.LiveSession`, what `returns-console
+--profile NAME` refreshes through; no terminal): its first refresh reads everything (the
+cache is empty), then in each round 1% of returns change (`POST /_sandbox/touch`) and the
+session refreshes again: it reads what changed, lays it over the read it kept, assembles
+only the link keys touched and checks again only the returns that may have changed. Wall and
+CPU time of each refresh, against the first one's; and how many returns were checked again.
+The last line is a JSON object of the figures (for benchmarks/all.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from live_check_bench import NOW, SEED, free_port, start_sandbox, user_environment
+
+from returns_console.sandbox.demo import build_sandbox
+from returns_console.services.demo import demo_mappings
+from returns_console.services.session import LiveSession
+
+
+def timed(session: LiveSession) -> dict[str, float]:
+    began, cpu = time.perf_counter(), time.process_time()
+    loaded = session.refresh()
+    return {"wall": time.perf_counter() - began, "cpu": time.process_time() - cpu,
+            "returns": loaded.report.result.returns_checked,
+            "checked": session._rechecker.checked}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--returns", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="rc-session-bench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    print(f"building and serving {args.returns:,} returns ...", flush=True)
+    proc = start_sandbox(args.returns, port, {**user_environment(),
+                                               "RETURNS_CONSOLE_HOME": str(home)})
+    try:
+        box = build_sandbox(datetime.fromisoformat(NOW.replace("Z", "+00:00")),
+                            returns=args.returns, seed=SEED)
+        mappings = demo_mappings(box)
+        session = LiveSession(box.profile(base), box.secret, lambda: mappings,
+                              home / "cache.sqlite3", inbox_path=home / "inbox.sqlite3")
+        first = timed(session)
+        rounds = []
+        touched = max(1, args.returns // 100)
+        for _ in range(args.rounds):
+            httpx.post(f"{base}/_sandbox/touch", params={"count": touched}, timeout=60)
+            rounds.append(timed(session))
+        session.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    wall = statistics.median(r["wall"] for r in rounds)
+    cpu = statistics.median(r["cpu"] for r in rounds)
+    figures = {
+        "returns": args.returns,
+        "session_first_wall_s": round(first["wall"], 3),
+        "session_first_cpu_s": round(first["cpu"], 3),
+        "session_refresh_wall_s": round(wall, 3),
+        "session_refresh_cpu_s": round(cpu, 3),
+        "session_refresh_wall_ratio": round(wall / first["wall"], 3),
+        "session_refresh_cpu_ratio": round(cpu / first["cpu"], 3),
+        "session_rechecked": round(statistics.median(r["checked"] for r in rounds)),
+    }
+    print(f"returns:                 {args.returns:,} ({touched} changed per round)")
+    print(f"first refresh (full):    {first['wall']:.2f} s wall, {first['cpu']:.2f} s CPU")
+    print(f"refresh after 1% changed: {wall:.2f} s wall "
+          f"({figures['session_refresh_wall_ratio']:.2f}x), {cpu:.2f} s CPU "
+          f"({figures['session_refresh_wall_ratio']:.2f}x), {cpu:.2f} s CPU "
+          f"({figures['session_refresh_cpu_ratio']:.2f}x), "
+          f"{figures['session_rechecked']} returns checked again (median of {args.rounds})")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
