@@ -211,7 +211,7 @@ class SwapConnector:
         fails it is parsed alone, so its problem reads as `parse` words it."""
         data = [v2_names(raw) for raw in rows]
         make = ViewMaker(self.settings)
-        return [(make(record), None) if isinstance(record, SwapReturn)
+        return [_viewed(alone, record, make) if isinstance(record, SwapReturn)
                 else _parse_one(alone, make)
                 for alone, record in zip(data, validate_page(data), strict=True)]
 
@@ -225,12 +225,26 @@ def _parse_one(data: Any, make: ViewMaker) -> tuple[PlatformView, PayloadProblem
     try:
         record = SwapReturn.model_validate(data)
     except ValidationError as exc:
-        ref = _guess_ref(data)
-        view = PlatformView(system=SYSTEM, return_ref=ref, raw_ref=f"swap:{ref}",
-                            order_ref=_text(data, "shopify_order_name"))
-        return view, PayloadProblem(side=Side.PLATFORM, record_id=ref,
-                                    error=describe(exc), raw_ref=view.raw_ref)
-    return make(record), None
+        return _unread(data, describe(exc))
+    return _viewed(data, record, make)
+
+
+def _viewed(data: Any, record: SwapReturn, make: ViewMaker
+            ) -> tuple[PlatformView, PayloadProblem | None]:
+    """A valid record's view; one whose values cannot make a view (an amount beyond what
+    a decimal holds to the cent) is a problem like any record that does not read."""
+    try:
+        return make(record), None
+    except (ArithmeticError, ValueError) as exc:
+        return _unread(data, f"a value is out of range ({type(exc).__name__})")
+
+
+def _unread(data: Any, error: str) -> tuple[PlatformView, PayloadProblem]:
+    ref = _guess_ref(data)
+    view = PlatformView(system=SYSTEM, return_ref=ref, raw_ref=f"swap:{ref}",
+                        order_ref=_text(data, "shopify_order_name"))
+    return view, PayloadProblem(side=Side.PLATFORM, record_id=ref, error=error,
+                                raw_ref=view.raw_ref)
 
 
 def _iso(moment: datetime) -> str:
