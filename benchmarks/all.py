@@ -5,6 +5,7 @@
 Runs, each as its own process (so one cannot warm another):
 - `live_check_bench.py` at 10,000 returns (requests, whole-process wall against the raw
   download, the incremental refresh) and at 50,000 (wall against raw, peak RSS);
+- `session_refresh_bench.py` at 10,000 returns (the console's refresh, in memory);
 - `reconcile_bench.py` at 100,000 synthetic returns;
 - `console_bench.py` at 33,500 returns, 10,000 exceptions (a real pseudo-terminal: first
   frame, keystroke latency, peak RSS);
@@ -28,7 +29,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 KEYS = ("requests_ratio", "wall_ratio", "refresh_wall_ratio", "refresh_cpu_ratio",
         "refresh_requests_share", "reconcile_per_s", "first_frame_s", "keystroke_p90_ms",
-        "rss_mb_10k", "wall_ratio_50k", "rss_mb_50k", "help_s", "snapshot_check_s")
+        "rss_mb_10k", "wall_ratio_50k", "rss_mb_50k", "help_s", "snapshot_check_s",
+        # beyond the table: the console's own refresh, which keeps its last read
+        "session_refresh_wall_ratio", "session_refresh_cpu_ratio", "session_rss_mb")
 
 
 def figures_of(script: str, *args: str, timeout: float = 900) -> dict:
@@ -81,6 +84,9 @@ def main() -> None:
                                        "refresh_cpu_ratio", "refresh_requests_share")})
     big = figures_of("live_check_bench.py", "--returns", str(large), "--pairs", "1")
     found.update({"wall_ratio_50k": big["wall_ratio"], "rss_mb_50k": big["full_rss_mb"]})
+    session = figures_of("session_refresh_bench.py", "--returns", str(small))
+    found.update({k: session[k] for k in ("session_refresh_wall_ratio",
+                                          "session_refresh_cpu_ratio", "session_rss_mb")})
     recon = figures_of("reconcile_bench.py", "--returns", str(synthetic))
     found["reconcile_per_s"] = recon["reconcile_per_s"]
     # 33,500 returns make the 10,000 exceptions the console targets are about (the sandbox

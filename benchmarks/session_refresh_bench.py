@@ -34,6 +34,15 @@ from returns_console.services.demo import demo_mappings
 from returns_console.services.session import LiveSession
 
 
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (VmRSS now, VmHWM its peak), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def timed(session: LiveSession) -> dict[str, float]:
     began, cpu = time.perf_counter(), time.process_time()
     loaded = session.refresh()
@@ -65,6 +74,7 @@ def main() -> None:
         for _ in range(args.rounds):
             httpx.post(f"{base}/_sandbox/touch", params={"count": touched}, timeout=60)
             rounds.append(timed(session))
+        after = rss_mb()
         session.close()
     finally:
         proc.terminate()
@@ -80,14 +90,17 @@ def main() -> None:
         "session_refresh_wall_ratio": round(wall / first["wall"], 3),
         "session_refresh_cpu_ratio": round(cpu / first["cpu"], 3),
         "session_rechecked": round(statistics.median(r["checked"] for r in rounds)),
+        "session_rss_mb": round(after),
+        "session_peak_rss_mb": round(rss_mb("VmHWM")),
     }
     print(f"returns:                 {args.returns:,} ({touched} changed per round)")
     print(f"first refresh (full):    {first['wall']:.2f} s wall, {first['cpu']:.2f} s CPU")
     print(f"refresh after 1% changed: {wall:.2f} s wall "
           f"({figures['session_refresh_wall_ratio']:.2f}x), {cpu:.2f} s CPU "
-          f"({figures['session_refresh_wall_ratio']:.2f}x), {cpu:.2f} s CPU "
           f"({figures['session_refresh_cpu_ratio']:.2f}x), "
           f"{figures['session_rechecked']} returns checked again (median of {args.rounds})")
+    print(f"memory:                  {after:.0f} MB resident after the last refresh, "
+          f"{figures['session_peak_rss_mb']} MB peak (this process: the session, no terminal)")
     print(json.dumps(figures))
 
 

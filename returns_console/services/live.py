@@ -90,14 +90,16 @@ def _moment(text: str | None) -> datetime | None:
 async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | None = None,
                      transport: object | None = None, log: CallLog | None = None,
                      full: bool = False, deadline: float | None = None,
-                     inbox: Inbox | None = None, kept: LiveData | None = None) -> LiveData:
+                     inbox: Inbox | None = None, kept: LiveData | None = None,
+                     save: bool = True) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync. A side
     still reading after `deadline` seconds is given up (DeadlineError): down, for this run.
     A platform that pushes to us is read from `inbox`; one that can only be looked up is
     asked for the returns the ERP knows (see platform_read). A session that `kept` the last
     read in memory (the console) lays the changes over it instead of over the cache: its
-    views are there already, and a return that did not change keeps the same objects."""
+    views are there already, and a return that did not change keeps the same objects.
+    `save=False` leaves the cache as it is (the session writes it later: `save_sources`)."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -116,7 +118,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     got_e: ErpBatch | BaseException
     try:
         keep_p = keep_e = None
-        if cache is not None:
+        if cache is not None and save:
             # Raw records only: writing them is cheap, and the connector turns them back
             # into views when the cache is used (a refresh, or a source that is down).
             def keep_p(batch):
@@ -184,6 +186,18 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             p_status.status, p_status.error = "degraded", "; ".join(gaps)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
+
+
+def save_sources(cache: Cache, profile: Profile, data: LiveData) -> None:
+    """What `data` read fresh, written to the cache now (raw records only, as fetch_live
+    writes them): for a session that read with `save=False`. A side shown stale came from
+    the cache and is not written back."""
+    if data.platform_status.status != "stale":
+        cache.save_platform(profile.name, profile.platform.system, data.platform, views=False,
+                            source=source_of(profile.platform))
+    if data.erp_status.status != "stale":
+        cache.save_erp(profile.name, profile.erp.system, data.erp, views=False,
+                       source=source_of(profile.erp))
 
 
 T = TypeVar("T")

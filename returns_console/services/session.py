@@ -10,7 +10,10 @@ The UI calls these methods from a worker thread; nothing here knows of Textual.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import threading
+import time
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,10 +30,13 @@ from ..store.cache import Cache
 from ..store.inbox import Inbox
 from .check import CheckReport, SourceStatus
 from .connections import SecretLookup, open_writer
-from .live import DEFAULT_DEADLINE, LiveData, fetch_live, live_report
+from .live import DEFAULT_DEADLINE, LiveData, fetch_live, live_report, save_sources
 from .platform_read import inbox_for
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
+#: How often (seconds) a session writes the raw records it holds to the cache.
+SAVE_EVERY = 600.0
+log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -169,6 +175,10 @@ class LiveSession(Session):
         #: reads what changed, lays it over these and checks again only what changed.
         self._kept: LiveData | None = None
         self._rechecker = Rechecker()
+        #: When the raw records were last written to the cache (monotonic seconds), and
+        #: whether a later read is not written yet (see `refresh` and `close`).
+        self._saved_at: float | None = None
+        self._unsaved = False
 
     def open_writer(self):
         return open_writer(self.profile, self._lookup, CallLog())
@@ -219,10 +229,18 @@ class LiveSession(Session):
             self._phase = "reading"
             cache = Cache(self._cache_path)
             try:
+                # Rewriting every raw record costs about as much as the refresh itself: in
+                # memory the session has them; the cache gets them now and then, and at close.
+                save = self._saved_at is None or time.monotonic() - self._saved_at > SAVE_EVERY
                 data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
                                               log=log, deadline=self.deadline,
-                                              inbox=self._inbox(), kept=self._kept))
+                                              inbox=self._inbox(), kept=self._kept,
+                                              save=save))
                 self._kept = data
+                if save:
+                    self._saved_at, self._unsaved = time.monotonic(), False
+                else:
+                    self._unsaved = True
                 self._phase = "reconciling"
                 mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now(),
@@ -235,6 +253,25 @@ class LiveSession(Session):
                 self._phase = ""
             return Loaded(report, ChainMap(data.platform.raw, data.erp.raw),
                           mappings=mappings, master=data.erp.master)
+
+
+    def close(self) -> None:
+        """The last read into the cache if it is not there yet (skipped while a refresh is
+        running: the cache keeps the read before, and the next start reads from there)."""
+        if not self._unsaved or self._kept is None or not self._lock.acquire(blocking=False):
+            return
+        try:
+            cache = Cache(self._cache_path)
+            try:
+                save_sources(cache, self.profile, self._kept)
+                self._unsaved = False
+            finally:
+                for warning in cache.close():
+                    log.warning("%s", warning)
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            log.warning("the cache was not updated at close: %s", exc)
+        finally:
+            self._lock.release()
 
 
 class DemoSession(LiveSession):
@@ -276,6 +313,7 @@ class DemoSession(LiveSession):
         self._demo_mappings = mappings
 
     def close(self) -> None:
+        super().close()
         if self._push is not None:
             self._push.close()
         if self.server is not None:

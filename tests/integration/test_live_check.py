@@ -347,3 +347,43 @@ def test_a_session_that_keeps_its_last_read_refreshes_to_what_a_full_check_finds
     assert got == want
     assert (ref, "TAX_MISMATCH", False) in found(got)
     assert (duplicated, "CREDIT_NOTE_DUPLICATE", False) not in found(got)
+
+
+def test_a_console_session_writes_the_cache_now_and_then_and_at_close(tmp_path: Path) -> None:
+    """Rewriting every raw record on each refresh cost as much as the refresh: the session
+    writes them on its first read, then at most every SAVE_EVERY seconds, and at close."""
+    from datetime import timedelta
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.session import LiveSession
+    from returns_console.store.cache import Cache
+
+    sandbox = build_sandbox(NOW, returns=60)
+    path = tmp_path / "cache.sqlite3"
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        mappings = demo_mappings(sandbox)
+        session = LiveSession(profile, sandbox.secret, lambda: mappings, path)
+        session.refresh()
+        first = Cache(path)
+        written = first.cursor(profile.name, "erp")
+        first.close()
+        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
+        sandbox.erp.data.update("salesCreditMemos", memo["id"],
+                                at=datetime.now(UTC) + timedelta(hours=1),
+                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        loaded = session.refresh()
+        cache = Cache(path)
+        assert cache.cursor(profile.name, "erp") == written  # not written this time
+        cache.close()
+        session.close()
+    cache = Cache(path)
+    kept = cache.load_erp(profile.name)
+    assert cache.cursor(profile.name, "erp") != written
+    cache.close()
+    assert kept is not None and loaded.report.findings
+    etag = next(m for m in sandbox.erp.data.sets["salesCreditMemos"]
+                if m["id"] == memo["id"])["@odata.etag"]
+    assert any(isinstance(r, dict) and r.get("id") == memo["id"]
+               and r.get("@odata.etag") == etag for r in kept.raw.values())
