@@ -23,7 +23,7 @@ def load_profile(obj: dict, name: str | None):
 
 
 def deadline_of(obj: dict) -> float:
-    from .services.live import DEFAULT_DEADLINE
+    from .services.deadlines import DEFAULT_DEADLINE
 
     return obj.get("deadline") or DEFAULT_DEADLINE
 

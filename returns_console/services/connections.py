@@ -6,7 +6,7 @@ and secret storage; nothing here names a system.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -18,12 +18,12 @@ from ..config import (
     required_secrets,
     stored_secret_name,
 )
-from ..connectors.base import Erp, ErpWriter, ReturnsPlatform
-from ..connectors.connection import Connection
-from ..connectors.http import CallLog, RetryPolicy
-from ..connectors.pacing import Pacer
 from ..errors import UserError
 from ..secrets import SecretStore, env_var_name
+
+if TYPE_CHECKING:  # imported when a connection is opened: the console's start needs none
+    from ..connectors.base import Erp, ErpWriter, ReturnsPlatform
+    from ..connectors.http import CallLog, RetryPolicy
 
 #: (system, secret name) -> value or None. A SecretStore for real profiles, a dict for the
 #: sandbox, whose demo credentials are public.
@@ -32,6 +32,8 @@ SecretLookup = Callable[[str, str], str | None]
 
 def _retry(profile: str, options: object) -> RetryPolicy:
     """Options every system takes: `retry_attempts` (5) and `retry_max_wait` seconds (30)."""
+    from ..connectors.http import RetryPolicy
+
     return RetryPolicy(attempts=getattr(options, "retry_attempts", 5),
                        maximum=float(getattr(options, "retry_max_wait", 30.0)))
 
@@ -90,6 +92,9 @@ def secret_sources(profile: Profile, system: str, lookup: SecretLookup) -> str:
 
 def _open(profile: Profile, settings: SystemSettings, lookup: SecretLookup, log: CallLog,
           transport: object | None) -> Any:
+    from ..connectors.connection import Connection
+    from ..connectors.pacing import Pacer
+
     spec = systems.find(settings.system)
     if spec is None or not spec.built:
         working = systems.ids(spec.side if spec else None, built=True)

@@ -31,6 +31,7 @@ from ..store.inbox import Inbox
 from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
+from .deadlines import DEFAULT_DEADLINE as DEFAULT_DEADLINE
 from .platform_read import PlatformRead, main_shape, read_platform
 
 
@@ -201,9 +202,6 @@ def save_sources(cache: Cache, profile: Profile, data: LiveData) -> None:
 
 
 T = TypeVar("T")
-#: The overall deadline of a command that reads both sources (check, close, doctor, the
-#: console's refresh), in seconds: long enough for a large first read, short enough for cron.
-DEFAULT_DEADLINE = 300.0
 
 
 async def within(deadline: float | None, system: str, side: str, work: Awaitable[T]) -> T:

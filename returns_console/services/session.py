@@ -19,19 +19,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Profile
-from ..connectors.http import CallLog
-from ..domain.recheck import Rechecker
 from ..domain.reference import ErpMaster, Mappings
 from ..locations import INBOX_DB_NAME
 from ..store.cache import Cache
-from ..store.inbox import Inbox
 from .check import CheckReport, SourceStatus
-from .connections import SecretLookup, open_writer
-from .live import DEFAULT_DEADLINE, LiveData, fetch_live, live_report, save_sources
-from .platform_read import inbox_for
+from .deadlines import DEFAULT_DEADLINE
+
+if TYPE_CHECKING:  # what reads the systems is imported by the first refresh, after the
+    # first frame: the console opens on the cached report without HTTP or the rules
+    from ..connectors.http import CallLog
+    from ..domain.recheck import Rechecker
+    from ..store.inbox import Inbox
+    from .connections import SecretLookup
+    from .live import LiveData
 
 ENVIRONMENTS = ("demo", "sandbox", "production")
 #: How often (seconds) a session writes the raw records it holds to the cache.
@@ -174,17 +177,22 @@ class LiveSession(Session):
         #: The last read and the findings per return, kept between refreshes: a refresh
         #: reads what changed, lays it over these and checks again only what changed.
         self._kept: LiveData | None = None
-        self._rechecker = Rechecker()
+        self._rechecker: Rechecker | None = None
         #: When the raw records were last written to the cache (monotonic seconds), and
         #: whether a later read is not written yet (see `refresh` and `close`).
         self._saved_at: float | None = None
         self._unsaved = False
 
     def open_writer(self):
+        from ..connectors.http import CallLog
+        from .connections import open_writer
+
         return open_writer(self.profile, self._lookup, CallLog())
 
     def _inbox(self) -> Inbox | None:
         """The inbox `listen` keeps, when the platform is read from one."""
+        from .platform_read import inbox_for
+
         return inbox_for(self.profile.platform.system, self._inbox_path)
 
     @property
@@ -224,7 +232,13 @@ class LiveSession(Session):
         return Loaded(report, from_cache=True)
 
     def refresh(self) -> Loaded:
+        from ..connectors.http import CallLog
+        from ..domain.recheck import Rechecker
+        from .live import fetch_live, live_report
+
         with self._lock:  # one refresh at a time, whoever asks
+            if self._rechecker is None:
+                self._rechecker = Rechecker()
             self._log = log = CallLog()
             self._phase = "reading"
             cache = Cache(self._cache_path)
@@ -260,6 +274,8 @@ class LiveSession(Session):
         running: the cache keeps the read before, and the next start reads from there)."""
         if not self._unsaved or self._kept is None or not self._lock.acquire(blocking=False):
             return
+        from .live import save_sources
+
         try:
             cache = Cache(self._cache_path)
             try:
