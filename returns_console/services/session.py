@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Profile
+from ..domain.memory import give_back
 from ..domain.reference import ErpMaster, Mappings
 from ..locations import INBOX_DB_NAME
 from ..store.cache import Cache
@@ -265,6 +266,7 @@ class LiveSession(Session):
             finally:
                 cache.close()
                 self._phase = ""
+                give_back()
             return Loaded(report, ChainMap(data.platform.raw, data.erp.raw),
                           mappings=mappings, master=data.erp.master)
 
