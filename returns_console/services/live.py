@@ -179,8 +179,9 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     said_p = _explained(profile, profile.platform, lookup, read_p)
     said_e = _explained(profile, profile.erp, lookup, got_e)
     p_batch, p_status = _settle(profile, "platform", profile.platform.system, said_p, cache,
-                                platform, src_p)
-    e_batch, e_status = _settle(profile, "erp", profile.erp.system, said_e, cache, erp, src_e)
+                                platform, src_p, earlier=kept.platform if kept else None)
+    e_batch, e_status = _settle(profile, "erp", profile.erp.system, said_e, cache, erp, src_e,
+                                earlier=kept.erp if kept else None)
     if p_status.status == "ok":
         p_status.fetched_at = fresh_at or p_status.fetched_at
         if gaps:  # read, but not all of it: never all clear
@@ -243,12 +244,14 @@ def source_of(settings: SystemSettings) -> str:
 
 
 def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, connector,
-            source: str | None = None):
+            source: str | None = None, earlier=None):
+    """A side's batch and status: what was read, else (down) the session's last read, else
+    what the cache holds, shown stale with its time."""
     if not isinstance(got, BaseException):
         records = len(got.views)
         return got, SourceStatus(system, "ok", got.fetched_at, records)
-    cached = None
-    if cache is not None:
+    cached = earlier  # newer than the cache: a session writes it only now and then
+    if cached is None and cache is not None:
         cached = (cache.load_platform if side == "platform" else cache.load_erp)(
             profile.name, source)
     if cached is None:

@@ -387,3 +387,33 @@ def test_a_console_session_writes_the_cache_now_and_then_and_at_close(tmp_path: 
                 if m["id"] == memo["id"])["@odata.etag"]
     assert any(isinstance(r, dict) and r.get("id") == memo["id"]
                and r.get("@odata.etag") == etag for r in kept.raw.values())
+
+
+def test_a_session_whose_sources_go_down_shows_its_last_read_not_the_older_cache(
+        tmp_path: Path) -> None:
+    """The session writes the cache only now and then: a source that goes down is shown
+    stale with the session's own last read, which is newer than the cache."""
+    from datetime import timedelta
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.session import LiveSession
+
+    sandbox = build_sandbox(NOW, returns=60)
+    mappings = demo_mappings(sandbox)
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        session = LiveSession(profile, sandbox.secret, lambda: mappings,
+                              tmp_path / "cache.sqlite3", deadline=30)
+        session.refresh()
+        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
+        sandbox.erp.data.update("salesCreditMemos", memo["id"],
+                                at=datetime.now(UTC) + timedelta(hours=1),
+                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        read = session.refresh()
+    down = session.refresh()
+    session.close()
+    assert down.report.platform.status == down.report.erp.status == "stale"
+    assert down.report.erp.fetched_at == read.report.erp.fetched_at
+    assert [f.to_json()["id"] for f in down.report.findings] == [
+        f.to_json()["id"] for f in read.report.findings]
