@@ -17,13 +17,14 @@ from .model import NonEmpty
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class _Cached(BaseModel):
     """Frozen model that may memoise derived look-up tables (cached_property)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,),
+                              defer_build=True)
 
 
 def _keyed(value: object, key: str) -> object:

@@ -23,14 +23,14 @@ FORMAT: Final = "returns-console/snapshot@1"
 
 
 class SourceInfo(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     system: NonEmpty
     fetched_at: AwareDatetime | None = None
 
 
 class Snapshot(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     format: Literal["returns-console/snapshot@1"] = FORMAT
     profile: str = "snapshot"

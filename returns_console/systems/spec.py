@@ -81,7 +81,8 @@ class SystemOptions(BaseModel):
     """Options every system takes. A system's model adds its own; `extra="forbid"` makes a
     typo in the config file fail with the option's name instead of being ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True,
+                              defer_build=True)
 
     retry_attempts: int = Field(5, ge=1, le=20, description=(
         "How many times a request is tried on 429, 5xx or a timeout"))
