@@ -65,6 +65,8 @@ class SwapSettings:
 
 
 _Parsed = tuple[Any, PlatformView, PayloadProblem | None]
+#: Records validated per call when parsing what the cache keeps (Swap's largest page).
+CHUNK = 100
 
 
 class SwapConnector:
@@ -164,7 +166,11 @@ class SwapConnector:
     def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
         """Views and problems parsed again from a batch's raw records (what the cache keeps)."""
         batch = PlatformBatch(fetched_at=kept.fetched_at, cursor=kept.cursor)
-        parsed = self._parse_page(list(kept.raw.values()))
+        rows = list(kept.raw.values())
+        # A page's worth per validation call, as read: one call over ten thousand records
+        # holds the interpreter for most of a second (the console's keys wait behind it).
+        parsed = [one for start in range(0, len(rows), CHUNK)
+                  for one in self._parse_page(rows[start:start + CHUNK])]
         for (raw_ref, raw), (view, problem) in zip(kept.raw.items(), parsed, strict=True):
             batch.views.append(view)
             batch.raw[view.raw_ref or raw_ref] = raw
