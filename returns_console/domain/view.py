@@ -138,6 +138,11 @@ class CaseView:
         notes = [cn for cn in e.credit_notes if cn.status != "cancelled"]
         if len(notes) > 1:
             notes.sort(key=lambda cn: (cn.status != "posted", cn.posted_at or ctx.now, cn.id))
+            if any(cn.posted_at is None for cn in notes):
+                # An undated note sorts as now: past a note dated later, the order changes.
+                for cn in notes:
+                    if cn.posted_at is not None and cn.posted_at >= ctx.now:
+                        self.holds_until(cn.posted_at)
         #: Live credit notes, the one that counts first: posted before draft, oldest first.
         self.active_credit_notes: list[CreditNote] = notes
         master = ctx.master
@@ -192,10 +197,10 @@ class CaseView:
         """None: no clock started; False: still within grace (a delay); True: past grace."""
         if since is None:
             return None
-        limit = since + self.ctx.policy.grace[stage]
-        if self.ctx.now > limit:
+        grace = self.ctx.policy.grace[stage]
+        if self.ctx.now - since > grace:
             return True
-        self.holds_until(limit)
+        self.holds_after(since, grace)
         return False
 
     # -- the clock: every rule that reads it says until when its answer holds ----------------
@@ -205,6 +210,15 @@ class CaseView:
         if self.changes_at is None or moment < self.changes_at:
             self.changes_at = moment
 
+    def holds_after(self, since: datetime, delta: timedelta) -> None:
+        """`holds_until(since + delta)`, where a moment past the calendar's end never comes
+        (a placeholder date far in the future, a very long grace)."""
+        try:
+            moment = since + delta
+        except OverflowError:
+            return
+        self.holds_until(moment)
+
     def hours_since(self, since: datetime, places: int) -> float:
         """Hours from `since` to now, for a message that shows them with `places` decimals:
         that text holds until the figure next rounds differently (on a rounding tie, not
@@ -212,7 +226,7 @@ class CaseView:
         step = _ROUNDING_STEP[places]
         elapsed = self.ctx.now - since
         if elapsed % step:
-            self.holds_until(since + (elapsed // step + 1) * step)
+            self.holds_after(since, (elapsed // step + 1) * step)
         else:
             self.holds_until(self.ctx.now)
         return hours(elapsed)

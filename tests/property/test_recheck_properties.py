@@ -12,13 +12,16 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from returns_console.domain.model import ReturnCase
+from returns_console.domain.codes import Stage, StageStatus
+from returns_console.domain.model import ReturnCase, StageView
 from returns_console.domain.recheck import Rechecker
 from returns_console.domain.reconcile import Result, reconcile
+from returns_console.domain.reference import Policy
 from returns_console.domain.snapshot import Snapshot
 from returns_console.scenarios.catalogue import build_scenario
 
@@ -90,3 +93,58 @@ def test_an_unchanged_world_is_carried_over_and_a_changed_one_checked_again(star
     earlier = replace(ctx, policy=policy, now=ctx.now - timedelta(seconds=1))
     _same(checker.run(cases, earlier), reconcile(cases, earlier))
     assert checker.checked == len(cases)  # the clock went back: nothing carried over
+
+
+# -- cases the random scenarios do not reach (found by review) -------------------------------
+
+T = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def _healthy(seed: int) -> tuple[list[ReturnCase], object]:
+    snapshot = Snapshot.model_validate(
+        build_scenario(T, returns=40, healthy_share=1.0, seed=seed).snapshot)
+    return list(snapshot.returns), snapshot.context()
+
+
+def test_an_undated_credit_note_passing_a_dated_one_is_checked_again() -> None:
+    """Live notes sort undated ones as now: once now passes a note dated later, another
+    note counts, and the return must be checked again."""
+    cases, ctx = _healthy(7)
+    base = next(c for c in cases if c.erp.credit_notes and c.platform.refund
+                and c.platform.stages.get(Stage.CREDITED)
+                and c.erp.credit_notes[0].status == "posted")
+    note = base.erp.credit_notes[0]
+    later = replace(note, id="b-note", number="CM-B", posted_at=T + timedelta(hours=1),
+                    amounts=replace(note.amounts, items=note.amounts.items + Decimal("5.00")))
+    notes = (replace(note, id="a-note", number="CM-A", posted_at=None), later,
+             replace(note, id="c-note", number="CM-C", posted_at=None))
+    case = replace(base, erp=replace(base.erp, credit_notes=notes))
+    checker = Rechecker()
+    for now in (T, T + timedelta(hours=2)):
+        at = replace(ctx, now=now)
+        _same(checker.run([case], at), reconcile([case], at))
+
+
+def test_a_date_near_the_calendars_end_or_a_very_long_grace_is_never_crossed() -> None:
+    """A placeholder far in the future, or a grace a policy allows, puts the moment a rule's
+    answer changes past the last date: no hold, no OverflowError (which stopped every
+    return's check)."""
+    cases, ctx = _healthy(3)
+    far = datetime(9999, 12, 31, tzinfo=UTC)
+    first = cases[0]
+    stages = {Stage.AUTHORISED: first.platform.stages[Stage.AUTHORISED],
+              Stage.IN_TRANSIT: StageView(status=StageStatus.PENDING, at=far)}
+    cases[0] = replace(first, platform=replace(first.platform, stages=stages))
+    inspected = next(c for c in cases[1:] if c.platform.stages.get(Stage.INSPECTED)
+                     and c.platform.stages[Stage.INSPECTED].status is StageStatus.DONE
+                     and c.erp.stages.get(Stage.RECEIVED)
+                     and c.erp.stages[Stage.RECEIVED].status is StageStatus.DONE)
+    erp_stages = dict(inspected.erp.stages)
+    erp_stages[Stage.INSPECTED] = StageView(status=StageStatus.PENDING)
+    cases.append(replace(inspected, erp=replace(inspected.erp, stages=erp_stages)))
+    policy = Policy.model_validate({"grace_hours": {"inspected": 87600},
+                                    "overdue_medium_factor": 900, "overdue_high_factor": 1000})
+    checker = Rechecker()
+    for at in (ctx, replace(ctx, policy=policy), replace(ctx, policy=policy,
+                                                         now=ctx.now + timedelta(days=400))):
+        _same(checker.run(cases, at), reconcile(cases, at))

@@ -5,6 +5,7 @@ Within the grace period of its stage a timing exception is a delay: shown, not a
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from ..catalogue import STAGE_OWNERS
@@ -45,7 +46,7 @@ def _gap(
     if within and then is not None:
         return None  # a short gap that has closed is the integration's normal lag
     if within:
-        v.holds_until(first + v.ctx.policy.grace[stage])
+        v.holds_after(first, v.ctx.policy.grace[stage])
     # Past grace it is an error, and stays one once closed: the gap existed.
     return (within, end)
 
@@ -149,8 +150,10 @@ def _overdue_severity(v: CaseView, stage: Stage, since: datetime,
                              (policy.overdue_medium_factor, Severity.MEDIUM)):
         if ratio > factor:
             return severity
-        # A millisecond early: the float ratio may round across the line before the clock.
-        v.holds_until(since + timedelta(hours=factor * grace) - _MARGIN)
+        # A millisecond early: the float ratio may round across the line before the clock
+        # (a line past any date is never crossed: no hold).
+        with suppress(OverflowError):
+            v.holds_after(since, timedelta(hours=factor * grace) - _MARGIN)
     return Severity.LOW
 
 
