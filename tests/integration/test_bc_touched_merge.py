@@ -107,3 +107,40 @@ def test_an_unchanged_key_keeps_its_view_object() -> None:
     same = [k for k, v in second.erp.views.items() if first.erp.views.get(k) is v]
     assert len(same) == len(first.erp.views) - 1
     assert all(k.casefold() != link for k in same)
+
+
+@pytest.mark.parametrize("rid", [" 9f1c-bad ", "   ", 5])
+def test_a_record_kept_under_its_id_as_sent_is_touched_when_it_comes_and_goes(rid) -> None:
+    """A credit memo that does not validate and has neither link nor number is kept (as
+    PAYLOAD_INVALID) under its id as sent: spaces and all, or a number's text. Found by
+    review: the touched keys missed it, so it was dropped when it came and kept when gone."""
+    import copy
+
+    from returns_console.systems.d365_bc.connector import BcSettings, BusinessCentralConnector
+    from returns_console.systems.d365_bc.connector import _Assembler as Assembler
+
+    box = build_sandbox(NOW, returns=30, seed=1)
+    rows = {name: copy.deepcopy(records) for name, records in box.erp.data.sets.items()}
+    settings = BcSettings(base_url="http://x", tenant="t", environment="e", client_id="c",
+                          client_secret="s")
+    connector = BusinessCentralConnector(settings)
+    ref = f"d365_bc:salesCreditMemos:{rid if isinstance(rid, str) else '?'}"
+    bad = {"id": rid, "status": "Draft"}
+
+    def full(earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
+        raw_only = ErpBatch(raw=dict(earlier.raw), fetched_at=earlier.fetched_at,
+                            notices=list(earlier.notices), cursor=earlier.cursor)
+        return connector.merge(raw_only, changed)
+
+    earlier = Assembler(settings, NOW, None).assemble(rows)
+    came = ErpBatch(raw={ref: bad}, fetched_at=NOW + timedelta(minutes=1))
+    _same(connector.merge(earlier, came), full(earlier, came))
+    assert connector.merge(earlier, came).problems
+    rows["salesCreditMemos"].append(bad)
+    earlier = Assembler(settings, NOW, None).assemble(rows)
+    present = {name: {r["id"] for r in rows[name] if r.get("id") != rid}
+               for name in ("salesReturnOrders", "returnReceipts", "salesCreditMemos",
+                            "salesOrders")}
+    gone = ErpBatch(fetched_at=NOW + timedelta(minutes=1), present=present)
+    _same(connector.merge(earlier, gone), full(earlier, gone))
+    assert not connector.merge(earlier, gone).problems

@@ -41,13 +41,16 @@ _OWN = ("externalDocumentNumber", "number", "code", "id")
 
 def own_keys(record: Any) -> set[str]:
     """The keys a record may count under by itself: its link, else (when it does not
-    validate) its number, code or id."""
+    validate) its number, code or id; the id also as sent (a record with neither link nor
+    number is kept under its id as it came, spaces and all, or as the text of a number)."""
     keys = set()
     if isinstance(record, dict):
         for name in _OWN:
             value = record.get(name)
             if isinstance(value, str) and (value := value.strip()):
                 keys.add(value.casefold())
+        if rid := record.get("id"):
+            keys.add(str(rid).casefold())
     return keys or {UNKNOWN}
 
 
