@@ -190,16 +190,21 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
 
 
-def save_sources(cache: Cache, profile: Profile, data: LiveData) -> None:
-    """What `data` read fresh, written to the cache now (raw records only, as fetch_live
-    writes them): for a session that read with `save=False`. A side shown stale came from
-    the cache and is not written back."""
-    if data.platform_status.status != "stale":
+def save_sources(cache: Cache, profile: Profile, data: LiveData, sides: set[str]) -> None:
+    """`data`'s `sides` ("platform", "erp") written to the cache now (raw records only, as
+    fetch_live writes them): for a session that read with `save=False`."""
+    if "platform" in sides:
         cache.save_platform(profile.name, profile.platform.system, data.platform, views=False,
                             source=source_of(profile.platform))
-    if data.erp_status.status != "stale":
+    if "erp" in sides:
         cache.save_erp(profile.name, profile.erp.system, data.erp, views=False,
                        source=source_of(profile.erp))
+
+
+def fresh_sides(data: LiveData) -> set[str]:
+    """The sides `data` read just now (a stale side is an earlier read)."""
+    return {side for side, status in (("platform", data.platform_status),
+                                      ("erp", data.erp_status)) if status.status != "stale"}
 
 
 T = TypeVar("T")

@@ -180,9 +180,10 @@ class LiveSession(Session):
         self._kept: LiveData | None = None
         self._rechecker: Rechecker | None = None
         #: When the raw records were last written to the cache (monotonic seconds), and
-        #: whether a later read is not written yet (see `refresh` and `close`).
+        #: the sides read since and not written yet (see `refresh` and `close`): the kept
+        #: read of such a side is newer than the cache even while the side is down.
         self._saved_at: float | None = None
-        self._unsaved = False
+        self._unsaved: set[str] = set()
 
     def open_writer(self):
         from ..connectors.http import CallLog
@@ -235,7 +236,7 @@ class LiveSession(Session):
     def refresh(self) -> Loaded:
         from ..connectors.http import CallLog
         from ..domain.recheck import Rechecker
-        from .live import fetch_live, live_report
+        from .live import fetch_live, fresh_sides, live_report, save_sources
 
         with self._lock:  # one refresh at a time, whoever asks
             if self._rechecker is None:
@@ -252,10 +253,14 @@ class LiveSession(Session):
                                               inbox=self._inbox(), kept=self._kept,
                                               save=save))
                 self._kept = data
-                if save:
-                    self._saved_at, self._unsaved = time.monotonic(), False
+                fresh = fresh_sides(data)
+                if save:  # fetch_live wrote the sides it read; a side down now that was
+                    # read since the last write is written from the session's read of it
+                    cache.wait()
+                    save_sources(cache, self.profile, data, self._unsaved - fresh)
+                    self._saved_at, self._unsaved = time.monotonic(), set()
                 else:
-                    self._unsaved = True
+                    self._unsaved |= fresh
                 self._phase = "reconciling"
                 mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now(),
@@ -281,8 +286,8 @@ class LiveSession(Session):
         try:
             cache = Cache(self._cache_path)
             try:
-                save_sources(cache, self.profile, self._kept)
-                self._unsaved = False
+                save_sources(cache, self.profile, self._kept, self._unsaved)
+                self._unsaved = set()
             finally:
                 for warning in cache.close():
                     log.warning("%s", warning)

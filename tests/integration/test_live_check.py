@@ -417,3 +417,42 @@ def test_a_session_whose_sources_go_down_shows_its_last_read_not_the_older_cache
     assert down.report.erp.fetched_at == read.report.erp.fetched_at
     assert [f.to_json()["id"] for f in down.report.findings] == [
         f.to_json()["id"] for f in read.report.findings]
+
+
+@pytest.mark.parametrize("written_by", ["close", "a saving refresh"])
+def test_a_session_whose_source_went_down_keeps_its_last_read_in_the_cache(
+        tmp_path: Path, monkeypatch, written_by: str) -> None:
+    """Found by review: a side read since the last write and down when the session wrote
+    (at close, or at its next saving refresh) was not written (it showed stale), so the
+    next start went back to the older cache."""
+    from datetime import timedelta
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services import session as session_module
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.session import LiveSession
+
+    sandbox = build_sandbox(NOW, returns=60)
+    mappings = demo_mappings(sandbox)
+    cache = tmp_path / "cache.sqlite3"
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        session = LiveSession(profile, sandbox.secret, lambda: mappings, cache, deadline=30)
+        session.refresh()  # written: the first read
+        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
+        sandbox.erp.data.update("salesCreditMemos", memo["id"],
+                                at=datetime.now(UTC) + timedelta(hours=1),
+                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        read = session.refresh()  # not written yet
+    if written_by != "close":
+        monkeypatch.setattr(session_module, "SAVE_EVERY", -1.0)
+    down = session.refresh()  # both down: the session's read, shown stale
+    assert down.report.erp.fetched_at == read.report.erp.fetched_at
+    if written_by == "close":
+        session.close()
+    again = LiveSession(profile, sandbox.secret, lambda: mappings, cache, deadline=30)
+    later = again.refresh()  # still down: from the cache
+    again.close()
+    session.close()
+    assert later.report.erp.status == "stale"
+    assert later.report.erp.fetched_at == read.report.erp.fetched_at
