@@ -52,12 +52,16 @@ def _same(got: Result, want: Result) -> None:
 @settings(max_examples=25, deadline=None)
 @given(start=clocks, seed=st.integers(0, 2**32 - 1), runs=st.lists(steps, min_size=2,
                                                                       max_size=6),
-       rnd=st.randoms(use_true_random=False))
-def test_rechecking_equals_checking_everything(start, seed, runs, rnd: random.Random) -> None:
+       rnd=st.randoms(use_true_random=False),
+       back=st.one_of(st.just(timedelta(0)),
+                      st.integers(1, 20 * 24).map(lambda n: timedelta(hours=n))))
+def test_rechecking_equals_checking_everything(start, seed, runs, rnd: random.Random,
+                                               back: timedelta) -> None:
+    """`back`: the clock starts before some records' times (stamped in its future)."""
     cases, ctx = _cases(start, seed, 40)
     others, _ = _cases(start, seed + 1, 20)
     checker = Rechecker()
-    now = start
+    now = start - back
     for step in runs:
         now += step
         at = replace(ctx, now=now)
