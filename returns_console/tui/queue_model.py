@@ -223,27 +223,6 @@ def natural(text: str) -> tuple:
                  for part in _DIGITS.split(text) if part)
 
 
-def _sort_key(column: str, queue: Queue):
-    """The key function of one column's order (what `_sort_values` makes for every key at
-    once)."""
-    by = queue.by_key
-
-    def at_risk(k: str) -> tuple:
-        f = by[k]
-        return (f.amount_at_risk or Decimal(0), f.severity.rank, f.age_hours)
-
-    getters = {
-        "return": lambda k: natural(by[k].return_ref),
-        "order": lambda k: natural(by[k].order_ref or ""),
-        "code": lambda k: by[k].code.value, "stage": lambda k: by[k].stage.value,
-        "kind": lambda k: by[k].kind.value,
-        "severity": lambda k: (by[k].severity.rank, by[k].amount_at_risk or Decimal(0)),
-        "owner": lambda k: by[k].owner.value, "age": lambda k: by[k].age_hours,
-        "at risk": at_risk, "triage": lambda k: queue.triage_of(k),
-    }
-    return getters.get(column, at_risk)
-
-
 #: Severity → rank, by the enum's value (a dict keyed by enum members hashes in Python).
 _RANK = {s._value_: s.rank for s in Severity}
 _ZERO = Decimal(0)

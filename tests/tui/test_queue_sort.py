@@ -1,6 +1,29 @@
 """Orders and returns sort as people read them (issue 10.9: `#10283` sorted before `#1030`)."""
 
-from returns_console.tui.queue_model import natural
+from decimal import Decimal
+
+from returns_console.tui.queue_model import Queue, natural
+
+
+def sort_key(column: str, queue: Queue):
+    """Each column's order spelled out one key at a time: what the queue's own sort (every
+    key's value made at once) must agree with."""
+    by = queue.by_key
+
+    def at_risk(k: str) -> tuple:
+        f = by[k]
+        return (f.amount_at_risk or Decimal(0), f.severity.rank, f.age_hours)
+
+    getters = {
+        "return": lambda k: natural(by[k].return_ref),
+        "order": lambda k: natural(by[k].order_ref or ""),
+        "code": lambda k: by[k].code.value, "stage": lambda k: by[k].stage.value,
+        "kind": lambda k: by[k].kind.value,
+        "severity": lambda k: (by[k].severity.rank, by[k].amount_at_risk or Decimal(0)),
+        "owner": lambda k: by[k].owner.value, "age": lambda k: by[k].age_hours,
+        "at risk": at_risk, "triage": lambda k: queue.triage_of(k),
+    }
+    return getters.get(column, at_risk)
 
 
 def test_references_sort_by_their_numbers() -> None:
@@ -16,7 +39,7 @@ def test_a_filtered_queue_is_in_the_same_order_as_sorting_the_filtered_findings(
 
     from returns_console.services.check import check_snapshot
     from returns_console.services.snapshot_io import load_snapshot
-    from returns_console.tui.queue_model import SORTABLE, Queue, View, _sort_key
+    from returns_console.tui.queue_model import SORTABLE, View
 
     fixture = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
     findings = check_snapshot(load_snapshot(fixture)).findings
@@ -30,5 +53,5 @@ def test_a_filtered_queue_is_in_the_same_order_as_sorting_the_filtered_findings(
                     kept = [k for k in queue.keys
                             if all(w in queue._hay[k] for w in words)
                             and owner in ("all", queue.by_key[k].owner.value)]
-                    kept.sort(key=_sort_key(column, queue), reverse=reverse)
+                    kept.sort(key=sort_key(column, queue), reverse=reverse)
                     assert queue.shown(view) == kept, (column, reverse, text, owner)
