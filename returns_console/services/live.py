@@ -49,6 +49,8 @@ class LiveData:
     erp_status: SourceStatus
     log: CallLog
     notices: list[str] = field(default_factory=list)
+    #: The sides ("platform", "erp") written to the cache by this read.
+    saved: set[str] = field(default_factory=set)
 
 
 def policy_of(profile: Profile) -> Policy:
@@ -92,7 +94,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                      transport: object | None = None, log: CallLog | None = None,
                      full: bool = False, deadline: float | None = None,
                      inbox: Inbox | None = None, kept: LiveData | None = None,
-                     save: bool = True) -> LiveData:
+                     save: bool = True, save_over_cache: bool = True) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync. A side
     still reading after `deadline` seconds is given up (DeadlineError): down, for this run.
@@ -100,7 +102,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     asked for the returns the ERP knows (see platform_read). A session that `kept` the last
     read in memory (the console) lays the changes over it instead of over the cache: its
     views are there already, and a return that did not change keeps the same objects.
-    `save=False` leaves the cache as it is (the session writes it later: `save_sources`)."""
+    `save=False` leaves the cache as it is (the session writes it later: `save_sources`);
+    `save_over_cache=False` writes only a side the cache held nothing of."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -119,16 +122,21 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     got_e: ErpBatch | BaseException
     try:
         keep_p = keep_e = None
+        saved: set[str] = set()
         if cache is not None and save:
             # Raw records only: writing them is cheap, and the connector turns them back
             # into views when the cache is used (a refresh, or a source that is down).
             def keep_p(batch):
-                cache.save_later("platform", profile.name, profile.platform.system, batch,
-                                 views=False, source=src_p)
+                if save_over_cache or earlier_p is None:
+                    cache.save_later("platform", profile.name, profile.platform.system, batch,
+                                     views=False, source=src_p)
+                    saved.add("platform")
 
             def keep_e(batch):
-                cache.save_later("erp", profile.name, profile.erp.system, batch, views=False,
-                                 source=src_e)
+                if save_over_cache or earlier_e is None:
+                    cache.save_later("erp", profile.name, profile.erp.system, batch,
+                                     views=False, source=src_e)
+                    saved.add("erp")
 
         erp_refs: asyncio.Future[set[str] | None] = asyncio.get_running_loop().create_future()
 
@@ -187,7 +195,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
         if gaps:  # read, but not all of it: never all clear
             p_status.status, p_status.error = "degraded", "; ".join(gaps)
     notices = list(e_batch.notices)
-    return LiveData(p_batch, e_batch, p_status, e_status, log, notices)
+    return LiveData(p_batch, e_batch, p_status, e_status, log, notices, saved)
 
 
 def save_sources(cache: Cache, profile: Profile, data: LiveData, sides: set[str]) -> None:

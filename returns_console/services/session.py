@@ -246,19 +246,22 @@ class LiveSession(Session):
             cache = Cache(self._cache_path)
             try:
                 # Rewriting every raw record costs about as much as the refresh itself: in
-                # memory the session has them; the cache gets them now and then, and at close.
-                save = self._saved_at is None or time.monotonic() - self._saved_at > SAVE_EVERY
+                # memory the session has them; the cache gets them now and then, and at close
+                # (the first read writes only a side the cache held nothing of).
+                saved_at = self._saved_at
+                first = saved_at is None
+                save = saved_at is None or time.monotonic() - saved_at > SAVE_EVERY
                 data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
                                               log=log, deadline=self.deadline,
                                               inbox=self._inbox(), kept=self._kept,
-                                              save=save))
+                                              save=save, save_over_cache=not first))
                 self._kept = data
                 fresh = fresh_sides(data)
                 if save:  # fetch_live wrote the sides it read; a side down now that was
                     # read since the last write is written from the session's read of it
                     cache.wait()
                     save_sources(cache, self.profile, data, self._unsaved - fresh)
-                    self._saved_at, self._unsaved = time.monotonic(), set()
+                    self._saved_at, self._unsaved = time.monotonic(), fresh - data.saved
                 else:
                     self._unsaved |= fresh
                 self._phase = "reconciling"
