@@ -113,7 +113,7 @@ from ...kits.odata.client import (
     next_link,
     query_options,
 )
-from .partial import Links, subset, touched_keys
+from .partial import Links, master_rows, subset, touched_keys
 
 SYSTEM = "d365_bc"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -1011,31 +1011,40 @@ class BusinessCentralConnector:
                        changed: ErpBatch, raw: dict[str, Any]) -> ErpBatch | None:
         """`merge` for a batch kept in memory with its views (the console's last read):
         only the link keys the read touched are assembled again (see partial.py), every
-        other view is carried over as it is. None when that cannot be the same as
-        assembling everything: a batch with no views (as the cache keeps it), master data
-        changed, an API that appeared or vanished, an invoice that did not validate."""
+        other view is carried over as it is; changed master data is made again (the views
+        read only its locations). None when that cannot be the same as assembling
+        everything: a batch with no views (as the cache keeps it), locations changed, an
+        API that appeared or vanished, an invoice that did not validate."""
         if not earlier.views or not earlier.raw or _absent(earlier) != _absent(changed) \
                 or any(n.startswith(INVOICE_SKIPPED) for n in earlier.notices):
             return None
         links = Links(raw)
-        keys = touched_keys(links, earlier_raw, raw, changed.raw)
-        if keys is None:
+        found = touched_keys(links, earlier_raw, raw, changed.raw)
+        if found is None:
             return None
+        keys, master_changed = found
+        fetched_at = changed.fetched_at or datetime.now(UTC)
+        master, notices = earlier.master, list(earlier.notices)
+        if master_changed:
+            again = _Assembler(self.settings, fetched_at, None)
+            again.master(master_rows(links))
+            # as assemble orders them: the APIs missing, then the master records skipped
+            master = again.batch.master
+            notices = [n for n in notices if _api_notice(n)] + again.batch.notices
         rows = subset(links, keys)
         for name in ("salesReturnOrders", "returnReceipts"):
             rows.setdefault(name, [])
             if name in _absent(earlier):
                 rows[name] = None
-        part = _Assembler(self.settings, changed.fetched_at or datetime.now(UTC),
-                          None).assemble(rows, master=earlier.master)
-        if not set(part.notices) <= set(earlier.notices):
+        part = _Assembler(self.settings, fetched_at, None).assemble(rows, master=master)
+        if not set(part.notices) <= set(notices):
             return None
         views = {k: v for k, v in earlier.views.items() if k.casefold() not in keys}
         views.update((k, v) for k, v in part.views.items() if k.casefold() in keys)
         problems = {k: v for k, v in earlier.problems.items() if k.casefold() not in keys}
         problems.update((k, v) for k, v in part.problems.items() if k.casefold() in keys)
-        return ErpBatch(views=views, master=earlier.master, problems=problems, raw=raw,
-                        fetched_at=part.fetched_at, notices=list(earlier.notices),
+        return ErpBatch(views=views, master=master, problems=problems, raw=raw,
+                        fetched_at=part.fetched_at, notices=notices,
                         unseen=earlier.unseen,
                         cursor=max(filter(None, (earlier.cursor, changed.cursor)),
                                    default=None))
@@ -1043,6 +1052,11 @@ class BusinessCentralConnector:
 
 #: How a sales invoice that did not validate is noticed (see `_Assembler.records`).
 INVOICE_SKIPPED = "salesInvoices record "
+
+
+def _api_notice(notice: str) -> bool:
+    """Whether a notice says an optional document API is missing (see `assemble`)."""
+    return notice == NO_RETURN_ORDERS or "no returnReceipts API" in notice
 
 
 def _absent(batch: ErpBatch) -> frozenset[str]:

@@ -65,8 +65,7 @@ class Links:
         self.by_set: defaultdict[str, list[Any]] = defaultdict(list)
         for ref, record in raw.items():
             name = set_of(ref)
-            if name not in MASTER_SETS or name == "locations":
-                self.by_set[name].append(record)
+            self.by_set[name].append(record)
             self.add(name, record)
 
     def add(self, name: str, record: Any) -> None:
@@ -106,20 +105,25 @@ def _invoice_links(record: Any) -> list[str]:
 
 
 def touched_keys(links: Links, before: Mapping[str, Any], after: Mapping[str, Any],
-                 changed: Iterable[str]) -> set[str] | None:
+                 changed: Iterable[str]) -> tuple[set[str], bool] | None:
     """The (case-folded) keys whose views the difference between `before` and `after`
-    (raw records by raw_ref; `links` made of `after`) may change; None when master data
-    changed (every view may). `changed` names the records the read returned; those gone
-    from `after` were deleted."""
+    (raw records by raw_ref; `links` made of `after`) may change, and whether master data
+    changed (the master is made again; views read only the locations of it); None when
+    the locations changed (every view may). `changed` names the records the read
+    returned; those gone from `after` were deleted."""
     deleted = [ref for ref in before if ref not in after]
     moved = []
+    master = False
     for ref in [*changed, *deleted]:
         old, new = before.get(ref), after.get(ref)
         if old == new:  # read again unchanged (reads overlap by a little, on purpose)
             continue
         name = set_of(ref)
-        if name in MASTER_SETS:
+        if name == "locations":
             return None
+        if name in MASTER_SETS:
+            master = True
+            continue
         if old is not None:
             links.add(name, old)
         moved.append((name, old, new))
@@ -128,7 +132,12 @@ def touched_keys(links: Links, before: Mapping[str, Any], after: Mapping[str, An
         for version in (old, new):
             if version is not None:
                 keys |= links.keys(name, version)
-    return keys
+    return keys, master
+
+
+def master_rows(links: Links) -> dict[str, list[Any] | None]:
+    """Every master record, by set, in the batch's order (to make the master again)."""
+    return {name: links.by_set.get(name, []) for name in MASTER_SETS}
 
 
 def subset(links: Links, keys: set[str]) -> dict[str, list[Any] | None]:
@@ -137,7 +146,7 @@ def subset(links: Links, keys: set[str]) -> dict[str, list[Any] | None]:
     rows: dict[str, list[Any] | None] = {"locations": links.by_set.get("locations", [])}
     named: set[str] = set()
     for name, records in links.by_set.items():
-        if name in (INVOICES, "locations"):
+        if name == INVOICES or name in MASTER_SETS:
             continue
         chosen = [record for record in records if links.keys(name, record) & keys]
         if chosen:
