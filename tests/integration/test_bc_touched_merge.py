@@ -4,7 +4,8 @@ what it gives must equal assembling everything from the same records, whatever c
 Business Central documents meet under a key by their link, by the return order a receipt
 names and by the invoice a credit memo applies to; the changes below move documents between
 keys along each of those, delete and add documents, and change master data (made again; a
-change to locations, which lines name, makes the connector assemble everything again). Over the sandbox on loopback, real connector.
+change to locations, which lines name, makes the connector assemble everything again). Over
+the sandbox on loopback, real connector.
 """
 
 from __future__ import annotations
