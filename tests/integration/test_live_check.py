@@ -349,10 +349,20 @@ def test_a_session_that_keeps_its_last_read_refreshes_to_what_a_full_check_finds
     assert (duplicated, "CREDIT_NOTE_DUPLICATE", False) not in found(got)
 
 
+def _edit_a_memo(sandbox) -> dict:
+    """The first credit memo's tax changed an hour from now (as BC stamps an edit)."""
+    from datetime import timedelta
+
+    memo = sandbox.erp.data.sets["salesCreditMemos"][0]
+    sandbox.erp.data.update("salesCreditMemos", memo["id"],
+                            at=datetime.now(UTC) + timedelta(hours=1),
+                            totalTaxAmount=memo["totalTaxAmount"] + 1)
+    return memo
+
+
 def test_a_console_session_writes_the_cache_now_and_then_and_at_close(tmp_path: Path) -> None:
     """Rewriting every raw record on each refresh cost as much as the refresh: the session
     writes them on its first read, then at most every SAVE_EVERY seconds, and at close."""
-    from datetime import timedelta
 
     from returns_console.sandbox.server import BackgroundServer
     from returns_console.services.demo import demo_mappings
@@ -369,10 +379,7 @@ def test_a_console_session_writes_the_cache_now_and_then_and_at_close(tmp_path: 
         first = Cache(path)
         written = first.cursor(profile.name, "erp")
         first.close()
-        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
-        sandbox.erp.data.update("salesCreditMemos", memo["id"],
-                                at=datetime.now(UTC) + timedelta(hours=1),
-                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        memo = _edit_a_memo(sandbox)
         loaded = session.refresh()
         cache = Cache(path)
         assert cache.cursor(profile.name, "erp") == written  # not written this time
@@ -393,7 +400,6 @@ def test_a_session_whose_sources_go_down_shows_its_last_read_not_the_older_cache
         tmp_path: Path) -> None:
     """The session writes the cache only now and then: a source that goes down is shown
     stale with the session's own last read, which is newer than the cache."""
-    from datetime import timedelta
 
     from returns_console.sandbox.server import BackgroundServer
     from returns_console.services.demo import demo_mappings
@@ -406,10 +412,7 @@ def test_a_session_whose_sources_go_down_shows_its_last_read_not_the_older_cache
         session = LiveSession(profile, sandbox.secret, lambda: mappings,
                               tmp_path / "cache.sqlite3", deadline=30)
         session.refresh()
-        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
-        sandbox.erp.data.update("salesCreditMemos", memo["id"],
-                                at=datetime.now(UTC) + timedelta(hours=1),
-                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        _edit_a_memo(sandbox)
         read = session.refresh()
     down = session.refresh()
     session.close()
@@ -425,7 +428,6 @@ def test_a_session_whose_source_went_down_keeps_its_last_read_in_the_cache(
     """Found by review: a side read since the last write and down when the session wrote
     (at close, or at its next saving refresh) was not written (it showed stale), so the
     next start went back to the older cache."""
-    from datetime import timedelta
 
     from returns_console.sandbox.server import BackgroundServer
     from returns_console.services import session as session_module
@@ -439,10 +441,7 @@ def test_a_session_whose_source_went_down_keeps_its_last_read_in_the_cache(
         profile = sandbox.profile(server.url)
         session = LiveSession(profile, sandbox.secret, lambda: mappings, cache, deadline=30)
         session.refresh()  # written: the first read
-        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
-        sandbox.erp.data.update("salesCreditMemos", memo["id"],
-                                at=datetime.now(UTC) + timedelta(hours=1),
-                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        _edit_a_memo(sandbox)
         read = session.refresh()  # not written yet
     if written_by != "close":
         monkeypatch.setattr(session_module, "SAVE_EVERY", -1.0)
@@ -462,7 +461,6 @@ def test_a_session_starting_on_a_cache_writes_it_again_only_at_close(tmp_path: P
     """The first read of a session started on a cache lays the changes over it in memory and
     leaves the cache as it is (rewriting it all cost half a second at 10k returns, at every
     start); close writes what was read."""
-    from datetime import timedelta
 
     from returns_console.sandbox.server import BackgroundServer
     from returns_console.services.demo import demo_mappings
@@ -487,10 +485,7 @@ def test_a_session_starting_on_a_cache_writes_it_again_only_at_close(tmp_path: P
         first.close()
         written = cursor()
         assert written is not None
-        memo = sandbox.erp.data.sets["salesCreditMemos"][0]
-        sandbox.erp.data.update("salesCreditMemos", memo["id"],
-                                at=datetime.now(UTC) + timedelta(hours=1),
-                                totalTaxAmount=memo["totalTaxAmount"] + 1)
+        _edit_a_memo(sandbox)
         second = LiveSession(profile, sandbox.secret, lambda: mappings, path)
         second.refresh()
         assert cursor() == written
