@@ -17,6 +17,8 @@ from ..domain.findings import Finding
 OWNERS = ("all", *(o.value for o in Owner))
 #: Command-bar queries: `:return REF`, `:order REF`, `:sku SKU`, `:code CODE`, `:owner TEAM`.
 QUERY_FIELDS = ("return", "order", "sku", "code", "owner")
+#: Filter texts whose matching keys a queue keeps (typing on narrows them, erasing finds them).
+RECENT = 48
 #: Columns people sort by, and how (numbers and ranks sort as numbers, not text).
 SORTABLE = ("return", "order", "code", "stage", "kind", "severity", "owner", "age", "at risk",
             "triage")
@@ -103,9 +105,11 @@ class Queue:
     _orders: dict[tuple[str, bool], list[str]] = field(init=False)
     _owner: dict[str, str] = field(init=False)
     _longest: dict[str, int] | None = field(init=False)
+    #: (column, reverse, filter words) → the keys holding them, in that order (_matching)
+    _recent: dict[tuple[str, bool, tuple[str, ...]], list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys, self.by_key, self._owner, self._orders = [], {}, {}, {}
+        self.keys, self.by_key, self._owner, self._orders, self._recent = [], {}, {}, {}, {}
         self._text = self._longest = None
         seen: dict[str, int] = {}
         keys, by_key, owner = self.keys, self.by_key, self._owner
@@ -170,9 +174,7 @@ class Queue:
         by, owner_of = self.by_key, self._owner
         keys = self._ordered(view.sort, view.reverse)
         if words:
-            hay = self._haystack()
-            for word in words:  # each word narrows the last word's keys
-                keys = [k for k in keys if word in hay[k]]
+            keys = self._matching(view.sort, view.reverse, tuple(words), keys)
         if test is not None:
             keys = [k for k in keys if test(by[k])]
         counts = dict.fromkeys(OWNERS, 0)
@@ -182,6 +184,32 @@ class Queue:
         if view.owner != "all":
             keys = [k for k in keys if owner_of[k] == view.owner]
         return list(keys), counts
+
+    def _matching(self, column: str, reverse: bool, words: tuple[str, ...],
+                  ordered: list[str]) -> list[str]:
+        """The keys (in `ordered`, the view's order) whose text holds every word.
+
+        Typing narrows: the keys of an earlier text whose every word is inside the word
+        at its place now ("cr" → "cre") already hold all that the new text can match, so
+        the new words are looked for among them only; erasing goes back to a text kept
+        from before. A few dozen texts are kept per order."""
+        recent = self._recent
+        found = recent.get((column, reverse, words))
+        if found is not None:
+            return found
+        keys = ordered
+        for (c, r, earlier), earlier_keys in recent.items():
+            if (c, r) == (column, reverse) and len(earlier) <= len(words) \
+                    and len(earlier_keys) < len(keys) \
+                    and all(old in new for old, new in zip(earlier, words, strict=False)):
+                keys = earlier_keys
+        hay = self._haystack()
+        for word in words:  # each word narrows the last word's keys
+            keys = [k for k in keys if word in hay[k]]
+        if len(recent) >= RECENT:
+            del recent[next(iter(recent))]
+        recent[(column, reverse, words)] = keys
+        return keys
 
     def _ordered(self, column: str, reverse: bool) -> list[str]:
         order = self._orders.get((column, reverse))

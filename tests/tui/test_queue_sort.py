@@ -55,3 +55,34 @@ def test_a_filtered_queue_is_in_the_same_order_as_sorting_the_filtered_findings(
                             and owner in ("all", queue.by_key[k].owner.value)]
                     kept.sort(key=sort_key(column, queue), reverse=reverse)
                     assert queue.shown(view) == kept, (column, reverse, text, owner)
+
+
+def test_typing_and_erasing_find_what_a_fresh_queue_finds() -> None:
+    """Keys kept from earlier texts (typing narrows them, erasing finds them again) give
+    what filtering from scratch gives, whatever is typed, erased or pasted in between."""
+    import random
+    from pathlib import Path
+
+    from returns_console.services.check import check_snapshot
+    from returns_console.services.snapshot_io import load_snapshot
+    from returns_console.tui.queue_model import RECENT, View
+
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
+    findings = check_snapshot(load_snapshot(fixture)).findings
+    rng = random.Random(13)
+    queue = Queue(findings, {}, {})
+    alphabet = "acdeinorstu1- "
+    text = ""
+    for step in range(3 * RECENT * 4):
+        move = rng.random()
+        if move < 0.55:
+            text += rng.choice(alphabet)
+        elif move < 0.9:
+            text = text[:-rng.randint(1, 3)]
+        else:  # pasted, or the cursor moved back into a word
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice(alphabet) + text[at:]
+        sort = rng.choice(["at risk", "return"])
+        view = View(text=text, sort=sort, reverse=sort == "at risk")
+        fresh = Queue(findings, {}, {})
+        assert queue.select(view) == fresh.select(view), (step, text)
