@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.message import Message
 
 from returns_console.tui.themes import DEFAULT, load_themes
-from returns_console.tui.widgets.virtual_table import Column, VirtualTable
+from returns_console.tui.widgets.virtual_table import Column, VirtualTable, _fit, _fit_plain
 
 SIZE = (100, 20)  # 19 rows under the header
 BODY = SIZE[1] - 1
@@ -286,3 +288,10 @@ class SnapshotApp(App):
 
 def test_snapshot_mark_sort_and_cursor(snap_compare) -> None:
     assert snap_compare(SnapshotApp(), terminal_size=(80, 8))
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+       st.integers(min_value=-1, max_value=32), st.sampled_from(["left", "right"]))
+def test_plain_cells_are_fitted_as_styled_ones_are(cell: str, width: int, justify: str) -> None:
+    """The fast path for printable ASCII clips and pads exactly as the Text path does."""
+    assert _fit_plain(cell, width, justify) == _fit(cell, width, justify).plain

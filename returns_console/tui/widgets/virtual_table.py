@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -60,6 +61,24 @@ def _fit(cell: Cell, width: int, justify: str) -> Text:
         else:
             text.pad_right(spare)
     return text
+
+
+def _fit_plain(cell: str, width: int, justify: str) -> str:
+    """`_fit` for printable ASCII (one cell a character), the most of a queue's cells,
+    without making a Text: the same clipping and padding."""
+    if width <= 0:
+        return ""
+    if len(cell) > width:
+        return cell[:width - 1] + "…"
+    return cell.rjust(width) if justify == "right" else cell.ljust(width)
+
+
+def _segments(text: Text, console: Console) -> list[Segment]:
+    """A Text's segments with its own style too (`Text.render` applies only its spans'
+    styles; appended to another Text, the style becomes a span)."""
+    line = Text(end="")
+    line.append_text(text)
+    return list(line.render(console))
 
 
 class _TableMessage(Message):
@@ -161,6 +180,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._keys: list[Hashable] = []
         self._cells: Callable[[Hashable], Sequence[Cell]] = lambda key: ()
         self._cache: dict[Hashable, Sequence[Cell]] = {}
+        #: drawn rows, before the cursor's style: (key, row style, mark) → strip
+        self._strips: dict[tuple[Hashable, Style, object], Strip] = {}
         self._marks: set[Hashable] = set()
         self._badges: dict[Hashable, Text] = {}
         self._cursor = 0
@@ -174,6 +195,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """New columns; cached cells are dropped, as they follow the column order."""
         self._columns = tuple(columns)
         self._cache.clear()
+        self._strips.clear()
         self._layout = None
         self._resize_virtual()
         self.refresh()
@@ -186,10 +208,14 @@ class VirtualTable(ScrollView, can_focus=True):
         The cursor stays on its key if still shown, else keeps its index (clamped).
         """
         old_key = self.cursor_key
-        self._keys = list(keys)
+        keys = list(keys)
+        if keys == self._keys and cells == self._cells and not refresh_cells:
+            return  # another filter text, the same rows: nothing to draw again
+        self._keys = keys
         self._cells = cells
         if refresh_cells:
             self._cache.clear()
+            self._strips.clear()
         row = self._cursor
         if old_key is not None and (found := self._index(old_key)) is not None:
             row = found
@@ -205,11 +231,29 @@ class VirtualTable(ScrollView, can_focus=True):
         unless even the undroppable ones are wider than the view."""
         self._shown = self._fitting(self.scrollable_content_region.width)
         widths = sum(self._columns[i].width + GAP for i in self._shown)
-        self.virtual_size = Size(len(MARK) + widths, max(1, len(self._keys)) + 1)
+        self._set_virtual_size(Size(len(MARK) + widths, max(1, len(self._keys)) + 1))
         hidden = tuple(c.key for i, c in enumerate(self._columns) if i not in self._shown)
         if hidden != self._hidden:
             self._hidden = hidden
             self.post_message(self.ColumnsHidden(self, hidden))
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new row count without laying the screen out again.
+
+        `virtual_size` is a layout reactive: setting it re-arranges every widget on the
+        screen, which a filter keystroke (a new row count) paid for in tens of milliseconds.
+        A scroll view's size does not depend on its virtual size, so once mounted the value
+        is set quietly and the scrollbars updated (Textual's `_scroll_update`, which its own
+        resize path calls); a scrollbar that appears or goes is a display change, and that
+        still lays out."""
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(VirtualTable.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def _fitting(self, width: int) -> tuple[int, ...]:
         """The columns that fit `width` (0: not laid out yet, so all), dropping the highest
@@ -384,20 +428,24 @@ class VirtualTable(ScrollView, can_focus=True):
                 placed.append((column, x))
                 x += column.width + GAP
             self._layout = (width, placed)
+            self._strips.clear()  # drawn for another width
         return self._layout
 
     def _line(self, first: Text, cells: Sequence[Cell] | None, style: Style) -> Strip:
         """One line, `width` cells: `first` (mark column), then the cells (None: no columns)."""
         width, placed = self._column_layout()
-        line = Text(end="", no_wrap=True)
-        line.append_text(first)
+        console = self.app.console
+        segments = _segments(first, console)
         if cells is not None:
             for index, (column, _x) in zip(self._shown, placed, strict=False):
                 cell = cells[index] if index < len(cells) else ""
-                line.append_text(_fit(cell, column.width, column.justify))
-                line.append(" " * GAP)
-        segments = Segment.apply_style(line.render(self.app.console), style)
-        return Strip(segments).adjust_cell_length(width, style)
+                if isinstance(cell, str) and cell.isascii() and cell.isprintable():
+                    segments.append(Segment(_fit_plain(cell, column.width, column.justify)
+                                            + " " * GAP))
+                else:
+                    segments += _segments(_fit(cell, column.width, column.justify), console)
+                    segments.append(Segment(" " * GAP))
+        return Strip(Segment.apply_style(segments, style)).adjust_cell_length(width, style)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, width = round(self.scroll_x), self.scrollable_content_region.width
@@ -424,6 +472,8 @@ class VirtualTable(ScrollView, can_focus=True):
         return _fit(column.label, max(0, column.width - 2), "left").plain.rstrip() + arrow
 
     def _row_line(self, row: int) -> Strip:
+        """A row as drawn: kept per (key, style, mark), so a filter that shows rows seen
+        before, or a scroll back, redraws them without making their cells again."""
         key = self._keys[row]
         style = self.rich_style
         if marked := key in self._marks:
@@ -431,15 +481,25 @@ class VirtualTable(ScrollView, can_focus=True):
         elif self.zebra and row % 2:
             style = self.get_component_rich_style("virtual-table--zebra")
         badge = self._badges.get(key)
-        if marked:
-            mark = Text(MARK, self.get_component_rich_style("virtual-table--mark", partial=True))
-        elif badge is not None:
-            mark = badge.copy()
-            mark.truncate(1)
-            mark.pad_right(len(MARK) - mark.cell_len)
-        else:
-            mark = Text(" " * len(MARK))
-        strip = self._line(mark, self._row_cells(key), style)
+        mark_key: object = (
+            self.get_component_rich_style("virtual-table--mark", partial=True) if marked
+            else None if badge is None else (badge.plain, str(badge.style)))
+        found = (key, style, mark_key)
+        strip = self._strips.get(found)
+        if strip is None:
+            if marked:
+                mark = Text(MARK, self.get_component_rich_style("virtual-table--mark",
+                                                                partial=True))
+            elif badge is not None:
+                mark = badge.copy()
+                mark.truncate(1)
+                mark.pad_right(len(MARK) - mark.cell_len)
+            else:
+                mark = Text(" " * len(MARK))
+            strip = self._line(mark, self._row_cells(key), style)
+            if len(self._strips) >= CACHE_LIMIT:
+                self._strips.clear()
+            self._strips[found] = strip
         if row == self._cursor:
             cursor = self.get_component_rich_style("virtual-table--cursor")
             strip = Strip(Segment.apply_style(strip, post_style=cursor), strip.cell_length)
