@@ -444,6 +444,9 @@ class ReturnsConsole(ActionFlows, App):
                 self.pop_screen()
                 self.open_return(ref)
             return
+        # The screen under the queue is still drawn with it (Textual composes the screen
+        # below), so a spinner left there would repaint the whole queue at every frame.
+        self.query("#loading-text, LoadingIndicator").remove()
         view = View.from_json(load_view(self._state_path, self.session.label)
                               if self._state_path else {})
         self.push_screen(QueueScreen(loaded.report, view=view, presenter=self.presenter,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from textual.widgets import Input, Static, Tabs
+from textual.widgets import Input, Static
 
 from returns_console.connectors.errors import NetworkError
 from returns_console.services.check import check_snapshot
@@ -17,6 +17,7 @@ from returns_console.tui.queue_model import natural
 from returns_console.tui.screens.help import HelpScreen
 from returns_console.tui.screens.queue import QueueScreen
 from returns_console.tui.screens.return_detail import ReturnScreen
+from returns_console.tui.widgets.team_tabs import TeamTabs
 from returns_console.tui.widgets.virtual_table import VirtualTable
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
@@ -55,6 +56,16 @@ async def test_the_queue_lists_every_exception_costliest_first() -> None:
         assert "Swap Commerce ok" in sources
 
 
+async def test_nothing_under_the_queue_keeps_repainting_it() -> None:
+    """The loading spinner of the first start goes once the queue is up: Textual draws the
+    screen below with the queue, so it was repainting the whole queue at every frame."""
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        under = pilot.app.screen_stack[0]
+        assert under is not screen
+        assert not under.query("LoadingIndicator") and not under.query("#loading-text")
+
+
 async def test_cursor_keys_move_and_enter_opens_that_return() -> None:
     async with app().run_test(size=SIZE) as pilot:
         screen = await _queue(pilot)
@@ -81,6 +92,33 @@ async def test_filter_narrows_the_queue_across_columns_and_escape_clears_it() ->
         assert {f.code.value for f in _shown(screen)} == {"TAX_MISMATCH"}
         await pilot.press("enter", "escape")
         assert screen.query_one("#queue", VirtualTable).row_count == len(REPORT.findings)
+
+
+async def test_a_filter_keystroke_repaints_without_laying_the_screen_out(monkeypatch) -> None:
+    """Typing in the filter changes the box, the rows and the tab counts, none of which
+    changes a widget's size: a layout pass per key (the input's text width, the tabs'
+    labels, the row count) was most of a keystroke on 10,000 rows."""
+    from textual.screen import Screen
+
+    layouts: list[int] = []
+    real = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        layouts.append(1)
+        return real(self, *args, **kwargs)
+
+    async with app().run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        # the box appears, and the rows come to fit (the scrollbar goes): those lay out
+        await pilot.press("slash", "c", "r")
+        await pilot.pause()
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        before = len(screen.shown)
+        await pilot.press(*"edit", "backspace", "backspace")
+        await pilot.pause()
+        assert screen.query_one("#filter", Input).value == "cred"
+        assert len(screen.shown) < before
+        assert layouts == []
 
 
 async def test_command_bar_narrows_by_code_order_and_sku_and_opens_a_return() -> None:
@@ -117,13 +155,12 @@ async def test_owner_views_show_one_team_each() -> None:
         screen = await _queue(pilot)
         await pilot.press("colon", *"owner finance", "enter")
         await pilot.pause()
-        assert screen.query_one("#teams", Tabs).active == "team-finance"
+        assert screen.query_one("#teams", TeamTabs).active == "finance"
         assert {f.owner.value for f in _shown(screen)} == {"finance"}
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert {f.owner.value for f in _shown(screen)} == {"operations"}
-        tab = screen.query_one("#team-all")
-        await pilot.click(tab)
+        await pilot.click("#teams", offset=(2, 0))  # on `All N`
         await pilot.pause()
         assert len(screen.shown) == len(REPORT.findings)
 

@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Sparkline, Static, Tab, Tabs
+from textual.widgets import Footer, Header, Input, Sparkline, Static
 
 from ...domain.findings import Finding
 from ..format import money, severity
@@ -33,6 +33,8 @@ from ..requests import (
     ViewChanged,
 )
 from ..widgets.environment_bar import EnvironmentBar
+from ..widgets.quiet_input import QuietInput
+from ..widgets.team_tabs import TeamTabs
 from ..widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -112,6 +114,7 @@ class QueueScreen(Presenting, Screen):
         self._shown: tuple[bool, list[Column]] | None = None
         self._ready = False
         self._progress = ""
+        self._detail_text: Text | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -126,11 +129,11 @@ class QueueScreen(Presenting, Screen):
                 yield Static("new per day, 14 days", id="trend-label")
                 yield Sparkline([], id="per-day")
         yield Static(id="sources")
-        yield Tabs(*(Tab(TEAM_LABEL[o], id=f"team-{o}") for o in OWNERS), id="teams")
-        yield Input(placeholder="filter: any words, across every column (Esc clears)",
+        yield TeamTabs({o: TEAM_LABEL[o] for o in OWNERS}, active=self.view.owner, id="teams")
+        yield QuietInput(placeholder="filter: any words, across every column (Esc clears)",
                     id="filter")
         yield Static(id="query")
-        yield Input(placeholder=":return REF · :close [YYYY-MM] · :order REF · :sku SKU · "
+        yield QuietInput(placeholder=":return REF · :close [YYYY-MM] · :order REF · :sku SKU · "
                                 ":code CODE · :owner TEAM  (Enter runs, Esc closes)",
                     id="command")
         yield VirtualTable(self._columns(), id="queue")
@@ -176,8 +179,8 @@ class QueueScreen(Presenting, Screen):
         filter_box = self.query_one("#filter", Input)
         filter_box.value = self.view.text
         filter_box.display = bool(self.view.text)
+        self.watch(filter_box, "value", self._filter_typed, init=False)
         self.query_one("#command", Input).display = False
-        self.query_one("#teams", Tabs).active = f"team-{self.view.owner}"
         self._ready = True
         self._paint_report()
         self.query_one("#queue", VirtualTable).focus()
@@ -316,10 +319,9 @@ class QueueScreen(Presenting, Screen):
                                        (f" · {len(self.shown)} of {len(self.queue.keys)}"
                                         " · Esc shows all", "dim")))
         self._paint_detail()
-        tabs = self.query_one("#teams", Tabs)
-        for owner in OWNERS:
-            tab = tabs.query_one(f"#team-{owner}", Tab)
-            tab.label = f"{TEAM_LABEL[owner]} {counts[owner]}"
+        teams = self.query_one("#teams", TeamTabs)
+        teams.active = self.view.owner
+        teams.set_counts(counts)
         self.post_message(ViewChanged(self.view))
 
     def _paint_detail(self) -> None:
@@ -331,7 +333,7 @@ class QueueScreen(Presenting, Screen):
         detail.display = bool(hidden)
         key = table.cursor_key
         if not hidden or key is None:
-            detail.update("")
+            self._set_detail(detail, Text())
             return
         cells = dict(zip((c.key for c in self._columns()), self._cells(key), strict=True))
         text = Text()
@@ -345,7 +347,21 @@ class QueueScreen(Presenting, Screen):
             if name != "message":
                 text.append(f"{name} ", style="dim")
             text.append(value if isinstance(value, Text) else Text(value))
-        detail.update(text)
+        self._set_detail(detail, text)
+
+    def _set_detail(self, detail: Static, text: Text) -> None:
+        """Updated only when it changed, and laid out only when its height may change: the
+        line's height is its text's (one line, or two when it wraps; the stylesheet caps
+        it), and laying out the screen for each cursor move or filter key costs more than
+        the rest of that key."""
+        old = self._detail_text
+        if text == old:
+            return
+        self._detail_text = text
+        width = detail.content_region.width
+        same_height = (old is not None and width > 0 and bool(old.plain) and bool(text.plain)
+                       and (old.cell_len <= width) == (text.cell_len <= width))
+        detail.update(text, layout=not same_height)
 
     def _cells(self, key: Hashable) -> list[str | Text]:
         f: Finding = self.queue.by_key[str(key)]
@@ -435,7 +451,9 @@ class QueueScreen(Presenting, Screen):
         self.set_owner(OWNERS[n])
 
     def set_owner(self, owner: str) -> None:
-        self.query_one("#teams", Tabs).active = f"team-{owner}"
+        if owner in OWNERS and owner != self.view.owner:
+            self.view.owner = owner
+            self._fill()
 
     def action_sort_next(self) -> None:
         columns = [c.key for c in self._columns() if c.key in SORTABLE]
@@ -485,17 +503,17 @@ class QueueScreen(Presenting, Screen):
 
     # -- events ---------------------------------------------------------------------------
 
-    @on(Tabs.TabActivated, "#teams")
-    def _team(self, event: Tabs.TabActivated) -> None:
-        owner = (event.tab.id or "team-all").removeprefix("team-")
-        if owner != self.view.owner:
-            self.view.owner = owner
-            self._fill()
+    @on(TeamTabs.Chosen, "#teams")
+    def _team(self, event: TeamTabs.Chosen) -> None:
+        self.set_owner(event.key)
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.view.text = event.value
-        self._fill()
+    def _filter_typed(self, value: str) -> None:
+        """Watches the filter box's value: called as the key changes it, so the rows and
+        counts go out in the same frame as the typed letter (an `Input.Changed` message
+        arrives after that frame is drawn, and the rows took a second one)."""
+        if self._ready and value != self.view.text:
+            self.view.text = value
+            self._fill()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
