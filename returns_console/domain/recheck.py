@@ -15,6 +15,7 @@ from datetime import datetime
 from .findings import Finding
 from .memory import gc_paused
 from .model import ReturnCase
+from .pace import breathe
 from .pairing import link_of
 from .reconcile import PARALLEL_MIN, Result, _can_fork, _parallel, _result, check_case
 from .view import Context
@@ -78,7 +79,11 @@ class Rechecker:
                workers: int) -> list[tuple[list[Finding], datetime | None]]:
         if workers > 1 and len(cases) >= PARALLEL_MIN and _can_fork():
             return _parallel(cases, ctx, workers, check_case)
-        return [check_case(case, ctx) for case in cases]
+        out = []
+        for case in cases:
+            breathe()  # a person typing in the console goes first (pace.py)
+            out.append(check_case(case, ctx))
+        return out
 
 
 def _same(a: object, b: object) -> bool:

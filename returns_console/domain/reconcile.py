@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from .findings import Finding
 from .memory import gc_paused
 from .model import ReturnCase
+from .pace import breathe
 from .rules import RULES, Rule
 from .rules.data import erp_record_unlinked, payload_invalid
 from .view import CaseView, Context
@@ -61,6 +62,7 @@ def _reconcile_all(cases: Iterable[ReturnCase], ctx: Context) -> list[Finding]:
     with gc_paused():  # see memory.py: the collector would re-walk every return in memory
         out: list[Finding] = []
         for case in cases:
+            breathe()  # a person typing in the console goes first (pace.py)
             out.extend(reconcile_case(case, ctx))
         return out
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
+from ..domain import pace
 from ..errors import UserError
 from ..services.session import ENVIRONMENTS, Loaded, ReportSession, Session
 from ..services.ui_state import load_view, save_view
@@ -51,6 +52,13 @@ VARIABLE_DEFAULTS = {
     "severity-critical": "#FF5C5C", "severity-high": "#F0605D", "severity-medium": "#E5B84C",
     "severity-low": "#6EC6E8",
 }
+
+
+#: What a person does that the refresh in the background waits for, and how long after
+#: each (a keystroke's drawing takes 20-30 ms here; a mouse move is not waited for).
+TYPED = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp,
+         events.Paste)
+HOLD_AFTER_INPUT = 0.08
 
 
 class ReturnsConsole(ActionFlows, App):
@@ -178,6 +186,13 @@ class ReturnsConsole(ActionFlows, App):
         yield Static("reading the last report…", id="loading-text")
         yield LoadingIndicator()
         yield Footer()
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key, a click, a scroll or a paste: the refresh running in its thread waits at
+        its next step while the console answers it (domain/pace.py)."""
+        if isinstance(event, TYPED) and not event.is_forwarded:
+            pace.hold(HOLD_AFTER_INPUT)
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self.use_theme(self._asked_theme)

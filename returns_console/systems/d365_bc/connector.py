@@ -100,6 +100,7 @@ from ...domain.model import (
     StageView,
 )
 from ...domain.money import MoneyBreakdown, pad_cents
+from ...domain.pace import breathe
 from ...domain.postings import CreditRequest, RecordRef, WriteResult
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
 from ...kits.odata.client import (
@@ -605,6 +606,7 @@ class BusinessCentralConnector:
 
             def check(page: list[Any]) -> None:
                 for raw in page:
+                    breathe()
                     checked[id(raw)] = (raw, _check(model, raw))
             return check
 
@@ -1183,6 +1185,7 @@ class _Assembler:
                 group.invoices.append(invoice)
         returns = frozenset(self.settings.link_documents)
         for group in self.groups.values():
+            breathe()
             if has_orders and not (group.orders or group.receipts or group.memos
                                    or group.sales_orders):
                 # Invoices alone are web orders' own; an exchange's invoice counts next to
@@ -1206,6 +1209,7 @@ class _Assembler:
         one a PayloadProblem under its link key (a notice for master data)."""
         out: list[Model] = []
         for raw in rows or ():
+            breathe()  # a person typing in the console goes first (domain/pace.py)
             rid = raw.get("id") if isinstance(raw, dict) else None
             raw_ref = f"{SYSTEM}:{name}:{rid if isinstance(rid, str) else '?'}"
             self.batch.raw[raw_ref] = raw

@@ -26,6 +26,7 @@ from ...connectors.pacing import Pacer
 from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side
 from ...domain.model import PayloadProblem, PlatformView
+from ...domain.pace import breathe
 from .mapping import SYSTEM, ViewMaker
 from .records import V1_TO_V2, SwapProduct, SwapReturn, SwapShipment, v2_names, validate_page
 
@@ -169,8 +170,10 @@ class SwapConnector:
         rows = list(kept.raw.values())
         # A page's worth per validation call, as read: one call over ten thousand records
         # holds the interpreter for most of a second (the console's keys wait behind it).
-        parsed = [one for start in range(0, len(rows), CHUNK)
-                  for one in self._parse_page(rows[start:start + CHUNK])]
+        parsed = []
+        for start in range(0, len(rows), CHUNK):
+            breathe()  # a person typing in the console goes first (domain/pace.py)
+            parsed += self._parse_page(rows[start:start + CHUNK])
         for (raw_ref, raw), (view, problem) in zip(kept.raw.items(), parsed, strict=True):
             batch.views.append(view)
             batch.raw[view.raw_ref or raw_ref] = raw
