@@ -25,6 +25,7 @@ from pydantic_core import from_json, to_json
 
 from ..connectors.base import ErpBatch, PlatformBatch
 from ..domain.model import ErpView, PayloadProblem, PlatformView
+from ..domain.pace import breathe
 from ..domain.reference import ErpMaster
 
 _VIEWS = TypeAdapter(list[PlatformView])
@@ -48,6 +49,9 @@ _PAGES = (
 #: Made by the first report saved (a cache without it has no report).
 _REPORTS = ('CREATE TABLE IF NOT EXISTS "reports" (\n   "profile" TEXT PRIMARY KEY,\n'
             '   "report" TEXT\n)')
+#: Platform raw records per stored chunk (each parsed in one call that holds the interpreter:
+#: about 15 ms here).
+RAW_CHUNK = 500
 #: The type sqlite-utils gave a column it added for a value of this type (else TEXT).
 _KINDS: dict[type, str] = {int: "INTEGER", bool: "INTEGER", float: "FLOAT", bytes: "BLOB"}
 
@@ -141,20 +145,40 @@ class Cache:
 
     def save_platform(self, profile: str, system: str, batch: PlatformBatch, *,
                       views: bool = True, source: str | None = None) -> None:
-        """`views=False` keeps only the raw records (the connector parses them again)."""
-        if not views:
-            batch = PlatformBatch(raw=batch.raw, fetched_at=batch.fetched_at,
-                                  cursor=batch.cursor)
-        self._put(profile, "platform", system, batch, source)
+        """`views=False` keeps only the raw records (the connector parses them again).
+
+        The raw records go in chunks of RAW_CHUNK (table `pages`): one JSON document of
+        30,000 records took a second to parse in one call, and the console's keystrokes
+        waited that second for the interpreter (a call into Rust does not let go of it)."""
+        raw = batch.raw
+        batch = PlatformBatch(views=batch.views if views else [],
+                              problems=batch.problems if views else {}, raw={},
+                              fetched_at=batch.fetched_at, cursor=batch.cursor)
+        items = list(raw.items())
+        with self.conn:  # chunks first, then the row that says to read them (see save_erp)
+            self.conn.execute("delete from pages where profile = ? and side = 'platform'",
+                              [profile])
+            self.conn.executemany(
+                "insert into pages (profile, side, n, entity, body) values (?, ?, ?, ?, ?)",
+                [(profile, "platform", n, "raw", to_json(dict(items[at:at + RAW_CHUNK])))
+                 for n, at in enumerate(range(0, len(items), RAW_CHUNK))])
+        self._put(profile, "platform", system, batch, source, paged=1)
 
     def load_platform(self, profile: str, source: str | None = None) -> PlatformBatch | None:
         row = self._get(profile, "platform", source)
         if row is None:
             return None
+        raw: dict[str, Any] = from_json(row["raw"])
+        if row.get("paged"):  # in chunks, each parsed in a call of its own
+            for (body,) in self.conn.execute(
+                    "select body from pages where profile = ? and side = 'platform' "
+                    "order by n", [profile]):
+                breathe()  # a person typing in the console goes first (domain/pace.py)
+                raw.update(from_json(body))
         return PlatformBatch(
             views=_VIEWS.validate_json(row["views"]),
             problems=_PROBLEMS.validate_json(row["problems"]),
-            raw=from_json(row["raw"]), fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
+            raw=raw, fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
         )
 
     def save_erp(self, profile: str, system: str, batch: ErpBatch, *,

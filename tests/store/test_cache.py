@@ -42,6 +42,26 @@ def test_round_trips_both_sides(tmp_path) -> None:
     assert again.cursor("p1", "erp") == "c2"
 
 
+def test_many_platform_records_are_kept_in_chunks_and_read_back_whole(tmp_path) -> None:
+    """Raw records go in chunks (one JSON document of 30,000 records held the interpreter
+    for a second as it was parsed); they come back whole, in order, and a smaller save
+    leaves none of the larger one's chunks behind."""
+    from returns_console.store.cache import RAW_CHUNK
+
+    many = {f"swap:R-{n}": {"n": n} for n in range(RAW_CHUNK * 2 + 7)}
+    cache = Cache(tmp_path / "c.sqlite3")
+    cache.save_platform("p", "swap", PlatformBatch(raw=many, fetched_at=WHEN), views=False)
+    chunks = cache.conn.execute(
+        "select count(*) from pages where profile = 'p' and side = 'platform'").fetchone()[0]
+    assert chunks == 3
+    back = Cache(tmp_path / "c.sqlite3").load_platform("p")
+    assert back is not None and back.raw == many and list(back.raw) == list(many)
+    cache.save_platform("p", "swap", PlatformBatch(raw={"swap:R-1": {"n": 1}}), views=False)
+    assert Cache(tmp_path / "c.sqlite3").load_platform("p").raw == {"swap:R-1": {"n": 1}}
+    cache.save_platform("p", "swap", PlatformBatch(raw={}), views=False)
+    assert Cache(tmp_path / "c.sqlite3").load_platform("p") is not None
+
+
 def test_a_new_fetch_replaces_the_old(tmp_path) -> None:
     cache = Cache(tmp_path / "c.sqlite3")
     for ref in ("R-1", "R-2"):

@@ -214,8 +214,9 @@ def test_a_cache_sqlite_utils_wrote_reads_and_writes(tmp_path: Path) -> None:
     assert schema(path) == CACHE_WITH_REPORTS
     rows = sqlite3.connect(path).execute(
         "SELECT profile, side, source, paged FROM sources ORDER BY rowid").fetchall()
-    assert rows == [("p", "platform", "s1", None), ("p", "erp", "s2", 0),
-                    ("q", "platform", None, None)]
+    # platform rows now keep their raw records in chunks (`pages`), and say so
+    assert rows == [("p", "platform", "s1", 1), ("p", "erp", "s2", 0),
+                    ("q", "platform", None, 1)]
 
 
 def test_the_first_cache_is_upgraded_as_sqlite_utils_upgraded_it(tmp_path: Path) -> None:
