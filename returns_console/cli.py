@@ -460,6 +460,7 @@ def _console(obj: dict, session, *, open_ref: str | None = None,
                            operator=operator_name(config.operator), audit_key=audit_key(),
                            witness=places.audit_witness)
 
+        session.keeps_heap = True  # this process is the console's: domain/memory.py
         app = ReturnsConsole(session, theme=obj.get("theme") or config.theme,
                              presenter=presenter or obj.get("presenter", False),
                              keymap=config.keymap, open_ref=open_ref,

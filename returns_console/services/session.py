@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Profile
-from ..domain.memory import give_back
+from ..domain.memory import gc_paused, give_back, keep_for_good
 from ..domain.reference import ErpMaster, Mappings
 from ..locations import INBOX_DB_NAME
 from ..store.cache import Cache
@@ -71,6 +71,10 @@ class Session:
         self._phase = ""
         self._log: CallLog | None = None
         self._lock = threading.Lock()
+        #: The process is the console's own (the CLI says so): what a read keeps is frozen
+        #: out of the collector's passes (`domain.memory.keep_for_good`). Off by default:
+        #: tests and other hosts share the process, and their garbage must stay collectable.
+        self.keeps_heap = False
 
     def opening(self) -> Loaded | None:
         """The last report at once (from the cache), or None: the first refresh will tell."""
@@ -231,6 +235,8 @@ class LiveSession(Session):
             return None  # written by another version: the refresh will replace it
         report.platform = _stale(report.platform)
         report.erp = _stale(report.erp)
+        if self.keeps_heap:  # shown until the refresh replaces it: no pass walks it
+            keep_for_good()
         return Loaded(report, from_cache=True)
 
     def refresh(self) -> Loaded:
@@ -238,7 +244,9 @@ class LiveSession(Session):
         from ..domain.recheck import Rechecker
         from .live import fetch_live, fresh_sides, live_report, save_sources
 
-        with self._lock:  # one refresh at a time, whoever asks
+        # The collector paused for the whole refresh and what it keeps frozen after it:
+        # full passes over a growing heap otherwise stall the console's keystrokes.
+        with self._lock, gc_paused():  # one refresh at a time, whoever asks
             if self._rechecker is None:
                 self._rechecker = Rechecker()
             self._log = log = CallLog()
@@ -275,6 +283,8 @@ class LiveSession(Session):
                 cache.close()
                 self._phase = ""
                 give_back()
+                if self.keeps_heap:
+                    keep_for_good()
             return Loaded(report, ChainMap(data.platform.raw, data.erp.raw),
                           mappings=mappings, master=data.erp.master)
 

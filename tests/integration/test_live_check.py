@@ -491,3 +491,34 @@ def test_a_session_starting_on_a_cache_writes_it_again_only_at_close(tmp_path: P
         assert cursor() == written
         second.close()
     assert cursor() != written
+
+
+def test_the_console_process_freezes_what_a_read_keeps_and_others_do_not(tmp_path: Path) -> None:
+    """The console's own process (the CLI sets `keeps_heap`) freezes what each read keeps,
+    so the collector's full passes stop walking it; a session in a shared process (tests,
+    other hosts) leaves the collector as it was. Either way it is running afterwards."""
+    import gc
+
+    from returns_console.sandbox.server import BackgroundServer
+    from returns_console.services.demo import demo_mappings
+    from returns_console.services.session import LiveSession
+
+    sandbox = build_sandbox(NOW, returns=40)
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        mappings = demo_mappings(sandbox)
+        gc.unfreeze()
+        shared = LiveSession(profile, sandbox.secret, lambda: mappings,
+                             tmp_path / "shared.sqlite3")
+        shared.refresh()
+        shared.close()
+        assert gc.get_freeze_count() == 0 and gc.isenabled()
+        own = LiveSession(profile, sandbox.secret, lambda: mappings, tmp_path / "own.sqlite3")
+        own.keeps_heap = True
+        try:
+            loaded = own.refresh()
+            assert gc.get_freeze_count() > 0 and gc.isenabled()
+            assert loaded.report.findings
+        finally:
+            own.close()
+            gc.unfreeze()
