@@ -108,11 +108,11 @@ class TeamTabs(Widget):
         under.append("━" * max(0, self.size.width - under.cell_len), style=bar)
         if shift := self._shift():
             top, under = top[shift:], under[shift:]
-        shown = Text(no_wrap=True, overflow="crop", end="")
-        shown.append_text(top)
-        shown.append("\n")
-        shown.append_text(under)
-        return shown
+        lines = Text(no_wrap=True, overflow="crop", end="")
+        lines.append_text(top)
+        lines.append("\n")
+        lines.append_text(under)
+        return lines
 
     def key_at(self, x: int) -> str | None:
         """Which tab is at column `x` of the widget, if any."""
