@@ -104,24 +104,49 @@ class Finding:
 
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Finding:
-        """Back from `to_json` (the console's cache of the last report)."""
+    def from_json(cls, data: dict[str, Any], moments: dict[str, datetime] | None = None,
+                  ) -> Finding:
+        """Back from `to_json` (the console's cache of the last report, read before its
+        first frame: enum members by value from dicts, not by calling the enum, and each
+        `detected_at` text parsed once per `moments` memo, which one report's findings
+        share)."""
         amount = data.get("amount_at_risk")
         side = data.get("side")
+        text = data["detected_at"]
+        moment = moments.get(text) if moments is not None else None
+        if moment is None:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moments is not None:
+                moments[text] = moment
         return cls(
-            code=Code(data["code"]), stage=Stage(data["stage"]), kind=Kind(data["kind"]),
-            severity=Severity(data["severity"]), owner=Owner(data["owner"]),
-            action=Action(data["action"]), return_ref=data["return_ref"],
+            code=_CODES[data["code"]], stage=_STAGES[data["stage"]], kind=_KINDS[data["kind"]],
+            severity=_SEVERITIES[data["severity"]], owner=_OWNERS[data["owner"]],
+            action=_ACTIONS[data["action"]], return_ref=data["return_ref"],
             order_ref=data.get("order_ref"), line_ref=data.get("line_ref"),
             platform_value=data.get("platform_value"), erp_value=data.get("erp_value"),
-            message=data["message"],
-            detected_at=datetime.fromisoformat(data["detected_at"].replace("Z", "+00:00")),
+            message=data["message"], detected_at=moment,
             age_hours=float(data["age_hours"]), platform_system=data["platform_system"],
             erp_system=data["erp_system"], delay=bool(data.get("delay")),
-            component=data.get("component"), side=Side(side) if side else None,
+            component=data.get("component"), side=_SIDES[side] if side else None,
             amount_at_risk=None if amount is None else Decimal(amount),
             currency=data.get("currency"), todo=data.get("todo"),
         )
+
+
+class _ByValue(dict):
+    """value → member; a value no member has is the enum's own ValueError, as before."""
+
+    def __init__(self, enum: Any) -> None:
+        super().__init__((m.value, m) for m in enum)
+        self.enum = enum
+
+    def __missing__(self, value: Any) -> Any:
+        return self.enum(value)
+
+
+_CODES, _STAGES, _KINDS = _ByValue(Code), _ByValue(Stage), _ByValue(Kind)
+_SEVERITIES, _OWNERS, _ACTIONS, _SIDES = (_ByValue(Severity), _ByValue(Owner),
+                                          _ByValue(Action), _ByValue(Side))
 
 
 def _iso(moment: datetime) -> str:

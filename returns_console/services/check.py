@@ -102,8 +102,9 @@ class CheckReport:
     def from_json(cls, data: dict[str, Any]) -> CheckReport:
         """Back from `to_json` (the console's cache of the last report): findings, delays
         and sources; the cases behind them are not part of it."""
-        result = Result(findings=[Finding.from_json(f) for f in data["findings"]],
-                        delays=[Finding.from_json(f) for f in data.get("delays", [])],
+        moments: dict[str, datetime] = {}  # one report's findings share their moments
+        result = Result(findings=[Finding.from_json(f, moments) for f in data["findings"]],
+                        delays=[Finding.from_json(f, moments) for f in data.get("delays", [])],
                         returns_checked=int(data.get("returns_checked") or 0))
         return cls(generated_at=_moment(data["generated_at"]) or datetime.now(UTC),
                    profile=data["profile"], platform=SourceStatus.from_json(data["platform"]),
