@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,15 @@ from ..domain.model import ErpView, PayloadProblem, PlatformView
 from ..domain.pace import breathe
 from ..domain.reference import ErpMaster
 
-_VIEWS = TypeAdapter(list[PlatformView])
-_ERP_VIEWS = TypeAdapter(dict[str, ErpView])
-_PROBLEMS = TypeAdapter(dict[str, list[PayloadProblem]])
-_NOTICES = TypeAdapter(list[str])
-_UNSEEN = TypeAdapter(ErpView)
+
+@cache
+def _adapter(kind: str) -> TypeAdapter[Any]:
+    """Made when first read: building the five cost 80 ms at import, and the console's
+    first frame needs only the report (`load_report`), not the sources."""
+    return TypeAdapter({"views": list[PlatformView], "erp_views": dict[str, ErpView],
+                        "problems": dict[str, list[PayloadProblem]], "notices": list[str],
+                        "unseen": ErpView}[kind])
+
 
 
 # As sqlite-utils created them (`CREATE ... IF NOT EXISTS` is stored without the clause).
@@ -176,8 +181,8 @@ class Cache:
                 breathe()  # a person typing in the console goes first (domain/pace.py)
                 raw.update(from_json(body))
         return PlatformBatch(
-            views=_VIEWS.validate_json(row["views"]),
-            problems=_PROBLEMS.validate_json(row["problems"]),
+            views=_adapter("views").validate_json(row["views"]),
+            problems=_adapter("problems").validate_json(row["problems"]),
             raw=raw, fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
         )
 
@@ -217,12 +222,12 @@ class Cache:
                 [profile]).fetchall()]
         return ErpBatch(
             pages=pages,
-            views=_ERP_VIEWS.validate_json(row["views"]),
+            views=_adapter("erp_views").validate_json(row["views"]),
             master=ErpMaster.model_validate_json(row["master"]),
-            problems=_PROBLEMS.validate_json(row["problems"]),
+            problems=_adapter("problems").validate_json(row["problems"]),
             raw=from_json(row["raw"]), fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
-            notices=_NOTICES.validate_json(row["notices"] or "[]"),
-            unseen=_UNSEEN.validate_json(row["unseen"]) if row.get("unseen") else None,
+            notices=_adapter("notices").validate_json(row["notices"] or "[]"),
+            unseen=_adapter("unseen").validate_json(row["unseen"]) if row.get("unseen") else None,
         )
 
     def save_report(self, profile: str, report: dict[str, Any]) -> None:
