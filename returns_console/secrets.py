@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-import keyring
-from keyring.errors import KeyringError, PasswordDeleteError
+# keyring is imported where a secret is first read or written (about 0.1 s with its
+# backends): the console's first frame and `check --snapshot` need none.
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from .errors import UserError
@@ -64,6 +64,9 @@ class SecretStore:
         if from_env:
             return ResolvedSecret(profile=profile, name=name, source=ENVIRONMENT,
                                   value=SecretStr(from_env))
+        import keyring
+        from keyring.errors import KeyringError
+
         try:
             stored = keyring.get_password(SERVICE, keyring_username(profile, name))
         except (KeyringError, OSError):
@@ -86,6 +89,9 @@ class SecretStore:
         """Store in the OS keyring, or explain how to use the environment variable instead."""
         if not value:
             raise UserError(f"refusing to store an empty {name} for profile {profile}")
+        import keyring
+        from keyring.errors import KeyringError
+
         user = keyring_username(profile, name)
         try:
             keyring.set_password(SERVICE, user, value)
@@ -97,6 +103,9 @@ class SecretStore:
 
     def delete(self, profile: str, name: str) -> bool:
         """Forget a stored secret; False when there was none. Environment variables stay."""
+        import keyring
+        from keyring.errors import KeyringError, PasswordDeleteError
+
         try:
             keyring.delete_password(SERVICE, keyring_username(profile, name))
         except PasswordDeleteError:
@@ -124,6 +133,9 @@ def audit_key(environ: Mapping[str, str] | None = None, *, create: bool = True) 
     env = os.environ if environ is None else environ
     if text := env.get(AUDIT_KEY_ENV, "").strip():
         return text.encode()
+    import keyring
+    from keyring.errors import KeyringError
+
     try:
         stored = keyring.get_password(SERVICE, AUDIT_KEY_USER)
         if stored:
