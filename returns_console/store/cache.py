@@ -216,10 +216,13 @@ class Cache:
         if row is None:
             return None
         pages = None
-        if row.get("paged"):
-            pages = [(r[0], r[1]) for r in self.conn.execute(
-                "select entity, body from pages where profile = ? and side = 'erp' order by n",
-                [profile]).fetchall()]
+        if row.get("paged"):  # a page at a time (megabytes each), giving way between them
+            pages = []
+            for entity, body in self.conn.execute(
+                    "select entity, body from pages where profile = ? and side = 'erp' "
+                    "order by n", [profile]):
+                breathe()
+                pages.append((entity, body))
         return ErpBatch(
             pages=pages,
             views=_adapter("erp_views").validate_json(row["views"]),
