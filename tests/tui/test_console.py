@@ -343,3 +343,25 @@ async def test_columns_are_fitted_once_per_change_not_once_per_drawn_row(monkeyp
         await pilot.pause()
         assert len(fitted) == before + 1
         assert [c.width for c in screen._columns()] != widths  # the triage column grew
+
+
+async def test_columns_fit_the_width_left_when_the_scrollbar_comes_and_goes() -> None:
+    """A filter that leaves fewer rows than the table shows takes the scrollbar away (two
+    more cells for the columns), clearing it brings it back: the columns are fitted to the
+    width each time, never cut at the right edge (seen at 80x24 in a terminal)."""
+    async with app().run_test(size=(80, 24)) as pilot:
+        screen = await _queue(pilot)
+        table = screen.query_one("#queue", VirtualTable)
+
+        def fitted() -> bool:
+            width = table.scrollable_content_region.width
+            return (table._shown == table._fitting(width)
+                    and table.virtual_size.width <= width)
+
+        assert table.show_vertical_scrollbar and fitted()
+        await pilot.press("slash", *"credit")
+        await pilot.pause()
+        assert not table.show_vertical_scrollbar and fitted()
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and fitted()

@@ -251,9 +251,21 @@ class VirtualTable(ScrollView, can_focus=True):
         if not self.is_mounted or not self.container_size:
             self.virtual_size = size
             return
+        bar = self.show_vertical_scrollbar
         self.set_reactive(VirtualTable.virtual_size, size)
         self._scroll_update(size)
         self.refresh()
+        if self.show_vertical_scrollbar != bar:
+            # The scrollbar came or went: the width for the columns changed with it, and no
+            # Resize says so (the table's own size did not change). Fit once it is laid out.
+            self.call_after_refresh(self._fit_again)
+
+    def _fit_again(self) -> None:
+        """The columns fitted again if the width they were fitted for is not the width now."""
+        if self._fitting(self.scrollable_content_region.width) != self._shown:
+            self._layout = None
+            self._resize_virtual()
+            self.refresh()
 
     def _fitting(self, width: int) -> tuple[int, ...]:
         """The columns that fit `width` (0: not laid out yet, so all), dropping the highest
