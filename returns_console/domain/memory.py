@@ -31,10 +31,13 @@ def keep_for_good() -> None:
 
     Without this, each full pass in a long-running console walks every kept object: at
     30,000 returns those passes took 0.1-0.25 s each, growing with the heap, and one that
-    fell on a keystroke held the interpreter for all of it. The kept data holds no
-    reference cycles (reference counting frees it when the next read replaces it); a cycle
-    alive now and dropped later stays allocated, which is why this is called after a
-    refresh, when what is alive is what the console keeps, and not in between."""
+    fell on a keystroke held the interpreter for all of it. First one collection of what is
+    not frozen yet (what was made since the last freeze: a refresh's objects, its reference
+    cycles among them, such as its HTTP client's): frozen garbage would never be freed. The
+    kept data holds no reference cycles (reference counting frees it when the next read
+    replaces it); a cycle alive now and dropped later stays allocated, which is why this
+    is called after a refresh, when what is alive is what the console keeps."""
+    gc.collect()
     gc.freeze()
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import ChainMap
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,9 +245,9 @@ class LiveSession(Session):
         from ..domain.recheck import Rechecker
         from .live import fetch_live, fresh_sides, live_report, save_sources
 
-        # The collector paused for the whole refresh and what it keeps frozen after it:
-        # full passes over a growing heap otherwise stall the console's keystrokes.
-        with self._lock, gc_paused():  # one refresh at a time, whoever asks
+        # In the console's process, the collector paused for the whole refresh and what it
+        # keeps frozen after it: full passes over a growing heap stalled its keystrokes.
+        with self._lock, gc_paused() if self.keeps_heap else nullcontext():
             if self._rechecker is None:
                 self._rechecker = Rechecker()
             self._log = log = CallLog()
