@@ -13,11 +13,15 @@ from __future__ import annotations
 import threading
 import time
 
-#: The longest one breath waits: a person typing without pause must not stop a refresh.
+#: The longest one breath waits.
 LONGEST = 0.2
+#: After a wait, the work runs at least this long before it waits again: a person typing
+#: (or a key held down, or a wheel spun) without pause slows a refresh, never stops it.
+RUNS_AT_LEAST = 0.04
 
 _until = 0.0
 _main = threading.main_thread().ident
+_woke = threading.local()
 
 
 def hold(seconds: float) -> None:
@@ -27,7 +31,14 @@ def hold(seconds: float) -> None:
 
 
 def breathe() -> None:
-    """Wait while a person is at the keys (see `hold`); at once otherwise."""
-    if _until and (wait := _until - time.monotonic()) > 0 \
-            and threading.get_ident() != _main:
-        time.sleep(min(wait, LONGEST))
+    """Wait while a person is at the keys (see `hold`); at once otherwise, and at once
+    again until this thread has run RUNS_AT_LEAST since its last wait."""
+    if not _until:
+        return
+    now = time.monotonic()
+    wait = _until - now
+    if wait <= 0 or threading.get_ident() == _main \
+            or now - getattr(_woke, "at", -RUNS_AT_LEAST) < RUNS_AT_LEAST:
+        return
+    time.sleep(min(wait, LONGEST))
+    _woke.at = time.monotonic()
