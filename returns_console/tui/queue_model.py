@@ -192,7 +192,7 @@ class Queue:
         Typing narrows: the keys of an earlier text whose every word is inside the word
         at its place now ("cr" → "cre") already hold all that the new text can match, so
         the new words are looked for among them only; erasing goes back to a text kept
-        from before. A few dozen texts are kept per order."""
+        from before. RECENT texts are kept, all orders together."""
         recent = self._recent
         found = recent.get((column, reverse, words))
         if found is not None:

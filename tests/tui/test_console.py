@@ -365,3 +365,28 @@ async def test_columns_fit_the_width_left_when_the_scrollbar_comes_and_goes() ->
         await pilot.press("escape", "escape")
         await pilot.pause()
         assert table.show_vertical_scrollbar and fitted()
+
+
+async def test_the_detail_line_grows_for_a_value_with_a_line_break() -> None:
+    """The line under the table skips laying out when its height cannot change: a value
+    with a line break in it (API text) needs its two lines all the same."""
+    from dataclasses import replace
+
+    from textual.widgets import Static
+
+    def report():
+        r = check_snapshot(SNAPSHOT)
+        found = r.result.findings
+        found[0] = replace(found[0], message="one")
+        found[1] = replace(found[1], message="two\nlines")
+        return r
+
+    async with ReturnsConsole(report).run_test(size=(120, 30)) as pilot:
+        screen = await _queue(pilot)
+        assert "message" in screen.query_one("#queue", VirtualTable).hidden_columns
+        detail = screen.query_one("#row-detail", Static)
+        messages = [screen.queue.by_key[k].message for k in screen.shown]
+        for message, height in (("one", 1), ("two\nlines", 2)):
+            await pilot.press("home", *["down"] * messages.index(message))
+            await pilot.pause()
+            assert detail.size.height == height, message

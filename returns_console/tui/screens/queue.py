@@ -360,6 +360,7 @@ class QueueScreen(Presenting, Screen):
         self._detail_text = text
         width = detail.content_region.width
         same_height = (old is not None and width > 0 and bool(old.plain) and bool(text.plain)
+                       and "\n" not in old.plain and "\n" not in text.plain
                        and (old.cell_len <= width) == (text.cell_len <= width))
         detail.update(text, layout=not same_height)
 
