@@ -53,3 +53,12 @@ async def test_the_active_tab_stays_in_sight_on_a_narrow_terminal() -> None:
         assert top.rstrip().endswith("CX 10")
         await pilot.click("#teams", offset=(top.index("CX"), 0))
         assert app.chosen == ["cx"]
+
+
+async def test_tab_reaches_the_tabs_and_arrows_choose_the_next() -> None:
+    app = _Host()
+    async with app.run_test(size=(60, 5)) as pilot:
+        await pilot.press("tab")
+        assert app.focused is app.query_one(TeamTabs)
+        await pilot.press("right", "left", "left")
+        assert app.chosen == ["finance", "cx", "cx"]  # the owner never moved `active`

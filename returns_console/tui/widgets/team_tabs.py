@@ -13,17 +13,24 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
 GAP = 1  # blank cells between tabs
 
 
-class TeamTabs(Widget):
+class TeamTabs(Widget, can_focus=True):
     """Tabs `key → label`; `set_counts` puts a count after each label, `active` picks one.
 
-    A click on a tab posts `Chosen`; the owner decides what choosing means (it sets
+    A click on a tab, or left/right while the tabs have the focus (Tab reaches them, as it
+    did Textual's Tabs), posts `Chosen`; the owner decides what choosing means (it sets
     `active`), so keys ([ and ]) and commands go the same way."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "step(-1)", "Previous team", show=False),
+        Binding("right", "step(1)", "Next team", show=False),
+    ]
 
     DEFAULT_CSS = """
     TeamTabs {
@@ -33,6 +40,7 @@ class TeamTabs(Widget):
         text-overflow: clip;
         & > .team-tabs--tab { color: $foreground 50%; }
         & > .team-tabs--active { color: $foreground; text-style: bold; }
+        &:focus > .team-tabs--active { text-style: bold reverse; }
         & > .team-tabs--bar { color: $foreground 10%; }
         & > .team-tabs--bar-active { color: $block-cursor-background; }
         &:ansi > .team-tabs--tab { color: ansi_default; text-style: dim; }
@@ -122,6 +130,12 @@ class TeamTabs(Widget):
                 return key
             start += len(shown) + GAP
         return None
+
+    def action_step(self, step: int) -> None:
+        keys = list(self._labels)
+        if keys:
+            at = keys.index(self._active) if self._active in keys else 0
+            self.post_message(self.Chosen(self, keys[(at + step) % len(keys)]))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
