@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -128,6 +130,19 @@ class Cache:
             error, self._errors = self._errors[0], []
             raise error
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction for a row and its pages: a writer in between (a cron
+        `check` on the same cache) cannot pair an old row with newer pages."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     def _put(self, profile: str, side: str, system: str, batch: PlatformBatch | ErpBatch,
              source: str | None = None, **extra: str | int | None) -> None:
         _upsert(self.conn, "sources",
@@ -170,16 +185,17 @@ class Cache:
         self._put(profile, "platform", system, batch, source, paged=1)
 
     def load_platform(self, profile: str, source: str | None = None) -> PlatformBatch | None:
-        row = self._get(profile, "platform", source)
-        if row is None:
-            return None
-        raw: dict[str, Any] = from_json(row["raw"])
-        if row.get("paged"):  # in chunks, each parsed in a call of its own
-            for (body,) in self.conn.execute(
-                    "select body from pages where profile = ? and side = 'platform' "
-                    "order by n", [profile]):
-                breathe()  # a person typing in the console goes first (domain/pace.py)
-                raw.update(from_json(body))
+        with self._snapshot():
+            row = self._get(profile, "platform", source)
+            if row is None:
+                return None
+            raw: dict[str, Any] = from_json(row["raw"])
+            if row.get("paged"):  # in chunks, each parsed in a call of its own
+                for (body,) in self.conn.execute(
+                        "select body from pages where profile = ? and side = 'platform' "
+                        "order by n", [profile]):
+                    breathe()  # a person typing in the console goes first (domain/pace.py)
+                    raw.update(from_json(body))
         return PlatformBatch(
             views=_adapter("views").validate_json(row["views"]),
             problems=_adapter("problems").validate_json(row["problems"]),
@@ -212,17 +228,18 @@ class Cache:
                   paged=1 if pages else 0)
 
     def load_erp(self, profile: str, source: str | None = None) -> ErpBatch | None:
-        row = self._get(profile, "erp", source)
-        if row is None:
-            return None
-        pages = None
-        if row.get("paged"):  # a page at a time (megabytes each), giving way between them
-            pages = []
-            for entity, body in self.conn.execute(
-                    "select entity, body from pages where profile = ? and side = 'erp' "
-                    "order by n", [profile]):
-                breathe()
-                pages.append((entity, body))
+        with self._snapshot():
+            row = self._get(profile, "erp", source)
+            if row is None:
+                return None
+            pages = None
+            if row.get("paged"):  # a page at a time (megabytes each), giving way between
+                pages = []
+                for entity, body in self.conn.execute(
+                        "select entity, body from pages where profile = ? and side = 'erp' "
+                        "order by n", [profile]):
+                    breathe()
+                    pages.append((entity, body))
         return ErpBatch(
             pages=pages,
             views=_adapter("erp_views").validate_json(row["views"]),

@@ -108,3 +108,30 @@ def test_a_full_reads_pages_are_kept_as_sent_and_read_back_exactly(tmp_path) -> 
     again = cache.load_erp("p")  # a merged batch has no pages: its records are kept instead
     assert again.pages is None and again.raw == {"d365_bc:items:b": {"id": "b"}}
     cache.close()
+
+
+def test_a_write_between_a_row_and_its_chunks_is_not_read_half(tmp_path, monkeypatch) -> None:
+    """A cron `check` writing the same cache while the console reads it: the row and its
+    chunks come from one snapshot, never an old row with newer chunks."""
+    path = tmp_path / "c.sqlite3"
+    old = {f"swap:R-{n}": {"n": n} for n in range(1200)}
+    new = {f"swap:R-{n}": {"n": -n} for n in range(1200)}
+    first = Cache(path)
+    first.save_platform("p", "swap", PlatformBatch(raw=old, cursor="old"), views=False)
+    first.close()
+    reader = Cache(path)
+    read_row = reader._get
+
+    def row_then_a_write(*args):
+        row = read_row(*args)
+        writer = Cache(path)
+        writer.save_platform("p", "swap", PlatformBatch(raw=new, cursor="new"), views=False)
+        writer.close()
+        return row
+
+    monkeypatch.setattr(reader, "_get", row_then_a_write)
+    got = reader.load_platform("p")
+    assert got is not None and got.cursor == "old" and got.raw == old
+    monkeypatch.undo()
+    again = reader.load_platform("p")
+    assert again is not None and again.cursor == "new" and again.raw == new
