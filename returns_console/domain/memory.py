@@ -25,7 +25,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def keep_for_good() -> None:
+def keep_for_good(*, collect: bool = True) -> None:
     """What is alive now is kept for a long time (a console's last read, its report): the
     collector's full passes skip it from here on (`gc.freeze`).
 
@@ -36,8 +36,11 @@ def keep_for_good() -> None:
     cycles among them, such as its HTTP client's): frozen garbage would never be freed. The
     kept data holds no reference cycles (reference counting frees it when the next read
     replaces it); a cycle alive now and dropped later stays allocated, which is why this
-    is called after a refresh, when what is alive is what the console keeps."""
-    gc.collect()
+    is called after a refresh, when what is alive is what the console keeps.
+    `collect=False` skips the collection where it would cost more than it frees (before
+    the console's first frame, with only start-up's few cycles to find)."""
+    if collect:
+        gc.collect()
     gc.freeze()
 
 

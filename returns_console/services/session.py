@@ -237,7 +237,7 @@ class LiveSession(Session):
         report.platform = _stale(report.platform)
         report.erp = _stale(report.erp)
         if self.keeps_heap:  # shown until the refresh replaces it: no pass walks it
-            keep_for_good()
+            keep_for_good(collect=False)  # a full pass here would delay the first frame
         return Loaded(report, from_cache=True)
 
     def refresh(self) -> Loaded:
