@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 import returns_console.services.actions as actions_module
 from returns_console.domain.codes import Code
@@ -119,5 +120,15 @@ def test_audit_screen(snap_compare, tmp_path, fixed_clock) -> None:
         await _settled(pilot)
         await pilot.press("L")
         await _settled(pilot)
+        # DataTable sizes its columns after the rows arrive, on a later idle: on a busy
+        # machine the picture was once taken before (every column cut to its first cells).
+        table = pilot.app.screen.query_one("#audit", DataTable)
+        last = None
+        for _ in range(100):
+            now = (table.row_count, table.virtual_size)
+            if table.row_count == 7 and now == last:
+                break
+            last = now
+            await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=audit)
