@@ -157,7 +157,7 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
             report = replay_report(replay_dir, now=now, workers=workers)
         else:
             report = _run_check(obj, use_demo, profile_name, snapshot_path, now, workers,
-                                full)
+                                full, keyed=True)
         _emit(report, fmt)
         code = report.exit_code(Severity(fail_on))
         # What is left is freed by the exit: a last full collection would walk every
@@ -248,7 +248,8 @@ def _one_source(verb: str, use_demo: bool, profile_name: str | None,
 
 
 def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
-               snapshot_path: Path | None, now, workers: int, full: bool = False):
+               snapshot_path: Path | None, now, workers: int, full: bool = False,
+               keyed: bool = False):
     if snapshot_path is not None:
         from .services.check import check_snapshot
         from .services.snapshot_io import load_snapshot
@@ -260,7 +261,7 @@ def _run_check(obj: dict, use_demo: bool, profile_name: str | None,
         with _cache(obj) as cache:
             report, _ = run_demo_check(now=now, cache=cache, workers=workers)
     else:
-        report = _check_profile(obj, profile_name, now, workers, full)
+        report = _check_profile(obj, profile_name, now, workers, full, keyed)
     return report
 
 
@@ -294,7 +295,7 @@ class Progress:
 
         self.what, self.every = what, every
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
 
     def __enter__(self) -> Progress:
         if sys.stderr.isatty():
@@ -317,26 +318,24 @@ class Progress:
             sys.stderr.flush()
 
 
-def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = False):
-    import asyncio
-
+def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = False,
+                   keyed: bool = False):
+    """`keyed`: through the record index (services/keyed_check.py): only `check`; the
+    others need every return's records, not only its findings."""
     from .locations import resolve
     from .services.connections import store_lookup
-    from .services.live import fetch_live, live_report
+    from .services.keyed_check import check_profile
     from .services.mappings import load_mappings
     from .services.platform_read import inbox_for
 
     profile = load_profile(obj, name)
     inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
-    with _cache(obj) as cache:
-        with Progress(f"reading {profile.platform.system} and {profile.erp.system}"):
-            data = asyncio.run(fetch_live(profile, store_lookup(profile), cache=cache,
-                                          full=full, deadline=deadline_of(obj), inbox=inbox))
-        report = live_report(profile, data, load_mappings(obj, profile.name), now=now,
-                             workers=workers)
-        # the console opens on the last report at once: a cron'd check keeps it current
-        cache.save_report_after_writes(profile.name, report.to_json())
-    return report
+    with _cache(obj) as cache, Progress(f"checking {profile.platform.system} against "
+                                        f"{profile.erp.system}"):
+        return check_profile(profile, store_lookup(profile), cache,
+                             load_mappings(obj, profile.name), now=now,
+                             deadline=deadline_of(obj), workers=workers, full=full,
+                             inbox=inbox, keyed=keyed)
 
 
 _READ_ONLY = click.option("--read-only", "read_only_here", is_flag=True,

@@ -7,7 +7,7 @@ does not validate comes back as a PayloadProblem next to the rest, never as an e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -61,6 +61,65 @@ class ErpBatch:
 
     def __repr__(self) -> str:
         return f"ErpBatch({len(self.views)} link keys, fetched {self.fetched_at})"
+
+
+@dataclass(slots=True)
+class Touch:
+    """What an incremental read changes in a record index (see `KeyedReads`)."""
+
+    #: The case-folded link keys whose views the change may alter (a superset: a key too
+    #: many is assembled again for nothing, a key missed would keep a stale view).
+    keys: set[str]
+    #: Records to write, by raw_ref (new, changed, or read again unchanged).
+    upserts: dict[str, Any] = field(default_factory=dict)
+    #: raw_refs of records the source no longer has.
+    deletes: set[str] = field(default_factory=set)
+
+
+class StoredRecords(Protocol):
+    """One side's raw records as an index keeps them (store/records.py), each filed under
+    the tags its connector gave it (`KeyedReads.record_tags`)."""
+
+    #: What the side's last read said besides its records (notices, optional APIs).
+    notices: list[str]
+
+    def get(self, refs: Iterable[str]) -> dict[str, Any]:
+        """The records with these raw_refs that exist."""
+        ...
+
+    def tagged(self, tags: Iterable[str]) -> list[tuple[int, str, Any]]:
+        """(order, raw_ref, record) of every record filed under any of `tags`, in the order
+        the source's batch had them."""
+        ...
+
+    def refs(self, prefix: str) -> set[str]:
+        """Every raw_ref that starts with `prefix`."""
+        ...
+
+
+@runtime_checkable
+class KeyedReads(Protocol):
+    """A connector whose records an index can refresh a few link keys at a time: a `check`
+    process then reads and assembles only what an incremental read touched, not the whole
+    cache (services/keyed_check.py). Optional: without it, every refresh assembles all."""
+
+    def record_tags(self, ref: str, record: Any) -> Iterable[str]:
+        """The tags a raw record is filed under: whatever lets `keyed_touch` find who
+        refers to it and `keyed_views` find a link key's records."""
+        ...
+
+    def keyed_touch(self, stored: StoredRecords, changed: Any) -> Touch | None:
+        """The keys an incremental read (`changed`, a batch) touches, judged against the
+        records stored before it; None when it cannot tell (assemble everything)."""
+        ...
+
+    def keyed_views(self, stored: StoredRecords, keys: set[str],
+                    master: ErpMaster | None = None
+                    ) -> tuple[Any, dict[str, list[PayloadProblem]]] | None:
+        """The views (a platform's list, an ERP's dict by link key) and problems of `keys`
+        from the stored records, exactly as assembling every record would make them; None
+        when that cannot be promised (assemble everything)."""
+        ...
 
 
 @runtime_checkable

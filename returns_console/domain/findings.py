@@ -105,19 +105,22 @@ class Finding:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], moments: dict[str, datetime] | None = None,
-                  ) -> Finding:
+                  now: datetime | None = None) -> Finding:
         """Back from `to_json` (the console's cache of the last report, read before its
         first frame: enum members by value from dicts, not by calling the enum, and each
         `detected_at` text parsed once per `moments` memo, which one report's findings
-        share)."""
+        share). With `now`, a finding stored with its `since` (the record index's) comes
+        back `aged` to `now` at once."""
         amount = data.get("amount_at_risk")
         side = data.get("side")
-        text = data["detected_at"]
-        moment = moments.get(text) if moments is not None else None
-        if moment is None:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if moments is not None:
-                moments[text] = moment
+        moment = _moment(data["detected_at"], moments)
+        age = float(data["age_hours"])
+        since = None
+        if now is not None:
+            moment = now
+            text = data.get("since")
+            since = _moment(text, moments) if text else None
+            age = max(0.0, (now - since).total_seconds() / 3600.0) if since else 0.0
         return cls(
             code=_CODES[data["code"]], stage=_STAGES[data["stage"]], kind=_KINDS[data["kind"]],
             severity=_SEVERITIES[data["severity"]], owner=_OWNERS[data["owner"]],
@@ -125,12 +128,21 @@ class Finding:
             order_ref=data.get("order_ref"), line_ref=data.get("line_ref"),
             platform_value=data.get("platform_value"), erp_value=data.get("erp_value"),
             message=data["message"], detected_at=moment,
-            age_hours=float(data["age_hours"]), platform_system=data["platform_system"],
+            age_hours=age, platform_system=data["platform_system"],
             erp_system=data["erp_system"], delay=bool(data.get("delay")),
             component=data.get("component"), side=_SIDES[side] if side else None,
             amount_at_risk=None if amount is None else Decimal(amount),
-            currency=data.get("currency"), todo=data.get("todo"),
+            currency=data.get("currency"), todo=data.get("todo"), since=since,
         )
+
+
+def _moment(text: str, moments: dict[str, datetime] | None) -> datetime:
+    moment = moments.get(text) if moments is not None else None
+    if moment is None:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moments is not None:
+            moments[text] = moment
+    return moment
 
 
 class _ByValue(dict):

@@ -8,7 +8,7 @@ last run's, aged to now: the same findings a full run would make (tests/property
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,6 +65,12 @@ class Rechecker:
             per_case[n] = findings
         self._ctx, self.checked = ctx, len(again)
         return _result([f for found in per_case for f in found], len(cases))
+
+    def outcomes(self) -> Iterator[tuple[ReturnCase, list[Finding], datetime | None]]:
+        """Each return of the last run with its findings and the moment they may change
+        with the return unchanged (None: not before its records do)."""
+        for kept in self._kept.values():
+            yield kept.case, kept.findings, kept.until
 
     def _same_world(self, ctx: Context) -> bool:
         """Whether the last run's findings can stand: checked against the same things, and

@@ -70,6 +70,8 @@ class CheckReport:
     cases: list = field(default_factory=list, repr=False)
     #: The ERP's master data the check used (its accounting periods for the close view).
     master: Any = field(default=None, repr=False)
+    #: Its JSON made already (a finished report written to the cache, then printed).
+    made: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -85,6 +87,8 @@ class CheckReport:
         return 1 if degraded or self.failing(fail_on) else 0
 
     def to_json(self) -> dict[str, Any]:
+        if self.made is not None:
+            return self.made
         findings = self.result.findings
         return {
             "generated_at": _iso(self.generated_at),

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .. import systems
 from ..config import Profile, SystemSettings
@@ -51,6 +51,9 @@ class LiveData:
     notices: list[str] = field(default_factory=list)
     #: The sides ("platform", "erp") written to the cache by this read.
     saved: set[str] = field(default_factory=set)
+    #: The connectors that read it (closed by now): what they know of their own records
+    #: (services/keyed_check.py files them in the record index).
+    connectors: tuple[object, object] | None = None
 
 
 def policy_of(profile: Profile) -> Policy:
@@ -94,7 +97,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                      transport: object | None = None, log: CallLog | None = None,
                      full: bool = False, deadline: float | None = None,
                      inbox: Inbox | None = None, kept: LiveData | None = None,
-                     save: bool = True, save_over_cache: bool = True) -> LiveData:
+                     save: bool = True, save_over_cache: bool = True,
+                     on_read: Callable[[str, Any, object], None] | None = None) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync. A side
     still reading after `deadline` seconds is given up (DeadlineError): down, for this run.
@@ -103,7 +107,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     read in memory (the console) lays the changes over it instead of over the cache: its
     views are there already, and a return that did not change keeps the same objects.
     `save=False` leaves the cache as it is (the session writes it later: `save_sources`);
-    `save_over_cache=False` writes only a side the cache held nothing of."""
+    `save_over_cache=False` writes only a side the cache held nothing of. `on_read(side,
+    batch, connector)` hears of each side the moment its read is complete."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -148,6 +153,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                     erp_refs.set_result(None)
                 raise
             erp_refs.set_result(set(batch.views))
+            if on_read is not None:
+                on_read("erp", batch, erp)
             return batch
 
         async def known_to_erp() -> set[str] | None:
@@ -163,6 +170,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                                                  earlier_p))
             if keep_p is not None:
                 keep_p(read.batch)
+            if on_read is not None:
+                on_read("platform", read.batch, platform)
             return read
 
         with gc_paused():  # bulk parsing: see domain/memory.py
@@ -195,7 +204,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
         if gaps:  # read, but not all of it: never all clear
             p_status.status, p_status.error = "degraded", "; ".join(gaps)
     notices = list(e_batch.notices)
-    return LiveData(p_batch, e_batch, p_status, e_status, log, notices, saved)
+    return LiveData(p_batch, e_batch, p_status, e_status, log, notices, saved,
+                    connectors=(platform, erp))
 
 
 def save_sources(cache: Cache, profile: Profile, data: LiveData, sides: set[str]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
@@ -30,6 +30,7 @@ from ..connectors.base import ErpBatch, PlatformBatch
 from ..domain.model import ErpView, PayloadProblem, PlatformView
 from ..domain.pace import breathe
 from ..domain.reference import ErpMaster
+from .records import ordered
 
 
 @cache
@@ -59,6 +60,9 @@ _REPORTS = ('CREATE TABLE IF NOT EXISTS "reports" (\n   "profile" TEXT PRIMARY K
 #: Platform raw records per stored chunk (each parsed in one call that holds the interpreter:
 #: about 15 ms here).
 RAW_CHUNK = 500
+#: `paged` of a row whose raw records are the record index's (store/records.py), in rows
+#: of their own, read only while the index is complete.
+INDEXED = 2
 #: The type sqlite-utils gave a column it added for a value of this type (else TEXT).
 _KINDS: dict[type, str] = {int: "INTEGER", bool: "INTEGER", float: "FLOAT", bytes: "BLOB"}
 
@@ -119,6 +123,32 @@ class Cache:
                 self._errors.append(exc)
 
         thread = threading.Thread(target=write, name=f"cache:{profile}:{side}", daemon=False)
+        thread.start()
+        self._writers.append(thread)
+
+    def connect(self) -> sqlite3.Connection:
+        """A connection of its own to this cache (another thread's or process's)."""
+        return _open(self.path)
+
+    def warn(self, error: BaseException) -> None:
+        """A failure to report as `close()` reports a background write's."""
+        self._errors.append(error)
+
+    def run_later(self, name: str, work: Callable[[sqlite3.Connection], None]) -> None:
+        """`work` on a connection of its own in a thread of its own, like `save_later`;
+        `wait()` or `close()` finishes it and reports its failure."""
+
+        def run() -> None:
+            try:
+                conn = _open(self.path)
+                try:
+                    work(conn)
+                finally:
+                    conn.close()
+            except BaseException as exc:  # reported by wait(), never lost in a thread
+                self._errors.append(exc)
+
+        thread = threading.Thread(target=run, name=f"cache:{name}", daemon=False)
         thread.start()
         self._writers.append(thread)
 
@@ -190,7 +220,12 @@ class Cache:
             if row is None:
                 return None
             raw: dict[str, Any] = from_json(row["raw"])
-            if row.get("paged"):  # in chunks, each parsed in a call of its own
+            if row.get("paged") == INDEXED:
+                indexed = self._indexed(profile, "platform")
+                if indexed is None:
+                    return None
+                raw = indexed
+            elif row.get("paged"):  # in chunks, each parsed in a call of its own
                 for (body,) in self.conn.execute(
                         "select body from pages where profile = ? and side = 'platform' "
                         "order by n", [profile]):
@@ -233,7 +268,13 @@ class Cache:
             if row is None:
                 return None
             pages = None
-            if row.get("paged"):  # a page at a time (megabytes each), giving way between
+            raw = from_json(row["raw"])
+            if row.get("paged") == INDEXED:
+                indexed = self._indexed(profile, "erp")
+                if indexed is None:
+                    return None
+                raw = indexed
+            elif row.get("paged"):  # a page at a time (megabytes each), giving way between
                 pages = []
                 for entity, body in self.conn.execute(
                         "select entity, body from pages where profile = ? and side = 'erp' "
@@ -245,10 +286,23 @@ class Cache:
             views=_adapter("erp_views").validate_json(row["views"]),
             master=ErpMaster.model_validate_json(row["master"]),
             problems=_adapter("problems").validate_json(row["problems"]),
-            raw=from_json(row["raw"]), fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
+            raw=raw, fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
             notices=_adapter("notices").validate_json(row["notices"] or "[]"),
             unseen=_adapter("unseen").validate_json(row["unseen"]) if row.get("unseen") else None,
         )
+
+    def _indexed(self, profile: str, side: str) -> dict[str, Any] | None:
+        """A side's raw records from the record index, in the batch's order (a check
+        writing them again does it in one transaction); None without the index's tables."""
+        if not self.conn.execute("select 1 from sqlite_master where type = 'table' and "
+                                 "name = 'record_seq'").fetchone():
+            return None
+        raw: dict[str, Any] = {}
+        for n, (ref, body) in enumerate(ordered(self.conn, profile, side)):
+            if n % RAW_CHUNK == 0:
+                breathe()  # a person typing in the console goes first (domain/pace.py)
+            raw[ref] = from_json(body)
+        return raw
 
     def save_report(self, profile: str, report: dict[str, Any]) -> None:
         """The last report's findings, as `check --format json` prints them: the console
@@ -306,7 +360,7 @@ def _add_column(conn: sqlite3.Connection, table: str, name: str, kind: str) -> N
 
 
 def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
-            pk: tuple[str, ...]) -> None:
+            pk: tuple[str, ...], *, begin: bool = True) -> None:
     """Insert `row`, or update the columns it names in the row with its key (the others
     keep their values), in one transaction. A column the table lacks (a cache an older
     version made) is added first, in the same transaction, typed by its value as
@@ -321,6 +375,9 @@ def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
     sql = (f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) ON CONFLICT({key}) '
            + (f"DO UPDATE SET {sets}" if sets else "DO NOTHING"))
     values = list(row.values())
+    if not begin:  # in the caller's transaction
+        _upsert_in(conn, table, row, sql, values)
+        return
     conn.execute("BEGIN")
     try:
         try:
@@ -338,3 +395,33 @@ def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _upsert_in(conn: sqlite3.Connection, table: str, row: dict[str, Any], sql: str,
+               values: list[Any]) -> None:
+    try:
+        conn.execute(sql, values)
+    except sqlite3.OperationalError as exc:
+        if " column" not in str(exc):
+            raise
+        have = _columns(conn, table)
+        for name, value in row.items():
+            if name.lower() not in have:
+                _add_column(conn, table, name, _KINDS.get(type(value), "TEXT"))
+        conn.execute(sql, values)
+
+
+def put_indexed(conn: sqlite3.Connection, profile: str, side: str, system: str,
+                batch: PlatformBatch | ErpBatch, source: str | None) -> None:
+    """The row of a side whose raw records the record index holds (`paged` = INDEXED), in
+    the caller's transaction (the one that completes the index): one copy of them."""
+    row: dict[str, Any] = {
+        "profile": profile, "side": side, "system": system, "source": source,
+        "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
+        "cursor": batch.cursor, "views": "{}" if isinstance(batch, ErpBatch) else "[]",
+        "problems": "{}", "raw": "{}",
+        "paged": INDEXED}
+    if isinstance(batch, ErpBatch):
+        row.update(master=batch.master.model_dump_json(), notices=_json(batch.notices),
+                   unseen=_json(batch.unseen) if batch.unseen is not None else None)
+    _upsert(conn, "sources", row, pk=("profile", "side"), begin=False)

@@ -67,7 +67,7 @@ from httpx import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from ...connectors.auth import OAuthClientCredentials
-from ...connectors.base import ErpBatch
+from ...connectors.base import ErpBatch, StoredRecords, Touch
 from ...connectors.errors import (
     AmbiguousResultError,
     ConflictError,
@@ -101,6 +101,7 @@ from ...domain.model import (
 )
 from ...domain.money import MoneyBreakdown, pad_cents
 from ...domain.pace import breathe
+from ...domain.pairing import link_of
 from ...domain.postings import CreditRequest, RecordRef, WriteResult
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
 from ...kits.odata.client import (
@@ -114,6 +115,7 @@ from ...kits.odata.client import (
     next_link,
     query_options,
 )
+from . import keyed
 from .partial import Links, master_rows, subset, touched_keys
 
 SYSTEM = "d365_bc"
@@ -1050,6 +1052,32 @@ class BusinessCentralConnector:
                         unseen=earlier.unseen,
                         cursor=max(filter(None, (earlier.cursor, changed.cursor)),
                                    default=None))
+
+    # -- the record index (connectors/base.py KeyedReads; the relations in keyed.py) ---
+
+    def record_tags(self, ref: str, record: Any) -> set[str]:
+        return keyed.record_tags(ref, record)
+
+    def keyed_touch(self, stored: StoredRecords, changed: ErpBatch) -> Touch | None:
+        return keyed.touch(stored, changed, _absent(ErpBatch(notices=list(stored.notices))))
+
+    def keyed_views(self, stored: StoredRecords, keys: set[str],
+                    master: ErpMaster | None = None
+                    ) -> tuple[dict[str, ErpView], dict[str, list[PayloadProblem]]] | None:
+        """As `_merge_touched` assembles a kept batch's touched keys, from the index."""
+        if master is None:
+            return None
+        rows, _ = keyed.records_of(stored, keys)
+        absent = _absent(ErpBatch(notices=list(stored.notices)))
+        for name in ("salesReturnOrders", "returnReceipts"):
+            rows.setdefault(name, [])
+            if name in absent:
+                rows[name] = None
+        part = _Assembler(self.settings, datetime.now(UTC), None).assemble(rows, master=master)
+        if not set(part.notices) <= set(stored.notices):
+            return None
+        return ({k: v for k, v in part.views.items() if link_of(k) in keys},
+                {k: v for k, v in part.problems.items() if link_of(k) in keys})
 
 
 #: How a sales invoice that did not validate is noticed (see `_Assembler.records`).

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from ...connectors.auth import ApiKeyHeader
-from ...connectors.base import PlatformBatch
+from ...connectors.base import PlatformBatch, StoredRecords, Touch
 from ...connectors.errors import InvalidPayloadError, MisconfiguredError, NotFoundError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
 from ...connectors.pacing import Pacer
@@ -27,6 +27,7 @@ from ...connectors.validation import as_utc, describe
 from ...domain.codes import Side
 from ...domain.model import PayloadProblem, PlatformView
 from ...domain.pace import breathe
+from ...domain.pairing import link_of
 from .mapping import SYSTEM, ViewMaker
 from .records import V1_TO_V2, SwapProduct, SwapReturn, SwapShipment, v2_names, validate_page
 
@@ -200,6 +201,26 @@ class SwapConnector:
             raw={**earlier.raw, **changed.raw}, fetched_at=changed.fetched_at,
             cursor=max(filter(None, (earlier.cursor, changed.cursor)), default=None),
         )
+
+    # -- the record index (connectors/base.py KeyedReads) ----------------------------
+
+    def record_tags(self, ref: str, record: Any) -> tuple[str, ...]:
+        """A return's record under its link key (its raw_ref is `swap:<return reference>`,
+        as the view that parses it says)."""
+        return (link_of(ref.split(":", 1)[-1]),)
+
+    def keyed_touch(self, stored: StoredRecords, changed: PlatformBatch) -> Touch:
+        """Each return read again replaces its record whole (as `merge` does); none goes."""
+        return Touch(keys={link_of(v.return_ref) for v in changed.views},
+                     upserts=dict(changed.raw))
+
+    def keyed_views(self, stored: StoredRecords, keys: set[str], master: object = None
+                    ) -> tuple[list[PlatformView], dict[str, list[PayloadProblem]]]:
+        """The returns of `keys` parsed from their stored records, ordered as `merge`
+        orders a batch (by return reference)."""
+        raw = {ref: record for _, ref, record in stored.tagged(keys)}
+        batch = self.from_raw(PlatformBatch(raw=raw))
+        return sorted(batch.views, key=lambda v: v.return_ref), batch.problems
 
     async def check_connection(self) -> str:
         rows, pagination = await self._page(1, None, 1)

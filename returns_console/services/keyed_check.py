@@ -1,0 +1,453 @@
+"""`check` as a refresh of the record index: read what changed, assemble and check only the
+link keys it touched (and those whose clock ran out), take every other return's findings
+from the index (store/records.py).
+
+A new process has nothing in memory; without the index it loads, parses and assembles the
+whole cache and checks every return to lay a 1% change over it (0.8x a full check). With
+it, the work follows the change. The answer is the one a full check of the same moment
+gives (tests/integration/test_keyed_check.py): wherever that cannot be promised (no index,
+a connector without `KeyedReads`, a platform that is not read by pages, master data or
+optional APIs that changed, mappings or policy or this program that changed, the clock
+gone back, a source that fails, most keys touched) it gives None and the caller checks
+everything, which writes the index again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+from pydantic_core import to_json
+
+from .. import systems
+from ..config import Profile
+from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch
+from ..connectors.errors import ConnectorError
+from ..connectors.http import CallLog
+from ..domain.findings import Finding
+from ..domain.memory import gc_paused
+from ..domain.model import ErpView, ReturnCase
+from ..domain.pairing import link_of, pair
+from ..domain.recheck import Rechecker
+from ..domain.reconcile import PARALLEL_MIN, _can_fork, _parallel, _result, check_case
+from ..domain.reference import ErpMaster, Mappings, Policy
+from ..domain.view import Context
+from ..store.cache import Cache, put_indexed
+from ..store.inbox import Inbox
+from ..store.records import Outcome, RecordIndex
+from ..systems.spec import ReadShape
+from .check import CheckReport, SourceStatus, erp_record_count
+from .connections import SecretLookup, open_erp, open_platform
+from .deadlines import DEFAULT_DEADLINE
+from .live import (
+    OVERLAP,
+    LiveData,
+    _moment,
+    fetch_live,
+    fresh_sides,
+    live_report,
+    policy_of,
+    save_sources,
+    source_of,
+    within,
+)
+from .platform_read import main_shape
+
+#: Bumped when what the index holds changes meaning (an older index is then not used).
+VERSION = 1
+#: Above this share of keys touched, checking everything costs as little and is simpler.
+MOST = 0.3
+
+
+@cache
+def _unseen() -> TypeAdapter[ErpView]:
+    return TypeAdapter(ErpView)
+
+
+class _GiveUp(Exception):
+    """The index cannot answer this refresh: roll back, check everything."""
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as the index compares it (as text: one fixed UTC format)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@cache
+def _code_digest() -> str:
+    """This program's own source: a new version may assemble or check differently, so
+    findings an older one stored do not stand."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def world_of(profile: Profile, mappings: Mappings, policy: Policy) -> str:
+    """What the findings were checked against besides the records (and the master data,
+    which the ERP's connector watches): mappings, policy, names, the sources, this code."""
+    text = to_json([VERSION, _code_digest(), mappings.model_dump(mode="json"),
+                    policy.model_dump(mode="json"), systems.names(),
+                    source_of(profile.platform), source_of(profile.erp)])
+    return hashlib.sha256(text).hexdigest()
+
+
+def keyed_ready(profile: Profile) -> bool:
+    """Whether this pair can be refreshed through the index at all."""
+    return main_shape(profile.platform.system) is ReadShape.PULL
+
+
+async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str, Any],
+                        deadline: float | None, transport: object | None):
+    log = CallLog()
+    platform = open_platform(profile, lookup, log, transport)
+    erp = open_erp(profile, lookup, log, transport)
+    try:
+        if not (isinstance(platform, KeyedReads) and isinstance(erp, KeyedReads)):
+            return None
+        since_p = _moment(state["platform"]["cursor"])
+        since_e = _moment(state["erp"]["cursor"])
+        if since_p is None or since_e is None:
+            return None
+        with gc_paused():
+            got = await asyncio.gather(
+                within(deadline, profile.platform.system, "platform",
+                       platform.fetch_returns(updated_since=since_p - OVERLAP)),
+                within(deadline, profile.erp.system, "erp",
+                       erp.fetch_records(updated_since=since_e - OVERLAP)),
+                return_exceptions=True)
+    finally:
+        await asyncio.gather(platform.aclose(), erp.aclose())
+    for one in got:
+        if isinstance(one, ConnectorError):
+            return None  # the full check says what is down and shows what is cached
+        if isinstance(one, BaseException):
+            raise one
+    return platform, erp, got[0], got[1]
+
+
+def keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache, mappings: Mappings,
+                  *, now: datetime | None = None, deadline: float | None = None,
+                  workers: int = 1, transport: object | None = None,
+                  asked: list[bool] | None = None) -> CheckReport | None:
+    """The report of a refresh through the index, or None (check everything). `asked`
+    gets True appended once the sources were asked (the command's deadline runs on)."""
+    if not keyed_ready(profile):
+        return None
+    try:
+        return _keyed_refresh(profile, lookup, cache_, mappings, now, deadline, workers,
+                              transport, [] if asked is None else asked)
+    except sqlite3.Error:
+        return None  # an index is only a cache: the full check writes it again
+
+
+def _keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache,
+                   mappings: Mappings, now: datetime | None, deadline: float | None,
+                   workers: int, transport: object | None,
+                   asked: list[bool]) -> CheckReport | None:
+    index = RecordIndex(cache_.conn)
+    state = index.state(profile.name)
+    policy = policy_of(profile)
+    if state is None or state.get("world") != world_of(profile, mappings, policy):
+        return None
+    asked.append(True)
+    read = asyncio.run(_read_changes(profile, lookup, state, deadline, transport))
+    if read is None:
+        return None
+    platform, erp, changed_p, changed_e = read
+    moment = now or datetime.now(UTC)
+    if stamp(moment) < state["now"]:
+        return None  # findings are carried forward in time only
+    conn = cache_.conn
+    try:
+        with gc_paused():
+            conn.execute("BEGIN IMMEDIATE")  # one writer from here; what we read holds
+            try:
+                report = _refresh(profile, index, state, platform, erp, changed_p, changed_e,
+                                  mappings, policy, moment, workers)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    except _GiveUp:
+        return None
+    report.made = report.to_json()  # written, then printed: made once
+    cache_.save_report(profile.name, report.made)
+    return report
+
+
+def _refresh(profile: Profile, index: RecordIndex, state: dict[str, Any], platform: Any,
+             erp: Any, changed_p: PlatformBatch, changed_e: ErpBatch, mappings: Mappings,
+             policy: Policy, now: datetime, workers: int) -> CheckReport:
+    name = profile.name
+    if index.state(name) != state:  # another process refreshed it meanwhile
+        raise _GiveUp
+    side_p = index.side(name, "platform", state["platform"]["notices"])
+    side_e = index.side(name, "erp", state["erp"]["notices"])
+    touch_p = platform.keyed_touch(side_p, changed_p)
+    touch_e = erp.keyed_touch(side_e, changed_e)
+    if touch_p is None or touch_e is None:
+        raise _GiveUp
+    index.apply(name, "platform", touch_p.upserts, touch_p.deletes, platform.record_tags)
+    index.apply(name, "erp", touch_e.upserts, touch_e.deletes, erp.record_tags)
+    # the connectors' keys as pairing spells them (a key kept as sent, spaces and all)
+    keys = {link_of(key) for key in touch_p.keys | touch_e.keys} | index.due(name, stamp(now))
+    if len(keys) > MOST * max(index.count_keys(name), 1):
+        raise _GiveUp
+    master = ErpMaster.model_validate_json(state["erp"]["master"])
+    got_p = platform.keyed_views(side_p, keys)
+    got_e = erp.keyed_views(side_e, keys, master)
+    if got_p is None or got_e is None:
+        raise _GiveUp
+    (views_p, problems_p), (views_e, problems_e) = got_p, got_e
+    problems = {ref: list(found) for ref, found in problems_p.items()}
+    for ref, found in problems_e.items():
+        problems.setdefault(ref, []).extend(found)
+    unseen = state["erp"].get("unseen")
+    paired = pair(views_p, views_e, profile.erp.system, problems,
+                  unseen=_unseen().validate_json(unseen) if unseen else None,
+                  platform_system=profile.platform.system)
+    ctx = Context(mappings=mappings, master=master, policy=policy, now=now,
+                  names=systems.names())
+    checked = _check(paired.cases, ctx, workers)
+    index.put_outcomes(name, keys, outcomes_of(
+        ((case, *found) for case, found in zip(paired.cases, checked, strict=True)),
+        _platform_counts(views_p)))
+    for side, changed in (("platform", changed_p), ("erp", changed_e)):
+        kept = state[side]
+        kept["cursor"] = max(filter(None, (kept["cursor"], changed.cursor)), default=None)
+        kept["fetched_at"] = _iso(changed.fetched_at)
+    state["now"] = stamp(now)
+    index.put_state(name, state)
+    return _report(profile, index, state, now)
+
+
+def _check(cases: list[ReturnCase], ctx: Context, workers: int
+           ) -> list[tuple[list[Finding], datetime | None]]:
+    if workers > 1 and len(cases) >= PARALLEL_MIN and _can_fork():
+        return _parallel(cases, ctx, workers, check_case)
+    return [check_case(case, ctx) for case in cases]
+
+
+def outcomes_of(checked: Iterable[tuple[ReturnCase, list[Finding], datetime | None]],
+                platform_views: dict[str, int]) -> list[Outcome]:
+    """Each link key's returns as checked: findings, the earliest moment one may change,
+    and what they count for the report."""
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    until: dict[str, datetime | None] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for case, findings, changes_at in checked:
+        key = link_of(case.platform.return_ref)
+        found[key].extend(_stored(f) for f in findings)
+        if changes_at is not None:
+            earlier = until.get(key)
+            until[key] = changes_at if earlier is None else min(earlier, changes_at)
+        count = counts.setdefault(key, {"returns": 0, "platform": 0, "erp": 0,
+                                        "bad_platform": 0, "bad_erp": 0})
+        count["returns"] += 1
+        count["erp"] += erp_record_count([case])
+        for problem in case.problems:
+            count[f"bad_{problem.side.value}"] += 1
+    for key, count in counts.items():
+        count["platform"] = platform_views.get(key, 0)
+    return [Outcome(key, found[key], stamp(moment) if (moment := until.get(key)) else None,
+                    count) for key, count in counts.items()]
+
+
+def _stored(finding: Finding) -> dict[str, Any]:
+    data = finding.to_json()
+    data["since"] = _iso(finding.since)
+    return data
+
+
+def _report(profile: Profile, index: RecordIndex, state: dict[str, Any],
+            now: datetime) -> CheckReport:
+    """Every key's findings aged to `now`, and the sources' counts, from the index."""
+    moments: dict[str, datetime] = {}
+    findings: list[Finding] = []
+    totals: dict[str, int] = defaultdict(int)
+    for outcome in index.outcomes(profile.name):
+        findings.extend(Finding.from_json(data, moments, now) for data in outcome.findings)
+        for name, value in outcome.counts.items():
+            totals[name] += value
+    result = _result(findings, totals["returns"])
+    platform = SourceStatus(profile.platform.system, "ok", _moment(state["platform"]
+                                                                   ["fetched_at"]),
+                            totals["platform"])
+    erp = SourceStatus(profile.erp.system, "ok", _moment(state["erp"]["fetched_at"]),
+                       totals["erp"])
+    platform.count_unreadable(totals["bad_platform"], platform.records)
+    erp.count_unreadable(totals["bad_erp"], erp.records + totals["bad_erp"])
+    return CheckReport(generated_at=now, profile=profile.name, platform=platform, erp=erp,
+                       result=result)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+class IndexWriter:
+    """A full check's writes to the index. Each side's records are written the moment its
+    read is complete, in a forked process of its own (a thread where there is no fork, or
+    where other threads run than the progress line's), so the database works on the
+    second core while this one reads the other side and checks the returns; `finish` then
+    writes each key's findings, the state that makes the index usable and the cache's
+    rows pointing at its records, in one transaction. A side's records are consistent
+    with that side's cache row at every moment (newer records under an older cursor are
+    read again, never missed), so a side that is down is still shown from them.
+    `close()` must follow, whatever happens.
+    """
+
+    def __init__(self, cache_: Cache, profile: Profile) -> None:
+        self.cache, self.profile = cache_, profile
+        self.sides: set[str] = set()
+        self.children: list[int] = []
+
+    def side(self, side: str, batch: Any, connector: object) -> None:
+        """`fetch_live`'s `on_read`: a side read; its records written in the background."""
+        if not isinstance(connector, KeyedReads):
+            return
+        name, raw, tags_of = self.profile.name, batch.raw, connector.record_tags
+
+        def write(conn: sqlite3.Connection) -> None:
+            index = RecordIndex(conn)
+            index.forget(name)  # until its findings are written too
+            index.replace_side(name, side, raw, tags_of)
+
+        self.sides.add(side)
+        if hasattr(os, "fork") and all(t is threading.main_thread() or t.name == "progress"
+                                       for t in threading.enumerate()):
+            pid = os.fork()
+            if pid == 0:  # the child: write, and leave without running the parent's exits
+                code = 1
+                try:
+                    conn = self.cache.connect()
+                    write(conn)
+                    conn.close()
+                    code = 0
+                except BaseException:  # the parent reports the exit code
+                    pass
+                finally:
+                    os._exit(code)
+            self.children.append(pid)
+        else:
+            self.cache.run_later(f"index:{name}:{side}", write)
+
+    def _written(self) -> bool:
+        """Wait for the records; whether both sides were written (a failure is the
+        cache's warning, never the check's error)."""
+        ok = len(self.sides) == 2
+        while self.children:
+            _, status = os.waitpid(self.children.pop(), 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                self.cache.warn(sqlite3.OperationalError("the record index was not written"))
+                ok = False
+        try:
+            self.cache.wait()
+        except (sqlite3.Error, OSError) as exc:
+            self.cache.warn(exc)
+            return False
+        return ok
+
+    def finish(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
+               now: datetime) -> None:
+        """Each key's findings and the state, where the read can answer a refresh; else
+        the cache's rows as a check without the index writes them."""
+        platform, erp = data.connectors or (None, None)
+        profile = self.profile
+        usable = (isinstance(platform, KeyedReads) and isinstance(erp, KeyedReads)
+                  and data.platform_status.status != "stale"
+                  and data.erp_status.status != "stale"
+                  and data.platform.cursor is not None and data.erp.cursor is not None
+                  and bool(data.erp.raw or not data.erp.views))
+        written = self._written()
+        index = RecordIndex(self.cache.conn)
+        if not (usable and written):
+            if self.sides:  # its records are this read's, its findings are not
+                index.forget(profile.name)
+            save_sources(self.cache, profile, data, fresh_sides(data))
+            return
+        state = {
+            "world": world_of(profile, mappings, policy_of(profile)),
+            "now": stamp(now),
+            "platform": {"cursor": data.platform.cursor, "notices": [],
+                         "fetched_at": _iso(data.platform.fetched_at)},
+            "erp": {"cursor": data.erp.cursor, "notices": list(data.erp.notices),
+                    "fetched_at": _iso(data.erp.fetched_at),
+                    "master": data.erp.master.model_dump_json(),
+                    "unseen": to_json(data.erp.unseen).decode() if data.erp.unseen
+                    else None},
+        }
+        outcomes = outcomes_of(rechecker.outcomes(), _platform_counts(data.platform.views))
+
+        def rows(conn: sqlite3.Connection) -> None:
+            # the cache's rows point at the index's records: one copy of them
+            for side, settings, batch in (("platform", profile.platform, data.platform),
+                                          ("erp", profile.erp, data.erp)):
+                put_indexed(conn, profile.name, side, settings.system, batch,
+                            source_of(settings))
+
+        index.write_outcomes(profile.name, state, outcomes, rows)
+
+    def close(self) -> None:
+        """Wait for a writer still running (a check that failed on the way)."""
+        while self.children:
+            os.waitpid(self.children.pop(), 0)
+
+
+def _platform_counts(views: Iterable[Any]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for view in views:
+        counts[link_of(view.return_ref)] += 1
+    return counts
+
+
+def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mappings: Mappings,
+                  *, now: datetime | None = None, deadline: float = DEFAULT_DEADLINE,
+                  workers: int = 1, full: bool = False, inbox: Inbox | None = None,
+                  keyed: bool = True, transport: object | None = None) -> CheckReport:
+    """`check --profile`: through the index where it can answer (`keyed`, not `full`),
+    else a read of what changed since the cache (or of everything) and every return
+    checked, which writes the index again. The report goes to the cache too: the console
+    opens on it."""
+    began = time.monotonic()
+    if keyed and not full:
+        asked: list[bool] = []
+        report = keyed_refresh(profile, lookup, cache_, mappings, now=now, deadline=deadline,
+                               workers=workers, transport=transport, asked=asked)
+        if report is not None:
+            return report
+        if asked:  # one deadline for the command
+            deadline = max(1.0, deadline - (time.monotonic() - began))
+    # the next check refreshes through the index: each side's records written while this
+    # one reads the other and checks every return, then the findings per key
+    writer = IndexWriter(cache_, profile) if keyed and keyed_ready(profile) else None
+    try:
+        # with the index, the cache's rows are written with it (one copy of the records)
+        data = asyncio.run(fetch_live(profile, lookup, cache=cache_, full=full,
+                                      deadline=deadline, inbox=inbox, transport=transport,
+                                      save=writer is None,
+                                      on_read=writer.side if writer else None))
+        rechecker = Rechecker() if writer else None
+        report = live_report(profile, data, mappings, now=now, workers=workers,
+                             rechecker=rechecker)
+        if writer is not None and rechecker is not None:
+            writer.finish(data, rechecker, mappings, report.generated_at)
+    finally:
+        if writer is not None:
+            writer.close()
+    cache_.save_report_after_writes(profile.name, report.to_json())
+    return report
