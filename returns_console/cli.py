@@ -330,12 +330,12 @@ def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = 
 
     profile = load_profile(obj, name)
     inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
-    with _cache(obj) as cache, Progress(f"checking {profile.platform.system} against "
-                                        f"{profile.erp.system}"):
+    what = f"reading {profile.platform.system} and {profile.erp.system}"
+    with _cache(obj) as cache:
         return check_profile(profile, store_lookup(profile), cache,
                              load_mappings(obj, profile.name), now=now,
                              deadline=deadline_of(obj), workers=workers, full=full,
-                             inbox=inbox, keyed=keyed)
+                             inbox=inbox, keyed=keyed, reading=lambda: Progress(what))
 
 
 _READ_ONLY = click.option("--read-only", "read_only_here", is_flag=True,

@@ -20,8 +20,10 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -43,7 +45,7 @@ from ..domain.recheck import Rechecker
 from ..domain.reconcile import PARALLEL_MIN, _can_fork, _parallel, _result, check_case
 from ..domain.reference import ErpMaster, Mappings, Policy
 from ..domain.view import Context
-from ..store.cache import Cache, put_indexed
+from ..store.cache import Cache, advance_indexed, put_indexed
 from ..store.inbox import Inbox
 from ..store.records import Outcome, RecordIndex
 from ..systems.spec import ReadShape
@@ -232,6 +234,9 @@ def _refresh(profile: Profile, index: RecordIndex, state: dict[str, Any], platfo
         kept["fetched_at"] = _iso(changed.fetched_at)
     state["now"] = stamp(now)
     index.put_state(name, state)
+    for side, changed in (("platform", changed_p), ("erp", changed_e)):
+        # the cache's rows that point at these records: as new as they are now
+        advance_indexed(index.conn, name, side, state[side]["cursor"], changed.fetched_at)
     return _report(profile, index, state, now)
 
 
@@ -315,17 +320,19 @@ class IndexWriter:
         self.cache, self.profile = cache_, profile
         self.sides: set[str] = set()
         self.children: list[int] = []
+        #: This run, as the index names the writer of its records.
+        self.token = uuid.uuid4().hex
 
     def side(self, side: str, batch: Any, connector: object) -> None:
         """`fetch_live`'s `on_read`: a side read; its records written in the background."""
         if not isinstance(connector, KeyedReads):
             return
         name, raw, tags_of = self.profile.name, batch.raw, connector.record_tags
+        token, tagger = self.token, _code_digest()
 
         def write(conn: sqlite3.Connection) -> None:
-            index = RecordIndex(conn)
-            index.forget(name)  # until its findings are written too
-            index.replace_side(name, side, raw, tags_of)
+            RecordIndex(conn).replace_side(name, side, raw, tags_of, writer=token,
+                                           tagger=tagger)
 
         self.sides.add(side)
         if hasattr(os, "fork") and all(t is threading.main_thread() or t.name == "progress"
@@ -374,12 +381,23 @@ class IndexWriter:
                   and data.platform.cursor is not None and data.erp.cursor is not None
                   and bool(data.erp.raw or not data.erp.views))
         written = self._written()
-        index = RecordIndex(self.cache.conn)
-        if not (usable and written):
+        try:
+            if usable and written:
+                # else another run wrote its records since: the index and the cache's rows
+                # are its (consistent with its read), and stay so
+                self._complete(data, rechecker, mappings, now)
+                return
             if self.sides:  # its records are this read's, its findings are not
-                index.forget(profile.name)
+                RecordIndex(self.cache.conn).forget(profile.name)
             save_sources(self.cache, profile, data, fresh_sides(data))
-            return
+        except (sqlite3.Error, OSError) as exc:  # the cache's warning, not the check's error
+            self.cache.warn(exc)
+
+    def _complete(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
+                  now: datetime) -> bool:
+        """The findings, the state and the cache's rows, over this run's records; False
+        when another run wrote its records since (its findings are the ones to keep)."""
+        profile = self.profile
         state = {
             "world": world_of(profile, mappings, policy_of(profile)),
             "now": stamp(now),
@@ -400,7 +418,8 @@ class IndexWriter:
                 put_indexed(conn, profile.name, side, settings.system, batch,
                             source_of(settings))
 
-        index.write_outcomes(profile.name, state, outcomes, rows)
+        return RecordIndex(self.cache.conn).write_outcomes(profile.name, state, outcomes,
+                                                          writer=self.token, also=rows)
 
     def close(self) -> None:
         """Wait for a writer still running (a check that failed on the way)."""
@@ -418,16 +437,20 @@ def _platform_counts(views: Iterable[Any]) -> dict[str, int]:
 def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mappings: Mappings,
                   *, now: datetime | None = None, deadline: float = DEFAULT_DEADLINE,
                   workers: int = 1, full: bool = False, inbox: Inbox | None = None,
-                  keyed: bool = True, transport: object | None = None) -> CheckReport:
+                  keyed: bool = True, transport: object | None = None,
+                  reading: Callable[[], AbstractContextManager[object]] = nullcontext
+                  ) -> CheckReport:
     """`check --profile`: through the index where it can answer (`keyed`, not `full`),
     else a read of what changed since the cache (or of everything) and every return
     checked, which writes the index again. The report goes to the cache too: the console
-    opens on it."""
+    opens on it. `reading()` is entered while the sources are read (a progress line)."""
     began = time.monotonic()
     if keyed and not full:
         asked: list[bool] = []
-        report = keyed_refresh(profile, lookup, cache_, mappings, now=now, deadline=deadline,
-                               workers=workers, transport=transport, asked=asked)
+        with reading():
+            report = keyed_refresh(profile, lookup, cache_, mappings, now=now,
+                                   deadline=deadline, workers=workers, transport=transport,
+                                   asked=asked)
         if report is not None:
             return report
         if asked:  # one deadline for the command
@@ -437,10 +460,11 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
     writer = IndexWriter(cache_, profile) if keyed and keyed_ready(profile) else None
     try:
         # with the index, the cache's rows are written with it (one copy of the records)
-        data = asyncio.run(fetch_live(profile, lookup, cache=cache_, full=full,
-                                      deadline=deadline, inbox=inbox, transport=transport,
-                                      save=writer is None,
-                                      on_read=writer.side if writer else None))
+        with reading():
+            data = asyncio.run(fetch_live(profile, lookup, cache=cache_, full=full,
+                                          deadline=deadline, inbox=inbox,
+                                          transport=transport, save=writer is None,
+                                          on_read=writer.side if writer else None))
         rechecker = Rechecker() if writer else None
         report = live_report(profile, data, mappings, now=now, workers=workers,
                              rechecker=rechecker)

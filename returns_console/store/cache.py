@@ -30,7 +30,7 @@ from ..connectors.base import ErpBatch, PlatformBatch
 from ..domain.model import ErpView, PayloadProblem, PlatformView
 from ..domain.pace import breathe
 from ..domain.reference import ErpMaster
-from .records import ordered
+from .records import INDEXED, ordered
 
 
 @cache
@@ -60,9 +60,6 @@ _REPORTS = ('CREATE TABLE IF NOT EXISTS "reports" (\n   "profile" TEXT PRIMARY K
 #: Platform raw records per stored chunk (each parsed in one call that holds the interpreter:
 #: about 15 ms here).
 RAW_CHUNK = 500
-#: `paged` of a row whose raw records are the record index's (store/records.py), in rows
-#: of their own, read only while the index is complete.
-INDEXED = 2
 #: The type sqlite-utils gave a column it added for a value of this type (else TEXT).
 _KINDS: dict[type, str] = {int: "INTEGER", bool: "INTEGER", float: "FLOAT", bytes: "BLOB"}
 
@@ -187,7 +184,7 @@ class Cache:
                      [profile, side])
         # A row an older version wrote, without the columns read here, is no cache at all;
         # nor is one read from another system, store or company than the profile names now.
-        if not rows or not rows[0].get("raw"):
+        if not rows or not (rows[0].get("raw") or rows[0].get("paged") == INDEXED):
             return None
         if source is not None and rows[0].get("source") != source:
             return None
@@ -219,13 +216,15 @@ class Cache:
             row = self._get(profile, "platform", source)
             if row is None:
                 return None
-            raw: dict[str, Any] = from_json(row["raw"])
+            raw: dict[str, Any] = {}
             if row.get("paged") == INDEXED:
                 indexed = self._indexed(profile, "platform")
                 if indexed is None:
                     return None
                 raw = indexed
-            elif row.get("paged"):  # in chunks, each parsed in a call of its own
+            else:
+                raw = from_json(row["raw"])
+            if row.get("paged") == 1:  # in chunks, each parsed in a call of its own
                 for (body,) in self.conn.execute(
                         "select body from pages where profile = ? and side = 'platform' "
                         "order by n", [profile]):
@@ -268,13 +267,14 @@ class Cache:
             if row is None:
                 return None
             pages = None
-            raw = from_json(row["raw"])
             if row.get("paged") == INDEXED:
                 indexed = self._indexed(profile, "erp")
                 if indexed is None:
                     return None
                 raw = indexed
-            elif row.get("paged"):  # a page at a time (megabytes each), giving way between
+            else:
+                raw = from_json(row["raw"])
+            if row.get("paged") == 1:  # a page at a time (megabytes each), giving way between
                 pages = []
                 for entity, body in self.conn.execute(
                         "select entity, body from pages where profile = ? and side = 'erp' "
@@ -415,13 +415,25 @@ def put_indexed(conn: sqlite3.Connection, profile: str, side: str, system: str,
                 batch: PlatformBatch | ErpBatch, source: str | None) -> None:
     """The row of a side whose raw records the record index holds (`paged` = INDEXED), in
     the caller's transaction (the one that completes the index): one copy of them."""
+    # `raw` empty: a version before the index sees no cache here (it reads everything
+    # again), rather than reading `pages` as its own
     row: dict[str, Any] = {
         "profile": profile, "side": side, "system": system, "source": source,
         "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
         "cursor": batch.cursor, "views": "{}" if isinstance(batch, ErpBatch) else "[]",
-        "problems": "{}", "raw": "{}",
-        "paged": INDEXED}
+        "problems": "{}", "raw": "", "paged": INDEXED}
+    conn.execute("delete from pages where profile = ? and side = ?", [profile, side])
     if isinstance(batch, ErpBatch):
         row.update(master=batch.master.model_dump_json(), notices=_json(batch.notices),
                    unseen=_json(batch.unseen) if batch.unseen is not None else None)
     _upsert(conn, "sources", row, pk=("profile", "side"), begin=False)
+
+
+def advance_indexed(conn: sqlite3.Connection, profile: str, side: str, cursor: str | None,
+                    fetched_at: datetime | None) -> None:
+    """A row that points at the index's records moved on with them (a refresh through the
+    index), in the caller's transaction."""
+    conn.execute("update sources set cursor = ?, fetched_at = ? where profile = ? and "
+                 "side = ? and paged = ?",
+                 [cursor, fetched_at.isoformat() if fetched_at else None, profile, side,
+                  INDEXED])

@@ -35,12 +35,21 @@ _TABLES = (
     'CREATE INDEX IF NOT EXISTS "record_tags_id" ON "record_tags" (id)',
     'CREATE TABLE IF NOT EXISTS "outcomes" (profile TEXT, key TEXT, findings BLOB, '
     "until TEXT, counts TEXT, PRIMARY KEY (profile, key))",
-    'CREATE TABLE IF NOT EXISTS "indexed" (profile TEXT PRIMARY KEY, state TEXT)',
+    # `writer`: the run whose records these are (a run writes its findings only over its
+    # own records: two checks at once must not pair one's findings with the other's reads)
+    'CREATE TABLE IF NOT EXISTS "indexed" (profile TEXT PRIMARY KEY, state TEXT, '
+    "writer TEXT)",
+    # `tagger`: what tagged a side's records (a new version may tag them otherwise)
+    'CREATE TABLE IF NOT EXISTS "record_sides" (profile TEXT, side TEXT, tagger TEXT, '
+    "PRIMARY KEY (profile, side))",
 )
 _LAYOUT = {"records": {"id", "profile", "side", "ref", "body"}, "record_seq": {"id", "seq"},
-           "record_tags": {"tag", "id"}}
-_ALL = ("records", "record_seq", "record_tags", "outcomes", "indexed")
+           "record_tags": {"tag", "id"}, "indexed": {"profile", "state", "writer"},
+           "record_sides": {"profile", "side", "tagger"}}
+_ALL = ("records", "record_seq", "record_tags", "outcomes", "indexed", "record_sides")
 T = TypeVar("T")
+#: `paged` of a cache row (store/cache.py `sources`) whose raw records are this index's.
+INDEXED = 2
 #: SQLite's default limit on the parameters of one statement is 999 on older builds.
 _CHUNK = 500
 
@@ -108,6 +117,8 @@ class RecordIndex:
                 with conn:
                     for name in _ALL:
                         conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+                    # the cache's rows that pointed at the records point at nothing now
+                    _demote(conn, "paged = ?", [INDEXED])
                 break
         for statement in _TABLES:
             conn.execute(statement)
@@ -126,14 +137,20 @@ class RecordIndex:
             self.conn.execute('delete from "indexed" where profile = ?', [profile])
 
     def replace_side(self, profile: str, side: str, raw: dict[str, Any],
-                     tags_of: Callable[[str, Any], Iterable[str]]) -> None:
+                     tags_of: Callable[[str, Any], Iterable[str]], *, writer: str,
+                     tagger: str) -> None:
         """One side's records made those of `raw` (raw_ref → record, in the batch's order),
-        each filed under the tags `tags_of` gives it; the index is not usable until
-        `write_outcomes`. Only what differs is written: a full read is mostly the records
-        stored already, and writing 40 MB of them again cost seconds."""
+        each filed under the tags `tags_of` gives it, for the run `writer`: the index is
+        not usable until that run's `write_outcomes`, and the side's cache row, which may
+        name a newer read than these records, no longer points at them. Only what differs
+        is written (a full read is mostly the records stored already: writing 40 MB again
+        cost seconds), unless another `tagger` (version) filed them: then every tag again."""
         stored = {ref: (rid, body) for rid, ref, body in self.conn.execute(
             "select id, ref, body from records where profile = ? and side = ?",
             [profile, side])}
+        row = self.conn.execute("select tagger from record_sides where profile = ? and "
+                                "side = ?", [profile, side]).fetchone()
+        retag = row is None or row[0] != tagger
         changed: dict[str, Any] = {}
         bodies: dict[str, bytes] = {}
         for ref, record in raw.items():
@@ -143,9 +160,17 @@ class RecordIndex:
                 changed[ref] = record
                 bodies[ref] = body
         with self.conn:
+            self.conn.execute('insert or replace into "indexed" (profile, state, writer) '
+                              "values (?, null, ?)", [profile, writer])
+            _demote(self.conn, "profile = ? and side = ? and paged = ?",
+                    [profile, side, INDEXED])
             self._drop(profile, side, list(stored))
             self._write(profile, side, changed, tags_of, bodies)
+            if retag:
+                self._retag(profile, side, raw, tags_of)
             self._order(profile, side, list(raw))
+            self.conn.execute("insert or replace into record_sides (profile, side, tagger) "
+                              "values (?, ?, ?)", [profile, side, tagger])
 
     def apply(self, profile: str, side: str, upserts: dict[str, Any], deletes: set[str],
               tags_of: Callable[[str, Any], Iterable[str]]) -> None:
@@ -165,16 +190,23 @@ class RecordIndex:
                                   ref for ref in upserts if ref not in known)])
 
     def write_outcomes(self, profile: str, state: dict[str, Any],
-                       outcomes: Iterable[Outcome],
-                       also: Callable[[sqlite3.Connection], None] | None = None) -> None:
-        """Replace every key's outcome and the index's state (after `replace_side`): the
-        index is usable from this transaction on, which runs `also` too."""
+                       outcomes: Iterable[Outcome], *, writer: str,
+                       also: Callable[[sqlite3.Connection], None] | None = None) -> bool:
+        """Every key's outcome and the index's state, with `also`, in one transaction,
+        when the records are still those the run `writer` wrote (else False: another run
+        wrote its own since, and its findings are the ones to keep)."""
         with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            row = self.conn.execute('select writer from "indexed" where profile = ?',
+                                    [profile]).fetchone()
+            if row is None or row[0] != writer:
+                return False
             self.conn.execute('delete from "outcomes" where profile = ?', [profile])
             self._put_outcomes(profile, outcomes)
             self._put_state(profile, state)
             if also is not None:
                 also(self.conn)
+        return True
 
     def put_outcomes(self, profile: str, keys: set[str], outcomes: Iterable[Outcome]) -> None:
         """The outcomes of `keys` replaced (a key with no return now has none)."""
@@ -264,8 +296,27 @@ class RecordIndex:
              for o in outcomes])
 
     def _put_state(self, profile: str, state: dict[str, Any]) -> None:
-        self.conn.execute('insert or replace into "indexed" (profile, state) values (?, ?)',
-                          [profile, to_json(state).decode()])
+        self.conn.execute('update "indexed" set state = ? where profile = ?',
+                          [to_json(state).decode(), profile])
+
+    def _retag(self, profile: str, side: str, raw: dict[str, Any],
+               tags_of: Callable[[str, Any], Iterable[str]]) -> None:
+        """Every record of a side filed again (another version tagged them)."""
+        self.conn.execute("delete from record_tags where id in (select id from records "
+                          "where profile = ? and side = ?)", [profile, side])
+        ids = dict(self.conn.execute("select ref, id from records where profile = ? and "
+                                     "side = ?", [profile, side]).fetchall())
+        self.conn.executemany(
+            "insert or ignore into record_tags (tag, id) values (?, ?)",
+            [(tag, ids[ref]) for ref, record in raw.items() for tag in set(tags_of(ref,
+                                                                                  record))])
+
+
+def _demote(conn: sqlite3.Connection, where: str, args: list[Any]) -> None:
+    """The cache's rows (`sources`, where they exist) matching `where` dropped: no cache."""
+    if conn.execute("select 1 from sqlite_master where type = 'table' and name = 'sources'"
+                    ).fetchone():
+        conn.execute(f"delete from sources where {where}", args)
 
 
 def ordered(conn: sqlite3.Connection, profile: str, side: str) -> Iterator[tuple[str, bytes]]:

@@ -23,6 +23,7 @@ from returns_console.store.cache import Cache
 from returns_console.store.records import RecordIndex
 
 from .test_bc_touched_merge import _change
+from .test_live_check import served  # noqa: F401 - a fixture
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -186,3 +187,168 @@ def test_sources_down_show_the_records_the_index_holds_and_keep_it(tmp_path: Pat
     assert {f.id for f in report.findings} == {f.id for f in first.findings}
     assert RecordIndex(cache.conn).state(profile.name) == state
     cache.close()
+
+
+def test_two_checks_at_once_keep_one_runs_findings_with_its_own_records(
+        tmp_path: Path, monkeypatch) -> None:
+    """A full check (A) writes its records, and while it checks its returns another check
+    (B) runs start to finish over a change A did not read. A must not then write its
+    findings over B's records: the index stays B's (found by review: a later refresh
+    missed the change for good)."""
+    sandbox = build_sandbox(NOW, returns=60, seed=5)
+    mappings = demo_mappings(sandbox)
+    path = tmp_path / "cache.sqlite3"
+    real = keyed_check.live_report
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        start = datetime.now(UTC)
+        first = Cache(path)
+        check_profile(profile, sandbox.secret, first, mappings, now=start, full=True)
+        first.close()
+        memo = next(m for m in sandbox.erp.data.sets["salesCreditMemos"]
+                    if m["externalDocumentNumber"])
+        a = Cache(path)
+
+        def b_runs_meanwhile(*args, **kwargs):
+            monkeypatch.setattr(keyed_check, "live_report", real)
+            a.wait()  # A's records are written (a thread here: the test has threads)
+            sandbox.erp.data.update("salesCreditMemos", memo["id"],
+                                    at=datetime.now(UTC) + timedelta(minutes=1),
+                                    totalTaxAmount=memo["totalTaxAmount"] + 1)
+            b = Cache(path)
+            check_profile(profile, sandbox.secret, b, mappings,
+                          now=start + timedelta(minutes=2))
+            assert b.close() == []
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(keyed_check, "live_report", b_runs_meanwhile)
+        check_profile(profile, sandbox.secret, a, mappings, now=start + timedelta(minutes=1),
+                      full=True)
+        a.close()
+        later = Cache(path)
+        moment = start + timedelta(minutes=30)
+        report = keyed_refresh(profile, sandbox.secret, later, mappings, now=moment)
+        later.close()
+        assert report is not None
+        assert _json(report) == _full(profile, sandbox, mappings, tmp_path, moment)
+    assert any(f.code.value == "TAX_MISMATCH" and f.return_ref.casefold()
+               == memo["externalDocumentNumber"].casefold() for f in report.findings)
+
+
+def test_a_new_version_files_every_record_again(tmp_path: Path, monkeypatch) -> None:
+    """Records an older version filed (other tags) are filed again by this version's full
+    check, changed or not (found by review: unchanged ones kept the old tags)."""
+    from returns_console.systems.d365_bc import keyed
+
+    sandbox = build_sandbox(NOW, returns=60, seed=5)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    real = keyed.record_tags
+    monkeypatch.setattr(keyed, "record_tags", lambda ref, record: {
+        t for t in real(ref, record) if not t.startswith("receipt-of:")})
+    monkeypatch.setattr(keyed_check, "_code_digest", lambda: "an older version")
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        check_profile(profile, sandbox.secret, cache, mappings, full=True)
+        cache.wait()
+        monkeypatch.setattr(keyed, "record_tags", real)
+        monkeypatch.undo()
+        assert keyed_refresh(profile, sandbox.secret, cache, mappings) is None  # other code
+        check_profile(profile, sandbox.secret, cache, mappings)
+        cache.wait()
+    tagged = cache.conn.execute("select count(*) from record_tags where tag like "
+                                "'receipt-of:%'").fetchone()[0]
+    cache.close()
+    assert tagged == len(sandbox.erp.data.sets["returnReceipts"])
+
+
+def test_an_index_that_cannot_be_written_is_a_warning_not_a_failed_check(
+        tmp_path: Path, monkeypatch) -> None:
+    import sqlite3
+
+    sandbox = build_sandbox(NOW, returns=30, seed=2)
+    cache = Cache(tmp_path / "cache.sqlite3")
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(RecordIndex, "write_outcomes", locked)
+    with BackgroundServer(sandbox.app()) as server:
+        report = check_profile(sandbox.profile(server.url), sandbox.secret, cache,
+                               demo_mappings(sandbox), full=True)
+    assert report.findings
+    warnings = cache.close()
+    assert warnings and "database is locked" in warnings[0]
+
+
+def test_documents_without_an_id_make_the_refresh_check_everything(tmp_path: Path) -> None:
+    """Records with no id of text share one raw_ref (the index cannot keep them apart):
+    the index does not answer for them (found by review). Business Central always sends
+    an id; the cache's merge keeps one of them too, so only `--full` reports both."""
+    sandbox = build_sandbox(NOW, returns=40, seed=3)
+    mappings = demo_mappings(sandbox)
+    memos = sandbox.erp.data.sets["salesCreditMemos"]
+    for n, rid in enumerate((None, 12345)):
+        memos.append({**memos[0], "id": rid, "externalDocumentNumber": f"R-ODD-{n}"})
+    cache = Cache(tmp_path / "cache.sqlite3")
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        now = datetime.now(UTC)
+        check_profile(profile, sandbox.secret, cache, mappings, now=now, full=True)
+        cache.wait()
+        assert keyed_refresh(profile, sandbox.secret, cache, mappings, now=now) is None
+        want = _full(profile, sandbox, mappings, tmp_path, now)
+    cache.close()
+    assert {f["return_ref"] for f in want["findings"]
+            if f["code"] == "PAYLOAD_INVALID"} >= {"R-ODD-0", "R-ODD-1"}
+
+
+def test_an_older_version_reads_no_cache_rather_than_half_of_one(tmp_path: Path) -> None:
+    """The rows that point at the index have no raw records of their own and no pages: a
+    version before the index finds no cache there (and reads everything), instead of
+    reading what is left as its own (found by review)."""
+    sandbox = build_sandbox(NOW, returns=30, seed=4)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        # a cache as the version before the index wrote it, then this version's check
+        check_profile(profile, sandbox.secret, cache, demo_mappings(sandbox), keyed=False)
+        cache.wait()
+        assert cache.conn.execute("select count(*) from pages").fetchone()[0] > 0
+        check_profile(profile, sandbox.secret, cache, demo_mappings(sandbox), full=True)
+    cache.wait()
+    rows = cache.conn.execute("select side, raw, paged from sources").fetchall()
+    pages = cache.conn.execute("select count(*) from pages").fetchone()[0]
+    cache.close()
+    assert sorted(rows) == [("erp", "", 2), ("platform", "", 2)]
+    assert pages == 0
+
+
+def test_check_as_a_person_runs_it_refreshes_through_the_index(
+        tmp_path: Path, served) -> None:  # noqa: F811 - the fixture imported above
+    """The CLI, a process per check with the sandbox in another: the first check's records
+    written by a forked process (no other thread runs in the CLI), the second answered
+    from the index, both printing what a full check of their moment prints."""
+    import json
+
+    from .test_live_check import SECRETS, _setup, cli
+
+    port, _ = served
+    _setup(tmp_path, port)
+    args = ("check", "--profile", "sandbox", "--format", "json", "--now",
+            "2026-11-21T12:00:00Z")
+    first = cli(*args, home=tmp_path, **SECRETS)
+    assert first.returncode == 1, first.stderr
+    cache = Cache(tmp_path / "data" / "cache.sqlite3")
+    index = RecordIndex(cache.conn)
+    assert index.state("sandbox") is not None
+    records = cache.conn.execute("select count(*) from records").fetchone()[0]
+    cache.close()
+    second = cli(*args, home=tmp_path, **SECRETS)
+    full = cli(*args, "--full", home=tmp_path, **SECRETS)
+    reports = [json.loads(done.stdout) for done in (first, second, full)]
+    for report in reports:
+        for side in ("platform", "erp"):
+            report[side].pop("fetched_at")
+    assert records > 0
+    assert reports[0] == reports[1] == reports[2]

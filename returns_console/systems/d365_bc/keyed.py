@@ -36,7 +36,14 @@ from .partial import (
 SYSTEM = "d365_bc"
 
 
+#: A record with no id of text: every such record of a set shares one raw_ref, so the index
+#: cannot keep them apart (nor can the cache); a refresh then assembles everything.
+ODD = "odd-id"
+
+
 def record_tags(ref: str, record: Any) -> set[str]:
+    if ref.endswith(":?"):
+        return {ODD}
     name = set_of(ref)
     if name in MASTER_SETS:  # found by set only where views read them (see records_of)
         return {f"set:{name}"} if name == "locations" else set()
@@ -96,6 +103,8 @@ def touch(stored: StoredRecords, changed: ErpBatch, absent: frozenset[str]) -> T
 
     if _absent(changed) != absent or any(n.startswith(INVOICE_SKIPPED)
                                          for n in stored.notices):
+        return None
+    if any(ref.endswith(":?") for ref in changed.raw) or stored.tagged([ODD]):
         return None
     deleted: set[str] = set()
     for name, ids in (changed.present or {}).items():

@@ -216,11 +216,11 @@ class SwapConnector:
 
     def keyed_views(self, stored: StoredRecords, keys: set[str], master: object = None
                     ) -> tuple[list[PlatformView], dict[str, list[PayloadProblem]]]:
-        """The returns of `keys` parsed from their stored records, ordered as `merge`
-        orders a batch (by return reference)."""
+        """The returns of `keys` parsed from their stored records, in the order of the
+        batch they came in (pairing gives a link's ERP records to its first return)."""
         raw = {ref: record for _, ref, record in stored.tagged(keys)}
         batch = self.from_raw(PlatformBatch(raw=raw))
-        return sorted(batch.views, key=lambda v: v.return_ref), batch.problems
+        return batch.views, batch.problems
 
     async def check_connection(self) -> str:
         rows, pagination = await self._page(1, None, 1)
