@@ -1,0 +1,800 @@
+"""A fake of Oracle NetSuite SuiteTalk REST web services (record service + SuiteQL), from the
+NetSuite Help Center.
+
+Served (paths as under https://{accountId}.suitetalk.api.netsuite.com):
+  * ``POST /services/rest/auth/oauth2/v1/token`` -- OAuth 2.0 client credentials (M2M):
+    form-encoded ``grant_type=client_credentials``,
+    ``client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer``,
+    ``client_assertion=<JWT>`` (Help Center section_162755359851 "POST Request to the Token
+    Endpoint and the Access Token Response"). The JWT header must have ``typ`` JWT, ``alg`` one
+    of PS256/PS384/PS512/ES256/ES384/ES512 and ``kid`` (the certificate id); the payload
+    ``iss`` (client id), ``scope`` (restlets, rest_webservices, suite_analytics, comma
+    separated), ``aud`` (the token endpoint), ``iat`` and ``exp`` (exp less than 60 minutes
+    after iat) (section_162790605110 "The Request Token Structure"). The signature is not
+    verified (the brief: any well-formed assertion).
+  * ``POST /services/rest/query/v1/suiteql?limit=&offset=`` with ``Prefer: transient`` and
+    body ``{"q": "SELECT ..."}`` (section_157909186990, section_158394344595). Paging: default
+    and maximum 1000 a page, at most 100,000 results; the answer has ``links`` (self, first,
+    prev, next, last), ``count``, ``hasMore``, ``offset``, ``totalResults``, ``items``
+    (section_156414087576 "Collection Paging"; research notes erp-apis.md 4.4).
+    The doc warns that a query without a unique sort order can return duplicate or missing
+    results across pages (section_158394344595 "Important"): without ORDER BY this fake
+    returns each page from a differently shuffled order.
+  * ``GET /services/rest/record/v1/{recordType}`` (ids + links, ``limit``/``offset``,
+    ``q=<field> <OPERATOR> <value>`` filtering: section_1545222128), ``GET
+    .../{recordType}/{id}`` (``expandSubResources=true``, ``fields=a,b``; ``eid:`` external
+    ids), ``GET .../{recordType}/{id}/{sublist}`` and ``.../{sublist}/{line}``. Record types:
+    returnAuthorization, itemReceipt, creditMemo, cashRefund, salesOrder, customer,
+    inventoryItem, accountingPeriod, location, currency.
+  * Errors use the REST error envelope ``{"type", "title", "status", "o:errorDetails":
+    [{"detail", "o:errorCode", ...}]}`` (section_156570709583 "Error Handling in REST Web
+    Services"); a bad or missing bearer token is the documented 401 INVALID_LOGIN.
+  * Return authorization status letters A Pending Approval, B Pending Receipt, C Cancelled,
+    D Partially Received, E Pending Refund/Partially Received, F Pending Refund, G Refunded,
+    H Closed (research notes 4.3; Help Center section_N1310133 "Customer Return Authorization
+    Status"); credit memo A Open, B Fully Applied.
+  * Accounting periods with ``closed``, ``alllocked``, ``arlocked``, ``aplocked``,
+    ``isquarter``, ``isyear``, ``isposting`` (Records Catalog, accountingperiod).
+  * REST record datetimes are ISO 8601 UTC ("2017-07-21T17:32:28Z"), dates "2017-07-21"
+    (section_157305090645 "Using Datetime Fields").
+
+Assumptions (not settled by the docs):
+  1. SuiteQL returns every value as a string (numbers unpadded, e.g. "81.6"; booleans "T"/"F")
+     and leaves out the columns whose value is null; column keys are lower case; an
+     expression without an alias is named ``expr1``, ``expr2``, ...
+  2. SuiteQL shows DATE and DATETIME columns in the user's date format, M/D/YYYY, without the
+     time; ``TO_CHAR(col, 'YYYY-MM-DD"T"HH24:MI:SS')`` gives the time. The user's time zone
+     is UTC. ``TO_DATE``/``TO_TIMESTAMP``, ``SYSDATE`` (+/- days), ``TRUNC``, ``NVL``,
+     ``ADD_MONTHS``, ``FETCH FIRST n ROWS ONLY`` and ``BUILTIN.DF`` are understood; date
+     literals 'M/D/YYYY' or 'YYYY-MM-DD' compare with date columns.
+  3. SuiteQL tables and columns served: transaction (id, tranid, trandate, type, recordtype,
+     status, entity, otherrefnum, externalid, memo, createddate, lastmodifieddate,
+     postingperiod, currency, exchangerate, foreigntotal, taxtotal, subsidiary, location,
+     posting, voided), transactionline (transaction, id, uniquekey, linesequencenumber,
+     mainline, taxline, item, quantity, rate, foreignamount, netamount, location, createdfrom,
+     memo, itemtype, isclosed, units, entity), previoustransactionlinelink (previousdoc,
+     previousline, nextdoc, nextline, linktype, previoustype, nexttype), customer, item,
+     location, accountingperiod, currency, subsidiary. ``createdfrom`` is a transactionline
+     column (not a transaction column) in SuiteQL; the REST record has ``createdFrom``.
+     An unknown table or column is a 400 INVALID_PARAMETER.
+  4. Signs in transactionline: sales order lines have negative quantity and amount; return
+     authorization, item receipt, credit memo and cash refund lines positive. The main line
+     (mainline 'T') carries the total; tax is a line with taxline 'T'.
+  5. ``Prefer: transient`` is required on SuiteQL (400 INVALID_HEADER without it).
+  6. REST record GETs leave out empty fields; references are ``{"id", "refName", "links"}``;
+     ``status`` is ``{"id": <letter>, "refName": <label>}``; sublists are links unless
+     ``expandSubResources=true``.
+  7. The token answer is ``{"access_token", "token_type": "Bearer", "expires_in": "3600"}``
+     (expires_in a string); token endpoint errors are OAuth errors ``{"error":
+     "invalid_request" | "invalid_grant" | "invalid_client"}`` with status 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .scenario import NOW, World
+
+MARK = "\x02"  # prefix of stored DATE/DATETIME values inside SQLite
+ALGS = {"PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
+MAX_LIMIT = 1000
+MAX_RESULTS = 100_000
+
+STATUS = {
+    "RtnAuth": {"A": "Pending Approval", "B": "Pending Receipt", "C": "Cancelled",
+                "D": "Partially Received", "E": "Pending Refund/Partially Received",
+                "F": "Pending Refund", "G": "Refunded", "H": "Closed"},
+    "CustCred": {"A": "Open", "B": "Fully Applied", "V": "Voided"},
+    "SalesOrd": {"A": "Pending Approval", "B": "Pending Fulfillment", "G": "Billed",
+                 "H": "Closed"},
+}
+TYPE_LABEL = {"RtnAuth": "Return Authorization", "ItemRcpt": "Item Receipt",
+              "CustCred": "Credit Memo", "CashRfnd": "Cash Refund", "SalesOrd": "Sales Order"}
+RECORD_TYPES = {"returnAuthorization": "RtnAuth", "itemReceipt": "ItemRcpt",
+                "creditMemo": "CustCred", "cashRefund": "CashRfnd", "salesOrder": "SalesOrd"}
+OTHER_RECORDS = {"customer": "customer", "inventoryItem": "item",
+                 "accountingPeriod": "accountingperiod", "location": "location",
+                 "currency": "currency"}
+
+
+def _err(status: int, title: str, detail: str, code: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5." +
+        {400: "1", 401: "2", 403: "4", 404: "5", 405: "6", 429: "29"}.get(status, "1"),
+        "title": title, "status": status,
+        "o:errorDetails": [dict({"detail": detail, "o:errorCode": code}, **extra)]}
+    return JSONResponse(body, status_code=status)
+
+
+# ================================================================================ date helpers
+def _store(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return MARK + v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, date):
+        return MARK + v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+def _parse_mark(v: str) -> datetime:
+    s = v[1:]
+    return datetime.fromisoformat(s if len(s) > 10 else s + " 00:00:00").replace(tzinfo=UTC)
+
+
+_ORA_FMT = [("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("HH", "%I"), ("MI", "%M"),
+            ("SS", "%S"), ("MM", "%m"), ("DD", "%d"), ("MON", "%b"), ("AM", "%p"),
+            ("PM", "%p"), ("YY", "%y")]
+
+
+def _ora_to_py(fmt: str) -> str:
+    out, i = "", 0
+    while i < len(fmt):
+        if fmt[i] == '"':
+            j = fmt.index('"', i + 1)
+            out += fmt[i + 1:j]
+            i = j + 1
+            continue
+        for o, p in _ORA_FMT:
+            if fmt[i:i + len(o)].upper() == o:
+                out += p
+                i += len(o)
+                break
+        else:
+            out += fmt[i]
+            i += 1
+    return out
+
+
+def _to_char(v: Any, fmt: str | None = None) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, str) and v.startswith(MARK):
+        dt = _parse_mark(v)
+        return dt.strftime(_ora_to_py(fmt)) if fmt else _display(v)
+    return _num(v) if isinstance(v, int | float) else v
+
+
+def _parse_date_text(s: str, fmt: str | None = None) -> datetime:
+    s = s.strip()
+    if fmt:
+        return datetime.strptime(s, _ora_to_py(fmt)).replace(tzinfo=UTC)
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", s)
+    if m:
+        mo, d, y, hh, mi, ss = m.groups()
+        return datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0),
+                        tzinfo=UTC)
+    dt = datetime.fromisoformat(s.replace("Z", "+00:00").replace("T", " "))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _to_date(s: Any, fmt: str | None = None) -> Any:
+    if s is None:
+        return None
+    if isinstance(s, str) and s.startswith(MARK):
+        return s
+    return _store(_parse_date_text(str(s), fmt))
+
+
+def _trunc(v: Any, _fmt: str | None = None) -> Any:
+    if isinstance(v, str) and v.startswith(MARK):
+        return MARK + v[1:11]
+    return int(v) if isinstance(v, float) else v
+
+
+def _date_add(v: Any, days: float) -> Any:
+    if isinstance(v, str) and v.startswith(MARK):
+        return _store(_parse_mark(v) + timedelta(days=days))
+    return None
+
+
+def _add_months(v: Any, n: int) -> Any:
+    if not (isinstance(v, str) and v.startswith(MARK)):
+        return None
+    dt = _parse_mark(v)
+    m = dt.month - 1 + int(n)
+    y, m = dt.year + m // 12, m % 12 + 1
+    return _store(dt.replace(year=y, month=m, day=min(dt.day, 28)))
+
+
+def _num(v: Any) -> str:
+    d = Decimal(str(v))
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    return format(d.normalize(), "f")
+
+
+def _display(v: Any) -> str:
+    """SuiteQL output of one value (assumptions 1 and 2)."""
+    if isinstance(v, str) and v.startswith(MARK):
+        dt = _parse_mark(v)
+        return f"{dt.month}/{dt.day}/{dt.year}"
+    if isinstance(v, bool):
+        return "T" if v else "F"
+    if isinstance(v, int | float):
+        return _num(v)
+    return str(v)
+
+
+# ============================================================================== the database
+class Store:
+    def __init__(self, world: World) -> None:
+        self.w = world
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        for table, rows in world.ns.items():
+            cols = sorted({k for r in rows for k in r} | {"id"})
+            if table == "transaction":
+                cols = [c for c in cols if c != "createdfrom"]  # assumption 3
+            qcols = ", ".join(f'"{c}"' for c in cols)
+            self.db.execute(f'CREATE TABLE "{table}" ({qcols})')
+            for r in rows:
+                self.db.execute(
+                    f'INSERT INTO "{table}" ({qcols}) VALUES '
+                    f'({", ".join("?" * len(cols))})', [_store(r.get(c)) for c in cols])
+        self.names = {
+            "entity": {c["id"]: f"{c['entityid']} {c['firstname']} {c['lastname']}"
+                       for c in world.ns["customer"]},
+            "item": {i["id"]: i["itemid"] for i in world.ns["item"]},
+            "location": {r["id"]: r["name"] for r in world.ns["location"]},
+            "postingperiod": {p["id"]: p["periodname"] for p in world.ns["accountingperiod"]},
+            "currency": {c["id"]: c["symbol"] for c in world.ns["currency"]},
+            "subsidiary": {s["id"]: s["name"] for s in world.ns["subsidiary"]},
+        }
+        self.names["createdfrom"] = {
+            t["id"]: f"{TYPE_LABEL.get(t['type'], t['type'])} #{t['tranid']}"
+            for t in world.ns["transaction"]}
+        self.names["transaction"] = self.names["createdfrom"]
+        self.names["parent"] = self.names["postingperiod"]
+        db = self.db
+        db.create_function("_to_char", -1, _to_char)
+        db.create_function("_to_date", -1, _to_date)
+        db.create_function("_trunc", -1, _trunc)
+        db.create_function("_date_add", 2, _date_add)
+        db.create_function("_add_months", 2, _add_months)
+        db.create_function("_sysdate", 0, lambda: _store(NOW))
+        db.create_function("_nvl2", 3, lambda a, b, c: b if a is not None else c)
+        db.create_function("_df", 2, self._df)
+        db.create_function("_df_status", 2, self._df_status)
+
+    def _df(self, col: str, v: Any) -> Any:
+        if v is None:
+            return None
+        if col == "type":
+            return TYPE_LABEL.get(v, v)
+        table = self.names.get(col)
+        if table is not None:
+            return table.get(int(v), str(v)) if isinstance(v, int | float) else v
+        return _display(v)
+
+    def _df_status(self, ttype: Any, v: Any) -> Any:
+        if v is None:
+            return None
+        label = STATUS.get(ttype, {}).get(v, v)
+        return f"{TYPE_LABEL.get(ttype, ttype)} : {label}"
+
+    # ---- SuiteQL --------------------------------------------------------------------------
+    def translate(self, q: str) -> tuple[str, bool]:
+        parts = re.split(r"('(?:[^']|'')*')", q)
+        out = []
+        for i, p in enumerate(parts):
+            if i % 2:  # a string literal
+                lit = p[1:-1]
+                if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2}", lit):
+                    p = "'" + _store(_parse_date_text(lit).date()) + "'"
+                out.append(p)
+                continue
+            p = re.sub(r"\bDATE\s*(?=$)", "", p, flags=re.I)
+            # TRANSACTION is an SQL keyword in SQLite: quote the table/column name
+            p = re.sub(r"\btransaction\b", '"transaction"', p, flags=re.I)
+            p = re.sub(r"BUILTIN\.DF\s*\(\s*((?:\w+\.)?)status\s*\)",
+                       r"_df_status(\1type, \1status)", p, flags=re.I)
+            p = re.sub(r"BUILTIN\.DF\s*\(\s*((?:\w+\.)?(\w+))\s*\)", r"_df('\2', \1)", p,
+                       flags=re.I)
+            if re.search(r"BUILTIN\.", p, re.I):
+                raise ValueError("Unsupported BUILTIN function")
+            for ora, lite in (("TO_CHAR", "_to_char"), ("TO_DATE", "_to_date"),
+                              ("TO_TIMESTAMP", "_to_date"), ("NVL2", "_nvl2"),
+                              ("NVL", "IFNULL"), ("TRUNC", "_trunc"),
+                              ("ADD_MONTHS", "_add_months")):
+                p = re.sub(rf"\b{ora}\s*\(", f"{lite}(", p, flags=re.I)
+            p = re.sub(r"\b(SYSDATE|CURRENT_DATE|CURRENT_TIMESTAMP)\b", "_sysdate()", p,
+                       flags=re.I)
+            p = re.sub(r"_sysdate\(\)\s*([-+])\s*(\d+(?:\.\d+)?)",
+                       lambda m: f"_date_add(_sysdate(), {m.group(1)}{m.group(2)})", p)
+            p = re.sub(r"FETCH\s+(?:FIRST|NEXT)\s+(\d+)\s+ROWS?\s+ONLY", r"LIMIT \1", p,
+                       flags=re.I)
+            if re.search(r"\bROWNUM\b", p, re.I):
+                raise ValueError("ROWNUM is not supported by this fake")
+            out.append(p)
+        sql = "".join(out).strip().rstrip(";")
+        has_order = bool(re.search(r"\bORDER\s+BY\b", sql, re.I))
+        return sql, has_order
+
+    def suiteql(self, q: str, limit: int, offset: int) -> tuple[list[dict[str, str]], int]:
+        if not re.match(r"\s*(SELECT|WITH)\b", q, re.I):
+            raise ValueError("Only SELECT queries are supported")
+        sql, has_order = self.translate(q)
+        with self.lock:
+            total = self.db.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]
+            if has_order:
+                cur = self.db.execute(f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?", (limit, offset))
+                rows = cur.fetchall()
+            else:
+                cur = self.db.execute(sql)
+                rows = cur.fetchall()
+                random.Random(offset * 7919 + 17).shuffle(rows)  # no unique order: unstable
+                rows = rows[offset:offset + limit]
+            names = []
+            n_expr = 0
+            for d in cur.description:
+                nm = d[0]
+                if not re.fullmatch(r"[A-Za-z_]\w*", nm):
+                    n_expr += 1
+                    nm = f"expr{n_expr}"
+                names.append(nm.lower())
+        items = []
+        for r in rows:
+            item: dict[str, Any] = {"links": []}
+            for nm, v in zip(names, r, strict=True):
+                if v is not None:
+                    item[nm] = _display(v)
+            items.append(item)
+        return items, total
+
+
+# ================================================================================ the REST view
+class Records:
+    def __init__(self, store: Store, base: str) -> None:
+        self.s = store
+        self.w = store.w
+        self.base = base
+        self.tx = {t["id"]: t for t in self.w.ns["transaction"]}
+        self.lines: dict[int, list[dict[str, Any]]] = {}
+        for ln in self.w.ns["transactionline"]:
+            self.lines.setdefault(ln["transaction"], []).append(ln)
+
+    def url(self, rtype: str, rid: Any, *more: Any) -> str:
+        return "/".join([f"{self.base}/services/rest/record/v1/{rtype}", str(rid),
+                         *map(str, more)])
+
+    def ref(self, rtype: str, rid: Any, names: str) -> dict[str, Any] | None:
+        if rid is None:
+            return None
+        return {"links": [{"rel": "self", "href": self.url(rtype, rid)}], "id": str(rid),
+                "refName": self.s.names[names].get(rid, str(rid))}
+
+    @staticmethod
+    def _iso(v: Any) -> str | None:
+        if isinstance(v, datetime):
+            return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(v, date):
+            return v.isoformat()
+        return v
+
+    @staticmethod
+    def _n(v: Any) -> Any:
+        return None if v is None else float(v)
+
+    def ids(self, rtype: str) -> list[dict[str, Any]]:
+        if rtype in RECORD_TYPES:
+            return [t for t in self.w.ns["transaction"] if t["type"] == RECORD_TYPES[rtype]]
+        table = OTHER_RECORDS[rtype]
+        rows = self.w.ns[table]
+        if rtype == "inventoryItem":
+            rows = [r for r in rows if r["itemtype"] == "InvtPart"]
+        return rows
+
+    def transaction(self, rtype: str, t: dict[str, Any], expand: bool) -> dict[str, Any]:
+        ttype = t["type"]
+        lines = [ln for ln in self.lines.get(t["id"], []) if ln["mainline"] == "F"
+                 and ln["taxline"] == "F"]
+        sub = self.sublist(rtype, t, expand)
+        created_from = t.get("createdfrom")
+        net = sum((Decimal(str(ln["foreignamount"])) for ln in lines
+                   if ln["foreignamount"] is not None), Decimal(0))
+        rec: dict[str, Any] = {
+            "links": [{"rel": "self", "href": self.url(rtype, t["id"])}],
+            "id": str(t["id"]), "tranId": t["tranid"], "tranDate": self._iso(t["trandate"]),
+            "createdDate": self._iso(t["createddate"]),
+            "lastModifiedDate": self._iso(t["lastmodifieddate"]),
+            "entity": self.ref("customer", t["entity"], "entity"),
+            "createdFrom": None if created_from is None else {
+                **(self.ref(
+                    {v: k for k, v in RECORD_TYPES.items()}[self.tx[created_from]["type"]],
+                    created_from, "createdfrom") or {})},
+            "otherRefNum": t["otherrefnum"], "externalId": t["externalid"], "memo": t["memo"],
+            "currency": self.ref("currency", t["currency"], "currency"),
+            "exchangeRate": self._n(t["exchangerate"]),
+            "subsidiary": self.ref("subsidiary", t["subsidiary"], "subsidiary"),
+            "location": self.ref("location", t["location"], "location"),
+            "postingPeriod": self.ref("accountingPeriod", t["postingperiod"], "postingperiod"),
+            "item": sub,
+        }
+        if ttype in STATUS and t["status"]:
+            rec["status"] = {"id": t["status"], "refName": STATUS[ttype][t["status"]]}
+        if ttype == "RtnAuth":
+            rec["orderStatus"] = rec.get("status")
+        if ttype != "ItemRcpt":
+            rec["subtotal"] = float(net)
+            rec["taxTotal"] = self._n(t["taxtotal"])
+            rec["total"] = self._n(t["foreigntotal"])
+        return {k: v for k, v in rec.items() if v is not None}
+
+    def line(self, rtype: str, t: dict[str, Any], ln: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "links": [{"rel": "self", "href": self.url(rtype, t["id"], "item", ln["id"])}],
+            "line": ln["id"], "item": self.ref("inventoryItem", ln["item"], "item"),
+            "quantity": self._n(ln["quantity"]),
+            "location": self.ref("location", ln["location"], "location"),
+            "description": self.s.names["item"].get(ln["item"]),
+            "isClosed": ln["isclosed"] == "T",
+        }
+        if t["type"] == "ItemRcpt":
+            out["itemReceive"] = True
+            out["orderLine"] = ln["id"]
+        else:
+            out["rate"] = self._n(ln["rate"])
+            out["amount"] = self._n(ln["foreignamount"])
+        return {k: v for k, v in out.items() if v is not None}
+
+    def sublist(self, rtype: str, t: dict[str, Any], expand: bool) -> dict[str, Any]:
+        lines = [ln for ln in self.lines.get(t["id"], []) if ln["mainline"] == "F"
+                 and ln["taxline"] == "F"]
+        links = [{"rel": "self", "href": self.url(rtype, t["id"], "item")}]
+        if not expand:
+            return {"links": links}
+        items = [self.line(rtype, t, ln) for ln in lines]
+        return {"links": links, "items": items, "totalResults": len(items),
+                "count": len(items), "hasMore": False, "offset": 0}
+
+    def other(self, rtype: str, r: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"links": [{"rel": "self", "href": self.url(rtype, r["id"])}],
+                               "id": str(r["id"])}
+        camel = {"itemid": "itemId", "displayname": "displayName", "isinactive": "isInactive",
+                 "entityid": "entityId", "firstname": "firstName", "lastname": "lastName",
+                 "companyname": "companyName", "email": "email", "isperson": "isPerson",
+                 "externalid": "externalId", "datecreated": "dateCreated",
+                 "lastmodifieddate": "lastModifiedDate", "periodname": "periodName",
+                 "startdate": "startDate", "enddate": "endDate", "closed": "closed",
+                 "alllocked": "allLocked", "arlocked": "arLocked", "aplocked": "apLocked",
+                 "isquarter": "isQuarter", "isyear": "isYear", "isadjust": "isAdjust",
+                 "isposting": "isPosting", "closedondate": "closedOnDate", "name": "name",
+                 "symbol": "symbol", "makeinventoryavailable": "makeInventoryAvailable",
+                 "upccode": "upcCode"}
+        for k, v in r.items():
+            if k not in camel or v is None:
+                continue
+            if v in ("T", "F") and k not in ("name", "symbol", "email"):
+                v = v == "T"
+            out[camel[k]] = self._iso(v)
+        if rtype == "accountingPeriod" and r.get("parent"):
+            out["parent"] = self.ref("accountingPeriod", r["parent"], "postingperiod")
+        if rtype == "customer":
+            out["currency"] = self.ref("currency", r["currency"], "currency")
+        return out
+
+    def get(self, rtype: str, rid: str, expand: bool) -> dict[str, Any] | None:
+        rows = self.ids(rtype)
+        if rid.startswith("eid:"):
+            r = next((x for x in rows if x.get("externalid") == rid[4:]), None)
+        else:
+            r = next((x for x in rows if str(x["id"]) == rid), None)
+        if r is None:
+            return None
+        return self.transaction(rtype, r, expand) if rtype in RECORD_TYPES else \
+            self.other(rtype, r)
+
+
+# ----------------------------------------------------------- record collection filtering
+_Q_TERM = re.compile(r'(\w+)\s+([A-Z_]+)\s*("(?:[^"]*)"|\S+)?')
+
+
+def _q_match(rec: dict[str, Any], q: str) -> bool:
+    """``q=<field> <OPERATOR> <value>`` with AND / OR (section_1545222128)."""
+    for group in re.split(r"\s+OR\s+", q.strip()):
+        ok = True
+        for cond in re.split(r"\s+AND\s+", group):
+            m = _Q_TERM.fullmatch(cond.strip().strip("()"))
+            if not m:
+                raise ValueError(f"Invalid query: {cond}")
+            fld, op, raw = m.groups()
+            val = (raw or "").strip('"')
+            have = rec.get(fld)
+            if isinstance(have, dict):
+                have = have.get("id")
+            if op in ("EMPTY", "EMPTY_NOT"):
+                res = (have in (None, "")) == (op == "EMPTY")
+            elif op in ("AFTER", "BEFORE", "ON", "ON_OR_AFTER", "ON_OR_BEFORE"):
+                if have is None:
+                    res = False
+                else:
+                    hv = datetime.fromisoformat(str(have).replace("Z", "+00:00"))
+                    hv = hv if hv.tzinfo else hv.replace(tzinfo=UTC)
+                    tv = _parse_date_text(val)
+                    res = {"AFTER": hv > tv, "BEFORE": hv < tv, "ON": hv.date() == tv.date(),
+                           "ON_OR_AFTER": hv >= tv, "ON_OR_BEFORE": hv <= tv}[op]
+            elif op in ("IS", "IS_NOT", "EQUAL", "EQUAL_NOT"):
+                hv = have
+                if isinstance(hv, bool):
+                    hv = "true" if hv else "false"
+                res = (str(hv) == val) == (op in ("IS", "EQUAL"))
+            elif op in ("ANY_OF", "ANY_OF_NOT"):
+                res = (str(have) in val.split(",")) == (op == "ANY_OF")
+            elif op in ("CONTAIN", "CONTAIN_NOT"):
+                res = (val in str(have or "")) == (op == "CONTAIN")
+            elif op in ("START_WITH", "START_WITH_NOT"):
+                res = str(have or "").startswith(val) == (op == "START_WITH")
+            elif op in ("GREATER", "GREATER_OR_EQUAL", "LESS", "LESS_OR_EQUAL"):
+                hv, tv = float(have or 0), float(val)
+                res = {"GREATER": hv > tv, "GREATER_OR_EQUAL": hv >= tv, "LESS": hv < tv,
+                       "LESS_OR_EQUAL": hv <= tv}[op]
+            else:
+                raise ValueError(f"Unknown operator {op}")
+            if not res:
+                ok = False
+        if ok:
+            return True
+    return False
+
+
+# ====================================================================================== the app
+def _b64url_json(part: str) -> dict[str, Any]:
+    raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    out = json.loads(raw)
+    if not isinstance(out, dict):
+        raise ValueError("not an object")
+    return out
+
+
+def _page_links(url: str, params: dict[str, Any], limit: int, offset: int,
+                total: int) -> list[dict[str, str]]:
+    def href(off: int) -> str:
+        return f"{url}?{urlencode({**params, 'limit': limit, 'offset': off})}"
+
+    links = []
+    last = max(0, (total - 1) // limit * limit) if total else 0
+    if offset > 0:
+        links.append({"rel": "prev", "href": href(max(0, offset - limit))})
+    links.append({"rel": "first", "href": href(0)})
+    if offset + limit < total:
+        links.append({"rel": "next", "href": href(offset + limit)})
+    links.append({"rel": "last", "href": href(last)})
+    links.append({"rel": "self", "href": href(offset)})
+    return links
+
+
+def make_app(world: World, *, client_id: str | None = None) -> Starlette:
+    store = Store(world)
+    tokens: dict[str, float] = {}
+    log: list[dict[str, Any]] = []
+    state: dict[str, Any] = {}
+
+    def records(request: Request) -> Records:
+        if "records" not in state:
+            state["records"] = Records(store, str(request.base_url).rstrip("/"))
+        return state["records"]
+
+    def authorised(request: Request) -> bool:
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            return False
+        exp = tokens.get(auth[7:])
+        return exp is not None and exp > time.time()
+
+    def unauthorised() -> JSONResponse:
+        # verbatim envelope of the doc sample (section_156570709583)
+        return _err(401, "Unauthorized",
+                    "Invalid login attempt. For more details, see the Login Audit Trail in the "
+                    "NetSuite UI at Setup > Users/Roles > User Management > View Login Audit "
+                    "Trail.", "INVALID_LOGIN")
+
+    def paging(request: Request) -> tuple[int, int] | JSONResponse:
+        try:
+            limit = int(request.query_params.get("limit", MAX_LIMIT))
+            offset = int(request.query_params.get("offset", 0))
+        except ValueError:
+            return _err(400, "Bad Request", "Invalid value for the limit or offset query "
+                        "parameter.", "INVALID_PARAMETER", **{"o:errorQueryParam": "limit"})
+        if not 1 <= limit <= MAX_LIMIT or offset < 0:
+            return _err(400, "Bad Request", f"The limit must be between 1 and {MAX_LIMIT} and "
+                        "the offset must not be negative.", "INVALID_PARAMETER",
+                        **{"o:errorQueryParam": "limit"})
+        if offset >= MAX_RESULTS:
+            return _err(400, "Bad Request", "You can return a maximum of 100,000 results with "
+                        "SuiteQL.", "INVALID_PARAMETER", **{"o:errorQueryParam": "offset"})
+        return limit, offset
+
+    async def token(request: Request) -> JSONResponse:
+        log.append({"path": request.url.path, "method": "POST"})
+        # form-encoded body (section_162755359851: "Request parameters must be encoded based on
+        # the HTML specification for the application/x-www-form-urlencoded media type")
+        ctype = request.headers.get("content-type", "")
+        if not ctype.startswith("application/x-www-form-urlencoded"):
+            log[-1]["status"] = 400
+            return JSONResponse({"error": "invalid_request", "error_description":
+                                 "the body must be application/x-www-form-urlencoded"},
+                                status_code=400)
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+
+        def bad(error: str, desc: str) -> JSONResponse:
+            log[-1]["status"] = 400
+            return JSONResponse({"error": error, "error_description": desc}, status_code=400)
+
+        if form.get("grant_type") != "client_credentials":
+            return bad("unsupported_grant_type", "grant_type must be client_credentials")
+        if form.get("client_assertion_type") != \
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return bad("invalid_request", "client_assertion_type must be "
+                       "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        assertion = str(form.get("client_assertion") or "")
+        parts = assertion.split(".")
+        if len(parts) != 3 or not all(parts):
+            return bad("invalid_request", "client_assertion is not a signed JWT")
+        try:
+            head, claims = _b64url_json(parts[0]), _b64url_json(parts[1])
+            base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        except Exception:
+            return bad("invalid_request", "client_assertion is not a JWT")
+        if head.get("typ", "JWT") != "JWT" or head.get("alg") not in ALGS:
+            return bad("invalid_request", f"JWT alg must be one of {sorted(ALGS)}")
+        if not head.get("kid"):
+            return bad("invalid_request", "JWT header must carry kid (the certificate id)")
+        scopes = claims.get("scope")
+        scope_list = scopes if isinstance(scopes, list) else str(scopes or "").split(",")
+        if "rest_webservices" not in [s.strip() for s in scope_list]:
+            return bad("invalid_request", "scope must include rest_webservices")
+        if not claims.get("iss") or (client_id and claims.get("iss") != client_id):
+            return bad("invalid_client", "iss is not a known client id")
+        if not str(claims.get("aud", "")).endswith(TOKEN_PATH):
+            return bad("invalid_request", "aud must be the token endpoint")
+        try:
+            iat, exp = float(claims["iat"]), float(claims["exp"])
+        except Exception:
+            return bad("invalid_request", "iat and exp are required")
+        now = time.time()
+        if exp <= now or exp - iat > 3600 or iat > now + 300:
+            return bad("invalid_grant", "the assertion is expired or lives over 60 minutes")
+        tok = secrets.token_urlsafe(48)
+        tokens[tok] = now + 3600
+        log[-1]["status"] = 200
+        return JSONResponse({"access_token": tok, "token_type": "Bearer", "expires_in": "3600"})
+
+    async def suiteql(request: Request) -> Response:
+        entry: dict[str, Any] = {"path": request.url.path, "method": "POST"}
+        log.append(entry)
+        if not authorised(request):
+            entry["status"] = 401
+            return unauthorised()
+        if "transient" not in request.headers.get("prefer", "").lower():
+            entry["status"] = 400
+            return _err(400, "Bad Request", "The request must contain the header "
+                        "'Prefer: transient'.", "INVALID_HEADER",
+                        **{"o:errorHeader": "Prefer"})
+        pg = paging(request)
+        if isinstance(pg, JSONResponse):
+            entry["status"] = 400
+            return pg
+        limit, offset = pg
+        try:
+            body = await request.json()
+            q = body["q"]
+            assert isinstance(q, str)
+        except Exception:
+            entry["status"] = 400
+            return _err(400, "Bad Request", "The request body must be a JSON object with the "
+                        "query in q.", "INVALID_CONTENT", **{"o:errorPath": "q"})
+        entry["q"] = q[:500]
+        try:
+            items, total = store.suiteql(q, limit, offset)
+        except (sqlite3.Error, ValueError) as e:
+            entry["status"] = 400
+            m = re.search(r"no such (column|table): (\S+)", str(e))
+            what = (f"{m.group(1).title()} '{m.group(2)}' was not found." if m else str(e))
+            return _err(400, "Bad Request", "Invalid search query. Detailed unprocessed "
+                        f"description follows. Search error occurred: {what}",
+                        "INVALID_PARAMETER")
+        url = str(request.url).split("?")[0]
+        entry["status"] = 200
+        return JSONResponse({
+            "links": _page_links(url, {}, limit, offset, total), "count": len(items),
+            "hasMore": offset + limit < total, "offset": offset, "totalResults": total,
+            "items": items})
+
+    async def record(request: Request) -> Response:
+        entry: dict[str, Any] = {"path": request.url.path, "method": "GET"}
+        log.append(entry)
+        if not authorised(request):
+            entry["status"] = 401
+            return unauthorised()
+        rtype = request.path_params["rtype"]
+        rest = [p for p in request.path_params.get("rest", "").split("/") if p]
+        if rtype not in RECORD_TYPES and rtype not in OTHER_RECORDS:
+            entry["status"] = 404
+            return _err(404, "Not Found", f"Record type '{rtype}' does not exist.",
+                        "NONEXISTENT_RECORD_TYPE", **{"o:urlPath": rtype})
+        recs = records(request)
+        if not rest:  # the collection: ids and links only
+            pg = paging(request)
+            if isinstance(pg, JSONResponse):
+                entry["status"] = 400
+                return pg
+            limit, offset = pg
+            rows = recs.ids(rtype)
+            q = request.query_params.get("q")
+            if q:
+                try:
+                    full = [(r, recs.get(rtype, str(r["id"]), False) or {}) for r in rows]
+                    rows = [r for r, view in full if _q_match(view, q)]
+                except (ValueError, KeyError) as e:
+                    entry["status"] = 400
+                    return _err(400, "Bad Request", f"Invalid query: {e}", "INVALID_PARAMETER",
+                                **{"o:errorQueryParam": "q"})
+            page = rows[offset:offset + limit]
+            url = str(request.url).split("?")[0]
+            params = {"q": q} if q else {}
+            entry["status"] = 200
+            return JSONResponse({
+                "links": _page_links(url, params, limit, offset, len(rows)),
+                "count": len(page), "hasMore": offset + limit < len(rows), "offset": offset,
+                "totalResults": len(rows),
+                "items": [{"links": [{"rel": "self", "href": recs.url(rtype, r["id"])}],
+                           "id": str(r["id"])} for r in page]})
+        expand = request.query_params.get("expandSubResources", "").lower() == "true"
+        rec = recs.get(rtype, rest[0], expand or len(rest) > 1)
+        if rec is None:
+            entry["status"] = 404
+            return _err(404, "Not Found", "The record instance does not exist. Provide a valid "
+                        "record instance ID.", "NONEXISTENT_ID", **{"o:urlPath": rest[0]})
+        if len(rest) >= 2:
+            sub = rec.get(rest[1])
+            if not isinstance(sub, dict) or "items" not in sub:
+                entry["status"] = 404
+                return _err(404, "Not Found", f"Sublist '{rest[1]}' does not exist.",
+                            "NONEXISTENT_ID", **{"o:urlPath": rest[1]})
+            if len(rest) == 2:
+                entry["status"] = 200
+                return JSONResponse({"links": sub["links"], "items": [
+                    {"links": it["links"]} for it in sub["items"]],
+                    "totalResults": sub["totalResults"], "count": sub["count"],
+                    "hasMore": False, "offset": 0})
+            line = next((it for it in sub["items"] if str(it["line"]) == rest[2]), None)
+            if line is None:
+                entry["status"] = 404
+                return _err(404, "Not Found", "The sublist line does not exist.",
+                            "NONEXISTENT_ID", **{"o:urlPath": rest[2]})
+            entry["status"] = 200
+            return JSONResponse(line)
+        fields = request.query_params.get("fields")
+        if fields:
+            keep = {f.strip() for f in fields.split(",")} | {"links", "id"}
+            rec = {k: v for k, v in rec.items() if k in keep}
+        entry["status"] = 200
+        return JSONResponse(rec)
+
+    app = Starlette(routes=[
+        Route(TOKEN_PATH, token, methods=["POST"]),
+        Route("/services/rest/query/v1/suiteql", suiteql, methods=["POST"]),
+        Route("/services/rest/record/v1/{rtype}", record, methods=["GET"]),
+        Route("/services/rest/record/v1/{rtype}/{rest:path}", record, methods=["GET"]),
+    ])
+    app.state.log = log
+    app.state.store = store
+    return app
