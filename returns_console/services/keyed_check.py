@@ -327,6 +327,9 @@ class IndexWriter:
         """`fetch_live`'s `on_read`: a side read; its records written in the background."""
         if not isinstance(connector, KeyedReads):
             return
+        if getattr(batch, "pages", None):
+            # the response bodies a cache without the index keeps: this run stores records
+            batch.pages = None
         name, raw, tags_of = self.profile.name, batch.raw, connector.record_tags
         token, tagger = self.token, _code_digest()
 
