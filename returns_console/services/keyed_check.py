@@ -310,10 +310,12 @@ class IndexWriter:
     where other threads run than the progress line's), so the database works on the
     second core while this one reads the other side and checks the returns; `finish` then
     writes each key's findings, the state that makes the index usable and the cache's
-    rows pointing at its records, in one transaction. A side's records are consistent
-    with that side's cache row at every moment (newer records under an older cursor are
-    read again, never missed), so a side that is down is still shown from them.
-    `close()` must follow, whatever happens.
+    rows pointing at its records, in one transaction, if the records are still this
+    run's (`writer`: another check at once may have written its own since). A side's
+    cache row points at the index's records only while they are at least as new as its
+    cursor: writing a side's records drops its row in the same transaction, and the
+    run's last transaction writes it again (or the cache's own rows are written). So a
+    side that is down is still shown from them. `close()` must follow, whatever happens.
     """
 
     def __init__(self, cache_: Cache, profile: Profile) -> None:
