@@ -9,8 +9,10 @@ keys an incremental read touched, checks only those returns, and takes every oth
 return's findings from here (services/keyed_check.py).
 
 It has its own cursors and its own notion of the world it was checked against (mappings,
-policy, clock): it and the cache can be at different points, each consistent with itself.
-Anything it cannot vouch for makes the caller forget it and check everything.
+policy, clock, this program's code). A cache row written by a `check` (`paged` = INDEXED)
+holds no records of its own but points at these, while they are at least as new as its
+cursor; the console's own rows keep their copy. Anything the index cannot vouch for makes
+the caller forget it and check everything.
 """
 
 from __future__ import annotations
