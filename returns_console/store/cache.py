@@ -380,16 +380,7 @@ def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
         return
     conn.execute("BEGIN")
     try:
-        try:
-            conn.execute(sql, values)
-        except sqlite3.OperationalError as exc:
-            if " column" not in str(exc):
-                raise
-            have = _columns(conn, table)
-            for name, value in row.items():
-                if name.lower() not in have:
-                    _add_column(conn, table, name, _KINDS.get(type(value), "TEXT"))
-            conn.execute(sql, values)
+        _upsert_in(conn, table, row, sql, values)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -399,6 +390,7 @@ def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
 
 def _upsert_in(conn: sqlite3.Connection, table: str, row: dict[str, Any], sql: str,
                values: list[Any]) -> None:
+    """`_upsert`'s statement in the open transaction, adding a missing column first."""
     try:
         conn.execute(sql, values)
     except sqlite3.OperationalError as exc:
