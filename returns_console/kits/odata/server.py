@@ -320,12 +320,12 @@ def shape(record: Mapping[str, Any], *, select: Sequence[str], expand: Sequence[
           navigations: Iterable[str], keep: Sequence[str] = ("@odata.etag", "id")) -> dict:
     """The record as the service sends it: navigations only when expanded, only the selected
     fields (plus the key and ETag) when `$select` is given."""
-    navs = set(navigations)
-    out = {k: v for k, v in record.items() if k not in navs or k in expand}
     if select:
-        wanted = set(select) | set(keep) | set(expand)
-        out = {k: v for k, v in out.items() if k in wanted}
-    return out
+        # the wanted names looked up, not every field scanned: a selected name is never a
+        # navigation (query() refuses it); the key and ETag come first, as the service sends
+        return {k: record[k] for k in dict.fromkeys((*keep, *select, *expand)) if k in record}
+    navs = set(navigations)
+    return {k: v for k, v in record.items() if k not in navs or k in expand}
 
 
 # ------------------------------------------------------------------------------ paging
