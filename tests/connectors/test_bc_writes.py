@@ -546,3 +546,19 @@ async def test_a_new_memo_reads_back_through_an_incremental_refresh(sim, bc) -> 
     merged = bc.merge(first, later)
     [note] = merged.views["R-900001"].credit_notes
     assert note.id == posted.record_id and note.posting_date == date(2026, 1, 5)
+
+
+async def test_a_refresh_lists_only_the_sales_orders_a_full_read_keeps(sim, bc) -> None:
+    """The ids a refresh lists to see deletions: sales orders within `history_days`, as the
+    full read takes them, not every order the company ever had (one older leaves the
+    index as a full read would leave it out)."""
+    [recent] = sim.data.sets["salesOrders"]
+    recent["orderDate"] = date.today().isoformat()
+    old = {**copy.deepcopy(recent), "id": "0b5e1a9e-0000-4000-8000-000000000001",
+           "number": "S-ORD-OLD", "orderDate": "2020-01-06"}
+    sim.data.sets["salesOrders"].append(old)
+    first = await bc.fetch_records()
+    cursor = datetime.fromisoformat(first.cursor.replace("Z", "+00:00"))
+    changed = await bc.fetch_records(updated_since=cursor)
+    assert recent["id"] in changed.present["salesOrders"]
+    assert old["id"] not in changed.present["salesOrders"]

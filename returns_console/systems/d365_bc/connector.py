@@ -632,6 +632,10 @@ class BusinessCentralConnector:
                 for name in DOCUMENT_SETS:
                     reads[IDS + name] = {"$select": "id"}
                     sets[IDS + name] = name
+                # sales orders within the window the full read keeps, not a company's
+                # every order since it began: one older is dropped as a full read drops it
+                reads[IDS + "salesOrders"] = query_options(f"orderDate ge {window}",
+                                                           select="id")
             rows = await self._read_batched(base, reads, optional, sets=sets)
             present = {name[len(IDS):]: {r["id"] for r in got
                                          if isinstance(r, dict) and isinstance(r.get("id"), str)}
