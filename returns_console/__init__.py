@@ -1,6 +1,8 @@
 """Returns Console: reconcile e-commerce returns between a returns platform and an ERP."""
 
 import os
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -8,3 +10,20 @@ __version__ = "0.1.0"
 # built (tens of milliseconds at every start); the console uses none. A user who does can set
 # PYDANTIC_DISABLE_PLUGINS themselves.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+
+def _httpx_cli(*args: object, **kwargs: object) -> object:
+    """httpx's command line, loaded only when someone runs it."""
+    del sys.modules["httpx._main"]
+    from httpx._main import main
+
+    return main(*args, **kwargs)
+
+
+# httpx's package imports its own command-line tool when it is imported, and with it rich's
+# console and pygments (60-90 ms at every start, before anything is read); this program never
+# runs httpx's command line, so the module stands in until someone does.
+if "httpx" not in sys.modules:
+    _stand_in = types.ModuleType("httpx._main")
+    _stand_in.main = _httpx_cli  # type: ignore[attr-defined]
+    sys.modules.setdefault("httpx._main", _stand_in)
