@@ -47,6 +47,11 @@ class Finding:
     #: When its clock started (what `age_hours` counts from): kept so a finding found again
     #: unchanged can be aged to a later run (`aged`). Not part of its identity or its JSON.
     since: datetime | None = field(default=None, compare=False, repr=False)
+    #: The JSON it was read back from with its age at a later moment (the record index's),
+    #: for `to_json` to copy rather than build again. Not an argument, so `replace` drops
+    #: it: a finding changed in any way is never written as it was.
+    stored: dict[str, Any] | None = field(default=None, init=False, compare=False,
+                                          repr=False)
 
     def aged(self, now: datetime) -> Finding:
         """This finding as a run at `now` would make it, its return unchanged and none of
@@ -76,6 +81,12 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of `check --format json` (spec section 4, plus extras)."""
+        stored = self.stored
+        if stored is not None:  # the same keys in the same order, aged
+            out = {key: value for key, value in stored.items() if key != "since"}
+            out["detected_at"] = _iso(self.detected_at)
+            out["age_hours"] = round(self.age_hours, 2)
+            return out
         return {
             "id": self.id,
             "code": self.code.value,
@@ -121,7 +132,7 @@ class Finding:
             text = data.get("since")
             since = _moment(text, moments) if text else None
             age = max(0.0, (now - since).total_seconds() / 3600.0) if since else 0.0
-        return cls(
+        made = cls(
             code=_CODES[data["code"]], stage=_STAGES[data["stage"]], kind=_KINDS[data["kind"]],
             severity=_SEVERITIES[data["severity"]], owner=_OWNERS[data["owner"]],
             action=_ACTIONS[data["action"]], return_ref=data["return_ref"],
@@ -134,6 +145,9 @@ class Finding:
             amount_at_risk=None if amount is None else Decimal(amount),
             currency=data.get("currency"), todo=data.get("todo"), since=since,
         )
+        if now is not None:
+            object.__setattr__(made, "stored", data)
+        return made
 
 
 def _moment(text: str, moments: dict[str, datetime] | None) -> datetime:

@@ -26,3 +26,21 @@ def test_a_value_no_member_has_is_refused_as_before() -> None:
         Finding.from_json({**data, "code": "NO_SUCH_CODE"})
     with pytest.raises(ValueError):
         Finding.from_json({**data, "detected_at": "yesterday"}, {})
+
+
+def test_a_finding_read_back_aged_writes_the_json_a_later_run_would() -> None:
+    """The record index's findings come back aged to a later moment: their JSON (copied from
+    what was stored) is what the finding aged to that moment writes, key for key, in the
+    same order; and a finding changed with `replace` is written from its fields."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    for finding in check_snapshot(load_snapshot(FIXTURE)).findings:
+        later = finding.detected_at + timedelta(hours=30, minutes=7)
+        stored = {**finding.to_json(), "since": finding.since.isoformat()
+                  if finding.since else None}
+        back = Finding.from_json(stored, {}, later)
+        expected = finding.aged(later).to_json()
+        assert list(back.to_json().items()) == list(expected.items())
+        changed = replace(back, message="changed")
+        assert changed.stored is None and changed.to_json()["message"] == "changed"
