@@ -10,6 +10,13 @@ __version__ = "0.1.0"
 # built (tens of milliseconds at every start); the console uses none. A user who does can set
 # PYDANTIC_DISABLE_PLUGINS themselves.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+if os.environ["PYDANTIC_DISABLE_PLUGINS"] in ("__all__", "1", "true") \
+        and "pydantic.plugin._loader" not in sys.modules:
+    # ...and its plugin loader imports importlib.metadata (with email and zipfile: 20-30 ms)
+    # before it reads that setting; with every plugin off, it has nothing to load.
+    _no_plugins = types.ModuleType("pydantic.plugin._loader")
+    _no_plugins.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    sys.modules["pydantic.plugin._loader"] = _no_plugins
 
 
 def _httpx_cli(*args: object, **kwargs: object) -> object:
