@@ -241,6 +241,11 @@ class HttpClient:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    @property
+    def sleep(self) -> Callable[[float], Any]:
+        """How this client waits (a test's clock makes waits instant)."""
+        return self._sleep
+
     # -- requests --------------------------------------------------------------------
 
     async def request(
