@@ -103,7 +103,9 @@ class GraphQLClient:
                 codes = _codes(errors)
                 if codes and all(code == THROTTLED for code in codes):
                     self.throttled += 1
-                    continue  # the bucket, set from this answer, waits before the next try
+                    # the bucket, set from this answer, waits before the next try
+                    self.bucket.refused(self._costs.get(document, self._first_cost))
+                    continue
                 raise self._error(errors, codes, answer.get("data"))
             data = answer.get("data")
             if not isinstance(data, Mapping):

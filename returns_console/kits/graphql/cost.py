@@ -18,6 +18,9 @@ from typing import Any
 
 #: A wait shorter than this is no wait (see connectors/pacing.py).
 _SLACK = 1e-6
+#: Points waited for beyond a query's cost: the server's clock and this side's tell the
+#: refill apart by a hair, and a bucket a hair short is a throttled query.
+MARGIN = 1.0
 
 
 class CostBucket:
@@ -56,6 +59,7 @@ class CostBucket:
         held = self.available()
         if held is None or not self._rate:
             return 0.0
+        cost += MARGIN
         if self._maximum is not None:
             cost = min(cost, self._maximum)  # a bigger query waits for a full bucket, no more
         return max(0.0, (cost - held) / self._rate)
@@ -87,6 +91,14 @@ class CostBucket:
             self._maximum = maximum
         if rate is not None and rate > 0:
             self._rate = rate
+
+    def refused(self, cost: float) -> None:
+        """The server throttled a query of `cost`: the bucket held less than that, whatever
+        its rounded figures said (they may show exactly the cost), so the next try waits
+        for one more point at least."""
+        held = self.available()
+        if held is not None and held > cost - 1:
+            self._available, self._at = cost - 1, self._clock()
 
     def __repr__(self) -> str:
         return (f"CostBucket(available={self._available}, maximum={self._maximum}, "

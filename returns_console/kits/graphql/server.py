@@ -1,0 +1,326 @@
+"""GraphQL over HTTP, the server side: what every simulator of a GraphQL API needs (Shopify's
+Admin API first), built on graphql-core, so a query is parsed, validated and executed as a
+real server does it: unknown fields and bad arguments are errors, aliases and fragments
+work, only what was asked for is sent.
+
+On top: cursor connections over plain lists (`first`/`after`/`last`/`before`, `nodes`,
+`edges {cursor node}`, `pageInfo`), a filter hook per connection field (a system's search
+syntax stays in its folder), and calculated query cost with a leaky bucket: each operation's
+requested cost computed from the document before it runs (`CostRules`), refused when no
+single query may cost that much, throttled when the bucket cannot hold it, the unused part
+given back after it ran, and `extensions.cost` on every answer as the docs show it.
+Imported only by simulators (graphql-core is not loaded by the console itself).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    build_schema,
+    execute,
+    get_named_type,
+    parse,
+    validate,
+)
+from graphql.utilities import value_from_ast_untyped
+
+#: A filter for one connection field: (its records, the field's arguments) → those kept.
+ConnectionFilter = Callable[[Sequence[Any], Mapping[str, Any]], Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CostRules:
+    """How an operation's requested cost is reckoned (the vendor's documented table)."""
+
+    scalar: int = 0
+    object: int = 1
+    #: A connection: `connection` plus (first or last) times one node's selection.
+    connection: int = 2
+    mutation: int = 10
+    #: The most a single operation may request.
+    max_query: int = 1000
+
+
+@dataclass(slots=True)
+class ServerBucket:
+    """The leaky bucket of cost: `maximum` points, refilled at `restore_rate` a second."""
+
+    maximum: float = 1000.0
+    restore_rate: float = 50.0
+    clock: Callable[[], float] = time.monotonic
+    available: float = field(default=-1.0)
+    at: float = 0.0
+
+    def level(self) -> float:
+        now = self.clock()
+        if self.available < 0:
+            self.available, self.at = self.maximum, now
+        held = min(self.maximum, self.available + (now - self.at) * self.restore_rate)
+        self.available, self.at = held, now
+        return held
+
+    def take(self, points: float) -> None:
+        self.available = self.level() - points
+
+    def give(self, points: float) -> None:
+        self.available = min(self.maximum, self.level() + points)
+
+    def status(self) -> dict[str, float]:
+        return {"maximumAvailable": self.maximum,
+                "currentlyAvailable": round(self.level(), 3),
+                "restoreRate": self.restore_rate}
+
+
+def encode_cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"last_id": index}).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["last_id"])
+    except (ValueError, KeyError, TypeError):
+        raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor!r}") from None
+
+
+def connection(items: Sequence[Any], args: Mapping[str, Any]) -> dict[str, Any]:
+    """A cursor connection over `items`, as the arguments pick them."""
+    first, last = args.get("first"), args.get("last")
+    if first is None and last is None:
+        raise GraphQLError("you must provide one of first or last")
+    if first is not None and last is not None:
+        raise GraphQLError("providing both first and last is not supported")
+    size = len(items)
+    order = range(size - 1, -1, -1) if args.get("reverse") else range(size)
+
+    def place(cursor: str) -> int:  # where the cursor's item stands in `order`
+        index = decode_cursor(cursor)
+        return size - 1 - index if args.get("reverse") else index
+
+    start = place(args["after"]) + 1 if args.get("after") else 0
+    stop = place(args["before"]) if args.get("before") else size
+    indexes = order[max(0, start):max(0, min(stop, size))]
+    chosen = (indexes[:first] if first is not None
+              else indexes[max(0, len(indexes) - int(last or 0)):])
+    nodes = [items[i] for i in chosen]
+    edges = [{"cursor": encode_cursor(i), "node": items[i]} for i in chosen]
+    return {
+        "nodes": nodes, "edges": edges,
+        "pageInfo": {
+            "hasNextPage": bool(chosen) and chosen[-1] != indexes[-1] if first is not None
+            else bool(indexes) and bool(chosen) and chosen[-1] != indexes[-1],
+            "hasPreviousPage": bool(chosen) and chosen[0] != indexes[0],
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+class Endpoint:
+    """One GraphQL endpoint: a schema (SDL), a root value per request, filters for its
+    connection fields, cost rules and a bucket. `answer(body)` is the HTTP layer's whole
+    job: (status, JSON body)."""
+
+    def __init__(self, sdl: str, root: Callable[[], Mapping[str, Any]], *,
+                 filters: Mapping[str, ConnectionFilter] | None = None,
+                 rules: CostRules | None = None, bucket: ServerBucket | None = None) -> None:
+        self.schema: GraphQLSchema = build_schema(sdl)
+        self.root = root
+        self.filters = dict(filters or {})
+        self.rules = rules or CostRules()
+        self.bucket = bucket or ServerBucket()
+        self._wire_connections()
+
+    def _wire_connections(self) -> None:
+        for type_ in self.schema.type_map.values():
+            if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+                continue
+            for name, field_ in type_.fields.items():
+                if get_named_type(field_.type).name.endswith("Connection"):
+                    field_.resolve = self._connection_resolver(f"{type_.name}.{name}")
+
+    def _connection_resolver(self, key: str) -> Callable[..., Any]:
+        def resolve(parent: Any, info: Any, **args: Any) -> Any:
+            items = parent.get(info.field_name) if isinstance(parent, Mapping) else None
+            if callable(items):
+                items = items(args)
+            items = list(items or ())
+            chosen = self.filters.get(key)
+            if chosen is not None:
+                items = list(chosen(items, args))
+            return connection(items, args)
+        return resolve
+
+    # -- one request ---------------------------------------------------------------------
+
+    def answer(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return 400, {"errors": [{"message": "Invalid JSON in request body"}]}
+        if not isinstance(request, Mapping) or not isinstance(request.get("query"), str):
+            return 400, {"errors": [{"message": "Parameter Missing or Invalid: query"}]}
+        variables = request.get("variables") or {}
+        if not isinstance(variables, Mapping):
+            return 400, {"errors": [{"message": "Variables must be an object"}]}
+        try:
+            document = parse(request["query"])
+        except GraphQLError as exc:
+            return 200, {"errors": [_error(exc, "PARSE_ERROR")]}
+        invalid = validate(self.schema, document)
+        if invalid:
+            return 200, {"errors": [_error(e, "GRAPHQL_VALIDATION_FAILED")
+                                    for e in invalid]}
+        requested = self.cost(document, variables, request.get("operationName"))
+        cost: dict[str, Any] = {"requestedQueryCost": requested, "actualQueryCost": None}
+        if requested > self.rules.max_query:
+            cost["throttleStatus"] = self.bucket.status()
+            return 200, {"errors": [{
+                "message": f"Query cost is {requested}, which exceeds the single query max "
+                           f"cost limit ({self.rules.max_query}).",
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
+                               "maxCost": self.rules.max_query}}],
+                "extensions": {"cost": cost}}
+        if self.bucket.level() < requested:
+            cost["throttleStatus"] = self.bucket.status()
+            return 200, {"errors": [{"message": "Throttled",
+                                     "extensions": {"code": "THROTTLED"}}],
+                         "extensions": {"cost": cost}}
+        self.bucket.take(requested)
+        result = execute(self.schema, document, root_value=self.root(),
+                         variable_values=dict(variables),
+                         operation_name=request.get("operationName"))
+        if not isinstance(result, ExecutionResult):  # no resolver here is async
+            raise TypeError("async resolvers are not supported")
+        actual = min(requested, self.actual_cost(result.data))
+        self.bucket.give(requested - actual)
+        cost["actualQueryCost"] = actual
+        cost["throttleStatus"] = self.bucket.status()
+        out: dict[str, Any] = {}
+        if result.errors:
+            out["errors"] = [_error(e, None) for e in result.errors]
+        out["data"] = result.data
+        out["extensions"] = {"cost": cost}
+        return 200, out
+
+    # -- cost ----------------------------------------------------------------------------
+
+    def cost(self, document: Any, variables: Mapping[str, Any],
+             operation_name: str | None = None) -> int:
+        """The requested cost of the operation the request runs."""
+        fragments = {d.name.value: d for d in document.definitions
+                     if isinstance(d, FragmentDefinitionNode)}
+        operations = [d for d in document.definitions
+                      if isinstance(d, OperationDefinitionNode)]
+        chosen = next((o for o in operations if o.name and o.name.value == operation_name),
+                      operations[0] if operations else None)
+        if chosen is None:
+            return 0
+        if chosen.operation is OperationType.MUTATION:
+            root = self.schema.mutation_type
+            base = self.rules.mutation
+        else:
+            root = self.schema.query_type
+            base = 0
+        assert root is not None
+        return base + self._selection_cost(root, chosen.selection_set, fragments,
+                                           dict(variables))
+
+    def _selection_cost(self, parent: Any, selections: SelectionSetNode | None,
+                        fragments: Mapping[str, FragmentDefinitionNode],
+                        variables: Mapping[str, Any]) -> int:
+        if selections is None:
+            return 0
+        total = 0
+        for node in selections.selections:
+            if isinstance(node, FieldNode):
+                fields = getattr(parent, "fields", {})
+                field_ = fields.get(node.name.value)
+                if field_ is not None:
+                    total += self._field_cost(field_, node, fragments, variables)
+            elif isinstance(node, InlineFragmentNode):
+                target = (self.schema.get_type(node.type_condition.name.value)
+                          if node.type_condition else parent)
+                total += self._selection_cost(target, node.selection_set, fragments,
+                                              variables)
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = fragments.get(node.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    total += self._selection_cost(target, fragment.selection_set, fragments,
+                                                  variables)
+        return total
+
+    def _field_cost(self, field_: GraphQLField, node: FieldNode,
+                    fragments: Mapping[str, FragmentDefinitionNode],
+                    variables: Mapping[str, Any]) -> int:
+        named = get_named_type(field_.type)
+        if named.name.endswith("Connection"):
+            args = {a.name.value: value_from_ast_untyped(a.value, dict(variables))
+                    for a in node.arguments}
+            size = args.get("first") or args.get("last") or 0
+            node_type = self._node_type(named)
+            inner = 0
+            for sub in node.selection_set.selections if node.selection_set else ():
+                if isinstance(sub, FieldNode) and sub.name.value in ("nodes", "edges"):
+                    selection = sub.selection_set
+                    if sub.name.value == "edges" and selection is not None:
+                        selection = next((s.selection_set for s in selection.selections
+                                          if isinstance(s, FieldNode)
+                                          and s.name.value == "node"), None)
+                    inner = max(inner, self.rules.object + self._selection_cost(
+                        node_type, selection, fragments, variables))
+            return self.rules.connection + int(size) * inner
+        if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+            if isinstance(named, GraphQLUnionType):
+                return self.rules.object + max(
+                    (self._selection_cost(t, node.selection_set, fragments, variables)
+                     for t in named.types), default=0)
+            return self.rules.object + self._selection_cost(named, node.selection_set,
+                                                            fragments, variables)
+        return self.rules.scalar
+
+    def _node_type(self, connection_type: Any) -> Any:
+        nodes = connection_type.fields.get("nodes")
+        return get_named_type(nodes.type) if nodes is not None else connection_type
+
+    def actual_cost(self, data: Any) -> int:
+        """What the answer cost: one object point per object sent (connections count the
+        nodes they had, not those asked for), never more than requested."""
+        if isinstance(data, Mapping):
+            return sum(self.rules.object + self.actual_cost(v)
+                       for k, v in data.items() if isinstance(v, Mapping | list)
+                       and k not in ("pageInfo",))
+        if isinstance(data, list):
+            return sum(self.actual_cost(v) for v in data)
+        return 0
+
+
+def _error(exc: GraphQLError, code: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"message": exc.message}
+    if exc.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in exc.locations]
+    if exc.path:
+        out["path"] = list(exc.path)
+    if code:
+        out["extensions"] = {"code": code}
+    return out
