@@ -483,6 +483,10 @@ def decode_json(content: bytes | str) -> Any:
         raise ValueError("the JSON is nested too deeply to read") from None
     except UnicodeDecodeError as exc:
         raise ValueError(f"the body is not UTF-8 JSON ({exc.reason})") from None
+    if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):
+        # json reads UTF-16 and UTF-32 too, whose bytes the quick look does not know:
+        # every string of such a body is looked at
+        return visible_json(value)
     return visible_json(value) if needs_visible(raw) else value
 
 

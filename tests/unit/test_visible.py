@@ -36,3 +36,16 @@ def test_plain_bodies_and_legitimate_escapes_are_left_alone() -> None:
                   {"path": "C:/x", "quote": 'say "hi"', "line": "a\nb\tc"}):
         for ascii_only in (True, False):
             assert not needs_visible(json.dumps(value, ensure_ascii=ascii_only).encode())
+
+
+def test_a_utf16_or_utf32_body_is_made_visible_too() -> None:
+    """json reads UTF-16 and UTF-32 bodies as well; their control characters are bytes the
+    quick look over UTF-8 does not know, so such a body is looked at string by string."""
+    from returns_console.connectors.http import decode_json
+
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"):
+        for ascii_only in (True, False):
+            body = json.dumps({"n\x1b": "a\x1b[2Jb\x9b"}, ensure_ascii=ascii_only)
+            value = decode_json(body.encode(encoding))
+            (key, text), = value.items()
+            assert "\x1b" not in key + text and "\x9b" not in text, encoding
