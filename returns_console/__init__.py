@@ -20,10 +20,15 @@ if os.environ["PYDANTIC_DISABLE_PLUGINS"] in ("__all__", "1", "true") \
 
 
 def _httpx_cli(*args: object, **kwargs: object) -> object:
-    """httpx's command line, loaded only when someone runs it."""
-    del sys.modules["httpx._main"]
-    from httpx._main import main
-
+    """httpx's command line, loaded only when someone runs it (as httpx would load it)."""
+    if sys.modules.get("httpx._main") is _stand_in:
+        sys.modules.pop("httpx._main", None)
+    try:
+        from httpx._main import main
+    except ImportError:
+        raise SystemExit("The httpx command line client could not run because the required "
+                         "dependencies were not installed.\nMake sure you've installed "
+                         "everything with: pip install 'httpx[cli]'") from None
     return main(*args, **kwargs)
 
 

@@ -21,6 +21,9 @@ MIN_SECRET = 6
 #: Header names whose values are credentials.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key",
                             "apikey", "cookie", "x-auth-token", "ocp-apim-subscription-key"})
+#: Parts of a header's name that make its value a credential (an access-token header of
+#: a vendor's own naming, an `X-…-Signature`).
+SECRET_HEADER_PARTS = ("token", "secret", "password", "api-key", "apikey", "signature")
 #: Form and query keys whose values are credentials (matched as parts of the key).
 SECRET_KEY_PARTS = ("secret", "password", "passwd", "token", "api_key", "apikey", "api-key",
                     "signature", "assertion")
@@ -64,7 +67,9 @@ def request_secrets(headers: Mapping[str, str], query: Iterable[tuple[str, str]]
     a basic pair and its decoded user and password), secret-named query and form values."""
     found: set[str] = set()
     for name, value in headers.items():
-        if name.lower() not in SECRET_HEADERS or not value:
+        lower = name.lower()
+        if not value or (lower not in SECRET_HEADERS
+                         and not any(part in lower for part in SECRET_HEADER_PARTS)):
             continue
         found.add(value)
         scheme, _, rest = value.partition(" ")

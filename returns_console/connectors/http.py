@@ -189,7 +189,10 @@ class _Wait:
 @cache
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every client of the process: httpx would make one per client,
-    reading the whole CA bundle each time (about 50 ms each, and a check opens two)."""
+    reading the whole CA bundle each time (about 50 ms each, and a check opens two). It
+    reads SSL_CERT_FILE / SSL_CERT_DIR once, at the first client. Shared, so never changed
+    after it is made: no client certificate, no HTTP/2 (a client that needs either makes
+    its own)."""
     return httpx.create_ssl_context()
 
 
@@ -379,12 +382,12 @@ class HttpClient:
         except (ValueError, RecursionError, TypeError):  # a body no parser could read
             detail = None
         if detail:  # a server may echo the request's credentials back: never pass them on
-            detail = visible(redact(detail, self._secrets(response.request)))
+            detail = visible(redact(detail, self.secrets_of(response.request)))
         error = self._error(response, write, detail)
         error.detail = detail
         raise error
 
-    def _secrets(self, request: httpx.Request) -> set[str]:
+    def secrets_of(self, request: httpx.Request) -> set[str]:
         """What a request carried that must not be repeated: its credentials, and every
         secret the auth knows (the key, the client secret, the token it was issued)."""
         try:

@@ -148,8 +148,78 @@ async def test_errors_are_one_line_with_their_codes_and_no_secret() -> None:
     with pytest.raises(GraphQLError) as caught:
         await client(shop, clock).execute("{ returns { id } }")
     text = str(caught.value)
-    assert "ACCESS_DENIED" in text and "Access denied for returns field" in text
+    assert "[ACCESS_DENIED]:" in text and "Access denied for returns field" in text
+    assert "shpat_" not in text
     assert "\x1b" not in text and caught.value.codes == ("ACCESS_DENIED", "")
+
+
+async def test_an_error_never_repeats_what_the_request_carried() -> None:
+    """The token went in a header: a server that quotes it back is not repeated."""
+    clock = Clock()
+    shop = Shop(clock)
+    shop.script = [httpx.Response(200, json={"errors": [
+        {"message": "bad credentials abcdef0123secretvalue"}]})]
+    http = HttpClient("graphql-test", ROOT, transport=httpx.MockTransport(shop), retry=ONCE,
+                      headers={"X-Shopify-Access-Token": "abcdef0123secretvalue"})
+    gql = GraphQLClient(http, "graphql.json", bucket=CostBucket(clock=clock,
+                                                                 sleep=clock.sleep))
+    with pytest.raises(GraphQLError) as caught:
+        await gql.execute("{ shop { id } }")
+    assert "abcdef0123secretvalue" not in str(caught.value)
+    assert "[]" not in str(caught.value)
+
+
+async def test_a_cursor_that_does_not_move_is_an_invalid_answer_not_a_loop() -> None:
+    clock = Clock()
+    shop = Shop(clock)
+    stuck = {"data": {"things": {"nodes": [{"id": "a"}],
+                                 "pageInfo": {"hasNextPage": True, "endCursor": "c1"}}}}
+    shop.script = [httpx.Response(200, json=stuck) for _ in range(3)]
+    with pytest.raises(InvalidPayloadError, match="no new cursor"):
+        await all_pages(client(shop, clock))
+
+
+async def test_a_throttle_without_figures_is_waited_out_a_second_at_a_time() -> None:
+    clock = Clock()
+    shop = Shop(clock)
+    throttled = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
+    shop.script = [httpx.Response(200, json=throttled), httpx.Response(200, json=throttled)]
+    await client(shop, clock).execute("{ things(first: 1) { nodes { id } } }")
+    assert clock.slept[:2] == [1.0, 1.0]
+
+
+async def test_queries_in_flight_together_are_paced_and_never_throttled() -> None:
+    """Forty queries at once on one client (four in flight at a time, each answer taking
+    a moment): an answer's figure does not count the queries sent after it, so the client
+    takes those off itself; the first query goes alone, until the bucket is known."""
+    import asyncio
+
+    from returns_console.kits.graphql.server import Endpoint, ServerBucket
+
+    clock = Clock()
+    sdl = """type Query { things(first: Int, after: String, last: Int, before: String,
+               reverse: Boolean): ThingConnection! }
+             type Thing { id: ID! }
+             type ThingConnection { nodes: [Thing!]! pageInfo: PageInfo! }
+             type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean!
+                             startCursor: String endCursor: String }"""
+    data = {"things": [{"id": str(i)} for i in range(30)]}
+    endpoint = Endpoint(sdl, lambda: data, bucket=ServerBucket(maximum=100, restore_rate=10,
+                                                               clock=clock))
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        status, body = endpoint.answer(request.content)  # charged when it arrives
+        await asyncio.sleep(0)  # others are sent meanwhile
+        await asyncio.sleep(0)
+        return httpx.Response(status, json=body)
+
+    http = HttpClient("graphql-test", ROOT, transport=httpx.MockTransport(answer), retry=ONCE,
+                      concurrency=4)
+    gql = GraphQLClient(http, "graphql.json", bucket=CostBucket(clock=clock,
+                                                                 sleep=clock.sleep))
+    query = "{ things(first: 20) { nodes { id } } }"
+    await asyncio.gather(*(gql.execute(query) for _ in range(40)))
+    assert gql.throttled == 0
 
 
 @pytest.mark.parametrize("answer", [
@@ -168,12 +238,16 @@ def test_the_bucket_is_refilled_at_its_rate_up_to_its_size() -> None:
     clock = Clock()
     bucket = CostBucket(clock=clock, sleep=clock.sleep)
     assert bucket.available() is None and bucket.wait_for(500) == 0.0  # not known yet
-    bucket.observe({"maximumAvailable": 1000, "currentlyAvailable": 100, "restoreRate": 50})
+    bucket.answered(0, {"maximumAvailable": 1000, "currentlyAvailable": 100,
+                        "restoreRate": 50})
     assert bucket.wait_for(300) == pytest.approx((300 + 1 - 100) / 50)  # one point of margin
     clock.now += 100
     assert bucket.available() == 1000
     assert bucket.wait_for(5000) == 0.0  # bigger than the bucket: waits for a full one only
-    bucket.observe({"currentlyAvailable": "not a number"})
+    bucket.answered(0, {"currentlyAvailable": "not a number"})
     assert bucket.available() == 1000
-    bucket.observe(None)
+    bucket.answered(0, None)
     assert isinstance(bucket.available(), float)
+    # figures no bucket can have are not believed into a wait without end
+    bucket.answered(0, {"currentlyAvailable": "-1E+400", "restoreRate": 1e-300})
+    assert bucket.wait_for(10) <= 60.0

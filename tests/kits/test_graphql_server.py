@@ -9,6 +9,7 @@ import json
 
 import httpx
 import pytest
+from graphql import GraphQLError as SchemaError
 
 from returns_console.connectors.http import HttpClient, RetryPolicy
 from returns_console.kits.graphql.client import GraphQLClient, GraphQLError
@@ -19,6 +20,7 @@ from returns_console.kits.graphql.server import (
     ServerBucket,
     connection,
     decode_cursor,
+    encode_cursor,
 )
 
 SDL = """
@@ -181,3 +183,36 @@ def _parse(text: str):
     from graphql import parse
 
     return parse(text)
+
+
+def test_what_a_request_cannot_do_to_the_cost_or_the_server() -> None:
+    """A variable's default counts in the cost; a negative or oversized page is an error,
+    not a bucket that gains points; a variable of the wrong type is an error, not a crash;
+    `nodes` and `edges` cost alike."""
+    e = endpoint(n=60)
+    _, body = ask(e, "query($n: Int = 50) { things(first: $n) { nodes { id } } }")
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2 + 50
+    assert len(body["data"]["things"]["nodes"]) == 50
+    _, body = ask(e, "{ things(first: -50) { nodes { id } } }")
+    assert "between 0 and 250" in body["errors"][0]["message"]
+    assert body["extensions"]["cost"]["requestedQueryCost"] >= 0
+    _, body = ask(e, "query($n: Int) { things(first: $n) { nodes { id } } }", n="abc")
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_VARIABLE"
+    _, by_nodes = ask(e, "{ things(first: 5) { nodes { id } } }")
+    _, by_edges = ask(e, "{ things(first: 5) { edges { node { id } } } }")
+    assert by_nodes["extensions"]["cost"]["actualQueryCost"] >= 5
+    assert (by_nodes["extensions"]["cost"]["actualQueryCost"]
+            <= by_edges["extensions"]["cost"]["actualQueryCost"])
+
+
+def test_page_info_and_bad_cursors() -> None:
+    items = list(range(10))
+    assert connection(items, {"first": 0})["pageInfo"]["hasNextPage"] is True
+    page = connection(items, {"first": 3})
+    after = connection(items, {"first": 3, "after": page["pageInfo"]["endCursor"]})
+    assert after["pageInfo"]["hasPreviousPage"] is True
+    before = connection(items, {"last": 2, "before": after["edges"][0]["cursor"]})
+    assert before["nodes"] == [1, 2] and before["pageInfo"]["hasNextPage"] is True
+    for bad in ("", "bm90IGpzb24=", "eyJsYXN0X2lkIjogMWU0MDB9", encode_cursor(99)):
+        with pytest.raises(SchemaError):
+            connection(items, {"first": 3, "after": bad})

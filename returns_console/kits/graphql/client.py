@@ -13,8 +13,13 @@ typed errors of HTTP; this module only adds what GraphQL says.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, NamedTuple
+
+import httpx
 
 from ...connectors.errors import ConnectorError, InvalidPayloadError, RateLimitedError
 from ...connectors.http import HttpClient
@@ -64,10 +69,11 @@ class GraphQLClient:
                  first_cost: float = 50.0) -> None:
         self.http = http
         self.path = path
-        self.bucket = bucket if bucket is not None else CostBucket(sleep=http.sleep)
-        #: The requested cost the server last gave each operation text (what the bucket
-        #: must hold before it is sent again); `first_cost` before it is known.
-        self._costs: dict[str, float] = {}
+        self.bucket = bucket if bucket is not None else CostBucket()
+        #: The requested cost the server last gave each operation (its text and variables
+        #: but the cursor): what the bucket must hold before it is sent again;
+        #: `first_cost` before it is known.
+        self._costs: dict[tuple[str, str], float] = {}
         self._first_cost = first_cost
         #: Throttled answers seen (never expected while the bucket is paced).
         self.throttled = 0
@@ -83,30 +89,38 @@ class GraphQLClient:
         body: dict[str, Any] = {"query": document}
         if variables:
             body["variables"] = dict(variables)
+        shape = (document, json.dumps({k: v for k, v in (variables or {}).items()
+                                       if k != "after"}, sort_keys=True, default=str))
         for _ in range(THROTTLED_TRIES):
-            await self.bucket.acquire(self._costs.get(document, self._first_cost))
-            response = await self.http.request("POST", self.path, json_body=body)
-            answer = self.http.decode(response)
+            cost = self._costs.get(shape, self._first_cost)
+            await self.bucket.acquire(cost)
+            throttle = None
+            try:
+                response = await self.http.request("POST", self.path, json_body=body)
+                answer = self.http.decode(response)
+                extensions = answer.get("extensions") if isinstance(answer, Mapping) else None
+                extensions = extensions if isinstance(extensions, Mapping) else {}
+                figures = extensions.get("cost")
+                if isinstance(figures, Mapping):
+                    throttle = figures.get("throttleStatus")
+                    requested = _points(figures.get("requestedQueryCost"))
+                    if requested is not None:
+                        self._costs[shape] = requested
+            finally:
+                self.bucket.answered(cost, throttle)
             if not isinstance(answer, Mapping):
                 raise InvalidPayloadError(self.system, f"POST {self.path} answered with "
                                           "JSON that is not a GraphQL response object")
-            extensions = answer.get("extensions")
-            extensions = extensions if isinstance(extensions, Mapping) else {}
-            cost = extensions.get("cost")
-            if isinstance(cost, Mapping):
-                self.bucket.observe(cost.get("throttleStatus"))
-                requested = cost.get("requestedQueryCost")
-                if isinstance(requested, int | float) and not isinstance(requested, bool):
-                    self._costs[document] = float(requested)
             errors = answer.get("errors")
             if errors:
                 codes = _codes(errors)
                 if codes and all(code == THROTTLED for code in codes):
                     self.throttled += 1
-                    # the bucket, set from this answer, waits before the next try
-                    self.bucket.refused(self._costs.get(document, self._first_cost))
+                    blind = self.bucket.refused(self._costs.get(shape, cost))
+                    if blind:
+                        await self.bucket.sleep(blind)
                     continue
-                raise self._error(errors, codes, answer.get("data"))
+                raise self._error(errors, codes, answer.get("data"), response.request)
             data = answer.get("data")
             if not isinstance(data, Mapping):
                 raise InvalidPayloadError(self.system, f"POST {self.path} answered with no "
@@ -121,47 +135,57 @@ class GraphQLClient:
                     ) -> AsyncIterator[Page]:
         """Every page of the connection at `connection` (the path of field names from
         `data`, aliases as the document spells them), following `endCursor` through the
-        document's `$after` variable until `hasNextPage` is false."""
+        document's `$after` variable (set here: `after` is where to start) until
+        `hasNextPage` is false."""
         cursor = after
+        where = ".".join(connection)
         while True:
             reply = await self.execute(document, {**(variables or {}), "after": cursor})
             node: Any = reply.data
             for name in connection:
                 node = node.get(name) if isinstance(node, Mapping) else None
             if not isinstance(node, Mapping):
-                raise InvalidPayloadError(self.system, "the answer has no connection at "
-                                          f"{'.'.join(connection)}")
+                raise InvalidPayloadError(self.system, f"the answer has no connection at "
+                                          f"{where}")
             nodes = node.get("nodes")
             if nodes is None and isinstance(node.get("edges"), list):
                 nodes = [e.get("node") for e in node["edges"] if isinstance(e, Mapping)]
             if not isinstance(nodes, list):
-                raise InvalidPayloadError(self.system, f"{'.'.join(connection)} has no list "
-                                          "of nodes")
+                raise InvalidPayloadError(self.system, f"{where} has no list of nodes")
             info = node.get("pageInfo")
             more = isinstance(info, Mapping) and info.get("hasNextPage") is True
             end = info.get("endCursor") if isinstance(info, Mapping) else None
-            if more and not isinstance(end, str):
-                raise InvalidPayloadError(self.system, f"{'.'.join(connection)} says there "
-                                          "is a next page but gives no cursor to it")
+            if more and (not isinstance(end, str) or not end or end == cursor):
+                raise InvalidPayloadError(self.system, f"{where} says there is a next page "
+                                          "but gives no new cursor to it")
             yield Page(nodes, end if more else None, reply)
             if not more:
                 return
             cursor = end
 
-    def _error(self, errors: Any, codes: Sequence[str], data: Any) -> GraphQLError:
+    def _error(self, errors: Any, codes: Sequence[str], data: Any,
+               request: httpx.Request) -> GraphQLError:
         messages = []
         for item in errors if isinstance(errors, list) else [errors]:
             text = item.get("message") if isinstance(item, Mapping) else item
             if isinstance(text, str) and text not in messages:
                 messages.append(text)
         said = "; ".join(messages) or "an error with no message"
-        known = getattr(self.http.auth, "secrets", None)
-        said = visible(redact(said, set(known()) if callable(known) else set()))
+        said = visible(redact(said, self.http.secrets_of(request)))
         if len(said) > ERROR_LENGTH:
             said = said[:ERROR_LENGTH - 1] + "…"
-        code = f" [{', '.join(sorted(set(codes)))}]" if codes else ""
+        named = sorted({c for c in codes if c})
+        code = f" [{', '.join(named)}]" if named else ""
         return GraphQLError(self.system, f"POST {self.path} was refused{code}: {said}",
                             codes=codes, data=data)
+
+
+def _points(value: Any) -> float | None:
+    """A cost figure from an answer (int, float or Decimal), if it is a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def _codes(errors: Any) -> list[str]:

@@ -42,6 +42,7 @@ from graphql import (
     parse,
     validate,
 )
+from graphql.execution.values import get_variable_values
 from graphql.utilities import value_from_ast_untyped
 
 #: A filter for one connection field: (its records, the field's arguments) → those kept.
@@ -98,37 +99,50 @@ def encode_cursor(index: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["last_id"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor!r}") from None
 
 
-def connection(items: Sequence[Any], args: Mapping[str, Any]) -> dict[str, Any]:
-    """A cursor connection over `items`, as the arguments pick them."""
+def connection(items: Sequence[Any], args: Mapping[str, Any], *,
+               max_size: int = 250) -> dict[str, Any]:
+    """A cursor connection over `items`, as the arguments pick them. Cursors are places in
+    the list as it is now (a simulator's lists change only between reads)."""
     first, last = args.get("first"), args.get("last")
     if first is None and last is None:
         raise GraphQLError("you must provide one of first or last")
     if first is not None and last is not None:
         raise GraphQLError("providing both first and last is not supported")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= max_size:
+            raise GraphQLError(f"The value of `{name}` must be between 0 and {max_size}.")
     size = len(items)
     order = range(size - 1, -1, -1) if args.get("reverse") else range(size)
 
-    def place(cursor: str) -> int:  # where the cursor's item stands in `order`
+    def place(name: str) -> int | None:  # where the cursor's item stands in `order`
+        cursor = args.get(name)
+        if cursor is None:
+            return None
         index = decode_cursor(cursor)
+        if not 0 <= index < size:
+            raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor!r}")
         return size - 1 - index if args.get("reverse") else index
 
-    start = place(args["after"]) + 1 if args.get("after") else 0
-    stop = place(args["before"]) if args.get("before") else size
-    indexes = order[max(0, start):max(0, min(stop, size))]
-    chosen = (indexes[:first] if first is not None
-              else indexes[max(0, len(indexes) - int(last or 0)):])
+    after, before = place("after"), place("before")
+    start = after + 1 if after is not None else 0
+    stop = before if before is not None else size
+    window = order[start:max(start, stop)]
+    chosen = (window[:first] if first is not None
+              else window[max(0, len(window) - int(last or 0)):])
     nodes = [items[i] for i in chosen]
     edges = [{"cursor": encode_cursor(i), "node": items[i]} for i in chosen]
+    taken = len(chosen)
+    # more beyond the page: within the window, or past `before` / before `after`
+    later = (first is not None and taken < len(window)) or stop < size
+    earlier = (last is not None and taken < len(window)) or start > 0
     return {
         "nodes": nodes, "edges": edges,
         "pageInfo": {
-            "hasNextPage": bool(chosen) and chosen[-1] != indexes[-1] if first is not None
-            else bool(indexes) and bool(chosen) and chosen[-1] != indexes[-1],
-            "hasPreviousPage": bool(chosen) and chosen[0] != indexes[0],
+            "hasNextPage": later, "hasPreviousPage": earlier,
             "startCursor": edges[0]["cursor"] if edges else None,
             "endCursor": edges[-1]["cursor"] if edges else None,
         },
@@ -190,7 +204,14 @@ class Endpoint:
         if invalid:
             return 200, {"errors": [_error(e, "GRAPHQL_VALIDATION_FAILED")
                                     for e in invalid]}
-        requested = self.cost(document, variables, request.get("operationName"))
+        operation = _operation(document, request.get("operationName"))
+        if operation is None:
+            return 200, {"errors": [{"message": "No operation to run"}]}
+        coerced = get_variable_values(self.schema, operation.variable_definitions or [],
+                                      dict(variables))
+        if isinstance(coerced, list):  # the errors of variables that do not fit
+            return 200, {"errors": [_error(e, "INVALID_VARIABLE") for e in coerced]}
+        requested = self.cost(document, coerced, request.get("operationName"))
         cost: dict[str, Any] = {"requestedQueryCost": requested, "actualQueryCost": None}
         if requested > self.rules.max_query:
             cost["throttleStatus"] = self.bucket.status()
@@ -207,7 +228,7 @@ class Endpoint:
                          "extensions": {"cost": cost}}
         self.bucket.take(requested)
         result = execute(self.schema, document, root_value=self.root(),
-                         variable_values=dict(variables),
+                         variable_values=coerced,
                          operation_name=request.get("operationName"))
         if not isinstance(result, ExecutionResult):  # no resolver here is async
             raise TypeError("async resolvers are not supported")
@@ -229,10 +250,7 @@ class Endpoint:
         """The requested cost of the operation the request runs."""
         fragments = {d.name.value: d for d in document.definitions
                      if isinstance(d, FragmentDefinitionNode)}
-        operations = [d for d in document.definitions
-                      if isinstance(d, OperationDefinitionNode)]
-        chosen = next((o for o in operations if o.name and o.name.value == operation_name),
-                      operations[0] if operations else None)
+        chosen = _operation(document, operation_name)
         if chosen is None:
             return 0
         if chosen.operation is OperationType.MUTATION:
@@ -277,7 +295,7 @@ class Endpoint:
         if named.name.endswith("Connection"):
             args = {a.name.value: value_from_ast_untyped(a.value, dict(variables))
                     for a in node.arguments}
-            size = args.get("first") or args.get("last") or 0
+            size = max(0, int(args.get("first") or args.get("last") or 0))
             node_type = self._node_type(named)
             inner = 0
             for sub in node.selection_set.selections if node.selection_set else ():
@@ -289,7 +307,7 @@ class Endpoint:
                                           and s.name.value == "node"), None)
                     inner = max(inner, self.rules.object + self._selection_cost(
                         node_type, selection, fragments, variables))
-            return self.rules.connection + int(size) * inner
+            return self.rules.connection + size * inner
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
             if isinstance(named, GraphQLUnionType):
                 return self.rules.object + max(
@@ -307,12 +325,19 @@ class Endpoint:
         """What the answer cost: one object point per object sent (connections count the
         nodes they had, not those asked for), never more than requested."""
         if isinstance(data, Mapping):
-            return sum(self.rules.object + self.actual_cost(v)
-                       for k, v in data.items() if isinstance(v, Mapping | list)
-                       and k not in ("pageInfo",))
+            return sum(self.actual_cost(v) + (self.rules.object if isinstance(v, Mapping)
+                                              else 0)
+                       for k, v in data.items() if k != "pageInfo")
         if isinstance(data, list):
-            return sum(self.actual_cost(v) for v in data)
+            return sum(self.actual_cost(v) + (self.rules.object if isinstance(v, Mapping)
+                                              else 0) for v in data)
         return 0
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return next((o for o in operations if o.name and o.name.value == name),
+                operations[0] if operations else None)
 
 
 def _error(exc: GraphQLError, code: str | None) -> dict[str, Any]:
