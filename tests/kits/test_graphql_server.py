@@ -216,3 +216,10 @@ def test_page_info_and_bad_cursors() -> None:
     for bad in ("", "bm90IGpzb24=", "eyJsYXN0X2lkIjogMWU0MDB9", encode_cursor(99)):
         with pytest.raises(SchemaError):
             connection(items, {"first": 3, "after": bad})
+
+
+def test_a_list_asked_for_by_keys_costs_one_object_per_key() -> None:
+    sdl = SDL.replace("  shop: Shop!\n", "  shop: Shop!\n  byIds(ids: [ID!]!): [Thing]!\n")
+    e = Endpoint(sdl, dict)
+    assert e.cost(_parse('query($ids: [ID!]!) { byIds(ids: $ids) { id } }'),
+                  {"ids": ["a", "b", "c"]}) == 3

@@ -310,11 +310,16 @@ class Endpoint:
             return self.rules.connection + size * inner
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
             if isinstance(named, GraphQLUnionType):
-                return self.rules.object + max(
+                one = self.rules.object + max(
                     (self._selection_cost(t, node.selection_set, fragments, variables)
                      for t in named.types), default=0)
-            return self.rules.object + self._selection_cost(named, node.selection_set,
-                                                            fragments, variables)
+            else:
+                one = self.rules.object + self._selection_cost(named, node.selection_set,
+                                                               fragments, variables)
+            # a list asked for by a list of keys (`nodes(ids:)`): one object per key
+            keys = [value_from_ast_untyped(a.value, dict(variables)) for a in node.arguments]
+            sized = max((len(k) for k in keys if isinstance(k, list)), default=1)
+            return one * max(1, sized)
         return self.rules.scalar
 
     def _node_type(self, connection_type: Any) -> Any:

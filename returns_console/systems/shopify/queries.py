@@ -1,34 +1,51 @@
-"""The GraphQL documents the Shopify connector sends (Admin API, docs/vendors/shopify.md).
+"""The GraphQL documents the Shopify connector sends (Admin API, docs/vendors/shopify.md),
+and how many returns each may carry under the single-query cost limit.
 
 Shopify lists no returns at the top (§2.1) and keeps no `updatedAt` on a return: what
 changed is found through the orders (`orders(query: "updated_at:>…", sortKey: UPDATED_AT)`,
-§2.2), each with its returns' ids; the returns are then read whole by id, a batch at a time
-(`nodes(ids:)`), each one record with its order's header, lines, reverse fulfillment
-(dispositions), refunds (with their lines and transactions) and exchange lines.
+§2.2), each with its returns' ids. The returns are then read by id (`nodes(ids:)`), in
+three lean documents rather than one: every nested connection multiplies a query's
+requested cost, and one document with a return's lines, reverse fulfillment (with the
+dispositions of each line) and refunds (with their lines and transactions) asks about 600
+points for a single return, against a limit of 1,000 per query (§5). Apart, each carries a
+batch of returns:
 
-Sizes are chosen against the 1,000-point limit on one query's requested cost (§5): every
-nested connection multiplies. `RETURN_COST` is what one return's selection asks (measured
-against the schema subset with Shopify's table: objects 1, connections by their size);
-`returns_per_query` fits as many as the limit holds.
+- `RETURN_CORE`: the return, its order's header, its lines (SKU, quantities, reason,
+  price) and exchange lines;
+- `RETURN_DISPOSITIONS`: its reverse fulfillment orders, their lines and dispositions
+  (received, inspected, restocked: §3.5, §4.3);
+- `RETURN_REFUNDS`: its refunds, their lines (restock type), shipping and transactions
+  (money back only with a successful REFUND transaction: §3.6, §3.7).
+
+Each connection asks for more children than such a return has in practice; a return whose
+answer says a connection has more (`hasNextPage`) is read again alone with pages of
+`ALONE` (docs/shopify-netsuite-mapping.md, read plan). The requested cost is what
+`kits/graphql/server.py` reckons from Shopify's table (objects 1, a connection by its size,
+a list asked for by ids one object per id); the client learns the real figure from each
+answer and paces by it (`kits/graphql/cost.py`).
 """
 
 from __future__ import annotations
 
-#: Children asked per return: more than a return of this shape has in practice; a return
-#: with more is read again alone with bigger pages (`LINES_ALONE`).
+#: The most one query may ask (docs/vendors/shopify.md §5).
+MAX_QUERY_COST = 1000
+#: Children asked per return in a batch.
 LINES = 10
 RFOS = 2
-REFUNDS = 3
+REFUNDS = 2
+REFUND_LINES = 5
 TRANSACTIONS = 3
-#: The same, for a return whose first read showed more on some connection.
-LINES_ALONE = 50
+SHIPPING = 2
+#: Page size of the connection read again for a return that has more than the batch asked.
+ALONE = 50
+#: Orders per page of the changed-orders read, and returns asked per order there.
+ORDERS_PER_PAGE = 50
+RETURNS_PER_ORDER = 10
 
 _MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 
 
-def return_fields(lines: int = LINES, rfos: int = RFOS, refunds: int = REFUNDS,
-                  transactions: int = TRANSACTIONS) -> str:
-    """One return's selection (on `Return`): everything its view is made of."""
+def return_core(lines: int = LINES) -> str:
     return f"""
     id name status createdAt requestApprovedAt closedAt totalQuantity
     decline {{ reason }}
@@ -37,9 +54,7 @@ def return_fields(lines: int = LINES, rfos: int = RFOS, refunds: int = REFUNDS,
     returnLineItems(first: {lines}) {{
       nodes {{
         __typename id quantity processedQuantity refundedQuantity returnReason
-        returnReasonNote
         ... on ReturnLineItem {{
-          restockingFee {{ amountSet {{ {_MONEY} }} }}
           fulfillmentLineItem {{ lineItem {{ id sku originalUnitPriceSet {{ {_MONEY} }} }} }}
         }}
       }}
@@ -48,7 +63,12 @@ def return_fields(lines: int = LINES, rfos: int = RFOS, refunds: int = REFUNDS,
     exchangeLineItems(first: {lines}) {{
       nodes {{ id quantity processedQuantity lineItems {{ id sku }} }}
       pageInfo {{ hasNextPage }}
-    }}
+    }}"""
+
+
+def return_dispositions(rfos: int = RFOS, lines: int = LINES) -> str:
+    return f"""
+    id
     reverseFulfillmentOrders(first: {rfos}) {{
       nodes {{
         id status
@@ -62,35 +82,62 @@ def return_fields(lines: int = LINES, rfos: int = RFOS, refunds: int = REFUNDS,
         }}
       }}
       pageInfo {{ hasNextPage }}
-    }}
+    }}"""
+
+
+def return_refunds(refunds: int = REFUNDS, lines: int = REFUND_LINES,
+                   transactions: int = TRANSACTIONS) -> str:
+    return f"""
+    id
     refunds(first: {refunds}) {{
       nodes {{
         id createdAt processedAt
-        totalRefundedSet {{ {_MONEY} }}
         refundLineItems(first: {lines}) {{
           nodes {{
-            quantity restockType restocked location {{ id name }}
+            quantity restockType restocked location {{ id }}
             lineItem {{ id sku }}
-            subtotalSet {{ {_MONEY} }} totalTaxSet {{ {_MONEY} }}
+            subtotalSet {{ shopMoney {{ amount currencyCode }} }}
+            totalTaxSet {{ shopMoney {{ amount currencyCode }} }}
           }}
           pageInfo {{ hasNextPage }}
         }}
-        refundShippingLines(first: 2) {{
-          nodes {{ subtotalAmountSet {{ {_MONEY} }} taxAmountSet {{ {_MONEY} }} }}
+        refundShippingLines(first: {SHIPPING}) {{
+          nodes {{
+            subtotalAmountSet {{ shopMoney {{ amount currencyCode }} }}
+            taxAmountSet {{ shopMoney {{ amount currencyCode }} }}
+          }}
         }}
         transactions(first: {transactions}) {{
-          nodes {{ id kind status processedAt createdAt gateway amountSet {{ {_MONEY} }} }}
+          nodes {{ id kind status processedAt gateway amountSet {{ {_MONEY} }} }}
           pageInfo {{ hasNextPage }}
         }}
       }}
       pageInfo {{ hasNextPage }}
-    }}
-    """
+    }}"""
 
 
-def changed_orders(page_size: int, returns_per_order: int = 10) -> str:
-    """A page of orders changed since `$since` (most recently changed last), each with the
-    ids of its returns."""
+#: The three parts of a return's record, by the name its answer is filed under.
+PARTS: dict[str, str] = {
+    "core": return_core(),
+    "dispositions": return_dispositions(),
+    "refunds": return_refunds(),
+}
+#: Returns per query for each part (`tests/conformance/shopify` checks that each fits under
+#: MAX_QUERY_COST as the schema reckons it).
+BATCH: dict[str, int] = {"core": 10, "dispositions": 9, "refunds": 7}
+
+
+def by_ids(fields: str) -> str:
+    """Returns by id (`$ids`), each with `fields`."""
+    return f"""query ReturnsById($ids: [ID!]!) {{
+  nodes(ids: $ids) {{ __typename ... on Return {{ {fields} }} }}
+}}"""
+
+
+def changed_orders(page_size: int = ORDERS_PER_PAGE,
+                   returns_per_order: int = RETURNS_PER_ORDER) -> str:
+    """A page of orders changed since the filter's moment (`$query`, sorted by the same
+    field, as Shopify asks of a range search: §2.2), each with the ids of its returns."""
     return f"""query ChangedOrders($after: String, $query: String) {{
   orders(first: {page_size}, after: $after, sortKey: UPDATED_AT, query: $query) {{
     nodes {{
@@ -102,19 +149,12 @@ def changed_orders(page_size: int, returns_per_order: int = 10) -> str:
 }}"""
 
 
-def returns_by_id(fields: str) -> str:
-    """Returns by id, whole (`$ids`: at most as many as `returns_per_query` allows)."""
-    return f"""query ReturnsById($ids: [ID!]!) {{
-  nodes(ids: $ids) {{ __typename ... on Return {{ {fields} }} }}
-}}"""
-
-
-def order_returns(returns_per_page: int) -> str:
+def order_returns(page_size: int = ALONE) -> str:
     """The ids of one order's returns, a page at a time (an order with more returns than
     `changed_orders` asks for)."""
     return f"""query OrderReturns($id: ID!, $after: String) {{
   order(id: $id) {{
-    returns(first: {returns_per_page}, after: $after) {{
+    returns(first: {page_size}, after: $after) {{
       nodes {{ id }} pageInfo {{ hasNextPage endCursor }}
     }}
   }}
