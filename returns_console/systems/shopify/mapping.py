@@ -1,0 +1,205 @@
+"""A validated Shopify return as the canonical PlatformView (docs/shopify-netsuite-mapping.md,
+"Stages"; the facts in docs/vendors/shopify.md).
+
+Shopify's return is linear in its status (REQUESTED, OPEN, CLOSED; or DECLINED, CANCELED)
+and keeps the rest in other records: what came back and where it went in the reverse
+fulfillment orders' dispositions (§3.5), money back in the refunds' transactions (§3.6:
+a refund is not proof, a successful REFUND transaction is), restocking in two places that
+may disagree (§4.3). Money is read in shop currency (what the ERP books).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ...connectors.validation import as_utc
+from ...domain.codes import Side, Stage, StageStatus
+from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, StageView
+from ...domain.money import MoneyBreakdown, pad_cents
+from .records import Disposition, Refund, ShopifyReturn, Transaction
+
+SYSTEM = "shopify"
+#: Transactions that moved money back, and those still on the way (§3.7).
+_SUCCESS = "SUCCESS"
+_ON_THE_WAY = frozenset({"PENDING", "AWAITING_RESPONSE"})
+_REFUND = "REFUND"
+#: Refund lines that put goods back on sale (§4.3; LEGACY_RESTOCK is older data).
+_RESTOCK_TYPES = frozenset({"RETURN", "LEGACY_RESTOCK"})
+_APPROVED = frozenset({"OPEN", "CLOSED"})
+_REFUSED = frozenset({"DECLINED", "CANCELED"})
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSettings:
+    """The profile options the mapping reads (docs/shopify-netsuite-mapping.md, Options)."""
+
+    #: Where restocking is read from: `disposition_then_refund_line` (RESTOCKED
+    #: dispositions where the return has reverse fulfillment, else restocking refund
+    #: lines), `disposition` or `refund_line`.
+    restock_evidence: str = "disposition_then_refund_line"
+    #: Disposition types that end a unit's inspection (PROCESSING_REQUIRED does not).
+    disposition_final_types: tuple[str, ...] = ("RESTOCKED", "NOT_RESTOCKED", "MISSING")
+
+
+def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
+                                                                  list[PayloadProblem]]:
+    """The view of one return, and what in it could not be read (a line with no SKU)."""
+    created = as_utc(r.createdAt)
+    assert created is not None
+    ids = (r.name,)
+    raw_ref = f"{SYSTEM}:{r.id}"
+    stages: dict[Stage, StageView] = {Stage.AUTHORISED: _authorised(r, created, ids)}
+    dispositions = [(line.fulfillmentLineItem.lineItem.id if line.fulfillmentLineItem
+                     else None, d)
+                    for rfo in r.reverseFulfillmentOrders.nodes
+                    for line in rfo.lineItems.nodes for d in line.dispositions]
+    processed = sum(line.processedQuantity for line in r.returnLineItems.nodes)
+    if dispositions:
+        first = min(as_utc(d.createdAt) or created for _, d in dispositions)
+        stages[Stage.RECEIVED] = StageView(status=StageStatus.DONE, at=first, record_ids=ids,
+                                           detail="disposed")
+    elif processed:
+        stages[Stage.RECEIVED] = StageView(status=StageStatus.DONE, at=as_utc(
+            r.closedAt or r.requestApprovedAt) or created, record_ids=ids, detail="processed")
+    inspected = _inspected(r, [d for _, d in dispositions], settings, ids)
+    if inspected is not None:
+        stages[Stage.INSPECTED] = inspected
+    restocked, locations = _restocked(r, dispositions, settings, ids)
+    if restocked is not None:
+        stages[Stage.RESTOCKED] = restocked
+    money_back = [(refund, t) for refund in r.refunds.nodes
+                  for t in refund.transactions.nodes if t.kind == _REFUND]
+    credited = _credited(r, money_back, ids)
+    if credited is not None:
+        stages[Stage.CREDITED] = credited
+    exchanges = r.exchangeLineItems.nodes
+    if exchanges:
+        done = all(e.processedQuantity >= e.quantity for e in exchanges)
+        stages[Stage.EXCHANGED] = StageView(
+            status=StageStatus.DONE if done else StageStatus.PENDING,
+            at=as_utc(r.closedAt) if done else None, record_ids=ids)
+    lines: list[PlatformLine] = []
+    problems: list[PayloadProblem] = []
+    currency = r.order.currencyCode
+    for line in r.returnLineItems.nodes:
+        item = line.fulfillmentLineItem.lineItem if line.fulfillmentLineItem else None
+        if item is None or not item.sku:
+            problems.append(PayloadProblem(
+                side=Side.PLATFORM, record_id=r.name, raw_ref=raw_ref,
+                error=f"return line {line.id} ({line.typename}) has no SKU Shopify can "
+                      "give: an unverified line or a product without one"))
+            continue
+        price = item.originalUnitPriceSet.shopMoney if item.originalUnitPriceSet else None
+        currency = currency or (price.currencyCode if price else None)
+        lines.append(PlatformLine(
+            line_ref=line.id, sku=item.sku, quantity=Decimal(line.quantity),
+            received_quantity=Decimal(line.processedQuantity) if line.processedQuantity
+            else None, reason=line.returnReason, location=locations.get(item.id),
+            unit_price=pad_cents(price.amount) if price else None))
+    counted = [refund for refund in r.refunds.nodes
+               if any(t.kind == _REFUND and (t.status == _SUCCESS or t.status in _ON_THE_WAY)
+                      for t in refund.transactions.nodes)]
+    fees = sum((f.amountSet.shopMoney.amount for f in r.returnShippingFees), Decimal(0))
+    refund = _breakdown(counted, currency or "USD", fees) if counted else None
+    method = next((t.gateway for _, t in money_back if t.status == _SUCCESS and t.gateway),
+                  None)
+    return PlatformView(
+        system=SYSTEM, return_ref=r.name, order_ref=r.order.name,
+        customer_email=r.order.email, created_at=created, lines=tuple(lines), refund=refund,
+        refund_method=method if refund else None,
+        fees=(Fee(type="return_shipping", amount=pad_cents(fees)),) if fees and refund
+        else (), stages=stages, raw_ref=raw_ref,
+    ), problems
+
+
+def _authorised(r: ShopifyReturn, created: datetime, ids: tuple[str, ...]) -> StageView:
+    if r.status in _APPROVED:
+        return StageView(status=StageStatus.DONE, at=as_utc(r.requestApprovedAt) or created,
+                         record_ids=ids, detail=r.status)
+    if r.status in _REFUSED:
+        return StageView(status=StageStatus.FAILED, at=as_utc(r.closedAt) or created,
+                         record_ids=ids, detail=r.status)
+    return StageView(status=StageStatus.PENDING, at=created, record_ids=ids, detail=r.status)
+
+
+def _inspected(r: ShopifyReturn, dispositions: list[Disposition],
+               settings: MappingSettings, ids: tuple[str, ...]) -> StageView | None:
+    if not dispositions:
+        return None
+    final = [d for d in dispositions if d.type in settings.disposition_final_types]
+    expected = sum(line.totalQuantity for rfo in r.reverseFulfillmentOrders.nodes
+                   for line in rfo.lineItems.nodes)
+    if final and sum(d.quantity for d in final) >= expected:
+        return StageView(status=StageStatus.DONE, at=max(as_utc(d.createdAt) or r.createdAt
+                                                         for d in final),
+                         record_ids=ids, detail=", ".join(sorted({d.type for d in final})))
+    return StageView(status=StageStatus.PENDING, record_ids=ids, detail="PROCESSING_REQUIRED"
+                     if not final else "partly disposed")
+
+
+def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Disposition]],
+               settings: MappingSettings, ids: tuple[str, ...]
+               ) -> tuple[StageView | None, dict[str, str]]:
+    """The restocked stage and, per order line item id, where its units went back."""
+    evidence = settings.restock_evidence
+    by_disposition = evidence == "disposition" or (
+        evidence == "disposition_then_refund_line" and bool(r.reverseFulfillmentOrders.nodes))
+    locations: dict[str, str] = {}
+    if by_disposition:
+        restocked = [(item, d) for item, d in dispositions if d.type == "RESTOCKED"]
+        for item, d in restocked:
+            if item and d.location is not None:
+                locations.setdefault(item, d.location.name or d.location.id)
+        if not restocked:
+            return None, locations
+        return StageView(status=StageStatus.DONE, at=min(as_utc(d.createdAt) or r.createdAt
+                                                         for _, d in restocked),
+                         record_ids=ids, detail="RESTOCKED"), locations
+    lines = [(refund, line) for refund in r.refunds.nodes
+             for line in refund.refundLineItems.nodes
+             if line.restockType in _RESTOCK_TYPES and line.restocked]
+    for _, line in lines:
+        if line.location is not None:
+            locations.setdefault(line.lineItem.id, line.location.name or line.location.id)
+    if not lines:
+        return None, locations
+    return StageView(status=StageStatus.DONE, at=min(_when(refund) or r.createdAt
+                                                     for refund, _ in lines),
+                     record_ids=ids, detail="refund restock"), locations
+
+
+def _credited(r: ShopifyReturn, money_back: list[tuple[Refund, Transaction]],
+              ids: tuple[str, ...]) -> StageView | None:
+    done = [(refund, t) for refund, t in money_back if t.status == _SUCCESS]
+    if done:
+        return StageView(status=StageStatus.DONE,
+                         at=max(as_utc(t.processedAt) or _when(refund) or r.createdAt
+                                for refund, t in done),
+                         record_ids=tuple(refund.id for refund, _ in done), detail="REFUND")
+    if any(t.status in _ON_THE_WAY for _, t in money_back):
+        return StageView(status=StageStatus.PENDING, record_ids=ids, detail="refund pending")
+    if r.status == "CLOSED":
+        # closed with no money back: "marked as returned" (§4.2), nothing is owed
+        return StageView(status=StageStatus.NOT_APPLICABLE, record_ids=ids,
+                         detail="closed without a refund")
+    return None
+
+
+def _when(refund: Refund) -> datetime | None:
+    return as_utc(refund.processedAt or refund.createdAt)
+
+
+def _breakdown(refunds: Iterable[Refund], currency: str, fees: Decimal) -> MoneyBreakdown:
+    items = tax = shipping = Decimal(0)
+    for refund in refunds:
+        for line in refund.refundLineItems.nodes:
+            items += line.subtotalSet.shopMoney.amount
+            tax += line.totalTaxSet.shopMoney.amount
+        for ship in refund.refundShippingLines.nodes:
+            shipping += ship.subtotalAmountSet.shopMoney.amount
+            tax += ship.taxAmountSet.shopMoney.amount
+    return MoneyBreakdown(currency=currency, items=pad_cents(items), tax=pad_cents(tax),
+                          shipping=pad_cents(shipping), fees=pad_cents(fees))
