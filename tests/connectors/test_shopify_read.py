@@ -254,3 +254,22 @@ async def test_a_record_that_does_not_validate_is_a_payload_problem(store: Store
     view, problems = shopify.parse(["not", "a", "record"])
     assert problems
     await shopify.aclose()
+
+
+def test_the_factory_opens_a_connector_from_a_profiles_options() -> None:
+    from pydantic import SecretStr
+
+    from returns_console.connectors.connection import Connection
+    from returns_console.connectors.http import CallLog
+    from returns_console.systems.shopify.factory import open_connector
+    from returns_console.systems.shopify.options import ShopifyOptions
+
+    made = open_connector(Connection(
+        profile="p", base_url="https://northwind.myshopify.com",
+        options=ShopifyOptions(api_version="2026-04", history_days=30,
+                               disposition_final_types="RESTOCKED"),
+        secret=lambda name: SecretStr("shpat_x" if name == "access_token" else ""),
+        log=CallLog(), retry=ONCE))
+    assert made.gql.path == "/admin/api/2026-04/graphql.json"
+    assert made.settings.history_days == 30
+    assert made.settings.mapping.disposition_final_types == ("RESTOCKED",)

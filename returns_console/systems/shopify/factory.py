@@ -1,0 +1,21 @@
+"""A Shopify connector from a profile's validated options."""
+
+from __future__ import annotations
+
+from ...connectors.connection import Connection
+from .connector import ShopifyConnector, ShopifySettings
+from .mapping import MappingSettings
+from .options import ShopifyOptions
+
+
+def open_connector(c: Connection) -> ShopifyConnector:
+    o: ShopifyOptions = c.options
+    return ShopifyConnector(
+        ShopifySettings(
+            base_url=c.base_url, access_token=c.secret("access_token"),
+            api_version=o.api_version, history_days=o.history_days,
+            overlap_minutes=o.watermark_overlap_minutes,
+            mapping=MappingSettings(restock_evidence=o.restock_evidence,
+                                    disposition_final_types=tuple(
+                                        o.disposition_final_types))),
+        log=c.log, transport=c.transport, retry=c.retry)

@@ -1,0 +1,29 @@
+"""Shopify profile options: what the Admin API needs to be reached, and the facts its docs
+leave open (each a documented default; docs/shopify-netsuite-mapping.md, "Options")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..spec import SystemOptions, WordList
+
+
+class ShopifyOptions(SystemOptions):
+    api_version: str = Field("2026-07", pattern=r"^\d{4}-\d{2}$", description=(
+        "The Admin API version every request names (Shopify supports each about a year)"))
+    history_days: int = Field(60, ge=1, description=(
+        "How far back a full read goes (orders older than 60 days need the "
+        "read_all_orders scope)"))
+    watermark_overlap_minutes: int = Field(60, ge=0, description=(
+        "A refresh reads again from this long before its cursor (a change to a return may "
+        "not move its order's updatedAt: the docs do not say)"))
+    restock_evidence: Literal["disposition_then_refund_line", "disposition",
+                              "refund_line"] = Field(
+        "disposition_then_refund_line", description=(
+            "Where restocking is read: RESTOCKED dispositions where the return has reverse "
+            "fulfillment, else refund lines with restockType RETURN"))
+    disposition_final_types: WordList = Field(
+        ("RESTOCKED", "NOT_RESTOCKED", "MISSING"), description=(
+            "Disposition types that end a unit's inspection (PROCESSING_REQUIRED does not)"))
