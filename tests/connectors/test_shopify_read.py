@@ -197,7 +197,9 @@ async def test_a_full_read_finds_every_recent_return_and_its_lifecycle(store: St
     assert views["#1003-R1"].stage(Stage.CREDITED).status is StageStatus.NOT_APPLICABLE
     waiting = views["#1004-R1"]
     assert waiting.stage(Stage.CREDITED).status is StageStatus.PENDING
-    assert waiting.stage(Stage.INSPECTED).status is StageStatus.PENDING
+    # PROCESSING_REQUIRED only: received, its inspection not started
+    assert waiting.stage(Stage.RECEIVED).status is StageStatus.DONE
+    assert waiting.stage(Stage.INSPECTED).status is StageStatus.NOT_STARTED
     assert waiting.stage(Stage.RESTOCKED).status is StageStatus.NOT_STARTED
     assert [p.error for p in batch.problems["#1005-R1"]] == [
         "return line gid://shopify/ReturnLineItem/6 (UnverifiedReturnLineItem) has no SKU "

@@ -136,8 +136,9 @@ def _inspected(r: ShopifyReturn, dispositions: list[Disposition],
         return StageView(status=StageStatus.DONE, at=max(as_utc(d.createdAt) or r.createdAt
                                                          for d in final),
                          record_ids=ids, detail=", ".join(sorted({d.type for d in final})))
-    return StageView(status=StageStatus.PENDING, record_ids=ids, detail="PROCESSING_REQUIRED"
-                     if not final else "partly disposed")
+    if not final:
+        return None  # received, waiting to be processed: its inspection has not started
+    return StageView(status=StageStatus.PENDING, record_ids=ids, detail="partly disposed")
 
 
 def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Disposition]],
