@@ -122,11 +122,16 @@ def test_audit_screen(snap_compare, tmp_path, fixed_clock) -> None:
         await _settled(pilot)
         # DataTable sizes its columns after the rows arrive, on a later idle: on a busy
         # machine the picture was once taken before (every column cut to its first cells).
+        # Its idle pass that measures them is pending while `_require_update_dimensions`
+        # or `_updated_cells` says so: wait for the rows, then for that pass to have run.
         table = pilot.app.screen.query_one("#audit", DataTable)
-        last = None
-        for _ in range(100):
-            now = (table.row_count, table.virtual_size)
-            if table.row_count == 7 and now == last:
+        last, same = None, 0
+        for _ in range(200):
+            measured = not (table._require_update_dimensions or table._updated_cells)
+            now = (table.row_count, table.virtual_size,
+                   tuple(c.content_width for c in table.columns.values()))
+            same = same + 1 if measured and now == last else 0
+            if table.row_count == 7 and same >= 2:
                 break
             last = now
             await pilot.pause(0.05)
