@@ -14,6 +14,7 @@ system's message. JSON bodies are encoded here, Decimals as exact JSON numbers.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import ssl
 import time
@@ -94,6 +95,9 @@ class CallRecord:
     ms: float
     attempt: int
     error: str | None = None
+    #: A short digest of the body sent (None: no body): tells apart the requests of an API
+    #: that posts every query to one URL (GraphQL), so a retry is known for the same one.
+    body: str | None = None
 
 
 class CallLog:
@@ -338,23 +342,24 @@ class HttpClient:
                 await response.aread()
             except (httpx.LocalProtocolError, UnicodeEncodeError):
                 # Never quote the header: it is most likely a credential.
-                self._record(method, shown, None, started, attempt, "unsendable header")
+                self._record(method, shown, None, started, attempt, "unsendable header",
+                             content)
                 raise RequestError(self.system, f"{method} {shown} could not be sent: a "
                                    "header value (most likely a credential) contains "
                                    "characters HTTP does not allow") from None
             except httpx.TimeoutException as exc:
-                self._record(method, shown, None, started, attempt, "timeout")
+                self._record(method, shown, None, started, attempt, "timeout", content)
                 raise NetworkError(self.system, f"{method} {shown} timed out",
                                    maybe_sent=_maybe_sent(exc)) from None
             except httpx.TransportError as exc:
                 reason = _transport_reason(exc)
-                self._record(method, shown, None, started, attempt, reason)
+                self._record(method, shown, None, started, attempt, reason, content)
                 raise NetworkError(self.system, f"cannot reach {shown}: {reason}",
                                    maybe_sent=_maybe_sent(exc),
                                    refused=isinstance(exc, httpx.ConnectError)) from None
             if response.status_code == 429 and self.pacer is not None:
                 self._pause(response)  # before any other request of this client can start
-        self._record(method, shown, response.status_code, started, attempt, None)
+        self._record(method, shown, response.status_code, started, attempt, None, content)
         return response
 
     def _pause(self, response: httpx.Response) -> None:
@@ -367,10 +372,11 @@ class HttpClient:
             self.pacer.pause_for(wait)
 
     def _record(self, method: str, url: str, status: int | None, started: float, attempt: int,
-                error: str | None) -> None:
+                error: str | None, content: bytes | None = None) -> None:
         self.log.add(CallRecord(
             at=datetime.now(UTC), system=self.system, method=method, url=url, status=status,
             ms=(time.perf_counter() - started) * 1000, attempt=attempt, error=error,
+            body=hashlib.blake2s(content, digest_size=6).hexdigest() if content else None,
         ))
 
     def _check(self, response: httpx.Response, write: bool = False) -> httpx.Response:

@@ -26,6 +26,10 @@ REQUEUE_CREATES: dict[Code, str] = {
 NEEDS: dict[Code, frozenset[str]] = {
     Code.LOCATION_UNMAPPED: frozenset({"platform_location"}),  # where goods go
     Code.PREMATURE_RESTOCK: frozenset({"platform_restock"}),  # when stock went back on sale
+    # the grade inspection gave the goods (sellable, damaged, ...), which the disposition
+    # mapping table is keyed by
+    Code.DISPOSITION_UNMAPPED: frozenset({"platform_condition"}),
+    Code.DISPOSITION_LOCATION_WRONG: frozenset({"platform_condition"}),
 }
 
 

@@ -46,6 +46,7 @@ class Plant:
 CAPABILITIES = frozenset({
     "platform_restock",  # the platform says when stock went back on sale (Shopify: yes)
     "platform_location",  # the platform names the location goods go to (Swap v2: yes)
+    "platform_condition",  # the platform grades what came back (Swap: yes; Shopify: no)
 })
 
 
@@ -312,7 +313,8 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.CUSTOMER_NOT_FOUND, _ago(), customer_not_found),
     Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict),
     Plant(Code.REASON_UNMAPPED, _ago(), reason_unmapped),
-    Plant(Code.DISPOSITION_UNMAPPED, _ago(), disposition_unmapped),
+    Plant(Code.DISPOSITION_UNMAPPED, _ago(), disposition_unmapped,
+          needs=NEEDS[Code.DISPOSITION_UNMAPPED]),
     Plant(Code.LOCATION_UNMAPPED, _ago(), location_unmapped,
           needs=NEEDS[Code.LOCATION_UNMAPPED]),
     Plant(Code.FEE_ITEM_UNMAPPED, _ago(), fee_item_unmapped),
@@ -328,7 +330,8 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.QUANTITY_MISMATCH, _ago(), quantity_mismatch),
     Plant(Code.REFUND_AMOUNT_MISMATCH, _ago(), refund_amount_mismatch),
     Plant(Code.TAX_MISMATCH, _ago(), tax_mismatch),
-    Plant(Code.DISPOSITION_LOCATION_WRONG, _ago(), disposition_location_wrong),
+    Plant(Code.DISPOSITION_LOCATION_WRONG, _ago(), disposition_location_wrong,
+          needs=NEEDS[Code.DISPOSITION_LOCATION_WRONG]),
     Plant(Code.CREDIT_WITHOUT_REFUND, _ago(), credit_without_refund),
     Plant(Code.CREDIT_BEFORE_RECEIPT, _ago(), credit_before_receipt),
     Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock,

@@ -18,6 +18,7 @@ from .spec import Capabilities, ReadShape, SystemOptions, SystemSpec
 #: One line per built system: its folder under returns_console/systems/.
 BUILT: tuple[str, ...] = (
     "swap",
+    "shopify",
     "d365_bc",
 )
 
@@ -28,7 +29,6 @@ DEFAULT_PAIR: tuple[str, str] = ("swap", "d365_bc")
 PLANNED: tuple[SystemSpec, ...] = (
     SystemSpec("happy_returns", "Happy Returns", Side.PLATFORM, secrets=("api_key",)),
     SystemSpec("zigzag", "ZigZag", Side.PLATFORM, secrets=("password",)),
-    SystemSpec("shopify", "Shopify", Side.PLATFORM, secrets=("access_token",)),
     SystemSpec("d365_fo", "Dynamics 365 Finance & Operations", Side.ERP,
                secrets=("client_secret",)),
     SystemSpec("khaos", "Khaos Control", Side.ERP, secrets=("password",)),

@@ -126,8 +126,9 @@ def test_faults_and_small_pages_change_nothing_but_the_retries(platform: str, er
     assert _answered(calls) == _answered(calm_calls), "a request was answered twice, or lost"
     assert len(calls) == len(calm_calls) + len(failed) <= 2 * len(calm_calls)
     for failure in failed:
-        retry = [c for c in calls if (c.system, c.method, c.url) == (
-            failure.system, failure.method, failure.url) and c.attempt == failure.attempt + 1]
+        retry = [c for c in calls if (c.system, c.method, c.url, c.body) == (
+            failure.system, failure.method, failure.url, failure.body)
+            and c.attempt == failure.attempt + 1 and c.at >= failure.at]
         assert retry, f"{failure.method} {failure.url} failed ({failure.status}), not retried"
         # a lower bound only: a slow machine makes the gap longer, never shorter
         assert retry[0].at - failure.at >= timedelta(seconds=RETRY_AFTER * 0.9)

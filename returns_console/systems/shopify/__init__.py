@@ -1,4 +1,36 @@
-"""Shopify (GraphQL Admin API), a returns platform: being built (issue 14). Not in the
-registry's BUILT list yet: its declaration, connector and simulator come with the slices
-that make it complete (docs/shopify-netsuite-mapping.md). What is here is tested on its
-own: the documents it will send (`queries.py`)."""
+"""Shopify: a returns platform on the GraphQL Admin API (docs/vendors/shopify.md,
+docs/shopify-netsuite-mapping.md). This module only declares the system; its connector and
+simulator are imported when used."""
+
+from __future__ import annotations
+
+from ...domain.codes import Side, Stage
+from ..spec import Capabilities, ReadShape, SystemSpec
+from .options import ShopifyOptions
+
+SPEC = SystemSpec(
+    id="shopify",
+    name="Shopify",
+    side=Side.PLATFORM,
+    summary="returns platform; GraphQL Admin API, cost-based throttling, "
+            "X-Shopify-Access-Token",
+    options=ShopifyOptions,
+    secrets=("access_token",),
+    capabilities=Capabilities(
+        reads=(ReadShape.PULL,),
+        incremental=True,
+        stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
+                          Stage.CREDITED, Stage.EXCHANGED, Stage.RESTOCKED}),
+        facts=frozenset({"platform_location", "platform_restock"}),
+        concurrency=2,
+        # pages are sized by the single-query cost limit, not a page maximum (queries.py)
+        max_page_size=None,
+    ),
+    connector=f"{__name__}.factory:open_connector",
+    simulator=f"{__name__}.simulator:build",
+    own_names=frozenset({
+        "reverseFulfillmentOrders", "returnLineItems", "refundLineItems", "restockType",
+        "X-Shopify-Access-Token", "PROCESSING_REQUIRED", "NOT_RESTOCKED",
+        "requestApprovedAt", "shopMoney",
+    }),
+)

@@ -148,12 +148,14 @@ def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Dispositio
     evidence = settings.restock_evidence
     by_disposition = evidence == "disposition" or (
         evidence == "disposition_then_refund_line" and bool(r.reverseFulfillmentOrders.nodes))
+    # where each line's goods went: the location of its last disposition that names one
+    # (a restock names where it went back on sale; others may name where they were kept)
     locations: dict[str, str] = {}
+    for item, d in sorted(dispositions, key=lambda pair: pair[1].createdAt):
+        if item and d.location is not None:
+            locations[item] = d.location.name or d.location.id
     if by_disposition:
         restocked = [(item, d) for item, d in dispositions if d.type == "RESTOCKED"]
-        for item, d in restocked:
-            if item and d.location is not None:
-                locations.setdefault(item, d.location.name or d.location.id)
         if not restocked:
             return None, locations
         return StageView(status=StageStatus.DONE, at=min(as_utc(d.createdAt) or r.createdAt
@@ -163,8 +165,8 @@ def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Dispositio
              for line in refund.refundLineItems.nodes
              if line.restockType in _RESTOCK_TYPES and line.restocked]
     for _, line in lines:
-        if line.location is not None:
-            locations.setdefault(line.lineItem.id, line.location.name or line.location.id)
+        if line.location is not None and line.lineItem.id not in locations:
+            locations[line.lineItem.id] = line.location.name or line.location.id
     if not lines:
         return None, locations
     return StageView(status=StageStatus.DONE, at=min(_when(refund) or r.createdAt
