@@ -1,5 +1,5 @@
 """The Shopify connector's read against a small store served by the GraphQL kit over
-Shopify's own schema subset (docs/vendors/shopify-admin-subset.graphql): orders changed
+Shopify's own schema subset (returns_console/systems/shopify/schema.graphql): orders changed
 since a moment, their returns read by id in three parts, batches and re-reads alone, the
 bucket paced, and each lifecycle the docs describe (docs/vendors/shopify.md §3-§4) as the
 stages of docs/shopify-netsuite-mapping.md. Not yet the lifecycle-faithful simulator the
@@ -24,8 +24,8 @@ from returns_console.kits.graphql.server import Endpoint, ServerBucket
 from returns_console.systems.shopify import queries as q
 from returns_console.systems.shopify.connector import ShopifyConnector, ShopifySettings
 
-SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "vendors" / \
-    "shopify-admin-subset.graphql"
+SCHEMA = Path(__file__).resolve().parents[2] / "returns_console" / "systems" / "shopify" / \
+    "schema.graphql"
 NOW = datetime.now(UTC).replace(microsecond=0)
 ONCE = RetryPolicy(attempts=1, initial=0.0, maximum=0.0, jitter=0.0)
 

@@ -9,7 +9,8 @@ dispositions on a line as it goes, PROCESSING_REQUIRED first); a refund is creat
 lines, restock types and a REFUND transaction (which may stay pending); the return is
 closed. Each change moves its order's `updatedAt` (our reading: the docs do not say,
 §2.2). Queries run on graphql-core over Shopify's own schema subset (`schema.graphql`,
-copied from docs/vendors/), with its cost table and leaky bucket (`kits/graphql/server.py`).
+the one copy, cited by docs/vendors/shopify.md), with its cost table and leaky bucket
+(`kits/graphql/server.py`).
 
 A canonical scenario is rendered by playing each return's stages through that lifecycle,
 in time order. What Shopify has no record of (a parcel in transit: reverse deliveries are

@@ -1,5 +1,5 @@
 """Every GraphQL document the Shopify connector sends is one Shopify would run: valid
-against Shopify's own schema for the pinned version (docs/vendors/shopify-admin-subset.graphql,
+against Shopify's own schema for the pinned version (returns_console/systems/shopify/schema.graphql,
 generated from a dump of the live 2026-07 schema: docs/vendors/shopify.md §0), and asking
 no more than the 1,000 points a single query may (§5: "regardless of plan limits",
 enforced before execution), at the batch sizes the connector uses. Costs are reckoned with
@@ -15,8 +15,8 @@ from graphql import parse, validate
 from returns_console.kits.graphql.server import Endpoint
 from returns_console.systems.shopify import queries as q
 
-SCHEMA = Path(__file__).resolve().parents[3] / "docs" / "vendors" / \
-    "shopify-admin-subset.graphql"
+SCHEMA = Path(__file__).resolve().parents[3] / "returns_console" / "systems" / "shopify" / \
+    "schema.graphql"
 
 
 @pytest.fixture(scope="module")
