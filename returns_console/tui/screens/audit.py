@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from ..presenter import Presenting
 from ..requests import UndoRequested
 from ..widgets.environment_bar import EnvironmentBar
+from ..widgets.measured_table import MeasuredTable
 from .raw_record import RawRecordScreen
 
 OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
@@ -59,7 +60,7 @@ class AuditScreen(Presenting, Screen):
         yield Static(self._title(), id="audit-title")
         yield Input(placeholder="filter: any words (action, operator, outcome, return …)",
                     id="audit-filter")
-        yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="audit", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

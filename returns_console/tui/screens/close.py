@@ -16,6 +16,7 @@ from ...domain.close import CloseReport
 from ..presenter import Presenting
 from ..requests import ReturnRequested
 from ..widgets.environment_bar import EnvironmentBar
+from ..widgets.measured_table import MeasuredTable
 
 #: The money right after why, so an 80-column terminal shows both before it scrolls sideways.
 COLUMNS = ("return", "order", "why", "at risk", "owner", "refunded", "document", "posted in")
@@ -37,7 +38,7 @@ class CloseScreen(Presenting, Screen[None]):
     def compose(self) -> ComposeResult:
         yield EnvironmentBar(id="environment")
         yield Static(self._summary(), id="close-summary")
-        table: DataTable = DataTable(id="close-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable = MeasuredTable(id="close-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 

@@ -35,6 +35,7 @@ from ..format import SEVERITY_STYLE, money, status, when
 from ..presenter import Masker, Presenting, customers_of
 from ..requests import ActionRequested, TriageRequested
 from ..widgets.environment_bar import EnvironmentBar
+from ..widgets.measured_table import MeasuredTable
 from .raw_record import RawRecordScreen
 
 RawLookup = Callable[[str], Any | None]
@@ -297,16 +298,16 @@ class ReturnScreen(Presenting, Screen):
         with VerticalScroll(id="return-body"):
             yield Static(id="title")
             yield Static("Stages", classes="section")
-            yield DataTable(id="stages", cursor_type="none")
+            yield MeasuredTable(id="stages", cursor_type="none")
             yield Static("Findings", classes="section")
             yield Static(id="findings")
             yield Static(classes="section", id="money-heading")
-            yield DataTable(id="money", cursor_type="none")
+            yield MeasuredTable(id="money", cursor_type="none")
             yield Static("Lines", classes="section")
-            yield DataTable(id="lines", cursor_type="none")
+            yield MeasuredTable(id="lines", cursor_type="none")
             yield Static(id="lines-note")
             yield Static("Timeline", classes="section")
-            yield DataTable(id="timeline", cursor_type="none")
+            yield MeasuredTable(id="timeline", cursor_type="none")
             yield Static("Actions", classes="section")
             yield Static(id="actions")
         yield Footer()
