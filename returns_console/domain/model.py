@@ -135,6 +135,9 @@ class PlatformView:
     lines: tuple[PlatformLine, ...] = ()
     refund: MoneyBreakdown | None = None
     refund_method: str | None = None
+    #: The currency of the return's money when no refund says it yet (a platform that
+    #: creates the refund only when it is paid), so an amount at risk is never bare.
+    currency: str | None = None
     fees: tuple[Fee, ...] = ()
     stages: dict[Stage, StageView] = field(default_factory=dict)
     raw_ref: str | None = None

@@ -296,7 +296,7 @@ class CaseView:
             component=component,
             side=side,
             amount_at_risk=amount if amount is not None else self.refund_total(),
-            currency=currency or (refund.currency if refund else None),
+            currency=currency or (refund.currency if refund else self.p.currency),
             todo=todo,
             since=since,
         )

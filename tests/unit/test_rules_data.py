@@ -490,3 +490,14 @@ def test_each_invalid_record_is_its_own_finding() -> None:
 
 def test_no_problems_no_payload_invalid() -> None:
     assert Code.PAYLOAD_INVALID not in codes(healthy())
+
+
+def test_an_amount_at_risk_before_any_refund_says_its_currency() -> None:
+    """A platform that creates its refund only when paid (Shopify) still knows the
+    currency of the return's lines: the amount at risk is never a bare number."""
+    case = healthy(progress="received")
+    add_platform_line(case, "TEE-GRN-XL")
+    case["platform"]["refund"] = None
+    case["platform"]["currency"] = "EUR"
+    finding = only(case, Code.SKU_UNKNOWN)
+    assert finding.amount_at_risk is not None and finding.currency == "EUR"

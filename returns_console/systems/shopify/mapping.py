@@ -109,7 +109,7 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
     return PlatformView(
         system=SYSTEM, return_ref=r.name, order_ref=r.order.name,
         customer_email=r.order.email, created_at=created, lines=tuple(lines), refund=refund,
-        refund_method=method if refund else None,
+        refund_method=method if refund else None, currency=currency,
         fees=(Fee(type="return_shipping", amount=pad_cents(fees)),) if fees and refund
         else (), stages=stages, raw_ref=raw_ref,
     ), problems

@@ -153,7 +153,7 @@ class ViewMaker:
             system=SYSTEM, return_ref=r.rma_number, order_ref=r.shopify_order_name or None,
             customer_email=r.customer_email, customer_name=r.customer_name, created_at=created,
             lines=tuple(lines), refund=refund,
-            refund_method=refund_type if refunded else None,
+            refund_method=refund_type if refunded else None, currency=currency,
             fees=(Fee(type="handling_fee", amount=fee),) if fee else (),
             stages=stages, raw_ref=f"swap:{r.rma_number}",
         )
