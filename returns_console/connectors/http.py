@@ -219,8 +219,12 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], Any] | None = None,
         pacer: Pacer | None = None,
+        throttled: Callable[[httpx.Response], bool] | None = None,
     ) -> None:
         self.system = system
+        #: A refusal that is a rate limit whatever its status (an API that says so in a
+        #: 400's body): retried as a 429 is.
+        self._throttled = throttled
         self.auth = auth or NoAuth()
         self.retry = retry or RetryPolicy()
         self.log = log if log is not None else CallLog()
@@ -422,9 +426,9 @@ class HttpClient:
         if status in (409, 412):
             return ConflictError(system, f"{where} conflicts with a change made since it was "
                                  f"read ({status}){said}", status=status)
-        if status == 429:
+        if status == 429 or (self._throttled is not None and self._throttled(response)):
             wait = retry_after_seconds(response)
-            return RateLimitedError(system, f"{where} was rate limited (429){said}",
+            return RateLimitedError(system, f"{where} was rate limited ({status}){said}",
                                     retry_after=wait)
         if status >= 500 or status == 408:
             return ServerError(system, f"{where} failed ({status}){said}", status=status,

@@ -133,6 +133,9 @@ class ErpMaster(_Cached):
     customers: dict[str, Customer] = Field(default_factory=dict)
     locations: frozenset[str] = frozenset()
     reasons: frozenset[str] = frozenset()
+    #: False: the ERP keeps no list of return reasons (or it could not be read), so a
+    #: platform reason is not checked against one.
+    reasons_kept: bool = True
     payment_methods: frozenset[str] = frozenset()
     periods: tuple[AccountingPeriod, ...] = ()
     #: The ERP's own rule for item numbers: matched without regard to case (Business

@@ -47,7 +47,11 @@ CAPABILITIES = frozenset({
     "platform_restock",  # the platform says when stock went back on sale (Shopify: yes)
     "platform_location",  # the platform names the location goods go to (Swap v2: yes)
     "platform_condition",  # the platform grades what came back (Swap: yes; Shopify: no)
+    "platform_in_transit",  # the platform tracks the parcel back (Swap: yes; Shopify: no)
 })
+#: Not in the default scenario: a second way to show STAGE_OVERDUE, for a platform that
+#: cannot show the first (a parcel in transit): "platform_inspection_queue", received
+#: goods wait in a state of their own until inspected (Shopify: a disposition that says so).
 
 
 class _Knobs(TypedDict, total=False):
@@ -265,6 +269,10 @@ def stage_overdue(case: dict, now: datetime) -> None:
     case["erp"]["stages"] = {"authorised": case["erp"]["stages"]["authorised"]}
 
 
+def uninspected(case: dict, now: datetime) -> None:
+    """The shape leaves the goods received and never inspected: nothing else to bend."""
+
+
 def erp_record_unlinked(case: dict, now: datetime) -> dict:
     """The integration drafted the credit memo under a mistyped reference: the draft matches
     no return, while the return itself (received, refund not yet due) is linked right. The
@@ -337,7 +345,11 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock,
           needs=NEEDS[Code.PREMATURE_RESTOCK]),
     Plant(Code.CLOSED_PERIOD, _closed_period_shape, closed_period),
-    Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue),
+    Plant(Code.STAGE_OVERDUE, _ago(20, progress="in_transit"), stage_overdue,
+          needs=frozenset({"platform_in_transit"})),
+    Plant(Code.STAGE_OVERDUE, _ago(20, progress="received"), uninspected,
+          needs=frozenset({"platform_inspection_queue"}),
+          note="received 17 days ago, never inspected"),
     Plant(Code.ERP_RECORD_UNLINKED, _ago(3, progress="received"), erp_record_unlinked),
     Plant(Code.CREDIT_NOTE_MISSING, lambda now: Shape(start=now - timedelta(days=3, hours=5)),
           credit_note_missing_delay, delay=True, note="refunded 2 h ago: within grace"),

@@ -20,6 +20,7 @@ BUILT: tuple[str, ...] = (
     "swap",
     "shopify",
     "d365_bc",
+    "netsuite",
 )
 
 #: The pair `demo`, `sandbox` and the scenario builder use when none is named.
@@ -32,7 +33,6 @@ PLANNED: tuple[SystemSpec, ...] = (
     SystemSpec("d365_fo", "Dynamics 365 Finance & Operations", Side.ERP,
                secrets=("client_secret",)),
     SystemSpec("khaos", "Khaos Control", Side.ERP, secrets=("password",)),
-    SystemSpec("netsuite", "NetSuite", Side.ERP, secrets=("client_secret",)),
 )
 
 

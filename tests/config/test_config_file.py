@@ -208,7 +208,7 @@ def test_options_are_checked_against_the_systems_model_at_load(tmp_path: Path) -
 
 
 def test_secret_names_disambiguate_a_shared_name() -> None:
-    assert secret_names(profile()) == [("shopify", "access_token"), ("netsuite", "client_secret")]
+    assert secret_names(profile()) == [("shopify", "access_token"), ("netsuite", "private_key")]
     both = profile(platform={"system": "zigzag", "base_url": "https://z"},
                    erp={"system": "khaos", "base_url": "https://k"})
     assert secret_names(both) == [("zigzag", "zigzag_password"), ("khaos", "khaos_password")]

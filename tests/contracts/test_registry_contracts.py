@@ -122,7 +122,11 @@ def test_faults_and_small_pages_change_nothing_but_the_retries(platform: str, er
         if kit.page_option(systems.spec(system)) is not None:
             assert any(n > 1 for (s, _, _), n in _answered(calm_calls).items() if s == system)
     failed = [c for c in calls if c.status is None or c.status >= 400]
-    assert {c.status for c in failed} == {429, 503}, "the faults never fired: no retry seen"
+    # each simulator fails as its API documents (503 for BC, NetSuite's sample is a 500)
+    statuses = {c.status for c in failed}
+    assert 429 in statuses and len(statuses) >= 2 and all(
+        s is not None and 500 <= s <= 599 for s in statuses - {429}), (
+        f"the faults never fired: no retry seen ({sorted(statuses, key=str)})")
     assert _answered(calls) == _answered(calm_calls), "a request was answered twice, or lost"
     assert len(calls) == len(calm_calls) + len(failed) <= 2 * len(calm_calls)
     for failure in failed:

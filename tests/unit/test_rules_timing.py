@@ -131,6 +131,18 @@ def test_refund_without_return_needs_no_receipt() -> None:
     assert Code.CREDIT_BEFORE_RECEIPT not in everything(case)
 
 
+def test_an_erp_credit_on_a_declined_return_is_not_credit_before_receipt() -> None:
+    """No goods are coming back for a return the platform declined: a credit memo there is
+    money the platform never paid (CREDIT_WITHOUT_REFUND), not an early refund."""
+    case = book_credit(healthy(), "2026-11-14", "2026-11-14T12:00:00Z")
+    stage(case, "platform", "authorised")["status"] = "failed"
+    for name in ("in_transit", "received", "inspected", "credited"):
+        case["platform"]["stages"].pop(name, None)
+    case["platform"]["refund"] = None
+    assert Code.CREDIT_BEFORE_RECEIPT not in everything(case)
+    assert Code.CREDIT_WITHOUT_REFUND in everything(case)
+
+
 def refunded_awaiting_receipt(hours: float) -> dict:
     """Refunded `hours` ago; the ERP has the credit note but no receipt yet."""
     case = healthy(days_ago=(75 + hours) * H)

@@ -194,7 +194,9 @@ def external_ref_conflict(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 
 
 def reason_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
-    """A platform return reason with no ERP reason code."""
+    """A platform return reason with no ERP reason code (where the ERP keeps a list)."""
+    if not v.ctx.master.reasons_kept:
+        return NONE
     mappings, known = v.ctx.mappings, v.ctx.master.reasons
     out = []
     for pair in v.pairs:

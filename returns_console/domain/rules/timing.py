@@ -52,7 +52,11 @@ def _gap(
 
 
 def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
-    """Money out before the ERP had the goods back, even if amounts later agree."""
+    """Money out before the ERP had the goods back, even if amounts later agree. Not on a
+    return the platform declined or cancelled: no goods are coming, and an ERP credit
+    there is CREDIT_WITHOUT_REFUND."""
+    if v.cancelled:
+        return NONE
     refunded = v.pdone.get(CREDITED)
     for cn in v.active_credit_notes:
         at = cn.posted_at

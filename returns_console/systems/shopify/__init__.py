@@ -21,7 +21,8 @@ SPEC = SystemSpec(
         incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED, Stage.RESTOCKED}),
-        facts=frozenset({"platform_location", "platform_restock"}),
+        facts=frozenset({"platform_location", "platform_restock",
+                         "platform_inspection_queue"}),
         concurrency=2,
         # pages are sized by the single-query cost limit, not a page maximum (queries.py)
         max_page_size=None,

@@ -17,5 +17,6 @@ def open_connector(c: Connection) -> ShopifyConnector:
             overlap_minutes=o.watermark_overlap_minutes,
             mapping=MappingSettings(restock_evidence=o.restock_evidence,
                                     disposition_final_types=tuple(
-                                        o.disposition_final_types))),
+                                        o.disposition_final_types),
+                                    location_key=o.location_key)),
         log=c.log, transport=c.transport, retry=c.retry)

@@ -19,7 +19,7 @@ from ...connectors.validation import as_utc
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import Fee, PayloadProblem, PlatformLine, PlatformView, StageView
 from ...domain.money import MoneyBreakdown, pad_cents
-from .records import Disposition, Refund, ShopifyReturn, Transaction
+from .records import Disposition, Place, Refund, ShopifyReturn, Transaction
 
 SYSTEM = "shopify"
 #: Transactions that moved money back, and those still on the way (§3.7).
@@ -42,6 +42,9 @@ class MappingSettings:
     restock_evidence: str = "disposition_then_refund_line"
     #: Disposition types that end a unit's inspection (PROCESSING_REQUIRED does not).
     disposition_final_types: tuple[str, ...] = ("RESTOCKED", "NOT_RESTOCKED", "MISSING")
+    #: How a location is named to the mapping table: `name` (unique among a shop's active
+    #: locations) or `id` (its global id, which survives a rename).
+    location_key: str = "name"
 
 
 def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
@@ -153,7 +156,7 @@ def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Dispositio
     locations: dict[str, str] = {}
     for item, d in sorted(dispositions, key=lambda pair: pair[1].createdAt):
         if item and d.location is not None:
-            locations[item] = d.location.name or d.location.id
+            locations[item] = _location(d.location, settings)
     if by_disposition:
         restocked = [(item, d) for item, d in dispositions if d.type == "RESTOCKED"]
         if not restocked:
@@ -166,7 +169,7 @@ def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Dispositio
              if line.restockType in _RESTOCK_TYPES and line.restocked]
     for _, line in lines:
         if line.location is not None and line.lineItem.id not in locations:
-            locations[line.lineItem.id] = line.location.name or line.location.id
+            locations[line.lineItem.id] = _location(line.location, settings)
     if not lines:
         return None, locations
     return StageView(status=StageStatus.DONE, at=min(_when(refund) or r.createdAt
@@ -206,3 +209,9 @@ def _breakdown(refunds: Iterable[Refund], currency: str, fees: Decimal) -> Money
             tax += ship.taxAmountSet.shopMoney.amount
     return MoneyBreakdown(currency=currency, items=pad_cents(items), tax=pad_cents(tax),
                           shipping=pad_cents(shipping), fees=pad_cents(fees))
+
+
+def _location(location: Place, settings: MappingSettings) -> str:
+    if settings.location_key == "id":
+        return str(location.id)
+    return str(location.name or location.id)

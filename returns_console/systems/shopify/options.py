@@ -27,3 +27,6 @@ class ShopifyOptions(SystemOptions):
     disposition_final_types: WordList = Field(
         ("RESTOCKED", "NOT_RESTOCKED", "MISSING"), description=(
             "Disposition types that end a unit's inspection (PROCESSING_REQUIRED does not)"))
+    location_key: Literal["name", "id"] = Field("name", description=(
+        "How a location is named to the mapping table: its name (unique among the shop's "
+        "active locations) or its id (gid://shopify/Location/..., survives a rename)"))

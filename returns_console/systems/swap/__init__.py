@@ -20,7 +20,7 @@ SPEC = SystemSpec(
         incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.IN_TRANSIT, Stage.RECEIVED,
                           Stage.INSPECTED, Stage.CREDITED, Stage.EXCHANGED}),
-        facts=frozenset({"platform_location", "platform_condition"}),
+        facts=frozenset({"platform_location", "platform_condition", "platform_in_transit"}),
         concurrency=4,
         max_page_size=100,
     ),

@@ -255,6 +255,9 @@ def shopify(w: World) -> None:
             refund_gids.append(put({
                 "__typename": "Refund", "id": rf_id, "legacyResourceId": rf_id.rsplit("/", 1)[1],
                 "createdAt": iso(spec.refunded), "updatedAt": iso(spec.refunded),
+                # Refund.processedAt (2026-01+): "If you don't provide a processedAt value,
+                # then the current timestamp is used" (changelog set-processed-at-in-refund-create)
+                "processedAt": iso(spec.refunded),
                 "note": f"Return {spec.name}", "order": order["id"], "return": rid,
                 "totalRefundedSet": bag(total, spec.presentment), "refundLineItems": rlis,
                 "transactions": [tx], "refundShippingLines": [], "orderAdjustments": [],
@@ -301,11 +304,17 @@ def netsuite(w: World) -> None:
     t: dict[str, list[dict[str, Any]]] = {
         "transaction": [], "transactionline": [], "previoustransactionlinelink": [],
         "customer": [], "item": [], "location": [], "accountingperiod": [], "currency": [],
-        "subsidiary": [],
+        "subsidiary": [], "paymentmethod": [],
     }
     w.ns = t
     t["currency"] = [{"id": 1, "name": "British Pound", "symbol": "GBP", "isbasecurrency": "T"},
                      {"id": 2, "name": "Euro", "symbol": "EUR", "isbasecurrency": "F"}]
+    # Setup > Accounting > Accounting Lists > Payment Method (Records Browser: paymentmethod,
+    # fields name, isinactive); the account's Shopify refunds are booked with "Shopify
+    # Payments", the value the profile's mapping table names (scenario.build_world)
+    t["paymentmethod"] = [{"id": 1, "name": "Cash", "isinactive": "F"},
+                          {"id": 2, "name": "Check", "isinactive": "F"},
+                          {"id": 9, "name": "Shopify Payments", "isinactive": "F"}]
     t["subsidiary"] = [{"id": 1, "name": "Harbour Outfitters Ltd", "currency": 1,
                         "isinactive": "F"}]
     for lid, name in NS_LOCATIONS.items():
@@ -502,3 +511,22 @@ def netsuite(w: World) -> None:
                [{"item": item_ids["SHIPPING"], "quantity": 1, "rate": D("4.95"),
                  "foreignamount": D("4.95"), "location": None}], None, tax=D("0.99"),
                memo="Goodwill: late delivery")
+    # transactionline.quantityshiprecv (docs/vendors/netsuite.md §4.8; NetSuite2.com
+    # transactionline column "quantityshiprecv"): on a return authorization line the quantity
+    # received by its item receipts; on a sales order line (billed, so fulfilled) its quantity;
+    # left NULL elsewhere.
+    tx_type = {tx["id"]: tx["type"] for tx in t["transaction"]}
+    received: dict[tuple[int, int], Decimal] = {}
+    for ln in t["transactionline"]:
+        if tx_type[ln["transaction"]] == "ItemRcpt" and ln["mainline"] == "F" and \
+                ln["taxline"] == "F" and ln["createdfrom"]:
+            key = (ln["createdfrom"], ln["id"])
+            received[key] = received.get(key, D(0)) + D(ln["quantity"] or 0)
+    for ln in t["transactionline"]:
+        if ln["mainline"] == "T" or ln["taxline"] == "T":
+            continue
+        kind = tx_type[ln["transaction"]]
+        if kind == "RtnAuth":
+            ln["quantityshiprecv"] = received.get((ln["transaction"], ln["id"]), D(0))
+        elif kind == "SalesOrd":
+            ln["quantityshiprecv"] = ln["quantity"]

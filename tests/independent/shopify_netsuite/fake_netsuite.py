@@ -51,10 +51,12 @@ Assumptions (not settled by the docs):
      status, entity, otherrefnum, externalid, memo, createddate, lastmodifieddate,
      postingperiod, currency, exchangerate, foreigntotal, taxtotal, subsidiary, location,
      posting, voided), transactionline (transaction, id, uniquekey, linesequencenumber,
-     mainline, taxline, item, quantity, rate, foreignamount, netamount, location, createdfrom,
-     memo, itemtype, isclosed, units, entity), previoustransactionlinelink (previousdoc,
+     mainline, taxline, item, quantity, quantityshiprecv, rate, foreignamount, netamount,
+     location, createdfrom, memo, itemtype, isclosed, units, entity),
+     previoustransactionlinelink (previousdoc,
      previousline, nextdoc, nextline, linktype, previoustype, nexttype), customer, item,
-     location, accountingperiod, currency, subsidiary. ``createdfrom`` is a transactionline
+     location, accountingperiod, currency, subsidiary, paymentmethod (id, name,
+     isinactive). ``createdfrom`` is a transactionline
      column (not a transaction column) in SuiteQL; the REST record has ``createdFrom``.
      An unknown table or column is a 400 INVALID_PARAMETER.
   4. Signs in transactionline: sales order lines have negative quantity and amount; return
@@ -244,7 +246,14 @@ class Store:
             if table == "transaction":
                 cols = [c for c in cols if c != "createdfrom"]  # assumption 3
             qcols = ", ".join(f'"{c}"' for c in cols)
-            self.db.execute(f'CREATE TABLE "{table}" ({qcols})')
+            # a column holding only numbers is NUMERIC, so that a bound parameter (text, as in
+            # Oracle's sample) compares with it as a number, as Oracle converts implicitly
+            typed = ", ".join(
+                f'"{c}" NUMERIC' if rows and all(
+                    isinstance(r.get(c), int | float | Decimal) and not isinstance(
+                        r.get(c), bool) for r in rows if r.get(c) is not None)
+                and any(r.get(c) is not None for r in rows) else f'"{c}"' for c in cols)
+            self.db.execute(f'CREATE TABLE "{table}" ({typed})')
             for r in rows:
                 self.db.execute(
                     f'INSERT INTO "{table}" ({qcols}) VALUES '
@@ -328,17 +337,20 @@ class Store:
         has_order = bool(re.search(r"\bORDER\s+BY\b", sql, re.I))
         return sql, has_order
 
-    def suiteql(self, q: str, limit: int, offset: int) -> tuple[list[dict[str, str]], int]:
+    def suiteql(self, q: str, limit: int, offset: int,
+                params: list[Any] | None = None) -> tuple[list[dict[str, str]], int]:
         if not re.match(r"\s*(SELECT|WITH)\b", q, re.I):
             raise ValueError("Only SELECT queries are supported")
         sql, has_order = self.translate(q)
+        binds = list(params or [])
         with self.lock:
-            total = self.db.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]
+            total = self.db.execute(f"SELECT COUNT(*) FROM ({sql})", binds).fetchone()[0]
             if has_order:
-                cur = self.db.execute(f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?", (limit, offset))
+                cur = self.db.execute(f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?",
+                                      (*binds, limit, offset))
                 rows = cur.fetchall()
             else:
-                cur = self.db.execute(sql)
+                cur = self.db.execute(sql, binds)
                 rows = cur.fetchall()
                 random.Random(offset * 7919 + 17).shuffle(rows)  # no unique order: unstable
                 rows = rows[offset:offset + limit]
@@ -697,13 +709,18 @@ def make_app(world: World, *, client_id: str | None = None) -> Starlette:
             body = await request.json()
             q = body["q"]
             assert isinstance(q, str)
+            # anonymous bound parameters, "params": ["-7", "0"] (NetSuite 2026.2 release
+            # notes, section_N3950559 "Support for Bound Parameters in REST SuiteQL Search")
+            params = body.get("params")
+            assert params is None or (isinstance(params, list) and all(
+                isinstance(v, str | int | float) and not isinstance(v, bool) for v in params))
         except Exception:
             entry["status"] = 400
             return _err(400, "Bad Request", "The request body must be a JSON object with the "
                         "query in q.", "INVALID_CONTENT", **{"o:errorPath": "q"})
         entry["q"] = q[:500]
         try:
-            items, total = store.suiteql(q, limit, offset)
+            items, total = store.suiteql(q, limit, offset, params)
         except (sqlite3.Error, ValueError) as e:
             entry["status"] = 400
             m = re.search(r"no such (column|table): (\S+)", str(e))

@@ -144,7 +144,11 @@ SCHEMA: dict[str, dict[str, str]] = {
     "RestockingFee": {"id": "ID", "amountSet": "MoneyBag", "percentage": "Float"},
     "Weight": {"unit": "Enum", "value": "Float"},
     "ReturnShippingFee": {"id": "ID", "amountSet": "MoneyBag"},
-    "ExchangeLineItem": {"id": "ID", "quantity": "Int", "lineItem": "LineItem"},
+    # fields per shopify.dev/docs/api/admin-graphql/2026-01/objects/ExchangeLineItem
+    "ExchangeLineItem": {"id": "ID", "quantity": "Int", "lineItem": "LineItem",
+                         "lineItems": "[LineItem]", "processableQuantity": "Int",
+                         "processedQuantity": "Int", "unprocessedQuantity": "Int",
+                         "variantId": "ID"},
     "StaffMember": {"id": "ID", "name": "String"},
     "ReverseFulfillmentOrder": {"id": "ID", "status": "Enum", "order": "Order",
                                 "lineItems": "conn:ReverseFulfillmentOrderLineItem",
@@ -170,8 +174,10 @@ SCHEMA: dict[str, dict[str, str]] = {
                                 "reverseFulfillmentOrderLineItem":
                                     "ReverseFulfillmentOrderLineItem",
                                 "dispositions": "[ReverseFulfillmentOrderDisposition]"},
+    # processedAt: 2026-01+ (shopify.dev/changelog/set-processed-at-in-refund-create)
     "Refund": {"id": "ID", "legacyResourceId": "String", "createdAt": "DateTime",
-               "updatedAt": "DateTime", "note": "String", "order": "Order", "return": "Return",
+               "processedAt": "DateTime", "updatedAt": "DateTime", "note": "String",
+               "order": "Order", "return": "Return",
                "totalRefundedSet": "MoneyBag", "refundLineItems": "conn:RefundLineItem",
                "transactions": "conn:OrderTransaction",
                "refundShippingLines": "conn:RefundShippingLine",

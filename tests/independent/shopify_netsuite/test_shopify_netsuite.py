@@ -51,8 +51,8 @@ def setup_args(shopify_url: str, netsuite_url: str) -> list[str]:
         "setup", "--profile", PROFILE,
         "--platform", "shopify",
         "--platform-url", shopify_url,  # the fake serves /admin/api/{version}/graphql.json
-        "--platform-option", f"shop={scenario.SHOP_DOMAIN}",
         "--platform-option", f"api_version={scenario.API_VERSION}",
+        "--platform-option", "location_key=id",  # the mapping table names locations by id
         "--erp", "netsuite",
         "--erp-url", netsuite_url,  # the fake serves /services/rest/...
         "--erp-option", f"account_id={scenario.NS_ACCOUNT}",
@@ -60,6 +60,7 @@ def setup_args(shopify_url: str, netsuite_url: str) -> list[str]:
         "--erp-option", f"certificate_id={scenario.NS_CERTIFICATE_ID}",
         "--erp-option", f"token_url={netsuite_url}{fake_netsuite.TOKEN_PATH}",
         "--erp-option", "link_field=otherRefNum",
+        "--erp-option", "location_key=id",
         "--default",
     ]
 

@@ -1,0 +1,35 @@
+"""NetSuite: an ERP read over SuiteTalk REST and SuiteQL (docs/vendors/netsuite.md,
+docs/shopify-netsuite-mapping.md). This module only declares the system; its connector
+and simulator are imported when used."""
+
+from __future__ import annotations
+
+from ...domain.codes import Side, Stage
+from ..spec import Capabilities, ReadShape, SystemSpec
+from .options import MAX_PAGE, NetSuiteOptions
+
+SPEC = SystemSpec(
+    id="netsuite",
+    name="NetSuite",
+    side=Side.ERP,
+    summary="ERP; SuiteTalk REST and SuiteQL, OAuth 2.0 client credentials (JWT, PS256)",
+    options=NetSuiteOptions,
+    secrets=("private_key",),
+    capabilities=Capabilities(
+        reads=(ReadShape.PULL,),
+        incremental=False,
+        stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
+                          Stage.CREDITED, Stage.EXCHANGED}),
+        facts=frozenset({"erp_periods", "erp_items", "erp_customers"}),
+        # the account's concurrency limit is shared by every integration (§7.4)
+        concurrency=2,
+        max_page_size=MAX_PAGE,
+    ),
+    page_option="page_size",
+    connector=f"{__name__}.factory:open_connector",
+    simulator=f"{__name__}.simulator:build",
+    own_names=frozenset({
+        "RtnAuth", "ItemRcpt", "CustCred", "CashRfnd", "otherrefnum", "transactionline",
+        "suiteql", "o:errorDetails", "Pending Approval",
+    }),
+)

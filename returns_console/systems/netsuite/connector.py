@@ -1,0 +1,320 @@
+"""NetSuite's REST web services, read (docs/shopify-netsuite-mapping.md, "NetSuite").
+
+Authentication: OAuth 2.0 client credentials, the client proving itself with a JWT signed
+by its certificate's private key (docs/vendors/netsuite.md §2.1-2.2). Reads: SuiteQL
+(`suiteql.py`, `queries.py`): one query for the return documents, one row per line, laid
+together into documents (`records.py`) and grouped into one view per link key
+(`mapping.py`); master data from a few small queries. A document that does not validate is
+a payload problem under its link key, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from ...connectors.base import ErpBatch
+from ...connectors.errors import AuthError, RequestError
+from ...connectors.http import Auth, CallLog, HttpClient, RetryPolicy
+from ...connectors.pacing import Pacer
+from ...connectors.signing import JwtClientAssertion
+from ...connectors.validation import describe
+from ...domain.codes import Side, Stage
+from ...domain.model import ErpView, PayloadProblem
+from ...domain.pace import breathe
+from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
+from . import queries as q
+from .mapping import RETURN, SYSTEM, Assembler, MappingSettings, group_documents
+from .records import NsDocument
+from .suiteql import SuiteQL, error_text, rate_limited
+
+TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
+#: What a re-queue could create here; none yet (the writer is to come), so no action that
+#: writes is offered and each finding says what to do in NetSuite.
+CREATES: frozenset[str] = frozenset()
+INSTEAD = {
+    "credit_note": "In NetSuite, open the return authorization and click Refund (it makes "
+                   "the credit memo or cash refund from it), once the goods are received",
+    "receipt": "In NetSuite, open the return authorization and click Receive (an item "
+               "receipt), once it is approved",
+    "return_order": "In NetSuite, create the return authorization from the sales order "
+                    "and put the return's reference in its link field",
+    "exchange_order": "In NetSuite, create the replacement sales order with the return's "
+                      "reference in its link field",
+}
+_ITEM_TYPES = {"invtpart": "inventory", "assembly": "inventory", "kit": "inventory",
+               "service": "service"}
+#: What each document type's raw record is filed as.
+_KINDS = {"RtnAuth": "returnAuthorization", "ItemRcpt": "itemReceipt",
+          "CustCred": "creditMemo", "CashRfnd": "cashRefund", "SalesOrd": "salesOrder"}
+_STAGE_OF = {"RtnAuth": Stage.AUTHORISED, "ItemRcpt": Stage.RECEIVED,
+             "CustCred": Stage.CREDITED, "CashRfnd": Stage.CREDITED,
+             "SalesOrd": Stage.EXCHANGED}
+#: Master-data queries and the column that names each row.
+MASTER = {"items": "itemid", "customers": "entityid", "periods": "startdate",
+          "locations": "name", "payment_methods": "name", "reasons": "name"}
+_HEADER = ("id", "type", "tranid", "status", "statustext", "createddate",
+           "lastmodifieddate", "trandate", "link", "otherrefnum", "postingperiod",
+           "currency", "customer")
+
+
+class NetSuiteSettings:
+    def __init__(self, *, base_url: str, account_id: str, client_id: str, certificate_id: str,
+                 private_key: SecretStr | str, token_url: str = "",
+                 scope: str = "rest_webservices", link_column: str = "otherrefnum",
+                 history_days: int = 365, page_size: int = 1000, max_concurrency: int = 2,
+                 reason_list: str = "customlist_return_reason", location_key: str = "name",
+                 mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account_id = account_id
+        self.client_id = client_id
+        self.certificate_id = certificate_id
+        self.private_key = private_key
+        self.token_url = token_url or f"{self.base_url}{TOKEN_PATH}"
+        self.scope = scope
+        self.link_column = link_column
+        self.history_days = history_days
+        self.page_size = page_size
+        self.max_concurrency = max_concurrency
+        self.reason_list = reason_list
+        self.location_key = location_key
+        self.mapping = mapping or MappingSettings()
+        self.timeout = timeout
+
+
+class NetSuiteConnector:
+    system = SYSTEM
+
+    def __init__(self, settings: NetSuiteSettings, *, log: CallLog | None = None,
+                 transport: Any = None, retry: RetryPolicy | None = None,
+                 pacer: Pacer | None = None, sleep: Any = None) -> None:
+        self.settings = settings
+        self.auth: Auth
+        try:
+            self.auth = JwtClientAssertion(
+                settings.token_url, settings.client_id, settings.private_key,
+                key_id=settings.certificate_id, scope=settings.scope, algorithm="PS256",
+                scope_in="assertion")
+        except ValueError as exc:  # says what is wrong with the key, never the key
+            self.auth = _Unusable(str(exc), settings.private_key)
+        self.http = HttpClient(
+            SYSTEM, settings.base_url, auth=self.auth, timeout=settings.timeout,
+            concurrency=settings.max_concurrency, retry=retry, log=log,
+            error_parser=error_text, transport=transport, sleep=sleep, pacer=pacer,
+            throttled=rate_limited)
+        self.sql = SuiteQL(self.http, SYSTEM, settings.page_size)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def fetch_records(self, *, updated_since: datetime | None = None) -> ErpBatch:
+        """Every return document within `history_days` and the master data. NetSuite's
+        `lastmodifieddate` moves when a later document is applied to one (§3.4), and a
+        deleted one leaves no row: a refresh reads the window again (`updated_since` is
+        not used yet)."""
+        fetched_at = datetime.now(UTC)
+        since = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
+        names = ("documents", "items", "customers", "periods", "locations",
+                 "payment_methods")
+        queries = (q.documents(self.settings.link_column, since,
+                               self.settings.location_key), q.items(),
+                   q.customers(), q.periods(), q.locations(), q.payment_methods())
+        found, (reasons, notice) = await asyncio.gather(
+            asyncio.gather(*(self._all(query) for query in queries)), self._reasons())
+        raw: dict[str, list[Any]] = dict(zip(names, found, strict=True))
+        raw["reasons"] = list(reasons)
+        batch = self.assemble(raw, fetched_at)
+        if notice:
+            batch.notices.append(notice)
+        return batch
+
+    async def _reasons(self) -> tuple[list[dict[str, str]], str | None]:
+        """The return reasons' custom list, if the profile names one that exists: NetSuite
+        has none of its own, and an account without one is not a source that is down."""
+        table = self.settings.reason_list
+        if table.casefold() == "none":
+            return [], None
+        try:
+            return await self._all(q.reasons(table)), None
+        except RequestError as exc:
+            return [], (f"NetSuite: the return reasons list {table} could not be read "
+                        f"({exc.detail or exc}); return reasons are not checked (set the "
+                        "option reason_list, or none)")
+
+    async def _all(self, query: q.Query) -> list[dict[str, str]]:
+        rows: list[dict[str, str]] = []
+        async for page in self.sql.pages(query):
+            rows.extend(page)
+        return rows
+
+    def assemble(self, rows: Mapping[str, list[Any]], fetched_at: datetime | None,
+                 documents: list[Any] | None = None) -> ErpBatch:
+        """Rows as read → the batch: documents laid together (or `documents` as kept),
+        views, master data. Each document and master row is kept under its raw_ref
+        (what drill-down shows and `from_raw` reads again)."""
+        batch = ErpBatch(fetched_at=fetched_at)
+        batch.master = self.master(rows, batch)
+        if documents is None:
+            documents = documents_of(rows.get("documents") or [])
+        docs: list[NsDocument] = []
+        raw_refs: dict[str, str] = {}
+        for n, raw in enumerate(documents):
+            breathe()
+            ident = raw.get("id") if isinstance(raw, Mapping) else None
+            kind = _KINDS.get(str(raw.get("type")), "transaction") if isinstance(
+                raw, Mapping) else "transaction"
+            raw_ref = f"{SYSTEM}:{kind}:{ident if isinstance(ident, str) else f'?{n}'}"
+            batch.raw[raw_ref] = raw
+            try:
+                doc = NsDocument.model_validate(raw)
+            except ValidationError as exc:
+                said = raw if isinstance(raw, Mapping) else {}
+                number = _text(said.get("tranid")) or _text(ident) or "?"
+                key = _text(said.get("link")) or number
+                batch.problems.setdefault(key, []).append(PayloadProblem(
+                    side=Side.ERP, record_id=number, stage=_STAGE_OF.get(str(said.get("type"))),
+                    error=describe(exc), raw_ref=raw_ref))
+                continue
+            docs.append(doc)
+            raw_refs[doc.id] = raw_ref
+        ras = {d.id: d for d in docs if d.type == RETURN}
+        assembler = Assembler(self.settings.mapping, ras)
+        for group in group_documents(docs).values():
+            breathe()
+            batch.views[group.key] = assembler.view(group, raw_refs)
+        for key in batch.problems:
+            if not any(k.casefold() == key.casefold() for k in batch.views):
+                batch.views[key] = ErpView(system=SYSTEM, return_ref=key)
+        return batch
+
+    def master(self, rows: Mapping[str, list[Any]], batch: ErpBatch) -> ErpMaster:
+        """Master data from its rows, each kept under its raw_ref; a row that is not what
+        SuiteQL sends (an object of text values with its key column) is skipped, with a
+        notice saying so."""
+        good = {name: self._master_rows(name, rows.get(name) or [], batch) for name in MASTER}
+
+        def active(name: str) -> frozenset[str]:
+            column = "id" if name == "locations" and self.settings.location_key == "id" \
+                else MASTER[name]
+            return frozenset(r[column] for r in good[name]
+                             if r.get(column) and r.get("isinactive") != "T")
+
+        items = {r["itemid"]: Item(
+            number=r["itemid"], blocked=r.get("isinactive") == "T",
+            base_uom=r.get("stockunit") or None,
+            type=_ITEM_TYPES.get((r.get("itemtype") or "").casefold(), "non_inventory"))
+            for r in good["items"]}
+        customers = {r["entityid"]: Customer(
+            number=r["entityid"], email=r.get("email") or None,
+            blocked="all" if r.get("isinactive") == "T" else "") for r in good["customers"]}
+        periods = []
+        for r in good["periods"]:
+            if r.get("isadjust") == "T":
+                continue
+            try:
+                start = datetime.strptime(r["startdate"], "%Y-%m-%d").date()
+            except ValueError:
+                batch.notices.append(f"NetSuite periods row {r.get('id', '?')} was skipped: "
+                                     f"startdate {r['startdate']!r} is not YYYY-MM-DD")
+                continue
+            periods.append(AccountingPeriod(
+                start=start, name=r.get("periodname") or None,
+                closed=any(r.get(k) == "T" for k in ("closed", "arlocked", "alllocked"))))
+        return ErpMaster(
+            items=items, customers=customers, locations=active("locations"),
+            reasons=active("reasons"), reasons_kept=bool(good["reasons"]),
+            payment_methods=active("payment_methods"),
+            periods=tuple(sorted(periods, key=lambda p: p.start)),
+            creates=CREATES, instead=INSTEAD)
+
+    def _master_rows(self, name: str, rows: list[Any], batch: ErpBatch
+                     ) -> list[dict[str, str]]:
+        key = MASTER[name]
+        out: list[dict[str, str]] = []
+        for n, row in enumerate(rows):
+            ident = row.get("id") if isinstance(row, Mapping) else None
+            ident = ident if isinstance(ident, str) and ident else f"?{n}"
+            batch.raw[f"{SYSTEM}:{name}:{ident}"] = row
+            if not isinstance(row, Mapping):
+                bad = "not a JSON object"
+            elif not isinstance(row.get(key), str) or not row[key].strip():
+                bad = f"no {key}"
+            elif any(v is not None and not isinstance(v, str)
+                     for k, v in row.items() if k != "links"):
+                bad = "a value is not text"
+            else:
+                out.append({k: v for k, v in row.items() if isinstance(v, str)})
+                continue
+            batch.notices.append(f"NetSuite {name} row {ident} was skipped: {bad}")
+        return out
+
+    def from_raw(self, kept: ErpBatch) -> ErpBatch:
+        rows: dict[str, list[Any]] = {name: [] for name in MASTER}
+        documents = []
+        for key, value in kept.raw.items():
+            kind = key.split(":", 2)[1] if key.count(":") >= 2 else ""
+            if kind in MASTER:
+                rows[kind].append(value)
+            else:
+                documents.append(value)
+        batch = self.assemble(rows, kept.fetched_at, documents)
+        batch.cursor = kept.cursor
+        return batch
+
+    def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
+        """A refresh reads the whole window again (see fetch_records): it replaces."""
+        return changed
+
+    async def check_connection(self) -> str:
+        rows = await self._first(q.locations())
+        return (f"NetSuite account {self.settings.account_id}: reachable (SuiteQL answered, "
+                f"{len(rows)} location{'s' if len(rows) != 1 else ''} on the first page)")
+
+    async def _first(self, query: q.Query) -> list[dict[str, str]]:
+        async for page in self.sql.pages(query):
+            return page
+        return []
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+class _Unusable:
+    """The credentials as given cannot sign anything: every request fails with why."""
+
+    def __init__(self, reason: str, key: SecretStr | str) -> None:
+        self.reason = reason
+        self.key = key.get_secret_value() if isinstance(key, SecretStr) else key
+
+    async def headers(self, http: HttpClient) -> Mapping[str, str]:
+        raise AuthError(SYSTEM, f"{self.reason}: give the private key of the certificate "
+                                "mapped to the integration (PEM, RSA 3072 or 4096 bits)")
+
+    async def refresh(self, http: HttpClient) -> bool:
+        return False
+
+    def secrets(self) -> list[str]:
+        return [self.key] if self.key else []
+
+
+def documents_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SuiteQL rows (one per line, in `id` order) laid together: one record per
+    transaction, its header columns once and its lines in a list."""
+    out: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        if current is None or row.get("id") != current.get("id"):
+            current = {k: row[k] for k in _HEADER if k in row}
+            current["lines"] = []
+            out.append(current)
+        current["lines"].append({k: v for k, v in row.items() if k not in _HEADER})
+    return out
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,110 @@
+"""The SuiteQL the connector sends (docs/shopify-netsuite-mapping.md, "NetSuite: read
+plan"): one query for every return document with its lines, a few for master data.
+
+Every query orders by a unique key and takes a keyset predicate, so a read can go on past
+SuiteQL's 100,000-result ceiling by starting a new query after the last row (§3.2). Dates
+are written through TO_CHAR: SuiteQL otherwise formats them per the user's preference
+(§3.3). User values go in bound parameters (§3.1), as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+#: A datetime as text the connector parses (records.moment).
+DATETIME = "'YYYY-MM-DD HH24:MI:SS'"
+DAY = "'YYYY-MM-DD'"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A SELECT and how to go on after a row: `build(after)` is the text and parameters
+    (after None: from the start); `key(row)` the values of the ordering key."""
+
+    name: str
+    build: Callable[[tuple[str, ...] | None], tuple[str, list[str]]]
+    key: Callable[[dict[str, str]], tuple[str, ...]]
+
+
+def documents(link_column: str, since_day: str, location: str = "name") -> Query:
+    """Return authorizations, their item receipts, credit memos and cash refunds, and
+    replacement sales orders, one row per line, with what each line was created from."""
+    select = f"""
+SELECT t.id, t.type, t.tranid, t.status, BUILTIN.DF(t.status) AS statustext,
+  TO_CHAR(t.createddate, {DATETIME}) AS createddate,
+  TO_CHAR(t.lastmodifieddate, {DATETIME}) AS lastmodifieddate,
+  TO_CHAR(t.trandate, {DAY}) AS trandate,
+  t.{link_column} AS link, t.otherrefnum, t.postingperiod,
+  cur.symbol AS currency, c.entityid AS customer,
+  tl.id AS line, tl.mainline, tl.taxline, it.itemid AS item, it.itemtype AS itemtype,
+  tl.quantity, tl.quantityshiprecv, tl.foreignamount, loc.{location} AS location,
+  BUILTIN.DF(tl.units) AS units, tl.isclosed, tl.createdfrom,
+  src.type AS sourcetype, src.otherrefnum AS sourceref
+FROM transaction t
+JOIN transactionline tl ON tl.transaction = t.id
+LEFT JOIN transaction src ON src.id = tl.createdfrom
+LEFT JOIN item it ON it.id = tl.item
+LEFT JOIN customer c ON c.id = t.entity
+LEFT JOIN currency cur ON cur.id = t.currency
+LEFT JOIN location loc ON loc.id = tl.location
+WHERE t.trandate >= TO_DATE(?, {DAY})
+  AND (t.type IN ('RtnAuth', 'CustCred', 'CashRfnd')
+    OR (t.type = 'ItemRcpt' AND t.id IN (
+      SELECT rl.transaction FROM transactionline rl
+      JOIN transaction ra ON ra.id = rl.createdfrom WHERE ra.type = 'RtnAuth'))
+    OR (t.type = 'SalesOrd' AND t.{link_column} IN (
+      SELECT r.{link_column} FROM transaction r WHERE r.type = 'RtnAuth')))"""
+
+    def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
+        if after is None:
+            return f"{select}\nORDER BY t.id, tl.id", [since_day]
+        return (f"{select}\n  AND (t.id > ? OR (t.id = ? AND tl.id > ?))\n"
+                "ORDER BY t.id, tl.id", [since_day, after[0], after[0], after[1]])
+
+    return Query("documents", build, lambda row: (row.get("id", ""), row.get("line", "")))
+
+
+def _by_id(name: str, select: str, params: list[str] | None = None) -> Query:
+    """A master-data query ordered by `id` (its FROM's alias is `x`)."""
+    where = " WHERE " if " WHERE " not in select else " AND "
+
+    def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
+        if after is None:
+            return f"{select} ORDER BY x.id", list(params or [])
+        return f"{select}{where}x.id > ? ORDER BY x.id", [*(params or []), after[0]]
+
+    return Query(name, build, lambda row: (row.get("id", ""),))
+
+
+def items() -> Query:
+    return _by_id("items", "SELECT x.id, x.itemid, x.itemtype, x.isinactive, "
+                           "BUILTIN.DF(x.stockunit) AS stockunit FROM item x")
+
+
+def customers() -> Query:
+    """Every customer: a return's customer is found by its email when no document names
+    it yet (a return NetSuite has no RA for)."""
+    return _by_id("customers", "SELECT x.id, x.entityid, x.email, x.isinactive FROM customer x")
+
+
+def periods() -> Query:
+    """Base accounting periods (neither a year nor a quarter, §4.6)."""
+    return _by_id("periods",
+                  "SELECT x.id, x.periodname, TO_CHAR(x.startdate, "
+                  f"{DAY}) AS startdate, x.closed, x.arlocked, x.alllocked, x.isadjust "
+                  "FROM accountingperiod x WHERE x.isyear = 'F' AND x.isquarter = 'F'")
+
+
+def locations() -> Query:
+    return _by_id("locations", "SELECT x.id, x.name, x.isinactive FROM location x")
+
+
+def payment_methods() -> Query:
+    return _by_id("payment_methods", "SELECT x.id, x.name, x.isinactive FROM paymentmethod x")
+
+
+def reasons(table: str) -> Query:
+    """The custom list the account keeps return reasons in (a custom list is a table named
+    by its script id with `name` and `isinactive`)."""
+    return _by_id("reasons", f"SELECT x.id, x.name, x.isinactive FROM {table} x")

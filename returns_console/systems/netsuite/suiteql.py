@@ -1,0 +1,114 @@
+"""SuiteQL over REST, read (docs/vendors/netsuite.md §3): `POST /query/v1/suiteql` with
+`Prefer: transient`, pages of up to 1,000 rows whose `offset` is a multiple of `limit`, and
+at most 100,000 results a query: past that the query starts again after the last row read
+(`queries.Query.build(after)`), as the docs advise ordering by a unique key.
+
+Also NetSuite's error envelope (§7.1), read in both its forms into one line a person can
+act on: `title: detail [o:errorCode]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from ...connectors.errors import InvalidPayloadError
+from ...connectors.http import HttpClient, json_or_none
+from .queries import Query
+
+PATH = "/services/rest/query/v1/suiteql"
+#: The most results one query returns (§3.2).
+CEILING = 100_000
+
+
+class SuiteQL:
+    def __init__(self, http: HttpClient, system: str, page_size: int = 1000,
+                 ceiling: int = CEILING) -> None:
+        self.http = http
+        self.system = system
+        self.page_size = page_size
+        self.ceiling = ceiling
+
+    async def pages(self, query: Query) -> AsyncIterator[list[dict[str, str]]]:
+        """Every row of `query`, a page at a time, in its order."""
+        after: tuple[str, ...] | None = None
+        offset = 0
+        limit = self.page_size
+        while True:
+            text, params = query.build(after)
+            body: dict[str, Any] = {"q": text}
+            if params:
+                body["params"] = params
+            response = await self.http.request(
+                "POST", PATH, params={"limit": limit, "offset": offset}, json_body=body,
+                headers={"Prefer": "transient"})
+            page = self.http.decode(response)
+            rows = _items(page, self.system, query.name)
+            yield rows
+            if not _has_more(page, offset, len(rows)) or not rows:
+                return
+            if offset + 2 * limit > self.ceiling:
+                after, offset = query.key(rows[-1]), 0  # a new query after the last row
+            else:
+                offset += limit
+
+
+def _items(page: Any, system: str, name: str) -> list[dict[str, str]]:
+    if not isinstance(page, Mapping) or not isinstance(page.get("items"), list):
+        raise InvalidPayloadError(system, f"the {name} query's answer has no items list")
+    rows = []
+    for item in page["items"]:
+        if isinstance(item, Mapping):
+            rows.append({str(k).lower(): v for k, v in item.items() if k != "links"})
+    return rows
+
+
+def _has_more(page: Mapping[str, Any], offset: int, count: int) -> bool:
+    more = page.get("hasMore")
+    if isinstance(more, bool):
+        return more
+    total = page.get("totalResults")  # Oracle's sample shows no hasMore (§8 S1)
+    try:
+        return offset + count < int(str(total))
+    except (TypeError, ValueError):
+        return False
+
+
+def error_text(response: httpx.Response) -> str | None:
+    """NetSuite's error body as one line: `o:errorDetails` (one or more) or the top-level
+    `detail` / `o:errorCode` form record actions send (§7.1, §7.2 F)."""
+    body = json_or_none(response)
+    if not isinstance(body, Mapping):
+        text = response.text.strip()
+        return text[:200].replace("\n", " ") if text else None
+    parts: list[str] = []
+    details = body.get("o:errorDetails")
+    for entry in details if isinstance(details, list) else ():
+        if isinstance(entry, Mapping):
+            detail = str(entry.get("detail") or "").strip()
+            code = entry.get("o:errorCode")
+            where = entry.get("o:errorPath")
+            parts.append(detail + (f" (at {where})" if where else "")
+                         + (f" [{code}]" if code else ""))
+    if not parts:
+        detail = str(body.get("detail") or "").strip()
+        code = body.get("o:errorCode")
+        if detail or code:
+            parts.append(detail + (f" [{code}]" if code else ""))
+    title = str(body.get("title") or "").strip()
+    said = "; ".join(p for p in parts if p)
+    line = " ".join((f"{title}: {said}" if title and said else (said or title)).split())
+    return line[:300] or None
+
+
+def rate_limited(response: httpx.Response) -> bool:
+    """A concurrency refusal: 429 (§7.2 E), or a 400 naming a request limit (RESTlets'
+    `SSS_REQUEST_LIMIT_EXCEEDED`, §7.3), which is a rate limit whatever its status says."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 400:
+        return False
+    text = error_text(response) or ""
+    return "REQUEST_LIMIT_EXCEEDED" in text or "CONCURRENCY_LIMIT_EXCEEDED" in text
