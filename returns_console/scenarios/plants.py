@@ -47,7 +47,7 @@ CAPABILITIES = frozenset({
     "platform_restock",  # the platform says when stock went back on sale (Shopify: yes)
     "platform_location",  # the platform names the location goods go to (Swap v2: yes)
     "platform_condition",  # the platform grades what came back (Swap: yes; Shopify: no)
-    "platform_in_transit",  # the platform tracks the parcel back (Swap: yes; Shopify: no)
+    "platform_in_transit",  # the platform knows a parcel is on its way back (both: yes)
 })
 #: Not in the default scenario: a second way to show STAGE_OVERDUE, for a platform that
 #: cannot show the first (a parcel in transit): "platform_inspection_queue", received

@@ -19,9 +19,9 @@ SPEC = SystemSpec(
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),
         incremental=True,
-        stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
+        stages=frozenset({Stage.AUTHORISED, Stage.IN_TRANSIT, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED, Stage.RESTOCKED}),
-        facts=frozenset({"platform_location", "platform_restock",
+        facts=frozenset({"platform_location", "platform_restock", "platform_in_transit",
                          "platform_inspection_queue"}),
         concurrency=2,
         # pages are sized by the single-query cost limit, not a page maximum (queries.py)

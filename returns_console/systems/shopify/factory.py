@@ -18,5 +18,6 @@ def open_connector(c: Connection) -> ShopifyConnector:
             mapping=MappingSettings(restock_evidence=o.restock_evidence,
                                     disposition_final_types=tuple(
                                         o.disposition_final_types),
-                                    location_key=o.location_key)),
+                                    location_key=o.location_key,
+                                    condition_source=o.condition_source)),
         log=c.log, transport=c.transport, retry=c.retry)

@@ -45,6 +45,10 @@ class MappingSettings:
     #: How a location is named to the mapping table: `name` (unique among a shop's active
     #: locations) or `id` (its global id, which survives a rename).
     location_key: str = "name"
+    #: Where a line's condition comes from: `none` (Shopify grades nothing) or
+    #: `disposition_type` (the type of its last final disposition stands for the grade,
+    #: and the disposition mapping table is keyed by it).
+    condition_source: str = "none"
 
 
 def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
@@ -67,10 +71,14 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
     elif processed:
         stages[Stage.RECEIVED] = StageView(status=StageStatus.DONE, at=as_utc(
             r.closedAt or r.requestApprovedAt) or created, record_ids=ids, detail="processed")
+    in_transit = _in_transit(r, Stage.RECEIVED in stages, ids)
+    if in_transit is not None:
+        stages[Stage.IN_TRANSIT] = in_transit
     inspected = _inspected(r, [d for _, d in dispositions], settings, ids)
     if inspected is not None:
         stages[Stage.INSPECTED] = inspected
     restocked, locations = _restocked(r, dispositions, settings, ids)
+    conditions = _conditions(dispositions, settings)
     if restocked is not None:
         stages[Stage.RESTOCKED] = restocked
     money_back = [(refund, t) for refund in r.refunds.nodes
@@ -101,6 +109,7 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
             line_ref=line.id, sku=item.sku, quantity=Decimal(line.quantity),
             received_quantity=Decimal(line.processedQuantity) if line.processedQuantity
             else None, reason=line.returnReason, location=locations.get(item.id),
+            condition=conditions.get(item.id),
             unit_price=pad_cents(price.amount) if price else None))
     counted = [refund for refund in r.refunds.nodes
                if any(t.kind == _REFUND and (t.status == _SUCCESS or t.status in _ON_THE_WAY)
@@ -142,6 +151,38 @@ def _inspected(r: ShopifyReturn, dispositions: list[Disposition],
     if not final:
         return None  # received, waiting to be processed: its inspection has not started
     return StageView(status=StageStatus.PENDING, record_ids=ids, detail="partly disposed")
+
+
+def _in_transit(r: ShopifyReturn, received: bool, ids: tuple[str, ...]) -> StageView | None:
+    """From the first return label (§3.5 reverse deliveries): the parcel may set off from
+    then; Shopify gives no carrier events, so it is in transit until something is received
+    or the return is closed. No label: nothing to say (not started)."""
+    labels = [as_utc(d.deliverable.label.createdAt) for rfo in r.reverseFulfillmentOrders.nodes
+              for d in rfo.reverseDeliveries.nodes
+              if d.deliverable is not None and d.deliverable.label is not None]
+    if r.status in _REFUSED:
+        return StageView(status=StageStatus.NOT_APPLICABLE, record_ids=ids, detail=r.status)
+    first = min((at for at in labels if at is not None), default=None)
+    if first is None:
+        return None
+    if received or r.status == "CLOSED":
+        return StageView(status=StageStatus.DONE, at=first, record_ids=ids, detail="label")
+    return StageView(status=StageStatus.PENDING, at=first, record_ids=ids,
+                     detail="label created")
+
+
+def _conditions(dispositions: list[tuple[str | None, Disposition]],
+                settings: MappingSettings) -> dict[str, str]:
+    """Per order line item id, the type of its last final disposition (when the profile
+    lets it stand for the condition Shopify does not grade)."""
+    if settings.condition_source != "disposition_type":
+        return {}
+    final = set(settings.disposition_final_types)
+    out: dict[str, str] = {}
+    for item, d in sorted(dispositions, key=lambda pair: pair[1].createdAt):
+        if item and d.type in final:
+            out[item] = d.type
+    return out
 
 
 def _restocked(r: ShopifyReturn, dispositions: list[tuple[str | None, Disposition]],

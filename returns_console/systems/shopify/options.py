@@ -30,3 +30,8 @@ class ShopifyOptions(SystemOptions):
     location_key: Literal["name", "id"] = Field("name", description=(
         "How a location is named to the mapping table: its name (unique among the shop's "
         "active locations) or its id (gid://shopify/Location/..., survives a rename)"))
+    condition_source: Literal["none", "disposition_type"] = Field("none", description=(
+        "Shopify grades no condition: `disposition_type` lets a line's last final "
+        "disposition (RESTOCKED, NOT_RESTOCKED, MISSING) stand for it, keying the "
+        "disposition mapping table, so DISPOSITION_UNMAPPED and "
+        "DISPOSITION_LOCATION_WRONG can be seen"))

@@ -87,10 +87,26 @@ class RfoLine(_Record):
     dispositions: list[Disposition] = Field(default_factory=list)
 
 
+class Label(_Record):
+    createdAt: datetime
+
+
+class Deliverable(_Record):
+    """A `ReverseDeliveryShippingDeliverable` (the union's only member in 2026-07)."""
+
+    label: Label | None = None
+
+
+class ReverseDelivery(_Record):
+    id: str
+    deliverable: Deliverable | None = None
+
+
 class Rfo(_Record):
     id: str
     status: str
     lineItems: Page[RfoLine] = Field(default_factory=Page)
+    reverseDeliveries: Page[ReverseDelivery] = Field(default_factory=Page)
 
 
 class RefundLine(_Record):

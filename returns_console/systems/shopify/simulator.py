@@ -130,9 +130,24 @@ class ShopifyStore:
                    {"id": gid("RFOLine", line["id"]), "totalQuantity": line["quantity"],
                     "fulfillmentLineItem": line.get("fulfillmentLineItem"),
                     "dispositions": []}
-                   for line in ret["returnLineItems"]]}
+                   for line in ret["returnLineItems"]], "reverseDeliveries": []}
         ret["reverseFulfillmentOrders"].append(rfo)
         self.nodes[rfo["id"]] = rfo
+        self._changed(ret["order"](), at)
+
+    def send_label(self, ret: dict[str, Any], at: datetime) -> None:
+        """`reverseDeliveryCreateWithShipping`: a return label (and its tracking) on each
+        reverse fulfillment order, so the customer can send the parcel (§3.5)."""
+        for rfo in ret["reverseFulfillmentOrders"]:
+            rfo["reverseDeliveries"].append({
+                "__typename": "ReverseDelivery", "id": gid("ReverseDelivery", rfo["id"]),
+                "deliverable": {
+                    "__typename": "ReverseDeliveryShippingDeliverable",
+                    "label": {"createdAt": _iso(at), "updatedAt": _iso(at),
+                              "publicFileUrl": None},
+                    "tracking": {"carrierName": "Royal Mail", "url": None,
+                                 "number": "RM" + hashlib.sha1(rfo["id"].encode())
+                                 .hexdigest()[:10].upper() + "GB"}}})
         self._changed(ret["order"](), at)
 
     def decline(self, ret: dict[str, Any], at: datetime) -> None:
@@ -359,6 +374,9 @@ def _play(store: ShopifyStore, case: dict[str, Any]) -> None:
     if authorised.get("status") != "done":
         return
     store.approve(ret, _at(authorised) or created)
+    transit = stages.get("in_transit", {})
+    if transit.get("status") in ("pending", "done"):
+        store.send_label(ret, _at(transit) or created)
     location = next((line.get("location") for line in lines if line.get("location")), None)
     received, inspected = stages.get("received", {}), stages.get("inspected", {})
     restocked = stages.get("restocked", {})

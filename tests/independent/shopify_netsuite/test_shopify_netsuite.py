@@ -53,6 +53,8 @@ def setup_args(shopify_url: str, netsuite_url: str) -> list[str]:
         "--platform-url", shopify_url,  # the fake serves /admin/api/{version}/graphql.json
         "--platform-option", f"api_version={scenario.API_VERSION}",
         "--platform-option", "location_key=id",  # the mapping table names locations by id
+        # the mapping table keys dispositions by Shopify's disposition type
+        "--platform-option", "condition_source=disposition_type",
         "--erp", "netsuite",
         "--erp-url", netsuite_url,  # the fake serves /services/rest/...
         "--erp-option", f"account_id={scenario.NS_ACCOUNT}",
