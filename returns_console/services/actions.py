@@ -137,6 +137,9 @@ class Actions:
         if case is None:
             return refused(Action.FIX_REFERENCE, return_ref,
                            f"no return {return_ref} in this check")
+        refusal = _unsupported(self.session, Action.FIX_REFERENCE)
+        if refusal:
+            return refused(Action.FIX_REFERENCE, return_ref, refusal)
         refs = erp_records(case)
         record_ref = record_ref or (refs[0] if refs else None)
         if record_ref is None:
@@ -148,9 +151,6 @@ class Actions:
             return refused(Action.FIX_REFERENCE, return_ref, "this session cannot write to an ERP "
                            "(a snapshot file); open it on a profile")
         try:
-            refusal = _unsupported(self.session, Action.FIX_REFERENCE)
-            if refusal:
-                return refused(Action.FIX_REFERENCE, return_ref, refusal)
             current = writer.link_of(raw) if isinstance(raw, dict) else None
             etag = writer.token_of(raw) if isinstance(raw, dict) else None
             plan = plan_fix_reference(case, record_ref, new_link, loaded.report.cases,
@@ -179,15 +179,15 @@ class Actions:
             return refused(Action.REQUEUE_POSTING, return_ref, f"no return {return_ref} in this "
                            "check")
         mappings, master, _ = self._context(loaded)
+        refusal = _unsupported(self.session, Action.REQUEUE_POSTING)
+        if refusal:
+            return refused(Action.REQUEUE_POSTING, return_ref, refusal)
         writer = self.session.open_writer()
         if writer is None:
             return replace(plan_requeue_credit(case, mappings, master),
                            refusal="this session cannot write to an ERP (a snapshot file); "
                            "open it on a profile")
         try:
-            refusal = _unsupported(self.session, Action.REQUEUE_POSTING)
-            if refusal:
-                return refused(Action.REQUEUE_POSTING, return_ref, refusal)
             plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
             if not plan.allowed or plan.credit is None:
                 return plan

@@ -85,13 +85,13 @@ def _client(engine: SuiteQLEngine, *, ceiling: int, log: CallLog) -> tuple[Suite
     app = Starlette(routes=[endpoint.route()])
     http = HttpClient("netsuite", "http://ns.test", retry=ONCE, log=log,
                       transport=httpx.ASGITransport(app=app), error_parser=error_text)
-    return SuiteQL(http, "netsuite", page_size=10, ceiling=ceiling), http
+    return SuiteQL(http, "netsuite", page_size=10), http
 
 
 def test_a_read_goes_on_past_the_result_ceiling_after_the_last_row() -> None:
-    """§3.2: offset a multiple of limit, at most the ceiling of results a query; past it, a
-    new query starts after the last row (keyset on the unique id it is ordered by). Every
-    row once, in order, and no page refused."""
+    """§3.2: offset a multiple of limit, at most the ceiling of results a query: each page
+    is a new query after the last row (keyset on the unique id it is ordered by), so a
+    read of more rows than the ceiling gets every row once, in order, no page refused."""
     log = CallLog()
     sql, http = _client(_engine(95), ceiling=30, log=log)
 

@@ -34,17 +34,25 @@ from .suiteql import SuiteQL, error_text, rate_limited
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 #: What a re-queue could create here; none yet (the writer is to come), so no action that
-#: writes is offered and each finding says what to do in NetSuite.
+#: writes is offered and each finding says what to do in NetSuite (§5.1, §5.2).
 CREATES: frozenset[str] = frozenset()
 INSTEAD = {
-    "credit_note": "In NetSuite, open the return authorization and click Refund (it makes "
-                   "the credit memo or cash refund from it), once the goods are received",
-    "receipt": "In NetSuite, open the return authorization and click Receive (an item "
-               "receipt), once it is approved",
-    "return_order": "In NetSuite, create the return authorization from the sales order "
-                    "and put the return's reference in its link field",
-    "exchange_order": "In NetSuite, create the replacement sales order with the return's "
-                      "reference in its link field",
+    "CREDIT_NOTE_MISSING": "In NetSuite, open the return authorization and click Refund: it "
+    "makes the credit memo (or cash refund) from it, carrying its reference; credit only what "
+    "was received.",
+    "RETURN_ORDER_MISSING": "In NetSuite, create the return authorization from the sales "
+    "order (Authorize Return) with the return's reference in its link field, and approve it.",
+    "RETURN_ORDER_NOT_OPEN": "In NetSuite, approve the return authorization (Approve Return "
+    "Authorizations, or Approve on the record): it cannot be received until approved.",
+    "RECEIPT_NOT_POSTED": "In NetSuite, open the return authorization and click Receive: "
+    "save the item receipt with the quantities that arrived (Restock for what goes back on "
+    "sale).",
+    "EXCHANGE_ORDER_MISSING": "In NetSuite, create the replacement sales order with the "
+    "return's reference in its link field.",
+    "QUANTITY_MISMATCH.ordered": "In NetSuite, correct the line on the return authorization "
+    "(or add the missing one) before it is received.",
+    "QUANTITY_MISMATCH.received": "In NetSuite, correct the item receipt made from the return "
+    "authorization (edit its quantities, or delete it and Receive again).",
 }
 _ITEM_TYPES = {"invtpart": "inventory", "assembly": "inventory", "kit": "inventory",
                "service": "service"}
@@ -58,7 +66,7 @@ _STAGE_OF = {"RtnAuth": Stage.AUTHORISED, "ItemRcpt": Stage.RECEIVED,
 MASTER = {"items": "itemid", "customers": "entityid", "periods": "startdate",
           "locations": "name", "payment_methods": "name", "reasons": "name"}
 _HEADER = ("id", "type", "tranid", "status", "statustext", "createddate",
-           "lastmodifieddate", "trandate", "link", "otherrefnum", "postingperiod",
+           "lastmodifieddate", "trandate", "link", "otherrefnum", "postingperiod", "periodstart",
            "currency", "customer")
 
 
@@ -131,7 +139,7 @@ class NetSuiteConnector:
             batch.notices.append(notice)
         return batch
 
-    async def _reasons(self) -> tuple[list[dict[str, str]], str | None]:
+    async def _reasons(self) -> tuple[list[Any], str | None]:
         """The return reasons' custom list, if the profile names one that exists: NetSuite
         has none of its own, and an account without one is not a source that is down."""
         table = self.settings.reason_list
@@ -144,8 +152,8 @@ class NetSuiteConnector:
                         f"({exc.detail or exc}); return reasons are not checked (set the "
                         "option reason_list, or none)")
 
-    async def _all(self, query: q.Query) -> list[dict[str, str]]:
-        rows: list[dict[str, str]] = []
+    async def _all(self, query: q.Query) -> list[Any]:
+        rows: list[Any] = []
         async for page in self.sql.pages(query):
             rows.extend(page)
         return rows
@@ -237,7 +245,10 @@ class NetSuiteConnector:
         for n, row in enumerate(rows):
             ident = row.get("id") if isinstance(row, Mapping) else None
             ident = ident if isinstance(ident, str) and ident else f"?{n}"
-            batch.raw[f"{SYSTEM}:{name}:{ident}"] = row
+            ref = f"{SYSTEM}:{name}:{ident}"
+            if ref in batch.raw:  # the same id twice: keep both
+                ref = f"{ref}#{n}"
+            batch.raw[ref] = row
             if not isinstance(row, Mapping):
                 bad = "not a JSON object"
             elif not isinstance(row.get(key), str) or not row[key].strip():
@@ -262,6 +273,8 @@ class NetSuiteConnector:
                 documents.append(value)
         batch = self.assemble(rows, kept.fetched_at, documents)
         batch.cursor = kept.cursor
+        # what the read said besides its records (a reasons list it could not read)
+        batch.notices = list(dict.fromkeys([*kept.notices, *batch.notices]))
         return batch
 
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
@@ -273,7 +286,7 @@ class NetSuiteConnector:
         return (f"NetSuite account {self.settings.account_id}: reachable (SuiteQL answered, "
                 f"{len(rows)} location{'s' if len(rows) != 1 else ''} on the first page)")
 
-    async def _first(self, query: q.Query) -> list[dict[str, str]]:
+    async def _first(self, query: q.Query) -> list[Any]:
         async for page in self.sql.pages(query):
             return page
         return []
@@ -300,14 +313,22 @@ class _Unusable:
         return [self.key] if self.key else []
 
 
-def documents_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def documents_of(rows: list[Any]) -> list[Any]:
     """SuiteQL rows (one per line, in `id` order) laid together: one record per
-    transaction, its header columns once and its lines in a list."""
-    out: list[dict[str, Any]] = []
+    transaction, its header columns once and its lines in a list. A row read twice (the
+    same transaction and line) counts once; a row that is not an object is passed on as
+    a record of its own, for the assembly to report."""
+    out: list[Any] = []
     current: dict[str, Any] | None = None
+    seen: set[tuple[Any, Any]] = set()
     for row in rows:
         if not isinstance(row, Mapping):
+            out.append(row)
             continue
+        key = (row.get("id"), row.get("line"))
+        if key in seen:
+            continue
+        seen.add(key)
         if current is None or row.get("id") != current.get("id"):
             current = {k: row[k] for k in _HEADER if k in row}
             current["lines"] = []

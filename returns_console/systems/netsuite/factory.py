@@ -26,5 +26,6 @@ def open_connector(c: Connection) -> NetSuiteConnector:
                 inspection_evidence=o.inspection_evidence,
                 fee_items=_folded(o.fee_items), shipping_items=_folded(o.shipping_items),
                 discount_item_types=_folded(o.discount_item_types),
+                ignored_item_types=_folded(o.ignored_item_types),
                 local_currency=o.local_currency)),
         log=c.log, transport=c.transport, retry=c.retry, pacer=c.pacer)

@@ -12,7 +12,7 @@ else by the RA they were created from; a document with neither is not a return's
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -82,6 +82,8 @@ class MappingSettings:
     fee_items: frozenset[str] = frozenset({"fee-return"})
     shipping_items: frozenset[str] = frozenset({"shipping"})
     discount_item_types: frozenset[str] = frozenset({"discount"})
+    ignored_item_types: frozenset[str] = frozenset(
+        {"subtotal", "description", "group", "endgroup", "payment"})
     local_currency: str = "GBP"
 
 
@@ -116,11 +118,12 @@ def group_documents(docs: Iterable[NsDocument]) -> dict[str, Group]:
     for doc in docs:
         if doc.type == RETURN:
             continue
-        group = linked(doc.link) if doc.type in CREDITS or doc.type == EXCHANGE else None
-        if group is None and doc.type != EXCHANGE:
-            group = next((by_ra[s] for s in sorted(doc.sources) if s in by_ra), None)
-            if group is None and doc.type == RECEIPT:
-                group = linked(doc.link)
+        # What a document was made from decides first: a credit or receipt made from a
+        # return authorization is that return's, whatever reference it carries (the
+        # reference is kept, so a wrong one shows).
+        group = next((by_ra[s] for s in sorted(doc.sources) if s in by_ra), None)
+        if group is None and not copied_from_order(doc):
+            group = linked(doc.link)
         if group is None:
             continue
         if doc.type == RECEIPT:
@@ -130,6 +133,16 @@ def group_documents(docs: Iterable[NsDocument]) -> dict[str, Group]:
         elif doc.type == EXCHANGE:
             group.orders.append(doc)
     return groups
+
+
+def copied_from_order(doc: NsDocument) -> bool:
+    """The document's link is its source order's reference, copied by the transform (a
+    credit memo made from an invoice carries the web order's PO/Check No.): it is not a
+    return's link, and the document is not a return's (a refund with no return)."""
+    link = (doc.link or "").strip().casefold()
+    return bool(link) and any(
+        line.sourcetype in ORDERS and (line.sourceref or "").strip().casefold() == link
+        for line in doc.lines)
 
 
 def order_ref(doc: NsDocument, ras: dict[str, NsDocument]) -> str | None:
@@ -165,40 +178,67 @@ class Assembler:
         self.s = settings
         self.ras = ras
 
+    def counts(self, line: NsLine) -> bool:
+        """A line that carries money or goods: not the header, not a cost-of-goods posting
+        line, not a subtotal, description, group or payment line."""
+        return (not line.is_header and line.iscogs != "T"
+                and (line.itemtype or "").casefold() not in self.s.ignored_item_types)
+
     def is_item(self, line: NsLine) -> bool:
-        return (not line.is_header and not line.is_tax and bool(line.item)
+        return (self.counts(line) and not line.is_tax and bool(line.item)
                 and (line.itemtype or "").casefold() not in self.s.discount_item_types
                 and (line.item or "").casefold() not in self.s.fee_items
                 and (line.item or "").casefold() not in self.s.shipping_items)
 
     def credit_note(self, doc: NsDocument, raw_ref: str) -> CreditNote:
+        """Money by component, each a magnitude in the credit's direction: the goods' sign
+        says which way NetSuite writes this document's lines (U12: undocumented), so a
+        fee or discount line, written the other way, reduces the credit."""
+        goods = [number(ln.foreignamount) or Decimal(0) for ln in doc.lines if self.is_item(ln)]
+        sign = Decimal(-1) if sum(goods, Decimal(0)) < 0 else Decimal(1)
         items = tax = shipping = discounts = fees = Decimal(0)
         for line in doc.lines:
-            if line.is_header:
+            if not self.counts(line):
                 continue
-            amount = abs(number(line.foreignamount) or Decimal(0))
+            amount = (number(line.foreignamount) or Decimal(0)) * sign
             name = (line.item or "").casefold()
             if line.is_tax:
                 tax += amount
             elif (line.itemtype or "").casefold() in self.s.discount_item_types:
-                discounts += amount
+                discounts -= amount
             elif name in self.s.shipping_items:
                 shipping += amount
             elif name in self.s.fee_items:
-                fees += amount
-            elif line.item:
+                fees -= amount
+            else:  # goods, and any other line that moves money (a fee item not listed)
                 items += amount
         status: CreditNoteStatus = "cancelled" if voided(doc) else "posted"
         return CreditNote(
             id=doc.id, number=doc.number, status=status,
             external_ref=(doc.link or "").strip() or None,
             order_ref=order_ref(doc, self.ras), customer_ref=doc.customer or None,
-            posting_date=doc.day, posted_at=_when(doc) if status == "posted" else None,
+            posting_date=doc.posting_day,
+            posted_at=_when(doc) if status == "posted" else None,
             amounts=MoneyBreakdown(
                 currency=(doc.currency or self.s.local_currency).upper(),
                 items=pad_cents(items), tax=pad_cents(tax), shipping=pad_cents(shipping),
                 discounts=pad_cents(discounts), fees=pad_cents(fees)),
             raw_ref=raw_ref)
+
+    def all_lines(self, ras: Sequence[NsDocument], lead: NsDocument | None,
+                  receipts: Sequence[NsDocument]) -> list[ErpLine]:
+        """The lines of every RA that counts, each with the receipts made from it (a
+        receipt naming no RA of the group goes with the lead)."""
+        ids = {ra.id for ra in ras}
+        out: list[ErpLine] = []
+        for ra in sorted(ras, key=lambda d: (d.day or date.max, d.number)):
+            own = [r for r in receipts if ra.id in r.sources
+                   or (ra is lead and not (r.sources & ids))]
+            made = self.lines(ra, own)
+            if len(ras) > 1:  # line ids repeat across documents
+                made = [replace(ln, line_ref=f"{ra.number}/{ln.line_ref}") for ln in made]
+            out += made
+        return out
 
     def lines(self, ra: NsDocument, receipts: Sequence[NsDocument]) -> list[ErpLine]:
         """The RA's item lines; what the receipts received of each item is given to its
@@ -236,7 +276,10 @@ class Assembler:
         return out
 
     def view(self, group: Group, raw_ref: dict[str, str]) -> ErpView:
-        ra = _first(group.returns)
+        # Several RAs under one link (one cancelled and made again): the live ones count,
+        # the first of them leads; a cancelled one only when there is nothing else.
+        live = [r for r in group.returns if ra_state(r)[1] != "cancelled"]
+        ra = _first(live or group.returns)
         receipts = sorted((r for r in group.receipts if not voided(r)),
                           key=lambda d: (_when(d) or datetime.max.replace(tzinfo=UTC),
                                          d.number))
@@ -281,6 +324,6 @@ class Assembler:
             order_ref=(order_ref(ra, self.ras) if ra is not None
                        else next((n.order_ref for n in notes if n.order_ref), None)),
             customer_ref=customer, return_order_state=state,
-            lines=tuple(self.lines(ra, receipts)) if ra is not None else (),
+            lines=tuple(self.all_lines(live or ([ra] if ra else []), ra, receipts)),
             credit_notes=tuple(notes), stages=stages,
             return_document=bool(group.returns or group.receipts or group.credits))

@@ -52,6 +52,9 @@ class NetSuiteOptions(SystemOptions):
     reason_list: str = Field("customlist_return_reason", pattern=r"^\w+$", description=(
         "The custom list return reasons are kept in (NetSuite has no standard one): its "
         "script id, read as a SuiteQL table; `none`: reasons are not checked"))
+    ignored_item_types: WordList = Field(
+        ("Subtotal", "Description", "Group", "EndGroup", "Payment"), description=(
+            "Item types whose lines carry neither goods nor money of their own"))
     local_currency: str = Field("GBP", min_length=3, max_length=3, description=(
         "The currency of a document whose currency cannot be read"))
 

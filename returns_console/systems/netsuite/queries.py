@@ -9,8 +9,9 @@ are written through TO_CHAR: SuiteQL otherwise formats them per the user's prefe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 #: A datetime as text the connector parses (records.moment).
 DATETIME = "'YYYY-MM-DD HH24:MI:SS'"
@@ -24,7 +25,7 @@ class Query:
 
     name: str
     build: Callable[[tuple[str, ...] | None], tuple[str, list[str]]]
-    key: Callable[[dict[str, str]], tuple[str, ...]]
+    key: Callable[[Mapping[str, Any]], tuple[str, ...]]
 
 
 def documents(link_column: str, since_day: str, location: str = "name") -> Query:
@@ -36,10 +37,11 @@ SELECT t.id, t.type, t.tranid, t.status, BUILTIN.DF(t.status) AS statustext,
   TO_CHAR(t.lastmodifieddate, {DATETIME}) AS lastmodifieddate,
   TO_CHAR(t.trandate, {DAY}) AS trandate,
   t.{link_column} AS link, t.otherrefnum, t.postingperiod,
+  TO_CHAR(ap.startdate, {DAY}) AS periodstart,
   cur.symbol AS currency, c.entityid AS customer,
   tl.id AS line, tl.mainline, tl.taxline, it.itemid AS item, it.itemtype AS itemtype,
   tl.quantity, tl.quantityshiprecv, tl.foreignamount, loc.{location} AS location,
-  BUILTIN.DF(tl.units) AS units, tl.isclosed, tl.createdfrom,
+  BUILTIN.DF(tl.units) AS units, tl.isclosed, tl.iscogs, tl.createdfrom,
   src.type AS sourcetype, src.otherrefnum AS sourceref
 FROM transaction t
 JOIN transactionline tl ON tl.transaction = t.id
@@ -48,6 +50,7 @@ LEFT JOIN item it ON it.id = tl.item
 LEFT JOIN customer c ON c.id = t.entity
 LEFT JOIN currency cur ON cur.id = t.currency
 LEFT JOIN location loc ON loc.id = tl.location
+LEFT JOIN accountingperiod ap ON ap.id = t.postingperiod
 WHERE t.trandate >= TO_DATE(?, {DAY})
   AND (t.type IN ('RtnAuth', 'CustCred', 'CashRfnd')
     OR (t.type = 'ItemRcpt' AND t.id IN (
@@ -62,7 +65,8 @@ WHERE t.trandate >= TO_DATE(?, {DAY})
         return (f"{select}\n  AND (t.id > ? OR (t.id = ? AND tl.id > ?))\n"
                 "ORDER BY t.id, tl.id", [since_day, after[0], after[0], after[1]])
 
-    return Query("documents", build, lambda row: (row.get("id", ""), row.get("line", "")))
+    return Query("documents", build,
+                 lambda row: (str(row.get("id", "")), str(row.get("line", ""))))
 
 
 def _by_id(name: str, select: str, params: list[str] | None = None) -> Query:
@@ -74,7 +78,7 @@ def _by_id(name: str, select: str, params: list[str] | None = None) -> Query:
             return f"{select} ORDER BY x.id", list(params or [])
         return f"{select}{where}x.id > ? ORDER BY x.id", [*(params or []), after[0]]
 
-    return Query(name, build, lambda row: (row.get("id", ""),))
+    return Query(name, build, lambda row: (str(row.get("id", "")),))
 
 
 def items() -> Query:

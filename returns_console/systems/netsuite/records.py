@@ -41,6 +41,7 @@ class NsLine(_Text):
     location: str | None = None
     units: str | None = None
     isclosed: str = "F"
+    iscogs: str = "F"
     createdfrom: str | None = None
     sourcetype: str | None = None
     sourceref: str | None = None
@@ -68,6 +69,7 @@ class NsDocument(_Text):
     link: str | None = None
     otherrefnum: str | None = None
     postingperiod: str | None = None
+    periodstart: str | None = None
     currency: str | None = None
     customer: str | None = None
     lines: tuple[NsLine, ...] = ()
@@ -79,11 +81,18 @@ class NsDocument(_Text):
             moment(value)  # raises ValueError: a payload problem naming the field
         return value
 
-    @field_validator("trandate")
+    @field_validator("trandate", "periodstart")
     @classmethod
     def _a_day(cls, value: str | None) -> str | None:
         if value is not None:
             date.fromisoformat(value)
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _a_code(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 3 and value.isascii() and value.isalpha()):
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code")
         return value
 
     @field_validator("lines")
@@ -111,6 +120,16 @@ class NsDocument(_Text):
         return date.fromisoformat(self.trandate) if self.trandate else None
 
     @property
+    def posting_day(self) -> date | None:
+        """The day the document is booked on: its date, unless NetSuite booked it in
+        another period (the date's own closed, §4.6): then that period's first day."""
+        day = self.day
+        start = date.fromisoformat(self.periodstart) if self.periodstart else None
+        if day is None or start is None or (day.year, day.month) == (start.year, start.month):
+            return day
+        return start
+
+    @property
     def sources(self) -> set[str]:
         """The transactions this one was created from (`createdfrom` is a line column)."""
         return {ln.createdfrom for ln in self.lines if ln.createdfrom}
@@ -131,4 +150,7 @@ def number(text: str | None, name: str = "value") -> Decimal | None:
         raise ValueError(f"{name} {text!r} is not a number") from None
     if not value.is_finite():
         raise ValueError(f"{name} {text!r} is not a number")
+    exponent = value.as_tuple().exponent
+    if abs(value) >= 10 ** 15 or (isinstance(exponent, int) and exponent < -6):
+        raise ValueError(f"{name} {text!r} is out of range (15 digits, 6 decimals)")
     return value

@@ -70,7 +70,7 @@ SCHEMA: dict[str, dict[str, ColumnType]] = {
         "mainline": _S, "taxline": _S, "item": _N, "itemtype": _S, "quantity": _S,
         "quantityshiprecv": _S, "rate": _S, "foreignamount": _S, "netamount": _S,
         "location": _N, "createdfrom": _N, "isclosed": _S, "units": _N,
-        "isinventoryaffecting": _S, "memo": _S, "linelastmodifieddate": _T},
+        "isinventoryaffecting": _S, "iscogs": _S, "memo": _S, "linelastmodifieddate": _T},
     "item": {"id": _N, "itemid": _S, "displayname": _S, "itemtype": _S, "isinactive": _S,
              "stockunit": _N, "saleunit": _N},
     "customer": {"id": _N, "entityid": _S, "companyname": _S, "email": _S,
@@ -326,7 +326,10 @@ class _Renderer:
             for n, ln in enumerate(lines, start=1):
                 a.engine.update("transactionline", {"transaction": ra, "id": n}, {
                     "quantityshiprecv": _text(Decimal(ln.get("received_quantity") or 0))})
-            self.advance(ra, "F", at)
+            whole = all(Decimal(ln.get("received_quantity") or 0) >= Decimal(ln["quantity"])
+                        for ln in lines)
+            # every unit received: Pending Refund; some: Partially Received (§4.7)
+            self.advance(ra, "F" if whole else "D", at)
         for note in erp.get("credit_notes") or []:
             self.credit(note, erp, lines, ra, entity, started)
         exchanged = stages.get("exchanged") or {}
@@ -396,7 +399,9 @@ class _Renderer:
                    link=note.get("external_ref") or None, currency=currency, lines=out,
                    created_from=source, day=day)
         if source == ra and ra is not None and status != "V":
-            self.advance(ra, "G", at)
+            row = a.engine.rows("transaction", id=ra)[0]
+            # refunded in full once everything came back; else refunds are partial (§4.7)
+            self.advance(ra, "G" if row["status"] in ("F", "G") else "E", at)
 
 
 def _split(total: Decimal, parts: int) -> list[Decimal]:
@@ -546,8 +551,8 @@ class NetSuiteSimulator:
         if claims.get("iss") != self.client_id:
             return "unknown client id"
         if not isinstance(issued, int) or not isinstance(expires, int) or expires <= now \
-                or expires - issued > 3600 or issued > now + 300:
-            return "the assertion's iat/exp are not a lifetime under an hour around now"
+                or expires - issued >= 3600 or issued > now + 300:
+            return "the assertion's exp must be less than 60 minutes after its iat, around now"
         audience = claims.get("aud")
         if audience != token_url and not (isinstance(audience, list) and token_url in audience):
             return "the assertion's aud is not this token endpoint"

@@ -1,7 +1,7 @@
 """SuiteQL over REST, read (docs/vendors/netsuite.md §3): `POST /query/v1/suiteql` with
-`Prefer: transient`, pages of up to 1,000 rows whose `offset` is a multiple of `limit`, and
-at most 100,000 results a query: past that the query starts again after the last row read
-(`queries.Query.build(after)`), as the docs advise ordering by a unique key.
+`Prefer: transient`, pages of up to 1,000 rows, each a new query after the last row read
+(`queries.Query.build(after)`, ordered by a unique key as the docs advise): offset 0 is a
+multiple of any limit, and no query comes near the 100,000-result ceiling.
 
 Also NetSuite's error envelope (§7.1), read in both its forms into one line a person can
 act on: `title: detail [o:errorCode]`.
@@ -19,22 +19,21 @@ from ...connectors.http import HttpClient, json_or_none
 from .queries import Query
 
 PATH = "/services/rest/query/v1/suiteql"
-#: The most results one query returns (§3.2).
-CEILING = 100_000
 
 
 class SuiteQL:
-    def __init__(self, http: HttpClient, system: str, page_size: int = 1000,
-                 ceiling: int = CEILING) -> None:
+    def __init__(self, http: HttpClient, system: str, page_size: int = 1000) -> None:
         self.http = http
         self.system = system
         self.page_size = page_size
-        self.ceiling = ceiling
 
-    async def pages(self, query: Query) -> AsyncIterator[list[dict[str, str]]]:
-        """Every row of `query`, a page at a time, in its order."""
+    async def pages(self, query: Query) -> AsyncIterator[list[Any]]:
+        """Every row of `query`, a page at a time, in its order. Each page is a new query
+        after the last row read (offset 0): rows that change during the read cannot
+        shift an offset into a duplicate or a gap, and the 100,000-result ceiling (§3.2)
+        is never reached. A row that is not an object is passed on (the caller reports
+        it), not dropped."""
         after: tuple[str, ...] | None = None
-        offset = 0
         limit = self.page_size
         while True:
             text, params = query.build(after)
@@ -42,27 +41,26 @@ class SuiteQL:
             if params:
                 body["params"] = params
             response = await self.http.request(
-                "POST", PATH, params={"limit": limit, "offset": offset}, json_body=body,
+                "POST", PATH, params={"limit": limit, "offset": 0}, json_body=body,
                 headers={"Prefer": "transient"})
             page = self.http.decode(response)
             rows = _items(page, self.system, query.name)
             yield rows
-            if not _has_more(page, offset, len(rows)) or not rows:
+            keyed = [row for row in rows if isinstance(row, Mapping)]
+            if not _has_more(page, 0, len(rows)) or not keyed:
                 return
-            if offset + 2 * limit > self.ceiling:
-                after, offset = query.key(rows[-1]), 0  # a new query after the last row
-            else:
-                offset += limit
+            following = query.key(keyed[-1])
+            if following == after:  # the server repeats itself: stop rather than loop
+                raise InvalidPayloadError(self.system, f"the {query.name} query's pages do "
+                                          "not move on")
+            after = following
 
 
-def _items(page: Any, system: str, name: str) -> list[dict[str, str]]:
+def _items(page: Any, system: str, name: str) -> list[Any]:
     if not isinstance(page, Mapping) or not isinstance(page.get("items"), list):
         raise InvalidPayloadError(system, f"the {name} query's answer has no items list")
-    rows = []
-    for item in page["items"]:
-        if isinstance(item, Mapping):
-            rows.append({str(k).lower(): v for k, v in item.items() if k != "links"})
-    return rows
+    return [{str(k).lower(): v for k, v in item.items() if k != "links"}
+            if isinstance(item, Mapping) else item for item in page["items"]]
 
 
 def _has_more(page: Mapping[str, Any], offset: int, count: int) -> bool:

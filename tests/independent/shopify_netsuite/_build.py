@@ -400,7 +400,7 @@ def netsuite(w: World) -> None:
             "mainline": "T", "taxline": "F", "item": None, "quantity": None, "rate": None,
             "foreignamount": total, "netamount": total, "location": None,
             "createdfrom": created_from, "memo": memo, "itemtype": None, "isclosed": "F",
-            "units": None, "entity": entity})
+            "iscogs": "F", "units": None, "entity": entity})
         for k, ln in enumerate(lines, start=1):
             seq["line"] += 1
             row = {"id": k, "uniquekey": seq["line"], "transaction": tid,
@@ -410,7 +410,7 @@ def netsuite(w: World) -> None:
                    "netamount": ln.get("foreignamount"),
                    "location": int(ln["location"]) if ln.get("location") else None,
                    "createdfrom": created_from, "memo": None, "itemtype": "InvtPart",
-                   "isclosed": "F", "units": None, "entity": entity}
+                   "isclosed": "F", "iscogs": "F", "units": None, "entity": entity}
             t["transactionline"].append(row)
             if created_from:
                 t["previoustransactionlinelink"].append({
@@ -426,8 +426,8 @@ def netsuite(w: World) -> None:
                 "linesequencenumber": len(lines) + 1, "mainline": "F", "taxline": "T",
                 "item": None, "quantity": None, "rate": None, "foreignamount": tax,
                 "netamount": tax, "location": None, "createdfrom": created_from,
-                "memo": "VAT 20%", "itemtype": "TaxItem", "isclosed": "F", "units": None,
-                "entity": entity})
+                "memo": "VAT 20%", "itemtype": "TaxItem", "isclosed": "F", "iscogs": "F",
+                "units": None, "entity": entity})
         return tid
 
     def erp_lines(spec: Spec, sign: int = 1, qty_over: dict[str, int] | None = None,

@@ -52,7 +52,7 @@ Assumptions (not settled by the docs):
      postingperiod, currency, exchangerate, foreigntotal, taxtotal, subsidiary, location,
      posting, voided), transactionline (transaction, id, uniquekey, linesequencenumber,
      mainline, taxline, item, quantity, quantityshiprecv, rate, foreignamount, netamount,
-     location, createdfrom, memo, itemtype, isclosed, units, entity),
+     location, createdfrom, memo, itemtype, isclosed, iscogs, units, entity),
      previoustransactionlinelink (previousdoc,
      previousline, nextdoc, nextline, linktype, previoustype, nexttype), customer, item,
      location, accountingperiod, currency, subsidiary, paymentmethod (id, name,
