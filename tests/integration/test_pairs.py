@@ -83,6 +83,31 @@ def test_an_action_the_erp_cannot_do_is_refused_and_audited_and_nothing_sent(
         assert [e.outcome for e in audit.entries(action="requeue_posting")] == ["refused"]
 
 
+def test_an_erp_with_no_writer_refuses_writes_with_its_reason(tmp_path) -> None:
+    """NetSuite is read-only so far: fix reference and re-queue are refused by the service
+    (so the CLI and bulk paths too) saying its API cannot, and what to do there instead;
+    nothing is sent, the refusal is audited."""
+    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
+                          erp="netsuite")
+    try:
+        act = Actions(session, audit_path=tmp_path / "audit.sqlite3",
+                      triage_path=tmp_path / "triage.sqlite3", operator="op")
+        loaded = session.refresh()
+        missing = next(f for f in loaded.report.findings
+                       if f.code is Code.CREDIT_NOTE_MISSING and not f.delay)
+        assert "NetSuite" in (missing.todo or "") and "Refund" in (missing.todo or "")
+        plan = act.plan_requeue(loaded, missing.return_ref)
+        assert not plan.allowed and "API cannot do this" in (plan.refusal or "")
+        unlinked = next(f for f in loaded.report.findings
+                        if f.code is Code.ERP_RECORD_UNLINKED)
+        plan = act.plan_fix_reference(loaded, unlinked.return_ref, "R-100001")
+        assert not plan.allowed and "API cannot do this" in (plan.refusal or "")
+        assert act.apply(plan).ok is False
+        assert session.sandbox.erp.writes_json() == b"[]"
+    finally:
+        session.close()
+
+
 def test_the_return_screen_does_not_offer_what_the_erp_cannot_do() -> None:
     screen = ReturnScreen.__new__(ReturnScreen)  # only the binding check, no layout
     screen.erp_can = lambda action: action == "fix_reference"
