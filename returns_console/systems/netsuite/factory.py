@@ -24,6 +24,7 @@ def open_connector(c: Connection) -> NetSuiteConnector:
             location_key=o.location_key,
             mapping=MappingSettings(
                 inspection_evidence=o.inspection_evidence,
+                advanced_receiving=o.advanced_receiving,
                 fee_items=_folded(o.fee_items), shipping_items=_folded(o.shipping_items),
                 discount_item_types=_folded(o.discount_item_types),
                 ignored_item_types=_folded(o.ignored_item_types),

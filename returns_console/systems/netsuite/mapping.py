@@ -79,6 +79,9 @@ def voided(doc: NsDocument) -> bool:
 @dataclass(frozen=True, slots=True)
 class MappingSettings:
     inspection_evidence: str = "receipt"
+    #: The account receives returns with item receipts (Advanced Receiving, §4.3); off,
+    #: the credit memo or cash refund receives them.
+    advanced_receiving: bool = True
     fee_items: frozenset[str] = frozenset({"fee-return"})
     shipping_items: frozenset[str] = frozenset({"shipping"})
     discount_item_types: frozenset[str] = frozenset({"discount"})
@@ -286,6 +289,11 @@ class Assembler:
         credits = sorted(group.credits, key=lambda d: (d.day or date.max, d.number))
         notes = [self.credit_note(d, raw_ref[d.id]) for d in credits]
         lead = next((n for n in notes if n.status == "posted"), None)
+        receipt_word = "item receipt"
+        if not receipts and not self.s.advanced_receiving and lead is not None:
+            # Without Advanced Receiving the refund receives the goods: one step (§5.1).
+            receipts = [d for d in credits if d.id == lead.id]
+            receipt_word = "received by the refund (no Advanced Receiving)"
         stages: dict[Stage, StageView] = {}
         state: ReturnOrderState | None = None
         if ra is not None:
@@ -297,7 +305,7 @@ class Assembler:
             first = receipts[0]
             received = StageView(status=StageStatus.DONE, at=_when(first),
                                  record_ids=tuple(r.number for r in receipts),
-                                 detail="item receipt", raw_ref=raw_ref[first.id])
+                                 detail=receipt_word, raw_ref=raw_ref[first.id])
             stages[Stage.RECEIVED] = received
             if self.s.inspection_evidence == "receipt":
                 stages[Stage.INSPECTED] = StageView(

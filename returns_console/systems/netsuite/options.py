@@ -36,6 +36,9 @@ class NetSuiteOptions(SystemOptions):
     max_concurrency: int = Field(2, ge=1, le=20, description=(
         "Requests in flight at once: the account's concurrency limit is shared by every "
         "integration (5 on a development account), so leave it headroom"))
+    advanced_receiving: bool = Field(True, description=(
+        "The account receives returns with item receipts (the Advanced Receiving feature); "
+        "false: the credit memo or cash refund made from the RA receives the goods"))
     inspection_evidence: Literal["receipt", "none"] = Field("receipt", description=(
         "NetSuite decides each unit's fate on the item receipt (its Restock box): "
         "`receipt` counts the receipt as the inspection, `none` reads no inspection"))

@@ -148,7 +148,8 @@ class ShopifyConnector:
         crowded = [i for i, node in found.items() if _has_more(node, _MORE[name])]
         for return_id in crowded:
             alone = {"core": q.return_core(q.ALONE),
-                     "dispositions": q.return_dispositions(q.RFOS, q.ALONE),
+                     "dispositions": q.return_dispositions(q.RFOS, q.ALONE,
+                                                           q.ALONE_DELIVERIES),
                      "refunds": q.return_refunds(q.REFUNDS, q.ALONE, q.TRANSACTIONS)}[name]
             reply = await self.gql.execute(q.by_ids(alone), {"ids": [return_id]})
             for node in reply.data.get("nodes") or ():

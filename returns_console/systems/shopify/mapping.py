@@ -154,21 +154,25 @@ def _inspected(r: ShopifyReturn, dispositions: list[Disposition],
 
 
 def _in_transit(r: ShopifyReturn, received: bool, ids: tuple[str, ...]) -> StageView | None:
-    """From the first return label (§3.5 reverse deliveries): the parcel may set off from
-    then; Shopify gives no carrier events, so it is in transit until something is received
-    or the return is closed. No label: nothing to say (not started)."""
-    labels = [as_utc(d.deliverable.label.createdAt) for rfo in r.reverseFulfillmentOrders.nodes
-              for d in rfo.reverseDeliveries.nodes
-              if d.deliverable is not None and d.deliverable.label is not None]
+    """From the return's reverse deliveries (§3.5): a label, or a tracking number the
+    customer gave for a parcel sent another way, means the parcel is on its way (from the
+    first label's date; a tracking number has none, so from the approval). Shopify gives
+    no carrier events: in transit until something is received or the return is closed.
+    Neither: nothing to say (not started)."""
     if r.status in _REFUSED:
         return StageView(status=StageStatus.NOT_APPLICABLE, record_ids=ids, detail=r.status)
-    first = min((at for at in labels if at is not None), default=None)
+    shipped = [d.deliverable for rfo in r.reverseFulfillmentOrders.nodes
+               for d in rfo.reverseDeliveries.nodes if d.deliverable is not None]
+    labels = [at for d in shipped if d.label is not None
+              and (at := as_utc(d.label.createdAt)) is not None]
+    tracked = any(d.tracking is not None and d.tracking.number for d in shipped)
+    first = min(labels, default=None) or (as_utc(r.requestApprovedAt) if tracked else None)
     if first is None:
         return None
     if received or r.status == "CLOSED":
         return StageView(status=StageStatus.DONE, at=first, record_ids=ids, detail="label")
     return StageView(status=StageStatus.PENDING, at=first, record_ids=ids,
-                     detail="label created")
+                     detail="label created" if labels else "tracking given")
 
 
 def _conditions(dispositions: list[tuple[str | None, Disposition]],

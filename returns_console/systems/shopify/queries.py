@@ -33,8 +33,10 @@ MAX_QUERY_COST = 1000
 LINES = 10
 RFOS = 2
 #: Reverse deliveries (a label and its tracking) read per reverse fulfillment order: the
-#: first says when the parcel could set off (the in-transit stage).
+#: first says when the parcel could set off (the in-transit stage); a return with more is
+#: read again alone with `ALONE_DELIVERIES`.
 DELIVERIES = 1
+ALONE_DELIVERIES = 5
 REFUNDS = 2
 REFUND_LINES = 5
 TRANSACTIONS = 3
@@ -69,7 +71,8 @@ def return_core(lines: int = LINES) -> str:
     }}"""
 
 
-def return_dispositions(rfos: int = RFOS, lines: int = LINES) -> str:
+def return_dispositions(rfos: int = RFOS, lines: int = LINES,
+                        deliveries: int = DELIVERIES) -> str:
     return f"""
     id
     reverseFulfillmentOrders(first: {rfos}) {{
@@ -83,7 +86,7 @@ def return_dispositions(rfos: int = RFOS, lines: int = LINES) -> str:
           }}
           pageInfo {{ hasNextPage }}
         }}
-        reverseDeliveries(first: {DELIVERIES}) {{
+        reverseDeliveries(first: {deliveries}) {{
           nodes {{
             id
             deliverable {{
@@ -92,6 +95,7 @@ def return_dispositions(rfos: int = RFOS, lines: int = LINES) -> str:
               }}
             }}
           }}
+          pageInfo {{ hasNextPage }}
         }}
       }}
       pageInfo {{ hasNextPage }}

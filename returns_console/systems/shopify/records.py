@@ -91,10 +91,15 @@ class Label(_Record):
     createdAt: datetime
 
 
+class Tracking(_Record):
+    number: str | None = None
+
+
 class Deliverable(_Record):
     """A `ReverseDeliveryShippingDeliverable` (the union's only member in 2026-07)."""
 
     label: Label | None = None
+    tracking: Tracking | None = None
 
 
 class ReverseDelivery(_Record):
