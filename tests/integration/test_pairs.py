@@ -4,6 +4,7 @@ is refused below the UI (CLI and bulk paths included) and never offered on scree
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -83,10 +84,10 @@ def test_an_action_the_erp_cannot_do_is_refused_and_audited_and_nothing_sent(
         assert [e.outcome for e in audit.entries(action="requeue_posting")] == ["refused"]
 
 
-def test_an_erp_with_no_writer_refuses_writes_with_its_reason(tmp_path) -> None:
-    """NetSuite is read-only so far: fix reference and re-queue are refused by the service
-    (so the CLI and bulk paths too) saying its API cannot, and what to do there instead;
-    nothing is sent, the refusal is audited."""
+def test_netsuite_refuses_a_requeue_with_its_reason_and_fixes_a_reference(tmp_path) -> None:
+    """NetSuite's writer changes links only so far: a re-queue is refused by the service (so
+    the CLI and bulk paths too) saying its API cannot, with what to do there instead, and
+    nothing is sent; a fixed reference is one PATCH of the link field, audited."""
     session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
                           erp="netsuite")
     try:
@@ -98,12 +99,20 @@ def test_an_erp_with_no_writer_refuses_writes_with_its_reason(tmp_path) -> None:
         assert "NetSuite" in (missing.todo or "") and "Refund" in (missing.todo or "")
         plan = act.plan_requeue(loaded, missing.return_ref)
         assert not plan.allowed and "API cannot do this" in (plan.refusal or "")
+        assert not act.apply(plan).ok and session.sandbox.erp.writes_json() == b"[]"
+
         unlinked = next(f for f in loaded.report.findings
                         if f.code is Code.ERP_RECORD_UNLINKED)
-        plan = act.plan_fix_reference(loaded, unlinked.return_ref, "R-100001")
-        assert not plan.allowed and "API cannot do this" in (plan.refusal or "")
-        assert act.apply(plan).ok is False
-        assert session.sandbox.erp.writes_json() == b"[]"
+        right = unlinked.return_ref[:-1]  # the plant's typo: one digit too many
+        plan = act.plan_fix_reference(loaded, unlinked.return_ref, right)
+        assert plan.allowed, plan.refusal
+        assert act.apply(plan).ok
+        sent = json.loads(session.sandbox.erp.writes_json())
+        assert [(w["method"], w["body"], w["status"]) for w in sent] == [
+            ("PATCH", {"otherRefNum": right}, 204)]
+        with AuditLog(tmp_path / "audit.sqlite3") as audit:
+            assert [e.outcome for e in audit.entries(action="fix_reference")] == [
+                "pending", "succeeded"]
     finally:
         session.close()
 

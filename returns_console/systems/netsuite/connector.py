@@ -73,7 +73,7 @@ _HEADER = ("id", "type", "tranid", "status", "statustext", "createddate",
 class NetSuiteSettings:
     def __init__(self, *, base_url: str, account_id: str, client_id: str, certificate_id: str,
                  private_key: SecretStr | str, token_url: str = "",
-                 scope: str = "rest_webservices", link_column: str = "otherrefnum",
+                 scope: str = "rest_webservices", link_field: str = "otherRefNum",
                  history_days: int = 365, page_size: int = 1000, max_concurrency: int = 2,
                  reason_list: str = "customlist_return_reason", location_key: str = "name",
                  mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
@@ -84,7 +84,9 @@ class NetSuiteSettings:
         self.private_key = private_key
         self.token_url = token_url or f"{self.base_url}{TOKEN_PATH}"
         self.scope = scope
-        self.link_column = link_column
+        #: The body field that carries the link (REST), and its SuiteQL column.
+        self.link_field = link_field
+        self.link_column = link_field.lower()
         self.history_days = history_days
         self.page_size = page_size
         self.max_concurrency = max_concurrency

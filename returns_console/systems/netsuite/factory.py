@@ -18,7 +18,7 @@ def open_connector(c: Connection) -> NetSuiteConnector:
         NetSuiteSettings(
             base_url=c.base_url, account_id=o.account_id, client_id=o.client_id,
             certificate_id=o.certificate_id, private_key=c.secret("private_key"),
-            token_url=o.token_url, scope=o.scope, link_column=o.link_column,
+            token_url=o.token_url, scope=o.scope, link_field=o.link_field,
             history_days=o.history_days, page_size=o.page_size,
             max_concurrency=o.max_concurrency, reason_list=o.reason_list,
             location_key=o.location_key,

@@ -40,14 +40,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...sandbox.faults import Faults
-from .simulator_suiteql import ColumnType, SuiteQLEndpoint, SuiteQLEngine, error_response
+from .simulator_suiteql import (
+    MALFORMED,
+    ColumnType,
+    SuiteQLEndpoint,
+    SuiteQLEngine,
+    error_response,
+)
 
 ACCOUNT_ID = "1234567_SB1"
 CLIENT_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 CERTIFICATE_ID = "Xk3sandboxCertificateId0000000000000000000"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+RECORD_PATH = "/services/rest/record/v1/{kind}/{ident}"
+#: REST record ids (§4.1; case-insensitive in URLs) and their SuiteQL transaction types.
+RECORD_TYPES = {"returnauthorization": "RtnAuth", "itemreceipt": "ItemRcpt",
+                "creditmemo": "CustCred", "cashrefund": "CashRfnd", "salesorder": "SalesOrd",
+                "invoice": "CustInvc"}
+#: Body fields a PATCH may change here, and their SuiteQL columns (§6.1).
+PATCHABLE = {"otherRefNum": "otherrefnum", "externalId": "externalid", "memo": "memo",
+             "custbody_return_ref": "custbody_return_ref"}
+SECRET_HEADERS = frozenset({"authorization", "cookie"})
 TOKEN_SECONDS = 3600
+#: Where the record service's self links point (the account's REST host, §1.1).
+RECORDS_HREF = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/record/v1"
 _ORDER_DAYS_BEFORE = 10
 LOCAL_CURRENCY = "GBP"
 SHIPPING_ITEM = "SHIPPING"
@@ -454,13 +471,17 @@ class NetSuiteSimulator:
         self.requests = 0
         self.token_requests = 0
         self.endpoint = SuiteQLEndpoint(account.engine)
-        #: Writes received (none are served yet: the record service is to come).
+        #: Every write request received (method, path below the mount, query, headers but
+        #: credentials, JSON body, the status answered), oldest first.
         self.writes: list[dict[str, Any]] = []
+        #: How the next writes fail: (status, after), consumed one per write.
+        self._failures: list[tuple[int, bool]] = []
 
     def app(self) -> Starlette:
         return Starlette(routes=[
             Route(TOKEN_PATH, self._token, methods=["POST"]),
             Route(SUITEQL_PATH, self._suiteql, methods=["POST"]),
+            Route(RECORD_PATH, self._record, methods=["GET", "PATCH"]),
             Route("/services/rest/{rest:path}", self._not_simulated,
                   methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ])
@@ -497,15 +518,131 @@ class NetSuiteSimulator:
         return cleared
 
     def bump(self, entity: str, record_id: str) -> dict[str, Any]:
+        """Someone else saves the record (same values): its lastModifiedDate moves."""
+        kind = RECORD_TYPES.get(entity.lower())
         rows = self.account.engine.rows("transaction", id=int(record_id)) \
-            if record_id.isdigit() else []
-        if not rows:
+            if record_id.isdigit() and kind else []
+        if not rows or rows[0]["type"] != kind:
             raise KeyError(f"no {entity} {record_id}")
-        self.account.touch(int(record_id), datetime.now(UTC))
-        return self.account.engine.rows("transaction", id=int(record_id))[0]
+        self._modified(int(record_id))
+        return self._rest(self.account.engine.rows("transaction", id=int(record_id))[0],
+                          entity)
 
     def fail_writes(self, count: int = 1, *, status: int = 503, after: bool = False) -> None:
-        """No write is served yet, so none can fail."""
+        """The next `count` writes fail with `status`: before anything is done, or (`after`)
+        once the change is made, as when the answer is lost on the way back."""
+        self._failures.extend([(status, after)] * max(0, count))
+
+    def _modified(self, ident: int) -> None:
+        """lastModifiedDate moves to now, and always forward (its resolution is a second)."""
+        row = self.account.engine.rows("transaction", id=ident)[0]
+        before = _moment(str(row["lastmodifieddate"]).replace(" ", "T") + "Z")
+        now = max(datetime.now(UTC).replace(microsecond=0), before + timedelta(seconds=1))
+        self.account.touch(ident, now)
+
+    # -- the record service (§1.1, §6.1) -------------------------------------------------
+
+    def _rest(self, row: dict[str, Any], entity: str) -> dict[str, Any]:
+        """A transaction as the REST record service sends it (camelCase, references as
+        objects, datetimes ISO 8601 UTC: §4, §6.1); lines are links only (§8 S4)."""
+        ident = str(row["id"])
+        kind = row["type"]
+        def day(value: Any) -> str | None:
+            return str(value) if value is not None else None
+        def stamp_iso(value: Any) -> str | None:
+            return str(value).replace(" ", "T") + "Z" if value is not None else None
+        body: dict[str, Any] = {
+            "links": [{"rel": "self", "href": f"{RECORDS_HREF}/{entity}/{ident}"}],
+            "id": ident, "tranId": row.get("tranid"),
+            "tranDate": day(row.get("trandate")),
+            "createdDate": stamp_iso(row.get("createddate")),
+            "lastModifiedDate": stamp_iso(row.get("lastmodifieddate")),
+            "status": {"id": row.get("status"),
+                       "refName": STATUS_TEXT.get(kind, {}).get(str(row.get("status")),
+                                                                 row.get("status"))},
+            "otherRefNum": row.get("otherrefnum"), "externalId": row.get("externalid"),
+            "memo": row.get("memo"), "custbody_return_ref": row.get("custbody_return_ref"),
+            "item": {"links": [{"rel": "self",
+                                "href": f"{RECORDS_HREF}/{entity}/{ident}/item"}]},
+        }
+        if row.get("entity") is not None:
+            body["entity"] = {"id": str(row["entity"])}
+        return {k: v for k, v in body.items() if v is not None}
+
+    def _journal(self, request: Request, body: bytes, status: int) -> None:
+        try:
+            parsed: Any = json.loads(body, parse_float=Decimal) if body else None
+        except ValueError:
+            parsed = body.decode(errors="replace")
+        mount = request.scope.get("root_path", "").rstrip("/")
+        self.writes.append({
+            "method": request.method, "path": request.url.path.removeprefix(mount),
+            "query": dict(request.query_params),
+            "headers": {k: v for k, v in request.headers.items()
+                        if k.lower() not in SECRET_HEADERS},
+            "body": parsed, "status": status})
+
+    async def _record(self, request: Request) -> Response:
+        self.requests += 1
+        if not self._authorised(request):
+            return _unauthorised(self.account_id)
+        fault = await self.faults.before(request, _server_error, _concurrency)
+        if fault is not None:
+            return fault
+        entity = request.path_params["kind"]
+        kind = RECORD_TYPES.get(entity.lower())
+        ident = request.path_params["ident"]
+        rows = self.account.engine.rows("transaction", id=int(ident)) \
+            if ident.isdigit() and kind else []
+        if request.method == "GET":
+            if not rows or rows[0]["type"] != kind:
+                return error_response(404, "NONEXISTENT_ID", "Record does not exist.",
+                                      title="Not Found")
+            record = self._rest(rows[0], entity)
+            fields = request.query_params.get("fields")
+            if fields:
+                wanted = {f.strip() for f in fields.split(",")} | {"links"}
+                record = {k: v for k, v in record.items() if k in wanted}
+            return JSONResponse(record)
+        raw = await request.body()
+        status, response = self._patch(request, rows, kind, entity, raw)
+        self._journal(request, raw, status)
+        return response
+
+    def _patch(self, request: Request, rows: list[dict[str, Any]], kind: str | None,
+               entity: str, raw: bytes) -> tuple[int, Response]:
+        if not rows or rows[0]["type"] != kind:
+            return 404, error_response(404, "NONEXISTENT_ID", "Record does not exist.",
+                                       title="Not Found")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not body:
+            return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
+        unknown = [k for k in body if k not in PATCHABLE]
+        if unknown and request.headers.get("x-netsuite-propertynamevalidation",
+                                           "warning").lower() == "error":
+            return 400, error_response(
+                400, "INVALID_CONTENT", f"Error while accessing a resource. Invalid field "
+                f"name: {unknown[0]}", title="Bad Request", path=unknown[0])
+        values = {PATCHABLE[k]: v for k, v in body.items() if k in PATCHABLE}
+        if any(v is not None and not isinstance(v, str) for v in values.values()):
+            return 400, error_response(400, "INVALID_FLD_VALUE", "You have entered an "
+                                       "Invalid Field Value for a text field.",
+                                       title="Bad Request")
+        failure = self._failures.pop(0) if self._failures else None
+        if failure is not None and not failure[1]:
+            return failure[0], _server_error_status(failure[0])
+        ident = int(rows[0]["id"])
+        self.account.engine.update("transaction", {"id": ident}, values)
+        self._modified(ident)
+        if failure is not None:
+            return failure[0], _server_error_status(failure[0])
+        mount = request.scope.get("root_path", "").rstrip("/")
+        location = (f"{request.url.scheme}://{request.url.netloc}{mount}"
+                    f"/services/rest/record/v1/{entity}/{ident}")
+        return 204, Response(status_code=204, headers={"Location": location})
 
     # -- OAuth 2.0 client credentials (§2.1, §2.2) ---------------------------------------
 
@@ -603,6 +740,12 @@ def _unauthorised(account_id: str) -> Response:
         f'Bearer realm="{account_id}", error="invalid_token", '
         'error_description="Invalid login attempt."')
     return response
+
+
+def _server_error_status(status: int) -> Response:
+    return error_response(status, "UNEXPECTED_ERROR",
+                          "An unexpected error occurred. Error ID: sandboxwrite0000",
+                          title="Internal Server Error")
 
 
 def _server_error() -> Response:

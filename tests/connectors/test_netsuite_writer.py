@@ -1,0 +1,104 @@
+"""NetSuite's writer against the sandbox's record service (docs/vendors/netsuite.md §6):
+a link PATCHed only while lastModifiedDate is as read (NetSuite documents no ETag, §6.2),
+a lost answer looked at rather than sent again, and NetSuite's refusals passed on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from returns_console.connectors.errors import ConflictError, RefusedError, ServerError
+from returns_console.connectors.http import CallLog, RetryPolicy
+from returns_console.domain.postings import RecordRef
+from returns_console.services.connections import open_erp
+from returns_console.systems.netsuite.writer import NetSuiteWriter
+from tests.contracts import kit
+
+ONCE = RetryPolicy(attempts=1, initial=0.0, maximum=0.0, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def box():
+    return kit.sandbox("shopify", "netsuite")
+
+
+def _ra(box) -> tuple[RecordRef, dict]:
+    """A return authorization and its raw record as a check read it."""
+    profile = box.profile(kit.IN_PROCESS)
+    data, _ = kit.check(box, profile, transport=kit.in_process(box))
+    ref, raw = next((r, v) for r, v in data.erp.raw.items()
+                    if r.startswith("netsuite:returnAuthorization:"))
+    return RecordRef.parse(ref), raw
+
+
+def _writer(box) -> NetSuiteWriter:
+    profile = box.profile(kit.IN_PROCESS)
+    connector = open_erp(profile, box.secret, CallLog(), kit.in_process(box))
+    connector.http.retry = ONCE
+    return NetSuiteWriter(connector)
+
+
+def _run(box, work):
+    async def go():
+        writer = _writer(box)
+        try:
+            return await work(writer)
+        finally:
+            await writer.aclose()
+    return asyncio.run(go())
+
+
+def test_the_link_is_patched_while_the_record_is_as_read(box) -> None:
+    ref, raw = _ra(box)
+    writer = _writer(box)
+    etag = writer.token_of(raw)
+    assert etag and etag.endswith("Z")
+    box.erp.clear_writes()
+    done = _run(box, lambda w: w.set_link(ref, etag, "R-FIXED-1"))
+    assert done.record["otherRefNum"] == "R-FIXED-1" and done.etag != etag
+    sent = json.loads(box.erp.writes_json())
+    assert [(w["method"], w["path"], w["body"]) for w in sent] == [
+        ("PATCH", f"/services/rest/record/v1/returnAuthorization/{ref.id}",
+         {"otherRefNum": "R-FIXED-1"})]
+    assert sent[0]["headers"]["x-netsuite-propertynamevalidation"] == "error"
+
+
+def test_a_record_changed_since_it_was_read_is_a_conflict_and_nothing_is_sent(box) -> None:
+    ref, raw = _ra(box)
+    etag = _writer(box).token_of(raw)
+    box.erp.bump(ref.entity, ref.id)
+    box.erp.clear_writes()
+    with pytest.raises(ConflictError) as caught:
+        _run(box, lambda w: w.set_link(ref, etag, "R-FIXED-2"))
+    assert caught.value.fresh and caught.value.fresh["id"] == ref.id
+    assert "\n" not in str(caught.value)
+    assert json.loads(box.erp.writes_json()) == []
+
+
+def test_a_lost_answer_is_looked_at_not_sent_again(box) -> None:
+    ref, _ = _ra(box)
+    box.erp.clear_writes()
+    box.erp.fail_writes(1, status=503, after=True)  # made, but the answer is lost
+    done = _run(box, lambda w: w.set_link(ref, None, "R-FIXED-3"))
+    assert done.record["otherRefNum"] == "R-FIXED-3"
+    assert len(json.loads(box.erp.writes_json())) == 1
+    box.erp.fail_writes(1, status=503)  # refused before anything was done
+    with pytest.raises(ServerError):
+        _run(box, lambda w: w.set_link(ref, None, "R-FIXED-4"))
+    assert len(json.loads(box.erp.writes_json())) == 2
+
+
+def test_what_netsuite_cannot_take_is_refused_before_or_by_it(box) -> None:
+    ref, _ = _ra(box)
+    writer = _writer(box)
+    with pytest.raises(ValueError):
+        writer.describe_set_link(ref, None, "  ")
+    writer.link_field = "externalId"
+    with pytest.raises(ValueError):  # §6.1: letters, digits, _ and - only
+        writer.describe_set_link(ref, None, "RED|PO|1337")
+    with pytest.raises(ValueError):
+        writer.describe_set_link(RecordRef("netsuite", "items", "7"), None, "R-1")
+    with pytest.raises(RefusedError):
+        _run(box, lambda w: w.create_credit(None))  # type: ignore[arg-type]
