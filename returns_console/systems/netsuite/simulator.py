@@ -583,12 +583,9 @@ class NetSuiteSimulator:
             "body": parsed, "status": status})
 
     async def _record(self, request: Request) -> Response:
-        self.requests += 1
-        if not self._authorised(request):
-            return _unauthorised(self.account_id)
-        fault = await self.faults.before(request, _server_error, _concurrency)
-        if fault is not None:
-            return fault
+        refused = await self._gate(request)
+        if refused is not None:
+            return refused
         entity = request.path_params["kind"]
         kind = RECORD_TYPES.get(entity.lower())
         ident = request.path_params["ident"]
@@ -705,14 +702,17 @@ class NetSuiteSimulator:
         expires = self.tokens.get(token) if scheme.lower() == "bearer" else None
         return expires is not None and expires > time.time()
 
-    async def _suiteql(self, request: Request) -> Response:
+    async def _gate(self, request: Request) -> Response | None:
+        """Counted, then the bearer token checked, then the sandbox's faults: the answer
+        that stops the request, or None."""
         self.requests += 1
         if not self._authorised(request):
             return _unauthorised(self.account_id)
-        fault = await self.faults.before(request, _server_error, _concurrency)
-        if fault is not None:
-            return fault
-        return await self.endpoint.handle(request)
+        return await self.faults.before(request, _server_error, _concurrency)
+
+    async def _suiteql(self, request: Request) -> Response:
+        refused = await self._gate(request)
+        return refused if refused is not None else await self.endpoint.handle(request)
 
     async def _not_simulated(self, request: Request) -> Response:
         self.requests += 1
