@@ -151,3 +151,40 @@ def test_rate_limited_is_retried_as_a_429_is() -> None:
 
     assert asyncio.run(go()) == [[]]
     assert RateLimitedError.retryable
+
+
+def test_an_old_return_authorization_comes_with_a_recent_refund_made_from_it() -> None:
+    """The window is by trandate; a chain is never read without its RA (§4.8 createdfrom):
+    an RA older than the window is read when a receipt or refund made from it is in it,
+    and an old RA with nothing recent is not."""
+    from datetime import UTC, datetime, timedelta
+
+    from returns_console.systems.netsuite.simulator import NetSuiteAccount
+
+    account = NetSuiteAccount()
+    now = datetime.now(UTC).replace(microsecond=0)
+    item = account.item("TEE-BLK-M")
+    line = {"item": item, "itemtype": "InvtPart", "quantity": "-1"}
+    old = account.document("RtnAuth", now - timedelta(days=400), status="F", entity=None,
+                           link="R-OLD", lines=[dict(line)])
+    account.document("CustCred", now, status="A", entity=None, link="R-OLD",
+                     created_from=old, lines=[{**line, "quantity": "1",
+                                               "foreignamount": "10"}])
+    account.document("RtnAuth", now - timedelta(days=500), status="F", entity=None,
+                     link="R-FORGOTTEN", lines=[dict(line)])
+    app = Starlette(routes=[SuiteQLEndpoint(account.engine).route()])
+    http = HttpClient("netsuite", "http://ns.test", retry=ONCE,
+                      transport=httpx.ASGITransport(app=app), error_parser=error_text)
+    sql = SuiteQL(http, "netsuite")
+    since = (now - timedelta(days=365)).date().isoformat()
+
+    async def read() -> list[dict]:
+        try:
+            return [row async for page in sql.pages(q.documents("otherrefnum", since))
+                    for row in page]
+        finally:
+            await http.aclose()
+
+    rows = asyncio.run(read())
+    assert {(r["type"], r["link"]) for r in rows} == {("RtnAuth", "R-OLD"),
+                                                     ("CustCred", "R-OLD")}

@@ -30,7 +30,9 @@ class Query:
 
 def documents(link_column: str, since_day: str, location: str = "name") -> Query:
     """Return authorizations, their item receipts, credit memos and cash refunds, and
-    replacement sales orders, one row per line, with what each line was created from."""
+    replacement sales orders, one row per line, with what each line was created from.
+    Dated within the window, or (an RA) older but with a receipt or refund made from it
+    within the window: a chain is never read without its RA."""
     select = f"""
 SELECT t.id, t.type, t.tranid, t.status, BUILTIN.DF(t.status) AS statustext,
   TO_CHAR(t.createddate, {DATETIME}) AS createddate,
@@ -51,7 +53,11 @@ LEFT JOIN customer c ON c.id = t.entity
 LEFT JOIN currency cur ON cur.id = t.currency
 LEFT JOIN location loc ON loc.id = tl.location
 LEFT JOIN accountingperiod ap ON ap.id = t.postingperiod
-WHERE t.trandate >= TO_DATE(?, {DAY})
+WHERE (t.trandate >= TO_DATE(?, {DAY}) OR (t.type = 'RtnAuth' AND t.id IN (
+      SELECT nl.createdfrom FROM transactionline nl
+      JOIN transaction nt ON nt.id = nl.transaction
+      WHERE nt.trandate >= TO_DATE(?, {DAY})
+        AND nt.type IN ('ItemRcpt', 'CustCred', 'CashRfnd'))))
   AND (t.type IN ('RtnAuth', 'CustCred', 'CashRfnd')
     OR (t.type = 'ItemRcpt' AND t.id IN (
       SELECT rl.transaction FROM transactionline rl
@@ -61,9 +67,9 @@ WHERE t.trandate >= TO_DATE(?, {DAY})
 
     def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
         if after is None:
-            return f"{select}\nORDER BY t.id, tl.id", [since_day]
+            return f"{select}\nORDER BY t.id, tl.id", [since_day, since_day]
         return (f"{select}\n  AND (t.id > ? OR (t.id = ? AND tl.id > ?))\n"
-                "ORDER BY t.id, tl.id", [since_day, after[0], after[0], after[1]])
+                "ORDER BY t.id, tl.id", [since_day, since_day, after[0], after[0], after[1]])
 
     return Query("documents", build,
                  lambda row: (str(row.get("id", "")), str(row.get("line", ""))))
