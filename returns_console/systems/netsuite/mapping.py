@@ -313,6 +313,9 @@ class Assembler:
                     detail="restock decided on the item receipt", raw_ref=received.raw_ref)
         if self.s.inspection_evidence != "receipt":
             stages[Stage.INSPECTED] = StageView(status=StageStatus.NOT_APPLICABLE)
+        # NetSuite keeps no document for a parcel on its way, nor for the restock apart
+        # from the receipt's Restock box (its SuiteQL column is not documented, §4.3)
+        stages[Stage.IN_TRANSIT] = StageView(status=StageStatus.NOT_APPLICABLE)
         stages[Stage.RESTOCKED] = StageView(status=StageStatus.NOT_APPLICABLE)
         if lead is not None:
             stages[Stage.CREDITED] = StageView(
