@@ -44,6 +44,20 @@ class Context:
     now: datetime
     #: Display names of the systems by id (the registry's), for the findings' sentences.
     names: Mapping[str, str] = field(default_factory=dict)
+    #: SKU → (its mapping, its item number, that number as the ERP tells it apart, the
+    #: item), worked out once a run: the same SKUs come back in return after return. Not
+    #: an argument, so `dataclasses.replace` with other mappings starts it afresh.
+    resolved: dict[str, tuple[SkuMapping | None, str, str, Item | None]] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
+
+    def resolve(self, sku: str) -> tuple[SkuMapping | None, str, str, Item | None]:
+        found = self.resolved.get(sku)
+        if found is None:
+            mapping = self.mappings.sku(sku)
+            item_no = mapping.item_no if mapping else sku
+            key = self.master.item_key(item_no)
+            found = self.resolved[sku] = (mapping, item_no, key, self.master.item(item_no))
+        return found
 
 
 @dataclass(slots=True)
@@ -81,7 +95,15 @@ class ItemGroup:
     expected_uom: str | None = None
 
     def settle(self) -> None:
-        uoms = {p.mapping.erp_uom for p in self.pairs if p.mapping and p.mapping.erp_uom}
+        pairs = self.pairs
+        if len(pairs) == 1:  # the common case, without a set
+            mapping = pairs[0].mapping
+            if mapping is not None and mapping.erp_uom:
+                self.expected_uom = mapping.erp_uom
+            elif self.item is not None:
+                self.expected_uom = self.item.base_uom
+            return
+        uoms = {p.mapping.erp_uom for p in pairs if p.mapping and p.mapping.erp_uom}
         if uoms:
             self.expected_uom = min(uoms)
         elif self.item is not None:
@@ -102,6 +124,8 @@ def same_ref(a: str | None, b: str | None) -> bool:
     """Order references compare without a leading '#' and case-insensitively ("#1001" = "1001")."""
     if a is None or b is None:
         return a is b
+    if a == b:
+        return True
     return a.lstrip("#").strip().casefold() == b.lstrip("#").strip().casefold()
 
 
@@ -146,26 +170,26 @@ class CaseView:
         #: Live credit notes, the one that counts first: posted before draft, oldest first.
         self.active_credit_notes: list[CreditNote] = notes
         master = ctx.master
-        key = master.item_key
-        sku = ctx.mappings.sku
+        upper = master.items_ignore_case  # item numbers told apart upper-cased (item_key)
+        item = master.item
+        resolved, resolve = ctx.resolved, ctx.resolve
         groups: dict[str, ItemGroup] = {}
         pairs = []
         for line in p.lines:
-            mapping = sku(line.sku)
-            item_no = mapping.item_no if mapping else line.sku
-            group = groups.get(key(item_no))
+            mapping, item_no, key, found = resolved.get(line.sku) or resolve(line.sku)
+            group = groups.get(key)
             if group is None:
-                group = groups[key(item_no)] = ItemGroup(item_no, master.item(item_no), [], [])
+                group = groups[key] = ItemGroup(item_no, found, [], [])
             # A SKU no mapping resolves has no item, even if an item of that number exists.
             pair = LinePair(line, mapping, group.item if mapping else None)
             group.pairs.append(pair)
             pairs.append(pair)
         for erp_line in e.lines:
-            group = groups.get(key(erp_line.item_no))
+            item_no = erp_line.item_no
+            key = item_no.upper() if upper else item_no
+            group = groups.get(key)
             if group is None:
-                group = groups[key(erp_line.item_no)] = ItemGroup(
-                    erp_line.item_no, master.item(erp_line.item_no), [], []
-                )
+                group = groups[key] = ItemGroup(item_no, item(item_no), [], [])
             group.erp_lines.append(erp_line)
         for group in groups.values():
             group.settle()

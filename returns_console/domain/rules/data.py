@@ -74,9 +74,9 @@ def uom_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         expected = group.expected_uom
         if expected is None or not group.pairs:
             continue
-        pair = group.first
         for line in group.erp_lines:
             if line.uom and line.uom != expected:
+                pair = group.first
                 out.append(
                     v.finding(
                         Code.UOM_MISMATCH,
@@ -164,12 +164,13 @@ def external_ref_conflict(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """A credit note carrying this return's reference belongs to another order or customer."""
     if not v.active_credit_notes:
         return NONE
-    customer = v.customer()
+    customer = None
     out = []
     for cn in v.active_credit_notes:
         if cn.order_ref and v.p.order_ref and not same_ref(cn.order_ref, v.p.order_ref):
             other = f"order {cn.order_ref}"
-        elif cn.customer_ref and customer and cn.customer_ref != customer.number:
+        elif cn.customer_ref and (customer := customer or v.customer()) \
+                and cn.customer_ref != customer.number:
             other = f"customer {cn.customer_ref}"
         else:
             continue
@@ -198,12 +199,13 @@ def reason_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     if not v.ctx.master.reasons_kept:
         return NONE
     mappings, known = v.ctx.mappings, v.ctx.master.reasons
+    table = mappings.reasons
     out = []
     for pair in v.pairs:
         reason = pair.line.reason
-        if reason is None:
-            continue
-        code = mappings.code(mappings.reasons, reason)
+        if reason is None or table.get(reason) in known:
+            continue  # no reason given, or its mapped code is one the ERP has
+        code = mappings.code(table, reason)
         if code is None or code not in known:
             out.append(
                 v.finding(
@@ -238,12 +240,13 @@ def disposition_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
 def location_unmapped(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """A platform receiving location with no ERP location code."""
     mappings, known = v.ctx.mappings, v.ctx.master.locations
+    table = mappings.locations
     out = []
     for pair in v.pairs:
         location = pair.line.location
-        if location is None:
-            continue
-        code = mappings.code(mappings.locations, location)
+        if location is None or table.get(location) in known:
+            continue  # no location given, or its mapped code is one the ERP has
+        code = mappings.code(table, location)
         if code is None or code not in known:
             out.append(
                 v.finding(

@@ -62,9 +62,13 @@ def credit_before_receipt(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         at = cn.posted_at
         if at is not None and cn.status == "posted" and (refunded is None or at < refunded):
             refunded = at
-    if refunded is None or v.estage(RECEIVED).status is NOT_APPLICABLE:
+    if refunded is None:
         return NONE
     received = v.edone.get(RECEIVED)
+    if received is not None and received <= refunded:
+        return NONE  # the common case: received, then refunded
+    if v.estage(RECEIVED).status is NOT_APPLICABLE:
+        return NONE
     gap = _gap(v, CREDITED, refunded, received)
     if gap is None:
         return NONE
@@ -116,18 +120,18 @@ def closed_period(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     it there: it needs a manual journal in the open period."""
     master = v.ctx.master
     refunded_at = v.pdone.get(CREDITED)
-    posted_on = [cn.posting_date for cn in v.active_credit_notes
-                 if cn.status == "posted" and cn.posting_date]
-    draft = next((cn for cn in v.active_credit_notes if cn.status == "draft"), None)
     if refunded_at is not None:
         day = refunded_at.date()
-    elif draft is not None and draft.posting_date is not None:
-        day = draft.posting_date
     else:
-        return NONE
+        draft = next((cn for cn in v.active_credit_notes if cn.status == "draft"), None)
+        if draft is None or draft.posting_date is None:
+            return NONE
+        day = draft.posting_date
     period = master.period_for(day)
     if period is None or not period.closed:
         return NONE
+    posted_on = [cn.posting_date for cn in v.active_credit_notes
+                 if cn.status == "posted" and cn.posting_date]
     if any(master.period_for(posting_date) == period for posting_date in posted_on):
         return NONE
     booked = posted_on[0] if posted_on else None
@@ -169,15 +173,34 @@ def stage_overdue(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     """
     if v.cancelled:
         return NONE
+    # (stage, side, since, message, a delay is shown): the clocks running, then judged
+    running: list[tuple[Stage, Side, datetime | None, str, bool]] = []
+    pdone, edone = v.pdone, v.edone
+    waiting = (NOT_STARTED, PENDING)
+    transit = v.pstage(IN_TRANSIT)
+    if transit.status is PENDING and RECEIVED not in pdone:
+        running.append((IN_TRANSIT, Side.PLATFORM, transit.at, "In transit", False))
+    if (RECEIVED in pdone and INSPECTED not in pdone and CREDITED not in pdone
+            and v.pstage(INSPECTED).status in waiting):
+        running.append((INSPECTED, Side.PLATFORM, pdone[RECEIVED], "Received, not inspected",
+                        False))
+    if INSPECTED in pdone:
+        if (RECEIVED in edone and INSPECTED not in edone
+                and v.estage(INSPECTED).status in waiting):
+            running.append((INSPECTED, Side.ERP, pdone[INSPECTED],
+                            f"Inspected on the platform, not in {v.erp_name}", True))
+        if v.pstage(CREDITED).status in waiting and not v.active_credit_notes:
+            running.append((CREDITED, Side.PLATFORM, pdone[INSPECTED],
+                            "Inspected, customer not refunded", False))
+    if not running:
+        return NONE  # the common case: no clock of this rule is running
     out = []
-
-    def overdue(stage: Stage, side: Side, since: datetime | None, message: str,
-                delay_allowed: bool = False) -> None:
+    for stage, side, since, message, delay_allowed in running:
         if since is None:
-            return
+            continue
         late = v.overdue(stage, since)
         if not late and not delay_allowed:
-            return
+            continue
         elapsed = v.hours_since(since, 0)
         out.append(
             v.finding(
@@ -193,22 +216,4 @@ def stage_overdue(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 erp_value=v.estage(stage).detail or v.estage(stage).status.value,
             )
         )
-
-    pdone, edone = v.pdone, v.edone
-    waiting = (NOT_STARTED, PENDING)
-    transit = v.pstage(IN_TRANSIT)
-    if transit.status is PENDING and RECEIVED not in pdone:
-        overdue(IN_TRANSIT, Side.PLATFORM, transit.at, "In transit")
-    if (RECEIVED in pdone and INSPECTED not in pdone and CREDITED not in pdone
-            and v.pstage(INSPECTED).status in waiting):
-        overdue(INSPECTED, Side.PLATFORM, pdone[RECEIVED],
-                "Received, not inspected")
-    if INSPECTED in pdone:
-        if (RECEIVED in edone and INSPECTED not in edone
-                and v.estage(INSPECTED).status in waiting):
-            overdue(INSPECTED, Side.ERP, pdone[INSPECTED],
-                    f"Inspected on the platform, not in {v.erp_name}", delay_allowed=True)
-        if v.pstage(CREDITED).status in waiting and not v.active_credit_notes:
-            overdue(CREDITED, Side.PLATFORM, pdone[INSPECTED],
-                    "Inspected, customer not refunded")
     return out or NONE

@@ -35,9 +35,24 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
         if pairs and group.item is None:
             continue  # SKU_UNKNOWN says why
         expected_uom = group.expected_uom
+        erp_lines = group.erp_lines
+        if len(erp_lines) == 1 and len(pairs) == 1:  # the common case, decided at once
+            ln, p = erp_lines[0], pairs[0]
+            if not (expected_uom and ln.uom and ln.uom != expected_uom):
+                line, factor = p.line, (p.mapping.factor if p.mapping else None)
+                if ln.received_quantity is None:
+                    qty = line.quantity
+                elif platform_received:
+                    qty = line.quantity if line.received_quantity is None \
+                        else line.received_quantity
+                else:
+                    continue
+                mine = ln.quantity if ln.received_quantity is None else ln.received_quantity
+                if (qty if factor is None else qty * factor) == mine:
+                    continue
         ordered = received = ZERO
         any_received = clash = False
-        for ln in group.erp_lines:
+        for ln in erp_lines:
             if expected_uom and ln.uom and ln.uom != expected_uom:
                 clash = True
                 break
@@ -55,11 +70,11 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
             for p in pairs:
                 line = p.line
                 qty = line.quantity if line.received_quantity is None else line.received_quantity
-                expected += qty * p.factor
+                expected += qty * p.mapping.factor if p.mapping else qty
         else:
             erp_qty, what = ordered, "on the return order"
             for p in pairs:
-                expected += p.line.quantity * p.factor
+                expected += p.line.quantity * p.mapping.factor if p.mapping else p.line.quantity
         if expected == erp_qty:
             continue
         unit = f" {expected_uom}" if expected_uom else ""
@@ -155,6 +170,9 @@ def refund_amount_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 since=v.pstage(CREDITED).at,
             )
         ]
+    if (refund.items == credit.items and refund.shipping == credit.shipping
+            and refund.discounts == credit.discounts and refund.fees == credit.fees):
+        return NONE  # the common case, decided without a loop
     tolerance = v.ctx.policy.tolerance
     out = []
     for component, name in _NON_TAX:
@@ -173,7 +191,7 @@ def tax_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     if refund.currency != note.amounts.currency:
         return NONE  # REFUND_AMOUNT_MISMATCH names the currency
     a, b = refund.tax, note.amounts.tax
-    if abs(a - b) <= v.ctx.policy.tolerance:
+    if a == b or abs(a - b) <= v.ctx.policy.tolerance:
         return NONE
     return [_money_finding(v, Code.TAX_MISMATCH, Component.TAX, a, b, note.number or note.id)]
 
