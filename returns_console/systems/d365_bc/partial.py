@@ -160,3 +160,56 @@ def subset(links: Links, keys: set[str]) -> dict[str, list[Any] | None]:
     if invoices:
         rows[INVOICES] = invoices
     return rows
+
+
+def parts(links: Links, size: int) -> list[tuple[set[str], dict[str, list[Any] | None]]]:
+    """Every key the batch's documents count under, in parts of `size` keys, each with the
+    records its views are made of: for each part what `subset` would choose for its keys,
+    found in one pass over the records. A record that may count under keys of several
+    parts goes into each of them."""
+    of_key: dict[str, int] = {}
+
+    def placed(keys: set[str]) -> set[int]:
+        found = set()
+        for key in sorted(keys):  # a key's part does not depend on set iteration order
+            part = of_key.get(key)
+            if part is None:
+                part = of_key[key] = len(of_key) // size
+            found.add(part)
+        return found
+
+    documents: list[tuple[str, Any, set[int]]] = []
+    for name, records in links.by_set.items():
+        if name in MASTER_SETS:
+            continue
+        for record in records:
+            keys = own_keys(record) if name == INVOICES else links.keys(name, record)
+            documents.append((name, record, placed(keys)))
+    count = -(-len(of_key) // size)
+    out: list[tuple[set[str], dict[str, list[Any] | None]]] = [
+        (set(), {"locations": links.by_set.get("locations", [])}) for _ in range(count)]
+    for key, part in of_key.items():
+        out[part][0].add(key)
+    #: the parts whose credit memos name an invoice, by the invoice's id or `#number`
+    named: defaultdict[str, set[int]] = defaultdict(set)
+    for name, record, where in documents:
+        if name == INVOICES:
+            continue
+        for part in where:
+            _add(out[part][1], name, record)
+        if name == MEMOS:
+            for link in _invoice_links(record):
+                named[link] |= where
+    for name, record, where in documents:
+        if name == INVOICES:
+            for part in sorted(where | named.get(_text(record, "id").casefold(), set())
+                               | named.get("#" + _text(record, "number"), set())):
+                _add(out[part][1], name, record)
+    return out
+
+
+def _add(rows: dict[str, list[Any] | None], name: str, record: Any) -> None:
+    chosen = rows.get(name)
+    if chosen is None:
+        chosen = rows[name] = []
+    chosen.append(record)
