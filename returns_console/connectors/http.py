@@ -344,6 +344,10 @@ class HttpClient:
             try:
                 response = await self.client.send(request)
                 await response.aread()
+                # httpx's response and its stream refer to each other: a cycle only the
+                # collector frees, which a bulk read pauses (domain/memory.py), so every
+                # body read would stay in memory until the read ends. The body is read.
+                response.stream = _READ
             except (httpx.LocalProtocolError, UnicodeEncodeError):
                 # Never quote the header: it is most likely a credential.
                 self._record(method, shown, None, started, attempt, "unsendable header",
@@ -483,6 +487,10 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     if "Connection refused" in text or "ConnectError" in type(exc).__name__:
         return "connection refused" if "refused" in text.lower() else text
     return text
+
+
+#: What a response's stream is once its body is read (see `_timed`).
+_READ = httpx.ByteStream(b"")
 
 
 def decode_json(content: bytes | str) -> Any:
