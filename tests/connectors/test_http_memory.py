@@ -7,7 +7,7 @@ at 10,000 returns) stayed in memory until the read ended.
 
 from __future__ import annotations
 
-import gc
+import weakref
 
 import httpx
 
@@ -17,8 +17,12 @@ from returns_console.domain.memory import gc_paused
 
 async def test_responses_read_while_the_collector_is_paused_are_freed_by_reference_count(
         ) -> None:
+    made: list[weakref.ref[httpx.Response]] = []
+
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"value": [{"id": n} for n in range(100)]})
+        response = httpx.Response(200, json={"value": [{"id": n} for n in range(100)]})
+        made.append(weakref.ref(response))
+        return response
 
     http = HttpClient("d365_bc", "https://bc.example.test/api",
                       transport=httpx.MockTransport(answer))
@@ -26,7 +30,8 @@ async def test_responses_read_while_the_collector_is_paused_are_freed_by_referen
         with gc_paused():
             for _ in range(5):
                 assert len((await http.get_json("/items"))["value"]) == 100
-            alive = [o for o in gc.get_objects() if isinstance(o, httpx.Response)]
+            alive = [ref for ref in made if ref() is not None]
     finally:
         await http.aclose()
+    assert len(made) == 5
     assert alive == []
