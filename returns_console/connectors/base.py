@@ -150,8 +150,12 @@ class ReturnsPlatform(Protocol):
 class Erp(Protocol):
     system: str
 
-    async def fetch_records(self, *, updated_since: datetime | None = None) -> ErpBatch:
-        """Return orders, receipts, credit notes and master data, keyed by link key."""
+    async def fetch_records(self, *, updated_since: datetime | None = None,
+                            keep_pages: bool = True) -> ErpBatch:
+        """Return orders, receipts, credit notes and master data, keyed by link key.
+        `keep_pages`: a full read may keep its response bodies for the cache
+        (`ErpBatch.pages`); a caller that writes no cache says False, and they are let go
+        page by page."""
         ...
 
     async def check_connection(self) -> str: ...

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from .. import systems
@@ -147,7 +148,9 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
 
         async def erp_side() -> ErpBatch:
             try:
-                batch = await _incremental(erp.fetch_records, erp.merge, earlier_e, keep_e)
+                # the response bodies are kept only for a cache that takes them as they are
+                fetch = partial(erp.fetch_records, keep_pages=keep_e is not None)
+                batch = await _incremental(fetch, erp.merge, earlier_e, keep_e)
             except BaseException:
                 if not erp_refs.done():  # not known: look-ups wait for the next refresh
                     erp_refs.set_result(None)

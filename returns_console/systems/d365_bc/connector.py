@@ -579,7 +579,7 @@ class BusinessCentralConnector:
         return await self.fetch_records(link=link)
 
     async def fetch_records(self, *, updated_since: datetime | None = None,
-                            link: str | None = None) -> ErpBatch:
+                            link: str | None = None, keep_pages: bool = True) -> ErpBatch:
         fetched_at = datetime.now(UTC)
         company = await self._company_id()
         base = f"companies({company})"
@@ -619,7 +619,7 @@ class BusinessCentralConnector:
         async def read(name: str, params: dict[str, str]) -> list[Any] | None:
             try:
                 return await self._read(f"{base}/{name}", params, checker(name),
-                                        bodies.setdefault(name, []))
+                                        bodies.setdefault(name, []) if keep_pages else None)
             except NotFoundError:
                 if name in optional:
                     return None
@@ -666,13 +666,13 @@ class BusinessCentralConnector:
                                              sets=dict.fromkeys(by_id, "salesInvoices"))
             extra = [r for part in found.values() for r in part or ()]
             invoices += extra
-            if extra and since is None and link is None:
+            if extra and since is None and link is None and keep_pages:
                 bodies.setdefault("salesInvoices", []).append(
                     json_text({"value": extra}).encode())
         rows["salesInvoices"] = invoices
         self._remember_locations(rows.get("locations"), complete=since is None)
         batch = _Assembler(self.settings, fetched_at, since, checked).assemble(rows)
-        if since is None and link is None:
+        if since is None and link is None and keep_pages:
             batch.pages = [(name, body) for name, kept in bodies.items() for body in kept]
         if since is not None and link is None:
             batch.present = present

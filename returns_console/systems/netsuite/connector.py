@@ -120,7 +120,8 @@ class NetSuiteConnector:
 
     # -- reads ---------------------------------------------------------------------------
 
-    async def fetch_records(self, *, updated_since: datetime | None = None) -> ErpBatch:
+    async def fetch_records(self, *, updated_since: datetime | None = None,
+                            keep_pages: bool = True) -> ErpBatch:
         """Every return document within `history_days` and the master data. NetSuite's
         `lastmodifieddate` moves when a later document is applied to one (§3.4), and a
         deleted one leaves no row: a refresh reads the window again (`updated_since` is
