@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .codes import Action, Code, Stage, StageStatus
-from .model import ReturnCase
-from .postings import CreditLine, CreditRequest, DocumentKind
+from .model import ErpView, ReturnCase
+from .postings import CreditLine, CreditRequest, DocumentKind, ReturnDocument
 from .reference import DispositionMapping, ErpMaster, Mappings, SkuMapping
 
 #: Mapping table per code kind (Mappings attribute).
@@ -390,7 +390,8 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
         link=p.return_ref, customer_ref=customer, currency=refund.currency, lines=tuple(lines),
         order_ref=p.order_ref, shipping=refund.shipping, fees=refund.fees,
         payment_method=(mappings.code(mappings.payment_methods, p.refund_method)
-                        if p.refund_method else None))
+                        if p.refund_method else None),
+        source=_return_document(e))
     changes = [f"new credit memo {p.return_ref} for customer {customer}, "
                f"{refund.total:,.2f} {refund.currency}"]
     changes += [f"  {ln.item_no} x {ln.quantity}{' ' + ln.uom if ln.uom else ''}"
@@ -402,6 +403,18 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
                 after={"link": p.return_ref, "lines": len(lines),
                        "total": f"{refund.total:f}", "currency": refund.currency},
                 credit=credit)
+
+
+def _return_document(e: ErpView) -> ReturnDocument | None:
+    """The ERP's return order for this return, as read (None: it has none)."""
+    order = e.stages.get(Stage.AUTHORISED)
+    if order is None or order.raw_ref is None or order.status is not StageStatus.DONE:
+        return None
+    received = e.stages.get(Stage.RECEIVED)
+    return ReturnDocument(
+        raw_ref=order.raw_ref, number=order.record_ids[0] if order.record_ids else None,
+        state=e.return_order_state,
+        received=received is not None and received.status is StageStatus.DONE)
 
 
 def _customer_by_email(master: ErpMaster, email: str | None) -> str | None:

@@ -23,6 +23,22 @@ class CreditLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnDocument:
+    """The ERP's own document for the return (its return order), as the check read it:
+    an ERP that makes a credit from it (rather than standalone) needs to know which, and
+    whether it can (its writer decides)."""
+
+    #: The raw_ref the connector gave it ("system:set:id").
+    raw_ref: str
+    #: Its number as people see it.
+    number: str | None = None
+    #: The console's word for its state (`ReturnOrderState`: "on_hold" awaits approval).
+    state: str | None = None
+    #: Whether the ERP has received goods against it.
+    received: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CreditRequest:
     """A credit note for one return, built from the platform's view."""
 
@@ -38,6 +54,8 @@ class CreditRequest:
     fees: Decimal = Decimal(0)
     payment_method: str | None = None
     reason: str | None = None
+    #: The return's own ERP document, where there is one.
+    source: ReturnDocument | None = None
 
 
 class DocumentKind(StrEnum):

@@ -191,7 +191,10 @@ class Actions:
             plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
             if not plan.allowed or plan.credit is None:
                 return plan
-            request = writer.describe_create_credit(plan.credit)
+            try:
+                request = writer.describe_create_credit(plan.credit)
+            except ValueError as exc:  # what this ERP needs first, in its own words
+                return refused(Action.REQUEUE_POSTING, plan.target, str(exc), **plan.parameters)
         finally:
             _close(writer)
         return replace(plan, request=request)

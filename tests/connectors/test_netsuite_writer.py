@@ -100,5 +100,89 @@ def test_what_netsuite_cannot_take_is_refused_before_or_by_it(box) -> None:
         writer.describe_set_link(ref, None, "RED|PO|1337")
     with pytest.raises(ValueError):
         writer.describe_set_link(RecordRef("netsuite", "items", "7"), None, "R-1")
-    with pytest.raises(RefusedError):
-        _run(box, lambda w: w.create_credit(None))  # type: ignore[arg-type]
+
+
+# -- re-queue: a credit memo transformed from the return authorization (§5.2) -------------
+
+
+@pytest.fixture
+def credit_box():
+    return kit.sandbox_planting("shopify", "netsuite", ["CREDIT_NOTE_MISSING"])
+
+
+def _missing_credit(box):
+    """A CreditRequest for a return the platform refunded and NetSuite has not credited, as
+    the service plans it (the RA approved and received)."""
+    from returns_console.domain.actions import plan_requeue_credit
+    from returns_console.domain.codes import Code
+    from returns_console.services.demo import demo_mappings
+
+    profile = box.profile(kit.IN_PROCESS)
+    data, report = kit.check(box, profile, transport=kit.in_process(box))
+    found = next(f for f in report.findings
+                 if f.code is Code.CREDIT_NOTE_MISSING and not f.delay)
+    case = next(c for c in report.cases if c.return_ref == found.return_ref)
+    plan = plan_requeue_credit(case, demo_mappings(box), data.erp.master)
+    assert plan.allowed and plan.credit is not None, plan.refusal
+    return plan.credit
+
+
+def test_a_credit_is_transformed_from_the_ra_once_and_found_after(credit_box) -> None:
+    box = credit_box
+    credit = _missing_credit(box)
+    writer = _writer(box)
+    sent = writer.describe_create_credit(credit)
+    ra = RecordRef.parse(credit.source.raw_ref)
+    assert sent["path"] == (f"/services/rest/record/v1/returnAuthorization/{ra.id}"
+                            "/!transform/creditMemo")
+    box.erp.clear_writes()
+    made = _run(box, lambda w: w.create_credit(credit))
+    assert made.final and made.number and made.number.startswith("CM")
+    assert made.record["otherRefNum"] == credit.link
+    writes = json.loads(box.erp.writes_json())
+    assert [(w["method"], w["path"], w["body"], w["status"]) for w in writes] == [
+        ("POST", sent["path"], sent["body"], 204)]
+    assert writes[0]["headers"]["x-netsuite-propertynamevalidation"] == "error"
+    found = _run(box, lambda w: w.credits_for(credit.link))
+    assert [f.number for f in found] == [made.number]
+    again = _run(box, lambda w: w.create_credit(credit))  # a second console: found, not made
+    assert again.record_id == made.record_id
+    assert len(json.loads(box.erp.writes_json())) == 1
+
+
+def test_a_lost_answer_to_the_transform_is_looked_up_not_sent_again() -> None:
+    box = kit.sandbox_planting("shopify", "netsuite", ["CREDIT_NOTE_MISSING"])
+    credit = _missing_credit(box)
+    box.erp.clear_writes()
+    box.erp.fail_writes(1, status=503, after=True)
+    made = _run(box, lambda w: w.create_credit(credit))
+    assert made.final and made.record["externalId"].startswith("rc-")
+    assert [w["status"] for w in json.loads(box.erp.writes_json())] == [503]
+
+
+def test_what_netsuite_needs_first_is_said_and_nothing_sent(credit_box) -> None:
+    from dataclasses import replace
+
+    credit = _missing_credit(credit_box)
+    writer = _writer(credit_box)
+    source = credit.source
+    for state, said in (("on_hold", "pending approval"), ("closed", "closed")):
+        with pytest.raises(ValueError, match=said):
+            writer.describe_create_credit(replace(credit, source=replace(source, state=state)))
+    with pytest.raises(ValueError, match="credits only what was received"):
+        writer.describe_create_credit(replace(credit, source=replace(source, received=False)))
+    with pytest.raises(ValueError, match="has none"):
+        writer.describe_create_credit(replace(credit, source=None))
+
+
+def test_an_ra_pending_approval_in_netsuite_now_is_refused_at_send() -> None:
+    """Read as approved, but pending approval when sent (someone reopened it): the RA is
+    read first and nothing is sent."""
+    box = kit.sandbox_planting("shopify", "netsuite", ["CREDIT_NOTE_MISSING"])
+    credit = _missing_credit(box)
+    ra = RecordRef.parse(credit.source.raw_ref)
+    box.erp.account.set_status(int(ra.id), "RtnAuth", "A", box.erp.account.clock)
+    box.erp.clear_writes()
+    with pytest.raises(RefusedError, match="approve it there"):
+        _run(box, lambda w: w.create_credit(credit))
+    assert json.loads(box.erp.writes_json()) == []

@@ -84,10 +84,11 @@ def test_an_action_the_erp_cannot_do_is_refused_and_audited_and_nothing_sent(
         assert [e.outcome for e in audit.entries(action="requeue_posting")] == ["refused"]
 
 
-def test_netsuite_refuses_a_requeue_with_its_reason_and_fixes_a_reference(tmp_path) -> None:
-    """NetSuite's writer changes links only so far: a re-queue is refused by the service (so
-    the CLI and bulk paths too) saying its API cannot, with what to do there instead, and
-    nothing is sent; a fixed reference is one PATCH of the link field, audited."""
+def test_netsuite_requeues_a_credit_from_the_return_authorization_once(tmp_path) -> None:
+    """A missing credit memo is made as NetSuite's Refund button makes it: one transform of
+    the return authorization (§5.2), audited, carrying the link and an external id, found
+    by the next check, and never made twice. What NetSuite's API is not asked to make (a
+    receipt) is refused by the service, saying what to do in NetSuite."""
     session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
                           erp="netsuite")
     try:
@@ -96,11 +97,41 @@ def test_netsuite_refuses_a_requeue_with_its_reason_and_fixes_a_reference(tmp_pa
         loaded = session.refresh()
         missing = next(f for f in loaded.report.findings
                        if f.code is Code.CREDIT_NOTE_MISSING and not f.delay)
-        assert "NetSuite" in (missing.todo or "") and "Refund" in (missing.todo or "")
         plan = act.plan_requeue(loaded, missing.return_ref)
-        assert not plan.allowed and "API cannot do this" in (plan.refusal or "")
-        assert not act.apply(plan).ok and session.sandbox.erp.writes_json() == b"[]"
+        assert plan.allowed, plan.refusal
+        assert plan.request["method"] == "POST"
+        assert plan.request["path"].endswith("/!transform/creditMemo")
+        assert any("return authorization" in step for step in plan.changes)
+        assert act.apply(plan).ok
+        sent = json.loads(session.sandbox.erp.writes_json())
+        assert [(w["method"], w["status"]) for w in sent] == [("POST", 204)]
+        assert sent[0]["body"]["otherRefNum"] == missing.return_ref
+        assert sent[0]["body"]["externalId"].startswith("rc-")
+        with AuditLog(tmp_path / "audit.sqlite3") as audit:
+            assert [e.outcome for e in audit.entries(action="requeue_posting")] == [
+                "pending", "succeeded"]
+        again = session.refresh()
+        assert not any(f.code is Code.CREDIT_NOTE_MISSING
+                       and f.return_ref == missing.return_ref for f in again.report.findings)
+        twice = act.plan_requeue(again, missing.return_ref)
+        assert not twice.allowed and "already has credit note" in (twice.refusal or "")
+        assert len(json.loads(session.sandbox.erp.writes_json())) == 1
 
+        receipt = next(f for f in again.report.findings
+                       if f.code is Code.RECEIPT_NOT_POSTED)
+        assert "Receive" in (receipt.todo or "") and receipt.action == "none"
+    finally:
+        session.close()
+
+
+def test_netsuite_fixes_a_reference_with_one_patch(tmp_path) -> None:
+    """A fixed reference is one PATCH of the link field, audited."""
+    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
+                          erp="netsuite")
+    try:
+        act = Actions(session, audit_path=tmp_path / "audit.sqlite3",
+                      triage_path=tmp_path / "triage.sqlite3", operator="op")
+        loaded = session.refresh()
         unlinked = next(f for f in loaded.report.findings
                         if f.code is Code.ERP_RECORD_UNLINKED)
         right = unlinked.return_ref[:-1]  # the plant's typo: one digit too many

@@ -21,9 +21,10 @@ SPEC = SystemSpec(
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED}),
         facts=frozenset({"erp_periods", "erp_items", "erp_customers"}),
-        # a link PATCHed under our own lastModifiedDate check; re-queue (a transform of the
-        # return authorization) is to come, so its findings say what to do in NetSuite
-        writes=frozenset({Action.FIX_REFERENCE}),
+        # a link PATCHed under our own lastModifiedDate check; a credit memo re-queued as a
+        # transform of the return authorization (a receipt is not: its finding says what
+        # to do in NetSuite)
+        writes=frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING}),
         # the account's concurrency limit is shared by every integration (§7.4)
         concurrency=2,
         max_page_size=MAX_PAGE,

@@ -33,9 +33,10 @@ from .records import NsDocument
 from .suiteql import SuiteQL, error_text, rate_limited
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
-#: What a re-queue could create here; none yet (the writer is to come), so no action that
-#: writes is offered and each finding says what to do in NetSuite (§5.1, §5.2).
-CREATES: frozenset[str] = frozenset()
+#: What a re-queue can create here: a credit memo, transformed from the return authorization
+#: (writer.py, §5.2). A receipt, a return authorization or a replacement order is not made
+#: by the console: each such finding says what to do in NetSuite (§5.1).
+CREATES: frozenset[str] = frozenset({"credit_note"})
 INSTEAD = {
     "CREDIT_NOTE_MISSING": "In NetSuite, open the return authorization and click Refund: it "
     "makes the credit memo (or cash refund) from it, carrying its reference; credit only what "

@@ -118,3 +118,13 @@ def reasons(table: str) -> Query:
     """The custom list the account keeps return reasons in (a custom list is a table named
     by its script id with `name` and `isinactive`)."""
     return _by_id("reasons", f"SELECT x.id, x.name, x.isinactive FROM {table} x")
+
+
+def credits_for(link_column: str, link: str, external_id: str) -> Query:
+    """The credit memos and cash refunds that carry `link`, or the external id a re-queue
+    gives the credit it makes (what a re-queue looks for first, never making one twice);
+    voided ones too (the caller tells them apart by status)."""
+    return _by_id("credits", "SELECT x.id, x.type, x.tranid, x.status, "
+                  "BUILTIN.DF(x.status) AS statustext, x.externalid FROM transaction x "
+                  f"WHERE x.type IN ('CustCred', 'CashRfnd') AND (x.{link_column} = ? "
+                  "OR x.externalid = ?)", [link, external_id])

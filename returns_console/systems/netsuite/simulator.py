@@ -54,6 +54,7 @@ CERTIFICATE_ID = "Xk3sandboxCertificateId0000000000000000000"
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 RECORD_PATH = "/services/rest/record/v1/{kind}/{ident}"
+TRANSFORM_PATH = "/services/rest/record/v1/{kind}/{ident}/!transform/{target}"
 #: REST record ids (§4.1; case-insensitive in URLs) and their SuiteQL transaction types.
 RECORD_TYPES = {"returnauthorization": "RtnAuth", "itemreceipt": "ItemRcpt",
                 "creditmemo": "CustCred", "cashrefund": "CashRfnd", "salesorder": "SalesOrd",
@@ -153,6 +154,9 @@ class NetSuiteAccount:
     _numbers: dict[str, int] = field(default_factory=dict)
     #: Master data ids by name, per table.
     ids: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The tax a return authorization's lines carry (what NetSuite computes on a credit
+    #: made from it, §5.2), by its id: not a SuiteQL column here.
+    ra_tax: dict[int, Decimal] = field(default_factory=dict)
 
     def new_id(self, table: str, start: int = 100) -> int:
         n = self._next.get(table, start)
@@ -324,9 +328,18 @@ class _Renderer:
         ra = None
         if authorised.get("status") in ("done", "pending", "failed"):
             at = _moment(authorised["at"]) if authorised.get("at") else started
+            ra_lines = [self.line(ln, "quantity", sign=-1) for ln in lines]
+            platform = case.get("platform") or {}
+            sold = platform.get("lines") or []
+            if len(sold) == len(lines):  # the prices the sales order (and so the RA) carries
+                for ra_line, line in zip(ra_lines, sold, strict=True):
+                    if line.get("unit_price") is not None:
+                        ra_line["rate"] = _text(Decimal(str(line["unit_price"])))
             ra = a.document("RtnAuth", at, status="A", entity=entity, link=link,
-                            created_from=order,
-                            lines=[self.line(ln, "quantity", sign=-1) for ln in lines])
+                            created_from=order, lines=ra_lines)
+            tax = (platform.get("refund") or {}).get("tax")
+            if tax:
+                a.ra_tax[ra] = Decimal(str(tax))
             state = erp.get("return_order_state") or "open"
             if authorised.get("status") == "failed":
                 a.set_status(ra, "RtnAuth", "C", at)
@@ -482,6 +495,7 @@ class NetSuiteSimulator:
             Route(TOKEN_PATH, self._token, methods=["POST"]),
             Route(SUITEQL_PATH, self._suiteql, methods=["POST"]),
             Route(RECORD_PATH, self._record, methods=["GET", "PATCH"]),
+            Route(TRANSFORM_PATH, self._transform, methods=["POST"]),
             Route("/services/rest/{rest:path}", self._not_simulated,
                   methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ])
@@ -591,6 +605,9 @@ class NetSuiteSimulator:
         ident = request.path_params["ident"]
         rows = self.account.engine.rows("transaction", id=int(ident)) \
             if ident.isdigit() and kind else []
+        if ident.startswith("eid:") and kind:  # an external id wherever an id goes (§6.1)
+            rows = [r for r in self.account.engine.rows("transaction", type=kind)
+                    if r.get("externalid") == ident[len("eid:"):]]
         if request.method == "GET":
             if not rows or rows[0]["type"] != kind:
                 return error_response(404, "NONEXISTENT_ID", "Record does not exist.",
@@ -640,6 +657,110 @@ class NetSuiteSimulator:
         location = (f"{request.url.scheme}://{request.url.netloc}{mount}"
                     f"/services/rest/record/v1/{entity}/{ident}")
         return 204, Response(status_code=204, headers={"Location": location})
+
+    # -- transform (§5.2): a credit memo from a return authorization ----------------------
+
+    async def _transform(self, request: Request) -> Response:
+        refused = await self._gate(request)
+        if refused is not None:
+            return refused
+        raw = await request.body()
+        status, response = self._credit_from(request, raw)
+        self._journal(request, raw, status)
+        return response
+
+    def _credit_from(self, request: Request, raw: bytes) -> tuple[int, Response]:
+        """What the RA's Refund button makes: a credit memo of what was received, at the
+        RA's rates, created from it; the RA moves to Refunded (all received) or Pending
+        Refund/Partially Received. Refused while the RA awaits approval, once it is closed,
+        cancelled or refunded, and with nothing received (refund in advance is off)."""
+        entity, target = request.path_params["kind"], request.path_params["target"]
+        if entity.lower() != "returnauthorization" or target.lower() != "creditmemo":
+            return 405, error_response(405, "INVALID_REQUEST", "The sandbox transforms a "
+                                       "return authorization into a credit memo only.",
+                                       title="Method Not Allowed")
+        ident = request.path_params["ident"]
+        rows = self.account.engine.rows("transaction", id=int(ident)) \
+            if ident.isdigit() else []
+        if not rows or rows[0]["type"] != "RtnAuth":
+            return 404, error_response(404, "NONEXISTENT_ID", "Record does not exist.",
+                                       title="Not Found")
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
+        unknown = [k for k in body if k not in PATCHABLE]
+        if unknown and request.headers.get("x-netsuite-propertynamevalidation",
+                                           "warning").lower() == "error":
+            return 400, error_response(
+                400, "INVALID_CONTENT", f"Error while accessing a resource. Invalid field "
+                f"name: {unknown[0]}", title="Bad Request", path=unknown[0])
+        values = {PATCHABLE[k]: v for k, v in body.items() if k in PATCHABLE}
+        if any(v is not None and not isinstance(v, str) for v in values.values()):
+            return 400, error_response(400, "INVALID_FLD_VALUE", "You have entered an "
+                                       "Invalid Field Value for a text field.",
+                                       title="Bad Request")
+        ra = rows[0]
+        # §5.1: "A return can't be received, credited, or refunded until the authorization
+        # is approved." The code and text NetSuite answers with are not documented (§5.2).
+        why = {"A": "it is pending approval", "C": "it is cancelled", "H": "it is closed",
+               "G": "it is refunded"}.get(str(ra["status"]))
+        lines = [ln for ln in self.account.engine.rows("transactionline", transaction=ra["id"])
+                 if ln.get("mainline") != "T" and ln.get("taxline") != "T"]
+        got = [(ln, Decimal(ln.get("quantityshiprecv") or 0)) for ln in lines]
+        if why is None and not any(received > 0 for _, received in got):
+            why = "nothing on it is received (you credit customers only for what you received)"
+        if why is not None:
+            return 400, error_response(400, "USER_ERROR", f"You cannot credit return "
+                                       f"authorization {ra['tranid']}: {why}.",
+                                       title="Bad Request")
+        eid = values.get("externalid")
+        if eid and any(r.get("externalid") == eid
+                       for r in self.account.engine.rows("transaction", type="CustCred")):
+            # NetSuite keeps an external id unique per record type (§6.1)
+            return 400, error_response(400, "DUP_RECORD", "A record with this external ID "
+                                       "already exists.", title="Bad Request")
+        failure = self._failures.pop(0) if self._failures else None
+        if failure is not None and not failure[1]:
+            return failure[0], _server_error_status(failure[0])
+        made = self._credit_memo(ra, got, values)
+        if failure is not None:
+            return failure[0], _server_error_status(failure[0])
+        mount = request.scope.get("root_path", "").rstrip("/")
+        location = (f"{request.url.scheme}://{request.url.netloc}{mount}"
+                    f"/services/rest/record/v1/creditmemo/{made}")
+        return 204, Response(status_code=204, headers={"Location": location})
+
+    def _credit_memo(self, ra: dict[str, Any], got: list[tuple[dict[str, Any], Decimal]],
+                     values: dict[str, Any]) -> int:
+        a = self.account
+        now = max(datetime.now(UTC).replace(microsecond=0), a.clock)
+        out: list[dict[str, Any]] = []
+        ordered = sum((abs(Decimal(ln.get("quantity") or 0)) for ln, _ in got), Decimal(0))
+        received = sum((r for _, r in got), Decimal(0))
+        for line, quantity in got:
+            if quantity <= 0:
+                continue
+            amount = Decimal(line.get("rate") or 0) * quantity
+            out.append({"item": line.get("item"), "itemtype": line.get("itemtype"),
+                        "quantity": _text(quantity), "rate": line.get("rate"),
+                        "foreignamount": _text(amount), "netamount": _text(amount),
+                        "location": line.get("location"), "isinventoryaffecting": "T"})
+        tax = a.ra_tax.get(int(ra["id"]))
+        if tax and ordered:
+            out.append({"taxline": "T", "foreignamount": _text(
+                (tax * received / ordered).quantize(Decimal("0.01")))})
+        symbol = next((str(r["symbol"]) for r in a.engine.rows("currency", id=ra["currency"])),
+                      LOCAL_CURRENCY)
+        made = a.document("CustCred", now, status="A", entity=ra.get("entity"), link=None,
+                          currency=symbol, lines=out, created_from=int(ra["id"]))
+        a.engine.update("transaction", {"id": made},
+                        {"otherrefnum": None, "custbody_return_ref": None, **values})
+        whole = received >= ordered
+        a.set_status(int(ra["id"]), "RtnAuth", "G" if whole else "E", now)
+        return made
 
     # -- OAuth 2.0 client credentials (§2.1, §2.2) ---------------------------------------
 

@@ -1,17 +1,26 @@
 """NetSuite's writer: what the REST record service lets the console change
 (docs/vendors/netsuite.md §6, docs/shopify-netsuite-mapping.md "Writes").
 
-Fix reference only, so far: PATCH the link field of a return document. NetSuite documents
-no ETag or If-Match (§6.2), so the concurrency check is ours: read the record's
-`lastModifiedDate` just before, compare it with the one the operator's decision was based
-on, PATCH at once, read again (the race between the read and the PATCH is NetSuite's to
-close, and the preview says so). A PATCH answered by a 5xx or not at all may have been made:
-the record is read, never sent again blindly. Re-queueing a credit (a transform of the
-return authorization) is not offered yet: its methods refuse.
+Fix reference: PATCH the link field of a return document. NetSuite documents no ETag or
+If-Match (§6.2), so the concurrency check is ours: read the record's `lastModifiedDate` just
+before, compare it with the one the operator's decision was based on, PATCH at once, read
+again (the race between the read and the PATCH is NetSuite's to close, and the preview says
+so). A PATCH answered by a 5xx or not at all may have been made: the record is read, never
+sent again blindly.
+
+Re-queue a credit: what NetSuite's Refund button does, over REST: transform the return
+authorization into a credit memo (§5.2, `!transform/creditMemo`, 204 and the new record's
+`Location`); NetSuite fills its lines from the authorization, crediting what was received
+(§5.1). Only from an approved authorization that has received goods; the credit carries the
+return's link and an external id made from it, which NetSuite keeps unique per record type,
+so a second attempt finds the first (`eid:`, §6.1) instead of making another: synchronous
+writes take no idempotency key (§6.3). Saved, a credit memo is final (no drafts).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +29,12 @@ from ...connectors.errors import (
     ConflictError,
     ConnectorError,
     NetworkError,
+    NotFoundError,
     RefusedError,
     ServerError,
 )
 from ...domain.postings import CreditRequest, RecordRef, WriteResult
+from . import queries as q
 from .connector import NetSuiteConnector
 from .mapping import SYSTEM
 
@@ -65,7 +76,10 @@ class NetSuiteWriter:
         return _iso(moment) if moment else None
 
     def credit_steps(self) -> tuple[str, ...]:
-        return ()
+        return ("made from the return authorization, as its Refund button makes it: "
+                "NetSuite fills the lines and amounts from it (what was received), not from "
+                "the lines above; saved, the credit memo is final; the next check compares "
+                "it with the refund",)
 
     def reverse_hint(self, action: str, number: str | None) -> str:
         if action == "requeue_posting":
@@ -91,7 +105,19 @@ class NetSuiteWriter:
         return body
 
     async def credits_for(self, link: str) -> list[WriteResult]:
-        raise RefusedError(SYSTEM, "re-queueing a credit is not offered for NetSuite yet")
+        """The live credit memos and cash refunds carrying `link` now, or the external id
+        a re-queue of it gives (SuiteQL; voided ones left out)."""
+        rows = await self.connector._all(q.credits_for(
+            self.connector.settings.link_column, link, credit_external_id(link)))
+        out = []
+        for row in rows:
+            text = str(row.get("statustext") or "")
+            if row.get("status") == "V" or "void" in text.casefold():
+                continue
+            out.append(WriteResult(record_id=str(row.get("id") or ""),
+                                   number=row.get("tranid") or None, status=text or None,
+                                   final=True))
+        return out
 
     # -- fix reference -------------------------------------------------------------------
 
@@ -144,13 +170,100 @@ class NetSuiteWriter:
             etag=self.token_of(record), record=record,
             status=status.get("refName") if isinstance(status, Mapping) else None)
 
-    # -- re-queue: not offered yet -------------------------------------------------------
+    # -- re-queue: a credit memo transformed from the return authorization ---------------
 
     def describe_create_credit(self, request: CreditRequest) -> dict:
-        raise ValueError("re-queueing a credit is not offered for NetSuite yet")
+        """The transform, or ValueError saying what NetSuite needs first (in its words)."""
+        source = request.source
+        ref = RecordRef.parse(source.raw_ref) if source is not None else None
+        if source is None or ref is None or ref.entity != "returnAuthorization":
+            raise ValueError(
+                "NetSuite makes a credit memo from the return authorization, and NetSuite has "
+                f"none for {request.link}: create it there (Authorize Return on the sales "
+                "order) with the return's reference, approve it, then re-queue")
+        number = source.number or ref.id
+        if source.state == "on_hold":
+            raise ValueError(
+                f"return authorization {number} is pending approval in NetSuite, and a return "
+                "can't be credited until it is approved: approve it there, then re-queue")
+        if source.state in ("closed", "cancelled"):
+            raise ValueError(f"return authorization {number} is {source.state} in NetSuite: "
+                             "it cannot be credited; credit the customer there by hand")
+        if not source.received:
+            raise ValueError(
+                f"NetSuite credits only what was received, and nothing is received on return "
+                f"authorization {number} yet: receive it there (Receive), then re-queue")
+        self._path(ref)  # a document the console may write to (raises ValueError if not)
+        body: dict[str, Any] = {"externalId": credit_external_id(request.link)}
+        if self.link_field != "externalId":
+            body[self.link_field] = request.link
+        return {"method": "POST",
+                "path": f"{RECORDS}/returnAuthorization/{ref.id}/!transform/creditMemo",
+                "headers": {"Content-Type": "application/json", **VALIDATE}, "body": body,
+                "notes": [
+                    f"return authorization {number} is read first: sent only while it is "
+                    "approved and still carries the return's reference",
+                    f"externalId {body['externalId']} is looked up first (eid:): NetSuite "
+                    "keeps external ids unique, so a credit made once is found, never made "
+                    "twice",
+                    "NetSuite fills the lines and amounts from the return authorization "
+                    "(what was received)"]}
 
     async def create_credit(self, request: CreditRequest) -> WriteResult:
-        raise RefusedError(SYSTEM, "re-queueing a credit is not offered for NetSuite yet")
+        sent = self.describe_create_credit(request)
+        source = request.source
+        assert source is not None  # describe refuses without one
+        ra_ref = RecordRef.parse(source.raw_ref)
+        ra = await self.get_record(ra_ref)
+        number = ra.get("tranId") or source.number or ra_ref.id
+        status = ra.get("status")
+        state = str(status.get("refName") if isinstance(status, Mapping) else status or "")
+        if "approval" in state.casefold():
+            raise RefusedError(SYSTEM, f"return authorization {number} is {state} in NetSuite: "
+                               "approve it there, then re-queue; nothing sent")
+        if any(word in state.casefold() for word in ("cancel", "closed")):
+            raise RefusedError(SYSTEM, f"return authorization {number} is {state} in NetSuite; "
+                               "nothing sent")
+        carried = self.link_of(ra)
+        if self.link_field != "externalId" and carried != request.link:
+            raise ConflictError(
+                SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
+                f"in NetSuite now, not {request.link}; read it again and confirm",
+                status=409, fresh=ra)
+        eid = sent["body"]["externalId"]
+        made = await self._credit_by_external_id(eid)
+        if made is not None:  # made before (another console, or an answer lost)
+            return self._credit(made)
+        try:
+            response = await self.http.request(sent["method"], sent["path"],
+                                               json_body=sent["body"], headers=VALIDATE,
+                                               write=True)
+        except (ServerError, NetworkError):
+            # It may be made unanswered: look for it, never send it again blindly.
+            seen = await _look(self._credit_by_external_id(eid))
+            if seen is not None:
+                return self._credit(seen)
+            raise
+        new_id = _id_from_location(response.headers.get("location"))
+        record = (await self.get_record(RecordRef(SYSTEM, "creditMemo", new_id)) if new_id
+                  else await self._credit_by_external_id(eid))
+        if record is None:
+            raise RefusedError(SYSTEM, f"NetSuite answered the transform of return "
+                               f"authorization {number} but no credit memo {eid} is found")
+        return self._credit(record)
+
+    async def _credit_by_external_id(self, eid: str) -> dict | None:
+        try:
+            response = await self.http.request("GET", f"{RECORDS}/creditMemo/eid:{eid}")
+        except NotFoundError:
+            return None
+        body = self.http.decode(response)
+        return body if isinstance(body, dict) else None
+
+    def _credit(self, record: dict) -> WriteResult:
+        result = self._result(record)
+        result.final = True
+        return result
 
     def describe_post_credit(self, result: WriteResult) -> dict:
         raise ValueError("a NetSuite credit memo is final when saved: nothing to post")
@@ -160,6 +273,19 @@ class NetSuiteWriter:
 
     async def aclose(self) -> None:
         await self.connector.aclose()
+
+
+def credit_external_id(link: str) -> str:
+    """The external id a re-queued credit memo gets: made from the link (letters, digits,
+    `_` and `-` only, §6.1), with a digest so two links that read alike stay apart."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", link.strip())[:40]
+    return f"rc-{safe}-{hashlib.sha256(link.encode()).hexdigest()[:10]}"
+
+
+def _id_from_location(location: str | None) -> str | None:
+    """The new record's internal id from the `Location` NetSuite answers a create with."""
+    tail = (location or "").rstrip("/").rsplit("/", 1)[-1]
+    return tail if tail.isdigit() else None
 
 
 async def _look(read: Any) -> dict | None:
