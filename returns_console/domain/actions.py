@@ -391,7 +391,7 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
         order_ref=p.order_ref, shipping=refund.shipping, fees=refund.fees,
         payment_method=(mappings.code(mappings.payment_methods, p.refund_method)
                         if p.refund_method else None),
-        source=_return_document(e))
+        source=_return_document(e), goods=refund.items - refund.discounts)
     changes = [f"new credit memo {p.return_ref} for customer {customer}, "
                f"{refund.total:,.2f} {refund.currency}"]
     changes += [f"  {ln.item_no} x {ln.quantity}{' ' + ln.uom if ln.uom else ''}"

@@ -56,6 +56,9 @@ class CreditRequest:
     reason: str | None = None
     #: The return's own ERP document, where there is one.
     source: ReturnDocument | None = None
+    #: What the platform refunded for the goods, discounts taken off (before tax, shipping
+    #: and fees kept back): an ERP that prices the credit itself must not credit more.
+    goods: Decimal | None = None
 
 
 class DocumentKind(StrEnum):

@@ -186,3 +186,106 @@ def test_an_ra_pending_approval_in_netsuite_now_is_refused_at_send() -> None:
     with pytest.raises(RefusedError, match="approve it there"):
         _run(box, lambda w: w.create_credit(credit))
     assert json.loads(box.erp.writes_json()) == []
+
+
+def test_a_credit_worth_more_than_the_refund_is_not_made(credit_box) -> None:
+    """NetSuite prices the credit from the RA (what was received, at its rates): where that
+    is more than the platform refunded (a fee kept back, a partial refund, fewer units), it
+    is refused before anything is sent: money is never created."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    box = credit_box
+    credit = _missing_credit(box)
+    box.erp.clear_writes()
+    with pytest.raises(RefusedError, match="by hand"):
+        _run(box, lambda w: w.create_credit(replace(credit, fees=Decimal("5.00"))))
+    fewer = replace(credit, lines=tuple(replace(line, quantity=line.quantity - 1)
+                                        for line in credit.lines))
+    with pytest.raises(RefusedError, match="the platform refunded"):
+        _run(box, lambda w: w.create_credit(fewer))
+    assert [w["method"] for w in json.loads(box.erp.writes_json())] == []
+
+
+def test_a_voided_credit_with_the_external_id_is_refused_not_returned(credit_box) -> None:
+    box = credit_box
+    credit = _missing_credit(box)
+    made = _run(box, lambda w: w.create_credit(credit))
+    box.erp.account.set_status(int(made.record_id), "CustCred", "V", box.erp.account.clock)
+    with pytest.raises(RefusedError, match="voided"):
+        _run(box, lambda w: w.create_credit(credit))
+
+
+def test_a_server_error_before_the_transform_makes_nothing(credit_box) -> None:
+    box = credit_box
+    credit = _missing_credit(box)
+    box.erp.clear_writes()
+    box.erp.fail_writes(1, status=503)
+    with pytest.raises(ServerError):
+        _run(box, lambda w: w.create_credit(credit))
+    assert _run(box, lambda w: w.credits_for(credit.link)) == []
+
+
+def test_a_credit_made_but_not_read_back_is_made_not_failed(credit_box) -> None:
+    from returns_console.connectors.errors import NetworkError
+
+    box = credit_box
+    credit = _missing_credit(box)
+
+    async def work(writer):
+        real_get, real_eid = writer.get_record, writer._credit_by_external_id
+        sent: list[bool] = []
+
+        async def get(ref):
+            if ref.entity == "creditMemo":
+                raise NetworkError("netsuite", "lost", maybe_sent=False)
+            return await real_get(ref)
+
+        async def by_eid(eid):
+            if sent:
+                raise NetworkError("netsuite", "lost", maybe_sent=False)
+            sent.append(True)
+            return await real_eid(eid)
+
+        writer.get_record, writer._credit_by_external_id = get, by_eid
+        return await writer.create_credit(credit)
+
+    made = _run(box, work)
+    assert made.final and made.record_id.isdigit()
+    assert len(_run(box, lambda w: w.credits_for(credit.link))) == 1
+
+
+def test_a_credit_made_by_another_console_meanwhile_is_found_not_made_again(credit_box) -> None:
+    """Two consoles that share no audit log (so no lease) send at once: NetSuite keeps the
+    external id unique, the second's transform is refused, and the writer finds the first."""
+    box = credit_box
+    credit = _missing_credit(box)
+    first = _run(box, lambda w: w.create_credit(credit))
+
+    async def work(writer):
+        real = writer._credit_by_external_id
+        looks: list[bool] = []
+
+        async def by_eid(eid):  # not there yet when this console looked first
+            looks.append(True)
+            return None if len(looks) == 1 else await real(eid)
+
+        writer._credit_by_external_id = by_eid
+        return await writer.create_credit(credit)
+
+    box.erp.account.set_status(int(RecordRef.parse(credit.source.raw_ref).id), "RtnAuth",
+                               "F", box.erp.account.clock)  # as before the first credit
+    second = _run(box, work)
+    assert second.record_id == first.record_id
+    assert len(_run(box, lambda w: w.credits_for(credit.link))) == 1
+
+
+def test_an_ra_that_carries_another_link_now_is_a_conflict(credit_box) -> None:
+    box = credit_box
+    credit = _missing_credit(box)
+    ra = int(RecordRef.parse(credit.source.raw_ref).id)
+    box.erp.account.engine.update("transaction", {"id": ra}, {"otherrefnum": "R-OTHER"})
+    box.erp.clear_writes()
+    with pytest.raises(ConflictError):
+        _run(box, lambda w: w.create_credit(credit))
+    assert json.loads(box.erp.writes_json()) == []

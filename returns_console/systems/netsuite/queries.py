@@ -120,6 +120,21 @@ def reasons(table: str) -> Query:
     return _by_id("reasons", f"SELECT x.id, x.name, x.isinactive FROM {table} x")
 
 
+def ra_lines(ra_id: str) -> Query:
+    """A return authorization's lines as a credit made from it would take them: the item,
+    its rate, the quantity authorised and received (§4.8)."""
+    select = ("SELECT tl.id, tl.mainline, tl.taxline, it.itemid AS item, tl.rate, "
+              "tl.quantity, tl.quantityshiprecv FROM transactionline tl "
+              "LEFT JOIN item it ON it.id = tl.item WHERE tl.transaction = ?")
+
+    def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
+        if after is None:
+            return f"{select} ORDER BY tl.id", [ra_id]
+        return f"{select} AND tl.id > ? ORDER BY tl.id", [ra_id, after[0]]
+
+    return Query("ra_lines", build, lambda row: (str(row.get("id", "")),))
+
+
 def credits_for(link_column: str, link: str, external_id: str) -> Query:
     """The credit memos and cash refunds that carry `link`, or the external id a re-queue
     gives the credit it makes (what a re-queue looks for first, never making one twice);

@@ -719,9 +719,10 @@ class NetSuiteSimulator:
         eid = values.get("externalid")
         if eid and any(r.get("externalid") == eid
                        for r in self.account.engine.rows("transaction", type="CustCred")):
-            # NetSuite keeps an external id unique per record type (§6.1)
-            return 400, error_response(400, "DUP_RECORD", "A record with this external ID "
-                                       "already exists.", title="Bad Request")
+            # NetSuite keeps an external id unique per record type (§6.1); its answer here
+            # is not in Oracle's pages: USER_ERROR with the text third-party captures show
+            return 400, error_response(400, "USER_ERROR", "This entity already exists.",
+                                       title="Bad Request")
         failure = self._failures.pop(0) if self._failures else None
         if failure is not None and not failure[1]:
             return failure[0], _server_error_status(failure[0])

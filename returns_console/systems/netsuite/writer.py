@@ -23,6 +23,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from ...connectors.errors import (
@@ -31,12 +32,14 @@ from ...connectors.errors import (
     NetworkError,
     NotFoundError,
     RefusedError,
+    RequestError,
     ServerError,
 )
 from ...domain.postings import CreditRequest, RecordRef, WriteResult
 from . import queries as q
 from .connector import NetSuiteConnector
-from .mapping import SYSTEM
+from .mapping import SYSTEM, ra_state
+from .records import NsDocument
 
 RECORDS = "/services/rest/record/v1"
 #: The document types whose link the console may change (REST record ids, §4.1).
@@ -44,6 +47,7 @@ LINKED = frozenset({"returnAuthorization", "creditMemo", "cashRefund", "itemRece
                     "salesOrder"})
 #: Make a typo'd field name fail instead of being ignored (§6.1).
 VALIDATE = {"X-NetSuite-PropertyNameValidation": "error"}
+CENT = Decimal("0.01")
 #: externalId allows letters, digits, `_` and `-` (§6.1).
 _EXTERNAL_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -187,9 +191,9 @@ class NetSuiteWriter:
                 f"return authorization {number} is pending approval in NetSuite, and a return "
                 "can't be credited until it is approved: approve it there, then re-queue")
         if source.state in ("closed", "cancelled"):
-            raise ValueError(f"return authorization {number} is {source.state} in NetSuite: "
-                             "it cannot be credited; credit the customer there by hand")
-        if not source.received:
+            raise ValueError(_not_creditable(number, source.state, source.state))
+        # without Advanced Receiving the credit itself receives (§4.3, §5.1)
+        if not source.received and self.connector.settings.mapping.advanced_receiving:
             raise ValueError(
                 f"NetSuite credits only what was received, and nothing is received on return "
                 f"authorization {number} yet: receive it there (Receive), then re-queue")
@@ -207,50 +211,101 @@ class NetSuiteWriter:
                     "keeps external ids unique, so a credit made once is found, never made "
                     "twice",
                     "NetSuite fills the lines and amounts from the return authorization "
-                    "(what was received)"]}
+                    "(what was received, at its rates, tax as NetSuite computes it): read "
+                    "first, and not sent where that is more than the platform refunded"]}
 
     async def create_credit(self, request: CreditRequest) -> WriteResult:
+        """The transform, once NetSuite is seen to allow it and to credit no more than the
+        platform refunded. What it made before (the external id) is returned, never made
+        again; a voided one is refused."""
         sent = self.describe_create_credit(request)
         source = request.source
         assert source is not None  # describe refuses without one
         ra_ref = RecordRef.parse(source.raw_ref)
+        eid = sent["body"]["externalId"]
+        made = await self._credit_by_external_id(eid)
+        if made is not None:  # made before (another console, or an answer lost)
+            return self._credit(made, eid)
         ra = await self.get_record(ra_ref)
-        number = ra.get("tranId") or source.number or ra_ref.id
+        number = str(ra.get("tranId") or source.number or ra_ref.id)
         status = ra.get("status")
-        state = str(status.get("refName") if isinstance(status, Mapping) else status or "")
-        if "approval" in state.casefold():
-            raise RefusedError(SYSTEM, f"return authorization {number} is {state} in NetSuite: "
-                               "approve it there, then re-queue; nothing sent")
-        if any(word in state.casefold() for word in ("cancel", "closed")):
-            raise RefusedError(SYSTEM, f"return authorization {number} is {state} in NetSuite; "
-                               "nothing sent")
+        text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
+        letter = str(status.get("id") or "") if isinstance(status, Mapping) else str(
+            status or "")
+        state = ra_state_of(text, letter)
+        if state != "open":  # fail closed: only a state known to take a credit
+            raise RefusedError(SYSTEM, _not_creditable(number, text or letter or "unknown",
+                                                       state) + "; nothing sent")
         carried = self.link_of(ra)
-        if self.link_field != "externalId" and carried != request.link:
+        if _key(carried) != _key(request.link):
             raise ConflictError(
                 SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
                 f"in NetSuite now, not {request.link}; read it again and confirm",
                 status=409, fresh=ra)
-        eid = sent["body"]["externalId"]
-        made = await self._credit_by_external_id(eid)
-        if made is not None:  # made before (another console, or an answer lost)
-            return self._credit(made)
+        await self._within_refund(request, ra_ref.id, number)
         try:
             response = await self.http.request(sent["method"], sent["path"],
                                                json_body=sent["body"], headers=VALIDATE,
                                                write=True)
-        except (ServerError, NetworkError):
-            # It may be made unanswered: look for it, never send it again blindly.
+        except (ServerError, NetworkError, RefusedError, RequestError):
+            # Made unanswered, or by another console just now (a duplicate external id):
+            # look for it, never send it again blindly.
             seen = await _look(self._credit_by_external_id(eid))
             if seen is not None:
-                return self._credit(seen)
+                return self._credit(seen, eid)
             raise
         new_id = _id_from_location(response.headers.get("location"))
-        record = (await self.get_record(RecordRef(SYSTEM, "creditMemo", new_id)) if new_id
-                  else await self._credit_by_external_id(eid))
-        if record is None:
-            raise RefusedError(SYSTEM, f"NetSuite answered the transform of return "
-                               f"authorization {number} but no credit memo {eid} is found")
-        return self._credit(record)
+        record = await _look(self.get_record(RecordRef(SYSTEM, "creditMemo", new_id))) \
+            if new_id else None
+        record = record or await _look(self._credit_by_external_id(eid))
+        if record is None:  # made (NetSuite said so), only not read back: never "failed"
+            return WriteResult(record_id=new_id or eid, final=True)
+        return self._credit(record, eid)
+
+    async def _within_refund(self, request: CreditRequest, ra_id: str, number: str) -> None:
+        """NetSuite fills the credit from the RA (§5.2): what was received (all of it where
+        Advanced Receiving is off: the credit receives), at the RA's rates. RefusedError
+        where that is more than the platform refunded, by item or in value (a fee kept
+        back, a partial refund), or where it cannot be told: money is never created."""
+        receiving = self.connector.settings.mapping.advanced_receiving
+        units: dict[str, Decimal] = {}
+        value = Decimal(0)
+        for row in await self.connector._all(q.ra_lines(ra_id)):
+            if row.get("mainline") == "T" or row.get("taxline") == "T" or not row.get("item"):
+                continue
+            count = abs(_decimal(row.get("quantityshiprecv" if receiving else "quantity")))
+            if not count:
+                continue
+            rate = row.get("rate")
+            if rate is None:
+                raise RefusedError(SYSTEM, f"the rates of return authorization {number} could "
+                                   "not be read, so what NetSuite would credit is not known; "
+                                   "credit it in NetSuite; nothing sent")
+            item = str(row["item"]).casefold()
+            units[item] = units.get(item, Decimal(0)) + count
+            value += abs(_decimal(rate)) * count
+        if not units:
+            raise RefusedError(SYSTEM, f"nothing is received on return authorization {number} "
+                               "in NetSuite now, and it credits only what was received: "
+                               "receive it there, then re-queue; nothing sent")
+        refunded: dict[str, Decimal] = {}
+        for line in request.lines:
+            key = line.item_no.casefold()
+            refunded[key] = refunded.get(key, Decimal(0)) + line.quantity
+        for item, count in sorted(units.items()):
+            if count > refunded.get(item, Decimal(0)):
+                raise RefusedError(
+                    SYSTEM, f"NetSuite would credit {count:f} of item {item} (what return "
+                    f"authorization {number} received), the platform refunded "
+                    f"{refunded.get(item, Decimal(0)):f}: credit it in NetSuite by hand; "
+                    "nothing sent")
+        bound = (request.goods if request.goods is not None else None)
+        if bound is None or value > bound - request.fees + CENT / 2:
+            said = f"{bound - request.fees:f}" if bound is not None else "an unknown amount"
+            raise RefusedError(
+                SYSTEM, f"NetSuite would credit {value:f} {request.currency} before tax (what "
+                f"return authorization {number} received, at its rates), the platform "
+                f"refunded {said} for the goods: credit it in NetSuite by hand; nothing sent")
 
     async def _credit_by_external_id(self, eid: str) -> dict | None:
         try:
@@ -260,7 +315,17 @@ class NetSuiteWriter:
         body = self.http.decode(response)
         return body if isinstance(body, dict) else None
 
-    def _credit(self, record: dict) -> WriteResult:
+    def _credit(self, record: dict, eid: str) -> WriteResult:
+        """A credit memo found or made: final (NetSuite has no drafts). One voided since is
+        not this re-queue's to return: the external id is taken, nothing can be made."""
+        status = record.get("status")
+        text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
+        letter = str(status.get("id") or "") if isinstance(status, Mapping) else ""
+        if letter.upper() == "V" or "void" in text.casefold():
+            raise RefusedError(
+                SYSTEM, f"credit memo {record.get('tranId') or record.get('id')} with external "
+                f"id {eid} is voided in NetSuite, and the id stays taken: delete it there "
+                "(or credit by hand there); nothing sent")
         result = self._result(record)
         result.final = True
         return result
@@ -277,9 +342,41 @@ class NetSuiteWriter:
 
 def credit_external_id(link: str) -> str:
     """The external id a re-queued credit memo gets: made from the link (letters, digits,
-    `_` and `-` only, §6.1), with a digest so two links that read alike stay apart."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", link.strip())[:40]
-    return f"rc-{safe}-{hashlib.sha256(link.encode()).hexdigest()[:10]}"
+    `_` and `-` only, §6.1), with a digest so two links that read alike stay apart. Under
+    60 characters (NetSuite's limit is not in the docs read)."""
+    text = link.strip()
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40]
+    return f"rc-{safe}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def ra_state_of(text: str, letter: str) -> str | None:
+    """The console's state of an RA by its status text, else its letter (mapping.py)."""
+    return ra_state(NsDocument(id="0", type="RtnAuth", statustext=text or None,
+                               status=letter or None))[1]
+
+
+def _not_creditable(number: str, said: str, state: str | None) -> str:
+    if state == "on_hold":
+        return (f"return authorization {number} is {said} in NetSuite, and a return can't be "
+                "credited until it is approved: approve it there, then re-queue")
+    if state == "closed":
+        return (f"return authorization {number} is {said} in NetSuite: see its Related "
+                "Records (Receipts & Refunds) for a credit; credit there by hand if none")
+    if state == "cancelled":
+        return f"return authorization {number} is {said} in NetSuite: it cannot be credited"
+    return (f"return authorization {number} is {said} in NetSuite, not a state the console "
+            "knows can be credited: credit it there")
+
+
+def _key(link: str | None) -> str:
+    return (link or "").strip().casefold()
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
 
 
 def _id_from_location(location: str | None) -> str | None:

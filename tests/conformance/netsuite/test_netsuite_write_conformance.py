@@ -73,3 +73,15 @@ def test_an_external_id_is_only_what_netsuite_takes(link: str) -> None:
 def test_what_the_lifecycle_forbids_is_refused_before_sending(source: dict, said: str) -> None:
     with pytest.raises(ValueError, match=said):
         _writer().describe_create_credit(_credit(**source))
+
+
+def test_without_advanced_receiving_the_credit_itself_receives() -> None:
+    """§4.3/§5.1: with Advanced Receiving off, receipt and refund are one step, so nothing
+    is received before the credit: it is not refused for that."""
+    from returns_console.systems.netsuite.mapping import MappingSettings
+
+    writer = NetSuiteWriter(NetSuiteConnector(NetSuiteSettings(
+        base_url="https://demo123.suitetalk.api.netsuite.com", account_id="demo123",
+        client_id="client", certificate_id="cert", private_key=demo_key_pem(),
+        mapping=MappingSettings(advanced_receiving=False))))
+    assert writer.describe_create_credit(_credit(received=False))["method"] == "POST"
