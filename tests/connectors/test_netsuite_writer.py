@@ -289,3 +289,39 @@ def test_an_ra_that_carries_another_link_now_is_a_conflict(credit_box) -> None:
     with pytest.raises(ConflictError):
         _run(box, lambda w: w.create_credit(credit))
     assert json.loads(box.erp.writes_json()) == []
+
+
+def _add_ra_line(box, credit, item: str, itemtype: str, quantity: str, rate: str) -> None:
+    account = box.erp.account
+    ra = int(RecordRef.parse(credit.source.raw_ref).id)
+    n = 1 + max(int(r["id"]) for r in account.engine.rows("transactionline", transaction=ra))
+    account.engine.insert("transactionline", {
+        "transaction": ra, "id": n, "uniquekey": ra * 1000 + n, "linesequencenumber": n,
+        "mainline": "F", "taxline": "F", "item": account.item(item, itemtype=itemtype),
+        "itemtype": itemtype, "quantity": quantity, "rate": rate, "isclosed": "F"})
+
+
+@pytest.mark.parametrize(("item", "itemtype", "quantity", "rate", "made"), [
+    ("DISCOUNT", "Discount", "-1", "-5.00", True),  # reduces the credit: left out
+    ("GIFT-WRAP", "Service", "-1", "30.00", False),  # no receipt, credited whole: refused
+])
+def test_ra_lines_beside_the_goods_are_weighed_as_netsuite_would_credit_them(
+        item, itemtype, quantity, rate, made) -> None:
+    box = kit.sandbox_planting("shopify", "netsuite", ["CREDIT_NOTE_MISSING"])
+    credit = _missing_credit(box)
+    _add_ra_line(box, credit, item, itemtype, quantity, rate)
+    box.erp.clear_writes()
+    if made:
+        assert _run(box, lambda w: w.create_credit(credit)).final
+    else:
+        with pytest.raises(RefusedError, match="does not have"):
+            _run(box, lambda w: w.create_credit(credit))
+        assert json.loads(box.erp.writes_json()) == []
+
+
+def test_an_ra_in_another_currency_than_the_refund_is_refused(credit_box) -> None:
+    from dataclasses import replace
+
+    credit = _missing_credit(credit_box)
+    with pytest.raises(RefusedError, match="the refund in EUR"):
+        _run(credit_box, lambda w: w.create_credit(replace(credit, currency="EUR")))

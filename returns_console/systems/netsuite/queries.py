@@ -123,9 +123,12 @@ def reasons(table: str) -> Query:
 def ra_lines(ra_id: str) -> Query:
     """A return authorization's lines as a credit made from it would take them: the item,
     its rate, the quantity authorised and received (§4.8)."""
-    select = ("SELECT tl.id, tl.mainline, tl.taxline, it.itemid AS item, tl.rate, "
-              "tl.quantity, tl.quantityshiprecv FROM transactionline tl "
-              "LEFT JOIN item it ON it.id = tl.item WHERE tl.transaction = ?")
+    select = ("SELECT tl.id, tl.mainline, tl.taxline, it.itemid AS item, "
+              "it.itemtype AS itemtype, tl.rate, tl.quantity, tl.quantityshiprecv, "
+              "tl.foreignamount, BUILTIN.DF(tl.units) AS units, cur.symbol AS currency "
+              "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
+              "LEFT JOIN item it ON it.id = tl.item LEFT JOIN currency cur ON cur.id = t.currency "
+              "WHERE tl.transaction = ?")
 
     def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
         if after is None:

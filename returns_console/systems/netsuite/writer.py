@@ -48,6 +48,9 @@ LINKED = frozenset({"returnAuthorization", "creditMemo", "cashRefund", "itemRece
 #: Make a typo'd field name fail instead of being ignored (§6.1).
 VALIDATE = {"X-NetSuite-PropertyNameValidation": "error"}
 CENT = Decimal("0.01")
+#: Item types an item receipt receives (§4.3: inventory); any other line is credited whole.
+_RECEIVABLE = frozenset({"invtpart", "assembly", "kit", "lotnumberedinventoryitem",
+                         "serializedinventoryitem"})
 #: externalId allows letters, digits, `_` and `-` (§6.1).
 _EXTERNAL_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -259,31 +262,60 @@ class NetSuiteWriter:
             if new_id else None
         record = record or await _look(self._credit_by_external_id(eid))
         if record is None:  # made (NetSuite said so), only not read back: never "failed"
-            return WriteResult(record_id=new_id or eid, final=True)
+            return WriteResult(record_id=new_id or "", number=None if new_id else
+                               f"(external id {eid})", final=True)
         return self._credit(record, eid)
 
     async def _within_refund(self, request: CreditRequest, ra_id: str, number: str) -> None:
         """NetSuite fills the credit from the RA (§5.2): what was received (all of it where
-        Advanced Receiving is off: the credit receives), at the RA's rates. RefusedError
-        where that is more than the platform refunded, by item or in value (a fee kept
-        back, a partial refund), or where it cannot be told: money is never created."""
-        receiving = self.connector.settings.mapping.advanced_receiving
+        Advanced Receiving is off: the credit receives; a line that takes no receipt, such
+        as a service, in full), at the RA's amounts. RefusedError where that could be more
+        than the platform refunded, by item or in value (a fee kept back, a discount, a
+        partial refund), or where it cannot be told: money is never created. Fee and
+        discount lines are left out (whether they carry over is not documented), so the
+        estimate is an upper bound."""
+        mapping = self.connector.settings.mapping
+
+        def refuse(why: str) -> RefusedError:
+            return RefusedError(SYSTEM, f"{why}: credit it in NetSuite by hand; nothing sent")
+
         units: dict[str, Decimal] = {}
         value = Decimal(0)
+        wanted = {ln.item_no.casefold(): (ln.uom or "").casefold() for ln in request.lines}
         for row in await self.connector._all(q.ra_lines(ra_id)):
+            currency = str(row.get("currency") or request.currency)
+            if currency.casefold() != request.currency.casefold():
+                raise refuse(f"return authorization {number} is in {currency}, the refund in "
+                             f"{request.currency}")
             if row.get("mainline") == "T" or row.get("taxline") == "T" or not row.get("item"):
                 continue
-            count = abs(_decimal(row.get("quantityshiprecv" if receiving else "quantity")))
+            item = str(row["item"]).casefold()
+            kind = str(row.get("itemtype") or "").casefold()
+            if kind in mapping.discount_item_types or item in mapping.fee_items:
+                continue  # reduces the credit if it carries over: left out, an upper bound
+            quantity, received = _decimal(row.get("quantity")), _decimal(
+                row.get("quantityshiprecv"))
+            amount, rate = _decimal(row.get("foreignamount")), _decimal(row.get("rate"))
+            if quantity is None or (amount is None and rate is None):
+                raise refuse(f"a line of return authorization {number} could not be read, so "
+                             "what NetSuite would credit is not known")
+            receivable = kind in _RECEIVABLE
+            if mapping.advanced_receiving and receivable:
+                count = abs(received or Decimal(0))
+            else:
+                count = abs(quantity)
             if not count:
                 continue
-            rate = row.get("rate")
-            if rate is None:
-                raise RefusedError(SYSTEM, f"the rates of return authorization {number} could "
-                                   "not be read, so what NetSuite would credit is not known; "
-                                   "credit it in NetSuite; nothing sent")
-            item = str(row["item"]).casefold()
+            value += (abs(amount) * count / abs(quantity) if amount and quantity
+                      else abs(rate or Decimal(0)) * count)
+            if item in mapping.shipping_items:
+                continue  # money, not goods: its value counts, its units do not
+            unit = str(row.get("units") or "").casefold()
+            if item not in wanted or (unit and wanted[item] and unit != wanted[item]):
+                raise refuse(f"return authorization {number} has item {row['item']}"
+                             + (f" in {row.get('units')}" if unit else "")
+                             + ", which the platform's refund does not have so")
             units[item] = units.get(item, Decimal(0)) + count
-            value += abs(_decimal(rate)) * count
         if not units:
             raise RefusedError(SYSTEM, f"nothing is received on return authorization {number} "
                                "in NetSuite now, and it credits only what was received: "
@@ -294,18 +326,16 @@ class NetSuiteWriter:
             refunded[key] = refunded.get(key, Decimal(0)) + line.quantity
         for item, count in sorted(units.items()):
             if count > refunded.get(item, Decimal(0)):
-                raise RefusedError(
-                    SYSTEM, f"NetSuite would credit {count:f} of item {item} (what return "
-                    f"authorization {number} received), the platform refunded "
-                    f"{refunded.get(item, Decimal(0)):f}: credit it in NetSuite by hand; "
-                    "nothing sent")
-        bound = (request.goods if request.goods is not None else None)
-        if bound is None or value > bound - request.fees + CENT / 2:
-            said = f"{bound - request.fees:f}" if bound is not None else "an unknown amount"
-            raise RefusedError(
-                SYSTEM, f"NetSuite would credit {value:f} {request.currency} before tax (what "
-                f"return authorization {number} received, at its rates), the platform "
-                f"refunded {said} for the goods: credit it in NetSuite by hand; nothing sent")
+                raise refuse(f"NetSuite would credit {count:f} of item {item} (what return "
+                             f"authorization {number} received), the platform refunded "
+                             f"{refunded.get(item, Decimal(0)):f}")
+        if request.goods is None:
+            raise refuse("what the platform refunded for the goods is not known")
+        bound = request.goods + request.shipping - request.fees
+        if value > bound + CENT / 2:
+            raise refuse(f"NetSuite would credit up to {value:f} {request.currency} before "
+                         f"tax (return authorization {number}: what was received, at its "
+                         f"amounts), the platform refunded {bound:f}")
 
     async def _credit_by_external_id(self, eid: str) -> dict | None:
         try:
@@ -372,11 +402,15 @@ def _key(link: str | None) -> str:
     return (link or "").strip().casefold()
 
 
-def _decimal(value: Any) -> Decimal:
+def _decimal(value: Any) -> Decimal | None:
+    """A SuiteQL number (text, §3.3); None where absent or not a finite number."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        return Decimal(str(value)) if value is not None else Decimal(0)
+        number = Decimal(str(value))
     except ArithmeticError:
-        return Decimal(0)
+        return None
+    return number if number.is_finite() else None
 
 
 def _id_from_location(location: str | None) -> str | None:
