@@ -628,23 +628,9 @@ class NetSuiteSimulator:
         if not rows or rows[0]["type"] != kind:
             return 404, error_response(404, "NONEXISTENT_ID", "Record does not exist.",
                                        title="Not Found")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not body:
-            return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
-        unknown = [k for k in body if k not in PATCHABLE]
-        if unknown and request.headers.get("x-netsuite-propertynamevalidation",
-                                           "warning").lower() == "error":
-            return 400, error_response(
-                400, "INVALID_CONTENT", f"Error while accessing a resource. Invalid field "
-                f"name: {unknown[0]}", title="Bad Request", path=unknown[0])
-        values = {PATCHABLE[k]: v for k, v in body.items() if k in PATCHABLE}
-        if any(v is not None and not isinstance(v, str) for v in values.values()):
-            return 400, error_response(400, "INVALID_FLD_VALUE", "You have entered an "
-                                       "Invalid Field Value for a text field.",
-                                       title="Bad Request")
+        values = _body_fields(request, raw, empty_ok=False)
+        if isinstance(values, tuple):
+            return values
         failure = self._failures.pop(0) if self._failures else None
         if failure is not None and not failure[1]:
             return failure[0], _server_error_status(failure[0])
@@ -685,23 +671,9 @@ class NetSuiteSimulator:
         if not rows or rows[0]["type"] != "RtnAuth":
             return 404, error_response(404, "NONEXISTENT_ID", "Record does not exist.",
                                        title="Not Found")
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
-        unknown = [k for k in body if k not in PATCHABLE]
-        if unknown and request.headers.get("x-netsuite-propertynamevalidation",
-                                           "warning").lower() == "error":
-            return 400, error_response(
-                400, "INVALID_CONTENT", f"Error while accessing a resource. Invalid field "
-                f"name: {unknown[0]}", title="Bad Request", path=unknown[0])
-        values = {PATCHABLE[k]: v for k, v in body.items() if k in PATCHABLE}
-        if any(v is not None and not isinstance(v, str) for v in values.values()):
-            return 400, error_response(400, "INVALID_FLD_VALUE", "You have entered an "
-                                       "Invalid Field Value for a text field.",
-                                       title="Bad Request")
+        values = _body_fields(request, raw, empty_ok=True)
+        if isinstance(values, tuple):
+            return values
         ra = rows[0]
         # §5.1: "A return can't be received, credited, or refunded until the authorization
         # is approved." The code and text NetSuite answers with are not documented (§5.2).
@@ -843,6 +815,31 @@ class NetSuiteSimulator:
         return error_response(405, "INVALID_REQUEST",
                               "The sandbox does not serve the record service yet.",
                               title="Method Not Allowed")
+
+
+def _body_fields(request: Request, raw: bytes, *, empty_ok: bool
+                 ) -> dict[str, Any] | tuple[int, Response]:
+    """A write's body fields as SuiteQL columns (§6.1), or NetSuite's refusal: not a JSON
+    object, a field it does not know while `X-NetSuite-PropertyNameValidation: error`, a
+    text field given something else."""
+    try:
+        body = json.loads(raw) if raw or not empty_ok else {}
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or (not body and not empty_ok):
+        return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
+    unknown = [k for k in body if k not in PATCHABLE]
+    if unknown and request.headers.get("x-netsuite-propertynamevalidation",
+                                       "warning").lower() == "error":
+        return 400, error_response(
+            400, "INVALID_CONTENT", f"Error while accessing a resource. Invalid field "
+            f"name: {unknown[0]}", title="Bad Request", path=unknown[0])
+    values = {PATCHABLE[k]: v for k, v in body.items() if k in PATCHABLE}
+    if any(v is not None and not isinstance(v, str) for v in values.values()):
+        return 400, error_response(400, "INVALID_FLD_VALUE", "You have entered an "
+                                   "Invalid Field Value for a text field.",
+                                   title="Bad Request")
+    return values
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> Response:

@@ -90,8 +90,9 @@ class NetSuiteWriter:
 
     def reverse_hint(self, action: str, number: str | None) -> str:
         if action == "requeue_posting":
-            return (f"A credit memo is not undone automatically: void or delete credit memo "
-                    f"{number or '?'} in NetSuite.")
+            return (f"A credit memo is not undone automatically: delete credit memo "
+                    f"{number or '?'} in NetSuite (a voided one keeps its external id, and a "
+                    "later re-queue of the return is refused).")
         return (f"NetSuite writes are not undone automatically: set the record's "
                 f"{self.link_field} back in NetSuite, or fix the reference again here.")
 
