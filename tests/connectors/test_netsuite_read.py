@@ -188,3 +188,25 @@ def test_an_old_return_authorization_comes_with_a_recent_refund_made_from_it() -
     rows = asyncio.run(read())
     assert {(r["type"], r["link"]) for r in rows} == {("RtnAuth", "R-OLD"),
                                                      ("CustCred", "R-OLD")}
+
+
+def test_a_return_authorization_carrying_no_link_is_no_return() -> None:
+    """As with Business Central: a document that carries no link and was made from no
+    linked RA is not a return's (history, goodwill, another channel), so it is neither a
+    view nor an unlinked record (docs/shopify-netsuite-mapping.md: documents are grouped
+    by the RA they were made from, else by the link they carry)."""
+    from pathlib import Path
+
+    from returns_console.systems.netsuite.connector import NetSuiteConnector, NetSuiteSettings
+    from returns_console.systems.netsuite.simulator import demo_key_pem
+
+    case = Path(__file__).parents[1] / "conformance/netsuite/cases/" \
+        "ra_pending_approval_exists_on_hold.json"
+    given = json.loads(case.read_text())["rows"]
+    rows = {name: [{k: v for k, v in row.items() if k not in ("links", "link", "otherrefnum")}
+                   for row in found] for name, found in given.items()}
+    connector = NetSuiteConnector(NetSuiteSettings(
+        base_url="https://1234567.suitetalk.api.netsuite.com", account_id="1234567",
+        client_id="client", certificate_id="cert", private_key=demo_key_pem()))
+    batch = connector.assemble(rows, None)
+    assert batch.views == {} and batch.problems == {}
