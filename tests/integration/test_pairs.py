@@ -84,16 +84,20 @@ def test_an_action_the_erp_cannot_do_is_refused_and_audited_and_nothing_sent(
         assert [e.outcome for e in audit.entries(action="requeue_posting")] == ["refused"]
 
 
+def _shopify_netsuite(tmp_path) -> tuple[DemoSession, Actions]:
+    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
+                          erp="netsuite")
+    return session, Actions(session, audit_path=tmp_path / "audit.sqlite3",
+                            triage_path=tmp_path / "triage.sqlite3", operator="op")
+
+
 def test_netsuite_requeues_a_credit_from_the_return_authorization_once(tmp_path) -> None:
     """A missing credit memo is made as NetSuite's Refund button makes it: one transform of
     the return authorization (§5.2), audited, carrying the link and an external id, found
     by the next check, and never made twice. What NetSuite's API is not asked to make (a
     receipt) is refused by the service, saying what to do in NetSuite."""
-    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
-                          erp="netsuite")
+    session, act = _shopify_netsuite(tmp_path)
     try:
-        act = Actions(session, audit_path=tmp_path / "audit.sqlite3",
-                      triage_path=tmp_path / "triage.sqlite3", operator="op")
         loaded = session.refresh()
         missing = next(f for f in loaded.report.findings
                        if f.code is Code.CREDIT_NOTE_MISSING and not f.delay)
@@ -127,11 +131,8 @@ def test_netsuite_requeues_a_credit_from_the_return_authorization_once(tmp_path)
 
 def test_netsuite_fixes_a_reference_with_one_patch(tmp_path) -> None:
     """A fixed reference is one PATCH of the link field, audited."""
-    session = DemoSession(tmp_path / "cache.sqlite3", now=NOW, platform="shopify",
-                          erp="netsuite")
+    session, act = _shopify_netsuite(tmp_path)
     try:
-        act = Actions(session, audit_path=tmp_path / "audit.sqlite3",
-                      triage_path=tmp_path / "triage.sqlite3", operator="op")
         loaded = session.refresh()
         unlinked = next(f for f in loaded.report.findings
                         if f.code is Code.ERP_RECORD_UNLINKED)

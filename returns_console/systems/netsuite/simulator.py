@@ -639,10 +639,7 @@ class NetSuiteSimulator:
         self._modified(ident)
         if failure is not None:
             return failure[0], _server_error_status(failure[0])
-        mount = request.scope.get("root_path", "").rstrip("/")
-        location = (f"{request.url.scheme}://{request.url.netloc}{mount}"
-                    f"/services/rest/record/v1/{entity}/{ident}")
-        return 204, Response(status_code=204, headers={"Location": location})
+        return _saved(request, entity, ident)
 
     # -- transform (§5.2): a credit memo from a return authorization ----------------------
 
@@ -701,10 +698,7 @@ class NetSuiteSimulator:
         made = self._credit_memo(ra, got, values)
         if failure is not None:
             return failure[0], _server_error_status(failure[0])
-        mount = request.scope.get("root_path", "").rstrip("/")
-        location = (f"{request.url.scheme}://{request.url.netloc}{mount}"
-                    f"/services/rest/record/v1/creditmemo/{made}")
-        return 204, Response(status_code=204, headers={"Location": location})
+        return _saved(request, "creditmemo", made)
 
     def _credit_memo(self, ra: dict[str, Any], got: list[tuple[dict[str, Any], Decimal]],
                      values: dict[str, Any]) -> int:
@@ -815,6 +809,14 @@ class NetSuiteSimulator:
         return error_response(405, "INVALID_REQUEST",
                               "The sandbox does not serve the record service yet.",
                               title="Method Not Allowed")
+
+
+def _saved(request: Request, entity: str, ident: int) -> tuple[int, Response]:
+    """A write's answer: 204, no body, the record's URL in `Location` (§6.1)."""
+    mount = request.scope.get("root_path", "").rstrip("/")
+    location = (f"{request.url.scheme}://{request.url.netloc}{mount}"
+                f"/services/rest/record/v1/{entity}/{ident}")
+    return 204, Response(status_code=204, headers={"Location": location})
 
 
 def _body_fields(request: Request, raw: bytes, *, empty_ok: bool
