@@ -547,7 +547,7 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
         f"--erp {profile.erp.system} --erp-url {profile.erp.base_url} "
         f"{flags('--erp-option', profile.erp.options)}")
     for _system, name, value in box.credentials():
-        click.echo(f"  export {env_var_name(profile_name, name)}={value}")
+        click.echo(f"  {export_line(env_var_name(profile_name, name), value)}")
     click.echo(f"  returns-console doctor --profile {profile_name} && "
                f"returns-console check --profile {profile_name}")
     hook = _sandbox_hook(box, profile, push_to)
@@ -571,6 +571,12 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
     finally:
         server.stop()
         click.echo("sandbox stopped")
+
+
+def export_line(variable: str, value: str) -> str:
+    """A shell line that sets `variable` to `value` when pasted, whatever the value holds (a
+    certificate's private key spans lines: unquoted, the shell would run its lines)."""
+    return f"export {variable}={shlex.quote(value)}"
 
 
 def _sandbox_hook(box, profile, push_to: str) -> str | None:
