@@ -584,9 +584,9 @@ def _sandbox_hook(box, profile, push_to: str) -> str | None:
     import asyncio
 
     from .services.listen import webhook_specs
-    from .services.platform_read import reads_inbox
+    from .services.platform_read import takes_deliveries
 
-    if not reads_inbox(box.platform_id):
+    if not takes_deliveries(box.platform_id):
         return None
     specs = asyncio.run(webhook_specs(profile, box.secret))
     suffix = specs[box.platform_id].suffix.strip("/")
@@ -646,13 +646,16 @@ def doctor(obj: dict, profile_name: str | None) -> None:
     """Try each connection of a profile and say what works and what does not."""
     import asyncio
 
+    from .locations import resolve
     from .services.connections import store_lookup
     from .services.doctor import diagnose
+    from .services.platform_read import inbox_for
 
     profile = load_profile(obj, profile_name or obj.get("profile_name"))
+    inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
     with Progress(f"trying {profile.platform.system} and {profile.erp.system}"):
         results = asyncio.run(diagnose(profile, store_lookup(profile),
-                                       deadline=deadline_of(obj)))
+                                       deadline=deadline_of(obj), inbox=inbox))
     ok = True
     for line in results:
         click.echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.what}: {line.detail}")
@@ -788,7 +791,8 @@ def setup(obj: dict, name: str, platform: str | None, platform_url: str | None,
         if row["source"] == ENVIRONMENT and row["name"] in values:
             click.echo(f"note: {row['env_var']} is set and overrides the keyring")
         elif row["source"] not in (KEYRING, ENVIRONMENT):
-            click.echo(f"still needed: {row['name']}: {secret_hint(name, row)}")
+            label = "still needed" if row.get("needed_by") != "listen" else "optional"
+            click.echo(f"{label}: {row['name']}: {secret_hint(name, row)}")
 
 
 @cli.command()

@@ -44,7 +44,19 @@ def required_secrets(system: str) -> tuple[str, ...]:
     return found.secrets if found else ()
 
 
-_KNOWN_SECRETS = {name for spec in systems.all_systems() for name in spec.secrets}
+def listen_secrets(system: str) -> tuple[str, ...]:
+    """The secrets only `returns-console listen` needs for a system (its deliveries'
+    signing secret): a check never asks for them."""
+    found = systems.find(system)
+    return found.listen_secrets if found else ()
+
+
+def _every_secret(system: str) -> tuple[str, ...]:
+    return required_secrets(system) + listen_secrets(system)
+
+
+_KNOWN_SECRETS = {name for spec in systems.all_systems()
+                  for name in (*spec.secrets, *spec.listen_secrets)}
 _SECRET_MARKERS = ("secret", "password", "api_key", "apikey", "token")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OptionValue = str | int | float | bool
@@ -56,19 +68,21 @@ def looks_secret(key: str) -> bool:
     return any(marker in name for marker in _SECRET_MARKERS)
 
 
-def secret_names(profile: Profile) -> list[tuple[str, str]]:
-    """(system, secret name) for every secret a profile needs. When both sides need the same
-    name (zigzag and khaos both use `password`) each is prefixed with its system id, so the two
-    never share one keyring entry or environment variable."""
-    pairs = [(s.system, n) for s in (profile.platform, profile.erp)
-             for n in required_secrets(s.system)]
-    clash = {n for _, n in pairs if sum(1 for _, m in pairs if m == n) > 1}
-    return [(system, f"{system}_{n}" if n in clash else n) for system, n in pairs]
+def secret_names(profile: Profile, *, listening: bool = False) -> list[tuple[str, str]]:
+    """(system, secret name) for every secret a profile needs (with `listening`, also those
+    only `listen` needs, after them). When both sides need the same name (zigzag and khaos
+    both use `password`) each is prefixed with its system id, so the two never share one
+    keyring entry or environment variable."""
+    sides = (profile.platform, profile.erp)
+    pairs = [(s.system, n) for s in sides for n in required_secrets(s.system)]
+    if listening:
+        pairs += [(s.system, n) for s in sides for n in listen_secrets(s.system)]
+    return [(system, stored_secret_name(profile, system, n)) for system, n in pairs]
 
 
 def stored_secret_name(profile: Profile, system: str, name: str) -> str:
     """The name `system`'s secret `name` is stored under for `profile` (see secret_names)."""
-    clash = any(name in required_secrets(s.system) for s in (profile.platform, profile.erp)
+    clash = any(name in _every_secret(s.system) for s in (profile.platform, profile.erp)
                 if s.system != system)
     return f"{system}_{name}" if clash else name
 

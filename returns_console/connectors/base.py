@@ -333,6 +333,26 @@ class WebhookSpec:
 
 
 @runtime_checkable
+class HintSource(Protocol):
+    """A listed system that also calls us when something changes (`ReadShape.HINTS`): its
+    deliveries only name what to read again (a return, an order), because they may come
+    late, twice or never; the pull still says what is true. The service hands the
+    incremental read the deliveries received since the last one."""
+
+    system: str
+
+    def webhook(self) -> WebhookSpec:
+        """How to verify and key this system's deliveries (it holds the signing secret)."""
+        ...
+
+    async def fetch_returns(self, *, updated_since: datetime | None = None,
+                            hints: Sequence[InboxEvent] = ()) -> PlatformBatch:
+        """As ReturnsPlatform.fetch_returns, also reading again what `hints` name (each
+        body parsed by the connector; one that names nothing it can read is skipped)."""
+        ...
+
+
+@runtime_checkable
 class EventSource(Protocol):
     """A system that calls us instead of being polled (or as well as): its deliveries are
     received and kept in the inbox, and its connector turns them into the same batches the

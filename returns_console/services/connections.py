@@ -14,6 +14,7 @@ from .. import systems
 from ..config import (
     Profile,
     SystemSettings,
+    listen_secrets,
     option_problems,
     required_secrets,
     stored_secret_name,
@@ -41,7 +42,8 @@ def _retry(profile: str, options: object) -> RetryPolicy:
 def _secret_getter(profile: Profile, system: str, lookup: SecretLookup
                    ) -> Callable[[str], SecretStr]:
     # prefixed with the system's id when both sides need the same name
-    stored_as = {n: stored_secret_name(profile, system, n) for n in required_secrets(system)}
+    stored_as = {n: stored_secret_name(profile, system, n)
+                 for n in (*required_secrets(system), *listen_secrets(system))}
 
     def get(name: str) -> SecretStr:
         key = stored_as.get(name, name)

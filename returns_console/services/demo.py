@@ -22,7 +22,7 @@ from ..store.inbox import Inbox
 from .check import CheckReport
 from .listen import listen_app
 from .live import fetch_live, live_report
-from .platform_read import reads_inbox
+from .platform_read import takes_deliveries
 
 T = TypeVar("T")
 
@@ -33,10 +33,10 @@ def demo_mappings(sandbox: Sandbox) -> Mappings:
 
 
 class DemoPush:
-    """For a sandbox platform that pushes instead of being listed: a receiver served as
-    `listen` serves it, into an inbox of the demo's own (a temporary folder: a real
-    profile's inbox never holds demo data), and the simulator's deliveries posted to it
-    over HTTP before each read."""
+    """For a sandbox platform that pushes (instead of being listed, or as well): a
+    receiver served as `listen` serves it, into an inbox of the demo's own (a temporary
+    folder: a real profile's inbox never holds demo data), and the simulator's deliveries
+    posted to it over HTTP before each read."""
 
     def __init__(self, sandbox: Sandbox, profile: Profile) -> None:
         self.sandbox = sandbox
@@ -63,8 +63,8 @@ class DemoPush:
 
 
 def demo_push(sandbox: Sandbox, profile: Profile) -> DemoPush | None:
-    """A DemoPush when the sandbox's platform is read from an inbox, else None."""
-    if not reads_inbox(sandbox.platform_id):
+    """A DemoPush when the sandbox's platform pushes (its returns, or hints), else None."""
+    if not takes_deliveries(sandbox.platform_id):
         return None
     return DemoPush(sandbox, profile)
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC
 
 from ..config import Profile, option_problems, secret_names
 from ..connectors.errors import AuthError, ConnectorError
 from ..connectors.http import CallLog
 from ..errors import UserError
+from ..store.inbox import Inbox
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
 from .live import within
+
+
+#: A listen secret `<name>_previous` is `<name>` before a rotation (still accepted a while).
+ROTATED = "_previous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +27,28 @@ class Diagnosis:
 
 
 async def diagnose(profile: Profile, lookup: SecretLookup, *,
-                   deadline: float | None = None) -> list[Diagnosis]:
+                   deadline: float | None = None,
+                   inbox: Inbox | None = None) -> list[Diagnosis]:
     """Each secret present or not, each system's options checked against its options model,
     then each connection tried; a connection still not answering after `deadline` seconds
     fails, named."""
     out = []
     began = time.monotonic()  # one deadline for the whole command, not one per connection
-    for system, name in secret_names(profile):
+    checked = set(secret_names(profile))
+    for system, name in secret_names(profile, listening=True):
         present = bool(lookup(system, name))
-        out.append(Diagnosis(present, f"{system} {name}",
-                             "found (value not shown)" if present else "missing"))
+        if (system, name) in checked:
+            out.append(Diagnosis(present, f"{system} {name}",
+                                 "found (value not shown)" if present else "missing"))
+        else:  # a check works without it: not a failure
+            rotated = name.removesuffix(ROTATED)
+            why = (f"not set: needed only while {rotated} is being rotated"
+                   if rotated != name else "not set: only `returns-console listen` needs "
+                   "it (to verify the deliveries it receives)")
+            out.append(Diagnosis(True, f"{system} {name}",
+                                 "found (value not shown)" if present else why))
+    if inbox is not None:
+        out.append(_deliveries(profile.platform.system, inbox))
     for settings in (profile.platform, profile.erp):
         problems = option_problems(settings.system, settings.options)
         out.append(Diagnosis(not problems, f"{settings.system} options",
@@ -54,3 +72,14 @@ async def diagnose(profile: Profile, lookup: SecretLookup, *,
         finally:
             await connector.aclose()
     return out
+
+
+def _deliveries(system: str, inbox: Inbox) -> Diagnosis:
+    """What the inbox holds of a pushing platform (`listen` keeps it): never a failure
+    here, the check says how complete its read was."""
+    kept, last = inbox.count(system), inbox.last_received(system)
+    if not kept or last is None:
+        return Diagnosis(True, f"{system} deliveries", "none received yet: run `returns-console "
+                         "listen` and register its address with the system (README)")
+    return Diagnosis(True, f"{system} deliveries", f"{kept} kept, the last received "
+                     f"{last.astimezone(UTC).strftime('%Y-%m-%d %H:%M')} UTC")

@@ -64,7 +64,7 @@ from .live import (
     source_of,
     within,
 )
-from .platform_read import main_shape
+from .platform_read import hinted_fetch, main_shape
 
 #: Bumped when what the index holds changes meaning (an older index is then not used).
 VERSION = 1
@@ -113,7 +113,8 @@ def keyed_ready(profile: Profile) -> bool:
 
 
 async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str, Any],
-                        deadline: float | None, transport: object | None):
+                        deadline: float | None, transport: object | None,
+                        inbox: Inbox | None = None):
     log = CallLog()
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -124,10 +125,12 @@ async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str,
         since_e = _moment(state["erp"]["cursor"])
         if since_p is None or since_e is None:
             return None
+        fetch = hinted_fetch(platform, profile.platform.system, inbox,
+                             _moment(state["platform"].get("fetched_at")))
         with gc_paused():
             got = await asyncio.gather(
                 within(deadline, profile.platform.system, "platform",
-                       platform.fetch_returns(updated_since=since_p - OVERLAP)),
+                       fetch(updated_since=since_p - OVERLAP)),
                 within(deadline, profile.erp.system, "erp",
                        erp.fetch_records(updated_since=since_e - OVERLAP)),
                 return_exceptions=True)
@@ -144,14 +147,16 @@ async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str,
 def keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache, mappings: Mappings,
                   *, now: datetime | None = None, deadline: float | None = None,
                   workers: int = 1, transport: object | None = None,
-                  asked: list[bool] | None = None) -> CheckReport | None:
+                  asked: list[bool] | None = None,
+                  inbox: Inbox | None = None) -> CheckReport | None:
     """The report of a refresh through the index, or None (check everything). `asked`
-    gets True appended once the sources were asked (the command's deadline runs on)."""
+    gets True appended once the sources were asked (the command's deadline runs on);
+    `inbox` holds a platform's hints (what its deliveries say changed)."""
     if not keyed_ready(profile):
         return None
     try:
         return _keyed_refresh(profile, lookup, cache_, mappings, now, deadline, workers,
-                              transport, [] if asked is None else asked)
+                              transport, [] if asked is None else asked, inbox)
     except sqlite3.Error:
         return None  # an index is only a cache: the full check writes it again
 
@@ -159,14 +164,14 @@ def keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
 def _keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache,
                    mappings: Mappings, now: datetime | None, deadline: float | None,
                    workers: int, transport: object | None,
-                   asked: list[bool]) -> CheckReport | None:
+                   asked: list[bool], inbox: Inbox | None = None) -> CheckReport | None:
     index = RecordIndex(cache_.conn)
     state = index.state(profile.name)
     policy = policy_of(profile)
     if state is None or state.get("world") != world_of(profile, mappings, policy):
         return None
     asked.append(True)
-    read = asyncio.run(_read_changes(profile, lookup, state, deadline, transport))
+    read = asyncio.run(_read_changes(profile, lookup, state, deadline, transport, inbox))
     if read is None:
         return None
     platform, erp, changed_p, changed_e = read
@@ -455,7 +460,7 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
         with reading():
             report = keyed_refresh(profile, lookup, cache_, mappings, now=now,
                                    deadline=deadline, workers=workers, transport=transport,
-                                   asked=asked)
+                                   asked=asked, inbox=inbox)
         if report is not None:
             return report
         if asked:  # one deadline for the command

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from .. import systems
 from ..config import Profile
-from ..connectors.base import EventSource, WebhookSpec
+from ..connectors.base import EventSource, HintSource, WebhookSpec
 from ..connectors.http import CallLog
 from ..errors import UserError
 from ..inbox.receiver import receiver
@@ -47,7 +47,7 @@ async def webhook_specs(profile: Profile, lookup: SecretLookup) -> dict[str, Web
         opener = open_platform if system == profile.platform.system else open_erp
         connector = opener(profile, lookup, log)
         try:
-            if not isinstance(connector, EventSource):
+            if not isinstance(connector, (EventSource, HintSource)):
                 raise UserError(f"{systems.display_name(system)} declares events but its "
                                 "connector cannot read them")
             specs[system] = connector.webhook()

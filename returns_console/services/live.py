@@ -33,7 +33,7 @@ from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
 from .deadlines import DEFAULT_DEADLINE as DEFAULT_DEADLINE
-from .platform_read import PlatformRead, main_shape, read_platform
+from .platform_read import PlatformRead, hinted_fetch, main_shape, read_platform
 
 
 class SourcesDown(UserError):
@@ -169,8 +169,10 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                 platform, profile.platform.system,
                 earlier_p if pulls else _kept(earlier_p, platform), inbox=inbox,
                 erp_refs=known_to_erp,
-                incremental=lambda: _incremental(platform.fetch_returns, platform.merge,
-                                                 earlier_p))
+                incremental=lambda: _incremental(
+                    hinted_fetch(platform, profile.platform.system, inbox,
+                                 earlier_p.fetched_at if earlier_p is not None else None),
+                    platform.merge, earlier_p))
             if keep_p is not None:
                 keep_p(read.batch)
             if on_read is not None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import systems
-from ..connectors.base import EventSource, LookupPlatform, PlatformBatch
+from ..connectors.base import EventSource, HintSource, LookupPlatform, PlatformBatch
 from ..connectors.errors import ConnectorError
 from ..store.inbox import Inbox
 from ..systems.spec import ReadShape
@@ -39,6 +39,9 @@ LOOKUP_WINDOW = 60.0
 #: A reference the platform did not know is asked again after this long (the return may
 #: have been created there since), after every reference never asked.
 RECHECK_AFTER = timedelta(hours=6)
+#: Deliveries are hints from a little before the last read began: our clock and the
+#: sender's may differ, and a delivery may arrive while a read is under way.
+HINTS_OVERLAP = timedelta(minutes=2)
 #: Marks a cursor written here (the inbox position and the look-ups made).
 CURSOR_MARK = "read:"
 
@@ -72,9 +75,39 @@ def reads_inbox(system: str) -> bool:
     return main_shape(system) is ReadShape.EVENTS
 
 
+def takes_hints(system: str) -> bool:
+    """True when the system is listed and also pushes what changed (hints for the pull)."""
+    spec = systems.find(system)
+    return bool(spec and spec.capabilities.pushes_hints and main_shape(system) is ReadShape.PULL)
+
+
+def takes_deliveries(system: str) -> bool:
+    """True when `listen` receives the system's deliveries: read from an inbox, or hints."""
+    return reads_inbox(system) or takes_hints(system)
+
+
 def inbox_for(system: str, path: Path) -> Inbox | None:
-    """The inbox at `path` when `system` is read from one (opening it creates the file)."""
-    return Inbox(path) if reads_inbox(system) else None
+    """The inbox at `path` when `system`'s deliveries are read from one (opening it creates
+    the file)."""
+    return Inbox(path) if takes_deliveries(system) else None
+
+
+def hinted_fetch(connector: Any, system: str, inbox: Inbox | None,
+                 read_at: datetime | None) -> Callable[..., Awaitable[PlatformBatch]]:
+    """The pull's fetch: for a system that sends hints, an incremental read is handed the
+    deliveries received since the last read began (`read_at`, less HINTS_OVERLAP) or
+    since its cursor, whichever is later; a full read needs none."""
+    if inbox is None or not takes_hints(system) or not isinstance(connector, HintSource):
+        return connector.fetch_returns
+
+    async def fetch(*, updated_since: datetime | None = None) -> PlatformBatch:
+        if updated_since is None:
+            return await connector.fetch_returns()
+        since = updated_since if read_at is None else max(updated_since, read_at - HINTS_OVERLAP)
+        return await connector.fetch_returns(updated_since=updated_since,
+                                             hints=inbox.received_since(system, since))
+
+    return fetch
 
 
 def looks_up(system: str) -> bool:

@@ -100,7 +100,7 @@ def upsert_profile(config: AppConfig, name: str, *, platform: str | None,
 
 def check_secret_names(profile: Profile, names: Iterable[str]) -> None:
     """Refuse names the profile's systems do not use: a typo would be stored and never read."""
-    wanted = [n for _, n in secret_names(profile)]
+    wanted = [n for _, n in secret_names(profile, listening=True)]
     seen: set[str] = set()
     for name in names:
         if name in seen:
@@ -119,9 +119,11 @@ def describe_profiles(config: AppConfig, store: SecretStore,
     for name, profile in config.profiles.items():
         if only is not None and name != only:
             continue
+        checked = set(secret_names(profile))
         secrets = [{"name": secret, "system": system, "source": store.where(name, secret),
-                    "env_var": env_var_name(name, secret)}
-                   for system, secret in secret_names(profile)]
+                    "env_var": env_var_name(name, secret),
+                    "needed_by": "check" if (system, secret) in checked else "listen"}
+                   for system, secret in secret_names(profile, listening=True)]
         rows.append({
             "name": name,
             "default": name == config.default_profile,
@@ -140,10 +142,12 @@ def secret_hint(profile: str, row: dict[str, Any]) -> str:
         return f"environment ({row['env_var']})"
     if source == KEYRING:
         return "keyring"
+    only = " (only `returns-console listen` needs it)" if row.get("needed_by") == "listen" \
+        else ""
     if source == UNAVAILABLE:
-        return f"missing, no OS keyring here: set {row['env_var']}"
-    return (f"missing: run `returns-console setup --profile {profile} --secret {row['name']}` "
-            f"or set {row['env_var']}")
+        return f"missing{only}, no OS keyring here: set {row['env_var']}"
+    return (f"missing{only}: run `returns-console setup --profile {profile} --secret "
+            f"{row['name']}` or set {row['env_var']}")
 
 
 def _with_flags(message: str) -> str:

@@ -35,6 +35,7 @@ _SCHEMA = (
     "received_at TEXT NOT NULL, body BLOB NOT NULL, headers TEXT NOT NULL, "
     "UNIQUE (system, delivery_id))",
     "CREATE INDEX IF NOT EXISTS inbox_system_seq ON inbox (system, seq)",
+    "CREATE INDEX IF NOT EXISTS inbox_system_received ON inbox (system, received_at)",
 )
 _COLUMNS = "seq, system, delivery_id, topic, received_at, body, headers"
 
@@ -75,6 +76,19 @@ class Inbox:
         (the last one read is where the next read continues from)."""
         sql = f"SELECT {_COLUMNS} FROM inbox WHERE system = ? AND seq > ? ORDER BY seq"
         args: list[object] = [system, since_seq]
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(max(limit, 0))
+        with self._connect() as conn:
+            return [_event(row) for row in conn.execute(sql, args)]
+
+    def received_since(self, system: str, moment: datetime, *,
+                       limit: int | None = None) -> list[InboxEvent]:
+        """`system`'s events received at or after `moment`, in arrival order (a listed
+        system's hints: what changed since its last read, by our clock)."""
+        sql = (f"SELECT {_COLUMNS} FROM inbox WHERE system = ? AND received_at >= ? "
+               "ORDER BY seq")
+        args: list[object] = [system, _stamp(moment)]
         if limit is not None:
             sql += " LIMIT ?"
             args.append(max(limit, 0))

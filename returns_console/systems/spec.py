@@ -29,6 +29,10 @@ class ReadShape(StrEnum):
     LOOKUP = "lookup"
     #: The system calls us (webhooks, a channel protocol): an inbox receives the events.
     EVENTS = "events"
+    #: A listed system that also calls us when something changes: its deliveries, kept by
+    #: the inbox, name what the next incremental pull reads again (state still comes from
+    #: the pull; a delivery may be late, missed or repeated).
+    HINTS = "hints"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,12 @@ class Capabilities:
 
     @property
     def pushes_events(self) -> bool:
-        return ReadShape.EVENTS in self.reads
+        """It calls us (`returns-console listen` receives its deliveries)."""
+        return ReadShape.EVENTS in self.reads or ReadShape.HINTS in self.reads
+
+    @property
+    def pushes_hints(self) -> bool:
+        return ReadShape.HINTS in self.reads
 
     @property
     def lists_returns(self) -> bool:
@@ -104,6 +113,10 @@ class SystemSpec:
     options: type[SystemOptions] = SystemOptions
     #: The secrets its connector needs, by name (keyring entry / environment variable).
     secrets: tuple[str, ...] = ()
+    #: Secrets only `returns-console listen` needs (to verify the deliveries it pushes):
+    #: set up like the others, never asked for by a check. `<name>_previous` is `<name>`
+    #: before a rotation, accepted while the sender changes over.
+    listen_secrets: tuple[str, ...] = ()
     capabilities: Capabilities = field(default_factory=Capabilities)
     #: "module:callable" that makes the connector from a services.connections.Connection;
     #: None: declared (so profiles can name it and be told) but not built yet.

@@ -99,4 +99,4 @@ async def test_the_api_refuses_a_wrong_token_and_an_unknown_version(snapshot: di
         assert ok.status_code == 200 and ok.json()["extensions"]["cost"]["throttleStatus"]
     assert json.loads(json.dumps(sim.native()))["orders"]
     assert sim.native_code("reason", "too_small") == "SIZE_TOO_SMALL"
-    assert sim.credentials() == {"access_token": sim.token}
+    assert sim.credentials() == {"access_token": sim.token, "webhook_secret": sim.webhook_secret}

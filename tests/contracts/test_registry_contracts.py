@@ -24,6 +24,7 @@ from returns_console.connectors.base import (
     Erp,
     ErpWriter,
     EventSource,
+    HintSource,
     LookupPlatform,
     ReturnsPlatform,
 )
@@ -42,7 +43,7 @@ from returns_console.domain.postings import RecordRef
 from returns_console.errors import UserError
 from returns_console.exact_json import exact_json
 from returns_console.sandbox.faults import Faults
-from returns_console.sandbox.hosted import HostedErp, HostedSystem
+from returns_console.sandbox.hosted import HostedErp, HostedSystem, PushingSystem
 from returns_console.sandbox.server import BackgroundServer
 from returns_console.services.actions import erp_records
 from returns_console.services.connections import open_erp, open_platform
@@ -464,12 +465,17 @@ def test_a_built_system_is_complete(spec) -> None:
     assert required <= set(settings_.options), f"the sandbox profile leaves out " \
                                                f"{sorted(required - set(settings_.options))}"
     assert option_problems(spec.id, dict(settings_.options)) == []
-    assert set(hosted.credentials()) == set(spec.secrets)
+    # every secret a check needs; those only `listen` needs, where the simulator pushes
+    assert set(spec.secrets) <= set(hosted.credentials()) <= {*spec.secrets,
+                                                              *spec.listen_secrets}
+    if caps.pushes_events:
+        assert isinstance(hosted, PushingSystem), "it pushes: its simulator must too"
 
     connector = OPEN[side](profile, box.secret, CallLog(), kit.in_process(box))
     try:
         shapes = {ReadShape.PULL: ReturnsPlatform if side == "platform" else Erp,
-                  ReadShape.LOOKUP: LookupPlatform, ReadShape.EVENTS: EventSource}
+                  ReadShape.LOOKUP: LookupPlatform, ReadShape.EVENTS: EventSource,
+                  ReadShape.HINTS: HintSource}
         for shape in caps.reads:
             assert isinstance(connector, shapes[shape]), f"reads {shape.value}: the " \
                 f"connector is no {shapes[shape].__name__}"

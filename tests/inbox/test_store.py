@@ -110,3 +110,19 @@ def test_an_event_repr_holds_no_body_or_headers() -> None:
     shown = repr(event("d", body=b"customer@example.com", headers={"x-h": "secret-ish"}))
     assert "customer@example.com" not in shown and "secret-ish" not in shown
     assert "alpha" in shown and "20 bytes" in shown
+
+
+def test_received_since_gives_what_arrived_from_a_moment_on_in_arrival_order(
+        inbox: Inbox) -> None:
+    """A listed system's hints: the deliveries received since its last read, by our clock
+    (any zone given, compared in UTC), limited on request, other systems left out."""
+    for n, delivery_id in enumerate(["early", "on-time", "late", "later"]):
+        inbox.receive(event(delivery_id, at=T0 + timedelta(minutes=n)))
+    inbox.receive(event("elsewhere", system="beta", at=T0 + timedelta(hours=1)))
+    paris = timezone(timedelta(hours=1))
+    since = (T0 + timedelta(minutes=1)).astimezone(paris)
+    assert [e.delivery_id for e in inbox.received_since("alpha", since)] == [
+        "on-time", "late", "later"]
+    assert [e.delivery_id for e in inbox.received_since("alpha", since, limit=2)] == [
+        "on-time", "late"]
+    assert inbox.received_since("alpha", T0 + timedelta(days=1)) == []

@@ -223,3 +223,21 @@ def test_a_list_asked_for_by_keys_costs_one_object_per_key() -> None:
     e = Endpoint(sdl, dict)
     assert e.cost(_parse('query($ids: [ID!]!) { byIds(ids: $ids) { id } }'),
                   {"ids": ["a", "b", "c"]}) == 3
+
+
+def test_fragments_on_the_types_of_an_interface_cost_the_dearest_of_them() -> None:
+    """One object is only one of an interface's types: Shopify reckons "Interface/Union:
+    Maximum of possible selections", so a document naming several types in fragments is
+    charged for the dearest, and fragments on the same type add up."""
+    sdl = (SDL.replace("type Thing {", "interface Node { id: ID! }\ntype Thing implements Node {")
+           .replace("type Shop {", "type Shop implements Node {")
+           .replace("  shop: Shop!\n", "  shop: Shop!\n  nodes(ids: [ID!]!): [Node]!\n"))
+    e = Endpoint(sdl, dict)
+    thing = "... on Thing { parts(first: 5) { nodes { id } } }"  # 2 + 5
+    shop = "... on Shop { name }"  # 0
+    query = "query($ids: [ID!]!) {{ nodes(ids: $ids) {{ id {} }} }}"
+    one = {"ids": ["a"]}
+    assert e.cost(_parse(query.format(f"{thing} {shop}")), one) == 1 + 7
+    assert e.cost(_parse(query.format(shop)), one) == 1
+    assert e.cost(_parse(query.format(f"{thing} {thing}")), one) == 1 + 14
+    assert e.cost(_parse(query.format(f"{thing} {shop}")), {"ids": ["a", "b"]}) == 2 * 8

@@ -266,27 +266,39 @@ class Endpoint:
     def _selection_cost(self, parent: Any, selections: SelectionSetNode | None,
                         fragments: Mapping[str, FragmentDefinitionNode],
                         variables: Mapping[str, Any]) -> int:
+        """Fields are summed; on an interface or union, fragments on different types are
+        alternatives (one object is only one of them): the dearest counts, as Shopify
+        reckons them ("Interface/Union: Maximum of possible selections")."""
         if selections is None:
             return 0
         total = 0
+        by_type: dict[str, int] = {}
+        abstract = isinstance(parent, GraphQLInterfaceType | GraphQLUnionType)
         for node in selections.selections:
             if isinstance(node, FieldNode):
                 fields = getattr(parent, "fields", {})
                 field_ = fields.get(node.name.value)
                 if field_ is not None:
                     total += self._field_cost(field_, node, fragments, variables)
-            elif isinstance(node, InlineFragmentNode):
-                target = (self.schema.get_type(node.type_condition.name.value)
-                          if node.type_condition else parent)
-                total += self._selection_cost(target, node.selection_set, fragments,
-                                              variables)
+                continue
+            if isinstance(node, InlineFragmentNode):
+                condition = node.type_condition
+                selection = node.selection_set
             elif isinstance(node, FragmentSpreadNode):
                 fragment = fragments.get(node.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self._selection_cost(target, fragment.selection_set, fragments,
-                                                  variables)
-        return total
+                if fragment is None:
+                    continue
+                condition = fragment.type_condition
+                selection = fragment.selection_set
+            else:
+                continue
+            target = self.schema.get_type(condition.name.value) if condition else parent
+            cost = self._selection_cost(target, selection, fragments, variables)
+            if abstract and target is not parent and target is not None:
+                by_type[target.name] = by_type.get(target.name, 0) + cost
+            else:
+                total += cost
+        return total + max(by_type.values(), default=0)
 
     def _field_cost(self, field_: GraphQLField, node: FieldNode,
                     fragments: Mapping[str, FragmentDefinitionNode],

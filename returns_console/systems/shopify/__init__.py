@@ -16,8 +16,10 @@ SPEC = SystemSpec(
             "X-Shopify-Access-Token",
     options=ShopifyOptions,
     secrets=("access_token",),
+    # the app's client secret signs webhooks; the previous one while a rotation takes effect
+    listen_secrets=("webhook_secret", "webhook_secret_previous"),
     capabilities=Capabilities(
-        reads=(ReadShape.PULL,),
+        reads=(ReadShape.PULL, ReadShape.HINTS),
         incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.IN_TRANSIT, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED, Stage.RESTOCKED}),

@@ -12,7 +12,7 @@ a payload problem, never an exception.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from ...connectors.auth import ApiKeyHeader
-from ...connectors.base import PlatformBatch
+from ...connectors.base import InboxEvent, PlatformBatch, WebhookSpec
 from ...connectors.errors import InvalidPayloadError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy
 from ...connectors.validation import describe
@@ -32,6 +32,7 @@ from ...kits.graphql.cost import CostBucket
 from . import queries as q
 from .mapping import SYSTEM, MappingSettings, to_view
 from .records import ShopifyReturn
+from .webhooks import Hints, read_hints, webhook_spec
 
 #: Returns of the three parts, by the key each lays in the record.
 _PART_KEYS = {"core": None, "dispositions": "reverseFulfillmentOrders", "refunds": "refunds"}
@@ -53,6 +54,9 @@ class ShopifySettings:
     mapping: MappingSettings = field(default_factory=MappingSettings)
     concurrency: int = 2
     timeout: float = 30.0
+    #: The app's client secrets webhooks are signed with (the current one, then the one
+    #: before a rotation), asked only by `listen`.
+    webhook_secrets: Callable[[], Sequence[str]] | None = None
 
 
 class ShopifyConnector:
@@ -72,12 +76,22 @@ class ShopifyConnector:
         self.gql = GraphQLClient(self.http, f"/admin/api/{settings.api_version}/graphql.json",
                                  bucket=bucket, first_cost=q.MAX_QUERY_COST)
 
-    async def fetch_returns(self, *, updated_since: datetime | None = None) -> PlatformBatch:
+    def webhook(self) -> WebhookSpec:
+        if self.settings.webhook_secrets is None:
+            raise ValueError("this Shopify connector was made without its webhook secret")
+        return webhook_spec(self.settings.webhook_secrets())
+
+    async def fetch_returns(self, *, updated_since: datetime | None = None,
+                            hints: Sequence[InboxEvent] = ()) -> PlatformBatch:
+        """The returns of the orders changed since the cursor (less the overlap), and, on
+        an incremental read, those the webhooks received since named (webhooks.py)."""
         fetched_at = datetime.now(UTC)
         since = (updated_since - timedelta(minutes=self.settings.overlap_minutes)
                  if updated_since is not None
                  else fetched_at - timedelta(days=self.settings.history_days))
         ids, newest = await self._changed_returns(since)
+        if updated_since is not None and hints:
+            ids = list(dict.fromkeys(ids + await self._hinted_returns(read_hints(hints))))
         records = await self._records(ids)
         batch = PlatformBatch(fetched_at=fetched_at)
         for return_id in ids:
@@ -122,6 +136,39 @@ class ShopifyConnector:
                 ids += [r["id"] for r in page.nodes if isinstance(r, Mapping)
                         and isinstance(r.get("id"), str) and r["id"] not in known]
         return list(dict.fromkeys(ids)), newest
+
+    async def _hinted_returns(self, hints: Hints) -> list[str]:
+        """The ids of the returns `hints` name: a return's own; an order's returns; those
+        of the order a reverse fulfillment order or refund belongs to (a refund's return
+        when it has one). A name Shopify no longer knows is nothing to read."""
+        ids = list(hints.returns)
+        crowded: list[str] = []
+        asked = hints.orders + hints.others
+        for start in range(0, len(asked), q.HINT_BATCH):
+            reply = await self.gql.execute(q.hinted_orders(),
+                                           {"ids": asked[start:start + q.HINT_BATCH]})
+            for node in reply.data.get("nodes") or ():
+                if not isinstance(node, Mapping):
+                    continue
+                own = node.get("return")
+                if isinstance(own, Mapping) and isinstance(own.get("id"), str):
+                    ids.append(own["id"])
+                    continue
+                order = node.get("rfoOrder") or node.get("refundOrder") or node
+                returns = order.get("returns") if isinstance(order, Mapping) else None
+                if not isinstance(returns, Mapping):
+                    continue
+                ids += [r["id"] for r in returns.get("nodes") or ()
+                        if isinstance(r, Mapping) and isinstance(r.get("id"), str)]
+                if (returns.get("pageInfo") or {}).get("hasNextPage") and \
+                        isinstance(order.get("id"), str):
+                    crowded.append(order["id"])
+        for order_id in dict.fromkeys(crowded):
+            async for page in self.gql.pages(q.order_returns(), {"id": order_id},
+                                             ["order", "returns"]):
+                ids += [r["id"] for r in page.nodes if isinstance(r, Mapping)
+                        and isinstance(r.get("id"), str)]
+        return list(dict.fromkeys(ids))
 
     async def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Each return's record: the three parts laid together by id."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from ...connectors.connection import Connection
+from ...errors import UserError
 from .connector import ShopifyConnector, ShopifySettings
 from .mapping import MappingSettings
 from .options import ShopifyOptions
@@ -10,6 +13,14 @@ from .options import ShopifyOptions
 
 def open_connector(c: Connection) -> ShopifyConnector:
     o: ShopifyOptions = c.options
+
+    def webhook_secrets() -> list[str]:
+        """The client secret, and the one before it while a rotation takes effect."""
+        secrets = [c.secret("webhook_secret").get_secret_value()]
+        with suppress(UserError):  # no rotation under way
+            secrets.append(c.secret("webhook_secret_previous").get_secret_value())
+        return secrets
+
     return ShopifyConnector(
         ShopifySettings(
             base_url=c.base_url, access_token=c.secret("access_token"),
@@ -19,5 +30,6 @@ def open_connector(c: Connection) -> ShopifyConnector:
                                     disposition_final_types=tuple(
                                         o.disposition_final_types),
                                     location_key=o.location_key,
-                                    condition_source=o.condition_source)),
+                                    condition_source=o.condition_source),
+            webhook_secrets=webhook_secrets),
         log=c.log, transport=c.transport, retry=c.retry)

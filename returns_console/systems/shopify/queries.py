@@ -176,3 +176,22 @@ def order_returns(page_size: int = ALONE) -> str:
     }}
   }}
 }}"""
+
+
+#: Ids asked per query of `hinted_orders` (`tests/conformance/shopify` checks the limit).
+HINT_BATCH = 66
+
+
+def hinted_orders(returns_per_order: int = RETURNS_PER_ORDER) -> str:
+    """The returns' ids of what webhooks named (`$ids`): an order's own, or those of the
+    order a reverse fulfillment order or a refund belongs to (and a refund's return)."""
+    order = (f"id returns(first: {returns_per_order}) {{ nodes {{ id }} "
+             "pageInfo { hasNextPage } }")
+    return f"""query HintedOrders($ids: [ID!]!) {{
+  nodes(ids: $ids) {{
+    __typename
+    ... on Order {{ {order} }}
+    ... on ReverseFulfillmentOrder {{ id rfoOrder: order {{ {order} }} }}
+    ... on Refund {{ id return {{ id }} refundOrder: order {{ {order} }} }}
+  }}
+}}"""

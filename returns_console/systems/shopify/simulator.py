@@ -20,8 +20,12 @@ Shopify cannot give a SKU for (an unverified return line).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,9 +40,12 @@ from starlette.routing import Route
 
 from ...kits.graphql.server import Endpoint, ServerBucket
 from ...sandbox.faults import Faults, json_error
+from ...sandbox.hosted import Delivery
 
 API_VERSION = "2026-07"
 DEMO_TOKEN = "shpat_sandbox_demo_token_0000"
+#: The app's client secret, which signs its webhooks (a public demo value).
+DEMO_WEBHOOK_SECRET = "shpss_sandbox_demo_client_secret_0000"
 #: The scenario's reasons as Shopify's ReturnReason enum (§3.3).
 REASONS = {"too_small": "SIZE_TOO_SMALL", "too_big": "SIZE_TOO_LARGE",
            "changed_mind": "UNWANTED", "faulty": "DEFECTIVE",
@@ -52,6 +59,15 @@ _ORDER_DAYS_BEFORE = 10
 def gid(kind: str, *parts: str) -> str:
     digest = hashlib.sha1("/".join(parts).encode(), usedforsecurity=False).hexdigest()
     return f"gid://shopify/{kind}/{int(digest[:12], 16)}"
+
+
+def _number(global_id: str) -> int:
+    return int(global_id.rsplit("/", 1)[1])
+
+
+def _rest(global_id: str) -> dict[str, Any]:
+    """An object as a REST payload names it: its numeric id and its global id (§8.6)."""
+    return {"id": _number(global_id), "admin_graphql_api_id": global_id}
 
 
 def _iso(moment: datetime) -> str:
@@ -75,6 +91,15 @@ class ShopifyStore:
     orders: list[dict[str, Any]] = field(default_factory=list)
     returns: dict[str, dict[str, Any]] = field(default_factory=dict)
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Whether a change to a return moves its order's `updatedAt` (§2.2: not documented;
+    #: our reading is yes, the sandbox can say no). A refund is the order's: it always does.
+    bumps_order: bool = True
+    #: The webhooks sent since `record_webhooks()`: (topic, REST payload), in order.
+    sent: list[tuple[str, dict[str, Any]]] | None = None
+
+    def record_webhooks(self) -> None:
+        """From now on every change is also sent as its webhook (§10)."""
+        self.sent = []
 
     # -- the lifecycle (§4.2) ------------------------------------------------------------
 
@@ -119,21 +144,23 @@ class ShopifyStore:
         order["returns"].append(ret)
         self.returns[ret["id"]] = ret
         self.nodes[ret["id"]] = ret
-        self._changed(order, at)
+        self._return_changed(ret, at, "returns/request")
         return ret
 
     def approve(self, ret: dict[str, Any], at: datetime) -> None:
         """`returnApproveRequest`: OPEN, and a reverse fulfillment order for its lines."""
         ret["status"], ret["requestApprovedAt"] = "OPEN", _iso(at)
-        rfo = {"__typename": "ReverseFulfillmentOrder", "id": gid("RFO", ret["id"]),
+        rfo = {"__typename": "ReverseFulfillmentOrder",
+               "id": gid("ReverseFulfillmentOrder", ret["id"]),
                "status": "OPEN", "order": ret["order"], "lineItems": [
-                   {"id": gid("RFOLine", line["id"]), "totalQuantity": line["quantity"],
+                   {"id": gid("ReverseFulfillmentOrderLineItem", line["id"]),
+                    "totalQuantity": line["quantity"],
                     "fulfillmentLineItem": line.get("fulfillmentLineItem"),
                     "dispositions": []}
                    for line in ret["returnLineItems"]], "reverseDeliveries": []}
         ret["reverseFulfillmentOrders"].append(rfo)
         self.nodes[rfo["id"]] = rfo
-        self._changed(ret["order"](), at)
+        self._return_changed(ret, at, "returns/approve")
 
     def send_label(self, ret: dict[str, Any], at: datetime) -> None:
         """`reverseDeliveryCreateWithShipping`: a return label (and its tracking) on each
@@ -148,12 +175,12 @@ class ShopifyStore:
                     "tracking": {"carrierName": "Royal Mail", "url": None,
                                  "number": "RM" + hashlib.sha1(rfo["id"].encode())
                                  .hexdigest()[:10].upper() + "GB"}}})
-        self._changed(ret["order"](), at)
+        self._return_changed(ret, at, None)
 
     def decline(self, ret: dict[str, Any], at: datetime) -> None:
         """`returnDeclineRequest` (DECLINED: its lines may be returned again)."""
         ret["status"], ret["decline"] = "DECLINED", {"reason": "OTHER", "note": None}
-        self._changed(ret["order"](), at)
+        self._return_changed(ret, at, "returns/decline")
 
     def dispose(self, ret: dict[str, Any], kind: str, at: datetime,
                 location: str | None) -> None:
@@ -162,14 +189,16 @@ class ShopifyStore:
         for rfo in ret["reverseFulfillmentOrders"]:
             for line in rfo["lineItems"]:
                 line["dispositions"].append({
-                    "id": gid("Disposition", line["id"], kind, _iso(at)),
+                    "id": gid("ReverseFulfillmentOrderDisposition", line["id"], kind, _iso(at)),
                     "createdAt": _iso(at), "quantity": line["totalQuantity"], "type": kind,
                     "location": {"id": gid("Location", location), "name": location}
                     if location else None})
         for line in ret["returnLineItems"]:
             line["processedQuantity"] = line["quantity"]
             line["processableQuantity"] = line["unprocessedQuantity"] = 0
-        self._changed(ret["order"](), at)
+        self._return_changed(ret, at, None)
+        for rfo in ret["reverseFulfillmentOrders"]:
+            self._send("reverse_fulfillment_orders/dispose", _rest(rfo["id"]))
 
     def refund(self, ret: dict[str, Any], at: datetime, *, currency: str,
                lines: list[tuple[dict[str, Any], int, Decimal, Decimal]], shipping: Decimal,
@@ -200,6 +229,10 @@ class ShopifyStore:
         for line in ret["returnLineItems"]:
             line["refundedQuantity"] = line["quantity"]
         self._changed(ret["order"](), at)
+        self._send("refunds/create", {
+            **_rest(refund["id"]), "order_id": _number(ret["order"]()["id"]),
+            "created_at": _iso(at), "processed_at": _iso(at), "restock": restock,
+            "return": _rest(ret["id"])})
 
     def exchange(self, ret: dict[str, Any], at: datetime) -> None:
         ret["exchangeLineItems"] = [
@@ -207,18 +240,36 @@ class ShopifyStore:
              "processedQuantity": line["quantity"], "processableQuantity": 0,
              "unprocessedQuantity": 0, "lineItems": []}
             for line in ret["returnLineItems"]]
-        self._changed(ret["order"](), at)
+        self._return_changed(ret, at, "returns/process")
 
     def close(self, ret: dict[str, Any], at: datetime) -> None:
         """`returnClose`: CLOSED (refunded and restocked, or simply marked returned)."""
         ret["status"], ret["closedAt"] = "CLOSED", _iso(at)
         for rfo in ret["reverseFulfillmentOrders"]:
             rfo["status"] = "CLOSED"
-        self._changed(ret["order"](), at)
+        self._return_changed(ret, at, "returns/close")
+
+    def edited(self, ret: dict[str, Any], at: datetime) -> None:
+        """Someone edited the return (the same values, a new moment): `returns/update`."""
+        self._return_changed(ret, at, "returns/update")
 
     @staticmethod
     def _changed(order: dict[str, Any], at: datetime) -> None:
         order["updatedAt"] = max(order["updatedAt"], _iso(at))
+
+    def _return_changed(self, ret: dict[str, Any], at: datetime, topic: str | None) -> None:
+        order = ret["order"]()
+        if self.bumps_order:
+            self._changed(order, at)
+        if topic is not None:
+            self._send(topic, {
+                **_rest(ret["id"]), "name": ret["name"], "status": ret["status"].lower(),
+                "order": _rest(order["id"]),
+                "total_return_line_items": len(ret["returnLineItems"])})
+
+    def _send(self, topic: str, payload: dict[str, Any]) -> None:
+        if self.sent is not None:
+            self.sent.append((topic, payload))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -268,9 +319,12 @@ class ShopifySimulator:
     """The Admin API's GraphQL endpoint over a `ShopifyStore` (sandbox/hosted.py)."""
 
     def __init__(self, store: ShopifyStore, *, token: str = DEMO_TOKEN,
-                 faults: Faults | None = None, bucket: ServerBucket | None = None) -> None:
+                 faults: Faults | None = None, bucket: ServerBucket | None = None,
+                 webhook_secret: str = DEMO_WEBHOOK_SECRET) -> None:
         self.store = store
         self.token = token
+        self.webhook_secret = webhook_secret
+        store.record_webhooks()  # what changes from now on is pushed
         self.faults = faults or Faults()
         self.requests = 0
         schema = resources.files(__package__).joinpath("schema.graphql").read_text(
@@ -286,7 +340,24 @@ class ShopifySimulator:
     def touch(self, refs: set[str], at: datetime) -> None:
         for ret in self.store.returns.values():
             if ret["name"] in refs:
-                ShopifyStore._changed(ret["order"](), at)
+                self.store.edited(ret, at)
+
+    def deliveries(self, since: int = 0) -> list[Delivery]:
+        """The webhooks of every change since the simulator started, signed as Shopify
+        signs them (§10: base64 HMAC-SHA256 of the raw body with the client secret)."""
+        out = []
+        for n, (topic, payload) in enumerate((self.store.sent or [])[since:], start=since):
+            body = json.dumps(payload, separators=(",", ":")).encode()
+            digest = hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).digest()
+            out.append(Delivery(headers={
+                "Content-Type": "application/json", "X-Shopify-Topic": topic,
+                "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
+                "X-Shopify-Webhook-Id": str(uuid.UUID(bytes=hashlib.sha256(
+                    f"{n}:{topic}:{body.decode()}".encode()).digest()[:16])),
+                "X-Shopify-Event-Id": str(n + 1),
+                "X-Shopify-API-Version": API_VERSION,
+                "X-Shopify-Shop-Domain": "sandbox-demo.myshopify.com"}, body=body))
+        return out
 
     def expire_sessions(self) -> None:
         """An Admin API access token does not expire (an offline token)."""
@@ -299,7 +370,7 @@ class ShopifySimulator:
         return code
 
     def credentials(self) -> dict[str, str]:
-        return {"access_token": self.token}
+        return {"access_token": self.token, "webhook_secret": self.webhook_secret}
 
     def native(self) -> Any:
         return self.store.native()
@@ -420,10 +491,14 @@ DEMO_RESTORE_RATE = 2000.0
 
 
 def build(snapshot: dict, *, faults: Faults | None = None, restore_rate: float | None = None,
-          **knobs: Any) -> ShopifySimulator:
+          bumps_order: bool = True, **knobs: Any) -> ShopifySimulator:
     """The simulator loaded with a canonical scenario's returns (an ERP record with no
-    platform return behind it has no Shopify record); `restore_rate` sets the plan."""
+    platform return behind it has no Shopify record); `restore_rate` sets the plan;
+    `bumps_order=False`: a change to a return made from now on leaves its order's
+    `updatedAt` (only its webhook tells)."""
     if knobs:
         raise TypeError(f"the Shopify simulator takes no {', '.join(knobs)}")
-    return ShopifySimulator(render(snapshot), faults=faults, bucket=ServerBucket(
+    store = render(snapshot)
+    store.bumps_order = bumps_order
+    return ShopifySimulator(store, faults=faults, bucket=ServerBucket(
         maximum=1000, restore_rate=restore_rate or DEMO_RESTORE_RATE))

@@ -56,3 +56,14 @@ def test_each_batch_is_as_big_as_the_limit_allows(shopify: Endpoint, part: str) 
     parsed = parse(q.by_ids(q.PARTS[part]))
     one = shopify.cost(parsed, {"ids": ["x"]})
     assert q.BATCH[part] == q.MAX_QUERY_COST // one
+
+
+def test_the_hinted_orders_document_is_valid_and_its_batch_as_big_as_fits(
+        shopify: Endpoint) -> None:
+    """Webhooks name orders, reverse fulfillment orders and refunds: one document asks
+    each for its returns' ids, as many ids a query as the single-query limit allows."""
+    parsed = parse(q.hinted_orders())
+    assert [e.message for e in validate(shopify.schema, parsed)] == []
+    one = shopify.cost(parsed, {"ids": ["x"]})
+    assert shopify.cost(parsed, {"ids": ["x"] * q.HINT_BATCH}) <= q.MAX_QUERY_COST
+    assert q.MAX_QUERY_COST // one == q.HINT_BATCH

@@ -1,0 +1,119 @@
+"""Shopify's webhooks as hints for the incremental read (docs/vendors/shopify.md §2.2,
+§10): whether a change to a return moves its order's `updatedAt` is not documented, so a
+store where it does not (the simulator's `bumps_order=False`) is one where only the
+webhooks tell. The deliveries the simulator signs are verified and keyed by the
+connector's own WebhookSpec, as `listen` would keep them, and handed to the read."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from returns_console.connectors.base import HintSource, InboxEvent
+from returns_console.connectors.http import RetryPolicy
+from returns_console.domain.codes import Stage
+from returns_console.systems.shopify import simulator
+from returns_console.systems.shopify.connector import ShopifyConnector, ShopifySettings
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "canonical" / "scenario.json"
+ONCE = RetryPolicy(attempts=1, initial=0.0, maximum=0.0, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def connector(sim: simulator.ShopifySimulator) -> ShopifyConnector:
+    return ShopifyConnector(
+        ShopifySettings(base_url="http://shop.sandbox", access_token=sim.token,
+                        history_days=400, overlap_minutes=0,
+                        webhook_secrets=lambda: [sim.webhook_secret]),
+        transport=httpx.ASGITransport(app=sim.app()), retry=ONCE)
+
+
+def kept(sim: simulator.ShopifySimulator, shopify: ShopifyConnector) -> list[InboxEvent]:
+    """The simulator's deliveries as the inbox keeps them: verified, keyed, typed."""
+    spec = shopify.webhook()
+    out = []
+    for n, delivery in enumerate(sim.deliveries()):
+        given = {k.lower(): v for k, v in delivery.headers.items()}
+        assert spec.verify(given, delivery.body)
+        out.append(InboxEvent(system="shopify", delivery_id=spec.delivery_id(given,
+                                                                            delivery.body),
+                              topic=spec.topic(given, delivery.body),
+                              received_at=datetime.now(UTC), body=delivery.body, seq=n + 1))
+    return out
+
+
+def waiting(sim: simulator.ShopifySimulator) -> dict:
+    """A return of the fixture approved and not yet received."""
+    return next(r for r in sim.store.returns.values() if r["status"] == "OPEN"
+                and not any(line["dispositions"] for rfo in r["reverseFulfillmentOrders"]
+                            for line in rfo["lineItems"]))
+
+
+async def test_a_change_that_moves_no_order_is_read_again_only_through_its_webhook(
+        snapshot: dict) -> None:
+    sim = simulator.build(snapshot, restore_rate=1e9, bumps_order=False)
+    shopify = connector(sim)
+    assert isinstance(shopify, HintSource)
+    first = await shopify.fetch_returns()
+    since = datetime.fromisoformat(first.cursor)
+    ret = waiting(sim)
+    sim.store.dispose(ret, "RESTOCKED", since + timedelta(minutes=5), "Main warehouse")
+    blind = await shopify.fetch_returns(updated_since=since)
+    hinted = await shopify.fetch_returns(updated_since=since, hints=kept(sim, shopify))
+    await shopify.aclose()
+    assert ret["name"] not in {v.return_ref for v in blind.views}
+    [view] = [v for v in hinted.views if v.return_ref == ret["name"]]
+    assert view.stage(Stage.RECEIVED).status.value == "done"
+    # the disposition's webhook names only its reverse fulfillment order (its payload is
+    # not documented): Shopify was asked for that order's returns
+    topics = [topic for topic, _ in sim.store.sent or ()]
+    assert topics == ["reverse_fulfillment_orders/dispose"]
+
+
+async def test_each_kind_of_webhook_finds_its_return(snapshot: dict) -> None:
+    """returns/* name the return, refunds/create its return (or order), a disposition its
+    reverse fulfillment order; a full read takes no hints (it reads everything)."""
+    sim = simulator.build(snapshot, restore_rate=1e9, bumps_order=False)
+    shopify = connector(sim)
+    first = await shopify.fetch_returns()
+    since = datetime.fromisoformat(first.cursor)
+    at = since + timedelta(minutes=5)
+    order = sim.store.orders[0]
+    requested = sim.store.request_return(order, f"{order['name']}-R9", at,
+                                         [(0, 1, "UNWANTED")])
+    sim.store.approve(requested, at)
+    disposed = waiting(sim)
+    sim.store.dispose(disposed, "NOT_RESTOCKED", at, "Main warehouse")
+    hints = kept(sim, shopify)
+    again = await shopify.fetch_returns(updated_since=since, hints=hints)
+    views = {v.return_ref: v for v in again.views}
+    assert {requested["name"], disposed["name"]} <= set(views)
+    assert views[requested["name"]].stage(Stage.AUTHORISED).status.value == "done"
+    full = await shopify.fetch_returns(hints=hints)
+    await shopify.aclose()
+    assert len(full.views) == len(first.views) + 1  # the new one, found by its order
+
+
+async def test_a_hint_shopify_no_longer_knows_is_nothing_to_read(snapshot: dict) -> None:
+    sim = simulator.build(snapshot, restore_rate=1e9)
+    shopify = connector(sim)
+    first = await shopify.fetch_returns()
+    since = datetime.fromisoformat(first.cursor)
+    gone = [InboxEvent(system="shopify", delivery_id=str(n), topic=topic,
+                       received_at=datetime.now(UTC), body=json.dumps(body).encode())
+            for n, (topic, body) in enumerate([
+                ("returns/close", {"admin_graphql_api_id": "gid://shopify/Return/1"}),
+                ("refunds/create", {"order_id": 1}),
+                ("reverse_fulfillment_orders/dispose",
+                 {"admin_graphql_api_id": "gid://shopify/ReverseFulfillmentOrder/1"})])]
+    again = await shopify.fetch_returns(updated_since=since, hints=gone)
+    await shopify.aclose()
+    assert again.views == [] and again.problems == {}
