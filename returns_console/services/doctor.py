@@ -14,7 +14,6 @@ from ..store.inbox import Inbox
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
 from .live import within
 
-
 #: A listen secret `<name>_previous` is `<name>` before a rotation (still accepted a while).
 ROTATED = "_previous"
 
