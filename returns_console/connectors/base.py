@@ -54,6 +54,10 @@ class ErpBatch:
     #: From an incremental read: the ids that still exist per entity set, so records
     #: deleted since the last read can be dropped (None: not known).
     present: dict[str, set[str]] | None = None
+    #: From an incremental read: what the ERP counts of the records a full read would give
+    #: (its connector's own terms), for `merge` to check what it holds against; a merge
+    #: that finds it holds something else raises ReadAgain.
+    tally: dict[str, Any] | None = None
     #: A full read's pages as the ERP sent them, (entity set, response body): what the cache
     #: keeps, written as they are instead of serialising every record again. A batch loaded
     #: from the cache may carry only these (`raw` empty); its connector reads them back.
@@ -61,6 +65,12 @@ class ErpBatch:
 
     def __repr__(self) -> str:
         return f"ErpBatch({len(self.views)} link keys, fetched {self.fetched_at})"
+
+
+class ReadAgain(Exception):
+    """A merge cannot lay an incremental read over what was read before (the source counts
+    records it holds no trace of, such as a deletion it cannot name): the caller reads
+    everything again instead."""
 
 
 @dataclass(slots=True)

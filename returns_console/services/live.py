@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from .. import systems
 from ..config import Profile, SystemSettings
-from ..connectors.base import ErpBatch, PlatformBatch
+from ..connectors.base import ErpBatch, PlatformBatch, ReadAgain
 from ..connectors.errors import AuthError, ConnectorError, DeadlineError, MisconfiguredError
 from ..connectors.http import CallLog
 from ..domain.memory import gc_paused
@@ -78,7 +78,10 @@ async def _incremental(fetch, merge, earlier, keep=None):
     if since is None:
         batch = await fetch()
     else:
-        batch = merge(earlier, await fetch(updated_since=since - OVERLAP))
+        try:
+            batch = merge(earlier, await fetch(updated_since=since - OVERLAP))
+        except ReadAgain:  # what changed cannot be laid over what was read: read it all
+            batch = await fetch()
     if keep is not None:
         keep(batch)
     return batch

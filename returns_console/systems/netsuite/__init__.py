@@ -17,7 +17,7 @@ SPEC = SystemSpec(
     secrets=("private_key",),
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),
-        incremental=False,
+        incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED}),
         facts=frozenset({"erp_periods", "erp_items", "erp_customers"}),

@@ -11,13 +11,15 @@ a payload problem under its link key, never an exception.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from ...connectors.base import ErpBatch
+from ...connectors.base import ErpBatch, ReadAgain
 from ...connectors.errors import AuthError, RequestError
 from ...connectors.http import Auth, CallLog, HttpClient, RetryPolicy
 from ...connectors.pacing import Pacer
@@ -63,6 +65,10 @@ _KINDS = {"RtnAuth": "returnAuthorization", "ItemRcpt": "itemReceipt",
 _STAGE_OF = {"RtnAuth": Stage.AUTHORISED, "ItemRcpt": Stage.RECEIVED,
              "CustCred": Stage.CREDITED, "CashRfnd": Stage.CREDITED,
              "SalesOrd": Stage.EXCHANGED}
+#: Documents whose lines, within the window, keep their RA in it (queries._window).
+_CHAINED = frozenset({"ItemRcpt", "CustCred", "CashRfnd"})
+#: A `lastmodifieddate` as read (TO_CHAR 'YYYY-MM-DD HH24:MI:SS', taken as UTC: U5).
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 #: Master-data queries and the column that names each row.
 MASTER = {"items": "itemid", "customers": "entityid", "periods": "startdate",
           "locations": "name", "payment_methods": "name", "reasons": "name"}
@@ -76,6 +82,7 @@ class NetSuiteSettings:
                  private_key: SecretStr | str, token_url: str = "",
                  scope: str = "rest_webservices", link_field: str = "otherRefNum",
                  history_days: int = 365, page_size: int = 1000, max_concurrency: int = 2,
+                 overlap_s: int = 300,
                  reason_list: str = "customlist_return_reason", location_key: str = "name",
                  mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -89,6 +96,8 @@ class NetSuiteSettings:
         self.link_field = link_field
         self.link_column = link_field.lower()
         self.history_days = history_days
+        #: A refresh reads what was modified since this long before its cursor.
+        self.overlap_s = overlap_s
         self.page_size = page_size
         self.max_concurrency = max_concurrency
         self.reason_list = reason_list
@@ -123,22 +132,39 @@ class NetSuiteConnector:
 
     async def fetch_records(self, *, updated_since: datetime | None = None,
                             keep_pages: bool = True) -> ErpBatch:
-        """Every return document within `history_days` and the master data. NetSuite's
-        `lastmodifieddate` moves when a later document is applied to one (§3.4), and a
-        deleted one leaves no row: a refresh reads the window again (`updated_since` is
-        not used yet)."""
+        """Every return document within `history_days` and the master data; with
+        `updated_since`, the documents and customers modified since then (less
+        `overlap_s`), the small master sets whole, and the window's tally (`queries.tally`:
+        a deleted document leaves no row, so `merge` checks what it holds against it).
+        The cursor is the latest `lastmodifieddate` read, NetSuite's own clock."""
         fetched_at = datetime.now(UTC)
         since = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
-        names = ("documents", "items", "customers", "periods", "locations",
-                 "payment_methods")
-        queries = (q.documents(self.settings.link_column, since,
-                               self.settings.location_key), q.items(),
-                   q.customers(), q.periods(), q.locations(), q.payment_methods())
+        link, where = self.settings.link_column, self.settings.location_key
+        changed = None if updated_since is None else (
+            updated_since - timedelta(seconds=self.settings.overlap_s)
+        ).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        names = ["documents", "items", "customers", "periods", "locations", "payment_methods"]
+        queries = [q.documents(link, since, where, changed), q.items(),
+                   q.customers(changed), q.periods(), q.locations(), q.payment_methods()]
+        if changed is not None:
+            names.append("tally")
+            queries.append(q.tally(link, since))
         found, (reasons, notice) = await asyncio.gather(
             asyncio.gather(*(self._all(query) for query in queries)), self._reasons())
         raw: dict[str, list[Any]] = dict(zip(names, found, strict=True))
         raw["reasons"] = list(reasons)
+        counted = raw.pop("tally", None)
         batch = self.assemble(raw, fetched_at)
+        stamps = [r.get("lastmodifieddate") for name in ("documents", "customers")
+                  for r in raw[name] if isinstance(r, Mapping)]
+        newest = max((s for s in stamps if isinstance(s, str) and _STAMP.fullmatch(s)),
+                     default=None)
+        batch.cursor = f"{newest.replace(' ', 'T')}+00:00" if newest else (
+            updated_since.astimezone(UTC).isoformat() if updated_since else None)
+        if counted is not None:
+            row = counted[0] if counted and isinstance(counted[0], Mapping) else {}
+            batch.tally = {"since": since, "documents": row.get("documents") or "0",
+                           "idsum": row.get("idsum") or "0"}
         if notice:
             batch.notices.append(notice)
         return batch
@@ -282,8 +308,30 @@ class NetSuiteConnector:
         return batch
 
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
-        """A refresh reads the whole window again (see fetch_records): it replaces."""
-        return changed
+        """The documents and customers read again laid over those held (by id), the small
+        master sets as read now, kept to the window; then checked against the window's
+        tally: a document NetSuite no longer counts (deleted, moved out of the window,
+        changed to no return's) cannot be named by a read of what changed, so a mismatch
+        raises ReadAgain and everything is read again. A full read replaces."""
+        if changed.tally is None:
+            return changed
+        held_master, held = _split(earlier)
+        read_master, read = _split(changed)
+        # customers are read by what changed; the other master sets are small, read whole
+        master = {name: ({**held_master[name], **read_master[name]}
+                         if name == "customers" else read_master[name]) for name in MASTER}
+        documents = {**held, **read}
+        kept = within_window(documents, changed.tally["since"])
+        ids = [int(raw["id"]) for raw in kept.values()
+               if isinstance(raw, Mapping) and str(raw.get("id", "")).isdigit()]
+        if (len(ids), sum(ids)) != (_number(changed.tally["documents"]),
+                                    _number(changed.tally["idsum"])):
+            raise ReadAgain("NetSuite counts other return documents than those held")
+        merged = self.assemble({name: list(rows.values()) for name, rows in master.items()},
+                               changed.fetched_at, list(kept.values()))
+        merged.cursor = max(filter(None, (earlier.cursor, changed.cursor)), default=None)
+        merged.notices = list(dict.fromkeys(changed.notices + merged.notices))
+        return merged
 
     async def check_connection(self) -> str:
         rows = await self._first(q.locations())
@@ -315,6 +363,45 @@ class _Unusable:
 
     def secrets(self) -> list[str]:
         return [self.key] if self.key else []
+
+
+def _number(text: Any) -> int | None:
+    """A count or sum as SuiteQL sends it (text, §3.3); None if it is not a whole number."""
+    try:
+        value = Decimal(str(text))
+    except ArithmeticError:
+        return None
+    return int(value) if value.is_finite() and value == value.to_integral_value() else None
+
+
+def _split(batch: ErpBatch) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """A batch's raw records: master rows by set, and documents, each by raw_ref."""
+    master: dict[str, dict[str, Any]] = {name: {} for name in MASTER}
+    documents: dict[str, Any] = {}
+    for key, value in batch.raw.items():
+        kind = key.split(":", 2)[1] if key.count(":") >= 2 else ""
+        if kind in MASTER:
+            master[kind][key] = value
+        else:
+            documents[key] = value
+    return master, documents
+
+
+def within_window(documents: Mapping[str, Any], since_day: str) -> dict[str, Any]:
+    """The documents (by raw_ref) that `queries.documents` would give for a window from
+    `since_day`: dated within it, or an RA with a receipt or refund made from it within
+    it. (Which types are a return's is decided when each is read.)"""
+    def day(raw: Any) -> str:
+        value = raw.get("trandate") if isinstance(raw, Mapping) else None
+        return value if isinstance(value, str) else ""
+
+    made_from = {str(line.get("createdfrom")) for raw in documents.values()
+                 if isinstance(raw, Mapping) and raw.get("type") in _CHAINED
+                 and day(raw) >= since_day
+                 for line in raw.get("lines") or () if isinstance(line, Mapping)}
+    return {key: raw for key, raw in documents.items()
+            if day(raw) >= since_day or (isinstance(raw, Mapping) and raw.get("type") ==
+                                         "RtnAuth" and str(raw.get("id")) in made_from)}
 
 
 def documents_of(rows: list[Any]) -> list[Any]:

@@ -20,6 +20,7 @@ def open_connector(c: Connection) -> NetSuiteConnector:
             certificate_id=o.certificate_id, private_key=c.secret("private_key"),
             token_url=o.token_url, scope=o.scope, link_field=o.link_field,
             history_days=o.history_days, page_size=o.page_size,
+            overlap_s=o.incremental_overlap_s,
             max_concurrency=o.max_concurrency, reason_list=o.reason_list,
             location_key=o.location_key,
             mapping=MappingSettings(

@@ -31,6 +31,10 @@ class NetSuiteOptions(SystemOptions):
         "reference: otherRefNum (PO/Check No.), externalId, or a custom custbody_ field"))
     history_days: int = Field(365, ge=1, description=(
         "How far back return authorizations, receipts and credits are read (by trandate)"))
+    incremental_overlap_s: int = Field(300, ge=0, le=86400, description=(
+        "A refresh reads the documents and customers modified since a little before the "
+        "last one it saw: lastmodifieddate has a resolution of a second, and a document "
+        "saved during a read may carry a stamp before it"))
     page_size: int = Field(MAX_PAGE, ge=1, le=MAX_PAGE, description=(
         "Rows a SuiteQL page holds: 1,000 is the documented maximum"))
     max_concurrency: int = Field(2, ge=1, le=20, description=(

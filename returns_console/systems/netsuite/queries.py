@@ -28,11 +28,29 @@ class Query:
     key: Callable[[Mapping[str, Any]], tuple[str, ...]]
 
 
-def documents(link_column: str, since_day: str, location: str = "name") -> Query:
+def _window(link_column: str) -> str:
+    """Which transactions are a return's documents (alias `t`; two `since_day` parameters):
+    dated within the window, or (an RA) older but with a receipt or refund made from it
+    within the window, so a chain is never read without its RA."""
+    return f"""(t.trandate >= TO_DATE(?, {DAY}) OR (t.type = 'RtnAuth' AND t.id IN (
+      SELECT nl.createdfrom FROM transactionline nl
+      JOIN transaction nt ON nt.id = nl.transaction
+      WHERE nt.trandate >= TO_DATE(?, {DAY})
+        AND nt.type IN ('ItemRcpt', 'CustCred', 'CashRfnd'))))
+  AND (t.type IN ('RtnAuth', 'CustCred', 'CashRfnd')
+    OR (t.type = 'ItemRcpt' AND t.id IN (
+      SELECT rl.transaction FROM transactionline rl
+      JOIN transaction ra ON ra.id = rl.createdfrom WHERE ra.type = 'RtnAuth'))
+    OR (t.type = 'SalesOrd' AND t.{link_column} IN (
+      SELECT r.{link_column} FROM transaction r WHERE r.type = 'RtnAuth')))"""
+
+
+def documents(link_column: str, since_day: str, location: str = "name",
+              changed_since: str | None = None) -> Query:
     """Return authorizations, their item receipts, credit memos and cash refunds, and
-    replacement sales orders, one row per line, with what each line was created from.
-    Dated within the window, or (an RA) older but with a receipt or refund made from it
-    within the window: a chain is never read without its RA."""
+    replacement sales orders, one row per line, with what each line was created from, in
+    the window (`_window`); with `changed_since` (YYYY-MM-DD HH24:MI:SS), only those whose
+    `lastmodifieddate` is later (a document is read whole: saving any line saves it)."""
     select = f"""
 SELECT t.id, t.type, t.tranid, t.status, BUILTIN.DF(t.status) AS statustext,
   TO_CHAR(t.createddate, {DATETIME}) AS createddate,
@@ -53,26 +71,30 @@ LEFT JOIN customer c ON c.id = t.entity
 LEFT JOIN currency cur ON cur.id = t.currency
 LEFT JOIN location loc ON loc.id = tl.location
 LEFT JOIN accountingperiod ap ON ap.id = t.postingperiod
-WHERE (t.trandate >= TO_DATE(?, {DAY}) OR (t.type = 'RtnAuth' AND t.id IN (
-      SELECT nl.createdfrom FROM transactionline nl
-      JOIN transaction nt ON nt.id = nl.transaction
-      WHERE nt.trandate >= TO_DATE(?, {DAY})
-        AND nt.type IN ('ItemRcpt', 'CustCred', 'CashRfnd'))))
-  AND (t.type IN ('RtnAuth', 'CustCred', 'CashRfnd')
-    OR (t.type = 'ItemRcpt' AND t.id IN (
-      SELECT rl.transaction FROM transactionline rl
-      JOIN transaction ra ON ra.id = rl.createdfrom WHERE ra.type = 'RtnAuth'))
-    OR (t.type = 'SalesOrd' AND t.{link_column} IN (
-      SELECT r.{link_column} FROM transaction r WHERE r.type = 'RtnAuth')))"""
+WHERE {_window(link_column)}"""
+    params = [since_day, since_day]
+    if changed_since is not None:
+        select += f"\n  AND t.lastmodifieddate > TO_TIMESTAMP(?, {DATETIME})"
+        params.append(changed_since)
 
     def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
         if after is None:
-            return f"{select}\nORDER BY t.id, tl.id", [since_day, since_day]
+            return f"{select}\nORDER BY t.id, tl.id", list(params)
         return (f"{select}\n  AND (t.id > ? OR (t.id = ? AND tl.id > ?))\n"
-                "ORDER BY t.id, tl.id", [since_day, since_day, after[0], after[0], after[1]])
+                "ORDER BY t.id, tl.id", [*params, after[0], after[0], after[1]])
 
     return Query("documents", build,
                  lambda row: (str(row.get("id", "")), str(row.get("line", ""))))
+
+
+def tally(link_column: str, since_day: str) -> Query:
+    """How many documents the window holds and the sum of their ids (one row): what a
+    refresh's merge checks the documents it holds against, since a deleted document leaves
+    no row to read (COUNT and SUM are SuiteQL's, §3.3 S1)."""
+    select = (f"SELECT COUNT(*) AS documents, SUM(t.id) AS idsum FROM transaction t "
+              f"WHERE {_window(link_column)}")
+    return Query("tally", lambda _after: (select, [since_day, since_day]),
+                 lambda row: ("",))
 
 
 def _by_id(name: str, select: str, params: list[str] | None = None) -> Query:
@@ -92,10 +114,15 @@ def items() -> Query:
                            "BUILTIN.DF(x.stockunit) AS stockunit FROM item x")
 
 
-def customers() -> Query:
-    """Every customer: a return's customer is found by its email when no document names
-    it yet (a return NetSuite has no RA for)."""
-    return _by_id("customers", "SELECT x.id, x.entityid, x.email, x.isinactive FROM customer x")
+def customers(changed_since: str | None = None) -> Query:
+    """Every customer (or those changed after `changed_since`): a return's customer is
+    found by its email when no document names it yet (a return NetSuite has no RA for)."""
+    select = (f"SELECT x.id, x.entityid, x.email, x.isinactive, TO_CHAR(x.lastmodifieddate, "
+              f"{DATETIME}) AS lastmodifieddate FROM customer x")
+    if changed_since is None:
+        return _by_id("customers", select)
+    return _by_id("customers", f"{select} WHERE x.lastmodifieddate > TO_TIMESTAMP(?, "
+                  f"{DATETIME})", [changed_since])
 
 
 def periods() -> Query:
