@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -275,3 +276,23 @@ def test_the_factory_opens_a_connector_from_a_profiles_options() -> None:
     assert made.gql.path == "/admin/api/2026-04/graphql.json"
     assert made.settings.history_days == 30
     assert made.settings.mapping.disposition_final_types == ("RESTOCKED",)
+
+
+async def test_a_requested_return_is_authorised_at_approval_unless_the_profile_says_request(
+        store: Store) -> None:
+    """Shopify: a REQUESTED return "requires merchant approval before processing" (§4.2);
+    whether an integration makes the ERP's return document then or at once is its own
+    choice (option `authorised_at`), so RETURN_ORDER_MISSING waits for what it says."""
+    from returns_console.systems.shopify.mapping import MappingSettings
+
+    shopify = connector(store)
+    by_default = {v.return_ref: v for v in (await shopify.fetch_returns()).views}
+    shopify.settings = replace(shopify.settings,
+                               mapping=MappingSettings(authorised_at="request"))
+    at_request = {v.return_ref: v for v in (await shopify.fetch_returns()).views}
+    await shopify.aclose()
+    requested = by_default["#1002-R1"].stage(Stage.AUTHORISED)
+    assert (requested.status, requested.detail) == (StageStatus.PENDING, "REQUESTED")
+    asked = at_request["#1002-R1"].stage(Stage.AUTHORISED)
+    assert (asked.status, asked.at) == (StageStatus.DONE, requested.at)
+    assert at_request["#1001-R1"] == by_default["#1001-R1"]  # approved: the same either way

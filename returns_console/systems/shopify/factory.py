@@ -30,6 +30,7 @@ def open_connector(c: Connection) -> ShopifyConnector:
                                     disposition_final_types=tuple(
                                         o.disposition_final_types),
                                     location_key=o.location_key,
-                                    condition_source=o.condition_source),
+                                    condition_source=o.condition_source,
+                                    authorised_at=o.authorised_at),
             webhook_secrets=webhook_secrets),
         log=c.log, transport=c.transport, retry=c.retry)

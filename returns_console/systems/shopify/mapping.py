@@ -49,6 +49,10 @@ class MappingSettings:
     #: `disposition_type` (the type of its last final disposition stands for the grade,
     #: and the disposition mapping table is keyed by it).
     condition_source: str = "none"
+    #: When the platform's authorised stage is done, so the ERP's return document is due:
+    #: at the merchant's `approval` (a REQUESTED return awaits it, §4.2), or at the
+    #: `request` (an integration that makes the return authorization as soon as asked).
+    authorised_at: str = "approval"
 
 
 def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
@@ -58,7 +62,8 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
     assert created is not None
     ids = (r.name,)
     raw_ref = f"{SYSTEM}:{r.id}"
-    stages: dict[Stage, StageView] = {Stage.AUTHORISED: _authorised(r, created, ids)}
+    stages: dict[Stage, StageView] = {Stage.AUTHORISED: _authorised(
+        r, created, ids, settings.authorised_at)}
     dispositions = [(line.fulfillmentLineItem.lineItem.id if line.fulfillmentLineItem
                      else None, d)
                     for rfo in r.reverseFulfillmentOrders.nodes
@@ -127,13 +132,16 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
     ), problems
 
 
-def _authorised(r: ShopifyReturn, created: datetime, ids: tuple[str, ...]) -> StageView:
+def _authorised(r: ShopifyReturn, created: datetime, ids: tuple[str, ...],
+                authorised_at: str = "approval") -> StageView:
     if r.status in _APPROVED:
         return StageView(status=StageStatus.DONE, at=as_utc(r.requestApprovedAt) or created,
                          record_ids=ids, detail=r.status)
     if r.status in _REFUSED:
         return StageView(status=StageStatus.FAILED, at=as_utc(r.closedAt) or created,
                          record_ids=ids, detail=r.status)
+    if authorised_at == "request":  # the ERP's document is due from the request on
+        return StageView(status=StageStatus.DONE, at=created, record_ids=ids, detail=r.status)
     return StageView(status=StageStatus.PENDING, at=created, record_ids=ids, detail=r.status)
 
 

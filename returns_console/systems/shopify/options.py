@@ -30,6 +30,10 @@ class ShopifyOptions(SystemOptions):
     location_key: Literal["name", "id"] = Field("name", description=(
         "How a location is named to the mapping table: its name (unique among the shop's "
         "active locations) or its id (gid://shopify/Location/..., survives a rename)"))
+    authorised_at: Literal["approval", "request"] = Field("approval", description=(
+        "When a return counts as authorised, so NetSuite's (or the ERP's) return document is "
+        "due: at the merchant's approval (a REQUESTED return awaits it), or at the request "
+        "(for an integration that makes it as soon as the customer asks)"))
     condition_source: Literal["none", "disposition_type"] = Field("none", description=(
         "Shopify grades no condition: `disposition_type` lets a line's last final "
         "disposition (RESTOCKED, NOT_RESTOCKED, MISSING) stand for it, keying the "

@@ -139,3 +139,21 @@ def test_hints_are_gathered_once_each_and_what_names_nothing_is_counted() -> Non
     assert hints.orders == ["gid://shopify/Order/820982911946154508"]
     assert hints.others == ["gid://shopify/ReverseFulfillmentOrder/42"]
     assert hints.unreadable == 2
+
+
+def test_the_reference_samples_of_close_process_and_dispose_name_what_they_can() -> None:
+    """§10 (Shopify's webhooks reference, 2026-04): `returns/close` names the return and
+    its order by id; `returns/process`'s sample is `{}` (nothing to read: skipped); a
+    disposition names only its reverse fulfillment order."""
+    close = (b'{"id":123134564567890,"admin_graphql_api_id":"gid://shopify/Return/'
+             b'123134564567890","order_id":4783296544821,"status":"closed"}')
+    assert named_by("returns/close", json.loads(close)) == [
+        "gid://shopify/Return/123134564567890"]
+    assert named_by("returns/process", {}) == []
+    dispose = {"id": 98765, "admin_graphql_api_id":
+               "gid://shopify/ReverseFulfillmentOrder/98765", "dispositions": [],
+               "total_dispositions": 0}
+    assert named_by("reverse_fulfillment_orders/dispose", dispose) == [
+        "gid://shopify/ReverseFulfillmentOrder/98765"]
+    hints = read_hints([event("returns/process", b"{}")])
+    assert not hints and hints.unreadable == 1

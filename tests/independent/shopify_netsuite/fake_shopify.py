@@ -748,6 +748,7 @@ def make_app(world: World, *, force_throttle: set[int] | None = None,
         entry["query"] = query[:400]
         counter["n"] += 1
         variables = body.get("variables") or {}
+        entry["variables"] = variables  # the ids a read names (test_shopify_webhooks reports)
         try:
             ops, frags = _Parser(query).document()
             op_name = body.get("operationName")

@@ -58,6 +58,7 @@ they concern an API's behaviour:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -482,11 +483,13 @@ def _planted(w: World) -> list[Spec]:
     return specs
 
 
-def build_world() -> World:
+def build_world(extra: Callable[[World], list[Spec]] | None = None) -> World:
+    """The planted world; ``extra`` adds further specs (built like the others) -- the webhook
+    check (scenario_webhooks.py) adds its returns this way, leaving this world as it was."""
     w = World()
     w.customers = _customers()
     w.customers[38].inactive = True
-    w.specs = _specs(w) + _planted(w)
+    w.specs = _specs(w) + _planted(w) + (extra(w) if extra else [])
     from . import _build  # the two vendors' records, built from the specs
 
     _build.shopify(w)
