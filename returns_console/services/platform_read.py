@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,17 +96,21 @@ def inbox_for(system: str, path: Path) -> Inbox | None:
 def hinted_fetch(connector: Any, system: str, inbox: Inbox | None,
                  read_at: datetime | None) -> Callable[..., Awaitable[PlatformBatch]]:
     """The pull's fetch: for a system that sends hints, an incremental read is handed the
-    deliveries received since the last read began (`read_at`, less HINTS_OVERLAP) or
-    since its cursor, whichever is later; a full read needs none."""
+    deliveries received since the last read began (`read_at`, less HINTS_OVERLAP: both
+    stamps are our clock's; without one, since the cursor less its overlap); a full read
+    needs none. An inbox that cannot be read now gives no hints (the pull still runs)."""
     if inbox is None or not takes_hints(system) or not isinstance(connector, HintSource):
         return connector.fetch_returns
 
     async def fetch(*, updated_since: datetime | None = None) -> PlatformBatch:
         if updated_since is None:
             return await connector.fetch_returns()
-        since = updated_since if read_at is None else max(updated_since, read_at - HINTS_OVERLAP)
-        return await connector.fetch_returns(updated_since=updated_since,
-                                             hints=inbox.received_since(system, since))
+        since = updated_since if read_at is None else read_at - HINTS_OVERLAP
+        try:
+            hints = inbox.received_since(system, since)
+        except sqlite3.Error:  # `listen` holds it longer than a write waits: next time
+            hints = []
+        return await connector.fetch_returns(updated_since=updated_since, hints=hints)
 
     return fetch
 

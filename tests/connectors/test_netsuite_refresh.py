@@ -129,3 +129,31 @@ def test_a_document_made_since_is_added_and_counted(box) -> None:
     refreshed = merged(box, first)
     same(refreshed, read(box))
     assert any(ref.endswith(f":{new_id}") for ref in refreshed.raw)
+
+
+def test_a_line_saved_alone_is_read_with_its_whole_document(box) -> None:
+    """§3.4: lines carry their own `linelastmodifieddate`: a line changed without its
+    document's stamp moving is read again, with the rest of its document."""
+    account = box.erp.account
+    first = read(box)
+    receipt = next(r for r in account.engine.rows("transaction") if r["type"] == "ItemRcpt")
+    line = account.engine.rows("transactionline", transaction=receipt["id"])[-1]
+    account.engine.update("transactionline", {"transaction": receipt["id"], "id": line["id"]},
+                          {"quantity": "7", "linelastmodifieddate": stamp(later(box))})
+    refreshed = merged(box, first)
+    same(refreshed, read(box))
+    key = next(k for k in refreshed.raw if k.endswith(f":{receipt['id']}"))
+    assert refreshed.raw[key] != first.raw[key]
+
+
+def test_an_item_renamed_makes_the_merge_read_everything_again(box) -> None:
+    """A document names its item through a join and keeps its stamp when the item is
+    renamed: held documents would name an item NetSuite no longer has."""
+    account = box.erp.account
+    first = read(box)
+    named = {line["item"] for raw in first.raw.values() if isinstance(raw, dict)
+             for line in raw.get("lines") or () if line.get("item")}
+    item = next(i for i in account.engine.rows("item") if i["itemid"] in named)
+    account.engine.update("item", {"id": item["id"]}, {"itemid": f"{item['itemid']}-NEW"})
+    with pytest.raises(ReadAgain):
+        merged(box, first)

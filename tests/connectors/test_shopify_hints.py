@@ -117,3 +117,55 @@ async def test_a_hint_shopify_no_longer_knows_is_nothing_to_read(snapshot: dict)
     again = await shopify.fetch_returns(updated_since=since, hints=gone)
     await shopify.aclose()
     assert again.views == [] and again.problems == {}
+
+
+async def test_a_refund_named_alone_is_followed_to_its_return(snapshot: dict) -> None:
+    """A `refunds/create` body that names only the refund (no `return`, no `order_id`):
+    Shopify is asked for the refund's return (`hinted_orders`)."""
+    sim = simulator.build(snapshot, restore_rate=1e9, bumps_order=False)
+    shopify = connector(sim)
+    first = await shopify.fetch_returns()
+    since = datetime.fromisoformat(first.cursor)
+    ret = next(r for r in sim.store.returns.values() if r["refunds"])
+    refund = ret["refunds"][0]["id"]
+    body = json.dumps({"admin_graphql_api_id": refund}).encode()
+    hint = InboxEvent(system="shopify", delivery_id="r-1", topic="refunds/create",
+                      received_at=datetime.now(UTC), body=body)
+    again = await shopify.fetch_returns(updated_since=since, hints=[hint])
+    await shopify.aclose()
+    assert [v.return_ref for v in again.views] == [ret["name"]]
+
+
+async def test_the_hints_window_is_kept_on_our_own_clock(tmp_path) -> None:
+    """Deliveries are stamped by our clock when received: an incremental read takes those
+    received since the previous read began (less two minutes), whatever the cursor (the
+    platform's clock) says."""
+    from returns_console.services.platform_read import HINTS_OVERLAP, hinted_fetch
+    from returns_console.store.inbox import Inbox
+
+    read_at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    for n, minutes in enumerate((-10, -1, 5)):
+        inbox.receive(InboxEvent(system="shopify", delivery_id=str(n), topic="returns/close",
+                                 received_at=read_at + timedelta(minutes=minutes), body=b"{}"))
+
+    class Seen:
+        system = "shopify"
+
+        def __init__(self) -> None:
+            self.hints: list[InboxEvent] = []
+
+        def webhook(self):  # pragma: no cover - the protocol's, not used here
+            raise NotImplementedError
+
+        async def fetch_returns(self, *, updated_since=None, hints=()):
+            self.hints = list(hints)
+
+    seen = Seen()
+    fetch = hinted_fetch(seen, "shopify", inbox, read_at)
+    # the platform's cursor an hour behind our clock: the window is still ours
+    await fetch(updated_since=read_at - timedelta(hours=1))
+    assert [e.delivery_id for e in seen.hints] == ["1", "2"]
+    assert timedelta(minutes=2) == HINTS_OVERLAP
+    await fetch(updated_since=read_at + timedelta(hours=1))  # a cursor ahead: the same
+    assert [e.delivery_id for e in seen.hints] == ["1", "2"]

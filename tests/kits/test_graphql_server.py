@@ -241,3 +241,20 @@ def test_fragments_on_the_types_of_an_interface_cost_the_dearest_of_them() -> No
     assert e.cost(_parse(query.format(shop)), one) == 1
     assert e.cost(_parse(query.format(f"{thing} {thing}")), one) == 1 + 14
     assert e.cost(_parse(query.format(f"{thing} {shop}")), {"ids": ["a", "b"]}) == 2 * 8
+
+
+def test_a_union_costs_its_dearest_member_and_an_object_only_its_own_fragments() -> None:
+    """A union's object is one of its members (the dearest counts); on an object, a
+    fragment on another type never applies, one on an interface it implements does."""
+    sdl = (SDL.replace("type Thing {", "interface Node { id: ID! }\ntype Thing implements Node {")
+           .replace("type Shop {", "type Shop implements Node {")
+           .replace("  shop: Shop!\n", "  shop: Shop!\n  any(id: ID!): Any\n"
+                    "  thing(id: ID!): Thing\n")
+           + "union Any = Thing | Shop\n")
+    e = Endpoint(sdl, dict)
+    parts = "parts(first: 5) { nodes { id } }"  # 2 + 5
+    union = f'{{ any(id: "a") {{ ... on Thing {{ {parts} }} ... on Shop {{ name }} }} }}'
+    assert e.cost(_parse(union), {}) == 1 + 7
+    thing = (f'{{ thing(id: "a") {{ ... on Shop {{ name }} '
+             f'... on Node {{ ... on Thing {{ {parts} }} }} }} }}')
+    assert e.cost(_parse(thing), {}) == 1 + 7

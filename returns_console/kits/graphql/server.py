@@ -266,14 +266,14 @@ class Endpoint:
     def _selection_cost(self, parent: Any, selections: SelectionSetNode | None,
                         fragments: Mapping[str, FragmentDefinitionNode],
                         variables: Mapping[str, Any]) -> int:
-        """Fields are summed; on an interface or union, fragments on different types are
-        alternatives (one object is only one of them): the dearest counts, as Shopify
-        reckons them ("Interface/Union: Maximum of possible selections")."""
+        """Fields are summed with the fragments that apply to the object. On an interface or
+        a union the object is one of its types, not known before: each possible type is
+        reckoned with the fragments that would apply to it, and the dearest counts, as
+        Shopify reckons them ("Interface/Union: Maximum of possible selections")."""
         if selections is None:
             return 0
         total = 0
-        by_type: dict[str, int] = {}
-        abstract = isinstance(parent, GraphQLInterfaceType | GraphQLUnionType)
+        applied: list[tuple[Any, int]] = []  # (type condition, cost of its selection)
         for node in selections.selections:
             if isinstance(node, FieldNode):
                 fields = getattr(parent, "fields", {})
@@ -282,23 +282,34 @@ class Endpoint:
                     total += self._field_cost(field_, node, fragments, variables)
                 continue
             if isinstance(node, InlineFragmentNode):
-                condition = node.type_condition
-                selection = node.selection_set
+                condition, selection = node.type_condition, node.selection_set
             elif isinstance(node, FragmentSpreadNode):
                 fragment = fragments.get(node.name.value)
                 if fragment is None:
                     continue
-                condition = fragment.type_condition
-                selection = fragment.selection_set
+                condition, selection = fragment.type_condition, fragment.selection_set
             else:
                 continue
             target = self.schema.get_type(condition.name.value) if condition else parent
-            cost = self._selection_cost(target, selection, fragments, variables)
-            if abstract and target is not parent and target is not None:
-                by_type[target.name] = by_type.get(target.name, 0) + cost
-            else:
-                total += cost
-        return total + max(by_type.values(), default=0)
+            if target is not None:
+                applied.append((target, self._selection_cost(target, selection, fragments,
+                                                             variables)))
+        if isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+            kinds: list[Any] = list(self.schema.get_possible_types(parent)) or [parent]
+            return total + max(sum(cost for target, cost in applied
+                                   if self._applies(target, kind, parent))
+                               for kind in kinds)
+        return total + sum(cost for target, cost in applied
+                           if self._applies(target, parent, parent))
+
+    def _applies(self, condition: Any, kind: Any, parent: Any) -> bool:
+        """Whether a fragment on `condition` applies to an object of type `kind`."""
+        if condition is parent or condition is kind:
+            return True
+        if isinstance(condition, GraphQLInterfaceType | GraphQLUnionType) and \
+                isinstance(kind, GraphQLObjectType):
+            return self.schema.is_sub_type(condition, kind)
+        return False
 
     def _field_cost(self, field_: GraphQLField, node: FieldNode,
                     fragments: Mapping[str, FragmentDefinitionNode],
@@ -321,13 +332,8 @@ class Endpoint:
                         node_type, selection, fragments, variables))
             return self.rules.connection + size * inner
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
-            if isinstance(named, GraphQLUnionType):
-                one = self.rules.object + max(
-                    (self._selection_cost(t, node.selection_set, fragments, variables)
-                     for t in named.types), default=0)
-            else:
-                one = self.rules.object + self._selection_cost(named, node.selection_set,
-                                                               fragments, variables)
+            one = self.rules.object + self._selection_cost(named, node.selection_set,
+                                                           fragments, variables)
             # a list asked for by a list of keys (`nodes(ids:)`): one object per key
             keys = [value_from_ast_untyped(a.value, dict(variables)) for a in node.arguments]
             sized = max((len(k) for k in keys if isinstance(k, list)), default=1)

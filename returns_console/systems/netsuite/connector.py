@@ -69,6 +69,8 @@ _STAGE_OF = {"RtnAuth": Stage.AUTHORISED, "ItemRcpt": Stage.RECEIVED,
 _CHAINED = frozenset({"ItemRcpt", "CustCred", "CashRfnd"})
 #: A `lastmodifieddate` as read (TO_CHAR 'YYYY-MM-DD HH24:MI:SS', taken as UTC: U5).
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+#: An internal id as SuiteQL sends it (text of ASCII digits).
+_ID = re.compile(r"[0-9]{1,19}")
 #: Master-data queries and the column that names each row.
 MASTER = {"items": "itemid", "customers": "entityid", "periods": "startdate",
           "locations": "name", "payment_methods": "name", "reasons": "name"}
@@ -136,7 +138,9 @@ class NetSuiteConnector:
         `updated_since`, the documents and customers modified since then (less
         `overlap_s`), the small master sets whole, and the window's tally (`queries.tally`:
         a deleted document leaves no row, so `merge` checks what it holds against it).
-        The cursor is the latest `lastmodifieddate` read, NetSuite's own clock."""
+        The cursor is the latest `lastmodifieddate` read (NetSuite's own clock) less the
+        time the read took: a page read early may hold a document saved again after it was
+        read, stamped before the latest stamp a later page carried."""
         fetched_at = datetime.now(UTC)
         since = (fetched_at - timedelta(days=self.settings.history_days)).date().isoformat()
         link, where = self.settings.link_column, self.settings.location_key
@@ -159,7 +163,9 @@ class NetSuiteConnector:
                   for r in raw[name] if isinstance(r, Mapping)]
         newest = max((s for s in stamps if isinstance(s, str) and _STAMP.fullmatch(s)),
                      default=None)
-        batch.cursor = f"{newest.replace(' ', 'T')}+00:00" if newest else (
+        took = datetime.now(UTC) - fetched_at
+        batch.cursor = (datetime.fromisoformat(f"{newest.replace(' ', 'T')}+00:00") - took
+                        ).isoformat() if newest else (
             updated_since.astimezone(UTC).isoformat() if updated_since else None)
         if counted is not None:
             row = counted[0] if counted and isinstance(counted[0], Mapping) else {}
@@ -320,10 +326,13 @@ class NetSuiteConnector:
         # customers are read by what changed; the other master sets are small, read whole
         master = {name: ({**held_master[name], **read_master[name]}
                          if name == "customers" else read_master[name]) for name in MASTER}
+        if _renamed(held_master, read_master):
+            raise ReadAgain("NetSuite renamed an item, customer or location the documents "
+                            "held name")
         documents = {**held, **read}
         kept = within_window(documents, changed.tally["since"])
         ids = [int(raw["id"]) for raw in kept.values()
-               if isinstance(raw, Mapping) and str(raw.get("id", "")).isdigit()]
+               if isinstance(raw, Mapping) and _ID.fullmatch(str(raw.get("id", "")))]
         if (len(ids), sum(ids)) != (_number(changed.tally["documents"]),
                                     _number(changed.tally["idsum"])):
             raise ReadAgain("NetSuite counts other return documents than those held")
@@ -372,6 +381,21 @@ def _number(text: Any) -> int | None:
     except ArithmeticError:
         return None
     return int(value) if value.is_finite() and value == value.to_integral_value() else None
+
+
+def _renamed(held: Mapping[str, Mapping[str, Any]],
+             read: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether a master row the held documents may name by its key column (an item's
+    itemid, a customer's entityid, a location's name) reads differently now: a document
+    shows it through a join and keeps its old stamp, so only a full read renames it there."""
+    for name in ("items", "customers", "locations"):
+        column = MASTER[name]
+        for key, row in read[name].items():
+            before = held[name].get(key)
+            if isinstance(before, Mapping) and isinstance(row, Mapping) and \
+                    before.get(column) != row.get(column):
+                return True
+    return False
 
 
 def _split(batch: ErpBatch) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:

@@ -50,7 +50,7 @@ def documents(link_column: str, since_day: str, location: str = "name",
     """Return authorizations, their item receipts, credit memos and cash refunds, and
     replacement sales orders, one row per line, with what each line was created from, in
     the window (`_window`); with `changed_since` (YYYY-MM-DD HH24:MI:SS), only those whose
-    `lastmodifieddate` is later (a document is read whole: saving any line saves it)."""
+    `lastmodifieddate`, or a line's `linelastmodifieddate`, is later (read whole)."""
     select = f"""
 SELECT t.id, t.type, t.tranid, t.status, BUILTIN.DF(t.status) AS statustext,
   TO_CHAR(t.createddate, {DATETIME}) AS createddate,
@@ -73,9 +73,11 @@ LEFT JOIN location loc ON loc.id = tl.location
 LEFT JOIN accountingperiod ap ON ap.id = t.postingperiod
 WHERE {_window(link_column)}"""
     params = [since_day, since_day]
-    if changed_since is not None:
-        select += f"\n  AND t.lastmodifieddate > TO_TIMESTAMP(?, {DATETIME})"
-        params.append(changed_since)
+    if changed_since is not None:  # the document's stamp, or a line's (§3.4)
+        select += (f"\n  AND (t.lastmodifieddate > TO_TIMESTAMP(?, {DATETIME}) OR t.id IN ("
+                   "SELECT ml.transaction FROM transactionline ml WHERE "
+                   f"ml.linelastmodifieddate > TO_TIMESTAMP(?, {DATETIME})))")
+        params += [changed_since, changed_since]
 
     def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
         if after is None:

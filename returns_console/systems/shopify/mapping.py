@@ -140,7 +140,7 @@ def _authorised(r: ShopifyReturn, created: datetime, ids: tuple[str, ...],
     if r.status in _REFUSED:
         return StageView(status=StageStatus.FAILED, at=as_utc(r.closedAt) or created,
                          record_ids=ids, detail=r.status)
-    if authorised_at == "request":  # the ERP's document is due from the request on
+    if authorised_at == "request" and r.status == "REQUESTED":  # due from the request on
         return StageView(status=StageStatus.DONE, at=created, record_ids=ids, detail=r.status)
     return StageView(status=StageStatus.PENDING, at=created, record_ids=ids, detail=r.status)
 

@@ -175,6 +175,8 @@ class ShopifyStore:
                     "tracking": {"carrierName": "Royal Mail", "url": None,
                                  "number": "RM" + hashlib.sha1(rfo["id"].encode())
                                  .hexdigest()[:10].upper() + "GB"}}})
+            self._send("reverse_deliveries/attach_deliverable", {
+                **_rest(rfo["reverseDeliveries"][-1]["id"]), "return": _rest(ret["id"])})
         self._return_changed(ret, at, None)
 
     def decline(self, ret: dict[str, Any], at: datetime) -> None:
@@ -209,6 +211,7 @@ class ShopifyStore:
         refund: dict[str, Any] = {
             "__typename": "Refund", "id": gid("Refund", ret["id"], _iso(at)),
             "createdAt": _iso(at), "processedAt": _iso(at), "return": lambda *_: ret,
+            "order": ret["order"],
             "refundLineItems": [
                 {"quantity": quantity, "restockType": "RETURN" if restock else "NO_RESTOCK",
                  "restocked": restock, "location": {"id": gid("Location", location),

@@ -42,9 +42,12 @@ TOPIC = "x-shopify-topic"
 KEPT = frozenset({"x-shopify-triggered-at", "x-shopify-api-version",
                   "x-shopify-shop-domain", "x-shopify-event-id"})
 #: The topics whose deliveries name something to read again (§10); others are ignored.
-TOPICS = ("returns/", "refunds/create", "reverse_fulfillment_orders/dispose")
+TOPICS = ("returns/", "refunds/create", "reverse_fulfillment_orders/dispose",
+          "reverse_deliveries/attach_deliverable")
 
-_GID = re.compile(r"^gid://shopify/(Order|Return|ReverseFulfillmentOrder|Refund)/([0-9]{1,30})$")
+#: Shopify's ids are 64-bit integers: a longer number is no id of theirs.
+_GID = re.compile(r"^gid://shopify/(Order|Return|ReverseFulfillmentOrder|Refund)/([0-9]{1,19})$")
+_MAX_ID = 2**63 - 1
 #: Keys of a body that hold an object (or a bare id) of a kind, as Shopify's REST names them.
 _KINDS = {"order": "Order", "return": "Return",
           "reverse_fulfillment_order": "ReverseFulfillmentOrder", "refund": "Refund"}
@@ -75,22 +78,31 @@ def webhook_spec(secrets: Sequence[str]) -> WebhookSpec:
 class Hints:
     """What deliveries named, as global ids, each once, in the order first named."""
 
-    returns: list[str] = field(default_factory=list)
-    orders: list[str] = field(default_factory=list)
-    #: Reverse fulfillment orders and refunds: their order is asked of Shopify.
-    others: list[str] = field(default_factory=list)
+    _named: dict[str, None] = field(default_factory=dict)
     #: Deliveries of a hinting topic that named nothing readable.
     unreadable: int = 0
 
     def add(self, gid: str) -> None:
-        kind = gid.split("/")[3]
-        bucket = self.returns if kind == "Return" else self.orders if kind == "Order" \
-            else self.others
-        if gid not in bucket:
-            bucket.append(gid)
+        self._named.setdefault(gid, None)
+
+    def _of(self, *kinds: str) -> list[str]:
+        return [gid for gid in self._named if gid.split("/")[3] in kinds]
+
+    @property
+    def returns(self) -> list[str]:
+        return self._of("Return")
+
+    @property
+    def orders(self) -> list[str]:
+        return self._of("Order")
+
+    @property
+    def others(self) -> list[str]:
+        """Reverse fulfillment orders and refunds: their order is asked of Shopify."""
+        return self._of("ReverseFulfillmentOrder", "Refund")
 
     def __bool__(self) -> bool:
-        return bool(self.returns or self.orders or self.others)
+        return bool(self._named)
 
 
 def read_hints(events: Iterable[InboxEvent]) -> Hints:
@@ -138,13 +150,15 @@ def _ids(kind: str, holder: Mapping[str, Any]) -> list[str]:
         if match and match.group(1) == kind:
             out.append(match.group(0))
     number = holder.get("id")
-    if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+    if isinstance(number, int) and not isinstance(number, bool) and 0 < number <= _MAX_ID:
         out.append(f"gid://shopify/{kind}/{number}")
-    return out
+    return [gid for gid in out if int(gid.rsplit("/", 1)[1]) <= _MAX_ID]
 
 
 def _body(raw: bytes) -> Any:
+    """The body as JSON, or None: whatever a delivery holds (nesting too deep to parse
+    included) is a delivery that names nothing, never an error of the read."""
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None

@@ -157,3 +157,24 @@ def test_the_reference_samples_of_close_process_and_dispose_name_what_they_can()
         "gid://shopify/ReverseFulfillmentOrder/98765"]
     hints = read_hints([event("returns/process", b"{}")])
     assert not hints and hints.unreadable == 1
+
+
+def test_a_label_webhook_names_its_return() -> None:
+    """§10: `reverse_deliveries/attach_deliverable` (a label or tracking: the parcel may
+    set off) carries `admin_graphql_api_id`, `id`, `return`, `shipping_deliverable`."""
+    body = {"id": 7, "admin_graphql_api_id": "gid://shopify/ReverseDelivery/7",
+            "return": {"id": 5, "admin_graphql_api_id": "gid://shopify/Return/5"},
+            "shipping_deliverable": {}}
+    hints = read_hints([event("reverse_deliveries/attach_deliverable",
+                              json.dumps(body).encode())])
+    assert hints.returns == ["gid://shopify/Return/5"]
+
+
+def test_a_body_that_cannot_be_read_or_names_no_shopify_id_is_skipped_not_an_error() -> None:
+    """Whatever a signed delivery holds, the read goes on: a body nested beyond what a
+    parser follows, or an id no 64-bit integer holds, names nothing."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    huge = json.dumps({"admin_graphql_api_id": "gid://shopify/Return/99999999999999999999",
+                       "id": 2**64, "order_id": 2**63}).encode()
+    hints = read_hints([event("returns/update", deep), event("returns/update", huge)])
+    assert not hints and hints.unreadable == 2
