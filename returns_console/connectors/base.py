@@ -29,6 +29,8 @@ class PlatformBatch:
     fetched_at: datetime | None = None
     #: Where an incremental refresh should continue from (system-specific, opaque).
     cursor: str | None = None
+    #: When what this batch holds was last read whole (an incremental read keeps it).
+    full_at: datetime | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio and anyio put task results into reprs, and a batch of
@@ -46,6 +48,8 @@ class ErpBatch:
     raw: dict[str, Any] = field(default_factory=dict)
     fetched_at: datetime | None = None
     cursor: str | None = None
+    #: When what this batch holds was last read whole (an incremental read keeps it).
+    full_at: datetime | None = None
     #: Things the operator should know (e.g. "this tenant has no return receipts API").
     notices: list[str] = field(default_factory=list)
     #: What the ERP's silence about a return means: normally nothing has happened yet; on a

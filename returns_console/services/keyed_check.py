@@ -58,6 +58,7 @@ from .live import (
     _moment,
     fetch_live,
     fresh_sides,
+    full_read_every,
     live_report,
     policy_of,
     save_sources,
@@ -170,6 +171,10 @@ def _keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache,
     policy = policy_of(profile)
     if state is None or state.get("world") != world_of(profile, mappings, policy):
         return None
+    for side, settings in (("platform", profile.platform), ("erp", profile.erp)):
+        every, full_at = full_read_every(settings), cache_.full_at(profile.name, side)
+        if every is not None and (full_at is None or datetime.now(UTC) - full_at >= every):
+            return None  # due to be read whole (services/live.py reads it)
     asked.append(True)
     read = asyncio.run(_read_changes(profile, lookup, state, deadline, transport, inbox))
     if read is None:

@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from .. import systems
-from ..config import Profile, SystemSettings
+from ..config import Profile, SystemSettings, system_options
 from ..connectors.base import ErpBatch, PlatformBatch, ReadAgain
 from ..connectors.errors import AuthError, ConnectorError, DeadlineError, MisconfiguredError
 from ..connectors.http import CallLog
@@ -71,20 +73,39 @@ def policy_of(profile: Profile) -> Policy:
 OVERLAP = timedelta(minutes=2)
 
 
-async def _incremental(fetch, merge, earlier, keep=None):
+async def _incremental(fetch, merge, earlier, keep=None, every: timedelta | None = None):
     """Only what changed since the last sync, laid over what the cache holds; handed to
-    `keep` (the cache writer) the moment it is complete, while the other side still loads."""
+    `keep` (the cache writer) the moment it is complete, while the other side still loads.
+    Everything is read again when the last full read is `every` old (or its time is not
+    known): an incremental read sees only what the source stamps or says."""
     since = _moment(earlier.cursor) if earlier is not None else None
-    if since is None:
-        batch = await fetch()
-    else:
+    full_at = earlier.full_at if earlier is not None else None
+    if since is not None and every is not None and (
+            full_at is None or datetime.now(UTC) - full_at >= every):
+        since = None
+    batch = None
+    if since is not None:
         try:
             batch = merge(earlier, await fetch(updated_since=since - OVERLAP))
+            batch.full_at = full_at
         except ReadAgain:  # what changed cannot be laid over what was read: read it all
-            batch = await fetch()
+            batch = None
+    if batch is None:
+        batch = await fetch()
+        batch.full_at = batch.fetched_at or datetime.now(UTC)
     if keep is not None:
         keep(batch)
     return batch
+
+
+def full_read_every(settings: SystemSettings) -> timedelta | None:
+    """How often a side is read whole however little its refreshes find (its option
+    `full_read_hours`; None: never but on `check --full`)."""
+    try:
+        hours = system_options(settings).full_read_hours
+    except (ValidationError, LookupError):  # the connector says what is wrong when opened
+        hours = 24
+    return timedelta(hours=hours) if hours else None
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -153,7 +174,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             try:
                 # the response bodies are kept only for a cache that takes them as they are
                 fetch = partial(erp.fetch_records, keep_pages=keep_e is not None)
-                batch = await _incremental(fetch, erp.merge, earlier_e, keep_e)
+                batch = await _incremental(fetch, erp.merge, earlier_e, keep_e,
+                                           full_read_every(profile.erp))
             except BaseException:
                 if not erp_refs.done():  # not known: look-ups wait for the next refresh
                     erp_refs.set_result(None)
@@ -175,7 +197,7 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                 incremental=lambda: _incremental(
                     hinted_fetch(platform, profile.platform.system, inbox,
                                  earlier_p.fetched_at if earlier_p is not None else None),
-                    platform.merge, earlier_p))
+                    platform.merge, earlier_p, every=full_read_every(profile.platform)))
             if keep_p is not None:
                 keep_p(read.batch)
             if on_read is not None:

@@ -176,7 +176,8 @@ class Cache:
                 {"profile": profile, "side": side, "system": system, "source": source,
                  "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
                  "cursor": batch.cursor, "views": _json(batch.views),
-                 "problems": _json(batch.problems), "raw": _json(batch.raw), **extra},
+                 "problems": _json(batch.problems), "raw": _json(batch.raw),
+                 **_full_at(batch), **extra},
                 pk=("profile", "side"))
 
     def _get(self, profile: str, side: str, source: str | None = None) -> dict[str, Any] | None:
@@ -200,7 +201,8 @@ class Cache:
         raw = batch.raw
         batch = PlatformBatch(views=batch.views if views else [],
                               problems=batch.problems if views else {}, raw={},
-                              fetched_at=batch.fetched_at, cursor=batch.cursor)
+                              fetched_at=batch.fetched_at, cursor=batch.cursor,
+                              full_at=batch.full_at)
         items = list(raw.items())
         with self.conn:  # chunks first, then the row that says to read them (see save_erp)
             self.conn.execute("delete from pages where profile = ? and side = 'platform'",
@@ -234,6 +236,7 @@ class Cache:
             views=_adapter("views").validate_json(row["views"]),
             problems=_adapter("problems").validate_json(row["problems"]),
             raw=raw, fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
+            full_at=_when(row.get("full_at")),
         )
 
     def save_erp(self, profile: str, system: str, batch: ErpBatch, *,
@@ -246,7 +249,8 @@ class Cache:
             batch = ErpBatch(master=batch.master, problems=batch.problems,
                              raw={} if pages else batch.raw,
                              fetched_at=batch.fetched_at, cursor=batch.cursor,
-                             notices=batch.notices, unseen=batch.unseen)
+                             notices=batch.notices, unseen=batch.unseen,
+                             full_at=batch.full_at)
         # Pages first, then the row that says to read them: a crash in between leaves the
         # old row, which either ignores pages or reads newer ones (a cache, not a ledger).
         with self.conn:
@@ -287,6 +291,7 @@ class Cache:
             master=ErpMaster.model_validate_json(row["master"]),
             problems=_adapter("problems").validate_json(row["problems"]),
             raw=raw, fetched_at=_when(row["fetched_at"]), cursor=row["cursor"],
+            full_at=_when(row.get("full_at")),
             notices=_adapter("notices").validate_json(row["notices"] or "[]"),
             unseen=_adapter("unseen").validate_json(row["unseen"]) if row.get("unseen") else None,
         )
@@ -331,6 +336,17 @@ class Cache:
     def cursor(self, profile: str, side: str) -> str | None:
         row = self._get(profile, side)
         return row["cursor"] if row else None
+
+    def full_at(self, profile: str, side: str) -> datetime | None:
+        """When the side's records were last read whole (None: not known)."""
+        row = self._get(profile, side)
+        return _when(row.get("full_at")) if row else None
+
+
+def _full_at(batch: PlatformBatch | ErpBatch) -> dict[str, str]:
+    """The column of when the records were last read whole, when known: a write that
+    names it adds it to a cache made before it (as every later column was added)."""
+    return {"full_at": batch.full_at.isoformat()} if batch.full_at else {}
 
 
 def _when(text: str | None) -> datetime | None:
@@ -413,7 +429,7 @@ def put_indexed(conn: sqlite3.Connection, profile: str, side: str, system: str,
         "profile": profile, "side": side, "system": system, "source": source,
         "fetched_at": batch.fetched_at.isoformat() if batch.fetched_at else None,
         "cursor": batch.cursor, "views": "{}" if isinstance(batch, ErpBatch) else "[]",
-        "problems": "{}", "raw": "", "paged": INDEXED}
+        "problems": "{}", "raw": "", "paged": INDEXED, **_full_at(batch)}
     conn.execute("delete from pages where profile = ? and side = ?", [profile, side])
     if isinstance(batch, ErpBatch):
         row.update(master=batch.master.model_dump_json(), notices=_json(batch.notices),

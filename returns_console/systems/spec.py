@@ -95,6 +95,10 @@ class SystemOptions(BaseModel):
 
     retry_attempts: int = Field(5, ge=1, le=20, description=(
         "How many times a request is tried on 429, 5xx or a timeout"))
+    full_read_hours: int = Field(24, ge=0, le=24 * 366, description=(
+        "A refresh reads everything again once the last full read is this many hours old "
+        "(0: only `check --full` does): what an incremental read cannot be told of (a "
+        "deletion, a change that moved no stamp, a lost webhook) is caught by then"))
     retry_max_wait: float = Field(30.0, gt=0, le=600, description=(
         "The longest backoff between tries, in seconds (a Retry-After the server sends is "
         "honoured as given, up to two minutes)"))

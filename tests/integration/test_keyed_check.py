@@ -352,3 +352,29 @@ def test_check_as_a_person_runs_it_refreshes_through_the_index(
             report[side].pop("fetched_at")
     assert records > 0
     assert reports[0] == reports[1] == reports[2]
+
+
+def test_a_refresh_through_the_index_gives_way_to_a_full_read_when_one_is_due(
+        tmp_path: Path) -> None:
+    """`full_read_hours` (24 by default): once the last full read is that old, the index
+    does not answer, and the check reads everything again (which the cache then dates)."""
+    sandbox = build_sandbox(NOW, returns=60, seed=5)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        check_profile(profile, sandbox.secret, cache, mappings, full=True)
+        cache.wait()
+        read_whole = cache.full_at(profile.name, "erp")
+        assert read_whole is not None
+        assert keyed_refresh(profile, sandbox.secret, cache, mappings) is not None
+        with cache.conn:  # a day and more ago
+            cache.conn.execute("update sources set full_at = ? where profile = ?",
+                               [(read_whole - timedelta(hours=25)).isoformat(), profile.name])
+        assert keyed_refresh(profile, sandbox.secret, cache, mappings) is None
+        check_profile(profile, sandbox.secret, cache, mappings)
+        cache.wait()
+        assert cache.full_at(profile.name, "erp") > read_whole
+        assert cache.full_at(profile.name, "platform") > read_whole
+        assert keyed_refresh(profile, sandbox.secret, cache, mappings) is not None
+    cache.close()
