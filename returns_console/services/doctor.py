@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -44,8 +45,10 @@ async def diagnose(profile: Profile, lookup: SecretLookup, *,
             why = (f"not set: needed only while {rotated} is being rotated"
                    if rotated != name else "not set: only `returns-console listen` needs "
                    "it (to verify the deliveries it receives)")
-            out.append(Diagnosis(True, f"{system} {name}",
-                                 "found (value not shown)" if present else why))
+            found = "found (value not shown)" + (
+                f"; remove it once the rotation of {rotated} is done: deliveries signed with "
+                "it are accepted while it is set" if rotated != name else "")
+            out.append(Diagnosis(True, f"{system} {name}", found if present else why))
     if inbox is not None:
         out.append(_deliveries(profile.platform.system, inbox))
     for settings in (profile.platform, profile.erp):
@@ -76,7 +79,11 @@ async def diagnose(profile: Profile, lookup: SecretLookup, *,
 def _deliveries(system: str, inbox: Inbox) -> Diagnosis:
     """What the inbox holds of a pushing platform (`listen` keeps it): never a failure
     here, the check says how complete its read was."""
-    kept, last = inbox.count(system), inbox.last_received(system)
+    try:
+        kept, last = inbox.count(system), inbox.last_received(system)
+    except sqlite3.Error as exc:  # `listen` holding it longer than a read waits
+        return Diagnosis(True, f"{system} deliveries", f"the inbox could not be read now "
+                         f"({exc}); try again")
     if not kept or last is None:
         return Diagnosis(True, f"{system} deliveries", "none received yet: run `returns-console "
                          "listen` and register its address with the system (README)")

@@ -74,7 +74,9 @@ def test_doctor_says_what_listen_needs_without_failing_a_profile_that_only_check
         before = asyncio.run(diagnose(profile, without_webhook_secret, inbox=inbox))
         inbox.receive(InboxEvent(system="shopify", delivery_id="d-1", topic="returns/close",
                                  received_at=NOW, body=b"{}"))
-        after = asyncio.run(diagnose(profile, sandbox.secret, inbox=inbox))
+        after = asyncio.run(diagnose(
+            profile, lambda system, name: "old-secret" if name == "webhook_secret_previous"
+            else sandbox.secret(system, name), inbox=inbox))
     said = {d.what: (d.ok, d.detail) for d in before}
     assert all(d.ok for d in before), [d for d in before if not d.ok]
     assert said["shopify webhook_secret"] == (
@@ -83,5 +85,8 @@ def test_doctor_says_what_listen_needs_without_failing_a_profile_that_only_check
     assert said["shopify webhook_secret_previous"] == (
         True, "not set: needed only while webhook_secret is being rotated")
     assert said["shopify deliveries"][1].startswith("none received yet")
-    assert {d.what: d.detail for d in after}["shopify deliveries"] == (
-        "1 kept, the last received 2026-11-21 10:00 UTC")
+    said_after = {d.what: d.detail for d in after}
+    assert said_after["shopify deliveries"] == "1 kept, the last received 2026-11-21 10:00 UTC"
+    assert "remove it once the rotation of webhook_secret is done" in said_after[
+        "shopify webhook_secret_previous"]
+    assert "old-secret" not in " ".join(said_after.values())
