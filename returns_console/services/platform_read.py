@@ -40,8 +40,8 @@ LOOKUP_WINDOW = 60.0
 #: A reference the platform did not know is asked again after this long (the return may
 #: have been created there since), after every reference never asked.
 RECHECK_AFTER = timedelta(hours=6)
-#: Deliveries are hints from a little before the last read began: our clock and the
-#: sender's may differ, and a delivery may arrive while a read is under way.
+#: Deliveries are hints from a little before the last read began (both stamps our clock's):
+#: one received while that read was under way may not be in what it read.
 HINTS_OVERLAP = timedelta(minutes=2)
 #: Marks a cursor written here (the inbox position and the look-ups made).
 CURSOR_MARK = "read:"
