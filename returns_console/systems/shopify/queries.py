@@ -44,7 +44,7 @@ SHIPPING = 2
 #: Page size of the connection read again for a return that has more than the batch asked.
 ALONE = 50
 #: Orders per page of the changed-orders read, and returns asked per order there.
-ORDERS_PER_PAGE = 50
+ORDERS_PER_PAGE = 76
 RETURNS_PER_ORDER = 10
 
 _MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"

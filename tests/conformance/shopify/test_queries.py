@@ -67,3 +67,11 @@ def test_the_hinted_orders_document_is_valid_and_its_batch_as_big_as_fits(
     one = shopify.cost(parsed, {"ids": ["x"]})
     assert shopify.cost(parsed, {"ids": ["x"] * q.HINT_BATCH}) <= q.MAX_QUERY_COST
     assert q.MAX_QUERY_COST // one == q.HINT_BATCH
+
+
+def test_a_page_of_changed_orders_is_as_big_as_the_limit_allows(shopify: Endpoint) -> None:
+    """A page of orders (each with its returns' ids) fits under the 1,000 points one query
+    may ask, and one order more would not: a full read asks no more pages than it must."""
+    cost = shopify.cost(parse(q.changed_orders()), {"query": "updated_at:>'2026-11-01'"})
+    more = shopify.cost(parse(q.changed_orders(q.ORDERS_PER_PAGE + 1)), {})
+    assert cost <= q.MAX_QUERY_COST < more
