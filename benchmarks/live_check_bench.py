@@ -118,6 +118,11 @@ def run(args: list[str], env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": max(peaks)}
 
 
+def med(runs: list[dict[str, float]], key: str) -> float:
+    """The median of one figure over whole-process runs (`run`)."""
+    return statistics.median(r[key] for r in runs)
+
+
 def served(base: str) -> int:
     return int(httpx.get(f"{base}/_sandbox/stats", timeout=30).json()["total"]["requests"])
 
@@ -216,9 +221,6 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-    def med(runs: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in runs)
 
     ratios = sorted(f["wall"] / r["wall"] for f, r in zip(fulls, raws, strict=True))
     figures = {

@@ -44,6 +44,7 @@ from live_check_bench import (
     PROFILE,
     SEED,
     free_port,
+    med,
     run,
     setup_profile,
     user_environment,
@@ -218,9 +219,6 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-    def med(runs: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in runs)
 
     full_requests = sum(requests[0].values())
     ratios = sorted(f["wall"] / r["wall"] for f, r in zip(fulls, raws, strict=True))
