@@ -14,7 +14,7 @@ import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
@@ -726,11 +726,24 @@ class _WithSystemOptions(click.Command):
                     (name, f"{text} [{f'default: {default}' if default else 'required'}]")
                     for name, default, text in spec.option_help()])
                 formatter.write_paragraph()
-                formatter.write_text("secrets (--secret NAME): " + ", ".join(spec.secrets))
+                formatter.write_text("secrets (--secret NAME): " + _secrets_help(spec))
         planned = [s.name for s in systems.all_systems() if not s.built]
         if planned:
             with formatter.section("Not built yet"):
                 formatter.write_text(", ".join(planned))
+
+
+def _secrets_help(spec: Any) -> str:
+    """A system's secrets for `setup --help`: each way it authenticates, then listen's."""
+    text = ", ".join(spec.secrets)
+    if spec.auth_option:
+        default = spec.options.model_fields[spec.auth_option].default
+        text += f" ({spec.auth_option}={default})" + "".join(
+            f"; {', '.join(names)} ({spec.auth_option}={value})"
+            for value, names in spec.auth_secrets.items() if value != default)
+    if spec.listen_secrets:
+        text += f"; for listen only: {', '.join(spec.listen_secrets)}"
+    return text
 
 
 @cli.command(cls=_WithSystemOptions)

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,10 +39,19 @@ PlatformSystem = str
 ErpSystem = str
 
 
-def required_secrets(system: str) -> tuple[str, ...]:
-    """The secrets a system's connector needs, by name (the keyring / env var key)."""
+def required_secrets(system: str, options: Mapping[str, Any] | None = None
+                     ) -> tuple[str, ...]:
+    """The secrets a system's connector needs, by name (the keyring / env var key); given
+    the profile's options, those of the way they choose to authenticate."""
     found = systems.find(system)
-    return found.secrets if found else ()
+    return found.secrets_for(options) if found else ()
+
+
+def any_secrets(system: str) -> tuple[str, ...]:
+    """Every secret a system's connector may need, whichever way it authenticates (what
+    redaction must know, and the names a stored secret may have)."""
+    found = systems.find(system)
+    return found.every_secret if found else ()
 
 
 def listen_secrets(system: str) -> tuple[str, ...]:
@@ -52,11 +62,11 @@ def listen_secrets(system: str) -> tuple[str, ...]:
 
 
 def _every_secret(system: str) -> tuple[str, ...]:
-    return required_secrets(system) + listen_secrets(system)
+    return any_secrets(system) + listen_secrets(system)
 
 
 _KNOWN_SECRETS = {name for spec in systems.all_systems()
-                  for name in (*spec.secrets, *spec.listen_secrets)}
+                  for name in (*spec.every_secret, *spec.listen_secrets)}
 _SECRET_MARKERS = ("secret", "password", "api_key", "apikey", "token")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OptionValue = str | int | float | bool
@@ -74,7 +84,7 @@ def secret_names(profile: Profile, *, listening: bool = False) -> list[tuple[str
     both use `password`) each is prefixed with its system id, so the two never share one
     keyring entry or environment variable."""
     sides = (profile.platform, profile.erp)
-    pairs = [(s.system, n) for s in sides for n in required_secrets(s.system)]
+    pairs = [(s.system, n) for s in sides for n in required_secrets(s.system, s.options)]
     if listening:
         pairs += [(s.system, n) for s in sides for n in listen_secrets(s.system)]
     return [(system, stored_secret_name(profile, system, n)) for system, n in pairs]
@@ -217,8 +227,10 @@ def option_problems(system: str, options: dict[str, Any], *, missing: bool = Tru
         for error in exc.errors(include_url=False, include_input=False):
             name = ".".join(str(part) for part in error["loc"]) or "options"
             if error["type"] == "missing":
+                # a required option, or those another option's value asks for
+                named = str((error.get("ctx") or {}).get("options", name)).split()
                 if missing:
-                    out.append(f"{spec.name} needs option {name}")
+                    out += [f"{spec.name} needs option {n}" for n in named]
             elif error["type"] == "extra_forbidden":
                 known = ", ".join(spec.options.model_fields)
                 out.append(f"{spec.name} has no option {name!r} (its options: {known})")

@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, quote
 import httpx
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pydantic import SecretStr
 
 from ..redaction import MASK
@@ -177,32 +178,68 @@ def _json_part(value: Mapping[str, Any]) -> str:
     return b64url(json.dumps(value, separators=(",", ":")).encode())
 
 
+_Hash = Callable[[], hashes.HashAlgorithm]
+#: RSA-PSS and RSA PKCS#1 v1.5 (RFC 7518 section 3.3, 3.5), each with its hash.
+_RSA: dict[str, _Hash] = {"RS256": hashes.SHA256, "PS256": hashes.SHA256,
+                          "PS384": hashes.SHA384, "PS512": hashes.SHA512}
+#: ECDSA (RFC 7518 section 3.4): the algorithm is the curve's, the hash its size.
+_EC: dict[str, tuple[str, _Hash, int]] = {
+    "secp256r1": ("ES256", hashes.SHA256, 32), "secp384r1": ("ES384", hashes.SHA384, 48),
+    "secp521r1": ("ES512", hashes.SHA512, 66)}
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+JwtAlgorithm = Literal["RS256", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+
+
 def _rsa_padding(algorithm: str) -> padding.AsymmetricPadding:
     if algorithm == "RS256":
         return padding.PKCS1v15()
-    if algorithm == "PS256":  # RFC 7518 section 3.5: MGF1 SHA-256, salt as long as the hash
-        return padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+    if algorithm in _RSA:  # RFC 7518 section 3.5: MGF1 with the hash, salt as long as it
+        return padding.PSS(mgf=padding.MGF1(_RSA[algorithm]()),
                            salt_length=padding.PSS.DIGEST_LENGTH)
-    raise ValueError(f"unsupported JWT algorithm {algorithm!r}: use RS256 or PS256")
+    raise ValueError(f"unsupported JWT algorithm {algorithm!r} for an RSA key: use PS256")
 
 
-def sign_jwt(header: Mapping[str, Any], claims: Mapping[str, Any],
-             key: rsa.RSAPrivateKey) -> str:
-    """A compact JWS over `claims` with the RSA key, `header["alg"]` RS256 or PS256."""
-    signing_input = f"{_json_part(header)}.{_json_part(claims)}"
-    signature = key.sign(signing_input.encode("ascii"), _rsa_padding(str(header["alg"])),
-                         hashes.SHA256())
-    return f"{signing_input}.{b64url(signature)}"
+def algorithm_for(key: SigningKey) -> str:
+    """The JWS algorithm a key signs with: PS256 for RSA, ES256/384/512 by the EC curve."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "PS256"
+    found = _EC.get(key.curve.name)
+    if found is None:
+        raise ValueError(f"the private key's curve {key.curve.name} is not one a JWT "
+                         "signs with (P-256, P-384 or P-521)")
+    return found[0]
 
 
-def _load_rsa_key(pem: str) -> rsa.RSAPrivateKey:
+def _check_pair(algorithm: str, key: SigningKey) -> None:
+    if isinstance(key, rsa.RSAPrivateKey):
+        _rsa_padding(algorithm)
+    elif algorithm != algorithm_for(key):
+        raise ValueError(f"an EC key on {key.curve.name} signs {algorithm_for(key)}, "
+                         f"not {algorithm}")
+
+
+def sign_jwt(header: Mapping[str, Any], claims: Mapping[str, Any], key: SigningKey) -> str:
+    """A compact JWS over `claims` with the key, `header["alg"]` one the key can sign."""
+    signing_input = f"{_json_part(header)}.{_json_part(claims)}".encode("ascii")
+    algorithm = str(header["alg"])
+    _check_pair(algorithm, key)
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(signing_input, _rsa_padding(algorithm), _RSA[algorithm]())
+    else:  # JWS wants r and s as fixed-size big-endian integers, not DER (RFC 7518 3.4)
+        _, digest, size = _EC[key.curve.name]
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(digest())))
+        signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+
+
+def _load_key(pem: str) -> SigningKey:
     try:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         # Never quote the text: it is (or is meant to be) the private key.
         raise ValueError("the private key is not an unencrypted PEM private key") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("the private key is not an RSA key (RS256 and PS256 need one)")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError("the private key is neither an RSA nor an EC key")
     return key
 
 
@@ -220,20 +257,21 @@ class JwtClientAssertion(BearerToken):
 
     def __init__(self, token_url: str, client_id: str, private_key_pem: SecretStr | str | bytes,
                  *, key_id: str, scope: str | None = None,
-                 algorithm: Literal["RS256", "PS256"] = "PS256",
+                 algorithm: JwtAlgorithm | None = None,
                  audience: str | None = None, lifetime: int = 300,
                  scope_in: Literal["body", "assertion"] = "body", leeway: float = 60.0,
                  clock: Callable[[], float] = time.time) -> None:
-        _rsa_padding(algorithm)  # an unsupported algorithm fails here, not at the first call
         if isinstance(private_key_pem, bytes):
             private_key_pem = private_key_pem.decode("ascii", "replace")
         self._pem = _secret(private_key_pem)
-        self._key = _load_rsa_key(self._pem.get_secret_value())
+        self._key = _load_key(self._pem.get_secret_value())
+        chosen = algorithm or algorithm_for(self._key)
+        _check_pair(chosen, self._key)  # a mismatch fails here, not at the first call
         self.token_url = token_url
         self.client_id = client_id
         self.key_id = key_id
         self.scope = scope
-        self.algorithm = algorithm
+        self.algorithm = chosen
         self.audience = audience or token_url
         self.lifetime = lifetime
         self.scope_in = scope_in

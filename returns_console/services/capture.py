@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from ..config import Profile, listen_secrets, required_secrets
+from ..config import Profile, any_secrets, listen_secrets
 from ..errors import UserError
 
 FORMAT = "returns-console/capture@1"
@@ -250,7 +250,7 @@ def profile_secrets(profile: Profile, lookup) -> list[str]:
     """Every secret value the profile's systems use, to cut out of what is kept."""
     out = []
     for settings in (profile.platform, profile.erp):
-        for name in (*required_secrets(settings.system), *listen_secrets(settings.system)):
+        for name in (*any_secrets(settings.system), *listen_secrets(settings.system)):
             try:
                 value = lookup(settings.system, name)
             except Exception:

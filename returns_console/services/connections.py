@@ -14,6 +14,7 @@ from .. import systems
 from ..config import (
     Profile,
     SystemSettings,
+    any_secrets,
     listen_secrets,
     option_problems,
     required_secrets,
@@ -43,7 +44,7 @@ def _secret_getter(profile: Profile, system: str, lookup: SecretLookup
                    ) -> Callable[[str], SecretStr]:
     # prefixed with the system's id when both sides need the same name
     stored_as = {n: stored_secret_name(profile, system, n)
-                 for n in (*required_secrets(system), *listen_secrets(system))}
+                 for n in (*any_secrets(system), *listen_secrets(system))}
 
     def get(name: str) -> SecretStr:
         key = stored_as.get(name, name)
@@ -88,7 +89,9 @@ def secret_sources(profile: Profile, system: str, lookup: SecretLookup) -> str:
     where = getattr(lookup, "where", None)
     if where is None:
         return ""
-    names = [stored_secret_name(profile, system, n) for n in required_secrets(system)]
+    settings = profile.platform if profile.platform.system == system else profile.erp
+    names = [stored_secret_name(profile, system, n)
+             for n in required_secrets(system, settings.options)]
     return "; ".join(f"{name} from {where(system, name)}" for name in names)
 
 

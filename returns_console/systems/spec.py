@@ -10,7 +10,7 @@ one pair never loads the other systems' code.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -115,8 +115,13 @@ class SystemSpec:
     summary: str = ""
     #: Its options (validated at config load, listed by `setup`, checked by `doctor`).
     options: type[SystemOptions] = SystemOptions
-    #: The secrets its connector needs, by name (keyring entry / environment variable).
+    #: The secrets its connector needs, by name (keyring entry / environment variable);
+    #: with `auth_option`, those of that option's default.
     secrets: tuple[str, ...] = ()
+    #: The option that chooses how the system authenticates, when it can in more than one
+    #: way, and the secrets each of its values needs instead of `secrets`.
+    auth_option: str | None = None
+    auth_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Secrets only `returns-console listen` needs (to verify the deliveries it pushes):
     #: set up like the others, never asked for by a check. `<name>_previous` is `<name>`
     #: before a rotation, accepted while the sender changes over.
@@ -136,6 +141,22 @@ class SystemSpec:
     #: Names that are this system's own (API field names, entity sets, statuses): they may
     #: appear only inside its folder (tests/unit/test_system_names.py).
     own_names: frozenset[str] = frozenset()
+
+    def secrets_for(self, options: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """The secrets the connector needs under these (unvalidated) options: `secrets`,
+        or those of the value given to `auth_option`."""
+        if self.auth_option is None or options is None:
+            return self.secrets
+        chosen = options.get(self.auth_option)
+        if chosen is None:
+            chosen = self.options.model_fields[self.auth_option].default
+        return self.auth_secrets.get(str(chosen), self.secrets)
+
+    @property
+    def every_secret(self) -> tuple[str, ...]:
+        """Every secret any way of authenticating may need (each once, in order)."""
+        names = [self.secrets, *self.auth_secrets.values()]
+        return tuple(dict.fromkeys(n for group in names for n in group))
 
     @property
     def built(self) -> bool:

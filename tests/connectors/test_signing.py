@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, quote
 import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from returns_console.connectors.errors import AuthError, RequestError
 from returns_console.connectors.http import HttpClient, RetryPolicy
@@ -401,10 +402,38 @@ def test_a_key_that_cannot_sign_is_refused_without_quoting_it(pem) -> None:
     with pytest.raises(ValueError) as caught:
         jwt_auth(broken)
     assert broken not in str(caught.value) and "PEM" in str(caught.value)
-    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
-    with pytest.raises(ValueError, match="not an RSA key"):
-        jwt_auth(ec_pem)
+    with pytest.raises(ValueError, match="not one a JWT signs with"):
+        jwt_auth(pem_of(ec.generate_private_key(ec.SECP256K1())))
+    with pytest.raises(ValueError, match="neither an RSA nor an EC key"):
+        jwt_auth(pem_of(ed25519.Ed25519PrivateKey.generate()))
     with pytest.raises(ValueError, match="unsupported JWT algorithm"):
         jwt_auth(pem, algorithm="HS256")
+    with pytest.raises(ValueError, match="signs ES256, not ES384"):
+        jwt_auth(pem_of(ec.generate_private_key(ec.SECP256R1())), algorithm="ES384")
+
+
+def pem_of(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def test_an_rsa_key_signs_ps256_unless_told() -> None:
+    assert jwt_auth(pem_of(rsa.generate_private_key(65537, 2048))).algorithm == "PS256"
+
+
+@pytest.mark.parametrize(("curve", "algorithm", "digest", "size"), [
+    (ec.SECP256R1, "ES256", hashes.SHA256, 32), (ec.SECP384R1, "ES384", hashes.SHA384, 48),
+    (ec.SECP521R1, "ES512", hashes.SHA512, 66)])
+def test_an_ec_key_signs_es_by_its_curve_with_r_and_s_as_jws_writes_them(
+        curve, algorithm, digest, size) -> None:
+    """NetSuite maps EC certificates on P-256, P-384 and P-521 (netsuite.md §2.2); a JWS
+    ECDSA signature is r then s, each as wide as the curve, not DER (RFC 7518 §3.4)."""
+    key = ec.generate_private_key(curve())
+    assertion = jwt_auth(pem_of(key)).assertion()
+    head, body, signature = assertion.split(".")
+    assert json.loads(unb64(head))["alg"] == algorithm
+    raw = unb64(signature)
+    assert len(raw) == 2 * size
+    der = encode_dss_signature(int.from_bytes(raw[:size], "big"),
+                               int.from_bytes(raw[size:], "big"))
+    key.public_key().verify(der, f"{head}.{body}".encode(), ec.ECDSA(digest()))

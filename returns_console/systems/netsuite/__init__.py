@@ -12,9 +12,13 @@ SPEC = SystemSpec(
     id="netsuite",
     name="NetSuite",
     side=Side.ERP,
-    summary="ERP; SuiteTalk REST and SuiteQL, OAuth 2.0 client credentials (JWT, PS256)",
+    summary=("ERP; SuiteTalk REST and SuiteQL, OAuth 2.0 client credentials (a JWT signed "
+             "PS256 or ES256) or Token-Based Authentication"),
     options=NetSuiteOptions,
     secrets=("private_key",),
+    auth_option="auth",
+    auth_secrets={"m2m": ("private_key",),
+                  "tba": ("consumer_key", "consumer_secret", "token_id", "token_secret")},
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),
         incremental=True,

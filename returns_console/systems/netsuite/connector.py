@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import SecretStr, ValidationError
 
@@ -23,7 +23,7 @@ from ...connectors.base import ErpBatch, ReadAgain
 from ...connectors.errors import AuthError, RequestError
 from ...connectors.http import Auth, CallLog, HttpClient, RetryPolicy
 from ...connectors.pacing import Pacer
-from ...connectors.signing import JwtClientAssertion
+from ...connectors.signing import JwtClientAssertion, OAuth1Tba
 from ...connectors.validation import describe
 from ...domain.codes import Side, Stage
 from ...domain.model import ErpView, PayloadProblem
@@ -79,9 +79,20 @@ _HEADER = ("id", "type", "tranid", "status", "statustext", "createddate",
            "currency", "customer")
 
 
+class TbaCredentials(NamedTuple):
+    """Token-Based Authentication's four values (§2.3): the integration record's consumer
+    key and secret, and the access token's id and secret (one user and role)."""
+
+    consumer_key: SecretStr
+    consumer_secret: SecretStr
+    token_id: SecretStr
+    token_secret: SecretStr
+
+
 class NetSuiteSettings:
-    def __init__(self, *, base_url: str, account_id: str, client_id: str, certificate_id: str,
-                 private_key: SecretStr | str, token_url: str = "",
+    def __init__(self, *, base_url: str, account_id: str, client_id: str = "",
+                 certificate_id: str = "", private_key: SecretStr | str = "",
+                 tba: TbaCredentials | None = None, token_url: str = "",
                  scope: str = "rest_webservices", link_field: str = "otherRefNum",
                  history_days: int = 365, page_size: int = 1000, max_concurrency: int = 2,
                  overlap_s: int = 300,
@@ -92,6 +103,8 @@ class NetSuiteSettings:
         self.client_id = client_id
         self.certificate_id = certificate_id
         self.private_key = private_key
+        #: Token-Based Authentication instead of the certificate (auth tba, §2.3).
+        self.tba = tba
         self.token_url = token_url or f"{self.base_url}{TOKEN_PATH}"
         self.scope = scope
         #: The body field that carries the link (REST), and its SuiteQL column.
@@ -116,13 +129,16 @@ class NetSuiteConnector:
                  pacer: Pacer | None = None, sleep: Any = None) -> None:
         self.settings = settings
         self.auth: Auth
-        try:
-            self.auth = JwtClientAssertion(
-                settings.token_url, settings.client_id, settings.private_key,
-                key_id=settings.certificate_id, scope=settings.scope, algorithm="PS256",
-                scope_in="assertion")
-        except ValueError as exc:  # says what is wrong with the key, never the key
-            self.auth = _Unusable(str(exc), settings.private_key)
+        if settings.tba is not None:  # realm: the account id as NetSuite spells it (§2.3)
+            self.auth = OAuth1Tba(settings.account_id, *settings.tba)
+        else:
+            try:  # PS256 for an RSA certificate, ES256/384/512 for an EC one (§2.2)
+                self.auth = JwtClientAssertion(
+                    settings.token_url, settings.client_id, settings.private_key,
+                    key_id=settings.certificate_id, scope=settings.scope,
+                    scope_in="assertion")
+            except ValueError as exc:  # says what is wrong with the key, never the key
+                self.auth = _Unusable(str(exc), settings.private_key)
         self.http = HttpClient(
             SYSTEM, settings.base_url, auth=self.auth, timeout=settings.timeout,
             concurrency=settings.max_concurrency, retry=retry, log=log,
@@ -365,7 +381,8 @@ class _Unusable:
 
     async def headers(self, http: HttpClient) -> Mapping[str, str]:
         raise AuthError(SYSTEM, f"{self.reason}: give the private key of the certificate "
-                                "mapped to the integration (PEM, RSA 3072 or 4096 bits)")
+                                "mapped to the integration (PEM: RSA 3072 or 4096 bits, or EC "
+                                "on P-256, P-384 or P-521)")
 
     async def refresh(self, http: HttpClient) -> bool:
         return False

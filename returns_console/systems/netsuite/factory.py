@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...connectors.connection import Connection
-from .connector import NetSuiteConnector, NetSuiteSettings
+from .connector import NetSuiteConnector, NetSuiteSettings, TbaCredentials
 from .mapping import MappingSettings
 from .options import NetSuiteOptions
 
@@ -14,10 +14,13 @@ def _folded(values: tuple[str, ...]) -> frozenset[str]:
 
 def open_connector(c: Connection) -> NetSuiteConnector:
     o: NetSuiteOptions = c.options
+    tba = TbaCredentials(*(c.secret(n) for n in TbaCredentials._fields)) \
+        if o.auth == "tba" else None
     return NetSuiteConnector(
         NetSuiteSettings(
             base_url=c.base_url, account_id=o.account_id, client_id=o.client_id,
-            certificate_id=o.certificate_id, private_key=c.secret("private_key"),
+            certificate_id=o.certificate_id, tba=tba,
+            private_key=c.secret("private_key") if tba is None else "",
             token_url=o.token_url, scope=o.scope, link_field=o.link_field,
             history_days=o.history_days, page_size=o.page_size,
             overlap_s=o.incremental_overlap_s,

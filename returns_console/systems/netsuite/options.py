@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..spec import SystemOptions, WordList
 
@@ -18,10 +19,16 @@ MAX_PAGE = 1000
 class NetSuiteOptions(SystemOptions):
     account_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$", description=(
         "The account id (e.g. 1234567 or 1234567_SB1 for a sandbox): the OAuth realm"))
-    client_id: str = Field(min_length=1, description=(
-        "The integration record's client id (the JWT's issuer)"))
-    certificate_id: str = Field(min_length=1, description=(
-        "The certificate id NetSuite gave when the certificate was mapped (the JWT's kid)"))
+    auth: Literal["m2m", "tba"] = Field("m2m", description=(
+        "How the console signs in: m2m (OAuth 2.0 client credentials, a JWT signed by the "
+        "certificate's key: secret private_key) or tba (Token-Based Authentication, OAuth "
+        "1.0a HMAC-SHA256, for an existing integration: secrets consumer_key, "
+        "consumer_secret, token_id, token_secret)"))
+    client_id: str = Field("", description=(
+        "The integration record's client id (the JWT's issuer); auth m2m needs it"))
+    certificate_id: str = Field("", description=(
+        "The certificate id NetSuite gave when the certificate was mapped (the JWT's kid); "
+        "auth m2m needs it"))
     token_url: str = Field("", description=(
         "The token endpoint (empty: <url>/services/rest/auth/oauth2/v1/token)"))
     scope: str = Field("rest_webservices", description=(
@@ -64,6 +71,15 @@ class NetSuiteOptions(SystemOptions):
             "Item types whose lines carry neither goods nor money of their own"))
     local_currency: str = Field("GBP", min_length=3, max_length=3, description=(
         "The currency of a document whose currency cannot be read"))
+
+    @model_validator(mode="after")
+    def _m2m_names_its_certificate(self) -> NetSuiteOptions:
+        missing = [n for n in ("client_id", "certificate_id")
+                   if self.auth == "m2m" and not getattr(self, n).strip()]
+        if missing:  # named like any required option (config.option_problems)
+            raise PydanticCustomError("missing", "auth m2m needs {options}",
+                                      {"options": " ".join(missing)})
+        return self
 
     @field_validator("link_field")
     @classmethod

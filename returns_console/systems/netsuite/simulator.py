@@ -9,8 +9,9 @@ sales order, approved, received by item receipts created from it (its lines'
 `quantityshiprecv` move), refunded by credit memos created from it (a transform copies the
 body's PO/Check No.), its status letter following (§4.7). Every change moves
 `lastmodifieddate`. The token endpoint checks the client's JWT assertion the way §2.1-2.2
-describe (PS256 signature by the mapped certificate, `kid`, `iss`, `aud`, a lifetime under
-an hour) and issues 60-minute bearer tokens.
+describe (a PS256 or ES256 signature by a mapped certificate, `kid`, `iss`, `aud`, a lifetime
+under an hour) and issues 60-minute bearer tokens; a request may instead carry a Token-Based
+Authentication header (§2.3, `simulator_auth.py`).
 
 Where the canonical scenario says what NetSuite cannot: a draft credit note is saved
 (NetSuite has no draft credit memos; it is posted on save, §5.1); a customer that does not
@@ -31,15 +32,15 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...sandbox.faults import Faults
+from .simulator_auth import PublicKey, TbaCheck, signature_refusal
 from .simulator_suiteql import (
     MALFORMED,
     ColumnType,
@@ -479,7 +480,10 @@ class NetSuiteSimulator:
         self.account_id = account_id
         self.client_id = client_id
         self.certificate_id = certificate_id
-        self.public_key = demo_key().public_key()
+        #: The certificates mapped to the integration, by certificate id (§2.2).
+        self.certificates: dict[str, PublicKey] = {certificate_id: demo_key().public_key()}
+        #: Token-Based Authentication's integration record and access token (§2.3).
+        self.tba = TbaCheck(account_id)
         self.tokens: dict[str, float] = {}
         self.requests = 0
         self.token_requests = 0
@@ -757,17 +761,17 @@ class NetSuiteSimulator:
             return "the client assertion is not a JWT"
         if header.get("alg") not in ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512"):
             return f"signing algorithm {header.get('alg')!r} is not accepted"
-        if header.get("kid") != self.certificate_id:
+        key = self.certificates.get(str(header.get("kid")))
+        if key is None:
             return "no certificate with this id is mapped to the integration"
-        if header.get("alg") != "PS256":
-            return "the sandbox's certificate is RSA: sign with PS256"
         try:
-            self.public_key.verify(_b64(signature), f"{head}.{body}".encode("ascii"),
-                                   padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
-                                               salt_length=padding.PSS.DIGEST_LENGTH),
-                                   hashes.SHA256())
-        except (InvalidSignature, ValueError):
+            signed = _b64(signature)
+        except ValueError:
             return "the assertion's signature does not match the certificate"
+        refused = signature_refusal(header.get("alg"), key, f"{head}.{body}".encode("ascii"),
+                                    signed)
+        if refused is not None:
+            return refused
         now = time.time()
         issued, expires = claims.get("iat"), claims.get("exp")
         if claims.get("iss") != self.client_id:
@@ -787,6 +791,8 @@ class NetSuiteSimulator:
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
+        if scheme == "OAuth":  # Token-Based Authentication: signed per request (§2.3)
+            return self.tba.refusal(request.method, str(request.url), header) is None
         expires = self.tokens.get(token) if scheme.lower() == "bearer" else None
         return expires is not None and expires > time.time()
 

@@ -1,0 +1,122 @@
+"""NetSuite's two ways in (docs/vendors/netsuite.md §2.2, §2.3), each through the connector
+against the simulated account: OAuth 2.0 client credentials with a certificate's key (RSA
+signs PS256, EC signs ES256/384/512 by its curve) and Token-Based Authentication (the
+`auth` option: OAuth 1.0a HMAC-SHA256, a signature per request, no token endpoint)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from returns_console.config import option_problems, secret_names
+from returns_console.connectors.errors import AuthError
+from returns_console.connectors.http import CallLog
+from returns_console.services.connections import open_erp
+from returns_console.systems.netsuite.simulator_auth import DEMO_TBA, TbaCheck
+from tests.contracts import kit
+
+
+@pytest.fixture
+def box():
+    return kit.sandbox("shopify", "netsuite")
+
+
+def with_erp_options(box, **options):
+    profile = box.profile(kit.IN_PROCESS)
+    return kit.tuned(profile, netsuite=options)
+
+
+def read(box, profile, lookup, log: CallLog):
+    async def go():
+        erp = open_erp(profile, lookup, log, kit.in_process(box))
+        try:
+            return await erp.fetch_records()
+        finally:
+            await erp.aclose()
+    return asyncio.run(go())
+
+
+def tba_lookup(box, **override: str):
+    secrets = {**DEMO_TBA, **override}
+    return lambda system, name: secrets.get(name) or box.secret(system, name)
+
+
+def test_a_tba_profile_signs_every_request_and_buys_no_token(box) -> None:
+    profile = with_erp_options(box, auth="tba")
+    log = CallLog()
+    batch = read(box, profile, tba_lookup(box), log)
+    assert batch.views and not batch.problems
+    calls = [c for c in log if c.system == "netsuite"]
+    assert calls and not any("oauth2" in c.url for c in calls)
+    assert box.erp.token_requests == 0
+
+
+def test_tba_asks_for_its_four_secrets_and_not_the_key(box) -> None:
+    profile = with_erp_options(box, auth="tba")
+    names = [n for system, n in secret_names(profile) if system == "netsuite"]
+    assert names == ["consumer_key", "consumer_secret", "token_id", "token_secret"]
+    m2m = [n for system, n in secret_names(box.profile(kit.IN_PROCESS)) if system == "netsuite"]
+    assert m2m == ["private_key"]
+
+
+def test_a_wrong_token_secret_is_refused_in_one_line_without_the_secrets(box) -> None:
+    profile = with_erp_options(box, auth="tba")
+    wrong = "not-the-token-secret-0000"
+    with pytest.raises(AuthError) as caught:
+        read(box, profile, tba_lookup(box, token_secret=wrong), CallLog())
+    text = str(caught.value)
+    assert "\n" not in text
+    assert all(v not in text for v in (*DEMO_TBA.values(), wrong))
+
+
+def test_m2m_needs_its_client_and_certificate_ids_tba_does_not() -> None:
+    assert option_problems("netsuite", {"account_id": "123456"}) == [
+        "NetSuite needs option client_id", "NetSuite needs option certificate_id"]
+    assert option_problems("netsuite", {"account_id": "123456", "auth": "tba"}) == []
+    assert option_problems("netsuite", {"account_id": "123456", "auth": "m2m"},
+                           missing=False) == []
+
+
+def test_the_account_refuses_a_nonce_twice_and_a_stale_timestamp() -> None:
+    """§2.3: one fresh nonce per request, a timestamp near the server's clock."""
+    from returns_console.connectors.signing import OAuth1Tba
+
+    url = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/query/v1/suiteql"
+    check = TbaCheck("1234567_SB1", clock=lambda: 1_700_000_000.0)
+
+    def signed(at: float, nonce: str) -> str:
+        request = httpx.Request("POST", url, json={"q": "SELECT 1"})
+        OAuth1Tba("1234567-sb1", DEMO_TBA["consumer_key"], DEMO_TBA["consumer_secret"],
+                  DEMO_TBA["token_id"], DEMO_TBA["token_secret"], clock=lambda: at,
+                  nonce=lambda: nonce).sign(request)
+        return request.headers["Authorization"]
+
+    assert check.refusal("POST", url, signed(1_700_000_000.0, "abc123")) is None
+    assert check.refusal("POST", url, signed(1_700_000_000.0, "abc123")) == (
+        "this nonce was used already")
+    assert "too far" in str(check.refusal("POST", url, signed(1_699_990_000.0, "def456")))
+    assert check.refusal("GET", url, signed(1_700_000_000.0, "ghi789")) == (
+        "the signature does not match")
+
+
+@pytest.mark.parametrize(("curve", "alg"), [(ec.SECP256R1, "ES256"), (ec.SECP384R1, "ES384")])
+def test_an_ec_certificate_signs_the_assertion_es_by_its_curve(box, curve, alg) -> None:
+    """§2.2: EC keys of 256, 384 or 521 bits may be mapped; the JWT is signed ES256..."""
+    key = ec.generate_private_key(curve())
+    box.erp.certificates["EcCertificate0001"] = key.public_key()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    profile = with_erp_options(box, certificate_id="EcCertificate0001")
+    log = CallLog()
+    lookup = lambda system, name: pem if name == "private_key" else box.secret(system, name)  # noqa: E731
+    batch = read(box, profile, lookup, log)
+    assert batch.views and box.erp.token_requests == 1
+    assert open_erp(profile, lookup, CallLog(), kit.in_process(box)).auth.algorithm == alg
+    # the same key under the RSA certificate's id does not pass
+    box2 = kit.sandbox("shopify", "netsuite")
+    with pytest.raises(AuthError):
+        read(box2, with_erp_options(box2), lookup, CallLog())
