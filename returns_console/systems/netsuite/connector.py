@@ -95,6 +95,7 @@ class NetSuiteSettings:
                  tba: TbaCredentials | None = None, token_url: str = "",
                  scope: str = "rest_webservices", link_field: str = "otherRefNum",
                  history_days: int = 365, page_size: int = 1000, max_concurrency: int = 2,
+                 bound_parameters: bool = True,
                  overlap_s: int = 300,
                  reason_list: str = "customlist_return_reason", location_key: str = "name",
                  mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
@@ -114,6 +115,7 @@ class NetSuiteSettings:
         #: A refresh reads what was modified since this long before its cursor.
         self.overlap_s = overlap_s
         self.page_size = page_size
+        self.bound_parameters = bound_parameters
         self.max_concurrency = max_concurrency
         self.reason_list = reason_list
         self.location_key = location_key
@@ -144,7 +146,8 @@ class NetSuiteConnector:
             concurrency=settings.max_concurrency, retry=retry, log=log,
             error_parser=error_text, transport=transport, sleep=sleep, pacer=pacer,
             throttled=rate_limited)
-        self.sql = SuiteQL(self.http, SYSTEM, settings.page_size)
+        self.sql = SuiteQL(self.http, SYSTEM, settings.page_size,
+                           bound=settings.bound_parameters)
 
     # -- reads ---------------------------------------------------------------------------
 

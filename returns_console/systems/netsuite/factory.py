@@ -23,6 +23,7 @@ def open_connector(c: Connection) -> NetSuiteConnector:
             private_key=c.secret("private_key") if tba is None else "",
             token_url=o.token_url, scope=o.scope, link_field=o.link_field,
             history_days=o.history_days, page_size=o.page_size,
+            bound_parameters=o.bound_parameters,
             overlap_s=o.incremental_overlap_s,
             max_concurrency=o.max_concurrency, reason_list=o.reason_list,
             location_key=o.location_key,

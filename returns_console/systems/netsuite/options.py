@@ -42,6 +42,10 @@ class NetSuiteOptions(SystemOptions):
         "A refresh reads the documents and customers modified since a little before the "
         "last one it saw: lastmodifieddate has a resolution of a second, and a document "
         "saved during a read may carry a stamp before it"))
+    bound_parameters: bool = Field(True, description=(
+        "Send the values of a SuiteQL query as bound parameters, which REST SuiteQL takes "
+        "from NetSuite 2026.2; false for an account on an earlier release: they are "
+        "written into the query as quoted literals"))
     page_size: int = Field(MAX_PAGE, ge=1, le=MAX_PAGE, description=(
         "Rows a SuiteQL page holds: 1,000 is the documented maximum"))
     max_concurrency: int = Field(2, ge=1, le=20, description=(

@@ -4,18 +4,44 @@ plan"): one query for every return document with its lines, a few for master dat
 Every query orders by a unique key and takes a keyset predicate, so a read can go on past
 SuiteQL's 100,000-result ceiling by starting a new query after the last row (§3.2). Dates
 are written through TO_CHAR: SuiteQL otherwise formats them per the user's preference
-(§3.3). User values go in bound parameters (§3.1), as text.
+(§3.3). User values go in bound parameters (§3.1), as text; for an account before 2026.2,
+into the query text as quoted literals (`written_in`, option `bound_parameters`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 #: A datetime as text the connector parses (records.moment).
 DATETIME = "'YYYY-MM-DD HH24:MI:SS'"
 DAY = "'YYYY-MM-DD'"
+
+
+def written_in(text: str, params: Sequence[str]) -> str:
+    """The query with each `?` outside a quoted literal replaced by its parameter as a
+    string literal (a quote doubled, as SQL escapes it): for an account before 2026.2,
+    whose REST SuiteQL takes no bound parameters (§3.1). The values are text either way,
+    as bound parameters are. A control character is refused, never written into SQL."""
+    out: list[str] = []
+    values = iter(params)
+    quoted = False
+    for char in text:
+        if char == "'":
+            quoted = not quoted  # a doubled quote inside a literal toggles twice
+        if char != "?" or quoted:
+            out.append(char)
+            continue
+        value = next(values, None)
+        if value is None:
+            raise ValueError("the query has more parameters than values")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a SuiteQL value holds a control character")
+        out.append("'" + value.replace("'", "''") + "'")
+    if next(values, None) is not None:
+        raise ValueError("the query has fewer parameters than values")
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)

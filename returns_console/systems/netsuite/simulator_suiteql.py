@@ -922,6 +922,9 @@ class SuiteQLEndpoint:
         self.max_results = max_results
         self.max_limit = max_limit
         self.default_limit = default_limit
+        #: False: an account before 2026.2, whose REST SuiteQL has no bound parameters
+        #: (§3.1). What it answers to `params` is not documented: here, the search error.
+        self.takes_params = True
 
     def route(self, path: str = SUITEQL_PATH) -> Route:
         return Route(path, self.handle, methods=["POST"])
@@ -940,6 +943,8 @@ class SuiteQLEndpoint:
         if body is None:
             return error_response(400, "INVALID_REQUEST", MALFORMED)
         q, params = body
+        if params and not self.takes_params:
+            return search_error("parameters are not supported in REST SuiteQL before 2026.2")
         try:
             total, rows = await run_in_threadpool(self.engine.page, q, params,
                                                   limit=limit, offset=offset)

@@ -16,16 +16,19 @@ import httpx
 
 from ...connectors.errors import InvalidPayloadError
 from ...connectors.http import HttpClient, json_or_none
-from .queries import Query
+from .queries import Query, written_in
 
 PATH = "/services/rest/query/v1/suiteql"
 
 
 class SuiteQL:
-    def __init__(self, http: HttpClient, system: str, page_size: int = 1000) -> None:
+    def __init__(self, http: HttpClient, system: str, page_size: int = 1000, *,
+                 bound: bool = True) -> None:
         self.http = http
         self.system = system
         self.page_size = page_size
+        #: Values as bound parameters (REST SuiteQL from 2026.2), else written into the text.
+        self.bound = bound
 
     async def pages(self, query: Query) -> AsyncIterator[list[Any]]:
         """Every row of `query`, a page at a time, in its order. Each page is a new query
@@ -37,6 +40,8 @@ class SuiteQL:
         limit = self.page_size
         while True:
             text, params = query.build(after)
+            if params and not self.bound:
+                text, params = written_in(text, params), []
             body: dict[str, Any] = {"q": text}
             if params:
                 body["params"] = params
