@@ -75,7 +75,7 @@ OptionValue = str | int | float | bool
 def looks_secret(key: str) -> bool:
     """True for key names that suggest a secret value (`token_url` is a URL, not a token)."""
     name = re.sub(r"[-. ]", "_", key.lower()).replace("token_url", "")
-    return any(marker in name for marker in _SECRET_MARKERS)
+    return name in _KNOWN_SECRETS or any(marker in name for marker in _SECRET_MARKERS)
 
 
 def secret_names(profile: Profile, *, listening: bool = False) -> list[tuple[str, str]]:

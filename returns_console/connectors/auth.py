@@ -4,12 +4,13 @@ and only ever leave in a request header or token request body."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
-from .errors import AuthError, ConnectorError, InvalidPayloadError
+from .errors import AuthError, ConnectorError, InvalidPayloadError, RequestError
 from .http import HttpClient
 
 
@@ -44,11 +45,23 @@ class BearerToken:
         self._token: SecretStr | None = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
+        #: The token endpoint's refusal, and until when it stands: the requests waiting on
+        #: the lock (a read runs several at once) are told it, not sent again to be refused.
+        self._refused: tuple[AuthError, float] | None = None
+
+    #: How long a refusal stands (a person may fix the credentials meanwhile).
+    REFUSAL_HOLDS = 60.0
 
     async def headers(self, http: HttpClient) -> Mapping[str, str]:
         async with self._lock:
+            if self._refused is not None and self._clock() < self._refused[1]:
+                raise self._refused[0]
             if self._token is None or self._clock() >= self._expires:
-                await self._fetch(http)
+                try:
+                    await self._fetch(http)
+                except AuthError as exc:
+                    self._refused = (exc, self._clock() + self.REFUSAL_HOLDS)
+                    raise
             assert self._token is not None
             return {"Authorization": f"Bearer {self._token.get_secret_value()}"}
 
@@ -95,19 +108,41 @@ class OAuthClientCredentials(BearerToken):
         return f"OAuthClientCredentials({self.token_url!r}, {self.client_id!r}, '***')"
 
 
+def oauth_error(detail: str | None) -> str | None:
+    """An OAuth error body (RFC 6749 §5.2: `error`, `error_description`) as one line; any
+    other error text as the parser gave it."""
+    if not detail:
+        return None
+    try:
+        body = json.loads(detail)
+    except ValueError:
+        return detail
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return detail
+    description = str(body.get("error_description") or "").strip()
+    return f"{body['error']}: {description}" if description else body["error"]
+
+
 async def request_token(http: HttpClient, token_url: str, form: Mapping[str, str], *,
                         refused: str,
                         scrub: Callable[[str], str] | None = None) -> tuple[SecretStr, float]:
     """POST an OAuth 2.0 token request; the access token and its lifetime in seconds.
 
     For the token-based auths that fetch a bearer token the way `OAuthClientCredentials`
-    does. `refused` is the sentence for a 401/403 (the endpoint did not accept who we are);
-    `scrub` cleans any other error's text further than the redaction layer can (a key's
-    fragment that the error parser cut in half)."""
+    does. `refused` is the sentence for a 400/401/403: RFC 6749 §5.2 answers a token
+    request it does not accept with 400 (`invalid_grant`, `invalid_client`, ...), or 401,
+    and the OAuth error's code and description follow it; `scrub` cleans any other error's
+    text further than the redaction layer can (a key's fragment that the error parser cut
+    in half)."""
     try:
         response = await http.request("POST", token_url, authenticate=False, data=form)
-    except AuthError as exc:
-        raise AuthError(http.system, refused, status=exc.status) from None
+    except (AuthError, RequestError) as exc:
+        if isinstance(exc, RequestError) and exc.status != 400:
+            raise
+        said = oauth_error(exc.detail)
+        text = f"{refused}{f' (it said: {said})' if said else ''}"
+        raise AuthError(http.system, scrub(text) if scrub else text,
+                        status=exc.status) from None
     except ConnectorError as exc:
         text = f"could not get a token: {exc}"
         error = ConnectorError(http.system, scrub(text) if scrub else text, status=exc.status)

@@ -422,8 +422,9 @@ class HttpClient:
         said = f": {detail}" if detail else ""
         system = self.system
         if status in (401, 403):
-            hint = ("check the credentials" if status == 401
-                    else "the credentials lack permission for this")
+            # an auth may know more causes of a refusal than wrong credentials
+            hint = ((getattr(self.auth, "refused_hint", None) or "check the credentials")
+                    if status == 401 else "the credentials lack permission for this")
             return AuthError(system, f"{where} was refused ({status}){said}; {hint}",
                              status=status)
         if status == 404:

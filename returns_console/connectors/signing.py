@@ -92,7 +92,7 @@ def netsuite_realm(account: str) -> str:
 
 
 def _nonce() -> str:
-    # NetSuite wants 6 to 64 alphanumeric characters.
+    # Fresh per request (netsuite.md §2.3); letters and digits, as every sample's is.
     return secrets.token_hex(16)
 
 
@@ -108,6 +108,14 @@ class OAuth1Tba:
     too far from its clock, and the signature covers the exact URL sent."""
 
     SIGNATURE_METHOD = "HMAC-SHA256"
+    #: Why NetSuite may answer 401 to a signed request (netsuite.md §2.3, §7.3): besides
+    #: wrong values, a clock too far from NetSuite's, or (reported for TBA under load) more
+    #: requests at once than the account allows, masked as a login failure.
+    refused_hint = ("check the consumer key and secret and the token id and secret, and "
+                    "this machine's clock; NetSuite also answers 401 when the account has too "
+                    "many requests in flight (send fewer at once)")
+    #: The wait before the one retry a 401 gets (a masked concurrency refusal clears).
+    RETRY_AFTER_401 = 2.0
 
     def __init__(self, account: str, consumer_key: SecretStr | str,
                  consumer_secret: SecretStr | str, token_id: SecretStr | str,
@@ -127,7 +135,11 @@ class OAuth1Tba:
         return {}  # the Authorization header depends on the request: see `sign`
 
     async def refresh(self, http: HttpClient) -> bool:
-        return False  # the same token signs the same way: asking again changes nothing
+        """One retry after a pause, signed afresh: the same token signs the same way, but
+        NetSuite may have refused a request over the account's concurrency limit as a
+        login failure (netsuite.md §2.3). HttpClient asks once per request."""
+        await http.sleep(self.RETRY_AFTER_401)
+        return True
 
     def sign(self, request: httpx.Request) -> None:
         """Set the request's Authorization header: a signature over it as it will be sent."""

@@ -81,10 +81,11 @@ class CheckReport:
         return [f for f in self.result.findings if severity_at_least(f, threshold)]
 
     def exit_code(self, fail_on: Severity) -> int:
-        """1 when a finding is at or above `fail_on`, and whenever a source is degraded:
-        a source that could not be read is never all clear."""
-        degraded = self.platform.degraded or self.erp.degraded
-        return 1 if degraded or self.failing(fail_on) else 0
+        """1 when a finding is at or above `fail_on`, and whenever a source is not `ok`
+        (degraded, or stale: not read now, its cached data shown): a source that could not
+        be read is never all clear."""
+        unread = any(side.status != "ok" for side in (self.platform, self.erp))
+        return 1 if unread or self.failing(fail_on) else 0
 
     def to_json(self) -> dict[str, Any]:
         if self.made is not None:

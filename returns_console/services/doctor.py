@@ -69,7 +69,7 @@ async def diagnose(profile: Profile, lookup: SecretLookup, *,
                 left, settings.system, side, connector.check_connection())))
         except ConnectorError as exc:
             where = secret_sources(profile, settings.system, lookup) \
-                if isinstance(exc, AuthError) and exc.status == 401 else ""
+                if isinstance(exc, AuthError) and exc.status != 403 else ""
             out.append(Diagnosis(False, what, f"{exc} ({where})" if where else str(exc)))
         finally:
             await connector.aclose()

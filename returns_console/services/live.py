@@ -273,10 +273,12 @@ async def within(deadline: float | None, system: str, side: str, work: Awaitable
 def _explained(profile: Profile, settings: SystemSettings, lookup, got):
     """An auth failure says where the profile's secret came from (an environment variable
     wins over the keyring, which surprises people)."""
-    if isinstance(got, AuthError) and got.status == 401:
+    # refused (a token endpoint says so with 400 or 401), not short of a permission (403)
+    if isinstance(got, AuthError) and got.status != 403:
         where = secret_sources(profile, settings.system, lookup)
         if where:
-            return AuthError(got.system, f"{got} ({where})", status=401)
+            said = str(got).removeprefix(f"{got.system}: ")
+            return AuthError(got.system, f"{said} ({where})", status=got.status)
     return got
 
 

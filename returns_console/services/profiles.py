@@ -107,8 +107,28 @@ def check_secret_names(profile: Profile, names: Iterable[str]) -> None:
             raise UserError(f"secret {name} is given twice")
         seen.add(name)
         if name not in wanted:
-            raise UserError(f"{profile.platform.system} and {profile.erp.system} use no secret "
-                            f"named {name!r}; profile {profile.name} needs: {', '.join(wanted)}")
+            said = _elsewhere(profile, name) or (
+                f"{profile.platform.system} and {profile.erp.system} use no secret named "
+                f"{name!r}")
+            raise UserError(f"{said}; profile {profile.name} needs: {', '.join(wanted)}")
+
+
+def _elsewhere(profile: Profile, name: str) -> str:
+    """Which other way of signing in uses `name`, when one of the profile's systems has it
+    (a secret for `auth=tba` given to a profile on `auth=m2m`)."""
+    for flag, settings in (("--platform-option", profile.platform),
+                           ("--erp-option", profile.erp)):
+        spec = systems.find(settings.system)
+        if spec is None or spec.auth_option is None:
+            continue
+        current = settings.options.get(spec.auth_option) or \
+            spec.options.model_fields[spec.auth_option].default
+        for value, names in spec.auth_secrets.items():
+            if name in names:
+                return (f"{settings.system} uses {name!r} only with {flag} "
+                        f"{spec.auth_option}={value} (profile {profile.name} signs in with "
+                        f"{spec.auth_option}={current})")
+    return ""
 
 
 def describe_profiles(config: AppConfig, store: SecretStore,

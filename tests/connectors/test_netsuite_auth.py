@@ -120,3 +120,91 @@ def test_an_ec_certificate_signs_the_assertion_es_by_its_curve(box, curve, alg) 
     box2 = kit.sandbox("shopify", "netsuite")
     with pytest.raises(AuthError):
         read(box2, with_erp_options(box2), lookup, CallLog())
+
+
+def echo_app(check: TbaCheck):
+    """The account's TBA check behind a Mount, as the sandbox serves it: answers 200 with
+    None when the signature holds, else 401 with why."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+
+    from returns_console.systems.netsuite.simulator_auth import signed_url
+
+    async def endpoint(request):
+        why = check.refusal(request.method, signed_url(request),
+                            request.headers.get("authorization", ""))
+        return JSONResponse({"why": why}, status_code=200 if why is None else 401)
+
+    inner = Starlette(routes=[Route("/{rest:path}", endpoint, methods=["GET", "POST"])])
+    return Starlette(routes=[Mount("/netsuite", app=inner)])
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/services/rest/record/v1/creditMemo/eid:rc-R_1-abc", {}),
+    ("/services/rest/record/v1/a%20b/%C3%A9", {}),
+    ("/services/rest/query/v1/suiteql", {"q": "a b+c%d é", "limit": "5", "x": ["2", "1"]}),
+])
+def test_the_account_and_the_signer_agree_on_encoded_paths_and_queries(path, params) -> None:
+    """RFC 5849 §3.4.1.2-3: the path as sent, the query's values decoded then encoded again,
+    duplicate names sorted by value; the simulated account reads the URL as it arrived."""
+    from returns_console.connectors.http import HttpClient
+    from returns_console.connectors.signing import OAuth1Tba
+
+    async def go() -> int:
+        auth = OAuth1Tba("1234567_SB1", DEMO_TBA["consumer_key"], DEMO_TBA["consumer_secret"],
+                         DEMO_TBA["token_id"], DEMO_TBA["token_secret"])
+        transport = httpx.ASGITransport(app=echo_app(TbaCheck("1234567_SB1")))
+        async with HttpClient("netsuite", "http://sandbox.test:8080/netsuite", auth=auth,
+                              transport=transport) as http:
+            response = await http.request("GET", path, params=params)
+            return response.status_code
+
+    assert asyncio.run(go()) == 200
+
+
+def test_a_refused_tba_request_is_tried_once_more_and_then_names_the_causes() -> None:
+    """§2.3/§7.3: under load NetSuite may refuse a TBA request as a login failure; one retry
+    after a pause, then an error naming credentials, clock and concurrency, and never a
+    secret, even when the body echoes the header."""
+    from returns_console.connectors.http import HttpClient
+    from returns_console.connectors.signing import OAuth1Tba
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(401, json={"o:errorDetails": [{
+            "detail": f"Invalid login attempt: {request.headers['Authorization']} "
+                      f"{DEMO_TBA['token_secret']}", "o:errorCode": "INVALID_LOGIN"}]})
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def go() -> None:
+        auth = OAuth1Tba("1234567_SB1", *DEMO_TBA.values())
+        async with HttpClient("netsuite", "https://x.test", auth=auth, sleep=sleep,
+                              transport=httpx.MockTransport(handler)) as http:
+            await http.request("GET", "/services/rest/query/v1/suiteql")
+
+    with pytest.raises(AuthError) as caught:
+        asyncio.run(go())
+    assert len(seen) == 2 and seen[0] != seen[1] and waits  # a fresh nonce, after a pause
+    text = str(caught.value)
+    assert "clock" in text and "at once" in text and "\n" not in text
+    assert all(v not in text for v in DEMO_TBA.values())
+
+
+def test_a_tba_secret_on_an_m2m_profile_says_which_option_it_belongs_to(box) -> None:
+    from returns_console.config import looks_secret
+    from returns_console.errors import UserError
+    from returns_console.services.profiles import check_secret_names
+
+    with pytest.raises(UserError) as caught:
+        check_secret_names(box.profile(kit.IN_PROCESS), ["consumer_key"])
+    assert "--erp-option auth=tba" in str(caught.value)
+    check_secret_names(with_erp_options(box, auth="tba"), ["consumer_key", "token_secret"])
+    # a secret's name is never taken as an option (it would be written to the config file)
+    assert looks_secret("consumer_key") and looks_secret("private_key")

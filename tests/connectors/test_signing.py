@@ -6,6 +6,7 @@ recomputed with the code under test; the JWTs are checked with the public key.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from returns_console.connectors.errors import AuthError, RequestError
+from returns_console.connectors.errors import AuthError
 from returns_console.connectors.http import HttpClient, RetryPolicy
 from returns_console.connectors.signing import (
     CLIENT_ASSERTION_TYPE,
@@ -376,14 +377,34 @@ async def test_a_token_error_never_repeats_the_private_key(echo, pem) -> None:
         return httpx.Response(400, text=f"invalid_request: bad key {pem} for {sent[0]}")
 
     async with netsuite(handler, jwt_auth(pem)) as http:
-        with pytest.raises(RequestError) as caught:
+        with pytest.raises(AuthError) as caught:  # RFC 6749 §5.2: a 400 is its refusal
             await http.get_json("/record/v1/customer")
     text = str(caught.value)
-    assert "could not get a token" in text and "invalid_request" in text
+    assert "refused the signed assertion" in text and "invalid_request" in text
     assert "BEGIN PRIVATE KEY" in text  # the echo is there, and masked after it
     assert sent[0] not in text
     assert not [f for f in key_fragments(pem) if f in text]
     assert not caught.value.retryable
+
+
+async def test_a_token_endpoint_400_is_a_refusal_said_once_with_its_oauth_error(pem) -> None:
+    """RFC 6749 §5.2: the token endpoint answers what it does not accept with 400 and an
+    OAuth error; the parallel requests of a read are told the refusal, not sent again."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(400, json={"error": "invalid_grant",
+                                         "error_description": "Invalid assertion"})
+
+    async with netsuite(handler, jwt_auth(pem)) as http:
+        results = await asyncio.gather(*(http.get_json("/record/v1/customer")
+                                         for _ in range(4)), return_exceptions=True)
+    assert all(isinstance(r, AuthError) for r in results)
+    text = str(results[0])
+    assert "refused the signed assertion" in text
+    assert text.endswith("(it said: invalid_grant: Invalid assertion)")
+    assert calls == ["/services/rest/auth/oauth2/v1/token"]
 
 
 async def test_a_refused_assertion_is_a_clear_auth_error(pem) -> None:

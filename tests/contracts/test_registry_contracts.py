@@ -465,8 +465,9 @@ def test_a_built_system_is_complete(spec) -> None:
     assert required <= set(settings_.options), f"the sandbox profile leaves out " \
                                                f"{sorted(required - set(settings_.options))}"
     assert option_problems(spec.id, dict(settings_.options)) == []
-    # every secret a check needs; those only `listen` needs, where the simulator pushes
-    assert set(spec.secrets) <= set(hosted.credentials()) <= {*spec.secrets,
+    # every secret a check needs; those of its other ways in (an `auth` option), and those
+    # only `listen` needs, where the simulator pushes
+    assert set(spec.secrets) <= set(hosted.credentials()) <= {*spec.every_secret,
                                                               *spec.listen_secrets}
     if caps.pushes_events:
         assert isinstance(hosted, PushingSystem), "it pushes: its simulator must too"

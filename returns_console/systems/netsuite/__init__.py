@@ -8,6 +8,9 @@ from ...domain.codes import Action, Side, Stage
 from ..spec import Capabilities, ReadShape, SystemSpec
 from .options import MAX_PAGE, NetSuiteOptions
 
+#: The secret of the default way in (auth m2m): the certificate's private key.
+_M2M = ("private_key",)
+
 SPEC = SystemSpec(
     id="netsuite",
     name="NetSuite",
@@ -15,9 +18,9 @@ SPEC = SystemSpec(
     summary=("ERP; SuiteTalk REST and SuiteQL, OAuth 2.0 client credentials (a JWT signed "
              "PS256 or ES256) or Token-Based Authentication"),
     options=NetSuiteOptions,
-    secrets=("private_key",),
+    secrets=_M2M,
     auth_option="auth",
-    auth_secrets={"m2m": ("private_key",),
+    auth_secrets={"m2m": _M2M,
                   "tba": ("consumer_key", "consumer_secret", "token_id", "token_secret")},
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),

@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...sandbox.faults import Faults
-from .simulator_auth import PublicKey, TbaCheck, signature_refusal
+from .simulator_auth import DEMO_TBA, PublicKey, TbaCheck, signature_refusal, signed_url
 from .simulator_suiteql import (
     MALFORMED,
     ColumnType,
@@ -522,7 +522,9 @@ class NetSuiteSimulator:
         return code
 
     def credentials(self) -> dict[str, str]:
-        return {"private_key": demo_key_pem()}
+        """The demo profile's secret (auth m2m), then those an `auth = tba` profile of the
+        same account uses (printed by `sandbox`, public like every sandbox credential)."""
+        return {"private_key": demo_key_pem(), **DEMO_TBA}
 
     def native(self) -> Any:
         return {table: self.account.engine.rows(table) for table in SCHEMA}
@@ -792,7 +794,7 @@ class NetSuiteSimulator:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme == "OAuth":  # Token-Based Authentication: signed per request (§2.3)
-            return self.tba.refusal(request.method, str(request.url), header) is None
+            return self.tba.refusal(request.method, signed_url(request), header) is None
         expires = self.tokens.get(token) if scheme.lower() == "bearer" else None
         return expires is not None and expires > time.time()
 

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from starlette.requests import Request
 
 #: The sandbox's TBA credentials (public demo values, like every sandbox credential): the
 #: integration record's consumer key and secret, and one access token's id and secret.
@@ -113,8 +114,8 @@ class TbaCheck:
         if abs(now - stamp) > TIMESTAMP_TOLERANCE_S:
             return "the timestamp is too far from the account's clock"
         nonce = params.get("oauth_nonce", "")
-        if not re.fullmatch(r"[A-Za-z0-9]{6,64}", nonce):
-            return "the nonce must be 6 to 64 letters and digits"
+        if not nonce:  # the docs say only "one fresh nonce per request" (§2.3, U24)
+            return "the request has no nonce"
         if self._seen.get(nonce, 0.0) > now:
             return "this nonce was used already"
         expected = self.signature(method, url, params)
@@ -131,6 +132,19 @@ class TbaCheck:
                f"{_enc(self.credentials['token_secret'])}")
         digest = hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()
         return base64.b64encode(digest).decode("ascii")
+
+
+def signed_url(request: Request) -> str:
+    """The URL as the client sent it: scheme, Host, the raw (still percent-encoded) path and
+    query. RFC 5849 §3.4.1.2 signs the path as sent; Starlette's `request.url` is built from
+    the decoded path. (Behind a proxy that rewrites the host or strips a path prefix, every
+    signature breaks: the sandbox is not behind one.)"""
+    scope = request.scope
+    raw = scope.get("raw_path") or scope["path"].encode()
+    query = scope.get("query_string") or b""
+    host = request.headers.get("host", "")
+    url = f"{scope.get('scheme', 'http')}://{host}{raw.decode('latin-1')}"
+    return f"{url}?{query.decode('latin-1')}" if query else url
 
 
 def base_string(method: str, url: str, oauth: dict[str, str]) -> str:

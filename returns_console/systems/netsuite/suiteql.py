@@ -100,6 +100,9 @@ def error_text(response: httpx.Response) -> str | None:
         code = body.get("o:errorCode")
         if detail or code:
             parts.append(detail + (f" [{code}]" if code else ""))
+    if not parts and isinstance(body.get("error"), str):  # the token endpoint's (RFC 6749)
+        described = str(body.get("error_description") or "").strip()
+        parts.append(f"{body['error']}: {described}" if described else body["error"])
     title = str(body.get("title") or "").strip()
     said = "; ".join(p for p in parts if p)
     line = " ".join((f"{title}: {said}" if title and said else (said or title)).split())

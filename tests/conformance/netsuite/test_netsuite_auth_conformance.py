@@ -2,12 +2,12 @@
 (docs/vendors/netsuite.md §2.3: ns `section_1534941088` "The Signature for Web Services and
 RESTlets", ns `section_1534941295` "The Authorization Headers").
 
-The sample's inputs (account 123456, its consumer key and token, nonce, timestamp, the
-employee 40 GET) and its signature base string are quoted verbatim. The sample's two
-secrets are not in the repository whole (netsuite.md keeps only their ends), so the
-signature is checked as §2.3 defines it: base64 of HMAC-SHA256 over that base string with
-`enc(consumer secret)&enc(token secret)`, here with secrets of our own. Both readings are
-held to it: the connector's signer and the simulated account's check."""
+The sample's inputs (account 123456, its consumer key and secret, token id and secret,
+nonce, timestamp, the employee 40 GET), its signature base string and its Authorization
+header are quoted verbatim, and both readings are held to them: the connector's signer
+makes Oracle's header, signature included, and the simulated account accepts it. Secrets
+with characters that need encoding check the key's encoding (§2.3: `enc(consumer
+secret)&enc(token secret)`)."""
 
 from __future__ import annotations
 
@@ -40,37 +40,41 @@ HEADER = (
     'e6b67e4", oauth_nonce="fjaLirsIcCGVZWzBX0pg", oauth_timestamp="1508242306", oauth_signatu'
     're_method="HMAC-SHA256", oauth_version="1.0", oauth_signature="B5OIWznZ2YP0OB7VrJrGkYsTh%2'
     'B8H%2B5T9Hag%2Bo92q0zY%3D"')
-# -- ours: the sample's secrets are elided in netsuite.md ----------------------------------
-CONSUMER_SECRET = "consumer secret & more/="
-TOKEN_SECRET = "token+secret"
+CONSUMER_SECRET = "d26ad321a4b2f23b0741c8d38392ce01c3e23e109df6c96eac6d099e9ab9e8b5"
+TOKEN_SECRET = "c29a677df7d5439a458c063654187e3d678d73aca8e3c9d8bea1478a3eb0d295"
+SIGNATURE = "B5OIWznZ2YP0OB7VrJrGkYsTh%2B8H%2B5T9Hag%2Bo92q0zY%3D"
 
 
 def fields(header: str) -> dict[str, str]:
     return dict(re.findall(r'(\w+)="([^"]*)"', header))
 
 
-def signed() -> httpx.Request:
+def signed(consumer_secret: str = CONSUMER_SECRET, token_secret: str = TOKEN_SECRET
+           ) -> httpx.Request:
     request = httpx.Request("GET", URL)
-    OAuth1Tba("123456", CONSUMER_KEY, CONSUMER_SECRET, TOKEN, TOKEN_SECRET,
+    OAuth1Tba("123456", CONSUMER_KEY, consumer_secret, TOKEN, token_secret,
               clock=lambda: float(TIMESTAMP), nonce=lambda: NONCE).sign(request)
     return request
 
 
-def hmac_of(text: str) -> str:
-    key = "consumer%20secret%20%26%20more%2F%3D&token%2Bsecret"  # each encoded, then &
+def hmac_of(text: str, key: str) -> str:
     return base64.b64encode(hmac.new(key.encode(), text.encode(), hashlib.sha256).digest()
                             ).decode()
 
 
-def test_the_signer_signs_oracles_base_string_and_writes_oracles_header_fields() -> None:
+def test_the_signer_makes_oracles_header_signature_and_all() -> None:
     header = signed().headers["Authorization"]
-    ours, theirs = fields(header), fields(HEADER)
     assert header.startswith("OAuth ")
-    assert {k: v for k, v in ours.items() if k != "oauth_signature"} == {
-        k: v for k, v in theirs.items() if k != "oauth_signature"}
-    # the signature is percent-encoded in the header, as in the sample (%2B, %3D)
-    assert unquote(ours["oauth_signature"]) == hmac_of(BASE_STRING)
-    assert re.fullmatch(r"[A-Za-z0-9%]+", ours["oauth_signature"])
+    assert fields(header) == fields(HEADER)
+    assert fields(header)["oauth_signature"] == SIGNATURE
+    assert unquote(SIGNATURE) == hmac_of(BASE_STRING, f"{CONSUMER_SECRET}&{TOKEN_SECRET}")
+
+
+def test_each_secret_is_encoded_before_the_two_are_joined() -> None:
+    header = signed("consumer secret & more/=", "token+secret").headers["Authorization"]
+    key = "consumer%20secret%20%26%20more%2F%3D&token%2Bsecret"
+    assert unquote(fields(header)["oauth_signature"]) == hmac_of(BASE_STRING, key)
+    assert re.fullmatch(r"[A-Za-z0-9%]+", fields(header)["oauth_signature"])
 
 
 def test_the_simulated_account_builds_the_same_base_string_and_accepts_the_request() -> None:
@@ -79,9 +83,9 @@ def test_the_simulated_account_builds_the_same_base_string_and_accepts_the_reque
     account = TbaCheck("123456", credentials={
         "consumer_key": CONSUMER_KEY, "consumer_secret": CONSUMER_SECRET,
         "token_id": TOKEN, "token_secret": TOKEN_SECRET}, clock=lambda: float(TIMESTAMP))
-    # Oracle's own header was signed with the secrets we do not have: refused, as it must
-    # be (a refused request does not use its nonce up)
-    assert account.refusal("GET", URL, HEADER) == "the signature does not match"
-    assert account.refusal("GET", URL, signed().headers["Authorization"]) is None
+    # a refused request does not use its nonce up; Oracle's header is then taken, once
+    assert account.refusal("GET", URL, signed(token_secret="wrong").headers[
+        "Authorization"]) == "the signature does not match"
+    assert account.refusal("GET", URL, HEADER) is None
     assert account.refusal("GET", URL, signed().headers["Authorization"]) == (
         "this nonce was used already")

@@ -10,8 +10,32 @@ Served (paths as under https://{accountId}.suitetalk.api.netsuite.com):
     of PS256/PS384/PS512/ES256/ES384/ES512 and ``kid`` (the certificate id); the payload
     ``iss`` (client id), ``scope`` (restlets, rest_webservices, suite_analytics, comma
     separated), ``aud`` (the token endpoint), ``iat`` and ``exp`` (exp less than 60 minutes
-    after iat) (section_162790605110 "The Request Token Structure"). The signature is not
-    verified (the brief: any well-formed assertion).
+    after iat) (section_162790605110 "The Request Token Structure"). The signature is verified
+    against the PUBLIC key of the certificate mapped under that ``kid`` (``certificates=``;
+    section_162755359851: "The token is signed with the private part of the certificate used
+    for mapping of the application"): PS256/384/512 (RSASSA-PSS, MGF1 with the same hash, salt
+    as long as the hash: RFC 7518 §3.5) for an RSA key, ES256/384/512 for an EC key on
+    P-256/P-384/P-521 (the signature is r||s, each of fixed width: RFC 7518 §3.4). RS256 is
+    refused (not in Oracle's list), and so is an alg that does not fit the key (PS* with an EC
+    key, ES384 with a P-256 key, ...). A certificate the fake is given must be one NetSuite
+    takes (RSA 3072 or 4096 bits, EC 256/384/521 bits: subsect_162755332391), else make_app
+    refuses it. Without a mapped certificate no assertion is accepted.
+  * Token-Based Authentication (``tba=Tba(...)``): ``Authorization: OAuth realm="<account>",
+    oauth_consumer_key, oauth_token, oauth_nonce, oauth_timestamp, oauth_signature_method=
+    "HMAC-SHA256", oauth_version="1.0", oauth_signature`` on any REST/SuiteQL request
+    (section_1534941088 "The Signature for Web Services and RESTlets", section_1534941295
+    "The Authorization Headers"). The signature is HMAC-SHA256 over the RFC 5849 §3.4.1 base
+    string (METHOD & enc(base string URI: scheme and host lower case, the port unless the
+    scheme's default, the path; no query) & enc(normalized parameters: the query string's
+    parameters plus the oauth_ header parameters other than realm and oauth_signature, each
+    name and value encoded per §3.6, sorted by name then value); a JSON body is not a
+    parameter source, §3.4.1.3.1), keyed with enc(consumer secret)&enc(token secret) (§3.4.2),
+    base64, percent-encoded in the header. The realm must be the account id ("The value of the
+    realm is the account ID", subsect_158521885412) and is not signed ("The realm parameter is
+    not a part of the single string", section_157652573296). HMAC-SHA1 is refused ("As of
+    2023.1, the support ended for the HMAC-SHA1 signature method"). A nonce is taken once and
+    must be at least six characters long (section_156338994830); the timestamp must be within
+    300 s of the fake's clock (Oracle states no tolerance: assumption 8).
   * ``POST /services/rest/query/v1/suiteql?limit=&offset=`` with ``Prefer: transient`` and
     body ``{"q": "SELECT ..."}`` (section_157909186990, section_158394344595). Paging: default
     and maximum 1000 a page, at most 100,000 results; the answer has ``links`` (self, first,
@@ -28,7 +52,8 @@ Served (paths as under https://{accountId}.suitetalk.api.netsuite.com):
     inventoryItem, accountingPeriod, location, currency.
   * Errors use the REST error envelope ``{"type", "title", "status", "o:errorDetails":
     [{"detail", "o:errorCode", ...}]}`` (section_156570709583 "Error Handling in REST Web
-    Services"); a bad or missing bearer token is the documented 401 INVALID_LOGIN.
+    Services"); a bad or missing bearer token, and a TBA header that does not verify, is the
+    documented 401 INVALID_LOGIN (the verbatim sample).
   * Return authorization status letters A Pending Approval, B Pending Receipt, C Cancelled,
     D Partially Received, E Pending Refund/Partially Received, F Pending Refund, G Refunded,
     H Closed (research notes 4.3; Help Center section_N1310133 "Customer Return Authorization
@@ -68,12 +93,21 @@ Assumptions (not settled by the docs):
      ``expandSubResources=true``.
   7. The token answer is ``{"access_token", "token_type": "Bearer", "expires_in": "3600"}``
      (expires_in a string); token endpoint errors are OAuth errors ``{"error":
-     "invalid_request" | "invalid_grant" | "invalid_client"}`` with status 400.
+     "invalid_request" | "invalid_grant" | "invalid_client"}`` with status 400: an unknown
+     ``kid``, a signature that does not verify or an alg that does not fit the key is
+     ``invalid_client`` (a client assertion authenticates the client: RFC 7523 §3.2).
+  8. TBA: the timestamp may be at most 300 s from the fake's clock either way (Oracle gives no
+     figure; netsuite.md §2.3 "exact tolerance UNKNOWN"); a nonce is refused the second time
+     whatever its timestamp. Every REST answer logs how it was authenticated (``auth``:
+     ``tba`` / ``bearer`` / ``none``, and ``auth_error`` when refused); every token request
+     logs the assertion's ``alg`` and ``kid``.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import random
 import re
@@ -81,11 +115,18 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlencode, urlsplit
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -567,6 +608,195 @@ def _q_match(rec: dict[str, Any], q: str) -> bool:
     return False
 
 
+# ============================================================================= authentication
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+# RFC 7518 §3.4: ES256 = P-256 + SHA-256, ES384 = P-384 + SHA-384, ES512 = P-521 + SHA-512;
+# r and s are each as wide as the curve's order (32, 48, 66 octets)
+_EC_ALGS = {"ES256": ("secp256r1", 32), "ES384": ("secp384r1", 48), "ES512": ("secp521r1", 66)}
+TBA_MAX_SKEW_S = 300  # assumption 8
+
+
+def load_public_key(cert: Any) -> PublicKey:
+    """The public key of a certificate as NetSuite's M2M setup takes it (an x.509 certificate,
+    PEM; a bare public key or a key object is taken too, for tests). RSA keys of 3072 or 4096
+    bits and EC keys of 256, 384 or 521 bits only (subsect_162755332391)."""
+    key: Any = cert
+    if isinstance(cert, x509.Certificate):
+        key = cert.public_key()
+    elif isinstance(cert, str | bytes):
+        pem = cert.encode() if isinstance(cert, str) else cert
+        if b"CERTIFICATE" in pem:
+            key = x509.load_pem_x509_certificate(pem).public_key()
+        else:
+            key = serialization.load_pem_public_key(pem)
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size not in (3072, 4096):
+            raise ValueError(f"NetSuite takes RSA keys of 3072 or 4096 bits, not {key.key_size}")
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in {c for c, _ in _EC_ALGS.values()}:
+            raise ValueError(f"NetSuite takes EC keys on P-256/P-384/P-521, not {key.curve.name}")
+        return key
+    raise ValueError(f"not an RSA or EC public key: {type(key).__name__}")
+
+
+def self_signed_certificate(private_key: Any, common_name: str = "returns-console") -> str:
+    """A PEM x.509 certificate for a private key, as one would upload to NetSuite (valid for
+    a year: NetSuite shortens anything over two)."""
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(private_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
+            .sign(private_key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def verify_jws(alg: str, key: PublicKey, signing_input: bytes, signature: bytes) -> str | None:
+    """None when ``signature`` is a valid JWS signature of ``signing_input`` by ``key`` under
+    ``alg`` (RFC 7518 §3.4 ES*, §3.5 PS*); else why not."""
+    if alg not in ALGS:
+        return f"alg {alg} is not one of {sorted(ALGS)}"
+    h = _HASHES[alg[2:]]()
+    if alg.startswith("PS"):
+        if not isinstance(key, rsa.RSAPublicKey):
+            return f"{alg} needs an RSA certificate"
+        try:
+            key.verify(signature, signing_input,
+                       padding.PSS(mgf=padding.MGF1(_HASHES[alg[2:]]()),
+                                   salt_length=h.digest_size), h)
+        except InvalidSignature:
+            return "signature does not verify"
+        return None
+    curve, width = _EC_ALGS[alg]
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve:
+        return f"{alg} needs an EC certificate on {curve}"
+    if len(signature) != 2 * width:
+        return f"{alg} signature must be r||s, {2 * width} octets (RFC 7518 §3.4), not " \
+               f"{len(signature)}"
+    r = int.from_bytes(signature[:width], "big")
+    s_ = int.from_bytes(signature[width:], "big")
+    try:
+        key.verify(encode_dss_signature(r, s_), signing_input, ec.ECDSA(h))
+    except InvalidSignature:
+        return "signature does not verify"
+    return None
+
+
+@dataclass(frozen=True)
+class Tba:
+    """The Token-Based Authentication credentials the fake account knows: the integration
+    record's consumer key/secret and one access token's id/secret, and the account id (the
+    realm)."""
+    account_id: str
+    consumer_key: str
+    consumer_secret: str
+    token_id: str
+    token_secret: str
+
+
+def oauth_enc(value: str) -> str:
+    """RFC 5849 §3.6: UTF-8, then every octet other than ALPHA, DIGIT, '-', '.', '_', '~' as
+    %XX with upper-case hex (PHP rawurlencode, which Oracle's examples use)."""
+    return quote(value.encode(), safe="-._~")
+
+
+_OAUTH_PARAM = re.compile(r'\s*([A-Za-z0-9_.~-]+)\s*=\s*"([^"]*)"\s*')
+
+
+def parse_oauth_header(value: str) -> dict[str, str] | None:
+    """RFC 5849 §3.5.1: ``OAuth name="value", ...``, each value percent-encoded. None when the
+    header is not of that form (or names a parameter twice)."""
+    if value[:6].lower() != "oauth ":
+        return None
+    out: dict[str, str] = {}
+    for part in value[6:].split(","):
+        if not part.strip():
+            continue
+        m = _OAUTH_PARAM.fullmatch(part)
+        if not m or m.group(1) in out:
+            return None
+        out[m.group(1)] = unquote(m.group(2))
+    return out
+
+
+def signature_base_string(method: str, url: str, oauth_params: Mapping[str, str],
+                          form_body: list[tuple[str, str]] | None = None) -> str:
+    """RFC 5849 §3.4.1. ``url`` is the request's absolute URL with its query; ``form_body`` the
+    parameters of an application/x-www-form-urlencoded body (never a JSON body)."""
+    sp = urlsplit(url)
+    scheme = sp.scheme.lower()
+    host = (sp.hostname or "").lower()
+    port = sp.port
+    authority = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} \
+        else f"{host}:{port}"
+    base_uri = f"{scheme}://{authority}{sp.path or '/'}"  # §3.4.1.2
+    pairs = parse_qsl(sp.query, keep_blank_values=True)  # §3.4.1.3.1, query as form-encoded
+    pairs += [(k, v) for k, v in oauth_params.items() if k not in ("realm", "oauth_signature")]
+    pairs += form_body or []
+    norm = "&".join(f"{k}={v}" for k, v in sorted(
+        (oauth_enc(k), oauth_enc(v)) for k, v in pairs))  # §3.4.1.3.2
+    return "&".join([method.upper(), oauth_enc(base_uri), oauth_enc(norm)])
+
+
+def hmac_sha256_signature(base_string: str, consumer_secret: str, token_secret: str) -> str:
+    """RFC 5849 §3.4.2 with SHA-256: key = enc(consumer secret) & enc(token secret)."""
+    key = f"{oauth_enc(consumer_secret)}&{oauth_enc(token_secret)}"
+    return base64.b64encode(hmac.new(key.encode(), base_string.encode(),
+                                      hashlib.sha256).digest()).decode()
+
+
+class TbaVerifier:
+    def __init__(self, creds: Tba, clock: Callable[[], float]) -> None:
+        self.creds = creds
+        self.clock = clock
+        self.nonces: set[tuple[str, str, str]] = set()
+        self.lock = threading.Lock()
+
+    def check(self, method: str, url: str, header: str,
+              form_body: list[tuple[str, str]] | None = None) -> str | None:
+        """None when the request's TBA header verifies; else the reason it is refused."""
+        p = parse_oauth_header(header)
+        if p is None:
+            return "malformed OAuth header"
+        c = self.creds
+        need = ("realm", "oauth_consumer_key", "oauth_token", "oauth_nonce", "oauth_timestamp",
+                "oauth_signature_method", "oauth_signature")
+        missing = [n for n in need if not p.get(n)]
+        if missing:
+            return f"missing {', '.join(missing)}"
+        if p["realm"] != c.account_id:
+            return f"realm {p['realm']!r} is not the account id"
+        if p["oauth_signature_method"] != "HMAC-SHA256":
+            return f"signature method {p['oauth_signature_method']!r} (only HMAC-SHA256)"
+        if p.get("oauth_version", "1.0") != "1.0":
+            return "oauth_version must be 1.0"
+        if p["oauth_consumer_key"] != c.consumer_key:
+            return "unknown consumer key"
+        if p["oauth_token"] != c.token_id:
+            return "unknown token"
+        ts = p["oauth_timestamp"]
+        if not ts.isdigit():
+            return "timestamp is not a positive integer"
+        skew = int(ts) - self.clock()
+        if abs(skew) > TBA_MAX_SKEW_S:
+            return f"timestamp {skew:+.0f} s from the server's clock"
+        if len(p["oauth_nonce"]) < 6:
+            return "nonce shorter than six characters"
+        want = hmac_sha256_signature(signature_base_string(method, url, p, form_body),
+                                     c.consumer_secret, c.token_secret)
+        if not hmac.compare_digest(want, p["oauth_signature"]):
+            return "signature does not verify"
+        key = (p["oauth_consumer_key"], p["oauth_token"], p["oauth_nonce"])
+        with self.lock:
+            if key in self.nonces:
+                return "nonce used before"
+            self.nonces.add(key)
+        return None
+
+
 # ====================================================================================== the app
 def _b64url_json(part: str) -> dict[str, Any]:
     raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
@@ -593,23 +823,49 @@ def _page_links(url: str, params: dict[str, Any], limit: int, offset: int,
     return links
 
 
-def make_app(world: World, *, client_id: str | None = None) -> Starlette:
+def make_app(world: World, *, client_id: str | None = None,
+             certificates: Mapping[str, Any] | None = None, tba: Tba | None = None,
+             clock: Callable[[], float] = time.time) -> Starlette:
+    """``certificates``: certificate id (the JWT's ``kid``) -> the mapped certificate (PEM, or
+    its public key); ``tba``: the TBA credentials the account knows (None: TBA refused);
+    ``clock``: the server's clock (seconds since the epoch)."""
     store = Store(world)
     tokens: dict[str, float] = {}
     log: list[dict[str, Any]] = []
     state: dict[str, Any] = {}
+    cert_keys = {kid: load_public_key(c) for kid, c in (certificates or {}).items()}
+    tba_verifier = TbaVerifier(tba, clock) if tba else None
 
     def records(request: Request) -> Records:
         if "records" not in state:
             state["records"] = Records(store, str(request.base_url).rstrip("/"))
         return state["records"]
 
-    def authorised(request: Request) -> bool:
+    def authorised(request: Request, entry: dict[str, Any]) -> bool:
         auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer "):
-            return False
-        exp = tokens.get(auth[7:])
-        return exp is not None and exp > time.time()
+        if auth.startswith("Bearer "):
+            entry["auth"] = "bearer"
+            exp = tokens.get(auth[7:])
+            if exp is None or exp <= clock():
+                entry["auth_error"] = "unknown or expired access token"
+                return False
+            return True
+        if auth[:6].lower() == "oauth ":
+            entry["auth"] = "tba"
+            params = parse_oauth_header(auth) or {}
+            entry["realm"] = params.get("realm")
+            entry["oauth_signature_method"] = params.get("oauth_signature_method")
+            if tba_verifier is None:
+                entry["auth_error"] = "TBA is not enabled for this account"
+                return False
+            why = tba_verifier.check(request.method, str(request.url), auth)
+            if why:
+                entry["auth_error"] = why
+                return False
+            return True
+        entry["auth"] = "none" if not auth else "other"
+        entry["auth_error"] = "no credentials"
+        return False
 
     def unauthorised() -> JSONResponse:
         # verbatim envelope of the doc sample (section_156570709583)
@@ -648,6 +904,7 @@ def make_app(world: World, *, client_id: str | None = None) -> Starlette:
 
         def bad(error: str, desc: str) -> JSONResponse:
             log[-1]["status"] = 400
+            log[-1].setdefault("auth_error", desc)
             return JSONResponse({"error": error, "error_description": desc}, status_code=400)
 
         if form.get("grant_type") != "client_credentials":
@@ -665,10 +922,24 @@ def make_app(world: World, *, client_id: str | None = None) -> Starlette:
             base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
         except Exception:
             return bad("invalid_request", "client_assertion is not a JWT")
+        log[-1]["alg"], log[-1]["kid"] = head.get("alg"), head.get("kid")
         if head.get("typ", "JWT") != "JWT" or head.get("alg") not in ALGS:
             return bad("invalid_request", f"JWT alg must be one of {sorted(ALGS)}")
         if not head.get("kid"):
             return bad("invalid_request", "JWT header must carry kid (the certificate id)")
+        cert_key = cert_keys.get(str(head["kid"]))
+        if cert_key is None:
+            log[-1]["auth_error"] = "no certificate mapped under kid"
+            return bad("invalid_client", "kid is not a mapped certificate id")
+        try:
+            sig = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        except Exception:
+            return bad("invalid_request", "client_assertion is not a JWT")
+        why = verify_jws(str(head["alg"]), cert_key, f"{parts[0]}.{parts[1]}".encode(), sig)
+        if why:
+            log[-1]["auth_error"] = why
+            return bad("invalid_client", "the assertion's signature does not verify with the "
+                       "mapped certificate")
         scopes = claims.get("scope")
         scope_list = scopes if isinstance(scopes, list) else str(scopes or "").split(",")
         if "rest_webservices" not in [s.strip() for s in scope_list]:
@@ -681,7 +952,7 @@ def make_app(world: World, *, client_id: str | None = None) -> Starlette:
             iat, exp = float(claims["iat"]), float(claims["exp"])
         except Exception:
             return bad("invalid_request", "iat and exp are required")
-        now = time.time()
+        now = clock()
         if exp <= now or exp - iat > 3600 or iat > now + 300:
             return bad("invalid_grant", "the assertion is expired or lives over 60 minutes")
         tok = secrets.token_urlsafe(48)
@@ -692,7 +963,7 @@ def make_app(world: World, *, client_id: str | None = None) -> Starlette:
     async def suiteql(request: Request) -> Response:
         entry: dict[str, Any] = {"path": request.url.path, "method": "POST"}
         log.append(entry)
-        if not authorised(request):
+        if not authorised(request, entry):
             entry["status"] = 401
             return unauthorised()
         if "transient" not in request.headers.get("prefer", "").lower():
@@ -738,7 +1009,7 @@ def make_app(world: World, *, client_id: str | None = None) -> Starlette:
     async def record(request: Request) -> Response:
         entry: dict[str, Any] = {"path": request.url.path, "method": "GET"}
         log.append(entry)
-        if not authorised(request):
+        if not authorised(request, entry):
             entry["status"] = 401
             return unauthorised()
         rtype = request.path_params["rtype"]

@@ -57,7 +57,8 @@ def shopc(world: scenario.World) -> Iterator[httpx.Client]:
 
 @pytest.fixture()
 def nsc(world: scenario.World) -> Iterator[httpx.Client]:
-    app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID)
+    app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID,
+                                 certificates={scenario.NS_CERTIFICATE_ID: _KEY.public_key()})
     with httpx.Client(transport=_SyncASGI(app), base_url=NS_BASE) as c:
         yield c
 
@@ -190,7 +191,7 @@ def test_shopify_throttles_with_status_in_extensions(world: scenario.World) -> N
 
 
 # ================================================================================= NetSuite
-_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+_KEY = rsa.generate_private_key(public_exponent=65537, key_size=3072)  # NetSuite: 3072/4096
 
 
 def _b64(d: bytes) -> str:

@@ -32,11 +32,17 @@ from . import fake_netsuite, fake_shopify, scenario
 PROFILE = "harbour"
 ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
 
-# An RSA key of the NetSuite integration's certificate (PS256 signs with RSA-PSS). The fake does
-# not verify signatures; it only needs a well-formed assertion (see fake_netsuite).
-_PRIVATE_KEY_PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+# An RSA key of the NetSuite integration's certificate (PS256 signs with RSA-PSS; NetSuite takes
+# RSA certificates of 3072 or 4096 bits, netsuite.md §2.2). The fake verifies the assertion's
+# signature against the certificate mapped under NS_CERTIFICATE_ID (see fake_netsuite).
+_PRIVATE_KEY = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+_PRIVATE_KEY_PEM = _PRIVATE_KEY.private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
 ).decode()
+# certificate id -> the certificate mapped to the integration (its public key), as in
+# Setup > Integration > Manage Authentication > OAuth 2.0 Client Credentials (M2M) Setup
+NS_CERTIFICATES = {
+    scenario.NS_CERTIFICATE_ID: fake_netsuite.self_signed_certificate(_PRIVATE_KEY)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +179,8 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
     # wait and retry, as the docs ask).
     shop_app = fake_shopify.make_app(world, force_throttle={2}, bucket_max=20000,
                                      restore_rate=1000)
-    ns_app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID)
+    ns_app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID,
+                                    certificates=NS_CERTIFICATES)
     with _Server(shop_app) as shop, _Server(ns_app) as ns:
         shop_url = f"http://127.0.0.1:{shop.port}"
         ns_url = f"http://127.0.0.1:{ns.port}"

@@ -52,6 +52,7 @@ from .fake_shopify_webhooks import (
 from .test_fakes import _SyncASGI
 from .test_shopify_netsuite import (
     ENV_PREFIX,
+    NS_CERTIFICATES,
     PROFILE,
     _cli,
     _describe,
@@ -197,7 +198,8 @@ def webhook_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env[ENV_PREFIX + "WEBHOOK_SECRET_PREVIOUS"] = PREVIOUS_SECRET  # a rotation under way
     run: dict[str, Any] = {"world": world, "t0": time.monotonic()}
     shop_app = fake_shopify.make_app(world, bucket_max=20000, restore_rate=1000)
-    ns_app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID)
+    ns_app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID,
+                                    certificates=NS_CERTIFICATES)
     log = shop_app.state.log
     with _Server(shop_app) as shop, _Server(ns_app) as ns:
         shop_url = f"http://127.0.0.1:{shop.port}"
