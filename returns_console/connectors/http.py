@@ -54,6 +54,9 @@ from .pacing import Pacer
 SECRET_PARAMS = frozenset({
     "api_token", "api_key", "apikey", "key", "token", "access_token", "client_secret",
     "secret", "password", "signature", "sig", "code", "x-api-key",
+    # signed storage links (a bulk export's file): whoever holds them may download it
+    "x-goog-signature", "x-goog-credential", "x-amz-signature", "x-amz-credential",
+    "x-amz-security-token",
 })
 
 
@@ -234,6 +237,9 @@ class HttpClient:
         self._sleep = sleep or asyncio.sleep
         #: Spaces the starts of requests (every attempt), for APIs that count per second.
         self.pacer = pacer
+        #: The transport given (None: the network): a second client for another host of
+        #: the same system (a signed download link) goes the same way.
+        self.transport = transport
         self.client = httpx.AsyncClient(
             base_url=base_url,
             # A host that does not answer is known in seconds; a slow answer may take long.

@@ -63,6 +63,11 @@ class CostBucket:
         self.waited = 0.0
 
     @property
+    def restore_rate(self) -> float | None:
+        """Points a second the server restores, as its last answer said (None: not yet)."""
+        return self._rate
+
+    @property
     def known(self) -> bool:
         return self._available is not None and bool(self._rate)
 

@@ -21,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from ...connectors.auth import ApiKeyHeader
 from ...connectors.base import InboxEvent, PlatformBatch, WebhookSpec
-from ...connectors.errors import InvalidPayloadError
+from ...connectors.errors import ConnectorError, InvalidPayloadError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy
 from ...connectors.validation import describe
 from ...domain.codes import Side
@@ -29,6 +29,7 @@ from ...domain.model import PayloadProblem, PlatformView
 from ...domain.pace import breathe
 from ...kits.graphql.client import GraphQLClient
 from ...kits.graphql.cost import CostBucket
+from . import bulk
 from . import queries as q
 from .mapping import SYSTEM, MappingSettings, to_view
 from .records import ShopifyReturn
@@ -57,6 +58,12 @@ class ShopifySettings:
     #: The app's client secrets webhooks are signed with (the current one, then the one
     #: before a rotation), asked only by `listen`.
     webhook_secrets: Callable[[], Sequence[str]] | None = None
+    #: A full read's first step as a bulk operation (§7): `auto` when it would save at
+    #: least `bulk_min_saving_s` seconds of the store's rate limit, `always`, or `never`.
+    bulk: str = "auto"
+    bulk_min_saving_s: float = 60.0
+    #: The longest wait between polls of a running bulk operation, in seconds.
+    bulk_poll_max: float = 30.0
 
 
 class ShopifyConnector:
@@ -89,10 +96,14 @@ class ShopifyConnector:
         since = (updated_since - timedelta(minutes=self.settings.overlap_minutes)
                  if updated_since is not None
                  else fetched_at - timedelta(days=self.settings.history_days))
-        ids, newest = await self._changed_returns(since)
+        core = None if updated_since is not None else await self._bulk_core(since)
+        if core is not None:
+            ids, newest = core.ids, core.newest
+        else:
+            ids, newest = await self._changed_returns(since)
         if updated_since is not None and hints:
             ids = list(dict.fromkeys(ids + await self._hinted_returns(read_hints(hints))))
-        records = await self._records(ids)
+        records = await self._records(ids, core.records if core is not None else None)
         batch = PlatformBatch(fetched_at=fetched_at)
         for return_id in ids:
             breathe()
@@ -108,6 +119,58 @@ class ShopifyConnector:
         newest = newest or updated_since
         batch.cursor = newest.astimezone(UTC).isoformat() if newest else None
         return batch
+
+    async def _bulk_core(self, since: datetime) -> bulk.BulkCore | None:
+        """A full read's first step as a bulk operation, where the settings pick one. For
+        `auto`, by size: `ordersCount` says how many orders, the answer's throttle status
+        the store's restore rate, and the points an export saves (`bulk.POINTS_PER_ORDER`)
+        at that rate must be worth more seconds than `bulk_min_saving_s`, what an
+        export's start, polls and Shopify's own export time are taken to cost. None: read
+        the paged way."""
+        mode = self.settings.bulk
+        if mode == "never":
+            return None
+        moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if mode == "auto":
+            try:
+                reply = await self.gql.execute(q.COUNT_ORDERS,
+                                               {"query": f"updated_at:>'{moment}'"})
+            except ConnectorError:  # not answered (an older version, a proxy): page
+                return None
+            counted = (reply.data or {}).get("ordersCount")
+            count = counted.get("count") if isinstance(counted, Mapping) else None
+            rate = self.gql.bucket.restore_rate
+            if not isinstance(count, int) or not rate or \
+                    count * bulk.POINTS_PER_ORDER / rate < self.settings.bulk_min_saving_s:
+                return None
+        try:
+            core = await bulk.read(self.gql, bulk.downloader(self.http), moment,
+                                   self.http.sleep, poll_max=self.settings.bulk_poll_max,
+                                   parse_moment=_moment)
+            if core is None or not await self._bulk_agrees(core, moment):
+                return None
+        except ConnectorError:  # the operation or its file could not be had: page instead
+            return None
+        return core
+
+    async def _bulk_agrees(self, core: bulk.BulkCore, moment: str) -> bool:
+        """The export checked against the pages a paged read would read first, until they
+        have named `bulk.SAMPLE_RETURNS` returns (or `bulk.SAMPLE_PAGES` pages, or all):
+        every return they name must be in it. Whether Shopify exports an order's returns
+        in a bulk operation is not settled by its docs (shopify.md §7): an export without
+        them would read as a shop with no returns, and most orders have none, so one page
+        could agree with such an export by chance."""
+        named: set[str] = set()
+        pages = 0
+        async for page in self.gql.pages(q.changed_orders(), {
+                "query": f"updated_at:>'{moment}'"}, ["orders"]):
+            named |= {r["id"] for o in page.nodes if isinstance(o, Mapping)
+                      for r in ((o.get("returns") or {}).get("nodes") or ())
+                      if isinstance(r, Mapping) and isinstance(r.get("id"), str)}
+            pages += 1
+            if len(named) >= bulk.SAMPLE_RETURNS or pages >= bulk.SAMPLE_PAGES:
+                break
+        return named <= set(core.records)
 
     async def _changed_returns(self, since: datetime) -> tuple[list[str], datetime | None]:
         """The ids of the returns of every order changed since `since` (in the order read),
@@ -170,10 +233,18 @@ class ShopifyConnector:
                         and isinstance(r.get("id"), str)]
         return list(dict.fromkeys(ids))
 
-    async def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Each return's record: the three parts laid together by id."""
+    async def _records(self, ids: list[str], core: Mapping[str, Mapping[str, Any]] | None = None
+                       ) -> dict[str, dict[str, Any]]:
+        """Each return's record: the three parts laid together by id (the core part given,
+        when a bulk operation read it)."""
         records: dict[str, dict[str, Any]] = {}
-        parts = await asyncio.gather(*(self._part(name, ids) for name in q.PARTS))
+        names = [n for n in q.PARTS if core is None or n != "core"]
+        read = await asyncio.gather(*(self._part(name, ids) for name in names))
+        found_by: dict[str, Mapping[str, Mapping[str, Any]]] = dict(zip(names, read,
+                                                                        strict=True))
+        if core is not None:
+            found_by["core"] = core
+        parts = [found_by[name] for name in q.PARTS]
         for name, found in zip(q.PARTS, parts, strict=True):
             key = _PART_KEYS[name]
             for return_id, node in found.items():

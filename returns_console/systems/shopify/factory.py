@@ -32,5 +32,6 @@ def open_connector(c: Connection) -> ShopifyConnector:
                                     location_key=o.location_key,
                                     condition_source=o.condition_source,
                                     authorised_at=o.authorised_at),
-            webhook_secrets=webhook_secrets),
+            webhook_secrets=webhook_secrets, bulk=o.bulk_full_read,
+            bulk_min_saving_s=o.bulk_min_saving_s),
         log=c.log, transport=c.transport, retry=c.retry)

@@ -39,3 +39,12 @@ class ShopifyOptions(SystemOptions):
         "disposition (RESTOCKED, NOT_RESTOCKED, MISSING) stand for it, keying the "
         "disposition mapping table, so DISPOSITION_UNMAPPED and "
         "DISPOSITION_LOCATION_WRONG can be seen"))
+    bulk_full_read: Literal["auto", "always", "never"] = Field("auto", description=(
+        "A full read finds its returns through a bulk operation (the orders, their returns "
+        "and their lines in one export the rate limit does not pace; about a third of the "
+        "read's points): `auto` when that saves at least bulk_min_saving_s seconds at the "
+        "store's rate, `always`, or `never`"))
+    bulk_min_saving_s: float = Field(60.0, ge=0, description=(
+        "Seconds of rate limit a bulk operation must save before `auto` starts one: what "
+        "an export's start, polls and Shopify's export time are taken to cost (60 s: about "
+        "400 orders on Standard, 4,000 on Plus, 8,000 on Enterprise)"))

@@ -50,25 +50,67 @@ RETURNS_PER_ORDER = 10
 _MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 
 
-def return_core(lines: int = LINES) -> str:
-    return f"""
+_CORE_FIELDS = f"""
     id name status createdAt requestApprovedAt closedAt totalQuantity
     decline {{ reason }}
     order {{ id name email createdAt currencyCode presentmentCurrencyCode }}
-    returnShippingFees {{ amountSet {{ {_MONEY} }} }}
-    returnLineItems(first: {lines}) {{
-      nodes {{
+    returnShippingFees {{ amountSet {{ {_MONEY} }} }}"""
+_RETURN_LINE = f"""
         __typename id quantity processedQuantity refundedQuantity returnReason
         ... on ReturnLineItem {{
           fulfillmentLineItem {{ lineItem {{ id sku originalUnitPriceSet {{ {_MONEY} }} }} }}
-        }}
+        }}"""
+_EXCHANGE_LINE = "__typename id quantity processedQuantity lineItems { id sku }"
+
+
+def return_core(lines: int = LINES) -> str:
+    return f"""{_CORE_FIELDS}
+    returnLineItems(first: {lines}) {{
+      nodes {{{_RETURN_LINE}
       }}
       pageInfo {{ hasNextPage }}
     }}
     exchangeLineItems(first: {lines}) {{
-      nodes {{ id quantity processedQuantity lineItems {{ id sku }} }}
+      nodes {{ {_EXCHANGE_LINE} }}
       pageInfo {{ hasNextPage }}
     }}"""
+
+
+def bulk_orders(moment: str) -> str:
+    """A bulk query (§7) of every order changed since `moment` with its returns' core
+    part: the orders, their returns, and each return's lines and exchange lines, four
+    connections nested two deep, whole (a bulk query takes no page sizes). The parts a
+    bulk query cannot carry (reverse fulfillment lines, refund lines: §7) are read by id
+    after it."""
+    return f"""{{
+  orders(sortKey: UPDATED_AT, query: "updated_at:>'{moment}'") {{
+    edges {{ node {{
+      id updatedAt
+      returns {{ edges {{ node {{{_CORE_FIELDS}
+        returnLineItems {{ edges {{ node {{{_RETURN_LINE}
+        }} }} }}
+        exchangeLineItems {{ edges {{ node {{ {_EXCHANGE_LINE} }} }} }}
+      }} }} }}
+    }} }}
+  }}
+}}"""
+
+
+RUN_BULK = """mutation RunBulk($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}"""
+CANCEL_BULK = """mutation CancelBulk($id: ID!) {
+  bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
+}"""
+POLL_BULK = """query PollBulk($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
+}"""
+COUNT_ORDERS = """query CountOrders($query: String) {
+  ordersCount(query: $query, limit: 10000) { count precision }
+}"""
 
 
 def return_dispositions(rfos: int = RFOS, lines: int = LINES,

@@ -41,6 +41,7 @@ from starlette.routing import Route
 from ...kits.graphql.server import Endpoint, ServerBucket
 from ...sandbox.faults import Faults, json_error
 from ...sandbox.hosted import Delivery
+from .simulator_bulk import FILES, BulkOperations
 
 API_VERSION = "2026-07"
 DEMO_TOKEN = "shpat_sandbox_demo_token_0000"
@@ -332,10 +333,21 @@ class ShopifySimulator:
         self.requests = 0
         schema = resources.files(__package__).joinpath("schema.graphql").read_text(
             encoding="utf-8")
-        self.endpoint = Endpoint(schema, store.root,
+        self.endpoint = Endpoint(schema, self._root,
                                  filters={"QueryRoot.orders": store.orders_matching},
                                  bucket=bucket or ServerBucket(maximum=1000,
                                                                restore_rate=100))
+        #: Bulk query operations (§7, `simulator_bulk.py`).
+        self.bulk = BulkOperations(self.endpoint)
+
+    def _root(self) -> dict[str, Any]:
+        root = {**self.store.root(), **self.bulk.root()}
+        found = root["node"]
+        root["node"] = lambda info, id: self.bulk.node(id) or found(info, id)
+        root["ordersCount"] = lambda _info, query=None, savedSearchId=None, limit=10000: (
+            _counted(len(self.store.orders_matching(self.store.orders, {"query": query})),
+                     limit))
+        return root
 
     def settings(self, base_url: str) -> dict[str, Any]:
         return {"api_version": API_VERSION}
@@ -380,7 +392,17 @@ class ShopifySimulator:
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/admin/api/{version}/graphql.json", self._serve,
-                                       methods=["POST"])])
+                                       methods=["POST"]),
+                                 Route(FILES, self._file, methods=["GET"])])
+
+    async def _file(self, request: Request) -> Response:
+        """A finished bulk operation's file, at its signed URL: no access token asked."""
+        self.bulk.downloads.append({k.lower() for k in request.headers})
+        body = self.bulk.files.get(request.path_params["name"])
+        if body is None or "X-Goog-Signature" not in request.query_params:
+            return Response("<Error><Code>AccessDenied</Code></Error>", status_code=403,
+                            media_type="application/xml")
+        return Response(body, media_type="application/jsonl")
 
     async def _serve(self, request: Request) -> Response:
         self.requests += 1
@@ -392,8 +414,17 @@ class ShopifySimulator:
         fault = await self.faults.before(request, _server_error, _rate_limited)
         if fault is not None:
             return fault
+        mount = request.scope.get("root_path", "").rstrip("/")
+        self.bulk.base = f"{request.url.scheme}://{request.url.netloc}{mount}"
         status, body = self.endpoint.answer(await request.body())
         return JSONResponse(body, status_code=status)
+
+
+def _counted(count: int, limit: int | None) -> dict[str, Any]:
+    """`ordersCount`: exact up to `limit`, else the limit and AT_LEAST."""
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
 
 
 def _server_error() -> Response:

@@ -1,0 +1,203 @@
+"""A Shopify full read through a bulk operation (docs/vendors/shopify.md §7): the orders,
+their returns and lines exported as JSON Lines and downloaded from a signed link, the
+other two parts read by id, gives what the paged read gives; it is picked by size
+(`ordersCount` against `bulk_min_orders`), and any way it does not complete is a paged
+read instead, never less."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from returns_console.connectors.http import CallLog
+from returns_console.services.connections import open_platform
+from returns_console.systems.shopify import bulk
+from returns_console.systems.shopify.connector import _moment
+from tests.contracts import kit
+
+
+def read(box, **options):
+    profile = kit.tuned(box.profile(kit.IN_PROCESS), shopify=options)
+    log = CallLog()
+    waits: list[float] = []
+
+    async def go():
+        platform = open_platform(profile, box.secret, log, kit.in_process(box))
+
+        async def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+        platform.http._sleep = sleep
+        try:
+            return await platform.fetch_returns()
+        finally:
+            await platform.aclose()
+    return asyncio.run(go()), log, waits
+
+
+def queries(log: CallLog) -> list[str]:
+    return [c.url for c in log]
+
+
+def same(a, b) -> None:
+    assert {v.return_ref: v for v in a.views} == {v.return_ref: v for v in b.views}
+    assert a.raw == b.raw and a.problems == b.problems and a.cursor == b.cursor
+
+
+@pytest.fixture(scope="module")
+def paged():
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    return read(box, bulk_full_read="never")[0]
+
+
+def test_a_bulk_read_gives_what_a_paged_read_gives_in_fewer_requests(paged) -> None:
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    bulked, log, _ = read(box, bulk_full_read="always")
+    same(bulked, paged)
+    ops = box.platform.bulk.operations
+    assert len(ops) == 1 and next(iter(ops.values()))["status"] == "COMPLETED"
+    # the file was fetched without the access token, its signature masked in the log
+    assert box.platform.bulk.downloads and all(
+        "x-shopify-access-token" not in headers for headers in box.platform.bulk.downloads)
+    files = [u for u in queries(log) if "/bulk-files/" in u]
+    assert files and all("X-Goog-Signature=***" in u for u in files)
+
+
+def test_auto_exports_only_when_the_saving_at_the_stores_rate_is_worth_it(paged) -> None:
+    """30 orders save about 30 x 15 points: at the sandbox's Enterprise rate (2,000 points
+    a second) about 0.2 s, against the 60 s an export is taken to cost."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    small, _, _ = read(box)
+    assert not box.platform.bulk.operations
+    same(small, paged)
+    large, _, _ = read(box, bulk_min_saving_s=0.1)
+    assert len(box.platform.bulk.operations) == 1
+    same(large, paged)
+
+
+def test_polls_wait_longer_each_time_up_to_the_most(paged) -> None:
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    box.platform.bulk.polls = 4
+    bulked, _, waits = read(box, bulk_full_read="always")
+    same(bulked, paged)
+    assert waits[:4] == [bulk.FIRST_POLL, 2 * bulk.FIRST_POLL, 4 * bulk.FIRST_POLL,
+                         8 * bulk.FIRST_POLL]
+
+
+@pytest.mark.parametrize("trouble", ["in_progress", "failed", "no_file"])
+def test_an_export_that_does_not_complete_is_a_paged_read(paged, trouble) -> None:
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    operations = box.platform.bulk
+    if trouble == "in_progress":  # another operation of the app's is running
+        operations.operations["gid://shopify/BulkOperation/99"] = {
+            "__typename": "BulkOperation", "id": "gid://shopify/BulkOperation/99",
+            "status": "RUNNING"}
+    elif trouble == "failed":
+        operations.fail_next = "INTERNAL_SERVER_ERROR"
+    else:  # the link no longer opens (expired, or refused by the storage host)
+        operations.files = _Refusing()
+    bulked, _, _ = read(box, bulk_full_read="always")
+    same(bulked, paged)
+
+
+class _Refusing(dict):
+    def __setitem__(self, key, value) -> None:  # the file is never there to fetch
+        pass
+
+
+def test_an_export_of_nothing_has_no_file_and_no_returns() -> None:
+    """§7: `url` is null when the query produced no results."""
+    core = bulk.lay_out(b"", bulk.BulkCore(), _moment)
+    assert core is not None and core.ids == [] and core.newest is None
+
+
+def test_lines_are_laid_out_under_their_parents_and_a_stray_line_is_refused() -> None:
+    body = b"\n".join([
+        b'{"id":"gid://shopify/Order/1","updatedAt":"2026-11-20T10:00:00Z"}',
+        b'{"id":"gid://shopify/Return/7","name":"#1001-R1","__parentId":"gid://shopify/Order/1"}',
+        b'{"__typename":"ReturnLineItem","id":"gid://shopify/ReturnLineItem/8","quantity":1,'
+        b'"__parentId":"gid://shopify/Return/7"}',
+        b'{"__typename":"ExchangeLineItem","id":"gid://shopify/ExchangeLineItem/9",'
+        b'"__parentId":"gid://shopify/Return/7"}',
+        b'{"id":"gid://shopify/Order/2","updatedAt":"2026-11-21T10:00:00Z"}', b""])
+    core = bulk.lay_out(body, bulk.BulkCore(), _moment)
+    assert core is not None and core.ids == ["gid://shopify/Return/7"]
+    record = core.records["gid://shopify/Return/7"]
+    assert [n["id"] for n in record["returnLineItems"]["nodes"]] == [
+        "gid://shopify/ReturnLineItem/8"]
+    assert [n["id"] for n in record["exchangeLineItems"]["nodes"]] == [
+        "gid://shopify/ExchangeLineItem/9"]
+    assert core.newest is not None and core.newest.day == 21
+    orphan = b'{"id":"gid://shopify/ReturnLineItem/8","__parentId":"gid://shopify/Return/5"}'
+    assert bulk.lay_out(orphan, bulk.BulkCore(), _moment) is None
+    assert bulk.lay_out(b"not json", bulk.BulkCore(), _moment) is None
+
+
+def test_what_a_bulk_query_cannot_carry_is_refused_as_shopify_documents() -> None:
+    """§7: at most five connections, two levels deep below the top one; the connector's
+    own query is within both."""
+    from graphql import parse
+
+    from returns_console.kits.graphql.bulk import refusal
+    from returns_console.systems.shopify import queries as q
+
+    schema = kit.sandbox("shopify", "netsuite").platform.endpoint.schema
+    assert refusal(schema, parse(q.bulk_orders("2026-01-01T00:00:00Z"))) is None
+    too_deep = ("{ orders { edges { node { returns { edges { node { reverseFulfillmentOrders "
+                "{ edges { node { lineItems { edges { node { id } } } } } } } } } } } } }")
+    assert "nested more than 2" in str(refusal(schema, parse(too_deep)))
+    assert "top level `node`" in str(refusal(schema, parse('{ node(id: "x") { id } }')))
+
+
+def test_children_before_their_parent_are_joined_by_id() -> None:
+    """`groupObjects: false` (the 2026-01 default) does not promise a child follows its
+    parent (shopify.md §7)."""
+    body = b"\n".join([
+        b'{"__typename":"ReturnLineItem","id":"gid://shopify/ReturnLineItem/8",'
+        b'"__parentId":"gid://shopify/Return/7"}',
+        b'{"id":"gid://shopify/Return/7","name":"#1001-R1","__parentId":"gid://shopify/Order/1"}',
+        b'{"id":"gid://shopify/Order/1","updatedAt":"2026-11-20T10:00:00Z"}'])
+    core = bulk.lay_out(body, bulk.BulkCore(), _moment)
+    assert core is not None and core.ids == ["gid://shopify/Return/7"]
+    assert core.records["gid://shopify/Return/7"]["returnLineItems"]["nodes"] == [
+        {"__typename": "ReturnLineItem", "id": "gid://shopify/ReturnLineItem/8"}]
+
+
+def test_an_export_without_the_returns_a_page_shows_is_not_trusted(paged) -> None:
+    """Whether an export carries an order's returns is not settled by the docs (§7): an
+    export missing them would read as a shop without returns, so it is checked against
+    the paged read's first page and, short, read the paged way."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    real = box.platform.endpoint.run_whole
+
+    def without_returns(query: str):
+        data, why = real(query)
+        for edge in (data or {}).get("orders", {}).get("edges", []):
+            edge["node"]["returns"] = {"edges": [], "nodes": []}
+        return data, why
+
+    box.platform.endpoint.run_whole = without_returns
+    bulked, _, _ = read(box, bulk_full_read="always")
+    assert len(box.platform.bulk.operations) == 1
+    same(bulked, paged)
+
+
+def test_a_read_stopped_by_its_deadline_cancels_its_export() -> None:
+    """An export left running would be in the way of the app's next full read
+    (OPERATION_IN_PROGRESS, §7): a read cancelled while it polls cancels it."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    box.platform.bulk.polls = 1000
+    profile = kit.tuned(box.profile(kit.IN_PROCESS), shopify={"bulk_full_read": "always"})
+
+    async def go() -> None:
+        platform = open_platform(profile, box.secret, CallLog(), kit.in_process(box))
+        try:
+            await asyncio.wait_for(platform.fetch_returns(), 1.5)
+        finally:
+            await platform.aclose()
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(go())
+    (op,) = box.platform.bulk.operations.values()
+    assert op["status"] == "CANCELED"
