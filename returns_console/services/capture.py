@@ -91,7 +91,13 @@ class Scrubber:
     def text(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
+        text = _SIGNED_LINK.sub(r"\1=[redacted]", text)  # a signed link is a credential
         return re.sub(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", r"\1 [redacted]", text)
+
+
+#: The query values that make a storage link signed (a bulk export's file, valid a week).
+_SIGNED_LINK = re.compile(r"(?i)\b(X-Goog-Signature|X-Goog-Credential|X-Amz-Signature|"
+                          r"X-Amz-Credential|X-Amz-Security-Token|Signature)=[^&\"\s\\]+")
 
 
 def _query(url: httpx.URL, scrub: Scrubber) -> list[tuple[str, str]]:
@@ -121,9 +127,22 @@ def _body_out(content: bytes, headers: httpx.Headers, scrub: Scrubber) -> dict[s
         else:
             parsed = _without_tokens(redact_personal(parsed))
             return {"json": json.loads(scrub.text(json.dumps(parsed)))}
+    if "jsonl" in headers.get("content-type", "").lower() or "ndjson" in headers.get(
+            "content-type", "").lower():
+        return {"text": "\n".join(_line_out(line, scrub)
+                                  for line in content.decode("utf-8", "replace").splitlines())}
     if _is_text(headers):
         return {"text": scrub.text(content.decode("utf-8", "replace"))}
     return {"base64": base64.b64encode(content).decode()}
+
+
+def _line_out(line: str, scrub: Scrubber) -> str:
+    """One line of JSON Lines (a bulk export) as kept: redacted like any JSON body."""
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return scrub.text(line)
+    return scrub.text(json.dumps(_without_tokens(redact_personal(parsed))))
 
 
 def _without_tokens(data: Any) -> Any:

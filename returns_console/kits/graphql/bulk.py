@@ -116,10 +116,14 @@ def lines(data: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
             yield from node_lines(node, None)
 
 
-def jsonl(data: Mapping[str, Any]) -> tuple[bytes, int, int]:
-    """The file's bytes, its objects and its root objects."""
+def jsonl(data: Mapping[str, Any], *, grouped: bool = True) -> tuple[bytes, int, int]:
+    """The file's bytes, its objects and its root objects; `grouped` False: the top-level
+    nodes first, the rest after (an order Shopify's `groupObjects: false` allows)."""
     out, count, roots = [], 0, 0
-    for line in lines(data):
+    every = list(lines(data))
+    if not grouped:
+        every.sort(key=lambda line: "__parentId" in line)
+    for line in every:
         out.append(json.dumps(line, separators=(",", ":")))
         count += 1
         roots += "__parentId" not in line

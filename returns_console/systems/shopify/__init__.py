@@ -35,5 +35,7 @@ SPEC = SystemSpec(
         "reverseFulfillmentOrders", "returnLineItems", "refundLineItems", "restockType",
         "X-Shopify-Access-Token", "PROCESSING_REQUIRED", "NOT_RESTOCKED",
         "requestApprovedAt", "shopMoney",
+        # the orders search's filter (§2.2); Swap's API has a field of the same name
+        "return_status",
     }),
 )

@@ -6,14 +6,14 @@ downloaded as JSON Lines from a signed storage link. The parts a bulk query cann
 as a paged read reads them.
 
 Any way it does not complete (another operation of the app running, the operation failing,
-expiring or being cancelled, an answer not understood) gives `None`: the caller reads the
-paged way instead, never less.
+expiring, being cancelled or outlasting its budget, a file that is not what the operation
+said it wrote) gives `None`: the caller reads the paged way instead, never less.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from datetime import datetime
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ...connectors.http import HttpClient, NoAuth
+from ...connectors.http import HttpClient, NoAuth, decode_json
 from ...kits.graphql.client import GraphQLClient
 from . import queries as q
 from .mapping import SYSTEM
@@ -30,43 +30,52 @@ from .mapping import SYSTEM
 #: for big exports; a small one completes in seconds).
 FIRST_POLL = 0.5
 DONE = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
-#: Points a full read saves an order by exporting its first step (the orders pages and the
-#: returns' core part): 15.4-16.5 measured by benchmarks/shopify_bulk_bench.py at 200 and
-#: 1,000 returns (a third of the read's points); the rest, read by id, costs the same.
-POINTS_PER_ORDER = 15
-#: An export is checked against the paged read's first pages until they name this many
-#: returns, or this many pages are read (76 orders a page, 990 points).
-SAMPLE_RETURNS = 20
-SAMPLE_PAGES = 10
+#: Points a full read saves an order by exporting its first step: one with returns (its
+#: page entry and its returns' core part), 15.4-16.5 measured by
+#: benchmarks/shopify_bulk_bench.py at 200 to 3,000 returns; one without, its page entry
+#: (an object and an empty connection, by Shopify's cost table: §5).
+POINTS_PER_ORDER_WITH_RETURNS = 15
+POINTS_PER_ORDER = 3
 #: How long a cancelled read waits for Shopify to take the export's cancellation.
 CANCEL_WAIT = 5.0
+#: A return's children the export may hold, by `__typename`, and where each goes.
+_CHILDREN = {"ReturnLineItem": "returnLineItems", "UnverifiedReturnLineItem": "returnLineItems",
+             "ExchangeLineItem": "exchangeLineItems"}
 
 
 class BulkCore:
     """What the operation gave: the returns' ids in the order read, their core records
-    (the shape `queries.return_core` answers, connections whole), the newest `updatedAt`."""
+    (the shape `queries.return_core` answers, connections whole), the newest `updatedAt`
+    (never later than the operation's start), and how many orders had returns."""
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.records: dict[str, dict[str, Any]] = {}
         self.newest: datetime | None = None
+        self.started: str | None = None
+        self.orders_with_returns = 0
 
 
-async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes]],
+async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes | None]],
                moment: str, sleep: Callable[[float], Any], *, poll_max: float,
-               parse_moment: Callable[[Any], datetime | None]) -> BulkCore | None:
+               budget: float, parse_moment: Callable[[Any], datetime | None],
+               clock: Callable[[], float] = time.monotonic) -> BulkCore | None:
     """Run the bulk query of the orders changed since `moment`; None where it did not
-    complete (the caller reads the paged way)."""
+    complete within `budget` seconds of polling (then it is cancelled) or otherwise."""
     reply = await gql.execute(q.RUN_BULK, {"query": q.bulk_orders(moment)})
-    started = (reply.data.get("bulkOperationRunQuery") or {}) if reply.data else {}
-    operation = started.get("bulkOperation") if isinstance(started, Mapping) else None
-    if started.get("userErrors") or not isinstance(operation, Mapping) or \
-            not isinstance(operation.get("id"), str):
+    started = (reply.data or {}).get("bulkOperationRunQuery")
+    if not isinstance(started, Mapping) or started.get("userErrors"):
         return None  # OPERATION_IN_PROGRESS (another of the app's), LIMIT_REACHED, INVALID
+    operation = started.get("bulkOperation")
+    if not isinstance(operation, Mapping) or not isinstance(operation.get("id"), str):
+        return None
     gid = operation["id"]
-    wait = FIRST_POLL
+    wait, began = FIRST_POLL, clock()
     try:
         while True:
+            if clock() - began > budget:
+                await _cancel(gql, gid)
+                return None
             await sleep(wait)
             polled = await gql.execute(q.POLL_BULK, {"id": gid})
             operation = (polled.data or {}).get("bulkOperation")
@@ -76,83 +85,121 @@ async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes]],
                 break
             wait = min(poll_max, wait * 2)
     except asyncio.CancelledError:  # the command's deadline: leave no export running,
-        # or the app's next full read finds it in the way (OPERATION_IN_PROGRESS)
-        with suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(gql.execute(q.CANCEL_BULK, {"id": gid})),
-                                   CANCEL_WAIT)
+        await _cancel(gql, gid)     # or the app's next full read finds it in the way
         raise
     if operation.get("status") != "COMPLETED":
         return None  # FAILED (errorCode says why), CANCELED, EXPIRED: read the paged way
+    expected = _count(operation.get("objectCount"))
     core = BulkCore()
+    core.started = operation.get("createdAt") if isinstance(
+        operation.get("createdAt"), str) else None
     url = operation.get("url")
     if url is None:  # §7: no url when the query produced no results
-        return core
-    if not isinstance(url, str):
+        return core if expected == 0 else None
+    if not isinstance(url, str) or expected is None:
         return None
-    return lay_out(await download(url), core, parse_moment)
+    body = await download(url)
+    if body is None:
+        return None
+    return lay_out(body, core, parse_moment, expected=expected)
 
 
-def lay_out(body: bytes, core: BulkCore,
-            parse_moment: Callable[[Any], datetime | None]) -> BulkCore | None:
+async def _cancel(gql: GraphQLClient, gid: str) -> None:
+    """Best effort, briefly: an export left running is in the app's next read's way."""
+    with suppress(Exception):
+        await asyncio.wait_for(asyncio.shield(gql.execute(q.CANCEL_BULK, {"id": gid})),
+                               CANCEL_WAIT)
+
+
+def _count(value: Any) -> int | None:
+    """`objectCount` as sent (an UnsignedInt64: a string)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def lay_out(body: bytes, core: BulkCore, parse_moment: Callable[[Any], datetime | None],
+            *, expected: int | None = None) -> BulkCore | None:
     """The JSON Lines as core records: an order's line gives its `updatedAt`; a return's
-    line (its `__parentId` an order) is its record; a line whose parent is a return is
-    one of its lines or exchange lines (by `__typename`). Joined by id, not by place: with
-    `groupObjects: false` (2026-01's default) a child need not follow its parent. None
-    when a line is not JSON or names a parent the file does not have."""
+    line (its `__parentId` an order) is its record; a line whose parent is a return is one
+    of its lines or exchange lines (by `__typename`). Joined by id, not by place: with
+    `groupObjects: false` (2026-01's default) a child need not follow its parent; a line
+    repeated counts once. None when a line is not JSON, names a parent the file does not
+    have, is of a type the query did not ask for, or the file holds another number of
+    objects than the operation said (`expected`)."""
     rows: list[dict[str, Any]] = []
     for raw in body.splitlines():
         if not raw.strip():
             continue
         try:
-            line = json.loads(raw)
+            line = decode_json(raw)  # as every body is read: control characters visible
         except ValueError:
             return None
-        if not isinstance(line, dict) or not isinstance(line.get("id"), str):
+        parent = line.get("__parentId") if isinstance(line, dict) else None
+        if not isinstance(line, dict) or not isinstance(line.get("id"), str) or \
+                not isinstance(parent, str | None):
             return None
         rows.append(line)
+    if expected is not None and len(rows) != expected:
+        return None  # cut short, or not this operation's file
     orders = {row["id"] for row in rows if "__parentId" not in row}
+    with_returns: set[str] = set()
     for row in rows:
         if "__parentId" not in row:
             updated = parse_moment(row.get("updatedAt"))
             if updated is not None and (core.newest is None or updated > core.newest):
                 core.newest = updated
-        elif row["__parentId"] in orders and "/Return/" in row["id"]:
+        elif row["__parentId"] in orders and "/Return/" in row["id"] and \
+                row["id"] not in core.records:
             record = {"__typename": "Return", **row}  # as a read by id names it
             del record["__parentId"]
             record["returnLineItems"] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
             record["exchangeLineItems"] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
             core.records[row["id"]] = record
             core.ids.append(row["id"])
+            with_returns.add(row["__parentId"])
+    seen: set[str] = set()
     for row in rows:
         parent = row.get("__parentId")
         if parent is None or parent in orders:
             continue
         owner = core.records.get(parent)
-        if owner is None:
+        key = _CHILDREN.get(str(row.get("__typename")))
+        if owner is None or key is None:
             return None
-        child = {k: v for k, v in row.items() if k != "__parentId"}
-        key = ("exchangeLineItems" if child.get("__typename") == "ExchangeLineItem"
-               else "returnLineItems")
-        owner[key]["nodes"].append(child)
-    core.ids = list(dict.fromkeys(core.ids))
+        if row["id"] in seen:
+            continue
+        seen.add(row["id"])
+        owner[key]["nodes"].append({k: v for k, v in row.items() if k != "__parentId"})
+    started = parse_moment(core.started)
+    if started is not None and core.newest is not None and core.newest > started:
+        core.newest = started  # an order changed during the export may not be in it
+    core.orders_with_returns = len(with_returns)
     return core
 
 
-def downloader(http: HttpClient) -> Callable[[str], Awaitable[bytes]]:
+def downloader(http: HttpClient) -> Callable[[str], Awaitable[bytes | None]]:
     """A GET of the signed link with a client of its own: no access token (it is another
     host's, and the link is its own credential), the same transport, retries and log; the
-    link's signature is masked wherever the URL is shown (`redact_url`)."""
+    link's signature is masked wherever the URL is shown (`redact_url`). Only https, unless
+    the API itself is reached over http (a sandbox); only a 200 is the file."""
 
-    async def download(url: str) -> bytes:
-        target = httpx.URL(url)
+    async def download(url: str) -> bytes | None:
+        try:
+            target = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            return None
+        plain = httpx.URL(str(http.client.base_url)).scheme == "http"
+        if target.scheme != "https" and not (plain and target.scheme == "http"):
+            return None
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         client = HttpClient(SYSTEM, origin, auth=NoAuth(), retry=http.retry, log=http.log,
-                            transport=http.transport, sleep=http.sleep,
-                            timeout=300.0)
+                            transport=http.transport, sleep=http.sleep, timeout=300.0)
         try:
             response = await client.request("GET", target.raw_path.decode("ascii"))
-            return response.content
         finally:
             await client.aclose()
+        return response.content if response.status_code == 200 else None
 
     return download

@@ -62,8 +62,10 @@ class ShopifySettings:
     #: least `bulk_min_saving_s` seconds of the store's rate limit, `always`, or `never`.
     bulk: str = "auto"
     bulk_min_saving_s: float = 60.0
-    #: The longest wait between polls of a running bulk operation, in seconds.
+    #: The longest wait between polls of a running bulk operation, and how long one may
+    #: run before it is cancelled and the read goes the paged way, in seconds.
     bulk_poll_max: float = 30.0
+    bulk_max_wait_s: float = 180.0
 
 
 class ShopifyConnector:
@@ -122,55 +124,59 @@ class ShopifyConnector:
 
     async def _bulk_core(self, since: datetime) -> bulk.BulkCore | None:
         """A full read's first step as a bulk operation, where the settings pick one. For
-        `auto`, by size: `ordersCount` says how many orders, the answer's throttle status
-        the store's restore rate, and the points an export saves (`bulk.POINTS_PER_ORDER`)
-        at that rate must be worth more seconds than `bulk_min_saving_s`, what an
+        `auto`, by size: `ordersCount` says how many orders (and how many with returns),
+        the answer's throttle status the store's restore rate, and the points an export
+        saves at that rate must be worth more seconds than `bulk_min_saving_s`, what an
         export's start, polls and Shopify's own export time are taken to cost. None: read
         the paged way."""
         mode = self.settings.bulk
         if mode == "never":
             return None
         moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if mode == "auto":
-            try:
-                reply = await self.gql.execute(q.COUNT_ORDERS,
-                                               {"query": f"updated_at:>'{moment}'"})
-            except ConnectorError:  # not answered (an older version, a proxy): page
-                return None
-            counted = (reply.data or {}).get("ordersCount")
-            count = counted.get("count") if isinstance(counted, Mapping) else None
-            rate = self.gql.bucket.restore_rate
-            if not isinstance(count, int) or not rate or \
-                    count * bulk.POINTS_PER_ORDER / rate < self.settings.bulk_min_saving_s:
-                return None
+        search = f"updated_at:>'{moment}'"
         try:
+            if mode == "auto":
+                counts = await self._count_orders(search)
+                rate = self.gql.bucket.restore_rate
+                if counts is None or not rate:
+                    return None
+                every, returned = counts
+                saving = (returned * bulk.POINTS_PER_ORDER_WITH_RETURNS
+                          + (every - returned) * bulk.POINTS_PER_ORDER) / rate
+                if saving < self.settings.bulk_min_saving_s:
+                    return None
             core = await bulk.read(self.gql, bulk.downloader(self.http), moment,
                                    self.http.sleep, poll_max=self.settings.bulk_poll_max,
+                                   budget=self.settings.bulk_max_wait_s,
                                    parse_moment=_moment)
-            if core is None or not await self._bulk_agrees(core, moment):
+            if core is None or not await self._bulk_agrees(core, search):
                 return None
         except ConnectorError:  # the operation or its file could not be had: page instead
             return None
         return core
 
-    async def _bulk_agrees(self, core: bulk.BulkCore, moment: str) -> bool:
-        """The export checked against the pages a paged read would read first, until they
-        have named `bulk.SAMPLE_RETURNS` returns (or `bulk.SAMPLE_PAGES` pages, or all):
-        every return they name must be in it. Whether Shopify exports an order's returns
-        in a bulk operation is not settled by its docs (shopify.md §7): an export without
-        them would read as a shop with no returns, and most orders have none, so one page
-        could agree with such an export by chance."""
-        named: set[str] = set()
-        pages = 0
-        async for page in self.gql.pages(q.changed_orders(), {
-                "query": f"updated_at:>'{moment}'"}, ["orders"]):
-            named |= {r["id"] for o in page.nodes if isinstance(o, Mapping)
-                      for r in ((o.get("returns") or {}).get("nodes") or ())
-                      if isinstance(r, Mapping) and isinstance(r.get("id"), str)}
-            pages += 1
-            if len(named) >= bulk.SAMPLE_RETURNS or pages >= bulk.SAMPLE_PAGES:
-                break
-        return named <= set(core.records)
+    async def _count_orders(self, search: str) -> tuple[int, int] | None:
+        """(orders the search finds, those with a return), or None: not answered, or
+        not exact."""
+        reply = await self.gql.execute(q.COUNT_ORDERS, {"all": search,
+                                                        "returned": q.with_returns(search)})
+        found = []
+        for name in ("all", "returned"):
+            counted = (reply.data or {}).get(name)
+            if not isinstance(counted, Mapping) or not isinstance(counted.get("count"), int):
+                return None
+            found.append(counted["count"])
+        return found[0], found[1]
+
+    async def _bulk_agrees(self, core: bulk.BulkCore, search: str) -> bool:
+        """The export checked whole against Shopify's own count of the orders with a
+        return that it should hold (those changed before the operation began: an order
+        changed during it may or may not be in it). Whether Shopify exports an order's
+        returns in a bulk operation is not settled by its docs (shopify.md §7): an
+        export without them would read as a shop with no returns."""
+        window = f"{search} updated_at:<='{core.started}'" if core.started else search
+        counts = await self._count_orders(window)
+        return counts is not None and core.orders_with_returns >= counts[1]
 
     async def _changed_returns(self, since: datetime) -> tuple[list[str], datetime | None]:
         """The ids of the returns of every order changed since `since` (in the order read),

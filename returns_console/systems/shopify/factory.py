@@ -33,5 +33,5 @@ def open_connector(c: Connection) -> ShopifyConnector:
                                     condition_source=o.condition_source,
                                     authorised_at=o.authorised_at),
             webhook_secrets=webhook_secrets, bulk=o.bulk_full_read,
-            bulk_min_saving_s=o.bulk_min_saving_s),
+            bulk_min_saving_s=o.bulk_min_saving_s, bulk_max_wait_s=o.bulk_max_wait_s),
         log=c.log, transport=c.transport, retry=c.retry)

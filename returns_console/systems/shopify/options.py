@@ -48,3 +48,6 @@ class ShopifyOptions(SystemOptions):
         "Seconds of rate limit a bulk operation must save before `auto` starts one: what "
         "an export's start, polls and Shopify's export time are taken to cost (60 s: about "
         "400 orders on Standard, 4,000 on Plus, 8,000 on Enterprise)"))
+    bulk_max_wait_s: float = Field(180.0, gt=0, description=(
+        "How long a bulk operation may run before it is cancelled and the read goes the "
+        "paged way (keep it under the command's deadline)"))

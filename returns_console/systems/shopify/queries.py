@@ -106,11 +106,19 @@ CANCEL_BULK = """mutation CancelBulk($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
 }"""
 POLL_BULK = """query PollBulk($id: ID!) {
-  bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
+  bulkOperation(id: $id) { id status errorCode createdAt objectCount url }
 }"""
-COUNT_ORDERS = """query CountOrders($query: String) {
-  ordersCount(query: $query, limit: 10000) { count precision }
+#: The orders a search finds, and those of them with returns (`return_status`, §2.2; an
+#: order's aggregated return status is NO_RETURN when none of its items were returned).
+COUNT_ORDERS = """query CountOrders($all: String, $returned: String) {
+  all: ordersCount(query: $all, limit: null) { count precision }
+  returned: ordersCount(query: $returned, limit: null) { count precision }
 }"""
+
+
+def with_returns(search: str) -> str:
+    """`search` narrowed to orders with a return."""
+    return f"{search} -return_status:no_return"
 
 
 def return_dispositions(rfos: int = RFOS, lines: int = LINES,

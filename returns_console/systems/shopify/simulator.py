@@ -303,6 +303,12 @@ class ShopifyStore:
             compare = {">": str.__gt__, ">=": str.__ge__, "<": str.__lt__,
                        "<=": str.__le__, "": str.__eq__}[op]
             kept = [o for o in kept if compare(o[column], moment)]
+        for negated, status in re.findall(r"(?:^|\s)(-?)return_status:(\w+)",
+                                          args.get("query") or ""):
+            # the order's aggregated return status (OrderReturnStatus): NO_RETURN when no
+            # return names its items; the others are not told apart here
+            wanted = status.lower() == "no_return"
+            kept = [o for o in kept if (not o["returns"]) == (wanted != bool(negated))]
         key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt"}.get(
             str(args.get("sortKey") or ""))
         return sorted(kept, key=lambda o: (o[key], o["id"])) if key else list(kept)
@@ -344,7 +350,7 @@ class ShopifySimulator:
         root = {**self.store.root(), **self.bulk.root()}
         found = root["node"]
         root["node"] = lambda info, id: self.bulk.node(id) or found(info, id)
-        root["ordersCount"] = lambda _info, query=None, savedSearchId=None, limit=10000: (
+        root["ordersCount"] = lambda _info, query=None, savedSearchId=None, limit=None: (
             _counted(len(self.store.orders_matching(self.store.orders, {"query": query})),
                      limit))
         return root
@@ -399,7 +405,8 @@ class ShopifySimulator:
         """A finished bulk operation's file, at its signed URL: no access token asked."""
         self.bulk.downloads.append({k.lower() for k in request.headers})
         body = self.bulk.files.get(request.path_params["name"])
-        if body is None or "X-Goog-Signature" not in request.query_params:
+        signed = self.bulk.signatures.get(request.path_params["name"])
+        if body is None or request.query_params.get("X-Goog-Signature") != signed:
             return Response("<Error><Code>AccessDenied</Code></Error>", status_code=403,
                             media_type="application/xml")
         return Response(body, media_type="application/jsonl")

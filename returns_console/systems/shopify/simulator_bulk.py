@@ -6,7 +6,9 @@ at a time here (§7: one before 2026-01, up to five since; the stricter reading)
 refused with OPERATION_IN_PROGRESS.
 
 The file is made when the operation starts (the store as it is then); it is COMPLETED
-after `polls` polls (a real one takes seconds to hours), and its link lasts a week.
+after `polls` polls (a real one takes seconds to hours), and its link lasts a week. With
+`groupObjects: false` (2026-01's default) the file holds every top-level node first and
+their children after (Shopify no longer promises a child follows its parent).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ class BulkOperations:
     polls: int = 1
     #: Operations by gid; each a BulkOperation as the schema has it.
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: File contents by the name in their URL.
+    #: File contents by the name in their URL, and the signature each link carries.
     files: dict[str, bytes] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)
     #: The headers each download came with (names, lower case): a test asks whether the
     #: access token went to the storage host.
     downloads: list[set[str]] = field(default_factory=list)
@@ -83,7 +86,7 @@ class BulkOperations:
             "query": query, "createdAt": _now(), "completedAt": None, "errorCode": None,
             "objectCount": "0", "rootObjectCount": "0", "fileSize": None, "url": None,
             "partialDataUrl": None}
-        body, count, roots = bulk.jsonl(data)
+        body, count, roots = bulk.jsonl(data, grouped=groupObjects)
         op["_file"] = (body, count, roots)
         self.operations[gid] = op
         self._seen[gid] = 0
@@ -107,8 +110,9 @@ class BulkOperations:
         if count:  # §7: no url when the query produced no results
             name = f"{secrets.token_hex(12)}.jsonl"
             self.files[name] = body
+            self.signatures[name] = secrets.token_hex(16)
             op.update(fileSize=str(len(body)), url=f"{self.base}/bulk-files/{name}"
-                      f"?X-Goog-Signature={secrets.token_hex(16)}")
+                      f"?X-Goog-Signature={self.signatures[name]}")
         return op
 
 
