@@ -240,3 +240,22 @@ def test_an_export_without_returns_is_caught_where_most_orders_have_none(paged) 
     bulked, _, _ = read(box, bulk_full_read="always")
     assert len(box.platform.bulk.operations) == 1
     same(bulked, paged)
+
+
+def test_an_export_that_lost_one_orders_returns_is_not_used(paged) -> None:
+    """Orders whose returns were declined or cancelled may count as NO_RETURN and make up
+    for one the export lost: each order Shopify marks as returned must come with its
+    returns (`returnStatus` in the export)."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    real = box.platform.endpoint.run_whole
+
+    def one_lost(query: str):
+        data, why = real(query)
+        edges = (data or {}).get("orders", {}).get("edges", [])
+        lost = next(e for e in edges if e["node"].get("returnStatus") != "NO_RETURN")
+        lost["node"]["returns"] = {"edges": [], "nodes": []}
+        return data, why
+
+    box.platform.endpoint.run_whole = one_lost
+    bulked, _, _ = read(box, bulk_full_read="always")
+    same(bulked, paged)

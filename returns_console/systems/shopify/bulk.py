@@ -46,14 +46,17 @@ _CHILDREN = {"ReturnLineItem": "returnLineItems", "UnverifiedReturnLineItem": "r
 class BulkCore:
     """What the operation gave: the returns' ids in the order read, their core records
     (the shape `queries.return_core` answers, connections whole), the newest `updatedAt`
-    (never later than the operation's start), and how many orders had returns."""
+    (never later than the operation's start), and what Shopify says of the orders' returns."""
 
     def __init__(self) -> None:
         self.ids: list[str] = []
         self.records: dict[str, dict[str, Any]] = {}
         self.newest: datetime | None = None
         self.started: str | None = None
-        self.orders_with_returns = 0
+        #: Orders Shopify says have a return (`returnStatus` not NO_RETURN), and those of
+        #: them the file holds no return of (an export that lost them).
+        self.flagged: set[str] = set()
+        self.flagged_without_returns: set[str] = set()
 
 
 async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes | None]],
@@ -84,8 +87,8 @@ async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes | N
             if operation.get("status") in DONE:
                 break
             wait = min(poll_max, wait * 2)
-    except asyncio.CancelledError:  # the command's deadline: leave no export running,
-        await _cancel(gql, gid)     # or the app's next full read finds it in the way
+    except BaseException:  # the deadline, or a poll not answered: leave no export
+        await _cancel(gql, gid)  # running, or the app's next read finds it in the way
         raise
     if operation.get("status") != "COMPLETED":
         return None  # FAILED (errorCode says why), CANCELED, EXPIRED: read the paged way
@@ -147,6 +150,8 @@ def lay_out(body: bytes, core: BulkCore, parse_moment: Callable[[Any], datetime 
     with_returns: set[str] = set()
     for row in rows:
         if "__parentId" not in row:
+            if row.get("returnStatus") not in (None, "NO_RETURN"):
+                core.flagged.add(row["id"])
             updated = parse_moment(row.get("updatedAt"))
             if updated is not None and (core.newest is None or updated > core.newest):
                 core.newest = updated
@@ -175,7 +180,7 @@ def lay_out(body: bytes, core: BulkCore, parse_moment: Callable[[Any], datetime 
     started = parse_moment(core.started)
     if started is not None and core.newest is not None and core.newest > started:
         core.newest = started  # an order changed during the export may not be in it
-    core.orders_with_returns = len(with_returns)
+    core.flagged_without_returns = core.flagged - with_returns
     return core
 
 

@@ -169,14 +169,18 @@ class ShopifyConnector:
         return found[0], found[1]
 
     async def _bulk_agrees(self, core: bulk.BulkCore, search: str) -> bool:
-        """The export checked whole against Shopify's own count of the orders with a
-        return that it should hold (those changed before the operation began: an order
-        changed during it may or may not be in it). Whether Shopify exports an order's
-        returns in a bulk operation is not settled by its docs (shopify.md §7): an
-        export without them would read as a shop with no returns."""
+        """The export checked whole: every order it holds that Shopify marks as having a
+        return (`returnStatus`) must come with one, and it must hold as many such orders
+        as Shopify counts among those changed before the operation began (an order changed
+        during it may or may not be in it). Whether Shopify exports an order's returns in a
+        bulk operation is not settled by its docs (shopify.md §7): an export without them
+        would read as a shop with no returns. (An order whose only returns were declined or
+        cancelled may be NO_RETURN: the loss of those alone cannot be seen this way.)"""
+        if core.flagged_without_returns:  # Shopify says they have returns; none came
+            return False
         window = f"{search} updated_at:<='{core.started}'" if core.started else search
         counts = await self._count_orders(window)
-        return counts is not None and core.orders_with_returns >= counts[1]
+        return counts is not None and len(core.flagged) >= counts[1]
 
     async def _changed_returns(self, since: datetime) -> tuple[list[str], datetime | None]:
         """The ids of the returns of every order changed since `since` (in the order read),

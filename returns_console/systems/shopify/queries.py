@@ -85,7 +85,7 @@ def bulk_orders(moment: str) -> str:
     return f"""{{
   orders(sortKey: UPDATED_AT, query: "updated_at:>'{moment}'") {{
     edges {{ node {{
-      id updatedAt
+      id updatedAt returnStatus
       returns {{ edges {{ node {{{_CORE_FIELDS}
         returnLineItems {{ edges {{ node {{{_RETURN_LINE}
         }} }} }}
@@ -105,8 +105,12 @@ RUN_BULK = """mutation RunBulk($query: String!) {
 CANCEL_BULK = """mutation CancelBulk($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
 }"""
+#: Polled through `node(id:)`, which every version answers (`bulkOperation(id:)` is
+#: 2026-01's, §7).
 POLL_BULK = """query PollBulk($id: ID!) {
-  bulkOperation(id: $id) { id status errorCode createdAt objectCount url }
+  bulkOperation: node(id: $id) {
+    ... on BulkOperation { id status errorCode createdAt objectCount url }
+  }
 }"""
 #: The orders a search finds, and those of them with returns (`return_status`, §2.2; an
 #: order's aggregated return status is NO_RETURN when none of its items were returned).

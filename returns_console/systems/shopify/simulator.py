@@ -33,6 +33,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+from graphql import GraphQLObjectType
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -308,7 +309,8 @@ class ShopifyStore:
             # the order's aggregated return status (OrderReturnStatus): NO_RETURN when no
             # return names its items; the others are not told apart here
             wanted = status.lower() == "no_return"
-            kept = [o for o in kept if (not o["returns"]) == (wanted != bool(negated))]
+            kept = [o for o in kept
+                    if (return_status(o) == "NO_RETURN") == (wanted != bool(negated))]
         key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt"}.get(
             str(args.get("sortKey") or ""))
         return sorted(kept, key=lambda o: (o[key], o["id"])) if key else list(kept)
@@ -345,6 +347,9 @@ class ShopifySimulator:
                                                                restore_rate=100))
         #: Bulk query operations (§7, `simulator_bulk.py`).
         self.bulk = BulkOperations(self.endpoint)
+        order_type = self.endpoint.schema.type_map["Order"]
+        assert isinstance(order_type, GraphQLObjectType)
+        order_type.fields["returnStatus"].resolve = lambda order, _info: return_status(order)
 
     def _root(self) -> dict[str, Any]:
         root = {**self.store.root(), **self.bulk.root()}
@@ -425,6 +430,18 @@ class ShopifySimulator:
         self.bulk.base = f"{request.url.scheme}://{request.url.netloc}{mount}"
         status, body = self.endpoint.answer(await request.body())
         return JSONResponse(body, status_code=status)
+
+
+def return_status(order: Mapping[str, Any]) -> str:
+    """`Order.returnStatus` (OrderReturnStatus), as this simulator reads its docs: NO_RETURN
+    when no item was returned (no return, or only declined or cancelled ones), RETURNED
+    once one is closed, IN_PROGRESS while one is open, RETURN_REQUESTED before."""
+    statuses = {r.get("status") for r in order.get("returns") or ()}
+    for status, said in (("CLOSED", "RETURNED"), ("OPEN", "IN_PROGRESS"),
+                         ("REQUESTED", "RETURN_REQUESTED")):
+        if status in statuses:
+            return said
+    return "NO_RETURN"
 
 
 def _counted(count: int, limit: int | None) -> dict[str, Any]:

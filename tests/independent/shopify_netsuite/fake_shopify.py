@@ -60,12 +60,63 @@ Assumptions (not settled by the docs):
      or datetimes, quoted or not; terms are ANDed, ``OR`` between groups.
   6. Cursors are opaque base64 of the position in the sorted, filtered list.
   7. Introspection (``__schema``) is not served.
+
+Bulk query operations (shopify.dev/docs/api/usage/bulk-operations/queries; the BulkOperation
+object, bulkOperationRunQuery, bulkOperationCancel, ordersCount reference pages; facts restated
+in docs/vendors/shopify.md §7):
+  * ``mutation { bulkOperationRunQuery(query: String!, groupObjects: Boolean!) { bulkOperation
+    { id status ... } userErrors { field message code } } }``. ``groupObjects`` defaults to
+    false from 2026-01 (true before). The query is checked against the documented restrictions
+    (one top-level field, which is a connection; not ``node``/``nodes``; at least one and at
+    most five connections; nested connections at most two levels below the top one; every
+    connection's node type implements ``Node``; [3p] no connection inside a list field) and a
+    violation is a userError ``INVALID`` with no operation. Concurrency: up to five bulk
+    queries at a time from 2026-01, one before; over it, userError ``OPERATION_IN_PROGRESS``.
+  * The query runs over the fake's data with every connection unpaged (``first``, ``after``,
+    ``cursor``, ``pageInfo`` are ignored in a bulk query). JSONL: one connection node per line;
+    a nested connection's nodes on their own lines with ``__parentId`` (the id of the node
+    whose connection holds them); plain objects and lists stay on the node's line. With
+    ``groupObjects: true`` each child follows its parent; with false nothing is promised, and
+    this fake writes the lines in a fixed shuffled order (children may come before parents).
+    Slashes are written escaped (a backslash before each ``/`` of a gid), legal JSON seen in public
+    captures of real files.
+  * ``bulkOperation(id:)`` and ``bulkOperations`` (both 2026-01+: changelog "New Queries for
+    Bulk Operations"; earlier versions answer undefinedField), ``node(id:) { ... on
+    BulkOperation }`` and ``currentBulkOperation`` (deprecated 2026-01) poll it: CREATED
+    when made, RUNNING at the next poll, then COMPLETED (or the outcome a test asks for:
+    FAILED with ``errorCode`` and a ``partialDataUrl`` to a partial file, CANCELED,
+    EXPIRED). ``objectCount``, ``rootObjectCount`` and ``fileSize`` are UnsignedInt64, i.e.
+    strings; ``url`` is null when the query produced no results. ``createdAt`` and
+    ``completedAt`` are on the world's clock (NOW plus the seconds the fake has been up).
+  * ``url`` is a signed link on a separate path (``/_storage/bulk/<key>.jsonl?X-Goog-...``,
+    optionally on another base URL, e.g. another server with TLS): it needs no access token
+    (the signature is its credential; a wrong one is 403) and every download records whether
+    an ``X-Shopify-Access-Token`` (or ``Authorization``) header came with it.
+  * ``bulkOperationCancel(id:)``: CREATED/RUNNING become CANCELING, then CANCELED at the next
+    poll; cancelling a finished operation is a userError.
+  * ``ordersCount(query:, limit: Int = 10000, savedSearchId:) { count precision }`` over the
+    visible orders with the orders search syntax, ``return_status`` included
+    (``-return_status:no_return``); over the limit: ``count`` = limit, precision AT_LEAST.
+  * Faults for the tests (``make_app`` arguments): ``bulk_outcome`` (FAILED, CANCELED,
+    EXPIRED), ``bulk_busy`` (the app's other bulk queries fill the concurrency limit, so a new
+    one is refused OPERATION_IN_PROGRESS), ``bulk_export_without_nested`` (the file holds the
+    top-level nodes only, every nested connection's nodes missing, its counts agreeing with
+    the file: what the public report Shopify/shopify-app-js#2710 describes for an export of
+    orders with their returns; or a set of top-level ids: only their nested nodes missing),
+    ``bulk_polls`` (polls until the outcome; a huge number: an export that never ends).
+  Bulk assumptions: 8. ``__parentId`` is injected whether or not the parent's ``id`` was
+  selected. 9. An interface connection (``returnLineItems``) counts as implementing ``Node``
+  when each of its types does (both do). 10. userError messages are worded after Shopify's
+  (not verbatim from its docs).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import random
 import re
 import threading
 import time
@@ -74,7 +125,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .scenario import ACCESS_TOKEN, NOW, World
@@ -82,7 +133,7 @@ from .scenario import ACCESS_TOKEN, NOW, World
 # ====================================================================================== schema
 # type -> field -> return type. "[T]" a list, "conn:T" a connection, scalar/enum names below.
 SCALARS = {"ID", "String", "Int", "Float", "Boolean", "DateTime", "Decimal", "URL", "JSON",
-           "Enum"}
+           "Enum", "UnsignedInt64"}
 _MONEY = {"shopMoney": "MoneyV2", "presentmentMoney": "MoneyV2"}
 _RLI_COMMON = {"id": "ID", "quantity": "Int", "returnReason": "Enum",
                "returnReasonNote": "String", "customerNote": "String",
@@ -92,7 +143,26 @@ _RLI_COMMON = {"id": "ID", "quantity": "Int", "returnReason": "Enum",
 SCHEMA: dict[str, dict[str, str]] = {
     "QueryRoot": {"shop": "Shop", "orders": "conn:Order", "order": "Order", "return": "Return",
                   "reverseFulfillmentOrder": "ReverseFulfillmentOrder", "location": "Location",
-                  "locations": "conn:Location", "node": "Node", "nodes": "[Node]"},
+                  "locations": "conn:Location", "node": "Node", "nodes": "[Node]",
+                  # bulk operations (2026-01+: bulkOperation(id:), bulkOperations;
+                  # currentBulkOperation deprecated) and ordersCount (2024-07+)
+                  "bulkOperation": "BulkOperation", "currentBulkOperation": "BulkOperation",
+                  "bulkOperations": "conn:BulkOperation", "ordersCount": "Count"},
+    "Mutation": {"bulkOperationRunQuery": "BulkOperationRunQueryPayload",
+                 "bulkOperationCancel": "BulkOperationCancelPayload"},
+    # shopify.dev .../objects/BulkOperation
+    "BulkOperation": {"id": "ID", "status": "Enum", "errorCode": "Enum",
+                      "createdAt": "DateTime", "completedAt": "DateTime",
+                      "objectCount": "UnsignedInt64", "rootObjectCount": "UnsignedInt64",
+                      "fileSize": "UnsignedInt64", "url": "URL", "partialDataUrl": "URL",
+                      "query": "String", "type": "Enum"},
+    "BulkOperationRunQueryPayload": {"bulkOperation": "BulkOperation",
+                                     "userErrors": "[BulkOperationUserError]"},
+    "BulkOperationUserError": {"field": "[String]", "message": "String", "code": "Enum"},
+    "BulkOperationCancelPayload": {"bulkOperation": "BulkOperation",
+                                   "userErrors": "[UserError]"},
+    "UserError": {"field": "[String]", "message": "String"},
+    "Count": {"count": "Int", "precision": "Enum"},
     "Shop": {"id": "ID", "name": "String", "myshopifyDomain": "String", "currencyCode": "Enum",
              "ianaTimezone": "String", "timezoneAbbreviation": "String", "email": "String",
              "enabledPresentmentCurrencies": "[Enum]"},
@@ -207,7 +277,10 @@ ABSTRACT = {
     "Node": {"Order", "Return", "ReturnLineItem", "Refund", "RefundLineItem", "LineItem",
              "Customer", "Location", "ReverseFulfillmentOrder", "ReverseFulfillmentOrderLineItem",
              "ReverseFulfillmentOrderDisposition", "ReverseDelivery", "ReverseDeliveryLineItem",
-             "FulfillmentLineItem", "Fulfillment", "OrderTransaction", "ProductVariant"},
+             "FulfillmentLineItem", "Fulfillment", "OrderTransaction", "ProductVariant",
+             # each implements Node on shopify.dev (.../objects/ExchangeLineItem,
+             # .../objects/UnverifiedReturnLineItem, .../objects/BulkOperation)
+             "ExchangeLineItem", "UnverifiedReturnLineItem", "BulkOperation"},
 }
 MAX_PAGE = 250
 MAX_QUERY_COST = 1000
@@ -424,7 +497,7 @@ def _parse_ts(s: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-_TERM = re.compile(r"""(-?)(\w+):(>=|<=|>|<|=)?('[^']*'|"[^"]*"|\S+)""")
+_TERM = re.compile(r"""(NOT\s+)?(-?)(\w+):(>=|<=|>|<|=)?('[^']*'|"[^"]*"|\S+)""")
 
 
 def _order_matches(o: dict[str, Any], query: str | None) -> bool:
@@ -434,7 +507,8 @@ def _order_matches(o: dict[str, Any], query: str | None) -> bool:
     groups = re.split(r"\s+OR\s+", query.strip())
     for g in groups:
         ok = True
-        for neg, key, op, raw in _TERM.findall(g):
+        for notw, neg, key, op, raw in _TERM.findall(g):
+            neg = "-" if bool(neg) != bool(notw) else ""
             val = raw.strip("'\"")
             key = key.lower()
             res: bool | None = None
@@ -460,11 +534,17 @@ def _order_matches(o: dict[str, Any], query: str | None) -> bool:
 
 class Executor:
     def __init__(self, world: World, variables: dict[str, Any],
-                 frags: dict[str, dict[str, Any]]) -> None:
+                 frags: dict[str, dict[str, Any]], bulk: BulkState | None = None,
+                 version: str = "2026-01", download_base: str = "") -> None:
         self.w = world
         self.vars = variables
         self.frags = frags
         self.actual = 0
+        self.bulk = bulk
+        self.version = version
+        self.download_base = download_base
+        # bulk export mode: nested connections are collected here instead of nested
+        self._collect: list[tuple[dict[str, Any], str, list[dict[str, Any]]]] | None = None
 
     # ---- static checks and cost ------------------------------------------------------
     def _fields(self, sels: list[dict[str, Any]], typ: str) -> list[tuple[dict[str, Any], str]]:
@@ -504,11 +584,28 @@ class Executor:
 
     def cost(self, sels: list[dict[str, Any]], typ: str) -> int:
         total = 0
+        if typ == "Mutation":  # "Mutation: 10" (rate-limits page, cost calculation)
+            for s, _ in self._fields(sels, typ):
+                if s["name"] == "__typename":
+                    continue
+                ftype = SCHEMA["Mutation"].get(s["name"])
+                if ftype is None:
+                    raise GQLError(f"Field '{s['name']}' doesn't exist on type 'Mutation'",
+                                   "undefinedField", typeName="Mutation", fieldName=s["name"])
+                if not s["sel"]:
+                    raise GQLError(f"Field must have selections (field '{s['name']}' returns "
+                                   f"{ftype} but has no selections.)", "selectionMismatch")
+                self.cost(s["sel"], ftype)
+                total += 10
+            return total
         for s, ptyp in self._fields(sels, typ):
             name = s["name"]
             if name == "__typename":
                 continue
             ftype = SCHEMA[ptyp].get(name)
+            if ptyp == "QueryRoot" and name in ("bulkOperation", "bulkOperations") and \
+                    not _new_api(self.version):
+                ftype = None  # added in 2026-01 (changelog new-queries-for-bulk-operations)
             if ftype is None:
                 raise GQLError(f"Field '{name}' doesn't exist on type '{ptyp}'",
                                "undefinedField", typeName=ptyp, fieldName=name)
@@ -550,7 +647,10 @@ class Executor:
         if ref is None:
             return None
         if isinstance(ref, str):
-            return self.w.nodes.get(ref)
+            o = self.w.nodes.get(ref)
+            if o is None and self.bulk is not None:
+                o = self.bulk.observe(ref)
+            return o
         return ref
 
     def run(self, sels: list[dict[str, Any]], typ: str, src: dict[str, Any]) -> dict[str, Any]:
@@ -559,7 +659,7 @@ class Executor:
         concrete = src.get("__typename", typ)
         for s, ptyp in self._fields(sels, typ):
             if ptyp != concrete and ptyp in SCHEMA and ptyp not in ABSTRACT and \
-                    ptyp not in ("QueryRoot",):
+                    ptyp not in ("QueryRoot", "Mutation"):
                 continue  # inline fragment on another concrete type
             if ptyp in ABSTRACT and concrete not in ABSTRACT[ptyp] and ptyp != typ:
                 continue
@@ -569,10 +669,15 @@ class Executor:
                 continue
             ftype = SCHEMA.get(concrete, SCHEMA[ptyp]).get(name) or SCHEMA[ptyp][name]
             args = {k: _resolve_value(v, self.vars) for k, v in s["args"].items()}
-            if typ == "QueryRoot":
+            if typ in ("QueryRoot", "Mutation"):
                 out[s["alias"]] = self.root(name, args, s)
                 continue
             raw = src.get(name)
+            if self._collect is not None and ftype.startswith("conn:"):
+                # bulk export: a nested connection's nodes go on lines of their own
+                kids = [self.obj(r) for r in (raw or [])]
+                self._collect.append((s, ftype[5:], [k for k in kids if k is not None]))
+                continue
             out[s["alias"]] = self.value(ftype, raw, args, s)
         return out
 
@@ -647,20 +752,64 @@ class Executor:
                 out[cs["alias"]] = f"{node_t}Connection"
         return out
 
+    def orders_items(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """The visible orders (60 days) matching ``query``, sorted by ``sortKey``."""
+        w = self.w
+        visible = [w.nodes[g] for g in w.orders
+                   if NOW - datetime.fromisoformat(w.nodes[g]["createdAt"].replace(
+                       "Z", "+00:00")) <= timedelta(days=60)]
+        items = [o for o in visible if _order_matches(o, args.get("query"))]
+        key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt",
+               "PROCESSED_AT": "processedAt", "ORDER_NUMBER": "name",
+               "ID": "legacyResourceId"}.get(args.get("sortKey") or "ID", "legacyResourceId")
+        items.sort(key=lambda o: (o[key], o["legacyResourceId"]))
+        if args.get("reverse"):
+            items.reverse()
+        return items
+
+    def root_items(self, name: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+        if name == "orders":
+            return self.orders_items(args)
+        if name == "locations":
+            return [self.w.nodes[g] for g in self.w.locations]
+        if name == "bulkOperations" and self.bulk is not None:
+            return self.bulk.listing(args.get("query"))
+        return []
+
     def root(self, name: str, args: dict[str, Any], s: dict[str, Any]) -> Any:
         w = self.w
         if name == "shop":
             return self.run(s["sel"], "Shop", w.shop)
         if name == "orders":
-            visible = [w.nodes[g] for g in w.orders
-                       if NOW - datetime.fromisoformat(w.nodes[g]["createdAt"].replace(
-                           "Z", "+00:00")) <= timedelta(days=60)]
-            items = [o for o in visible if _order_matches(o, args.get("query"))]
-            key = {"UPDATED_AT": "updatedAt", "CREATED_AT": "createdAt",
-                   "PROCESSED_AT": "processedAt", "ORDER_NUMBER": "name",
-                   "ID": "legacyResourceId"}.get(args.get("sortKey") or "ID", "legacyResourceId")
-            items.sort(key=lambda o: (o[key], o["legacyResourceId"]))
-            return self.connection("Order", items, args, s)
+            return self.connection("Order", self.orders_items({**args, "reverse": False}),
+                                   args, s)
+        if name == "ordersCount":
+            # shopify.dev .../queries/ordersCount: limit Int = 10000 ("the upper bound on count
+            # value before returning a result"; null: no limit) -> Count {count precision}
+            n = len(self.orders_items(args))
+            limit = args.get("limit", 10000)
+            if limit is not None and n > limit:
+                return self.run(s["sel"], "Count", {"__typename": "Count", "count": limit,
+                                                    "precision": "AT_LEAST"})
+            return self.run(s["sel"], "Count", {"__typename": "Count", "count": n,
+                                                "precision": "EXACT"})
+        if name in ("bulkOperationRunQuery", "bulkOperationCancel", "bulkOperation",
+                    "currentBulkOperation", "bulkOperations"):
+            if self.bulk is None:
+                raise GQLError(f"Field '{name}' doesn't exist", "undefinedField")
+            if name == "bulkOperationRunQuery":
+                return self.run(s["sel"], "BulkOperationRunQueryPayload",
+                                self.bulk.run_query(self, args))
+            if name == "bulkOperationCancel":
+                return self.run(s["sel"], "BulkOperationCancelPayload",
+                                self.bulk.cancel(str(args.get("id"))))
+            if name == "bulkOperations":
+                return self.connection("BulkOperation", self.root_items(name, args), args, s)
+            if name == "bulkOperation":
+                op = self.bulk.observe(str(args.get("id")))
+            else:
+                op = self.bulk.current(str(args.get("type") or "QUERY"))
+            return None if op is None else self.run(s["sel"], "BulkOperation", op)
         if name == "locations":
             return self.connection("Location", [w.nodes[g] for g in w.locations], args, s)
         if name == "nodes":
@@ -668,11 +817,13 @@ class Executor:
             if len(ids) > MAX_PAGE:
                 raise GQLError("The input array size of 251 is greater than the maximum "
                                "allowed of 250.", "MAX_INPUT_SIZE_EXCEEDED")
-            return [None if (o := w.nodes.get(i)) is None else self.run(s["sel"], "Node", o)
+            return [None if (o := self.obj(str(i))) is None else self.run(s["sel"], "Node", o)
                     for i in ids]
         want = {"order": "Order", "return": "Return", "location": "Location",
                 "reverseFulfillmentOrder": "ReverseFulfillmentOrder", "node": "Node"}[name]
         o = w.nodes.get(str(args.get("id")))
+        if o is None and want == "Node":
+            o = self.obj(str(args.get("id")))  # a BulkOperation (polling with node(id:))
         if o is None or (want != "Node" and o["__typename"] != want):
             return None
         if o["__typename"] == "Order" and NOW - datetime.fromisoformat(
@@ -684,6 +835,313 @@ class Executor:
 # Connection/Edge pseudo-types for selection flattening
 SCHEMA["Connection"] = {"edges": "Edge", "nodes": "Node", "pageInfo": "PageInfo"}
 SCHEMA["Edge"] = {"cursor": "String", "node": "Node"}
+
+
+# ============================================================================ bulk operations
+_GCS_KEY = b"fake-storage-signing-key"  # signs the result links (the link is its own credential)
+
+
+def _new_api(version: str) -> bool:
+    """2026-01 or later (``unstable`` included)."""
+    return not re.fullmatch(r"\d{4}-\d{2}", version) or version >= "2026-01"
+
+
+def _implements_node(t: str) -> bool:
+    if t in ABSTRACT["Node"]:
+        return True
+    members = ABSTRACT.get(t)
+    return bool(members) and t != "Node" and all(m in ABSTRACT["Node"] for m in members)
+
+
+def _jsonl_line(obj: dict[str, Any]) -> str:
+    # "/" written as "\\/" (legal JSON; how public captures of Shopify's files show gids)
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/")
+
+
+class BulkState:
+    """The shop's bulk operations (this app's), their result files and what was asked of them."""
+
+    def __init__(self, world: World, *, outcome: str = "COMPLETED", polls: int = 2,
+                 busy: bool = False, without_nested: bool | frozenset[str] = False,
+                 max_concurrent: int | None = None, download_base: str | None = None,
+                 seed: int = 20261124) -> None:
+        assert outcome in ("COMPLETED", "FAILED", "CANCELED", "EXPIRED"), outcome
+        self.w = world
+        self.outcome, self.polls_to_finish = outcome, max(1, polls)
+        self.without_nested = without_nested
+        self.max_concurrent = max_concurrent
+        self.download_base = download_base.rstrip("/") if download_base else None
+        self.seed = seed
+        self.started = time.monotonic()
+        self.lock = threading.RLock()
+        self.seq = 0
+        self.ops: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.runs: list[dict[str, Any]] = []  # every bulkOperationRunQuery and its answer
+        self.cancels: list[dict[str, Any]] = []
+        self.downloads: list[dict[str, Any]] = []
+        self.observed: list[tuple[str, str]] = []  # (op id, status answered) per poll
+        if busy:  # the app's other exports (another process of the same app) fill the slots
+            for _ in range(5):
+                op = self._new_op("{ products { edges { node { id title } } } }", ours=False)
+                op["status"] = "RUNNING"
+                op["_stuck"] = True
+
+    # ---- clock and records ----------------------------------------------------------------
+    def now_iso(self) -> str:
+        return (NOW + timedelta(seconds=time.monotonic() - self.started)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+
+    def _new_op(self, query: str, *, ours: bool = True) -> dict[str, Any]:
+        self.seq += 1
+        op = {"__typename": "BulkOperation",
+              "id": f"gid://shopify/BulkOperation/{720918000 + self.seq}",
+              "status": "CREATED", "errorCode": None, "createdAt": self.now_iso(),
+              "completedAt": None, "objectCount": "0", "rootObjectCount": "0",
+              "fileSize": None, "url": None, "partialDataUrl": None, "query": query,
+              "type": "QUERY", "_polls": 0, "_lines": [], "_roots": 0, "_ours": ours,
+              "_stuck": False, "_base": "", "_seq": self.seq}
+        self.ops[op["id"]] = op
+        return op
+
+    def _file(self, op: dict[str, Any], lines: list[dict[str, Any]],
+              partial: bool) -> tuple[str, int]:
+        body = "".join(_jsonl_line(o) + "\n" for o in lines).encode()
+        key = hashlib.sha256(f"{op['id']}:{partial}".encode()).hexdigest()[:28]
+        sig = hmac.new(_GCS_KEY, key.encode(), hashlib.sha256).hexdigest()
+        self.files[key] = {"body": body, "sig": sig, "op": op["id"], "partial": partial}
+        base = self.download_base or op["_base"]
+        return (f"{base}/_storage/bulk/{key}.jsonl?X-Goog-Algorithm=GOOG4-RSA-SHA256"
+                f"&X-Goog-Credential=shopify-bulk%40example.iam.gserviceaccount.com"
+                f"&X-Goog-Date=20261124T120000Z&X-Goog-Expires=604800"
+                f"&X-Goog-SignedHeaders=host&X-Goog-Signature={sig}"), len(body)
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def observe(self, op_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            op = self.ops.get(op_id)
+            if op is None:
+                return None
+            self._advance(op)
+            self.observed.append((op_id, op["status"]))
+            return op
+
+    def _advance(self, op: dict[str, Any]) -> None:
+        if op["status"] == "CANCELING":
+            op["status"] = "CANCELED"
+            return
+        if op["_stuck"] or op["status"] not in ("CREATED", "RUNNING"):
+            return
+        op["_polls"] += 1
+        lines, roots = op["_lines"], op["_roots"]
+        if op["_polls"] < self.polls_to_finish:
+            op["status"] = "RUNNING"  # "a running count of all the objects processed"
+            op["objectCount"], op["rootObjectCount"] = str(len(lines) // 2), str(roots // 2)
+            return
+        if self.outcome == "COMPLETED":
+            op.update(status="COMPLETED", completedAt=self.now_iso(),
+                      objectCount=str(len(lines)), rootObjectCount=str(roots))
+            if lines:  # "url ... null when the query produced no results"
+                op["url"], size = self._file(op, lines, False)
+                op["fileSize"] = str(size)
+        elif self.outcome == "FAILED":
+            # errorCode INTERNAL_SERVER_ERROR: "partial data possible" -> partialDataUrl
+            part = lines[: len(lines) // 2]
+            op.update(status="FAILED", errorCode="INTERNAL_SERVER_ERROR",
+                      objectCount=str(len(part)),
+                      rootObjectCount=str(sum(1 for o in part if "__parentId" not in o)))
+            if part:
+                op["partialDataUrl"], _ = self._file(op, part, True)
+        elif self.outcome == "CANCELED":
+            op.update(status="CANCELED", objectCount=str(len(lines) // 2))
+        else:  # EXPIRED: "The bulk operation URL has expired"
+            op.update(status="EXPIRED", completedAt=self.now_iso(),
+                      objectCount=str(len(lines)), rootObjectCount=str(roots))
+
+    def current(self, typ: str) -> dict[str, Any] | None:
+        with self.lock:
+            mine = [o for o in self.ops.values() if o["type"] == typ.upper()]
+            if not mine:
+                return None
+            return self.observe(max(mine, key=lambda o: o["_seq"])["id"])
+
+    def listing(self, query: str | None) -> list[dict[str, Any]]:
+        with self.lock:
+            out = []
+            for o in sorted(self.ops.values(), key=lambda o: -o["_seq"]):  # newest first
+                self.observe(o["id"])
+                ok = True
+                for key, val in re.findall(r"(\w+):(\S+)", query or ""):
+                    if key == "status" and o["status"].lower() != val.lower():
+                        ok = False
+                    if key == "operation_type" and o["type"].lower() != val.lower():
+                        ok = False
+                if ok:
+                    out.append(o)
+            return out
+
+    def cancel(self, op_id: str) -> dict[str, Any]:
+        with self.lock:
+            op = self.ops.get(op_id)
+            self.cancels.append({"id": op_id, "status_before": op and op["status"],
+                                 "ours": bool(op and op["_ours"])})
+            if op is None:
+                return {"__typename": "BulkOperationCancelPayload", "bulkOperation": None,
+                        "userErrors": [{"__typename": "UserError", "field": ["id"],
+                                        "message": "Bulk operation does not exist"}]}
+            if op["status"] in ("CREATED", "RUNNING"):
+                op["status"], op["_stuck"] = "CANCELING", False
+                return {"__typename": "BulkOperationCancelPayload", "bulkOperation": op,
+                        "userErrors": []}
+            return {"__typename": "BulkOperationCancelPayload", "bulkOperation": op,
+                    "userErrors": [{"__typename": "UserError", "field": None,
+                                    "message": "A bulk operation cannot be canceled when it is "
+                                               f"{op['status'].lower()}"}]}
+
+    # ---- bulkOperationRunQuery ---------------------------------------------------------------
+    def run_query(self, ex: Executor, args: dict[str, Any]) -> dict[str, Any]:
+        query = args.get("query")
+        group = args.get("groupObjects")
+        if group is None:  # default false from 2026-01, true before
+            group = not _new_api(ex.version)
+        record: dict[str, Any] = {"query": query, "groupObjects": group,
+                                  "groupObjects_sent": "groupObjects" in args,
+                                  "version": ex.version}
+        self.runs.append(record)
+
+        def refused(code: str, message: str, field: list[str] | None) -> dict[str, Any]:
+            err = {"__typename": "BulkOperationUserError", "field": field, "message": message,
+                   "code": code}
+            record["userErrors"] = [err]
+            return {"__typename": "BulkOperationRunQueryPayload", "bulkOperation": None,
+                    "userErrors": [err]}
+
+        with self.lock:
+            limit = self.max_concurrent or (5 if _new_api(ex.version) else 1)
+            running = [o for o in self.ops.values() if o["type"] == "QUERY"
+                       and o["status"] in ("CREATED", "RUNNING", "CANCELING")]
+            if len(running) >= limit:
+                return refused("OPERATION_IN_PROGRESS",
+                               "A bulk query operation for this app and shop is already in "
+                               f"progress: {running[0]['id']}.", None)
+            try:
+                lines, roots = self.export(ex, query)
+            except GQLError as e:
+                return refused("INVALID", e.message, ["query"])
+            if self.without_nested is True:  # shopify-app-js#2710: the returns not exported
+                lines = [o for o in lines if "__parentId" not in o]
+            elif self.without_nested:  # ... only for these top-level objects
+                up = {o["id"]: o.get("__parentId") for o in lines}
+
+                def top(i: str) -> str:
+                    while up.get(i):
+                        i = up[i]
+                    return i
+                lines = [o for o in lines
+                         if "__parentId" not in o or top(o["id"]) not in self.without_nested]
+            if not group:  # nothing promised about order: children may precede parents
+                random.Random(self.seed + self.seq).shuffle(lines)
+            op = self._new_op(str(query))
+            op["_lines"], op["_roots"], op["_base"] = lines, roots, ex.download_base
+            record["operation"] = op["id"]
+            record["objects"] = len(lines)
+            return {"__typename": "BulkOperationRunQueryPayload", "bulkOperation": op,
+                    "userErrors": []}
+
+    def export(self, ex: Executor, query: Any) -> tuple[list[dict[str, Any]], int]:
+        """Checks the query against the documented restrictions and runs it unpaged: the lines
+        in grouped order (each parent, then its children) and the number of root objects."""
+        if not isinstance(query, str) or not query.strip():
+            raise GQLError("Invalid bulk query: the query is empty")
+        ops, frags = _Parser(query).document()
+        if len(ops) != 1 or ops[0]["op"] != "query":
+            raise GQLError("Invalid bulk query: a bulk query operation takes exactly one "
+                           "query (no mutations)")
+        variables = {k: _resolve_value(v, {}) for k, v in ops[0]["vars"].items()}
+        inner = Executor(self.w, variables, frags, bulk=None, version=ex.version)
+        top = [(f, t) for f, t in inner._fields(ops[0]["sel"], "QueryRoot")
+               if f["name"] != "__typename"]
+        if len(top) != 1:
+            raise GQLError("Invalid bulk query: a bulk query selects a single top-level field")
+        f = top[0][0]
+        if f["name"] in ("node", "nodes"):
+            raise GQLError(f"Invalid bulk query: the top-level '{f['name']}' field can't be "
+                           "used in a bulk query")
+        inner.cost(ops[0]["sel"], "QueryRoot")  # unknown fields, bad selections: GQLError
+        ftype = SCHEMA["QueryRoot"].get(f["name"], "")
+        if not ftype.startswith("conn:") or f["name"] == "bulkOperations":
+            raise GQLError("Invalid bulk query: bulk queries must contain at least one "
+                           "connection (at the top level)")
+        stats = {"n": 0}
+        self._shape_conn(inner, f, ftype[5:], 0, False, stats)
+        args = {k: _resolve_value(v, variables) for k, v in f["args"].items()}
+        lines: list[tuple[int, dict[str, Any]]] = []
+        items = inner.root_items(f["name"], args)
+        for it in items:
+            self._emit(inner, f, ftype[5:], it, None, lines)
+        return [o for _, o in lines], sum(1 for d, _ in lines if d == 0)
+
+    @staticmethod
+    def _node_sels(inner: Executor, s: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        out = []
+        for cs, _ in inner._fields(s["sel"] or [], "Connection"):
+            if cs["name"] == "nodes" and cs["sel"]:
+                out.append(cs["sel"])
+            elif cs["name"] == "edges":
+                for es, _ in inner._fields(cs["sel"] or [], "Edge"):
+                    if es["name"] == "node" and es["sel"]:
+                        out.append(es["sel"])
+        return out  # cursor and pageInfo are ignored in a bulk query
+
+    def _shape_conn(self, inner: Executor, s: dict[str, Any], node_t: str, depth: int,
+                    in_list: bool, stats: dict[str, int]) -> None:
+        name = s["name"]
+        if in_list:
+            raise GQLError(f"Invalid bulk query: Queries that contain a connection field within "
+                           f"a list field are not currently supported ('{name}').")
+        if depth > 2:
+            raise GQLError(f"Invalid bulk query: bulk queries can't nest connections more than "
+                           f"two levels deep ('{name}').")
+        if not _implements_node(node_t):
+            raise GQLError(f"Invalid bulk query: the connection '{name}' is of {node_t}, which "
+                           "doesn't implement the Node interface.")
+        stats["n"] += 1
+        if stats["n"] > 5:
+            raise GQLError("Invalid bulk query: bulk queries can't contain more than five "
+                           "connections.")
+        for sel in self._node_sels(inner, s):
+            self._shape_obj(inner, sel, node_t, depth, False, stats)
+
+    def _shape_obj(self, inner: Executor, sels: list[dict[str, Any]], typ: str, depth: int,
+                   in_list: bool, stats: dict[str, int]) -> None:
+        for f, ptyp in inner._fields(sels, typ):
+            name = f["name"]
+            if name == "__typename":
+                continue
+            ftype = SCHEMA.get(ptyp, {}).get(name) or SCHEMA.get(typ, {}).get(name)
+            if ftype is None:
+                continue
+            if ftype.startswith("conn:"):
+                self._shape_conn(inner, f, ftype[5:], depth + 1, in_list, stats)
+            elif ftype.strip("[]") not in SCALARS and f["sel"]:
+                self._shape_obj(inner, f["sel"], ftype.strip("[]"), depth,
+                                in_list or ftype.startswith("["), stats)
+
+    def _emit(self, inner: Executor, s: dict[str, Any], node_t: str, item: dict[str, Any],
+              parent: str | None, out: list[tuple[int, dict[str, Any]]], depth: int = 0) -> None:
+        for sel in self._node_sels(inner, s):
+            prev, kids = inner._collect, []
+            inner._collect = kids
+            try:
+                obj = inner.run(sel, node_t, item)
+            finally:
+                inner._collect = prev
+            if parent is not None:
+                obj["__parentId"] = parent  # injected; names the immediate parent
+            out.append((depth, obj))
+            for ks, kt, kitems in kids:
+                for k in kitems:
+                    self._emit(inner, ks, kt, k, item.get("id"), out, depth + 1)
 
 
 # ====================================================================================== app
@@ -710,8 +1168,17 @@ class Bucket:
 
 
 def make_app(world: World, *, force_throttle: set[int] | None = None,
-             bucket_max: float = BUCKET_MAX, restore_rate: float = RESTORE_RATE) -> Starlette:
+             bucket_max: float = BUCKET_MAX, restore_rate: float = RESTORE_RATE,
+             bulk_outcome: str = "COMPLETED", bulk_polls: int = 2, bulk_busy: bool = False,
+             bulk_export_without_nested: bool | frozenset[str] = False,
+             bulk_max_concurrent: int | None = None,
+             download_base: str | None = None) -> Starlette:
+    """``download_base``: where result links point (default: this server's own address);
+    the other ``bulk_*`` arguments are the faults described in the module docstring."""
     bucket = Bucket(bucket_max, restore_rate)
+    bulk = BulkState(world, outcome=bulk_outcome, polls=bulk_polls, busy=bulk_busy,
+                     without_nested=bulk_export_without_nested,
+                     max_concurrent=bulk_max_concurrent, download_base=download_base)
     forced = set(force_throttle or ())
     counter = {"n": 0}
     log: list[dict[str, Any]] = []
@@ -756,13 +1223,16 @@ def make_app(world: World, *, force_throttle: set[int] | None = None,
             if not ops:
                 raise GQLError("No operation found", "missingOperation")
             op = ops[0]
-            if op["op"] != "query":
-                raise GQLError(f"This fake serves queries only, not {op['op']}",
+            if op["op"] not in ("query", "mutation"):
+                raise GQLError(f"This fake serves queries and mutations, not {op['op']}",
                                "operationNotSupported")
+            root_t = "QueryRoot" if op["op"] == "query" else "Mutation"
             allvars = {**{k: _resolve_value(v, {}) for k, v in op["vars"].items()
                           if v is not None}, **variables}
-            ex = Executor(world, allvars, frags)
-            requested = ex.cost(op["sel"], "QueryRoot")
+            ex = Executor(world, allvars, frags, bulk=bulk, version=version,
+                          download_base=str(request.base_url).rstrip("/"))
+            entry["root"] = [f["name"] for f, _ in ex._fields(op["sel"], root_t)]
+            requested = ex.cost(op["sel"], root_t)
         except GQLError as e:
             entry["status"] = 200
             return JSONResponse({"errors": [{"message": e.message, "extensions": e.ext}]})
@@ -787,7 +1257,7 @@ def make_app(world: World, *, force_throttle: set[int] | None = None,
                     "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
                 "extensions": throttle_ext(requested, None, level)})
         try:
-            data = ex.run(op["sel"], "QueryRoot", {"__typename": "QueryRoot"})
+            data = ex.run(op["sel"], root_t, {"__typename": root_t})
         except GQLError as e:
             bucket.refund(requested)
             entry["status"] = 200
@@ -800,8 +1270,32 @@ def make_app(world: World, *, force_throttle: set[int] | None = None,
         return JSONResponse({"data": data,
                              "extensions": throttle_ext(requested, actual, bucket.level)})
 
+    async def download(request: Request) -> Response:
+        """The signed result link (Shopify's are storage.googleapis.com links): no access
+        token is needed, and whether one came is recorded."""
+        key = request.path_params["key"]
+        entry: dict[str, Any] = {
+            "path": request.url.path, "scheme": request.url.scheme, "key": key,
+            "access_token_header": "x-shopify-access-token" in request.headers,
+            "authorization_header": "authorization" in request.headers}
+        bulk.downloads.append(entry)
+        f = bulk.files.get(key)
+        if f is None:
+            entry["status"] = 404
+            return Response("<?xml version='1.0' encoding='UTF-8'?><Error><Code>NoSuchKey"
+                            "</Code></Error>", status_code=404, media_type="application/xml")
+        if not hmac.compare_digest(request.query_params.get("X-Goog-Signature", ""), f["sig"]):
+            entry["status"] = 403
+            return Response("<?xml version='1.0' encoding='UTF-8'?><Error><Code>"
+                            "SignatureDoesNotMatch</Code></Error>", status_code=403,
+                            media_type="application/xml")
+        entry.update(status=200, partial=f["partial"], operation=f["op"])
+        return Response(f["body"], media_type="application/jsonl")
+
     app = Starlette(routes=[Route("/admin/api/{version}/graphql.json", graphql,
-                                  methods=["POST"])])
+                                  methods=["POST"]),
+                            Route("/_storage/bulk/{key}.jsonl", download, methods=["GET"])])
     app.state.log = log
+    app.state.bulk = bulk
     app.state.bucket = bucket
     return app
