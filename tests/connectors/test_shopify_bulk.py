@@ -181,18 +181,10 @@ def test_children_before_their_parent_are_joined_by_id() -> None:
 
 def test_an_export_without_the_returns_a_page_shows_is_not_trusted(paged) -> None:
     """Whether an export carries an order's returns is not settled by the docs (§7): an
-    export missing them would read as a shop without returns, so it is checked against
-    the paged read's first page and, short, read the paged way."""
+    export missing them would read as a shop without returns, so it is checked whole and,
+    short, read the paged way."""
     box = kit.sandbox("shopify", "netsuite", returns=30)
-    real = box.platform.endpoint.run_whole
-
-    def without_returns(query: str):
-        data, why = real(query)
-        for edge in (data or {}).get("orders", {}).get("edges", []):
-            edge["node"]["returns"] = {"edges": [], "nodes": []}
-        return data, why
-
-    box.platform.endpoint.run_whole = without_returns
+    losing_returns(box, lambda node: True)
     bulked, _, _ = read(box, bulk_full_read="always")
     assert len(box.platform.bulk.operations) == 1
     same(bulked, paged)
@@ -228,18 +220,24 @@ def test_an_export_without_returns_is_caught_where_most_orders_have_none(paged) 
         store.orders.insert(0, {"__typename": "Order", "id": f"gid://shopify/Order/9{n:05d}",
                                 "name": f"#9{n:05d}", "updatedAt": "2026-11-01T00:00:00Z",
                                 "createdAt": "2026-11-01T00:00:00Z", "returns": []})
-    real = box.platform.endpoint.run_whole
-
-    def without_returns(query: str):
-        data, why = real(query)
-        for edge in (data or {}).get("orders", {}).get("edges", []):
-            edge["node"]["returns"] = {"edges": [], "nodes": []}
-        return data, why
-
-    box.platform.endpoint.run_whole = without_returns
+    losing_returns(box, lambda node: True)
     bulked, _, _ = read(box, bulk_full_read="always")
     assert len(box.platform.bulk.operations) == 1
     same(bulked, paged)
+
+
+def losing_returns(box, lost) -> None:
+    """The simulator's exports drop the returns of each order `lost(order)` says."""
+    real = box.platform.endpoint.run_whole
+
+    def run_whole(query: str):
+        data, why = real(query)
+        for edge in (data or {}).get("orders", {}).get("edges", []):
+            if lost(edge["node"]):
+                edge["node"]["returns"] = {"edges": [], "nodes": []}
+        return data, why
+
+    box.platform.endpoint.run_whole = run_whole
 
 
 def test_an_export_that_lost_one_orders_returns_is_not_used(paged) -> None:
@@ -247,15 +245,13 @@ def test_an_export_that_lost_one_orders_returns_is_not_used(paged) -> None:
     for one the export lost: each order Shopify marks as returned must come with its
     returns (`returnStatus` in the export)."""
     box = kit.sandbox("shopify", "netsuite", returns=30)
-    real = box.platform.endpoint.run_whole
+    first: list[str] = []
 
-    def one_lost(query: str):
-        data, why = real(query)
-        edges = (data or {}).get("orders", {}).get("edges", [])
-        lost = next(e for e in edges if e["node"].get("returnStatus") != "NO_RETURN")
-        lost["node"]["returns"] = {"edges": [], "nodes": []}
-        return data, why
+    def the_first_returned(node) -> bool:
+        if not first and node.get("returnStatus") != "NO_RETURN":
+            first.append(node["id"])
+        return node["id"] in first
 
-    box.platform.endpoint.run_whole = one_lost
+    losing_returns(box, the_first_returned)
     bulked, _, _ = read(box, bulk_full_read="always")
     same(bulked, paged)
