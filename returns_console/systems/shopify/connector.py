@@ -156,8 +156,8 @@ class ShopifyConnector:
         return core
 
     async def _count_orders(self, search: str) -> tuple[int, int] | None:
-        """(orders the search finds, those with a return), or None: not answered, or
-        not exact."""
+        """(orders the search finds, those with a return), counted without a limit;
+        None: not answered."""
         reply = await self.gql.execute(q.COUNT_ORDERS, {"all": search,
                                                         "returned": q.with_returns(search)})
         found = []
@@ -254,10 +254,9 @@ class ShopifyConnector:
                                                                         strict=True))
         if core is not None:
             found_by["core"] = core
-        parts = [found_by[name] for name in q.PARTS]
-        for name, found in zip(q.PARTS, parts, strict=True):
+        for name in q.PARTS:
             key = _PART_KEYS[name]
-            for return_id, node in found.items():
+            for return_id, node in found_by[name].items():
                 if key is None:
                     records.setdefault(return_id, {}).update(node)
                 elif return_id in records or name != "core":
