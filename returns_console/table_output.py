@@ -81,6 +81,10 @@ def _footer(console: Console, report: CheckReport) -> None:
         f"{len(report.result.delays)} delay(s), {report.result.returns_checked} returns checked; "
         f"{_source(report.platform)}; {_source(report.erp)}"
     )
+    for source in (report.platform, report.erp):
+        for note in source.notes:
+            console.print(f"[dim]note  {escape(display_name(source.system))}: "
+                          f"{escape(note)}[/]")
 
 
 def _by_severity(report: CheckReport) -> dict[str, int]:

@@ -31,6 +31,9 @@ class PlatformBatch:
     cursor: str | None = None
     #: When what this batch holds was last read whole (an incremental read keeps it).
     full_at: datetime | None = None
+    #: What this read wants a person to know that is no finding (a quicker way it could
+    #: not take, and why): shown with the source's status, for this read only.
+    notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio and anyio put task results into reprs, and a batch of

@@ -27,12 +27,16 @@ class SourceStatus:
     error: str | None = None
     #: Records read but not readable (each a PAYLOAD_INVALID finding).
     unreadable: int = 0
+    #: What the read wants a person to know that is no finding (`PlatformBatch.notes`).
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SourceStatus:
+        notes = data.get("notes")
         return cls(data["system"], data["status"], _moment(data.get("fetched_at")),
                    int(data.get("records") or 0), data.get("error"),
-                   int(data.get("unreadable") or 0))
+                   int(data.get("unreadable") or 0),
+                   [str(n) for n in notes] if isinstance(notes, list) else [])
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -44,6 +48,8 @@ class SourceStatus:
         }
         if self.error:
             out["error"] = self.error
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
     def count_unreadable(self, unreadable: int, records: int) -> None:

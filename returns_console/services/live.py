@@ -304,7 +304,8 @@ def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, 
     what the cache holds, shown stale with its time."""
     if not isinstance(got, BaseException):
         records = len(got.views)
-        return got, SourceStatus(system, "ok", got.fetched_at, records)
+        return got, SourceStatus(system, "ok", got.fetched_at, records,
+                                 notes=list(getattr(got, "notes", ())))
     cached = earlier  # newer than the cache: a session writes it only now and then
     if cached is None and cache is not None:
         cached = (cache.load_platform if side == "platform" else cache.load_erp)(

@@ -13,7 +13,7 @@ import pytest
 from returns_console.connectors.http import CallLog
 from returns_console.services.connections import open_platform
 from returns_console.systems.shopify import bulk
-from returns_console.systems.shopify.connector import _moment
+from returns_console.systems.shopify.connector import BULK_NOT_USED, _moment
 from tests.contracts import kit
 
 
@@ -82,6 +82,7 @@ def test_auto_exports_only_when_the_saving_at_the_stores_rate_is_worth_it(paged)
     large, _, _ = read(box, bulk_min_saving_s=0.1)
     assert len(box.platform.bulk.operations) == 1
     same(large, paged)
+    assert small.notes == [] and large.notes == []
 
 
 def test_polls_wait_longer_each_time_up_to_the_most(paged) -> None:
@@ -109,6 +110,12 @@ def test_an_export_that_does_not_complete_is_a_paged_read(paged, trouble) -> Non
         operations.files = _Shortened()
     bulked, _, _ = read(box, bulk_full_read="always")
     same(bulked, paged)
+    # the source says why the quicker way was not taken (check's JSON and table show it)
+    (note,) = bulked.notes
+    assert note.startswith(BULK_NOT_USED) and {
+        "in_progress": "OPERATION_IN_PROGRESS", "failed": "FAILED (INTERNAL_SERVER_ERROR)",
+        "no_file": "could not be fetched", "cut_short": "not what Shopify counted"}[
+        trouble] in note
 
 
 class _Shortened(dict):
@@ -255,3 +262,25 @@ def test_an_export_that_lost_one_orders_returns_is_not_used(paged) -> None:
     losing_returns(box, the_first_returned)
     bulked, _, _ = read(box, bulk_full_read="always")
     same(bulked, paged)
+
+
+def test_the_check_report_says_why_the_export_was_not_used() -> None:
+    """A read that went the paged way after an export failed is complete (status ok), and
+    the source's notes say why, in the JSON and under the table."""
+    import io
+
+    from returns_console.services.live import fetch_live, live_report
+    from returns_console.table_output import render_table
+
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    box.platform.bulk.fail_next = "TIMEOUT"
+    profile = kit.tuned(box.profile(kit.IN_PROCESS), shopify={"bulk_full_read": "always"})
+    data = asyncio.run(fetch_live(profile, box.secret, transport=kit.in_process(box)))
+    report = live_report(profile, data, box.mappings())
+    platform = report.to_json()["platform"]
+    assert platform["status"] == "ok"
+    assert platform["notes"] == [f"{BULK_NOT_USED}: the export ended FAILED (TIMEOUT)"]
+    out = io.StringIO()
+    render_table(report, out)
+    assert "the export ended FAILED (TIMEOUT)" in out.getvalue()
+    assert "notes" not in report.to_json()["erp"]

@@ -7,7 +7,8 @@ as a paged read reads them.
 
 Any way it does not complete (another operation of the app running, the operation failing,
 expiring, being cancelled or outlasting its budget, a file that is not what the operation
-said it wrote) gives `None`: the caller reads the paged way instead, never less.
+said it wrote) gives the reason: the caller reads the paged way instead, never less, and
+says why in the source's notes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from ...connectors.errors import ConnectorError
 from ...connectors.http import HttpClient, NoAuth, decode_json
 from ...kits.graphql.client import GraphQLClient
 from . import queries as q
@@ -62,49 +64,59 @@ class BulkCore:
 async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes | None]],
                moment: str, sleep: Callable[[float], Any], *, poll_max: float,
                budget: float, parse_moment: Callable[[Any], datetime | None],
-               clock: Callable[[], float] = time.monotonic) -> BulkCore | None:
-    """Run the bulk query of the orders changed since `moment`; None where it did not
-    complete within `budget` seconds of polling (then it is cancelled) or otherwise."""
+               clock: Callable[[], float] = time.monotonic) -> BulkCore | str:
+    """Run the bulk query of the orders changed since `moment`: its core records, or why
+    it is not used (it did not complete within `budget` seconds of polling, when it is
+    cancelled, or otherwise)."""
     reply = await gql.execute(q.RUN_BULK, {"query": q.bulk_orders(moment)})
     started = (reply.data or {}).get("bulkOperationRunQuery")
-    if not isinstance(started, Mapping) or started.get("userErrors"):
-        return None  # OPERATION_IN_PROGRESS (another of the app's), LIMIT_REACHED, INVALID
+    if not isinstance(started, Mapping):
+        return "Shopify did not start the export"
+    refused = started.get("userErrors")
+    if refused:  # OPERATION_IN_PROGRESS (another of the app's), LIMIT_REACHED, INVALID
+        first = refused[0] if isinstance(refused, list) and refused else {}
+        said = (f"{first.get('code') or ''} {first.get('message') or ''}".strip()
+                if isinstance(first, Mapping) else "")
+        return f"Shopify refused the export ({said or 'no reason given'})"
     operation = started.get("bulkOperation")
     if not isinstance(operation, Mapping) or not isinstance(operation.get("id"), str):
-        return None
+        return "Shopify did not start the export"
     gid = operation["id"]
     wait, began = FIRST_POLL, clock()
     try:
         while True:
             if clock() - began > budget:
                 await _cancel(gql, gid)
-                return None
+                return f"the export ran longer than {budget:g} s and was cancelled"
             await sleep(wait)
             polled = await gql.execute(q.POLL_BULK, {"id": gid})
             operation = (polled.data or {}).get("bulkOperation")
             if not isinstance(operation, Mapping):
-                return None
+                return "Shopify no longer knows the export"
             if operation.get("status") in DONE:
                 break
             wait = min(poll_max, wait * 2)
     except BaseException:  # the deadline, or a poll not answered: leave no export
         await _cancel(gql, gid)  # running, or the app's next read finds it in the way
         raise
-    if operation.get("status") != "COMPLETED":
-        return None  # FAILED (errorCode says why), CANCELED, EXPIRED: read the paged way
+    status = operation.get("status")
+    if status != "COMPLETED":  # FAILED (errorCode says why), CANCELED, EXPIRED
+        code = operation.get("errorCode")
+        return f"the export ended {status}" + (f" ({code})" if code else "")
     expected = _count(operation.get("objectCount"))
     core = BulkCore()
     core.started = operation.get("createdAt") if isinstance(
         operation.get("createdAt"), str) else None
     url = operation.get("url")
     if url is None:  # §7: no url when the query produced no results
-        return core if expected == 0 else None
+        return core if expected == 0 else "the export has no file but counts objects"
     if not isinstance(url, str) or expected is None:
-        return None
+        return "the export's answer could not be read"
     body = await download(url)
     if body is None:
-        return None
-    return lay_out(body, core, parse_moment, expected=expected)
+        return "the export's file could not be fetched"
+    laid = lay_out(body, core, parse_moment, expected=expected)
+    return laid if laid is not None else "the export's file is not what Shopify counted"
 
 
 async def _cancel(gql: GraphQLClient, gid: str) -> None:
@@ -201,8 +213,10 @@ def downloader(http: HttpClient) -> Callable[[str], Awaitable[bytes | None]]:
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         client = HttpClient(SYSTEM, origin, auth=NoAuth(), retry=http.retry, log=http.log,
                             transport=http.transport, sleep=http.sleep, timeout=300.0)
-        try:
+        try:  # a refusal here is the link's (expired, or not this host's), not the token's
             response = await client.request("GET", target.raw_path.decode("ascii"))
+        except ConnectorError:
+            return None
         finally:
             await client.aclose()
         return response.content if response.status_code == 200 else None

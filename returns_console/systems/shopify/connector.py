@@ -35,6 +35,8 @@ from .mapping import SYSTEM, MappingSettings, to_view
 from .records import ShopifyReturn
 from .webhooks import Hints, read_hints, webhook_spec
 
+#: How a note begins when a bulk export was asked for and the read went the paged way.
+BULK_NOT_USED = "read page by page: the bulk export was not used"
 #: Returns of the three parts, by the key each lays in the record.
 _PART_KEYS = {"core": None, "dispositions": "reverseFulfillmentOrders", "refunds": "refunds"}
 #: The connections of each part that a return may have more of than its batch asked.
@@ -98,7 +100,8 @@ class ShopifyConnector:
         since = (updated_since - timedelta(minutes=self.settings.overlap_minutes)
                  if updated_since is not None
                  else fetched_at - timedelta(days=self.settings.history_days))
-        core = None if updated_since is not None else await self._bulk_core(since)
+        notes: list[str] = []
+        core = None if updated_since is not None else await self._bulk_core(since, notes)
         if core is not None:
             ids, newest = core.ids, core.newest
         else:
@@ -106,7 +109,7 @@ class ShopifyConnector:
         if updated_since is not None and hints:
             ids = list(dict.fromkeys(ids + await self._hinted_returns(read_hints(hints))))
         records = await self._records(ids, core.records if core is not None else None)
-        batch = PlatformBatch(fetched_at=fetched_at)
+        batch = PlatformBatch(fetched_at=fetched_at, notes=notes)
         for return_id in ids:
             breathe()
             raw = records.get(return_id)
@@ -122,13 +125,13 @@ class ShopifyConnector:
         batch.cursor = newest.astimezone(UTC).isoformat() if newest else None
         return batch
 
-    async def _bulk_core(self, since: datetime) -> bulk.BulkCore | None:
+    async def _bulk_core(self, since: datetime, notes: list[str]) -> bulk.BulkCore | None:
         """A full read's first step as a bulk operation, where the settings pick one. For
         `auto`, by size: `ordersCount` says how many orders (and how many with returns),
         the answer's throttle status the store's restore rate, and the points an export
         saves at that rate must be worth more seconds than `bulk_min_saving_s`, what an
         export's start, polls and Shopify's own export time are taken to cost. None: read
-        the paged way."""
+        the paged way (why, where an export was asked for and not used, in `notes`)."""
         mode = self.settings.bulk
         if mode == "never":
             return None
@@ -149,9 +152,14 @@ class ShopifyConnector:
                                    self.http.sleep, poll_max=self.settings.bulk_poll_max,
                                    budget=self.settings.bulk_max_wait_s,
                                    parse_moment=_moment)
-            if core is None or not await self._bulk_agrees(core, search):
+            if isinstance(core, str):
+                notes.append(f"{BULK_NOT_USED}: {core}")
                 return None
-        except ConnectorError:  # the operation or its file could not be had: page instead
+            if not await self._bulk_agrees(core, search):
+                notes.append(f"{BULK_NOT_USED}: it did not hold every return Shopify counts")
+                return None
+        except ConnectorError as exc:  # the operation or its file could not be had
+            notes.append(f"{BULK_NOT_USED}: {exc}")
             return None
         return core
 
