@@ -394,7 +394,11 @@ def _upsert(conn: sqlite3.Connection, table: str, row: dict[str, Any],
     if not begin:  # in the caller's transaction
         _upsert_in(conn, table, row, sql, values)
         return
-    conn.execute("BEGIN")
+    # IMMEDIATE: the write lock from the start (waiting for another writer as `_open`
+    # says), so a column added on the way (`full_at`, the first time) is added under it:
+    # the platform's and the ERP's background writers both adding it, each in a deferred
+    # transaction begun before the other's ALTER, made the second fail at once ("locked")
+    conn.execute("BEGIN IMMEDIATE")
     try:
         _upsert_in(conn, table, row, sql, values)
         conn.execute("COMMIT")
