@@ -54,6 +54,7 @@ from .test_shopify_netsuite import (
     product_lists_both,
     score,
     setup_args,
+    write_mappings,
 )
 
 SUITEQL = "/services/rest/query/v1/suiteql"
@@ -320,15 +321,6 @@ def _ec_env(home: Path, pem: str) -> dict[str, str]:
     return env
 
 
-def _write_mappings(env: dict[str, str], home: Path, world: scenario.World) -> None:
-    locate = _run(["locate"], env)
-    data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
-                     if ln.startswith("data_dir:")), str(home / "data"))
-    mdir = Path(data_dir) / "mappings"
-    mdir.mkdir(parents=True, exist_ok=True)
-    (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
-
-
 def _check(env: dict[str, str], ns_app: Any, home: Path) -> dict[str, Any]:
     before = len(ns_app.state.log)
     started = time.monotonic()
@@ -356,7 +348,7 @@ def _scenario(world: scenario.World, home: Path, env: dict[str, str], ns_app: An
             setup_args(shop_url, ns_url)
         s = _run(args, env)
         assert s.returncode == 0, f"setup failed ({s.returncode}):\n{s.stdout}\n{s.stderr}"
-        _write_mappings(env, home, world)
+        write_mappings(env, home, world)
         first = _check(env, ns_app, home)
         first["runs"].insert(0, s)
         out = [first]

@@ -36,7 +36,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -45,7 +44,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -58,11 +56,12 @@ from .test_shopify_netsuite import (
     PROFILE,
     _describe,
     _env,
-    _free_port,
     _run,
+    _Server,
     product_lists_both,
     score,
     setup_args,
+    write_mappings,
 )
 
 GQL = f"/admin/api/{scenario.API_VERSION}/graphql.json"
@@ -310,30 +309,6 @@ def _tls(dirpath: Path) -> tuple[str, str, str]:
     return str(paths[0]), str(paths[1]), str(paths[2])
 
 
-class _Serve:
-    """A uvicorn server on 127.0.0.1 in a thread, plain or with TLS."""
-
-    def __init__(self, app: Any, cert: str | None = None, key: str | None = None) -> None:
-        self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
-            ssl_certfile=cert, ssl_keyfile=key))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Serve:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("fake server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 # the order of a planted return (REFUND_AMOUNT_MISMATCH) whose order Shopify counts as having a
 # return (returnStatus RETURNED): its returns alone go missing from one export
 _ONE_ORDER = "gid://shopify/Order/6600000214"
@@ -361,8 +336,8 @@ def _run_case(world: scenario.World, home: Path, mode: str, fake: dict[str, Any]
     shop_app = fake_shopify.make_app(world, bucket_max=20000, restore_rate=1000, **fake)
     ns_app = fake_netsuite.make_app(world, client_id=scenario.NS_CLIENT_ID,
                                     certificates=NS_CERTIFICATES)
-    with _Serve(shop_app) as shop, _Serve(ns_app) as ns, \
-            _Serve(shop_app, cert, key) as storage:
+    with _Server(shop_app) as shop, _Server(ns_app) as ns, \
+            _Server(shop_app, cert, key) as storage:
         # the result links point at the "storage" server: another origin, https
         shop_app.state.bulk.download_base = f"https://127.0.0.1:{storage.port}"
         shop_url = f"http://127.0.0.1:{shop.port}"
@@ -371,12 +346,7 @@ def _run_case(world: scenario.World, home: Path, mode: str, fake: dict[str, Any]
                  for x in ("--platform-option", o)]
         setup = _run([*setup_args(shop_url, ns_url), *extra], env)
         assert setup.returncode == 0, f"setup failed:\n{setup.stdout}\n{setup.stderr}"
-        locate = _run(["locate"], env)
-        data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
-                         if ln.startswith("data_dir:")), str(home / "data"))
-        mdir = Path(data_dir) / "mappings"
-        mdir.mkdir(parents=True, exist_ok=True)
-        (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
+        write_mappings(env, home, world)
         t0 = time.monotonic()
         check = _run(["check", "--profile", PROFILE, "--format", "json", "--now",
                       scenario.NOW_ISO], env)

@@ -92,11 +92,12 @@ def _free_port() -> int:
 class _Server:
     """A uvicorn server on 127.0.0.1 in a background thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, cert: str | None = None, key: str | None = None) -> None:
         self.port = _free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
+                ssl_certfile=cert, ssl_keyfile=key,
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -113,6 +114,17 @@ class _Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def write_mappings(env: dict[str, str], home: Path, world: scenario.World) -> None:
+    """The profile's mapping table, where the product keeps it
+    (data_dir/mappings/<profile>.json, as `locate` says)."""
+    locate = _run(["locate"], env)
+    data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
+                     if ln.startswith("data_dir:")), str(home / "data"))
+    mdir = Path(data_dir) / "mappings"
+    mdir.mkdir(parents=True, exist_ok=True)
+    (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
 
 
 def _cli() -> list[str]:
@@ -189,18 +201,7 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
             f"setup failed ({setup.returncode}):\n{setup.stdout}\n{setup.stderr}"
         )
         # the profile's mapping table, where the product keeps it (data_dir/mappings/<profile>.json)
-        locate = _run(["locate"], env)
-        data_dir = next(
-            (
-                ln.split(":", 1)[1].strip()
-                for ln in locate.stdout.splitlines()
-                if ln.startswith("data_dir:")
-            ),
-            str(home / "data"),
-        )
-        mdir = Path(data_dir) / "mappings"
-        mdir.mkdir(parents=True, exist_ok=True)
-        (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
+        write_mappings(env, home, world)
 
         started = time.monotonic()
         check = _run(

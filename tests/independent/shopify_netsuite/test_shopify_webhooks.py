@@ -64,6 +64,7 @@ from .test_shopify_netsuite import (
     product_lists_both,
     score,
     setup_args,
+    write_mappings,
 )
 
 CHANGED = set(sw.CHANGED)
@@ -206,12 +207,7 @@ def webhook_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ns_url = f"http://127.0.0.1:{ns.port}"
         setup = _run(setup_args(shop_url, ns_url), env)
         assert setup.returncode == 0, f"setup failed:\n{setup.stdout}\n{setup.stderr}"
-        locate = _run(["locate"], env)
-        data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
-                         if ln.startswith("data_dir:")), str(home / "data"))
-        mdir = Path(data_dir) / "mappings"
-        mdir.mkdir(parents=True, exist_ok=True)
-        (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
+        write_mappings(env, home, world)
 
         # 1. the first check (full read), as of NOW
         run["first"] = _check(env, scenario.NOW_ISO)
