@@ -72,6 +72,12 @@ def filter_eq(field: str, value: str) -> str:
     return f"{field} eq {quote(value)}"
 
 
+def enum_literal(enum_type: str, member: str) -> str:
+    """An enum member as an OData v4 filter literal, qualified by its type:
+    `Namespace.EnumType'Member'` (services that type their enums refuse a bare string)."""
+    return enum_type + quote(member)
+
+
 def datetime_literal(moment: datetime) -> str:
     """An OData `DateTimeOffset` literal: UTC, milliseconds, `Z` (unquoted in `$filter`)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

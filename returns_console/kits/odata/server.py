@@ -5,8 +5,10 @@ What the connectors use and nothing more: `$filter` (`field op value` clauses jo
 collections, `$top`, `$skip`, and server-driven paging (`Prefer: odata.maxpagesize=N`,
 an opaque `$skiptoken` in `@odata.nextLink`). Values are typed the way OData v4 writes
 literals: 'quoted strings' ('' escapes a quote), ISO date-times, ISO dates, unquoted GUIDs,
-numbers, true / false / null. Comparing a field with a literal of another type is an error,
-as it is on a real OData service, so a connector sending the wrong literal finds out here.
+numbers, true / false / null, and enum members qualified by their type
+(`Namespace.EnumType'Member'`, `eq` and `ne` only). Comparing a field with a literal of another
+type is an error, as it is on a real OData service, so a connector sending the wrong literal
+finds out here; a service that names its enum fields (`enums=`) refuses a bare string on one.
 
 Errors are `ODataError`s carrying status, code and message; each simulator renders them in
 its own API's error body.
@@ -71,6 +73,20 @@ _DATETIME = re.compile(
 )
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?$")
 _FIELD = re.compile(r"^[A-Za-z_@][\w.@]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class EnumLiteral:
+    """An enum member as OData v4 writes it in a filter: `Namespace.EnumType'Member'`."""
+
+    type: str
+    member: str
+
+    def __str__(self) -> str:
+        return f"{self.type}'{self.member}'"
+
+
+_QUALIFIED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +217,14 @@ class _Parser:
         value_kind, value = self.take()
         if value_kind not in ("word", "str"):
             raise _bad(f"Syntax error at '{value}' in '{self.text}'.")
+        following = self.peek()
+        if value_kind == "word" and _QUALIFIED.match(value) and following is not None \
+                and following[0] == "str":
+            self.take()
+            if op not in ("eq", "ne"):
+                raise _bad(f"The operator '{op}' is not supported on enum values; use eq or "
+                           "ne.")
+            return Clause(text, op, EnumLiteral(value, following[1][1:-1].replace("''", "'")))
         return Clause(text, op, _literal(value))
 
 
@@ -306,7 +330,35 @@ def matches(node: Node, record: Mapping[str, Any]) -> bool:
     stored = record.get(node.field)
     if node.value is None:
         return _compare(stored, node.op, None)
+    if isinstance(node.value, EnumLiteral):
+        return _compare(stored, node.op, node.value.member)
     return _compare(_coerce(stored, node.value, node.op), node.op, node.value)
+
+
+def check_enums(node: Node, enums: Mapping[str, str]) -> None:
+    """Refuse what a service with typed enums refuses: a field of an enum type compared with
+    anything but a member of that type (a bare string among them), and an enum literal on
+    a field that is no enum. `enums`: field name → its enum type, qualified."""
+    if isinstance(node, Junction):
+        check_enums(node.left, enums)
+        check_enums(node.right, enums)
+        return
+    kind = enums.get(node.field)
+    value = node.value
+    if kind is None:
+        if isinstance(value, EnumLiteral):
+            raise _bad(f"The property '{node.field}' is not of an enum type; '{value}' "
+                       "cannot be compared with it.")
+        return
+    if value is None:
+        return
+    if not isinstance(value, EnumLiteral):
+        raise _bad("A binary operator with incompatible types was detected. Found operand "
+                   f"types '{kind}' and '{_edm(value)}' for operator kind "
+                   f"'{_OP_NAMES[node.op]}'.")
+    if value.type != kind:
+        raise _bad(f"The enum type '{value.type}' does not match the property "
+                   f"'{node.field}' of type '{kind}'.")
 
 
 # ------------------------------------------------------------------------------ shaping
@@ -331,9 +383,10 @@ def shape(record: Mapping[str, Any], *, select: Sequence[str], expand: Sequence[
 # ------------------------------------------------------------------------------ paging
 
 
-def max_page_size(prefer: str | None, default: int = MAX_PAGE_SIZE) -> tuple[int, bool]:
-    """The page size a `Prefer` header asks for (capped at the service's maximum), and
-    whether the preference was applied."""
+def max_page_size(prefer: str | None, default: int = MAX_PAGE_SIZE,
+                  most: int = MAX_PAGE_SIZE) -> tuple[int, bool]:
+    """The page size a `Prefer` header asks for (capped at the service's maximum, `most`),
+    and whether the preference was applied."""
     for part in (prefer or "").split(","):
         name, _, value = part.strip().partition("=")
         if name.strip().lower() == "odata.maxpagesize":
@@ -343,7 +396,7 @@ def max_page_size(prefer: str | None, default: int = MAX_PAGE_SIZE) -> tuple[int
                 return default, False
             if size < 1:
                 return default, False
-            return min(size, MAX_PAGE_SIZE), True
+            return min(size, most), True
     return default, False
 
 
@@ -631,6 +684,9 @@ def _compiled(node: Node, records: Sequence[Mapping[str, Any]]) -> Callable[[int
     name, op, literal = node.field, node.op, node.value
     if literal is None:
         return lambda i: _compare(records[i].get(name), op, None)
+    if isinstance(literal, EnumLiteral):
+        member = literal.member
+        return lambda i: _compare(records[i].get(name), op, member)
     column = _column(records, name, literal)
     if column is None:
         return None
@@ -719,6 +775,8 @@ def query(
     prefer: str | None,
     navigations: Iterable[str] = (),
     unknown_property: Callable[[str], ODataError],
+    most: int = MAX_PAGE_SIZE,
+    enums: Mapping[str, str] | None = None,
 ) -> Page:
     """Answer one collection GET: filter, order-preserving skip/top, shape, one page.
 
@@ -738,6 +796,8 @@ def query(
     found: _Everything | _Matches = _Everything(len(records))
     if q.get("$filter") is not None:
         node = parse_filter(q["$filter"])
+        if enums is not None:
+            check_enums(node, enums)
         for name in filter_fields(node):
             if records and not _has_field(records, name):
                 raise unknown_property(name)
@@ -755,7 +815,7 @@ def query(
                 skip = n
             else:
                 top = n
-    size, applied = max_page_size(prefer)
+    size, applied = max_page_size(prefer, most, most)
     fp = fingerprint(params)
     offset = decode_skiptoken(q["$skiptoken"], fp) if "$skiptoken" in q else 0
     # The page is rows[offset:offset + size] of rows = matches[skip:][:top].

@@ -1605,5 +1605,5 @@ def _error_body(body: Any) -> str | None:
     if text is not None or not isinstance(error, str):
         return text
     description = str(body.get("error_description") or "")
-    first = re.split(r"\r?\n| Trace ID:", description, maxsplit=1)[0].strip()
+    first = re.split(r"[\r\n\u240a\u240d]+| Trace ID:", description, maxsplit=1)[0].strip()
     return f"{error}: {first}"[:300] if first else error
