@@ -298,14 +298,27 @@ def source_of(settings: SystemSettings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: The most notes a source's status carries (a notice per skipped record can run long).
+MAX_NOTES = 10
+
+
+def _few(notes: list[str]) -> list[str]:
+    """A read's notes (a platform's) and notices (an ERP's) for its status: each once, the
+    first MAX_NOTES of them and how many more there are."""
+    kept = list(dict.fromkeys(notes))
+    if len(kept) <= MAX_NOTES:
+        return kept
+    return [*kept[:MAX_NOTES], f"and {len(kept) - MAX_NOTES} more like these"]
+
+
 def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, connector,
             source: str | None = None, earlier=None):
     """A side's batch and status: what was read, else (down) the session's last read, else
     what the cache holds, shown stale with its time."""
     if not isinstance(got, BaseException):
         records = len(got.views)
-        return got, SourceStatus(system, "ok", got.fetched_at, records,
-                                 notes=list(getattr(got, "notes", ())))
+        said = [*getattr(got, "notes", ()), *getattr(got, "notices", ())]
+        return got, SourceStatus(system, "ok", got.fetched_at, records, notes=_few(said))
     cached = earlier  # newer than the cache: a session writes it only now and then
     if cached is None and cache is not None:
         cached = (cache.load_platform if side == "platform" else cache.load_erp)(
