@@ -257,6 +257,32 @@ class ErpWriter(Protocol):
 
 
 @runtime_checkable
+class ReturnOrderWriter(Protocol):
+    """An ERP whose API creates the return order itself (the ERP's authorisation of a
+    return): what a re-queue of a missing return order sends. A return order moves no goods
+    and no money. Optional: an ERP without it is never asked (its `ErpMaster.creates` does
+    not name "return_order")."""
+
+    def return_order_steps(self) -> tuple[str, ...]:
+        """How the return order is made here, step by step, for the plan."""
+        ...
+
+    async def return_orders_for(self, link: str) -> list[WriteResult]:
+        """The return orders carrying `link` now (read from the primary): what a re-queue
+        checks right before it creates one, and after a lost answer."""
+        ...
+
+    async def create_return_order(self, request: Any) -> WriteResult:
+        """Create the return order with its lines (a `ReturnOrderRequest`); a second call
+        for the same link completes the first one's lines instead of making another."""
+        ...
+
+    def describe_create_return_order(self, request: Any) -> dict:
+        """The first request the create sends (and, in `notes`, the ones that follow)."""
+        ...
+
+
+@runtime_checkable
 class DeferredWriter(Protocol):
     """An ERP that takes changes up later (it collects them, or a person imports them):
     its writes come back `deferred`, and this says, for an audited write handed over, what

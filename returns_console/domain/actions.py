@@ -15,7 +15,13 @@ from typing import Any
 
 from .codes import Action, Code, Stage, StageStatus
 from .model import ErpView, ReturnCase
-from .postings import CreditLine, CreditRequest, DocumentKind, ReturnDocument
+from .postings import (
+    CreditLine,
+    CreditRequest,
+    DocumentKind,
+    ReturnDocument,
+    ReturnOrderRequest,
+)
 from .reference import DispositionMapping, ErpMaster, Mappings, SkuMapping
 
 #: Mapping table per code kind (Mappings attribute).
@@ -56,6 +62,8 @@ class Plan:
     mappings: Mappings | None = field(default=None, compare=False, repr=False)
     #: The credit to create (re-queue).
     credit: CreditRequest | None = field(default=None, compare=False, repr=False)
+    #: The return order to create (re-queue of a missing one, where the ERP's API can).
+    order: ReturnOrderRequest | None = field(default=None, compare=False, repr=False)
     #: The audit row that recorded this plan's refusal when it was planned (not twice).
     refusal_row: int | None = field(default=None, compare=False)
 
@@ -362,29 +370,9 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
     if record is not None and not record.can_be_credited:
         return refused(Action.REQUEUE_POSTING, target, f"customer {customer} is blocked for "
                        "invoicing in the ERP", **params)
-    lines: list[CreditLine] = []
-    for line in p.lines:
-        mapped = mappings.sku(line.sku)
-        if mapped is None:
-            return refused(Action.REQUEUE_POSTING, target, f"SKU {line.sku} has no ERP item: remap "
-                           "it first", **params)
-        item = master.item(mapped.item_no)
-        if master.items and item is None:
-            return refused(Action.REQUEUE_POSTING, target, f"SKU {line.sku} maps to item "
-                           f"{mapped.item_no}, which the ERP does not have", **params)
-        if item is not None and item.blocked:
-            return refused(Action.REQUEUE_POSTING, target, f"item {mapped.item_no} is blocked in "
-                           "the ERP", **params)
-        quantity = line.quantity * mapped.factor
-        price = None if line.unit_price is None else line.unit_price / mapped.factor
-        # where the goods belong: the graded condition's location, else the platform's hub
-        graded = mappings.dispositions.get(line.condition) if line.condition else None
-        location = graded.location if graded is not None else (
-            mappings.code(mappings.locations, line.location) if line.location else None)
-        lines.append(CreditLine(item_no=item.number if item else mapped.item_no,
-                                quantity=quantity,
-                                uom=mapped.erp_uom or (item.base_uom if item else None),
-                                unit_price=price, location=location, description=line.sku))
+    lines, problem = _erp_lines(case, mappings, master)
+    if problem is not None:
+        return refused(Action.REQUEUE_POSTING, target, problem, **params)
     refund = p.refund
     credit = CreditRequest(
         link=p.return_ref, customer_ref=customer, currency=refund.currency, lines=tuple(lines),
@@ -403,6 +391,85 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
                 after={"link": p.return_ref, "lines": len(lines),
                        "total": f"{refund.total:f}", "currency": refund.currency},
                 credit=credit)
+
+
+def _erp_lines(case: ReturnCase, mappings: Mappings, master: ErpMaster
+               ) -> tuple[list[CreditLine], str | None]:
+    """The platform's lines in the ERP's items and units, or why they cannot be: a SKU
+    with no item, an item the ERP lacks or has blocked."""
+    lines: list[CreditLine] = []
+    for line in case.platform.lines:
+        mapped = mappings.sku(line.sku)
+        if mapped is None:
+            return [], f"SKU {line.sku} has no ERP item: remap it first"
+        item = master.item(mapped.item_no)
+        if master.items and item is None:
+            return [], f"SKU {line.sku} maps to item {mapped.item_no}, which the ERP does not have"
+        if item is not None and item.blocked:
+            return [], f"item {mapped.item_no} is blocked in the ERP"
+        quantity = line.quantity * mapped.factor
+        price = None if line.unit_price is None else line.unit_price / mapped.factor
+        # where the goods belong: the graded condition's location, else the platform's hub
+        graded = mappings.dispositions.get(line.condition) if line.condition else None
+        location = graded.location if graded is not None else (
+            mappings.code(mappings.locations, line.location) if line.location else None)
+        lines.append(CreditLine(item_no=item.number if item else mapped.item_no,
+                                quantity=quantity,
+                                uom=mapped.erp_uom or (item.base_uom if item else None),
+                                unit_price=price, location=location, description=line.sku))
+    return lines, None
+
+
+def plan_requeue_return_order(case: ReturnCase, mappings: Mappings, master: ErpMaster,
+                              steps: Sequence[str] = ()) -> Plan:
+    """The missing return order, built from the platform's approved return with mappings
+    applied. It authorises the return only: no goods are received and no money moves
+    (those stay the ERP's steps, each with its own finding). Refused when the ERP has a
+    return order for this link already, when the platform has not approved the return or
+    cancelled it, or when the customer or a line cannot be mapped."""
+    p, e = case.platform, case.erp
+    target = f"return order for {p.return_ref}"
+    params: dict[str, Any] = {"return_ref": p.return_ref, "creates": "return_order"}
+    order = e.stages.get(Stage.AUTHORISED)
+    if order is not None and order.status is StageStatus.DONE:
+        number = order.record_ids[0] if order.record_ids else "?"
+        return refused(Action.REQUEUE_POSTING, target, f"the ERP already has return order "
+                       f"{number} for {p.return_ref}; nothing to re-queue", **params)
+    approved = p.stages.get(Stage.AUTHORISED)
+    if approved is None or approved.status is not StageStatus.DONE:
+        return refused(Action.REQUEUE_POSTING, target, "the platform has not approved this "
+                       "return: a return order is only created for an approved one", **params)
+    if master.creates is not None and "return_order" not in master.creates:
+        return refused(Action.REQUEUE_POSTING, target, "this ERP's API cannot create return "
+                       "orders; " + (master.instead.get(Code.RETURN_ORDER_MISSING)
+                                     or "create it in the ERP"), **params)
+    customer = e.customer_ref or _customer_by_email(master, p.customer_email)
+    if not customer:
+        return refused(Action.REQUEUE_POSTING, target, "no ERP customer for this return: fix the "
+                       "customer first", **params)
+    record = master.customers.get(customer)
+    if record is not None and record.blocked == "all":
+        return refused(Action.REQUEUE_POSTING, target, f"customer {customer} is on hold for "
+                       "everything in the ERP", **params)
+    if not p.lines:
+        return refused(Action.REQUEUE_POSTING, target, "the platform's return has no lines",
+                       **params)
+    lines, problem = _erp_lines(case, mappings, master)
+    if problem is not None:
+        return refused(Action.REQUEUE_POSTING, target, problem, **params)
+    reasons = {line.reason for line in p.lines if line.reason}
+    reason = mappings.code(mappings.reasons, sorted(reasons)[0]) if reasons else None
+    request = ReturnOrderRequest(link=p.return_ref, customer_ref=customer, lines=tuple(lines),
+                                 order_ref=p.order_ref, reason=reason,
+                                 currency=p.refund.currency if p.refund else None)
+    changes = [f"new return order {p.return_ref} for customer {customer} (no goods "
+               "received, no money moved)"]
+    changes += [f"  {ln.item_no} x {ln.quantity}{' ' + ln.uom if ln.uom else ''}"
+                for ln in lines]
+    changes += steps
+    return Plan(Action.REQUEUE_POSTING, target, (p.return_ref,), tuple(changes),
+                {**params, "customer": customer}, before=None,
+                after={"link": p.return_ref, "lines": len(lines)}, order=request)
 
 
 def _return_document(e: ErpView) -> ReturnDocument | None:

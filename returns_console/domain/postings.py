@@ -61,6 +61,26 @@ class CreditRequest:
     goods: Decimal | None = None
 
 
+#: In a described request that follows another (`then`), the value the first one's answer
+#: gives (a number the ERP assigns), shown as this until it is known.
+PENDING_NUMBER = "<the number the ERP gives the header>"
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnOrderRequest:
+    """A missing return order (the ERP's authorisation of the return), built from the
+    platform's approved return: it moves no goods and no money, only says what may come
+    back (the receipt and the credit stay the ERP's steps)."""
+
+    #: The link key: the return order carries it (in the field its writer names).
+    link: str
+    customer_ref: str
+    lines: tuple[CreditLine, ...]
+    order_ref: str | None = None
+    reason: str | None = None
+    currency: str | None = None
+
+
 class DocumentKind(StrEnum):
     """The kinds of ERP document a return leaves behind, in the console's terms."""
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
-from ..connectors.base import DeferredWriter
+from ..connectors.base import DeferredWriter, ReturnOrderWriter
 from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
 from ..domain.actions import (
     Plan,
@@ -30,6 +30,7 @@ from ..domain.actions import (
     plan_remap_code,
     plan_remap_sku,
     plan_requeue_credit,
+    plan_requeue_return_order,
     refused,
 )
 from ..domain.codes import Action
@@ -141,15 +142,18 @@ class Actions:
         if refusal:
             return refused(Action.FIX_REFERENCE, return_ref, refusal)
         refs = erp_records(case)
-        record_ref = record_ref or (refs[0] if refs else None)
-        if record_ref is None:
+        if not refs and record_ref is None:
             return refused(Action.FIX_REFERENCE, return_ref, "the ERP has no record for this "
                            "return to change")
-        raw = loaded.raw.get(record_ref) if loaded.raw else None
         writer = self.session.open_writer()
         if writer is None:
             return refused(Action.FIX_REFERENCE, return_ref, "this session cannot write to an ERP "
                            "(a snapshot file); open it on a profile")
+        # the first of the return's records this ERP lets the link of change (describing
+        # one sends nothing; a posted document an ERP keeps as it is says so)
+        record_ref = record_ref or next((r for r in refs if _describable(writer, r, new_link)),
+                                        refs[0])
+        raw = loaded.raw.get(record_ref) if loaded.raw else None
         try:
             current = writer.link_of(raw) if isinstance(raw, dict) else None
             etag = writer.token_of(raw) if isinstance(raw, dict) else None
@@ -157,8 +161,12 @@ class Actions:
                                       current=current, link_label=writer.link_label)
             if not plan.allowed:
                 return plan
-            request = writer.describe_set_link(RecordRef.parse(record_ref), etag,
-                                               plan.after["link"] if plan.after else new_link)
+            try:
+                request = writer.describe_set_link(RecordRef.parse(record_ref), etag,
+                                                   plan.after["link"] if plan.after
+                                                   else new_link)
+            except ValueError as exc:  # a record this ERP does not let change, in its words
+                return refused(Action.FIX_REFERENCE, plan.target, str(exc), **plan.parameters)
         finally:
             _close(writer)
         number = raw.get("number") if isinstance(raw, dict) else None
@@ -188,6 +196,20 @@ class Actions:
                            refusal="this session cannot write to an ERP (a snapshot file); "
                            "open it on a profile")
         try:
+            if _needs_return_order(case, master):
+                if not isinstance(writer, ReturnOrderWriter):
+                    return refused(Action.REQUEUE_POSTING, return_ref, "this ERP's writer "
+                                   "cannot create return orders", return_ref=return_ref)
+                plan = plan_requeue_return_order(case, mappings, master,
+                                                 writer.return_order_steps())
+                if not plan.allowed or plan.order is None:
+                    return plan
+                try:
+                    request = writer.describe_create_return_order(plan.order)
+                except ValueError as exc:  # what this ERP needs first, in its own words
+                    return refused(Action.REQUEUE_POSTING, plan.target, str(exc),
+                                   **plan.parameters)
+                return replace(plan, request=request)
             plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
             if not plan.allowed or plan.credit is None:
                 return plan
@@ -340,8 +362,62 @@ class Actions:
         return Outcome(True, f"{result.number or result.record_id} now carries "
                        f"{params['link']}", seq, record_id=result.record_id, return_ref=ref)
 
+    def _apply_return_order(self, audit: AuditLog, plan: Plan, params: dict,
+                            ref: str | None, batch: str | None) -> Outcome:
+        """Create the missing return order: looked for by its link first (another console,
+        an earlier attempt whose answer was lost), audited before and after it is sent."""
+        order = plan.order
+        assert order is not None
+
+        async def send(seq_box: list[int]) -> tuple[str, WriteResult | None]:
+            async with self._erp.writer() as writer:
+                existing = await writer.return_orders_for(order.link)
+                if existing:
+                    return "exists", existing[0]
+                if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
+                       == order.link for e in audit.open_pending()):
+                    return "busy", None
+                seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
+                                           parameters=params, before=plan.before,
+                                           request=plan.request, batch=batch))
+                _crash_point("before_send")
+                made = await writer.create_return_order(order)
+                reverse_box.append(writer.reverse_hint(Action.REQUEUE_POSTING,
+                                                       made.number or made.record_id))
+                return "made", made
+
+        box: list[int] = []
+        reverse_box: list[str] = []
+        try:
+            state, result = self._erp.run(lambda: send(box))
+        except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
+            if box:
+                audit.complete(box[0], outcome="failed", error=_said(exc))
+            else:
+                box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                        parameters=params, request=plan.request,
+                                        outcome="failed", error=_said(exc), batch=batch))
+            return Outcome(False, _said(exc), box[0], return_ref=ref)
+        if state in ("exists", "busy"):
+            why = (f"return order {result.number or result.record_id} already exists for "
+                   f"{order.link}" if state == "exists" and result is not None
+                   else "a re-queue of this return is in progress elsewhere")
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, request=plan.request, outcome="refused",
+                               error=why, batch=batch)
+            return Outcome(False, f"refused: {why}; nothing sent", seq, return_ref=ref)
+        assert result is not None
+        number = result.number or result.record_id
+        _complete(audit, box[0], outcome="succeeded", erp_record_id=number,
+                  after={**(plan.after or {}), "number": number,
+                         "reverse": reverse_box[0] if reverse_box else None})
+        return Outcome(True, f"return order {number} created for {order.link}", box[0],
+                       record_id=result.record_id, return_ref=ref)
+
     def _apply_requeue(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
                        batch: str | None) -> Outcome:
+        if plan.order is not None:
+            return self._apply_return_order(audit, plan, params, ref, batch)
         credit = plan.credit
         assert credit is not None
 
@@ -668,6 +744,13 @@ class Actions:
     def _what_happened(self, row: Any) -> tuple[str, str | None, str]:
         p = row.parameters
         try:
+            if row.action == Action.REQUEUE_POSTING and p.get("creates") == "return_order":
+                orders = self._erp.run(lambda: self._return_orders(p["return_ref"]))
+                if not orders:
+                    return "failed", None, "the ERP has no return order for it: nothing was made"
+                number = orders[0].number or orders[0].record_id
+                return "succeeded", number, (f"return order {number} exists; a line it may "
+                                             "lack shows as QUANTITY_MISMATCH at the next check")
             if row.action == Action.REQUEUE_POSTING:
                 notes = self._erp.run(lambda: self._credits(p["return_ref"]))
                 if not notes:
@@ -688,6 +771,10 @@ class Actions:
             return "failed", None, "interrupted"
         except (ConnectorError, KeyError, ValueError) as exc:
             return "failed", None, f"could not ask the ERP ({exc}); check by hand"
+
+    async def _return_orders(self, link: str) -> list[WriteResult]:
+        async with self._erp.writer() as writer:
+            return await writer.return_orders_for(link)
 
     async def _credits(self, link: str) -> list[WriteResult]:
         async with self._erp.writer() as writer:
@@ -818,7 +905,8 @@ def _lease_key(plan: Plan, ref: str | None) -> str:
     """What an ERP write leases: the link a new credit memo will carry, the record a
     reference fix changes."""
     if plan.action == Action.REQUEUE_POSTING:
-        return f"link:{(plan.credit.link if plan.credit else ref or '').casefold()}"
+        link = plan.credit.link if plan.credit else (plan.order.link if plan.order else ref)
+        return f"link:{(link or '').casefold()}"
     return f"record:{plan.parameters.get('record') or ref or ''}"
 
 
@@ -884,6 +972,25 @@ def erp_records(case: ReturnCase) -> list[str]:
     refs = [n.raw_ref for n in case.erp.credit_notes if n.raw_ref]
     refs += [s.raw_ref for s in case.erp.stages.values() if s.raw_ref]
     return list(dict.fromkeys(refs))
+
+
+def _describable(writer: Any, record_ref: str, link: str) -> bool:
+    """Whether the writer can describe setting `link` on the record (nothing is sent)."""
+    try:
+        writer.describe_set_link(RecordRef.parse(record_ref), None, link)
+    except ValueError:
+        return False
+    return True
+
+
+def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
+    """Whether a re-queue of this return means its missing return order: the ERP has none
+    (not even a cancelled one) and its API can create one."""
+    from ..domain.codes import Stage, StageStatus
+
+    order = case.erp.stages.get(Stage.AUTHORISED)
+    return (master.creates is not None and "return_order" in master.creates
+            and (order is None or order.status is not StageStatus.DONE))
 
 
 def _case(loaded: Loaded, ref: str) -> ReturnCase | None:

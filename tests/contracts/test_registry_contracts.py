@@ -26,6 +26,7 @@ from returns_console.connectors.base import (
     EventSource,
     HintSource,
     LookupPlatform,
+    ReturnOrderWriter,
     ReturnsPlatform,
 )
 from returns_console.connectors.errors import (
@@ -35,11 +36,15 @@ from returns_console.connectors.errors import (
     RefusedError,
 )
 from returns_console.connectors.http import CallLog
-from returns_console.domain.actions import plan_fix_reference, plan_requeue_credit
+from returns_console.domain.actions import (
+    plan_fix_reference,
+    plan_requeue_credit,
+    plan_requeue_return_order,
+)
 from returns_console.domain.catalogue import CATALOGUE, REQUEUE_CREATES, codes_for
-from returns_console.domain.codes import Action, Side
+from returns_console.domain.codes import Action, Code, Side
 from returns_console.domain.model import PayloadProblem
-from returns_console.domain.postings import RecordRef
+from returns_console.domain.postings import PENDING_NUMBER, RecordRef
 from returns_console.errors import UserError
 from returns_console.exact_json import exact_json
 from returns_console.sandbox.faults import Faults
@@ -301,7 +306,7 @@ WRITE_CODES = {
     Action.FIX_REFERENCE: {c.value for c, e in CATALOGUE.items()
                            if e.action is Action.FIX_REFERENCE},
     Action.REQUEUE_POSTING: {c.value for c, made in REQUEUE_CREATES.items()
-                             if made == "credit_note"},
+                             if made in ("credit_note", "return_order")},
 }
 
 
@@ -346,14 +351,32 @@ def test_a_write_sends_exactly_the_request_its_preview_showed(platform, erp, act
         data, report = kit.check(box, profile)
         assert kit.findings(report) == kit.planted(box)
         cases = {c.return_ref: c for c in report.cases}
+        creates = data.erp.master.creates or frozenset()
+        # the re-queue this ERP's API can make (a credit note, or the return order itself)
+        writer = _open_writer(spec, profile, box.secret)
+
+        def changeable(ref: str) -> str | None:
+            """The first of a return's ERP records this ERP lets the link of change (a
+            posted invoice's, say, it may not: describing it says so, a ValueError), as the
+            service picks it."""
+            for record in erp_records(cases[ref]):
+                try:
+                    writer.describe_set_link(RecordRef.parse(record), "etag", f"CT-{ref}")
+                except ValueError:
+                    continue
+                return record
+            return None
+
         ref = next(t["return_ref"] for t in box.truth
-                   if t["code"] in WRITE_CODES[action] and not t["delay"])
+                   if t["code"] in WRITE_CODES[action] and not t["delay"]
+                   and (changeable(t["return_ref"]) if action is Action.FIX_REFERENCE
+                        else REQUEUE_CREATES[Code(t["code"])] in creates))
         case = cases[ref]
         if action is Action.FIX_REFERENCE:
-            record_ref = erp_records(case)[0]
+            record_ref = changeable(ref)
+            assert record_ref is not None
             raw = data.erp.raw.get(record_ref)
             assert isinstance(raw, dict), f"the check kept no raw record for {record_ref}"
-        writer = _open_writer(spec, profile, box.secret)
         before = box.erp.requests
         try:
             if action is Action.FIX_REFERENCE:
@@ -363,6 +386,12 @@ def test_a_write_sends_exactly_the_request_its_preview_showed(platform, erp, act
                 assert plan.allowed, plan.refusal
                 target, etag = RecordRef.parse(record_ref), writer.token_of(raw)
                 described = [writer.describe_set_link(target, etag, plan.after["link"])]
+            elif isinstance(writer, ReturnOrderWriter) and "return_order" in creates:
+                plan = plan_requeue_return_order(case, box.mappings(), data.erp.master,
+                                                 writer.return_order_steps())
+                assert plan.allowed, plan.refusal
+                first = writer.describe_create_return_order(plan.order)
+                described = [first]
             else:
                 plan = plan_requeue_credit(case, box.mappings(), data.erp.master,
                                            writer.credit_steps())
@@ -381,6 +410,15 @@ def test_a_write_sends_exactly_the_request_its_preview_showed(platform, erp, act
                         return await fresh.set_link(target, etag, plan.after["link"])
                     except (RefusedError, ConflictError) as refused:  # still as described
                         return refused
+                if plan.order is not None:
+                    assert await fresh.return_orders_for(plan.order.link) == []
+                    made = await fresh.create_return_order(plan.order)
+                    number = made.number or made.record_id
+                    # the requests after the first carry the number its answer gave
+                    described.extend(json.loads(json.dumps(then).replace(
+                        json.dumps(PENDING_NUMBER), json.dumps(number)))
+                        for then in described[0].get("then", []))
+                    return made
                 assert await fresh.credits_for(plan.credit.link) == []
                 draft = await fresh.create_credit(plan.credit)
                 if draft.final is False:
@@ -536,8 +574,10 @@ ERPS_THAT_REQUEUE = [pytest.param(p, e, id=f"{p}-{e}") for p, e in kit.PAIRS
 @pytest.mark.parametrize(("platform", "erp"), ERPS_THAT_REQUEUE)
 def test_one_requeue_from_many_consoles_at_once_makes_one_credit(tmp_path, platform,
                                                                   erp) -> None:
-    """Four consoles re-queue the same missing credit at the same moment: the ERP gets
-    exactly one (the lease and the look-up right before sending), the others are refused."""
+    """Four consoles re-queue the same missing credit (or, where the ERP's API makes the
+    return order and not the credit, the same missing return order) at the same moment:
+    the ERP gets exactly one (the lease and the look-up right before sending), the others
+    are refused."""
     import threading
 
     from returns_console.services.actions import Actions
@@ -547,8 +587,11 @@ def test_one_requeue_from_many_consoles_at_once_makes_one_credit(tmp_path, platf
                           platform=platform, erp=erp)
     try:
         loaded = session.refresh()
+        creates = loaded.master.creates if loaded.master else None
+        order = bool(creates) and "return_order" in creates and "credit_note" not in creates
+        wanted = "RETURN_ORDER_MISSING" if order else "CREDIT_NOTE_MISSING"
         ref = next(f.return_ref for f in loaded.report.findings
-                   if f.code.value == "CREDIT_NOTE_MISSING" and not f.delay)
+                   if f.code.value == wanted and not f.delay)
         consoles = [Actions(session, audit_path=tmp_path / "audit.sqlite3",
                             triage_path=tmp_path / f"triage-{n}.sqlite3", operator=f"op{n}")
                     for n in range(4)]
@@ -571,6 +614,8 @@ def test_one_requeue_from_many_consoles_at_once_makes_one_credit(tmp_path, platf
         async def credits() -> int:
             writer = session.open_writer()
             try:
+                if order:
+                    return len(await writer.return_orders_for(ref))
                 return len(await writer.credits_for(ref))
             finally:
                 await writer.aclose()
