@@ -5,9 +5,10 @@ else (no validation, no assembly, no reconciliation, no cache, no output).
     python benchmarks/raw_fetch.py PLAN.json
 
 PLAN (written by the bench): Swap's page URLs (the first, then the rest at once, four at a
-time), Business Central's token request and its entity sets' first pages, each set then
-following its `@odata.nextLink` chain, five requests at a time. Imports only the standard
-library and httpx, as a lean client would.
+time), the OData ERP's token request and its entity sets' first pages (Business Central's,
+or F&O's: `erp` names it), each set then following its `@odata.nextLink` chain, as many
+requests at a time as its connector sends (`erp_concurrency`: 5 for Business Central).
+Imports only the standard library and httpx, as a lean client would.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import httpx
 
 
 async def fetch(plan: dict) -> int:
-    limits = {"swap": asyncio.Semaphore(4), "d365_bc": asyncio.Semaphore(5)}
+    erp = plan.get("erp", "d365_bc")
+    limits = {"swap": asyncio.Semaphore(4), erp: asyncio.Semaphore(plan.get("erp_concurrency", 5))}
     headers: dict[str, dict[str, str]] = {"swap": {"x-api-key": plan["swap_key"]}}
     pages = 0
     async with httpx.AsyncClient(timeout=120) as client:
@@ -34,7 +36,7 @@ async def fetch(plan: dict) -> int:
 
         async def chain(url: str) -> None:
             while url:
-                url = (await get("d365_bc", url)).get("@odata.nextLink")
+                url = (await get(erp, url)).get("@odata.nextLink")
 
         async def swap() -> None:
             first, *rest = plan["swap_pages"]
@@ -43,10 +45,10 @@ async def fetch(plan: dict) -> int:
 
         async def bc() -> None:
             token = (await client.post(plan["token_url"], data=plan["token_form"])).json()
-            headers["d365_bc"] = {"Authorization": f"Bearer {token['access_token']}",
-                                  "Prefer": f"odata.maxpagesize={plan['bc_page']}"}
-            for url in plan["bc_first"]:  # what the rest depends on (the company)
-                await get("d365_bc", url)
+            headers[erp] = {"Authorization": f"Bearer {token['access_token']}",
+                            "Prefer": f"odata.maxpagesize={plan['bc_page']}"}
+            for url in plan["bc_first"]:  # what the rest depends on (BC's company)
+                await get(erp, url)
             await asyncio.gather(*(chain(u) for u in plan["bc_sets"]))
 
         await asyncio.gather(swap(), bc())

@@ -21,6 +21,7 @@ from .world import (
     UNKNOWN_SKU,
     UNMAPPED_HUB,
     UNMAPPED_METHOD,
+    customer_number,
     month_start,
 )
 
@@ -48,6 +49,7 @@ CAPABILITIES = frozenset({
     "platform_location",  # the platform names the location goods go to (Swap v2: yes)
     "platform_condition",  # the platform grades what came back (Swap: yes; Shopify: no)
     "platform_in_transit",  # the platform knows a parcel is on its way back (both: yes)
+    "erp_credit_order_ref",  # an ERP credit note names its web order (BC, NetSuite: yes)
 })
 #: Not in the default scenario: a second way to show STAGE_OVERDUE, for a platform that
 #: cannot show the first (a parcel in transit): "platform_inspection_queue", received
@@ -126,6 +128,12 @@ def customer_not_found(case: dict, now: datetime) -> None:
 
 def external_ref_conflict(case: dict, now: datetime) -> None:
     case["erp"]["credit_notes"][0]["order_ref"] = "#999"
+
+
+def external_ref_conflict_customer(case: dict, now: datetime) -> None:
+    own = case["erp"]["customer_ref"]
+    other = customer_number(1) if own != customer_number(1) else customer_number(2)
+    case["erp"]["credit_notes"][0]["customer_ref"] = other
 
 
 def reason_unmapped(case: dict, now: datetime) -> None:
@@ -319,7 +327,8 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.UOM_MISMATCH, _ago(), uom_mismatch),
     Plant(Code.ORDER_REF_MISSING, _ago(), order_ref_missing),
     Plant(Code.CUSTOMER_NOT_FOUND, _ago(), customer_not_found),
-    Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict),
+    Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict,
+          needs=frozenset({"erp_credit_order_ref"})),
     Plant(Code.REASON_UNMAPPED, _ago(), reason_unmapped),
     Plant(Code.DISPOSITION_UNMAPPED, _ago(), disposition_unmapped,
           needs=NEEDS[Code.DISPOSITION_UNMAPPED]),
@@ -353,4 +362,9 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.ERP_RECORD_UNLINKED, _ago(3, progress="received"), erp_record_unlinked),
     Plant(Code.CREDIT_NOTE_MISSING, lambda now: Shape(start=now - timedelta(days=3, hours=5)),
           credit_note_missing_delay, delay=True, note="refunded 2 h ago: within grace"),
+    # an ERP whose credit notes name the customer but not the web order (F&O's invoice
+    # journal): the conflict it can show is the customer's
+    Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict_customer,
+          needs=frozenset({"erp_credit_customer_only"}),
+          note="the credit note was posted to another customer's account"),
 )

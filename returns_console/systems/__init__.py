@@ -21,6 +21,7 @@ BUILT: tuple[str, ...] = (
     "shopify",
     "d365_bc",
     "netsuite",
+    "d365_fo",
 )
 
 #: The pair `demo`, `sandbox` and the scenario builder use when none is named.
@@ -30,8 +31,6 @@ DEFAULT_PAIR: tuple[str, str] = ("swap", "d365_bc")
 PLANNED: tuple[SystemSpec, ...] = (
     SystemSpec("happy_returns", "Happy Returns", Side.PLATFORM, secrets=("api_key",)),
     SystemSpec("zigzag", "ZigZag", Side.PLATFORM, secrets=("password",)),
-    SystemSpec("d365_fo", "Dynamics 365 Finance & Operations", Side.ERP,
-               secrets=("client_secret",)),
     SystemSpec("khaos", "Khaos Control", Side.ERP, secrets=("password",)),
 )
 

@@ -163,9 +163,9 @@ def test_setup_refuses_a_system_with_no_connector_and_names_those_that_work(run)
     assert_one_line_error(done, "Happy Returns has no connector yet",
                           "platforms that work today: swap, shopify")
     done = run("setup", "--profile", "shop", "--platform", "swap", "--platform-url",
-               "https://s.example", "--erp", "d365_fo", "--erp-url", "https://fo.example")
-    assert_one_line_error(done, "Dynamics 365 Finance & Operations has no connector yet",
-                          "ERPs that work today: d365_bc, netsuite")
+               "https://s.example", "--erp", "khaos", "--erp-url", "https://kc.example")
+    assert_one_line_error(done, "Khaos Control has no connector yet",
+                          "ERPs that work today: d365_bc, netsuite, d365_fo")
 
 
 def test_a_config_whose_platform_is_an_erp_lists_platforms_only(run, isolated: Path) -> None:

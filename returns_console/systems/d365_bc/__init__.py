@@ -20,7 +20,9 @@ SPEC = SystemSpec(
         incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.CREDITED,
                           Stage.EXCHANGED}),
-        facts=frozenset({"erp_periods", "erp_items", "erp_customers"}),
+        # a credit note names the web order it answers for (EXTERNAL_REF_CONFLICT's plant)
+        facts=frozenset({"erp_periods", "erp_items", "erp_customers",
+                         "erp_credit_order_ref"}),
         writes=frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING}),
         concurrency=5,
         max_page_size=20000,

@@ -27,7 +27,9 @@ SPEC = SystemSpec(
         incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED}),
-        facts=frozenset({"erp_periods", "erp_items", "erp_customers"}),
+        # a credit note names the web order it answers for (EXTERNAL_REF_CONFLICT's plant)
+        facts=frozenset({"erp_periods", "erp_items", "erp_customers",
+                         "erp_credit_order_ref"}),
         # a link PATCHed under our own lastModifiedDate check; a credit memo re-queued as a
         # transform of the return authorization (a receipt is not: its finding says what
         # to do in NetSuite)

@@ -1,0 +1,443 @@
+"""Dynamics 365 Finance & Operations, read over its OData data entities
+(docs/d365fo-mapping.md, "Read plan").
+
+Authentication: Entra client credentials for the environment's own URL as the audience
+(docs/vendors/d365-fo.md §2.2). Every read names the legal entity (`cross-company=true` and a
+`dataAreaId` filter, §1.2) and follows the server's `@odata.nextLink` pages (up to 10,000
+records, §3.2). Return orders carry no created or modified stamp (§5.2), so every read is
+whole: headers by deadline, all the company's return lines, the credit notes of the window,
+and the master data the rules check. A record that does not validate is a payload problem
+under its link key, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from ...connectors.auth import OAuthClientCredentials
+from ...connectors.base import ErpBatch
+from ...connectors.errors import NotFoundError
+from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
+from ...connectors.pacing import Pacer
+from ...connectors.validation import describe
+from ...domain.codes import Side, Stage
+from ...domain.model import ErpView, PayloadProblem
+from ...domain.pace import breathe
+from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
+from ...kits.odata.client import ODataClient, datetime_literal, error_text, filter_eq
+from .mapping import SYSTEM, Assembler, MappingSettings, group_records
+from .records import FoHeader, FoInvoice, FoLine
+
+#: What a re-queue can create here: a missing return order (writer.py, §7.1). Posting an
+#: arrival, a packing slip or a credit note has no OData action (§7.2): each such finding
+#: says what to do in F&O.
+CREATES: frozenset[str] = frozenset({"return_order"})
+INSTEAD = {
+    "RETURN_ORDER_MISSING": "In F&O, create the return order (Sales and marketing > Sales "
+    "orders > Returns > All return orders > New return order) for the customer, with the "
+    "return's reference as its Customer reference, and add its lines (Find sales order).",
+    "RETURN_ORDER_NOT_OPEN": "In F&O, open the return order: a cancelled one cannot take "
+    "goods (create a new one); on one whose processing is stopped, clear Stop.",
+    "RECEIPT_NOT_POSTED": "In F&O, register the arrival: Inventory management > Periodic "
+    "tasks > Arrival overview > Start arrival on the return order's lines, set the "
+    "disposition code (or send them to quarantine) and post the arrival journal.",
+    "CREDIT_NOTE_MISSING": "In F&O, post the packing slip of the registered lines, then the "
+    "invoice: Sales order page of the return order > Invoice > Generate > Invoice (the "
+    "credit note); credit only what was received.",
+    "EXCHANGE_ORDER_MISSING": "In F&O, set a Replace disposition code on the return line "
+    "(Replace and credit, or Replace and scrap) and post the packing slip: it creates the "
+    "replacement sales order; or create it up front from the return order (Replacement "
+    "order).",
+    "QUANTITY_MISMATCH.ordered": "In F&O, correct the quantity on the return order line "
+    "(or add the missing line) before its arrival is registered.",
+    "QUANTITY_MISMATCH.received": "In F&O, correct the registration: a line registered with "
+    "the wrong quantity is changed in the arrival journal before the packing slip is posted.",
+}
+#: Line breaks (as sent, or as decode_json shows a control character: ␍ ␊) and runs of
+#: blanks in an error's text (an infolog joins its lines, §8.1).
+_BLANKS = re.compile(r"[\s\u240a\u240d]+")
+#: F&O's resource: the environment URL, lower case, no trailing slash, + /.default (§2.2).
+DEFAULT_SCOPE = "{environment}/.default"
+READ_LIMIT = "cross-company"
+
+
+class FoSettings:
+    def __init__(self, *, base_url: str, tenant: str, client_id: str,
+                 client_secret: SecretStr | str, company: str,
+                 token_url: str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+                 scope: str = "", page_size: int = 10_000, history_days: int = 365,
+                 max_concurrency: int = 4, link_max_len: int = 20,
+                 header_entity: str = "ReturnOrderHeadersV2",
+                 line_entity: str = "ReturnOrderLinesV2",
+                 reason_entity: str = "ReturnReasonCodeBiEntities",
+                 customer_block_values: tuple[str, ...] = ("All", "Invoice"),
+                 item_blocked_flags: tuple[str, ...] = ("IsSalesProcessingStopped",
+                                                        "IsInventoryProcessingStopped"),
+                 mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
+        #: The environment URL; the OData service is its /data.
+        self.environment = base_url.rstrip("/")
+        self.service_root = f"{self.environment}/data/"
+        self.tenant = tenant
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.company = company.lower()
+        self.token_url = token_url.replace("{tenant}", tenant)
+        self.scope = scope or DEFAULT_SCOPE.format(environment=self.environment.lower())
+        self.page_size = page_size
+        self.history_days = history_days
+        self.max_concurrency = max_concurrency
+        #: The longest reference the link field takes (U14): a longer one is refused.
+        self.link_max_len = link_max_len
+        self.header_entity = header_entity
+        self.line_entity = line_entity
+        self.reason_entity = reason_entity
+        self.customer_block_values = frozenset(v.casefold() for v in customer_block_values)
+        self.item_blocked_flags = item_blocked_flags
+        self.mapping = mapping or MappingSettings()
+        self.timeout = timeout
+
+
+class Read(NamedTuple):
+    """One collection the connector reads: its entity set, the fields it takes, the
+    filters beyond the company's, and the field(s) naming each record."""
+
+    entity: str
+    select: tuple[str, ...]
+    key: tuple[str, ...]
+    filters: tuple[str, ...] = ()
+    #: Sent with the legal entity filter (entities without dataAreaId are filtered
+    #: otherwise, or not at all).
+    company_field: str | None = "dataAreaId"
+
+
+_HEADER = ("dataAreaId", "ReturnOrderNumber", "RMANumber", "CustomerAccountNumber",
+           "CustomersOrderReference", "CustomerRequisitionNumber", "CustomerReturnReasonCode",
+           "ReturnStatus", "IsReturnProcessingStopped", "ReplacementSalesOrderNumber",
+           "IsReplacementSalesOrderCreated", "CurrencyCode", "ReturnDeadline",
+           "DefaultReturnWarehouseId")
+_LINE = ("dataAreaId", "ReturnOrderNumber", "ReturnInventoryLotId",
+         "LineCreationSequenceNumber", "ItemNumber", "ReturnSalesQuantity",
+         "ReturnedSalesQuantity", "SalesUnitSymbol", "ReturnStatus", "ReturnDispositionCode",
+         "ReturnWarehouseId", "ActualReturnArrivalDate", "ReturnClosedDate")
+_INVOICE = ("dataAreaId", "InvoiceNumber", "InvoiceDate", "LedgerVoucher", "SalesOrderNumber",
+            "CustomersOrderReference", "InvoiceCustomerAccountNumber", "CurrencyCode",
+            "TotalInvoiceAmount", "TotalTaxAmount", "TotalChargeAmount", "TotalDiscountAmount")
+#: Documents: what each is validated as.
+DOCUMENTS: dict[str, type[BaseModel]] = {"headers": FoHeader, "lines": FoLine,
+                                         "invoices": FoInvoice}
+_STAGE_OF = {"headers": Stage.AUTHORISED, "lines": Stage.RECEIVED, "invoices": Stage.CREDITED}
+
+
+class FoConnector:
+    system = SYSTEM
+
+    def __init__(self, settings: FoSettings, *, log: CallLog | None = None,
+                 transport: Any = None, retry: RetryPolicy | None = None,
+                 pacer: Pacer | None = None, sleep: Any = None) -> None:
+        self.settings = settings
+        self.http = HttpClient(
+            SYSTEM, settings.service_root,
+            auth=OAuthClientCredentials(settings.token_url, settings.client_id,
+                                        settings.client_secret, settings.scope),
+            timeout=settings.timeout, concurrency=settings.max_concurrency, retry=retry,
+            log=log, error_parser=_error_text, transport=transport, sleep=sleep, pacer=pacer)
+        self.odata = ODataClient(self.http, root=settings.service_root)
+        self._links: dict[str, str | None] = {}
+
+    def reads(self, since: datetime) -> dict[str, Read]:
+        """Every collection a full read takes (docs/d365fo-mapping.md, "Read plan")."""
+        s = self.settings
+        day = datetime_literal(since)
+        return {
+            "headers": Read(s.header_entity, _HEADER, ("ReturnOrderNumber",),
+                            (f"ReturnDeadline ge {day}",)),
+            "lines": Read(s.line_entity, _LINE, ("ReturnOrderNumber", "ReturnInventoryLotId")),
+            # a credit note's total is negative (U20): an invoice's is not read
+            "invoices": Read("SalesInvoiceHeadersV2", _INVOICE, ("InvoiceNumber",),
+                             (f"InvoiceDate ge {day}", "TotalInvoiceAmount lt 0")),
+            "items": Read("ReleasedProductsV2", ("ItemNumber", "InventoryUnitSymbol",
+                                                 "SalesUnitSymbol", "ProductType"),
+                          ("ItemNumber",)),
+            "item_settings": Read("ProductDefaultOrderSettings",
+                                  ("ItemNumber", *s.item_blocked_flags), ("ItemNumber",)),
+            "customers": Read("CustomersV3", ("CustomerAccount", "OnHoldStatus",
+                                              "PrimaryContactEmail"), ("CustomerAccount",)),
+            "ledger_periods": Read("LedgerFiscalPeriods", (
+                "Calendar", "YearName", "PeriodName", "PeriodStatus", "SalesAccessLevel"),
+                ("Calendar", "YearName", "PeriodName"), company_field="LegalEntityId"),
+            "fiscal_periods": Read("FiscalPeriods", (
+                "Calendar", "FiscalYear", "PeriodName", "StartDate", "EndDate", "Type"),
+                ("Calendar", "FiscalYear", "PeriodName"), company_field=None),
+            "dispositions": Read("ReturnDispositionCodes", ("DispositionCode",
+                                                            "DispositionAction"),
+                                 ("DispositionCode",)),
+            "warehouses": Read("Warehouses", ("WarehouseId",), ("WarehouseId",)),
+            "payment_methods": Read("CustomerPaymentMethods", ("Name",), ("Name",)),
+            **({} if s.reason_entity.casefold() == "none" else {
+                "reasons": Read(s.reason_entity, ("ReasonCodeId",), ("ReasonCodeId",))}),
+        }
+
+    def reads_for_link(self, link: str) -> dict[str, Read]:
+        """The return orders and credit notes carrying `link` now (what a write checks
+        right before it is sent)."""
+        s = self.settings
+        field = s.mapping.link_field
+        return {
+            "headers": Read(s.header_entity, _HEADER, ("ReturnOrderNumber",),
+                            (filter_eq(field, link),)),
+            "invoices": Read("SalesInvoiceHeadersV2", _INVOICE, ("InvoiceNumber",),
+                             (filter_eq("CustomersOrderReference", link),
+                              "TotalInvoiceAmount lt 0")),
+        }
+
+    def lines_of(self, number: str) -> Read:
+        """One return order's lines."""
+        return Read(self.settings.line_entity, _LINE,
+                    ("ReturnOrderNumber", "ReturnInventoryLotId"),
+                    (filter_eq("ReturnOrderNumber", number),))
+
+    def params(self, read: Read) -> dict[str, str]:
+        clauses = [filter_eq(read.company_field, self.settings.company)] \
+            if read.company_field else []
+        params = {READ_LIMIT: "true", "$select": ",".join(read.select)}
+        clauses += list(read.filters)
+        if clauses:
+            params["$filter"] = " and ".join(clauses)
+        return params
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def fetch_records(self, *, updated_since: datetime | None = None,
+                            keep_pages: bool = True) -> ErpBatch:
+        """Everything within `history_days`, whole: F&O keeps no change stamp on a return
+        order or its lines (§5.2), so there is nothing to read 'since' (a refresh reads it
+        all again)."""
+        fetched_at = datetime.now(UTC)
+        since = (fetched_at - timedelta(days=self.settings.history_days)).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        reads = self.reads(since)
+        notices: list[str] = []
+        names = list(reads)
+        found = await asyncio.gather(*(self._read(name, reads[name], notices)
+                                       for name in names))
+        rows = dict(zip(names, found, strict=True))
+        batch = self.assemble(rows, fetched_at, reasons_read=rows.get("reasons") is not None)
+        batch.notices.extend(notices)
+        return batch
+
+    async def _read(self, name: str, read: Read, notices: list[str]) -> list[Any] | None:
+        rows: list[Any] = []
+        try:
+            async for page in self.odata.pages(read.entity, self.params(read),
+                                               max_page_size=self.settings.page_size):
+                rows.extend(page.value)
+        except NotFoundError:
+            if name != "reasons":
+                raise
+            notices.append(f"F&O has no entity set {read.entity} for return reasons; return "
+                           "reasons are not checked (set the option reason_entity)")
+            return None
+        return rows
+
+    def assemble(self, rows: Mapping[str, list[Any] | None], fetched_at: datetime | None,
+                 *, reasons_read: bool = True) -> ErpBatch:
+        """Records as read → the batch: each kept under its raw_ref (what drill-down shows
+        and `from_raw` reads again), documents validated and grouped by link key, master
+        data from the rest."""
+        batch = ErpBatch(fetched_at=fetched_at)
+        reads = self.reads(fetched_at or datetime.now(UTC))
+        good: dict[str, list[tuple[Any, str]]] = {name: [] for name in DOCUMENTS}
+        link = self.settings.mapping.link_field
+        # the link each return order number files under (a line's or invoice's problem
+        # belongs with its return order's)
+        self._links = {str(h.get("ReturnOrderNumber")).casefold(): _text(h.get(link))
+                       for h in rows.get("headers") or () if isinstance(h, Mapping)}
+        master_rows: dict[str, list[dict[str, Any]]] = {}
+        for name, read in reads.items():
+            kept: list[dict[str, Any]] = []
+            for n, record in enumerate(rows.get(name) or ()):
+                breathe()
+                ref = self._raw_ref(name, read, record, n, batch)
+                batch.raw[ref] = record
+                if name in DOCUMENTS:
+                    self._document(name, record, ref, batch, good)
+                elif (bad := _unfit(read, record)) is None:
+                    kept.append(dict(record))
+                else:
+                    batch.notices.append(f"F&O {read.entity} record {ref.rsplit(':', 1)[-1]} "
+                                         f"was skipped: {bad}")
+            master_rows[name] = kept
+        master_rows.setdefault("reasons", [])
+        batch.master = self.master(master_rows, reasons_read)
+        actions = {str(r.get("DispositionCode")): str(r.get("DispositionAction"))
+                   for r in master_rows["dispositions"] if r.get("DispositionCode")}
+        assembler = Assembler(self.settings.mapping, actions)
+        known = {code.casefold() for code in actions}
+        for line, _ref in good["lines"]:
+            code = line.disposition.strip()
+            if code and actions and code.casefold() not in known:
+                batch.notices.append(
+                    f"F&O return order {line.number} line {line.lot} carries disposition code "
+                    f"{code}, which the legal entity's ReturnDispositionCodes do not have: "
+                    "what it does to the goods is not known")
+        groups = group_records(self.settings.mapping, good["headers"], good["lines"],
+                               good["invoices"])
+        for group in groups.values():
+            breathe()
+            batch.views[group.key] = assembler.view(group)
+        for key in batch.problems:
+            if not any(k.casefold() == key.casefold() for k in batch.views):
+                batch.views[key] = ErpView(system=SYSTEM, return_ref=key)
+        return batch
+
+    @staticmethod
+    def _raw_ref(name: str, read: Read, record: Any, n: int, batch: ErpBatch) -> str:
+        parts = [record.get(k) for k in read.key] if isinstance(record, Mapping) else []
+        ident = "/".join(str(p) for p in parts) if parts and all(
+            isinstance(p, str) and p for p in parts) else f"?{n}"
+        ref = f"{SYSTEM}:{name}:{ident}"
+        return ref if ref not in batch.raw else f"{ref}#{n}"
+
+    def _document(self, name: str, record: Any, ref: str, batch: ErpBatch,
+                  good: dict[str, list[tuple[Any, str]]]) -> None:
+        try:
+            good[name].append((DOCUMENTS[name].model_validate(record), ref))
+        except ValidationError as exc:
+            said = record if isinstance(record, Mapping) else {}
+            order = _text(said.get("ReturnOrderNumber")) or _text(said.get("SalesOrderNumber"))
+            number = _text(said.get("InvoiceNumber")) or order or "?"
+            key = (_text(said.get(self.settings.mapping.link_field)) if name == "headers"
+                   else None) or self._links.get((order or "").casefold()) or _text(
+                said.get("CustomersOrderReference")) or order or number
+            batch.problems.setdefault(key, []).append(PayloadProblem(
+                side=Side.ERP, record_id=number, stage=_STAGE_OF[name],
+                error=describe(exc), raw_ref=ref))
+
+    def master(self, rows: Mapping[str, list[dict[str, Any]]], reasons_read: bool
+               ) -> ErpMaster:
+        """Items (blocked by their default order settings, U23), customers (on hold by
+        `OnHoldStatus`, U24), fiscal periods (closed unless open with sales access, U25),
+        warehouses, payment methods and reason codes."""
+        s = self.settings
+        stopped = {str(r.get("ItemNumber")).casefold() for r in rows["item_settings"]
+                   if any(r.get(flag) == "Yes" for flag in s.item_blocked_flags)}
+        items = {}
+        for r in rows["items"]:
+            number = _text(r.get("ItemNumber"))
+            if number:
+                items[number] = Item(
+                    number=number, blocked=number.casefold() in stopped,
+                    base_uom=_text(r.get("InventoryUnitSymbol")),
+                    type="service" if r.get("ProductType") == "Service" else "inventory")
+        customers = {}
+        for r in rows["customers"]:
+            number = _text(r.get("CustomerAccount"))
+            if number:
+                hold = str(r.get("OnHoldStatus") or "").casefold()
+                customers[number] = Customer(
+                    number=number, email=_text(r.get("PrimaryContactEmail")),
+                    blocked=("all" if hold == "all" else "invoice")
+                    if hold in s.customer_block_values else "")
+        return ErpMaster(
+            items=items, customers=customers, items_ignore_case=True,
+            locations=_names(rows["warehouses"], "WarehouseId"),
+            payment_methods=_names(rows["payment_methods"], "Name"),
+            reasons=_names(rows["reasons"], "ReasonCodeId"), reasons_kept=reasons_read,
+            periods=periods(rows["ledger_periods"], rows["fiscal_periods"]),
+            creates=CREATES, instead=INSTEAD)
+
+    def from_raw(self, kept: ErpBatch) -> ErpBatch:
+        rows: dict[str, list[Any]] = {}
+        for key, value in kept.raw.items():
+            name = key.split(":", 2)[1] if key.count(":") >= 2 else ""
+            rows.setdefault(name, []).append(value)
+        reasons_read = not any("return reasons" in n for n in kept.notices)
+        batch = self.assemble(rows, kept.fetched_at, reasons_read=reasons_read)
+        batch.cursor = kept.cursor
+        batch.notices = list(dict.fromkeys([*kept.notices, *batch.notices]))
+        return batch
+
+    def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
+        """Every read is whole (no change stamps, §5.2): the new one replaces."""
+        return changed
+
+    async def check_connection(self) -> str:
+        read = self.reads(datetime.now(UTC))["warehouses"]
+        page = await self.odata.page(read.entity, {**self.params(read), "$top": "1"})
+        return (f"F&O environment {self.settings.environment}: reachable (legal entity "
+                f"{self.settings.company}, {len(page.value)} warehouse"
+                f"{'s' if len(page.value) != 1 else ''} on the first page)")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def periods(ledger: list[dict[str, Any]], fiscal: list[dict[str, Any]]
+            ) -> tuple[AccountingPeriod, ...]:
+    """The ledger's operating periods with their dates: a ledger period (status and
+    module access) joined to its calendar period (dates) on calendar, year and name. A
+    period is closed for a credit note unless it is Open with sales access (U25)."""
+    dates = {(r.get("Calendar"), r.get("FiscalYear"), r.get("PeriodName")): r
+             for r in fiscal if r.get("Type") in (None, "Operating")}
+    out = []
+    for r in ledger:
+        found = dates.get((r.get("Calendar"), r.get("YearName"), r.get("PeriodName")))
+        start = _text(found.get("StartDate")) if found else None
+        if not start:
+            continue
+        try:
+            day = datetime.fromisoformat(start.replace("Z", "+00:00")).date()
+        except ValueError:
+            continue
+        closed = r.get("PeriodStatus") != "Open" or r.get("SalesAccessLevel") == "None"
+        out.append(AccountingPeriod(start=day, name=_text(r.get("PeriodName")), closed=closed))
+    return tuple(sorted(out, key=lambda p: p.start))
+
+
+def _unfit(read: Read, record: Any) -> str | None:
+    """Why a master record cannot be used (None: it can): not an object, its key missing,
+    or a field read that is not a single value."""
+    if not isinstance(record, Mapping):
+        return "not a JSON object"
+    for key in read.key:
+        if not isinstance(record.get(key), str) or not record[key].strip():
+            return f"no {key}"
+    for name in read.select:
+        if not isinstance(record.get(name), str | int | float | bool | None):
+            return f"{name} is not a single value"
+    return None
+
+
+def _names(rows: list[dict[str, Any]], key: str) -> frozenset[str]:
+    return frozenset(v for r in rows if (v := _text(r.get(key))))
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _error_text(response: Any) -> str | None:
+    """F&O's OData error (§8.1: the useful text is `innererror.message`, its stack trace
+    cut), Entra's OAuth error, or the first line of any other body."""
+    body = json_or_none(response)
+    if body is None:
+        text = response.text[:200].replace("\n", " ").strip()
+        return text or None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        inner = error.get("innererror")
+        message = inner.get("message") if isinstance(inner, dict) else None
+        if isinstance(message, str) and message.strip():  # its stacktrace never shown
+            return _BLANKS.sub(" ", message).strip()[:300]
+        return error_text(body, tidy=lambda m: _BLANKS.sub(" ", m))
+    if isinstance(error, str):
+        description = str(body.get("error_description") or "")
+        first = re.split(r"[\r\n\u240a\u240d]+| Trace ID:", description, maxsplit=1)[0].strip()
+        return f"{error}: {first}"[:300] if first else error
+    return None
