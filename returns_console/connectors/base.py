@@ -273,12 +273,19 @@ class ReturnOrderWriter(Protocol):
         ...
 
     async def create_return_order(self, request: Any) -> WriteResult:
-        """Create the return order with its lines (a `ReturnOrderRequest`); a second call
-        for the same link completes the first one's lines instead of making another."""
+        """Create the return order with its lines (a `ReturnOrderRequest`); refused when
+        one already carries the link. Lines it could not make are a RefusedError naming
+        the return order made."""
         ...
 
     def describe_create_return_order(self, request: Any) -> dict:
-        """The first request the create sends (and, in `notes`, the ones that follow)."""
+        """The first request the create sends (and, in `then`, the ones that follow, with
+        `domain.postings.PENDING_NUMBER` where the first one's answer gives the number)."""
+        ...
+
+    async def line_count(self, number: str) -> int:
+        """How many lines return order `number` has now (after a crash: were they all
+        made?)."""
         ...
 
 

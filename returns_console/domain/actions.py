@@ -435,6 +435,12 @@ def plan_requeue_return_order(case: ReturnCase, mappings: Mappings, master: ErpM
         number = order.record_ids[0] if order.record_ids else "?"
         return refused(Action.REQUEUE_POSTING, target, f"the ERP already has return order "
                        f"{number} for {p.return_ref}; nothing to re-queue", **params)
+    live = [n for n in e.credit_notes if n.status != "cancelled"]
+    if live:  # a return order invoiced later would credit it again
+        return refused(Action.REQUEUE_POSTING, target, f"the ERP already has credit note "
+                       f"{live[0].number or live[0].id} for {p.return_ref}: a return order "
+                       "made now could be invoiced and credit it twice; create it in the ERP "
+                       "if it is still needed", **params)
     approved = p.stages.get(Stage.AUTHORISED)
     if approved is None or approved.status is not StageStatus.DONE:
         return refused(Action.REQUEUE_POSTING, target, "the platform has not approved this "
@@ -468,7 +474,7 @@ def plan_requeue_return_order(case: ReturnCase, mappings: Mappings, master: ErpM
                 for ln in lines]
     changes += steps
     return Plan(Action.REQUEUE_POSTING, target, (p.return_ref,), tuple(changes),
-                {**params, "customer": customer}, before=None,
+                {**params, "customer": customer, "lines": len(lines)}, before=None,
                 after={"link": p.return_ref, "lines": len(lines)}, order=request)
 
 

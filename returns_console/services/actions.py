@@ -149,12 +149,12 @@ class Actions:
         if writer is None:
             return refused(Action.FIX_REFERENCE, return_ref, "this session cannot write to an ERP "
                            "(a snapshot file); open it on a profile")
-        # the first of the return's records this ERP lets the link of change (describing
-        # one sends nothing; a posted document an ERP keeps as it is says so)
-        record_ref = record_ref or next((r for r in refs if _describable(writer, r, new_link)),
-                                        refs[0])
-        raw = loaded.raw.get(record_ref) if loaded.raw else None
         try:
+            # the first of the return's records this ERP lets the link of change (describing
+            # one sends nothing; a posted document an ERP keeps as it is says so)
+            record_ref = record_ref or next(
+                (r for r in refs if _describable(writer, r, new_link)), refs[0])
+            raw = loaded.raw.get(record_ref) if loaded.raw else None
             current = writer.link_of(raw) if isinstance(raw, dict) else None
             etag = writer.token_of(raw) if isinstance(raw, dict) else None
             plan = plan_fix_reference(case, record_ref, new_link, loaded.report.cases,
@@ -749,8 +749,12 @@ class Actions:
                 if not orders:
                     return "failed", None, "the ERP has no return order for it: nothing was made"
                 number = orders[0].number or orders[0].record_id
-                return "succeeded", number, (f"return order {number} exists; a line it may "
-                                             "lack shows as QUANTITY_MISMATCH at the next check")
+                made = self._erp.run(lambda: self._line_count(number))
+                wanted = int(p.get("lines") or 0)
+                if made < wanted:
+                    return "failed", number, (f"return order {number} exists with {made} of "
+                                              f"{wanted} lines: add the rest to it in the ERP")
+                return "succeeded", number, f"return order {number} exists with its lines"
             if row.action == Action.REQUEUE_POSTING:
                 notes = self._erp.run(lambda: self._credits(p["return_ref"]))
                 if not notes:
@@ -771,6 +775,10 @@ class Actions:
             return "failed", None, "interrupted"
         except (ConnectorError, KeyError, ValueError) as exc:
             return "failed", None, f"could not ask the ERP ({exc}); check by hand"
+
+    async def _line_count(self, number: str) -> int:
+        async with self._erp.writer() as writer:
+            return int(await writer.line_count(number))
 
     async def _return_orders(self, link: str) -> list[WriteResult]:
         async with self._erp.writer() as writer:

@@ -17,12 +17,13 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from ...connectors.auth import OAuthClientCredentials
 from ...connectors.base import ErpBatch
-from ...connectors.errors import NotFoundError
+from ...connectors.errors import MisconfiguredError, NotFoundError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
 from ...connectors.pacing import Pacer
 from ...connectors.validation import describe
@@ -80,8 +81,11 @@ class FoSettings:
                  item_blocked_flags: tuple[str, ...] = ("IsSalesProcessingStopped",
                                                         "IsInventoryProcessingStopped"),
                  mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
-        #: The environment URL; the OData service is its /data.
-        self.environment = base_url.rstrip("/")
+        #: The environment URL (scheme and host in lower case, as next links come back);
+        #: the OData service is its /data.
+        parts = urlsplit(base_url.rstrip("/"))
+        self.environment = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path,
+                                       parts.query, parts.fragment))
         self.service_root = f"{self.environment}/data/"
         self.tenant = tenant
         self.client_id = client_id
@@ -196,6 +200,11 @@ class FoConnector:
                               "TotalInvoiceAmount lt 0")),
         }
 
+    def invoices_of(self, number: str) -> Read:
+        """One return order's credit notes (its negative invoices)."""
+        return Read("SalesInvoiceHeadersV2", _INVOICE, ("InvoiceNumber",),
+                    (filter_eq("SalesOrderNumber", number), "TotalInvoiceAmount lt 0"))
+
     def lines_of(self, number: str) -> Read:
         """One return order's lines."""
         return Read(self.settings.line_entity, _LINE,
@@ -237,9 +246,13 @@ class FoConnector:
             async for page in self.odata.pages(read.entity, self.params(read),
                                                max_page_size=self.settings.page_size):
                 rows.extend(page.value)
-        except NotFoundError:
+        except NotFoundError as exc:
             if name != "reasons":
-                raise
+                raise MisconfiguredError(SYSTEM, f"F&O has no entity set {read.entity} here "
+                                         f"({exc.detail or exc}): the console reads return "
+                                         "orders through the V2 entities (an older release's "
+                                         "V1 ones lack the return status); is the URL the "
+                                         "environment's?") from exc
             notices.append(f"F&O has no entity set {read.entity} for return reasons; return "
                            "reasons are not checked (set the option reason_entity)")
             return None
@@ -266,7 +279,8 @@ class FoConnector:
                 ref = self._raw_ref(name, read, record, n, batch)
                 batch.raw[ref] = record
                 if name in DOCUMENTS:
-                    self._document(name, record, ref, batch, good)
+                    if self._a_returns(name, record):
+                        self._document(name, record, ref, batch, good)
                 elif (bad := _unfit(read, record)) is None:
                     kept.append(dict(record))
                 else:
@@ -304,6 +318,20 @@ class FoConnector:
         ref = f"{SYSTEM}:{name}:{ident}"
         return ref if ref not in batch.raw else f"{ref}#{n}"
 
+    def _a_returns(self, name: str, record: Any) -> bool:
+        """Whether a record may be a return's, so worth validating: every header read; a
+        line of a header read (lines are read for the whole company, of every age); an
+        invoice of a header read, or one carrying the link (credit notes of other sales
+        orders are read too). A malformed record of no return is no return's problem."""
+        if name == "headers" or not isinstance(record, Mapping):
+            return True
+        if name == "lines":
+            return str(record.get("ReturnOrderNumber")).casefold() in self._links
+        if str(record.get("SalesOrderNumber")).casefold() in self._links:
+            return True
+        return self.settings.mapping.link_field == "CustomersOrderReference" and bool(
+            _text(record.get("CustomersOrderReference")))
+
     def _document(self, name: str, record: Any, ref: str, batch: ErpBatch,
                   good: dict[str, list[tuple[Any, str]]]) -> None:
         try:
@@ -333,7 +361,9 @@ class FoConnector:
             if number:
                 items[number] = Item(
                     number=number, blocked=number.casefold() in stopped,
-                    base_uom=_text(r.get("InventoryUnitSymbol")),
+                    # the unit a return line counts in (its SalesUnitSymbol, §5.3)
+                    base_uom=_text(r.get("SalesUnitSymbol")) or _text(
+                        r.get("InventoryUnitSymbol")),
                     type="service" if r.get("ProductType") == "Service" else "inventory")
         customers = {}
         for r in rows["customers"]:

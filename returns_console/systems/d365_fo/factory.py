@@ -17,7 +17,6 @@ def open_connector(c: Connection) -> FoConnector:
             token_url=o.token_url, scope=o.scope, page_size=o.page_size,
             history_days=o.history_days, max_concurrency=o.max_concurrency,
             link_max_len=o.link_max_len,
-            header_entity=o.return_header_entity, line_entity=o.return_line_entity,
             reason_entity=o.reason_entity, customer_block_values=o.customer_block_values,
             item_blocked_flags=o.item_blocked_flags,
             mapping=MappingSettings(link_field=o.link_field, order_field=o.order_field)),

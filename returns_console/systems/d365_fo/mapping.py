@@ -107,7 +107,10 @@ class Assembler:
             if line.disposition.strip() else None
 
     def view(self, group: Group) -> ErpView:
-        headers = [h for h, _ in group.headers]
+        # the live return order decides (a cancelled one stays beside the one made after
+        # it, read first in key order); a cancelled one only when there is no other
+        ordered = sorted(group.headers, key=lambda pair: pair[0].status == "Canceled")
+        headers = [h for h, _ in ordered]
         header = headers[0] if headers else None
         lines = sorted((ln for ln, _ in group.lines if ln.status != "Canceled"),
                        key=lambda ln: (ln.number, ln.sequence, ln.lot))
@@ -115,7 +118,7 @@ class Assembler:
         stages: dict[Stage, StageView] = {}
         state: ReturnOrderState | None = None
         if header is not None:
-            raw_ref = group.headers[0][1]
+            raw_ref = ordered[0][1]
             state = "on_hold" if header.stopped == "Yes" and _STATE[header.status] == "open" \
                 else _STATE[header.status]
             stages[Stage.AUTHORISED] = StageView(

@@ -48,10 +48,6 @@ class FoOptions(SystemOptions):
     max_concurrency: int = Field(4, ge=1, le=20, description=(
         "Requests in flight at once (user-based limits are gone since 10.0.36; resource "
         "limits answer 429 with Retry-After, §4)"))
-    return_header_entity: str = Field("ReturnOrderHeadersV2", pattern=r"^\w+$", description=(
-        "The entity set of return order headers (ReturnOrderHeaders on an older release)"))
-    return_line_entity: str = Field("ReturnOrderLinesV2", pattern=r"^\w+$", description=(
-        "The entity set of return order lines (ReturnOrderLines on an older release)"))
     reason_entity: str = Field("ReturnReasonCodeBiEntities", pattern=r"^\w+$", description=(
         "The entity set return reason codes are read from (none: reasons are not checked)"))
     customer_block_values: WordList = Field(("All", "Invoice"), description=(

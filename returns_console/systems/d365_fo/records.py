@@ -39,7 +39,12 @@ def moment(text: str | None) -> datetime | None:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return None if value.date() < _BLANK_BEFORE else value.astimezone(UTC)
+    if value.date() < _BLANK_BEFORE:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 at a negative offset: no date a return can carry
+        raise ValueError(f"{text!r} is out of range") from None
 
 
 def _member(value: object, members: frozenset[str], what: str) -> object:

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from ...connectors.errors import (
     ConflictError,
@@ -43,6 +44,8 @@ from .connector import READ_LIMIT, FoConnector
 from .mapping import SYSTEM
 
 HEADERS_READ = "headers"
+#: What a key path keeps as it is when it is percent-encoded (OData's own punctuation).
+SAFE_IN_KEY = "=',()"
 JSON = {"Content-Type": "application/json"}
 NO_CREDIT = ("F&O posts a credit note from the return order's Sales order page (Invoice > "
              "Generate > Invoice); no OData action does it, so the console does not")
@@ -95,19 +98,25 @@ class FoWriter:
     # -- paths -----------------------------------------------------------------------------
 
     def _key_path(self, ref: RecordRef) -> str:
+        """The header's key path (§1.1: every key field, each value a quoted literal,
+        percent-encoded in the URL)."""
         if ref.system == SYSTEM and ref.entity == "invoices":
             raise ValueError(f"credit note {ref.id} is a posted invoice: F&O does not change "
                              "a posted invoice's Customer reference; reverse it in F&O (Credit "
                              "note on the invoice journal) if it belongs to another return")
         if ref.system != SYSTEM or ref.entity != HEADERS_READ or not ref.id:
             raise ValueError(f"{ref} is not an F&O return order the console can change")
-        return (f"{self.settings.header_entity}(dataAreaId={quote(self.settings.company)},"
-                f"ReturnOrderNumber={quote(ref.id)})")
+        key = (f"dataAreaId={quote(self.settings.company)},"
+               f"ReturnOrderNumber={quote(ref.id)}")
+        return f"{self.settings.header_entity}({url_quote(key, safe=SAFE_IN_KEY)})"
 
     def _checked(self, link: str) -> str:
         text = link.strip()
         if not text:
             raise ValueError("the new reference is empty")
+        if "*" in text:  # a wildcard in an eq filter (§3.1): looking it up would match others
+            raise ValueError(f"{text!r} holds '*', which F&O reads as a wildcard when a "
+                             "reference is looked up: give it without")
         limit = self.settings.link_max_len
         if len(text) > limit:
             raise ValueError(f"{text!r} is longer than the {limit} characters F&O's "
@@ -122,13 +131,22 @@ class FoWriter:
         return await self.odata.get(self._key_path(ref), {READ_LIMIT: "true"})
 
     async def credits_for(self, link: str) -> list[WriteResult]:
-        read = self.connector.reads_for_link(link)["invoices"]
-        found = []
-        async for page in self.odata.pages(read.entity, self.connector.params(read)):
-            found += [WriteResult(record_id=str(r.get("InvoiceNumber") or ""),
-                                  number=r.get("InvoiceNumber"), final=True)
-                      for r in page.value if isinstance(r, Mapping)]
-        return found
+        """The credit notes of the return orders carrying `link`, and those carrying it
+        themselves (an invoice copies the Customer reference, not the requisition)."""
+        reads = self.connector.reads_for_link(link)
+        orders = {r.number for r in await self.return_orders_for(link) if r.number}
+        found: dict[str, WriteResult] = {}
+        invoice_reads = [self.connector.invoices_of(number) for number in sorted(orders)]
+        if self.link_field == "CustomersOrderReference":
+            invoice_reads.append(reads["invoices"])
+        for read in invoice_reads:
+            async for page in self.odata.pages(read.entity, self.connector.params(read)):
+                for r in page.value:
+                    if isinstance(r, Mapping) and isinstance(r.get("InvoiceNumber"), str):
+                        found[r["InvoiceNumber"]] = WriteResult(
+                            record_id=r["InvoiceNumber"], number=r["InvoiceNumber"],
+                            final=True)
+        return list(found.values())
 
     async def return_orders_for(self, link: str) -> list[WriteResult]:
         read = self.connector.reads_for_link(link)["headers"]
@@ -148,14 +166,17 @@ class FoWriter:
     # -- fix reference ---------------------------------------------------------------------
 
     def describe_set_link(self, ref: RecordRef, etag: str | None, link: str) -> dict:
+        link = self._checked(link)  # the reference first: its refusal is about it
         notes = ["sent only if $metadata lets this installation change the field "
-                 "(AllowEdit)"]
+                 "(AllowEdit)",
+                 "the record is read just before and its ETag compared (whether F&O itself "
+                 "enforces If-Match is not documented)"]
         if not etag:
             notes.append("no ETag was given: the record's current one is read just before "
                          "sending")
         return {"method": "PATCH", "path": self._key_path(ref), "query": {READ_LIMIT: "true"},
                 "headers": {"If-Match": etag or None, **JSON},
-                "body": {self.link_field: self._checked(link)}, "notes": notes}
+                "body": {self.link_field: link}, "notes": notes}
 
     async def set_link(self, ref: RecordRef, etag: str | None, link: str) -> WriteResult:
         """Set the header's link field, only if unchanged since read (`If-Match`).
@@ -163,8 +184,12 @@ class FoWriter:
         this installation does not let the field change."""
         self._checked(link)
         await self._may("set_link")
-        if not etag:
-            etag = self.odata.etag(await self.get_record(ref), f"return order {ref.id}")
+        now = await self.get_record(ref)
+        current = self.odata.etag(now, f"return order {ref.id}")
+        if etag and current != etag:  # our own check: F&O's is not documented (U7)
+            raise ConflictError(SYSTEM, f"return order {ref.id} changed in F&O since it was "
+                                "read; read it again and confirm", status=412, fresh=now)
+        etag = etag or current
         request = self.describe_set_link(ref, etag, link)
         try:
             await self.http.request("PATCH", request["path"], params=request["query"],
@@ -181,7 +206,12 @@ class FoWriter:
             if seen is not None and self.link_of(seen) == request["body"][self.link_field]:
                 return self._result(seen)
             raise
-        return self._result(await self.get_record(ref))
+        # changed (204): read back for the new ETag; a failed read does not undo the change
+        seen = await _look(self.get_record(ref))
+        if seen is not None:
+            return self._result(seen)
+        return WriteResult(record_id=ref.id, number=ref.id, final=True,
+                           record={**now, self.link_field: link})
 
     # -- re-queue: a missing return order --------------------------------------------------
 
@@ -216,8 +246,9 @@ class FoWriter:
                 body["SalesUnitSymbol"] = line.uom
             if line.location:
                 body["ReturnWarehouseId"] = line.location
-            if line.unit_price is not None:
-                body["SalesPrice"] = _number(line.unit_price)
+            # no SalesPrice: the platform's price may include tax where F&O's does not, and
+            # F&O prices a return line from the item or the sales line it is found on;
+            # invoicing it at a price sent from here could credit more than was paid
             out.append(body)
         return out
 
@@ -238,43 +269,61 @@ class FoWriter:
                     "sent only if $metadata lets this installation create both"]}
 
     async def create_return_order(self, request: ReturnOrderRequest) -> WriteResult:
-        """The header, then its lines. A return order already carrying the link (made by
-        another console, or an earlier attempt whose answer was lost) is not made again:
-        its lines are completed instead, item by item."""
+        """The header, then its lines. Refused if a return order already carries the link
+        (the service looks first; this is the last look). A header whose answer was lost is
+        found again by its link (it was made moments ago, under this console's lease) and
+        given its lines; a line whose answer was lost is looked for before it is counted
+        as missing. Lines that could not be made are said, with the number: the rest is
+        added in F&O (the audit log keeps the return order's number)."""
         described = self.describe_create_return_order(request)
         await self._may("create_return_order")
-        existing = await self.return_orders_for(request.link)
-        if existing:
-            header = existing[0]
+        if await self.return_orders_for(request.link):
+            raise RefusedError(SYSTEM, f"a return order already carries {request.link} in "
+                               "F&O; nothing sent")
+        try:
+            response = await self.http.request("POST", described["path"],
+                                               json_body=described["body"], headers=JSON,
+                                               write=True)
+        except (ServerError, NetworkError):
+            seen = await _look(self.return_orders_for(request.link))
+            if not seen:
+                raise
+            header = seen[0]
         else:
-            try:
-                response = await self.http.request("POST", described["path"],
-                                                   json_body=described["body"], headers=JSON,
-                                                   write=True)
-            except (ServerError, NetworkError):
+            body = self.http.decode(response) if response.content else None
+            if isinstance(body, Mapping) and isinstance(body.get("ReturnOrderNumber"), str):
+                header = self._result(body)
+            else:  # an answer without the record (U26): found by its link
                 seen = await _look(self.return_orders_for(request.link))
                 if not seen:
-                    raise
+                    raise RefusedError(SYSTEM, f"F&O answered {response.status_code} to the "
+                                       "return order but it cannot be found by its "
+                                       f"reference {request.link}: look in F&O before "
+                                       "re-queueing")
                 header = seen[0]
-            else:
-                header = self._result(self.odata.entity(response, key="ReturnOrderNumber"))
         number = header.number or header.record_id
-        have = await self._line_items(number)
+        bodies = self.line_bodies(request, number)
         made = 0
-        for body in self.line_bodies(request, number):
-            item = str(body["ItemNumber"]).casefold()
-            if have.get(item, 0) > 0:
-                have[item] -= 1
-                continue
+        for body in bodies:
             try:
                 await self.http.request("POST", self.settings.line_entity, json_body=body,
                                         headers=JSON, write=True)
+            except (ServerError, NetworkError) as exc:
+                # made unanswered? count the item's lines now (each body is one line)
+                have = await _look(self._line_items(number))
+                item = str(body["ItemNumber"]).casefold()
+                if have is not None and have.get(item, 0) > sum(
+                        1 for b in bodies[:made] if str(b["ItemNumber"]).casefold() == item):
+                    made += 1
+                    continue
+                raise _partial(number, made, len(bodies), exc) from exc
             except ConnectorError as exc:
-                raise RefusedError(SYSTEM, f"return order {number} was created with {made} of "
-                                   f"{len(request.lines)} lines: {exc.detail or exc}; add the "
-                                   "rest in F&O") from exc
+                raise _partial(number, made, len(bodies), exc) from exc
             made += 1
         return header
+
+    async def line_count(self, number: str) -> int:
+        return sum((await self._line_items(number)).values())
 
     async def _line_items(self, number: str) -> dict[str, int]:
         """How many lines of each item the return order has now."""
@@ -305,8 +354,11 @@ class FoWriter:
 
     async def _may(self, what: str) -> None:
         if self._allowed is None:
-            response = await self.http.request("GET", "$metadata")
-            self._allowed = Metadata(response.text)
+            known = _METADATA.get(self.settings.environment)
+            if known is None:  # tens of MB on a real environment: read once a process
+                response = await self.http.request("GET", "$metadata")
+                known = _METADATA[self.settings.environment] = Metadata(response.text)
+            self._allowed = known
         s = self.settings
         if what == "set_link":
             problem = self._allowed.cannot_edit(s.header_entity, self.link_field)
@@ -364,6 +416,12 @@ class Metadata:
         return None
 
 
+def _partial(number: str, made: int, wanted: int, exc: ConnectorError) -> RefusedError:
+    return RefusedError(SYSTEM, f"return order {number} was created with {made} of {wanted} "
+                        f"lines: {exc.detail or exc}; add the rest to it in F&O (it is not "
+                        "re-queued: it exists)")
+
+
 async def _look(call: Any) -> Any:
     """A read made to find out what a lost answer did: None if it fails too."""
     try:
@@ -375,3 +433,7 @@ async def _look(call: Any) -> Any:
 def _number(value: Decimal) -> float | int:
     """A decimal as a JSON number (F&O takes Edm.Decimal as a number, §3.4)."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+#: What `$metadata` said, by environment URL: read once a process (tens of MB on a real one).
+_METADATA: dict[str, Metadata] = {}

@@ -100,10 +100,12 @@ class SwapConnector:
                                   "page": page, "items_per_page": per_page}
         if updated_since is not None:
             params["last_updated_date" if v1 else "last_RMA_updated_date"] = _iso(updated_since)
-        # the window on every read, incremental too: a return older than it is not read,
-        # so it is never set against an ERP read over the same window that lacks it
-        since = datetime.now(UTC) - timedelta(days=self.settings.history_days)
-        params["from_date" if v1 else "from_return_submission_date"] = _iso(since)
+        # the window: a full read takes no return older than it, so none is set against an
+        # ERP read over the same window that lacks its documents (v1 requires it on every
+        # read; v2 gets it on a full read, and an incremental one reads what changed)
+        if v1 or updated_since is None:
+            since = datetime.now(UTC) - timedelta(days=self.settings.history_days)
+            params["from_date" if v1 else "from_return_submission_date"] = _iso(since)
         return params
 
     async def _page(self, page: int, updated_since: datetime | None,

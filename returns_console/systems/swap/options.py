@@ -17,9 +17,10 @@ class SwapOptions(SystemOptions):
     items_per_page: int | None = Field(None, ge=1, le=100, description=(
         "Returns per page (empty: the version's maximum)"))
     history_days: int = Field(365, ge=1, description=(
-        "How far back returns are read, by submission date (from_date in v1, "
-        "from_return_submission_date in v2), on every read: an older return is not set "
-        "against an ERP read over the same window"))
+        "How far back returns are read, by submission date (from_date in v1, on every read; "
+        "from_return_submission_date in v2, on a full read, which Swap documents only for "
+        "dates after 1 August): an older return is not set against an ERP read over the "
+        "same window"))
     default_location: str | None = Field(None, description=(
         "Where goods go when the record does not say (v1 names no destination)"))
     reason_key: Literal["main_reason_id", "main_reason_text"] = Field(

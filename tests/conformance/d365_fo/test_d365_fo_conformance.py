@@ -52,7 +52,8 @@ def test_the_scope_is_the_environment_url_in_lower_case(connector: FoConnector) 
     settings = FoSettings(base_url="https://Contoso.Operations.Dynamics.com/", tenant="t",
                           client_id="c", client_secret="s", company="USRT")
     assert settings.scope == "https://contoso.operations.dynamics.com/.default"
-    assert settings.service_root == "https://Contoso.Operations.Dynamics.com/data/"
+    # scheme and host in lower case: next links come back so, and are checked against it
+    assert settings.service_root == "https://contoso.operations.dynamics.com/data/"
     assert settings.company == "usrt"  # dataAreaId in lower case (§1.2)
 
 
