@@ -128,6 +128,10 @@ class PlatformView:
 
     system: NonEmpty
     return_ref: NonEmpty
+    #: Other references the platform knows this return by (a platform with several ids,
+    #: any of which an integration may have written into the ERP): an ERP record under one
+    #: of them pairs with it when none carries `return_ref`.
+    aliases: tuple[str, ...] = ()
     order_ref: str | None = None
     customer_email: str | None = None
     customer_name: str | None = None

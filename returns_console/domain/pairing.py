@@ -43,6 +43,8 @@ def pair(
     out = Paired()
     for view in platform:
         key = link_of(view.return_ref)
+        if key not in by_link and view.aliases:  # the ERP may carry another of its ids
+            key = next((k for k in map(link_of, view.aliases) if k in by_link), key)
         erp_view = by_link.pop(key, empty)
         out.cases.append(ReturnCase(platform=view, erp=erp_view,
                                     problems=tuple(problems.pop(key, ()))))

@@ -229,7 +229,7 @@ async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
     if not isinstance(connector, LookupPlatform):
         raise TypeError(f"{system} declares look-ups and its connector has no lookup()")
     mark = ReadMark.of(read.batch.cursor)
-    known = {view.return_ref for view in read.batch.views}
+    known = {ref for view in read.batch.views for ref in (view.return_ref, *view.aliases)}
     named = await erp_refs()
     if named is None:  # the ERP was not read: what was asked when stays as it was
         if read.batch.fetched_at is None:
@@ -253,7 +253,7 @@ async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
     found.fetched_at = found.fetched_at or clock()
     read.batch = connector.merge(read.batch, found) if read.batch.views or read.batch.raw \
         else found
-    answered = {view.return_ref for view in found.views}
+    answered = {ref for view in found.views for ref in (view.return_ref, *view.aliases)}
     stamp = now.isoformat()
     mark.asked.update((ref, stamp) for ref in now_refs if ref not in answered)
     read.batch.cursor = mark.text()
