@@ -30,7 +30,23 @@ NEEDS: dict[Code, frozenset[str]] = {
     # mapping table is keyed by
     Code.DISPOSITION_UNMAPPED: frozenset({"platform_condition"}),
     Code.DISPOSITION_LOCATION_WRONG: frozenset({"platform_condition"}),
+    # the refund's amounts, its method and the fees kept back (a platform whose payloads
+    # carry no money, Happy Returns, cannot show these)
+    Code.REFUND_AMOUNT_MISMATCH: frozenset({"platform_money"}),
+    Code.TAX_MISMATCH: frozenset({"platform_money"}),
+    Code.FEE_ITEM_UNMAPPED: frozenset({"platform_money"}),
+    Code.PAYMENT_METHOD_UNMAPPED: frozenset({"platform_money"}),
+    # that no refund is owed at all (an exchange, a return that moves no money)
+    Code.CREDIT_WITHOUT_REFUND: frozenset({"platform_money"}),
+    # that the goods reached the retailer (not only the carrier or a drop-off point)
+    Code.RECEIPT_NOT_POSTED: frozenset({"platform_received"}),
+    Code.RETURN_ORDER_NOT_OPEN: frozenset({"platform_received"}),
+    # that the customer gets a replacement
+    Code.EXCHANGE_ORDER_MISSING: frozenset({"platform_exchange"}),
 }
+
+#: What every platform built before these were named reports (Swap, Shopify).
+FULL_PLATFORM = frozenset({"platform_money", "platform_received", "platform_exchange"})
 
 
 def codes_for(facts: frozenset[str]) -> list[Code]:

@@ -50,6 +50,8 @@ CAPABILITIES = frozenset({
     "platform_condition",  # the platform grades what came back (Swap: yes; Shopify: no)
     "platform_in_transit",  # the platform knows a parcel is on its way back (both: yes)
     "erp_credit_order_ref",  # an ERP credit note names its web order (BC, NetSuite: yes)
+    # refund amounts, receipt at the retailer, exchanges (Swap, Shopify: yes)
+    "platform_money", "platform_received", "platform_exchange",
 })
 #: Not in the default scenario: a second way to show STAGE_OVERDUE, for a platform that
 #: cannot show the first (a parcel in transit): "platform_inspection_queue", received
@@ -334,22 +336,29 @@ PLANTS: tuple[Plant, ...] = (
           needs=NEEDS[Code.DISPOSITION_UNMAPPED]),
     Plant(Code.LOCATION_UNMAPPED, _ago(), location_unmapped,
           needs=NEEDS[Code.LOCATION_UNMAPPED]),
-    Plant(Code.FEE_ITEM_UNMAPPED, _ago(), fee_item_unmapped),
-    Plant(Code.PAYMENT_METHOD_UNMAPPED, _ago(), payment_method_unmapped),
+    Plant(Code.FEE_ITEM_UNMAPPED, _ago(), fee_item_unmapped,
+          needs=NEEDS[Code.FEE_ITEM_UNMAPPED]),
+    Plant(Code.PAYMENT_METHOD_UNMAPPED, _ago(), payment_method_unmapped,
+          needs=NEEDS[Code.PAYMENT_METHOD_UNMAPPED]),
     Plant(Code.PAYLOAD_INVALID, _ago(), payload_invalid),
     Plant(Code.RETURN_ORDER_MISSING, _ago(2, progress="in_transit"), return_order_missing),
-    Plant(Code.RETURN_ORDER_NOT_OPEN, _ago(4.3, progress="received"), return_order_not_open),
-    Plant(Code.RECEIPT_NOT_POSTED, _ago(4.3, progress="received"), receipt_not_posted),
+    Plant(Code.RETURN_ORDER_NOT_OPEN, _ago(4.3, progress="received"), return_order_not_open,
+          needs=NEEDS[Code.RETURN_ORDER_NOT_OPEN]),
+    Plant(Code.RECEIPT_NOT_POSTED, _ago(4.3, progress="received"), receipt_not_posted,
+          needs=NEEDS[Code.RECEIPT_NOT_POSTED]),
     Plant(Code.CREDIT_NOTE_MISSING, _ago(6), credit_note_missing),
     Plant(Code.CREDIT_NOTE_DUPLICATE, _ago(), credit_note_duplicate),
     Plant(Code.EXCHANGE_ORDER_MISSING, _ago(6, progress="inspected", exchange=True),
-          exchange_order_missing),
+          exchange_order_missing, needs=NEEDS[Code.EXCHANGE_ORDER_MISSING]),
     Plant(Code.QUANTITY_MISMATCH, _ago(), quantity_mismatch),
-    Plant(Code.REFUND_AMOUNT_MISMATCH, _ago(), refund_amount_mismatch),
-    Plant(Code.TAX_MISMATCH, _ago(), tax_mismatch),
+    Plant(Code.REFUND_AMOUNT_MISMATCH, _ago(), refund_amount_mismatch,
+          needs=NEEDS[Code.REFUND_AMOUNT_MISMATCH]),
+    Plant(Code.TAX_MISMATCH, _ago(), tax_mismatch,
+          needs=NEEDS[Code.TAX_MISMATCH]),
     Plant(Code.DISPOSITION_LOCATION_WRONG, _ago(), disposition_location_wrong,
           needs=NEEDS[Code.DISPOSITION_LOCATION_WRONG]),
-    Plant(Code.CREDIT_WITHOUT_REFUND, _ago(), credit_without_refund),
+    Plant(Code.CREDIT_WITHOUT_REFUND, _ago(), credit_without_refund,
+          needs=NEEDS[Code.CREDIT_WITHOUT_REFUND]),
     Plant(Code.CREDIT_BEFORE_RECEIPT, _ago(), credit_before_receipt),
     Plant(Code.PREMATURE_RESTOCK, _ago(), premature_restock,
           needs=NEEDS[Code.PREMATURE_RESTOCK]),

@@ -24,7 +24,8 @@ SPEC = SystemSpec(
         stages=frozenset({Stage.AUTHORISED, Stage.IN_TRANSIT, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED, Stage.RESTOCKED}),
         facts=frozenset({"platform_location", "platform_restock", "platform_in_transit",
-                         "platform_inspection_queue"}),
+                         "platform_inspection_queue", "platform_money", "platform_received",
+                         "platform_exchange"}),
         concurrency=2,
         # pages are sized by the single-query cost limit, not a page maximum (queries.py)
         max_page_size=None,
