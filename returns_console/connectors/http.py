@@ -224,8 +224,12 @@ class HttpClient:
         sleep: Callable[[float], Any] | None = None,
         pacer: Pacer | None = None,
         throttled: Callable[[httpx.Response], bool] | None = None,
+        wait_said: Callable[[httpx.Response], float | None] | None = None,
     ) -> None:
         self.system = system
+        #: How long a rate-limited answer without Retry-After asks to wait, read from its
+        #: body (an API that says it there); None: only the header counts.
+        self._wait_said = wait_said
         #: A refusal that is a rate limit whatever its status (an API that says so in a
         #: 400's body): retried as a 429 is.
         self._throttled = throttled
@@ -382,9 +386,20 @@ class HttpClient:
         retry. A wait beyond the retry cap is not held: that request fails now (the system
         counts as down for now) and the others should fail as fast, not hang."""
         assert self.pacer is not None
-        wait = retry_after_seconds(response)
+        wait = self._retry_after(response)
         if wait is not None and wait <= self.retry.max_retry_after:
             self.pacer.pause_for(wait)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """The wait a rate-limited answer asks for: its Retry-After, else what its body says
+        (where the system's connector knows how to read it)."""
+        wait = retry_after_seconds(response)
+        if wait is None and self._wait_said is not None:
+            try:
+                wait = self._wait_said(response)
+            except Exception:
+                wait = None
+        return wait
 
     def _record(self, method: str, url: str, status: int | None, started: float, attempt: int,
                 error: str | None, content: bytes | None = None) -> None:
@@ -439,7 +454,7 @@ class HttpClient:
             return ConflictError(system, f"{where} conflicts with a change made since it was "
                                  f"read ({status}){said}", status=status)
         if status == 429 or (self._throttled is not None and self._throttled(response)):
-            wait = retry_after_seconds(response)
+            wait = self._retry_after(response)
             return RateLimitedError(system, f"{where} was rate limited ({status}){said}",
                                     retry_after=wait)
         if status >= 500 or status == 408:

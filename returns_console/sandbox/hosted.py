@@ -71,6 +71,10 @@ class Delivery:
 
     headers: dict[str, str]
     body: bytes
+    #: When the system sends it, in the scenario's time (None: now). The sandbox's own
+    #: receiver stamps the delivery with it: a system whose payloads carry no event time
+    #: (Happy Returns) has its events dated by arrival, as `listen` dates them.
+    sent_at: datetime | None = None
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from ..config import Profile
 from ..domain.reference import Mappings
 from ..sandbox.demo import Sandbox, build_sandbox
 from ..sandbox.faults import Faults
-from ..sandbox.hosted import PushingSystem
+from ..sandbox.hosted import Delivery, PushingSystem
 from ..sandbox.push import post_deliveries
 from ..sandbox.server import BackgroundServer
 from ..store.cache import Cache
@@ -42,7 +42,10 @@ class DemoPush:
         self.sandbox = sandbox
         self._folder = TemporaryDirectory(prefix="returns-console-demo-inbox-")
         self.inbox = Inbox(Path(self._folder.name) / "inbox.sqlite3")
-        app, paths = run_coroutine(listen_app(profile, sandbox.secret, self.inbox))
+        #: The scenario time of the delivery being posted (the receiver stamps it so).
+        self._sent_at: datetime | None = None
+        app, paths = run_coroutine(listen_app(profile, sandbox.secret, self.inbox,
+                                              clock=self._clock))
         self.server: BackgroundServer | None = BackgroundServer(app).start()
         self.url = self.server.url + paths[sandbox.platform_id]
         self.sent = 0
@@ -51,9 +54,19 @@ class DemoPush:
         """Post what the simulator has not yet delivered; how many were taken."""
         if not isinstance(self.sandbox.platform, PushingSystem):
             return 0
-        taken = post_deliveries(self.sandbox.platform, self.url, self.sent)
+        try:
+            taken = post_deliveries(self.sandbox.platform, self.url, self.sent,
+                                    sending=self._sending)
+        finally:
+            self._sent_at = None
         self.sent += taken
         return taken
+
+    def _sending(self, delivery: Delivery) -> None:
+        self._sent_at = delivery.sent_at
+
+    def _clock(self) -> datetime:
+        return self._sent_at or datetime.now(UTC)
 
     def close(self) -> None:
         if self.server is not None:

@@ -51,6 +51,10 @@ class Capabilities:
     #: ERP side: the operator actions that write to it which its writer can carry out
     #: (remaps change only our own mapping tables and work with every ERP).
     writes: frozenset[Action] = frozenset()
+    #: ERP side: what its re-queue creates (`credit_note`: only for a refund the platform
+    #: made; `return_order`: for an approved return); the connector says it again in
+    #: `ErpMaster.creates`, which the checks use.
+    creates: frozenset[str] = frozenset()
     #: The documented request budget: requests per second and the burst above it (None:
     #: no documented rate, only the concurrency bound).
     rate_per_second: float | None = None

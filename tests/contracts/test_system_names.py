@@ -22,7 +22,10 @@ def _sources() -> list[Path]:
 
 
 def _hits(names: set[str], allowed: list[Path]) -> list[str]:
-    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    # whole names only: one vendor's `return_status` is not inside another's
+    # `return_status_updated`
+    pattern = re.compile("(?<![\\w])(?:" + "|".join(
+        re.escape(n) for n in sorted(names, key=len, reverse=True)) + ")(?![\\w])")
     out = []
     for path in _sources():
         if any(path.is_relative_to(folder) for folder in allowed):

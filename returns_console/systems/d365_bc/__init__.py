@@ -24,6 +24,7 @@ SPEC = SystemSpec(
         facts=frozenset({"erp_periods", "erp_items", "erp_customers",
                          "erp_credit_order_ref"}),
         writes=frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING}),
+        creates=frozenset({"credit_note"}),
         concurrency=5,
         max_page_size=20000,
     ),

@@ -27,6 +27,7 @@ SPEC = SystemSpec(
         # the link PATCHed on the return order (If-Match), a missing return order created
         # (header, then lines); credits and receipts are posted in F&O (§7.2)
         writes=frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING}),
+        creates=frozenset({"return_order"}),
         concurrency=4,
         max_page_size=MAX_PAGE,
     ),

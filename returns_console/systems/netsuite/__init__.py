@@ -34,6 +34,7 @@ SPEC = SystemSpec(
         # transform of the return authorization (a receipt is not: its finding says what
         # to do in NetSuite)
         writes=frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING}),
+        creates=frozenset({"credit_note"}),
         # the account's concurrency limit is shared by every integration (§7.4)
         concurrency=2,
         max_page_size=MAX_PAGE,
