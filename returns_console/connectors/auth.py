@@ -15,7 +15,7 @@ from .http import HttpClient
 
 
 class ApiKeyHeader:
-    """A static key in a header (Swap `x-api-key`, Happy Returns `X-Hr-Apikey`, ...)."""
+    """A static key in a header (Swap `x-api-key`, Happy Returns' key header, ...)."""
 
     def __init__(self, header: str, key: SecretStr | str) -> None:
         self.header = header

@@ -230,6 +230,8 @@ async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
         raise TypeError(f"{system} declares look-ups and its connector has no lookup()")
     mark = ReadMark.of(read.batch.cursor)
     known = {ref for view in read.batch.views for ref in (view.return_ref, *view.aliases)}
+    # a return delivered unreadably is known too: asking again gives the same body
+    known |= set(read.batch.problems)
     named = await erp_refs()
     if named is None:  # the ERP was not read: what was asked when stays as it was
         if read.batch.fetched_at is None:

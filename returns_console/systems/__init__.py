@@ -19,6 +19,7 @@ from .spec import Capabilities, ReadShape, SystemOptions, SystemSpec
 BUILT: tuple[str, ...] = (
     "swap",
     "shopify",
+    "happy_returns",
     "d365_bc",
     "netsuite",
     "d365_fo",
@@ -29,7 +30,6 @@ DEFAULT_PAIR: tuple[str, str] = ("swap", "d365_bc")
 
 #: Declared, not built yet: (id, display name, side, secrets its API will need).
 PLANNED: tuple[SystemSpec, ...] = (
-    SystemSpec("happy_returns", "Happy Returns", Side.PLATFORM, secrets=("api_key",)),
     SystemSpec("zigzag", "ZigZag", Side.PLATFORM, secrets=("password",)),
     SystemSpec("khaos", "Khaos Control", Side.ERP, secrets=("password",)),
 )

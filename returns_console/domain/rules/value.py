@@ -28,7 +28,10 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     quantity (or, before receipt, its return order quantity) against the platform's."""
     if not v.e.lines:
         return NONE
-    platform_received = RECEIVED in v.pdone
+    # the platform counted what came back when it received it, or when it inspected it (a
+    # platform that hears nothing of the retailer's receipt still checks each unit: Happy
+    # Returns' drop-off verification and approval)
+    platform_received = RECEIVED in v.pdone or INSPECTED in v.pdone
     out = []
     for group in v.groups.values():
         pairs = group.pairs
