@@ -68,6 +68,8 @@ def _every_secret(system: str) -> tuple[str, ...]:
 _KNOWN_SECRETS = {name for spec in systems.all_systems()
                   for name in (*spec.every_secret, *spec.listen_secrets)}
 _SECRET_MARKERS = ("secret", "password", "api_key", "apikey", "token")
+#: Names that say where or how long, not what (`token_path`, `token_ttl_seconds`).
+_NOT_A_VALUE = re.compile(r"_(url|path|seconds|param|field|header)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 OptionValue = str | int | float | bool
 
@@ -75,6 +77,8 @@ OptionValue = str | int | float | bool
 def looks_secret(key: str) -> bool:
     """True for key names that suggest a secret value (`token_url` is a URL, not a token)."""
     name = re.sub(r"[-. ]", "_", key.lower()).replace("token_url", "")
+    if _NOT_A_VALUE.search(name):  # where a token is got, for how long: not the token
+        return name in _KNOWN_SECRETS
     return name in _KNOWN_SECRETS or any(marker in name for marker in _SECRET_MARKERS)
 
 

@@ -168,6 +168,9 @@ def test_looks_secret() -> None:
     assert not looks_secret("token_url") and not looks_secret("oauth_token_url")
     assert not looks_secret("client_id") and not looks_secret("store_id")
     assert looks_secret("token_url_secret") and looks_secret("refresh_token")
+    # where a token is got and for how long are options (ZigZag's token_path, token_ttl)
+    assert not looks_secret("token_path") and not looks_secret("token_ttl_seconds")
+    assert looks_secret("webhook_secret") and looks_secret("password")
 
 
 def test_profile_names_may_contain_secret_words(tmp_path: Path) -> None:
@@ -211,4 +214,5 @@ def test_secret_names_disambiguate_a_shared_name() -> None:
     assert secret_names(profile()) == [("shopify", "access_token"), ("netsuite", "private_key")]
     both = profile(platform={"system": "zigzag", "base_url": "https://z"},
                    erp={"system": "khaos", "base_url": "https://k"})
-    assert secret_names(both) == [("zigzag", "zigzag_password"), ("khaos", "khaos_password")]
+    assert secret_names(both) == [("zigzag", "username"), ("zigzag", "zigzag_password"),
+                                  ("khaos", "khaos_password")]
