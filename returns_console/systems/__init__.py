@@ -20,6 +20,7 @@ BUILT: tuple[str, ...] = (
     "swap",
     "shopify",
     "happy_returns",
+    "zigzag",
     "d365_bc",
     "netsuite",
     "d365_fo",
@@ -30,7 +31,6 @@ DEFAULT_PAIR: tuple[str, str] = ("swap", "d365_bc")
 
 #: Declared, not built yet: (id, display name, side, secrets its API will need).
 PLANNED: tuple[SystemSpec, ...] = (
-    SystemSpec("zigzag", "ZigZag", Side.PLATFORM, secrets=("password",)),
     SystemSpec("khaos", "Khaos Control", Side.ERP, secrets=("password",)),
 )
 
