@@ -275,6 +275,28 @@ async def test_a_source_that_is_down_leaves_the_last_data_on_screen_marked_stale
         assert any("[bold]api.example[/bold]" in m for m in messages)  # escaped, literal
 
 
+class _NotedSession(_DownSession):
+    """A read that worked and has something to say that is no finding."""
+
+    def refresh(self) -> Loaded:
+        notes = ["the return reasons list customlist_x could not be read; [bold]reasons[/] "
+                 "are not checked", "second note", "third note"]
+        return Loaded(replace(REPORT, erp=replace(REPORT.erp, notes=notes)))
+
+
+async def test_a_sources_notes_show_under_the_header_escaped_and_counted() -> None:
+    """Issue 14: what a read wants a person to know that is no finding (an export not used,
+    an optional list the ERP lacks) is shown in the console, not only by `check`."""
+    console = ReturnsConsole(_NotedSession(NetworkError("d365_bc", "unused")))
+    async with console.run_test(size=SIZE) as pilot:
+        screen = await _queue(pilot)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        banner = str(screen.query_one("#banner", Static).render())
+        assert "could not be read" in banner and "[bold]reasons[/]" in banner  # literal
+        assert "1 more note" in banner and "third note" not in banner
+
+
 async def test_a_failing_first_load_is_a_message_not_a_traceback() -> None:
     def broken():
         raise RuntimeError("the sandbox would not start")

@@ -286,6 +286,10 @@ class QueueScreen(Presenting, Screen):
         banner = self.query_one("#banner", Static)
         lines = [_banner_line(src) for src in (self.report.platform, self.report.erp)
                  if src.status != "ok"]
+        # what a read wants a person to know that is no finding (an export not used, an
+        # optional list the ERP lacks): its first notes, and how many more `check` prints
+        for src in (self.report.platform, self.report.erp):
+            lines += _note_lines(src)
         lines = [self.safe(line) for line in lines]
         banner.display = bool(lines)
         banner.update(Text("\n".join(lines)))
@@ -576,6 +580,16 @@ def _banner_line(src: SourceStatus) -> str:
         return (f"{_system(src.system)} is down ({src.error}); showing its last good data "
                 f"from {at}, marked stale.")
     return f"{_system(src.system)}: showing the data kept from {at} (stale) while it refreshes."
+
+
+def _note_lines(src: SourceStatus, most: int = 2) -> list[str]:
+    notes = list(src.notes)
+    out = [f"{_system(src.system)}: {note}" for note in notes[:most]]
+    if len(notes) > most:
+        out.append(f"{_system(src.system)}: {len(notes) - most} more note"
+                   f"{'s' if len(notes) - most != 1 else ''} (`returns-console check` lists "
+                   "them)")
+    return out
 
 
 def _system(system: str) -> str:
