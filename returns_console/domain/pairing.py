@@ -41,10 +41,19 @@ def pair(
     written = {link_of(ref): ref for ref in (problems or {})}
     problems = {link_of(ref): list(found) for ref, found in (problems or {}).items()}
     out = Paired()
-    for view in platform:
-        key = link_of(view.return_ref)
-        if key not in by_link and view.aliases:  # the ERP may carry another of its ids
-            key = next((k for k in map(link_of, view.aliases) if k in by_link), key)
+    views = list(platform)
+    # every main reference first, then the other ids a view is known by: an ERP record
+    # under one return's own reference is never taken by another's alias
+    keys = [link_of(view.return_ref) for view in views]
+    taken = {key for key in keys if key in by_link}
+    for n, view in enumerate(views):
+        if keys[n] not in taken and view.aliases:  # the ERP may carry another of its ids
+            alias = next((k for k in map(link_of, view.aliases)
+                          if k in by_link and k not in taken), None)
+            if alias is not None:
+                keys[n] = alias
+                taken.add(alias)
+    for view, key in zip(views, keys, strict=True):
         erp_view = by_link.pop(key, empty)
         out.cases.append(ReturnCase(platform=view, erp=erp_view,
                                     problems=tuple(problems.pop(key, ()))))

@@ -28,10 +28,7 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
     quantity (or, before receipt, its return order quantity) against the platform's."""
     if not v.e.lines:
         return NONE
-    # the platform counted what came back when it received it, or when it inspected it (a
-    # platform that hears nothing of the retailer's receipt still checks each unit: Happy
-    # Returns' drop-off verification and approval)
-    platform_received = RECEIVED in v.pdone or INSPECTED in v.pdone
+    platform_received = RECEIVED in v.pdone
     out = []
     for group in v.groups.values():
         pairs = group.pairs
@@ -45,7 +42,9 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
                 line, factor = p.line, (p.mapping.factor if p.mapping else None)
                 if ln.received_quantity is None:
                     qty = line.quantity
-                elif platform_received:
+                elif platform_received or line.received_quantity is not None:
+                    # received on the platform, or counted there (a platform that hears
+                    # nothing of the retailer's receipt still counts what it checked)
                     qty = line.quantity if line.received_quantity is None \
                         else line.received_quantity
                 else:
@@ -67,7 +66,8 @@ def quantity_mismatch(v: CaseView) -> list[Finding] | tuple[Finding, ...]:
             continue  # UOM_MISMATCH says why
         expected = ZERO
         if any_received:
-            if not platform_received:
+            if not (platform_received or (pairs and all(
+                    p.line.received_quantity is not None for p in pairs))):
                 continue
             erp_qty, what = received, "received"
             for p in pairs:
