@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import systems
 from ..connectors.base import EventSource, HintSource, LookupPlatform, PlatformBatch
-from ..connectors.errors import ConnectorError
+from ..connectors.errors import AuthError, ConnectorError
 from ..store.inbox import Inbox
 from ..systems.spec import ReadShape
 
@@ -251,7 +251,15 @@ async def _look_up(connector: Any, system: str, name: str, read: PlatformRead,
         return
     budget = lookup_budget(system)
     now_refs = wanted if budget is None else wanted[:budget]
-    found = await connector.lookup(now_refs)
+    try:
+        found = await connector.lookup(now_refs)
+    except ConnectorError as exc:
+        if isinstance(exc, AuthError):
+            raise  # a wrong key is the source down, said as such
+        read.gaps.append(f"looking returns up in {name} failed ({exc.detail or exc}); the "
+                         "next refresh tries again")
+        read.batch.cursor = mark.text()
+        return
     found.fetched_at = found.fetched_at or clock()
     read.batch = connector.merge(read.batch, found) if read.batch.views or read.batch.raw \
         else found

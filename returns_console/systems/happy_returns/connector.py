@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from ...connectors.auth import ApiKeyHeader
 from ...connectors.base import InboxEvent, PlatformBatch, WebhookSpec
-from ...connectors.errors import NotFoundError
+from ...connectors.errors import NotFoundError, RequestError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, decode_json, json_or_none
 from ...connectors.pacing import Pacer
 from ...domain.codes import Side, Stage
@@ -88,14 +88,16 @@ class HappyReturnsConnector:
             if isinstance(retailer, str) and retailer != self.settings.retailer_id:
                 continue  # another retailer's, on a key that serves several (U23)
             ids = list(dict.fromkeys(fold.return_ids(body)))
-            if not ids:
+            if not ids or len(ids) > MAX_RETURNS:
+                # names no return, or more than one delivery of one return's order can
                 raw[f"{DELIVERY_REF}{event.delivery_id}"] = {"received_at": when,
-                                                              "body": body}
+                                                              "text": f"names {len(ids)} "
+                                                              "returns"}
                 continue
             for rid in ids:
                 key = f"{RETURN_REF}{rid}"
                 kept = list(raw.get(key) or [])
-                kept.append({"received_at": when, "body": body})
+                kept.append({"received_at": when, "body": _own(body, rid)})
                 raw[key] = kept
                 touched.add(key)
         return self._batch(raw, earlier, touched)
@@ -121,8 +123,24 @@ class HappyReturnsConnector:
             if touched is not None and key not in touched and key in kept:
                 batch.views.append(kept[key])
                 continue
-            state = fold.fold(value if isinstance(value, list) else [], key[len(RETURN_REF):])
-            view, problems = fold.view(state, self.settings)
+            rid = key[len(RETURN_REF):]
+            if not isinstance(value, list):
+                batch.problems.setdefault(rid, []).append(PayloadProblem(
+                    side=Side.PLATFORM, record_id=rid, stage=Stage.AUTHORISED, raw_ref=key,
+                    error="its kept deliveries are not a list"))
+                continue
+            try:
+                state = fold.fold(value, rid)
+                view, problems = fold.view(state, self.settings)
+            except Exception as exc:
+                view, problems = None, [PayloadProblem(
+                    side=Side.PLATFORM, record_id=rid, stage=Stage.AUTHORISED, raw_ref=key,
+                    error=f"its deliveries could not be read ({type(exc).__name__})")]
+            else:
+                if state.unknown:
+                    batch.notes.append(f"Happy Returns return {rid} had status "
+                                       f"{', '.join(state.unknown)}, which the console does "
+                                       "not know: kept, not read")
             if view is not None:
                 batch.views.append(view)
             for problem in problems:
@@ -141,8 +159,12 @@ class HappyReturnsConnector:
 
     async def lookup(self, refs: Sequence[str]) -> PlatformBatch:
         """Get Return Details for each reference, by express code (one criterion, U6): a
-        204 (or 404) is a reference Happy Returns does not know, absent from the batch."""
+        204 (or 404, or another refusal of that reference) is one Happy Returns does not
+        know, absent from the batch. Only an express code can be looked up: a profile whose
+        ERP carries another id (`link_ref`) asks nothing."""
         raw: dict[str, Any] = {}
+        if self.settings.link_ref not in ("auto", "happyReturnsExpressCode"):
+            return self._batch(raw, None, None)
         for ref in refs:
             try:  # a read, though a POST (§2.2): retried like one
                 response = await self.http.request("POST", self.lookup_path, json_body={
@@ -150,23 +172,25 @@ class HappyReturnsConnector:
                     "happyReturnsExpressCode": ref})
             except NotFoundError:
                 continue
+            except RequestError as exc:
+                if exc.status in (401, 403):
+                    raise
+                continue  # this reference refused (400): not one Happy Returns knows
             if response.status_code == 204 or not response.content:
                 continue
             try:
                 answer = decode_json(response.content)
             except ValueError:
-                raw[f"{DELIVERY_REF}lookup-{ref}"] = {"received_at": None,
-                                                      "text": "not JSON"}
-                continue
+                continue  # no answer to read: asked again later
             for body in answer if isinstance(answer, list) else [answer]:
                 if not isinstance(body, Mapping):
                     continue
                 status = body.get("status") if isinstance(body.get("status"), str) else None
-                for rid in dict.fromkeys(fold.return_ids(body)):
+                for rid in list(dict.fromkeys(fold.return_ids(body)))[:MAX_RETURNS]:
                     key = f"{RETURN_REF}{rid}"
-                    found = {"received_at": None, "body": {**body, "happyReturnsExpressCode":
-                                                           body.get("happyReturnsExpressCode")
-                                                           or ref}, "source": "lookup"}
+                    found = {"received_at": None, "body": {
+                        **_own(body, rid), "happyReturnsExpressCode":
+                        body.get("happyReturnsExpressCode") or ref}, "source": "lookup"}
                     if status:
                         found["status"] = status
                     raw.setdefault(key, []).append(found)
@@ -202,6 +226,19 @@ class HappyReturnsConnector:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+#: The most returns one delivery or answer may name (one return's order names one).
+MAX_RETURNS = 50
+
+
+def _own(body: Mapping[str, Any], rid: str) -> dict[str, Any]:
+    """The body with only the items of return `rid` (what is kept under it)."""
+    listed = body.get("items")
+    if not isinstance(listed, list):
+        return dict(body)
+    return {**body, "items": [i for i in listed if isinstance(i, Mapping)
+                              and fold._text(i.get("happyReturnsReturnID")) == rid]}
 
 
 def _bucket_wait(response: httpx.Response) -> float | None:

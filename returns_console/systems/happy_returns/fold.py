@@ -27,14 +27,21 @@ SYSTEM = "happy_returns"
 #: words the docs use for them: dropped off, approved for a refund, expired).
 RANK = {"started": 1, "dropped_off": 2, "approved": 3}
 #: `orderLineItemID` suffixed with the unit's offset and the line's refundable quantity (§9).
-_SUFFIX = re.compile(r"^(.*)-(\d+)-(\d+)$")
+_SUFFIX = re.compile(r"^(.*)-(\d{1,9})-(\d{1,9})$")
+#: Words that turn a status around ("not approved", "approval rejected"): never guessed.
+_AGAINST = ("not", "partial", "reject", "fail", "cancel", "denied", "declin", "un")
 
 
 def status_of(type_id: str) -> str | None:
-    """A status typeID as the console's word for it; None when it is none it knows."""
+    """A status typeID as the console's word for it; None when it is none it knows (U10:
+    only `started` is documented; the others by the docs' words, and only where nothing
+    in the value turns them around)."""
     text = type_id.strip().casefold()
     if text == "started":
         return "started"
+    words = re.split(r"[^a-z]+", text)
+    if any(w.startswith(a) for w in words for a in _AGAINST):
+        return None
     if "drop" in text:
         return "dropped_off"
     if "approv" in text:
@@ -66,6 +73,8 @@ class Return:
     dropoff: str | None = None
     first: datetime | None = None
     labels: list[str] = field(default_factory=list)
+    #: A return.label.update was delivered for it.
+    labelled: bool = False
     unknown: list[str] = field(default_factory=list)
 
 
@@ -93,22 +102,29 @@ def fold(deliveries: Sequence[Mapping[str, Any]], return_id: str) -> Return:
         at = _when(kept.get("received_at"))
         if out.first is None and at is not None:
             out.first = at
+        if kept.get("source") == "lookup":  # asked by its express code (U6)
+            out.express = _text(body.get("happyReturnsExpressCode")) or out.express
         if body.get("webhookType") == "return.label.update" or str(
                 body.get("event", "")).startswith("return_label_"):
             out.express = _text(body.get("happyReturnsExpressCode")) or out.express
+            out.labelled = True
             label = _text(body.get("labelID"))
             if label and label not in out.labels:
                 out.labels.append(label)
             continue
-        items = [i for i in body.get("items") or () if isinstance(i, Mapping)
-                 and _text(i.get("happyReturnsReturnID")) == return_id]
+        listed = body.get("items")
+        items = [i for i in (listed if isinstance(listed, list) else ())
+                 if isinstance(i, Mapping) and _text(i.get("happyReturnsReturnID")) == return_id]
         for item in items:
             out.express = _text(item.get("happyReturnsExpressCode")) or out.express
             out.external = _text(item.get("externalRMAID")) or out.external
-        if items:
-            order = _text(items[0].get("orderNumber")) or ""
-            out.items[order] = items
-        events = [e for e in body.get("otherEvents") or () if isinstance(e, Mapping)]
+        by_order: dict[str, list[Mapping[str, Any]]] = {}
+        for item in items:  # each order's items replace that order's (§4.2)
+            by_order.setdefault(_text(item.get("orderNumber")) or "", []).append(item)
+        out.items.update(by_order)
+        others = body.get("otherEvents")
+        events = [e for e in (others if isinstance(others, list) else ())
+                  if isinstance(e, Mapping)]
         # otherEvents newest first (§4.2): oldest first, then the primary one
         for event in [*reversed(events), body]:
             _apply(out, str(event.get("event") or ""), str(event.get("typeID") or ""), at)
@@ -146,6 +162,10 @@ def view(state: Return, settings: Settings) -> tuple[PlatformView | None, list[P
     raw_ref = f"{SYSTEM}:return:{state.return_id}"
     items = [i for order in sorted(state.items) for i in state.items[order]]
     if not items:
+        if state.labelled and not state.seen:
+            # only its label so far: nothing to show yet, and nothing wrong; a look-up by
+            # its express code finds it if the return.asn never comes
+            return None, []
         return None, [PayloadProblem(side=Side.PLATFORM, record_id=ref, stage=Stage.AUTHORISED,
                                      error="no item of this return was delivered",
                                      raw_ref=raw_ref)]
@@ -168,12 +188,16 @@ def view(state: Return, settings: Settings) -> tuple[PlatformView | None, list[P
     if problems:
         return None, problems
     first = items[0]
+    counted = state.status == "approved" or (
+        state.dropoff == "return-bar" and "dropped_off" in state.seen)
     view = PlatformView(
         system=SYSTEM, return_ref=ref, aliases=aliases,
         order_ref=_text(first.get("orderNumber")), customer_email=_text(first.get("email")),
         created_at=state.first,
         lines=tuple(PlatformLine(line_ref=e["line"], sku=e["sku"],
-                                 quantity=Decimal(e["quantity"]), reason=e["reason"])
+                                 quantity=Decimal(e["quantity"]), reason=e["reason"],
+                                 # each unit checked: verified at a Return Bar or approved
+                                 received_quantity=Decimal(e["quantity"]) if counted else None)
                     for e in lines.values()),
         stages=_stages(state, settings), raw_ref=raw_ref)
     return view, []
@@ -219,6 +243,7 @@ def return_ids(body: Mapping[str, Any]) -> Iterable[str]:
     found = _text(body.get("happyReturnsReturnID"))
     if found:
         yield found
-    for item in body.get("items") or ():
+    listed = body.get("items")
+    for item in listed if isinstance(listed, list) else ():
         if isinstance(item, Mapping) and (rid := _text(item.get("happyReturnsReturnID"))):
             yield rid

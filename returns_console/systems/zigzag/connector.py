@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
@@ -81,7 +82,7 @@ class ZigZagToken(BearerToken):
 
     def secrets(self) -> list[str]:
         token = self._token.get_secret_value() if self._token is not None else None
-        return [v for v in (self._password.get_secret_value(), token) if v]
+        return [v for v in (self._password.get_secret_value(), self.username, token) if v]
 
 
 def _token_of(response: httpx.Response) -> str | None:
@@ -137,6 +138,8 @@ class ZigZagConnector:
             params[self.o.updated_since_param] = (updated_since - timedelta(minutes=5)) \
                 .astimezone(UTC).isoformat().replace("+00:00", "Z")
         cursor: str | None = None
+        seen_cursors: set[str] = set()
+        last_first: Any = object()
         for page in range(1, self.o.max_pages + 1):
             query = dict(params)
             if self.o.paging == "page":
@@ -148,25 +151,43 @@ class ZigZagConnector:
             body = self.http.decode(await self.http.request("GET", self.o.returns_list_path,
                                                            params=query))
             found = self._list(body)
+            if self.o.paging == "page" and found and _same(found[0], last_first):
+                raise InvalidPayloadError(SYSTEM, f"ZigZag answered page {page} with the page "
+                                          "before it: is page_param (or first_page) right?")
             records.extend(found)
             if self.o.paging == "none":
                 break
-            if self.o.paging == "page" and len(found) < self.o.page_size:
-                break
-            if self.o.paging == "cursor":
-                cursor = _first(body, self.o.cursor_field) if isinstance(body, Mapping) else None
-                if not isinstance(cursor, str) or not cursor:
+            if self.o.paging == "page":
+                if not found:  # an empty page ends it (a server may cap a page below ours)
                     break
-        else:
-            notes.append(f"ZigZag's list went on past {self.o.max_pages} pages (option "
-                         "max_pages): the rest was not read")
+                last_first = found[0]
+            if self.o.paging == "cursor":
+                given = _first(body, self.o.cursor_field) if isinstance(body, Mapping) else None
+                cursor = str(given) if isinstance(given, str | int) and not isinstance(
+                    given, bool) and str(given) else None
+                if cursor is None:
+                    break
+                if cursor in seen_cursors:
+                    raise InvalidPayloadError(SYSTEM, "ZigZag gave a cursor it gave before: "
+                                              "the list would never end")
+                seen_cursors.add(cursor)
+        else:  # never all clear on a list read in part
+            raise InvalidPayloadError(SYSTEM, f"ZigZag's list went on past {self.o.max_pages} "
+                                      "pages: raise the option max_pages")
         for rid in _named(hints, self.o.field_return_id):
             if not self.o.return_get_path:
                 break
             try:
                 body = self.http.decode(await self.http.request(
-                    "GET", self.o.return_get_path.replace("{id}", rid), params=params or None))
+                    "GET", self.o.return_get_path.replace("{id}", quote(rid, safe="")),
+                    params=params or None))
             except NotFoundError:
+                continue
+            except RequestError as exc:
+                if exc.status in (401, 403):
+                    raise
+                notes.append(f"ZigZag would not give return {rid[:40]} a webhook named "
+                             f"({exc.status}); the list read has it if it exists")
                 continue
             records.append(body)
         batch = self.batch(records)
@@ -221,8 +242,11 @@ class ZigZagConnector:
         if status is None:
             return problem(f"status {said!r} is none of ZigZag's six (option: the status "
                            "letters are matched; ask ZigZag for its spelling)", rid)
+        listed = _first(record, o.field_lines)
+        if listed is not None and not isinstance(listed, list):
+            return problem(f"its lines ({', '.join(o.field_lines)}) are not a list", rid)
         lines = []
-        for n, line in enumerate(_first(record, o.field_lines) or ()):
+        for n, line in enumerate(listed or ()):
             if not isinstance(line, Mapping):
                 return problem(f"line {n} is not an object", rid)
             sku = _text(_first(line, o.field_sku))
@@ -244,16 +268,15 @@ class ZigZagConnector:
             raw_ref=raw_ref), None
 
     def merge(self, earlier: PlatformBatch, changed: PlatformBatch) -> PlatformBatch:
-        views = {v.return_ref: v for v in earlier.views}
-        views.update((v.return_ref, v) for v in changed.views)
-        problems = {k: v for k, v in earlier.problems.items() if k not in views}
-        problems.update(changed.problems)
-        for ref in changed.views:
-            problems.pop(ref.return_ref, None)
-        return PlatformBatch(views=sorted(views.values(), key=lambda v: v.return_ref),
-                             problems=problems, raw={**earlier.raw, **changed.raw},
-                             fetched_at=changed.fetched_at, cursor=changed.cursor,
-                             full_at=earlier.full_at, notes=changed.notes)
+        """Without a changed-since parameter every read is the whole list: it replaces.
+        With one, what changed is laid over the records kept, and the views are made
+        from the records (as `from_raw` makes them)."""
+        if not self.o.updated_since_param:
+            return changed
+        batch = self.batch(list({**earlier.raw, **changed.raw}.values()))
+        batch.fetched_at, batch.cursor, batch.full_at, batch.notes = (
+            changed.fetched_at, changed.cursor, earlier.full_at, changed.notes)
+        return batch
 
     def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
         batch = self.batch(list(kept.raw.values()))
@@ -343,6 +366,11 @@ def _stages(status: str, created: datetime | None, updated: datetime | None,
     return out
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two records are the same (a page answered again)."""
+    return isinstance(a, Mapping) and isinstance(b, Mapping) and a == b
+
+
 def _first(record: Any, names: Sequence[str]) -> Any:
     if not isinstance(record, Mapping):
         return None
@@ -365,7 +393,8 @@ def _number(value: Any) -> Decimal | None:
         found = Decimal(str(value)) if isinstance(value, int | float | str | Decimal) else None
     except InvalidOperation:
         return None
-    return found if found is not None and found.is_finite() else None
+    # a quantity of a return line: finite, and short of what no return holds
+    return found if found is not None and found.is_finite() and abs(found) < 10**9 else None
 
 
 def _moment(value: Any) -> datetime | None:
