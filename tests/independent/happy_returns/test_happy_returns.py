@@ -33,9 +33,10 @@ from typing import Any
 
 import pytest
 
+from ..harness import Server as _Server
+from ..harness import free_port as _free_port
 from ..swap_d365_fo import fake_fo
 from ..swap_d365_fo import scenario as fo_scenario
-from ..swap_d365_fo.test_swap_d365_fo import _free_port, _Server
 from . import fake_hr, scenario
 
 PROFILE = "harbourlane"

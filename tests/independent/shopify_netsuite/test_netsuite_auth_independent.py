@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from ..harness import Server as _Server
 from . import fake_netsuite, fake_shopify, scenario
 from .fake_netsuite import Tba, hmac_sha256_signature, oauth_enc, signature_base_string
 from .test_fakes import _SyncASGI
@@ -50,7 +51,6 @@ from .test_shopify_netsuite import (
     _describe,
     _env,
     _run,
-    _Server,
     product_lists_both,
     score,
     setup_args,

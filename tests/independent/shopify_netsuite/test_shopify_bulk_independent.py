@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..harness import Server as _Server
 from . import fake_netsuite, fake_shopify, scenario
 from .test_fakes import _SyncASGI
 from .test_shopify_netsuite import (
@@ -57,7 +58,6 @@ from .test_shopify_netsuite import (
     _describe,
     _env,
     _run,
-    _Server,
     product_lists_both,
     score,
     setup_args,

@@ -37,6 +37,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ..harness import Server as _Server
+from ..harness import free_port as _free_port
 from . import fake_netsuite, fake_shopify, scenario
 from . import scenario_webhooks as sw
 from .fake_shopify_webhooks import (
@@ -57,10 +59,8 @@ from .test_shopify_netsuite import (
     _cli,
     _describe,
     _env,
-    _free_port,
     _repo,
     _run,
-    _Server,
     product_lists_both,
     score,
     setup_args,

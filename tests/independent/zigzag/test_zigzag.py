@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 
+from ..harness import Server as _Server
 from ..swap_d365_fo import fake_fo
 from ..swap_d365_fo import scenario as fo_scenario
-from ..swap_d365_fo.test_swap_d365_fo import _Server
 from . import fake_zz, scenario
 
 PROFILE = "harbourbay"
