@@ -57,7 +57,7 @@ def _bad_request(messages: list[str]) -> JSONResponse:
     )
 
 
-def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
+def make_app(world: Any, mount: str = "/returns-api", api_key: str | None = None) -> Starlette:
     log: list[dict[str, Any]] = []
     lock = threading.Lock()
 
@@ -71,7 +71,7 @@ def make_app(world: scenario.World, mount: str = "/returns-api") -> Starlette:
                     "api_key": request.headers.get("x-api-key"),
                 }
             )
-        if request.headers.get("x-api-key") != scenario.API_KEY:
+        if request.headers.get("x-api-key") != (api_key or scenario.API_KEY):
             return JSONResponse({"statusCode": 401, "message": "Unauthorized"}, status_code=401)
         store = qp.get("swap_store_id")
         if not store:

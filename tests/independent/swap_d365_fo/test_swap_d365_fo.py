@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from ..harness import Server as _Server
-from . import fake_fo, fake_swap, scenario
+from ..swap_d365_bc import fake_swap
+from . import fake_fo, scenario
 
 PROFILE = "fenwick"
 ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
@@ -105,7 +106,8 @@ def world() -> scenario.World:
 def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("rc_home")
     env = _env(home)
-    swap_app = fake_swap.make_app(world)
+    # the earlier check's fake of Swap, behind this world's key
+    swap_app = fake_swap.make_app(world, api_key=scenario.API_KEY)
     fo_app = fake_fo.make_app(world, throttle_every=THROTTLE_EVERY, throttle_max=THROTTLE_MAX,
                               retry_after=1)
     out: dict[str, Any] = {"check": None, "doc": None, "check2": None, "doc2": None}
