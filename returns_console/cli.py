@@ -329,7 +329,8 @@ def _check_profile(obj: dict, name: str | None, now, workers: int, full: bool = 
     from .services.platform_read import inbox_for
 
     profile = load_profile(obj, name)
-    inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
+    inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db,
+                      profile.erp.system)
     what = f"reading {profile.platform.system} and {profile.erp.system}"
     with _cache(obj) as cache:
         return check_profile(profile, store_lookup(profile), cache,
@@ -544,7 +545,8 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
         f"  returns-console setup --profile {profile_name} "
         f"--platform {profile.platform.system} --platform-url {profile.platform.base_url} "
         f"{flags('--platform-option', profile.platform.options)} "
-        f"--erp {profile.erp.system} --erp-url {profile.erp.base_url} "
+        f"--erp {profile.erp.system} --erp-url "
+        f"{push_to.rstrip('/') if _sandbox_channel(box, push_to) else profile.erp.base_url} "
         f"{flags('--erp-option', profile.erp.options)}")
     for _system, name, value in box.credentials():
         click.echo(f"  {export_line(env_var_name(profile_name, name), value)}")
@@ -555,17 +557,26 @@ def sandbox(obj: dict, port: int, count: int, seed: int, now_text: str | None,
         click.echo(f"  returns-console listen --profile {profile_name}   (the sandbox posts "
                    f"{systems.display_name(box.platform_id)}'s deliveries to {hook} every "
                    "5 s)")
-    click.echo("Ctrl-C to stop.")
-    from .sandbox.hosted import PushingSystem
+    from .sandbox.hosted import ChannelClient, PushingSystem
     from .sandbox.push import post_deliveries
 
+    channel = _sandbox_channel(box, push_to)
+    if channel:
+        click.echo(f"  returns-console listen --profile {profile_name}   (the simulated "
+                   f"{systems.display_name(box.erp_id)} calls the channel at {channel} every "
+                   "5 s; give the profile --erp-url "
+                   f"{push_to.rstrip('/')}, the address its configuration names)")
+    click.echo("Ctrl-C to stop.")
     pusher = box.platform if hook and isinstance(box.platform, PushingSystem) else None
+    caller = box.erp if channel and isinstance(box.erp, ChannelClient) else None
     sent = 0
     try:
         while True:
             if pusher is not None and hook:
                 sent += post_deliveries(pusher, hook, sent)
-            time.sleep(5 if pusher is not None else 3600)
+            if caller is not None and channel:
+                caller.cycle(channel)
+            time.sleep(5 if pusher is not None or caller is not None else 3600)
     except KeyboardInterrupt:
         pass
     finally:
@@ -577,6 +588,15 @@ def export_line(variable: str, value: str) -> str:
     """A shell line that sets `variable` to `value` when pasted, whatever the value holds (a
     certificate's private key spans lines: unquoted, the shell would run its lines)."""
     return f"export {variable}={shlex.quote(value)}"
+
+
+def _sandbox_channel(box, push_to: str) -> str | None:
+    """The configuration address a sandbox ERP that calls us fetches (at `listen`)."""
+    from .services.platform_read import reads_inbox
+
+    if not reads_inbox(box.erp_id):
+        return None
+    return f"{push_to.rstrip('/')}/hooks/{box.erp_id}/config.json"
 
 
 def _sandbox_hook(box, profile, push_to: str) -> str | None:
@@ -616,7 +636,11 @@ def listen(obj: dict, profile_name: str | None, host: str, port: int) -> None:
 
     profile = load_profile(obj, profile_name or obj.get("profile_name"))
     inbox_path = resolve(obj.get("config_path")).inbox_db
-    app, paths = asyncio.run(listen_app(profile, store_lookup(profile), Inbox(inbox_path)))
+    from .services.mappings import load_mappings
+
+    # the returns feed of an ERP that calls us offers SKUs and reasons as mapped
+    app, paths = asyncio.run(listen_app(profile, store_lookup(profile), Inbox(inbox_path),
+                                        mappings=lambda: load_mappings(obj, profile.name)))
     try:
         server = BackgroundServer(app, host=host, port=port).start()
     except OSError as exc:
@@ -652,7 +676,8 @@ def doctor(obj: dict, profile_name: str | None) -> None:
     from .services.platform_read import inbox_for
 
     profile = load_profile(obj, profile_name or obj.get("profile_name"))
-    inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db)
+    inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db,
+                      profile.erp.system)
     with Progress(f"trying {profile.platform.system} and {profile.erp.system}"):
         results = asyncio.run(diagnose(profile, store_lookup(profile),
                                        deadline=deadline_of(obj), inbox=inbox))

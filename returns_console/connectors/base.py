@@ -7,7 +7,7 @@ does not validate comes back as a PayloadProblem next to the rest, never as an e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -55,6 +55,9 @@ class ErpBatch:
     full_at: datetime | None = None
     #: Things the operator should know (e.g. "this tenant has no return receipts API").
     notices: list[str] = field(default_factory=list)
+    #: What this read could not see that a check needs (a stage the ERP does not report as
+    #: read): its source is degraded, never all clear.
+    gaps: list[str] = field(default_factory=list)
     #: What the ERP's silence about a return means: normally nothing has happened yet; on a
     #: tenant with no return-order API, there is no return order or receipt to miss.
     unseen: ErpView | None = None
@@ -426,4 +429,75 @@ class EventSource(Protocol):
     def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
         """Views parsed again from the raw records the cache keeps (`earlier` is handed
         to from_events with its views)."""
+        ...
+
+
+# -- an ERP that calls us: a channel protocol (it fetches from us and pushes to us) ---------
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ChannelRequest:
+    """One request the ERP made to a channel endpoint, as received (headers lower-case)."""
+
+    method: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+
+    def __repr__(self) -> str:
+        return f"ChannelRequest({self.method}, {len(self.body)} bytes)"
+
+
+@dataclass(slots=True)
+class ChannelAnswer:
+    """What a channel endpoint answers; `keep` is stored in the inbox first (when it cannot
+    be, the ERP gets a 503 instead and asks again: nothing is served that is not recorded)."""
+
+    status: int
+    body: bytes = b""
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    keep: list[InboxEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRoute:
+    """One endpoint of a channel, served at `/hooks/<system>/<suffix>`."""
+
+    method: str
+    suffix: str
+    handle: Callable[[ChannelRequest], Awaitable[ChannelAnswer]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What a channel's endpoints may read besides the request: the platform's returns as
+    they are now (what a download feed offers), what the inbox holds of the system so far
+    (what was served and pushed before), the console's mapping tables, and the writes an
+    operator handed over for the ERP to take (deferred: audited, pending until taken)."""
+
+    returns: Callable[[], Awaitable[PlatformBatch]]
+    history: Callable[[], Sequence[InboxEvent]]
+    mappings: Callable[[], Any]
+    handed_over: Callable[[], Sequence[Mapping[str, Any]]] = lambda: ()
+
+
+@runtime_checkable
+class ChannelErp(Protocol):
+    """An ERP whose public interface calls us (`ReadShape.EVENTS` on the ERP side): it
+    fetches what we serve and pushes what it knows. `listen` serves its routes and keeps
+    every push, and every answer it served, in the inbox; a check reads the ERP's records
+    from there."""
+
+    system: str
+
+    def channel(self, context: ChannelContext) -> Sequence[ChannelRoute]:
+        """The endpoints to serve (each checks the ERP's credentials itself)."""
+        ...
+
+    def records_from_events(self, events: Sequence[InboxEvent]) -> ErpBatch:
+        """The ERP's records as the inbox's events (in arrival order) show them. What the
+        channel cannot show is said in the batch's notices and its master's
+        `unobservable` codes, never left to look like an absent document."""
         ...

@@ -49,9 +49,48 @@ NEEDS: dict[Code, frozenset[str]] = {
 FULL_PLATFORM = frozenset({"platform_money", "platform_received", "platform_exchange"})
 
 
+#: What an ERP that cannot report something hides: it names the fact among its own
+#: (`erp_without_<what>`), and the codes below are neither planted nor checked for it (an
+#: unreadable stage is not a missing document). Every other ERP reports all of these.
+HIDDEN_BY: dict[str, frozenset[Code]] = {
+    # no credit note, refund or payment is readable (Khaos Control's channel)
+    "erp_without_credits": frozenset({
+        Code.CREDIT_NOTE_MISSING, Code.CREDIT_NOTE_DUPLICATE, Code.REFUND_AMOUNT_MISMATCH,
+        Code.TAX_MISMATCH, Code.CREDIT_WITHOUT_REFUND, Code.EXTERNAL_REF_CONFLICT,
+        Code.PAYMENT_METHOD_UNMAPPED, Code.FEE_ITEM_UNMAPPED}),
+    "erp_without_customers": frozenset({Code.CUSTOMER_NOT_FOUND}),
+    "erp_without_periods": frozenset({Code.CLOSED_PERIOD}),
+    "erp_without_locations": frozenset({Code.LOCATION_UNMAPPED}),
+    # no inspection step or disposition code of its own
+    "erp_without_dispositions": frozenset({
+        Code.DISPOSITION_UNMAPPED, Code.DISPOSITION_LOCATION_WRONG, Code.PREMATURE_RESTOCK}),
+    "erp_without_units": frozenset({Code.UOM_MISMATCH}),
+    "erp_without_order_state": frozenset({Code.RETURN_ORDER_NOT_OPEN}),
+    "erp_without_reasons": frozenset({Code.REASON_UNMAPPED}),
+    "erp_without_exchanges": frozenset({Code.EXCHANGE_ORDER_MISSING}),
+    "erp_without_receipts": frozenset({
+        Code.RECEIPT_NOT_POSTED, Code.QUANTITY_MISMATCH, Code.CREDIT_BEFORE_RECEIPT}),
+    # it shows only what we gave it (a channel's feed): no record of its own to be unlinked
+    "erp_without_own_records": frozenset({Code.ERP_RECORD_UNLINKED}),
+}
+
+
+def hidden(facts: frozenset[str]) -> frozenset[Code]:
+    """The codes an ERP reporting `facts` cannot show (see HIDDEN_BY)."""
+    return frozenset(code for fact in facts for code in HIDDEN_BY.get(fact, ()))
+
+
+def shows(code: Code, facts: frozenset[str], needs: frozenset[str] = frozenset(),
+          hidden_by: frozenset[str] = frozenset()) -> bool:
+    """Whether a pair reporting `facts` can show `code` (a plant may need more, `needs`, or
+    be one variant of the code that a fact hides, `hidden_by`)."""
+    return ((NEEDS.get(code, frozenset()) | needs) <= facts and code not in hidden(facts)
+            and not hidden_by & facts)
+
+
 def codes_for(facts: frozenset[str]) -> list[Code]:
     """The codes a pair reporting `facts` can show."""
-    return [code for code in Code if NEEDS.get(code, frozenset()) <= facts]
+    return [code for code in Code if shows(code, facts)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,15 @@ _RULES: tuple[Rule, ...] = tuple(
     if code not in (Code.PAYLOAD_INVALID, Code.ERP_RECORD_UNLINKED))
 
 
+def _rules_for(ctx: Context) -> tuple[Rule, ...]:
+    """The rules of codes the ERP can show (all, for nearly every ERP)."""
+    hidden = ctx.master.unobservable
+    if not hidden:
+        return _RULES
+    return tuple(rule for code, rule in RULES.items()
+                 if code not in hidden and rule in _RULES)
+
+
 def reconcile_case(case: ReturnCase, ctx: Context) -> list[Finding]:
     """All findings (errors and delays) for one return, unsorted.
 
@@ -56,7 +65,7 @@ def check_case(case: ReturnCase, ctx: Context) -> tuple[list[Finding], datetime 
     if case.unlinked:  # no platform side to compare: only the broken link to report
         return list(erp_record_unlinked(view)), view.changes_at
     out: list[Finding] = []
-    for rule in _RULES:
+    for rule in _rules_for(ctx):
         found = rule(view)
         if found:
             out.extend(found)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .codes import Stage
+from .codes import Code, Stage
 from .model import NonEmpty
 
 
@@ -147,6 +147,10 @@ class ErpMaster(_Cached):
     creates: frozenset[str] | None = None
     #: Where the API cannot create a record: what to do in the ERP instead, by code.
     instead: dict[str, str] = Field(default_factory=dict)
+    #: Codes this ERP cannot show as it was read (what it does not report, see
+    #: catalogue.HIDDEN_BY): not checked, so a stage it cannot see is never a missing
+    #: document. Its source status says what is not seen.
+    unobservable: frozenset[Code] = frozenset()
 
     def item_key(self, number: str) -> str:
         """How the ERP tells item numbers apart (upper-cased where case does not count)."""

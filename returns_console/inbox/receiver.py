@@ -18,16 +18,16 @@ forged delivery learns nothing from the reply, and no log of replies holds custo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..connectors.base import InboxEvent, WebhookSpec
+from ..connectors.base import ChannelRequest, ChannelRoute, InboxEvent, WebhookSpec
 from ..redaction import SECRET_HEADERS
 from ..store.inbox import MAX_BODY, BodyTooLarge, Inbox
 from ..visible import visible
@@ -38,9 +38,11 @@ class _TooLarge(Exception):
 
 
 def receiver(inbox: Inbox, sources: Mapping[str, WebhookSpec], *, max_body: int = MAX_BODY,
-             clock: Callable[[], datetime] | None = None) -> Starlette:
-    """The ASGI app receiving deliveries for `sources` (system → its spec) into `inbox`.
-    `clock` stamps arrivals (for tests)."""
+             clock: Callable[[], datetime] | None = None,
+             channels: Mapping[str, Sequence[ChannelRoute]] | None = None) -> Starlette:
+    """The ASGI app receiving deliveries for `sources` (system → its spec) into `inbox`,
+    and serving the endpoints of `channels` (system → its routes: an ERP that fetches from
+    us as well as pushing). `clock` stamps arrivals (for tests)."""
     specs = dict(sources)
     now = clock or (lambda: datetime.now(UTC))
 
@@ -77,13 +79,46 @@ def receiver(inbox: Inbox, sources: Mapping[str, WebhookSpec], *, max_body: int 
             return _answer(503, "the delivery could not be stored now: send it again")
         return JSONResponse({"stored": new})
 
-    routes = [Route("/hooks/health", health, methods=["GET"]),
-              Route("/hooks/{system}/{suffix:path}", hook, methods=["POST"])]
+    routes = [Route("/hooks/health", health, methods=["GET"])]
+    for system, served in (channels or {}).items():
+        for route in served:
+            routes.append(Route(f"/hooks/{system}/{route.suffix.strip('/')}",
+                                _channel_endpoint(inbox, route, max_body, now),
+                                methods=[route.method]))
+    routes.append(Route("/hooks/{system}/{suffix:path}", hook, methods=["POST"]))
     app = Starlette(routes=routes)
     # A sender posts to exactly the address registered with it; a redirect to another
     # path is not an answer it acts on, so a near miss is a plain 404.
     app.router.redirect_slashes = False
     return app
+
+
+def _channel_endpoint(inbox: Inbox, route: ChannelRoute, max_body: int,
+                      now: Callable[[], datetime]) -> Callable[[Request], Awaitable[Response]]:
+    """One channel endpoint: the request handed to its system's handler, what the handler
+    wants kept stored before the answer goes (503 when it cannot be: the ERP asks again)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            body = await _read(request, max_body)
+        except _TooLarge:
+            return _answer(413, f"a request may be at most {max_body} bytes")
+        asked = ChannelRequest(method=request.method, headers=_headers(request),
+                               query=dict(request.query_params), body=body,
+                               received_at=now())
+        try:
+            answer = await route.handle(asked)
+        except Exception:  # a handler's bug: say nothing of it to the sender
+            return _answer(500, "the request could not be answered now")
+        try:
+            for event in answer.keep:
+                await run_in_threadpool(inbox.receive, event)
+        except (sqlite3.Error, BodyTooLarge):
+            return _answer(503, "the request could not be recorded now: send it again")
+        return Response(answer.body, status_code=answer.status, media_type=answer.media_type,
+                        headers=answer.headers)
+
+    return endpoint
 
 
 async def _read(request: Request, max_body: int) -> bytes:

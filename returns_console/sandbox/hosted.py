@@ -5,6 +5,7 @@ the sandbox composes any platform with any ERP without naming either."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -85,6 +86,18 @@ class PushingSystem(Protocol):
     def deliveries(self, since: int = 0) -> list[Delivery]:
         """Every delivery from the `since`-th on, in the order the system sends them (a
         sender that was not answered 200 sends the same one again)."""
+        ...
+
+
+@runtime_checkable
+class ChannelClient(Protocol):
+    """A simulator of an ERP whose channel calls us (it fetches a configuration from the
+    address it is given, then pushes and pulls there), as the real ERP would."""
+
+    def cycle(self, config_url: str, *, now: datetime | None = None,
+              sending: Callable[[datetime], None] | None = None) -> int:
+        """Make the calls due by `now`; `sending` is told the time of each just before it
+        is made (the sandbox's receiver dates it). How many were answered 200."""
         ...
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from ..domain.catalogue import shows
 from ..domain.snapshot import FORMAT
 from ..systems import DEFAULT_PAIR
 from .builder import PROGRESS, Shape, build_return, iso
@@ -58,7 +59,8 @@ def build_scenario(
     one planted exception, cycling through every plant the pair's `capabilities` can show
     (27 returns or more plant them all)."""
     rng = random.Random(seed)
-    plants = [k for k, plant in enumerate(PLANTS) if plant.needs <= capabilities]
+    plants = [k for k, plant in enumerate(PLANTS)
+              if shows(plant.code, capabilities, plant.needs, plant.hidden_by)]
     healthy = math.ceil(returns * healthy_share)
     plan: list[int | None] = [None] * healthy + [
         plants[k % len(plants)] for k in range(returns - healthy)
@@ -70,7 +72,14 @@ def build_scenario(
             case = build_return(i, rng, _healthy_shape(rng, now), customers, platform, erp)
         else:
             plant = PLANTS[plant_no]
-            case = build_return(i, rng, plant.shape(now), customers, platform, erp)
+            shape = plant.shape(now)
+            if "erp_inferred_receipts" in capabilities and not plant.delay:
+                # An ERP whose receipts are told apart by when stock moved needs goods that
+                # arrive at different times: plants of one shape would all arrive at once
+                # (no real warehouse receives that way). Drawn from the index, not `rng`,
+                # so the rest of the scenario is the same for every pair.
+                shape = replace(shape, start=shape.start - timedelta(minutes=(i * 37) % 600))
+            case = build_return(i, rng, shape, customers, platform, erp)
             planted = plant.mutate(case, now)
             if planted is not None:
                 cases.append(case)

@@ -41,6 +41,8 @@ class Plant:
     #: What the pair of systems must be able to report for this plant to show (see
     #: CAPABILITIES); a scenario for a pair that cannot leaves the plant out.
     needs: frozenset[str] = frozenset()
+    #: Facts of a pair that cannot show this variant of the code (it shows others).
+    hidden_by: frozenset[str] = frozenset()
 
 
 #: Things not every system's API reports.
@@ -327,7 +329,9 @@ PLANTS: tuple[Plant, ...] = (
     Plant(Code.SKU_UNKNOWN, _ago(3.5, progress="received"), sku_unknown),
     Plant(Code.SKU_INACTIVE, _ago(), sku_inactive),
     Plant(Code.UOM_MISMATCH, _ago(), uom_mismatch),
-    Plant(Code.ORDER_REF_MISSING, _ago(), order_ref_missing),
+    # the ERP's record lacks the order: not for an ERP whose record is what we gave it
+    Plant(Code.ORDER_REF_MISSING, _ago(), order_ref_missing,
+          hidden_by=frozenset({"erp_without_own_records"})),
     Plant(Code.CUSTOMER_NOT_FOUND, _ago(), customer_not_found),
     Plant(Code.EXTERNAL_REF_CONFLICT, _ago(), external_ref_conflict,
           needs=frozenset({"erp_credit_order_ref"})),

@@ -38,6 +38,7 @@ from ..domain.findings import Finding
 from ..domain.model import ReturnCase
 from ..domain.postings import RecordRef, WriteResult
 from ..domain.reference import ErpMaster, Mappings
+from ..domain.view import same_ref
 from ..store.audit import HANDED_OVER, AuditLog
 from ..store.leases import Leases
 from ..store.triage import Triage, TriageStore
@@ -152,8 +153,22 @@ class Actions:
         try:
             # the first of the return's records this ERP lets the link of change (describing
             # one sends nothing; a posted document an ERP keeps as it is says so)
+            chosen = record_ref
             record_ref = record_ref or next(
                 (r for r in refs if _describable(writer, r, new_link)), refs[0])
+            kept = [(r, why) for r in refs if r != record_ref
+                    and (why := _why_not(writer, r, new_link)) is not None
+                    and not same_ref(_link_on(writer, loaded, case, r) or "", new_link)]
+            if kept and chosen is None:
+                # changing one record while a posted one keeps the old link leaves the ERP's
+                # documents disagreeing: the person decides (in the ERP, or with --record)
+                names = ", ".join(_record_name(case, r) for r, _ in kept)
+                return refused(Action.FIX_REFERENCE, return_ref,
+                               f"{names} keeps the old reference and cannot be changed "
+                               f"through the API ({kept[0][1]}); changing "
+                               f"{_record_name(case, record_ref)} alone would leave them "
+                               "disagreeing: correct both in the ERP, or name the record with "
+                               "--record to change it anyway", return_ref=return_ref)
             raw = loaded.raw.get(record_ref) if loaded.raw else None
             current = writer.link_of(raw) if isinstance(raw, dict) else None
             etag = writer.token_of(raw) if isinstance(raw, dict) else None
@@ -984,11 +999,35 @@ def erp_records(case: ReturnCase) -> list[str]:
 
 def _describable(writer: Any, record_ref: str, link: str) -> bool:
     """Whether the writer can describe setting `link` on the record (nothing is sent)."""
+    return _why_not(writer, record_ref, link) is None
+
+
+def _why_not(writer: Any, record_ref: str, link: str) -> str | None:
+    """Why the writer cannot set `link` on the record, in its words (None: it can)."""
     try:
         writer.describe_set_link(RecordRef.parse(record_ref), None, link)
-    except ValueError:
-        return False
-    return True
+    except ValueError as exc:
+        return str(exc) or "the ERP keeps it as it is"
+    return None
+
+
+def _link_on(writer: Any, loaded: Loaded, case: ReturnCase, record_ref: str) -> str | None:
+    """The link a record of the return carries now, as read."""
+    raw = loaded.raw.get(record_ref) if loaded.raw else None
+    if isinstance(raw, dict):
+        return writer.link_of(raw)
+    return next((n.external_ref for n in case.erp.credit_notes if n.raw_ref == record_ref),
+                case.erp.return_ref)
+
+
+def _record_name(case: ReturnCase, record_ref: str) -> str:
+    """A record of the return by its number where one is known."""
+    number = next((n.number for n in case.erp.credit_notes
+                   if n.raw_ref == record_ref and n.number), None) or next(
+        (s.record_ids[0] for s in case.erp.stages.values()
+         if s.raw_ref == record_ref and s.record_ids), None)
+    kind = RecordRef.parse(record_ref).entity
+    return f"{kind} {number}" if number else f"ERP record {record_ref.split(':')[-1]}"
 
 
 def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:

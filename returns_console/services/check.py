@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import systems
-from ..domain.codes import Severity
+from ..domain.codes import Severity, StageStatus
 from ..domain.findings import Finding, severity_at_least
 from ..domain.reconcile import Result, reconcile
 from ..domain.snapshot import Snapshot, SourceInfo
@@ -170,8 +170,10 @@ def count_unreadable(report: CheckReport, cases) -> None:
 
 
 def erp_record_count(cases) -> int:
-    """ERP documents behind the views: a return order counts one, each credit note one."""
-    return sum(bool(case.erp.stages) + len(case.erp.credit_notes) for case in cases)
+    """ERP documents behind the views: a return order counts one, each credit note one (a
+    view of stages the ERP cannot show, and nothing else, is no document)."""
+    return sum(any(s.status is not StageStatus.NOT_APPLICABLE for s in case.erp.stages.values())
+               + len(case.erp.credit_notes) for case in cases)
 
 
 def _ok(source: SourceInfo, records: int) -> SourceStatus:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,15 +14,16 @@ from ..config import Profile
 from ..domain.reference import Mappings
 from ..sandbox.demo import Sandbox, build_sandbox
 from ..sandbox.faults import Faults
-from ..sandbox.hosted import Delivery, PushingSystem
+from ..sandbox.hosted import ChannelClient, Delivery, PushingSystem
 from ..sandbox.push import post_deliveries
 from ..sandbox.server import BackgroundServer
 from ..store.cache import Cache
 from ..store.inbox import Inbox
 from .check import CheckReport
-from .listen import listen_app
+from .connections import SecretLookup
+from .listen import PlatformFeed, listen_app
 from .live import fetch_live, live_report
-from .platform_read import takes_deliveries
+from .platform_read import reads_inbox, takes_deliveries
 
 T = TypeVar("T")
 
@@ -32,38 +33,70 @@ def demo_mappings(sandbox: Sandbox) -> Mappings:
     return sandbox.mappings()
 
 
-class DemoPush:
-    """For a sandbox platform that pushes (instead of being listed, or as well): a
-    receiver served as `listen` serves it, into an inbox of the demo's own (a temporary
-    folder: a real profile's inbox never holds demo data), and the simulator's deliveries
-    posted to it over HTTP before each read."""
+class _Later:
+    """An ASGI app given after its server has started (it must know the server's address)."""
 
-    def __init__(self, sandbox: Sandbox, profile: Profile) -> None:
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class DemoPush:
+    """For a sandbox system that calls us (a platform that pushes its returns or hints, an
+    ERP whose channel fetches from us): a receiver served as `listen` serves it, into an
+    inbox of the demo's own (a temporary folder: a real profile's inbox never holds demo
+    data), and the simulator's calls made to it over HTTP before each read."""
+
+    def __init__(self, sandbox: Sandbox, profile: Profile,
+                 mappings: Callable[[], Mappings] | None = None,
+                 secrets: SecretLookup | None = None, transport: object | None = None) -> None:
         self.sandbox = sandbox
         self._folder = TemporaryDirectory(prefix="returns-console-demo-inbox-")
         self.inbox = Inbox(Path(self._folder.name) / "inbox.sqlite3")
-        #: The scenario time of the delivery being posted (the receiver stamps it so).
+        #: The scenario time of the call being made (the receiver stamps it so).
         self._sent_at: datetime | None = None
-        app, paths = run_coroutine(listen_app(profile, sandbox.secret, self.inbox,
-                                              clock=self._clock))
-        self.server: BackgroundServer | None = BackgroundServer(app).start()
-        self.url = self.server.url + paths[sandbox.platform_id]
+        front = _Later()
+        self.server: BackgroundServer | None = BackgroundServer(front).start()
+        listening = profile
+        if reads_inbox(sandbox.erp_id):  # the channel's configuration names our address
+            listening = profile.model_copy(update={"erp": profile.erp.model_copy(
+                update={"base_url": self.server.url})})
+        mapped = mappings or (lambda: demo_mappings(sandbox))
+        lookup = secrets or sandbox.secret
+        # a channel's feed reads the platform as the check does (over `transport` in tests)
+        feed = PlatformFeed(listening, lookup, inbox=self.inbox, transport=transport)
+        front.app, paths = run_coroutine(listen_app(listening, lookup, self.inbox,
+                                                    clock=self._clock, mappings=mapped,
+                                                    returns=feed))
+        self.url = self.server.url + paths.get(sandbox.platform_id, "")
+        self.channel = (self.server.url + paths[sandbox.erp_id]
+                        if sandbox.erp_id in paths else None)
         self.sent = 0
 
     def push(self) -> int:
-        """Post what the simulator has not yet delivered; how many were taken."""
-        if not isinstance(self.sandbox.platform, PushingSystem):
-            return 0
+        """Make the calls the simulators have not made yet; how many were answered."""
+        taken = 0
         try:
-            taken = post_deliveries(self.sandbox.platform, self.url, self.sent,
-                                    sending=self._sending)
+            if isinstance(self.sandbox.platform, PushingSystem):
+                got = post_deliveries(self.sandbox.platform, self.url, self.sent,
+                                      sending=self._sending)
+                self.sent += got
+                taken += got
+            if self.channel is not None and isinstance(self.sandbox.erp, ChannelClient):
+                as_of = self.sandbox.scenario.snapshot.get("as_of")
+                now = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else None
+                taken += self.sandbox.erp.cycle(self.channel, now=now, sending=self._sending_at)
         finally:
             self._sent_at = None
-        self.sent += taken
         return taken
 
     def _sending(self, delivery: Delivery) -> None:
         self._sent_at = delivery.sent_at
+
+    def _sending_at(self, at: datetime) -> None:
+        self._sent_at = at
 
     def _clock(self) -> datetime:
         return self._sent_at or datetime.now(UTC)
@@ -75,11 +108,15 @@ class DemoPush:
             self._folder.cleanup()
 
 
-def demo_push(sandbox: Sandbox, profile: Profile) -> DemoPush | None:
-    """A DemoPush when the sandbox's platform pushes (its returns, or hints), else None."""
-    if not takes_deliveries(sandbox.platform_id):
+def demo_push(sandbox: Sandbox, profile: Profile,
+              mappings: Callable[[], Mappings] | None = None,
+              secrets: SecretLookup | None = None,
+              transport: object | None = None) -> DemoPush | None:
+    """A DemoPush when a sandbox system calls us (a platform pushing its returns or hints,
+    an ERP's channel), else None."""
+    if not takes_deliveries(sandbox.platform_id) and not reads_inbox(sandbox.erp_id):
         return None
-    return DemoPush(sandbox, profile)
+    return DemoPush(sandbox, profile, mappings, secrets, transport)
 
 
 def run_coroutine(work: Coroutine[Any, Any, T]) -> T:

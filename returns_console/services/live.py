@@ -35,7 +35,8 @@ from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
 from .deadlines import DEFAULT_DEADLINE as DEFAULT_DEADLINE
-from .platform_read import PlatformRead, hinted_fetch, main_shape, read_platform
+from .erp_read import read_erp_inbox
+from .platform_read import PlatformRead, hinted_fetch, main_shape, read_platform, reads_inbox
 
 
 class SourcesDown(UserError):
@@ -169,13 +170,22 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                     saved.add("erp")
 
         erp_refs: asyncio.Future[set[str] | None] = asyncio.get_running_loop().create_future()
+        erp_gaps: list[str] = []
 
         async def erp_side() -> ErpBatch:
             try:
-                # the response bodies are kept only for a cache that takes them as they are
-                fetch = partial(erp.fetch_records, keep_pages=keep_e is not None)
-                batch = await _incremental(fetch, erp.merge, earlier_e, keep_e,
-                                           full_read_every(profile.erp))
+                if reads_inbox(profile.erp.system):  # it calls us: what the inbox holds
+                    read = read_erp_inbox(erp, profile.erp.system, inbox)
+                    erp_gaps.extend(read.gaps)
+                    batch = read.batch
+                    if keep_e is not None:
+                        keep_e(batch)
+                else:
+                    # the response bodies are kept only for a cache that takes them as
+                    # they are
+                    fetch = partial(erp.fetch_records, keep_pages=keep_e is not None)
+                    batch = await _incremental(fetch, erp.merge, earlier_e, keep_e,
+                                               full_read_every(profile.erp))
             except BaseException:
                 if not erp_refs.done():  # not known: look-ups wait for the next refresh
                     erp_refs.set_result(None)
@@ -233,6 +243,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
         p_status.fetched_at = fresh_at or p_status.fetched_at
         if gaps:  # read, but not all of it: never all clear
             p_status.status, p_status.error = "degraded", "; ".join(gaps)
+    if e_status.status == "ok" and erp_gaps:
+        e_status.status, e_status.error = "degraded", "; ".join(erp_gaps)
     notices = list(e_batch.notices)
     return LiveData(p_batch, e_batch, p_status, e_status, log, notices, saved,
                     connectors=(platform, erp))
@@ -355,3 +367,25 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
                          cases=paired.cases, master=data.erp.master)
     count_unreadable(report, paired.cases)
     return report
+
+
+async def read_platform_only(profile: Profile, lookup: SecretLookup,
+                             earlier: PlatformBatch | None, *, inbox: Inbox | None = None,
+                             transport: object | None = None) -> PlatformBatch:
+    """The platform alone, what changed since `earlier` (whole without it), as a check
+    reads it: what an ERP's download feed offers (services/listen.py). Look-ups are not
+    made (the ERP's references are not read here)."""
+    platform = open_platform(profile, lookup, CallLog(), transport)
+    try:
+        pulls = main_shape(profile.platform.system) is ReadShape.PULL
+        read = await read_platform(
+            platform, profile.platform.system,
+            earlier if pulls else _kept(earlier, platform), inbox=inbox,
+            incremental=lambda: _incremental(
+                hinted_fetch(platform, profile.platform.system, inbox,
+                             earlier.fetched_at if earlier is not None else None),
+                platform.merge, earlier, every=full_read_every(profile.platform)))
+    finally:
+        await platform.aclose()
+    batch = read.batch
+    return batch if batch.views or not batch.raw else platform.from_raw(batch)

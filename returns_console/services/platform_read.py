@@ -87,10 +87,11 @@ def takes_deliveries(system: str) -> bool:
     return reads_inbox(system) or takes_hints(system)
 
 
-def inbox_for(system: str, path: Path) -> Inbox | None:
-    """The inbox at `path` when `system`'s deliveries are read from one (opening it creates
-    the file)."""
-    return Inbox(path) if takes_deliveries(system) else None
+def inbox_for(system: str, path: Path, erp: str | None = None) -> Inbox | None:
+    """The inbox at `path` when `system`'s deliveries (or those of the ERP `erp`) are read
+    from one (opening it creates the file)."""
+    wanted = takes_deliveries(system) or (erp is not None and reads_inbox(erp))
+    return Inbox(path) if wanted else None
 
 
 def hinted_fetch(connector: Any, system: str, inbox: Inbox | None,

@@ -200,7 +200,7 @@ class LiveSession(Session):
         """The inbox `listen` keeps, when the platform is read from one."""
         from .platform_read import inbox_for
 
-        return inbox_for(self.profile.platform.system, self._inbox_path)
+        return inbox_for(self.profile.platform.system, self._inbox_path, self.profile.erp.system)
 
     @property
     def profile_name(self) -> str:
@@ -337,7 +337,7 @@ class DemoSession(LiveSession):
         self.label = "demo"
         self.where = (f"built-in sandbox: {display_name(self.sandbox.platform_id)} | "
                       f"{display_name(self.sandbox.erp_id)}")
-        self._push = demo_push(self.sandbox, self.profile)
+        self._push = demo_push(self.sandbox, self.profile, lambda: self._demo_mappings)
 
     def _inbox(self) -> Inbox | None:
         """A pushing platform's deliveries, posted to the demo's own inbox just now."""

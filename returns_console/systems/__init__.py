@@ -24,15 +24,14 @@ BUILT: tuple[str, ...] = (
     "d365_bc",
     "netsuite",
     "d365_fo",
+    "khaos",
 )
 
 #: The pair `demo`, `sandbox` and the scenario builder use when none is named.
 DEFAULT_PAIR: tuple[str, str] = ("swap", "d365_bc")
 
 #: Declared, not built yet: (id, display name, side, secrets its API will need).
-PLANNED: tuple[SystemSpec, ...] = (
-    SystemSpec("khaos", "Khaos Control", Side.ERP, secrets=("password",)),
-)
+PLANNED: tuple[SystemSpec, ...] = ()
 
 
 @cache

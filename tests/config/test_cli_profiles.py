@@ -155,13 +155,22 @@ def test_bad_config_files_are_one_line(run, isolated: Path, text: str, expected:
         assert_never_leaked(done.stderr)
 
 
-def test_setup_refuses_a_system_with_no_connector_and_names_those_that_work(run) -> None:
-    """Issue 10.9: a profile for a system with no connector yet (Shopify then, Khaos
-    Control now) used to be accepted."""
-    done = run("setup", "--profile", "shop", "--platform", "swap", "--platform-url",
-               "https://s.example", "--erp", "khaos", "--erp-url", "https://kc.example")
-    assert_one_line_error(done, "Khaos Control has no connector yet",
-                          "ERPs that work today: d365_bc, netsuite, d365_fo")
+def test_setup_refuses_a_planned_system_with_no_connector(monkeypatch) -> None:
+    """A system declared but not built (Shopify once, Khaos Control until issue 16) is
+    named as such, not as unknown."""
+    from returns_console import systems
+    from returns_console.config import AppConfig
+    from returns_console.domain.codes import Side
+    from returns_console.errors import UserError
+    from returns_console.services.profiles import upsert_profile
+
+    planned = systems.SystemSpec("sap", "SAP S/4HANA", Side.ERP)
+    found = dict(systems._specs())
+    monkeypatch.setattr(systems, "_specs", lambda: {**found, "sap": planned})
+    with pytest.raises(UserError, match="SAP S/4HANA has no connector yet; ERPs that work"):
+        upsert_profile(AppConfig(), "shop", platform="swap", platform_url="https://s.example",
+                       erp="sap", erp_url="https://sap.example", platform_options={},
+                       erp_options={}, make_default=False)
 
 
 def test_a_config_whose_platform_is_an_erp_lists_platforms_only(run, isolated: Path) -> None:

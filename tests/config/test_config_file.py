@@ -195,7 +195,9 @@ def test_models_refuse_bad_urls_and_names() -> None:
 def test_every_declared_system_names_its_secrets() -> None:
     declared = systems.all_systems()
     assert {s.id for s in declared} >= {"swap", "d365_bc"} and len(declared) == 8
-    assert all(required_secrets(s.id) == s.secrets and s.secrets for s in declared)
+    assert all(required_secrets(s.id) == s.secrets for s in declared)
+    # a system that calls us needs its secrets only to serve it (`listen`)
+    assert all(s.secrets or s.listen_secrets for s in declared)
 
 
 def test_options_are_checked_against_the_systems_model_at_load(tmp_path: Path) -> None:
@@ -214,5 +216,7 @@ def test_secret_names_disambiguate_a_shared_name() -> None:
     assert secret_names(profile()) == [("shopify", "access_token"), ("netsuite", "private_key")]
     both = profile(platform={"system": "zigzag", "base_url": "https://z"},
                    erp={"system": "khaos", "base_url": "https://k"})
-    assert secret_names(both) == [("zigzag", "username"), ("zigzag", "zigzag_password"),
-                                  ("khaos", "khaos_password")]
+    assert secret_names(both) == [("zigzag", "zigzag_username"), ("zigzag", "zigzag_password")]
+    listening = secret_names(both, listening=True)
+    assert [n for n in listening if n[0] == "khaos"] == [("khaos", "khaos_username"),
+                                                        ("khaos", "khaos_password")]

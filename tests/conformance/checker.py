@@ -58,7 +58,8 @@ def check_citation(case: dict) -> None:
         f"{case['_file']}: cite the original public source too")
     assert isinstance(behaviour, str) and behaviour.strip(), f"{case['_file']}: no 'behaviour'"
     for doc, sections in re.findall(r"(docs/vendors/[\w.-]+\.md)((?:[ ,]*§[\d.]+[a-z]?)+)", text):
-        headings = set(re.findall(r"^#{2,4} ([\d.]+[a-z]?) ", (REPO / doc).read_text(), re.M))
+        headings = {h.rstrip(".") for h in re.findall(r"^#{2,4} ([\d.]+[a-z]?) ",
+                                                       (REPO / doc).read_text(), re.M)}
         for section in re.findall(r"§([\d.]+[a-z]?)", sections):
             assert section.rstrip(".") in headings, f"{case['_file']}: {doc} has no §{section}"
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from returns_console import systems
 from returns_console.config import option_problems, secret_names
 from returns_console.connectors.base import (
+    ChannelErp,
     Erp,
     ErpWriter,
     EventSource,
@@ -48,9 +49,10 @@ from returns_console.domain.postings import PENDING_NUMBER, RecordRef
 from returns_console.errors import UserError
 from returns_console.exact_json import exact_json
 from returns_console.sandbox.faults import Faults
-from returns_console.sandbox.hosted import HostedErp, HostedSystem, PushingSystem
+from returns_console.sandbox.hosted import ChannelClient, HostedErp, HostedSystem, PushingSystem
 from returns_console.sandbox.server import BackgroundServer
 from returns_console.services.actions import erp_records
+from returns_console.services.check import DEGRADED_SHARE
 from returns_console.services.connections import open_erp, open_platform
 from returns_console.systems.spec import ReadShape, SystemOptions
 from tests.conformance.checker import check_citation
@@ -70,7 +72,12 @@ def test_pair_findings_equal_its_ground_truth(platform: str, erp: str) -> None:
     box = kit.sandbox(platform, erp)
     profile = box.profile(kit.IN_PROCESS)
     _, report = kit.check(box, profile, transport=kit.in_process(box))
-    assert (report.platform.status, report.erp.status) == ("ok", "ok")
+    # a source is degraded when a real share of its records is unreadable (a small scenario
+    # of a pair that can show few codes plants PAYLOAD_INVALID often), or cannot see money
+    unreadable = report.platform.unreadable / max(report.platform.records, 1)
+    assert report.platform.status == ("degraded" if unreadable > DEGRADED_SHARE else "ok")
+    assert report.erp.status == kit.read_status(erp)
+    assert report.erp.status == "ok" or report.erp.error
     assert kit.findings(report) == kit.planted(box)
     assert kit.delays(report) == kit.planted(box, delayed=True)
     assert not kit.findings(report) & kit.planted(box, delayed=True)
@@ -111,7 +118,7 @@ def _answered(calls) -> Counter:
                    if c.status is not None and c.status < 400)
 
 
-@pytest.mark.parametrize(("platform", "erp"), kit.pair_params())
+@pytest.mark.parametrize(("platform", "erp"), kit.pair_params(requests_both=True))
 def test_faults_and_small_pages_change_nothing_but_the_retries(platform: str, erp: str) -> None:
     """Real APIs page, throttle (429 + Retry-After) and fail (503). With small pages and a
     seeded share of both, the check must find what it finds on a calm day, every failure must
@@ -122,7 +129,7 @@ def test_faults_and_small_pages_change_nothing_but_the_retries(platform: str, er
     stormy, calls = _faulty_check(platform, erp, faults)
     assert kit.findings(stormy) == kit.findings(calm)
     assert kit.delays(stormy) == kit.delays(calm)
-    assert (stormy.platform.status, stormy.erp.status) == ("ok", "ok")
+    assert (stormy.platform.status, stormy.erp.status) == ("ok", kit.read_status(erp))
 
     for system in (platform, erp):  # small pages: some list was read in several pages
         if kit.page_option(systems.spec(system)) is not None:
@@ -252,6 +259,9 @@ def test_credentials_work_and_a_wrong_secret_is_a_clear_error_that_keeps_it(spec
         if ReadShape.LOOKUP in spec.capabilities.reads else kit.sandbox(platform, erp)
     profile = box.profile(kit.IN_PROCESS)
     side = kit.side_of(profile, spec.id)
+    if spec.side is Side.ERP and ReadShape.EVENTS in spec.capabilities.reads:
+        _channel_credentials(box, profile, spec)
+        return
     opener = OPEN[side]
     reader = kit.reader(box, side)
     said = asyncio.run(_try(opener, profile, box.secret, kit.in_process(box), reader))
@@ -278,6 +288,29 @@ def test_credentials_work_and_a_wrong_secret_is_a_clear_error_that_keeps_it(spec
         with pytest.raises(UserError) as down:  # the live check: a source that is down
             kit.check(box, profile, lookup, transport=kit.in_process(box))
         assert wrong not in str(down.value) and "\n" not in str(down.value)
+
+
+def _channel_credentials(box, profile, spec: systems.SystemSpec) -> None:
+    """An ERP that calls us: the sandbox's credentials let its calls in; with another
+    secret in the profile every call is refused (401), nothing is kept, and the check says
+    nothing was received (degraded, never all clear) without repeating the secret."""
+    _, report = kit.check(box, profile, transport=kit.in_process(box))
+    assert report.erp.records > 0
+    names = [stored for system, stored in secret_names(profile, listening=True)
+             if system == spec.id]
+    assert names, f"{spec.id} declares no secret: nothing to check"
+    for stored in names:
+        wrong = f"wrong-{box.secret(spec.id, stored)}-9f3c"
+
+        def lookup(system: str, name: str, stored=stored, wrong=wrong) -> str | None:
+            return wrong if (system, name) == (spec.id, stored) else box.secret(system, name)
+
+        fresh = kit.sandbox(profile.platform.system, profile.erp.system)
+        _, refused = kit.check(fresh, profile, lookup, transport=kit.in_process(fresh))
+        assert refused.erp.status == "degraded" and refused.erp.records == 0
+        assert "nothing has been received" in (refused.erp.error or "")
+        text = json.dumps(refused.to_json())
+        assert wrong not in text and box.secret(spec.id, stored) not in text
 
 
 # -- 5. conformance corpus --------------------------------------------------------------------
@@ -501,7 +534,8 @@ def test_a_built_system_is_complete(spec) -> None:
                            "contracts cannot run it"
     assert issubclass(spec.options, SystemOptions)
     assert spec.own_names, f"{spec.id} declares no names of its own"
-    assert spec.secrets, f"{spec.id} declares no secret"
+    # a system that calls us needs its secrets only to serve it (`listen`)
+    assert spec.secrets or spec.listen_secrets, f"{spec.id} declares no secret"
     caps = spec.capabilities
     assert caps.reads, f"{spec.id} declares no way its records reach us"
     assert caps.writes <= {Action.FIX_REFERENCE, Action.REQUEUE_POSTING}
@@ -524,12 +558,14 @@ def test_a_built_system_is_complete(spec) -> None:
     assert set(spec.secrets) <= set(hosted.credentials()) <= {*spec.every_secret,
                                                               *spec.listen_secrets}
     if caps.pushes_events:
-        assert isinstance(hosted, PushingSystem), "it pushes: its simulator must too"
+        calls = PushingSystem if spec.side is Side.PLATFORM else ChannelClient
+        assert isinstance(hosted, calls), "it calls us: its simulator must too"
 
     connector = OPEN[side](profile, box.secret, CallLog(), kit.in_process(box))
     try:
         shapes = {ReadShape.PULL: ReturnsPlatform if side == "platform" else Erp,
-                  ReadShape.LOOKUP: LookupPlatform, ReadShape.EVENTS: EventSource,
+                  ReadShape.LOOKUP: LookupPlatform,
+                  ReadShape.EVENTS: EventSource if side == "platform" else ChannelErp,
                   ReadShape.HINTS: HintSource}
         for shape in caps.reads:
             assert isinstance(connector, shapes[shape]), f"reads {shape.value}: the " \

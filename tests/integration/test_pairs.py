@@ -36,8 +36,8 @@ def test_the_default_pair_is_served_under_each_systems_id() -> None:
 
 
 def test_a_pair_without_a_simulator_is_named_not_guessed() -> None:
-    with pytest.raises(ValueError, match="no ERP simulator for Khaos Control"):
-        build_sandbox(NOW, erp="khaos")
+    with pytest.raises(ValueError, match="no ERP simulator for Swap Commerce"):
+        build_sandbox(NOW, erp="swap")
     with pytest.raises(ValueError, match="no ERP simulator for 'nope'"):
         build_sandbox(NOW, erp="nope")
 

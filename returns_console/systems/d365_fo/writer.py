@@ -20,7 +20,7 @@ installation does not allow: an entity set it lacks, a field annotated AllowEdit
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote as url_quote
@@ -276,7 +276,8 @@ class FoWriter:
         as missing. Lines that could not be made are said, with the number: the rest is
         added in F&O (the audit log keeps the return order's number)."""
         described = self.describe_create_return_order(request)
-        await self._may("create_return_order")
+        await self._may("create_return_order", header=described["body"],
+                        lines=[then["body"] for then in described["then"]])
         if await self.return_orders_for(request.link):
             raise RefusedError(SYSTEM, f"a return order already carries {request.link} in "
                                "F&O; nothing sent")
@@ -352,7 +353,8 @@ class FoWriter:
 
     # -- what this installation allows (§1.1, U16) -----------------------------------------
 
-    async def _may(self, what: str) -> None:
+    async def _may(self, what: str, header: Mapping[str, Any] | None = None,
+                   lines: Sequence[Mapping[str, Any]] = ()) -> None:
         if self._allowed is None:
             known = _METADATA.get(self.settings.environment)
             if known is None:  # tens of MB on a real environment: read once a process
@@ -365,8 +367,10 @@ class FoWriter:
             instead = (f"change the Customer reference on the return order in F&O "
                        f"({self.link_field})")
         else:
-            problem = self._allowed.cannot_create(s.header_entity) or \
-                self._allowed.cannot_create(s.line_entity)
+            problem = self._allowed.cannot_create(s.header_entity, header or {}) or next(
+                (found for line in lines
+                 if (found := self._allowed.cannot_create(s.line_entity, line))), None) or \
+                self._allowed.cannot_create(s.line_entity, {})
             instead = "create the return order in F&O (Sales and marketing > Returns > All " \
                 "return orders), with the return's reference as its Customer reference"
         if problem:
@@ -397,23 +401,43 @@ class Metadata:
                           r'</EntityType>', self.text, re.DOTALL)
         return found.group(1) if found else None
 
-    def cannot_create(self, entity_set: str) -> str | None:
-        if self._type_body(entity_set) is None:
+    def cannot_create(self, entity_set: str, fields: Mapping[str, Any]) -> str | None:
+        """Why a record with `fields` cannot be created here (None: it can): the entity
+        set is missing, or a field sent is annotated AllowEditOnCreate false ("enforced for
+        all consumers", Behavioral properties on data entities)."""
+        body = self._type_body(entity_set)
+        if body is None:
             return f"this F&O installation has no public entity set {entity_set}"
+        for field in fields:
+            if field == "dataAreaId":
+                continue
+            if _annotated(body, field, "AllowEditOnCreate"):
+                return (f"this F&O installation does not let {field} be set on a new "
+                        f"{entity_set} record (AllowEditOnCreate)")
         return None
 
     def cannot_edit(self, entity_set: str, field: str) -> str | None:
         body = self._type_body(entity_set)
         if body is None:
             return f"this F&O installation has no public entity set {entity_set}"
-        found = re.search(r'<Property\s+Name="' + re.escape(field) + r'"[^>]*?(/>|>(.*?)'
-                          r'</Property>)', body, re.DOTALL)
-        if found is None:
+        if _property(body, field) is None:
             return f"{entity_set} has no field {field} here"
-        if re.search(r'Term="Microsoft\.Dynamics\.OData\.Core\.V1\.AllowEdit"\s+'
-                     r'Bool="false"', found.group(2) or ""):
+        if _annotated(body, field, "AllowEdit"):
             return f"F&O does not let {field} change once a return order exists (AllowEdit)"
         return None
+
+
+def _property(body: str, field: str) -> re.Match[str] | None:
+    return re.search(r'<Property\s+Name="' + re.escape(field) + r'"[^>]*?(/>|>(.*?)'
+                     r'</Property>)', body, re.DOTALL)
+
+
+def _annotated(body: str, field: str, term: str) -> bool:
+    """Whether the property carries the edit annotation `term` set false."""
+    found = _property(body, field)
+    return found is not None and re.search(
+        r'Term="Microsoft\.Dynamics\.OData\.Core\.V1\.' + term + r'"\s+Bool="false"',
+        found.group(2) or "") is not None
 
 
 def _partial(number: str, made: int, wanted: int, exc: ConnectorError) -> RefusedError:

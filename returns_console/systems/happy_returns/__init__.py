@@ -24,7 +24,9 @@ SPEC = SystemSpec(
         # goods reaching the retailer, no money (§5.5), no exchange (U25)
         stages=frozenset({Stage.AUTHORISED, Stage.IN_TRANSIT, Stage.INSPECTED,
                           Stage.CREDITED}),
-        facts=frozenset({"platform_in_transit"}),
+        # a drop-off is the last it knows of the parcel: it cannot show one still on its
+        # way after weeks (platform_in_transit: a carrier leg that stays open)
+        facts=frozenset(),
         rate_per_second=RATE_PER_SECOND,
         burst=1,
         concurrency=1,

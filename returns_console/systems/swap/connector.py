@@ -62,6 +62,8 @@ class SwapSettings:
     #: (the default): store credit is reconciled when the return is processed, when the ERP
     #: posts its credit note.
     instant_credit_types: tuple[str, ...] = ()
+    #: `return_status` values that await the merchant's decision: approval pending.
+    pending_statuses: tuple[str, ...] = ("Needs Review",)
     concurrency: int = 4
     timeout: float = 30.0
 

@@ -33,13 +33,14 @@ class ViewMaker:
     """Swap records → PlatformViews under one set of settings (see the module docstring)."""
 
     __slots__ = ("_by_text", "_default_location", "_exchange", "_instant", "_kinds",
-                 "_qc_done", "_refund", "_uncredited")
+                 "_pending", "_qc_done", "_refund", "_uncredited")
 
     def __init__(self, settings: SwapSettings) -> None:
         self._refund = frozenset(t.casefold() for t in settings.refund_types)
         self._exchange = frozenset(t.casefold() for t in settings.exchange_types)
         self._instant = frozenset(t.casefold() for t in settings.instant_credit_types)
         self._qc_done = frozenset(settings.qc_done)
+        self._pending = frozenset(settings.pending_statuses)
         self._default_location = settings.default_location
         self._by_text = settings.reason_key == "main_reason_text"
         self._kinds: dict[str, str] = {}
@@ -91,9 +92,10 @@ class ViewMaker:
         processed = r.rma_processed
         status = r.return_status
         failed = status in _FAILED
+        said = StageStatus.FAILED if failed else \
+            StageStatus.PENDING if status in self._pending else StageStatus.DONE
         stages: dict[Stage, StageView] = {Stage.AUTHORISED: StageView(
-            status=StageStatus.FAILED if failed else StageStatus.DONE, at=created,
-            record_ids=ids, detail=status)}
+            status=said, at=created, record_ids=ids, detail=status)}
         if r.delivery_status == "In-Transit":
             stages[Stage.IN_TRANSIT] = StageView(status=StageStatus.PENDING, at=updated,
                                                  detail="In-Transit")

@@ -31,5 +31,9 @@ class SwapOptions(SystemOptions):
                                    description="Return types whose lines are paid back")
     exchange_types: WordList = Field(("Exchange", "Additional Payment"), description=(
         "Return types whose lines are replaced by another item"))
+    pending_statuses: WordList = Field(("Needs Review",), description=(
+        "return_status values that await the merchant's decision (Swap lists Needs Review "
+        "without defining it): such a return is not yet approved, so nothing is expected "
+        "of the ERP and nothing is re-queued for it"))
     instant_credit_types: WordList = Field((), description=(
         "Types whose store credit Swap issues at request (read as credited from the request)"))

@@ -1,0 +1,449 @@
+"""Khaos's side of each return, from what the inbox holds: what the feed served and Khaos
+took or asked for again, the stock items and levels Khaos pushed, the order statuses it
+pushed (docs/khaos-mapping.md says which stage each shows, and how surely).
+
+- authorised: the return was served and Khaos has not asked for it again (`SpecificIDs`
+  names what failed to import, §4); served in an answer Khaos never received (its next
+  pull sends an older `Sirion-Continuation`) it was not served at all.
+- received: the item's Available level rose at a returns site after the return was taken,
+  rises shared out among the returns of that item first taken, first served. A purchase
+  receipt rises too: the docs say nothing that tells them apart (`receipt_evidence`).
+- inspected, credited, restocked: nothing the channel sends shows them (not applicable:
+  never a missing document); exchanged only with `exchange_evidence=order_status`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ...connectors.base import ErpBatch, InboxEvent
+from ...domain.catalogue import hidden
+from ...domain.codes import Code, Stage, StageStatus
+from ...domain.model import ErpLine, ErpView, StageView
+from ...domain.reference import ErpMaster, Item
+from ...visible import visible
+from . import protocol as wire
+from .options import KhaosOptions
+
+SYSTEM = "khaos"
+#: The topic of what `listen` served on the returns feed (kept as our own record).
+SERVED = wire.RETURNS
+NA = StageView(status=StageStatus.NOT_APPLICABLE)
+#: Facts the channel never gives (catalogue.HIDDEN_BY): always hidden.
+ALWAYS_HIDDEN = frozenset({
+    "erp_without_credits", "erp_without_customers", "erp_without_periods",
+    "erp_without_locations", "erp_without_dispositions", "erp_without_units",
+    "erp_without_order_state", "erp_without_own_records",
+})
+
+
+@dataclass(slots=True)
+class Served:
+    """One answer of the returns feed, as `listen` recorded it."""
+
+    at: datetime
+    offers: dict[str, dict[str, Any]]
+    asked: list[str]
+    continuation_in: str
+    continuation_out: str
+    held: dict[str, str] = field(default_factory=dict)
+    #: When the platform had the goods back, for returns Khaos has (what tells whose goods
+    #: a stock rise is, when several returns of one item wait).
+    received: dict[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Fed:
+    """What became of one return on the feed."""
+
+    offer: dict[str, Any]
+    first_at: datetime
+    last_at: datetime
+    #: When the platform had the goods back (as a later answer recorded it).
+    received: datetime | None = None
+    #: When Khaos last asked for it again (its import failed), and how often. Sticky:
+    #: nothing the channel sends says a later try worked (docs/khaos-mapping.md).
+    asked_at: datetime | None = None
+    asked: int = 0
+
+
+def served_record(at: datetime, offers: list[dict[str, Any]], asked: list[str],
+                  continuation_in: str, continuation_out: str,
+                  held: dict[str, str], received: dict[str, datetime]) -> bytes:
+    """The body of the inbox event `listen` keeps for one answer of the feed."""
+    return json.dumps({"at": at.isoformat(), "offers": offers, "asked": asked,
+                       "continuation_in": continuation_in,
+                       "continuation_out": continuation_out, "held": held,
+                       "received": {k: v.isoformat() for k, v in received.items()}},
+                      sort_keys=True).encode()
+
+
+def served(events: Sequence[InboxEvent]) -> list[Served]:
+    out = []
+    for event in events:
+        if event.topic != SERVED:
+            continue
+        try:
+            doc = json.loads(event.body)
+            out.append(Served(
+                at=datetime.fromisoformat(doc["at"]),
+                offers={o["ref"]: o for o in doc.get("offers", [])},
+                asked=[str(a) for a in doc.get("asked", [])],
+                continuation_in=str(doc.get("continuation_in", "")),
+                continuation_out=str(doc.get("continuation_out", "")),
+                held={str(k): str(v) for k, v in dict(doc.get("held", {})).items()},
+                received={str(k): datetime.fromisoformat(v)
+                          for k, v in dict(doc.get("received", {})).items()}))
+        except (ValueError, KeyError, TypeError):
+            continue  # our own record, written by another version: not evidence
+    return out
+
+
+def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
+    """Per AssociatedRef, what became of it (answers Khaos never received left out)."""
+    state: dict[str, Fed] = {}
+    for n, rec in enumerate(records):
+        later = records[n + 1] if n + 1 < len(records) else None
+        # Khaos echoes the continuation of the last answer it received: an older one
+        # means this answer was lost on the way (its returns were never seen)
+        # (a pull that sends none says nothing either way: what was served stands)
+        lost = later is not None and bool(later.continuation_in) \
+            and later.continuation_in != rec.continuation_out \
+            and (later.continuation_in == rec.continuation_in
+                 or any(r.continuation_out == later.continuation_in for r in records[:n]))
+        for ref in rec.asked:
+            fed = state.get(ref)
+            if fed is not None:
+                fed.asked += 1
+                fed.asked_at = rec.at
+        for ref, at in rec.received.items():
+            fed = state.get(ref)
+            if fed is not None and fed.received is None:
+                fed.received = at
+        if lost:
+            continue
+        for ref, offer in rec.offers.items():
+            fed = state.get(ref)
+            if fed is None:
+                state[ref] = Fed(offer, rec.at, rec.at)
+            else:
+                fed.offer, fed.last_at = offer, rec.at
+    return state
+
+
+def first_start(records: Sequence[Served]) -> datetime | None:
+    """The start Khaos named on its first contact (`2019-12-31 12:00:00Z`, §4)."""
+    if not records:
+        return None
+    return parse_start(records[0].continuation_in)
+
+
+def parse_start(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ what Khaos pushed
+
+
+@dataclass(slots=True)
+class Pushed:
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # StockID → item
+    stock_received: bool = False
+    #: (at, stock code, site, rise) in arrival order.
+    rises: list[tuple[datetime, str, str, Decimal]] = field(default_factory=list)
+    orders: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+
+def pushed(events: Sequence[InboxEvent]) -> Pushed:
+    out = Pushed()
+    levels: dict[tuple[str, str], Decimal] = {}
+    for event in events:
+        if event.topic == SERVED:
+            continue
+        try:
+            doc = wire.read_body(event.body)
+            if event.topic == wire.STOCK:
+                _stock(doc, out)
+            elif event.topic == wire.STOCK_STATUS:
+                _levels(doc, event.received_at, levels, out)
+            elif event.topic == wire.ORDER_STATUS:
+                _order_statuses(doc, event.received_at, out)
+        except (wire.ProtocolError, TypeError, AttributeError, KeyError) as exc:
+            out.notices.append(f"a {visible(event.topic)} Khaos pushed at "
+                               f"{event.received_at:%Y-%m-%d %H:%M} could not be read "
+                               f"({type(exc).__name__}: {visible(str(exc))[:120]})")
+    return out
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "-1", "1", "yes")
+
+
+def _stock(doc: Any, out: Pushed) -> None:
+    out.stock_received = True
+    for item in wire.as_list(wire.top(doc, "Items"), "StockItem"):
+        sid, code = str(item.get("StockID", "")), str(item.get("StockCode", ""))
+        if not sid or not code:
+            out.notices.append("a stock item Khaos pushed has no StockID or StockCode")
+            continue
+        out.items[sid] = item
+    try:
+        deleted = wire.as_list(wire.top(doc, "Deleted"), "Item")
+    except wire.ProtocolError:
+        deleted = []
+    for gone in deleted:
+        sid = str(gone.get("StockID", "")) if isinstance(gone, dict) else str(gone)
+        out.items.pop(sid, None)
+
+
+def _number(value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise TypeError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise TypeError(f"{value!r} is not a number")
+    return number
+
+
+def _levels(doc: Any, at: datetime, levels: dict[tuple[str, str], Decimal],
+            out: Pushed) -> None:
+    for status in wire.as_list(wire.top(doc, "Statuses"), "StockStatus"):
+        code = str(status.get("StockCode", ""))
+        key_id = str(status.get("StockID", "")) or code
+        site = str(status.get("SiteID", ""))
+        found = status.get("Levels") or {}
+        if not code or "Available" not in found:
+            out.notices.append("a stock level Khaos pushed has no StockCode or Available")
+            continue
+        level = _number(found["Available"])
+        before = levels.get((key_id, site))
+        levels[(key_id, site)] = level
+        if before is not None and level > before:
+            out.rises.append((at, code, site, level - before))
+
+
+def _order_statuses(doc: Any, at: datetime, out: Pushed) -> None:
+    for status in wire.as_list(wire.top(doc, "Statuses"), "SalesOrderStatus"):
+        ref = str(status.get("AssociatedRef", ""))
+        said = str(status.get("Status", status.get("OrderStatus", "")))
+        if ref and said:
+            out.orders[ref.casefold()] = (said, at)
+
+
+# ------------------------------------------------------------------ the ERP's views
+
+
+def records(events: Sequence[InboxEvent], options: KhaosOptions) -> ErpBatch:
+    """Every view, the master data and what cannot be seen, from the inbox's events."""
+    feed = feed_state(served(events))
+    push = pushed(events)
+    records_held = [rec.held for rec in served(events)]
+    facts = set(ALWAYS_HIDDEN)
+    batch = ErpBatch()
+    batch.gaps.append("Khaos's channel shows no credit notes or refunds: the credited stage "
+                      "is not checked (confirm credits in Khaos)")
+    if options.exchange_evidence == "none":
+        facts.add("erp_without_exchanges")
+    if not options.reason_ids:
+        facts.add("erp_without_reasons")
+    receipts = options.receipt_evidence == "stock_rise" and options.sku_mapping == "StockCode"
+    if not receipts:
+        facts.add("erp_without_receipts")
+    items: dict[str, Item] = {}
+    for item in push.items.values():
+        code = str(item["StockCode"])
+        found = item.get("Options")
+        opts: dict[str, Any] = found if isinstance(found, dict) else {}
+        items[code] = Item(number=code, blocked=_truthy(opts.get("Discontinued", False)))
+    unobservable = set(hidden(frozenset(facts)))
+    if not push.stock_received or options.sku_mapping != "StockCode":
+        unobservable |= {Code.SKU_UNKNOWN, Code.SKU_INACTIVE}
+        if not push.stock_received:
+            batch.gaps.append("Khaos has pushed no stock items yet: SKUs are not checked")
+    batch.master = ErpMaster(items=items, reasons=frozenset(options.reason_ids),
+                             reasons_kept=bool(options.reason_ids),
+                             unobservable=frozenset(unobservable))
+    received = _share_rises(feed, push, options) if receipts else {}
+    for ref, fed in feed.items():
+        batch.views[ref] = _view(ref, fed, received.get(ref), push, options, receipts)
+    batch.unseen = ErpView(system=SYSTEM, stages=_blind_stages(options, receipts))
+    held = {ref: why for found in records_held for ref, why in found.items() if ref not in feed}
+    for ref, why in sorted(held.items())[:20]:
+        batch.notices.append(f"return {visible(ref)} is not offered to Khaos: {visible(why)}")
+    batch.notices.extend(push.notices)
+    batch.raw = {f"khaos:return:{ref}": fed.offer for ref, fed in feed.items()}
+    batch.fetched_at = datetime.now(UTC)
+    return batch
+
+
+def _blind_stages(options: KhaosOptions, receipts: bool) -> dict[Stage, StageView]:
+    stages = {Stage.INSPECTED: NA, Stage.CREDITED: NA, Stage.RESTOCKED: NA}
+    if not receipts:
+        stages[Stage.RECEIVED] = NA
+    if options.exchange_evidence == "none":
+        stages[Stage.EXCHANGED] = NA
+    return stages
+
+
+def _expects_stock(line: dict[str, Any], options: KhaosOptions) -> bool:
+    return str(line.get("reason", "")) not in set(options.write_off_reasons)
+
+
+#: A rise this long before the platform says the goods were back may still be theirs (the
+#: warehouse books first, the platform hears later).
+RISE_SLACK = timedelta(days=1)
+
+
+def _share_rises(feed: dict[str, Fed], push: Pushed, options: KhaosOptions
+                 ) -> dict[str, dict[int, tuple[Decimal, datetime]]]:
+    """Per return, per line index: the quantity rises gave it and when the last came.
+    A rise goes to lines of its item that Khaos took before it and still wait: first those
+    whose goods the platform had back the warehouse's usual delay before it (of those, one
+    that has had none yet: one parcel, one rise), then the others in the order Khaos took
+    them. Which return a rise belongs to is inferred (docs/khaos-mapping.md)."""
+    sites = set(options.site_ids)
+    wanting: dict[str, list[tuple[datetime, str, int, Decimal, datetime | None]]] = \
+        defaultdict(list)
+    for ref, fed in feed.items():
+        if fed.asked:
+            continue  # not imported: nothing of it can come back into stock
+        for n, line in enumerate(fed.offer.get("lines", [])):
+            if _expects_stock(line, options):
+                wanting[str(line["code"])].append(
+                    (fed.first_at, ref, n, Decimal(str(line["quantity"])), fed.received))
+    got: dict[str, dict[int, tuple[Decimal, datetime]]] = defaultdict(dict)
+
+    def have(ref: str, n: int) -> Decimal:
+        return got[ref][n][0] if n in got[ref] else Decimal(0)
+
+    lag = _usual_lag(wanting, push, sites)
+
+    def nearest(at: datetime) -> Any:
+        def key(w: tuple[datetime, str, int, Decimal, datetime | None]) -> tuple:
+            taken_at, ref, n, _qty, back = w
+            started = have(ref, n) > 0  # one parcel, one rise: a line with none first
+            if back is not None:
+                off = abs((at - back - lag).total_seconds())
+                return (0, off, started, taken_at, ref)
+            return (1, 0.0, started, taken_at, ref)
+        return key
+
+    def plausible(w: tuple[datetime, str, int, Decimal, datetime | None], at: datetime
+                  ) -> bool:
+        """Goods the platform says came back (or were sent) far from when this rise says
+        they reached stock are not its goods."""
+        back = w[4]
+        return back is None or abs(at - back - lag) <= PLAUSIBLE
+
+    for at, code, site, rise in push.rises:
+        if sites and site not in sites:
+            continue
+        open_ = sorted((w for w in wanting.get(code, ())
+                        if w[0] <= at and have(w[1], w[2]) < w[3] and plausible(w, at)),
+                       key=nearest(at))
+        left = rise
+        for _taken, ref, n, qty, _back in open_:
+            if left <= 0:
+                break
+            share = min(qty - have(ref, n), left)
+            got[ref][n] = (have(ref, n) + share, at)
+            left -= share
+    return got
+
+
+def _usual_lag(wanting: dict[str, list[tuple[datetime, str, int, Decimal, datetime | None]]],
+               push: Pushed, sites: set[str]) -> timedelta:
+    """How long after the platform has goods back their stock usually rises in Khaos: the
+    most common gap (in LAG_BIN steps) between a rise and the returns of its item back on
+    the platform shortly before it. Each rise's own return adds the same gap, the others
+    scatter, so the most common one is the warehouse's delay (zero when nothing shows)."""
+    counts: dict[int, list[float]] = defaultdict(list)
+    step = LAG_BIN.total_seconds()
+    for at, code, site, _rise in push.rises:
+        if sites and site not in sites:
+            continue
+        for w in wanting.get(code, ()):
+            back = w[4]
+            if back is not None and w[0] <= at and at - LAG_WINDOW <= back <= at + RISE_SLACK:
+                gap = (at - back).total_seconds()
+                counts[int(gap // step)].append(gap)
+    if not counts:
+        return timedelta(0)
+    best = max(counts.values(), key=lambda gaps: (len(gaps), -abs(sum(gaps) / len(gaps))))
+    best.sort()
+    return timedelta(seconds=best[len(best) // 2])
+
+
+#: How far from the usual delay a rise may come and still be a return's goods.
+PLAUSIBLE = timedelta(days=14)
+#: The step the usual delay is found in.
+LAG_BIN = timedelta(minutes=15)
+#: How long before a rise the platform may have had the goods back for them to be its.
+LAG_WINDOW = timedelta(days=14)
+
+
+def _view(ref: str, fed: Fed, received: dict[int, tuple[Decimal, datetime]] | None,
+          push: Pushed, options: KhaosOptions, receipts: bool) -> ErpView:
+    failed = fed.asked > 0
+    stages = _blind_stages(options, receipts)
+    if failed:
+        detail = (f"Khaos asked for it again {fed.asked} time{'s' if fed.asked != 1 else ''}"
+                  ": its import failed (see Notifications > Feedback in Khaos)")
+        stages[Stage.AUTHORISED] = StageView(status=StageStatus.FAILED, at=fed.asked_at,
+                                             record_ids=(ref,), detail=detail,
+                                             raw_ref=f"khaos:return:{ref}")
+    else:
+        stages[Stage.AUTHORISED] = StageView(status=StageStatus.DONE, at=fed.first_at,
+                                             record_ids=(ref,), detail="taken by Khaos",
+                                             raw_ref=f"khaos:return:{ref}")
+    lines = []
+    expecting = done = 0
+    last: datetime | None = None
+    for n, line in enumerate(fed.offer.get("lines", [])):
+        quantity = Decimal(str(line["quantity"]))
+        got = (received or {}).get(n)
+        qty_in = got[0] if got else Decimal(0)
+        if _expects_stock(line, options):
+            expecting += 1
+            done += qty_in >= quantity
+        if got:
+            last = got[1] if last is None or got[1] > last else last
+        lines.append(ErpLine(line_ref=str(n + 1), item_no=str(line["code"]),
+                             quantity=quantity,
+                             received_quantity=qty_in if receipts and got else None,
+                             reason=str(line.get("reason") or "") or None))
+    if receipts and not failed:
+        if expecting == 0:
+            stages[Stage.RECEIVED] = NA
+        elif last is not None:  # a receipt, perhaps of part (QUANTITY_MISMATCH says so)
+            stages[Stage.RECEIVED] = StageView(
+                status=StageStatus.DONE, at=last, record_ids=(ref,),
+                detail="stock rose in Khaos" if done == expecting else
+                "stock rose in Khaos for part of it")
+    if options.exchange_evidence == "order_status":
+        said = push.orders.get(ref.casefold())
+        if said is not None:
+            status = {"Received": StageStatus.PENDING, "Cancelled": StageStatus.FAILED
+                      }.get(said[0], StageStatus.DONE)
+            stages[Stage.EXCHANGED] = StageView(status=status, at=said[1],
+                                                detail=visible(said[0]))
+    return ErpView(system=SYSTEM, return_ref=ref,
+                   order_ref=str(fed.offer.get("order_ref") or "") or None,
+                   customer_ref=options.urn, return_order_state="open", lines=tuple(lines),
+                   stages=stages)
+
+
+__all__ = ["SERVED", "Fed", "Served", "feed_state", "first_start", "parse_start", "pushed",
+           "records", "served", "served_record"]
