@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -35,6 +35,8 @@ from . import protocol as wire
 from .options import KhaosOptions
 
 SYSTEM = fold.SYSTEM
+#: Where the cache keeps what each return was offered as.
+OFFERED = f"{SYSTEM}:return:"
 _SEQ = itertools.count(1)
 
 
@@ -133,7 +135,9 @@ class KhaosConnector:
         # this request is evidence too: the continuation it echoes says whether our last
         # answer arrived (what it did not bring is offered again)
         state = fold.feed_state([*history, fold.Served(now, {}, asked, continuation_in, "")])
-        start = fold.first_start(history) if history else fold.parse_start(continuation_in)
+        # the channel's start: its first pull, less the profile's backfill
+        first = history[0].at if history else now
+        start = first - timedelta(days=self.options.backfill_days)
         chosen = offers.offerable(platform.views, self.options, context.mappings(), now, start)
         if asked:
             wanted = {ref.casefold() for ref in asked}
@@ -161,8 +165,10 @@ class KhaosConnector:
     def _keep_views(self, batch: ErpBatch) -> ErpBatch:
         """What the cache keeps (raw only): the views as built, read back by from_raw."""
         dump = _view_adapter().dump_python
-        raw: dict[str, Any] = {f"{SYSTEM}:view:{k}": dump(v, mode="json")
-                               for k, v in batch.views.items()}
+        # what each return was offered as (the ERP record a person drills into), then views
+        raw: dict[str, Any] = dict(batch.raw)
+        raw.update({f"{SYSTEM}:view:{k}": dump(v, mode="json")
+                    for k, v in batch.views.items()})
         raw[f"{SYSTEM}:master"] = batch.master.model_dump(mode="json")
         if batch.unseen is not None:
             raw[f"{SYSTEM}:unseen"] = dump(batch.unseen, mode="json")
@@ -178,6 +184,9 @@ class KhaosConnector:
         batch = ErpBatch(raw=dict(kept.raw), fetched_at=kept.fetched_at, cursor=kept.cursor,
                          full_at=kept.full_at)
         for key, value in kept.raw.items():
+            if key.startswith(OFFERED) and not isinstance(value, dict):
+                batch.notices.append(f"what was kept of the offer {visible(key)} does not "
+                                     "read")
             if not key.startswith(prefix):
                 continue
             ref = key[len(prefix):]

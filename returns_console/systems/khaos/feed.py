@@ -91,6 +91,9 @@ def _offer(view: PlatformView, created: datetime, options: KhaosOptions,
         if not code:
             return None, f"SKU {line.sku} maps to no Khaos item"
         reason = _reason(line.reason, options, mappings)
+        if reason is None and not line.reason:
+            return None, ("a line has no return reason, and Khaos needs one (set the "
+                          "profile's `default_reason_id`)")
         if reason is None:
             return None, (f"reason {line.reason!r} maps to no Khaos return reason id (map it "
                           "with `act remap-code reason`)")

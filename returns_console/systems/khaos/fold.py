@@ -35,6 +35,17 @@ SYSTEM = "khaos"
 #: The topic of what `listen` served on the returns feed (kept as our own record).
 SERVED = wire.RETURNS
 NA = StageView(status=StageStatus.NOT_APPLICABLE)
+#: What to do in Khaos where the console writes nothing (the channel offers returns only
+#: through its feed; a return Khaos refused is asked for again by Khaos itself).
+INSTEAD = {
+    "RETURN_ORDER_MISSING": "In Khaos Control Cloud, look under Notifications > Feedback "
+    "for why the channel's import of this return failed (an item, the customer account, a "
+    "return reason it does not know); fix that, and Khaos asks for the return again.",
+    "RECEIPT_NOT_POSTED": "In Khaos Control, process the return once its goods are there "
+    "(Returns > Process, with a Return to Stock reason): stock goes back then.",
+    "QUANTITY_MISMATCH.received": "In Khaos Control, check the return's lines against what "
+    "came back, and adjust the stock of the item at the returns site.",
+}
 #: Facts the channel never gives (catalogue.HIDDEN_BY): always hidden.
 ALWAYS_HIDDEN = frozenset({
     "erp_without_credits", "erp_without_customers", "erp_without_periods",
@@ -135,21 +146,6 @@ def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
             else:
                 fed.offer, fed.last_at = offer, rec.at
     return state
-
-
-def first_start(records: Sequence[Served]) -> datetime | None:
-    """The start Khaos named on its first contact (`2019-12-31 12:00:00Z`, §4)."""
-    if not records:
-        return None
-    return parse_start(records[0].continuation_in)
-
-
-def parse_start(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ what Khaos pushed
@@ -274,7 +270,8 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions) -> ErpBatch:
             batch.gaps.append("Khaos has pushed no stock items yet: SKUs are not checked")
     batch.master = ErpMaster(items=items, reasons=frozenset(options.reason_ids),
                              reasons_kept=bool(options.reason_ids),
-                             unobservable=frozenset(unobservable))
+                             unobservable=frozenset(unobservable),
+                             creates=frozenset(), instead=INSTEAD)
     received = _share_rises(feed, push, options) if receipts else {}
     for ref, fed in feed.items():
         batch.views[ref] = _view(ref, fed, received.get(ref), push, options, receipts)
@@ -283,7 +280,11 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions) -> ErpBatch:
     for ref, why in sorted(held.items())[:20]:
         batch.notices.append(f"return {visible(ref)} is not offered to Khaos: {visible(why)}")
     batch.notices.extend(push.notices)
-    batch.raw = {f"khaos:return:{ref}": fed.offer for ref, fed in feed.items()}
+    batch.raw = {f"khaos:return:{ref}": {
+        "offered": fed.offer, "first_served": fed.first_at.isoformat(),
+        "last_served": fed.last_at.isoformat(), "asked_again": fed.asked,
+        "goods_back_on_platform": fed.received.isoformat() if fed.received else None}
+        for ref, fed in feed.items()}
     batch.fetched_at = datetime.now(UTC)
     return batch
 
@@ -445,5 +446,5 @@ def _view(ref: str, fed: Fed, received: dict[int, tuple[Decimal, datetime]] | No
                    stages=stages)
 
 
-__all__ = ["SERVED", "Fed", "Served", "feed_state", "first_start", "parse_start", "pushed",
+__all__ = ["SERVED", "Fed", "Served", "feed_state", "pushed",
            "records", "served", "served_record"]

@@ -30,8 +30,11 @@ class KhaosOptions(SystemOptions):
     feed_batch: int = Field(100, ge=1, le=1000, description=(
         "The most returns one pull of the feed serves (the rest come on the next pull)"))
     feed_days: int = Field(60, ge=1, le=3650, description=(
-        "A return is offered when the platform approved it within this many days (Khaos's "
-        "first pull also names a start: the later of the two wins)"))
+        "A return is offered only while its approval is at most this many days old"))
+    backfill_days: int = Field(0, ge=0, le=3650, description=(
+        "Returns approved this many days before Khaos first pulled the feed are offered too "
+        "(0: only those approved since: returns handled before the channel existed are not "
+        "imported into Khaos a second time)"))
     process_return: Literal["never", "when_received"] = Field("never", description=(
         "Whether an offered return asks Khaos to process it on import (ProcessReturn, which "
         "moves stock): never, or only once the platform has the goods back"))

@@ -128,7 +128,8 @@ class KhaosChannelSimulator:
         return Starlette(routes=[Route("/", index), Route("/log", log)])
 
     def settings(self, base_url: str) -> dict[str, Any]:
-        return {"urn": URN}
+        # the scenario's returns are older than the channel: offered all the same
+        return {"urn": URN, "backfill_days": 60}
 
     def credentials(self) -> dict[str, str]:
         return {"username": USERNAME, "password": PASSWORD}

@@ -566,16 +566,20 @@ def _freshness(src: SourceStatus, today: datetime | None = None) -> str:
         return f"ok {at}"
     if state == "down":
         return f"down · last good data {at}"
-    if state == "degraded":
+    if state == "degraded" and src.unreadable:
         return f"degraded · {src.unreadable} of {src.records} unreadable · {at}"
+    if state == "degraded":  # read, but not all of what a check needs (the banner says what)
+        return f"degraded · {at}"
     return f"stale · from {at}"
 
 
 def _banner_line(src: SourceStatus) -> str:
     at = src.fetched_at.strftime("%Y-%m-%d %H:%M") if src.fetched_at else "an earlier run"
-    if src.status == "degraded":
+    if src.status == "degraded" and (src.unreadable or not src.error):
         return (f"{_system(src.system)} is degraded: {src.unreadable} of {src.records} records "
                 "could not be read (PAYLOAD_INVALID); its findings are incomplete.")
+    if src.status == "degraded":
+        return f"{_system(src.system)} is degraded: {src.error}."
     if src.error:
         return (f"{_system(src.system)} is down ({src.error}); showing its last good data "
                 f"from {at}, marked stale.")

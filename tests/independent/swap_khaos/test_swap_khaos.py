@@ -79,6 +79,9 @@ def _setup(profile: str, env: dict[str, str], swap_url: str, erp_url: str,
         "--platform-option", "api_version=2",
         "--erp", "khaos", "--erp-url", erp_url,
         "--erp-option", f"urn={scenario.URN}",
+        # the world's returns were approved before Khaos's first pull: the README's
+        # `backfill_days` has them offered too (by default only returns approved since)
+        "--erp-option", "backfill_days=40",
         *extra, "--default",
     ], env)
 
