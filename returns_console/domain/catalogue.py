@@ -58,6 +58,10 @@ HIDDEN_BY: dict[str, frozenset[Code]] = {
         Code.CREDIT_NOTE_MISSING, Code.CREDIT_NOTE_DUPLICATE, Code.REFUND_AMOUNT_MISMATCH,
         Code.TAX_MISMATCH, Code.CREDIT_WITHOUT_REFUND, Code.EXTERNAL_REF_CONFLICT,
         Code.PAYMENT_METHOD_UNMAPPED, Code.FEE_ITEM_UNMAPPED}),
+    # credit notes are read, their breakdown, payment and order are not (an export)
+    "erp_without_credit_amounts": frozenset({
+        Code.REFUND_AMOUNT_MISMATCH, Code.TAX_MISMATCH, Code.EXTERNAL_REF_CONFLICT,
+        Code.PAYMENT_METHOD_UNMAPPED, Code.FEE_ITEM_UNMAPPED}),
     "erp_without_customers": frozenset({Code.CUSTOMER_NOT_FOUND}),
     "erp_without_periods": frozenset({Code.CLOSED_PERIOD}),
     "erp_without_locations": frozenset({Code.LOCATION_UNMAPPED}),

@@ -131,13 +131,6 @@ def check(box: Sandbox, profile: Profile, lookup=None, *, transport=None,
     return data, live_report(profile, data, demo_mappings(box), now=NOW)
 
 
-def read_status(erp: str) -> str:
-    """What a calm read of the ERP reports: ok, or degraded for one that cannot see a
-    credit note (money unseen is never all clear)."""
-    return "degraded" if "erp_without_credits" in systems.spec(erp).capabilities.facts \
-        else "ok"
-
-
 def reader(box: Sandbox, side: str) -> Callable[[Any], Awaitable[Any]]:
     """One authenticated read of a side's connector, whatever its shape: a pull, or a
     look-up of a reference the scenario has (a pushing platform's API is only asked that);

@@ -43,7 +43,7 @@ from returns_console.domain.actions import (
     plan_requeue_return_order,
 )
 from returns_console.domain.catalogue import CATALOGUE, REQUEUE_CREATES, codes_for
-from returns_console.domain.codes import Action, Code, Side
+from returns_console.domain.codes import Action, Code, Side, Stage, StageStatus
 from returns_console.domain.model import PayloadProblem
 from returns_console.domain.postings import PENDING_NUMBER, RecordRef
 from returns_console.errors import UserError
@@ -76,8 +76,7 @@ def test_pair_findings_equal_its_ground_truth(platform: str, erp: str) -> None:
     # of a pair that can show few codes plants PAYLOAD_INVALID often), or cannot see money
     unreadable = report.platform.unreadable / max(report.platform.records, 1)
     assert report.platform.status == ("degraded" if unreadable > DEGRADED_SHARE else "ok")
-    assert report.erp.status == kit.read_status(erp)
-    assert report.erp.status == "ok" or report.erp.error
+    assert report.erp.status == "ok", report.erp.error
     assert kit.findings(report) == kit.planted(box)
     assert kit.delays(report) == kit.planted(box, delayed=True)
     assert not kit.findings(report) & kit.planted(box, delayed=True)
@@ -129,7 +128,7 @@ def test_faults_and_small_pages_change_nothing_but_the_retries(platform: str, er
     stormy, calls = _faulty_check(platform, erp, faults)
     assert kit.findings(stormy) == kit.findings(calm)
     assert kit.delays(stormy) == kit.delays(calm)
-    assert (stormy.platform.status, stormy.erp.status) == ("ok", kit.read_status(erp))
+    assert (stormy.platform.status, stormy.erp.status) == ("ok", "ok")
 
     for system in (platform, erp):  # small pages: some list was read in several pages
         if kit.page_option(systems.spec(system)) is not None:
@@ -307,7 +306,10 @@ def _channel_credentials(box, profile, spec: systems.SystemSpec) -> None:
 
         fresh = kit.sandbox(profile.platform.system, profile.erp.system)
         _, refused = kit.check(fresh, profile, lookup, transport=kit.in_process(fresh))
-        assert refused.erp.status == "degraded" and refused.erp.records == 0
+        # (what it exports by other means may still be read: the channel's part is not)
+        assert refused.erp.status == "degraded"
+        assert not any(c.erp.stage(Stage.AUTHORISED).status is StageStatus.DONE
+                       for c in refused.cases)
         assert "nothing has been received" in (refused.erp.error or "")
         text = json.dumps(refused.to_json())
         assert wrong not in text and box.secret(spec.id, stored) not in text

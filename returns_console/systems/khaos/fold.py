@@ -17,18 +17,19 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ...connectors.base import ErpBatch, InboxEvent
 from ...domain.catalogue import hidden
 from ...domain.codes import Code, Stage, StageStatus
-from ...domain.model import ErpLine, ErpView, StageView
+from ...domain.model import CreditNote, ErpLine, ErpView, StageView
 from ...domain.reference import ErpMaster, Item
 from ...visible import visible
 from . import protocol as wire
+from .exports import Exports, read_exports
 from .options import KhaosOptions
 
 SYSTEM = "khaos"
@@ -48,7 +49,7 @@ INSTEAD = {
 }
 #: Facts the channel never gives (catalogue.HIDDEN_BY): always hidden.
 ALWAYS_HIDDEN = frozenset({
-    "erp_without_credits", "erp_without_customers", "erp_without_periods",
+    "erp_without_customers", "erp_without_periods",
     "erp_without_locations", "erp_without_dispositions", "erp_without_units",
     "erp_without_order_state", "erp_without_own_records",
 })
@@ -241,15 +242,24 @@ def _order_statuses(doc: Any, at: datetime, out: Pushed) -> None:
 # ------------------------------------------------------------------ the ERP's views
 
 
-def records(events: Sequence[InboxEvent], options: KhaosOptions) -> ErpBatch:
+def records(events: Sequence[InboxEvent], options: KhaosOptions,
+            now: datetime | None = None) -> ErpBatch:
     """Every view, the master data and what cannot be seen, from the inbox's events."""
     feed = feed_state(served(events))
     push = pushed(events)
     records_held = [rec.held for rec in served(events)]
     facts = set(ALWAYS_HIDDEN)
     batch = ErpBatch()
-    batch.gaps.append("Khaos's channel shows no credit notes or refunds: the credited stage "
-                      "is not checked (confirm credits in Khaos)")
+    exported = read_exports(options)
+    credits = _credits_by_ref(exported, options, batch, now or datetime.now(UTC))
+    if credits is None:
+        facts.add("erp_without_credits")
+        batch.gaps.append("Khaos's channel shows no credit notes or refunds: the credited "
+                          "stage is not checked (confirm credits in Khaos, or drop its "
+                          "credit note export into the profile's exports_dir)")
+    else:  # its own documents now: a credit under a reference no return has is news
+        facts.add("erp_without_credit_amounts")
+        facts.discard("erp_without_own_records")
     if options.exchange_evidence == "none":
         facts.add("erp_without_exchanges")
     if not options.reason_ids:
@@ -274,8 +284,17 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions) -> ErpBatch:
                              creates=frozenset(), instead=INSTEAD)
     received = _share_rises(feed, push, options) if receipts else {}
     for ref, fed in feed.items():
-        batch.views[ref] = _view(ref, fed, received.get(ref), push, options, receipts)
-    batch.unseen = ErpView(system=SYSTEM, stages=_blind_stages(options, receipts))
+        view = _view(ref, fed, received.get(ref), push, options, receipts)
+        notes = (credits or {}).pop(ref.casefold(), [])
+        if credits is not None:
+            view = _credited(view, notes)
+        batch.views[ref] = view
+    for notes in (credits or {}).values():  # a credit under a reference never served
+        link = notes[0].external_ref or notes[0].id
+        batch.views[link] = _credited(ErpView(system=SYSTEM, return_ref=link,
+                                              stages=_blind_stages(options, receipts)), notes)
+    batch.unseen = ErpView(system=SYSTEM, stages=_blind_stages(options, receipts,
+                                                               credits is not None))
     held = {ref: why for found in records_held for ref, why in found.items() if ref not in feed}
     for ref, why in sorted(held.items())[:20]:
         batch.notices.append(f"return {visible(ref)} is not offered to Khaos: {visible(why)}")
@@ -289,8 +308,52 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions) -> ErpBatch:
     return batch
 
 
-def _blind_stages(options: KhaosOptions, receipts: bool) -> dict[Stage, StageView]:
+def _credits_by_ref(exported: Exports | None, options: KhaosOptions, batch: ErpBatch,
+                    now: datetime) -> dict[str, list[CreditNote]] | None:
+    """The exported credit notes by case-folded AssociatedRef (None: credits unseen)."""
+    if exported is None:
+        return None
+    for problem in exported.problems[:10]:
+        batch.notices.append(f"Khaos credit note export: {problem}")
+    if exported.fresh_at is None:
+        batch.gaps.append("no Khaos credit note export has been dropped into "
+                          f"{options.exports_dir} yet: credits are not checked")
+        return None
+    age = now - exported.fresh_at
+    if age > timedelta(hours=options.exports_max_age_hours):
+        batch.gaps.append(f"the newest Khaos credit note export is "
+                          f"{age.total_seconds() / 3600:.0f} h old: credits since are not "
+                          "seen")
+    out: dict[str, list[CreditNote]] = defaultdict(list)
+    for credit in exported.credits:
+        issued = credit.issued
+        posted = datetime.combine(issued, time(12), tzinfo=UTC) if issued else None
+        out[credit.link.casefold()].append(CreditNote(
+            id=credit.number, number=credit.number, status="posted",
+            external_ref=credit.link, posting_date=issued, posted_at=posted,
+            amounts=credit.amounts, raw_ref=f"{SYSTEM}:credit:{credit.number}"))
+    return dict(out)
+
+
+def _credited(view: ErpView, notes: list[CreditNote]) -> ErpView:
+    """The view with its exported credit notes and the credited stage they show."""
+    stages = dict(view.stages)
+    if notes:
+        first = min(notes, key=lambda n: n.posted_at or datetime.max.replace(tzinfo=UTC))
+        stages[Stage.CREDITED] = StageView(status=StageStatus.DONE, at=first.posted_at,
+                                           record_ids=tuple(n.number or n.id for n in notes),
+                                           detail="credit note issued (export)",
+                                           raw_ref=first.raw_ref)
+    else:
+        stages.pop(Stage.CREDITED, None)
+    return replace(view, credit_notes=tuple(notes), stages=stages)
+
+
+def _blind_stages(options: KhaosOptions, receipts: bool,
+                  credits_seen: bool = False) -> dict[Stage, StageView]:
     stages = {Stage.INSPECTED: NA, Stage.CREDITED: NA, Stage.RESTOCKED: NA}
+    if credits_seen:
+        del stages[Stage.CREDITED]
     if not receipts:
         stages[Stage.RECEIVED] = NA
     if options.exchange_evidence == "none":

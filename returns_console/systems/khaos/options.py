@@ -50,6 +50,27 @@ class KhaosOptions(SystemOptions):
         "channel downloaded), or an order status whose AssociatedRef is the return's"))
     site_ids: WordList = Field((), description=(
         "The stock sites (SiteID) returns go back to (empty: any site)"))
+    exports_dir: str = Field("", description=(
+        "A folder Khaos's credit note exports (CSV) are dropped into: credit notes become "
+        "checked (missing, duplicate, without a refund); empty: credits are not checked"))
+    exports_max_age_hours: int = Field(26, ge=1, le=24 * 90, description=(
+        "An export older than this is said (the credited stage may be behind)"))
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", description=(
+        "The currency of an exported credit whose row names none"))
+    credit_number_columns: WordList = Field(
+        ("Credit Note Code", "Credit Code", "Invoice Code", "INVOICE_CODE"), description=(
+            "Headers that may hold the credit note's number (the first present is read)"))
+    credit_link_columns: WordList = Field(
+        ("Associated Ref", "Ass. Ref", "AssociatedRef", "ASSOCIATED_REF"), description=(
+            "Headers that may hold the return's AssociatedRef (the platform's reference)"))
+    credit_date_columns: WordList = Field(
+        ("Issue Date", "Date Issued", "Credit Date", "Date", "INVOICE_DATE"), description=(
+            "Headers that may hold the date the credit note was issued"))
+    credit_gross_columns: WordList = Field(
+        ("Gross", "Gross Total", "Total", "Credit Total"), description=(
+            "Headers that may hold the credit's gross amount"))
+    credit_tax_columns: WordList = Field(("VAT", "Tax", "VAT Total"), description=(
+        "Headers that may hold the credit's tax"))
     reason_ids: WordList = Field((), description=(
         "The return reason ids set up in Khaos (System Data > Return Reasons): when given, a "
         "platform reason that maps to none is REASON_UNMAPPED before it is offered"))

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,6 +80,8 @@ class KhaosChannelSimulator:
         self._first = datetime.now(UTC) - timedelta(days=FIRST_CONTACT_DAYS)
         self._steps = self._timeline(snapshot)
         self._done = 0
+        self._exports = TemporaryDirectory(prefix="returns-console-kcc-exports-")
+        self._write_export(snapshot, Path(self._exports.name) / "credit-notes.csv")
         self._config: dict[str, dict[str, str]] | None = None
         self._config_url: str | None = None
 
@@ -128,8 +132,31 @@ class KhaosChannelSimulator:
         return Starlette(routes=[Route("/", index), Route("/log", log)])
 
     def settings(self, base_url: str) -> dict[str, Any]:
-        # the scenario's returns are older than the channel: offered all the same
-        return {"urn": URN, "backfill_days": 60}
+        # the scenario's returns are older than the channel: offered all the same; its
+        # credit notes come from Khaos's own export, dropped into a folder of the sandbox's
+        return {"urn": URN, "backfill_days": 60, "exports_dir": self._exports.name}
+
+    def _write_export(self, snapshot: dict, path: Path) -> None:
+        """Khaos's credit note report as a person would export it (the columns the profile's
+        defaults look for; dates DD/MM/YYYY, §3.2), one row per issued credit note of a
+        return Khaos has."""
+        rows = ["Credit Note Code,Associated Ref,Issue Date,Gross,VAT,Currency"]
+        for case in snapshot.get("returns", []):
+            for note in (case.get("erp") or {}).get("credit_notes", []):
+                if note.get("status") != "posted" or not note.get("external_ref"):
+                    continue
+                amounts = note.get("amounts") or {}
+                part = {k: Decimal(str(amounts.get(k) or 0))
+                        for k in ("items", "tax", "shipping", "discounts", "fees")}
+                gross = part["items"] + part["tax"] + part["shipping"] - part["discounts"] \
+                    - part["fees"]
+                issued = _moment(note.get("posted_at"))
+                rows.append(",".join([
+                    note.get("number") or note["id"], note["external_ref"],
+                    issued.strftime("%d/%m/%Y") if issued else "",
+                    f"{gross:.2f}", f"{Decimal(str(amounts.get('tax') or 0)):.2f}",
+                    amounts.get("currency") or "GBP"]))
+        path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
     def credentials(self) -> dict[str, str]:
         return {"username": USERNAME, "password": PASSWORD}
