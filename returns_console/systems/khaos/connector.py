@@ -235,27 +235,34 @@ class KhaosConnector:
 
 
 def _received(views: Sequence[Any], state: dict[str, fold.Fed],
-              serving: Sequence[offers.Offer]) -> dict[str, datetime]:
-    """When the platform had the goods back (or, for a platform that cannot tell, when
-    they were sent back: the warehouse's usual delay is learnt from the data either way),
-    for returns Khaos has or is given now whose time no answer has recorded yet."""
-    wanted = {ref for ref, fed in state.items() if fed.received is None}
-    wanted |= {o.ref for o in serving}
-    out: dict[str, datetime] = {}
+              serving: Sequence[offers.Offer]) -> dict[str, tuple[str, datetime]]:
+    """What the platform says of the goods of returns Khaos has or is given now, where it
+    says more than answers recorded: back (`received`), back by the refund of a platform
+    that infers receipt from it (`refunded`), or handed to the carrier (`sent`)."""
+    wanted = {o.ref for o in serving} | set(state)
+    out: dict[str, tuple[str, datetime]] = {}
     for view in views:
-        if view.return_ref not in wanted:
+        ref = view.return_ref
+        if ref not in wanted:
             continue
-        back = view.stage(Stage.RECEIVED)
-        at = back.at
-        if back.status is StageStatus.DONE and at is None:
-            # received, undated (a platform that infers it from the refund): back by then
-            at = view.stage(Stage.CREDITED).at
-        if back.status is not StageStatus.DONE:
-            sent = view.stage(Stage.IN_TRANSIT)
-            at = sent.at if sent.status in (StageStatus.DONE, StageStatus.PENDING) else None
-        if at is not None:
-            out[view.return_ref] = at
+        said = _evidence(view)
+        fed = state.get(ref)
+        if said is not None and (fed is None or said[0] not in fed.back):
+            out[ref] = said
     return out
+
+
+def _evidence(view: Any) -> tuple[str, datetime] | None:
+    back = view.stage(Stage.RECEIVED)
+    if back.status is StageStatus.DONE and back.at is not None:
+        return "received", back.at
+    refunded = view.stage(Stage.CREDITED)
+    if back.status is StageStatus.DONE and refunded.at is not None:
+        return "refunded", refunded.at
+    sent = view.stage(Stage.IN_TRANSIT)
+    if sent.status in (StageStatus.DONE, StageStatus.PENDING) and sent.at is not None:
+        return "sent", sent.at
+    return None
 
 
 def _listed(value: Any) -> list[Any]:

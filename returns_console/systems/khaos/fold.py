@@ -65,9 +65,11 @@ class Served:
     continuation_in: str
     continuation_out: str
     held: dict[str, str] = field(default_factory=dict)
-    #: When the platform had the goods back, for returns Khaos has (what tells whose goods
-    #: a stock rise is, when several returns of one item wait).
-    received: dict[str, datetime] = field(default_factory=dict)
+    #: What the platform said of the goods, by return: (kind, when), the kind `received`
+    #: (back at the retailer), `refunded` (back by then: a platform that infers receipt
+    #: from the refund) or `sent` (handed to the carrier): what tells whose goods a stock
+    #: rise is when several returns of one item wait.
+    received: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -77,8 +79,12 @@ class Fed:
     offer: dict[str, Any]
     first_at: datetime
     last_at: datetime
-    #: When the platform had the goods back (as a later answer recorded it).
-    received: datetime | None = None
+    #: What the platform said of the goods, by kind (as later answers recorded it).
+    back: dict[str, datetime] = field(default_factory=dict)
+
+    def evidence(self) -> tuple[str, datetime] | None:
+        """The platform's best word on when the goods came back (kind, when)."""
+        return next(((k, self.back[k]) for k in KINDS if k in self.back), None)
     #: When Khaos last asked for it again (its import failed), and how often. Sticky:
     #: nothing the channel sends says a later try worked (docs/khaos-mapping.md).
     asked_at: datetime | None = None
@@ -87,12 +93,13 @@ class Fed:
 
 def served_record(at: datetime, offers: list[dict[str, Any]], asked: list[str],
                   continuation_in: str, continuation_out: str,
-                  held: dict[str, str], received: dict[str, datetime]) -> bytes:
+                  held: dict[str, str], received: dict[str, tuple[str, datetime]]) -> bytes:
     """The body of the inbox event `listen` keeps for one answer of the feed."""
     return json.dumps({"at": at.isoformat(), "offers": offers, "asked": asked,
                        "continuation_in": continuation_in,
                        "continuation_out": continuation_out, "held": held,
-                       "received": {k: v.isoformat() for k, v in received.items()}},
+                       "received": {k: [kind, at.isoformat()]
+                                    for k, (kind, at) in received.items()}},
                       sort_keys=True).encode()
 
 
@@ -110,11 +117,20 @@ def served(events: Sequence[InboxEvent]) -> list[Served]:
                 continuation_in=str(doc.get("continuation_in", "")),
                 continuation_out=str(doc.get("continuation_out", "")),
                 held={str(k): str(v) for k, v in dict(doc.get("held", {})).items()},
-                received={str(k): datetime.fromisoformat(v)
-                          for k, v in dict(doc.get("received", {})).items()}))
+                received={str(k): _said(v) for k, v in dict(doc.get("received", {})).items()}))
         except (ValueError, KeyError, TypeError):
             continue  # our own record, written by another version: not evidence
     return out
+
+
+#: The kinds of the platform's word on the goods, best first.
+KINDS = ("received", "refunded", "sent")
+
+
+def _said(value: Any) -> tuple[str, datetime]:
+    if isinstance(value, list) and len(value) == 2:
+        return str(value[0]), datetime.fromisoformat(value[1])
+    return "received", datetime.fromisoformat(value)
 
 
 def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
@@ -134,18 +150,17 @@ def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
             if fed is not None:
                 fed.asked += 1
                 fed.asked_at = rec.at
-        for ref, at in rec.received.items():
+        if not lost:
+            for ref, offer in rec.offers.items():
+                fed = state.get(ref)
+                if fed is None:
+                    state[ref] = Fed(offer, rec.at, rec.at)
+                else:
+                    fed.offer, fed.last_at = offer, rec.at
+        for ref, (kind, at) in rec.received.items():
             fed = state.get(ref)
-            if fed is not None and fed.received is None:
-                fed.received = at
-        if lost:
-            continue
-        for ref, offer in rec.offers.items():
-            fed = state.get(ref)
-            if fed is None:
-                state[ref] = Fed(offer, rec.at, rec.at)
-            else:
-                fed.offer, fed.last_at = offer, rec.at
+            if fed is not None:
+                fed.back.setdefault(kind, at)
     return state
 
 
@@ -302,7 +317,7 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
     batch.raw = {f"khaos:return:{ref}": {
         "offered": fed.offer, "first_served": fed.first_at.isoformat(),
         "last_served": fed.last_at.isoformat(), "asked_again": fed.asked,
-        "goods_back_on_platform": fed.received.isoformat() if fed.received else None}
+        "goods_on_the_platform": {k: at.isoformat() for k, at in fed.back.items()}}
         for ref, fed in feed.items()}
     batch.fetched_at = datetime.now(UTC)
     return batch
@@ -374,80 +389,98 @@ def _share_rises(feed: dict[str, Fed], push: Pushed, options: KhaosOptions
                  ) -> dict[str, dict[int, tuple[Decimal, datetime]]]:
     """Per return, per line index: the quantity rises gave it and when the last came.
     A rise goes to lines of its item that Khaos took before it and still wait: first those
-    whose goods the platform had back the warehouse's usual delay before it (of those, one
-    that has had none yet: one parcel, one rise), then the others in the order Khaos took
-    them. Which return a rise belongs to is inferred (docs/khaos-mapping.md)."""
+    whose goods the platform saw (back, refunded, sent) the usual delay of that kind of word
+    before it (of those, one that has had none yet: one parcel, one rise), then the others
+    in the order Khaos took them. Which return a rise belongs to is inferred
+    (docs/khaos-mapping.md)."""
     sites = set(options.site_ids)
-    wanting: dict[str, list[tuple[datetime, str, int, Decimal, datetime | None]]] = \
-        defaultdict(list)
+    wanting: dict[str, list[Wanting]] = defaultdict(list)
     for ref, fed in feed.items():
         if fed.asked:
             continue  # not imported: nothing of it can come back into stock
+        said = fed.evidence()
         for n, line in enumerate(fed.offer.get("lines", [])):
             if _expects_stock(line, options):
-                wanting[str(line["code"])].append(
-                    (fed.first_at, ref, n, Decimal(str(line["quantity"])), fed.received))
+                wanting[str(line["code"])].append(Wanting(
+                    fed.first_at, ref, n, Decimal(str(line["quantity"])),
+                    said[0] if said else None, said[1] if said else None))
     got: dict[str, dict[int, tuple[Decimal, datetime]]] = defaultdict(dict)
 
-    def have(ref: str, n: int) -> Decimal:
-        return got[ref][n][0] if n in got[ref] else Decimal(0)
+    def have(w: Wanting) -> Decimal:
+        return got[w.ref][w.n][0] if w.n in got[w.ref] else Decimal(0)
 
-    lag = _usual_lag(wanting, push, sites)
+    lag = _usual_lags(wanting, push, sites)
 
-    def nearest(at: datetime) -> Any:
-        def key(w: tuple[datetime, str, int, Decimal, datetime | None]) -> tuple:
-            taken_at, ref, n, _qty, back = w
-            started = have(ref, n) > 0  # one parcel, one rise: a line with none first
-            if back is not None:
-                off = abs((at - back - lag).total_seconds())
-                return (0, off, started, taken_at, ref)
-            return (1, 0.0, started, taken_at, ref)
-        return key
-
-    def plausible(w: tuple[datetime, str, int, Decimal, datetime | None], at: datetime
-                  ) -> bool:
-        """Goods the platform says came back (or were sent) far from when this rise says
-        they reached stock are not its goods."""
-        back = w[4]
-        return back is None or abs(at - back - lag) <= PLAUSIBLE
+    def off(w: Wanting, at: datetime) -> timedelta | None:
+        """How far the rise comes from when this return's goods were due in stock
+        (negative: before)."""
+        if w.back is None or w.kind not in lag:
+            return None
+        return at - w.back - lag[w.kind]
 
     for at, code, site, rise in push.rises:
         if sites and site not in sites:
             continue
-        open_ = sorted((w for w in wanting.get(code, ())
-                        if w[0] <= at and have(w[1], w[2]) < w[3] and plausible(w, at)),
-                       key=nearest(at))
+        candidates = []
+        for w in wanting.get(code, ()):
+            if w.taken > at or have(w) >= w.quantity:
+                continue
+            gap = off(w, at)
+            if gap is not None and not -RISE_SLACK <= gap <= PLAUSIBLE:
+                # stock does not rise a day before the goods are due, and goods due weeks
+                # before this rise are not its goods
+                continue
+            key = (1, 0.0) if gap is None else (0, abs(gap.total_seconds()))
+            candidates.append((key, have(w) > 0, w.taken, w.ref, w))
+        candidates.sort(key=lambda c: c[:4])
         left = rise
-        for _taken, ref, n, qty, _back in open_:
+        for *_, w in candidates:
             if left <= 0:
                 break
-            share = min(qty - have(ref, n), left)
-            got[ref][n] = (have(ref, n) + share, at)
+            share = min(w.quantity - have(w), left)
+            got[w.ref][w.n] = (have(w) + share, at)
             left -= share
     return got
 
 
-def _usual_lag(wanting: dict[str, list[tuple[datetime, str, int, Decimal, datetime | None]]],
-               push: Pushed, sites: set[str]) -> timedelta:
-    """How long after the platform has goods back their stock usually rises in Khaos: the
-    most common gap (in LAG_BIN steps) between a rise and the returns of its item back on
-    the platform shortly before it. Each rise's own return adds the same gap, the others
+@dataclass(frozen=True, slots=True)
+class Wanting:
+    """A line of a return Khaos took, waiting for its goods to come back into stock."""
+
+    taken: datetime
+    ref: str
+    n: int
+    quantity: Decimal
+    kind: str | None
+    back: datetime | None
+
+
+def _usual_lags(wanting: dict[str, list[Wanting]], push: Pushed, sites: set[str]
+                ) -> dict[str, timedelta]:
+    """How long after each kind of platform word the stock usually rises in Khaos: the most
+    common gap (in LAG_BIN steps) between a rise and the returns of its item the platform
+    spoke of shortly before it. Each rise's own return adds the same gap, the others
     scatter, so the most common one is the warehouse's delay (zero when nothing shows)."""
-    counts: dict[int, list[float]] = defaultdict(list)
+    counts: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     step = LAG_BIN.total_seconds()
     for at, code, site, _rise in push.rises:
         if sites and site not in sites:
             continue
         for w in wanting.get(code, ()):
-            back = w[4]
-            if back is not None and w[0] <= at and at - LAG_WINDOW <= back <= at + RISE_SLACK:
-                gap = (at - back).total_seconds()
-                counts[int(gap // step)].append(gap)
-    if not counts:
-        return timedelta(0)
-    best = max(counts.values(), key=lambda gaps: (len(gaps), -abs(sum(gaps) / len(gaps))))
-    best.sort()
-    return timedelta(seconds=best[len(best) // 2])
+            if w.back is not None and w.kind is not None and w.taken <= at \
+                    and at - LAG_WINDOW <= w.back <= at + RISE_SLACK:
+                gap = (at - w.back).total_seconds()
+                counts[w.kind][int(gap // step)].append(gap)
+    out: dict[str, timedelta] = {}
+    for kind, bins in counts.items():
+        ranked = sorted(bins.values(), key=lambda gaps: (len(gaps),
+                                                         -abs(sum(gaps) / len(gaps))))
+        best = sorted(ranked[-1])
+        runner_up = len(ranked[-2]) if len(ranked) > 1 else 0
+        # a delay no rise stands out for is no delay: that word does not place a rise
+        if len(best) >= 3 and 2 * len(best) >= 3 * runner_up:
+            out[kind] = timedelta(seconds=best[len(best) // 2])
+    return out
 
 
 #: How far from the usual delay a rise may come and still be a return's goods.

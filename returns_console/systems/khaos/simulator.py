@@ -74,6 +74,8 @@ class KhaosChannelSimulator:
         #: AssociatedRefs the scenario's ERP has (Khaos imports them when offered).
         self.importable: set[str] = set()
         self.taken: set[str] = set()
+        #: The items of each return Khaos imported (what its processing puts back).
+        self.took: dict[str, set[str]] = {}
         self.failed: dict[str, int] = {}
         self.continuation: str | None = None
         self.log: list[dict[str, Any]] = []
@@ -263,6 +265,8 @@ class KhaosChannelSimulator:
                 return True  # a return Khaos never imported comes back into no stock here
             moved = []
             for code, quantity in got:
+                if code not in self.took.get(ref, ()):
+                    continue  # an item the imported return does not have
                 if code in self.levels and quantity > 0:
                     self.levels[code] += quantity
                     moved.append(code)
@@ -309,6 +313,7 @@ class KhaosChannelSimulator:
             ref = str(ret.get("AssociatedRef", ""))
             if ref in self.importable and ret.get("URN") and _no_nulls(ret):
                 self.taken.add(ref)
+                self.took[ref] = {str(item.get("SKU")) for item in ret.get("ReturnedItems", [])}
                 self.failed.pop(ref, None)
             else:
                 self.failed[ref] = self.failed.get(ref, 0) + 1
