@@ -474,13 +474,11 @@ class ChannelRoute:
 class ChannelContext:
     """What a channel's endpoints may read besides the request: the platform's returns as
     they are now (what a download feed offers), what the inbox holds of the system so far
-    (what was served and pushed before), the console's mapping tables, and the writes an
-    operator handed over for the ERP to take (deferred: audited, pending until taken)."""
+    (what was served and pushed before) and the console's mapping tables."""
 
     returns: Callable[[], Awaitable[PlatformBatch]]
     history: Callable[[], Sequence[InboxEvent]]
     mappings: Callable[[], Any]
-    handed_over: Callable[[], Sequence[Mapping[str, Any]]] = lambda: ()
 
 
 @runtime_checkable

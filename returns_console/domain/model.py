@@ -123,6 +123,22 @@ ReturnOrderState = Literal["open", "released", "on_hold", "closed", "cancelled"]
 
 
 @record
+class Address:
+    """Where the customer is (the platform's billing address), for an ERP that imports the
+    return as a document of its own (a channel's feed)."""
+
+    __pydantic_config__ = _STRICT
+
+    line1: str | None = None
+    line2: str | None = None
+    town: str | None = None
+    postcode: str | None = None
+    region: str | None = None
+    #: ISO 3166-1 alpha-2, as the platform sends it.
+    country: str | None = None
+
+
+@record
 class PlatformView:
     __pydantic_config__ = _STRICT
 
@@ -135,6 +151,7 @@ class PlatformView:
     order_ref: str | None = None
     customer_email: str | None = None
     customer_name: str | None = None
+    customer_address: Address | None = None
     created_at: AwareDatetime | None = None
     lines: tuple[PlatformLine, ...] = ()
     refund: MoneyBreakdown | None = None

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from starlette.applications import Starlette
 
@@ -115,7 +114,6 @@ async def listen_app(profile: Profile, lookup: SecretLookup, inbox: Inbox, *,
                      clock: Callable[[], datetime] | None = None,
                      returns: Callable[[], Awaitable[PlatformBatch]] | None = None,
                      mappings: Callable[[], Mappings] | None = None,
-                     handed_over: Callable[[], Sequence[Mapping[str, Any]]] | None = None,
                      ) -> tuple[Starlette, dict[str, str]]:
     """The receiver app and, per system, the path to register with it (a channel's: the
     address its configuration is fetched from). A channel's feed offers the platform's
@@ -140,8 +138,7 @@ async def listen_app(profile: Profile, lookup: SecretLookup, inbox: Inbox, *,
         context = ChannelContext(
             returns=feed,
             history=partial(inbox.events, system),
-            mappings=mappings or Mappings,
-            handed_over=handed_over or (lambda: ()))
+            mappings=mappings or Mappings)
         routes = connector.channel(context)
         channels[system] = routes
         paths[system] = f"/hooks/{system}/{routes[0].suffix.strip('/')}"

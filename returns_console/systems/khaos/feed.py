@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...domain.codes import Stage, StageStatus
-from ...domain.model import PlatformView
+from ...domain.model import Address, PlatformView
 from ...domain.reference import Mappings
 from .options import KhaosOptions
 
@@ -39,6 +39,7 @@ class Offer:
     process: bool
     customer_name: str | None = None
     customer_email: str | None = None
+    address: Address | None = None
 
     def record(self) -> dict[str, Any]:
         """What the served record keeps of it (the fold builds Khaos's side from this)."""
@@ -104,7 +105,7 @@ def _offer(view: PlatformView, created: datetime, options: KhaosOptions,
     received = view.stage(Stage.RECEIVED).status is StageStatus.DONE
     process = options.process_return == "when_received" and received
     return Offer(view.return_ref, view.order_ref, created, tuple(lines), process,
-                 view.customer_name, view.customer_email), ""
+                 view.customer_name, view.customer_email, view.customer_address), ""
 
 
 def _reason(reason: str | None, options: KhaosOptions, mappings: Mappings) -> str | None:
@@ -142,13 +143,22 @@ def customer_return(offer: Offer, options: KhaosOptions, note: str) -> dict[str,
         "AssociatedRef": offer.ref,
         "CreatedDate": offer.created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         "URN": options.urn,
-        "InvoiceAddress": {"Line1": "", "Town": "", "Postcode": "",
-                           "Country": {"Code": options.country}},
+        "InvoiceAddress": _address(offer.address, options),
         "InvoiceContact": contact,
         "ReturnedItems": items,
         "Notes": note,
         "ProcessReturn": offer.process,
     }
+
+
+def _address(address: Address | None, options: KhaosOptions) -> dict[str, Any]:
+    """The kcc README's Address: Line1, Town and Country required, blank strings where the
+    platform says nothing (never a null, §4); the profile's `country` when it names none."""
+    a = address or Address()
+    # only the fields the documented sample names (§9 S3): a second line or a region has
+    # no field there, so none is guessed
+    return {"Line1": a.line1 or "", "Town": a.town or "", "Postcode": a.postcode or "",
+            "Country": {"Code": a.country or options.country}}
 
 
 __all__ = ["Offer", "OfferedLine", "Selection", "customer_return", "offerable"]

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from ...connectors.validation import as_utc
 from ...domain.codes import Stage, StageStatus
-from ...domain.model import Fee, PlatformLine, PlatformView, StageView
+from ...domain.model import Address, Fee, PlatformLine, PlatformView, StageView
 from ...domain.money import MoneyBreakdown, pad_cents
-from .records import SwapReturn
+from .records import SwapAddress, SwapReturn
 
 if TYPE_CHECKING:
     from .connector import SwapSettings
@@ -153,7 +153,8 @@ class ViewMaker:
             tax=pad_cents(r.total_refunded_taxes or Decimal(0)), fees=fee) if refunded else None
         return PlatformView(
             system=SYSTEM, return_ref=r.rma_number, order_ref=r.shopify_order_name or None,
-            customer_email=r.customer_email, customer_name=r.customer_name, created_at=created,
+            customer_email=r.customer_email, customer_name=r.customer_name,
+            customer_address=_address(r.billing_address), created_at=created,
             lines=tuple(lines), refund=refund,
             refund_method=refund_type if refunded else None, currency=currency,
             fees=(Fee(type="handling_fee", amount=fee),) if fee else (),
@@ -181,3 +182,14 @@ class ViewMaker:
                     if key:
                         destination.setdefault(key, shipment.destination_location_id)
         return destination, self._default_location
+
+
+def _address(found: SwapAddress | None) -> Address | None:
+    """v2's billing address (v1 sends none), kept only when it says something."""
+    if found is None:
+        return None
+    address = Address(line1=found.address1 or None, line2=found.address2 or None,
+                      town=found.city or None, postcode=found.postcode or None,
+                      region=found.state_province_code or None,
+                      country=(found.country_code or "").upper() or None)
+    return address if any((address.line1, address.town, address.postcode)) else None

@@ -174,6 +174,22 @@ class SwapShipment(_Record):
                      BeforeValidator(_loose_list)] = Field(default_factory=_empty)
 
 
+class SwapAddress(_Record):
+    """v2's `billing_address` (§1.4.1); any field may be missing or junk (then None)."""
+
+    address1: LooseText = None
+    address2: LooseText = None
+    city: LooseText = None
+    postcode: LooseText = None
+    state_province_code: LooseText = None
+    country_code: LooseText = None
+
+
+def _address(value: Any) -> Any:
+    """An address that is not an object is no address (it is optional, never a problem)."""
+    return value if isinstance(value, dict) else None
+
+
 class SwapReturn(_Record):
     rma_number: str = Field(min_length=1)
     return_id: LooseText = None
@@ -187,6 +203,7 @@ class SwapReturn(_Record):
     customer_name: LooseText = None
     customer_email: LooseText = None
     customer_currency: LooseText = None
+    billing_address: Annotated[SwapAddress | None, BeforeValidator(_address)] = None
     rma_processed: Annotated[bool, BeforeValidator(_processed)] = False
     quality_control_status: LooseText = None
     delivered_date: LooseMoment = None

@@ -17,8 +17,8 @@ again; a second `check`; and a second profile with process_return=when_received.
 
 Disagreements this check found, and how the docs decided them (each test's docstring):
 the feed ignored the mapping tables (`listen` was given none: fixed), the invoice address
-had no Country (kcc README: required; now the profile's `country`; Line1 and Town stay blank,
-since no platform return carries an address in the canonical model), an honest repeat of an
+had no Country and blank lines (kcc README: required; now Swap's billing address, else the
+profile's `country`), an honest repeat of an
 identical stock push was dropped as a retry (levels are absolute: every push is now kept).
 """
 
