@@ -85,8 +85,12 @@ class DemoPush:
                 self.sent += got
                 taken += got
             if self.channel is not None and isinstance(self.sandbox.erp, ChannelClient):
+                # every call of the scenario (dated as it), then a pull now: a console left
+                # open keeps its channel pulled
                 as_of = self.sandbox.scenario.snapshot.get("as_of")
-                now = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else None
+                now = datetime.now(UTC)
+                if as_of:
+                    now = max(now, datetime.fromisoformat(as_of.replace("Z", "+00:00")))
                 taken += self.sandbox.erp.cycle(self.channel, now=now, sending=self._sending_at)
         finally:
             self._sent_at = None

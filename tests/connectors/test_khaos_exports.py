@@ -82,3 +82,10 @@ def test_a_bad_row_is_said_and_the_rest_read(tmp_path: Path) -> None:
     assert [n.number for n in batch.views["R-1"].credit_notes] == ["CN4"]
     assert batch.views["R-1"].credit_notes[0].posting_date is None
     assert len([n for n in batch.notices if "export" in n]) == 3
+
+
+def test_a_file_that_is_not_csv_is_said_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "huge.csv").write_text("Credit Note Code,Associated Ref\n\"" + "x" * 200_000
+                                       + "\",R-1\n")
+    batch = fold.records(_served("R-1"), _options(tmp_path))
+    assert any("huge.csv" in n for n in batch.notices)

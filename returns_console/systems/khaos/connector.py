@@ -210,7 +210,7 @@ class KhaosConnector:
             else:
                 batch.unseen = value
         said = kept.raw.get(f"{SYSTEM}:said")
-        if said is not None and not isinstance(said, dict):
+        if f"{SYSTEM}:said" in kept.raw and not isinstance(said, dict):
             batch.notices.append("what was kept of Khaos's notes does not read")
         said = said if isinstance(said, dict) else {}
         batch.notices += [str(n) for n in _listed(said.get("notices"))]

@@ -63,16 +63,23 @@ def read_exports(options: KhaosOptions) -> Exports | None:
         try:
             stat = path.stat()
             if stat.st_size > MAX_FILE:
-                out.problems.append(f"{path.name} is over {MAX_FILE // 1_000_000} MB: not read")
+                out.problems.append(f"{visible(path.name)} is over {MAX_FILE // 1_000_000} MB: "
+                                    "not read")
                 continue
             text = path.read_bytes().decode("utf-8-sig", errors="replace")
         except OSError as exc:
-            out.problems.append(f"{path.name} cannot be read ({exc.strerror or exc})")
+            out.problems.append(f"{visible(path.name)} cannot be read "
+                                f"({exc.strerror or exc})")
             continue
         out.files += 1
         moment = datetime.fromtimestamp(stat.st_mtime, UTC)
         out.fresh_at = moment if out.fresh_at is None or moment > out.fresh_at else out.fresh_at
-        for credit in _rows(text, path.name, options, out.problems):
+        try:
+            rows = _rows(text, visible(path.name), options, out.problems)
+        except csv.Error as exc:
+            out.problems.append(f"{visible(path.name)} does not read as CSV ({exc})")
+            continue
+        for credit in rows:
             by_number[credit.number] = credit
     out.credits = list(by_number.values())
     return out

@@ -102,7 +102,10 @@ def _offer(view: PlatformView, created: datetime, options: KhaosOptions,
         lines.append(OfferedLine(line.sku, code, line.quantity * factor, reason))
     if not lines:
         return None, "it has no line with a quantity"
-    received = view.stage(Stage.RECEIVED).status is StageStatus.DONE
+    back = view.stage(Stage.RECEIVED)
+    # a dated receipt: a platform that infers receipt from a refund (undated) is not enough
+    # for Khaos to move stock
+    received = back.status is StageStatus.DONE and back.at is not None
     process = options.process_return == "when_received" and received
     return Offer(view.return_ref, view.order_ref, created, tuple(lines), process,
                  view.customer_name, view.customer_email, view.customer_address), ""

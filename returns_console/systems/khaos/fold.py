@@ -260,13 +260,21 @@ def _order_statuses(doc: Any, at: datetime, out: Pushed) -> None:
 def records(events: Sequence[InboxEvent], options: KhaosOptions,
             now: datetime | None = None) -> ErpBatch:
     """Every view, the master data and what cannot be seen, from the inbox's events."""
-    feed = feed_state(served(events))
+    answers = served(events)
+    feed = feed_state(answers)
     push = pushed(events)
-    records_held = [rec.held for rec in served(events)]
+    records_held = [rec.held for rec in answers]
     facts = set(ALWAYS_HIDDEN)
     batch = ErpBatch()
+    now = now or datetime.now(UTC)
+    if answers and now - answers[-1].at > 3 * timedelta(minutes=options.frequency_minutes):
+        # `listen` down, or Khaos refused (a changed password): what it did since is unseen
+        batch.gaps.append(f"Khaos has not pulled the returns feed since "
+                          f"{answers[-1].at:%Y-%m-%d %H:%M} (it pulls every "
+                          f"{options.frequency_minutes} min): is `listen` running, and does "
+                          "the channel still have its Username and Password?")
     exported = read_exports(options)
-    credits = _credits_by_ref(exported, options, batch, now or datetime.now(UTC))
+    credits = _credits_by_ref(exported, options, batch, now)
     if credits is None:
         facts.add("erp_without_credits")
         batch.gaps.append("Khaos's channel shows no credit notes or refunds: the credited "
@@ -284,7 +292,7 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
         facts.add("erp_without_receipts")
     items: dict[str, Item] = {}
     for item in push.items.values():
-        code = str(item["StockCode"])
+        code = visible(str(item["StockCode"]))
         found = item.get("Options")
         opts: dict[str, Any] = found if isinstance(found, dict) else {}
         items[code] = Item(number=code, blocked=_truthy(opts.get("Discontinued", False)))

@@ -15,6 +15,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
@@ -100,22 +101,30 @@ def endpoint_config(base: str, fmt: str, frequency: int) -> tuple[bytes, str]:
 
 
 def read_body(body: bytes) -> Any:
-    """A pushed body as objects, JSON or XML (told apart by its first character)."""
+    """A pushed body as objects, JSON or XML (told apart by its first character), UTF-8
+    only; a body nested deeper than anything the protocol sends is refused."""
     text = body.lstrip()
     if not text:
         raise ProtocolError("the body is empty")
-    if text[:1] == b"<":
-        return _read_xml(text)
     try:
-        return json.loads(text.decode("utf-8"))
+        decoded = text.decode("utf-8")
+        if text[:1] == b"<":
+            return _read_xml(text, decoded)
+        return json.loads(decoded)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"the body is neither JSON nor XML ({type(exc).__name__})") from None
+        raise ProtocolError(f"the body is neither JSON nor XML in UTF-8 "
+                            f"({type(exc).__name__})") from None
+    except RecursionError:
+        raise ProtocolError("the body is nested too deeply") from None
 
 
-def _read_xml(text: bytes) -> Any:
-    head = text[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in text.upper():
+def _read_xml(text: bytes, decoded: str) -> Any:
+    upper = decoded.upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
         raise ProtocolError("XML with a document type declaration is refused")
+    declared = re.match(r"<\?xml[^>]*encoding=[\"']([\w-]+)", decoded)
+    if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise ProtocolError("XML in another encoding than UTF-8 is refused")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -179,16 +188,18 @@ def top(doc: Any, key: str) -> Any:
 # ------------------------------------------------------------------ the returns feed (§5.5)
 
 
-def refuse_nulls(value: Any, path: str = "") -> None:
+def refuse_nulls(value: Any, path: str = "", depth: int = 0) -> None:
     """A null anywhere is an error Khaos would fail on (§4): never serve one."""
+    if depth > 64:
+        raise ProtocolError("the body is nested too deeply")
     if value is None:
         raise ProtocolError(f"null at {path or 'the top'}")
     if isinstance(value, dict):
         for k, v in value.items():
-            refuse_nulls(v, f"{path}.{k}" if path else k)
+            refuse_nulls(v, f"{path}.{k}" if path else k, depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            refuse_nulls(v, f"{path}[{i}]")
+            refuse_nulls(v, f"{path}[{i}]", depth + 1)
 
 
 def returns_document(returns: list[dict[str, Any]], fmt: str) -> tuple[bytes, str]:

@@ -1,0 +1,72 @@
+"""What Khaos may send that must not hurt (docs/vendors/khaos-control.md §4; a review found
+each): XML in another encoding than UTF-8 (a DOCTYPE hidden from the check), bodies nested
+deeper than the protocol goes, and the feed asking Khaos to process a return whose receipt
+the platform only infers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import TypeAdapter
+
+from returns_console.domain.model import PlatformView
+from returns_console.domain.reference import Mappings
+from returns_console.systems.khaos import fold
+from returns_console.systems.khaos import protocol as wire
+from returns_console.systems.khaos.feed import offerable
+from returns_console.systems.khaos.options import KhaosOptions
+
+AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+def test_xml_in_utf16_is_refused_whatever_it_declares() -> None:
+    body = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+            "<x>&a;</x>").encode("utf-16")
+    with pytest.raises(wire.ProtocolError, match="UTF-8"):
+        wire.read_body(body)
+
+
+def test_a_declared_other_encoding_is_refused() -> None:
+    with pytest.raises(wire.ProtocolError, match="another encoding"):
+        wire.read_body(b'<?xml version="1.0" encoding="ISO-8859-1"?><x>1</x>')
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
+                                  b"<a>" * 50_000 + b"</a>" * 50_000])
+def test_a_body_nested_too_deep_is_bad_data_not_a_crash(body: bytes) -> None:
+    with pytest.raises(wire.ProtocolError):
+        wire.refuse_nulls(wire.read_body(body))
+
+
+def _view(received: dict | None) -> PlatformView:
+    stages: dict = {"authorised": {"status": "done", "at": AT}}
+    if received is not None:
+        stages["received"] = received
+    return TypeAdapter(PlatformView).validate_python({
+        "system": "zigzag", "return_ref": "R-1", "stages": stages,
+        "lines": [{"line_ref": "1", "sku": "MUG1", "quantity": "1", "reason": "6"}]})
+
+
+def test_process_return_needs_a_dated_receipt() -> None:
+    """A platform that infers receipt from the refund gives an undated stage: Khaos is not
+    asked to move stock on it."""
+    options = KhaosOptions(urn="WEB", process_return="when_received", backfill_days=5)
+    now = AT + timedelta(hours=1)
+    undated = offerable([_view({"status": "done"})], options, Mappings(), now, AT)
+    dated = offerable([_view({"status": "done", "at": AT})], options, Mappings(), now, AT)
+    assert undated.offers[0].process is False
+    assert dated.offers[0].process is True
+
+
+def test_a_feed_khaos_stopped_pulling_is_said() -> None:
+    body = fold.served_record(AT, [], [], "", "c", {}, {})
+    from returns_console.connectors.base import InboxEvent
+
+    events = [InboxEvent(system="khaos", delivery_id="s", topic=fold.SERVED, received_at=AT,
+                         body=body)]
+    options = KhaosOptions(urn="WEB")
+    fresh = fold.records(events, options, now=AT + timedelta(minutes=20))
+    stale = fold.records(events, options, now=AT + timedelta(hours=2))
+    assert not any("not pulled" in g for g in fresh.gaps)
+    assert any("not pulled the returns feed since" in g for g in stale.gaps)
