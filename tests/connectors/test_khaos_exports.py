@@ -89,3 +89,9 @@ def test_a_file_that_is_not_csv_is_said_not_a_crash(tmp_path: Path) -> None:
                                        + "\",R-1\n")
     batch = fold.records(_served("R-1"), _options(tmp_path))
     assert any("huge.csv" in n for n in batch.notices)
+
+
+def test_a_folder_that_cannot_be_read_is_a_gap(tmp_path: Path) -> None:
+    batch = fold.records(_served("R-1"), _options(tmp_path / "missing"))
+    assert any("cannot be read" in g for g in batch.gaps)
+    assert Code.CREDIT_NOTE_MISSING in batch.master.unobservable

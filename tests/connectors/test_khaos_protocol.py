@@ -70,3 +70,25 @@ def test_a_feed_khaos_stopped_pulling_is_said() -> None:
     stale = fold.records(events, options, now=AT + timedelta(hours=2))
     assert not any("not pulled" in g for g in fresh.gaps)
     assert any("not pulled the returns feed since" in g for g in stale.gaps)
+
+
+def test_a_control_character_does_not_break_the_xml_feed() -> None:
+    body, _ = wire.returns_document([{"AssociatedRef": "R-1", "Notes": "a\x01b",
+                                      "ReturnedItems": [{"ReturnReason": {"ID": "6\x02"}}]}],
+                                    "XML")
+    doc = wire.read_body(body)
+    assert doc["CustomerReturnImport"]["Returns"]["CustomerReturn"]["Notes"] == "ab"
+
+
+def test_specific_ids_mark_the_return_whatever_their_case() -> None:
+    from returns_console.connectors.base import InboxEvent
+
+    offer = {"ref": "AREF1", "order_ref": "", "created": AT.isoformat(), "process": False,
+             "lines": []}
+    first = fold.served_record(AT, [offer], [], "", "c1", {}, {})
+    again = fold.served_record(AT + timedelta(minutes=15), [offer], ["aref1"], "c1", "c2",
+                               {}, {})
+    state = fold.feed_state(fold.served([
+        InboxEvent(system="khaos", delivery_id=n, topic=fold.SERVED, received_at=AT, body=b)
+        for n, b in (("1", first), ("2", again))]))
+    assert state["AREF1"].asked == 1

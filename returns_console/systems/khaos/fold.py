@@ -145,8 +145,9 @@ def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
             and later.continuation_in != rec.continuation_out \
             and (later.continuation_in == rec.continuation_in
                  or any(r.continuation_out == later.continuation_in for r in records[:n]))
-        for ref in rec.asked:
-            fed = state.get(ref)
+        folded = {ref.casefold(): ref for ref in state}  # asked as the handler matched it
+        for asked in rec.asked:
+            fed = state.get(folded.get(asked.casefold(), asked))
             if fed is not None:
                 fed.asked += 1
                 fed.asked_at = rec.at
@@ -338,6 +339,10 @@ def _credits_by_ref(exported: Exports | None, options: KhaosOptions, batch: ErpB
         return None
     for problem in exported.problems[:10]:
         batch.notices.append(f"Khaos credit note export: {problem}")
+    if exported.files == 0 and exported.problems:
+        batch.gaps.append(f"Khaos's credit note exports cannot be read: "
+                          f"{exported.problems[0]}; credits are not checked")
+        return None
     if exported.fresh_at is None:
         batch.gaps.append("no Khaos credit note export has been dropped into "
                           f"{options.exports_dir} yet: credits are not checked")

@@ -238,7 +238,7 @@ def _returns_xml(doc: dict[str, Any]) -> str:
 
 def _xml(name: str, value: Any) -> str:
     if name in _DATA_ITEMS and isinstance(value, dict):
-        attrs = "".join(f" {k}={quoteattr(str(v))}" for k, v in value.items())
+        attrs = "".join(f" {k}={quoteattr(_xml_chars(str(v)))}" for k, v in value.items())
         return f"<{name}{attrs}/>"
     if isinstance(value, list):
         item = _LIST_ITEMS.get(name, "Item")
@@ -247,7 +247,13 @@ def _xml(name: str, value: Any) -> str:
         return f"<{name}>{''.join(_xml(k, v) for k, v in value.items())}</{name}>"
     if isinstance(value, bool):
         value = "true" if value else "false"
-    return f"<{name}>{escape(str(value))}</{name}>"
+    return f"<{name}>{escape(_xml_chars(str(value)))}</{name}>"
+
+
+def _xml_chars(text: str) -> str:
+    """Only characters XML 1.0 allows (a control character in a name would break the whole
+    document for every return in it)."""
+    return "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
 
 
 def specific_ids(headers: Mapping[str, str]) -> list[str]:
