@@ -1,15 +1,46 @@
-"""What every independent check's harness needs, once: a free port on 127.0.0.1 and a fake
-served on it by uvicorn in a background thread (TLS when given a certificate). The checks
-themselves stay independent: this is plumbing, not a reading of any vendor's docs."""
+"""What every independent check's harness needs, once: a free port on 127.0.0.1, a fake
+served on it by uvicorn in a background thread (TLS when given a certificate), and the
+product's CLI run as a user would (its own home, secrets from the environment, never the
+user's keyring). The checks themselves stay independent: this is plumbing, not a reading
+of any vendor's docs."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+#: Where the CLI runs from (the repository).
+REPO = str(Path(__file__).resolve().parents[2])
+
+
+def cli_env(home: Path, secrets: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """The environment of a CLI run: this process's, less any RETURNS_CONSOLE_ setting, with
+    its own home, the null keyring, no colour, and `secrets` (profile -> name -> value) as
+    RETURNS_CONSOLE_<PROFILE>_<NAME>, as the README allows for headless use."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
+    env["RETURNS_CONSOLE_HOME"] = str(home)
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"  # never the user's keyring
+    env["NO_COLOR"] = "1"
+    for profile, named in secrets.items():
+        for name, value in named.items():
+            env[f"RETURNS_CONSOLE_{profile.upper()}_{name.upper()}"] = value
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 120
+            ) -> subprocess.CompletedProcess[str]:
+    """`returns-console ARGS` as a subprocess, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "returns_console", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
 def free_port() -> int:

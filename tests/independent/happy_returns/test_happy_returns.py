@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from ..harness import REPO, cli_env, run_cli
 from ..harness import Server as _Server
 from ..harness import free_port as _free_port
 from ..swap_d365_fo import fake_fo
@@ -40,33 +41,20 @@ from ..swap_d365_fo import scenario as fo_scenario
 from . import fake_hr, scenario
 
 PROFILE = "harbourlane"
-ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
 BUCKET = 2  # the fake's leaky bucket size (hr U4: X is not documented)
 
 
-def _repo() -> str:
-    return str(Path(__file__).resolve().parents[3])
-
-
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"  # never the user's keyring
-    env[ENV_PREFIX + "API_KEY"] = scenario.API_KEY
-    env[ENV_PREFIX + "WEBHOOK_SECRET"] = scenario.WEBHOOK_SECRET
-    env[ENV_PREFIX + "CLIENT_SECRET"] = fo_scenario.CLIENT_SECRET
-    env["NO_COLOR"] = "1"
-    return env
+    return cli_env(home, {PROFILE: {"api_key": scenario.API_KEY,
+                                    "webhook_secret": scenario.WEBHOOK_SECRET,
+                                    "client_secret": fo_scenario.CLIENT_SECRET}})
 
 
 def _cli() -> list[str]:
     return [sys.executable, "-m", "returns_console"]
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 120
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_cli(), *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=_repo())
+_run = run_cli
 
 
 def setup_args(hr_url: str, fo_url: str) -> list[str]:
@@ -145,7 +133,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         lout = open(home / "listen.out", "wb")  # noqa: SIM115 (closed below)
         lerr = open(home / "listen.err", "wb")  # noqa: SIM115
         proc = subprocess.Popen([*_cli(), "listen", "--profile", PROFILE, "--host",
-                                 "127.0.0.1", "--port", str(port)], env=env, cwd=_repo(),
+                                 "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
                                 stdout=lout, stderr=lerr)
         try:
             _wait_port(port, proc)

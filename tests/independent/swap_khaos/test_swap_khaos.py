@@ -25,7 +25,6 @@ identical stock push was dropped as a retry (levels are absolute: every push is 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..harness import Server, free_port
+from ..harness import REPO, Server, cli_env, free_port, run_cli
 from ..swap_d365_bc import fake_swap
 from . import scenario
 from .fake_kcc import FakeKCC, first_continuation
@@ -48,26 +47,13 @@ PROFILE2 = "tarnmoorpr"  # a second profile: process_return=when_received
 FEED_BATCH = 12  # small, so the feed pages with Sirion-Continuation
 
 
-def _repo() -> str:
-    return str(Path(__file__).resolve().parents[3])
-
-
 def _env(home: Path, profile: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    prefix = f"RETURNS_CONSOLE_{profile.upper()}_"
-    env[prefix + "API_KEY"] = scenario.API_KEY
-    env[prefix + "USERNAME"] = scenario.KC_USERNAME
-    env[prefix + "PASSWORD"] = scenario.KC_PASSWORD
-    env["NO_COLOR"] = "1"
-    return env
+    return cli_env(home, {profile: {"api_key": scenario.API_KEY,
+                                    "username": scenario.KC_USERNAME,
+                                    "password": scenario.KC_PASSWORD}})
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 120
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "returns_console", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=_repo())
+_run = run_cli
 
 
 def _setup(profile: str, env: dict[str, str], swap_url: str, erp_url: str,
@@ -107,7 +93,7 @@ class Listener:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "returns_console", "listen", "--profile", profile,
              "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self.out, stderr=subprocess.STDOUT, cwd=_repo())
+            env=env, stdout=self.out, stderr=subprocess.STDOUT, cwd=REPO)
 
     def wait(self, timeout: float = 40) -> bool:
         deadline = time.monotonic() + timeout

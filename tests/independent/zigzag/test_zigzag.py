@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from typing import Any
 import pytest
 
 from ..harness import Server as _Server
+from ..harness import cli_env, run_cli
 from ..swap_d365_fo import fake_fo
 from ..swap_d365_fo import scenario as fo_scenario
 from . import fake_zz, scenario
@@ -61,27 +60,12 @@ OPTIONS = {
 }
 
 
-def _repo() -> str:
-    return str(Path(__file__).resolve().parents[3])
-
-
 def _env(home: Path, profiles: tuple[str, ...] = (PROFILE, NOPATH_PROFILE)) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"  # never the user's keyring
-    for p in profiles:
-        prefix = f"RETURNS_CONSOLE_{p.upper()}_"
-        env[prefix + "USERNAME"] = scenario.USERNAME
-        env[prefix + "PASSWORD"] = scenario.PASSWORD
-        env[prefix + "CLIENT_SECRET"] = fo_scenario.CLIENT_SECRET
-    env["NO_COLOR"] = "1"
-    return env
+    return cli_env(home, {p: {"username": scenario.USERNAME, "password": scenario.PASSWORD,
+                              "client_secret": fo_scenario.CLIENT_SECRET} for p in profiles})
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 120
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "returns_console", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=_repo())
+_run = run_cli
 
 
 def setup_args(profile: str, zz_url: str, fo_url: str, options: dict[str, str]) -> list[str]:
