@@ -459,6 +459,11 @@ class ChannelAnswer:
     media_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     keep: list[InboxEvent] = field(default_factory=list)
+    #: (topic, seq): an answer decided from the inbox's events of `topic` up to `seq` is
+    #: kept, and sent, only while no other event of that topic was recorded since; else
+    #: the handler is asked again (two pulls at once, or two receivers, never both serve
+    #: what only one may).
+    keep_if_latest: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ forged delivery learns nothing from the reply, and no log of replies holds custo
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,10 +28,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..connectors.base import ChannelRequest, ChannelRoute, InboxEvent, WebhookSpec
+from ..connectors.base import (
+    ChannelAnswer,
+    ChannelRequest,
+    ChannelRoute,
+    InboxEvent,
+    WebhookSpec,
+)
 from ..redaction import SECRET_HEADERS
 from ..store.inbox import MAX_BODY, BodyTooLarge, Inbox
 from ..visible import visible
+
+_log = logging.getLogger(__name__)
+#: How often an answer is decided again when another was recorded while it was decided.
+DECIDE_ATTEMPTS = 5
 
 
 class _TooLarge(Exception):
@@ -83,7 +94,7 @@ def receiver(inbox: Inbox, sources: Mapping[str, WebhookSpec], *, max_body: int 
     for system, served in (channels or {}).items():
         for route in served:
             routes.append(Route(f"/hooks/{system}/{route.suffix.strip('/')}",
-                                _channel_endpoint(inbox, route, max_body, now),
+                                _channel_endpoint(inbox, route, max_body, now, system),
                                 methods=[route.method]))
     routes.append(Route("/hooks/{system}/{suffix:path}", hook, methods=["POST"]))
     app = Starlette(routes=routes)
@@ -93,8 +104,20 @@ def receiver(inbox: Inbox, sources: Mapping[str, WebhookSpec], *, max_body: int 
     return app
 
 
+def _keep(inbox: Inbox, answer: ChannelAnswer, system: str) -> bool:
+    """Store what `answer` keeps (see `ChannelAnswer.keep_if_latest`); False: not kept,
+    another answer of the same topic came first."""
+    if answer.keep_if_latest is None:
+        for event in answer.keep:
+            inbox.receive(event)
+        return True
+    topic, seq = answer.keep_if_latest
+    return inbox.receive_if_latest(answer.keep, system, topic, seq)
+
+
 def _channel_endpoint(inbox: Inbox, route: ChannelRoute, max_body: int,
-                      now: Callable[[], datetime]) -> Callable[[Request], Awaitable[Response]]:
+                      now: Callable[[], datetime], system: str
+                      ) -> Callable[[Request], Awaitable[Response]]:
     """One channel endpoint: the request handed to its system's handler, what the handler
     wants kept stored before the answer goes (503 when it cannot be: the ERP asks again)."""
 
@@ -106,19 +129,35 @@ def _channel_endpoint(inbox: Inbox, route: ChannelRoute, max_body: int,
         asked = ChannelRequest(method=request.method, headers=_headers(request),
                                query=dict(request.query_params), body=body,
                                received_at=now())
-        try:
-            answer = await route.handle(asked)
-        except Exception:  # a handler's bug: say nothing of it to the sender
-            return _answer(500, "the request could not be answered now")
-        try:
-            for event in answer.keep:
-                await run_in_threadpool(inbox.receive, event)
-        except (sqlite3.Error, BodyTooLarge):
-            return _answer(503, "the request could not be recorded now: send it again")
-        return Response(answer.body, status_code=answer.status, media_type=answer.media_type,
-                        headers=answer.headers)
+        for _ in range(DECIDE_ATTEMPTS):
+            try:
+                answer = await route.handle(asked)
+            except Exception as exc:  # a handler's bug: say nothing of it to the sender
+                _log.error("the %s endpoint %s failed: %s", route.method, route.suffix,
+                           _where(exc))
+                return _answer(500, "the request could not be answered now")
+            try:
+                kept = await run_in_threadpool(_keep, inbox, answer, system)
+            except (sqlite3.Error, BodyTooLarge):
+                return _answer(503, "the request could not be recorded now: send it again")
+            if kept:
+                return Response(answer.body, status_code=answer.status,
+                                media_type=answer.media_type, headers=answer.headers)
+        # another answer was recorded each time this one was decided: asked again later
+        return _answer(503, "busy answering another request: send it again")
 
     return endpoint
+
+
+def _where(exc: BaseException) -> str:
+    """A failure's type and the line that raised it, for the operator's log: not its
+    message, which may quote what a system sent (customer data, a secret)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    place = f" at {tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" \
+        if tb is not None else ""
+    return f"{type(exc).__name__}{place}"
 
 
 async def _read(request: Request, max_body: int) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +69,27 @@ class Inbox:
                 [event.system, event.delivery_id, event.topic, _stamp(event.received_at),
                  bytes(event.body), json.dumps(dict(event.headers), sort_keys=True)])
             return cursor.rowcount == 1
+
+    def receive_if_latest(self, events: Sequence[InboxEvent], system: str, topic: str,
+                          seq: int) -> bool:
+        """Keep `events` in one transaction only while `system`'s newest event of `topic` is
+        still the one numbered `seq` (0: none yet): an answer decided from what the inbox
+        held is recorded only if nobody recorded another meanwhile, whichever process
+        answered it. False: nothing kept (decide again from what is there now)."""
+        for event in events:
+            _check(event, self.max_body)
+        with self._write() as conn:
+            row = conn.execute("SELECT MAX(seq) FROM inbox WHERE system = ? AND topic = ?",
+                               [system, topic]).fetchone()
+            if int(row[0] or 0) != seq:
+                return False
+            for event in events:
+                conn.execute(
+                    "INSERT OR IGNORE INTO inbox (system, delivery_id, topic, received_at, "
+                    "body, headers) VALUES (?, ?, ?, ?, ?, ?)",
+                    [event.system, event.delivery_id, event.topic, _stamp(event.received_at),
+                     bytes(event.body), json.dumps(dict(event.headers), sort_keys=True)])
+            return True
 
     def events(self, system: str, *, since_seq: int = 0,
                limit: int | None = None) -> list[InboxEvent]:

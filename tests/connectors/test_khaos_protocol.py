@@ -92,3 +92,50 @@ def test_specific_ids_mark_the_return_whatever_their_case() -> None:
         InboxEvent(system="khaos", delivery_id=n, topic=fold.SERVED, received_at=AT, body=b)
         for n, b in (("1", first), ("2", again))]))
     assert state["AREF1"].asked == 1
+
+
+def test_a_continuation_echoed_forever_does_not_offer_a_return_forever() -> None:
+    """Khaos echoing its first-contact continuation on every pull reads as every answer
+    lost; the return is offered again `reoffer_limit` times, then held and said (it
+    may be in Khaos after all), never served on every pull."""
+    import asyncio
+    import json
+
+    from pydantic import SecretStr
+
+    from returns_console.connectors.base import (
+        ChannelContext,
+        ChannelRequest,
+        InboxEvent,
+        PlatformBatch,
+    )
+    from returns_console.systems.khaos.connector import KhaosConnector
+
+    view = _view(None)
+    options = KhaosOptions(urn="WEB", backfill_days=30, default_reason_id="R1",
+                           reoffer_limit=2)
+    connector = KhaosConnector(base_url="https://c.example", options=options,
+                               credentials=lambda: (SecretStr("u"), SecretStr("p")))
+    kept: list[InboxEvent] = []
+
+    async def returns() -> PlatformBatch:
+        return PlatformBatch(views=[view])
+
+    route = next(r for r in connector.channel(ChannelContext(
+        returns=returns, history=lambda: list(kept), mappings=Mappings))
+        if r.suffix == wire.SUFFIXES[wire.RETURNS])
+    echoed = "2026-11-20 10:00:00Z"  # what Khaos sends first, and here (wrongly) forever
+    served = []
+    for n in range(6):
+        request = ChannelRequest(
+            method="GET", query={}, body=b"",
+            headers={"authorization": wire.basic_header("u", "p"), wire.CONTINUATION: echoed},
+            received_at=AT + timedelta(days=1, minutes=15 * n))
+        answer = asyncio.run(route.handle(request))
+        kept.extend(answer.keep)
+        served.append(len(json.loads(answer.body)["Returns"]))
+    # served, lost (the next pull echoes the older continuation), served again, lost
+    # again: then held
+    assert served == [1, 1, 0, 0, 0, 0]
+    batch = fold.records(kept, options, now=AT + timedelta(days=1, hours=2))
+    assert any("offered 2 times" in n for n in batch.notices)

@@ -128,13 +128,18 @@ class KhaosConnector:
             platform = await context.returns()
         except ConnectorError as exc:
             return _answer(503, f"the returns platform cannot be read now ({exc.system})")
-        history = fold.served(context.history())
+        events = context.history()
+        # the answer is decided from the answers recorded so far: it is kept (and sent) only
+        # if no other was recorded meanwhile (another pull, another `listen`)
+        last = max((e.seq or 0 for e in events if e.topic == fold.SERVED), default=0)
+        history = fold.served(events)
         continuation_in = visible(request.headers.get(wire.CONTINUATION, ""))[:100]
         asked = wire.specific_ids(request.headers)
         now = request.received_at
         # this request is evidence too: the continuation it echoes says whether our last
         # answer arrived (what it did not bring is offered again)
-        state = fold.feed_state([*history, fold.Served(now, {}, asked, continuation_in, "")])
+        evidence = [*history, fold.Served(now, {}, asked, continuation_in, "")]
+        state = fold.feed_state(evidence)
         # the channel's start: its first pull, less the profile's backfill
         first = history[0].at if history else now
         start = first - timedelta(days=self.options.backfill_days)
@@ -143,7 +148,22 @@ class KhaosConnector:
             wanted = {ref.casefold() for ref in asked}
             serve = [o for o in chosen.offers if o.ref.casefold() in wanted]
         else:
-            serve = [o for o in chosen.offers if o.ref not in state][:self.options.feed_batch]
+            lost = fold.lost_offers(evidence)
+            limit = self.options.reoffer_limit
+            serve = []
+            for o in chosen.offers:
+                if o.ref in state:
+                    continue
+                if lost.get(o.ref, 0) >= limit:
+                    # Khaos may have it after all (a continuation it echoes wrongly): not
+                    # offered again blindly, which could import it twice
+                    chosen.held[o.ref] = (
+                        f"offered {lost[o.ref]} times, and Khaos's next pull never showed "
+                        "that an answer carrying it arrived (Sirion-Continuation): look for "
+                        "it in Khaos; Khaos asking for it (SpecificIDs) serves it again")
+                    continue
+                serve.append(o)
+            serve = serve[:self.options.feed_batch]
         note = "offered by Returns Console"
         documents = [offers.customer_return(o, self.options, note) for o in serve]
         body, media = wire.returns_document(documents, self.options.format)
@@ -154,7 +174,7 @@ class KhaosConnector:
         event = InboxEvent(system=SYSTEM, delivery_id=f"{wire.RETURNS}:{continuation_out}",
                            topic=wire.RETURNS, received_at=now, body=record)
         return ChannelAnswer(200, body, media, headers={"Sirion-Continuation": continuation_out},
-                             keep=[event])
+                             keep=[event], keep_if_latest=(fold.SERVED, last))
 
     # -- reading ---------------------------------------------------------------------------
 

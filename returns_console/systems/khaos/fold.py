@@ -133,18 +133,34 @@ def _said(value: Any) -> tuple[str, datetime]:
     return "received", datetime.fromisoformat(value)
 
 
+def _lost(records: Sequence[Served], n: int) -> bool:
+    """Whether answer `n` never reached Khaos. Khaos echoes the continuation of the last
+    answer it received: an older one means this answer was lost on the way (its returns
+    were never seen); a pull that sends none says nothing either way."""
+    rec = records[n]
+    later = records[n + 1] if n + 1 < len(records) else None
+    return later is not None and bool(later.continuation_in) \
+        and later.continuation_in != rec.continuation_out \
+        and (later.continuation_in == rec.continuation_in
+             or any(r.continuation_out == later.continuation_in for r in records[:n]))
+
+
+def lost_offers(records: Sequence[Served]) -> dict[str, int]:
+    """Per AssociatedRef, how many answers that carried it never reached Khaos (by the
+    continuation it echoed next)."""
+    out: dict[str, int] = {}
+    for n, rec in enumerate(records):
+        if _lost(records, n):
+            for ref in rec.offers:
+                out[ref] = out.get(ref, 0) + 1
+    return out
+
+
 def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
     """Per AssociatedRef, what became of it (answers Khaos never received left out)."""
     state: dict[str, Fed] = {}
     for n, rec in enumerate(records):
-        later = records[n + 1] if n + 1 < len(records) else None
-        # Khaos echoes the continuation of the last answer it received: an older one
-        # means this answer was lost on the way (its returns were never seen)
-        # (a pull that sends none says nothing either way: what was served stands)
-        lost = later is not None and bool(later.continuation_in) \
-            and later.continuation_in != rec.continuation_out \
-            and (later.continuation_in == rec.continuation_in
-                 or any(r.continuation_out == later.continuation_in for r in records[:n]))
+        lost = _lost(records, n)
         folded = {ref.casefold(): ref for ref in state}  # asked as the handler matched it
         for asked in rec.asked:
             fed = state.get(folded.get(asked.casefold(), asked))

@@ -29,6 +29,10 @@ class KhaosOptions(SystemOptions):
             "pushes are checked against returns only for StockCode"))
     feed_batch: int = Field(100, ge=1, le=1000, description=(
         "The most returns one pull of the feed serves (the rest come on the next pull)"))
+    reoffer_limit: int = Field(3, ge=1, le=100, description=(
+        "How many times a return is offered again after answers that carried it were lost "
+        "(Khaos's next pull echoed an older continuation); then it is held and said, since "
+        "Khaos may have imported it after all"))
     feed_days: int = Field(60, ge=1, le=3650, description=(
         "A return is offered only while its approval is at most this many days old"))
     backfill_days: int = Field(0, ge=0, le=3650, description=(
