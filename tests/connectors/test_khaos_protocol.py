@@ -139,3 +139,12 @@ def test_a_continuation_echoed_forever_does_not_offer_a_return_forever() -> None
     assert served == [1, 1, 0, 0, 0, 0]
     batch = fold.records(kept, options, now=AT + timedelta(days=1, hours=2))
     assert any("offered 2 times" in n for n in batch.notices)
+
+
+def test_a_recorded_answer_that_does_not_read_is_a_gap() -> None:
+    from returns_console.connectors.base import InboxEvent
+
+    events = [InboxEvent(system="khaos", delivery_id="s", topic=fold.SERVED, received_at=AT,
+                         body=b'{"at": "not a date"}')]
+    batch = fold.records(events, KhaosOptions(urn="WEB"), now=AT + timedelta(minutes=5))
+    assert any("recorded answers do not read" in g for g in batch.gaps)

@@ -103,7 +103,10 @@ def served_record(at: datetime, offers: list[dict[str, Any]], asked: list[str],
                       sort_keys=True).encode()
 
 
-def served(events: Sequence[InboxEvent]) -> list[Served]:
+def served(events: Sequence[InboxEvent], unreadable: list[datetime] | None = None
+           ) -> list[Served]:
+    """The feed's answers as recorded; when those that do not read matter (`unreadable`
+    given), their arrival times are added to it."""
     out = []
     for event in events:
         if event.topic != SERVED:
@@ -119,7 +122,11 @@ def served(events: Sequence[InboxEvent]) -> list[Served]:
                 held={str(k): str(v) for k, v in dict(doc.get("held", {})).items()},
                 received={str(k): _said(v) for k, v in dict(doc.get("received", {})).items()}))
         except (ValueError, KeyError, TypeError):
-            continue  # our own record, written by another version: not evidence
+            # our own record, written by another version or damaged: not evidence, and
+            # what it served may be offered again (said by the check)
+            if unreadable is not None:
+                unreadable.append(event.received_at)
+            continue
     return out
 
 
@@ -277,7 +284,8 @@ def _order_statuses(doc: Any, at: datetime, out: Pushed) -> None:
 def records(events: Sequence[InboxEvent], options: KhaosOptions,
             now: datetime | None = None) -> ErpBatch:
     """Every view, the master data and what cannot be seen, from the inbox's events."""
-    answers = served(events)
+    damaged: list[datetime] = []
+    answers = served(events, damaged)
     feed = feed_state(answers)
     push = pushed(events)
     records_held = [rec.held for rec in answers]
@@ -290,6 +298,10 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
                           f"{answers[-1].at:%Y-%m-%d %H:%M} (it pulls every "
                           f"{options.frequency_minutes} min): is `listen` running, and does "
                           "the channel still have its Username and Password?")
+    if damaged:
+        batch.gaps.append(f"{len(damaged)} of the feed's recorded answers do not read (the "
+                          f"first received {min(damaged):%Y-%m-%d %H:%M}): what they served "
+                          "is not shown, and may have been offered to Khaos again")
     exported = read_exports(options)
     credits = _credits_by_ref(exported, options, batch, now)
     if credits is None:
