@@ -7,6 +7,7 @@ of any vendor's docs."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,11 +37,47 @@ def cli_env(home: Path, secrets: Mapping[str, Mapping[str, str]]) -> dict[str, s
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 120
+def cli_argv(*args: str) -> list[str]:
+    """The command line of `returns-console ARGS` (for a check that starts it itself)."""
+    return [sys.executable, "-m", "returns_console", *args]
+
+
+def run_cli(args: list[str], env: dict[str, str] | None, timeout: float = 120
             ) -> subprocess.CompletedProcess[str]:
-    """`returns-console ARGS` as a subprocess, its output captured as text."""
-    return subprocess.run([sys.executable, "-m", "returns_console", *args], env=env,
+    """`returns-console ARGS` as a subprocess from the repository, its output captured as text.
+    `env` None: this process's environment as it is (e.g. for `--help`)."""
+    return subprocess.run(cli_argv(*args), env=env,
                           capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Until `proc` (a `listen` this check started) accepts connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"`listen` exited with {proc.returncode}")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("`listen` did not open its port")
+
+
+def stop_listener(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C for the listener this test started (its own pid only), then harder."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def free_port() -> int:

@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..harness import REPO, cli_env, run_cli
+from ..harness import REPO, cli_argv, cli_env, run_cli, stop_listener, wait_port
 from ..harness import Server as _Server
 from ..harness import free_port as _free_port
 from ..swap_d365_fo import fake_fo
@@ -48,13 +45,6 @@ def _env(home: Path) -> dict[str, str]:
     return cli_env(home, {PROFILE: {"api_key": scenario.API_KEY,
                                     "webhook_secret": scenario.WEBHOOK_SECRET,
                                     "client_secret": fo_scenario.CLIENT_SECRET}})
-
-
-def _cli() -> list[str]:
-    return [sys.executable, "-m", "returns_console"]
-
-
-_run = run_cli
 
 
 def setup_args(hr_url: str, fo_url: str) -> list[str]:
@@ -75,41 +65,12 @@ def setup_args(hr_url: str, fo_url: str) -> list[str]:
 
 def write_mappings(env: dict[str, str], home: Path, world: scenario.World) -> None:
     """The profile's mapping table where the product keeps it (`locate`: data_dir)."""
-    locate = _run(["locate"], env)
+    locate = run_cli(["locate"], env)
     data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
                      if ln.startswith("data_dir:")), str(home / "data"))
     mdir = Path(data_dir) / "mappings"
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
-
-
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"`listen` exited with {proc.returncode}")
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("`listen` did not open its port")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C for the listener this test started (its own pid only), then harder."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +85,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with _Server(hr_app) as hr, _Server(fo_app) as fo_srv:
         hr_url = f"http://127.0.0.1:{hr.port}"
         fo_url = f"http://127.0.0.1:{fo_srv.port}"
-        out["setup"] = setup = _run(setup_args(hr_url, fo_url), env)
+        out["setup"] = setup = run_cli(setup_args(hr_url, fo_url), env)
         if setup.returncode != 0:
             out["elapsed"] = time.monotonic() - t0
             return out
@@ -132,25 +93,25 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         port = _free_port()
         lout = open(home / "listen.out", "wb")  # noqa: SIM115 (closed below)
         lerr = open(home / "listen.err", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([*_cli(), "listen", "--profile", PROFILE, "--host",
-                                 "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
+        proc = subprocess.Popen(cli_argv("listen", "--profile", PROFILE, "--host",
+                                         "127.0.0.1", "--port", str(port)), env=env, cwd=REPO,
                                 stdout=lout, stderr=lerr)
         try:
-            _wait_port(port, proc)
+            wait_port(port, proc)
             url = f"http://127.0.0.1:{port}"
             for label, d, expect in world.plan:
                 out["posts"].append((label, expect, *fake_hr.post(url, d)))
             time.sleep(0.5)
             mark = len(hr_app.state.log)
             started = time.monotonic()
-            out["check"] = _run(["check", "--profile", PROFILE, "--format", "json", "--now",
-                                 world.check_now_iso], env)
+            out["check"] = run_cli(["check", "--profile", PROFILE, "--format", "json", "--now",
+                                    world.check_now_iso], env)
             out["check_s"] = time.monotonic() - started
             out["hr_log"] = list(hr_app.state.log[mark:])
             out["hr_log_all"] = list(hr_app.state.log)
             out["fo_requests"] = len(fo_app.state.log)
         finally:
-            _stop(proc)
+            stop_listener(proc)
             lout.close()
             lerr.close()
             out["listen_rc"] = proc.returncode

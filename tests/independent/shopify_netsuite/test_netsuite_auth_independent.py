@@ -42,15 +42,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ..harness import Server as _Server
+from ..harness import run_cli
 from . import fake_netsuite, fake_shopify, scenario
 from .fake_netsuite import Tba, hmac_sha256_signature, oauth_enc, signature_base_string
 from .test_fakes import _SyncASGI
 from .test_shopify_netsuite import (
+    CLI_TIMEOUT,
     ENV_PREFIX,
     PROFILE,
     _describe,
     _env,
-    _run,
     product_lists_both,
     score,
     setup_args,
@@ -324,8 +325,8 @@ def _ec_env(home: Path, pem: str) -> dict[str, str]:
 def _check(env: dict[str, str], ns_app: Any, home: Path) -> dict[str, Any]:
     before = len(ns_app.state.log)
     started = time.monotonic()
-    check = _run(["check", "--profile", PROFILE, "--format", "json", "--now",
-                  scenario.NOW_ISO], env, timeout=300)
+    check = run_cli(["check", "--profile", PROFILE, "--format", "json", "--now",
+                     scenario.NOW_ISO], env, timeout=300)
     out: dict[str, Any] = {"home": home, "check": check, "runs": [check],
                            "elapsed": time.monotonic() - started,
                            "ns_log": list(ns_app.state.log[before:])}
@@ -346,7 +347,7 @@ def _scenario(world: scenario.World, home: Path, env: dict[str, str], ns_app: An
         shop_url, ns_url = f"http://127.0.0.1:{shop.port}", f"http://127.0.0.1:{ns.port}"
         args = _tba_setup_args(shop_url, ns_url) if setup == "tba" else \
             setup_args(shop_url, ns_url)
-        s = _run(args, env)
+        s = run_cli(args, env, CLI_TIMEOUT)
         assert s.returncode == 0, f"setup failed ({s.returncode}):\n{s.stdout}\n{s.stderr}"
         write_mappings(env, home, world)
         first = _check(env, ns_app, home)

@@ -50,14 +50,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..harness import Server as _Server
+from ..harness import run_cli
 from . import fake_netsuite, fake_shopify, scenario
 from .test_fakes import _SyncASGI
 from .test_shopify_netsuite import (
+    CLI_TIMEOUT,
     NS_CERTIFICATES,
     PROFILE,
     _describe,
     _env,
-    _run,
     product_lists_both,
     score,
     setup_args,
@@ -344,12 +345,12 @@ def _run_case(world: scenario.World, home: Path, mode: str, fake: dict[str, Any]
         ns_url = f"http://127.0.0.1:{ns.port}"
         extra = [x for o in [f"bulk_full_read={mode}", *(options or [])]
                  for x in ("--platform-option", o)]
-        setup = _run([*setup_args(shop_url, ns_url), *extra], env)
+        setup = run_cli([*setup_args(shop_url, ns_url), *extra], env, CLI_TIMEOUT)
         assert setup.returncode == 0, f"setup failed:\n{setup.stdout}\n{setup.stderr}"
         write_mappings(env, home, world)
         t0 = time.monotonic()
-        check = _run(["check", "--profile", PROFILE, "--format", "json", "--now",
-                      scenario.NOW_ISO], env)
+        check = run_cli(["check", "--profile", PROFILE, "--format", "json", "--now",
+                         scenario.NOW_ISO], env, CLI_TIMEOUT)
         elapsed = time.monotonic() - t0
     try:
         doc = json.loads(check.stdout)

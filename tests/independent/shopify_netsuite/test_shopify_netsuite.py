@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..harness import Server as _Server
+from ..harness import cli_env, run_cli
 from . import fake_netsuite, fake_shopify, scenario
 
 PROFILE = "harbour"
 ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
+# this family's CLI runs may take up to 10 minutes (run_cli's default is 2)
+CLI_TIMEOUT = 600
 
 # An RSA key of the NetSuite integration's certificate (PS256 signs with RSA-PSS; NetSuite takes
 # RSA certificates of 3072 or 4096 bits, netsuite.md §2.2). The fake verifies the assertion's
@@ -72,11 +73,12 @@ def setup_args(shopify_url: str, netsuite_url: str) -> list[str]:
 
 
 def secret_env() -> dict[str, str]:
-    """The secrets, as environment variables RETURNS_CONSOLE_<PROFILE>_<SECRET> (README,
-    "Profiles, secrets and the sandbox"). Secret names are the product's to define: fill in."""
+    """The secrets by name, passed as environment variables RETURNS_CONSOLE_<PROFILE>_<NAME>
+    (README, "Profiles, secrets and the sandbox"; see _env). Secret names are the product's to
+    define: fill in."""
     return {
-        ENV_PREFIX + "ACCESS_TOKEN": scenario.ACCESS_TOKEN,  # Shopify Admin API access token
-        ENV_PREFIX + "PRIVATE_KEY": _PRIVATE_KEY_PEM,  # NetSuite M2M certificate's private key
+        "access_token": scenario.ACCESS_TOKEN,  # Shopify Admin API access token
+        "private_key": _PRIVATE_KEY_PEM,  # NetSuite M2M certificate's private key
     }
 
 
@@ -88,7 +90,7 @@ def secret_env() -> dict[str, str]:
 def write_mappings(env: dict[str, str], home: Path, world: scenario.World) -> None:
     """The profile's mapping table, where the product keeps it
     (data_dir/mappings/<profile>.json, as `locate` says)."""
-    locate = _run(["locate"], env)
+    locate = run_cli(["locate"], env, CLI_TIMEOUT)
     data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
                      if ln.startswith("data_dir:")), str(home / "data"))
     mdir = Path(data_dir) / "mappings"
@@ -96,30 +98,9 @@ def write_mappings(env: dict[str, str], home: Path, world: scenario.World) -> No
     (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
 
 
-def _cli() -> list[str]:
-    return [sys.executable, "-m", "returns_console"]
-
-
-def _repo() -> str:
-    return str(Path(__file__).resolve().parents[3])
-
-
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    # never touch the user's OS keyring: secrets come from the environment, as the README allows
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    env.update(secret_env())
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _run(
-    args: list[str], env: dict[str, str], timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _cli() + args, env=env, capture_output=True, text=True, timeout=timeout, cwd=_repo()
-    )
+    """The environment of this family's CLI runs: the harness's, with secret_env()."""
+    return cli_env(home, {PROFILE: secret_env()})
 
 
 def product_lists_both() -> tuple[bool, str]:
@@ -128,9 +109,7 @@ def product_lists_both() -> tuple[bool, str]:
     The help already names both in the --platform/--erp choice lists and under "Not built yet",
     so those are left out: what remains must mention "shopify" and "netsuite" (their option
     sections, e.g. "Shopify (shopify, returns platform)")."""
-    out = subprocess.run(
-        [*_cli(), "setup", "--help"], capture_output=True, text=True, timeout=60, cwd=_repo()
-    )
+    out = run_cli(["setup", "--help"], None, timeout=60)  # this process's environment
     text = out.stdout + out.stderr
     built = text.split("Not built yet:")[0]
     built = re.sub(r"\[[^\]]*\]", "", built)  # the choice lists [swap|...|shopify]
@@ -165,7 +144,7 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
     with _Server(shop_app) as shop, _Server(ns_app) as ns:
         shop_url = f"http://127.0.0.1:{shop.port}"
         ns_url = f"http://127.0.0.1:{ns.port}"
-        setup = _run(setup_args(shop_url, ns_url), env)
+        setup = run_cli(setup_args(shop_url, ns_url), env, CLI_TIMEOUT)
         assert setup.returncode == 0, (
             f"setup failed ({setup.returncode}):\n{setup.stdout}\n{setup.stderr}"
         )
@@ -173,8 +152,9 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
         write_mappings(env, home, world)
 
         started = time.monotonic()
-        check = _run(
-            ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
+        check = run_cli(
+            ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env,
+            CLI_TIMEOUT,
         )
         elapsed = time.monotonic() - started
     try:

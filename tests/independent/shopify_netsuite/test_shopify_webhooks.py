@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ..harness import REPO, cli_argv, run_cli, stop_listener, wait_port
 from ..harness import Server as _Server
 from ..harness import free_port as _free_port
 from . import fake_netsuite, fake_shopify, scenario
@@ -53,14 +52,12 @@ from .fake_shopify_webhooks import (
 )
 from .test_fakes import _SyncASGI
 from .test_shopify_netsuite import (
+    CLI_TIMEOUT,
     ENV_PREFIX,
     NS_CERTIFICATES,
     PROFILE,
-    _cli,
     _describe,
     _env,
-    _repo,
-    _run,
     product_lists_both,
     score,
     setup_args,
@@ -121,8 +118,7 @@ def delivery_plan(d: dict[str, Delivery]) -> list[tuple[str, Delivery, bool]]:
 
 # ------------------------------------------------------------------------------ the product
 def product_has_listen() -> tuple[bool, str]:
-    out = subprocess.run([*_cli(), "listen", "--help"], capture_output=True, text=True,
-                         timeout=60, cwd=_repo())
+    out = run_cli(["listen", "--help"], None, timeout=60)  # this process's environment
     return out.returncode == 0, (out.stdout + out.stderr)[-300:]
 
 
@@ -142,37 +138,9 @@ def _pairs(doc: dict[str, Any] | None, key: str = "findings",
             if refs is None or f.get("return_ref") in refs}
 
 
-def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"`listen` exited with {proc.returncode}")
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("`listen` did not open its port")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C for the listener this test started (its own pid only), then harder."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 def _check(env: dict[str, str], now: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return _run(["check", "--profile", PROFILE, "--format", "json", "--now", now, *extra], env)
+    return run_cli(["check", "--profile", PROFILE, "--format", "json", "--now", now, *extra],
+                   env, CLI_TIMEOUT)
 
 
 def _mentions(entries: list[dict[str, Any]], gids: list[str]) -> dict[str, int]:
@@ -205,7 +173,7 @@ def webhook_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with _Server(shop_app) as shop, _Server(ns_app) as ns:
         shop_url = f"http://127.0.0.1:{shop.port}"
         ns_url = f"http://127.0.0.1:{ns.port}"
-        setup = _run(setup_args(shop_url, ns_url), env)
+        setup = run_cli(setup_args(shop_url, ns_url), env, CLI_TIMEOUT)
         assert setup.returncode == 0, f"setup failed:\n{setup.stdout}\n{setup.stderr}"
         write_mappings(env, home, world)
 
@@ -216,11 +184,11 @@ def webhook_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         port = _free_port()
         lout = open(home / "listen.out", "wb")  # noqa: SIM115 (closed below)
         lerr = open(home / "listen.err", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([*_cli(), "listen", "--profile", PROFILE, "--host", "127.0.0.1",
-                                 "--port", str(port)], env=env, cwd=_repo(), stdout=lout,
+        proc = subprocess.Popen(cli_argv("listen", "--profile", PROFILE, "--host", "127.0.0.1",
+                                         "--port", str(port)), env=env, cwd=REPO, stdout=lout,
                                 stderr=lerr)
         try:
-            _wait_port(port, proc)
+            wait_port(port, proc)
             # 3. the changes in Shopify (no order's updatedAt moves)
             updated_before = {g: world.nodes[g]["updatedAt"] for g in world.orders}
             deliveries = make_changes(world)
@@ -244,7 +212,7 @@ def webhook_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             run["after_log"] = list(log[mark:])
             run["full"] = _check(env, sw.NOW2_ISO, "--full")
         finally:
-            _stop(proc)
+            stop_listener(proc)
             lout.close()
             lerr.close()
             run["listen_rc"] = proc.returncode

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,42 +16,10 @@ from typing import Any
 import pytest
 
 from ..harness import Server as _Server
+from ..harness import cli_env, run_cli
 from . import fake_bc, fake_swap, scenario
 
 PROFILE = "harbour"
-ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
-
-
-
-
-
-
-def _cli() -> list[str]:
-    return [sys.executable, "-m", "returns_console"]
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    # never touch the user's OS keyring: secrets come from the environment, as the README allows
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    env[ENV_PREFIX + "API_KEY"] = scenario.API_KEY
-    env[ENV_PREFIX + "CLIENT_SECRET"] = scenario.CLIENT_SECRET
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _run(
-    args: list[str], env: dict[str, str], timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _cli() + args,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=str(Path(__file__).resolve().parents[3]),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +30,14 @@ def world() -> scenario.World:
 @pytest.fixture(scope="module")
 def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("rc_home")
-    env = _env(home)
+    # never the user's OS keyring: secrets come from the environment, as the README allows
+    env = cli_env(home, {PROFILE: {"api_key": scenario.API_KEY,
+                                   "client_secret": scenario.CLIENT_SECRET}})
     swap_app = fake_swap.make_app(world)
     bc_app = fake_bc.make_app(world)
     with _Server(swap_app) as swap, _Server(bc_app) as bc:
         bc_base = f"http://127.0.0.1:{bc.port}"
-        setup = _run(
+        setup = run_cli(
             [
                 "setup",
                 "--profile",
@@ -105,7 +73,7 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
         )
 
         # the profile's mapping table, where the product keeps it (data_dir/mappings/<profile>.json)
-        locate = _run(["locate"], env)
+        locate = run_cli(["locate"], env)
         data_dir = next(
             (
                 ln.split(":", 1)[1].strip()
@@ -119,7 +87,7 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
         (mdir / f"{PROFILE}.json").write_text(json.dumps(world.mappings, indent=2))
 
         started = time.monotonic()
-        check = _run(
+        check = run_cli(
             ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
         )
         elapsed = time.monotonic() - started
@@ -127,7 +95,7 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
         bc_log = list(bc_app.state.log)
         # a second check reads only what changed (README: Business Central reads in one $batch)
         # and lays it over the cache; nothing changed, so it must say the same
-        check2 = _run(
+        check2 = run_cli(
             ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
         )
         bc_log2 = list(bc_app.state.log)[len(bc_log) :]

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -30,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from ..harness import Server
+from ..harness import Server, cli_env, run_cli
 from ..swap_d365_bc import fake_swap
 from . import fake_fo_writes as fw
 from . import scenario, scenario_writes
@@ -41,26 +40,20 @@ AUDIT_KEY = "rc-audit-7f3e9a1c5b2d4e6f8a0b1c2d3e4f5a6b"
 HEADERS, LINES = fw.HEADERS, fw.LINES
 
 
-def _repo() -> str:
-    return str(Path(__file__).resolve().parents[3])
-
-
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    env = cli_env(home, {prof: {"api_key": scenario.API_KEY,
+                                "client_secret": scenario.CLIENT_SECRET}
+                         for prof in (MAIN, LOCKED)})
+    # beyond the harness's environment: the audit log's key (set after cli_env, which drops
+    # every inherited RETURNS_CONSOLE_ setting)
     env["RETURNS_CONSOLE_AUDIT_KEY"] = AUDIT_KEY
-    for prof in (MAIN, LOCKED):
-        env[f"RETURNS_CONSOLE_{prof.upper()}_API_KEY"] = scenario.API_KEY
-        env[f"RETURNS_CONSOLE_{prof.upper()}_CLIENT_SECRET"] = scenario.CLIENT_SECRET
-    env["NO_COLOR"] = "1"
     return env
 
 
 def _run(args: list[str], env: dict[str, str], log: list[dict[str, Any]],
          timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "returns_console", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=_repo())
+    """run_cli, each run also kept in `log` (for the summary and RC_INDEPENDENT_DUMP)."""
+    proc = run_cli(args, env, timeout)
     log.append({"args": args, "rc": proc.returncode, "stdout": proc.stdout,
                 "stderr": proc.stderr})
     return proc

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,46 +19,14 @@ from typing import Any
 import pytest
 
 from ..harness import Server as _Server
+from ..harness import cli_env, run_cli
 from ..swap_d365_bc import fake_swap
 from . import fake_fo, scenario
 
 PROFILE = "fenwick"
-ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
 # a 429 with Retry-After: 1 now and then (§4.1), kept rare so the run stays short
 THROTTLE_EVERY = 17
 THROTTLE_MAX = 2
-
-
-
-
-
-
-def _repo() -> str:
-    return str(Path(__file__).resolve().parents[3])
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETURNS_CONSOLE_")}
-    env["RETURNS_CONSOLE_HOME"] = str(home)
-    # never touch the user's OS keyring: secrets come from the environment, as the README allows
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    env[ENV_PREFIX + "API_KEY"] = scenario.API_KEY
-    env[ENV_PREFIX + "CLIENT_SECRET"] = scenario.CLIENT_SECRET
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _run(
-    args: list[str], env: dict[str, str], timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "returns_console", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=_repo(),
-    )
 
 
 def setup_args(swap_url: str, fo_url: str) -> list[str]:
@@ -86,7 +52,7 @@ def setup_args(swap_url: str, fo_url: str) -> list[str]:
 def write_mappings(env: dict[str, str], home: Path, world: scenario.World) -> None:
     """The profile's mapping table, where the product keeps it (data_dir/mappings/<profile>.json,
     as `locate` says)."""
-    locate = _run(["locate"], env)
+    locate = run_cli(["locate"], env)
     data_dir = next(
         (ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
          if ln.startswith("data_dir:")),
@@ -105,7 +71,9 @@ def world() -> scenario.World:
 @pytest.fixture(scope="module")
 def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("rc_home")
-    env = _env(home)
+    # never the user's OS keyring: secrets come from the environment, as the README allows
+    env = cli_env(home, {PROFILE: {"api_key": scenario.API_KEY,
+                                   "client_secret": scenario.CLIENT_SECRET}})
     # the earlier check's fake of Swap, behind this world's key
     swap_app = fake_swap.make_app(world, api_key=scenario.API_KEY)
     fo_app = fake_fo.make_app(world, throttle_every=THROTTLE_EVERY, throttle_max=THROTTLE_MAX,
@@ -113,13 +81,13 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
     out: dict[str, Any] = {"check": None, "doc": None, "check2": None, "doc2": None}
     with _Server(swap_app) as swap, _Server(fo_app) as fo:
         fo_url = f"http://127.0.0.1:{fo.port}"
-        setup = _run(setup_args(f"http://127.0.0.1:{swap.port}/returns-api", fo_url), env)
+        setup = run_cli(setup_args(f"http://127.0.0.1:{swap.port}/returns-api", fo_url), env)
         out["setup"] = setup
         if setup.returncode != 0:
             return out
         write_mappings(env, home, world)
         started = time.monotonic()
-        check = _run(
+        check = run_cli(
             ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
         )
         out["elapsed"] = time.monotonic() - started
@@ -127,7 +95,7 @@ def check_run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -
         out["swap_log"] = list(swap_app.state.log)
         # a second check refreshes incrementally over the cache; nothing changed, so it must
         # say the same
-        check2 = _run(
+        check2 = run_cli(
             ["check", "--profile", PROFILE, "--format", "json", "--now", scenario.NOW_ISO], env
         )
         out["fo_log2"] = list(fo_app.state.log)[len(out["fo_log"]):]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,13 +35,12 @@ from typing import Any
 import httpx
 import pytest
 
-from ..harness import REPO, Server, cli_env, free_port, run_cli
+from ..harness import REPO, Server, cli_argv, cli_env, free_port, run_cli
 from ..swap_d365_bc import fake_swap
 from . import scenario
 from .fake_kcc import FakeKCC, first_continuation
 
 PROFILE = scenario.PROFILE
-ENV_PREFIX = f"RETURNS_CONSOLE_{PROFILE.upper()}_"
 PROFILE2 = "tarnmoorpr"  # a second profile: process_return=when_received
 FEED_BATCH = 12  # small, so the feed pages with Sirion-Continuation
 
@@ -53,12 +51,9 @@ def _env(home: Path, profile: str) -> dict[str, str]:
                                     "password": scenario.KC_PASSWORD}})
 
 
-_run = run_cli
-
-
 def _setup(profile: str, env: dict[str, str], swap_url: str, erp_url: str,
            extra: list[str]) -> subprocess.CompletedProcess[str]:
-    return _run([
+    return run_cli([
         "setup", "--profile", profile,
         "--platform", "swap", "--platform-url", swap_url,
         "--platform-option", f"store={scenario.STORE_ID}",
@@ -74,7 +69,7 @@ def _setup(profile: str, env: dict[str, str], swap_url: str, erp_url: str,
 
 def _write_mappings(env: dict[str, str], home: Path, profile: str,
                     world: scenario.World) -> None:
-    locate = _run(["locate"], env)
+    locate = run_cli(["locate"], env)
     data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
                      if ln.startswith("data_dir:")), str(home / "data"))
     mdir = Path(data_dir) / "mappings"
@@ -91,8 +86,8 @@ class Listener:
         self.log_path = home / f"listen-{profile}.log"
         self.out = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "returns_console", "listen", "--profile", profile,
-             "--host", "127.0.0.1", "--port", str(self.port)],
+            cli_argv("listen", "--profile", profile, "--host", "127.0.0.1",
+                     "--port", str(self.port)),
             env=env, stdout=self.out, stderr=subprocess.STDOUT, cwd=REPO)
 
     def wait(self, timeout: float = 40) -> bool:
@@ -169,7 +164,7 @@ def run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -> dict
             _drive_khaos(kcc, w, out)
             out["t_drive"] = time.monotonic() - t0
             started = time.monotonic()
-            check = _run(["check", "--profile", PROFILE, "--format", "json"], env)
+            check = run_cli(["check", "--profile", PROFILE, "--format", "json"], env)
             out["elapsed"] = time.monotonic() - started
             out["check"], out["doc"] = check, _json(check)
             # KCC retries what it believes was not answered: the same bodies again
@@ -177,7 +172,7 @@ def run(world: scenario.World, tmp_path_factory: pytest.TempPathFactory) -> dict
                         out["rise_body"], note="rise retried after the check")
             kcc.request("POST", kcc.config["StockUpload"]["URL"], "ok",
                         out["stock_body"], note="stock chunk retried after the check")
-            check2 = _run(["check", "--profile", PROFILE, "--format", "json"], env)
+            check2 = run_cli(["check", "--profile", PROFILE, "--format", "json"], env)
             out["check2"], out["doc2"] = check2, _json(check2)
             # the second profile: ProcessReturn only once the platform has the goods back
             _second_profile(w, tmp_path_factory, swap_url, out)

@@ -65,9 +65,6 @@ def _env(home: Path, profiles: tuple[str, ...] = (PROFILE, NOPATH_PROFILE)) -> d
                               "client_secret": fo_scenario.CLIENT_SECRET} for p in profiles})
 
 
-_run = run_cli
-
-
 def setup_args(profile: str, zz_url: str, fo_url: str, options: dict[str, str]) -> list[str]:
     args = ["setup", "--profile", profile, "--platform", "zigzag", "--platform-url", zz_url]
     for k, v in options.items():
@@ -82,7 +79,7 @@ def setup_args(profile: str, zz_url: str, fo_url: str, options: dict[str, str]) 
 
 def write_mappings(env: dict[str, str], home: Path, world: scenario.World, profile: str) -> None:
     """The profile's mapping table where the product keeps it (`locate`: data_dir)."""
-    locate = _run(["locate"], env)
+    locate = run_cli(["locate"], env)
     data_dir = next((ln.split(":", 1)[1].strip() for ln in locate.stdout.splitlines()
                      if ln.startswith("data_dir:")), str(home / "data"))
     mdir = Path(data_dir) / "mappings"
@@ -105,11 +102,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("rc_home_zz")
     env = _env(home)
     # does setup take every option? (a scratch home, no server needed for setup)
-    probe = _run(setup_args(PROFILE, "http://127.0.0.1:9", "http://127.0.0.1:9", OPTIONS),
-                 _env(tmp_path_factory.mktemp("rc_probe_zz")))
-    ttl_probe = _run(setup_args(PROFILE, "http://127.0.0.1:9", "http://127.0.0.1:9",
-                                {"retailer_code": scenario.RETAILER, "token_ttl_seconds": "1700"}),
-                     _env(tmp_path_factory.mktemp("rc_probe_zz_ttl")))
+    probe = run_cli(setup_args(PROFILE, "http://127.0.0.1:9", "http://127.0.0.1:9", OPTIONS),
+                    _env(tmp_path_factory.mktemp("rc_probe_zz")))
+    ttl_probe = run_cli(setup_args(PROFILE, "http://127.0.0.1:9", "http://127.0.0.1:9",
+                                   {"retailer_code": scenario.RETAILER,
+                                    "token_ttl_seconds": "1700"}),
+                        _env(tmp_path_factory.mktemp("rc_probe_zz_ttl")))
     workaround = probe.returncode != 0 and f"token_path=... {REFUSED_MARK}" in probe.stderr
     options = {k: v for k, v in OPTIONS.items() if not (workaround and k == "token_path")}
     token_path = fake_zz.DEFAULT_TOKEN_PATH if workaround else fake_zz.TOKEN_PATH
@@ -123,22 +121,22 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with _Server(zz_app) as zz, _Server(nopath_app) as zz2, _Server(fo_app) as fo_srv:
         zz_url = f"http://127.0.0.1:{zz.port}"
         fo_url = f"http://127.0.0.1:{fo_srv.port}"
-        out["setup"] = setup = _run(setup_args(PROFILE, zz_url, fo_url, options), env)
+        out["setup"] = setup = run_cli(setup_args(PROFILE, zz_url, fo_url, options), env)
         if setup.returncode == 0:
             write_mappings(env, home, world, PROFILE)
             started = time.monotonic()
-            out["check"] = _run(["check", "--profile", PROFILE, "--format", "json", "--now",
-                                 world.check_now_iso], env)
+            out["check"] = run_cli(["check", "--profile", PROFILE, "--format", "json", "--now",
+                                    world.check_now_iso], env)
             out["check_s"] = time.monotonic() - started
         out["zz_log"] = list(zz_app.state.log)
         out["fo_requests"] = len(fo_app.state.log)
         # the same profile without returns_list_path (U5: never invent a path)
         nopath = {k: v for k, v in options.items() if k != "returns_list_path"}
-        out["nopath_setup"] = _run(setup_args(NOPATH_PROFILE, f"http://127.0.0.1:{zz2.port}",
-                                              fo_url, nopath), env)
+        out["nopath_setup"] = run_cli(setup_args(NOPATH_PROFILE, f"http://127.0.0.1:{zz2.port}",
+                                                 fo_url, nopath), env)
         if out["nopath_setup"].returncode == 0:
-            out["nopath_check"] = _run(["check", "--profile", NOPATH_PROFILE, "--format",
-                                        "json", "--now", world.check_now_iso], env)
+            out["nopath_check"] = run_cli(["check", "--profile", NOPATH_PROFILE, "--format",
+                                           "json", "--now", world.check_now_iso], env)
         out["nopath_log"] = list(nopath_app.state.log)
     try:
         out["doc"] = json.loads(out["check"].stdout)
