@@ -1,9 +1,10 @@
 """A full read's first step through a bulk query operation (docs/vendors/shopify.md §7):
 the changed orders, their returns and each return's lines and exchange lines, run by
 Shopify as one operation that the rate limit does not pace, polled until it completes and
-downloaded as JSON Lines from a signed storage link. The parts a bulk query cannot carry
-(reverse fulfillment lines with their dispositions, refund lines) are read by id after it,
-as a paged read reads them.
+downloaded as JSON Lines from a signed storage link, streamed: each line is laid out as
+it arrives and only what the read keeps of it is held, never the file (a large shop's is
+hundreds of MB). The parts a bulk query cannot carry (reverse fulfillment lines with their
+dispositions, refund lines) are read by id after it, as a paged read reads them.
 
 Any way it does not complete (another operation of the app running, the operation failing,
 expiring, being cancelled or outlasting its budget, a file that is not what the operation
@@ -15,15 +16,44 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
-from datetime import datetime
-from typing import Any
+from array import array
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
+from contextlib import aclosing, suppress
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception
 
-from ...connectors.errors import ConnectorError
-from ...connectors.http import HttpClient, NoAuth, decode_json
+from ...connectors.errors import (
+    ConnectorError,
+    InvalidPayloadError,
+    NetworkError,
+    RateLimitedError,
+    RequestError,
+    ServerError,
+)
+from ...connectors.http import (
+    CallRecord,
+    HttpClient,
+    NoAuth,
+    _should_retry,
+    _stop,
+    _transport_reason,
+    _Wait,
+    decode_json,
+    redact_url,
+    retry_after_seconds,
+)
 from ...kits.graphql.client import GraphQLClient
 from . import queries as q
 from .mapping import SYSTEM
@@ -43,6 +73,9 @@ CANCEL_WAIT = 5.0
 #: A return's children the export may hold, by `__typename`, and where each goes.
 _CHILDREN = {"ReturnLineItem": "returnLineItems", "UnverifiedReturnLineItem": "returnLineItems",
              "ExchangeLineItem": "exchangeLineItems"}
+#: The longest line the export's file may hold: a return with its fields is a few KB, so a
+#: longer one is not a file this query wrote, and it is refused rather than held whole.
+MAX_LINE = 16 * 1024 * 1024
 
 
 class BulkCore:
@@ -61,9 +94,23 @@ class BulkCore:
         self.flagged_without_returns: set[str] = set()
 
 
-async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes | None]],
-               moment: str, sleep: Callable[[float], Any], *, poll_max: float,
-               budget: float, parse_moment: Callable[[Any], datetime | None],
+#: What reads the file as it arrives: its chunks in, the core records (None: the file is
+#: not what the operation said it wrote).
+Take = Callable[[AsyncIterator[bytes]], Awaitable[BulkCore | None]]
+#: What fetches the file at a link and gives its chunks to a `Take`, afresh each time it
+#: is fetched again (a download cut off midway is read again from its start): what the
+#: `Take` made, or `Unfetched`.
+Download = Callable[[str, Take], Awaitable[BulkCore | None]]
+
+
+class Unfetched(Exception):
+    """The export's file could not be had: a link that is not https (or http to a sandbox),
+    an answer other than a 200, or no whole answer within the retries."""
+
+
+async def read(gql: GraphQLClient, download: Download, moment: str,
+               sleep: Callable[[float], Any], *, poll_max: float, budget: float,
+               parse_moment: Callable[[Any], datetime | None],
                clock: Callable[[], float] = time.monotonic) -> BulkCore | str:
     """Run the bulk query of the orders changed since `moment`: its core records, or why
     it is not used (it did not complete within `budget` seconds of polling, when it is
@@ -112,10 +159,14 @@ async def read(gql: GraphQLClient, download: Callable[[str], Awaitable[bytes | N
         return core if expected == 0 else "the export has no file but counts objects"
     if not isinstance(url, str) or expected is None:
         return "the export's answer could not be read"
-    body = await download(url)
-    if body is None:
+
+    async def take(chunks: AsyncIterator[bytes]) -> BulkCore | None:
+        return await lay_out_stream(chunks, core, parse_moment, expected=expected)
+
+    try:
+        laid = await download(url, take)
+    except Unfetched:
         return "the export's file could not be fetched"
-    laid = lay_out(body, core, parse_moment, expected=expected)
     return laid if laid is not None else "the export's file is not what Shopify counted"
 
 
@@ -134,91 +185,313 @@ def _count(value: Any) -> int | None:
         return None
 
 
+class _Refused(Exception):
+    """The file is not what the operation said it wrote (raised where that is first seen,
+    so the rest of it is not read)."""
+
+
+class _Lines:
+    """A file's bytes, chunk by chunk as they arrive, as its lines: a line split across
+    chunks joined, the last one read without a newline, split where `bytes.splitlines`
+    splits (at LF, CR and CR LF) and without its line break. A line longer than `MAX_LINE`
+    is refused (`_Refused`) as soon as that many bytes of it have come."""
+
+    def __init__(self) -> None:
+        self._cap = MAX_LINE
+        self._held: list[bytes] = []  # the start of a line not ended yet
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        for piece in chunk.splitlines(keepends=True):
+            if not piece.endswith((b"\n", b"\r")):  # only a chunk's last piece
+                self._held.append(piece)
+                self._size += len(piece)
+                if self._size > self._cap:
+                    raise _Refused
+                continue
+            if self._held:
+                self._held.append(piece)
+                piece = b"".join(self._held)
+                self._held, self._size = [], 0
+            line = piece.rstrip(b"\r\n")
+            if len(line) > self._cap:
+                raise _Refused
+            yield line
+
+    def end(self) -> Iterator[bytes]:
+        if self._held:
+            line = b"".join(self._held)
+            self._held, self._size = [], 0
+            yield line
+
+
+class _Orders:
+    """The ids of the file's orders, held small: most of a large export's lines are orders
+    with no return, of which only the id is kept, and a string and its place in a set are
+    about as large as the order's line. Shopify's order gids (`gid://shopify/Order/` and a
+    number) are held as 8-byte numbers, any other id as itself."""
+
+    def __init__(self) -> None:
+        self._numbers = array("q")
+        self._others: set[str] = set()
+
+    def add(self, gid: str) -> None:
+        number = _order_number(gid)
+        if number is None:
+            self._others.add(gid)
+        else:
+            self._numbers.append(number)
+
+    def among(self, gids: set[str]) -> set[str]:
+        """Those of `gids` that are orders of the file (one pass over the numbers)."""
+        wanted = {n: gid for gid in gids if (n := _order_number(gid)) is not None}
+        found = {gid for gid in gids if gid in self._others}
+        for number in self._numbers:
+            if number in wanted:
+                found.add(wanted[number])
+        return found
+
+
+_ORDER_GID = "gid://shopify/Order/"
+
+
+def _order_number(gid: str) -> int | None:
+    """The number of an order gid written one way only (no sign, no leading zero, within
+    an 8-byte number), so two ids have one number only if they are the same id; None for
+    any other id."""
+    tail = gid[len(_ORDER_GID):] if gid.startswith(_ORDER_GID) else ""
+    if not (0 < len(tail) <= 18 and tail.isascii() and tail.isdigit()) or \
+            (tail[0] == "0" and tail != "0"):
+        return None
+    return int(tail)
+
+
+class _Layout:
+    """The JSON Lines laid out as they come (see `lay_out`), holding of each line only what
+    the layout needs: of an order (a line without `__parentId`) its id, whether Shopify
+    marks it returned and its `updatedAt` folded into the newest; a line with a parent
+    whole until the file ends (a child may come before its parent, and only the whole file
+    says which parents are orders), when those become the core records and are let go of.
+    The core is not touched before the file has ended."""
+
+    def __init__(self, parse_moment: Callable[[Any], datetime | None],
+                 expected: int | None) -> None:
+        self._moment = parse_moment
+        self._expected = expected
+        self._count = 0
+        self._orders = _Orders()
+        self._flagged: set[str] = set()
+        self._newest: datetime | None = None
+        self._parented: deque[dict[str, Any]] = deque()
+
+    def add(self, raw: bytes) -> None:
+        """One line (`_Refused`: not JSON, not a node, or one more than counted)."""
+        if not raw.strip():
+            return
+        try:
+            line = decode_json(raw)  # as every body is read: control characters visible
+        except ValueError:
+            raise _Refused from None
+        parent = line.get("__parentId") if isinstance(line, dict) else None
+        if not isinstance(line, dict) or not isinstance(line.get("id"), str) or \
+                not isinstance(parent, str | None):
+            raise _Refused
+        self._count += 1
+        if self._expected is not None and self._count > self._expected:
+            raise _Refused  # more than the operation wrote: not its file
+        if "__parentId" not in line:  # an order
+            self._orders.add(line["id"])
+            if line.get("returnStatus") not in (None, "NO_RETURN"):
+                self._flagged.add(line["id"])
+            updated = self._moment(line.get("updatedAt"))
+            if updated is not None and (self._newest is None or updated > self._newest):
+                self._newest = updated
+        elif parent is not None:  # a return, or a return's line (`null`: neither, as before)
+            self._parented.append(line)
+
+    def done(self, core: BulkCore) -> BulkCore | None:
+        """The file has ended: `core` filled in, or None (another number of objects than
+        counted, a line whose parent the file does not have, a child of a type the query
+        did not ask for)."""
+        if self._expected is not None and self._count != self._expected:
+            return None  # cut short, or not this operation's file
+        rows = self._parented
+        orders = self._orders.among({row["__parentId"] for row in rows})
+        core.flagged |= self._flagged
+        if self._newest is not None and (core.newest is None or self._newest > core.newest):
+            core.newest = self._newest
+        with_returns: set[str] = set()
+        children: deque[dict[str, Any]] = deque()
+        while rows:  # in the order read, each let go of as it is laid out
+            row = rows.popleft()
+            if row["__parentId"] not in orders:
+                children.append(row)
+            elif "/Return/" in row["id"] and row["id"] not in core.records:
+                record = {"__typename": "Return", **row}  # as a read by id names it
+                del record["__parentId"]
+                record["returnLineItems"] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
+                record["exchangeLineItems"] = {"nodes": [],
+                                               "pageInfo": {"hasNextPage": False}}
+                core.records[row["id"]] = record
+                core.ids.append(row["id"])
+                with_returns.add(row["__parentId"])
+        seen: set[str] = set()
+        while children:
+            row = children.popleft()
+            owner = core.records.get(row["__parentId"])
+            key = _CHILDREN.get(str(row.get("__typename")))
+            if owner is None or key is None:
+                return None
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            del row["__parentId"]
+            owner[key]["nodes"].append(row)
+        started = self._moment(core.started)
+        if started is not None and core.newest is not None and core.newest > started:
+            core.newest = started  # an order changed during the export may not be in it
+        core.flagged_without_returns = core.flagged - with_returns
+        return core
+
+
+async def lay_out_stream(chunks: AsyncIterable[bytes], core: BulkCore,
+                         parse_moment: Callable[[Any], datetime | None], *,
+                         expected: int | None = None) -> BulkCore | None:
+    """`lay_out` of a file read chunk by chunk as it arrives, each line laid out as it
+    ends: what is held is what the layout keeps, never the file. A refused line (and a line
+    longer than `MAX_LINE`) stops the reading there."""
+    lines, layout = _Lines(), _Layout(parse_moment, expected)
+    try:
+        async for chunk in chunks:
+            for line in lines.feed(chunk):
+                layout.add(line)
+        for line in lines.end():
+            layout.add(line)
+    except _Refused:
+        return None
+    return layout.done(core)
+
+
 def lay_out(body: bytes, core: BulkCore, parse_moment: Callable[[Any], datetime | None],
             *, expected: int | None = None) -> BulkCore | None:
     """The JSON Lines as core records: an order's line gives its `updatedAt`; a return's
     line (its `__parentId` an order) is its record; a line whose parent is a return is one
     of its lines or exchange lines (by `__typename`). Joined by id, not by place: with
     `groupObjects: false` (2026-01's default) a child need not follow its parent; a line
-    repeated counts once. None when a line is not JSON, names a parent the file does not
-    have, is of a type the query did not ask for, or the file holds another number of
-    objects than the operation said (`expected`)."""
-    rows: list[dict[str, Any]] = []
-    for raw in body.splitlines():
-        if not raw.strip():
-            continue
-        try:
-            line = decode_json(raw)  # as every body is read: control characters visible
-        except ValueError:
-            return None
-        parent = line.get("__parentId") if isinstance(line, dict) else None
-        if not isinstance(line, dict) or not isinstance(line.get("id"), str) or \
-                not isinstance(parent, str | None):
-            return None
-        rows.append(line)
-    if expected is not None and len(rows) != expected:
-        return None  # cut short, or not this operation's file
-    orders = {row["id"] for row in rows if "__parentId" not in row}
-    with_returns: set[str] = set()
-    for row in rows:
-        if "__parentId" not in row:
-            if row.get("returnStatus") not in (None, "NO_RETURN"):
-                core.flagged.add(row["id"])
-            updated = parse_moment(row.get("updatedAt"))
-            if updated is not None and (core.newest is None or updated > core.newest):
-                core.newest = updated
-        elif row["__parentId"] in orders and "/Return/" in row["id"] and \
-                row["id"] not in core.records:
-            record = {"__typename": "Return", **row}  # as a read by id names it
-            del record["__parentId"]
-            record["returnLineItems"] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
-            record["exchangeLineItems"] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
-            core.records[row["id"]] = record
-            core.ids.append(row["id"])
-            with_returns.add(row["__parentId"])
-    seen: set[str] = set()
-    for row in rows:
-        parent = row.get("__parentId")
-        if parent is None or parent in orders:
-            continue
-        owner = core.records.get(parent)
-        key = _CHILDREN.get(str(row.get("__typename")))
-        if owner is None or key is None:
-            return None
-        if row["id"] in seen:
-            continue
-        seen.add(row["id"])
-        owner[key]["nodes"].append({k: v for k, v in row.items() if k != "__parentId"})
-    started = parse_moment(core.started)
-    if started is not None and core.newest is not None and core.newest > started:
-        core.newest = started  # an order changed during the export may not be in it
-    core.flagged_without_returns = core.flagged - with_returns
-    return core
+    repeated counts once. None when a line is not JSON (or longer than `MAX_LINE`), names a
+    parent the file does not have, is of a type the query did not ask for, or the file
+    holds another number of objects than the operation said (`expected`). A file held
+    whole; a download is laid out as it arrives (`lay_out_stream`), the same way."""
+    lines, layout = _Lines(), _Layout(parse_moment, expected)
+    try:
+        for line in lines.feed(body):
+            layout.add(line)
+        for line in lines.end():
+            layout.add(line)
+    except _Refused:
+        return None
+    return layout.done(core)
 
 
-def downloader(http: HttpClient) -> Callable[[str], Awaitable[bytes | None]]:
+#: What a streamed response's stream is once it is closed: httpx's response and its stream
+#: refer to each other, a cycle only the collector frees, which a bulk read pauses.
+_CLOSED = httpx.ByteStream(b"")
+
+
+def downloader(http: HttpClient) -> Download:
     """A GET of the signed link with a client of its own: no access token (it is another
-    host's, and the link is its own credential), the same transport, retries and log; the
-    link's signature is masked wherever the URL is shown (`redact_url`). Only https, unless
-    the API itself is reached over http (a sandbox); only a 200 is the file."""
+    host's, and the link is its own credential), the same transport, retry policy and log;
+    the link's signature is masked wherever the URL is shown (`redact_url`). Only https,
+    unless the API itself is reached over http (a sandbox); only a 200 is the file. The
+    body is streamed: its chunks go to the `Take` as they arrive, and a download that fails
+    (a timeout, a dropped connection, a 429 or 5xx) is tried again as any read is, its file
+    read again from the start. `Unfetched` when it cannot be had."""
 
-    async def download(url: str) -> bytes | None:
+    async def download(url: str, take: Take) -> BulkCore | None:
         try:
             target = httpx.URL(url)
         except (httpx.InvalidURL, TypeError):
-            return None
+            raise Unfetched from None
         plain = httpx.URL(str(http.client.base_url)).scheme == "http"
         if target.scheme != "https" and not (plain and target.scheme == "http"):
-            return None
+            raise Unfetched
         origin = f"{target.scheme}://{target.netloc.decode('ascii')}"
         client = HttpClient(SYSTEM, origin, auth=NoAuth(), retry=http.retry, log=http.log,
                             transport=http.transport, sleep=http.sleep, timeout=300.0)
+        policy = http.retry
+        retrying = AsyncRetrying(stop=_stop(policy), wait=_Wait(policy),
+                                 retry=retry_if_exception(_should_retry(policy)),
+                                 sleep=http.sleep, reraise=True)
         try:  # a refusal here is the link's (expired, or not this host's), not the token's
-            response = await client.request("GET", target.raw_path.decode("ascii"))
+            async for attempt in retrying:
+                with attempt:
+                    return await _fetch(client, target.raw_path.decode("ascii"), take,
+                                        attempt.retry_state.attempt_number)
         except ConnectorError:
-            return None
+            raise Unfetched from None
         finally:
             await client.aclose()
-        return response.content if response.status_code == 200 else None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     return download
+
+
+async def _fetch(http: HttpClient, path: str, take: Take, attempt: int) -> BulkCore | None:
+    """One attempt: the GET, its body given to `take` as it arrives; logged as the client
+    logs a call (the URL redacted, the time to the body's end or to where `take` stopped).
+    A typed error for what is not the file, retryable as the client's are."""
+    request = http.client.build_request("GET", path)
+    shown = redact_url(request.url)
+    started = time.perf_counter()
+    status: int | None = None
+    try:
+        response = await http.client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if status != 200:
+                raise _not_the_file(http.system, response, shown)
+            # closed here, not whenever the collector finds it, where `take` stops early
+            body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+            async with aclosing(body) as chunks:
+                laid = await take(chunks)
+        finally:
+            await response.aclose()
+            response.stream = _CLOSED
+    except httpx.TimeoutException:
+        _record(http, shown, None, started, attempt, "timeout")
+        raise NetworkError(http.system, f"GET {shown} timed out") from None
+    except httpx.TransportError as exc:
+        reason = _transport_reason(exc)
+        _record(http, shown, None, started, attempt, reason)
+        raise NetworkError(http.system, f"cannot read {shown}: {reason}",
+                           refused=isinstance(exc, httpx.ConnectError)) from None
+    except httpx.DecodingError:  # a Content-Encoding its body does not match
+        _record(http, shown, status, started, attempt, "undecodable body")
+        raise InvalidPayloadError(http.system, f"GET {shown} answered a body that could "
+                                  "not be decoded", status=status) from None
+    except ConnectorError:
+        _record(http, shown, status, started, attempt, None)
+        raise
+    _record(http, shown, status, started, attempt, None)
+    return laid
+
+
+def _not_the_file(system: str, response: httpx.Response, shown: str) -> ConnectorError:
+    """Any answer but a 200, its body unread: tried again as the client tries a read again
+    (429, 408, 5xx), or not."""
+    status = response.status_code
+    where = f"GET {shown}"
+    if status == 429:
+        return RateLimitedError(system, f"{where} was rate limited (429)",
+                                retry_after=retry_after_seconds(response))
+    if status >= 500 or status == 408:
+        return ServerError(system, f"{where} failed ({status})", status=status,
+                           retry_after=retry_after_seconds(response))
+    return RequestError(system, f"{where} answered {status}, not the file", status=status)
+
+
+def _record(http: HttpClient, shown: str, status: int | None, started: float, attempt: int,
+            error: str | None) -> None:
+    http.log.add(CallRecord(at=datetime.now(UTC), system=http.system, method="GET", url=shown,
+                            status=status, ms=(time.perf_counter() - started) * 1000,
+                            attempt=attempt, error=error))
