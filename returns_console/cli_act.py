@@ -161,7 +161,9 @@ def fix_reference(obj: dict, return_ref: str, new_link: str, record: str | None,
 @_YES
 @click.pass_obj
 def requeue(obj: dict, return_refs: tuple[str, ...], yes: bool) -> None:
-    """Create and post the missing credit note of each RETURN_REF (never twice)."""
+    """Make the missing document of each RETURN_REF, never twice: the credit note (created
+    and posted), or the return order where the ERP has none; an ERP that pulls from us
+    (Khaos) is offered the return again at its next pull."""
     from .domain.codes import Action
 
     _run(obj, lambda a, loaded: a.plans_for(loaded, Action.REQUEUE_POSTING, list(return_refs)),

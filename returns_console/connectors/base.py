@@ -303,6 +303,18 @@ class DeferredWriter(Protocol):
         ...
 
 
+@runtime_checkable
+class InboxWriter(Protocol):
+    """A writer for an ERP that calls us: its writes are instructions kept in the inbox
+    `listen` serves the ERP from, acted on when the ERP next calls (so they are deferred:
+    see DeferredWriter). The session attaches the inbox before any write."""
+
+    def attach(self, events: Callable[[], Sequence[InboxEvent]],
+               keep: Callable[[InboxEvent], bool]) -> None:
+        """What the inbox holds of this ERP (arrival order), and how to keep an event."""
+        ...
+
+
 # -- systems that cannot be listed: looked up one by one, or pushing to us -------------------
 
 

@@ -362,7 +362,8 @@ def plan_requeue_credit(case: ReturnCase, mappings: Mappings, master: ErpMaster,
         return refused(Action.REQUEUE_POSTING, target, "this ERP's API cannot create credit notes; "
                        + (master.instead.get(Code.CREDIT_NOTE_MISSING)
                           or "create it in the ERP"), **params)
-    customer = e.customer_ref or _customer_by_email(master, p.customer_email)
+    customer = (e.customer_ref or _customer_by_email(master, p.customer_email)
+                or master.sole_customer)
     if not customer:
         return refused(Action.REQUEUE_POSTING, target, "no ERP customer for this return: fix the "
                        "customer first", **params)
@@ -449,7 +450,8 @@ def plan_requeue_return_order(case: ReturnCase, mappings: Mappings, master: ErpM
         return refused(Action.REQUEUE_POSTING, target, "this ERP's API cannot create return "
                        "orders; " + (master.instead.get(Code.RETURN_ORDER_MISSING)
                                      or "create it in the ERP"), **params)
-    customer = e.customer_ref or _customer_by_email(master, p.customer_email)
+    customer = (e.customer_ref or _customer_by_email(master, p.customer_email)
+                or master.sole_customer)
     if not customer:
         return refused(Action.REQUEUE_POSTING, target, "no ERP customer for this return: fix the "
                        "customer first", **params)

@@ -151,6 +151,10 @@ class ErpMaster(_Cached):
     #: catalogue.HIDDEN_BY): not checked, so a stage it cannot see is never a missing
     #: document. Its source status says what is not seen.
     unobservable: frozenset[Code] = frozenset()
+    #: The one customer account every return is made against, where the ERP names no
+    #: customer of its own to the console (a channel's configured account); None: each
+    #: return's customer is looked up.
+    sole_customer: str | None = None
 
     def item_key(self, number: str) -> str:
         """How the ERP tells item numbers apart (upper-cased where case does not count)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import signal
 import socket
@@ -33,7 +34,7 @@ from ..domain.actions import (
     plan_requeue_return_order,
     refused,
 )
-from ..domain.codes import Action
+from ..domain.codes import Action, Code
 from ..domain.findings import Finding
 from ..domain.model import ReturnCase
 from ..domain.postings import RecordRef, WriteResult
@@ -210,7 +211,24 @@ class Actions:
             return replace(plan_requeue_credit(case, mappings, master),
                            refusal="this session cannot write to an ERP (a snapshot file); "
                            "open it on a profile")
+        with self._audit_log() as audit:
+            waiting = any(return_ref in (e.return_ref, (e.parameters or {}).get("return_ref"))
+                          for e in audit.awaiting_pickup()
+                          if e.action == Action.REQUEUE_POSTING)
+        if waiting:
+            _close(writer)
+            return refused(Action.REQUEUE_POSTING, return_ref, f"a re-queue of {return_ref} was "
+                           "handed to the ERP and awaits its pickup; nothing more to queue",
+                           return_ref=return_ref)
         try:
+            if not _needs_return_order(case, master) \
+                    and _only_return_orders(self.session, master):
+                # the return order exists and no credit note can be made here: say both
+                # (a credit's own conditions, a refund say, are not the reason)
+                made = plan_requeue_return_order(case, mappings, master)
+                instead = master.instead.get(Code.CREDIT_NOTE_MISSING) or "create it in the ERP"
+                return replace(made, refusal=f"{made.refusal or 'nothing to re-queue'}; a "
+                               f"credit note cannot be made through this ERP's API: {instead}")
             if _needs_return_order(case, master):
                 if not isinstance(writer, ReturnOrderWriter):
                     return refused(Action.REQUEUE_POSTING, return_ref, "this ERP's writer "
@@ -388,10 +406,14 @@ class Actions:
             async with self._erp.writer() as writer:
                 existing = await writer.return_orders_for(order.link)
                 if existing:
-                    return "exists", existing[0]
+                    return ("awaiting" if existing[0].deferred else "exists"), existing[0]
                 if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
                        == order.link for e in audit.open_pending()):
                     return "busy", None
+                if any(order.link in (e.return_ref, (e.parameters or {}).get("return_ref"))
+                       for e in audit.awaiting_pickup()
+                       if e.action == Action.REQUEUE_POSTING):
+                    return "awaiting", None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
                                            request=plan.request, batch=batch))
@@ -413,9 +435,11 @@ class Actions:
                                         parameters=params, request=plan.request,
                                         outcome="failed", error=_said(exc), batch=batch))
             return Outcome(False, _said(exc), box[0], return_ref=ref)
-        if state in ("exists", "busy"):
+        if state in ("exists", "busy", "awaiting"):
             why = (f"return order {result.number or result.record_id} already exists for "
                    f"{order.link}" if state == "exists" and result is not None
+                   else "a re-queue of this return was handed to the ERP and awaits pickup"
+                   if state == "awaiting"
                    else "a re-queue of this return is in progress elsewhere")
             seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
                                parameters=params, request=plan.request, outcome="refused",
@@ -423,6 +447,12 @@ class Actions:
             return Outcome(False, f"refused: {why}; nothing sent", seq, return_ref=ref)
         assert result is not None
         number = result.number or result.record_id
+        if result.deferred:  # the ERP takes it up later: audited as handed over, not done
+            _complete(audit, box[0], outcome=HANDED_OVER, erp_record_id=number,
+                      after={**(plan.after or {}), "number": number})
+            return Outcome(True, f"{order.link} handed to the ERP: it is made when the ERP "
+                           "takes it up (the audit log shows it awaiting pickup)", box[0],
+                           record_id=result.record_id, return_ref=ref)
         _complete(audit, box[0], outcome="succeeded", erp_record_id=number,
                   after={**(plan.after or {}), "number": number,
                          "reverse": reverse_box[0] if reverse_box else None})
@@ -718,22 +748,40 @@ class Actions:
                     for w in waiting]
             asked = self._erp.run(lambda: self._ask_pickup(rows))
             said = []
-            for row, taken in asked:
+            for row, taken, why in asked:
                 if taken is None:
                     continue
                 _complete(audit, row.seq, outcome="succeeded" if taken else "failed",
                           erp_record_id=row.erp_record_id,
-                          error=None if taken else "the ERP refused the change it was handed")
+                          error=None if taken else "the ERP refused the change it was handed"
+                          + (f": {why}" if why else ""))
                 said.append(f"{row.action} on {row.return_ref or '-'} (row {row.seq}): "
                             f"{'taken up by the ERP' if taken else 'refused by the ERP'}")
             return said
 
-    async def _ask_pickup(self, rows: list[tuple[Any, dict]]) -> list[tuple[Any, bool | None]]:
-        """What the ERP says of each handed-over write (none: it cannot say)."""
+    def settle_quietly(self) -> list[str]:
+        """`settle_handed_over` for a refresh: an ERP that cannot be asked now leaves the
+        rows open for the next one (said in the log, never raised into the refresh)."""
+        try:
+            return self.settle_handed_over()
+        except Exception as exc:  # the ERP or the log unreachable now: asked again later
+            logging.getLogger(__name__).warning("handed-over writes not settled now: %s",
+                                                _said(exc))
+            return []
+
+    async def _ask_pickup(self, rows: list[tuple[Any, dict]]
+                          ) -> list[tuple[Any, bool | None, str | None]]:
+        """What the ERP says of each handed-over write (none: it cannot say), and, where its
+        writer can say it, where to look when it refused one."""
         async with self._erp.writer() as writer:
             if not isinstance(writer, DeferredWriter):
                 return []
-            return [(row, await writer.picked_up(row.action, params)) for row, params in rows]
+            hint = getattr(writer, "refusal_hint", None)
+            out: list[tuple[Any, bool | None, str | None]] = []
+            for row, params in rows:
+                taken = await writer.picked_up(row.action, params)
+                out.append((row, taken, hint(row.action) if hint and taken is False else None))
+            return out
 
     # -- recovery -------------------------------------------------------------------------
 
@@ -764,6 +812,8 @@ class Actions:
                 if not orders:
                     return "failed", None, "the ERP has no return order for it: nothing was made"
                 number = orders[0].number or orders[0].record_id
+                if orders[0].deferred:  # handed over before the crash: awaits pickup
+                    return HANDED_OVER, number, "handed to the ERP, awaiting its pickup"
                 made = self._erp.run(lambda: self._line_count(number))
                 wanted = int(p.get("lines") or 0)
                 if made < wanted:
@@ -1038,6 +1088,18 @@ def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
     order = case.erp.stages.get(Stage.AUTHORISED)
     return (master.creates is not None and "return_order" in master.creates
             and (order is None or order.status is not StageStatus.DONE))
+
+
+def _only_return_orders(session: Session, master: ErpMaster) -> bool:
+    """Whether a re-queue here can only ever make the return order (the ERP's API makes no
+    credit note): then one that exists is the refusal, not a credit's conditions."""
+    from .. import systems
+
+    creates = master.creates
+    if creates is None:
+        found = systems.find(session.erp_system) if session.erp_system else None
+        creates = found.capabilities.creates if found is not None else frozenset()
+    return "return_order" in creates and "credit_note" not in creates
 
 
 def _case(loaded: Loaded, ref: str) -> ReturnCase | None:

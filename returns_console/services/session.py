@@ -191,10 +191,18 @@ class LiveSession(Session):
         self._unsaved: set[str] = set()
 
     def open_writer(self):
+        from functools import partial
+
+        from ..connectors.base import InboxWriter
         from ..connectors.http import CallLog
         from .connections import open_writer
 
-        return open_writer(self.profile, self._lookup, CallLog())
+        writer = open_writer(self.profile, self._lookup, CallLog())
+        if isinstance(writer, InboxWriter):  # an ERP that calls us: written via the inbox
+            inbox = self._inbox()
+            if inbox is not None:
+                writer.attach(partial(inbox.events, self.profile.erp.system), inbox.receive)
+        return writer
 
     def _inbox(self) -> Inbox | None:
         """The inbox `listen` keeps, when the platform is read from one."""

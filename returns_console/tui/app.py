@@ -376,6 +376,9 @@ class ReturnsConsole(ActionFlows, App):
                 self.call_from_thread(self.notify, f"Recovered: {said}", timeout=20)
         loaded = self.session.refresh()
         if self.actions is not None:
+            # writes handed to an ERP that takes them up later: settled as it is seen to
+            for said in self.actions.settle_quietly():
+                self.call_from_thread(self.notify, f"Settled: {said}", timeout=20)
             report = loaded.report
             for closed in self.actions.close_missing(report.findings, report.generated_at):
                 self.call_from_thread(self.notify, f"Closed {closed.return_ref} {closed.code}: "

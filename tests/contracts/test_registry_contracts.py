@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from returns_console.connectors.base import (
     ErpWriter,
     EventSource,
     HintSource,
+    InboxWriter,
     LookupPlatform,
     ReturnOrderWriter,
     ReturnsPlatform,
@@ -54,6 +56,8 @@ from returns_console.sandbox.server import BackgroundServer
 from returns_console.services.actions import erp_records
 from returns_console.services.check import DEGRADED_SHARE
 from returns_console.services.connections import open_erp, open_platform
+from returns_console.services.demo import demo_mappings, demo_push
+from returns_console.services.live import fetch_live, live_report
 from returns_console.systems.spec import ReadShape, SystemOptions
 from tests.conformance.checker import check_citation
 from tests.contracts import kit
@@ -347,11 +351,19 @@ def _requeues(platform: str, erp: str) -> bool:
         and "platform_money" in systems.spec(platform).capabilities.facts)
 
 
+def _calls_us(erp: str) -> bool:
+    """An ERP whose channel calls us: its writes wait in the inbox for its next call."""
+    return ReadShape.EVENTS in systems.spec(erp).capabilities.reads
+
+
 WRITES = [pytest.param(p, e, action, id=f"{p}-{e}-{action.value}")
-          for p, e in kit.PAIRS
+          for p, e in kit.PAIRS if not _calls_us(e)
           for action in sorted(systems.spec(e).capabilities.writes)
           if action is Action.FIX_REFERENCE
           or (action is Action.REQUEUE_POSTING and _requeues(p, e))]
+DEFERRED = [pytest.param(p, e, id=f"{p}-{e}") for p, e in kit.PAIRS
+            if _calls_us(e) and Action.REQUEUE_POSTING in systems.spec(e).capabilities.writes
+            and "return_order" in systems.spec(e).capabilities.creates]
 #: The codes whose fix is each write, and that the sandbox can plant.
 WRITE_CODES = {
     Action.FIX_REFERENCE: {c.value for c, e in CATALOGUE.items()
@@ -488,6 +500,60 @@ def test_a_write_sends_exactly_the_request_its_preview_showed(platform, erp, act
         _assert_sent_as_described(entry, preview)
     secret = box.secret(erp, spec.secrets[0]) if spec.secrets else None
     assert not secret or secret not in box.erp.writes_json().decode()
+
+
+@pytest.mark.parametrize(("platform", "erp"), DEFERRED)
+def test_a_deferred_write_is_served_as_its_preview_showed(platform, erp) -> None:
+    """An ERP that calls us takes a re-queue at its next call: the preview names what it
+    will be served, and that is what it takes (every field the preview shows, as shown);
+    nothing is served before the write, nothing twice after, and the check then shows the
+    return taken."""
+    spec = systems.spec(erp)
+    box = kit.sandbox_planting(platform, erp, {Code.RETURN_ORDER_MISSING.value})
+    with BackgroundServer(box.app()) as server:
+        profile = box.profile(server.url)
+        pushed = demo_push(box, profile)
+        assert pushed is not None
+        try:
+            pushed.push()
+            pushed.push()  # Khaos has stopped asking for what failed
+            read = partial(fetch_live, profile, box.secret, inbox=pushed.inbox)
+            data = asyncio.run(read())
+            report = live_report(profile, data, demo_mappings(box), now=kit.NOW)
+            assert kit.findings(report) == kit.planted(box)
+            ref = next(t["return_ref"] for t in box.truth
+                       if t["code"] == Code.RETURN_ORDER_MISSING.value and not t["delay"])
+            case = next(c for c in report.cases if c.return_ref == ref)
+            writer = _open_writer(spec, profile, box.secret)
+            assert isinstance(writer, InboxWriter)
+            writer.attach(partial(pushed.inbox.events, erp), pushed.inbox.receive)
+            plan = plan_requeue_return_order(case, box.mappings(), data.erp.master,
+                                             writer.return_order_steps())
+            assert plan.allowed and plan.order is not None, plan.refusal
+            described = writer.describe_create_return_order(plan.order)
+            pushed.push()
+            assert kit.journal(box) == [], "served again before the write"
+            made = asyncio.run(writer.create_return_order(plan.order))
+            assert made.deferred
+            pushed.push()  # Khaos's next pull
+            pushed.push()
+            sent = kit.journal(box)
+            assert [e["body"]["AssociatedRef"] for e in sent] == [ref], "served once"
+            body = sent[0]["body"]
+            assert (sent[0]["method"], sent[0]["path"]) == (described["method"],
+                                                            described["path"])
+            for key, value in described["body"].items():
+                if key == "ReturnedItems":
+                    got = [{k: item.get(k) for k in shown}
+                           for item, shown in zip(body[key], value, strict=True)]
+                    assert got == value
+                else:
+                    assert body[key] == value, key
+            assert asyncio.run(writer.picked_up(Action.REQUEUE_POSTING, {"return_ref": ref}))
+            after = live_report(profile, asyncio.run(read()), demo_mappings(box), now=kit.NOW)
+            assert (ref, Code.RETURN_ORDER_MISSING.value) not in kit.findings(after)
+        finally:
+            pushed.close()
 
 
 # -- 7. registry hygiene ----------------------------------------------------------------------

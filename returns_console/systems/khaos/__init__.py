@@ -5,7 +5,7 @@ Khaos pushes and what it was served; a check reads Khaos's side from that
 
 from __future__ import annotations
 
-from ...domain.codes import Side, Stage
+from ...domain.codes import Action, Side, Stage
 from ..spec import Capabilities, ReadShape, SystemSpec
 from .options import KhaosOptions
 
@@ -29,9 +29,14 @@ SPEC = SystemSpec(
                          "erp_without_dispositions", "erp_without_units",
                          "erp_without_order_state", "erp_without_reasons",
                          "erp_without_exchanges", "erp_without_own_records"}),
+        # a re-queue offers the return again on the feed (deferred: Khaos takes it up at
+        # its next pull); no call changes an imported return's reference (§7.3)
+        writes=frozenset({Action.REQUEUE_POSTING}),
+        creates=frozenset({"return_order"}),
         concurrency=1,
     ),
     connector=f"{__name__}.factory:open_connector",
+    writer=f"{__name__}.writer:open_writer",
     simulator=f"{__name__}.simulator:build",
     own_names=frozenset({
         "CReturnDownload", "StockStatusUpload", "StockUpload", "OrderStatusUpload",

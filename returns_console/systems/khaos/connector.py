@@ -138,8 +138,9 @@ class KhaosConnector:
         now = request.received_at
         # this request is evidence too: the continuation it echoes says whether our last
         # answer arrived (what it did not bring is offered again)
+        again = fold.reoffers(events)
         evidence = [*history, fold.Served(now, {}, asked, continuation_in, "")]
-        state = fold.feed_state(evidence)
+        state = fold.feed_state(evidence, again)
         # the channel's start: its first pull, less the profile's backfill
         first = history[0].at if history else now
         start = first - timedelta(days=self.options.backfill_days)
@@ -148,7 +149,7 @@ class KhaosConnector:
             wanted = {ref.casefold() for ref in asked}
             serve = [o for o in chosen.offers if o.ref.casefold() in wanted]
         else:
-            lost = fold.lost_offers(evidence)
+            lost = fold.lost_offers(evidence, again)
             limit = self.options.reoffer_limit
             serve = []
             for o in chosen.offers:

@@ -35,6 +35,10 @@ from .options import KhaosOptions
 SYSTEM = "khaos"
 #: The topic of what `listen` served on the returns feed (kept as our own record).
 SERVED = wire.RETURNS
+#: The console's own instruction, kept in the inbox by a re-queue: offer this return again
+#: (docs/khaos-mapping.md, Actions).
+REOFFER = "console:reoffer"
+AFTER_ALL = 1 << 62
 NA = StageView(status=StageStatus.NOT_APPLICABLE)
 #: What to do in Khaos where the console writes nothing (the channel offers returns only
 #: through its feed; a return Khaos refused is asked for again by Khaos itself).
@@ -42,6 +46,8 @@ INSTEAD = {
     "RETURN_ORDER_MISSING": "In Khaos Control Cloud, look under Notifications > Feedback "
     "for why the channel's import of this return failed (an item, the customer account, a "
     "return reason it does not know); fix that, and Khaos asks for the return again.",
+    "CREDIT_NOTE_MISSING": "In Khaos Control, credit the return as you process it (Returns "
+    "> Process); the channel cannot create a credit note.",
     "RECEIPT_NOT_POSTED": "In Khaos Control, process the return once its goods are there "
     "(Returns > Process, with a Return to Stock reason): stock goes back then.",
     "QUANTITY_MISMATCH.received": "In Khaos Control, check the return's lines against what "
@@ -70,6 +76,9 @@ class Served:
     #: from the refund) or `sent` (handed to the carrier): what tells whose goods a stock
     #: rise is when several returns of one item wait.
     received: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    #: Its place in the inbox (instructions to offer a return again are ordered by it);
+    #: the request being answered comes after everything kept.
+    seq: int = AFTER_ALL
 
 
 @dataclass(slots=True)
@@ -120,7 +129,8 @@ def served(events: Sequence[InboxEvent], unreadable: list[datetime] | None = Non
                 continuation_in=str(doc.get("continuation_in", "")),
                 continuation_out=str(doc.get("continuation_out", "")),
                 held={str(k): str(v) for k, v in dict(doc.get("held", {})).items()},
-                received={str(k): _said(v) for k, v in dict(doc.get("received", {})).items()}))
+                received={str(k): _said(v) for k, v in dict(doc.get("received", {})).items()},
+                seq=event.seq or 0))
         except (ValueError, KeyError, TypeError):
             # our own record, written by another version or damaged: not evidence, and
             # what it served may be offered again (said by the check)
@@ -140,7 +150,7 @@ def _said(value: Any) -> tuple[str, datetime]:
     return "received", datetime.fromisoformat(value)
 
 
-def _lost(records: Sequence[Served], n: int) -> bool:
+def was_lost(records: Sequence[Served], n: int) -> bool:
     """Whether answer `n` never reached Khaos. Khaos echoes the continuation of the last
     answer it received: an older one means this answer was lost on the way (its returns
     were never seen); a pull that sends none says nothing either way."""
@@ -152,22 +162,58 @@ def _lost(records: Sequence[Served], n: int) -> bool:
              or any(r.continuation_out == later.continuation_in for r in records[:n]))
 
 
-def lost_offers(records: Sequence[Served]) -> dict[str, int]:
+def reoffers(events: Sequence[InboxEvent]) -> list[tuple[int, str]]:
+    """The re-queues kept in the inbox: (its place, the AssociatedRef to offer again)."""
+    out = []
+    for event in events:
+        if event.topic != REOFFER:
+            continue
+        try:
+            ref = json.loads(event.body)["ref"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(ref, str) and ref:
+            out.append((event.seq or 0, ref))
+    return sorted(out)
+
+
+def _reoffered(again: Sequence[tuple[int, str]], upto: int, done: int) -> tuple[list[str], int]:
+    """The refs offered again before `upto` (the instructions from `done` on)."""
+    refs = []
+    while done < len(again) and again[done][0] < upto:
+        refs.append(again[done][1])
+        done += 1
+    return refs, done
+
+
+def lost_offers(records: Sequence[Served],
+                again: Sequence[tuple[int, str]] = ()) -> dict[str, int]:
     """Per AssociatedRef, how many answers that carried it never reached Khaos (by the
-    continuation it echoed next)."""
+    continuation it echoed next), counted since it was last re-queued."""
     out: dict[str, int] = {}
+    done = 0
     for n, rec in enumerate(records):
-        if _lost(records, n):
+        refs, done = _reoffered(again, rec.seq, done)
+        for ref in refs:
+            out.pop(ref, None)
+        if was_lost(records, n):
             for ref in rec.offers:
                 out[ref] = out.get(ref, 0) + 1
     return out
 
 
-def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
-    """Per AssociatedRef, what became of it (answers Khaos never received left out)."""
+def feed_state(records: Sequence[Served],
+               again: Sequence[tuple[int, str]] = ()) -> dict[str, Fed]:
+    """Per AssociatedRef, what became of it (answers Khaos never received left out). A
+    return re-queued (`again`) starts afresh there: not taken until offered and taken
+    again, its earlier failed imports forgotten."""
     state: dict[str, Fed] = {}
+    done = 0
     for n, rec in enumerate(records):
-        lost = _lost(records, n)
+        refs, done = _reoffered(again, rec.seq, done)
+        for ref in refs:
+            state.pop(ref, None)
+        lost = was_lost(records, n)
         folded = {ref.casefold(): ref for ref in state}  # asked as the handler matched it
         for asked in rec.asked:
             fed = state.get(folded.get(asked.casefold(), asked))
@@ -185,6 +231,9 @@ def feed_state(records: Sequence[Served]) -> dict[str, Fed]:
             fed = state.get(ref)
             if fed is not None:
                 fed.back.setdefault(kind, at)
+    refs, done = _reoffered(again, AFTER_ALL + 1, done)
+    for ref in refs:  # re-queued after the last answer: not taken (again) yet
+        state.pop(ref, None)
     return state
 
 
@@ -205,7 +254,7 @@ def pushed(events: Sequence[InboxEvent]) -> Pushed:
     out = Pushed()
     levels: dict[tuple[str, str], Decimal] = {}
     for event in events:
-        if event.topic == SERVED:
+        if event.topic in (SERVED, REOFFER):
             continue
         try:
             doc = wire.read_body(event.body)
@@ -286,7 +335,7 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
     """Every view, the master data and what cannot be seen, from the inbox's events."""
     damaged: list[datetime] = []
     answers = served(events, damaged)
-    feed = feed_state(answers)
+    feed = feed_state(answers, reoffers(events))
     push = pushed(events)
     records_held = [rec.held for rec in answers]
     facts = set(ALWAYS_HIDDEN)
@@ -333,7 +382,8 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
     batch.master = ErpMaster(items=items, reasons=frozenset(options.reason_ids),
                              reasons_kept=bool(options.reason_ids),
                              unobservable=frozenset(unobservable),
-                             creates=frozenset(), instead=INSTEAD)
+                             creates=frozenset({"return_order"}), instead=INSTEAD,
+                             sole_customer=options.urn)
     received = _share_rises(feed, push, options) if receipts else {}
     for ref, fed in feed.items():
         view = _view(ref, fed, received.get(ref), push, options, receipts)

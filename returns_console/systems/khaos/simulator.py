@@ -9,14 +9,16 @@ channel (`listen`), it fetches the `EndpointConfig` with HTTP Basic, pushes its 
 It replays the scenario's ERP side in time order, each request made at the scenario time
 of its event (the demo's receiver dates it so, as `listen` dates what arrives): Khaos
 imports a return it is offered when the scenario's ERP has its return order, and fails to
-otherwise; goods put back raise the item's Available level at site 1 by what the ERP
-received; a blocked item is pushed Discontinued. Nothing of credit notes is sent: the
-channel has no object for them.
+otherwise (a return offered again after it gave up asking, as a re-queue does, it imports:
+its administrator has fixed the cause); goods put back raise the item's Available level at
+site 1 by what the ERP received; a blocked item is pushed Discontinued. Nothing of credit
+notes is sent: the channel has no object for them.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +79,9 @@ class KhaosChannelSimulator:
         #: The items of each return Khaos imported (what its processing puts back).
         self.took: dict[str, set[str]] = {}
         self.failed: dict[str, int] = {}
+        #: Returns taken when offered again after Khaos stopped asking for them (a
+        #: re-queue), as served: the sandbox's write journal.
+        self.journal: list[dict[str, Any]] = []
         self.continuation: str | None = None
         self.log: list[dict[str, Any]] = []
         self._first = datetime.now(UTC) - timedelta(days=FIRST_CONTACT_DAYS)
@@ -176,10 +181,13 @@ class KhaosChannelSimulator:
         return {"items": list(self.items.values()), "log": self.log}
 
     def writes_json(self) -> bytes:
-        return b"[]"  # nothing is written to Khaos but what its feed offers
+        """What Khaos took from the feed after its first look at each return (a return
+        offered again by a re-queue): nothing else is written to Khaos."""
+        return json.dumps(self.journal).encode()
 
     def clear_writes(self) -> int:
-        return 0
+        count, self.journal = len(self.journal), []
+        return count
 
     def bump(self, entity: str, record_id: str) -> dict[str, Any]:
         raise KeyError(record_id)
@@ -311,7 +319,13 @@ class KhaosChannelSimulator:
             returns = [returns]
         for ret in returns:
             ref = str(ret.get("AssociatedRef", ""))
-            if ref in self.importable and ret.get("URN") and _no_nulls(ret):
+            # offered unasked after Khaos gave up asking for it: a re-queue, once the
+            # sandbox's Khaos administrator fixed what failed (Notifications > Feedback)
+            requeued = not specific and self.failed.get(ref, 0) >= 2
+            if requeued:
+                self.journal.append({"method": "OFFER", "path": urlsplit(
+                    self._url("CReturnDownload")).path, "headers": {}, "body": ret})
+            if (ref in self.importable or requeued) and ret.get("URN") and _no_nulls(ret):
                 self.taken.add(ref)
                 self.took[ref] = {str(item.get("SKU")) for item in ret.get("ReturnedItems", [])}
                 self.failed.pop(ref, None)
