@@ -119,11 +119,17 @@ def act() -> None:
 @click.option("--factor", default="1", show_default=True,
               help="ERP units per platform unit.")
 @click.option("--uom", default=None, help="The ERP unit (default: the item's base unit).")
+@click.option("--match-by", default=None, metavar="WAY",
+              help="How the ERP finds ITEM, where it can another way than by its number "
+              "(in the ERP's own words; a way it does not have is refused, naming those it "
+              "has).")
 @_YES
 @click.pass_obj
-def remap_sku(obj: dict, sku: str, item: str, factor: str, uom: str | None, yes: bool) -> None:
+def remap_sku(obj: dict, sku: str, item: str, factor: str, uom: str | None,
+              match_by: str | None, yes: bool) -> None:
     """Map platform SKU to ERP ITEM (checked against the ERP's item master)."""
-    _run(obj, lambda a, loaded: [a.plan_remap_sku(loaded, sku, item, factor, uom)], yes)
+    _run(obj, lambda a, loaded: [a.plan_remap_sku(loaded, sku, item, factor, uom, match_by)],
+         yes)
 
 
 @act.command("remap-code")

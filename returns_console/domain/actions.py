@@ -82,14 +82,30 @@ def returns_with_sku(cases: Iterable[ReturnCase], sku: str) -> tuple[str, ...]:
 
 
 def plan_remap_sku(mappings: Mappings, master: ErpMaster, cases: Sequence[ReturnCase], sku: str,
-                   item_no: str, factor: str | Decimal = "1", erp_uom: str | None = None) -> Plan:
-    """SKU → ERP item, checked against the item master: unknown or blocked items refused."""
+                   item_no: str, factor: str | Decimal = "1", erp_uom: str | None = None,
+                   match_by: str | None = None, ways: Sequence[str] = ()) -> Plan:
+    """SKU → ERP item, checked against the item master: unknown or blocked items refused.
+    `match_by`: how the ERP finds the item (one of its `ways`, e.g. a barcode); an item
+    found another way than the item master names items cannot be checked against it."""
     sku, item_no = sku.strip(), item_no.strip()
-    params = {"sku": sku, "item_no": item_no, "factor": str(factor), "erp_uom": erp_uom}
+    match_by = (match_by or "").strip() or None
+    params = {"sku": sku, "item_no": item_no, "factor": str(factor), "erp_uom": erp_uom,
+              "match_by": match_by}
     target = f"SKU {sku}"
     if not sku or not item_no:
         return refused(Action.REMAP_SKU, target, "both the SKU and the ERP item are needed",
                        **params)
+    if match_by is not None:
+        known = {w.casefold(): w for w in ways}
+        if not known:
+            return refused(Action.REMAP_SKU, target, "this ERP finds items only by their "
+                           "number: map to the item number", **params)
+        if match_by.casefold() not in known:
+            return refused(Action.REMAP_SKU, target, f"the ERP cannot find an item by "
+                           f"{match_by!r} (it can by {', '.join(ways)})", **params)
+        match_by = known[match_by.casefold()]
+        params["match_by"] = match_by
+    probe = SkuMapping(sku=sku, item_no=item_no, match_by=match_by)
     try:
         number = Decimal(str(factor))
     except InvalidOperation:
@@ -98,29 +114,36 @@ def plan_remap_sku(mappings: Mappings, master: ErpMaster, cases: Sequence[Return
     if not number.is_finite() or number <= 0:
         return refused(Action.REMAP_SKU, target, "the unit factor must be a number above 0",
                        **params)
-    item = master.item(item_no)
-    if master.items and item is None:
+    checked = master.checks_item(probe)
+    item = master.item(item_no) if checked else None
+    if checked and master.items and item is None:
         return refused(Action.REMAP_SKU, target, f"item {item_no} does not exist in the ERP's item "
                        "master; map to an existing item", **params)
     if item is not None and item.blocked:
         return refused(Action.REMAP_SKU, target, f"item {item_no} is blocked in the ERP; "
                        "unblock it there or map to an active item", **params)
     old = mappings.skus.get(sku)
-    new = SkuMapping(sku=sku, item_no=item_no, factor=number, erp_uom=erp_uom or None)
+    new = SkuMapping(sku=sku, item_no=item_no, factor=number, erp_uom=erp_uom or None,
+                     match_by=match_by)
     if old == new:
         return refused(Action.REMAP_SKU, target, f"{sku} is already mapped that way", **params)
     touched = returns_with_sku(cases, sku)
     before = old.model_dump(mode="json") if old else None
     change = (f"{sku}: {_sku_text(old) if old else 'no mapping (tried as item ' + sku + ')'}"
               f" → {_sku_text(new)}")
-    return Plan(Action.REMAP_SKU, target, touched, (change,), params, before=before,
+    changes = [change]
+    if not checked:
+        changes.append(f"the ERP finds it by {match_by} {item_no}: its item list names items "
+                       f"by {master.items_by}, so it is not checked there")
+    return Plan(Action.REMAP_SKU, target, touched, tuple(changes), params, before=before,
                 after=new.model_dump(mode="json"),
                 mappings=mappings.model_copy(update={"skus": {**mappings.skus, sku: new}}))
 
 
 def _sku_text(m: SkuMapping) -> str:
     unit = f" {m.erp_uom}" if m.erp_uom else ""
-    return f"item {m.item_no} x {m.factor}{unit}"
+    way = f" (found by {m.match_by})" if m.match_by else ""
+    return f"item {m.item_no}{way} x {m.factor}{unit}"
 
 
 def plan_remap_code(mappings: Mappings, master: ErpMaster, cases: Sequence[ReturnCase],
@@ -403,8 +426,8 @@ def _erp_lines(case: ReturnCase, mappings: Mappings, master: ErpMaster
         mapped = mappings.sku(line.sku)
         if mapped is None:
             return [], f"SKU {line.sku} has no ERP item: remap it first"
-        item = master.item(mapped.item_no)
-        if master.items and item is None:
+        item = master.item(mapped.item_no) if master.checks_item(mapped) else None
+        if master.items and item is None and master.checks_item(mapped):
             return [], f"SKU {line.sku} maps to item {mapped.item_no}, which the ERP does not have"
         if item is not None and item.blocked:
             return [], f"item {mapped.item_no} is blocked in the ERP"
@@ -417,7 +440,8 @@ def _erp_lines(case: ReturnCase, mappings: Mappings, master: ErpMaster
         lines.append(CreditLine(item_no=item.number if item else mapped.item_no,
                                 quantity=quantity,
                                 uom=mapped.erp_uom or (item.base_uom if item else None),
-                                unit_price=price, location=location, description=line.sku))
+                                unit_price=price, location=location, description=line.sku,
+                                match_by=mapped.match_by))
     return lines, None
 
 

@@ -20,6 +20,9 @@ class CreditLine:
     unit_price: Decimal | None = None
     location: str | None = None
     description: str | None = None
+    #: How the ERP finds the item from `item_no` where the SKU mapping says (its own word,
+    #: e.g. a barcode); None: by its item number.
+    match_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

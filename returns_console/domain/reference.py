@@ -54,6 +54,9 @@ class SkuMapping(_Model):
     ] = Decimal(1)
     #: The ERP unit the converted quantity is in; None means the item's base unit.
     erp_uom: str | None = None
+    #: How the ERP finds the item from `item_no`, in its own words (one of the ways its
+    #: system declares, e.g. a barcode); None: by its item number, as the ERP does by default.
+    match_by: str | None = None
 
 
 class DispositionMapping(_Model):
@@ -155,6 +158,15 @@ class ErpMaster(_Cached):
     #: customer of its own to the console (a channel's configured account); None: each
     #: return's customer is looked up.
     sole_customer: str | None = None
+    #: The way `items` are named (in the ERP's words, e.g. its stock code): a SKU mapped to
+    #: an item found another way (a barcode) cannot be checked against them; None: items
+    #: are named the one way the ERP has.
+    items_by: str | None = None
+
+    def checks_item(self, mapping: SkuMapping | None) -> bool:
+        """Whether the item `mapping` names can be looked up in `items`."""
+        return (mapping is None or mapping.match_by is None or self.items_by is None
+                or mapping.match_by == self.items_by)
 
     def item_key(self, number: str) -> str:
         """How the ERP tells item numbers apart (upper-cased where case does not count)."""

@@ -56,7 +56,12 @@ class Context:
             mapping = self.mappings.sku(sku)
             item_no = mapping.item_no if mapping else sku
             key = self.master.item_key(item_no)
-            found = self.resolved[sku] = (mapping, item_no, key, self.master.item(item_no))
+            item = self.master.item(item_no)
+            if item is None and not self.master.checks_item(mapping):
+                # found by the ERP another way (a barcode) than its item list names items:
+                # taken as it is mapped, not checked (no SKU finding can be made of it)
+                item = Item(number=item_no)
+            found = self.resolved[sku] = (mapping, item_no, key, item)
         return found
 
 

@@ -123,9 +123,11 @@ class Actions:
 
     @_audits_refusal
     def plan_remap_sku(self, loaded: Loaded, sku: str, item_no: str, factor: str = "1",
-                       erp_uom: str | None = None) -> Plan:
+                       erp_uom: str | None = None, match_by: str | None = None) -> Plan:
         mappings, master, cases = self._context(loaded)
-        return plan_remap_sku(mappings, master, cases, sku, item_no, factor, erp_uom)
+        ways = getattr(self.session, "erp_item_ways", ())
+        return plan_remap_sku(mappings, master, cases, sku, item_no, factor, erp_uom,
+                              match_by, ways)
 
     @_audits_refusal
     def plan_remap_code(self, loaded: Loaded, kind: str, code: str, erp_code: str,

@@ -121,6 +121,15 @@ class Session:
         """The registry id of the ERP written to (None: no ERP, or not a registered one)."""
         return None
 
+    @property
+    def erp_item_ways(self) -> tuple[str, ...]:
+        """The ways a SKU mapping may say the ERP finds an item (its default first; empty:
+        only by its item number)."""
+        from .. import systems
+
+        found = systems.find(self.erp_system) if self.erp_system else None
+        return found.capabilities.item_ways if found is not None else ()
+
     def erp_can(self, action: str) -> bool:
         """Whether the ERP's writer can carry out `action` at all (the registry says), so
         the console offers only what the pair supports."""

@@ -55,6 +55,9 @@ class Capabilities:
     #: made; `return_order`: for an approved return); the connector says it again in
     #: `ErpMaster.creates`, which the checks use.
     creates: frozenset[str] = frozenset()
+    #: ERP side: the ways a SKU mapping may say the ERP finds an item, in the ERP's own
+    #: words, its default first (empty: only by its item number).
+    item_ways: tuple[str, ...] = ()
     #: The documented request budget: requests per second and the burst above it (None:
     #: no documented rate, only the concurrency bound).
     rate_per_second: float | None = None

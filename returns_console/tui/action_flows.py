@@ -237,13 +237,18 @@ class ActionFlows(_AppBase):
         if name == Action.REMAP_SKU:
             sku = (first.platform_value if first else None) or (
                 case.platform.lines[0].sku if case.platform.lines else "")
-            self.start_action("Remap SKU", [
+            ways = self.session.erp_item_ways
+            fields = [
                 Field("sku", "Platform SKU", sku or ""),
                 Field("item", "ERP item number", "", "e.g. TEE-GRN-XL"),
                 Field("factor", "ERP units per platform unit", "1"),
-                Field("uom", "ERP unit of measure (empty: the item's base unit)", "")],
+                Field("uom", "ERP unit of measure (empty: the item's base unit)", "")]
+            if ways:  # an ERP that can find an item another way than by its number
+                fields.append(Field("match_by", f"Found by ({', '.join(ways)})", ways[0]))
+            self.start_action("Remap SKU", fields,
                 lambda v: [actions.plan_remap_sku(self._now_loaded(), v["sku"], v["item"],
-                                                  v["factor"] or "1", v["uom"] or None)],
+                                                  v["factor"] or "1", v["uom"] or None,
+                                                  v.get("match_by") or None)],
                 note=_similar("ERP items", sku or "", self.loaded.master.items
                               if self.loaded and self.loaded.master else {}))
         elif name == Action.REMAP_CODE:

@@ -148,3 +148,32 @@ def test_a_recorded_answer_that_does_not_read_is_a_gap() -> None:
                          body=b'{"at": "not a date"}')]
     batch = fold.records(events, KhaosOptions(urn="WEB"), now=AT + timedelta(minutes=5))
     assert any("recorded answers do not read" in g for g in batch.gaps)
+
+
+def test_a_sku_khaos_finds_by_barcode_is_offered_so_and_its_receipt_not_guessed() -> None:
+    """KC §4 MappingType per returned item: a SKU mapped to a barcode is offered with
+    Mapping Barcode; stock levels come by stock code, so that return's receipt is not
+    inferred from rises (never a RECEIPT_NOT_POSTED it could not see)."""
+    from returns_console.connectors.base import InboxEvent
+    from returns_console.domain.codes import Stage, StageStatus
+    from returns_console.systems.khaos.feed import customer_return
+
+    mappings = Mappings.model_validate({"skus": {"MUG1": {
+        "sku": "MUG1", "item_no": "5012345678900", "match_by": "Barcode"}}})
+    options = KhaosOptions(urn="WEB", default_reason_id="R1")
+    chosen = offerable([_view({"status": "done", "at": AT})], options, mappings,
+                       AT + timedelta(hours=1), AT - timedelta(days=1))
+    offer = chosen.offers[0]
+    item = customer_return(offer, options, "n")["ReturnedItems"][0]
+    assert (item["SKU"], item["Mapping"]) == ("5012345678900", [{"Mapping": "Barcode"}])
+    body = fold.served_record(AT, [offer.record()], [], "", "c1", {}, {})
+    events = [InboxEvent(system="khaos", delivery_id=n, topic=fold.SERVED, received_at=AT,
+                         body=b, seq=i) for i, (n, b) in enumerate((("1", body),), 1)]
+    events.append(InboxEvent(system="khaos", delivery_id="2", topic=fold.SERVED,
+                             received_at=AT + timedelta(minutes=15), seq=2,
+                             body=fold.served_record(AT + timedelta(minutes=15), [], [],
+                                                     "c1", "c2", {}, {})))
+    view = fold.records(events, options, now=AT + timedelta(minutes=20)).views["R-1"]
+    assert view.stages[Stage.AUTHORISED].status is StageStatus.DONE
+    assert view.stages[Stage.RECEIVED].status is StageStatus.NOT_APPLICABLE
+    assert all(line.received_quantity is None for line in view.lines)

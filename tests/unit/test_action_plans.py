@@ -137,3 +137,36 @@ def test_fix_reference_suggests_the_typo_first_and_warns_on_amount_or_customer()
     wrong = plan_fix_reference(unlinked, record, other.return_ref, CASES)
     warnings = [c for c in wrong.changes if c.startswith("warning")]
     assert any("refunded" in w for w in warnings) and any("customer" in w for w in warnings)
+
+
+WAYS = ("StockCode", "OtherRef", "Barcode", "WebCode")  # Khaos's MappingTypes (KC §4)
+
+
+def test_remap_sku_by_another_way_is_refused_where_the_erp_has_none() -> None:
+    plan = plan_remap_sku(MAPPINGS, MASTER, CASES, "ANY-SKU", active_item(),
+                          match_by="Barcode")
+    assert not plan.allowed and "only by their number" in plan.refusal
+    plan = plan_remap_sku(MAPPINGS, MASTER, CASES, "ANY-SKU", active_item(),
+                          match_by="Colour", ways=WAYS)
+    assert not plan.allowed and "Barcode" in plan.refusal
+
+
+def test_remap_sku_by_barcode_is_not_checked_against_items_named_by_stock_code() -> None:
+    """An item Khaos finds by barcode cannot be looked up among items it names by stock
+    code: mapped as given, said in the plan, and no SKU finding made of it after."""
+    master = MASTER.model_copy(update={"items_by": "StockCode"})
+    sku = finding(Code.SKU_UNKNOWN).platform_value
+    plan = plan_remap_sku(MAPPINGS, master, CASES, sku, "5012345678900", match_by="barcode",
+                          ways=WAYS)
+    assert plan.allowed, plan.refusal
+    mapped = plan.mappings.skus[sku]
+    assert (mapped.item_no, mapped.match_by) == ("5012345678900", "Barcode")
+    assert any("not checked" in change for change in plan.changes)
+    fixed = check_snapshot(SNAPSHOT.model_copy(update={"mappings": plan.mappings,
+                                                       "erp_master": master}))
+    assert not [f for f in fixed.findings if f.code in (Code.SKU_UNKNOWN, Code.SKU_INACTIVE)
+                and f.platform_value == sku]
+    # by its stock code, the same number is checked and refused
+    checked = plan_remap_sku(MAPPINGS, master, CASES, sku, "5012345678900",
+                             match_by="StockCode", ways=WAYS)
+    assert not checked.allowed and "does not exist" in checked.refusal

@@ -33,6 +33,8 @@ SPEC = SystemSpec(
         # its next pull); no call changes an imported return's reference (§7.3)
         writes=frozenset({Action.REQUEUE_POSTING}),
         creates=frozenset({"return_order"}),
+        # a returned item's MappingType (KC §4): a SKU mapping may name another way
+        item_ways=("StockCode", "OtherRef", "Barcode", "WebCode"),
         concurrency=1,
     ),
     connector=f"{__name__}.factory:open_connector",

@@ -26,6 +26,8 @@ class OfferedLine:
     code: str
     quantity: Decimal
     reason: str
+    #: How Khaos finds the item from `code` (a MappingType, KC §4).
+    mapping: str = "StockCode"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class Offer:
         return {"ref": self.ref, "order_ref": self.order_ref or "",
                 "created": self.created.isoformat(), "process": self.process,
                 "lines": [{"sku": ln.sku, "code": ln.code, "quantity": str(ln.quantity),
-                           "reason": ln.reason} for ln in self.lines]}
+                           "reason": ln.reason, "mapping": ln.mapping} for ln in self.lines]}
 
 
 @dataclass(slots=True)
@@ -99,7 +101,8 @@ def _offer(view: PlatformView, created: datetime, options: KhaosOptions,
             return None, (f"reason {line.reason!r} maps to no Khaos return reason id (map it "
                           "with `act remap-code reason`)")
         factor = mapped.factor if mapped is not None else Decimal(1)
-        lines.append(OfferedLine(line.sku, code, line.quantity * factor, reason))
+        way = (mapped.match_by if mapped is not None else None) or options.sku_mapping
+        lines.append(OfferedLine(line.sku, code, line.quantity * factor, reason, way))
     if not lines:
         return None, "it has no line with a quantity"
     back = view.stage(Stage.RECEIVED)
@@ -134,7 +137,7 @@ def customer_return(offer: Offer, options: KhaosOptions, note: str) -> dict[str,
     for line in offer.lines:
         item: dict[str, Any] = {
             "SKU": line.code,
-            "Mapping": [{"Mapping": options.sku_mapping}],
+            "Mapping": [{"Mapping": line.mapping}],
             "Quantity": float(line.quantity),
             "ReturnReason": {"ID": line.reason},
             "ExtendedDescription": [],

@@ -383,7 +383,7 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
                              reasons_kept=bool(options.reason_ids),
                              unobservable=frozenset(unobservable),
                              creates=frozenset({"return_order"}), instead=INSTEAD,
-                             sole_customer=options.urn)
+                             sole_customer=options.urn, items_by="StockCode")
     received = _share_rises(feed, push, options) if receipts else {}
     for ref, fed in feed.items():
         view = _view(ref, fed, received.get(ref), push, options, receipts)
@@ -596,6 +596,10 @@ def _view(ref: str, fed: Fed, received: dict[int, tuple[Decimal, datetime]] | No
         stages[Stage.AUTHORISED] = StageView(status=StageStatus.DONE, at=fed.first_at,
                                              record_ids=(ref,), detail="taken by Khaos",
                                              raw_ref=f"khaos:return:{ref}")
+    # levels are pushed by stock code: an item Khaos finds another way (a barcode) shows
+    # no rise of its own, so the return's receipt cannot be seen
+    other_way = any(str(line.get("mapping") or options.sku_mapping) != "StockCode"
+                    for line in fed.offer.get("lines", []))
     lines = []
     expecting = done = 0
     last: datetime | None = None
@@ -610,9 +614,15 @@ def _view(ref: str, fed: Fed, received: dict[int, tuple[Decimal, datetime]] | No
             last = got[1] if last is None or got[1] > last else last
         lines.append(ErpLine(line_ref=str(n + 1), item_no=str(line["code"]),
                              quantity=quantity,
-                             received_quantity=qty_in if receipts and got else None,
+                             received_quantity=qty_in if receipts and got and not other_way
+                             else None,
                              reason=str(line.get("reason") or "") or None))
-    if receipts and not failed:
+    if receipts and not failed and other_way:
+        stages[Stage.RECEIVED] = StageView(
+            status=StageStatus.NOT_APPLICABLE,
+            detail="not seen: Khaos finds an item of it by another way than its stock code, "
+            "and stock levels come by stock code")
+    elif receipts and not failed:
         if expecting == 0:
             stages[Stage.RECEIVED] = NA
         elif last is not None:  # a receipt, perhaps of part (QUANTITY_MISMATCH says so)

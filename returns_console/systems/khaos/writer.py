@@ -97,7 +97,8 @@ class KhaosWriter:
             raise ValueError(f"{request.link} is longer than an AssociatedRef takes (50): "
                              "Khaos cannot import it")
         # the fields the feed will serve them in (feed.customer_return)
-        items = [{"SKU": line.item_no, "Mapping": [{"Mapping": self.options.sku_mapping}],
+        items = [{"SKU": line.item_no,
+                  "Mapping": [{"Mapping": line.match_by or self.options.sku_mapping}],
                   "Quantity": float(line.quantity)} for line in request.lines
                  if line.quantity > 0]
         return {
