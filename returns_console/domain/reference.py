@@ -162,6 +162,9 @@ class ErpMaster(_Cached):
     #: an item found another way (a barcode) cannot be checked against them; None: items
     #: are named the one way the ERP has.
     items_by: str | None = None
+    #: False: no call of the ERP's API changes the reference a record carries (the
+    #: finding then says, from `instead`, what to do in the ERP; fix reference not offered).
+    fixes_links: bool = True
 
     def checks_item(self, mapping: SkuMapping | None) -> bool:
         """Whether the item `mapping` names can be looked up in `items`."""

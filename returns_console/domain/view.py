@@ -298,6 +298,8 @@ class CaseView:
                 and REQUEUE_CREATES.get(code) not in creates:
             # Not offered where the ERP's API cannot create the record: say what to do there.
             action, todo = Action.NONE, self.ctx.master.instead.get(code) or entry.todo
+        elif action is Action.FIX_REFERENCE and not self.ctx.master.fixes_links:
+            action, todo = Action.NONE, self.ctx.master.instead.get(code) or entry.todo
         stage = stage or entry.stage or AUTHORISED
         now = self.ctx.now
         since = since or self.p.created_at or self.pstage(AUTHORISED).at

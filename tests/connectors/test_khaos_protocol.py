@@ -177,3 +177,30 @@ def test_a_sku_khaos_finds_by_barcode_is_offered_so_and_its_receipt_not_guessed(
     assert view.stages[Stage.AUTHORISED].status is StageStatus.DONE
     assert view.stages[Stage.RECEIVED].status is StageStatus.NOT_APPLICABLE
     assert all(line.received_quantity is None for line in view.lines)
+
+
+def test_a_reference_finding_offers_no_fix_and_says_what_to_do_in_khaos() -> None:
+    """KC §7.3: no call changes a reference on anything Khaos imported: the finding's action
+    is none and its to-do is Khaos's, so neither the console nor `act` offers a fix."""
+    from returns_console.connectors.base import InboxEvent
+    from returns_console.domain.codes import Action, Code
+    from returns_console.domain.model import ReturnCase
+    from returns_console.domain.reconcile import reconcile_case
+    from returns_console.domain.reference import Policy
+    from returns_console.domain.view import Context
+
+    options = KhaosOptions(urn="WEB", default_reason_id="R1")
+    platform = _view({"status": "done", "at": AT})  # carries no order number
+    offer = offerable([platform], options, Mappings(), AT + timedelta(hours=1),
+                      AT - timedelta(days=1)).offers[0]
+    events = [InboxEvent(system="khaos", delivery_id="1", topic=fold.SERVED, received_at=AT,
+                         seq=1, body=fold.served_record(AT, [offer.record()], [], "", "c1",
+                                                        {}, {}))]
+    batch = fold.records(events, options, now=AT + timedelta(minutes=5))
+    ctx = Context(mappings=Mappings(), master=batch.master, policy=Policy(),
+                  now=AT + timedelta(minutes=5))
+    found = [f for f in reconcile_case(ReturnCase(platform=platform,
+                                                  erp=batch.views["R-1"]), ctx)
+             if f.code is Code.ORDER_REF_MISSING]
+    assert found and found[0].action is Action.NONE
+    assert "no call changes them" in (found[0].todo or "")

@@ -46,6 +46,13 @@ INSTEAD = {
     "RETURN_ORDER_MISSING": "In Khaos Control Cloud, look under Notifications > Feedback "
     "for why the channel's import of this return failed (an item, the customer account, a "
     "return reason it does not know); fix that, and Khaos asks for the return again.",
+    "ORDER_REF_MISSING": "Khaos imports a return's references once and no call changes "
+    "them: correct the order number on the platform (the feed offers a return as the "
+    "platform has it; re-queue it if Khaos refused it), or on the return in Khaos Control.",
+    "ERP_RECORD_UNLINKED": "Correct the Associated Ref on the credit note in Khaos Control "
+    "(no call changes it), then export the credit notes again.",
+    "EXTERNAL_REF_CONFLICT": "Correct the Associated Ref on the credit note in Khaos Control "
+    "(no call changes it), then export the credit notes again.",
     "CREDIT_NOTE_MISSING": "In Khaos Control, credit the return as you process it (Returns "
     "> Process); the channel cannot create a credit note.",
     "RECEIPT_NOT_POSTED": "In Khaos Control, process the return once its goods are there "
@@ -383,7 +390,8 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
                              reasons_kept=bool(options.reason_ids),
                              unobservable=frozenset(unobservable),
                              creates=frozenset({"return_order"}), instead=INSTEAD,
-                             sole_customer=options.urn, items_by="StockCode")
+                             sole_customer=options.urn, items_by="StockCode",
+                             fixes_links=False)
     received = _share_rises(feed, push, options) if receipts else {}
     for ref, fed in feed.items():
         view = _view(ref, fed, received.get(ref), push, options, receipts)
