@@ -187,6 +187,9 @@ class Actions:
                 return refused(Action.FIX_REFERENCE, plan.target, str(exc), **plan.parameters)
         finally:
             _close(writer)
+        why = self._why_not_here(Action.FIX_REFERENCE, request, writer)
+        if why is not None:  # the installation's own rule, before anyone confirms
+            return refused(Action.FIX_REFERENCE, plan.target, why, **plan.parameters)
         number = raw.get("number") if isinstance(raw, dict) else None
         # the document's number, not its GUID, even when the raw record is not at hand
         number = number or next((n.number for n in case.erp.credit_notes
@@ -243,6 +246,10 @@ class Actions:
                     request = writer.describe_create_return_order(plan.order)
                 except ValueError as exc:  # what this ERP needs first, in its own words
                     return refused(Action.REQUEUE_POSTING, plan.target, str(exc),
+                                   **plan.parameters)
+                why = self._why_not_here(Action.REQUEUE_POSTING, request, writer)
+                if why is not None:  # the installation's own rule, before anyone confirms
+                    return refused(Action.REQUEUE_POSTING, plan.target, why,
                                    **plan.parameters)
                 return replace(plan, request=request)
             plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
@@ -842,6 +849,24 @@ class Actions:
             return "failed", None, "interrupted"
         except (ConnectorError, KeyError, ValueError) as exc:
             return "failed", None, f"could not ask the ERP ({exc}); check by hand"
+
+    def _why_not_here(self, action: str, request: dict | None, described_by: Any
+                      ) -> str | None:
+        """Why the ERP's installation would refuse the request a plan describes, where its
+        writer (`described_by`'s kind) can say before anything is sent (its metadata);
+        None: allowed, or it cannot be asked now (the write asks again before it sends)."""
+        if request is None or not hasattr(described_by, "why_not_allowed"):
+            return None
+
+        async def ask() -> str | None:
+            async with self._erp.writer() as writer:
+                check = getattr(writer, "why_not_allowed", None)
+                return None if check is None else await check(action, request)
+
+        try:
+            return self._erp.run(ask)
+        except (ConnectorError, RuntimeError):
+            return None
 
     async def _line_count(self, number: str) -> int:
         async with self._erp.writer() as writer:

@@ -6,6 +6,7 @@ lines; never twice, a lost answer found again), a reference fixed under If-Match
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -131,16 +132,19 @@ def test_a_reference_is_fixed_with_if_match_and_a_stale_one_is_a_conflict(fo, tm
 
 def test_what_metadata_forbids_is_refused_before_anything_is_sent(fo) -> None:
     """U16: a field this installation marks AllowEdit false is not changed; the refusal
-    says what to do in F&O."""
+    says what to do in F&O, already in the preview (before anyone confirms), and the write
+    itself would refuse it too."""
     session, act = fo
     session.sandbox.erp.locked = frozenset({"CustomersOrderReference"})
     right, typo = _typo(session)
     loaded = session.refresh()
     plan = act.plan_fix_reference(loaded, typo, right)
-    assert plan.allowed, plan.refusal
+    assert not plan.allowed and "AllowEdit" in (plan.refusal or "")
+    assert "Customer reference on the return order in F&O" in (plan.refusal or "")
     outcome = act.apply(plan)
     assert not outcome.ok and "AllowEdit" in outcome.message
-    assert "Customer reference on the return order in F&O" in outcome.message
+    forced = act.apply(replace(plan, refusal=None))  # past the preview: the writer refuses
+    assert not forced.ok and "AllowEdit" in forced.message
     assert _sent(session) == []
 
 

@@ -353,6 +353,22 @@ class FoWriter:
 
     # -- what this installation allows (§1.1, U16) -----------------------------------------
 
+    async def why_not_allowed(self, action: str, request: Mapping[str, Any]) -> str | None:
+        """Why this installation's `$metadata` refuses the request a plan describes (None:
+        it allows it), asked while planning so the preview says so before anyone confirms;
+        the write asks again before it sends."""
+        try:
+            if action == "fix_reference":
+                await self._may("set_link")
+            else:
+                await self._may("create_return_order", header=request.get("body") or {},
+                                lines=[then.get("body") or {}
+                                       for then in request.get("then", ())])
+        except RefusedError as exc:
+            said = str(exc).split(": ", 1)[-1]  # without the system's prefix
+            return said.removesuffix("; nothing sent")
+        return None
+
     async def _may(self, what: str, header: Mapping[str, Any] | None = None,
                    lines: Sequence[Mapping[str, Any]] = ()) -> None:
         if self._allowed is None:
