@@ -157,16 +157,21 @@ def _said(value: Any) -> tuple[str, datetime]:
     return "received", datetime.fromisoformat(value)
 
 
-def was_lost(records: Sequence[Served], n: int) -> bool:
-    """Whether answer `n` never reached Khaos. Khaos echoes the continuation of the last
-    answer it received: an older one means this answer was lost on the way (its returns
-    were never seen); a pull that sends none says nothing either way."""
-    rec = records[n]
-    later = records[n + 1] if n + 1 < len(records) else None
-    return later is not None and bool(later.continuation_in) \
-        and later.continuation_in != rec.continuation_out \
-        and (later.continuation_in == rec.continuation_in
-             or any(r.continuation_out == later.continuation_in for r in records[:n]))
+def lost_flags(records: Sequence[Served]) -> list[bool]:
+    """Per answer, whether it never reached Khaos. Khaos echoes the continuation of the
+    last answer it received: an older one means this answer was lost on the way (its
+    returns were never seen); a pull that sends none says nothing either way. One pass:
+    the inbox holds every answer ever served."""
+    flags = []
+    before: set[str] = set()  # continuations we sent before the answer looked at
+    for n, rec in enumerate(records):
+        later = records[n + 1] if n + 1 < len(records) else None
+        flags.append(later is not None and bool(later.continuation_in)
+                     and later.continuation_in != rec.continuation_out
+                     and (later.continuation_in == rec.continuation_in
+                          or later.continuation_in in before))
+        before.add(rec.continuation_out)
+    return flags
 
 
 def reoffers(events: Sequence[InboxEvent]) -> list[tuple[int, str]]:
@@ -199,11 +204,12 @@ def lost_offers(records: Sequence[Served],
     continuation it echoed next), counted since it was last re-queued."""
     out: dict[str, int] = {}
     done = 0
+    lost = lost_flags(records)
     for n, rec in enumerate(records):
         refs, done = _reoffered(again, rec.seq, done)
         for ref in refs:
             out.pop(ref, None)
-        if was_lost(records, n):
+        if lost[n]:
             for ref in rec.offers:
                 out[ref] = out.get(ref, 0) + 1
     return out
@@ -216,12 +222,14 @@ def feed_state(records: Sequence[Served],
     again, its earlier failed imports forgotten."""
     state: dict[str, Fed] = {}
     done = 0
+    flags = lost_flags(records)
     for n, rec in enumerate(records):
         refs, done = _reoffered(again, rec.seq, done)
         for ref in refs:
             state.pop(ref, None)
-        lost = was_lost(records, n)
-        folded = {ref.casefold(): ref for ref in state}  # asked as the handler matched it
+        lost = flags[n]
+        # asked as the handler matched it (built only for a pull that asks: most do not)
+        folded = {ref.casefold(): ref for ref in state} if rec.asked else {}
         for asked in rec.asked:
             fed = state.get(folded.get(asked.casefold(), asked))
             if fed is not None:

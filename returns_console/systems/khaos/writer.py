@@ -153,8 +153,9 @@ class KhaosWriter:
         if not queued:
             return None
         answers = fold.served(events)
+        lost = fold.lost_flags(answers)
         for n, rec in enumerate(answers):
-            if rec.seq <= queued[-1] or ref not in rec.offers or fold.was_lost(answers, n):
+            if rec.seq <= queued[-1] or ref not in rec.offers or lost[n]:
                 continue
             later = answers[n + 1:]
             if not later:
