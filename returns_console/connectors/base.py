@@ -303,6 +303,11 @@ class DeferredWriter(Protocol):
         ...
 
 
+#: Topics of the events the console keeps in the inbox for itself (a writer's instruction
+#: for a channel): never evidence that the system itself said anything.
+OWN_TOPIC_PREFIX = "console:"
+
+
 @runtime_checkable
 class InboxWriter(Protocol):
     """A writer for an ERP that calls us: its writes are instructions kept in the inbox
@@ -456,6 +461,10 @@ class ChannelRequest:
     query: Mapping[str, str]
     body: bytes
     received_at: datetime
+    #: What a handler noted when the request first arrived, kept while its answer is
+    #: decided again (`ChannelAnswer.keep_if_latest`): an answer recorded meanwhile was
+    #: sent after this request left the ERP, so the request says nothing of it.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         return f"ChannelRequest({self.method}, {len(self.body)} bytes)"

@@ -133,8 +133,9 @@ def plan_remap_sku(mappings: Mappings, master: ErpMaster, cases: Sequence[Return
               f" → {_sku_text(new)}")
     changes = [change]
     if not checked:
-        changes.append(f"the ERP finds it by {match_by} {item_no}: its item list names items "
-                       f"by {master.items_by}, so it is not checked there")
+        changes.append(f"the ERP finds it by {match_by or master.item_way} {item_no}: its "
+                       f"item list names items by {master.items_by}, so it is not checked "
+                       "there")
     return Plan(Action.REMAP_SKU, target, touched, tuple(changes), params, before=before,
                 after=new.model_dump(mode="json"),
                 mappings=mappings.model_copy(update={"skus": {**mappings.skus, sku: new}}))

@@ -162,14 +162,17 @@ class ErpMaster(_Cached):
     #: an item found another way (a barcode) cannot be checked against them; None: items
     #: are named the one way the ERP has.
     items_by: str | None = None
+    #: How the ERP finds an item a mapping names without saying how (the profile's way);
+    #: None: by the way `items` are named.
+    item_way: str | None = None
     #: False: no call of the ERP's API changes the reference a record carries (the
     #: finding then says, from `instead`, what to do in the ERP; fix reference not offered).
     fixes_links: bool = True
 
     def checks_item(self, mapping: SkuMapping | None) -> bool:
         """Whether the item `mapping` names can be looked up in `items`."""
-        return (mapping is None or mapping.match_by is None or self.items_by is None
-                or mapping.match_by == self.items_by)
+        way = (mapping.match_by if mapping is not None else None) or self.item_way
+        return self.items_by is None or way is None or way == self.items_by
 
     def item_key(self, number: str) -> str:
         """How the ERP tells item numbers apart (upper-cased where case does not count)."""

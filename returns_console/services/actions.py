@@ -219,7 +219,8 @@ class Actions:
         with self._audit_log() as audit:
             waiting = any(return_ref in (e.return_ref, (e.parameters or {}).get("return_ref"))
                           for e in audit.awaiting_pickup()
-                          if e.action == Action.REQUEUE_POSTING)
+                          if e.action == Action.REQUEUE_POSTING
+                          and e.profile == self.session.profile_name)
         if waiting:
             _close(writer)
             return refused(Action.REQUEUE_POSTING, return_ref, f"a re-queue of {return_ref} was "
@@ -421,7 +422,8 @@ class Actions:
                     return "busy", None
                 if any(order.link in (e.return_ref, (e.parameters or {}).get("return_ref"))
                        for e in audit.awaiting_pickup()
-                       if e.action == Action.REQUEUE_POSTING):
+                       if e.action == Action.REQUEUE_POSTING
+                       and e.profile == self.session.profile_name):
                     return "awaiting", None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
@@ -485,7 +487,8 @@ class Actions:
                     return "busy", None, None
                 if any(credit.link in (e.return_ref, (e.parameters or {}).get("return_ref"))
                        for e in audit.awaiting_pickup()
-                       if e.action == Action.REQUEUE_POSTING):
+                       if e.action == Action.REQUEUE_POSTING
+                       and e.profile == self.session.profile_name):
                     return "awaiting", None, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
@@ -798,7 +801,7 @@ class Actions:
         """Pending rows a crash left: ask the ERP (or the local store) what happened and
         record it; then writes handed to an ERP that takes them up later, settled where it
         says. Returns one sentence per row resolved."""
-        return self._resolve_crashed() + self.settle_handed_over()
+        return self._resolve_crashed() + self.settle_quietly()
 
     def _resolve_crashed(self) -> list[str]:
         with self._audit_log() as audit:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .. import systems
-from ..connectors.base import ChannelErp, ErpBatch
+from ..connectors.base import OWN_TOPIC_PREFIX, ChannelErp, ErpBatch
 from ..connectors.errors import ConnectorError
 from ..store.inbox import Inbox
 
@@ -35,7 +35,7 @@ def read_erp_inbox(connector: object, system: str, inbox: Inbox | None) -> ErpRe
     batch = connector.records_from_events(events)
     batch.fetched_at = inbox.last_received(system) or datetime.now(UTC)
     read = ErpRead(batch, gaps=list(batch.gaps))
-    if not events:
+    if not any(not e.topic.startswith(OWN_TOPIC_PREFIX) for e in events):
         read.gaps.append(f"nothing has been received from {name} yet: run `returns-console "
                          f"listen` and point {name}'s channel at it")
     return read

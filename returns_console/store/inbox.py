@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..connectors.base import InboxEvent
+from ..connectors.base import OWN_TOPIC_PREFIX, InboxEvent
 from .transactions import write_transaction
 
 #: A bigger body is refused whole, never cut (a cut body is not the one that was signed).
@@ -117,10 +117,11 @@ class Inbox:
             return [_event(row) for row in conn.execute(sql, args)]
 
     def last_received(self, system: str) -> datetime | None:
-        """When `system`'s newest event arrived (its freshness), None before the first."""
+        """When `system`'s newest event arrived (its freshness), None before the first; the
+        console's own instructions kept for it are not something it sent."""
         with self._connect() as conn:
-            row = conn.execute("SELECT MAX(received_at) FROM inbox WHERE system = ?",
-                               [system]).fetchone()
+            row = conn.execute("SELECT MAX(received_at) FROM inbox WHERE system = ? AND "
+                               "topic NOT LIKE ?", [system, OWN_TOPIC_PREFIX + "%"]).fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
     def last_seq(self, system: str) -> int:

@@ -244,7 +244,8 @@ class ActionFlows(_AppBase):
                 Field("factor", "ERP units per platform unit", "1"),
                 Field("uom", "ERP unit of measure (empty: the item's base unit)", "")]
             if ways:  # an ERP that can find an item another way than by its number
-                fields.append(Field("match_by", f"Found by ({', '.join(ways)})", ways[0]))
+                fields.append(Field("match_by", f"Found by (empty: the profile's way; "
+                                    f"{', '.join(ways)})", ""))
             self.start_action("Remap SKU", fields,
                 lambda v: [actions.plan_remap_sku(self._now_loaded(), v["sku"], v["item"],
                                                   v["factor"] or "1", v["uom"] or None,

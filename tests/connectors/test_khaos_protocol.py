@@ -134,11 +134,11 @@ def test_a_continuation_echoed_forever_does_not_offer_a_return_forever() -> None
         answer = asyncio.run(route.handle(request))
         kept.extend(answer.keep)
         served.append(len(json.loads(answer.body)["Returns"]))
-    # served, lost (the next pull echoes the older continuation), served again, lost
-    # again: then held
-    assert served == [1, 1, 0, 0, 0, 0]
+    # served, lost (the next pull echoes the older continuation), offered again twice
+    # (reoffer_limit), each lost: then held
+    assert served == [1, 1, 1, 0, 0, 0]
     batch = fold.records(kept, options, now=AT + timedelta(days=1, hours=2))
-    assert any("offered 2 times" in n for n in batch.notices)
+    assert any("offered 3 times" in n for n in batch.notices)
 
 
 def test_a_recorded_answer_that_does_not_read_is_a_gap() -> None:
@@ -204,3 +204,32 @@ def test_a_reference_finding_offers_no_fix_and_says_what_to_do_in_khaos() -> Non
              if f.code is Code.ORDER_REF_MISSING]
     assert found and found[0].action is Action.NONE
     assert "no call changes them" in (found[0].todo or "")
+
+
+def test_a_stock_upload_without_deleted_deletes_nothing() -> None:
+    """§4: an empty field may be left out: a JSON StockUpload with only `Items` adds them
+    (a review found it deleted every item it had just pushed)."""
+    import json
+
+    from returns_console.connectors.base import InboxEvent
+
+    body = json.dumps({"Items": [{"StockID": "1", "StockCode": "MUG",
+                                  "Options": {"Discontinued": False}}]}).encode()
+    events = [InboxEvent(system="khaos", delivery_id="s", topic=wire.STOCK, received_at=AT,
+                         body=body, seq=1)]
+    batch = fold.records(events, KhaosOptions(urn="WEB"), now=AT)
+    assert set(batch.master.items) == {"MUG"}
+
+
+def test_a_barcode_profile_checks_no_item_against_stock_codes() -> None:
+    """With `sku_mapping=Barcode`, a mapping that names no way is found by barcode: not
+    looked up among the items Khaos names by stock code (a remap is not refused for it)."""
+    from returns_console.domain.actions import plan_remap_sku
+    from returns_console.domain.reference import ErpMaster, Item
+
+    master = ErpMaster(items={"MUG": Item(number="MUG")}, items_by="StockCode",
+                       item_way="Barcode")
+    plan = plan_remap_sku(Mappings(), master, [], "MUG-SKU", "5012345678900",
+                          ways=("StockCode", "OtherRef", "Barcode", "WebCode"))
+    assert plan.allowed, plan.refusal
+    assert any("finds it by Barcode" in change for change in plan.changes)

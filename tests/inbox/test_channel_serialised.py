@@ -59,8 +59,10 @@ async def _pull_together(apps: list, gate: asyncio.Event) -> list[httpx.Response
     clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") for app in apps]
     try:
+        # both echo the first-contact continuation, as Khaos's first pulls do (§4)
+        first = {**AUTH, wire.CONTINUATION: "2019-12-31 12:00:00Z"}
         pulls = [asyncio.create_task(c.get(f"/hooks/khaos/{wire.SUFFIXES[wire.RETURNS]}",
-                                           headers=AUTH)) for c in clients]
+                                           headers=first)) for c in clients]
         await asyncio.sleep(0.05)
         gate.set()
         return list(await asyncio.gather(*pulls))
@@ -82,6 +84,18 @@ def test_two_pulls_at_once_serve_each_return_once(tmp_path: Path) -> None:
     served = _served(first) + _served(second)
     assert sorted(served) == ["R-1", "R-2", "R-3"]  # each once, none twice
     assert inbox.count("khaos") == 2  # both answers recorded, one after the other
+    # the next pull echoes the newest answer's continuation: nothing is lost, nothing
+    # offered again (the other pull, made at the same time, said nothing of it)
+    newest = json.loads(inbox.events("khaos")[-1].body)["continuation_out"]
+
+    async def then() -> httpx.Response:
+        app = _app(inbox, views, None)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as client:
+            return await client.get(f"/hooks/khaos/{wire.SUFFIXES[wire.RETURNS]}",
+                                    headers={**AUTH, wire.CONTINUATION: newest})
+
+    assert _served(asyncio.run(then())) == []
 
 
 def test_two_listens_on_one_inbox_serve_each_return_once(tmp_path: Path) -> None:
@@ -145,3 +159,15 @@ def test_a_handler_failure_is_logged_without_what_it_said(tmp_path: Path, caplog
     logged = caplog.text
     assert "ValueError at test_channel_serialised.py:" in logged
     assert "jane" not in logged and "hunter2" not in logged
+
+
+def test_the_consoles_own_instructions_are_not_the_systems_freshness(tmp_path: Path) -> None:
+    from returns_console.connectors.base import OWN_TOPIC_PREFIX, InboxEvent
+
+    inbox = Inbox(tmp_path / "inbox.sqlite")
+    inbox.receive(InboxEvent(system="khaos", delivery_id="push", topic=wire.STOCK,
+                             received_at=NOW, body=b"{}"))
+    inbox.receive(InboxEvent(system="khaos", delivery_id="mine",
+                             topic=f"{OWN_TOPIC_PREFIX}reoffer",
+                             received_at=NOW + timedelta(days=1), body=b"{}"))
+    assert inbox.last_received("khaos") == NOW

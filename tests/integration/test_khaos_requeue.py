@@ -165,3 +165,84 @@ def test_the_action_is_handed_over_once_and_settled_when_khaos_takes_it(
         outcomes = [e.outcome for e in audit.entries(return_ref="R-1")]
     assert HANDED_OVER in outcomes and outcomes[-1] == "succeeded"
     act.close()
+
+
+def test_khaos_still_asking_is_refused_and_a_reoffer_is_never_processed_on_import(
+        tmp_path: Path) -> None:
+    """A review's findings: while Khaos still asks for a return (its own retry), a re-queue
+    is refused; once it stopped, a re-offer goes out with ProcessReturn false (Khaos's own
+    retry may have imported it: a second import must move no stock), and the preview
+    says to look in Khaos first."""
+    import pytest
+
+    channel = Channel(tmp_path / "inbox.sqlite")
+    writer = channel.writer()
+    channel.pull()
+    channel.pull(asked="R-1")
+    with pytest.raises(ValueError, match="still asking"):
+        writer.describe_create_return_order(order())
+    channel.pull()
+    described = writer.describe_create_return_order(order())
+    assert any("may have imported it" in n for n in described["notes"])
+    asyncio.run(writer.create_return_order(order()))
+    headers = {"authorization": wire.basic_header("u", "p"),
+               wire.CONTINUATION: channel.continuation}
+    request = ChannelRequest(method="GET", headers=headers, query={}, body=b"",
+                             received_at=AT + timedelta(hours=5))
+    answer = asyncio.run(channel.route.handle(request))
+    served = json.loads(answer.body)["Returns"]
+    assert [r["AssociatedRef"] for r in served] == ["R-1"]
+    assert served[0]["ProcessReturn"] is False
+
+
+def test_a_pull_that_echoes_nothing_proves_nothing(tmp_path: Path) -> None:
+    channel = Channel(tmp_path / "inbox.sqlite")
+    writer = channel.writer()
+    channel.pull()
+    channel.pull(asked="R-1")
+    channel.pull()
+    asyncio.run(writer.create_return_order(order()))
+    assert channel.pull() == ["R-1"]
+    channel.continuation = ""  # a pull without Sirion-Continuation
+    channel.pull()
+    assert asyncio.run(writer.picked_up("requeue_posting", {"return_ref": "R-1"})) is None
+
+
+def test_a_requeue_the_feed_cannot_offer_is_settled_refused(tmp_path: Path) -> None:
+    """Re-queued, but the platform no longer shows it approved in the feed's window: the
+    feed says why in its record and the row is settled (never handed over for ever)."""
+    channel = Channel(tmp_path / "inbox.sqlite")
+    writer = channel.writer()
+    channel.pull()
+    channel.pull(asked="R-1")
+    channel.pull()
+    asyncio.run(writer.create_return_order(order()))
+    channel.pulls += 60 * 4 * 24  # sixty days of pulls later: past feed_days
+    assert channel.pull() == []
+    assert asyncio.run(writer.picked_up("requeue_posting", {"return_ref": "R-1"})) is False
+    batch = fold.records(channel.inbox.events("khaos"), OPTIONS,
+                         now=AT + timedelta(days=61))
+    assert any("re-queued, but the platform does not show it" in n for n in batch.notices)
+
+
+def test_a_waiting_requeue_of_another_profile_blocks_nothing_here(tmp_path: Path) -> None:
+    channel = Channel(tmp_path / "inbox.sqlite")
+    channel.pull()
+    channel.pull(asked="R-1")
+    channel.pull()
+    plan = Plan("requeue_posting", "return order for R-1", ("R-1",), ("offer again",),
+                {"return_ref": "R-1", "creates": "return_order", "lines": 1}, order=order())
+    other = Session(channel.writer())
+    other.profile_name = "sandbox"
+    first = Actions(other, audit_path=tmp_path / "audit.sqlite3",
+                    triage_path=tmp_path / "triage.sqlite3", operator="op")
+    assert first.apply(plan).ok
+    here = Channel(tmp_path / "other-inbox.sqlite")
+    here.pull()
+    here.pull(asked="R-1")
+    here.pull()
+    mine = Actions(Session(here.writer()), audit_path=tmp_path / "audit.sqlite3",
+                   triage_path=tmp_path / "triage.sqlite3", operator="op")
+    assert mine.apply(plan).ok  # the sandbox's pending row is not this profile's
+    first.close()
+    mine.close()

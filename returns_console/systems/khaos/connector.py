@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -132,6 +133,9 @@ class KhaosConnector:
         # the answer is decided from the answers recorded so far: it is kept (and sent) only
         # if no other was recorded meanwhile (another pull, another `listen`)
         last = max((e.seq or 0 for e in events if e.topic == fold.SERVED), default=0)
+        # the inbox as this pull found it: an answer recorded while this one was decided
+        # (another pull at once) was sent after Khaos made this pull
+        arrived_after = request.memo.setdefault("served_seq", last)
         history = fold.served(events)
         continuation_in = visible(request.headers.get(wire.CONTINUATION, ""))[:100]
         asked = wire.specific_ids(request.headers)
@@ -139,7 +143,8 @@ class KhaosConnector:
         # this request is evidence too: the continuation it echoes says whether our last
         # answer arrived (what it did not bring is offered again)
         again = fold.reoffers(events)
-        evidence = [*history, fold.Served(now, {}, asked, continuation_in, "")]
+        evidence = [*history, fold.Served(now, {}, asked, continuation_in, "",
+                                          arrived_after=arrived_after)]
         state = fold.feed_state(evidence, again)
         # the channel's start: its first pull, less the profile's backfill
         first = history[0].at if history else now
@@ -155,7 +160,7 @@ class KhaosConnector:
             for o in chosen.offers:
                 if o.ref in state:
                     continue
-                if lost.get(o.ref, 0) >= limit:
+                if lost.get(o.ref, 0) > limit:  # the first offer, then `limit` again
                     # Khaos may have it after all (a continuation it echoes wrongly): not
                     # offered again blindly, which could import it twice
                     chosen.held[o.ref] = (
@@ -165,13 +170,28 @@ class KhaosConnector:
                     continue
                 serve.append(o)
             serve = serve[:self.options.feed_batch]
+        # re-queued and not served since: offered with ProcessReturn false (Khaos's own
+        # retry may have imported it: a second import must move nothing), and said when
+        # the feed cannot offer it at all (its row is then settled as refused)
+        carried: dict[str, int] = {}
+        for rec in history:
+            for ref in rec.offers:
+                carried[ref] = rec.seq
+        pending = {ref for seq, ref in again if seq > carried.get(ref, -1)}
+        if pending:
+            serve = [replace(o, process=False) if o.ref in pending else o for o in serve]
+            offered = {o.ref for o in chosen.offers}
+            for ref in sorted(pending - offered - set(chosen.held)):
+                chosen.held[ref] = ("re-queued, but the platform does not show it approved "
+                                    "within the feed's window (feed_days, and not before "
+                                    "Khaos first pulled the feed): not offered")
         note = "offered by Returns Console"
         documents = [offers.customer_return(o, self.options, note) for o in serve]
         body, media = wire.returns_document(documents, self.options.format)
         continuation_out = f"{now.astimezone(UTC).isoformat()}#{next(_SEQ)}"
         record = fold.served_record(now, [o.record() for o in serve], asked,
                                     continuation_in, continuation_out, chosen.held,
-                                    _received(platform.views, state, serve))
+                                    _received(platform.views, state, serve), arrived_after)
         event = InboxEvent(system=SYSTEM, delivery_id=f"{wire.RETURNS}:{continuation_out}",
                            topic=wire.RETURNS, received_at=now, body=record)
         return ChannelAnswer(200, body, media, headers={"Sirion-Continuation": continuation_out},

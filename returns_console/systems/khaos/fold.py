@@ -22,7 +22,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ...connectors.base import ErpBatch, InboxEvent
+from ...connectors.base import OWN_TOPIC_PREFIX, ErpBatch, InboxEvent
 from ...domain.catalogue import hidden
 from ...domain.codes import Code, Stage, StageStatus
 from ...domain.model import CreditNote, ErpLine, ErpView, StageView
@@ -37,7 +37,7 @@ SYSTEM = "khaos"
 SERVED = wire.RETURNS
 #: The console's own instruction, kept in the inbox by a re-queue: offer this return again
 #: (docs/khaos-mapping.md, Actions).
-REOFFER = "console:reoffer"
+REOFFER = f"{OWN_TOPIC_PREFIX}reoffer"
 AFTER_ALL = 1 << 62
 NA = StageView(status=StageStatus.NOT_APPLICABLE)
 #: What to do in Khaos where the console writes nothing (the channel offers returns only
@@ -86,6 +86,10 @@ class Served:
     #: Its place in the inbox (instructions to offer a return again are ordered by it);
     #: the request being answered comes after everything kept.
     seq: int = AFTER_ALL
+    #: The newest answer recorded when the pull arrived: answers recorded after it (two
+    #: pulls at once) were sent after Khaos made this pull, which says nothing of them.
+    #: None: not recorded (an older version's record), taken as after every earlier one.
+    arrived_after: int | None = None
 
 
 @dataclass(slots=True)
@@ -109,14 +113,17 @@ class Fed:
 
 def served_record(at: datetime, offers: list[dict[str, Any]], asked: list[str],
                   continuation_in: str, continuation_out: str,
-                  held: dict[str, str], received: dict[str, tuple[str, datetime]]) -> bytes:
+                  held: dict[str, str], received: dict[str, tuple[str, datetime]],
+                  arrived_after: int | None = None) -> bytes:
     """The body of the inbox event `listen` keeps for one answer of the feed."""
-    return json.dumps({"at": at.isoformat(), "offers": offers, "asked": asked,
-                       "continuation_in": continuation_in,
-                       "continuation_out": continuation_out, "held": held,
-                       "received": {k: [kind, at.isoformat()]
-                                    for k, (kind, at) in received.items()}},
-                      sort_keys=True).encode()
+    doc: dict[str, Any] = {"at": at.isoformat(), "offers": offers, "asked": asked,
+                           "continuation_in": continuation_in,
+                           "continuation_out": continuation_out, "held": held,
+                           "received": {k: [kind, at.isoformat()]
+                                        for k, (kind, at) in received.items()}}
+    if arrived_after is not None:
+        doc["arrived_after"] = arrived_after
+    return json.dumps(doc, sort_keys=True).encode()
 
 
 def served(events: Sequence[InboxEvent], unreadable: list[datetime] | None = None
@@ -137,7 +144,8 @@ def served(events: Sequence[InboxEvent], unreadable: list[datetime] | None = Non
                 continuation_out=str(doc.get("continuation_out", "")),
                 held={str(k): str(v) for k, v in dict(doc.get("held", {})).items()},
                 received={str(k): _said(v) for k, v in dict(doc.get("received", {})).items()},
-                seq=event.seq or 0))
+                seq=event.seq or 0,
+                arrived_after=_whole(doc.get("arrived_after"))))
         except (ValueError, KeyError, TypeError):
             # our own record, written by another version or damaged: not evidence, and
             # what it served may be offered again (said by the check)
@@ -157,21 +165,35 @@ def _said(value: Any) -> tuple[str, datetime]:
     return "received", datetime.fromisoformat(value)
 
 
+def next_pull(records: Sequence[Served], n: int) -> Served | None:
+    """The first pull Khaos made after answer `n` was sent (a pull that arrived while it was
+    being answered, two at once, is not one)."""
+    rec = records[n]
+    for later in records[n + 1:]:
+        if later.arrived_after is None or later.arrived_after >= rec.seq:
+            return later
+    return None
+
+
 def lost_flags(records: Sequence[Served]) -> list[bool]:
     """Per answer, whether it never reached Khaos. Khaos echoes the continuation of the
     last answer it received: an older one means this answer was lost on the way (its
-    returns were never seen); a pull that sends none says nothing either way. One pass:
-    the inbox holds every answer ever served."""
+    returns were never seen); a pull that sends none says nothing either way. Linear in
+    the answers (the inbox holds every one ever served)."""
     flags = []
     before: set[str] = set()  # continuations we sent before the answer looked at
     for n, rec in enumerate(records):
-        later = records[n + 1] if n + 1 < len(records) else None
+        later = next_pull(records, n)
         flags.append(later is not None and bool(later.continuation_in)
                      and later.continuation_in != rec.continuation_out
                      and (later.continuation_in == rec.continuation_in
                           or later.continuation_in in before))
         before.add(rec.continuation_out)
     return flags
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def reoffers(events: Sequence[InboxEvent]) -> list[tuple[int, str]]:
@@ -221,15 +243,22 @@ def feed_state(records: Sequence[Served],
     return re-queued (`again`) starts afresh there: not taken until offered and taken
     again, its earlier failed imports forgotten."""
     state: dict[str, Fed] = {}
+    folded: dict[str, str] = {}  # asked as the handler matched it: whatever the case
+
+    def forget(ref: str) -> None:
+        if state.pop(ref, None) is not None and folded.get(ref.casefold()) == ref:
+            del folded[ref.casefold()]
+            for other in state:  # another of the same letters, newest last (rare)
+                if other.casefold() == ref.casefold():
+                    folded[other.casefold()] = other
+
     done = 0
     flags = lost_flags(records)
     for n, rec in enumerate(records):
         refs, done = _reoffered(again, rec.seq, done)
         for ref in refs:
-            state.pop(ref, None)
+            forget(ref)
         lost = flags[n]
-        # asked as the handler matched it (built only for a pull that asks: most do not)
-        folded = {ref.casefold(): ref for ref in state} if rec.asked else {}
         for asked in rec.asked:
             fed = state.get(folded.get(asked.casefold(), asked))
             if fed is not None:
@@ -240,6 +269,7 @@ def feed_state(records: Sequence[Served],
                 fed = state.get(ref)
                 if fed is None:
                     state[ref] = Fed(offer, rec.at, rec.at)
+                    folded[ref.casefold()] = ref
                 else:
                     fed.offer, fed.last_at = offer, rec.at
         for ref, (kind, at) in rec.received.items():
@@ -248,7 +278,7 @@ def feed_state(records: Sequence[Served],
                 fed.back.setdefault(kind, at)
     refs, done = _reoffered(again, AFTER_ALL + 1, done)
     for ref in refs:  # re-queued after the last answer: not taken (again) yet
-        state.pop(ref, None)
+        forget(ref)
     return state
 
 
@@ -298,10 +328,13 @@ def _stock(doc: Any, out: Pushed) -> None:
             out.notices.append("a stock item Khaos pushed has no StockID or StockCode")
             continue
         out.items[sid] = item
-    try:
-        deleted = wire.as_list(wire.top(doc, "Deleted"), "Item")
-    except wire.ProtocolError:
-        deleted = []
+    # `Deleted` beside `Items` (in the XML root's wrapper, or at the top of JSON); a body
+    # that leaves it out deletes nothing (§4: an empty field may be left out)
+    holder = doc
+    if isinstance(doc, dict) and "Items" not in doc and len(doc) == 1:
+        holder = next(iter(doc.values()))
+    found = holder.get("Deleted") if isinstance(holder, dict) else None
+    deleted = wire.as_list(found, "Item") if found not in (None, "") else []
     for gone in deleted:
         sid = str(gone.get("StockID", "")) if isinstance(gone, dict) else str(gone)
         out.items.pop(sid, None)
@@ -399,6 +432,7 @@ def records(events: Sequence[InboxEvent], options: KhaosOptions,
                              unobservable=frozenset(unobservable),
                              creates=frozenset({"return_order"}), instead=INSTEAD,
                              sole_customer=options.urn, items_by="StockCode",
+                             item_way=options.sku_mapping,
                              fixes_links=False)
     received = _share_rises(feed, push, options) if receipts else {}
     for ref, fed in feed.items():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ class KhaosWriter:
         self._now = clock or (lambda: datetime.now(UTC))
         self._events: Callable[[], Sequence[InboxEvent]] | None = None
         self._keep: Callable[[InboxEvent], bool] | None = None
+        self._parsed: tuple[tuple[int, int], _Read] | None = None
 
     def attach(self, events: Callable[[], Sequence[InboxEvent]],
                keep: Callable[[InboxEvent], bool]) -> None:
@@ -58,6 +60,19 @@ class KhaosWriter:
             raise ConnectorError(SYSTEM, "Khaos Control is written to through the inbox "
                                  "`listen` serves it from, and this run has none")
         return self._events()
+
+    def _read(self) -> _Read:
+        """The inbox's answers and instructions, parsed once while nothing new arrived
+        (settling many handed-over rows reads it once, not once a row)."""
+        events = self._history()
+        mark = (len(events), (events[-1].seq or 0) if events else 0)
+        if self._parsed is not None and self._parsed[0] == mark:
+            return self._parsed[1]
+        answers = fold.served(events)
+        again = fold.reoffers(events)
+        read = _Read(answers, again, fold.lost_flags(answers), fold.feed_state(answers, again))
+        self._parsed = (mark, read)
+        return read
 
     # -- re-queue: offer the return again on the feed ------------------------------------
 
@@ -77,15 +92,12 @@ class KhaosWriter:
     async def return_orders_for(self, link: str) -> list[WriteResult]:
         """What Khaos has of `link`: taken (a return it imported), or an instruction to
         offer it again not yet served (deferred). A return whose import failed is none."""
-        events = self._history()
-        again = fold.reoffers(events)
-        state = fold.feed_state(fold.served(events), again)
-        fed = state.get(link)
+        read = self._read()
+        fed = read.state.get(link)
         if fed is not None and not fed.asked:
             return [WriteResult(record_id=link, number=link, final=True,
                                 status="taken by Khaos", record=dict(fed.offer))]
-        waiting = _waiting(link, events, again)
-        if waiting:
+        if read.waiting(link):
             return [WriteResult(record_id=link, number=link, deferred=True,
                                 status="to be offered again at Khaos's next pull")]
         return []
@@ -96,6 +108,17 @@ class KhaosWriter:
         if len(request.link) > 50:
             raise ValueError(f"{request.link} is longer than an AssociatedRef takes (50): "
                              "Khaos cannot import it")
+        notes = []
+        if self._events is not None:
+            read = self._read()
+            if read.answers and _asks(read.answers[-1], request.link):
+                raise ValueError(f"Khaos is still asking for {request.link} (SpecificIDs, at "
+                                 f"its last pull): its own retry serves it; look under "
+                                 "Notifications > Feedback in Khaos for why it fails")
+            if read.retried(request.link):
+                notes.append("Khaos asked for it again before and was served it: its own "
+                             "retry may have imported it after all; look for it in Khaos "
+                             "first (a second import is not processed: ProcessReturn false)")
         # the fields the feed will serve them in (feed.customer_return)
         items = [{"SKU": line.item_no,
                   "Mapping": [{"Mapping": line.match_by or self.options.sku_mapping}],
@@ -108,8 +131,11 @@ class KhaosWriter:
             "body": {"AssociatedRef": request.link, "URN": self.options.urn,
                      "ReturnedItems": items},
             "notes": [
+                *notes,
                 "kept in the inbox now; served when Khaos next pulls the feed (nothing is "
                 "sent to Khaos from here: it calls us)",
+                "offered with ProcessReturn false: a return offered again is processed by a "
+                "person in Khaos, never on import (money and stock move once)",
                 "served as the platform has the return then (mapping tables, reasons, "
                 "address), each line's reason from the `reason` table",
                 f"not offered if Khaos has taken {request.link} meanwhile"]}
@@ -136,8 +162,7 @@ class KhaosWriter:
 
     async def line_count(self, number: str) -> int:
         """The lines Khaos was last offered for `number` (0: not offered since queued)."""
-        events = self._history()
-        fed = fold.feed_state(fold.served(events), fold.reoffers(events)).get(number)
+        fed = self._read().state.get(number)
         lines = fed.offer.get("lines") if fed is not None else None
         return len(lines) if isinstance(lines, list) else 0
 
@@ -148,20 +173,26 @@ class KhaosWriter:
         ref = parameters.get("return_ref")
         if not isinstance(ref, str):
             return None
-        events = self._history()
-        queued = [seq for seq, r in fold.reoffers(events) if r == ref]
+        read = self._read()
+        queued = [seq for seq, r in read.again if r == ref]
         if not queued:
             return None
-        answers = fold.served(events)
-        lost = fold.lost_flags(answers)
+        answers = read.answers
         for n, rec in enumerate(answers):
-            if rec.seq <= queued[-1] or ref not in rec.offers or lost[n]:
+            if rec.seq <= queued[-1]:
                 continue
-            later = answers[n + 1:]
-            if not later:
-                return None
-            folded = ref.casefold()
-            return not any(folded in {a.casefold() for a in r.asked} for r in later)
+            if ref in rec.held and ref not in rec.offers:
+                return False  # the feed would not offer it (said in the check's notes)
+            if ref not in rec.offers or read.lost[n]:
+                continue
+            later = [r for r in answers[n + 1:]
+                     if r.arrived_after is None or r.arrived_after >= rec.seq]
+            if any(_asks(r, ref) for r in later):
+                return False  # its import failed again
+            # taken once a pull shows the answer arrived (it echoes its continuation, or
+            # a later one): a pull that echoes nothing proves nothing
+            outs = {r.continuation_out for r in answers[n:]}
+            return True if any(r.continuation_in in outs for r in later) else None
         return None
 
     def refusal_hint(self, action: str) -> str:
@@ -215,22 +246,32 @@ class KhaosWriter:
         return None
 
 
-def _waiting(link: str, events: Sequence[InboxEvent],
-             again: Sequence[tuple[int, str]]) -> bool:
-    """Whether `link` was re-queued after the last answer that carried it."""
-    queued = [seq for seq, ref in again if ref == link]
-    if not queued:
-        return False
-    served_at = [e.seq or 0 for e in events if e.topic == fold.SERVED
-                 and link in _offered_refs(e)]
-    return not served_at or max(served_at) < queued[-1]
+@dataclass(slots=True)
+class _Read:
+    """What the inbox says of the feed, parsed once."""
+
+    answers: list[fold.Served]
+    again: list[tuple[int, str]]
+    lost: list[bool]
+    state: dict[str, fold.Fed]
+
+    def waiting(self, link: str) -> bool:
+        """Whether `link` was re-queued after the last answer that carried it."""
+        queued = [seq for seq, ref in self.again if ref == link]
+        if not queued:
+            return False
+        served = [rec.seq for rec in self.answers if link in rec.offers]
+        return not served or max(served) < queued[-1]
+
+    def retried(self, link: str) -> bool:
+        """Whether Khaos was served `link` because it asked for it (its own retry)."""
+        return any(_asks(rec, link) and link in rec.offers
+                   for n, rec in enumerate(self.answers) if not self.lost[n])
 
 
-def _offered_refs(event: InboxEvent) -> set[str]:
-    try:
-        return {o["ref"] for o in json.loads(event.body).get("offers", [])}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return set()
+def _asks(rec: fold.Served, ref: str) -> bool:
+    folded = ref.casefold()
+    return any(a.casefold() == folded for a in rec.asked)
 
 
 __all__ = ["KhaosWriter", "open_writer"]
