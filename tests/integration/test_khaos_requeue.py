@@ -220,6 +220,8 @@ def test_a_requeue_the_feed_cannot_offer_is_settled_refused(tmp_path: Path) -> N
     channel.pulls += 60 * 4 * 24  # sixty days of pulls later: past feed_days
     assert channel.pull() == []
     assert asyncio.run(writer.picked_up("requeue_posting", {"return_ref": "R-1"})) is False
+    # answered (held): no longer waiting, so it can be re-queued once it can be offered
+    assert asyncio.run(writer.return_orders_for("R-1")) == []
     batch = fold.records(channel.inbox.events("khaos"), OPTIONS,
                          now=AT + timedelta(days=61))
     assert any("re-queued, but the platform does not show it" in n for n in batch.notices)

@@ -256,12 +256,14 @@ class _Read:
     state: dict[str, fold.Fed]
 
     def waiting(self, link: str) -> bool:
-        """Whether `link` was re-queued after the last answer that carried it."""
+        """Whether `link` was re-queued after the last answer that carried it, or that said
+        why the feed could not (its re-queue was settled then)."""
         queued = [seq for seq, ref in self.again if ref == link]
         if not queued:
             return False
-        served = [rec.seq for rec in self.answers if link in rec.offers]
-        return not served or max(served) < queued[-1]
+        answered = [rec.seq for rec in self.answers
+                    if link in rec.offers or link in rec.held]
+        return not answered or max(answered) < queued[-1]
 
     def retried(self, link: str) -> bool:
         """Whether Khaos was served `link` because it asked for it (its own retry)."""
