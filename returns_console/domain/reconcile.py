@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,12 @@ def _rules_for(ctx: Context) -> tuple[Rule, ...]:
     hidden = ctx.master.unobservable
     if not hidden:
         return _RULES
+    return _rules_without(hidden)
+
+
+@functools.cache
+def _rules_without(hidden: frozenset[Code]) -> tuple[Rule, ...]:
+    """Worked out once per set of codes an ERP cannot show, not once per return."""
     return tuple(rule for code, rule in RULES.items()
                  if code not in hidden and rule in _RULES)
 
