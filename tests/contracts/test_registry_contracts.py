@@ -687,8 +687,15 @@ def test_a_session_that_expires_mid_run_is_renewed_not_a_failure(spec) -> None:
     assert not [c for c in log if c.status is not None and c.status >= 400 and c.status != 401]
 
 
+def _first_pair_of(erp: str) -> tuple[str, str]:
+    return next(pair for pair in kit.PAIRS if pair[1] == erp)
+
+
+#: An ERP that calls us is checked with one platform: its re-queue is an instruction in the
+#: inbox whatever the platform (the lease and the look-up are the services'), and each pair
+#: replays weeks of channel calls (CI time is a budget).
 ERPS_THAT_REQUEUE = [pytest.param(p, e, id=f"{p}-{e}") for p, e in kit.PAIRS
-                     if _requeues(p, e)]
+                     if _requeues(p, e) and (not _calls_us(e) or (p, e) == _first_pair_of(e))]
 
 
 @pytest.mark.parametrize(("platform", "erp"), ERPS_THAT_REQUEUE)
