@@ -20,7 +20,6 @@ event source nothing was ever received from, a look-up backlog still to go.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sqlite3
@@ -44,9 +43,6 @@ RECHECK_AFTER = timedelta(hours=6)
 #: Deliveries are hints from a little before the last read began (both stamps our clock's):
 #: one received while that read was under way may not be in what it read.
 HINTS_OVERLAP = timedelta(minutes=2)
-#: Hints received this long before a full read began are let go after it: the full read
-#: saw everything they named, and no later read asks for them.
-HINTS_KEPT = timedelta(days=1)
 #: Marks a cursor written here (the inbox position and the look-ups made).
 CURSOR_MARK = "read:"
 
@@ -109,11 +105,7 @@ def hinted_fetch(connector: Any, system: str, inbox: Inbox | None,
 
     async def fetch(*, updated_since: datetime | None = None) -> PlatformBatch:
         if updated_since is None:
-            began = datetime.now(UTC)
-            batch = await connector.fetch_returns()
-            with contextlib.suppress(sqlite3.Error):  # `listen` busy: let go next time
-                inbox.forget_before(system, began - HINTS_KEPT)
-            return batch
+            return await connector.fetch_returns()
         since = updated_since if read_at is None else read_at - HINTS_OVERLAP
         try:
             hints = inbox.received_since(system, since)

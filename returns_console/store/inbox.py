@@ -131,14 +131,6 @@ class Inbox:
                                [system]).fetchone()
         return int(row[0] or 0)
 
-    def forget_before(self, system: str, moment: datetime) -> int:
-        """Let go of `system`'s deliveries received before `moment` (only for a system whose
-        deliveries are hints a later full read has covered: never one whose state they
-        are). How many went."""
-        with self._write() as conn:
-            return conn.execute("DELETE FROM inbox WHERE system = ? AND received_at < ?",
-                                [system, _stamp(moment)]).rowcount
-
     def count(self, system: str) -> int:
         """How many distinct deliveries of `system` are kept."""
         with self._connect() as conn:
