@@ -858,8 +858,14 @@ class Actions:
         """Why the ERP's installation would refuse the request a plan describes, where its
         writer (`described_by`'s kind) can say before anything is sent (its metadata);
         None: allowed, or it cannot be asked now (the write asks again before it sends)."""
-        if request is None or not hasattr(described_by, "why_not_allowed"):
+        if request is None or not hasattr(described_by, "why_not_allowed") \
+                or getattr(self, "_plan_checks_off", False):
             return None
+        try:
+            asyncio.get_running_loop()
+            return None  # planned on a running loop: the write asks before it sends
+        except RuntimeError:
+            pass
 
         async def ask() -> str | None:
             async with self._erp.writer() as writer:
@@ -867,8 +873,11 @@ class Actions:
                 return None if check is None else await check(action, request)
 
         try:
-            return self._erp.run(ask)
-        except (ConnectorError, RuntimeError):
+            return self._erp.run(lambda: asyncio.wait_for(ask(), PLAN_CHECK_S))
+        except (ConnectorError, RuntimeError, TimeoutError):
+            # the ERP cannot say now: planning goes on without asking again this session
+            # (each plan waiting on it would stall the preview and the console's quitting)
+            self._plan_checks_off = True
             return None
 
     async def _line_count(self, number: str) -> int:
@@ -1118,6 +1127,10 @@ def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
     order = case.erp.stages.get(Stage.AUTHORISED)
     return (master.creates is not None and "return_order" in master.creates
             and (order is None or order.status is not StageStatus.DONE))
+
+
+#: How long a plan waits for the ERP to say what its installation allows (`$metadata`).
+PLAN_CHECK_S = 10.0
 
 
 def _only_return_orders(session: Session, master: ErpMaster) -> bool:

@@ -138,3 +138,29 @@ def test_a_bulk_run_shares_one_writer_and_one_event_loop(tmp_path) -> None:
         assert len(opened) == 2
     finally:
         act.close()
+
+
+def test_a_plan_time_check_that_hangs_is_given_up_for_the_session(tmp_path, monkeypatch) -> None:
+    """An ERP whose writer can say at plan time what its installation allows (F&O's
+    `$metadata`) but does not answer: the plan goes on (the write asks again before it
+    sends), within a bound, and later plans do not wait on it again (a review: one plan
+    waited 309 s, and quitting the console waited with it)."""
+    import asyncio
+
+    from returns_console.services import actions as module
+
+    class Hanging(ChannelErp):
+        asked = 0
+
+        async def why_not_allowed(self, action: str, request: Any) -> str | None:
+            Hanging.asked += 1
+            await asyncio.sleep(3600)
+            return "never"
+
+    monkeypatch.setattr(module, "PLAN_CHECK_S", 0.2)
+    erp = Hanging()
+    act = actions(tmp_path, erp)
+    assert act._why_not_here("fix_reference", {"method": "PATCH"}, erp) is None
+    assert act._why_not_here("fix_reference", {"method": "PATCH"}, erp) is None
+    assert Hanging.asked == 1
+    act.close()

@@ -403,6 +403,8 @@ class Metadata:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        #: Each entity type's body, found once (the document is tens of MB on a real one).
+        self._bodies: dict[str, str | None] = {}
 
     def _type_of(self, entity_set: str) -> str | None:
         found = re.search(r'<EntitySet\s+Name="' + re.escape(entity_set) +
@@ -410,12 +412,13 @@ class Metadata:
         return found.group(1).rsplit(".", 1)[-1] if found else None
 
     def _type_body(self, entity_set: str) -> str | None:
-        name = self._type_of(entity_set)
-        if name is None:
-            return None
-        found = re.search(r'<EntityType\s+Name="' + re.escape(name) + r'"[^>]*>(.*?)'
-                          r'</EntityType>', self.text, re.DOTALL)
-        return found.group(1) if found else None
+        if entity_set not in self._bodies:
+            name = self._type_of(entity_set)
+            found = None if name is None else re.search(
+                r'<EntityType\s+Name="' + re.escape(name) + r'"[^>]*>(.*?)</EntityType>',
+                self.text, re.DOTALL)
+            self._bodies[entity_set] = found.group(1) if found else None
+        return self._bodies[entity_set]
 
     def cannot_create(self, entity_set: str, fields: Mapping[str, Any]) -> str | None:
         """Why a record with `fields` cannot be created here (None: it can): the entity
