@@ -34,7 +34,7 @@ from pydantic_core import to_json
 
 from .. import systems
 from ..config import Profile
-from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch
+from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch, ReadAgain
 from ..connectors.errors import ConnectorError
 from ..connectors.http import CallLog
 from ..domain.findings import Finding
@@ -138,8 +138,9 @@ async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str,
     finally:
         await asyncio.gather(platform.aclose(), erp.aclose())
     for one in got:
-        if isinstance(one, ConnectorError):
-            return None  # the full check says what is down and shows what is cached
+        if isinstance(one, (ConnectorError, ReadAgain)):
+            # the full check says what is down and shows what is cached, or reads it all
+            return None
         if isinstance(one, BaseException):
             raise one
     return platform, erp, got[0], got[1]

@@ -20,6 +20,8 @@ event source nothing was ever received from, a look-up backlog still to go.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import sqlite3
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import systems
-from ..connectors.base import EventSource, HintSource, LookupPlatform, PlatformBatch
+from ..connectors.base import EventSource, HintSource, LookupPlatform, PlatformBatch, ReadAgain
 from ..connectors.errors import AuthError, ConnectorError
 from ..store.inbox import Inbox
 from ..systems.spec import ReadShape
@@ -43,6 +45,9 @@ RECHECK_AFTER = timedelta(hours=6)
 #: Deliveries are hints from a little before the last read began (both stamps our clock's):
 #: one received while that read was under way may not be in what it read.
 HINTS_OVERLAP = timedelta(minutes=2)
+#: Hints received this long before a full read began are let go after it: the full read
+#: saw everything they named, and no later read asks for them.
+HINTS_KEPT = timedelta(days=1)
 #: Marks a cursor written here (the inbox position and the look-ups made).
 CURSOR_MARK = "read:"
 
@@ -105,12 +110,22 @@ def hinted_fetch(connector: Any, system: str, inbox: Inbox | None,
 
     async def fetch(*, updated_since: datetime | None = None) -> PlatformBatch:
         if updated_since is None:
-            return await connector.fetch_returns()
+            began = datetime.now(UTC)
+            batch = await connector.fetch_returns()
+            with contextlib.suppress(sqlite3.Error):  # `listen` busy: let go next time
+                await asyncio.to_thread(inbox.forget_before, system,
+                                        began - HINTS_KEPT - HINTS_OVERLAP)
+            return batch
         since = updated_since if read_at is None else read_at - HINTS_OVERLAP
         try:
+            forgotten = inbox.forgotten_before(system)
             hints = inbox.received_since(system, since)
         except sqlite3.Error:  # `listen` holds it longer than a write waits: next time
-            hints = []
+            forgotten, hints = None, []
+        if forgotten is not None and since < forgotten:
+            # another reader's full read let go of hints this read would need
+            raise ReadAgain(f"{system}'s deliveries before {forgotten:%Y-%m-%d %H:%M} were "
+                            "let go after a full read: read everything again")
         return await connector.fetch_returns(updated_since=updated_since, hints=hints)
 
     return fetch

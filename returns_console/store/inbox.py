@@ -36,6 +36,8 @@ _SCHEMA = (
     "UNIQUE (system, delivery_id))",
     "CREATE INDEX IF NOT EXISTS inbox_system_seq ON inbox (system, seq)",
     "CREATE INDEX IF NOT EXISTS inbox_system_received ON inbox (system, received_at)",
+    # per system, the moment before which its deliveries were let go (hints only)
+    "CREATE TABLE IF NOT EXISTS forgotten (system TEXT PRIMARY KEY, before TEXT NOT NULL)",
 )
 _COLUMNS = "seq, system, delivery_id, topic, received_at, body, headers"
 
@@ -130,6 +132,30 @@ class Inbox:
             row = conn.execute("SELECT MAX(seq) FROM inbox WHERE system = ?",
                                [system]).fetchone()
         return int(row[0] or 0)
+
+    def forget_before(self, system: str, moment: datetime) -> int:
+        """Let go of `system`'s deliveries received before `moment` (only for a system whose
+        deliveries are hints a full read has covered: never one whose state they are),
+        the newest kept (what its freshness shows), and remember the moment: a reader whose
+        last read is older must read everything again (`forgotten_before`). How many went."""
+        stamp = _stamp(moment)
+        with self._write() as conn:
+            gone = conn.execute(
+                "DELETE FROM inbox WHERE system = ? AND received_at < ? AND seq < "
+                "(SELECT MAX(seq) FROM inbox WHERE system = ?)", [system, stamp, system]
+            ).rowcount
+            conn.execute("INSERT INTO forgotten (system, before) VALUES (?, ?) ON CONFLICT "
+                         "(system) DO UPDATE SET before = MAX(before, excluded.before)",
+                         [system, stamp])
+            return gone
+
+    def forgotten_before(self, system: str) -> datetime | None:
+        """The moment before which `system`'s deliveries may have been let go (None: none
+        ever were)."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT before FROM forgotten WHERE system = ?",
+                               [system]).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
 
     def count(self, system: str) -> int:
         """How many distinct deliveries of `system` are kept."""

@@ -169,3 +169,68 @@ async def test_the_hints_window_is_kept_on_our_own_clock(tmp_path) -> None:
     assert timedelta(minutes=2) == HINTS_OVERLAP
     await fetch(updated_since=read_at + timedelta(hours=1))  # a cursor ahead: the same
     assert [e.delivery_id for e in seen.hints] == ["1", "2"]
+
+
+async def test_a_full_read_lets_go_of_the_hints_it_covered(tmp_path) -> None:
+    """Webhook deliveries are hints: once a full read has begun, those received more than
+    a day before it named nothing a later read needs, so the inbox does not grow for ever
+    (a system whose deliveries are its state is never pruned: only hints are)."""
+    from returns_console.services.platform_read import HINTS_KEPT, hinted_fetch
+    from returns_console.store.inbox import Inbox
+
+    now = datetime.now(UTC)
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    for n, age in enumerate((HINTS_KEPT * 3, HINTS_KEPT + timedelta(hours=1),
+                             timedelta(hours=1))):
+        inbox.receive(InboxEvent(system="shopify", delivery_id=str(n), topic="returns/close",
+                                 received_at=now - age, body=b"{}"))
+    inbox.receive(InboxEvent(system="happy_returns", delivery_id="old", topic="return.asn",
+                             received_at=now - HINTS_KEPT * 3, body=b"{}"))
+
+    class Full:
+        system = "shopify"
+
+        def webhook(self):  # pragma: no cover - the protocol's, not used here
+            raise NotImplementedError
+
+        async def fetch_returns(self, *, updated_since=None, hints=()):
+            return None
+
+    await hinted_fetch(Full(), "shopify", inbox, None)()
+    assert [e.delivery_id for e in inbox.events("shopify")] == ["2"]
+    assert inbox.count("happy_returns") == 1  # not this read's: untouched
+
+
+async def test_a_reader_older_than_what_was_let_go_reads_everything_again(tmp_path) -> None:
+    """Readers share the inbox (the record index, a console, another profile): after one's
+    full read let go of old hints, another whose last read began before them must not read
+    only what changed (it would miss what those hints named): it reads it all."""
+    import pytest
+
+    from returns_console.connectors.base import ReadAgain
+    from returns_console.services.platform_read import HINTS_KEPT, hinted_fetch
+    from returns_console.store.inbox import Inbox
+
+    now = datetime.now(UTC)
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    for n, age in enumerate((HINTS_KEPT * 4, HINTS_KEPT * 3)):
+        inbox.receive(InboxEvent(system="shopify", delivery_id=str(n), topic="returns/close",
+                                 received_at=now - age, body=b"{}"))
+
+    class Reader:
+        system = "shopify"
+
+        def webhook(self):  # pragma: no cover - the protocol's, not used here
+            raise NotImplementedError
+
+        async def fetch_returns(self, *, updated_since=None, hints=()):
+            return None
+
+    await hinted_fetch(Reader(), "shopify", inbox, None)()  # a full read: lets go
+    assert [e.delivery_id for e in inbox.events("shopify")] == ["1"]  # the newest stays
+    assert inbox.forgotten_before("shopify") is not None
+    stale = hinted_fetch(Reader(), "shopify", inbox, now - HINTS_KEPT * 5)
+    with pytest.raises(ReadAgain):
+        await stale(updated_since=now - HINTS_KEPT * 5)
+    fresh = hinted_fetch(Reader(), "shopify", inbox, now - timedelta(minutes=5))
+    await fresh(updated_since=now - timedelta(minutes=5))  # recent enough: what changed
