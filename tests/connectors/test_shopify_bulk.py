@@ -2,28 +2,38 @@
 their returns and lines exported as JSON Lines and downloaded from a signed link, the
 other two parts read by id, gives what the paged read gives; it is picked by size
 (`ordersCount` against `bulk_min_orders`), and any way it does not complete is a paged
-read instead, never less."""
+read instead, never less. An export of the console's own already running (an earlier
+process's, or a start whose answer was lost) is waited for instead of wasted; another's is
+left alone."""
 
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from returns_console.connectors.http import CallLog
 from returns_console.services.connections import open_platform
 from returns_console.systems.shopify import bulk
+from returns_console.systems.shopify import queries as q
 from returns_console.systems.shopify.connector import BULK_NOT_USED, _moment
 from tests.contracts import kit
 
 
-def read(box, **options):
+def read(box, wrap=None, **options):
+    """A full read of the sandbox's Shopify (its transport wrapped by `wrap`, if given),
+    with the waits between retries and polls recorded, not waited."""
     profile = kit.tuned(box.profile(kit.IN_PROCESS), shopify=options)
     log = CallLog()
     waits: list[float] = []
+    transport = kit.in_process(box)
 
     async def go():
-        platform = open_platform(profile, box.secret, log, kit.in_process(box))
+        platform = open_platform(profile, box.secret, log,
+                                 wrap(transport) if wrap else transport)
 
         async def sleep(seconds: float) -> None:
             waits.append(seconds)
@@ -284,3 +294,161 @@ def test_the_check_report_says_why_the_export_was_not_used() -> None:
     render_table(report, out)
     assert "the export ended FAILED (TIMEOUT)" in out.getvalue()
     assert "notes" not in report.to_json()["erp"]
+
+
+# -- an export of the app's already running (shopify.md §7, "An export already running") --
+
+#: Another of the app's exports: a different query (another feature, another tool).
+FOREIGN = "{ orders { edges { node { id name } } } }"
+
+
+def window(**before) -> str:
+    """A bulk query's moment: `before` earlier than now (a full read's is 60 days)."""
+    return (datetime.now(UTC) - timedelta(**before)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    """A full read through an export the read started itself."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    return read(box, bulk_full_read="always")[0]
+
+
+@pytest.mark.parametrize("given_back", ["as_sent", "reformatted"])
+def test_an_export_of_ours_left_running_is_waited_for_not_wasted(paged, fresh,
+                                                                 given_back) -> None:
+    """An earlier process started the export and went away: its window began a little
+    earlier, and Shopify refuses a second one (OPERATION_IN_PROGRESS). It is polled and
+    read as one started now; whether `query` comes back byte for byte is not documented,
+    so it is compared token by token."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    text = q.bulk_orders(window(days=60, minutes=10))
+    if given_back == "reformatted":  # whitespace and commas are not part of a document
+        text = re.sub(r"\s+", " ", text).replace("id updatedAt", "id, updatedAt")
+    earlier = box.platform.bulk.start(text)
+    bulked, _, _ = read(box, bulk_full_read="always")
+    same(bulked, fresh)
+    same(bulked, paged)
+    assert bulked.notes == []
+    ops = box.platform.bulk.operations
+    assert list(ops) == [earlier] and ops[earlier]["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("running", ["another_query", "a_later_window"])
+def test_an_export_not_ours_is_left_alone_and_the_read_is_paged(paged, running) -> None:
+    """Another feature's export, or ours over a window that begins after the read's (it
+    lacks orders the read needs): read the paged way, the export neither used nor
+    cancelled."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    text = FOREIGN if running == "another_query" else q.bulk_orders(window(days=59))
+    theirs = box.platform.bulk.start(text)
+    bulked, _, _ = read(box, bulk_full_read="always")
+    same(bulked, paged)
+    (note,) = bulked.notes
+    assert note.startswith(BULK_NOT_USED) and "OPERATION_IN_PROGRESS" in note
+    ops = box.platform.bulk.operations
+    assert list(ops) == [theirs] and ops[theirs]["status"] in bulk.RUNNING
+
+
+class _AnswerLost(httpx.AsyncBaseTransport):
+    """Shopify gets each request; the answer to the first `lost` starts of an export
+    never comes back (a timeout after the server had started it)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, lost: int) -> None:
+        self.inner, self.lost, self.starts = inner, lost, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if b"bulkOperationRunQuery" in request.content:
+            self.starts += 1
+            if self.starts <= self.lost:
+                await response.aclose()
+                raise httpx.ReadTimeout("timed out", request=request)
+        return response
+
+
+@pytest.mark.parametrize("lost", [1, 99])
+def test_a_start_whose_answer_was_lost_waits_for_the_export_it_started(paged, fresh,
+                                                                        lost) -> None:
+    """The start reached Shopify and timed out: the client's retry is refused for the
+    export it started (OPERATION_IN_PROGRESS), or every answer is lost. Either way that
+    export is the read's: no second one, no paged read."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    wrapped: list[_AnswerLost] = []
+
+    def losing(inner):
+        wrapped.append(_AnswerLost(inner, lost))
+        return wrapped[0]
+
+    bulked, _, _ = read(box, wrap=losing, bulk_full_read="always")
+    assert wrapped[0].starts >= 2  # the start was sent again
+    same(bulked, fresh)
+    same(bulked, paged)
+    assert bulked.notes == []
+    (op,) = box.platform.bulk.operations.values()
+    assert op["status"] == "COMPLETED"
+
+
+def test_an_adopted_export_is_bounded_by_the_same_wait_and_cancelled_past_it(paged) -> None:
+    """Ours, so left running past `bulk_max_wait_s` it would block the next read."""
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    box.platform.bulk.polls = 10**9
+    earlier = box.platform.bulk.start(q.bulk_orders(window(days=60, minutes=10)))
+    bulked, _, _ = read(box, bulk_full_read="always", bulk_max_wait_s=0.01)
+    same(bulked, paged)
+    assert box.platform.bulk.operations[earlier]["status"] == "CANCELED"
+    (note,) = bulked.notes
+    assert "ran longer than 0.01 s and was cancelled" in note
+
+
+def test_before_2026_01_the_running_export_is_found_through_current_bulk_operation() -> None:
+    """`bulkOperations` is 2026-01's; before, `currentBulkOperation(type: QUERY)` (one
+    query operation at a time) names the app's latest, which the simulator still serves
+    (deprecated in 2026-01)."""
+    assert q.running_bulks("2025-10") == q.CURRENT_BULK
+    assert q.running_bulks("2026-01") == q.running_bulks("2026-07") == q.RUNNING_BULKS
+    box = kit.sandbox("shopify", "netsuite", returns=30)
+    moment = window(days=60)
+    earlier = box.platform.bulk.start(q.bulk_orders(window(days=60, minutes=10)))
+    profile = box.profile(kit.IN_PROCESS)
+
+    async def nothing(_seconds: float) -> None:
+        return None
+
+    async def go():
+        platform = open_platform(profile, box.secret, CallLog(), kit.in_process(box))
+        try:
+            return await bulk.read(platform.gql, bulk.downloader(platform.http), moment,
+                                   nothing, poll_max=30, budget=180, parse_moment=_moment,
+                                   running=q.running_bulks("2025-10"))
+        finally:
+            await platform.aclose()
+
+    core = asyncio.run(go())
+    assert isinstance(core, bulk.BulkCore) and core.ids
+    assert list(box.platform.bulk.operations) == [earlier]
+
+
+def test_an_adopted_exports_orders_before_the_reads_window_are_left_out() -> None:
+    """Its window began earlier: the orders changed before the read's own start, with their
+    returns and lines, are not the read's (counted in the file all the same)."""
+    lines = [
+        b'{"id":"gid://shopify/Order/1","updatedAt":"2026-11-20T10:00:00Z",'
+        b'"returnStatus":"RETURNED"}',
+        b'{"id":"gid://shopify/Return/7","name":"#1001-R1","__parentId":"gid://shopify/Order/1"}',
+        b'{"__typename":"ReturnLineItem","id":"gid://shopify/ReturnLineItem/8",'
+        b'"__parentId":"gid://shopify/Return/7"}',
+        b'{"__typename":"ReturnLineItem","id":"gid://shopify/ReturnLineItem/12",'
+        b'"__parentId":"gid://shopify/Return/11"}',
+        b'{"id":"gid://shopify/Order/3","updatedAt":"2026-11-10T10:00:00Z",'
+        b'"returnStatus":"RETURNED"}',
+        b'{"id":"gid://shopify/Return/11","name":"#1003-R1","__parentId":"gid://shopify/Order/3"}',
+    ]
+    since = datetime(2026, 11, 15, tzinfo=UTC)
+    core = bulk.lay_out(b"\n".join(lines), bulk.BulkCore(), _moment, expected=len(lines),
+                        since=since)
+    assert core is not None and core.ids == ["gid://shopify/Return/7"]
+    assert core.flagged == {"gid://shopify/Order/1"} and not core.flagged_without_returns
+    whole = bulk.lay_out(b"\n".join(lines), bulk.BulkCore(), _moment, expected=len(lines))
+    assert whole is not None and sorted(whole.ids) == ["gid://shopify/Return/11",
+                                                      "gid://shopify/Return/7"]

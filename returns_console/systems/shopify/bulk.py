@@ -6,15 +6,20 @@ it arrives and only what the read keeps of it is held, never the file (a large s
 hundreds of MB). The parts a bulk query cannot carry (reverse fulfillment lines with their
 dispositions, refund lines) are read by id after it, as a paged read reads them.
 
-Any way it does not complete (another operation of the app running, the operation failing,
-expiring, being cancelled or outlasting its budget, a file that is not what the operation
-said it wrote) gives the reason: the caller reads the paged way instead, never less, and
-says why in the source's notes.
+An export of the app's already running is waited for instead of starting one when it is
+one this read would have started (the same query, its window beginning no later): an
+earlier process's left running, or this start's own, its answer lost (`_begin`).
+
+Any way it does not complete (another of the app's operations running, not one it would
+have started; the operation failing, expiring, being cancelled or outlasting its budget, a
+file that is not what the operation said it wrote) gives the reason: the caller reads the
+paged way instead, never less, and says why in the source's notes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from array import array
 from collections import deque
@@ -28,6 +33,7 @@ from collections.abc import (
     Mapping,
 )
 from contextlib import aclosing, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -62,6 +68,8 @@ from .mapping import SYSTEM
 #: for big exports; a small one completes in seconds).
 FIRST_POLL = 0.5
 DONE = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
+#: An export under way, which a new one may be refused for (OPERATION_IN_PROGRESS).
+RUNNING = frozenset({"CREATED", "RUNNING"})
 #: Points a full read saves an order by exporting its first step: one with returns (its
 #: page entry and its returns' core part), 15.4-16.5 measured by
 #: benchmarks/shopify_bulk_bench.py at 200 to 3,000 returns; one without, its page entry
@@ -111,24 +119,144 @@ class Unfetched(Exception):
 async def read(gql: GraphQLClient, download: Download, moment: str,
                sleep: Callable[[float], Any], *, poll_max: float, budget: float,
                parse_moment: Callable[[Any], datetime | None],
-               clock: Callable[[], float] = time.monotonic) -> BulkCore | str:
-    """Run the bulk query of the orders changed since `moment`: its core records, or why
-    it is not used (it did not complete within `budget` seconds of polling, when it is
-    cancelled, or otherwise)."""
-    reply = await gql.execute(q.RUN_BULK, {"query": q.bulk_orders(moment)})
+               clock: Callable[[], float] = time.monotonic,
+               running: str = q.RUNNING_BULKS) -> BulkCore | str:
+    """Run the bulk query of the orders changed since `moment` (or wait for the one of
+    ours already running: `_begin`): its core records, or why it is not used (it did not
+    complete within `budget` seconds of polling, when it is cancelled, or otherwise).
+    `running` is the document that finds the app's running exports (`queries.running_bulks`
+    of the pinned version)."""
+    begun = await _begin(gql, moment, running, parse_moment)
+    if isinstance(begun, str):
+        return begun
+    operation = await _poll(gql, begun.gid, sleep, poll_max=poll_max, budget=budget,
+                            clock=clock)
+    if isinstance(operation, str):
+        return operation
+    return await _core(operation, download, parse_moment, since=begun.since)
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """The export a read waits for. `since`: where an adopted export's window began before
+    the read's, the read's own start, before which its orders are left out."""
+
+    gid: str
+    since: datetime | None = None
+
+
+async def _begin(gql: GraphQLClient, moment: str, running: str,
+                 parse_moment: Callable[[Any], datetime | None]) -> _Begun | str:
+    """The export started, or ours adopted: refused as in progress, or a start whose answer
+    was lost (a timeout or 5xx after Shopify had it, which the client tries again, or gives
+    up on), may mean one of ours is running, which would block this read's export and be
+    wasted; it is waited for as one started now (docs/vendors/shopify.md §7, "An export
+    already running")."""
+    try:
+        reply = await gql.execute(q.RUN_BULK, {"query": q.bulk_orders(moment)})
+    except (NetworkError, ServerError) as exc:
+        unsent = isinstance(exc, NetworkError) and not exc.maybe_sent
+        adopted = None if unsent else await _adopt(gql, running, moment, parse_moment)
+        if adopted is None:
+            raise
+        return adopted
     started = (reply.data or {}).get("bulkOperationRunQuery")
     if not isinstance(started, Mapping):
         return "Shopify did not start the export"
     refused = started.get("userErrors")
     if refused:  # OPERATION_IN_PROGRESS (another of the app's), LIMIT_REACHED, INVALID
         first = refused[0] if isinstance(refused, list) and refused else {}
-        said = (f"{first.get('code') or ''} {first.get('message') or ''}".strip()
-                if isinstance(first, Mapping) else "")
+        first = first if isinstance(first, Mapping) else {}
+        if first.get("code") == "OPERATION_IN_PROGRESS":
+            adopted = await _adopt(gql, running, moment, parse_moment)
+            if adopted is not None:
+                return adopted
+        said = f"{first.get('code') or ''} {first.get('message') or ''}".strip()
         return f"Shopify refused the export ({said or 'no reason given'})"
     operation = started.get("bulkOperation")
     if not isinstance(operation, Mapping) or not isinstance(operation.get("id"), str):
         return "Shopify did not start the export"
-    gid = operation["id"]
+    return _Begun(operation["id"])
+
+
+async def _adopt(gql: GraphQLClient, running: str, moment: str,
+                 parse_moment: Callable[[Any], datetime | None]) -> _Begun | None:
+    """One of the app's running exports that this read would have started: the same query
+    (`_window`) over a window that begins at or before the read's (an earlier process's
+    began earlier; its orders before the read's start are left out). None: none, or the
+    running ones could not be asked about; another's export is never touched."""
+    ours = parse_moment(moment)
+    try:
+        reply = await gql.execute(running)
+    except ConnectorError:
+        return None
+    for operation in _operations(reply.data):
+        if operation.get("status") not in RUNNING or not isinstance(operation.get("id"), str):
+            continue
+        window = _window(operation.get("query"))
+        began = parse_moment(window) if window is not None else None
+        if ours is not None and began is not None and began <= ours:
+            return _Begun(operation["id"], since=ours if began < ours else None)
+    return None
+
+
+def _operations(data: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The operations an answer of `running_bulks` holds: `currentBulkOperation`'s one, or
+    each `bulkOperations` connection's nodes."""
+    for value in data.values():
+        if not isinstance(value, Mapping):
+            continue
+        nodes = value.get("nodes")
+        for node in nodes if isinstance(nodes, list) else [value]:
+            if isinstance(node, Mapping):
+                yield node
+
+
+#: What `queries.bulk_orders` filters its orders with, the moment in between.
+_SINCE = re.compile(r"updated_at:>'([^']+)'")
+
+
+def _window(text: Any) -> str | None:
+    """The moment an export's query begins its window at, when the query is
+    `queries.bulk_orders` of that moment. Compared token by token (GraphQL's lexical
+    tokens, string values decoded): whether Shopify gives `query` back byte for byte is
+    not documented, and whitespace, commas and comments are not part of a document."""
+    found = _tokens(text) if isinstance(text, str) else None
+    if found is None:
+        return None
+    from graphql.language import TokenKind
+
+    windows = [m.group(1) for kind, value in found if kind is TokenKind.STRING and value
+               and (m := _SINCE.fullmatch(value))]
+    if len(windows) != 1 or _tokens(q.bulk_orders(windows[0])) != found:
+        return None
+    return windows[0]
+
+
+def _tokens(text: str) -> list[tuple[Any, str | None]] | None:
+    """A document's lexical tokens (None: not GraphQL). graphql-core is imported here, only
+    when an export is found running: a read that starts its own never needs it."""
+    from graphql import GraphQLSyntaxError
+    from graphql.language import Lexer, Source, TokenKind
+
+    lexer = Lexer(Source(text))
+    tokens: list[tuple[Any, str | None]] = []
+    try:
+        token = lexer.advance()
+        while token.kind is not TokenKind.EOF:
+            tokens.append((token.kind, token.value))
+            token = lexer.advance()
+    except GraphQLSyntaxError:
+        return None
+    return tokens
+
+
+async def _poll(gql: GraphQLClient, gid: str, sleep: Callable[[float], Any], *,
+                poll_max: float, budget: float, clock: Callable[[], float]
+                ) -> Mapping[str, Any] | str:
+    """The export polled until it is done (its last answer), or why not: cancelled when it
+    runs past `budget`, or when the read stops while it polls (left running, it would be
+    in the way of the app's next export)."""
     wait, began = FIRST_POLL, clock()
     try:
         while True:
@@ -141,11 +269,17 @@ async def read(gql: GraphQLClient, download: Download, moment: str,
             if not isinstance(operation, Mapping):
                 return "Shopify no longer knows the export"
             if operation.get("status") in DONE:
-                break
+                return operation
             wait = min(poll_max, wait * 2)
     except BaseException:  # the deadline, or a poll not answered: leave no export
         await _cancel(gql, gid)  # running, or the app's next read finds it in the way
         raise
+
+
+async def _core(operation: Mapping[str, Any], download: Download,
+                parse_moment: Callable[[Any], datetime | None], *,
+                since: datetime | None) -> BulkCore | str:
+    """A finished export's core records from its file, or why it is not used."""
     status = operation.get("status")
     if status != "COMPLETED":  # FAILED (errorCode says why), CANCELED, EXPIRED
         code = operation.get("errorCode")
@@ -161,7 +295,8 @@ async def read(gql: GraphQLClient, download: Download, moment: str,
         return "the export's answer could not be read"
 
     async def take(chunks: AsyncIterator[bytes]) -> BulkCore | None:
-        return await lay_out_stream(chunks, core, parse_moment, expected=expected)
+        return await lay_out_stream(chunks, core, parse_moment, expected=expected,
+                                    since=since)
 
     try:
         laid = await download(url, take)
@@ -272,14 +407,18 @@ class _Layout:
     marks it returned and its `updatedAt` folded into the newest; a line with a parent
     whole until the file ends (a child may come before its parent, and only the whole file
     says which parents are orders), when those become the core records and are let go of.
-    The core is not touched before the file has ended."""
+    The core is not touched before the file has ended. With `since`, an order changed at or
+    before it is left out with its returns (an adopted export whose window began earlier
+    than the read's: the read holds what its own export would)."""
 
     def __init__(self, parse_moment: Callable[[Any], datetime | None],
-                 expected: int | None) -> None:
+                 expected: int | None, since: datetime | None = None) -> None:
         self._moment = parse_moment
         self._expected = expected
+        self._since = since
         self._count = 0
         self._orders = _Orders()
+        self._before = _Orders()
         self._flagged: set[str] = set()
         self._newest: datetime | None = None
         self._parented: deque[dict[str, Any]] = deque()
@@ -300,10 +439,13 @@ class _Layout:
         if self._expected is not None and self._count > self._expected:
             raise _Refused  # more than the operation wrote: not its file
         if "__parentId" not in line:  # an order
+            updated = self._moment(line.get("updatedAt"))
+            if self._since is not None and updated is not None and updated <= self._since:
+                self._before.add(line["id"])
+                return
             self._orders.add(line["id"])
             if line.get("returnStatus") not in (None, "NO_RETURN"):
                 self._flagged.add(line["id"])
-            updated = self._moment(line.get("updatedAt"))
             if updated is not None and (self._newest is None or updated > self._newest):
                 self._newest = updated
         elif parent is not None:  # a return, or a return's line (`null`: neither, as before)
@@ -316,7 +458,9 @@ class _Layout:
         if self._expected is not None and self._count != self._expected:
             return None  # cut short, or not this operation's file
         rows = self._parented
-        orders = self._orders.among({row["__parentId"] for row in rows})
+        parents = {row["__parentId"] for row in rows}
+        orders = self._orders.among(parents)
+        left_out = self._before.among(parents) if self._since is not None else set()
         core.flagged |= self._flagged
         if self._newest is not None and (core.newest is None or self._newest > core.newest):
             core.newest = self._newest
@@ -324,6 +468,9 @@ class _Layout:
         children: deque[dict[str, Any]] = deque()
         while rows:  # in the order read, each let go of as it is laid out
             row = rows.popleft()
+            if row["__parentId"] in left_out:  # a return of an order left out, and its
+                left_out.add(row["id"])  # lines with it
+                continue
             if row["__parentId"] not in orders:
                 children.append(row)
             elif "/Return/" in row["id"] and row["id"] not in core.records:
@@ -338,6 +485,8 @@ class _Layout:
         seen: set[str] = set()
         while children:
             row = children.popleft()
+            if row["__parentId"] in left_out:
+                continue
             owner = core.records.get(row["__parentId"])
             key = _CHILDREN.get(str(row.get("__typename")))
             if owner is None or key is None:
@@ -356,11 +505,12 @@ class _Layout:
 
 async def lay_out_stream(chunks: AsyncIterable[bytes], core: BulkCore,
                          parse_moment: Callable[[Any], datetime | None], *,
-                         expected: int | None = None) -> BulkCore | None:
+                         expected: int | None = None,
+                         since: datetime | None = None) -> BulkCore | None:
     """`lay_out` of a file read chunk by chunk as it arrives, each line laid out as it
     ends: what is held is what the layout keeps, never the file. A refused line (and a line
     longer than `MAX_LINE`) stops the reading there."""
-    lines, layout = _Lines(), _Layout(parse_moment, expected)
+    lines, layout = _Lines(), _Layout(parse_moment, expected, since)
     try:
         async for chunk in chunks:
             for line in lines.feed(chunk):
@@ -373,16 +523,19 @@ async def lay_out_stream(chunks: AsyncIterable[bytes], core: BulkCore,
 
 
 def lay_out(body: bytes, core: BulkCore, parse_moment: Callable[[Any], datetime | None],
-            *, expected: int | None = None) -> BulkCore | None:
+            *, expected: int | None = None, since: datetime | None = None
+            ) -> BulkCore | None:
     """The JSON Lines as core records: an order's line gives its `updatedAt`; a return's
     line (its `__parentId` an order) is its record; a line whose parent is a return is one
     of its lines or exchange lines (by `__typename`). Joined by id, not by place: with
     `groupObjects: false` (2026-01's default) a child need not follow its parent; a line
     repeated counts once. None when a line is not JSON (or longer than `MAX_LINE`), names a
     parent the file does not have, is of a type the query did not ask for, or the file
-    holds another number of objects than the operation said (`expected`). A file held
-    whole; a download is laid out as it arrives (`lay_out_stream`), the same way."""
-    lines, layout = _Lines(), _Layout(parse_moment, expected)
+    holds another number of objects than the operation said (`expected`). An order changed
+    at or before `since` is left out with its returns (an adopted export's window began
+    earlier than the read's). A file held whole; a download is laid out as it arrives
+    (`lay_out_stream`), the same way."""
+    lines, layout = _Lines(), _Layout(parse_moment, expected, since)
     try:
         for line in lines.feed(body):
             layout.add(line)

@@ -151,7 +151,8 @@ class ShopifyConnector:
             core = await bulk.read(self.gql, bulk.downloader(self.http), moment,
                                    self.http.sleep, poll_max=self.settings.bulk_poll_max,
                                    budget=self.settings.bulk_max_wait_s,
-                                   parse_moment=_moment)
+                                   parse_moment=_moment,
+                                   running=q.running_bulks(self.settings.api_version))
             if isinstance(core, str):
                 notes.append(f"{BULK_NOT_USED}: {core}")
                 return None

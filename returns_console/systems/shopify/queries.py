@@ -112,6 +112,33 @@ POLL_BULK = """query PollBulk($id: ID!) {
     ... on BulkOperation { id status errorCode createdAt objectCount url }
   }
 }"""
+#: The app's bulk query operations under way, to find one the console started (an earlier
+#: process's, or a start whose answer was lost): `bulkOperations` with the status filter
+#: (2026-01+; `currentBulkOperation` is deprecated there), created and running asked apart
+#: (the filter's documented form is one status a term), created first (an operation only
+#: moves on, so one that starts running in between is still seen), five of each (at most
+#: five run at a time, 2026-01+: §7), newest first (its default order).
+RUNNING_BULKS = """query RunningBulks {
+  created: bulkOperations(first: 5, query: "operation_type:query status:created") {
+    nodes { id status query createdAt }
+  }
+  running: bulkOperations(first: 5, query: "operation_type:query status:running") {
+    nodes { id status query createdAt }
+  }
+}"""
+#: Before 2026-01 (one query operation at a time, §7): the app's most recent one.
+CURRENT_BULK = """query CurrentBulk {
+  current: currentBulkOperation(type: QUERY) { id status query createdAt }
+}"""
+
+
+def running_bulks(api_version: str) -> str:
+    """How the pinned version finds the app's running exports: `bulkOperations` from
+    2026-01 (where `currentBulkOperation` is deprecated), `currentBulkOperation` before
+    (where `bulkOperations` does not exist)."""
+    return RUNNING_BULKS if api_version >= "2026-01" else CURRENT_BULK
+
+
 #: The orders a search finds, and those of them with returns (`return_status`, §2.2; an
 #: order's aggregated return status is NO_RETURN when none of its items were returned).
 COUNT_ORDERS = """query CountOrders($all: String, $returned: String) {

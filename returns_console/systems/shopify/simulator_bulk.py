@@ -9,11 +9,19 @@ The file is made when the operation starts (the store as it is then); it is COMP
 after `polls` polls (a real one takes seconds to hours), and its link lasts a week. With
 `groupObjects: false` (2026-01's default) the file holds every top-level node first and
 their children after (Shopify no longer promises a child follows its parent).
+
+An operation runs on whether or not anyone polls it: one started by a client that went
+away (`start`: an earlier process of the app, killed since) or by another feature of the
+app is still running when the next client comes, found with `bulkOperations(query:
+"status:…")` (2026-01+) or `currentBulkOperation(type:)` (deprecated in 2026-01, still
+served), its `query` the text it was started with.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +57,37 @@ class BulkOperations:
     def root(self) -> dict[str, Any]:
         return {"bulkOperationRunQuery": self._run,
                 "bulkOperationCancel": self._cancel,
-                "bulkOperation": lambda _info, id: self._polled(id)}
+                "bulkOperation": lambda _info, id: self._polled(id),
+                "bulkOperations": self._listed,
+                "currentBulkOperation": lambda _info, type="QUERY": self._current(type)}
+
+    def start(self, query: str) -> str:
+        """An export started by another client (an earlier process of the app, gone since,
+        or another feature or tool of the same app): its gid. It runs until polled, as any."""
+        answer = self._run(None, query)
+        if answer["userErrors"]:
+            raise ValueError(answer["userErrors"][0]["message"])
+        return str(answer["bulkOperation"]["id"])
+
+    def _listed(self, args: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """`bulkOperations` (ref:`queries/bulkOperations`, 2026-01+): the app's operations,
+        newest first by `createdAt` (its default; or by `completedAt`), narrowed by the
+        search terms `status` and `operation_type` (values lower case in the docs; terms
+        ANDed). Its other terms (`created_at`, `id`) are not applied here."""
+        key = "completedAt" if args.get("sortKey") == "COMPLETED_AT" else "createdAt"
+        found = sorted(self.operations.values(), reverse=True,
+                       key=lambda op: (op.get(key) or "", _sequence(op["id"])))
+        for name, value in re.findall(r"(?:^|\s)(status|operation_type):(\w+)",
+                                      str(args.get("query") or "")):
+            column = "status" if name == "status" else "type"
+            found = [op for op in found if str(op.get(column)).lower() == value.lower()]
+        return found
+
+    def _current(self, kind: str) -> dict[str, Any] | None:
+        """`currentBulkOperation(type:)`: the app's most recent operation of that type,
+        whatever its status."""
+        mine = [op for op in self.operations.values() if op.get("type") == kind]
+        return max(mine, key=lambda op: _sequence(op["id"]), default=None)
 
     def _cancel(self, _info: Any, id: str) -> dict[str, Any]:
         """§7: a running operation is CANCELING, then CANCELED (at once here)."""
@@ -114,6 +152,12 @@ class BulkOperations:
             op.update(fileSize=str(len(body)), url=f"{self.base}/bulk-files/{name}"
                       f"?X-Goog-Signature={self.signatures[name]}")
         return op
+
+
+def _sequence(gid: str) -> int:
+    """The order operations were made in (their gids' numbers)."""
+    tail = gid.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _now() -> str:

@@ -38,6 +38,9 @@ DOCUMENTS = {
     "one return's refunds, alone": (q.by_ids(q.return_refunds(q.REFUNDS, q.ALONE,
                                                               q.TRANSACTIONS)),
                                     {"ids": ["gid://shopify/Return/1"]}),
+    # the app's running exports, by the pinned version (2026-01+, and before)
+    "running exports": (q.running_bulks("2026-07"), {}),
+    "the current export (before 2026-01)": (q.running_bulks("2025-10"), {}),
 }
 
 
