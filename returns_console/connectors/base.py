@@ -293,6 +293,32 @@ class ReturnOrderWriter(Protocol):
 
 
 @runtime_checkable
+class ReceiptWriter(Protocol):
+    """An ERP whose API makes the receipt against a return order: what a re-queue of a
+    missing receipt sends. Optional: an ERP without it is never asked (its
+    `ErpMaster.creates` does not name "receipt")."""
+
+    def receipt_steps(self) -> tuple[str, ...]:
+        """How the receipt is made here, step by step, for the plan."""
+        ...
+
+    async def receipts_for(self, link: str) -> list[WriteResult]:
+        """The receipts made for `link` now (against its return order, or carrying the
+        id a re-queue gives one): what a re-queue checks right before it makes one, and
+        after a lost answer."""
+        ...
+
+    async def create_receipt(self, request: Any) -> WriteResult:
+        """Make the receipt (a `ReceiptRequest`), once the ERP is seen to take exactly the
+        units planned; RefusedError (nothing sent) where it would not."""
+        ...
+
+    def describe_create_receipt(self, request: Any) -> dict:
+        """The request the create sends, or ValueError saying what the ERP needs first."""
+        ...
+
+
+@runtime_checkable
 class DeferredWriter(Protocol):
     """An ERP that takes changes up later (it collects them, or a person imports them):
     its writes come back `deferred`, and this says, for an audited write handed over, what

@@ -19,6 +19,8 @@ from .postings import (
     CreditLine,
     CreditRequest,
     DocumentKind,
+    ReceiptLine,
+    ReceiptRequest,
     ReturnDocument,
     ReturnOrderRequest,
 )
@@ -64,6 +66,8 @@ class Plan:
     credit: CreditRequest | None = field(default=None, compare=False, repr=False)
     #: The return order to create (re-queue of a missing one, where the ERP's API can).
     order: ReturnOrderRequest | None = field(default=None, compare=False, repr=False)
+    #: The receipt to make (re-queue of a missing one, where the ERP's API can).
+    receipt: ReceiptRequest | None = field(default=None, compare=False, repr=False)
     #: The audit row that recorded this plan's refusal when it was planned (not twice).
     refusal_row: int | None = field(default=None, compare=False)
 
@@ -503,6 +507,82 @@ def plan_requeue_return_order(case: ReturnCase, mappings: Mappings, master: ErpM
     return Plan(Action.REQUEUE_POSTING, target, (p.return_ref,), tuple(changes),
                 {**params, "customer": customer, "lines": len(lines)}, before=None,
                 after={"link": p.return_ref, "lines": len(lines)}, order=request)
+
+
+def plan_requeue_receipt(case: ReturnCase, mappings: Mappings, master: ErpMaster,
+                         steps: Sequence[str] = ()) -> Plan:
+    """The missing receipt against the ERP's return order: only the units the platform
+    received, each restocked or not as the platform's inspection decided. Refused before
+    the platform has received the goods or finished deciding what goes back on sale (a
+    receipt would move stock ahead of it), where the platform does not say it per line,
+    and where the ERP has received already or has no open return order to receive on."""
+    p, e = case.platform, case.erp
+    target = f"receipt for {p.return_ref}"
+    params: dict[str, Any] = {"return_ref": p.return_ref, "creates": "receipt"}
+    received = e.stages.get(Stage.RECEIVED)
+    if received is not None and received.status is StageStatus.DONE:
+        number = received.record_ids[0] if received.record_ids else "a receipt"
+        return refused(Action.REQUEUE_POSTING, target, f"the ERP has received {p.return_ref} "
+                       f"already ({number}); nothing to re-queue", **params)
+    if master.creates is not None and "receipt" not in master.creates:
+        return refused(Action.REQUEUE_POSTING, target, "this ERP's API cannot make receipts; "
+                       + (master.instead.get(Code.RECEIPT_NOT_POSTED) or "receive it in the ERP"),
+                       **params)
+    source = _return_document(e)
+    if source is None:
+        return refused(Action.REQUEUE_POSTING, target, f"the ERP has no return order for "
+                       f"{p.return_ref} to receive against: create it first", **params)
+    number = source.number or "the return order"
+    if source.state == "on_hold":
+        return refused(Action.REQUEUE_POSTING, target, f"return order {number} awaits approval "
+                       "in the ERP, and nothing can be received on it until then", **params)
+    if source.state in ("closed", "cancelled"):
+        return refused(Action.REQUEUE_POSTING, target, f"return order {number} is "
+                       f"{source.state} in the ERP: nothing can be received on it", **params)
+    arrived = p.stages.get(Stage.RECEIVED)
+    if arrived is None or arrived.status is not StageStatus.DONE:
+        # stock is sacred: a receipt only for goods the platform received
+        return refused(Action.REQUEUE_POSTING, target, "the platform has not received the "
+                       "goods: a receipt is only made for goods the platform received",
+                       **params)
+    inspected = p.stages.get(Stage.INSPECTED)
+    if inspected is None or inspected.status is not StageStatus.DONE:
+        return refused(Action.REQUEUE_POSTING, target, "the platform has not finished "
+                       "deciding which units go back on sale: a receipt now would restock or "
+                       "write them off ahead of it; re-queue once it has, or receive in the "
+                       "ERP", **params)
+    lines, problem = _erp_lines(case, mappings, master)
+    if problem is not None:
+        return refused(Action.REQUEUE_POSTING, target, problem, **params)
+    out: list[ReceiptLine] = []
+    for line, mapped in zip(case.platform.lines, lines, strict=True):
+        back, kept = line.restocked_quantity, line.not_restocked_quantity
+        if back is None or kept is None:
+            return refused(Action.REQUEUE_POSTING, target, "the platform does not say per line "
+                           "which units went back on sale, so a receipt cannot restock the "
+                           "right ones: receive it in the ERP", **params)
+        mapping = mappings.sku(line.sku)
+        assert mapping is not None  # _erp_lines refused any SKU without one
+        factor = mapping.factor
+        if back + kept:
+            out.append(ReceiptLine(item_no=mapped.item_no, quantity=(back + kept) * factor,
+                                   restocked=back * factor, uom=mapped.uom,
+                                   match_by=mapped.match_by))
+    if not out:
+        return refused(Action.REQUEUE_POSTING, target, "the platform's inspection received "
+                       "no unit of this return (missing, or still to decide): nothing to "
+                       "receive", **params)
+    request = ReceiptRequest(link=p.return_ref, lines=tuple(out), source=source,
+                             order_lines=e.lines)
+    changes = [f"new receipt against return order {number} for {p.return_ref} (no money "
+               "moved)"]
+    changes += [f"  {ln.item_no} x {ln.quantity:f}{' ' + ln.uom if ln.uom else ''}: "
+                f"{ln.restocked:f} back on sale, {ln.quantity - ln.restocked:f} not"
+                for ln in out]
+    changes += steps
+    return Plan(Action.REQUEUE_POSTING, target, (p.return_ref,), tuple(changes),
+                {**params, "lines": len(out)}, before=None,
+                after={"link": p.return_ref, "lines": len(out)}, receipt=request)
 
 
 def _return_document(e: ErpView) -> ReturnDocument | None:

@@ -66,6 +66,11 @@ class PlatformLine:
     #: Unit the platform counts in; None means "each" in the SKU's own unit.
     uom: str | None = None
     received_quantity: Quantity | None = None
+    #: Of the units received, how many the platform put back on sale and how many it
+    #: decided not to, as its inspection settled them (None: it does not say per line).
+    #: What a receipt made for the platform's goods may restock or write off.
+    restocked_quantity: Quantity | None = None
+    not_restocked_quantity: Quantity | None = None
     reason: str | None = None
     #: Graded condition after inspection (e.g. "sellable", "damaged").
     condition: str | None = None

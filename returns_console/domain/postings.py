@@ -9,6 +9,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from .model import ErpLine
+
 
 @dataclass(frozen=True, slots=True)
 class CreditLine:
@@ -62,6 +64,34 @@ class CreditRequest:
     #: What the platform refunded for the goods, discounts taken off (before tax, shipping
     #: and fees kept back): an ERP that prices the credit itself must not credit more.
     goods: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    """Units of one ERP item the platform received, in the ERP's unit, and whether they
+    went back on sale there: a receipt moves no more stock than that."""
+
+    item_no: str
+    quantity: Decimal
+    #: Of `quantity`, the units the platform put back on sale (the rest it did not).
+    restocked: Decimal
+    uom: str | None = None
+    match_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRequest:
+    """A missing receipt against the ERP's return order, built from what the platform
+    received and how its inspection settled each unit."""
+
+    #: The link key the return order carries.
+    link: str
+    lines: tuple[ReceiptLine, ...]
+    #: The ERP's return order the receipt is made against.
+    source: ReturnDocument
+    #: Its lines as the check read them (an ERP that names lines by their number on the
+    #: return order builds the request from these, and sends it only while they hold).
+    order_lines: tuple[ErpLine, ...] = ()
 
 
 #: In a described request that follows another (`then`), the value the first one's answer

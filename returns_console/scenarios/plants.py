@@ -58,6 +58,9 @@ CAPABILITIES = frozenset({
 #: Not in the default scenario: a second way to show STAGE_OVERDUE, for a platform that
 #: cannot show the first (a parcel in transit): "platform_inspection_queue", received
 #: goods wait in a state of their own until inspected (Shopify: a disposition that says so).
+#: Nor "platform_restock_by_line": the platform says, line by line, how many received units
+#: went back on sale and how many did not (Shopify's dispositions), so a receipt the ERP
+#: lacks can be made from it; a second RECEIPT_NOT_POSTED, inspected on the platform.
 
 
 class _Knobs(TypedDict, total=False):
@@ -195,6 +198,13 @@ def return_order_not_open(case: dict, now: datetime) -> None:
 
 def receipt_not_posted(case: dict, now: datetime) -> None:
     _erp_only_authorised(case)
+
+
+def receipt_not_posted_inspected(case: dict, now: datetime) -> None:
+    """Received days ago and inspected only hours ago on the platform (its refund not yet
+    due), never received in the ERP."""
+    _erp_only_authorised(case)
+    case["platform"]["stages"]["inspected"]["at"] = iso(now - timedelta(hours=6))
 
 
 def credit_note_missing(case: dict, now: datetime) -> None:
@@ -350,6 +360,10 @@ PLANTS: tuple[Plant, ...] = (
           needs=NEEDS[Code.RETURN_ORDER_NOT_OPEN]),
     Plant(Code.RECEIPT_NOT_POSTED, _ago(4.3, progress="received"), receipt_not_posted,
           needs=NEEDS[Code.RECEIPT_NOT_POSTED]),
+    Plant(Code.RECEIPT_NOT_POSTED, _ago(4.3, progress="inspected"), receipt_not_posted_inspected,
+          needs=NEEDS[Code.RECEIPT_NOT_POSTED] | {"platform_restock_by_line"},
+          note="inspected on the platform (every unit's fate settled), no receipt in the "
+          "ERP: the receipt a re-queue can make"),
     Plant(Code.CREDIT_NOTE_MISSING, _ago(6), credit_note_missing),
     Plant(Code.CREDIT_NOTE_DUPLICATE, _ago(), credit_note_duplicate),
     Plant(Code.EXCHANGE_ORDER_MISSING, _ago(6, progress="inspected", exchange=True),

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
-from ..connectors.base import DeferredWriter, ReturnOrderWriter
+from ..connectors.base import DeferredWriter, ReceiptWriter, ReturnOrderWriter
 from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
 from ..domain.actions import (
     Plan,
@@ -31,6 +31,7 @@ from ..domain.actions import (
     plan_remap_code,
     plan_remap_sku,
     plan_requeue_credit,
+    plan_requeue_receipt,
     plan_requeue_return_order,
     refused,
 )
@@ -253,6 +254,19 @@ class Actions:
                     return refused(Action.REQUEUE_POSTING, plan.target, why,
                                    **plan.parameters)
                 return replace(plan, request=request)
+            if _needs_receipt(case, master):
+                if not isinstance(writer, ReceiptWriter):
+                    return refused(Action.REQUEUE_POSTING, return_ref, "this ERP's writer "
+                                   "cannot make receipts", return_ref=return_ref)
+                plan = plan_requeue_receipt(case, mappings, master, writer.receipt_steps())
+                if not plan.allowed or plan.receipt is None:
+                    return plan
+                try:
+                    request = writer.describe_create_receipt(plan.receipt)
+                except ValueError as exc:  # what this ERP needs first, in its own words
+                    return refused(Action.REQUEUE_POSTING, plan.target, str(exc),
+                                   **plan.parameters)
+                return replace(plan, request=request)
             plan = plan_requeue_credit(case, mappings, master, writer.credit_steps())
             if not plan.allowed or plan.credit is None:
                 return plan
@@ -470,10 +484,65 @@ class Actions:
         return Outcome(True, f"return order {number} created for {order.link}", box[0],
                        record_id=result.record_id, return_ref=ref)
 
+    def _apply_receipt(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
+                       batch: str | None) -> Outcome:
+        """Make the missing receipt: looked for first (another console, an earlier attempt
+        whose answer was lost), audited before and after it is sent."""
+        receipt = plan.receipt
+        assert receipt is not None
+
+        async def send(seq_box: list[int]) -> tuple[str, WriteResult | None]:
+            async with self._erp.writer() as writer:
+                existing = await writer.receipts_for(receipt.link)
+                if existing:
+                    return "exists", existing[0]
+                if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
+                       == receipt.link for e in audit.open_pending()):
+                    return "busy", None
+                seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
+                                           parameters=params, before=plan.before,
+                                           request=plan.request, batch=batch))
+                _crash_point("before_send")
+                made = await writer.create_receipt(receipt)
+                reverse_box.append(f"A receipt is not undone automatically: delete receipt "
+                                   f"{made.number or made.record_id} in the ERP (its stock "
+                                   "moves back).")
+                return "made", made
+
+        box: list[int] = []
+        reverse_box: list[str] = []
+        try:
+            state, result = self._erp.run(lambda: send(box))
+        except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
+            if box:
+                audit.complete(box[0], outcome="failed", error=_said(exc))
+            else:
+                box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                        parameters=params, request=plan.request,
+                                        outcome="failed", error=_said(exc), batch=batch))
+            return Outcome(False, _said(exc), box[0], return_ref=ref)
+        if state in ("exists", "busy"):
+            why = (f"receipt {result.number or result.record_id} already exists for "
+                   f"{receipt.link}" if state == "exists" and result is not None
+                   else "a re-queue of this return is in progress elsewhere")
+            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                               parameters=params, request=plan.request, outcome="refused",
+                               error=why, batch=batch)
+            return Outcome(False, f"refused: {why}; nothing sent", seq, return_ref=ref)
+        assert result is not None
+        number = result.number or result.record_id
+        _complete(audit, box[0], outcome="succeeded", erp_record_id=number,
+                  after={**(plan.after or {}), "number": number,
+                         "reverse": reverse_box[0] if reverse_box else None})
+        return Outcome(True, f"receipt {number} made for {receipt.link}", box[0],
+                       record_id=result.record_id, return_ref=ref)
+
     def _apply_requeue(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
                        batch: str | None) -> Outcome:
         if plan.order is not None:
             return self._apply_return_order(audit, plan, params, ref, batch)
+        if plan.receipt is not None:
+            return self._apply_receipt(audit, plan, params, ref, batch)
         credit = plan.credit
         assert credit is not None
 
@@ -832,6 +901,12 @@ class Actions:
                     return "failed", number, (f"return order {number} exists with {made} of "
                                               f"{wanted} lines: add the rest to it in the ERP")
                 return "succeeded", number, f"return order {number} exists with its lines"
+            if row.action == Action.REQUEUE_POSTING and p.get("creates") == "receipt":
+                receipts = self._erp.run(lambda: self._receipts(p["return_ref"]))
+                if not receipts:
+                    return "failed", None, "the ERP has no receipt for it: nothing was made"
+                number = receipts[0].number or receipts[0].record_id
+                return "succeeded", number, f"receipt {number} exists"
             if row.action == Action.REQUEUE_POSTING:
                 notes = self._erp.run(lambda: self._credits(p["return_ref"]))
                 if not notes:
@@ -887,6 +962,10 @@ class Actions:
     async def _return_orders(self, link: str) -> list[WriteResult]:
         async with self._erp.writer() as writer:
             return await writer.return_orders_for(link)
+
+    async def _receipts(self, link: str) -> list[WriteResult]:
+        async with self._erp.writer() as writer:
+            return await writer.receipts_for(link)
 
     async def _credits(self, link: str) -> list[WriteResult]:
         async with self._erp.writer() as writer:
@@ -1017,7 +1096,8 @@ def _lease_key(plan: Plan, ref: str | None) -> str:
     """What an ERP write leases: the link a new credit memo will carry, the record a
     reference fix changes."""
     if plan.action == Action.REQUEUE_POSTING:
-        link = plan.credit.link if plan.credit else (plan.order.link if plan.order else ref)
+        made = plan.credit or plan.order or plan.receipt
+        link = made.link if made is not None else ref
         return f"link:{(link or '').casefold()}"
     return f"record:{plan.parameters.get('record') or ref or ''}"
 
@@ -1127,6 +1207,22 @@ def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
     order = case.erp.stages.get(Stage.AUTHORISED)
     return (master.creates is not None and "return_order" in master.creates
             and (order is None or order.status is not StageStatus.DONE))
+
+
+def _needs_receipt(case: ReturnCase, master: ErpMaster) -> bool:
+    """Whether a re-queue of this return means its missing receipt: the ERP's API makes
+    receipts, the ERP has the return order but received nothing, and the platform
+    received (a receipt comes before the credit: the ERP credits what it received)."""
+    from ..domain.codes import Stage, StageStatus
+
+    def done(stages: dict, stage: Stage) -> bool:
+        view = stages.get(stage)
+        return view is not None and view.status is StageStatus.DONE
+
+    return (master.creates is not None and "receipt" in master.creates
+            and done(case.erp.stages, Stage.AUTHORISED)
+            and not done(case.erp.stages, Stage.RECEIVED)
+            and done(case.platform.stages, Stage.RECEIVED))
 
 
 #: How long a plan waits for the ERP to say what its installation allows (`$metadata`).

@@ -13,7 +13,7 @@ from returns_console import systems
 from returns_console.config import Profile, SystemSettings
 from returns_console.connectors.http import CallLog
 from returns_console.domain.catalogue import codes_for
-from returns_console.domain.codes import Code
+from returns_console.domain.codes import Code, Stage
 from returns_console.errors import UserError
 from returns_console.sandbox.demo import build_sandbox
 from returns_console.services.actions import Actions
@@ -94,8 +94,7 @@ def _shopify_netsuite(tmp_path) -> tuple[DemoSession, Actions]:
 def test_netsuite_requeues_a_credit_from_the_return_authorization_once(tmp_path) -> None:
     """A missing credit memo is made as NetSuite's Refund button makes it: one transform of
     the return authorization (§5.2), audited, carrying the link and an external id, found
-    by the next check, and never made twice. What NetSuite's API is not asked to make (a
-    receipt) is refused by the service, saying what to do in NetSuite."""
+    by the next check, and never made twice."""
     session, act = _shopify_netsuite(tmp_path)
     try:
         loaded = session.refresh()
@@ -121,10 +120,51 @@ def test_netsuite_requeues_a_credit_from_the_return_authorization_once(tmp_path)
         twice = act.plan_requeue(again, missing.return_ref)
         assert not twice.allowed and "already has credit note" in (twice.refusal or "")
         assert len(json.loads(session.sandbox.erp.writes_json())) == 1
+    finally:
+        session.close()
 
-        receipt = next(f for f in again.report.findings
-                       if f.code is Code.RECEIPT_NOT_POSTED)
-        assert "Receive" in (receipt.todo or "") and receipt.action == "none"
+
+def test_netsuite_requeues_a_receipt_only_for_what_the_platform_settled(tmp_path) -> None:
+    """A missing item receipt is made as NetSuite's Receive button makes it (a transform of
+    the return authorization, §5.2) once the platform has received the goods and decided
+    each unit's fate; before that the re-queue is refused, saying why, and nothing sent."""
+    session, act = _shopify_netsuite(tmp_path)
+    try:
+        loaded = session.refresh()
+        missing = [f for f in loaded.report.findings if f.code is Code.RECEIPT_NOT_POSTED]
+        cases = {c.return_ref: c for c in loaded.report.cases}
+        settled = [f for f in missing if Stage.INSPECTED in cases[f.return_ref].platform.stages]
+        waiting = [f for f in missing if f not in settled]
+        assert settled and waiting and all(f.action == "requeue_posting" for f in missing)
+        refused = act.plan_requeue(loaded, waiting[0].return_ref)
+        assert not refused.allowed and "not finished deciding" in (refused.refusal or "")
+        plan = act.plan_requeue(loaded, settled[0].return_ref)
+        assert plan.allowed, plan.refusal
+        assert plan.request["path"].endswith("/!transform/itemReceipt")
+        assert plan.parameters["creates"] == "receipt"
+        outcome = act.apply(plan)
+        assert outcome.ok, outcome.message
+        sent = json.loads(session.sandbox.erp.writes_json())
+        assert [(w["method"], w["status"]) for w in sent] == [("POST", 204)]
+        assert sent[0]["body"] == plan.request["body"]
+        with AuditLog(tmp_path / "audit.sqlite3") as audit:
+            assert [e.outcome for e in audit.entries(action="requeue_posting")] == [
+                "refused", "pending", "succeeded"]
+        again = session.refresh()
+        assert Code.RECEIPT_NOT_POSTED not in {
+            f.code for f in again.report.findings if f.return_ref == settled[0].return_ref}
+        twice = act.plan_requeue(again, settled[0].return_ref)
+        assert not twice.allowed
+        assert len(json.loads(session.sandbox.erp.writes_json())) == 1
+        # a crash between the pending row and its outcome is resolved by asking NetSuite
+        from types import SimpleNamespace
+
+        def crashed(ref: str) -> tuple:
+            return act._what_happened(SimpleNamespace(action="requeue_posting", parameters={
+                "return_ref": ref, "creates": "receipt"}))
+
+        assert crashed(settled[0].return_ref)[0] == "succeeded"
+        assert crashed(waiting[0].return_ref)[0] == "failed"
     finally:
         session.close()
 

@@ -170,3 +170,94 @@ def test_remap_sku_by_barcode_is_not_checked_against_items_named_by_stock_code()
     checked = plan_remap_sku(MAPPINGS, master, CASES, sku, "5012345678900",
                              match_by="StockCode", ways=WAYS)
     assert not checked.allowed and "does not exist" in checked.refusal
+
+
+# -- re-queue of a missing receipt ------------------------------------------------------------
+
+
+def _awaiting_receipt(*, inspected: bool = True, back: str | None = "1",
+                      kept: str | None = "0"):
+    """The planted RECEIPT_NOT_POSTED return, inspected on the platform (or not) with its
+    lines' units settled as `back` restocked and `kept` not."""
+    from dataclasses import replace
+
+    from returns_console.domain.codes import Stage, StageStatus
+    from returns_console.domain.model import StageView
+
+    case = case_of(finding(Code.RECEIPT_NOT_POSTED).return_ref)
+    p = case.platform
+    stages = dict(p.stages)
+    if inspected:
+        stages[Stage.INSPECTED] = StageView(status=StageStatus.DONE,
+                                            at=p.stages[Stage.RECEIVED].at)
+    else:
+        stages.pop(Stage.INSPECTED, None)
+    lines = tuple(replace(ln, restocked_quantity=None if back is None else Decimal(back),
+                          not_restocked_quantity=None if kept is None else Decimal(kept))
+                  for ln in p.lines)
+    erp = dict(case.erp.stages)  # the return order as a live read keeps it (a raw ref)
+    erp[Stage.AUTHORISED] = replace(erp[Stage.AUTHORISED], raw_ref="erp:returnOrders:7",
+                                    record_ids=("RMA7",))
+    return replace(case, platform=replace(p, stages=stages, lines=lines),
+                   erp=replace(case.erp, stages=erp))
+
+
+def _receipt_master(creates=frozenset({"credit_note", "receipt"})):
+    return MASTER.model_copy(update={"creates": creates})
+
+
+def test_a_receipt_receives_what_the_platform_received_in_erp_units() -> None:
+    from returns_console.domain.actions import plan_requeue_receipt
+
+    case = _awaiting_receipt(back="1", kept="1")
+    plan = plan_requeue_receipt(case, MAPPINGS, _receipt_master())
+    assert plan.allowed, plan.refusal
+    assert plan.parameters["creates"] == "receipt" and plan.receipt is not None
+    for line, source in zip(plan.receipt.lines, case.platform.lines, strict=True):
+        factor = MAPPINGS.sku(source.sku).factor
+        assert (line.quantity, line.restocked) == (2 * factor, factor)
+
+
+@pytest.mark.parametrize(("case", "why"), [
+    (lambda: _awaiting_receipt(inspected=False), "not finished deciding"),
+    (lambda: _awaiting_receipt(back=None), "does not say per line"),
+    (lambda: _awaiting_receipt(back="0", kept="0"), "nothing to receive"),
+])
+def test_a_receipt_waits_for_the_platform_to_settle_every_unit(case, why) -> None:
+    from returns_console.domain.actions import plan_requeue_receipt
+
+    plan = plan_requeue_receipt(case(), MAPPINGS, _receipt_master())
+    assert not plan.allowed and why in plan.refusal and plan.receipt is None
+
+
+def test_a_receipt_is_only_for_goods_the_platform_received() -> None:
+    from dataclasses import replace
+
+    from returns_console.domain.actions import plan_requeue_receipt
+    from returns_console.domain.codes import Stage
+
+    case = _awaiting_receipt()
+    stages = {k: v for k, v in case.platform.stages.items() if k is not Stage.RECEIVED}
+    plan = plan_requeue_receipt(replace(case, platform=replace(case.platform, stages=stages)),
+                                MAPPINGS, _receipt_master())
+    assert not plan.allowed and "has not received the goods" in plan.refusal
+
+
+def test_a_receipt_is_refused_where_the_erp_cannot_make_one_or_has_one() -> None:
+    from dataclasses import replace
+
+    from returns_console.domain.actions import plan_requeue_receipt
+    from returns_console.domain.codes import Stage, StageStatus
+    from returns_console.domain.model import StageView
+
+    case = _awaiting_receipt()
+    plan = plan_requeue_receipt(case, MAPPINGS, _receipt_master(frozenset({"credit_note"})))
+    assert not plan.allowed and "cannot make receipts" in plan.refusal
+    received = {**case.erp.stages, Stage.RECEIVED: StageView(status=StageStatus.DONE,
+                                                             record_ids=("RR-1",))}
+    plan = plan_requeue_receipt(replace(case, erp=replace(case.erp, stages=received)),
+                                MAPPINGS, _receipt_master())
+    assert not plan.allowed and "RR-1" in plan.refusal
+    held = replace(case, erp=replace(case.erp, return_order_state="on_hold"))
+    plan = plan_requeue_receipt(held, MAPPINGS, _receipt_master())
+    assert not plan.allowed and "awaits approval" in plan.refusal

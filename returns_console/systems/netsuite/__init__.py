@@ -30,11 +30,10 @@ SPEC = SystemSpec(
         # a credit note names the web order it answers for (EXTERNAL_REF_CONFLICT's plant)
         facts=frozenset({"erp_periods", "erp_items", "erp_customers",
                          "erp_credit_order_ref"}),
-        # a link PATCHed under our own lastModifiedDate check; a credit memo re-queued as a
-        # transform of the return authorization (a receipt is not: its finding says what
-        # to do in NetSuite)
+        # a link PATCHed under our own lastModifiedDate check; a credit memo and an item
+        # receipt re-queued as transforms of the return authorization
         writes=frozenset({Action.FIX_REFERENCE, Action.REQUEUE_POSTING}),
-        creates=frozenset({"credit_note"}),
+        creates=frozenset({"credit_note", "receipt"}),
         # the account's concurrency limit is shared by every integration (§7.4)
         concurrency=2,
         max_page_size=MAX_PAGE,

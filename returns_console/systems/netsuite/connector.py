@@ -35,10 +35,11 @@ from .records import NsDocument
 from .suiteql import SuiteQL, error_text, rate_limited
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
-#: What a re-queue can create here: a credit memo, transformed from the return authorization
-#: (writer.py, §5.2). A receipt, a return authorization or a replacement order is not made
-#: by the console: each such finding says what to do in NetSuite (§5.1).
-CREATES: frozenset[str] = frozenset({"credit_note"})
+#: What a re-queue can create here: a credit memo and (with Advanced Receiving) an item
+#: receipt, each transformed from the return authorization (writer.py, §5.2). A return
+#: authorization or a replacement order is not made by the console: each such finding says
+#: what to do in NetSuite (§5.1).
+CREATES: frozenset[str] = frozenset({"credit_note", "receipt"})
 INSTEAD = {
     "CREDIT_NOTE_MISSING": "In NetSuite, open the return authorization and click Refund: it "
     "makes the credit memo (or cash refund) from it, carrying its reference; credit only what "
@@ -98,7 +99,8 @@ class NetSuiteSettings:
                  bound_parameters: bool = True,
                  overlap_s: int = 300,
                  reason_list: str = "customlist_return_reason", location_key: str = "name",
-                 mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
+                 mapping: MappingSettings | None = None, timeout: float = 60.0,
+                 receipt_fields: tuple[str, str] = ("itemReceive", "restock")) -> None:
         self.base_url = base_url.rstrip("/")
         self.account_id = account_id
         self.client_id = client_id
@@ -121,6 +123,8 @@ class NetSuiteSettings:
         self.location_key = location_key
         self.mapping = mapping or MappingSettings()
         self.timeout = timeout
+        #: The REST names of an item receipt line's Receive and Restock boxes (§4.3, U13).
+        self.receipt_fields = receipt_fields
 
 
 class NetSuiteConnector:
@@ -291,7 +295,8 @@ class NetSuiteConnector:
             reasons=active("reasons"), reasons_kept=bool(good["reasons"]),
             payment_methods=active("payment_methods"),
             periods=tuple(sorted(periods, key=lambda p: p.start)),
-            creates=CREATES, instead=INSTEAD)
+            creates=CREATES if self.settings.mapping.advanced_receiving
+            else CREATES - {"receipt"}, instead=INSTEAD)
 
     def _master_rows(self, name: str, rows: list[Any], batch: ErpBatch
                      ) -> list[dict[str, str]]:

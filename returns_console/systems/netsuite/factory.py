@@ -27,6 +27,7 @@ def open_connector(c: Connection) -> NetSuiteConnector:
             overlap_s=o.incremental_overlap_s,
             max_concurrency=o.max_concurrency, reason_list=o.reason_list,
             location_key=o.location_key,
+            receipt_fields=(o.receipt_receive_field, o.receipt_restock_field),
             mapping=MappingSettings(
                 inspection_evidence=o.inspection_evidence,
                 advanced_receiving=o.advanced_receiving,

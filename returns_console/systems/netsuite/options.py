@@ -54,6 +54,13 @@ class NetSuiteOptions(SystemOptions):
     advanced_receiving: bool = Field(True, description=(
         "The account receives returns with item receipts (the Advanced Receiving feature); "
         "false: the credit memo or cash refund made from the RA receives the goods"))
+    receipt_receive_field: str = Field("itemReceive", pattern=r"^\w+$", description=(
+        "The REST name of an item receipt line's Receive box (not in Oracle's pages: see "
+        "the account's metadata catalog); a wrong name makes a re-queued receipt fail, "
+        "never receive the wrong lines"))
+    receipt_restock_field: str = Field("restock", pattern=r"^\w+$", description=(
+        "The REST name of an item receipt line's Restock box (not in Oracle's pages); a "
+        "re-queued receipt always sends it, so its default never decides"))
     inspection_evidence: Literal["receipt", "none"] = Field("receipt", description=(
         "NetSuite decides each unit's fate on the item receipt (its Restock box): "
         "`receipt` counts the receipt as the inspection, `none` reads no inspection"))

@@ -180,7 +180,8 @@ def ra_lines(ra_id: str) -> Query:
     its rate, the quantity authorised and received (§4.8)."""
     select = ("SELECT tl.id, tl.mainline, tl.taxline, it.itemid AS item, "
               "it.itemtype AS itemtype, tl.rate, tl.quantity, tl.quantityshiprecv, "
-              "tl.foreignamount, BUILTIN.DF(tl.units) AS units, cur.symbol AS currency "
+              "tl.foreignamount, BUILTIN.DF(tl.units) AS units, tl.isclosed, "
+              "cur.symbol AS currency "
               "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
               "LEFT JOIN item it ON it.id = tl.item LEFT JOIN currency cur ON cur.id = t.currency "
               "WHERE tl.transaction = ?")
@@ -201,3 +202,22 @@ def credits_for(link_column: str, link: str, external_id: str) -> Query:
                   "BUILTIN.DF(x.status) AS statustext, x.externalid FROM transaction x "
                   f"WHERE x.type IN ('CustCred', 'CashRfnd') AND (x.{link_column} = ? "
                   "OR x.externalid = ?)", [link, external_id])
+
+
+def receipts_for(link_column: str, link: str, external_id: str) -> Query:
+    """The item receipts made from a return authorization that carries `link`, or carrying
+    the external id a re-queue gives the receipt it makes: what a re-queue looks for first
+    (never receiving twice); voided ones too (the caller tells them apart by status)."""
+    return _by_id("receipts", "SELECT x.id, x.type, x.tranid, x.status, "
+                  "BUILTIN.DF(x.status) AS statustext, x.externalid FROM transaction x "
+                  "WHERE x.type = 'ItemRcpt' AND (x.externalid = ? OR x.id IN ("
+                  "SELECT rl.transaction FROM transactionline rl JOIN transaction ra "
+                  f"ON ra.id = rl.createdfrom WHERE ra.type = 'RtnAuth' AND ra.{link_column} "
+                  "= ?))", [external_id, link])
+
+
+def receipt_lines(receipt_id: str) -> Query:
+    """An item receipt's lines: the item and the quantity it received (§4.8)."""
+    return _by_id("receipt_lines", "SELECT x.id, x.mainline, x.taxline, it.itemid AS item, "
+                  "x.quantity FROM transactionline x LEFT JOIN item it ON it.id = x.item "
+                  "WHERE x.transaction = ?", [receipt_id])

@@ -64,6 +64,9 @@ RECORD_TYPES = {"returnauthorization": "RtnAuth", "itemreceipt": "ItemRcpt",
 PATCHABLE = {"otherRefNum": "otherrefnum", "externalId": "externalid", "memo": "memo",
              "custbody_return_ref": "custbody_return_ref"}
 SECRET_HEADERS = frozenset({"authorization", "cookie"})
+#: An item receipt line's fields a transform body may set (the UI's Receive, Quantity,
+#: Restock and Location, §4.3, by this simulator's reading of their REST names).
+_RECEIPT_LINE_FIELDS = frozenset({"line", "itemReceive", "quantity", "restock", "location"})
 TOKEN_SECONDS = 3600
 #: Where the record service's self links point (the account's REST host, §1.1).
 RECORDS_HREF = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/record/v1"
@@ -158,6 +161,9 @@ class NetSuiteAccount:
     #: The tax a return authorization's lines carry (what NetSuite computes on a credit
     #: made from it, §5.2), by its id: not a SuiteQL column here.
     ra_tax: dict[int, Decimal] = field(default_factory=dict)
+    #: An item receipt line's Restock box, by (receipt id, line): not a SuiteQL column
+    #: (§4.3), kept for whoever checks what a receipt put back on sale.
+    restocked: dict[tuple[int, int], bool] = field(default_factory=dict)
 
     def new_id(self, table: str, start: int = 100) -> int:
         n = self._next.get(table, start)
@@ -654,9 +660,137 @@ class NetSuiteSimulator:
         if refused is not None:
             return refused
         raw = await request.body()
-        status, response = self._credit_from(request, raw)
+        target = request.path_params["target"].lower()
+        if target == "itemreceipt":
+            status, response = self._receipt_from(request, raw)
+        else:
+            status, response = self._credit_from(request, raw)
         self._journal(request, raw, status)
         return response
+
+    def _receipt_from(self, request: Request, raw: bytes) -> tuple[int, Response]:
+        """What the RA's Receive button makes (§5.1, §5.2), as this simulator reads the
+        docs: the receipt is pre-filled with the RA's open lines (units still to receive),
+        numbered 1, 2, ... in the RA's order; a body line with `line` n changes the n-th
+        (`itemReceive`, `quantity`, `restock`, `location`); a line the body leaves out is
+        received whole and restocked (the worst reading of what the docs leave open, so a
+        client that leaves lines out is seen to). The RA's lines' `quantityshiprecv` move
+        and its status follows (Pending Refund when all came back, else Partially
+        Received). Refused while the RA awaits approval or is closed, cancelled or
+        refunded, and with nothing left to receive."""
+        entity = request.path_params["kind"]
+        ident = request.path_params["ident"]
+        if entity.lower() != "returnauthorization":
+            return 405, error_response(405, "INVALID_REQUEST", "The sandbox transforms a "
+                                       "return authorization only.",
+                                       title="Method Not Allowed")
+        rows = self.account.engine.rows("transaction", id=int(ident)) \
+            if ident.isdigit() else []
+        if not rows or rows[0]["type"] != "RtnAuth":
+            return 404, error_response(404, "NONEXISTENT_ID", "Record does not exist.",
+                                       title="Not Found")
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
+        strict = request.headers.get("x-netsuite-propertynamevalidation",
+                                     "warning").lower() == "error"
+        sublist = body.pop("item", None) or {}
+        items = sublist.get("items") if isinstance(sublist, dict) else None
+        if items is not None and not isinstance(items, list):
+            return 400, error_response(400, "INVALID_REQUEST", MALFORMED, title="Bad Request")
+        for line in items or []:
+            unknown = [k for k in (line if isinstance(line, dict) else {"?": 0})
+                       if k not in _RECEIPT_LINE_FIELDS]
+            if unknown and strict:
+                return 400, error_response(
+                    400, "INVALID_CONTENT", f"Error while accessing a resource. Invalid field "
+                    f"name: item.{unknown[0]}", title="Bad Request", path=f"item.{unknown[0]}")
+        values = _body_fields(request, json.dumps(body).encode(), empty_ok=True)
+        if isinstance(values, tuple):
+            return values
+        ra = rows[0]
+        why = {"A": "it is pending approval", "C": "it is cancelled", "H": "it is closed",
+               "G": "it is refunded"}.get(str(ra["status"]))
+        open_lines = [
+            ln for ln in self.account.engine.rows("transactionline", transaction=ra["id"])
+            if ln.get("mainline") != "T" and ln.get("taxline") != "T" and ln.get("item")
+            and ln.get("isclosed") != "T" and abs(Decimal(ln.get("quantity") or 0))
+            > Decimal(ln.get("quantityshiprecv") or 0)]
+        open_lines.sort(key=lambda ln: int(ln["id"]))
+        if why is None and not open_lines:
+            why = "nothing on it is left to receive"
+        if why is not None:
+            return 400, error_response(400, "USER_ERROR", f"You cannot receive return "
+                                       f"authorization {ra['tranid']}: {why}.",
+                                       title="Bad Request")
+        eid = values.get("externalid")
+        if eid and any(r.get("externalid") == eid
+                       for r in self.account.engine.rows("transaction", type="ItemRcpt")):
+            return 400, error_response(400, "USER_ERROR", "This entity already exists.",
+                                       title="Bad Request")
+        # the pre-filled lines: every open line, all its units still to come, restocked
+        plan: list[dict[str, Any]] = [{"row": ln, "receive": True, "restock": True,
+                 "quantity": abs(Decimal(ln.get("quantity") or 0))
+                 - Decimal(ln.get("quantityshiprecv") or 0)} for ln in open_lines]
+        for line in items or []:
+            n = line.get("line")
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(plan):
+                return 400, error_response(400, "USER_ERROR", f"Invalid line: {n}.",
+                                           title="Bad Request")
+            target = plan[n - 1]
+            if "itemReceive" in line:
+                target["receive"] = bool(line["itemReceive"])
+            if "restock" in line:
+                target["restock"] = bool(line["restock"])
+            if "quantity" in line:
+                try:
+                    quantity = Decimal(str(line["quantity"]))
+                except ArithmeticError:
+                    quantity = Decimal(0)
+                if not quantity.is_finite() or quantity <= 0 \
+                        or quantity > target["quantity"]:
+                    return 400, error_response(
+                        400, "USER_ERROR", f"You cannot receive {quantity} on line {n}: "
+                        f"{target['quantity']} remain.", title="Bad Request")
+                target["quantity"] = quantity
+        taken = [t for t in plan if t["receive"]]
+        if not taken:
+            return 400, error_response(400, "USER_ERROR", "You must enter at least one line "
+                                       "item for this transaction.", title="Bad Request")
+        failure = self._failures.pop(0) if self._failures else None
+        if failure is not None and not failure[1]:
+            return failure[0], _server_error_status(failure[0])
+        made = self._item_receipt(ra, taken, values)
+        if failure is not None:
+            return failure[0], _server_error_status(failure[0])
+        return _saved(request, "itemreceipt", made)
+
+    def _item_receipt(self, ra: dict[str, Any], taken: list[dict[str, Any]],
+                      values: dict[str, Any]) -> int:
+        a = self.account
+        now = max(datetime.now(UTC).replace(microsecond=0), a.clock)
+        lines = [{"item": t["row"].get("item"), "itemtype": t["row"].get("itemtype"),
+                  "quantity": _text(t["quantity"]), "location": t["row"].get("location"),
+                  "isinventoryaffecting": "T"} for t in taken]
+        made = a.document("ItemRcpt", now, status="A", entity=ra.get("entity"), link=None,
+                          lines=lines, created_from=int(ra["id"]))
+        a.engine.update("transaction", {"id": made},
+                        {"otherrefnum": None, "custbody_return_ref": None, **values})
+        for n, t in enumerate(taken, start=1):
+            a.restocked[(made, n)] = t["restock"]
+            row = t["row"]
+            a.engine.update("transactionline", {"transaction": ra["id"], "id": row["id"]}, {
+                "quantityshiprecv": _text(Decimal(row.get("quantityshiprecv") or 0)
+                                          + t["quantity"])})
+        left = [ln for ln in a.engine.rows("transactionline", transaction=ra["id"])
+                if ln.get("mainline") != "T" and ln.get("taxline") != "T" and ln.get("item")
+                and abs(Decimal(ln.get("quantity") or 0))
+                > Decimal(ln.get("quantityshiprecv") or 0)]
+        a.set_status(int(ra["id"]), "RtnAuth", "D" if left else "F", now)
+        return made
 
     def _credit_from(self, request: Request, raw: bytes) -> tuple[int, Response]:
         """What the RA's Refund button makes: a credit memo of what was received, at the

@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from ...connectors.errors import (
+    AmbiguousResultError,
     ConflictError,
     ConnectorError,
     NetworkError,
@@ -35,7 +37,7 @@ from ...connectors.errors import (
     RequestError,
     ServerError,
 )
-from ...domain.postings import CreditRequest, RecordRef, WriteResult
+from ...domain.postings import CreditRequest, ReceiptRequest, RecordRef, WriteResult
 from . import queries as q
 from .connector import NetSuiteConnector
 from .mapping import SYSTEM, ra_state
@@ -361,6 +363,235 @@ class NetSuiteWriter:
         result.final = True
         return result
 
+    # -- re-queue: an item receipt transformed from the return authorization -----------
+
+    def receipt_steps(self) -> tuple[str, ...]:
+        return ("made from the return authorization, as its Receive button makes it: every "
+                "line of it named, received or not, Restock ticked only for what the "
+                "platform put back on sale (unticked, NetSuite writes the units off)",
+                "sent only while every line of the return authorization is open and "
+                "unreceived, so the receipt's lines are its lines in order (how a transform "
+                "numbers them otherwise is not documented); the receipt is read back after")
+
+    async def receipts_for(self, link: str) -> list[WriteResult]:
+        """The live item receipts made from an RA carrying `link` now, or carrying the
+        external id a re-queue gives its receipt (SuiteQL; voided ones left out)."""
+        rows = await self.connector._all(q.receipts_for(
+            self.connector.settings.link_column, link, receipt_external_id(link)))
+        return [WriteResult(record_id=str(row.get("id") or ""),
+                            number=row.get("tranid") or None,
+                            status=str(row.get("statustext") or "") or None, final=True)
+                for row in rows
+                if row.get("status") != "V"
+                and "void" not in str(row.get("statustext") or "").casefold()]
+
+    def describe_create_receipt(self, request: ReceiptRequest) -> dict:
+        """The transform, or ValueError saying what NetSuite needs first (in its words).
+        Its lines are the RA's as the check read them, each by its number; the send
+        reads them again and sends only while they are still so."""
+        source = request.source
+        ref = RecordRef.parse(source.raw_ref)
+        number = source.number or ref.id
+        if ref.entity != "returnAuthorization":
+            raise ValueError(f"NetSuite receives against a return authorization, and "
+                             f"{number} is not one: receive it in NetSuite")
+        if not self.connector.settings.mapping.advanced_receiving:
+            raise ValueError("without Advanced Receiving NetSuite's credit memo receives the "
+                             "goods: re-queue the credit once the platform refunds")
+        if source.state == "on_hold":
+            raise ValueError(f"return authorization {number} is pending approval in "
+                             "NetSuite, and a return can't be received until it is approved: "
+                             "approve it there, then re-queue")
+        if source.state in ("closed", "cancelled"):
+            raise ValueError(f"return authorization {number} is {source.state} in NetSuite: "
+                             "nothing can be received on it")
+        for line in request.lines:
+            if line.match_by is not None:
+                raise ValueError(f"item {line.item_no} is mapped by {line.match_by}, and a "
+                                 "NetSuite receipt names items by their record: receive it "
+                                 "in NetSuite")
+            if line.restocked not in (Decimal(0), line.quantity):
+                raise ValueError(
+                    f"the platform put {line.restocked:f} of {line.quantity:f} units of item "
+                    f"{line.item_no} back on sale, and a NetSuite receipt line has one "
+                    "Restock box: receive it in NetSuite, Restock ticked for those units "
+                    "alone (split the line there)")
+        self._path(ref)  # a document the console may write to (raises ValueError if not)
+        read = [_RaLine(line=ln.line_ref, item=ln.item_no, quantity=ln.quantity,
+                        received=ln.received_quantity or Decimal(0), units=ln.uom)
+                for ln in request.order_lines]
+        body: dict[str, Any] = {"externalId": receipt_external_id(request.link)}
+        if self.link_field != "externalId":
+            body[self.link_field] = request.link
+        try:
+            body["item"] = {"items": self._receipt_items(request, read, number)}
+        except _NotSure as exc:
+            raise ValueError(f"{exc}: receive it in NetSuite") from None
+        return {"method": "POST",
+                "path": f"{RECORDS}/returnAuthorization/{ref.id}/!transform/itemReceipt",
+                "headers": {"Content-Type": "application/json", **VALIDATE}, "body": body,
+                "notes": [
+                    f"return authorization {number} and its lines are read first: sent only "
+                    "while it is approved, carries the return's reference, and its lines are "
+                    "as above, every one open and unreceived (they are then the receipt's, "
+                    "in order)",
+                    f"externalId {body['externalId']} is looked up first, and the receipts "
+                    "made from the return authorization: a receipt made once is found, never "
+                    "made twice",
+                    "field names are checked by NetSuite (X-NetSuite-PropertyNameValidation: "
+                    "error): a wrong name fails, never receives the wrong lines",
+                    "the receipt's lines are read back and compared with what the platform "
+                    "received"]}
+
+    async def create_receipt(self, request: ReceiptRequest) -> WriteResult:
+        """The transform as described, once NetSuite is seen to hold the RA as read (its
+        lines numbered as the receipt's will be, none received or closed, only inventory).
+        What it made before (the external id, a receipt from the RA) is returned, never
+        made again."""
+        sent = self.describe_create_receipt(request)
+        ra_ref = RecordRef.parse(request.source.raw_ref)
+        eid = sent["body"]["externalId"]
+        made = await self.receipts_for(request.link)
+        if made:  # made before (another console, by hand, or an answer lost)
+            return made[0]
+        ra = await self.get_record(ra_ref)
+        number = str(ra.get("tranId") or request.source.number or ra_ref.id)
+        status = ra.get("status")
+        text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
+        letter = str(status.get("id") or "") if isinstance(status, Mapping) else str(
+            status or "")
+        if ra_state_of(text, letter) != "open":
+            raise RefusedError(SYSTEM, f"return authorization {number} is "
+                               f"{text or letter or 'in an unknown state'} in NetSuite, not a "
+                               "state the console knows can be received: receive it there; "
+                               "nothing sent")
+        carried = self.link_of(ra)
+        if _key(carried) != _key(request.link):
+            raise ConflictError(
+                SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
+                f"in NetSuite now, not {request.link}; read it again and confirm",
+                status=409, fresh=ra)
+        now = await self._ra_lines_now(ra_id=ra_ref.id, number=number)
+        try:
+            items = self._receipt_items(request, now, number)
+        except _NotSure as exc:
+            raise RefusedError(SYSTEM, f"{exc}: receive it in NetSuite; nothing sent") \
+                from None
+        if items != sent["body"]["item"]["items"]:
+            raise ConflictError(
+                SYSTEM, f"the lines of return authorization {number} changed in NetSuite "
+                "since they were read; read it again and confirm", status=409, fresh=ra)
+        try:
+            response = await self.http.request(sent["method"], sent["path"],
+                                               json_body=sent["body"], headers=VALIDATE,
+                                               write=True)
+        except (ServerError, NetworkError, RefusedError, RequestError):
+            # made unanswered, or by another console just now: look, never send it again
+            seen = await _look_all(self.receipts_for(request.link))
+            if seen:
+                return seen[0]
+            raise
+        new_id = _id_from_location(response.headers.get("location"))
+        if new_id is None:
+            seen = await _look_all(self.receipts_for(request.link))
+            if not seen:  # made (NetSuite said so), only not found: never "failed"
+                return WriteResult(record_id="", number=f"(external id {eid})", final=True)
+            new_id = seen[0].record_id
+        return await self._receipt_checked(request, new_id, eid)
+
+    async def _ra_lines_now(self, *, ra_id: str, number: str) -> list[_RaLine]:
+        """The RA's item lines as NetSuite holds them now; _NotSure-free: a line that is
+        closed, or not inventory, is kept with what it says (the items check refuses it)."""
+        out = []
+        for row in await self.connector._all(q.ra_lines(ra_id)):
+            if row.get("mainline") == "T" or row.get("taxline") == "T" or not row.get("item"):
+                continue
+            out.append(_RaLine(
+                line=str(row.get("id")), item=str(row["item"]),
+                quantity=abs(_decimal(row.get("quantity")) or Decimal(0)),
+                received=abs(_decimal(row.get("quantityshiprecv")) or Decimal(0)),
+                units=str(row.get("units") or "") or None,
+                closed=row.get("isclosed") == "T",
+                inventory=str(row.get("itemtype") or "").casefold() in _RECEIVABLE))
+        return out
+
+    def _receipt_items(self, request: ReceiptRequest, lines: list[_RaLine], number: str
+                       ) -> list[dict[str, Any]]:
+        """Every line of the RA by its number, received or not, as planned; _NotSure where
+        the receipt's lines could be numbered otherwise than the RA's (a line received,
+        closed or not inventory, numbers not 1 to n in order), or where the RA does not
+        hold the units planned."""
+        receive, restock = self.connector.settings.receipt_fields
+        if [ln.line for ln in lines] != [str(n) for n in range(1, len(lines) + 1)]:
+            raise _NotSure(f"the lines of return authorization {number} are not numbered 1 "
+                           f"to {len(lines)}, so which of them a receipt's line numbers name "
+                           "is not certain")
+        by_item: dict[str, list[_RaLine]] = {}
+        for ln in lines:
+            if not ln.inventory:
+                raise _NotSure(f"return authorization {number} has a line of item {ln.item} "
+                               "that is not inventory, which a receipt may leave out, and "
+                               "then its lines are numbered otherwise")
+            if ln.closed or ln.received:
+                raise _NotSure(f"a line of return authorization {number} is received or "
+                               "closed already")
+            by_item.setdefault(ln.item.casefold(), []).append(ln)
+        out: dict[str, dict[str, Any]] = {
+            ln.line: {"line": int(ln.line), receive: False} for ln in lines}
+        for want in request.lines:
+            found = by_item.get(want.item_no.casefold(), [])
+            if len(found) != 1:
+                raise _NotSure(f"item {want.item_no} is on {len(found) or 'no'} line"
+                               f"{'' if len(found) == 1 else 's'} of return authorization "
+                               f"{number}, where the platform received it")
+            ln = found[0]
+            if ln.units and want.uom and ln.units.casefold() != want.uom.casefold():
+                raise _NotSure(f"return authorization {number} has item {want.item_no} in "
+                               f"{ln.units}, the platform's units are {want.uom}")
+            if want.quantity > ln.quantity:
+                raise _NotSure(f"the platform received {want.quantity:f} of item "
+                               f"{want.item_no}, return authorization {number} authorises "
+                               f"{ln.quantity:f}")
+            out[ln.line] = {"line": int(ln.line), receive: True,
+                            "quantity": _number(want.quantity), restock: bool(want.restocked)}
+        return list(out.values())
+
+    async def _receipt_checked(self, request: ReceiptRequest, new_id: str, eid: str
+                               ) -> WriteResult:
+        """The receipt made, read back: its lines must hold what the platform received,
+        item by item; AmbiguousResultError (made, not to be sent again) where not."""
+        record = await _look(self.get_record(RecordRef(SYSTEM, "itemReceipt", new_id)))
+        number = str((record or {}).get("tranId") or new_id)
+        try:
+            rows = await self.connector._all(q.receipt_lines(new_id))
+        except ConnectorError:
+            rows = None
+        if rows is not None:
+            got: dict[str, Decimal] = {}
+            for row in rows:
+                if row.get("mainline") == "T" or row.get("taxline") == "T" \
+                        or not row.get("item"):
+                    continue
+                key = str(row["item"]).casefold()
+                got[key] = got.get(key, Decimal(0)) + abs(_decimal(row.get("quantity"))
+                                                          or Decimal(0))
+            wanted: dict[str, Decimal] = {}
+            for line in request.lines:
+                key = line.item_no.casefold()
+                wanted[key] = wanted.get(key, Decimal(0)) + line.quantity
+            if got != wanted:
+                said = ", ".join(f"{k} {v:f}" for k, v in sorted(got.items())) or "nothing"
+                raise AmbiguousResultError(
+                    SYSTEM, f"item receipt {number} was made, but it received {said} where "
+                    "the platform received " + ", ".join(
+                        f"{k} {v:f}" for k, v in sorted(wanted.items()))
+                    + ": correct or delete it in NetSuite; do not re-queue")
+        if record is None:
+            return WriteResult(record_id=new_id, number=f"(external id {eid})", final=True)
+        result = self._result(record)
+        result.final = True
+        return result
+
     def describe_post_credit(self, result: WriteResult) -> dict:
         raise ValueError("a NetSuite credit memo is final when saved: nothing to post")
 
@@ -378,6 +609,42 @@ def credit_external_id(link: str) -> str:
     text = link.strip()
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", text)[:40]
     return f"rc-{safe}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+@dataclass(frozen=True, slots=True)
+class _RaLine:
+    """A return authorization's item line, as read by the check or by SuiteQL now."""
+
+    line: str
+    item: str
+    quantity: Decimal
+    received: Decimal
+    units: str | None = None
+    closed: bool = False
+    #: An inventory item (a receipt receives it); the check's read does not say.
+    inventory: bool = True
+
+
+class _NotSure(Exception):
+    """Why the receipt's lines could be read two ways, or the RA lacks what is planned."""
+
+
+def receipt_external_id(link: str) -> str:
+    """The external id a re-queued item receipt gets (as `credit_external_id`)."""
+    return "rr" + credit_external_id(link)[2:]
+
+
+def _number(value: Decimal) -> int | float:
+    """A quantity as a JSON number (NetSuite's REST takes numbers, §6.1)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+async def _look_all(read: Any) -> list[WriteResult]:
+    try:
+        found = await read
+    except ConnectorError:
+        return []
+    return list(found or [])
 
 
 def ra_state_of(text: str, letter: str) -> str | None:

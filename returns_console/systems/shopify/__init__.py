@@ -25,7 +25,7 @@ SPEC = SystemSpec(
                           Stage.CREDITED, Stage.EXCHANGED, Stage.RESTOCKED}),
         facts=frozenset({"platform_location", "platform_restock", "platform_in_transit",
                          "platform_inspection_queue", "platform_money", "platform_received",
-                         "platform_exchange"}),
+                         "platform_exchange", "platform_restock_by_line"}),
         concurrency=2,
         # pages are sized by the single-query cost limit, not a page maximum (queries.py)
         max_page_size=None,

@@ -84,6 +84,7 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
         stages[Stage.INSPECTED] = inspected
     restocked, locations = _restocked(r, dispositions, settings, ids)
     conditions = _conditions(dispositions, settings)
+    fates = _fates(r, dispositions, settings)
     if restocked is not None:
         stages[Stage.RESTOCKED] = restocked
     money_back = [(refund, t) for refund in r.refunds.nodes
@@ -115,6 +116,8 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
             received_quantity=Decimal(line.processedQuantity) if line.processedQuantity
             else None, reason=line.returnReason, location=locations.get(item.id),
             condition=conditions.get(item.id),
+            restocked_quantity=fates[item.id][0] if item.id in fates else None,
+            not_restocked_quantity=fates[item.id][1] if item.id in fates else None,
             unit_price=pad_cents(price.amount) if price else None))
     counted = [refund for refund in r.refunds.nodes
                if any(t.kind == _REFUND and (t.status == _SUCCESS or t.status in _ON_THE_WAY)
@@ -194,6 +197,29 @@ def _conditions(dispositions: list[tuple[str | None, Disposition]],
     for item, d in sorted(dispositions, key=lambda pair: pair[1].createdAt):
         if item and d.type in final:
             out[item] = d.type
+    return out
+
+
+def _fates(r: ShopifyReturn, dispositions: list[tuple[str | None, Disposition]],
+           settings: MappingSettings) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per order line item id, the units Shopify's dispositions put back on sale
+    (RESTOCKED) and those it decided not to (NOT_RESTOCKED), where the dispositions are
+    the restock evidence (§3.5); summed per type, as the docs leave open whether an
+    earlier PROCESSING_REQUIRED row is kept. MISSING units never arrived: neither."""
+    evidence = settings.restock_evidence
+    if not (evidence == "disposition" or (evidence == "disposition_then_refund_line"
+                                          and bool(r.reverseFulfillmentOrders.nodes))):
+        return {}
+    out: dict[str, tuple[Decimal, Decimal]] = {}
+    for item, d in dispositions:
+        if item is None:
+            continue
+        back, kept = out.get(item, (Decimal(0), Decimal(0)))
+        if d.type == "RESTOCKED":
+            back += d.quantity
+        elif d.type == "NOT_RESTOCKED":
+            kept += d.quantity
+        out[item] = (back, kept)
     return out
 
 
