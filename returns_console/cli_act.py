@@ -167,9 +167,11 @@ def fix_reference(obj: dict, return_ref: str, new_link: str, record: str | None,
 @_YES
 @click.pass_obj
 def requeue(obj: dict, return_refs: tuple[str, ...], yes: bool) -> None:
-    """Make the missing document of each RETURN_REF, never twice: the credit note (created
-    and posted), or the return order where the ERP has none; an ERP that pulls from us
-    (Khaos) is offered the return again at its next pull."""
+    """Make the missing document of each RETURN_REF, never twice: the return order where
+    the ERP has none, the receipt where the ERP makes one (NetSuite: only once the platform
+    has received the goods and decided what goes back on sale), else the credit note
+    (created and posted); an ERP that pulls from us (Khaos) is offered the return again at
+    its next pull."""
     from .domain.codes import Action
 
     _run(obj, lambda a, loaded: a.plans_for(loaded, Action.REQUEUE_POSTING, list(return_refs)),

@@ -107,3 +107,9 @@ class RefusedError(ConnectorError):
     """A write the system understood and refused with a business error (4xx: an unknown or
     blocked item, a posted document, a read-only entity): nothing changed. Not retried, as
     the same request gets the same answer; `detail` is the system's own message, one line."""
+
+
+class NotSentError(RefusedError):
+    """A write the console itself stopped right before sending it, on what it read of the
+    ERP just then (a state, a line the request could not address safely): nothing was sent,
+    so the audit row says `refused` with the reason, not `failed`."""

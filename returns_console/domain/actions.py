@@ -522,8 +522,8 @@ def plan_requeue_receipt(case: ReturnCase, mappings: Mappings, master: ErpMaster
     received = e.stages.get(Stage.RECEIVED)
     if received is not None and received.status is StageStatus.DONE:
         number = received.record_ids[0] if received.record_ids else "a receipt"
-        return refused(Action.REQUEUE_POSTING, target, f"the ERP has received {p.return_ref} "
-                       f"already ({number}); nothing to re-queue", **params)
+        return refused(Action.REQUEUE_POSTING, target, f"{p.return_ref} is received already "
+                       f"in the ERP ({number}); no receipt to re-queue", **params)
     if master.creates is not None and "receipt" not in master.creates:
         return refused(Action.REQUEUE_POSTING, target, "this ERP's API cannot make receipts; "
                        + (master.instead.get(Code.RECEIPT_NOT_POSTED) or "receive it in the ERP"),
@@ -554,20 +554,37 @@ def plan_requeue_receipt(case: ReturnCase, mappings: Mappings, master: ErpMaster
     lines, problem = _erp_lines(case, mappings, master)
     if problem is not None:
         return refused(Action.REQUEUE_POSTING, target, problem, **params)
-    out: list[ReceiptLine] = []
+    # per ERP item: two SKUs of one item (a single and a pack) are one receipt line
+    merged: dict[str, ReceiptLine] = {}
     for line, mapped in zip(case.platform.lines, lines, strict=True):
         back, kept = line.restocked_quantity, line.not_restocked_quantity
         if back is None or kept is None:
             return refused(Action.REQUEUE_POSTING, target, "the platform does not say per line "
                            "which units went back on sale, so a receipt cannot restock the "
                            "right ones: receive it in the ERP", **params)
+        got = line.quantity if line.received_quantity is None else line.received_quantity
+        if back + kept > got:
+            return refused(Action.REQUEUE_POSTING, target, f"the platform says more units of "
+                           f"SKU {line.sku} were restocked or not ({back + kept:f}) than "
+                           f"arrived ({got:f}): receive it in the ERP", **params)
         mapping = mappings.sku(line.sku)
         assert mapping is not None  # _erp_lines refused any SKU without one
         factor = mapping.factor
-        if back + kept:
-            out.append(ReceiptLine(item_no=mapped.item_no, quantity=(back + kept) * factor,
-                                   restocked=back * factor, uom=mapped.uom,
-                                   match_by=mapped.match_by))
+        if not back + kept:
+            continue
+        key = mapped.item_no.casefold()
+        earlier = merged.get(key)
+        if earlier is not None and (earlier.uom, earlier.match_by, earlier.location) != (
+                mapped.uom, mapped.match_by, mapped.location):
+            return refused(Action.REQUEUE_POSTING, target, f"item {mapped.item_no} comes back "
+                           "in two units, found two ways or to two places: receive it in the "
+                           "ERP", **params)
+        merged[key] = ReceiptLine(
+            item_no=mapped.item_no,
+            quantity=(back + kept) * factor + (earlier.quantity if earlier else 0),
+            restocked=back * factor + (earlier.restocked if earlier else 0),
+            uom=mapped.uom, match_by=mapped.match_by, location=mapped.location)
+    out = list(merged.values())
     if not out:
         return refused(Action.REQUEUE_POSTING, target, "the platform's inspection received "
                        "no unit of this return (missing, or still to decide): nothing to "

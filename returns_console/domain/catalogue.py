@@ -14,7 +14,8 @@ from .codes import Action, Code, Kind, Owner, Severity, Stage
 #: is not offered the re-queue (the finding says what to do in the ERP instead).
 REQUEUE_CREATES: dict[Code, str] = {
     Code.RETURN_ORDER_MISSING: "return_order",
-    Code.RETURN_ORDER_NOT_OPEN: "receipt",
+    # what it needs is the return order approved (or opened) in the ERP: no API makes that
+    Code.RETURN_ORDER_NOT_OPEN: "approval",
     Code.RECEIPT_NOT_POSTED: "receipt",
     Code.CREDIT_NOTE_MISSING: "credit_note",
     Code.EXCHANGE_ORDER_MISSING: "exchange_order",

@@ -77,6 +77,8 @@ class ReceiptLine:
     restocked: Decimal
     uom: str | None = None
     match_by: str | None = None
+    #: Where the platform put the goods, as the ERP names it (mapped), where known.
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

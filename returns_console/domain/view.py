@@ -260,6 +260,12 @@ class CaseView:
             self.holds_until(self.ctx.now)
         return hours(elapsed)
 
+    def _fates_said(self) -> bool:
+        """Whether the platform says, line by line, what went back on sale: a receipt made
+        for it cannot be planned otherwise (domain/actions.py), so is not offered."""
+        return all(line.restocked_quantity is not None
+                   and line.not_restocked_quantity is not None for line in self.p.lines)
+
     def refund_total(self) -> Decimal | None:
         refund = self.p.refund
         return refund.total if refund else None
@@ -295,7 +301,8 @@ class CaseView:
         action = entry.action if action is None else action
         creates = self.ctx.master.creates
         if action is Action.REQUEUE_POSTING and creates is not None \
-                and REQUEUE_CREATES.get(code) not in creates:
+                and (REQUEUE_CREATES.get(code) not in creates
+                     or (REQUEUE_CREATES.get(code) == "receipt" and not self._fates_said())):
             # Not offered where the ERP's API cannot create the record: say what to do there.
             action, todo = Action.NONE, self.ctx.master.instead.get(code) or entry.todo
         elif action is Action.FIX_REFERENCE and not self.ctx.master.fixes_links:

@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
 from ..connectors.base import DeferredWriter, ReceiptWriter, ReturnOrderWriter
-from ..connectors.errors import AmbiguousResultError, ConflictError, ConnectorError
+from ..connectors.errors import (
+    AmbiguousResultError,
+    ConflictError,
+    ConnectorError,
+    NotSentError,
+)
 from ..domain.actions import (
     Plan,
     plan_fix_reference,
@@ -514,12 +519,15 @@ class Actions:
         try:
             state, result = self._erp.run(lambda: send(box))
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
+            outcome = _outcome_of(exc)
+            made = getattr(exc, "made", None)  # made, but not as planned: which one
             if box:
-                audit.complete(box[0], outcome="failed", error=_said(exc))
+                audit.complete(box[0], outcome=outcome, error=_said(exc),
+                               erp_record_id=made)
             else:
                 box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
                                         parameters=params, request=plan.request,
-                                        outcome="failed", error=_said(exc), batch=batch))
+                                        outcome=outcome, error=_said(exc), batch=batch))
             return Outcome(False, _said(exc), box[0], return_ref=ref)
         if state in ("exists", "busy"):
             why = (f"receipt {result.number or result.record_id} already exists for "
@@ -1209,20 +1217,31 @@ def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
             and (order is None or order.status is not StageStatus.DONE))
 
 
+def _outcome_of(exc: BaseException) -> str:
+    """A write's outcome when it raised: `refused` where the console stopped it before
+    sending (nothing reached the ERP: its own check, or the record changed since it was
+    read), else `failed` (the ERP's error, or no answer)."""
+    return "refused" if isinstance(exc, (NotSentError, ConflictError)) else "failed"
+
+
 def _needs_receipt(case: ReturnCase, master: ErpMaster) -> bool:
     """Whether a re-queue of this return means its missing receipt: the ERP's API makes
     receipts, the ERP has the return order but received nothing, and the platform
-    received (a receipt comes before the credit: the ERP credits what it received)."""
+    received (a receipt comes before the credit: the ERP credits what it received), or has
+    refunded nothing (no credit is due: why no receipt can be made is what to say)."""
     from ..domain.codes import Stage, StageStatus
 
     def done(stages: dict, stage: Stage) -> bool:
         view = stages.get(stage)
         return view is not None and view.status is StageStatus.DONE
 
-    return (master.creates is not None and "receipt" in master.creates
-            and done(case.erp.stages, Stage.AUTHORISED)
-            and not done(case.erp.stages, Stage.RECEIVED)
-            and done(case.platform.stages, Stage.RECEIVED))
+    if not (master.creates is not None and "receipt" in master.creates
+            and done(case.erp.stages, Stage.AUTHORISED)):
+        return False
+    if not done(case.platform.stages, Stage.CREDITED):
+        return True  # nothing refunded, so no credit either: the receipt's answer says why
+    return not done(case.erp.stages, Stage.RECEIVED) and done(case.platform.stages,
+                                                               Stage.RECEIVED)
 
 
 #: How long a plan waits for the ERP to say what its installation allows (`$metadata`).

@@ -296,3 +296,30 @@ async def test_a_requested_return_is_authorised_at_approval_unless_the_profile_s
     asked = at_request["#1002-R1"].stage(Stage.AUTHORISED)
     assert (asked.status, asked.at) == (StageStatus.DONE, requested.at)
     assert at_request["#1001-R1"] == by_default["#1001-R1"]  # approved: the same either way
+
+
+async def test_each_lines_fate_is_read_from_its_dispositions_and_missing_units_not_received(
+        store: Store) -> None:
+    """§3.5: of a line's processed units, RESTOCKED ones went back on sale, NOT_RESTOCKED
+    ones did not, MISSING ones were "expected but absent" (never received); an earlier
+    PROCESSING_REQUIRED row is not a fate. What a receipt made for the platform may take."""
+    done = NOW - timedelta(days=1)
+    s = store
+    s.give_return(s.order(1007, NOW - timedelta(minutes=30)), 1, "OPEN",
+                  lines=[line(7, "SKU-F", 4, 4)],
+                  rfos=[rfo(7, [(7, 4, [("PROCESSING_REQUIRED", 3, done),
+                                        ("RESTOCKED", 2, done), ("NOT_RESTOCKED", 1, done),
+                                        ("MISSING", 1, done)])])])
+    shopify = connector(s)
+    views = {v.return_ref: v for v in (await shopify.fetch_returns()).views}
+    await shopify.aclose()
+    (mixed,) = views["#1007-R1"].lines
+    assert (mixed.received_quantity, mixed.restocked_quantity,
+            mixed.not_restocked_quantity) == (Decimal(3), Decimal(2), Decimal(1))
+    assert views["#1007-R1"].stage(Stage.INSPECTED).status is StageStatus.DONE
+    (restocked,) = views["#1001-R1"].lines
+    assert (restocked.restocked_quantity, restocked.not_restocked_quantity) == (2, 0)
+    (processing,) = views["#1004-R1"].lines  # received, no fate decided yet
+    assert (processing.restocked_quantity, processing.not_restocked_quantity) == (0, 0)
+    (no_rfo,) = views["#1003-R1"].lines  # no reverse fulfillment: not said per line
+    assert no_rfo.restocked_quantity is None and no_rfo.received_quantity == 1

@@ -192,8 +192,11 @@ def _awaiting_receipt(*, inspected: bool = True, back: str | None = "1",
                                             at=p.stages[Stage.RECEIVED].at)
     else:
         stages.pop(Stage.INSPECTED, None)
+    settled = Decimal(back or 0) + Decimal(kept or 0)
     lines = tuple(replace(ln, restocked_quantity=None if back is None else Decimal(back),
-                          not_restocked_quantity=None if kept is None else Decimal(kept))
+                          not_restocked_quantity=None if kept is None else Decimal(kept),
+                          quantity=max(ln.quantity, settled),
+                          received_quantity=max(ln.received_quantity or 0, settled))
                   for ln in p.lines)
     erp = dict(case.erp.stages)  # the return order as a live read keeps it (a raw ref)
     erp[Stage.AUTHORISED] = replace(erp[Stage.AUTHORISED], raw_ref="erp:returnOrders:7",
@@ -257,7 +260,29 @@ def test_a_receipt_is_refused_where_the_erp_cannot_make_one_or_has_one() -> None
                                                              record_ids=("RR-1",))}
     plan = plan_requeue_receipt(replace(case, erp=replace(case.erp, stages=received)),
                                 MAPPINGS, _receipt_master())
-    assert not plan.allowed and "RR-1" in plan.refusal
+    assert not plan.allowed and "RR-1" in plan.refusal and "received already" in plan.refusal
     held = replace(case, erp=replace(case.erp, return_order_state="on_hold"))
     plan = plan_requeue_receipt(held, MAPPINGS, _receipt_master())
     assert not plan.allowed and "awaits approval" in plan.refusal
+
+
+def test_a_receipt_never_takes_more_than_arrived_and_one_item_is_one_line() -> None:
+    """More units settled than arrived (a platform that counts a unit twice) is refused;
+    two SKUs of one ERP item are one receipt line, their units added."""
+    from dataclasses import replace
+
+    from returns_console.domain.actions import plan_requeue_receipt
+
+    case = _awaiting_receipt(back="1", kept="1")
+    over = replace(case, platform=replace(case.platform, lines=tuple(
+        replace(ln, received_quantity=Decimal(1)) for ln in case.platform.lines)))
+    plan = plan_requeue_receipt(over, MAPPINGS, _receipt_master())
+    assert not plan.allowed and "than arrived" in plan.refusal
+    first = case.platform.lines[0]
+    twice = replace(case, platform=replace(case.platform, lines=(
+        first, replace(first, line_ref=first.line_ref + "-b"))))
+    plan = plan_requeue_receipt(twice, MAPPINGS, _receipt_master())
+    assert plan.allowed, plan.refusal
+    (line,) = plan.receipt.lines
+    factor = MAPPINGS.sku(first.sku).factor
+    assert (line.quantity, line.restocked) == (4 * factor, 2 * factor)

@@ -175,15 +175,17 @@ def reasons(table: str) -> Query:
     return _by_id("reasons", f"SELECT x.id, x.name, x.isinactive FROM {table} x")
 
 
-def ra_lines(ra_id: str) -> Query:
-    """A return authorization's lines as a credit made from it would take them: the item,
-    its rate, the quantity authorised and received (§4.8)."""
-    select = ("SELECT tl.id, tl.mainline, tl.taxline, it.itemid AS item, "
-              "it.itemtype AS itemtype, tl.rate, tl.quantity, tl.quantityshiprecv, "
-              "tl.foreignamount, BUILTIN.DF(tl.units) AS units, tl.isclosed, "
-              "cur.symbol AS currency "
+def ra_lines(ra_id: str, location: str = "name") -> Query:
+    """A return authorization's lines as a credit or a receipt made from it would take
+    them: the item, its rate, the quantity authorised and received, where it is received,
+    its place on the form (§4.8)."""
+    select = ("SELECT tl.id, tl.linesequencenumber, tl.mainline, tl.taxline, tl.iscogs, "
+              "it.itemid AS item, it.itemtype AS itemtype, tl.rate, tl.quantity, "
+              "tl.quantityshiprecv, tl.foreignamount, BUILTIN.DF(tl.units) AS units, "
+              f"tl.isclosed, loc.{location} AS location, cur.symbol AS currency "
               "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
               "LEFT JOIN item it ON it.id = tl.item LEFT JOIN currency cur ON cur.id = t.currency "
+              "LEFT JOIN location loc ON loc.id = tl.location "
               "WHERE tl.transaction = ?")
 
     def build(after: tuple[str, ...] | None) -> tuple[str, list[str]]:
@@ -204,20 +206,24 @@ def credits_for(link_column: str, link: str, external_id: str) -> Query:
                   "OR x.externalid = ?)", [link, external_id])
 
 
-def receipts_for(link_column: str, link: str, external_id: str) -> Query:
-    """The item receipts made from a return authorization that carries `link`, or carrying
-    the external id a re-queue gives the receipt it makes: what a re-queue looks for first
-    (never receiving twice); voided ones too (the caller tells them apart by status)."""
+def receipts_for(link_column: str, link: str, external_id: str,
+                 ra_id: str | None = None) -> Query:
+    """The item receipts made from a return authorization that carries `link` (or is
+    `ra_id`, whatever its link reads like now), or carrying the external id a re-queue
+    gives the receipt it makes: what a re-queue looks for first (never receiving twice);
+    voided ones too (the caller tells them apart by status)."""
+    made_from = f"ra.{link_column} = ?" + (" OR ra.id = ?" if ra_id else "")
     return _by_id("receipts", "SELECT x.id, x.type, x.tranid, x.status, "
                   "BUILTIN.DF(x.status) AS statustext, x.externalid FROM transaction x "
                   "WHERE x.type = 'ItemRcpt' AND (x.externalid = ? OR x.id IN ("
                   "SELECT rl.transaction FROM transactionline rl JOIN transaction ra "
-                  f"ON ra.id = rl.createdfrom WHERE ra.type = 'RtnAuth' AND ra.{link_column} "
-                  "= ?))", [external_id, link])
+                  f"ON ra.id = rl.createdfrom WHERE ra.type = 'RtnAuth' AND ({made_from})))",
+                  [external_id, link, *([ra_id] if ra_id else [])])
 
 
 def receipt_lines(receipt_id: str) -> Query:
-    """An item receipt's lines: the item and the quantity it received (§4.8)."""
-    return _by_id("receipt_lines", "SELECT x.id, x.mainline, x.taxline, it.itemid AS item, "
-                  "x.quantity FROM transactionline x LEFT JOIN item it ON it.id = x.item "
-                  "WHERE x.transaction = ?", [receipt_id])
+    """An item receipt's lines: the item and the quantity it received (§4.8), and whether
+    a row is a cost-of-goods one (not a line of goods, as the read leaves it out)."""
+    return _by_id("receipt_lines", "SELECT x.id, x.mainline, x.taxline, x.iscogs, "
+                  "it.itemid AS item, x.quantity FROM transactionline x "
+                  "LEFT JOIN item it ON it.id = x.item WHERE x.transaction = ?", [receipt_id])

@@ -671,7 +671,7 @@ class NetSuiteSimulator:
     def _receipt_from(self, request: Request, raw: bytes) -> tuple[int, Response]:
         """What the RA's Receive button makes (§5.1, §5.2), as this simulator reads the
         docs: the receipt is pre-filled with the RA's open lines (units still to receive),
-        numbered 1, 2, ... in the RA's order; a body line with `line` n changes the n-th
+        numbered 1, 2, ... in the order of the RA's form; a body line with `line` n changes the n-th
         (`itemReceive`, `quantity`, `restock`, `location`); a line the body leaves out is
         received whole and restocked (the worst reading of what the docs leave open, so a
         client that leaves lines out is seen to). The RA's lines' `quantityshiprecv` move
@@ -719,7 +719,9 @@ class NetSuiteSimulator:
             if ln.get("mainline") != "T" and ln.get("taxline") != "T" and ln.get("item")
             and ln.get("isclosed") != "T" and abs(Decimal(ln.get("quantity") or 0))
             > Decimal(ln.get("quantityshiprecv") or 0)]
-        open_lines.sort(key=lambda ln: int(ln["id"]))
+        # in the order of the form (its line sequence), which a line inserted later breaks
+        # away from the ids' order
+        open_lines.sort(key=lambda ln: int(ln.get("linesequencenumber") or ln["id"]))
         if why is None and not open_lines:
             why = "nothing on it is left to receive"
         if why is not None:

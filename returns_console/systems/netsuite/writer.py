@@ -33,6 +33,7 @@ from ...connectors.errors import (
     ConnectorError,
     NetworkError,
     NotFoundError,
+    NotSentError,
     RefusedError,
     RequestError,
     ServerError,
@@ -53,6 +54,9 @@ CENT = Decimal("0.01")
 #: Item types an item receipt receives (§4.3: inventory); any other line is credited whole.
 _RECEIVABLE = frozenset({"invtpart", "assembly", "kit", "lotnumberedinventoryitem",
                          "serializedinventoryitem"})
+#: Item types a re-queued receipt receives: stock items, one receipt line each (a kit may
+#: be received as its members, which would number the receipt's lines otherwise).
+_RECEIPT_TYPES = frozenset({"invtpart", "assembly"})
 #: externalId allows letters, digits, `_` and `-` (§6.1).
 _EXTERNAL_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -373,13 +377,15 @@ class NetSuiteWriter:
                 "unreceived, so the receipt's lines are its lines in order (how a transform "
                 "numbers them otherwise is not documented); the receipt is read back after")
 
-    async def receipts_for(self, link: str) -> list[WriteResult]:
-        """The live item receipts made from an RA carrying `link` now, or carrying the
-        external id a re-queue gives its receipt (SuiteQL; voided ones left out)."""
+    async def receipts_for(self, link: str, ra_id: str | None = None) -> list[WriteResult]:
+        """The live item receipts made from an RA carrying `link` now (or from RA `ra_id`),
+        or carrying the external id a re-queue gives its receipt (SuiteQL; voided ones left
+        out). Each result's `record` holds its `externalId`: whether it is the console's."""
         rows = await self.connector._all(q.receipts_for(
-            self.connector.settings.link_column, link, receipt_external_id(link)))
+            self.connector.settings.link_column, link, receipt_external_id(link), ra_id))
         return [WriteResult(record_id=str(row.get("id") or ""),
                             number=row.get("tranid") or None,
+                            record={"externalId": row.get("externalid")},
                             status=str(row.get("statustext") or "") or None, final=True)
                 for row in rows
                 if row.get("status") != "V"
@@ -418,11 +424,12 @@ class NetSuiteWriter:
                     "alone (split the line there)")
         self._path(ref)  # a document the console may write to (raises ValueError if not)
         read = [_RaLine(line=ln.line_ref, item=ln.item_no, quantity=ln.quantity,
-                        received=ln.received_quantity or Decimal(0), units=ln.uom)
+                        received=ln.received_quantity or Decimal(0), units=ln.uom,
+                        location=ln.location)
                 for ln in request.order_lines]
+        # no link field: an item receipt has no PO/Check No. in the docs read, and one sent
+        # to a record without it fails under name validation; it is found by its RA
         body: dict[str, Any] = {"externalId": receipt_external_id(request.link)}
-        if self.link_field != "externalId":
-            body[self.link_field] = request.link
         try:
             body["item"] = {"items": self._receipt_items(request, read, number)}
         except _NotSure as exc:
@@ -433,8 +440,9 @@ class NetSuiteWriter:
                 "notes": [
                     f"return authorization {number} and its lines are read first: sent only "
                     "while it is approved, carries the return's reference, and its lines are "
-                    "as above, every one open and unreceived (they are then the receipt's, "
-                    "in order)",
+                    "as above, in form order, every one inventory, open and unreceived (they "
+                    "are then the receipt's, in order), each received where the platform "
+                    "put the goods",
                     f"externalId {body['externalId']} is looked up first, and the receipts "
                     "made from the return authorization: a receipt made once is found, never "
                     "made twice",
@@ -446,22 +454,29 @@ class NetSuiteWriter:
     async def create_receipt(self, request: ReceiptRequest) -> WriteResult:
         """The transform as described, once NetSuite is seen to hold the RA as read (its
         lines numbered as the receipt's will be, none received or closed, only inventory).
-        What it made before (the external id, a receipt from the RA) is returned, never
-        made again."""
+        One this console made before (its external id) is returned, read back; one made
+        otherwise (by hand) is not this write's: NotSentError."""
         sent = self.describe_create_receipt(request)
         ra_ref = RecordRef.parse(request.source.raw_ref)
         eid = sent["body"]["externalId"]
-        made = await self.receipts_for(request.link)
-        if made:  # made before (another console, by hand, or an answer lost)
-            return made[0]
+        number = request.source.number or ra_ref.id
+        made = await self.receipts_for(request.link, ra_ref.id)
+        ours = [m for m in made if m.record.get("externalId") == eid]
+        if ours:  # made before by a re-queue (another console, or an answer lost)
+            return await self._receipt_checked(request, ours[0].record_id, eid)
+        if made:
+            found = made[0].number or made[0].record_id
+            raise NotSentError(SYSTEM, f"NetSuite has item receipt {found} from return "
+                               f"authorization {number} already (not made by a re-queue): "
+                               "nothing sent")
         ra = await self.get_record(ra_ref)
-        number = str(ra.get("tranId") or request.source.number or ra_ref.id)
+        number = str(ra.get("tranId") or number)
         status = ra.get("status")
         text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
         letter = str(status.get("id") or "") if isinstance(status, Mapping) else str(
             status or "")
         if ra_state_of(text, letter) != "open":
-            raise RefusedError(SYSTEM, f"return authorization {number} is "
+            raise NotSentError(SYSTEM, f"return authorization {number} is "
                                f"{text or letter or 'in an unknown state'} in NetSuite, not a "
                                "state the console knows can be received: receive it there; "
                                "nothing sent")
@@ -471,11 +486,11 @@ class NetSuiteWriter:
                 SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
                 f"in NetSuite now, not {request.link}; read it again and confirm",
                 status=409, fresh=ra)
-        now = await self._ra_lines_now(ra_id=ra_ref.id, number=number)
+        now = await self._ra_lines_now(ra_ref.id)
         try:
             items = self._receipt_items(request, now, number)
         except _NotSure as exc:
-            raise RefusedError(SYSTEM, f"{exc}: receive it in NetSuite; nothing sent") \
+            raise NotSentError(SYSTEM, f"{exc}: receive it in NetSuite; nothing sent") \
                 from None
         if items != sent["body"]["item"]["items"]:
             raise ConflictError(
@@ -487,45 +502,66 @@ class NetSuiteWriter:
                                                write=True)
         except (ServerError, NetworkError, RefusedError, RequestError):
             # made unanswered, or by another console just now: look, never send it again
-            seen = await _look_all(self.receipts_for(request.link))
-            if seen:
-                return seen[0]
+            seen = await _look(self._receipt_by_external_id(eid))
+            if seen is not None:
+                return await self._receipt_checked(request, str(seen.get("id")), eid)
             raise
         new_id = _id_from_location(response.headers.get("location"))
         if new_id is None:
-            seen = await _look_all(self.receipts_for(request.link))
-            if not seen:  # made (NetSuite said so), only not found: never "failed"
+            seen = await _look(self._receipt_by_external_id(eid))
+            if seen is None:  # made (NetSuite said so), only not found: never "failed"
                 return WriteResult(record_id="", number=f"(external id {eid})", final=True)
-            new_id = seen[0].record_id
+            new_id = str(seen.get("id"))
         return await self._receipt_checked(request, new_id, eid)
 
-    async def _ra_lines_now(self, *, ra_id: str, number: str) -> list[_RaLine]:
-        """The RA's item lines as NetSuite holds them now; _NotSure-free: a line that is
-        closed, or not inventory, is kept with what it says (the items check refuses it)."""
+    async def _receipt_by_external_id(self, eid: str) -> dict | None:
+        try:
+            response = await self.http.request("GET", f"{RECORDS}/itemReceipt/eid:{eid}")
+        except NotFoundError:
+            return None
+        body = self.http.decode(response)
+        return body if isinstance(body, dict) else None
+
+    async def _ra_lines_now(self, ra_id: str) -> list[_RaLine]:
+        """The RA's item lines as NetSuite holds them now, in id order; a line that is
+        closed, not inventory or out of form order is kept with what it says (the items
+        check refuses it)."""
         out = []
-        for row in await self.connector._all(q.ra_lines(ra_id)):
-            if row.get("mainline") == "T" or row.get("taxline") == "T" or not row.get("item"):
+        rows = await self.connector._all(q.ra_lines(ra_id, self.connector.settings.location_key))
+        for row in rows:
+            if row.get("mainline") == "T" or row.get("taxline") == "T" \
+                    or row.get("iscogs") == "T" or not row.get("item"):
                 continue
+            sequence = _decimal(row.get("linesequencenumber"))
             out.append(_RaLine(
                 line=str(row.get("id")), item=str(row["item"]),
                 quantity=abs(_decimal(row.get("quantity")) or Decimal(0)),
                 received=abs(_decimal(row.get("quantityshiprecv")) or Decimal(0)),
                 units=str(row.get("units") or "") or None,
+                location=str(row.get("location") or "") or None,
                 closed=row.get("isclosed") == "T",
-                inventory=str(row.get("itemtype") or "").casefold() in _RECEIVABLE))
+                inventory=str(row.get("itemtype") or "").casefold() in _RECEIPT_TYPES,
+                sequence=int(sequence) if sequence is not None else None))
         return out
 
     def _receipt_items(self, request: ReceiptRequest, lines: list[_RaLine], number: str
                        ) -> list[dict[str, Any]]:
         """Every line of the RA by its number, received or not, as planned; _NotSure where
         the receipt's lines could be numbered otherwise than the RA's (a line received,
-        closed or not inventory, numbers not 1 to n in order), or where the RA does not
-        hold the units planned."""
+        closed, empty or not inventory, numbers not 1 to n in form order), where the RA does
+        not hold the units planned, or would receive them elsewhere than the platform put
+        them."""
         receive, restock = self.connector.settings.receipt_fields
         if [ln.line for ln in lines] != [str(n) for n in range(1, len(lines) + 1)]:
             raise _NotSure(f"the lines of return authorization {number} are not numbered 1 "
-                           f"to {len(lines)}, so which of them a receipt's line numbers name "
-                           "is not certain")
+                           f"to {len(lines)} (or it has lines beside the goods, such as fees "
+                           "or shipping), so which of them a receipt's line numbers name is "
+                           "not certain")
+        sequences = [ln.sequence for ln in lines if ln.sequence is not None]
+        if len(sequences) == len(lines) and sequences != sorted(sequences):
+            raise _NotSure(f"the lines of return authorization {number} are in another order "
+                           "on its form than by number, so which of them a receipt's line "
+                           "numbers name is not certain")
         by_item: dict[str, list[_RaLine]] = {}
         for ln in lines:
             if not ln.inventory:
@@ -535,6 +571,10 @@ class NetSuiteWriter:
             if ln.closed or ln.received:
                 raise _NotSure(f"a line of return authorization {number} is received or "
                                "closed already")
+            if ln.quantity <= 0:
+                raise _NotSure(f"a line of return authorization {number} authorises nothing, "
+                               "which a receipt leaves out, and then its lines are numbered "
+                               "otherwise")
             by_item.setdefault(ln.item.casefold(), []).append(ln)
         out: dict[str, dict[str, Any]] = {
             ln.line: {"line": int(ln.line), receive: False} for ln in lines}
@@ -545,6 +585,9 @@ class NetSuiteWriter:
                                f"{'' if len(found) == 1 else 's'} of return authorization "
                                f"{number}, where the platform received it")
             ln = found[0]
+            if out[ln.line][receive]:
+                raise _NotSure(f"item {want.item_no} is planned twice for one line of return "
+                               f"authorization {number}")
             if ln.units and want.uom and ln.units.casefold() != want.uom.casefold():
                 raise _NotSure(f"return authorization {number} has item {want.item_no} in "
                                f"{ln.units}, the platform's units are {want.uom}")
@@ -552,8 +595,14 @@ class NetSuiteWriter:
                 raise _NotSure(f"the platform received {want.quantity:f} of item "
                                f"{want.item_no}, return authorization {number} authorises "
                                f"{ln.quantity:f}")
+            if ln.location and want.location and ln.location.casefold() \
+                    != want.location.casefold():
+                raise _NotSure(f"return authorization {number} receives item {want.item_no} "
+                               f"at {ln.location}, the platform put it at {want.location}: "
+                               "choose the location there")
             out[ln.line] = {"line": int(ln.line), receive: True,
-                            "quantity": _number(want.quantity), restock: bool(want.restocked)}
+                            "quantity": _number(want.quantity, want.item_no),
+                            restock: bool(want.restocked)}
         return list(out.values())
 
     async def _receipt_checked(self, request: ReceiptRequest, new_id: str, eid: str
@@ -570,7 +619,7 @@ class NetSuiteWriter:
             got: dict[str, Decimal] = {}
             for row in rows:
                 if row.get("mainline") == "T" or row.get("taxline") == "T" \
-                        or not row.get("item"):
+                        or row.get("iscogs") == "T" or not row.get("item"):
                     continue
                 key = str(row["item"]).casefold()
                 got[key] = got.get(key, Decimal(0)) + abs(_decimal(row.get("quantity"))
@@ -581,11 +630,13 @@ class NetSuiteWriter:
                 wanted[key] = wanted.get(key, Decimal(0)) + line.quantity
             if got != wanted:
                 said = ", ".join(f"{k} {v:f}" for k, v in sorted(got.items())) or "nothing"
-                raise AmbiguousResultError(
+                wrong = AmbiguousResultError(
                     SYSTEM, f"item receipt {number} was made, but it received {said} where "
                     "the platform received " + ", ".join(
                         f"{k} {v:f}" for k, v in sorted(wanted.items()))
                     + ": correct or delete it in NetSuite; do not re-queue")
+                wrong.made = number  # type: ignore[attr-defined]  # for the audit row
+                raise wrong
         if record is None:
             return WriteResult(record_id=new_id, number=f"(external id {eid})", final=True)
         result = self._result(record)
@@ -620,9 +671,13 @@ class _RaLine:
     quantity: Decimal
     received: Decimal
     units: str | None = None
+    #: Where the line receives (the location's name or id, as the profile names them).
+    location: str | None = None
     closed: bool = False
     #: An inventory item (a receipt receives it); the check's read does not say.
     inventory: bool = True
+    #: Its place on the form (`linesequencenumber`); the check's read does not say.
+    sequence: int | None = None
 
 
 class _NotSure(Exception):
@@ -634,9 +689,14 @@ def receipt_external_id(link: str) -> str:
     return "rr" + credit_external_id(link)[2:]
 
 
-def _number(value: Decimal) -> int | float:
-    """A quantity as a JSON number (NetSuite's REST takes numbers, §6.1)."""
-    return int(value) if value == value.to_integral_value() else float(value)
+def _number(value: Decimal, item: str) -> int | float:
+    """A quantity as a JSON number (NetSuite's REST takes numbers, §6.1); _NotSure where
+    a number cannot carry it exactly (a unit factor that does not divide evenly)."""
+    if value == value.to_integral_value():
+        return int(value)
+    if Decimal(repr(float(value))) != value:
+        raise _NotSure(f"{value} units of item {item} cannot be sent exactly")
+    return float(value)
 
 
 async def _look_all(read: Any) -> list[WriteResult]:

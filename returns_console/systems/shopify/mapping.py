@@ -10,6 +10,7 @@ may disagree (§4.3). Money is read in shop currency (what the ERP books).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,6 +86,18 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
     restocked, locations = _restocked(r, dispositions, settings, ids)
     conditions = _conditions(dispositions, settings)
     fates = _fates(r, dispositions, settings)
+    # dispositions name the order's line item: where two return lines share one (two
+    # fulfilments of it coming back), which line a unit's fate is cannot be told
+    shared = Counter(line.fulfillmentLineItem.lineItem.id
+                     for line in r.returnLineItems.nodes if line.fulfillmentLineItem)
+    for shared_id, count in shared.items():
+        if count > 1:
+            fates.pop(shared_id, None)
+    # processed units disposed MISSING ("expected but absent", §3.5) never arrived
+    missing: dict[str, int] = {}
+    for missing_id, d in dispositions:
+        if missing_id is not None and d.type == "MISSING":
+            missing[missing_id] = missing.get(missing_id, 0) + d.quantity
     if restocked is not None:
         stages[Stage.RESTOCKED] = restocked
     money_back = [(refund, t) for refund in r.refunds.nodes
@@ -113,8 +126,9 @@ def to_view(r: ShopifyReturn, settings: MappingSettings) -> tuple[PlatformView,
         currency = currency or (price.currencyCode if price else None)
         lines.append(PlatformLine(
             line_ref=line.id, sku=item.sku, quantity=Decimal(line.quantity),
-            received_quantity=Decimal(line.processedQuantity) if line.processedQuantity
-            else None, reason=line.returnReason, location=locations.get(item.id),
+            received_quantity=Decimal(max(0, line.processedQuantity - missing.get(
+                item.id, 0))) if line.processedQuantity else None,
+            reason=line.returnReason, location=locations.get(item.id),
             condition=conditions.get(item.id),
             restocked_quantity=fates[item.id][0] if item.id in fates else None,
             not_restocked_quantity=fates[item.id][1] if item.id in fates else None,

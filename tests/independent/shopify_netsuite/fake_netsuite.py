@@ -50,6 +50,11 @@ Served (paths as under https://{accountId}.suitetalk.api.netsuite.com):
     ids), ``GET .../{recordType}/{id}/{sublist}`` and ``.../{sublist}/{line}``. Record types:
     returnAuthorization, itemReceipt, creditMemo, cashRefund, salesOrder, customer,
     inventoryItem, accountingPeriod, location, currency.
+  * ``POST .../record/v1/returnAuthorization/{id}/!transform/itemReceipt`` (the RA's Receive:
+    section_157901123882; netsuite.md §5.1-§5.2), with property-name validation
+    (``X-NetSuite-PropertyNameValidation``, section_156570709583); the readings it takes
+    where the docs are silent are listed at ReceiptWriter. Every other write is journalled and
+    answered 400. ``app.state.writes`` is the journal, ``app.state.faults`` loses answers.
   * Errors use the REST error envelope ``{"type", "title", "status", "o:errorDetails":
     [{"detail", "o:errorCode", ...}]}`` (section_156570709583 "Error Handling in REST Web
     Services"); a bad or missing bearer token, and a TBA header that does not verify, is the
@@ -77,9 +82,11 @@ Assumptions (not settled by the docs):
      postingperiod, currency, exchangerate, foreigntotal, taxtotal, subsidiary, location,
      posting, voided), transactionline (transaction, id, uniquekey, linesequencenumber,
      mainline, taxline, item, quantity, quantityshiprecv, rate, foreignamount, netamount,
-     location, createdfrom, memo, itemtype, isclosed, iscogs, units, entity),
-     previoustransactionlinelink (previousdoc,
-     previousline, nextdoc, nextline, linktype, previoustype, nexttype), customer, item,
+     location, createdfrom, memo, itemtype, isclosed, iscogs, units, entity,
+     linelastmodifieddate -- netsuite.md §4.8; the transaction's stamp unless a line has its
+     own), previoustransactionlinelink (previousdoc,
+     previousline, nextdoc, nextline, linktype, previoustype, nexttype; also served as
+     nexttransactionlinelink, §4.8), customer, item,
      location, accountingperiod, currency, subsidiary, paymentmethod (id, name,
      isinactive). ``createdfrom`` is a transactionline
      column (not a transaction column) in SuiteQL; the REST record has ``createdFrom``.
@@ -277,11 +284,25 @@ def _display(v: Any) -> str:
 
 
 # ============================================================================== the database
+def _documented_columns(world: World) -> None:
+    """Columns docs/vendors/netsuite.md §4.8 names that a world may leave out:
+    ``transactionline.linelastmodifieddate`` (the line's own stamp, §3.4; here its
+    transaction's ``lastmodifieddate`` unless the row carries one)."""
+    rows = world.ns.get("transactionline")
+    if not rows or "linelastmodifieddate" in rows[0]:
+        return
+    stamp = {t["id"]: t.get("lastmodifieddate") for t in world.ns.get("transaction", [])}
+    for ln in rows:
+        ln.setdefault("linelastmodifieddate", stamp.get(ln["transaction"]))
+
+
 class Store:
     def __init__(self, world: World) -> None:
         self.w = world
         self.lock = threading.Lock()
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        _documented_columns(world)
+        self.cols: dict[str, list[str]] = {}
         for table, rows in world.ns.items():
             cols = sorted({k for r in rows for k in r} | {"id"})
             if table == "transaction":
@@ -295,6 +316,7 @@ class Store:
                         r.get(c), bool) for r in rows if r.get(c) is not None)
                 and any(r.get(c) is not None for r in rows) else f'"{c}"' for c in cols)
             self.db.execute(f'CREATE TABLE "{table}" ({typed})')
+            self.cols[table] = cols
             for r in rows:
                 self.db.execute(
                     f'INSERT INTO "{table}" ({qcols}) VALUES '
@@ -323,6 +345,41 @@ class Store:
         db.create_function("_nvl2", 3, lambda a, b, c: b if a is not None else c)
         db.create_function("_df", 2, self._df)
         db.create_function("_df_status", 2, self._df_status)
+        # NextTransactionLineLink and PreviousTransactionLineLink are the two views of one
+        # link table (docs/vendors/netsuite.md §4.8: "NextTransactionLineLink /
+        # PreviousTransactionLineLink with columns previousdoc, previousline, ...")
+        if "previoustransactionlinelink" in world.ns:
+            db.execute('CREATE VIEW "nexttransactionlinelink" AS SELECT * FROM '
+                       '"previoustransactionlinelink"')
+        # what the REST record view of an item receipt line shows that SuiteQL does not
+        # (the Restock box has no documented SuiteQL column, netsuite.md §4.3):
+        # (receipt id, receipt line) -> {"orderLine": RA line, "restock": bool}
+        self.receipt_meta: dict[tuple[int, int], dict[str, Any]] = {}
+
+    # ---- writes (the itemReceipt transform, below) ------------------------------------------
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """A new row, in the world's lists (the REST view) and in SQLite (SuiteQL); keys the
+        table has no column for are kept in the world's row only (e.g. the transaction's
+        ``createdfrom``, a line column in SuiteQL: assumption 3)."""
+        cols = self.cols[table]
+        with self.lock:
+            self.w.ns[table].append(row)
+            self.db.execute(
+                f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)}) '
+                f'VALUES ({", ".join("?" * len(cols))})', [_store(row.get(c)) for c in cols])
+
+    def update(self, table: str, row: dict[str, Any], **changes: Any) -> None:
+        """Changes to one row (found by identity in the world's list; in SQLite by its key:
+        ``id`` for transaction, ``(transaction, id)`` for transactionline)."""
+        with self.lock:
+            key = {"transaction": ("id",), "transactionline": ("transaction", "id")}[table]
+            where = " AND ".join(f'"{k}" = ?' for k in key)
+            sets = ", ".join(f'"{c}" = ?' for c in changes if c in self.cols[table])
+            vals = [_store(v) for c, v in changes.items() if c in self.cols[table]]
+            if sets:
+                self.db.execute(f'UPDATE "{table}" SET {sets} WHERE {where}',
+                                [*vals, *[_store(row[k]) for k in key]])
+            row.update(changes)
 
     def _df(self, col: str, v: Any) -> Any:
         if v is None:
@@ -503,6 +560,10 @@ class Records:
         if t["type"] == "ItemRcpt":
             out["itemReceive"] = True
             out["orderLine"] = ln["id"]
+            meta = self.s.receipt_meta.get((t["id"], ln["id"]))
+            if meta:  # a receipt the transform made: its RA line and its Restock box
+                out["orderLine"] = meta["orderLine"]
+                out["restock"] = meta["restock"]
         else:
             out["rate"] = self._n(ln["rate"])
             out["amount"] = self._n(ln["foreignamount"])
@@ -797,6 +858,380 @@ class TbaVerifier:
         return None
 
 
+# ====================================================================== the itemReceipt transform
+# POST /record/v1/returnAuthorization/{id}/!transform/itemReceipt (netsuite.md §5.2: "optional
+# JSON body overriding fields and lines; success HTTP 204 No Content"; the new id in
+# ``Location``, §6.1 / S8), what the RA's Receive button makes (§5.1 step 3: with Advanced
+# Receiving an item receipt against the RA; per line Restock checked puts the unit back in
+# inventory, unchecked writes it off; partial receipts allowed).
+#
+# Readings of what the docs leave open (each the harsh one; the fake also works the request out
+# under every other reading and journals whether the result would differ):
+#   R1. How a body line is addressed (§5.2: "targets lines by 1-based `line`" -- of which
+#       record is not said). APPLIED: ``line`` k is the k-th line of the NEW record, i.e. of the
+#       lines the transform pre-fills. Also worked out: k is the RA's line k. ``orderLine``
+#       (the SOAP ItemReceiptItem field naming the source order's line [3p: NetSweet
+#       item_receipt_item.rb]) names the RA's line under every reading.
+#   R2. What the transform pre-fills (§5.2: "the transform pre-fills all open lines"): the RA's
+#       item lines that are not closed, have quantity left to receive and are of a type a
+#       receipt takes (inventory, assembly, non-inventory); never a service, discount,
+#       description or tax line. Quantity left = quantity - quantityshiprecv.
+#   R3. A pre-filled line the body does not name (§5.2 / U14 "UNKNOWN"). APPLIED: received
+#       whole and RESTOCKED (the worst: goods booked in and put on sale). Also: not received.
+#   R4. A named line without the Receive box: APPLIED received (the UI pre-ticks it); also not.
+#       Without ``quantity``: all that is left. Without the Restock box (§4.3 / U13, default
+#       unknown): APPLIED restocked; also written off.
+#   R5. REST names of the boxes (§4.3 "REST names UNKNOWN"; U13): ``itemReceive`` and
+#       ``restock``, the SOAP ItemReceiptItem names [3p: NetSweet item_receipt_item.rb,
+#       ExploreConsulting netsuite-fasttrack-toolkit ItemReceiptBase.ts sublist fields
+#       itemreceive, restock].
+#   R6. Property names (§6.1: ``X-NetSuite-PropertyNameValidation: ignore|warning|error``,
+#       default warning). Known body fields: those of the item receipt record [3p: NetSweet
+#       item_receipt.rb: createdDate, currencyName, exchangeRate, landedCostPerLine,
+#       lastModifiedDate, memo, tranDate, tranId, createdFrom, currency, customForm, entity,
+#       landedCostMethod, partner, postingPeriod, subsidiary, externalId, the item sublist;
+#       ExploreConsulting adds location, class]. NOT ``otherRefNum``: an item receipt carries no
+#       PO/Check No. (scenario assumption 1). Known line fields: the SOAP ItemReceiptItem's.
+#       With ``error`` an unknown name is 400 and nothing is made; with warning/ignore it is
+#       dropped (a warning header), and the defaults of R4 apply to what it meant.
+#   R7. Refusals (§5.1 "A return can't be received ... until the authorization is approved";
+#       §5.2 "receipt needs remaining quantity to receive"; error form UNKNOWN, expect 400
+#       USER_ERROR, §7): RA Pending Approval, Cancelled, Closed, Refunded or with nothing left;
+#       a quantity over what is left; a line that is not pre-filled; a receipt receiving
+#       nothing. A second item receipt with the same externalId: 400 USER_ERROR "This entity
+#       already exists." (§7.1 [3p]). An external id is letters, digits, ``_``, ``-`` (§6.1).
+#   R8. The receipt: dated the fake's clock (the world's NOW plus the seconds the fake has been
+#       up); one line per RA line received (numbered 1..m in RA order), ``createdfrom`` the RA
+#       (a line column, assumption 3), ``quantity`` positive (assumption 4), location the body
+#       line's, else the RA line's, else the RA's; no status letter (unknown, §4.7). The RA's
+#       ``quantityshiprecv`` grows, its status becomes D (Partially Received) or, nothing left,
+#       F (Pending Refund) (§4.7), and its stamps move. The Restock box is kept for the REST view
+#       of the receipt line only (no documented SuiteQL column, §4.3).
+#   Faults (a test's ``faults[ra_id]``): ``"503"`` -- the receipt is made, the answer is a 503
+#   UNEXPECTED_ERROR; ``"drop"`` -- the receipt is made, the answer's headers and part of its
+#   body are sent and the connection is closed (no answer a client can read); ``"misread"`` --
+#   NetSuite reads the body otherwise: each line received takes all that is left on its RA line
+#   whatever quantity was sent (answered 204); ``"edit"`` -- someone edits the RA in NetSuite
+#   just as the client reads it: at the first REST GET of the RA record, its first two item
+#   lines swap item, quantity, rate and amount (the GET already shows the edit).
+RECEIVE_FIELD = "itemReceive"
+RESTOCK_FIELD = "restock"
+RECEIPT_BODY_FIELDS = {
+    "createdDate", "currencyName", "exchangeRate", "landedCostPerLine", "lastModifiedDate",
+    "memo", "tranDate", "tranId", "createdFrom", "currency", "customForm", "entity",
+    "landedCostMethod", "partner", "postingPeriod", "subsidiary", "externalId", "item",
+    "location", "class", "department"}
+RECEIPT_LINE_FIELDS = {
+    "binNumbers", "currency", "description", "expirationDate", "isDropShipment", "itemName",
+    "itemReceive", "jobName", "line", "onHand", "options", "orderLine", "quantity",
+    "quantityRemaining", "rate", "restock", "serialNumbers", "unitCostOverride", "unitsDisplay",
+    "billVarianceStatus", "inventoryDetail", "item", "landedCost", "location", "class",
+    "units"}
+RECEIVABLE_TYPES = {"InvtPart", "Assembly", "NonInvtPart"}
+RA_RECEIVABLE = {"B", "D", "E"}  # Pending Receipt, Partially Received, Pending Refund/Part. R.
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]+")
+READINGS = [(ln, om, rc, rs) for ln in ("new", "ra") for om in ("received", "skipped")
+            for rc in (True, False) for rs in (True, False)]
+APPLIED = ("new", "received", True, True)
+
+
+class TransformError(Exception):
+    def __init__(self, status: int, code: str, detail: str, path: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.path = status, code, detail, path
+
+    def response(self) -> JSONResponse:
+        extra = {"o:errorPath": self.path} if self.path else {}
+        title = {400: "Bad Request", 404: "Not Found"}.get(self.status, "Error")
+        return _err(self.status, title, f"Error while accessing a resource. {self.detail}",
+                    self.code, **extra)
+
+
+def _left(ln: dict[str, Any]) -> Decimal:
+    return abs(Decimal(str(ln.get("quantity") or 0))) - abs(
+        Decimal(str(ln.get("quantityshiprecv") or 0)))
+
+
+def prefilled(ra_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines the transform pre-fills, in RA order (reading R2)."""
+    return [ln for ln in ra_lines if ln.get("isclosed") != "T" and _left(ln) > 0
+            and ln.get("itemtype") in RECEIVABLE_TYPES]
+
+
+def _num_ok(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def receipt_outcome(ra_lines: list[dict[str, Any]], items: list[dict[str, Any]],
+                    reading: tuple[str, str, bool, bool]) -> dict[int, tuple[Decimal, bool]]:
+    """What the transform would receive under one reading: RA line id -> (quantity, restock),
+    lines received only. Raises TransformError for a request that reading refuses."""
+    by_line, omitted_rd, receive_default, restock_default = reading
+    pre = prefilled(ra_lines)
+    out: dict[int, tuple[Decimal, bool] | None] = {}
+    for i, it in enumerate(items):
+        path = f"item.items[{i}]"
+        target = None
+        if "orderLine" in it:
+            target = next((ln for ln in pre if str(ln["id"]) == str(it["orderLine"])), None)
+        elif "line" in it:
+            try:
+                k = int(it["line"])
+            except (TypeError, ValueError):
+                raise TransformError(400, "INVALID_CONTENT", "Invalid line number.",
+                                     f"{path}.line") from None
+            if by_line == "new":
+                target = pre[k - 1] if 1 <= k <= len(pre) else None
+            else:
+                target = next((ln for ln in pre if ln["id"] == k), None)
+        else:
+            raise TransformError(400, "INVALID_CONTENT", "A sublist line must name its line.",
+                                 path)
+        if target is None:
+            raise TransformError(400, "USER_ERROR", "The line does not exist on this item "
+                                 "receipt.", f"{path}.line")
+        if target["id"] in out:
+            raise TransformError(400, "USER_ERROR", "A line is named twice.", f"{path}.line")
+        receive = it.get(RECEIVE_FIELD, receive_default)
+        if not receive:
+            out[target["id"]] = None
+            continue
+        qty = Decimal(str(it["quantity"])) if "quantity" in it else _left(target)
+        if qty <= 0 or qty > _left(target):
+            raise TransformError(400, "USER_ERROR", f"You can not receive more than "
+                                 f"{_left(target)} of this item.", f"{path}.quantity")
+        out[target["id"]] = (qty, bool(it.get(RESTOCK_FIELD, restock_default)))
+    for ln in pre:
+        if ln["id"] not in out:
+            out[ln["id"]] = (_left(ln), True) if omitted_rd == "received" else None
+    got = {k: v for k, v in out.items() if v is not None}
+    if not got:
+        raise TransformError(400, "USER_ERROR", "You must enter at least one line item for "
+                             "this transaction.", "item")
+    return got
+
+
+class ReceiptWriter:
+    """The transform's side of the fake: checks a request, makes the receipt, keeps a journal
+    of every write request (``writes``)."""
+
+    def __init__(self, store: Store, extra_body_fields: frozenset[str] = frozenset()) -> None:
+        self.s = store
+        self.body_fields = RECEIPT_BODY_FIELDS | extra_body_fields
+        self.started = time.monotonic()
+        self.writes: list[dict[str, Any]] = []
+        self.faults: dict[int, str] = {}
+        self.edited: list[int] = []  # RAs the ``edit`` fault changed
+        self.seq = {"ir": 9000}
+
+    def now(self) -> datetime:
+        return (NOW + timedelta(seconds=int(time.monotonic() - self.started) + 1)).replace(
+            microsecond=0)
+
+    def edit_on_read(self, ref: str) -> None:
+        """Fault ``edit``: the RA's first two item lines swap contents (once)."""
+        ra = self._ra(ref)
+        if ra is None or self.faults.get(ra["id"]) != "edit":
+            return
+        self.faults.pop(ra["id"])
+        a, b = self._lines(ra["id"])[:2]
+        cols = ("item", "quantity", "rate", "foreignamount", "netamount", "itemtype")
+        va, vb = {c: a[c] for c in cols}, {c: b[c] for c in cols}
+        now = self.now()
+        self.s.update("transactionline", a, **vb, linelastmodifieddate=now)
+        self.s.update("transactionline", b, **va, linelastmodifieddate=now)
+        self.s.update("transaction", ra, lastmodifieddate=now)
+        self.edited.append(ra["id"])
+
+    def _ra(self, ref: str) -> dict[str, Any] | None:
+        rows = [t for t in self.s.w.ns["transaction"] if t["type"] == "RtnAuth"]
+        if ref.startswith("eid:"):
+            return next((t for t in rows if t.get("externalid") == ref[4:]), None)
+        return next((t for t in rows if str(t["id"]) == ref), None)
+
+    def _lines(self, tid: int) -> list[dict[str, Any]]:
+        return sorted((ln for ln in self.s.w.ns["transactionline"] if ln["transaction"] == tid
+                       and ln["mainline"] == "F" and ln["taxline"] == "F"),
+                      key=lambda ln: ln["id"])
+
+    def check_names(self, body: dict[str, Any], mode: str, entry: dict[str, Any]
+                    ) -> dict[str, Any]:
+        """R6: unknown property names -- 400 under ``error``, else dropped (and warned)."""
+        unknown = [k for k in body if k not in self.body_fields
+                   and not k.startswith("custbody")]
+        items = body.get("item", {}).get("items", []) if isinstance(body.get("item"),
+                                                                    dict) else []
+        for i, it in enumerate(items if isinstance(items, list) else []):
+            if isinstance(it, dict):
+                unknown += [f"item.items[{i}].{k}" for k in it if k not in RECEIPT_LINE_FIELDS
+                            and not k.startswith("custcol")]
+        entry["unknown_names"] = unknown
+        if unknown and mode == "error":
+            raise TransformError(400, "INVALID_CONTENT", f"Invalid field name(s): "
+                                 f"{', '.join(unknown)}.", unknown[0])
+        if not unknown:
+            return body
+        clean = {k: v for k, v in body.items() if k in self.body_fields
+                 or k.startswith("custbody")}
+        if isinstance(clean.get("item"), dict) and isinstance(clean["item"].get("items"), list):
+            clean["item"] = dict(clean["item"], items=[
+                {k: v for k, v in it.items() if k in RECEIPT_LINE_FIELDS
+                 or k.startswith("custcol")} if isinstance(it, dict) else it
+                for it in clean["item"]["items"]])
+        return clean
+
+    def transform(self, ra_ref: str, body: dict[str, Any], mode: str, entry: dict[str, Any],
+                  base: str) -> int:
+        """Makes the receipt; returns its id, or raises TransformError."""
+        ra = self._ra(ra_ref)
+        if ra is None:
+            raise TransformError(404, "NONEXISTENT_ID", "Record does not exist.")
+        entry["ra"] = ra["id"]
+        body = self.check_names(body, mode, entry)
+        item = body.get("item", {"items": []})
+        if not isinstance(item, dict) or not isinstance(item.get("items", []), list) or \
+                not all(isinstance(it, dict) for it in item.get("items", [])):
+            raise TransformError(400, "INVALID_CONTENT", "The item sublist must be "
+                                 "{\"items\": [...]}.", "item")
+        items = item.get("items", [])
+        for i, it in enumerate(items):
+            for f in (RECEIVE_FIELD, RESTOCK_FIELD, "isDropShipment"):
+                if f in it and not isinstance(it[f], bool):
+                    raise TransformError(400, "INVALID_CONTENT", f"Invalid Field Value "
+                                         f"{it[f]!r} for the following field: {f}",
+                                         f"item.items[{i}].{f}")
+            if "quantity" in it and not _num_ok(it["quantity"]):
+                raise TransformError(400, "INVALID_CONTENT", f"Invalid Field Value "
+                                     f"{it['quantity']!r} for the following field: quantity",
+                                     f"item.items[{i}].quantity")
+        ext = body.get("externalId")
+        if ext is not None:
+            if not isinstance(ext, str) or not _EXTERNAL_ID.fullmatch(ext):
+                raise TransformError(400, "INVALID_CONTENT", f"Invalid Field Value {ext!r} for "
+                                     "the following field: externalId", "externalId")
+            if any(t["type"] == "ItemRcpt" and t.get("externalid") == ext
+                   for t in self.s.w.ns["transaction"]):
+                raise TransformError(400, "USER_ERROR", "This entity already exists.",
+                                     "externalId")
+        status = ra.get("status")
+        if status not in RA_RECEIVABLE:
+            label = STATUS["RtnAuth"].get(status or "", status)
+            raise TransformError(400, "USER_ERROR", f"You can not receive a return "
+                                 f"authorization that is {label}.")
+        ra_lines = self._lines(ra["id"])
+        if not prefilled(ra_lines):
+            raise TransformError(400, "USER_ERROR", "There are no items left to receive on "
+                                 "this return authorization.")
+        outcomes: dict[str, Any] = {}
+        for rd in READINGS:
+            try:
+                got = receipt_outcome(ra_lines, items, rd)
+                outcomes["/".join(map(str, rd))] = {k: (str(q), r) for k, (q, r) in got.items()}
+            except TransformError as e:
+                outcomes["/".join(map(str, rd))] = f"refused: {e.detail}"
+        applied = outcomes["/".join(map(str, APPLIED))]
+        entry["readings"] = outcomes
+        entry["reading_dependent"] = any(v != applied for v in outcomes.values())
+        got = receipt_outcome(ra_lines, items, APPLIED)  # raises as the applied reading does
+        if self.faults.get(ra["id"]) == "misread":
+            entry["fault"] = self.faults.pop(ra["id"])
+            byid = {ln["id"]: ln for ln in ra_lines}
+            got = {k: (_left(byid[k]), r) for k, (_q, r) in got.items()}
+        locs = {r["id"] for r in self.s.w.ns["location"]}
+        line_loc: dict[int, Any] = {}
+        for i, it in enumerate(items):
+            loc = it.get("location")
+            if loc is None:
+                continue
+            lid = loc.get("id") if isinstance(loc, dict) else loc
+            try:
+                lid = int(str(lid))
+            except ValueError:
+                lid = None
+            if lid not in locs:
+                raise TransformError(400, "INVALID_CONTENT", f"Invalid Field Value {loc!r} "
+                                     "for the following field: location",
+                                     f"item.items[{i}].location")
+            pre = prefilled(ra_lines)
+            k = it.get("orderLine")
+            tgt = (next((ln["id"] for ln in pre if str(ln["id"]) == str(k)), None)
+                   if k is not None else pre[int(it["line"]) - 1]["id"])
+            line_loc[tgt] = lid
+        return self._commit(ra, ra_lines, got, body, line_loc)
+
+    def _commit(self, ra: dict[str, Any], ra_lines: list[dict[str, Any]],
+                got: dict[int, tuple[Decimal, bool]], body: dict[str, Any],
+                line_loc: dict[int, Any]) -> int:
+        s = self.s
+        now = self.now()
+        tid = max(t["id"] for t in s.w.ns["transaction"]) + 1
+        self.seq["ir"] += 1
+        tranid = f"IR{self.seq['ir']}"
+        uk = max(ln["uniquekey"] for ln in s.w.ns["transactionline"])
+        header_loc = body.get("location")
+        header_loc = (header_loc.get("id") if isinstance(header_loc, dict) else header_loc)
+        row = {c: None for c in s.cols["transaction"]}
+        row.update({
+            "id": tid, "tranid": tranid, "trandate": now.date(), "type": "ItemRcpt",
+            "recordtype": "itemreceipt", "status": None, "entity": ra["entity"],
+            "otherrefnum": None, "externalid": body.get("externalId"),
+            "memo": body.get("memo"), "createddate": now, "lastmodifieddate": now,
+            "postingperiod": 100 + now.month, "currency": ra.get("currency"),
+            "exchangerate": ra.get("exchangerate"), "foreigntotal": None, "taxtotal": None,
+            "subsidiary": ra.get("subsidiary"),
+            "location": int(header_loc) if header_loc else ra.get("location"),
+            "posting": "T", "voided": "F", "createdfrom": ra["id"]})
+        s.insert("transaction", row)
+        base_line = {c: None for c in s.cols["transactionline"]}
+        uk += 1
+        s.insert("transactionline", dict(base_line, **{
+            "id": 0, "uniquekey": uk, "transaction": tid, "linesequencenumber": 0,
+            "mainline": "T", "taxline": "F", "createdfrom": ra["id"], "isclosed": "F",
+            "iscogs": "F", "entity": ra["entity"], "memo": body.get("memo"),
+            "linelastmodifieddate": now}))
+        k = 0
+        for ln in ra_lines:
+            if ln["id"] not in got:
+                continue
+            qty, restock = got[ln["id"]]
+            k += 1
+            uk += 1
+            loc = line_loc.get(ln["id"]) or ln.get("location") or row["location"]
+            s.insert("transactionline", dict(base_line, **{
+                "id": k, "uniquekey": uk, "transaction": tid, "linesequencenumber": k,
+                "mainline": "F", "taxline": "F", "item": ln["item"], "quantity": qty,
+                "location": loc, "createdfrom": ra["id"], "itemtype": ln.get("itemtype"),
+                "isclosed": "F", "iscogs": "F", "units": ln.get("units"),
+                "entity": ra["entity"], "linelastmodifieddate": now}))
+            s.receipt_meta[(tid, k)] = {"orderLine": ln["id"], "restock": restock}
+            if "previoustransactionlinelink" in s.cols:
+                s.insert("previoustransactionlinelink", {
+                    "previousdoc": ra["id"], "previousline": ln["id"], "nextdoc": tid,
+                    "nextline": k, "linktype": "RcptRtrn", "previoustype": "RtnAuth",
+                    "nexttype": "ItemRcpt"})
+            s.update("transactionline", ln, quantityshiprecv=abs(Decimal(str(
+                ln.get("quantityshiprecv") or 0))) + qty, linelastmodifieddate=now)
+        left = any(_left(ln) > 0 for ln in ra_lines if ln.get("isclosed") != "T"
+                   and ln.get("itemtype") in RECEIVABLE_TYPES)
+        s.update("transaction", ra, status="D" if left else "F", lastmodifieddate=now)
+        s.names["createdfrom"][tid] = f"Item Receipt #{tranid}"
+        return tid
+
+
+class _DroppedAnswer(Response):
+    """Headers and a part of a body, then the connection closed: the request was done, the
+    answer never arrives whole (uvicorn closes a connection whose response is incomplete)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"512")]})
+        await send({"type": "http.response.body", "body": b'{"links": [', "more_body": True})
+
+
 # ====================================================================================== the app
 def _b64url_json(part: str) -> dict[str, Any]:
     raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
@@ -825,10 +1260,13 @@ def _page_links(url: str, params: dict[str, Any], limit: int, offset: int,
 
 def make_app(world: World, *, client_id: str | None = None,
              certificates: Mapping[str, Any] | None = None, tba: Tba | None = None,
-             clock: Callable[[], float] = time.time) -> Starlette:
+             clock: Callable[[], float] = time.time,
+             receipt_body_fields_extra: frozenset[str] = frozenset()) -> Starlette:
     """``certificates``: certificate id (the JWT's ``kid``) -> the mapped certificate (PEM, or
     its public key); ``tba``: the TBA credentials the account knows (None: TBA refused);
-    ``clock``: the server's clock (seconds since the epoch)."""
+    ``clock``: the server's clock (seconds since the epoch); ``receipt_body_fields_extra``:
+    body fields the itemReceipt transform takes beyond reading R6's (an account whose item
+    receipt carries them)."""
     store = Store(world)
     tokens: dict[str, float] = {}
     log: list[dict[str, Any]] = []
@@ -1018,6 +1456,12 @@ def make_app(world: World, *, client_id: str | None = None,
             entry["status"] = 404
             return _err(404, "Not Found", f"Record type '{rtype}' does not exist.",
                         "NONEXISTENT_RECORD_TYPE", **{"o:urlPath": rtype})
+        if rtype.lower() == "returnauthorization" and len(rest) == 1:
+            n_edited = len(writer.edited)
+            writer.edit_on_read(rest[0])
+            if len(writer.edited) > n_edited:
+                state.pop("records", None)
+                entry["edited"] = True
         recs = records(request)
         if not rest:  # the collection: ids and links only
             pg = paging(request)
@@ -1077,12 +1521,82 @@ def make_app(world: World, *, client_id: str | None = None,
         entry["status"] = 200
         return JSONResponse(rec)
 
+    writer = ReceiptWriter(store, receipt_body_fields_extra)
+
+    async def write(request: Request) -> Response:
+        """Every write request is journalled (``app.state.writes``); the one modelled is the
+        itemReceipt transform of a return authorization (see ReceiptWriter)."""
+        entry: dict[str, Any] = {"path": request.url.path, "method": request.method,
+                                 "seq": len(writer.writes) + 1}
+        log.append(entry)
+        writer.writes.append(entry)
+        if not authorised(request, entry):
+            entry["status"] = 401
+            return unauthorised()
+        entry["headers"] = {h: request.headers.get(h) for h in (
+            "x-netsuite-propertynamevalidation", "x-netsuite-propertyvaluevalidation",
+            "prefer", "content-type", "x-netsuite-idempotency-key")}
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+            assert isinstance(body, dict)
+        except Exception:
+            entry["status"] = 400
+            entry["raw"] = raw[:500].decode(errors="replace")
+            return _err(400, "Bad Request", "The request could not be understood by the server "
+                        "due to malformed syntax.", "INVALID_REQUEST")
+        entry["body"] = body
+        rtype = request.path_params["rtype"]
+        rest = [x for x in request.path_params.get("rest", "").split("/") if x]
+        # record type ids are case-insensitive in URLs (netsuite.md §1.1)
+        if request.method != "POST" or rtype.lower() != "returnauthorization" or \
+                len(rest) != 3 or rest[1].lower() != "!transform" or \
+                rest[2].lower() != "itemreceipt":
+            entry["status"] = 400
+            entry["error"] = "not modelled"
+            return _err(400, "Bad Request", "This fake serves no write but the itemReceipt "
+                        "transform of a return authorization.", "INVALID_REQUEST")
+        mode = (request.headers.get("x-netsuite-propertynamevalidation") or "warning").lower()
+        base = str(request.base_url).rstrip("/")
+        try:
+            tid = writer.transform(rest[0], body, mode, entry, base)
+        except TransformError as e:
+            entry["status"] = e.status
+            entry["error"] = e.detail
+            return e.response()
+        state.pop("records", None)  # the REST view is rebuilt from the changed rows
+        entry["receipt"] = tid
+        fault = writer.faults.get(entry["ra"])
+        if fault in ("503", "drop"):
+            writer.faults.pop(entry["ra"])
+            entry["fault"] = fault
+        if fault == "503":
+            entry["status"] = 503
+            return _err(503, "Service Unavailable", "An unexpected error occurred. Error ID: "
+                        f"fk{tid}x", "UNEXPECTED_ERROR")
+        if fault == "drop":
+            entry["status"] = "dropped"
+            return _DroppedAnswer()
+        entry["status"] = 204
+        headers = {"Location": f"{base}/services/rest/record/v1/itemReceipt/{tid}"}
+        if entry.get("unknown_names"):
+            headers["X-NetSuite-Warning"] = "Unknown properties ignored: " + ", ".join(
+                entry["unknown_names"])
+        return Response(status_code=204, headers=headers)
+
     app = Starlette(routes=[
         Route(TOKEN_PATH, token, methods=["POST"]),
         Route("/services/rest/query/v1/suiteql", suiteql, methods=["POST"]),
         Route("/services/rest/record/v1/{rtype}", record, methods=["GET"]),
         Route("/services/rest/record/v1/{rtype}/{rest:path}", record, methods=["GET"]),
+        Route("/services/rest/record/v1/{rtype}", write, methods=["POST", "PATCH", "PUT",
+                                                                  "DELETE"]),
+        Route("/services/rest/record/v1/{rtype}/{rest:path}", write,
+              methods=["POST", "PATCH", "PUT", "DELETE"]),
     ])
     app.state.log = log
     app.state.store = store
+    app.state.writes = writer.writes
+    app.state.faults = writer.faults
+    app.state.writer = writer
     return app
