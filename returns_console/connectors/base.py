@@ -308,6 +308,11 @@ class ReceiptWriter(Protocol):
         after a lost answer."""
         ...
 
+    async def receipt_made(self, link: str) -> WriteResult | None:
+        """The receipt a re-queue of `link` made, told apart from one made otherwise (by
+        hand in the ERP): what a crash is resolved by. None: none."""
+        ...
+
     async def create_receipt(self, request: Any) -> WriteResult:
         """Make the receipt (a `ReceiptRequest`), once the ERP is seen to take exactly the
         units planned; RefusedError (nothing sent) where it would not."""

@@ -910,11 +910,17 @@ class Actions:
                                               f"{wanted} lines: add the rest to it in the ERP")
                 return "succeeded", number, f"return order {number} exists with its lines"
             if row.action == Action.REQUEUE_POSTING and p.get("creates") == "receipt":
+                ours = self._erp.run(lambda: self._receipt_made(p["return_ref"]))
+                if ours is not None:
+                    number = ours.number or ours.record_id
+                    return "succeeded", number, f"receipt {number} exists, made by the re-queue"
                 receipts = self._erp.run(lambda: self._receipts(p["return_ref"]))
-                if not receipts:
-                    return "failed", None, "the ERP has no receipt for it: nothing was made"
-                number = receipts[0].number or receipts[0].record_id
-                return "succeeded", number, f"receipt {number} exists"
+                if receipts:  # received otherwise meanwhile: not this write's to claim
+                    number = receipts[0].number or receipts[0].record_id
+                    return "failed", None, (f"the re-queue made no receipt; receipt {number} "
+                                            "was made otherwise (by hand?): check it in the "
+                                            "ERP")
+                return "failed", None, "the ERP has no receipt for it: nothing was made"
             if row.action == Action.REQUEUE_POSTING:
                 notes = self._erp.run(lambda: self._credits(p["return_ref"]))
                 if not notes:
@@ -970,6 +976,10 @@ class Actions:
     async def _return_orders(self, link: str) -> list[WriteResult]:
         async with self._erp.writer() as writer:
             return await writer.return_orders_for(link)
+
+    async def _receipt_made(self, link: str) -> WriteResult | None:
+        async with self._erp.writer() as writer:
+            return await writer.receipt_made(link)
 
     async def _receipts(self, link: str) -> list[WriteResult]:
         async with self._erp.writer() as writer:

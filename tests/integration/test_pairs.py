@@ -165,6 +165,14 @@ def test_netsuite_requeues_a_receipt_only_for_what_the_platform_settled(tmp_path
 
         assert crashed(settled[0].return_ref)[0] == "succeeded"
         assert crashed(waiting[0].return_ref)[0] == "failed"
+        # a receipt made otherwise (by hand in NetSuite) is not claimed for the re-queue
+        box = session.sandbox.erp.account
+        ra = next(r for r in box.engine.rows("transaction", type="RtnAuth")
+                  if r.get("otherrefnum") == waiting[0].return_ref)
+        box.document("ItemRcpt", box.clock, status="A", entity=ra.get("entity"),
+                     lines=[{"item": 1, "quantity": "1"}], created_from=int(ra["id"]))
+        outcome, record, why = crashed(waiting[0].return_ref)
+        assert (outcome, record) == ("failed", None) and "made otherwise" in why
     finally:
         session.close()
 

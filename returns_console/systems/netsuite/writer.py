@@ -514,6 +514,16 @@ class NetSuiteWriter:
             new_id = str(seen.get("id"))
         return await self._receipt_checked(request, new_id, eid)
 
+    async def receipt_made(self, link: str) -> WriteResult | None:
+        """The item receipt carrying the external id a re-queue of `link` gives (§6.1:
+        unique per record type), as NetSuite holds it now; None: none."""
+        record = await self._receipt_by_external_id(receipt_external_id(link))
+        if record is None:
+            return None
+        result = self._result(record)
+        result.final = True
+        return result
+
     async def _receipt_by_external_id(self, eid: str) -> dict | None:
         try:
             response = await self.http.request("GET", f"{RECORDS}/itemReceipt/eid:{eid}")
