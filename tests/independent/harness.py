@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +111,14 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def precision_recall(truth: Collection[Hashable], found: Collection[Hashable]
+                     ) -> tuple[float, float]:
+    """What every independent check scores: the share of what the product found that is
+    planted (1.0 when it found nothing and nothing was planted), and the share of what was
+    planted that it found."""
+    hits = len(set(truth) & set(found))
+    precision = hits / len(found) if found else (1.0 if not truth else 0.0)
+    recall = hits / len(truth) if truth else 1.0
+    return precision, recall

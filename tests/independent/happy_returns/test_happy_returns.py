@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from ..harness import REPO, cli_argv, cli_env, run_cli, stop_listener, wait_port
+from ..harness import REPO, cli_argv, cli_env, precision_recall, run_cli, stop_listener, wait_port
 from ..harness import Server as _Server
 from ..harness import free_port as _free_port
 from ..swap_d365_fo import fake_fo
@@ -200,8 +200,7 @@ def report(run: dict[str, Any]) -> tuple[str, float, float]:
     keys, found = score(world, doc)
     truth = world.truth
     tp, fp, fn = keys & truth, keys - truth, truth - keys
-    precision = len(tp) / len(keys) if keys else (1.0 if not truth else 0.0)
-    recall = len(tp) / len(truth) if truth else 1.0
+    precision, recall = precision_recall(truth, keys)
     findings = doc.get("findings", [])
     delays = doc.get("delays", [])
     lines += [

@@ -134,7 +134,7 @@ from typing import Any
 
 import pytest
 
-from ..harness import Server, run_cli
+from ..harness import Server, precision_recall, run_cli
 from . import _build, fake_netsuite, fake_shopify, scenario
 from . import test_shopify_netsuite as base
 from .scenario import Line, Spec, ago
@@ -707,10 +707,7 @@ def _diffs(rows: list[Row]) -> str:
 
 
 def score(truth: set[str], made: set[str]) -> tuple[float, float]:
-    tp = len(truth & made)
-    precision = tp / len(made) if made else (1.0 if not truth else 0.0)
-    recall = tp / len(truth) if truth else 1.0
-    return precision, recall
+    return precision_recall(truth, made)
 
 
 # ============================================================================ tests

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..harness import Server as _Server
-from ..harness import cli_env, run_cli
+from ..harness import cli_env, precision_recall, run_cli
 from . import fake_netsuite, fake_shopify, scenario
 
 PROFILE = "harbour"
@@ -185,12 +185,10 @@ def score(truth: set[tuple[str, str]], found: set[tuple[str, str]]) -> tuple[lis
         t = {p for p in truth if p[1] == code}
         f = {p for p in found if p[1] == code}
         tp = len(t & f)
-        prec = tp / len(f) if f else (1.0 if not t else 0.0)
-        rec = tp / len(t) if t else 1.0
+        prec, rec = precision_recall(t, f)
         rows.append(f"{code:28} {len(t):>8} {len(f):>6} {tp:>4} {prec:>9.3f} {rec:>7.3f}")
     tp = len(truth & found)
-    precision = tp / len(found) if found else 0.0
-    recall = tp / len(truth) if truth else 1.0
+    precision, recall = precision_recall(truth, found)
     rows.append(f"{'ALL':28} {len(truth):>8} {len(found):>6} {tp:>4} {precision:>9.3f} "
                 f"{recall:>7.3f}")
     return rows, precision, recall

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ..harness import Server as _Server
-from ..harness import cli_env, run_cli
+from ..harness import cli_env, precision_recall, run_cli
 from . import fake_bc, fake_swap, scenario
 
 PROFILE = "harbour"
@@ -146,8 +146,7 @@ def test_check_against_documented_fakes(world: scenario.World, check_run: dict[s
     tp = set(found) & truth
     fp = set(found) - truth
     fn = truth - set(found)
-    precision = len(tp) / len(found) if found else 0.0
-    recall = len(tp) / len(truth) if truth else 1.0
+    precision, recall = precision_recall(truth, set(found))
 
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for f in findings + delays:

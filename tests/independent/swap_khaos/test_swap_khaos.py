@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..harness import REPO, Server, cli_argv, cli_env, free_port, run_cli
+from ..harness import REPO, Server, cli_argv, cli_env, free_port, precision_recall, run_cli
 from ..swap_d365_bc import fake_swap
 from . import scenario
 from .fake_kcc import FakeKCC, first_continuation
@@ -661,8 +661,7 @@ def test_check_scoring(run: dict[str, Any], world: scenario.World) -> None:
             notes[(ref, "RETURN_ORDER_MISSING")] = (
                 f"CONSEQUENCE (not planted): Khaos refused the feed's record: {why}")
     tp, fp, fn = set(found) & truth, set(found) - truth, truth - set(found)
-    precision = len(tp) / len(found) if found else 0.0
-    recall = len(tp) / len(truth) if truth else 1.0
+    precision, recall = precision_recall(truth, set(found))
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for f in findings + delays:
         by_ref.setdefault(f.get("return_ref"), []).append(f)
