@@ -15,9 +15,12 @@ timed from spawn to exit (imports, output, the cache write and the exit included
 - **requests**: counted by the sandbox, against the minimum the data needs at each API's
   documented largest page (Swap: 100; F&O: 10,000, §3.2), plus F&O's token.
 
-F&O keeps no change stamp on a return order (docs/vendors/d365-fo.md §5.2): every check
-reads the window whole, so there is no incremental figure. The last line printed is a JSON
-object of the figures.
+- **refresh**: `check` (not `--full`) after the full checks: F&O keeps no change stamp on
+  a return order (docs/vendors/d365-fo.md §5.2), so a refresh reads the return orders still
+  open, the lines still open or closed since and the credit notes dated since (U19), laid
+  over the last read; its wall time, CPU and requests against the full check's.
+
+The last line printed is a JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -142,6 +145,10 @@ def main() -> None:
             fulls.append(run([*check, "--full"], env))
             requests.append(served(base) - before)
             raws.append(run([sys.executable, str(HERE / "raw_fetch.py"), str(plan)], env))
+        # a refresh (U19 `open_plus_recent`): the open return orders and what closed since
+        before = served(base)
+        refresh = run(check, env)
+        refresh_requests = served(base) - before
         minimum = minimum_requests(box, sets)
     finally:
         proc.terminate()
@@ -156,6 +163,11 @@ def main() -> None:
         "full_cpu_s": round(med(fulls, "cpu"), 3),
         "full_rss_mb": round(max(f["rss_mb"] for f in fulls)),
         "first_full_wall_s": round(first["wall"], 3),
+        "refresh_wall_s": round(refresh["wall"], 3),
+        "refresh_wall_ratio": round(refresh["wall"] / med(fulls, "wall"), 3),
+        "refresh_cpu_ratio": round(refresh["cpu"] / med(fulls, "cpu"), 3),
+        "refresh_requests": refresh_requests,
+        "refresh_requests_share": round(refresh_requests / requests[0], 3),
     }
     print(f"returns:                      {args.returns:,}")
     print(f"F&O entity sets read:         {', '.join(sets)}")
@@ -167,6 +179,10 @@ def main() -> None:
     print(f"raw download + parse:         {figures['raw_wall_s']:.2f} s wall")
     print(f"full / raw:                   median {figures['wall_ratio']:.2f}x, min "
           f"{figures['wall_ratio_min']:.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"refresh (open + what closed): {figures['refresh_wall_s']:.2f} s wall = "
+          f"{figures['refresh_wall_ratio']:.2f}x the full check (CPU "
+          f"{figures['refresh_cpu_ratio']:.2f}x), {refresh_requests} requests = "
+          f"{figures['refresh_requests_share']:.0%} of the full check's")
     print(json.dumps(figures))
 
 

@@ -109,8 +109,13 @@ def world_of(profile: Profile, mappings: Mappings, policy: Policy) -> str:
 
 
 def keyed_ready(profile: Profile) -> bool:
-    """Whether this pair can be refreshed through the index at all."""
-    return main_shape(profile.platform.system) is ReadShape.PULL
+    """Whether this pair can be refreshed through the index at all: both connectors file
+    their records in it (a pair where one does not would write an index only to forget
+    it), and the platform is pulled."""
+    return (main_shape(profile.platform.system) is ReadShape.PULL
+            and all(spec is not None and spec.capabilities.keyed_reads
+                    for spec in (systems.find(profile.platform.system),
+                                 systems.find(profile.erp.system))))
 
 
 async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str, Any],

@@ -43,6 +43,10 @@ class Capabilities:
     reads: tuple[ReadShape, ...] = (ReadShape.PULL,)
     #: Reads from a changed-since mark (an incremental refresh costs a few requests).
     incremental: bool = False
+    #: Its connector files its records in the record index and answers a refresh a few
+    #: link keys at a time (`connectors.base.KeyedReads`): a `check` of a pair where both
+    #: do keeps the index; of any other pair, writing it would be thrown away.
+    keyed_reads: bool = False
     #: Lifecycle stages this system can show evidence for.
     stages: frozenset[Stage] = frozenset()
     #: Further facts it reports that some exception codes need (see domain/catalogue.NEEDS):

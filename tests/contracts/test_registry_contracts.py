@@ -28,6 +28,7 @@ from returns_console.connectors.base import (
     EventSource,
     HintSource,
     InboxWriter,
+    KeyedReads,
     LookupPlatform,
     ReturnOrderWriter,
     ReturnsPlatform,
@@ -638,6 +639,9 @@ def test_a_built_system_is_complete(spec) -> None:
         for shape in caps.reads:
             assert isinstance(connector, shapes[shape]), f"reads {shape.value}: the " \
                 f"connector is no {shapes[shape].__name__}"
+        # the record index is kept for a pair only where both say so (keyed_check.py)
+        assert caps.keyed_reads == isinstance(connector, KeyedReads), \
+            f"{spec.id}: keyed_reads says {caps.keyed_reads}, the connector says otherwise"
         if caps.writes:
             _writer(spec, connector)
     finally:

@@ -18,6 +18,7 @@ SPEC = SystemSpec(
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),
         incremental=True,
+        keyed_reads=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.CREDITED,
                           Stage.EXCHANGED}),
         # a credit note names the web order it answers for (EXTERNAL_REF_CONFLICT's plant)

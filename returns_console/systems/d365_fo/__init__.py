@@ -17,8 +17,9 @@ SPEC = SystemSpec(
     secrets=("client_secret",),
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),
-        # return orders and their lines carry no change stamp (§5.2): every read is whole
-        incremental=False,
+        # return orders and their lines carry no change stamp (§5.2): a refresh reads the
+        # open ones and what closed since (U19, option return_sync_mode)
+        incremental=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED}),
         # a credit note (an invoice journal) names its customer, not the web order

@@ -16,13 +16,14 @@ import asyncio
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from ...connectors.auth import OAuthClientCredentials
-from ...connectors.base import ErpBatch
+from ...connectors.base import ErpBatch, ReadAgain
 from ...connectors.errors import MisconfiguredError, NotFoundError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
 from ...connectors.pacing import Pacer
@@ -31,9 +32,15 @@ from ...domain.codes import Side, Stage
 from ...domain.model import ErpView, PayloadProblem
 from ...domain.pace import breathe
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
-from ...kits.odata.client import ODataClient, datetime_literal, error_text, filter_eq
+from ...kits.odata.client import (
+    ODataClient,
+    datetime_literal,
+    enum_literal,
+    error_text,
+    filter_eq,
+)
 from .mapping import SYSTEM, Assembler, MappingSettings, group_records
-from .records import FoHeader, FoInvoice, FoLine
+from .records import FoHeader, FoInvoice, FoLine, moment
 
 #: What a re-queue can create here: a missing return order (writer.py, §7.1). Posting an
 #: arrival, a packing slip or a credit note has no OData action (§7.2): each such finding
@@ -80,7 +87,8 @@ class FoSettings:
                  customer_block_values: tuple[str, ...] = ("All", "Invoice"),
                  item_blocked_flags: tuple[str, ...] = ("IsSalesProcessingStopped",
                                                         "IsInventoryProcessingStopped"),
-                 mapping: MappingSettings | None = None, timeout: float = 60.0) -> None:
+                 mapping: MappingSettings | None = None, timeout: float = 60.0,
+                 sync_mode: str = "open_plus_recent", closed_lookback_days: int = 30) -> None:
         #: The environment URL (scheme and host in lower case, as next links come back);
         #: the OData service is its /data.
         parts = urlsplit(base_url.rstrip("/"))
@@ -105,6 +113,12 @@ class FoSettings:
         self.item_blocked_flags = item_blocked_flags
         self.mapping = mapping or MappingSettings()
         self.timeout = timeout
+        #: How a refresh reads (U19): `open_plus_recent` (the return orders still open, the
+        #: lines closed and invoices dated since the last read) or `full` (everything).
+        self.sync_mode = sync_mode
+        #: How far back a refresh reads credit notes whatever the last read (a posting
+        #: may be dated back into the month).
+        self.closed_lookback_days = closed_lookback_days
 
 
 class Read(NamedTuple):
@@ -120,6 +134,12 @@ class Read(NamedTuple):
     company_field: str | None = "dataAreaId"
 
 
+_NS = "Microsoft.Dynamics.DataEntities"
+#: Header and line states after which nothing more happens to a return order (U19).
+_HEADER_DONE = ("Closed", "Canceled")
+_LINE_DONE = ("Invoiced", "Canceled")
+#: Return order numbers asked for in one `or` chain (a URL stays short).
+_BY_NUMBER = 20
 _HEADER = ("dataAreaId", "ReturnOrderNumber", "RMANumber", "CustomerAccountNumber",
            "CustomersOrderReference", "CustomerRequisitionNumber", "CustomerReturnReasonCode",
            "ReturnStatus", "IsReturnProcessingStopped", "ReplacementSalesOrderNumber",
@@ -187,6 +207,35 @@ class FoConnector:
                 "reasons": Read(s.reason_entity, ("ReasonCodeId",), ("ReasonCodeId",))}),
         }
 
+    def changed_reads(self, since: datetime, cutoff: datetime, dated: datetime
+                      ) -> dict[str, Read]:
+        """A refresh's reads (U19, `open_plus_recent`): the return orders of the window
+        still open, every line still open or closed since `cutoff` (a day before the last
+        read: F&O keeps `ReturnClosedDate` as a date, U21), the credit notes dated since
+        `dated` (a posting may be dated back: `closed_lookback_days` before now, at least),
+        and the master data whole (as a full read takes it)."""
+        s = self.settings
+        reads = self.reads(since)
+        window, day = datetime_literal(since), datetime_literal(cutoff)
+        header, line = f"{_NS}.ReturnStatusHeader", f"{_NS}.ReturnStatusLine"
+        reads["headers"] = Read(s.header_entity, _HEADER, ("ReturnOrderNumber",), (
+            f"ReturnDeadline ge {window}",
+            *(f"ReturnStatus ne {enum_literal(header, state)}" for state in _HEADER_DONE)))
+        still_open = " and ".join(f"ReturnStatus ne {enum_literal(line, state)}"
+                                  for state in _LINE_DONE)
+        reads["lines"] = Read(s.line_entity, _LINE, ("ReturnOrderNumber", "ReturnInventoryLotId"),
+                              (f"(({still_open}) or ReturnClosedDate ge {day})",))
+        reads["invoices"] = Read("SalesInvoiceHeadersV2", _INVOICE, ("InvoiceNumber",),
+                                 (f"InvoiceDate ge {datetime_literal(max(dated, since))}",
+                                  "TotalInvoiceAmount lt 0"))
+        return reads
+
+    def headers_numbered(self, numbers: list[str], since: datetime) -> Read:
+        """The return orders of the window with these numbers (one `or` chain)."""
+        chain = " or ".join(filter_eq("ReturnOrderNumber", n) for n in numbers)
+        return Read(self.settings.header_entity, _HEADER, ("ReturnOrderNumber",),
+                    (f"ReturnDeadline ge {datetime_literal(since)}", f"({chain})"))
+
     def reads_for_link(self, link: str) -> dict[str, Read]:
         """The return orders and credit notes carrying `link` now (what a write checks
         right before it is sent)."""
@@ -224,20 +273,52 @@ class FoConnector:
 
     async def fetch_records(self, *, updated_since: datetime | None = None,
                             keep_pages: bool = True) -> ErpBatch:
-        """Everything within `history_days`, whole: F&O keeps no change stamp on a return
-        order or its lines (§5.2), so there is nothing to read 'since' (a refresh reads it
-        all again)."""
+        """Everything within `history_days`; with `updated_since` (and `sync_mode`
+        `open_plus_recent`), what may have changed since: F&O keeps no change stamp on a
+        return order or its lines (§5.2), so a refresh reads the return orders still open,
+        the lines still open or closed since, the credit notes dated since, and the return
+        orders of those lines that are no longer open, by number (U19). Such a batch holds
+        raw records only; `merge` lays them over the last read."""
         fetched_at = datetime.now(UTC)
         since = (fetched_at - timedelta(days=self.settings.history_days)).replace(
             hour=0, minute=0, second=0, microsecond=0)
-        reads = self.reads(since)
         notices: list[str] = []
+        if updated_since is None or self.settings.sync_mode != "open_plus_recent":
+            reads = self.reads(since)
+            names = list(reads)
+            found = await asyncio.gather(*(self._read(name, reads[name], notices)
+                                           for name in names))
+            rows = dict(zip(names, found, strict=True))
+            batch = self.assemble(rows, fetched_at,
+                                  reasons_read=rows.get("reasons") is not None)
+            batch.notices.extend(notices)
+            batch.cursor = _iso(fetched_at)
+            return batch
+        cutoff = (updated_since.astimezone(UTC) - timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        dated = min(cutoff, (fetched_at - timedelta(days=self.settings.closed_lookback_days))
+                    .replace(hour=0, minute=0, second=0, microsecond=0))
+        reads = self.changed_reads(since, cutoff, dated)
         names = list(reads)
         found = await asyncio.gather(*(self._read(name, reads[name], notices)
                                        for name in names))
         rows = dict(zip(names, found, strict=True))
-        batch = self.assemble(rows, fetched_at, reasons_read=rows.get("reasons") is not None)
-        batch.notices.extend(notices)
+        # the return orders of lines closed since whose order is no longer open
+        read_open = {str(h.get("ReturnOrderNumber")).casefold()
+                     for h in rows.get("headers") or () if isinstance(h, Mapping)}
+        numbers = sorted({str(ln.get("ReturnOrderNumber")) for ln in rows.get("lines") or ()
+                          if isinstance(ln, Mapping) and ln.get("ReturnOrderNumber")
+                          and ln.get("ReturnStatus") in _LINE_DONE
+                          and str(ln.get("ReturnOrderNumber")).casefold() not in read_open})
+        more = await asyncio.gather(*(
+            self._read("headers", self.headers_numbered(numbers[at:at + _BY_NUMBER], since),
+                       notices) for at in range(0, len(numbers), _BY_NUMBER)))
+        rows["headers"] = [*(rows.get("headers") or ()), *(h for part in more for h in part or ())]
+        batch = ErpBatch(fetched_at=fetched_at, cursor=_iso(fetched_at), notices=notices,
+                         tally={"open_plus_recent": _iso(since)})
+        for name, read in reads.items():
+            for n, record in enumerate(rows.get(name) or ()):
+                batch.raw[self._raw_ref(name, read, record, n, batch)] = record
         return batch
 
     async def _read(self, name: str, read: Read, notices: list[str]) -> list[Any] | None:
@@ -245,7 +326,7 @@ class FoConnector:
         try:
             async for page in self.odata.pages(read.entity, self.params(read),
                                                max_page_size=self.settings.page_size):
-                rows.extend(page.value)
+                rows.extend(_numbers_as_sent(record) for record in page.value)
         except NotFoundError as exc:
             if name != "reasons":
                 raise MisconfiguredError(SYSTEM, f"F&O has no entity set {read.entity} here "
@@ -385,8 +466,7 @@ class FoConnector:
     def from_raw(self, kept: ErpBatch) -> ErpBatch:
         rows: dict[str, list[Any]] = {}
         for key, value in kept.raw.items():
-            name = key.split(":", 2)[1] if key.count(":") >= 2 else ""
-            rows.setdefault(name, []).append(value)
+            rows.setdefault(_name(key), []).append(value)
         reasons_read = not any("return reasons" in n for n in kept.notices)
         batch = self.assemble(rows, kept.fetched_at, reasons_read=reasons_read)
         batch.cursor = kept.cursor
@@ -394,8 +474,48 @@ class FoConnector:
         return batch
 
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
-        """Every read is whole (no change stamps, §5.2): the new one replaces."""
-        return changed
+        """A refresh's records (`fetch_records`, `open_plus_recent`) laid over the last
+        read's, in the last read's order (a record read again takes its place), then
+        assembled whole; a full read replaces. ReadAgain where what was held cannot be
+        brought up to date: a return order or line held open that the refresh did not read
+        again (cancelled or deleted without a closing date: only a full read sees it), a
+        document without its key, or nothing held. A closed return order edited or deleted
+        since is seen at the next full read (`full_read_hours`)."""
+        if not (changed.tally or {}).get("open_plus_recent"):
+            return changed
+        if not earlier.raw:
+            raise ReadAgain("no earlier F&O records to lay the refresh over")
+        window = moment((changed.tally or {})["open_plus_recent"])
+        if any(_keyless(ref) for ref in changed.raw):
+            raise ReadAgain("an F&O document without its key cannot be matched")
+        fresh = dict(changed.raw)
+        merged: dict[str, Any] = {}
+        for ref, record in earlier.raw.items():
+            name = _name(ref)
+            if name not in DOCUMENTS:
+                continue  # master data is read whole: the refresh's
+            if ref in fresh:
+                merged[ref] = fresh.pop(ref)
+                continue
+            if _keyless(ref) or not isinstance(record, Mapping):
+                raise ReadAgain("an F&O document without its key cannot be matched")
+            if window is not None and _before(record, name, window):
+                continue  # out of the window now, as a full read would leave it
+            status = str(record.get("ReturnStatus") or "")
+            if name == "headers" and status not in _HEADER_DONE:
+                raise ReadAgain(f"F&O return order {record.get('ReturnOrderNumber')} was "
+                                "open and is not read again")
+            if name == "lines" and status not in _LINE_DONE:
+                raise ReadAgain(f"an F&O return line of {record.get('ReturnOrderNumber')} "
+                                "was open and is not read again")
+            merged[ref] = record
+        merged.update(fresh)
+        # (a refresh that could not read the reason codes says so in its notices, which
+        # `from_raw` reads: reasons are then not checked)
+        batch = self.from_raw(ErpBatch(raw=merged, fetched_at=changed.fetched_at,
+                                       cursor=changed.cursor, notices=list(changed.notices)))
+        batch.full_at = earlier.full_at
+        return batch
 
     async def check_connection(self) -> str:
         read = self.reads(datetime.now(UTC))["warehouses"]
@@ -406,6 +526,50 @@ class FoConnector:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _iso(moment_: datetime) -> str:
+    return moment_.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _name(ref: str) -> str:
+    return ref.split(":", 2)[1] if ref.count(":") >= 2 else ""
+
+
+#: A raw ref made for a record without its key (`?n`), or for a second record of one key.
+_MADE_REF = re.compile(r":\?\d+$|#\d+$")
+
+
+def _keyless(ref: str) -> bool:
+    """A document whose ref `_raw_ref` made up: it cannot be matched across reads."""
+    return _name(ref) in DOCUMENTS and _MADE_REF.search(ref) is not None
+
+
+def _numbers_as_sent(record: Any) -> Any:
+    """A record with each exact Decimal (a JSON number, parsed exactly) as a float where
+    that is the same number: the cache writes a float back as a JSON number, a Decimal as
+    text, and an amount read back as text would be taken for a malformed one."""
+    if not isinstance(record, dict):
+        return record
+    for key, value in record.items():
+        if isinstance(value, Decimal) and value.is_finite():
+            number = float(value)
+            if Decimal(repr(number)) == value:
+                record[key] = number
+    return record
+
+
+def _before(record: Mapping[str, Any], name: str, window: datetime) -> bool:
+    """Whether a held document is out of a full read's window now (a header by its
+    deadline, a credit note by its date; lines are read whatever their age)."""
+    field = {"headers": "ReturnDeadline", "invoices": "InvoiceDate"}.get(name)
+    if field is None:
+        return False
+    try:
+        when = moment(str(record.get(field) or ""))
+    except ValueError:
+        return False
+    return when is not None and when < window
 
 
 def periods(ledger: list[dict[str, Any]], fiscal: list[dict[str, Any]]

@@ -19,5 +19,6 @@ def open_connector(c: Connection) -> FoConnector:
             link_max_len=o.link_max_len,
             reason_entity=o.reason_entity, customer_block_values=o.customer_block_values,
             item_blocked_flags=o.item_blocked_flags,
-            mapping=MappingSettings(link_field=o.link_field, order_field=o.order_field)),
+            mapping=MappingSettings(link_field=o.link_field, order_field=o.order_field),
+            sync_mode=o.return_sync_mode, closed_lookback_days=o.closed_lookback_days),
         log=c.log, transport=c.transport, retry=c.retry, pacer=c.pacer)

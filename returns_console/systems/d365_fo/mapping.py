@@ -109,7 +109,8 @@ class Assembler:
     def view(self, group: Group) -> ErpView:
         # the live return order decides (a cancelled one stays beside the one made after
         # it, read first in key order); a cancelled one only when there is no other
-        ordered = sorted(group.headers, key=lambda pair: pair[0].status == "Canceled")
+        ordered = sorted(group.headers, key=lambda pair: (pair[0].status == "Canceled",
+                                                          pair[0].number))
         headers = [h for h, _ in ordered]
         header = headers[0] if headers else None
         lines = sorted((ln for ln, _ in group.lines if ln.status != "Canceled"),
@@ -215,7 +216,9 @@ class Assembler:
         for invoice, ref in invoices:
             key = invoice.order.strip().casefold() or f"#{invoice.number}"
             parts.setdefault(key, []).append(self.credit_note(invoice, ref))
-        return [_combined(found) for found in parts.values()]
+        # in date order, whatever order they were read in (a refresh lays some over others)
+        return sorted((_combined(found) for found in parts.values()),
+                      key=lambda n: (n.posting_date or datetime.min.date(), n.number or ""))
 
     def credit_note(self, invoice: FoInvoice, raw_ref: str) -> CreditNote:
         """The invoice as a credit: magnitudes in the credit's direction (a credit note's

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..spec import SystemOptions, WordList
 
@@ -30,6 +30,15 @@ class FoOptions(SystemOptions):
     scope: str = Field("", description=(
         "OAuth scope (empty: the environment URL, lower case, without a trailing slash, "
         "+ /.default: F&O refuses a token for another audience, §2.2)"))
+    return_sync_mode: Literal["open_plus_recent", "full"] = Field(
+        "open_plus_recent", description=(
+            "How a refresh reads (return orders carry no change stamp): open_plus_recent "
+            "reads the return orders still open, the lines closed and credit notes dated "
+            "since the last read, and lays them over it (anything it cannot bring up to "
+            "date is read whole); full reads everything every time"))
+    closed_lookback_days: int = Field(30, ge=1, le=366, description=(
+        "How far back a refresh reads credit notes (U19): a posting dated back into the "
+        "month is still seen"))
     page_size: int = Field(MAX_PAGE, ge=1, le=MAX_PAGE, description=(
         "Records a page (Prefer: odata.maxpagesize): 10,000 is the documented maximum"))
     history_days: int = Field(365, ge=1, description=(
@@ -68,3 +77,12 @@ class FoOptions(SystemOptions):
             if not re.fullmatch(r"Is\w+", flag):
                 raise ValueError(f"{flag!r} is not a default order settings flag (Is...)")
         return value
+
+    @model_validator(mode="after")
+    def _refreshes_are_read_whole_now_and_then(self) -> FoOptions:
+        if self.return_sync_mode == "open_plus_recent" and not self.full_read_hours:
+            # a closed return order edited or deleted shows only in a full read
+            raise ValueError("return_sync_mode open_plus_recent needs full_read_hours above "
+                             "0: a closed return order edited or deleted since is seen only "
+                             "when everything is read (or set return_sync_mode full)")
+        return self

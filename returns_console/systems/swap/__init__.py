@@ -18,6 +18,7 @@ SPEC = SystemSpec(
     capabilities=Capabilities(
         reads=(ReadShape.PULL,),
         incremental=True,
+        keyed_reads=True,
         stages=frozenset({Stage.AUTHORISED, Stage.IN_TRANSIT, Stage.RECEIVED,
                           Stage.INSPECTED, Stage.CREDITED, Stage.EXCHANGED}),
         facts=frozenset({"platform_location", "platform_condition", "platform_in_transit",
