@@ -236,22 +236,11 @@ class NetSuiteWriter:
         made = await self._credit_by_external_id(eid)
         if made is not None:  # made before (another console, or an answer lost)
             return self._credit(made, eid)
-        ra = await self.get_record(ra_ref)
-        number = str(ra.get("tranId") or source.number or ra_ref.id)
-        status = ra.get("status")
-        text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
-        letter = str(status.get("id") or "") if isinstance(status, Mapping) else str(
-            status or "")
-        state = ra_state_of(text, letter)
+        ra, number, said, state = await self._ra_now(ra_ref, source.number or ra_ref.id)
         if state != "open":  # fail closed: only a state known to take a credit
-            raise RefusedError(SYSTEM, _not_creditable(number, text or letter or "unknown",
-                                                       state) + "; nothing sent")
-        carried = self.link_of(ra)
-        if _key(carried) != _key(request.link):
-            raise ConflictError(
-                SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
-                f"in NetSuite now, not {request.link}; read it again and confirm",
-                status=409, fresh=ra)
+            raise RefusedError(SYSTEM, _not_creditable(number, said or "unknown", state)
+                               + "; nothing sent")
+        self._carries(ra, number, request.link)
         await self._within_refund(request, ra_ref.id, number)
         try:
             response = await self.http.request(sent["method"], sent["path"],
@@ -272,6 +261,27 @@ class NetSuiteWriter:
             return WriteResult(record_id=new_id or "", number=None if new_id else
                                f"(external id {eid})", final=True)
         return self._credit(record, eid)
+
+    async def _ra_now(self, ra_ref: RecordRef, number: str
+                      ) -> tuple[dict, str, str, str | None]:
+        """The RA as NetSuite holds it right before a transform: the record, its number,
+        its status as NetSuite says it, and the console's state of it."""
+        ra = await self.get_record(ra_ref)
+        number = str(ra.get("tranId") or number)
+        status = ra.get("status")
+        text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
+        letter = str(status.get("id") or "") if isinstance(status, Mapping) else str(
+            status or "")
+        return ra, number, text or letter, ra_state_of(text, letter)
+
+    def _carries(self, ra: dict, number: str, link: str) -> None:
+        """ConflictError where the RA no longer carries `link` (read again and confirm)."""
+        carried = self.link_of(ra)
+        if _key(carried) != _key(link):
+            raise ConflictError(
+                SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
+                f"in NetSuite now, not {link}; read it again and confirm",
+                status=409, fresh=ra)
 
     async def _within_refund(self, request: CreditRequest, ra_id: str, number: str) -> None:
         """NetSuite fills the credit from the RA (§5.2): what was received (all of it where
@@ -469,23 +479,12 @@ class NetSuiteWriter:
             raise NotSentError(SYSTEM, f"NetSuite has item receipt {found} from return "
                                f"authorization {number} already (not made by a re-queue): "
                                "nothing sent")
-        ra = await self.get_record(ra_ref)
-        number = str(ra.get("tranId") or number)
-        status = ra.get("status")
-        text = str(status.get("refName") or "") if isinstance(status, Mapping) else ""
-        letter = str(status.get("id") or "") if isinstance(status, Mapping) else str(
-            status or "")
-        if ra_state_of(text, letter) != "open":
+        ra, number, said, state = await self._ra_now(ra_ref, number)
+        if state != "open":
             raise NotSentError(SYSTEM, f"return authorization {number} is "
-                               f"{text or letter or 'in an unknown state'} in NetSuite, not a "
-                               "state the console knows can be received: receive it there; "
-                               "nothing sent")
-        carried = self.link_of(ra)
-        if _key(carried) != _key(request.link):
-            raise ConflictError(
-                SYSTEM, f"return authorization {number} carries {carried or 'no reference'} "
-                f"in NetSuite now, not {request.link}; read it again and confirm",
-                status=409, fresh=ra)
+                               f"{said or 'in an unknown state'} in NetSuite, not a state the "
+                               "console knows can be received: receive it there; nothing sent")
+        self._carries(ra, number, request.link)
         now = await self._ra_lines_now(ra_ref.id)
         try:
             items = self._receipt_items(request, now, number)
