@@ -34,7 +34,7 @@ from collections.abc import (
 )
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx
@@ -70,6 +70,10 @@ FIRST_POLL = 0.5
 DONE = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
 #: An export under way, which a new one may be refused for (OPERATION_IN_PROGRESS).
 RUNNING = frozenset({"CREATED", "RUNNING"})
+#: How much earlier than the read an export adopted may have been created (clock skew
+#: between us and Shopify): what a refresh's hints re-read (two minutes before the read)
+#: then covers what changed after it.
+ADOPT_SKEW = timedelta(minutes=2)
 #: Points a full read saves an order by exporting its first step: one with returns (its
 #: page entry and its returns' core part), 15.4-16.5 measured by
 #: benchmarks/shopify_bulk_bench.py at 200 to 3,000 returns; one without, its page entry
@@ -120,13 +124,15 @@ async def read(gql: GraphQLClient, download: Download, moment: str,
                sleep: Callable[[float], Any], *, poll_max: float, budget: float,
                parse_moment: Callable[[Any], datetime | None],
                clock: Callable[[], float] = time.monotonic,
-               running: str = q.RUNNING_BULKS) -> BulkCore | str:
+               running: str = q.RUNNING_BULKS,
+               not_before: datetime | None = None) -> BulkCore | str:
     """Run the bulk query of the orders changed since `moment` (or wait for the one of
     ours already running: `_begin`): its core records, or why it is not used (it did not
     complete within `budget` seconds of polling, when it is cancelled, or otherwise).
     `running` is the document that finds the app's running exports (`queries.running_bulks`
-    of the pinned version)."""
-    begun = await _begin(gql, moment, running, parse_moment)
+    of the pinned version); `not_before`: an export created earlier is not adopted (it
+    holds the store as it was then, where the read is stamped now)."""
+    begun = await _begin(gql, moment, running, parse_moment, not_before)
     if isinstance(begun, str):
         return begun
     operation = await _poll(gql, begun.gid, sleep, poll_max=poll_max, budget=budget,
@@ -146,7 +152,8 @@ class _Begun:
 
 
 async def _begin(gql: GraphQLClient, moment: str, running: str,
-                 parse_moment: Callable[[Any], datetime | None]) -> _Begun | str:
+                 parse_moment: Callable[[Any], datetime | None],
+                 not_before: datetime | None = None) -> _Begun | str:
     """The export started, or ours adopted: refused as in progress, or a start whose answer
     was lost (a timeout or 5xx after Shopify had it, which the client tries again, or gives
     up on), may mean one of ours is running, which would block this read's export and be
@@ -156,7 +163,8 @@ async def _begin(gql: GraphQLClient, moment: str, running: str,
         reply = await gql.execute(q.RUN_BULK, {"query": q.bulk_orders(moment)})
     except (NetworkError, ServerError) as exc:
         unsent = isinstance(exc, NetworkError) and not exc.maybe_sent
-        adopted = None if unsent else await _adopt(gql, running, moment, parse_moment)
+        adopted = None if unsent else await _adopt(gql, running, moment, parse_moment,
+                                                   not_before)
         if adopted is None:
             raise
         return adopted
@@ -168,7 +176,7 @@ async def _begin(gql: GraphQLClient, moment: str, running: str,
         first = refused[0] if isinstance(refused, list) and refused else {}
         first = first if isinstance(first, Mapping) else {}
         if first.get("code") == "OPERATION_IN_PROGRESS":
-            adopted = await _adopt(gql, running, moment, parse_moment)
+            adopted = await _adopt(gql, running, moment, parse_moment, not_before)
             if adopted is not None:
                 return adopted
         said = f"{first.get('code') or ''} {first.get('message') or ''}".strip()
@@ -180,11 +188,14 @@ async def _begin(gql: GraphQLClient, moment: str, running: str,
 
 
 async def _adopt(gql: GraphQLClient, running: str, moment: str,
-                 parse_moment: Callable[[Any], datetime | None]) -> _Begun | None:
+                 parse_moment: Callable[[Any], datetime | None],
+                 not_before: datetime | None = None) -> _Begun | None:
     """One of the app's running exports that this read would have started: the same query
-    (`_window`) over a window that begins at or before the read's (an earlier process's
-    began earlier; its orders before the read's start are left out). None: none, or the
-    running ones could not be asked about; another's export is never touched."""
+    (`_window`) over a window that begins at or before the read's (its orders before the
+    read's start are left out), created no earlier than `not_before` (an older one holds
+    the store as it was then: what changed since would be missed until the next full read;
+    it is left alone and the read is paged). None: none, or the running ones could not be
+    asked about; another's export is never touched."""
     ours = parse_moment(moment)
     try:
         reply = await gql.execute(running)
@@ -193,6 +204,10 @@ async def _adopt(gql: GraphQLClient, running: str, moment: str,
     for operation in _operations(reply.data):
         if operation.get("status") not in RUNNING or not isinstance(operation.get("id"), str):
             continue
+        if not_before is not None:
+            created = parse_moment(operation.get("createdAt"))
+            if created is None or created < not_before:
+                continue  # an earlier process's: the store as it was then
         window = _window(operation.get("query"))
         began = parse_moment(window) if window is not None else None
         if ours is not None and began is not None and began <= ours:
@@ -440,7 +455,7 @@ class _Layout:
             raise _Refused  # more than the operation wrote: not its file
         if "__parentId" not in line:  # an order
             updated = self._moment(line.get("updatedAt"))
-            if self._since is not None and updated is not None and updated <= self._since:
+            if self._since is not None and updated is not None and updated < self._since:
                 self._before.add(line["id"])
                 return
             self._orders.add(line["id"])

@@ -101,7 +101,8 @@ class ShopifyConnector:
                  if updated_since is not None
                  else fetched_at - timedelta(days=self.settings.history_days))
         notes: list[str] = []
-        core = None if updated_since is not None else await self._bulk_core(since, notes)
+        core = None if updated_since is not None else await self._bulk_core(
+            since, notes, fetched_at)
         if core is not None:
             ids, newest = core.ids, core.newest
         else:
@@ -125,7 +126,8 @@ class ShopifyConnector:
         batch.cursor = newest.astimezone(UTC).isoformat() if newest else None
         return batch
 
-    async def _bulk_core(self, since: datetime, notes: list[str]) -> bulk.BulkCore | None:
+    async def _bulk_core(self, since: datetime, notes: list[str], fetched_at: datetime
+                         ) -> bulk.BulkCore | None:
         """A full read's first step as a bulk operation, where the settings pick one. For
         `auto`, by size: `ordersCount` says how many orders (and how many with returns),
         the answer's throttle status the store's restore rate, and the points an export
@@ -152,7 +154,11 @@ class ShopifyConnector:
                                    self.http.sleep, poll_max=self.settings.bulk_poll_max,
                                    budget=self.settings.bulk_max_wait_s,
                                    parse_moment=_moment,
-                                   running=q.running_bulks(self.settings.api_version))
+                                   running=q.running_bulks(self.settings.api_version),
+                                   # only an export as new as this read (its own start,
+                                   # the answer lost): an older one holds the store as it
+                                   # was, and the read is stamped now
+                                   not_before=fetched_at - bulk.ADOPT_SKEW)
             if isinstance(core, str):
                 notes.append(f"{BULK_NOT_USED}: {core}")
                 return None
