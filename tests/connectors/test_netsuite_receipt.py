@@ -17,14 +17,13 @@ from returns_console.connectors.errors import (
     NotSentError,
     RefusedError,
 )
-from returns_console.connectors.http import CallLog, RetryPolicy
+from returns_console.connectors.http import RetryPolicy
 from returns_console.domain.actions import plan_requeue_receipt
 from returns_console.domain.codes import Code, Stage, StageStatus
 from returns_console.domain.postings import ReceiptRequest, RecordRef
 from returns_console.exact_json import exact_json
-from returns_console.services.connections import open_erp
 from returns_console.services.demo import demo_mappings
-from returns_console.systems.netsuite.writer import NetSuiteWriter
+from tests.connectors.test_netsuite_writer import _run, _writer
 from tests.contracts import kit
 
 ONCE = RetryPolicy(attempts=1, initial=0.0, maximum=0.0, jitter=0.0)
@@ -67,23 +66,6 @@ def box(planned):
 @pytest.fixture
 def receipt(planned) -> ReceiptRequest:
     return planned[1]
-
-
-def _writer(box) -> NetSuiteWriter:
-    profile = box.profile(kit.IN_PROCESS)
-    connector = open_erp(profile, box.secret, CallLog(), kit.in_process(box))
-    connector.http.retry = ONCE
-    return NetSuiteWriter(connector)
-
-
-def _run(box, work):
-    async def go():
-        writer = _writer(box)
-        try:
-            return await work(writer)
-        finally:
-            await writer.aclose()
-    return asyncio.run(go())
 
 
 def _ra_lines(box, ra_id: str) -> list[dict]:
