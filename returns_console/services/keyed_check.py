@@ -36,7 +36,7 @@ from .. import systems
 from ..config import Profile
 from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch, ReadAgain
 from ..connectors.errors import ConnectorError
-from ..connectors.http import CallLog
+from ..connectors.http import CallLog, decode_json
 from ..domain.findings import Finding
 from ..domain.memory import gc_paused
 from ..domain.model import ErpView, ReturnCase
@@ -47,7 +47,7 @@ from ..domain.reference import ErpMaster, Mappings, Policy
 from ..domain.view import Context
 from ..store.cache import Cache, advance_indexed, put_indexed
 from ..store.inbox import Inbox
-from ..store.records import Outcome, RecordIndex
+from ..store.records import Outcome, RecordIndex, ordered
 from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform
@@ -337,7 +337,14 @@ class IndexWriter:
     def __init__(self, cache_: Cache, profile: Profile) -> None:
         self.cache, self.profile = cache_, profile
         self.sides: set[str] = set()
-        self.children: list[int] = []
+        #: The forked writer of each side's records.
+        self.children: dict[str, int] = {}
+        #: Sides whose writer failed (their records are not in the index).
+        self.failed: set[str] = set()
+        #: Sides whose raw records this process let go once its forked writer had its own
+        #: copy (a check needs only the views from there; `finish` reads them back from
+        #: the index in the rare case the cache needs them).
+        self.released: set[str] = set()
         #: This run, as the index names the writer of its records.
         self.token = uuid.uuid4().hex
 
@@ -370,7 +377,12 @@ class IndexWriter:
                     pass
                 finally:
                     os._exit(code)
-            self.children.append(pid)
+            self.children[side] = pid
+            if raw:
+                # Its records are the child's now: at the check's peak (the other side's
+                # records read and assembled) they would be a fifth of this process.
+                self.released.add(side)
+                batch.raw = {}
         else:
             self.cache.run_later(f"index:{name}:{side}", write)
 
@@ -379,9 +391,11 @@ class IndexWriter:
         cache's warning, never the check's error)."""
         ok = len(self.sides) == 2
         while self.children:
-            _, status = os.waitpid(self.children.pop(), 0)
+            side, pid = self.children.popitem()
+            _, status = os.waitpid(pid, 0)
             if os.waitstatus_to_exitcode(status) != 0:
                 self.cache.warn(sqlite3.OperationalError("the record index was not written"))
+                self.failed.add(side)
                 ok = False
         try:
             self.cache.wait()
@@ -400,7 +414,7 @@ class IndexWriter:
                   and data.platform_status.status != "stale"
                   and data.erp_status.status != "stale"
                   and data.platform.cursor is not None and data.erp.cursor is not None
-                  and bool(data.erp.raw or not data.erp.views))
+                  and bool(data.erp.raw or "erp" in self.released or not data.erp.views))
         written = self._written()
         try:
             if usable and written:
@@ -408,11 +422,31 @@ class IndexWriter:
                 # are its (consistent with its read), and stay so
                 self._complete(data, rechecker, mappings, now)
                 return
+            sides = fresh_sides(data)
+            sides -= self._take_back(data, sides & self.released)
             if self.sides:  # its records are this read's, its findings are not
                 RecordIndex(self.cache.conn).forget(profile.name)
-            save_sources(self.cache, profile, data, fresh_sides(data))
+            save_sources(self.cache, profile, data, sides)
         except (sqlite3.Error, OSError) as exc:  # the cache's warning, not the check's error
             self.cache.warn(exc)
+
+    def _take_back(self, data: LiveData, sides: set[str]) -> set[str]:
+        """The raw records of `sides` (let go once written) read back from the index, for
+        the cache's rows; the sides that cannot be: their writer failed (the cache keeps
+        the read before), or another run wrote its records since (its rows are its)."""
+        if not sides:
+            return set()
+        lost = sides & self.failed
+        conn = self.cache.conn
+        row = conn.execute('select writer from "indexed" where profile = ?',
+                           [self.profile.name]).fetchone()
+        if row is None or row[0] != self.token:
+            return set(sides)
+        for side in sides - lost:
+            batch = data.platform if side == "platform" else data.erp
+            batch.raw = {ref: decode_json(body)
+                         for ref, body in ordered(conn, self.profile.name, side)}
+        return lost
 
     def _complete(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
                   now: datetime) -> bool:
@@ -445,7 +479,7 @@ class IndexWriter:
     def close(self) -> None:
         """Wait for a writer still running (a check that failed on the way)."""
         while self.children:
-            os.waitpid(self.children.pop(), 0)
+            os.waitpid(self.children.popitem()[1], 0)
 
 
 def _platform_counts(views: Iterable[Any]) -> dict[str, int]:

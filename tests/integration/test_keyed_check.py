@@ -378,3 +378,131 @@ def test_a_refresh_through_the_index_gives_way_to_a_full_read_when_one_is_due(
         assert cache.full_at(profile.name, "platform") > read_whole
         assert keyed_refresh(profile, sandbox.secret, cache, mappings) is not None
     cache.close()
+
+
+def _forking(monkeypatch) -> None:
+    """The writers forked as in the CLI, though this test's server runs in a thread (the
+    child only writes the index and leaves)."""
+    import threading
+
+    monkeypatch.setattr(keyed_check.threading, "enumerate", lambda: [threading.main_thread()])
+
+
+def _erp_down(sandbox) -> None:
+    """The ERP refuses the profile's secret from now on (rotated there): it is down."""
+    sandbox.erp.credentials = lambda: {"client_secret": "the one before"}
+    sandbox.erp.client_secret = "rotated"
+
+
+def test_a_full_check_lets_go_of_records_its_writer_has_and_the_cache_still_gets_them(
+        tmp_path: Path, monkeypatch) -> None:
+    """Once a side's forked writer has its records, the check keeps only the views (at
+    50,000 returns the platform's records were a fifth of the check's peak); where the
+    index cannot answer (the ERP down), the cache's row still gets them, read back from
+    the index, so the platform is shown stale from them when it is down next."""
+    _forking(monkeypatch)
+    sandbox = build_sandbox(NOW, returns=40, seed=9)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    seen: dict = {}
+    held: dict = {}
+    real_side, real_report = keyed_check.IndexWriter.side, keyed_check.live_report
+
+    def side(self, name, batch, connector):
+        seen[name] = dict(batch.raw)
+        return real_side(self, name, batch, connector)
+
+    def report(profile, data, *args, **kwargs):
+        held["raw"] = dict(data.platform.raw)
+        return real_report(profile, data, *args, **kwargs)
+
+    monkeypatch.setattr(keyed_check.IndexWriter, "side", side)
+    monkeypatch.setattr(keyed_check, "live_report", report)
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        check_profile(profile, sandbox.secret, cache, mappings, full=True)
+        seen.clear()
+        _erp_down(sandbox)
+        first = check_profile(profile, sandbox.secret, cache, mappings, full=True, deadline=60)
+    assert (first.platform.status, first.erp.status) == ("ok", "stale")
+    assert seen["platform"] and held["raw"] == {}  # let go while the returns were checked
+    assert "erp" not in seen
+    assert RecordIndex(cache.conn).state(profile.name) is None  # no findings for this read
+    from pydantic_core import from_json, to_json
+
+    from returns_console.services.live import source_of
+    kept = cache.load_platform(profile.name, source_of(profile.platform))
+    assert kept is not None
+    assert list(kept.raw) == list(seen["platform"])
+    assert kept.raw == from_json(to_json(seen["platform"]))
+    later = check_profile(profile, sandbox.secret, cache, mappings, deadline=30)
+    assert (later.platform.status, later.platform.records) == ("stale",
+                                                               first.platform.records)
+    assert cache.close() == []
+
+
+def test_records_let_go_by_a_writer_that_failed_leave_the_cache_as_it_was(
+        tmp_path: Path, monkeypatch) -> None:
+    """The forked writer failed: the records it had are nowhere now, so the cache keeps
+    the read before (not an empty side), and the check says the index was not written."""
+    _forking(monkeypatch)
+    sandbox = build_sandbox(NOW, returns=40, seed=10)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    from returns_console.services.live import source_of
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        check_profile(profile, sandbox.secret, cache, mappings, full=True)
+        before = cache.load_platform(profile.name, source_of(profile.platform))
+        assert before is not None and before.raw
+        for record in sandbox.platform.records[:5]:
+            record["return_status"] = "Closed"
+            record["date_updated"] = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+
+        def fails(*args, **kwargs):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(RecordIndex, "replace_side", fails)
+        _erp_down(sandbox)
+        report = check_profile(profile, sandbox.secret, cache, mappings, full=True,
+                               deadline=60)
+    assert report.platform.status == "ok"
+    after = cache.load_platform(profile.name, source_of(profile.platform))
+    assert after is not None and after.raw == before.raw
+    warnings = cache.close()
+    assert any("record index was not written" in w for w in warnings)
+
+
+def test_records_let_go_are_not_read_back_once_another_run_wrote_its_own(
+        tmp_path: Path, monkeypatch) -> None:
+    """Another check wrote its records over this one's before it finished: what the index
+    holds is that run's read, so this one's cache row is not made from it (the rows are
+    the other run's to write)."""
+    _forking(monkeypatch)
+    sandbox = build_sandbox(NOW, returns=40, seed=11)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    from returns_console.services.live import source_of
+    real = keyed_check.IndexWriter._written
+
+    def another_run_meanwhile(self):
+        done = real(self)
+        with cache.conn:
+            cache.conn.execute('update "indexed" set writer = ? where profile = ?',
+                               ["another run", self.profile.name])
+        return done
+
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        check_profile(profile, sandbox.secret, cache, mappings, full=True)
+        before = cache.load_platform(profile.name, source_of(profile.platform))
+        monkeypatch.setattr(keyed_check.IndexWriter, "_written", another_run_meanwhile)
+        _erp_down(sandbox)
+        report = check_profile(profile, sandbox.secret, cache, mappings, full=True,
+                               deadline=60)
+    assert (report.platform.status, report.erp.status) == ("ok", "stale")
+    saved = cache.conn.execute("select fetched_at from sources where profile = ? and "
+                               "side = 'platform'", [profile.name]).fetchone()
+    assert saved is None or before is None or saved[0] == (
+        before.fetched_at.isoformat() if before.fetched_at else None)
+    assert cache.close() == []

@@ -88,7 +88,7 @@ from ...connectors.http import (
     json_text,
 )
 from ...connectors.pacing import Pacer
-from ...connectors.validation import as_utc, describe
+from ...connectors.validation import as_utc, describe, lean
 from ...domain.codes import Side, Stage, StageStatus
 from ...domain.model import (
     CreditNote,
@@ -415,7 +415,7 @@ Checked = dict[int, tuple[Any, Any]]
 
 def _check(model: type[_Record], raw: Any) -> Any:
     try:
-        return model.model_validate(raw)
+        return lean(model.model_validate(raw))
     except ValidationError as exc:
         return exc
 
