@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import select
+import signal
 import sqlite3
 import threading
 import time
@@ -36,7 +38,7 @@ from .. import systems
 from ..config import Profile
 from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch, ReadAgain
 from ..connectors.errors import ConnectorError
-from ..connectors.http import CallLog, decode_json
+from ..connectors.http import CallLog
 from ..domain.findings import Finding
 from ..domain.memory import gc_paused
 from ..domain.model import ErpView, ReturnCase
@@ -47,7 +49,7 @@ from ..domain.reference import ErpMaster, Mappings, Policy
 from ..domain.view import Context
 from ..store.cache import Cache, advance_indexed, put_indexed
 from ..store.inbox import Inbox
-from ..store.records import Outcome, RecordIndex, ordered
+from ..store.records import Outcome, RecordIndex
 from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform
@@ -334,8 +336,12 @@ class IndexWriter:
     side that is down is still shown from them. `close()` must follow, whatever happens.
     """
 
-    def __init__(self, cache_: Cache, profile: Profile) -> None:
+    def __init__(self, cache_: Cache, profile: Profile, *,
+                 wait_s: float = DEFAULT_DEADLINE) -> None:
         self.cache, self.profile = cache_, profile
+        #: How long a forked writer may take once the check is done (then it is stopped:
+        #: the index is only a cache, and a check must end).
+        self.wait_s = wait_s
         self.sides: set[str] = set()
         #: The forked writer of each side's records.
         self.children: dict[str, int] = {}
@@ -363,8 +369,7 @@ class IndexWriter:
                                            tagger=tagger)
 
         self.sides.add(side)
-        if hasattr(os, "fork") and all(t is threading.main_thread() or t.name == "progress"
-                                       for t in threading.enumerate()):
+        if hasattr(os, "fork") and _fork_safe():
             pid = os.fork()
             if pid == 0:  # the child: write, and leave without running the parent's exits
                 code = 1
@@ -392,9 +397,11 @@ class IndexWriter:
         ok = len(self.sides) == 2
         while self.children:
             side, pid = self.children.popitem()
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                self.cache.warn(sqlite3.OperationalError("the record index was not written"))
+            code = _exit_code(pid, self.wait_s)
+            if code != 0:
+                self.cache.warn(sqlite3.OperationalError(
+                    "the record index was not written" if code is not None else
+                    f"the record index's writer did not finish within {self.wait_s:g} s"))
                 self.failed.add(side)
                 ok = False
         try:
@@ -437,15 +444,13 @@ class IndexWriter:
         if not sides:
             return set()
         lost = sides & self.failed
-        conn = self.cache.conn
-        row = conn.execute('select writer from "indexed" where profile = ?',
-                           [self.profile.name]).fetchone()
-        if row is None or row[0] != self.token:
-            return set(sides)
+        index = RecordIndex(self.cache.conn)
         for side in sides - lost:
-            batch = data.platform if side == "platform" else data.erp
-            batch.raw = {ref: decode_json(body)
-                         for ref, body in ordered(conn, self.profile.name, side)}
+            raw = index.records_of(self.profile.name, side, self.token)
+            if raw is None:
+                lost.add(side)
+                continue
+            (data.platform if side == "platform" else data.erp).raw = raw
         return lost
 
     def _complete(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
@@ -479,7 +484,48 @@ class IndexWriter:
     def close(self) -> None:
         """Wait for a writer still running (a check that failed on the way)."""
         while self.children:
-            os.waitpid(self.children.popitem()[1], 0)
+            _exit_code(self.children.popitem()[1], self.wait_s)
+
+
+#: Threads that may be running when a writer is forked: the progress line, and the event
+#: loop's resolver workers (asyncio's default executor and anyio's worker threads: a host
+#: name is resolved in one, then it waits in its pool). The child needs nothing they may
+#: hold: it opens a connection of its own, writes the index and leaves with `os._exit`.
+#: Any other thread (a cache writer's, a test's server) means a thread instead of a fork.
+_IDLE_THREADS = ("progress", "AnyIO worker thread")
+
+
+def _fork_safe() -> bool:
+    main = threading.main_thread()
+    return all(t is main or t.name in _IDLE_THREADS or t.name.startswith("asyncio_")
+               for t in threading.enumerate())
+
+
+def _exit_code(pid: int, wait_s: float) -> int | None:
+    """A forked writer's exit code, waiting up to `wait_s` for it; None (and the child
+    stopped) when it has not finished by then."""
+    stop = time.monotonic() + wait_s
+    try:
+        handle: int | None = os.pidfd_open(pid)  # readable the moment it exits (Linux)
+    except (AttributeError, OSError):
+        handle = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            left = stop - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            if handle is not None:
+                select.select([handle], [], [], left)
+            else:
+                time.sleep(min(left, 0.01))
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 def _platform_counts(views: Iterable[Any]) -> dict[str, int]:
@@ -512,7 +558,8 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
             deadline = max(1.0, deadline - (time.monotonic() - began))
     # the next check refreshes through the index: each side's records written while this
     # one reads the other and checks every return, then the findings per key
-    writer = IndexWriter(cache_, profile) if keyed and keyed_ready(profile) else None
+    writer = (IndexWriter(cache_, profile, wait_s=deadline)
+              if keyed and keyed_ready(profile) else None)
     try:
         # with the index, the cache's rows are written with it (one copy of the records)
         with reading():

@@ -41,13 +41,14 @@ _TABLES = (
     # own records: two checks at once must not pair one's findings with the other's reads)
     'CREATE TABLE IF NOT EXISTS "indexed" (profile TEXT PRIMARY KEY, state TEXT, '
     "writer TEXT)",
-    # `tagger`: what tagged a side's records (a new version may tag them otherwise)
+    # `tagger`: what tagged a side's records (a new version may tag them otherwise);
+    # `writer`: the run whose records they are (two checks at once may each write a side)
     'CREATE TABLE IF NOT EXISTS "record_sides" (profile TEXT, side TEXT, tagger TEXT, '
-    "PRIMARY KEY (profile, side))",
+    "writer TEXT, PRIMARY KEY (profile, side))",
 )
 _LAYOUT = {"records": {"id", "profile", "side", "ref", "body"}, "record_seq": {"id", "seq"},
            "record_tags": {"tag", "id"}, "indexed": {"profile", "state", "writer"},
-           "record_sides": {"profile", "side", "tagger"}}
+           "record_sides": {"profile", "side", "tagger", "writer"}}
 _ALL = ("records", "record_seq", "record_tags", "outcomes", "indexed", "record_sides")
 T = TypeVar("T")
 #: `paged` of a cache row (store/cache.py `sources`) whose raw records are this index's.
@@ -171,8 +172,8 @@ class RecordIndex:
             if retag:
                 self._retag(profile, side, raw, tags_of)
             self._order(profile, side, list(raw))
-            self.conn.execute("insert or replace into record_sides (profile, side, tagger) "
-                              "values (?, ?, ?)", [profile, side, tagger])
+            self.conn.execute("insert or replace into record_sides (profile, side, tagger, "
+                              "writer) values (?, ?, ?, ?)", [profile, side, tagger, writer])
 
     def apply(self, profile: str, side: str, upserts: dict[str, Any], deletes: set[str],
               tags_of: Callable[[str, Any], Iterable[str]]) -> None:
@@ -201,7 +202,7 @@ class RecordIndex:
             self.conn.execute("BEGIN IMMEDIATE")
             row = self.conn.execute('select writer from "indexed" where profile = ?',
                                     [profile]).fetchone()
-            if row is None or row[0] != writer:
+            if row is None or row[0] != writer or not self._sides_of(profile, writer):
                 return False
             self.conn.execute('delete from "outcomes" where profile = ?', [profile])
             self._put_outcomes(profile, outcomes)
@@ -209,6 +210,29 @@ class RecordIndex:
             if also is not None:
                 also(self.conn)
         return True
+
+    def _sides_of(self, profile: str, writer: str) -> bool:
+        """Whether both sides' records are the run `writer`'s (another run at once may have
+        written one of them after this one did)."""
+        writers = [w for (w,) in self.conn.execute(
+            "select writer from record_sides where profile = ?", [profile])]
+        return len(writers) == 2 and all(w == writer for w in writers)
+
+    def records_of(self, profile: str, side: str, writer: str) -> dict[str, Any] | None:
+        """A side's records (raw_ref -> record, in the batch's order) while they are still
+        those the run `writer` wrote, else None; read in one transaction."""
+        began = not self.conn.in_transaction
+        if began:
+            self.conn.execute("BEGIN")
+        try:
+            row = self.conn.execute("select writer from record_sides where profile = ? and "
+                                    "side = ?", [profile, side]).fetchone()
+            if row is None or row[0] != writer:
+                return None
+            return {ref: from_json(body) for ref, body in ordered(self.conn, profile, side)}
+        finally:
+            if began:
+                self.conn.execute("COMMIT")
 
     def put_outcomes(self, profile: str, keys: set[str], outcomes: Iterable[Outcome]) -> None:
         """The outcomes of `keys` replaced (a key with no return now has none)."""

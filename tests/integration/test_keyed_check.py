@@ -475,9 +475,9 @@ def test_records_let_go_by_a_writer_that_failed_leave_the_cache_as_it_was(
 
 def test_records_let_go_are_not_read_back_once_another_run_wrote_its_own(
         tmp_path: Path, monkeypatch) -> None:
-    """Another check wrote its records over this one's before it finished: what the index
-    holds is that run's read, so this one's cache row is not made from it (the rows are
-    the other run's to write)."""
+    """Another check wrote its platform records over this one's before it finished: what
+    the index holds is that run's read, so this one's cache row is not made from it (the
+    rows are the other run's to write)."""
     _forking(monkeypatch)
     sandbox = build_sandbox(NOW, returns=40, seed=11)
     mappings = demo_mappings(sandbox)
@@ -487,9 +487,9 @@ def test_records_let_go_are_not_read_back_once_another_run_wrote_its_own(
 
     def another_run_meanwhile(self):
         done = real(self)
-        with cache.conn:
-            cache.conn.execute('update "indexed" set writer = ? where profile = ?',
-                               ["another run", self.profile.name])
+        with cache.conn:  # its platform records written over this run's
+            cache.conn.execute("update record_sides set writer = ? where profile = ? and "
+                               "side = 'platform'", ["another run", self.profile.name])
         return done
 
     with BackgroundServer(sandbox.app()) as server:
@@ -506,3 +506,75 @@ def test_records_let_go_are_not_read_back_once_another_run_wrote_its_own(
     assert saved is None or before is None or saved[0] == (
         before.fetched_at.isoformat() if before.fetched_at else None)
     assert cache.close() == []
+
+
+def test_findings_are_written_only_over_both_sides_of_the_same_run(tmp_path: Path) -> None:
+    """Two full checks at once, A and B: A's platform records, then B's, then A's ERP
+    records. The index's last writer is A, but its platform records are B's: A's findings
+    must not be written over them (nor B's over A's ERP records)."""
+    cache = Cache(tmp_path / "cache.sqlite3")
+    index = RecordIndex(cache.conn)
+    tags = lambda ref, record: ()  # noqa: E731
+    for side, run in (("platform", "A"), ("platform", "B"), ("erp", "A")):
+        index.replace_side("p", side, {f"{side}:1": {"id": run}}, tags, writer=run,
+                           tagger="t")
+    for run in ("A", "B"):
+        assert not index.write_outcomes("p", {"now": "x"}, [], writer=run)
+    index.replace_side("p", "platform", {"platform:1": {"id": "A"}}, tags, writer="A",
+                       tagger="t")
+    assert index.write_outcomes("p", {"now": "x"}, [], writer="A")
+    assert index.records_of("p", "platform", "A") == {"platform:1": {"id": "A"}}
+    assert index.records_of("p", "platform", "B") is None
+    cache.close()
+
+
+def test_a_writer_may_be_forked_beside_the_resolvers_threads_and_no_other() -> None:
+    """A host name is resolved in a worker thread (asyncio's, anyio's) that then waits in
+    its pool: a check against a real URL still forks its writers; beside any other thread
+    (here a server's) it writes them in a thread instead."""
+    import asyncio
+
+    import httpx
+
+    from returns_console.services.keyed_check import _fork_safe
+
+    async def resolve(url: str) -> bool:
+        async with httpx.AsyncClient() as client:
+            await client.get(url)
+        return _fork_safe()
+
+    sandbox = build_sandbox(NOW, returns=3, seed=1)
+    with BackgroundServer(sandbox.app()):
+        assert not _fork_safe()  # the server's thread
+    assert _fork_safe()
+    import threading
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    web = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    # the test's own server answers in a thread of an allowed name (the progress line's)
+    thread = threading.Thread(target=web.handle_request, name="progress")
+    thread.start()
+    try:
+        assert asyncio.run(resolve(f"http://localhost:{web.server_address[1]}/")) is True
+    finally:
+        thread.join(timeout=10)
+        web.server_close()
+
+
+def test_a_writer_that_does_not_finish_is_stopped() -> None:
+    """A forked writer that hangs (it should not: a lock another thread held at the fork)
+    is stopped once the command's deadline is spent, and the check goes on."""
+    import os
+    import time
+
+    from returns_console.services.keyed_check import _exit_code
+
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    assert _exit_code(pid, 0.2) is None
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    assert _exit_code(pid, 30) == 3
