@@ -40,3 +40,14 @@ def test_lean_records_share_one_empty_set() -> None:
     assert one.__pydantic_fields_set__ is two.__pydantic_fields_set__
     assert one.salesCreditMemoLines[0].__pydantic_fields_set__ is two.__pydantic_fields_set__
     assert sys.getsizeof(BcCreditMemo.model_validate(MEMO).__pydantic_fields_set__) > 500
+
+
+def test_business_centrals_records_cannot_be_changed() -> None:
+    """Read, never changed: an assignment fails clearly (a lean record's shared fields-set
+    could not take it)."""
+    import pytest
+    from pydantic import ValidationError
+
+    made = _check(BcCreditMemo, MEMO)
+    with pytest.raises(ValidationError):
+        made.number = "CM-2"

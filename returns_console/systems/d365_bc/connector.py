@@ -281,7 +281,9 @@ ITEM_TYPES = {"Inventory": "inventory", "Service": "service", "Non-Inventory": "
 
 class _Record(BaseModel):
     # Extra fields are fine (APIs grow); wrong types and unknown enum values are not.
-    model_config = ConfigDict(extra="ignore")
+    # Frozen: records are read, never changed (and `lean` gives them a fields-set that
+    # an assignment could not update).
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: NonEmpty
 
