@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import select
-import signal
 import sqlite3
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -47,6 +43,7 @@ from ..domain.recheck import Rechecker
 from ..domain.reconcile import PARALLEL_MIN, _can_fork, _parallel, _result, check_case
 from ..domain.reference import ErpMaster, Mappings, Policy
 from ..domain.view import Context
+from ..store import forked
 from ..store.cache import Cache, advance_indexed, put_indexed
 from ..store.inbox import Inbox
 from ..store.records import Outcome, RecordIndex
@@ -344,7 +341,7 @@ class IndexWriter:
         self.wait_s = wait_s
         self.sides: set[str] = set()
         #: The forked writer of each side's records.
-        self.children: dict[str, int] = {}
+        self.children: dict[str, forked.Child] = {}
         #: Sides whose writer failed (their records are not in the index).
         self.failed: set[str] = set()
         #: Sides whose raw records this process let go once its forked writer had its own
@@ -369,20 +366,14 @@ class IndexWriter:
                                            tagger=tagger)
 
         self.sides.add(side)
-        if hasattr(os, "fork") and _fork_safe():
-            pid = os.fork()
-            if pid == 0:  # the child: write, and leave without running the parent's exits
-                code = 1
-                try:
-                    conn = self.cache.connect()
-                    write(conn)
-                    conn.close()
-                    code = 0
-                except BaseException:  # the parent reports the exit code
-                    pass
-                finally:
-                    os._exit(code)
-            self.children[side] = pid
+        if forked.fork_safe():
+
+            def work() -> None:
+                conn = self.cache.connect()
+                write(conn)
+                conn.close()
+
+            self.children[side] = forked.start(work)
             if raw:
                 # Its records are the child's now: at the check's peak (the other side's
                 # records read and assembled) they would be a fifth of this process.
@@ -396,11 +387,12 @@ class IndexWriter:
         cache's warning, never the check's error)."""
         ok = len(self.sides) == 2
         while self.children:
-            side, pid = self.children.popitem()
-            code = _exit_code(pid, self.wait_s)
+            side, child = self.children.popitem()
+            code, said = child.result(self.wait_s)
             if code != 0:
                 self.cache.warn(sqlite3.OperationalError(
-                    "the record index was not written" if code is not None else
+                    f"the record index was not written ({said or 'its writer failed'})"
+                    if code is not None else
                     f"the record index's writer did not finish within {self.wait_s:g} s"))
                 self.failed.add(side)
                 ok = False
@@ -484,48 +476,7 @@ class IndexWriter:
     def close(self) -> None:
         """Wait for a writer still running (a check that failed on the way)."""
         while self.children:
-            _exit_code(self.children.popitem()[1], self.wait_s)
-
-
-#: Threads that may be running when a writer is forked: the progress line, and the event
-#: loop's resolver workers (asyncio's default executor and anyio's worker threads: a host
-#: name is resolved in one, then it waits in its pool). The child needs nothing they may
-#: hold: it opens a connection of its own, writes the index and leaves with `os._exit`.
-#: Any other thread (a cache writer's, a test's server) means a thread instead of a fork.
-_IDLE_THREADS = ("progress", "AnyIO worker thread")
-
-
-def _fork_safe() -> bool:
-    main = threading.main_thread()
-    return all(t is main or t.name in _IDLE_THREADS or t.name.startswith("asyncio_")
-               for t in threading.enumerate())
-
-
-def _exit_code(pid: int, wait_s: float) -> int | None:
-    """A forked writer's exit code, waiting up to `wait_s` for it; None (and the child
-    stopped) when it has not finished by then."""
-    stop = time.monotonic() + wait_s
-    try:
-        handle: int | None = os.pidfd_open(pid)  # readable the moment it exits (Linux)
-    except (AttributeError, OSError):
-        handle = None
-    try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
-            left = stop - time.monotonic()
-            if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return None
-            if handle is not None:
-                select.select([handle], [], [], left)
-            else:
-                time.sleep(min(left, 0.01))
-    finally:
-        if handle is not None:
-            os.close(handle)
+            self.children.popitem()[1].result(self.wait_s)
 
 
 def _platform_counts(views: Iterable[Any]) -> dict[str, int]:

@@ -30,6 +30,7 @@ from ..connectors.base import ErpBatch, PlatformBatch
 from ..domain.model import ErpView, PayloadProblem, PlatformView
 from ..domain.pace import breathe
 from ..domain.reference import ErpMaster
+from . import forked
 from .records import INDEXED, ordered
 
 
@@ -73,6 +74,7 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._writers: list[threading.Thread] = []
+        self._children: list[forked.Child] = []
         self._errors: list[BaseException] = []
         self.conn = _open(path)
         if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -97,31 +99,26 @@ class Cache:
     def save_later(self, side: str, profile: str, system: str,
                    batch: PlatformBatch | ErpBatch, *, views: bool = True,
                    source: str | None = None) -> None:
-        """Write in a thread of its own (and its own connection) while the caller goes on
-        reconciling; `wait()` or `close()` finishes it."""
+        """Write beside the caller (its own connection) while it goes on reconciling;
+        `wait()` or `close()` finishes it."""
 
         def write() -> None:
+            other = Cache.__new__(Cache)
+            other.path, other._writers, other._errors = self.path, [], []
+            other._children = []
+            other.conn = _open(self.path)
             try:
-                other = Cache.__new__(Cache)
-                other.path, other._writers, other._errors = self.path, [], []
-                other.conn = _open(self.path)
-                try:
-                    if side == "platform":
-                        # The caller names the side its batch comes from (services/live.py).
-                        assert isinstance(batch, PlatformBatch)
-                        other.save_platform(profile, system, batch, views=views,
-                                            source=source)
-                    else:
-                        assert isinstance(batch, ErpBatch)
-                        other.save_erp(profile, system, batch, views=views, source=source)
-                finally:
-                    other.conn.close()
-            except BaseException as exc:  # reported by wait(), never lost in a thread
-                self._errors.append(exc)
+                if side == "platform":
+                    # The caller names the side its batch comes from (services/live.py).
+                    assert isinstance(batch, PlatformBatch)
+                    other.save_platform(profile, system, batch, views=views, source=source)
+                else:
+                    assert isinstance(batch, ErpBatch)
+                    other.save_erp(profile, system, batch, views=views, source=source)
+            finally:
+                other.conn.close()
 
-        thread = threading.Thread(target=write, name=f"cache:{profile}:{side}", daemon=False)
-        thread.start()
-        self._writers.append(thread)
+        self._later(f"{profile}:{side}", write)
 
     def connect(self) -> sqlite3.Connection:
         """A connection of its own to this cache (another thread's or process's)."""
@@ -132,17 +129,30 @@ class Cache:
         self._errors.append(error)
 
     def run_later(self, name: str, work: Callable[[sqlite3.Connection], None]) -> None:
-        """`work` on a connection of its own in a thread of its own, like `save_later`;
+        """`work` on a connection of its own beside the caller, like `save_later`;
         `wait()` or `close()` finishes it and reports its failure."""
 
         def run() -> None:
+            conn = _open(self.path)
             try:
-                conn = _open(self.path)
-                try:
-                    work(conn)
-                finally:
-                    conn.close()
-            except BaseException as exc:  # reported by wait(), never lost in a thread
+                work(conn)
+            finally:
+                conn.close()
+
+        self._later(name, run)
+
+    def _later(self, name: str, work: Callable[[], None]) -> None:
+        """`work` in a forked process where that is safe (store/forked.py: the database
+        on the second core, not sharing this interpreter with the check), else in a
+        thread of its own; a failure is reported by `wait()`, never lost."""
+        if forked.fork_safe():
+            self._children.append(forked.start(work))
+            return
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:
                 self._errors.append(exc)
 
         thread = threading.Thread(target=run, name=f"cache:{name}", daemon=False)
@@ -153,6 +163,12 @@ class Cache:
         """Finish background writes; re-raise the first that failed."""
         while self._writers:
             self._writers.pop().join()
+        while self._children:
+            code, said = self._children.pop().result()
+            if code != 0:
+                self._errors.append(sqlite3.OperationalError(
+                    (said or "the cache was not written") if code is not None else
+                    f"the cache's writer did not finish within {forked.WAIT_S:g} s"))
         if self._errors:
             error, self._errors = self._errors[0], []
             raise error

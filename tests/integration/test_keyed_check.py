@@ -136,8 +136,12 @@ def test_the_cache_rows_point_at_the_index_and_read_back_as_the_read(
     """A full check keeps one copy of the records (the index's): the cache's rows read
     them back in the batch's order, so the console and a source that is down see them;
     written by a forked process, or a thread where a fork is not safe."""
-    if not fork:
-        monkeypatch.delattr(keyed_check.os, "fork")
+    from returns_console.store import forked
+
+    if fork:
+        _forking(monkeypatch)
+    else:
+        monkeypatch.delattr(forked.os, "fork")
     sandbox = build_sandbox(NOW, returns=60, seed=7)
     cache = Cache(tmp_path / "cache.sqlite3")
     seen = {}
@@ -385,7 +389,9 @@ def _forking(monkeypatch) -> None:
     child only writes the index and leaves)."""
     import threading
 
-    monkeypatch.setattr(keyed_check.threading, "enumerate", lambda: [threading.main_thread()])
+    from returns_console.store import forked
+
+    monkeypatch.setattr(forked.threading, "enumerate", lambda: [threading.main_thread()])
 
 
 def _erp_down(sandbox) -> None:
@@ -536,7 +542,7 @@ def test_a_writer_may_be_forked_beside_the_resolvers_threads_and_no_other() -> N
 
     import httpx
 
-    from returns_console.services.keyed_check import _fork_safe
+    from returns_console.store.forked import fork_safe as _fork_safe
 
     async def resolve(url: str) -> bool:
         async with httpx.AsyncClient() as client:
@@ -567,7 +573,7 @@ def test_a_writer_that_does_not_finish_is_stopped() -> None:
     import os
     import time
 
-    from returns_console.services.keyed_check import _exit_code
+    from returns_console.store.forked import exit_code as _exit_code
 
     pid = os.fork()
     if pid == 0:
