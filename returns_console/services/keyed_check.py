@@ -350,6 +350,7 @@ class IndexWriter:
         self.released: set[str] = set()
         #: This run, as the index names the writer of its records.
         self.token = uuid.uuid4().hex
+        RecordIndex(cache_.conn)  # an older layout replaced here, not by both writers at once
 
     def side(self, side: str, batch: Any, connector: object) -> None:
         """`fetch_live`'s `on_read`: a side read; its records written in the background."""
@@ -366,21 +367,32 @@ class IndexWriter:
                                            tagger=tagger)
 
         self.sides.add(side)
-        if forked.fork_safe():
 
-            def work() -> None:
-                conn = self.cache.connect()
+        def work() -> None:
+            conn = self.cache.connect()
+            try:
                 write(conn)
+            finally:
                 conn.close()
 
-            self.children[side] = forked.start(work)
-            if raw:
-                # Its records are the child's now: at the check's peak (the other side's
-                # records read and assembled) they would be a fifth of this process.
-                self.released.add(side)
-                batch.raw = {}
+        child = self.cache.fork(work)
+        if child is not None:
+            self.children[side] = child
         else:
-            self.cache.run_later(f"index:{name}:{side}", write)
+
+            def written(conn: sqlite3.Connection) -> None:
+                try:
+                    write(conn)
+                except BaseException:
+                    self.failed.add(side)
+                    raise
+
+            self.cache.run_later(f"index:{name}:{side}", written)
+        if raw:
+            # The writer has them now (its copy, or its reference until written): at the
+            # check's peak (the other side read and assembled) they were a fifth of it.
+            self.released.add(side)
+            batch.raw = {}
 
     def _written(self) -> bool:
         """Wait for the records; whether both sides were written (a failure is the

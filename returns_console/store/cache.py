@@ -69,10 +69,17 @@ def _json(value: Any) -> str:
     return to_json(value).decode()
 
 
+#: How many `Cache` objects of this process have each file open (a writer is forked only
+#: from the one: see `Cache.fork`).
+_OPEN: dict[Path, int] = {}
+
+
 class Cache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._key = path.resolve()
+        _OPEN[self._key] = _OPEN.get(self._key, 0) + 1
         self._writers: list[threading.Thread] = []
         self._children: list[forked.Child] = []
         self._errors: list[BaseException] = []
@@ -95,6 +102,7 @@ class Cache:
             return [f"the local cache was not updated: {type(exc).__name__}: {exc}"]
         finally:
             self.conn.close()
+            _OPEN[self._key] = _OPEN.get(self._key, 1) - 1
 
     def save_later(self, side: str, profile: str, system: str,
                    batch: PlatformBatch | ErpBatch, *, views: bool = True,
@@ -105,7 +113,7 @@ class Cache:
         def write() -> None:
             other = Cache.__new__(Cache)
             other.path, other._writers, other._errors = self.path, [], []
-            other._children = []
+            other._children, other._key = [], self._key
             other.conn = _open(self.path)
             try:
                 if side == "platform":
@@ -141,12 +149,27 @@ class Cache:
 
         self._later(name, run)
 
+    def fork(self, work: Callable[[], None]) -> forked.Child | None:
+        """`work` (which opens its own connection) in a forked process: the database on
+        the second core, not sharing this interpreter with the check. Only where it is
+        safe (store/forked.py): this process's one connection to the file is closed across
+        the fork and opened again, so the child's SQLite takes its own locks. None where a
+        fork is not safe or not made."""
+        if (not forked.fork_safe() or _OPEN.get(self._key) != 1
+                or self.conn.in_transaction):
+            return None
+        self.conn.close()
+        try:
+            return forked.start(work)
+        finally:
+            self.conn = _open(self.path)
+
     def _later(self, name: str, work: Callable[[], None]) -> None:
-        """`work` in a forked process where that is safe (store/forked.py: the database
-        on the second core, not sharing this interpreter with the check), else in a
-        thread of its own; a failure is reported by `wait()`, never lost."""
-        if forked.fork_safe():
-            self._children.append(forked.start(work))
+        """`work` in a forked process where that is safe (`fork`), else in a thread of its
+        own; a failure is reported by `wait()`, never lost."""
+        child = self.fork(work)
+        if child is not None:
+            self._children.append(child)
             return
 
         def run() -> None:

@@ -534,34 +534,32 @@ def test_findings_are_written_only_over_both_sides_of_the_same_run(tmp_path: Pat
     cache.close()
 
 
-def test_a_writer_may_be_forked_beside_the_resolvers_threads_and_no_other() -> None:
-    """A host name is resolved in a worker thread (asyncio's, anyio's) that then waits in
-    its pool: a check against a real URL still forks its writers; beside any other thread
-    (here a server's) it writes them in a thread instead."""
+def test_a_writer_is_forked_only_beside_no_other_thread() -> None:
+    """A thread may hold a lock at the fork that the child would wait on for good: a
+    server's, or the event loop's resolver workers a host name leaves behind (they run
+    other work too). Beside any of them the writer is a thread of this process."""
     import asyncio
+    import threading
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
 
     import httpx
 
-    from returns_console.store.forked import fork_safe as _fork_safe
+    from returns_console.store.forked import fork_safe
 
     async def resolve(url: str) -> bool:
         async with httpx.AsyncClient() as client:
             await client.get(url)
-        return _fork_safe()
+        return fork_safe()
 
     sandbox = build_sandbox(NOW, returns=3, seed=1)
     with BackgroundServer(sandbox.app()):
-        assert not _fork_safe()  # the server's thread
-    assert _fork_safe()
-    import threading
-    from http.server import HTTPServer, SimpleHTTPRequestHandler
-
+        assert not fork_safe()  # the server's thread
     web = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
     # the test's own server answers in a thread of an allowed name (the progress line's)
     thread = threading.Thread(target=web.handle_request, name="progress")
     thread.start()
     try:
-        assert asyncio.run(resolve(f"http://localhost:{web.server_address[1]}/")) is True
+        assert asyncio.run(resolve(f"http://localhost:{web.server_address[1]}/")) is False
     finally:
         thread.join(timeout=10)
         web.server_close()

@@ -64,3 +64,44 @@ def test_beside_another_thread_the_write_is_a_thread(tmp_path: Path) -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_a_second_cache_on_the_file_means_a_thread(tmp_path: Path, forking) -> None:
+    """Another connection of this process to the file would stay open across a fork (its
+    locks' bookkeeping inherited by the child): a thread writes instead."""
+    first, second = Cache(tmp_path / "c.sqlite3"), Cache(tmp_path / "c.sqlite3")
+    first.save_later("platform", "p", "swap", _batch(), views=False)
+    assert first._writers and not first._children
+    assert first.close() == [] and second.close() == []
+
+
+def test_the_parent_closing_the_cache_does_not_lose_a_forked_writers_rows(
+        tmp_path: Path, forking) -> None:
+    """SQLite keeps file locks per process: a child forked while the parent had the file
+    open inherited the parent's bookkeeping, took no lock of its own, and the parent's
+    closing connection deleted the write-ahead log under it (its rows lost; found by
+    review). The parent's connection is closed across the fork, so the child locks."""
+    import sqlite3
+    import time
+
+    path = tmp_path / "c.sqlite3"
+    cache = Cache(path)
+    cache.conn.execute("create table t (n integer)")
+    cache.conn.commit()
+
+    def slow() -> None:
+        conn = sqlite3.connect(path, timeout=30)
+        conn.execute("begin immediate")
+        conn.executemany("insert into t values (?)", [(n,) for n in range(1000)])
+        time.sleep(0.5)
+        conn.commit()
+        conn.close()
+
+    child = cache.fork(slow)
+    assert child is not None
+    time.sleep(0.1)
+    cache.conn.close()  # the parent lets go while the child writes (Ctrl-C, a crash)
+    assert child.result(30) == (0, "")
+    check = sqlite3.connect(path)
+    assert check.execute("select count(*) from t").fetchone()[0] == 1000
+    check.close()
