@@ -185,10 +185,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=3, help="full/raw pairs and refreshes")
+    parser.add_argument("--host", default="127.0.0.1", help=(
+        "how the profile names the sandbox: `localhost` is resolved as a real host name is "
+        "(the resolver's worker threads then keep the check's writers in threads)"))
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="rc-bench-")
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{args.host}:{port}"
     env = {**user_environment(), "RETURNS_CONSOLE_HOME": home, "PYTHON_KEYRING_BACKEND":
            "keyring.backends.null.Keyring"}
     print(f"building and serving {args.returns:,} returns ...", flush=True)
