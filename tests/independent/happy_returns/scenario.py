@@ -214,10 +214,16 @@ def build_world(wall: datetime | None = None) -> World:
         if state == "credited":
             return RO(created=c0, arrival=reg_before, packing_slip=reg_before
                       + timedelta(hours=4), cns=[CN(on=cday)], **kw)
-        if state == "credited_late_goods":  # registered after WALL, credited (not approved)
-            return RO(created=c0, arrival=wall + timedelta(hours=6),
-                      packing_slip=wall + timedelta(hours=8),
-                      cns=[CN(on=(wall + timedelta(days=1)).date())], **kw)
+        if state == "credited_late_goods":  # registered, credited (not approved)
+            # The credit note's date is sent at noon UTC (fo §3.4): dated the first noon
+            # after the packing slip, it is 25-49 h old at the check (WALL + 2 days), past
+            # the 24 h grace at any time of day. (It was dated the day after WALL with the
+            # goods registered after WALL: 12-36 h old, within the grace before noon UTC.)
+            slip = wall - timedelta(hours=1)
+            noon = datetime.combine(slip.date(), datetime.min.time(), UTC) + timedelta(hours=12)
+            return RO(created=c0, arrival=wall - timedelta(hours=2), packing_slip=slip,
+                      cns=[CN(on=(noon if noon > slip else noon + timedelta(days=1)).date())],
+                      **kw)
         if state == "canceled":
             return RO(created=c0, canceled=wall - timedelta(days=3), **kw)
         raise ValueError(state)
