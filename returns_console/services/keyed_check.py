@@ -429,9 +429,13 @@ class IndexWriter:
         written = self._written()
         try:
             if usable and written:
-                # else another run wrote its records since: the index and the cache's rows
-                # are its (consistent with its read), and stay so
-                self._complete(data, rechecker, mappings, now)
+                if self._complete(data, rechecker, mappings, now):
+                    return
+                # Another run wrote a side since: where it wrote both, its findings and
+                # cache rows stand; a side still this run's (two runs' writes interleaved,
+                # neither index complete) keeps this read as its cache row.
+                mine = fresh_sides(data) & self.released
+                save_sources(self.cache, profile, data, mine - self._take_back(data, mine))
                 return
             sides = fresh_sides(data)
             sides -= self._take_back(data, sides & self.released)

@@ -582,3 +582,35 @@ def test_a_writer_that_does_not_finish_is_stopped() -> None:
     if pid == 0:
         os._exit(3)
     assert _exit_code(pid, 30) == 3
+
+
+def test_two_runs_writes_interleaved_keep_each_side_this_runs_read_in_the_cache(
+        tmp_path: Path, monkeypatch) -> None:
+    """Another run wrote its platform records between this run's two writers (found by
+    review): neither run's findings can be written over records of two reads, and each
+    side's cache row is the read of the run whose records the index holds for it."""
+    _forking(monkeypatch)
+    sandbox = build_sandbox(NOW, returns=40, seed=12)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    from returns_console.services.live import source_of
+    real = keyed_check.IndexWriter._written
+
+    def another_run_meanwhile(self):
+        done = real(self)
+        with cache.conn:
+            cache.conn.execute("update record_sides set writer = ? where profile = ? and "
+                               "side = 'platform'", ["another run", self.profile.name])
+        return done
+
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        monkeypatch.setattr(keyed_check.IndexWriter, "_written", another_run_meanwhile)
+        report = check_profile(profile, sandbox.secret, cache, mappings, full=True)
+    assert (report.platform.status, report.erp.status) == ("ok", "ok")
+    assert RecordIndex(cache.conn).state(profile.name) is None  # no findings over two reads
+    erp = cache.load_erp(profile.name, source_of(profile.erp))
+    assert erp is not None and erp.raw  # this run's ERP side, read back from the index
+    assert cache.conn.execute("select count(*) from sources where profile = ? and side = "
+                              "'platform'", [profile.name]).fetchone()[0] == 0
+    assert cache.close() == []
