@@ -400,6 +400,21 @@ def _erp_down(sandbox) -> None:
     sandbox.erp.client_secret = "rotated"
 
 
+def _platform_written_by_another_run(monkeypatch, cache: Cache) -> None:
+    """Once this run's writers are done, another run's platform records stand in the index
+    (written over this run's before it finished)."""
+    real = keyed_check.IndexWriter._written
+
+    def another_run_meanwhile(self):
+        done = real(self)
+        with cache.conn:
+            cache.conn.execute("update record_sides set writer = ? where profile = ? and "
+                               "side = 'platform'", ["another run", self.profile.name])
+        return done
+
+    monkeypatch.setattr(keyed_check.IndexWriter, "_written", another_run_meanwhile)
+
+
 def test_a_full_check_lets_go_of_records_its_writer_has_and_the_cache_still_gets_them(
         tmp_path: Path, monkeypatch) -> None:
     """Once a side's forked writer has its records, the check keeps only the views (at
@@ -489,20 +504,11 @@ def test_records_let_go_are_not_read_back_once_another_run_wrote_its_own(
     mappings = demo_mappings(sandbox)
     cache = Cache(tmp_path / "cache.sqlite3")
     from returns_console.services.live import source_of
-    real = keyed_check.IndexWriter._written
-
-    def another_run_meanwhile(self):
-        done = real(self)
-        with cache.conn:  # its platform records written over this run's
-            cache.conn.execute("update record_sides set writer = ? where profile = ? and "
-                               "side = 'platform'", ["another run", self.profile.name])
-        return done
-
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         check_profile(profile, sandbox.secret, cache, mappings, full=True)
         before = cache.load_platform(profile.name, source_of(profile.platform))
-        monkeypatch.setattr(keyed_check.IndexWriter, "_written", another_run_meanwhile)
+        _platform_written_by_another_run(monkeypatch, cache)
         _erp_down(sandbox)
         report = check_profile(profile, sandbox.secret, cache, mappings, full=True,
                                deadline=60)
@@ -594,18 +600,9 @@ def test_two_runs_writes_interleaved_keep_each_side_this_runs_read_in_the_cache(
     mappings = demo_mappings(sandbox)
     cache = Cache(tmp_path / "cache.sqlite3")
     from returns_console.services.live import source_of
-    real = keyed_check.IndexWriter._written
-
-    def another_run_meanwhile(self):
-        done = real(self)
-        with cache.conn:
-            cache.conn.execute("update record_sides set writer = ? where profile = ? and "
-                               "side = 'platform'", ["another run", self.profile.name])
-        return done
-
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
-        monkeypatch.setattr(keyed_check.IndexWriter, "_written", another_run_meanwhile)
+        _platform_written_by_another_run(monkeypatch, cache)
         report = check_profile(profile, sandbox.secret, cache, mappings, full=True)
     assert (report.platform.status, report.erp.status) == ("ok", "ok")
     assert RecordIndex(cache.conn).state(profile.name) is None  # no findings over two reads
