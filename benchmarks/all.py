@@ -1,6 +1,6 @@
 """Every benchmark, one after the other, and their figures as one JSON object (last line).
 
-    python benchmarks/all.py [--quick]
+    python benchmarks/all.py [--quick] [--host localhost]
 
 Runs, each as its own process (so one cannot warm another):
 - `live_check_bench.py` at 10,000 returns (requests, whole-process wall against the raw
@@ -76,14 +76,18 @@ def cli_figures() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1", help=(
+        "how the check's profile names the sandbox (live_check_bench.py --host): "
+        "`localhost` measures the path a real URL takes, its writers in threads"))
     args = parser.parse_args()
     small, large, synthetic = ((2000, 5000, 20_000) if args.quick
                                else (10_000, 50_000, 100_000))
     found: dict = {}
-    live = figures_of("live_check_bench.py", "--returns", str(small))
+    host = ("--host", args.host)
+    live = figures_of("live_check_bench.py", "--returns", str(small), *host)
     found.update({k: live[k] for k in ("requests_ratio", "wall_ratio", "refresh_wall_ratio",
                                        "refresh_cpu_ratio", "refresh_requests_share")})
-    big = figures_of("live_check_bench.py", "--returns", str(large), "--pairs", "1")
+    big = figures_of("live_check_bench.py", "--returns", str(large), "--pairs", "1", *host)
     found.update({"wall_ratio_50k": big["wall_ratio"], "rss_mb_50k": big["full_rss_mb"]})
     session = figures_of("session_refresh_bench.py", "--returns", str(small))
     found.update({k: session[k] for k in ("session_refresh_wall_ratio",

@@ -398,9 +398,10 @@ class IndexWriter:
         """Wait for the records; whether both sides were written (a failure is the
         cache's warning, never the check's error)."""
         ok = len(self.sides) == 2
+        stop = time.monotonic() + self.wait_s  # one budget for both writers
         while self.children:
             side, child = self.children.popitem()
-            code, said = child.result(self.wait_s)
+            code, said = child.result(max(0.0, stop - time.monotonic()))
             if code != 0:
                 self.cache.warn(sqlite3.OperationalError(
                     f"the record index was not written ({said or 'its writer failed'})"
@@ -491,8 +492,9 @@ class IndexWriter:
 
     def close(self) -> None:
         """Wait for a writer still running (a check that failed on the way)."""
+        stop = time.monotonic() + self.wait_s
         while self.children:
-            self.children.popitem()[1].result(self.wait_s)
+            self.children.popitem()[1].result(max(0.0, stop - time.monotonic()))
 
 
 def _platform_counts(views: Iterable[Any]) -> dict[str, int]:
