@@ -19,6 +19,7 @@ from returns_console.sandbox.server import BackgroundServer
 from returns_console.services import keyed_check
 from returns_console.services.demo import demo_mappings
 from returns_console.services.keyed_check import check_profile, keyed_refresh
+from returns_console.services.live import source_of
 from returns_console.store.cache import Cache
 from returns_console.store.records import RecordIndex
 
@@ -159,7 +160,6 @@ def test_the_cache_rows_point_at_the_index_and_read_back_as_the_read(
     cache = Cache(tmp_path / "cache.sqlite3")
     from pydantic_core import from_json, to_json
 
-    from returns_console.services.live import source_of
     platform = cache.load_platform(profile.name, source_of(profile.platform))
     erp = cache.load_erp(profile.name, source_of(profile.erp))
     assert platform is not None and erp is not None
@@ -394,6 +394,13 @@ def _forking(monkeypatch) -> None:
     monkeypatch.setattr(forked.threading, "enumerate", lambda: [threading.main_thread()])
 
 
+def _forked_world(monkeypatch, tmp_path: Path, *, seed: int):
+    """A sandbox of 40 returns, its mappings and a cache, the writers forked as in the CLI."""
+    _forking(monkeypatch)
+    sandbox = build_sandbox(NOW, returns=40, seed=seed)
+    return sandbox, demo_mappings(sandbox), Cache(tmp_path / "cache.sqlite3")
+
+
 def _erp_down(sandbox) -> None:
     """The ERP refuses the profile's secret from now on (rotated there): it is down."""
     sandbox.erp.credentials = lambda: {"client_secret": "the one before"}
@@ -421,10 +428,7 @@ def test_a_full_check_lets_go_of_records_its_writer_has_and_the_cache_still_gets
     50,000 returns the platform's records were a fifth of the check's peak); where the
     index cannot answer (the ERP down), the cache's row still gets them, read back from
     the index, so the platform is shown stale from them when it is down next."""
-    _forking(monkeypatch)
-    sandbox = build_sandbox(NOW, returns=40, seed=9)
-    mappings = demo_mappings(sandbox)
-    cache = Cache(tmp_path / "cache.sqlite3")
+    sandbox, mappings, cache = _forked_world(monkeypatch, tmp_path, seed=9)
     seen: dict = {}
     held: dict = {}
     real_side, real_report = keyed_check.IndexWriter.side, keyed_check.live_report
@@ -451,7 +455,6 @@ def test_a_full_check_lets_go_of_records_its_writer_has_and_the_cache_still_gets
     assert RecordIndex(cache.conn).state(profile.name) is None  # no findings for this read
     from pydantic_core import from_json, to_json
 
-    from returns_console.services.live import source_of
     kept = cache.load_platform(profile.name, source_of(profile.platform))
     assert kept is not None
     assert list(kept.raw) == list(seen["platform"])
@@ -466,11 +469,7 @@ def test_records_let_go_by_a_writer_that_failed_leave_the_cache_as_it_was(
         tmp_path: Path, monkeypatch) -> None:
     """The forked writer failed: the records it had are nowhere now, so the cache keeps
     the read before (not an empty side), and the check says the index was not written."""
-    _forking(monkeypatch)
-    sandbox = build_sandbox(NOW, returns=40, seed=10)
-    mappings = demo_mappings(sandbox)
-    cache = Cache(tmp_path / "cache.sqlite3")
-    from returns_console.services.live import source_of
+    sandbox, mappings, cache = _forked_world(monkeypatch, tmp_path, seed=10)
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         check_profile(profile, sandbox.secret, cache, mappings, full=True)
@@ -499,11 +498,7 @@ def test_records_let_go_are_not_read_back_once_another_run_wrote_its_own(
     """Another check wrote its platform records over this one's before it finished: what
     the index holds is that run's read, so this one's cache row is not made from it (the
     rows are the other run's to write)."""
-    _forking(monkeypatch)
-    sandbox = build_sandbox(NOW, returns=40, seed=11)
-    mappings = demo_mappings(sandbox)
-    cache = Cache(tmp_path / "cache.sqlite3")
-    from returns_console.services.live import source_of
+    sandbox, mappings, cache = _forked_world(monkeypatch, tmp_path, seed=11)
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         check_profile(profile, sandbox.secret, cache, mappings, full=True)
@@ -595,11 +590,7 @@ def test_two_runs_writes_interleaved_keep_each_side_this_runs_read_in_the_cache(
     """Another run wrote its platform records between this run's two writers (found by
     review): neither run's findings can be written over records of two reads, and each
     side's cache row is the read of the run whose records the index holds for it."""
-    _forking(monkeypatch)
-    sandbox = build_sandbox(NOW, returns=40, seed=12)
-    mappings = demo_mappings(sandbox)
-    cache = Cache(tmp_path / "cache.sqlite3")
-    from returns_console.services.live import source_of
+    sandbox, mappings, cache = _forked_world(monkeypatch, tmp_path, seed=12)
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         _platform_written_by_another_run(monkeypatch, cache)
