@@ -1,6 +1,6 @@
 """Every benchmark, one after the other, and their figures as one JSON object (last line).
 
-    python benchmarks/all.py [--quick] [--host localhost]
+    python benchmarks/all.py [--quick] [--host 127.0.0.1]
 
 Runs, each as its own process (so one cannot warm another):
 - `live_check_bench.py` at 10,000 returns (requests, whole-process wall against the raw
@@ -76,9 +76,9 @@ def cli_figures() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--host", default="127.0.0.1", help=(
-        "how the check's profile names the sandbox (live_check_bench.py --host): "
-        "`localhost` measures the path a real URL takes, its writers in threads"))
+    parser.add_argument("--host", default="localhost", help=(
+        "how the check's profile names the sandbox (live_check_bench.py --host): a name "
+        "(the default) is looked up as a real URL's host is"))
     args = parser.parse_args()
     small, large, synthetic = ((2000, 5000, 20_000) if args.quick
                                else (10_000, 50_000, 100_000))

@@ -185,9 +185,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=3, help="full/raw pairs and refreshes")
-    parser.add_argument("--host", default="127.0.0.1", help=(
-        "how the profile names the sandbox: `localhost` is resolved as a real host name is "
-        "(the resolver's worker threads then keep the check's writers in threads)"))
+    parser.add_argument("--host", default="localhost", help=(
+        "how the profile names the sandbox: a name (the default) is looked up as a real "
+        "URL's host is; `127.0.0.1` skips the look-up"))
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="rc-bench-")
     port = free_port()

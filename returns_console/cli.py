@@ -220,8 +220,7 @@ def capture(obj: dict, profile_name: str | None, out_dir: Path) -> None:
     """Record what a profile's two systems answer (secrets removed, personal data
     pseudonymised) for `check --replay` / `open --replay`: attach it to a ticket, demo a
     client's data offline, keep it as a regression case."""
-    import asyncio
-
+    from .connectors.loop import run as run_loop
     from .services.capture import capture_profile
     from .services.connections import store_lookup
     from .services.mappings import load_mappings
@@ -230,7 +229,7 @@ def capture(obj: dict, profile_name: str | None, out_dir: Path) -> None:
     if out_dir.exists() and any(out_dir.iterdir()):
         raise UserError(f"{out_dir} is not empty; choose a new folder for the capture")
     mappings = load_mappings(obj, profile.name).model_dump(mode="json")
-    kept = asyncio.run(capture_profile(profile, store_lookup(profile), out_dir, mappings))
+    kept = run_loop(capture_profile(profile, store_lookup(profile), out_dir, mappings))
     click.echo(f"captured {kept} exchanges of profile {profile.name} in {out_dir} "
                "(secrets removed, names, addresses, emails and phone numbers pseudonymised)")
     click.echo(f"  returns-console check --replay {out_dir}")
@@ -601,14 +600,13 @@ def _sandbox_channel(box, push_to: str) -> str | None:
 
 def _sandbox_hook(box, profile, push_to: str) -> str | None:
     """Where the sandbox's platform posts its deliveries, when it pushes."""
-    import asyncio
-
+    from .connectors.loop import run as run_loop
     from .services.listen import webhook_specs
     from .services.platform_read import takes_deliveries
 
     if not takes_deliveries(box.platform_id):
         return None
-    specs = asyncio.run(webhook_specs(profile, box.secret))
+    specs = run_loop(webhook_specs(profile, box.secret))
     suffix = specs[box.platform_id].suffix.strip("/")
     return f"{push_to.rstrip('/')}/hooks/{box.platform_id}/{suffix}"
 
@@ -625,9 +623,9 @@ def listen(obj: dict, profile_name: str | None, host: str, port: int) -> None:
     """Receive the events a profile's systems push (webhooks), verify each delivery's
     signature and keep it once in the inbox, which `check` and the console read. Runs
     until Ctrl-C; run it as a service where systems push returns instead of listing them."""
-    import asyncio
     import time
 
+    from .connectors.loop import run as run_loop
     from .locations import resolve
     from .sandbox.server import BackgroundServer
     from .services.connections import store_lookup
@@ -639,7 +637,7 @@ def listen(obj: dict, profile_name: str | None, host: str, port: int) -> None:
     from .services.mappings import load_mappings
 
     # the returns feed of an ERP that calls us offers SKUs and reasons as mapped
-    app, paths = asyncio.run(listen_app(profile, store_lookup(profile), Inbox(inbox_path),
+    app, paths = run_loop(listen_app(profile, store_lookup(profile), Inbox(inbox_path),
                                         mappings=lambda: load_mappings(obj, profile.name)))
     try:
         server = BackgroundServer(app, host=host, port=port).start()
@@ -668,8 +666,7 @@ def listen(obj: dict, profile_name: str | None, host: str, port: int) -> None:
 @click.pass_obj
 def doctor(obj: dict, profile_name: str | None) -> None:
     """Try each connection of a profile and say what works and what does not."""
-    import asyncio
-
+    from .connectors.loop import run as run_loop
     from .locations import resolve
     from .services.connections import store_lookup
     from .services.doctor import diagnose
@@ -679,7 +676,7 @@ def doctor(obj: dict, profile_name: str | None) -> None:
     inbox = inbox_for(profile.platform.system, resolve(obj.get("config_path")).inbox_db,
                       profile.erp.system)
     with Progress(f"trying {profile.platform.system} and {profile.erp.system}"):
-        results = asyncio.run(diagnose(profile, store_lookup(profile),
+        results = run_loop(diagnose(profile, store_lookup(profile),
                                        deadline=deadline_of(obj), inbox=inbox))
     ok = True
     for line in results:

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from ..config import Profile, any_secrets, listen_secrets
+from ..connectors import loop as loops
 from ..errors import UserError
 
 FORMAT = "returns-console/capture@1"
@@ -336,14 +337,13 @@ async def capture_profile(profile: Profile, lookup, folder: Path,
 def replay_report(folder: Path, *, now: datetime | None = None, workers: int = 1):
     """The check, reconciled from a capture through the same connectors (as of the moment
     it was captured unless `now` says otherwise)."""
-    import asyncio
 
     from ..domain.reference import Mappings
     from .live import fetch_live, live_report
 
     capture = read_capture(folder)
     transport = ReplayTransport(capture.exchanges)
-    data = asyncio.run(fetch_live(capture.profile, lambda system, name: "replayed",
+    data = loops.run(fetch_live(capture.profile, lambda system, name: "replayed",
                                   cache=None, transport=transport, full=True))
     return live_report(capture.profile, data, Mappings.model_validate(capture.mappings),
                        now=now or capture.captured_at, workers=workers)

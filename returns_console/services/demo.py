@@ -11,6 +11,7 @@ from tempfile import TemporaryDirectory
 from typing import Any, TypeVar
 
 from ..config import Profile
+from ..connectors import loop as loops
 from ..domain.reference import Mappings
 from ..sandbox.demo import Sandbox, build_sandbox
 from ..sandbox.faults import Faults
@@ -129,9 +130,9 @@ def run_coroutine(work: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(work)
+        return loops.run(work)
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, work).result()
+        return pool.submit(loops.run, work).result()
 
 
 def run_demo_check(*, now: datetime | None = None, returns: int | None = None,
@@ -146,7 +147,7 @@ def run_demo_check(*, now: datetime | None = None, returns: int | None = None,
         try:
             if pushed is not None:
                 pushed.push()
-            data = asyncio.run(fetch_live(profile, sandbox.secret, cache=cache,
+            data = loops.run(fetch_live(profile, sandbox.secret, cache=cache,
                                           inbox=pushed.inbox if pushed else None))
         finally:
             if pushed is not None:

@@ -35,6 +35,7 @@ from ..config import Profile
 from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch, ReadAgain
 from ..connectors.errors import ConnectorError
 from ..connectors.http import CallLog
+from ..connectors.loop import run as run_loop
 from ..domain.findings import Finding
 from ..domain.memory import gc_paused
 from ..domain.model import ErpView, ReturnCase
@@ -181,7 +182,7 @@ def _keyed_refresh(profile: Profile, lookup: SecretLookup, cache_: Cache,
         if every is not None and (full_at is None or datetime.now(UTC) - full_at >= every):
             return None  # due to be read whole (services/live.py reads it)
     asked.append(True)
-    read = asyncio.run(_read_changes(profile, lookup, state, deadline, transport, inbox))
+    read = run_loop(_read_changes(profile, lookup, state, deadline, transport, inbox))
     if read is None:
         return None
     platform, erp, changed_p, changed_e = read
@@ -532,7 +533,7 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
     try:
         # with the index, the cache's rows are written with it (one copy of the records)
         with reading():
-            data = asyncio.run(fetch_live(profile, lookup, cache=cache_, full=full,
+            data = run_loop(fetch_live(profile, lookup, cache=cache_, full=full,
                                           deadline=deadline, inbox=inbox,
                                           transport=transport, save=writer is None,
                                           on_read=writer.side if writer else None))

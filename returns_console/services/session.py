@@ -9,7 +9,6 @@ The UI calls these methods from a worker thread; nothing here knows of Textual.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Profile
+from ..connectors import loop as loops
 from ..domain.memory import gc_paused, give_back, keep_for_good
 from ..domain.reference import ErpMaster, Mappings
 from ..locations import INBOX_DB_NAME
@@ -277,7 +277,7 @@ class LiveSession(Session):
                 saved_at = self._saved_at
                 first = saved_at is None
                 save = saved_at is None or time.monotonic() - saved_at > SAVE_EVERY
-                data = asyncio.run(fetch_live(self.profile, self._lookup, cache=cache,
+                data = loops.run(fetch_live(self.profile, self._lookup, cache=cache,
                                               log=log, deadline=self.deadline,
                                               inbox=self._inbox(), kept=self._kept,
                                               save=save, save_over_cache=not first))

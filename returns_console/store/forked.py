@@ -24,8 +24,9 @@ from dataclasses import dataclass
 #: Threads that may be running when a writer is forked: the progress line (it holds
 #: nothing the child needs). Any other thread means a thread instead of a fork: a thread
 #: may hold a lock at the moment of the fork that the child would then wait on for good
-#: (SQLite's own, when it is an inbox's `to_thread`; the event loop's resolver workers,
-#: which a host name leaves behind, run such work too).
+#: (SQLite's own, when it is an inbox's `to_thread`, or a host name's look-up). The app's
+#: event loop runs each such call in a thread that ends with it (`connectors.loop`), so
+#: they are only in the way while they run.
 IDLE_THREADS = ("progress",)
 #: The longest a writer is waited for once its result is needed (then it is stopped).
 WAIT_S = 600.0

@@ -566,6 +566,40 @@ def test_a_writer_is_forked_only_beside_no_other_thread() -> None:
         web.server_close()
 
 
+def test_a_host_name_looked_up_in_the_app_loop_leaves_no_thread_behind() -> None:
+    """The app's loop (`connectors.loop.run`, as `check` runs it) looks a host name up in
+    a thread that ends with the look-up: after it, writers may fork (a real URL's check
+    writes its index on the other core, as the benchmarks' 127.0.0.1 does)."""
+    import asyncio
+    import threading
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    import httpx
+
+    from returns_console.connectors.loop import run
+    from returns_console.store.forked import fork_safe
+
+    async def resolve(url: str) -> bool:
+        async with httpx.AsyncClient() as client:
+            await client.get(url)
+            await client.get(url + "?again")  # the kept connection: no look-up
+        for _ in range(500):  # the look-up's thread may take a moment to end
+            if fork_safe():
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    web = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=lambda: [web.handle_request() for _ in range(2)],
+                              name="progress")
+    thread.start()
+    try:
+        assert run(resolve(f"http://localhost:{web.server_address[1]}/")) is True
+    finally:
+        thread.join(timeout=10)
+        web.server_close()
+
+
 def test_a_writer_that_does_not_finish_is_stopped() -> None:
     """A forked writer that hangs (it should not: a lock another thread held at the fork)
     is stopped once the command's deadline is spent, and the check goes on."""
