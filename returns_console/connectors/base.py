@@ -116,6 +116,20 @@ class StoredRecords(Protocol):
         """Every raw_ref that starts with `prefix`."""
         ...
 
+    def tagged_refs(self, tags: Iterable[str]) -> set[str]:
+        """The raw_refs of every record filed under any of `tags` (their bodies unread)."""
+        ...
+
+    def unchanged(self, records: Mapping[str, Any]) -> set[str]:
+        """The raw_refs of `records` stored exactly as they are (a refresh that reads much
+        again finds what changed without parsing what did not)."""
+        ...
+
+    def tagged_between(self, low: str, high: str) -> list[tuple[int, str, Any]]:
+        """As `tagged`, for every tag from `low` up to (not including) `high`, as text
+        sorts: tags that carry a date find what a moving window left behind."""
+        ...
+
 
 @runtime_checkable
 class KeyedReads(Protocol):

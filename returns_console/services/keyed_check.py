@@ -113,9 +113,10 @@ def keyed_ready(profile: Profile) -> bool:
     their records in it (a pair where one does not would write an index only to forget
     it), and the platform is pulled."""
     return (main_shape(profile.platform.system) is ReadShape.PULL
-            and all(spec is not None and spec.capabilities.keyed_reads
-                    for spec in (systems.find(profile.platform.system),
-                                 systems.find(profile.erp.system))))
+            and all(spec is not None and spec.keyed_for(settings.options)
+                    for spec, settings in ((systems.find(profile.platform.system),
+                                            profile.platform),
+                                           (systems.find(profile.erp.system), profile.erp))))
 
 
 async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str, Any],

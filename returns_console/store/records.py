@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -93,15 +93,45 @@ class StoredSide:
         found: dict[str, tuple[int, str, Any]] = {}
         for part in _chunks(list(dict.fromkeys(tags))):
             marks = ",".join("?" * len(part))
-            for seq, ref, body in self.conn.execute(
-                    # the tags first (their index), then those records (by rowid)
-                    f"select q.seq, r.ref, r.body from records r join record_seq q "
-                    f"on q.id = r.id where r.id in (select id from record_tags "
-                    f"where tag in ({marks})) and +r.profile = ? and +r.side = ?",
-                    [*part, self.profile, self.side]):
-                if ref not in found:
-                    found[ref] = (seq, ref, from_json(body))
+            self._found(f"tag in ({marks})", part, found)
         return sorted(found.values(), key=lambda row: row[0])
+
+    def tagged_refs(self, tags: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for part in _chunks(list(dict.fromkeys(tags))):
+            marks = ",".join("?" * len(part))
+            out.update(ref for (ref,) in self.conn.execute(
+                f"select r.ref from records r where r.id in (select id from record_tags "
+                f"where tag in ({marks})) and +r.profile = ? and +r.side = ?",
+                [*part, self.profile, self.side]))
+        return out
+
+    def unchanged(self, records: Mapping[str, Any]) -> set[str]:
+        # a body is written as to_json writes it (`_write`): the bytes compare
+        out: set[str] = set()
+        for part in _chunks(list(records)):
+            marks = ",".join("?" * len(part))
+            out.update(ref for ref, body in self.conn.execute(
+                f"select ref, body from records where profile = ? and side = ? "
+                f"and ref in ({marks})", [self.profile, self.side, *part])
+                if body == to_json(records[ref]))
+        return out
+
+    def tagged_between(self, low: str, high: str) -> list[tuple[int, str, Any]]:
+        found: dict[str, tuple[int, str, Any]] = {}
+        self._found("tag >= ? and tag < ?", [low, high], found)  # a range of the tags' key
+        return sorted(found.values(), key=lambda row: row[0])
+
+    def _found(self, where: str, args: list[str],
+               found: dict[str, tuple[int, str, Any]]) -> None:
+        for seq, ref, body in self.conn.execute(
+                # the tags first (their index), then those records (by rowid)
+                f"select q.seq, r.ref, r.body from records r join record_seq q "
+                f"on q.id = r.id where r.id in (select id from record_tags "
+                f"where {where}) and +r.profile = ? and +r.side = ?",
+                [*args, self.profile, self.side]):
+            if ref not in found:
+                found[ref] = (seq, ref, from_json(body))
 
     def refs(self, prefix: str) -> set[str]:
         # a range over the primary key, not LIKE (which would scan)

@@ -152,6 +152,22 @@ class SystemSpec:
     #: Names that are this system's own (API field names, entity sets, statuses): they may
     #: appear only inside its folder (tests/unit/test_system_names.py).
     own_names: frozenset[str] = frozenset()
+    #: (option, value): `capabilities.keyed_reads` holds only where the option has this
+    #: value (a refresh that reads everything again gains nothing from the index).
+    keyed_option: tuple[str, str] | None = None
+
+    def keyed_for(self, options: Mapping[str, Any] | None) -> bool:
+        """Whether a check with these (unvalidated) options refreshes through the record
+        index (`capabilities.keyed_reads`, and `keyed_option` as set or by default)."""
+        if not self.capabilities.keyed_reads:
+            return False
+        if self.keyed_option is None:
+            return True
+        name, value = self.keyed_option
+        chosen = (options or {}).get(name)
+        if chosen is None:
+            chosen = self.options.model_fields[name].default
+        return str(chosen) == value
 
     def secrets_for(self, options: Mapping[str, Any] | None) -> tuple[str, ...]:
         """The secrets the connector needs under these (unvalidated) options: `secrets`,

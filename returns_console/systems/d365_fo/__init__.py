@@ -20,6 +20,8 @@ SPEC = SystemSpec(
         # return orders and their lines carry no change stamp (§5.2): a refresh reads the
         # open ones and what closed since (U19, option return_sync_mode)
         incremental=True,
+        # a refresh checks again only the return orders it touched (keyed.py)
+        keyed_reads=True,
         stages=frozenset({Stage.AUTHORISED, Stage.RECEIVED, Stage.INSPECTED,
                           Stage.CREDITED, Stage.EXCHANGED}),
         # a credit note (an invoice journal) names its customer, not the web order
@@ -33,6 +35,8 @@ SPEC = SystemSpec(
         max_page_size=MAX_PAGE,
     ),
     page_option="page_size",
+    # a profile that reads return orders whole each time (`full`) refreshes by reading all
+    keyed_option=("return_sync_mode", "open_plus_recent"),
     connector=f"{__name__}.factory:open_connector",
     writer=f"{__name__}.writer:open_writer",
     simulator=f"{__name__}.simulator:build",

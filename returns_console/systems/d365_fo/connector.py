@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from ...connectors.auth import OAuthClientCredentials
-from ...connectors.base import ErpBatch, ReadAgain
+from ...connectors.base import ErpBatch, ReadAgain, StoredRecords, Touch
 from ...connectors.errors import MisconfiguredError, NotFoundError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
 from ...connectors.pacing import Pacer
@@ -463,12 +463,19 @@ class FoConnector:
             periods=periods(rows["ledger_periods"], rows["fiscal_periods"]),
             creates=CREATES, instead=INSTEAD)
 
+    def reasons_read(self, notices: list[str]) -> bool:
+        """Whether a read with these notices read the return reason codes: not where the
+        profile reads none (`reason_entity` none) nor where the entity set was missing
+        (its notice); a full read knows it from what it read (`fetch_records`)."""
+        return self.settings.reason_entity.casefold() != "none" and not any(
+            "return reasons" in n for n in notices)
+
     def from_raw(self, kept: ErpBatch) -> ErpBatch:
         rows: dict[str, list[Any]] = {}
         for key, value in kept.raw.items():
             rows.setdefault(_name(key), []).append(value)
-        reasons_read = not any("return reasons" in n for n in kept.notices)
-        batch = self.assemble(rows, kept.fetched_at, reasons_read=reasons_read)
+        batch = self.assemble(rows, kept.fetched_at,
+                              reasons_read=self.reasons_read(kept.notices))
         batch.cursor = kept.cursor
         batch.notices = list(dict.fromkeys([*kept.notices, *batch.notices]))
         return batch
@@ -516,6 +523,32 @@ class FoConnector:
                                        cursor=changed.cursor, notices=list(changed.notices)))
         batch.full_at = earlier.full_at
         return batch
+
+    # -- the record index (KeyedReads): keyed.py ------------------------------------------
+
+    def record_tags(self, ref: str, record: Any) -> set[str]:
+        from .keyed import record_tags
+
+        return record_tags(ref, record)
+
+    def keyed_touch(self, stored: StoredRecords, changed: ErpBatch) -> Touch | None:
+        from .keyed import touch
+
+        masters = {*self.reads(datetime.now(UTC)), "reasons"} - set(DOCUMENTS)
+        return touch(stored, changed, masters, self.reasons_read)
+
+    def keyed_views(self, stored: StoredRecords, keys: set[str],
+                    master: ErpMaster | None = None
+                    ) -> tuple[dict[str, ErpView], dict[str, list[PayloadProblem]]] | None:
+        """As assembling every record (`merge`, `from_raw`) makes the views of `keys`,
+        from their records in the index; None where a notice the last read did not give
+        would be new (a line's disposition code the codes lack)."""
+        from .keyed import records_of, views_of
+
+        part = self.assemble(records_of(stored, keys), datetime.now(UTC))
+        if not set(part.notices) <= set(stored.notices):
+            return None
+        return views_of(part, keys)
 
     async def check_connection(self) -> str:
         read = self.reads(datetime.now(UTC))["warehouses"]

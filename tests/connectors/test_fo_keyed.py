@@ -1,0 +1,142 @@
+"""F&O's records in the record index (systems/d365_fo/keyed.py), against what F&O's own
+merge makes of a refresh: every link key whose view or problems the refresh changes is
+among the keys the index says it touched, and the views the index assembles for those keys
+are the merged batch's; where the merge reads everything again, so does the index. Days
+passing (a full read's window moving on past return orders and credit notes) are played by
+a refresh with a shorter `history_days`."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from returns_console.connectors.base import ErpBatch, ReadAgain
+from returns_console.connectors.http import CallLog
+from returns_console.domain.pairing import link_of
+from returns_console.services.connections import open_erp
+from returns_console.store.records import RecordIndex
+from returns_console.systems.d365_fo.connector import FoConnector
+from tests.contracts import kit
+from tests.integration.test_fo_keyed_check import WHOLE, _change
+
+
+def _read(box, since: datetime | None = None, history_days: int | None = None) -> ErpBatch:
+    async def go():
+        connector = open_erp(box.profile(kit.IN_PROCESS), box.secret, CallLog(),
+                             kit.in_process(box))
+        assert isinstance(connector, FoConnector)
+        if history_days is not None:
+            connector.settings.history_days = history_days
+        try:
+            return await connector.fetch_records(updated_since=since)
+        finally:
+            await connector.aclose()
+    return asyncio.run(go())
+
+
+def _connector(box) -> FoConnector:
+    connector = open_erp(box.profile(kit.IN_PROCESS), box.secret, CallLog(),
+                         kit.in_process(box))
+    assert isinstance(connector, FoConnector)
+    return connector
+
+
+def _by_key(mapping: dict) -> dict:
+    return {link_of(key): value for key, value in mapping.items()}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_keys_touched_cover_every_view_a_refresh_changes(seed: int) -> None:
+    box = kit.sandbox("swap", "d365_fo", returns=80, seed=seed)
+    rnd = random.Random(seed)
+    connector = _connector(box)
+    days = connector.settings.history_days
+    today = datetime.now(UTC)
+    for header in box.erp.env.sets["ReturnOrderHeadersV2"]:
+        if header["ReturnStatus"] == "Closed" and rnd.random() < 0.4:
+            # deadlines long past (the sandbox's are all to come), for the window to pass
+            header["ReturnDeadline"] = (today - timedelta(days=rnd.randint(10, 300))
+                                        ).strftime("%Y-%m-%dT12:00:00Z")
+    earlier = _read(box)
+    index = RecordIndex(sqlite3.connect(":memory:"))
+    index.replace_side("p", "erp", earlier.raw, connector.record_tags, writer="w", tagger="t")
+    answered = 0
+    for _ in range(5):
+        today = datetime.now(UTC)
+        kinds = {_change(box.erp.env, rnd, today) for _ in range(rnd.randint(1, 3))}
+        # days pass: the window moves on past some return orders and credit notes
+        days = max(1, days - rnd.choice([0, 0, 30, 120]))
+        changed = _read(box, since=earlier.fetched_at - timedelta(minutes=2),
+                        history_days=days)
+        stored = index.side("p", "erp", list(earlier.notices))
+        touch = connector.keyed_touch(stored, changed)
+        try:
+            merged = connector.merge(earlier, changed)
+        except ReadAgain:
+            assert touch is None, kinds
+            earlier = _read(box, history_days=days)
+            index.replace_side("p", "erp", earlier.raw, connector.record_tags, writer="w",
+                               tagger="t")
+            continue
+        if touch is None:
+            assert kinds & WHOLE, kinds
+        else:
+            answered += 1
+            keys = {link_of(key) for key in touch.keys}
+            before_v, after_v = _by_key(earlier.views), _by_key(merged.views)
+            before_p, after_p = _by_key(earlier.problems), _by_key(merged.problems)
+            for key in {*before_v, *after_v, *before_p, *after_p} - keys:
+                assert before_v.get(key) == after_v.get(key), (key, kinds)
+                assert before_p.get(key) == after_p.get(key), (key, kinds)
+            index.apply("p", "erp", touch.upserts, touch.deletes, connector.record_tags)
+            # and keys whose clock ran out (the index's `due`): link keys only, untouched
+            keys |= set(rnd.sample(sorted(after_v), min(5, len(after_v))))
+            got = connector.keyed_views(index.side("p", "erp", list(earlier.notices)), keys,
+                                        merged.master)
+            assert got is not None
+            views, problems = got
+            assert _by_key(views) == {k: v for k, v in after_v.items() if k in keys}, kinds
+            assert _by_key(problems) == {k: v for k, v in after_p.items() if k in keys}
+        earlier = _read(box, history_days=days)  # the index and the last read: alike again
+        index.replace_side("p", "erp", earlier.raw, connector.record_tags, writer="w",
+                           tagger="t")
+    assert answered >= 1
+
+
+def test_a_return_order_out_of_the_window_leaves_its_credit_note_to_its_own_reference(
+        ) -> None:
+    """A credit note typed with another Customer reference than its return order's goes
+    with the return order while it is read, and under its own reference once the window
+    has moved past the return order: both keys are touched."""
+    box = kit.sandbox("swap", "d365_fo", returns=60, seed=2)
+    connector = _connector(box)
+    sets = box.erp.env.sets
+    today = datetime.now(UTC)
+    closed = [h for h in sets["ReturnOrderHeadersV2"] if h["ReturnStatus"] == "Closed"
+              and h["CustomersOrderReference"]]
+    oldest = closed[0]
+    # its deadline long past (the sandbox's are all to come): in a year's window, not in
+    # one of 100 days
+    oldest["ReturnDeadline"] = (today - timedelta(days=200)).strftime("%Y-%m-%dT12:00:00Z")
+    box.erp.env.add("SalesInvoiceHeadersV2", {
+        "InvoiceNumber": "CI-OWN-1", "InvoiceDate": today.strftime("%Y-%m-%dT00:00:00Z"),
+        "LedgerVoucher": "V-OWN", "SalesOrderNumber": oldest["ReturnOrderNumber"],
+        "CustomersOrderReference": "WEB-TYPED-1",
+        "InvoiceCustomerAccountNumber": oldest["CustomerAccountNumber"],
+        "CurrencyCode": "GBP", "TotalInvoiceAmount": -10.0, "TotalTaxAmount": -1.0,
+        "TotalChargeAmount": 0.0, "TotalDiscountAmount": 0.0})
+    earlier = _read(box)
+    assert "web-typed-1" not in _by_key(earlier.views)
+    index = RecordIndex(sqlite3.connect(":memory:"))
+    index.replace_side("p", "erp", earlier.raw, connector.record_tags, writer="w", tagger="t")
+    changed = _read(box, since=earlier.fetched_at - timedelta(minutes=2), history_days=100)
+    merged = connector.merge(earlier, changed)
+    assert "web-typed-1" in _by_key(merged.views)
+    touch = connector.keyed_touch(index.side("p", "erp", list(earlier.notices)), changed)
+    assert touch is not None
+    assert {"web-typed-1", link_of(oldest["CustomersOrderReference"])} <= touch.keys
+    assert f"d365_fo:headers:{oldest['ReturnOrderNumber']}" in touch.deletes
