@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
+from ..connectors import loop as loops
 from ..connectors.base import DeferredWriter, ReceiptWriter, ReturnOrderWriter
 from ..connectors.errors import (
     AmbiguousResultError,
@@ -1013,7 +1014,7 @@ class _ErpCalls:
     def run(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         with self._lock:
             if self._runner is None:
-                self._runner = asyncio.Runner()
+                self._runner = loops.runner()
             return self._runner.run(make())
 
     @contextlib.asynccontextmanager
@@ -1293,7 +1294,7 @@ def _close(writer: Any) -> None:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(writer.aclose())
+        loops.run(writer.aclose())
         return
     _CLOSING.add(task := loop.create_task(writer.aclose()))
     task.add_done_callback(_CLOSING.discard)

@@ -337,7 +337,6 @@ async def capture_profile(profile: Profile, lookup, folder: Path,
 def replay_report(folder: Path, *, now: datetime | None = None, workers: int = 1):
     """The check, reconciled from a capture through the same connectors (as of the moment
     it was captured unless `now` says otherwise)."""
-
     from ..domain.reference import Mappings
     from .live import fetch_live, live_report
 

@@ -63,3 +63,60 @@ def test_shutdown_waits_for_calls_in_flight_and_refuses_new_ones() -> None:
     with pytest.raises(RuntimeError):
         executor.submit(int)
 
+
+
+def test_the_awaiting_coroutine_goes_on_only_once_the_calls_thread_has_ended() -> None:
+    """Right after `await asyncio.to_thread(...)` a writer may fork (an inbox's clean-up,
+    then the cache's write): the call's thread must be gone by then, not returning (review
+    finding: it was still listed in most of 300 tries)."""
+    from returns_console.store.forked import fork_safe
+
+    async def calls() -> int:
+        listed = 0
+        for _ in range(200):
+            await asyncio.to_thread(sum, range(2000))
+            listed += bool(_callers()) or not fork_safe()
+        return listed
+
+    assert run(calls()) == 0
+
+
+def test_a_thread_that_cannot_start_fails_its_call_not_the_loop(monkeypatch) -> None:
+    real = threading._start_new_thread  # type: ignore[attr-defined]
+
+    def refused(*args, **kwargs):
+        monkeypatch.setattr(threading, "_start_new_thread", real)
+        raise RuntimeError("can't start new thread")
+
+    async def work() -> str:
+        monkeypatch.setattr(threading, "_start_new_thread", refused)
+        with pytest.raises(RuntimeError, match="can't start"):
+            await asyncio.to_thread(int)
+        return await asyncio.to_thread(str, "done")
+
+    assert run(work()) == "done"  # the loop closes without joining a thread never started
+
+
+def test_a_call_that_failed_keeps_nothing_alive_while_collection_is_paused() -> None:
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    def fail(_: Big) -> None:
+        raise ValueError("refused")
+
+    async def calls() -> weakref.ref:
+        big = Big()
+        ref = weakref.ref(big)
+        with pytest.raises(ValueError):
+            await asyncio.to_thread(fail, big)
+        del big
+        return ref
+
+    gc.disable()
+    try:
+        assert run(calls())() is None
+    finally:
+        gc.enable()
