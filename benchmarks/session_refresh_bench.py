@@ -1,6 +1,6 @@
 """Benchmark: the console's refresh, which keeps its last read and findings in memory.
 
-    python benchmarks/session_refresh_bench.py [--returns 10000] [--rounds 3]
+    python benchmarks/session_refresh_bench.py [--returns 10000] [--rounds 3] [--erp d365_fo]
 
 The sandbox runs in its own process (10,000 returns by default). This process holds the
 console's own session object (`services.session.LiveSession`, what `returns-console
@@ -53,6 +53,14 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def start_pair_sandbox(returns: int, port: int, env: dict[str, str], erp: str):
+    """The sandbox of Swap and another ERP (as fo_check_bench.py starts F&O's)."""
+    import fo_check_bench
+
+    fo_check_bench.ERP = erp
+    return fo_check_bench.start_sandbox(returns, port, env)
+
+
 def timed(session: LiveSession, sandbox_pid: int) -> dict[str, float]:
     began, cpu, served = time.perf_counter(), time.process_time(), cpu_of(sandbox_pid)
     loaded = session.refresh()
@@ -66,19 +74,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--erp", default="d365_bc", help="the ERP Swap is paired with")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="rc-session-bench-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     print(f"building and serving {args.returns:,} returns ...", flush=True)
-    proc = start_sandbox(args.returns, port, {**user_environment(),
-                                               "RETURNS_CONSOLE_HOME": str(home)})
+    env = {**user_environment(), "RETURNS_CONSOLE_HOME": str(home)}
+    proc = (start_sandbox(args.returns, port, env) if args.erp == "d365_bc"
+            else start_pair_sandbox(args.returns, port, env, args.erp))
     try:
         box = build_sandbox(datetime.fromisoformat(NOW.replace("Z", "+00:00")),
-                            returns=args.returns, seed=SEED)
+                            returns=args.returns, seed=SEED, erp=args.erp)
         mappings = demo_mappings(box)
         session = LiveSession(box.profile(base), box.secret, lambda: mappings,
                               home / "cache.sqlite3", inbox_path=home / "inbox.sqlite3")
+        session.keeps_heap = True  # as the console's process runs it (cli.py)
         first = timed(session, proc.pid)
         rounds = []
         touched = max(1, args.returns // 100)
@@ -93,7 +104,7 @@ def main() -> None:
     wall = statistics.median(r["wall"] for r in rounds)
     cpu = statistics.median(r["cpu"] for r in rounds)
     figures = {
-        "returns": args.returns,
+        "returns": args.returns, "erp": args.erp,
         "session_first_wall_s": round(first["wall"], 3),
         "session_first_cpu_s": round(first["cpu"], 3),
         "session_refresh_wall_s": round(wall, 3),

@@ -72,6 +72,10 @@ class ErpBatch:
     #: keeps, written as they are instead of serialising every record again. A batch loaded
     #: from the cache may carry only these (`raw` empty); its connector reads them back.
     pages: list[tuple[str, bytes]] | None = None
+    #: What its connector keeps with a batch held in memory (the console's last read) to
+    #: lay the next read over it sooner: valid only for this batch's `raw` object, never
+    #: cached or compared.
+    memo: Any = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"ErpBatch({len(self.views)} link keys, fetched {self.fetched_at})"

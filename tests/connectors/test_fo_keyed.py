@@ -140,3 +140,91 @@ def test_a_return_order_out_of_the_window_leaves_its_credit_note_to_its_own_refe
     assert touch is not None
     assert {"web-typed-1", link_of(oldest["CustomersOrderReference"])} <= touch.keys
     assert f"d365_fo:headers:{oldest['ReturnOrderNumber']}" in touch.deletes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_refresh_in_memory_assembles_what_assembling_everything_gives(seed: int) -> None:
+    """The console keeps its last read with its views: a refresh laid over it assembles
+    only the keys it touched (`_merge_touched`, the index's logic over the batch in
+    memory), refresh after refresh, and gives what assembling the merged records whole
+    gives."""
+    box = kit.sandbox("swap", "d365_fo", returns=80, seed=seed)
+    rnd = random.Random(seed)
+    connector = _connector(box)
+    days = connector.settings.history_days
+    today = datetime.now(UTC)
+    for header in box.erp.env.sets["ReturnOrderHeadersV2"]:
+        if header["ReturnStatus"] == "Closed" and rnd.random() < 0.4:
+            header["ReturnDeadline"] = (today - timedelta(days=rnd.randint(10, 300))
+                                        ).strftime("%Y-%m-%dT12:00:00Z")
+    held = _read(box)
+    quick = 0
+    for _ in range(6):
+        kinds = {_change(box.erp.env, rnd, datetime.now(UTC))
+                 for _ in range(rnd.randint(0, 3))}
+        days = max(1, days - rnd.choice([0, 0, 0, 30, 120]))
+        changed = _read(box, since=held.fetched_at - timedelta(minutes=2),
+                        history_days=days)
+        try:
+            got = connector.merge(held, changed)
+        except ReadAgain:
+            held = _read(box, history_days=days)
+            continue
+        whole = connector.from_raw(ErpBatch(raw=got.raw, fetched_at=changed.fetched_at,
+                                            cursor=changed.cursor,
+                                            notices=list(changed.notices)))
+        assert got.views == whole.views, kinds
+        assert got.problems == whole.problems, kinds
+        assert got.master == whole.master, kinds
+        assert got.notices == whole.notices, kinds
+        assert list(got.raw) == list(whole.raw)
+        if got.memo is not None:
+            quick += 1
+        else:
+            assert kinds & WHOLE or not held.views, kinds
+        held = got  # the next refresh lays itself over this one (and its filing)
+    assert quick >= 2
+
+
+def _whole(connector: FoConnector, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
+    """`merge` as it was before it kept anything in memory: every record assembled."""
+    return connector.from_raw(ErpBatch(raw=connector._merged_raw(earlier, changed),
+                                       fetched_at=changed.fetched_at, cursor=changed.cursor,
+                                       notices=list(changed.notices)))
+
+
+def test_a_disposition_code_put_right_takes_its_notice_away() -> None:
+    """A line's unknown disposition code is told among the notices (the console shows
+    them by the source): once put right, a refresh in memory tells it no more (review
+    finding: it kept the last read's notices)."""
+    box = kit.sandbox("swap", "d365_fo", returns=40, seed=1)
+    env = box.erp.env
+    header = next(h for h in env.sets["ReturnOrderHeadersV2"] if h["ReturnStatus"] == "Open")
+    line = next(ln for ln in env.sets["ReturnOrderLinesV2"]
+                if ln["ReturnOrderNumber"] == header["ReturnOrderNumber"])
+    line["ReturnDispositionCode"] = "NO-SUCH-CODE"
+    connector = _connector(box)
+    held = _read(box)
+    assert any("NO-SUCH-CODE" in n for n in held.notices)
+    line["ReturnDispositionCode"] = env.sets["ReturnDispositionCodes"][0]["DispositionCode"]
+    changed = _read(box, since=held.fetched_at - timedelta(minutes=2))
+    got = connector.merge(held, changed)
+    want = _whole(connector, held, changed)
+    assert not any("NO-SUCH-CODE" in n for n in got.notices)
+    assert (got.views, got.problems, got.notices) == (want.views, want.problems, want.notices)
+
+
+def test_a_field_sent_again_as_another_json_type_is_a_change() -> None:
+    """`0` held, `false` read again: equal in Python, not in JSON (nor to validation):
+    the record is assembled again, as the index's byte comparison would have it."""
+    box = kit.sandbox("swap", "d365_fo", returns=40, seed=1)
+    connector = _connector(box)
+    held = _read(box)
+    changed = _read(box, since=held.fetched_at - timedelta(minutes=2))
+    ref = next(r for r, rec in changed.raw.items() if ":lines:" in r
+               and rec.get("ReturnedSalesQuantity") == 0 and r in held.raw)
+    changed.raw[ref] = dict(changed.raw[ref], ReturnedSalesQuantity=False)
+    got = connector.merge(held, changed)
+    assert got.memo is not None
+    assert got.problems == _whole(connector, held, changed).problems
+    assert got.problems  # a quantity that is no number

@@ -31,6 +31,7 @@ from ...connectors.validation import describe
 from ...domain.codes import Side, Stage
 from ...domain.model import ErpView, PayloadProblem
 from ...domain.pace import breathe
+from ...domain.pairing import link_of
 from ...domain.reference import AccountingPeriod, Customer, ErpMaster, Item
 from ...kits.odata.client import (
     ODataClient,
@@ -67,6 +68,11 @@ INSTEAD = {
     "QUANTITY_MISMATCH.received": "In F&O, correct the registration: a line registered with "
     "the wrong quantity is changed in the arrival journal before the packing slip is posted.",
 }
+#: How a master record that cannot be used, and a line's unknown disposition code, are
+#: told among a batch's notices (the only notices assembling makes).
+SKIPPED = "was skipped: "
+UNKNOWN_CODE = (", which the legal entity's ReturnDispositionCodes do not have: what it does "
+                "to the goods is not known")
 #: Line breaks (as sent, or as decode_json shows a control character: ␍ ␊) and runs of
 #: blanks in an error's text (an infolog joins its lines, §8.1).
 _BLANKS = re.compile(r"[\s\u240a\u240d]+")
@@ -366,7 +372,7 @@ class FoConnector:
                     kept.append(dict(record))
                 else:
                     batch.notices.append(f"F&O {read.entity} record {ref.rsplit(':', 1)[-1]} "
-                                         f"was skipped: {bad}")
+                                         f"{SKIPPED}{bad}")
             master_rows[name] = kept
         master_rows.setdefault("reasons", [])
         batch.master = self.master(master_rows, reasons_read)
@@ -379,8 +385,7 @@ class FoConnector:
             if code and actions and code.casefold() not in known:
                 batch.notices.append(
                     f"F&O return order {line.number} line {line.lot} carries disposition code "
-                    f"{code}, which the legal entity's ReturnDispositionCodes do not have: "
-                    "what it does to the goods is not known")
+                    f"{code}{UNKNOWN_CODE}")
         groups = group_records(self.settings.mapping, good["headers"], good["lines"],
                                good["invoices"])
         for group in groups.values():
@@ -483,13 +488,72 @@ class FoConnector:
     def merge(self, earlier: ErpBatch, changed: ErpBatch) -> ErpBatch:
         """A refresh's records (`fetch_records`, `open_plus_recent`) laid over the last
         read's, in the last read's order (a record read again takes its place), then
-        assembled whole; a full read replaces. ReadAgain where what was held cannot be
-        brought up to date: a return order or line held open that the refresh did not read
-        again (cancelled or deleted without a closing date: only a full read sees it), a
-        document without its key, or nothing held. A closed return order edited or deleted
-        since is seen at the next full read (`full_read_hours`)."""
+        assembled: only the keys it touched where the last read is held with its views
+        (`_merge_touched`), else whole; a full read replaces. ReadAgain where what was
+        held cannot be brought up to date: a return order or line held open that the
+        refresh did not read again (cancelled or deleted without a closing date: only a
+        full read sees it), a document without its key, or nothing held. A closed return
+        order edited or deleted since is seen at the next full read (`full_read_hours`)."""
         if not (changed.tally or {}).get("open_plus_recent"):
             return changed
+        merged = self._merged_raw(earlier, changed)
+        quick = self._merge_touched(earlier, changed, merged)
+        if quick is not None:
+            return quick
+        # (a refresh that could not read the reason codes says so in its notices, which
+        # `from_raw` reads: reasons are then not checked)
+        batch = self.from_raw(ErpBatch(raw=merged, fetched_at=changed.fetched_at,
+                                       cursor=changed.cursor, notices=list(changed.notices)))
+        batch.full_at = earlier.full_at
+        return batch
+
+    def _merge_touched(self, earlier: ErpBatch, changed: ErpBatch, merged: dict[str, Any]
+                       ) -> ErpBatch | None:
+        """`merge` for a batch held in memory with its views (the console's last read):
+        the keys the refresh touched (keyed.py, as a `check` finds them in the index) are
+        assembled again, every other view carried over. None where that cannot be the
+        same as assembling everything (as the index gives way), or nothing is held."""
+        from .keyed import MemoryRecords, records_of, views_of
+
+        if not earlier.views or not earlier.raw:
+            return None
+        held = earlier.memo if isinstance(earlier.memo, MemoryRecords) \
+            and earlier.memo.raw is earlier.raw else MemoryRecords(earlier.raw,
+                                                                   list(earlier.notices))
+        if any(UNKNOWN_CODE in n for n in earlier.notices):
+            return None  # its notices are told of all lines: assembled whole (as read)
+        touch = self.keyed_touch(held, changed)
+        if touch is None:
+            return None
+        # in the order assembling them whole keeps them (entity by entity, as read)
+        by_name: dict[str, dict[str, Any]] = {}
+        for ref, record in merged.items():
+            by_name.setdefault(_name(ref), {})[ref] = record
+        raw = {ref: record for name in self.reads(datetime.now(UTC))
+               for ref, record in by_name.get(name, {}).items()}
+        after = held.after(raw, touch)
+        if after is None:
+            return None
+        keys = {link_of(key) for key in touch.keys}
+        part = self.assemble(records_of(after, keys), changed.fetched_at)
+        if any(UNKNOWN_CODE in n for n in part.notices):
+            return None
+        views, problems = views_of(part, keys)
+        # as `from_raw` tells them: the read's, then assembling's (the master records
+        # skipped, the same master records as before: `touch` compared them)
+        notices = list(dict.fromkeys([*changed.notices,
+                                      *(n for n in earlier.notices if SKIPPED in n)]))
+        return ErpBatch(
+            views={**{k: v for k, v in earlier.views.items() if link_of(k) not in keys},
+                   **views},
+            problems={**{k: v for k, v in earlier.problems.items()
+                         if link_of(k) not in keys}, **problems},
+            master=earlier.master, raw=raw, fetched_at=changed.fetched_at,
+            cursor=changed.cursor, full_at=earlier.full_at, notices=notices,
+            unseen=earlier.unseen, memo=after)
+
+    def _merged_raw(self, earlier: ErpBatch, changed: ErpBatch) -> dict[str, Any]:
+        """The refresh's records laid over the last read's (see `merge`)."""
         if not earlier.raw:
             raise ReadAgain("no earlier F&O records to lay the refresh over")
         window = moment((changed.tally or {})["open_plus_recent"])
@@ -517,12 +581,7 @@ class FoConnector:
                                 "was open and is not read again")
             merged[ref] = record
         merged.update(fresh)
-        # (a refresh that could not read the reason codes says so in its notices, which
-        # `from_raw` reads: reasons are then not checked)
-        batch = self.from_raw(ErpBatch(raw=merged, fetched_at=changed.fetched_at,
-                                       cursor=changed.cursor, notices=list(changed.notices)))
-        batch.full_at = earlier.full_at
-        return batch
+        return merged
 
     # -- the record index (KeyedReads): keyed.py ------------------------------------------
 

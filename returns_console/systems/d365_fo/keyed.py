@@ -20,8 +20,11 @@ a merged batch assembles for the keys it touched; otherwise None (check everythi
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from pydantic_core import to_json
 
 from ...connectors.base import ErpBatch, StoredRecords, Touch
 from ...domain.pairing import link_of
@@ -140,12 +143,14 @@ def touch(stored: StoredRecords, changed: ErpBatch, master_names: Iterable[str],
         return None
     if reasons_read(changed.notices) != reasons_read(stored.notices):
         return None  # the master data the rules read is not the index's
-    if any(_keyless(ref) for ref in changed.raw) or stored.tagged([ODD]):
+    if any(_keyless(ref) for ref in changed.raw):
         return None
     documents = {ref: record for ref, record in changed.raw.items()
                  if _name(ref) in DOCUMENTS}
     if not _same_master(stored, {ref: record for ref, record in changed.raw.items()
                                  if ref not in documents}, master_names):
+        return None
+    if stored.tagged([ODD]):
         return None
     missed = stored.tagged_refs([OPEN]) - set(documents)
     for ref, record in stored.get(missed).items():
@@ -212,3 +217,98 @@ def views_of(assembled: ErpBatch, keys: Iterable[str]) -> tuple[dict[str, Any], 
     wanted = set(keys)
     return ({k: v for k, v in assembled.views.items() if link_of(k) in wanted},
             {k: v for k, v in assembled.problems.items() if link_of(k) in wanted})
+
+
+class MemoryRecords:
+    """`StoredRecords` over a batch held in memory (the console's last read), filed under
+    the same tags as in the index, so a refresh in memory finds what it touched as a
+    `check` does and assembles only that. `tags` (raw_ref -> its tags) carries one batch's
+    filing over to the next: only what a refresh changed is filed again."""
+
+    def __init__(self, raw: dict[str, Any], notices: list[str],
+                 tags: dict[str, frozenset[str]] | None = None) -> None:
+        self.raw, self.notices = raw, notices
+        self._filed = tags
+        self._by_tag: dict[str, list[str]] | None = None
+        self._by_name: dict[str, list[str]] | None = None
+        self._order: dict[str, int] | None = None
+
+    @property
+    def tags(self) -> dict[str, frozenset[str]]:
+        """Each record's tags (filed when first asked: a refresh whose master data
+        changed needs none)."""
+        if self._filed is None:
+            self._filed = {ref: frozenset(record_tags(ref, record))
+                           for ref, record in self.raw.items()}
+        return self._filed
+
+    def after(self, merged: dict[str, Any], touch: Touch) -> MemoryRecords | None:
+        """The records of `merged` (this batch with `touch` applied), filed: None if they
+        are not this batch's refs with the touch's upserts and deletes."""
+        tags = dict(self.tags)
+        for ref in touch.deletes:
+            tags.pop(ref, None)
+        for ref, record in touch.upserts.items():
+            tags[ref] = frozenset(record_tags(ref, record))
+        if tags.keys() != merged.keys():
+            return None
+        return MemoryRecords(merged, self.notices, tags)
+
+    def _tags(self) -> dict[str, list[str]]:
+        if self._by_tag is None:
+            by_tag: defaultdict[str, list[str]] = defaultdict(list)
+            for ref, tags in self.tags.items():
+                for tag in tags:
+                    by_tag[tag].append(ref)
+            self._by_tag = dict(by_tag)
+        return self._by_tag
+
+    def _rows(self, refs: Iterable[str]) -> list[tuple[int, str, Any]]:
+        if self._order is None:
+            self._order = {ref: n for n, ref in enumerate(self.raw)}
+        order = self._order
+        return sorted((order[ref], ref, self.raw[ref]) for ref in refs)
+
+    def get(self, refs: Iterable[str]) -> dict[str, Any]:
+        return {ref: self.raw[ref] for ref in refs if ref in self.raw}
+
+    def tagged(self, tags: Iterable[str]) -> list[tuple[int, str, Any]]:
+        return self._rows(self.tagged_refs(tags))
+
+    def tagged_refs(self, tags: Iterable[str]) -> set[str]:
+        by_tag = self._tags()
+        out: set[str] = set()
+        for tag in set(tags):
+            out.update(by_tag.get(tag, ()))
+        return out
+
+    def tagged_between(self, low: str, high: str) -> list[tuple[int, str, Any]]:
+        return self.tagged(tag for tag in self._tags() if low <= tag < high)
+
+    def refs(self, prefix: str) -> set[str]:
+        if self._by_name is None:
+            by_name: defaultdict[str, list[str]] = defaultdict(list)
+            for ref in self.raw:
+                by_name[_name(ref)].append(ref)
+            self._by_name = dict(by_name)
+        name = _name(prefix + "x")
+        if prefix == f"{SYSTEM}:{name}:":
+            return set(self._by_name.get(name, ()))
+        return {ref for ref in self.raw if ref.startswith(prefix)}
+
+    def unchanged(self, records: Mapping[str, Any]) -> set[str]:
+        raw = self.raw
+        return {ref for ref, record in records.items()
+                if (old := raw.get(ref)) is not None and _same(old, record)}
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether a record is as it was, value and JSON type of each field (as the index's
+    byte comparison tells: `True == 1` and `0 == -0.0 == False` in Python, not in JSON)."""
+    if old is new:
+        return True
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old == new and all(type(value) is type(new[key]) and (
+            not isinstance(value, float) or str(value) == str(new[key]))
+            for key, value in old.items())
+    return to_json(old) == to_json(new)
