@@ -55,6 +55,7 @@ from .deadlines import DEFAULT_DEADLINE
 from .live import (
     OVERLAP,
     LiveData,
+    _few,
     _moment,
     fetch_live,
     fresh_sides,
@@ -306,11 +307,13 @@ def _report(profile: Profile, index: RecordIndex, state: dict[str, Any],
         for name, value in outcome.counts.items():
             totals[name] += value
     result = _result(findings, totals["returns"])
+    # what the last full read wanted a person to know, as a full check tells it
     platform = SourceStatus(profile.platform.system, "ok", _moment(state["platform"]
                                                                    ["fetched_at"]),
-                            totals["platform"])
+                            totals["platform"],
+                            notes=_few(state["platform"].get("notes", [])))
     erp = SourceStatus(profile.erp.system, "ok", _moment(state["erp"]["fetched_at"]),
-                       totals["erp"])
+                       totals["erp"], notes=_few(state["erp"]["notices"]))
     platform.count_unreadable(totals["bad_platform"], platform.records)
     erp.count_unreadable(totals["bad_erp"], erp.records + totals["bad_erp"])
     return CheckReport(generated_at=now, profile=profile.name, platform=platform, erp=erp,
@@ -473,6 +476,7 @@ class IndexWriter:
             "world": world_of(profile, mappings, policy_of(profile)),
             "now": stamp(now),
             "platform": {"cursor": data.platform.cursor, "notices": [],
+                         "notes": list(getattr(data.platform, "notes", [])),
                          "fetched_at": _iso(data.platform.fetched_at)},
             "erp": {"cursor": data.erp.cursor, "notices": list(data.erp.notices),
                     "fetched_at": _iso(data.erp.fetched_at),

@@ -330,3 +330,30 @@ def test_a_profile_that_reads_no_reasons_checks_none_after_a_refresh(tmp_path: P
     cache.close()
     assert got == want
     assert not any(f["code"] == "REASON_UNMAPPED" for f in want["findings"])
+
+
+def test_a_refresh_tells_the_notes_a_full_check_tells(tmp_path: Path) -> None:
+    """What the ERP's read wants a person to know (a line's disposition code F&O's codes
+    lack) is among the source's notes in a refresh's report too, not only in a full
+    check's."""
+    sandbox = build_sandbox(NOW, returns=60, seed=4, erp=ERP)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    sets = sandbox.erp.env.sets
+    header = next(h for h in sets[HEADERS] if h["ReturnStatus"] == "Open")
+    _lines_of(sets, header)[0]["ReturnDispositionCode"] = "NO-SUCH-CODE"
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        now = datetime.now(UTC)
+        check_profile(profile, sandbox.secret, cache, mappings, now=now, full=True)
+        cache.wait()
+        record = sandbox.platform.records[0]
+        record["delivery_status"] = "Delivered"
+        record["date_updated"] = (now + timedelta(minutes=1)).isoformat()
+        later = now + timedelta(minutes=5)
+        keyed = keyed_refresh(profile, sandbox.secret, cache, mappings, now=later)
+        want = _full(profile, sandbox, mappings, tmp_path, later)
+    cache.close()
+    assert any("NO-SUCH-CODE" in note for note in want["erp"].get("notes", []))
+    assert keyed is not None
+    assert _json(keyed) == want
