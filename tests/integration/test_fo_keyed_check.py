@@ -333,15 +333,12 @@ def test_a_profile_that_reads_no_reasons_checks_none_after_a_refresh(tmp_path: P
 
 
 def test_a_refresh_tells_the_notes_a_full_check_tells(tmp_path: Path) -> None:
-    """What the ERP's read wants a person to know (a line's disposition code F&O's codes
-    lack) is among the source's notes in a refresh's report too, not only in a full
-    check's."""
+    """What the ERP's read wants a person to know (no return reason codes here) is among
+    the source's notes in a refresh's report too, not only in a full check's."""
     sandbox = build_sandbox(NOW, returns=60, seed=4, erp=ERP)
     mappings = demo_mappings(sandbox)
     cache = Cache(tmp_path / "cache.sqlite3")
-    sets = sandbox.erp.env.sets
-    header = next(h for h in sets[HEADERS] if h["ReturnStatus"] == "Open")
-    _lines_of(sets, header)[0]["ReturnDispositionCode"] = "NO-SUCH-CODE"
+    sandbox.erp.env.sets.pop("ReturnReasonCodeBiEntities")
     with BackgroundServer(sandbox.app()) as server:
         profile = sandbox.profile(server.url)
         now = datetime.now(UTC)
@@ -354,6 +351,32 @@ def test_a_refresh_tells_the_notes_a_full_check_tells(tmp_path: Path) -> None:
         keyed = keyed_refresh(profile, sandbox.secret, cache, mappings, now=later)
         want = _full(profile, sandbox, mappings, tmp_path, later)
     cache.close()
-    assert any("NO-SUCH-CODE" in note for note in want["erp"].get("notes", []))
+    assert any("return reasons" in note for note in want["erp"].get("notes", []))
     assert keyed is not None
     assert _json(keyed) == want
+
+
+def test_an_unknown_disposition_code_is_told_as_it_is_now(tmp_path: Path) -> None:
+    """A line's disposition code F&O's codes lack is told of every line as of the read:
+    put right since, a refresh tells it no more (the index gives way while one is told)."""
+    sandbox = build_sandbox(NOW, returns=60, seed=4, erp=ERP)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    sets = sandbox.erp.env.sets
+    header = next(h for h in sets[HEADERS] if h["ReturnStatus"] == "Open")
+    line = _lines_of(sets, header)[0]
+    line["ReturnDispositionCode"] = "NO-SUCH-CODE"
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        now = datetime.now(UTC)
+        first = check_profile(profile, sandbox.secret, cache, mappings, now=now, full=True)
+        cache.wait()
+        assert any("NO-SUCH-CODE" in n for n in first.to_json()["erp"].get("notes", []))
+        line["ReturnDispositionCode"] = sets["ReturnDispositionCodes"][0]["DispositionCode"]
+        later = now + timedelta(minutes=5)
+        assert keyed_refresh(profile, sandbox.secret, cache, mappings, now=later) is None
+        got = check_profile(profile, sandbox.secret, cache, mappings, now=later)
+        want = _full(profile, sandbox, mappings, tmp_path, later)
+    cache.close()
+    assert _json(got) == want
+    assert not any("NO-SUCH-CODE" in n for n in want["erp"].get("notes", []))

@@ -593,6 +593,8 @@ class FoConnector:
     def keyed_touch(self, stored: StoredRecords, changed: ErpBatch) -> Touch | None:
         from .keyed import touch
 
+        if any(UNKNOWN_CODE in n for n in stored.notices):
+            return None  # told of every line as of the read: a full check tells it now
         masters = {*self.reads(datetime.now(UTC)), "reasons"} - set(DOCUMENTS)
         return touch(stored, changed, masters, self.reasons_read)
 
@@ -600,12 +602,14 @@ class FoConnector:
                     master: ErpMaster | None = None
                     ) -> tuple[dict[str, ErpView], dict[str, list[PayloadProblem]]] | None:
         """As assembling every record (`merge`, `from_raw`) makes the views of `keys`,
-        from their records in the index; None where a notice the last read did not give
-        would be new (a line's disposition code the codes lack)."""
+        from their records in the index; None where a line's disposition code is one the
+        codes lack (its notice is told of every line: a full check tells them as they are
+        now, so the index keeps only the read's notices and the master records skipped,
+        which `keyed_touch` holds as they were)."""
         from .keyed import records_of, views_of
 
         part = self.assemble(records_of(stored, keys), datetime.now(UTC))
-        if not set(part.notices) <= set(stored.notices):
+        if any(UNKNOWN_CODE in n for n in part.notices):
             return None
         return views_of(part, keys)
 
