@@ -638,7 +638,7 @@ def listen(obj: dict, profile_name: str | None, host: str, port: int) -> None:
 
     # the returns feed of an ERP that calls us offers SKUs and reasons as mapped
     app, paths = run_loop(listen_app(profile, store_lookup(profile), Inbox(inbox_path),
-                                        mappings=lambda: load_mappings(obj, profile.name)))
+                                     mappings=lambda: load_mappings(obj, profile.name)))
     try:
         server = BackgroundServer(app, host=host, port=port).start()
     except OSError as exc:
@@ -677,7 +677,7 @@ def doctor(obj: dict, profile_name: str | None) -> None:
                       profile.erp.system)
     with Progress(f"trying {profile.platform.system} and {profile.erp.system}"):
         results = run_loop(diagnose(profile, store_lookup(profile),
-                                       deadline=deadline_of(obj), inbox=inbox))
+                                    deadline=deadline_of(obj), inbox=inbox))
     ok = True
     for line in results:
         click.echo(f"{'ok  ' if line.ok else 'FAIL'}  {line.what}: {line.detail}")

@@ -343,6 +343,6 @@ def replay_report(folder: Path, *, now: datetime | None = None, workers: int = 1
     capture = read_capture(folder)
     transport = ReplayTransport(capture.exchanges)
     data = loops.run(fetch_live(capture.profile, lambda system, name: "replayed",
-                                  cache=None, transport=transport, full=True))
+                                cache=None, transport=transport, full=True))
     return live_report(capture.profile, data, Mappings.model_validate(capture.mappings),
                        now=now or capture.captured_at, workers=workers)

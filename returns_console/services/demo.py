@@ -148,7 +148,7 @@ def run_demo_check(*, now: datetime | None = None, returns: int | None = None,
             if pushed is not None:
                 pushed.push()
             data = loops.run(fetch_live(profile, sandbox.secret, cache=cache,
-                                          inbox=pushed.inbox if pushed else None))
+                                        inbox=pushed.inbox if pushed else None))
         finally:
             if pushed is not None:
                 pushed.close()

@@ -539,9 +539,9 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
         # with the index, the cache's rows are written with it (one copy of the records)
         with reading():
             data = run_loop(fetch_live(profile, lookup, cache=cache_, full=full,
-                                          deadline=deadline, inbox=inbox,
-                                          transport=transport, save=writer is None,
-                                          on_read=writer.side if writer else None))
+                                       deadline=deadline, inbox=inbox,
+                                       transport=transport, save=writer is None,
+                                       on_read=writer.side if writer else None))
         rechecker = Rechecker() if writer else None
         report = live_report(profile, data, mappings, now=now, workers=workers,
                              rechecker=rechecker)

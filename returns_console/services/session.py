@@ -278,9 +278,9 @@ class LiveSession(Session):
                 first = saved_at is None
                 save = saved_at is None or time.monotonic() - saved_at > SAVE_EVERY
                 data = loops.run(fetch_live(self.profile, self._lookup, cache=cache,
-                                              log=log, deadline=self.deadline,
-                                              inbox=self._inbox(), kept=self._kept,
-                                              save=save, save_over_cache=not first))
+                                            log=log, deadline=self.deadline,
+                                            inbox=self._inbox(), kept=self._kept,
+                                            save=save, save_over_cache=not first))
                 self._kept = data
                 fresh = fresh_sides(data)
                 if save:  # fetch_live wrote the sides it read; a side down now that was

@@ -45,6 +45,16 @@ def _connector(box) -> FoConnector:
     return connector
 
 
+def _deadlines_past(box, rnd: random.Random) -> None:
+    """Some closed return orders' deadlines long past (the sandbox's are all to come), for
+    a shorter window to pass them."""
+    today = datetime.now(UTC)
+    for header in box.erp.env.sets["ReturnOrderHeadersV2"]:
+        if header["ReturnStatus"] == "Closed" and rnd.random() < 0.4:
+            header["ReturnDeadline"] = (today - timedelta(days=rnd.randint(10, 300))
+                                        ).strftime("%Y-%m-%dT12:00:00Z")
+
+
 def _by_key(mapping: dict) -> dict:
     return {link_of(key): value for key, value in mapping.items()}
 
@@ -55,12 +65,7 @@ def test_the_keys_touched_cover_every_view_a_refresh_changes(seed: int) -> None:
     rnd = random.Random(seed)
     connector = _connector(box)
     days = connector.settings.history_days
-    today = datetime.now(UTC)
-    for header in box.erp.env.sets["ReturnOrderHeadersV2"]:
-        if header["ReturnStatus"] == "Closed" and rnd.random() < 0.4:
-            # deadlines long past (the sandbox's are all to come), for the window to pass
-            header["ReturnDeadline"] = (today - timedelta(days=rnd.randint(10, 300))
-                                        ).strftime("%Y-%m-%dT12:00:00Z")
+    _deadlines_past(box, rnd)
     earlier = _read(box)
     index = RecordIndex(sqlite3.connect(":memory:"))
     index.replace_side("p", "erp", earlier.raw, connector.record_tags, writer="w", tagger="t")
@@ -152,11 +157,7 @@ def test_a_refresh_in_memory_assembles_what_assembling_everything_gives(seed: in
     rnd = random.Random(seed)
     connector = _connector(box)
     days = connector.settings.history_days
-    today = datetime.now(UTC)
-    for header in box.erp.env.sets["ReturnOrderHeadersV2"]:
-        if header["ReturnStatus"] == "Closed" and rnd.random() < 0.4:
-            header["ReturnDeadline"] = (today - timedelta(days=rnd.randint(10, 300))
-                                        ).strftime("%Y-%m-%dT12:00:00Z")
+    _deadlines_past(box, rnd)
     held = _read(box)
     quick = 0
     for _ in range(6):

@@ -216,6 +216,18 @@ def test_what_a_merge_reads_whole_the_index_does_not_answer(tmp_path: Path,
     cache.close()
 
 
+def _delivered_then_refreshed(profile, sandbox, cache, mappings, folder: Path,
+                              now: datetime, records: list[dict]):
+    """`records` delivered at Swap a minute on; a refresh through the index five minutes on,
+    and what a full check of that moment prints."""
+    for record in records:
+        record["delivery_status"] = "Delivered"
+        record["date_updated"] = (now + timedelta(minutes=1)).isoformat()
+    later = now + timedelta(minutes=5)
+    return (keyed_refresh(profile, sandbox.secret, cache, mappings, now=later),
+            _full(profile, sandbox, mappings, folder, later))
+
+
 def _with(profile, **options):
     erp = profile.erp.model_copy(update={"options": {**profile.erp.options, **options}})
     return profile.model_copy(update={"erp": erp})
@@ -244,12 +256,9 @@ def test_records_are_found_by_their_link_whichever_field_the_profile_links_by(
         cache.wait()
         check_profile(after, sandbox.secret, cache, mappings, now=now, full=True)
         cache.wait()
-        for record in random.Random(1).sample(sandbox.platform.records, 3):
-            record["delivery_status"] = "Delivered"
-            record["date_updated"] = (now + timedelta(minutes=1)).isoformat()
-        later = now + timedelta(minutes=5)
-        keyed = keyed_refresh(after, sandbox.secret, cache, mappings, now=later)
-        want = _full(after, sandbox, mappings, tmp_path, later)
+        keyed, want = _delivered_then_refreshed(
+            after, sandbox, cache, mappings, tmp_path, now,
+            random.Random(1).sample(sandbox.platform.records, 3))
     cache.close()
     assert keyed is not None
     assert _json(keyed) == want
@@ -344,12 +353,8 @@ def test_a_refresh_tells_the_notes_a_full_check_tells(tmp_path: Path) -> None:
         now = datetime.now(UTC)
         check_profile(profile, sandbox.secret, cache, mappings, now=now, full=True)
         cache.wait()
-        record = sandbox.platform.records[0]
-        record["delivery_status"] = "Delivered"
-        record["date_updated"] = (now + timedelta(minutes=1)).isoformat()
-        later = now + timedelta(minutes=5)
-        keyed = keyed_refresh(profile, sandbox.secret, cache, mappings, now=later)
-        want = _full(profile, sandbox, mappings, tmp_path, later)
+        keyed, want = _delivered_then_refreshed(profile, sandbox, cache, mappings, tmp_path,
+                                                now, sandbox.platform.records[:1])
     cache.close()
     assert any("return reasons" in note for note in want["erp"].get("notes", []))
     assert keyed is not None

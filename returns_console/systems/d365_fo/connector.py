@@ -655,16 +655,25 @@ def _numbers_as_sent(record: Any) -> Any:
     return record
 
 
-def _before(record: Mapping[str, Any], name: str, window: datetime) -> bool:
-    """Whether a held document is out of a full read's window now (a header by its
-    deadline, a credit note by its date; lines are read whatever their age)."""
-    field = {"headers": "ReturnDeadline", "invoices": "InvoiceDate"}.get(name)
+#: The field a full read's window judges a document by (lines are read whatever their age).
+_WINDOW_FIELD = {"headers": "ReturnDeadline", "invoices": "InvoiceDate"}
+
+
+def window_date(record: Mapping[str, Any], name: str) -> datetime | None:
+    """The moment a full read's window judges a document by (a header's deadline, a credit
+    note's date); None for a line, or a date that cannot be read (kept whatever its age)."""
+    field = _WINDOW_FIELD.get(name)
     if field is None:
-        return False
+        return None
     try:
-        when = moment(str(record.get(field) or ""))
+        return moment(str(record.get(field) or ""))
     except ValueError:
-        return False
+        return None
+
+
+def _before(record: Mapping[str, Any], name: str, window: datetime) -> bool:
+    """Whether a held document is out of a full read's window now."""
+    when = window_date(record, name)
     return when is not None and when < window
 
 

@@ -28,7 +28,15 @@ from pydantic_core import to_json
 
 from ...connectors.base import ErpBatch, StoredRecords, Touch
 from ...domain.pairing import link_of
-from .connector import _HEADER_DONE, _LINE_DONE, DOCUMENTS, _before, _keyless, _name
+from .connector import (
+    _HEADER_DONE,
+    _LINE_DONE,
+    DOCUMENTS,
+    _before,
+    _keyless,
+    _name,
+    window_date,
+)
 from .mapping import SYSTEM
 from .records import moment
 
@@ -36,8 +44,6 @@ ODD = "odd-id"
 OPEN = "open"
 DISPOSITIONS = "set:dispositions"
 HEADERS, LINES, INVOICES = "headers", "lines", "invoices"
-#: The field a full read's window judges a document by (`_before`).
-_DATED = {HEADERS: "ReturnDeadline", INVOICES: "InvoiceDate"}
 #: Fields whose value may be a key a document counts under: either field the option
 #: `link_field` may name (tags must not depend on an option: a record filed under one
 #: setting's keys would not be found under another's), and those a problem falls back on
@@ -87,13 +93,7 @@ def record_tags(ref: str, record: Any) -> set[str]:
 
 
 def _day(name: str, record: Mapping[str, Any]) -> str | None:
-    field = _DATED.get(name)
-    if field is None:
-        return None
-    try:
-        when = moment(str(record.get(field) or ""))
-    except ValueError:
-        return None
+    when = window_date(record, name)
     return when.date().isoformat() if when is not None else None
 
 
