@@ -55,17 +55,23 @@ def _deadlines_past(box, rnd: random.Random) -> None:
                                         ).strftime("%Y-%m-%dT12:00:00Z")
 
 
+def _world(seed: int) -> tuple:
+    """80 returns of Swap and F&O, some closed return orders' deadlines long past, a random
+    source of changes, and the connector."""
+    box = kit.sandbox("swap", "d365_fo", returns=80, seed=seed)
+    rnd = random.Random(seed)
+    _deadlines_past(box, rnd)
+    return box, rnd, _connector(box)
+
+
 def _by_key(mapping: dict) -> dict:
     return {link_of(key): value for key, value in mapping.items()}
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_keys_touched_cover_every_view_a_refresh_changes(seed: int) -> None:
-    box = kit.sandbox("swap", "d365_fo", returns=80, seed=seed)
-    rnd = random.Random(seed)
-    connector = _connector(box)
+    box, rnd, connector = _world(seed)
     days = connector.settings.history_days
-    _deadlines_past(box, rnd)
     earlier = _read(box)
     index = RecordIndex(sqlite3.connect(":memory:"))
     index.replace_side("p", "erp", earlier.raw, connector.record_tags, writer="w", tagger="t")
@@ -153,11 +159,8 @@ def test_a_refresh_in_memory_assembles_what_assembling_everything_gives(seed: in
     only the keys it touched (`_merge_touched`, the index's logic over the batch in
     memory), refresh after refresh, and gives what assembling the merged records whole
     gives."""
-    box = kit.sandbox("swap", "d365_fo", returns=80, seed=seed)
-    rnd = random.Random(seed)
-    connector = _connector(box)
+    box, rnd, connector = _world(seed)
     days = connector.settings.history_days
-    _deadlines_past(box, rnd)
     held = _read(box)
     quick = 0
     for _ in range(6):

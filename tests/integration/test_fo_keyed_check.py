@@ -228,6 +228,14 @@ def _delivered_then_refreshed(profile, sandbox, cache, mappings, folder: Path,
             _full(profile, sandbox, mappings, folder, later))
 
 
+def _given_way(profile, sandbox, cache, mappings, folder: Path, later: datetime):
+    """The index gives way at `later` (asserted); what `check` then prints, and what a full
+    check of that moment prints."""
+    assert keyed_refresh(profile, sandbox.secret, cache, mappings, now=later) is None
+    return (_json(check_profile(profile, sandbox.secret, cache, mappings, now=later)),
+            _full(profile, sandbox, mappings, folder, later))
+
+
 def _with(profile, **options):
     erp = profile.erp.model_copy(update={"options": {**profile.erp.options, **options}})
     return profile.model_copy(update={"erp": erp})
@@ -279,12 +287,10 @@ def test_return_reasons_found_where_they_were_missing_are_checked(tmp_path: Path
         check_profile(profile, sandbox.secret, cache, mappings, now=now, full=True)
         cache.wait()
         sets["ReturnReasonCodeBiEntities"] = kept.__class__()  # published, empty
-        later = now + timedelta(seconds=1)
-        assert keyed_refresh(profile, sandbox.secret, cache, mappings, now=later) is None
-        got = check_profile(profile, sandbox.secret, cache, mappings, now=later)
-        want = _full(profile, sandbox, mappings, tmp_path, later)
+        got, want = _given_way(profile, sandbox, cache, mappings, tmp_path,
+                               now + timedelta(seconds=1))
     cache.close()
-    assert _json(got) == want
+    assert got == want
     assert any(f["code"] == "REASON_UNMAPPED" for f in want["findings"])
 
 
@@ -378,10 +384,8 @@ def test_an_unknown_disposition_code_is_told_as_it_is_now(tmp_path: Path) -> Non
         cache.wait()
         assert any("NO-SUCH-CODE" in n for n in first.to_json()["erp"].get("notes", []))
         line["ReturnDispositionCode"] = sets["ReturnDispositionCodes"][0]["DispositionCode"]
-        later = now + timedelta(minutes=5)
-        assert keyed_refresh(profile, sandbox.secret, cache, mappings, now=later) is None
-        got = check_profile(profile, sandbox.secret, cache, mappings, now=later)
-        want = _full(profile, sandbox, mappings, tmp_path, later)
+        got, want = _given_way(profile, sandbox, cache, mappings, tmp_path,
+                               now + timedelta(minutes=5))
     cache.close()
-    assert _json(got) == want
+    assert got == want
     assert not any("NO-SUCH-CODE" in n for n in want["erp"].get("notes", []))
