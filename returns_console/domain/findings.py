@@ -52,6 +52,10 @@ class Finding:
     #: it: a finding changed in any way is never written as it was.
     stored: dict[str, Any] | None = field(default=None, init=False, compare=False,
                                           repr=False)
+    #: The id the JSON it was read back from gave (`from_json`): the console's start reads
+    #: 10,000 findings and keys its queue by id, and a hash each cost it 45 ms before its
+    #: first frame. Not an argument, so `replace` drops it and a changed finding hashes again.
+    known_id: str | None = field(default=None, init=False, compare=False, repr=False)
 
     def aged(self, now: datetime) -> Finding:
         """This finding as a run at `now` would make it, its return unchanged and none of
@@ -64,6 +68,9 @@ class Finding:
     def id(self) -> str:
         """Stable across runs: the same problem on the same return keeps its identity, so
         triage state (acknowledged, snoozed, owner) can follow it."""
+        known = self.known_id
+        if known is not None:
+            return known
         raw = "|".join(
             (self.code, self.return_ref, self.stage, self.line_ref or "", self.component or "")
         )
@@ -147,6 +154,9 @@ class Finding:
         )
         if now is not None:
             object.__setattr__(made, "stored", data)
+        known = data.get("id")
+        if isinstance(known, str) and known:
+            object.__setattr__(made, "known_id", known)
         return made
 
 

@@ -550,5 +550,6 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
     finally:
         if writer is not None:
             writer.close()
-    cache_.save_report_after_writes(profile.name, report.to_json())
+    report.made = report.to_json()  # written, then printed: made once
+    cache_.save_report_after_writes(profile.name, report.made)
     return report

@@ -44,3 +44,20 @@ def test_a_finding_read_back_aged_writes_the_json_a_later_run_would() -> None:
         assert list(back.to_json().items()) == list(expected.items())
         changed = replace(back, message="changed")
         assert changed.stored is None and changed.to_json()["message"] == "changed"
+
+
+def test_a_finding_read_back_keeps_its_id_until_it_changes() -> None:
+    """The console keys its queue by id: a finding read back takes the id it was written
+    with (no hash at start), the same id hashing its fields gives; `replace` drops it, so a
+    finding whose identity changed hashes its own."""
+    from dataclasses import replace
+
+    for finding in check_snapshot(load_snapshot(FIXTURE)).findings:
+        back = Finding.from_json(finding.to_json(), {})
+        assert back.known_id == finding.id and back.id == finding.id
+        other = replace(back, return_ref=back.return_ref + "-X")
+        assert other.known_id is None
+        assert other.id == replace(finding, return_ref=finding.return_ref + "-X").id != back.id
+    data = check_snapshot(load_snapshot(FIXTURE)).findings[0].to_json()
+    del data["id"]  # a report without ids (written by hand, or by another tool): hashed
+    assert Finding.from_json(data).id == check_snapshot(load_snapshot(FIXTURE)).findings[0].id
