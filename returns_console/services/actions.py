@@ -224,10 +224,7 @@ class Actions:
                            refusal="this session cannot write to an ERP (a snapshot file); "
                            "open it on a profile")
         with self._audit_log() as audit:
-            waiting = any(return_ref in (e.return_ref, (e.parameters or {}).get("return_ref"))
-                          for e in audit.awaiting_pickup()
-                          if e.action == Action.REQUEUE_POSTING
-                          and e.profile == self.session.profile_name)
+            waiting = self._awaits_pickup(audit, return_ref)
         if waiting:
             _close(writer)
             return refused(Action.REQUEUE_POSTING, return_ref, f"a re-queue of {return_ref} was "
@@ -360,6 +357,46 @@ class Actions:
         return {"operator": self.operator, "profile": self.session.profile_name,
                 "systems": self.session.systems}
 
+    def _awaits_pickup(self, audit: AuditLog, link: str) -> bool:
+        """A re-queue of `link` was handed to the ERP (which takes it up later) and this
+        profile's audit log has not seen it taken up yet."""
+        return any(link in (e.return_ref, (e.parameters or {}).get("return_ref"))
+                   for e in audit.awaiting_pickup()
+                   if e.action == Action.REQUEUE_POSTING
+                   and e.profile == self.session.profile_name)
+
+    def _requeue_blocked(self, audit: AuditLog, link: str) -> str | None:
+        """Why a re-queue of `link` may not be sent now: "busy" (one is being sent, here
+        or by another console or `act`), "awaiting" (one awaits the ERP's pickup); None."""
+        if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref") == link
+               for e in audit.open_pending()):
+            return "busy"
+        return "awaiting" if self._awaits_pickup(audit, link) else None
+
+    def _write_failed(self, audit: AuditLog, box: list[int], plan: Plan, params: dict,
+                      ref: str | None, batch: str | None, exc: Exception) -> Outcome:
+        """A re-queue whose sending raised: its pending row (or, if it never got one, a row
+        of its own) gets the outcome: `refused` where nothing reached the ERP, else
+        `failed`, with the record the ERP made where it made one not as planned."""
+        outcome = _outcome_of(exc)
+        made = getattr(exc, "made", None)
+        if box:
+            audit.complete(box[0], outcome=outcome, error=_said(exc), erp_record_id=made)
+        else:
+            box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
+                                    parameters=params, request=plan.request,
+                                    outcome=outcome, error=_said(exc), batch=batch))
+        return Outcome(False, _said(exc), box[0], return_ref=ref)
+
+    def _refused_now(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
+                     batch: str | None, why: str, said: str | None = None) -> Outcome:
+        """A re-queue refused when it was to be sent (nothing sent): audited with `why`;
+        the operator reads `said` (by default the same reason)."""
+        seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
+                           parameters=params, request=plan.request, outcome="refused",
+                           error=why, batch=batch)
+        return Outcome(False, said or f"refused: {why}; nothing sent", seq, return_ref=ref)
+
     def _apply_mapping(self, audit: AuditLog, plan: Plan, params: dict, ref: str | None,
                        batch: str | None) -> Outcome:
         try:
@@ -437,14 +474,9 @@ class Actions:
                 existing = await writer.return_orders_for(order.link)
                 if existing:
                     return ("awaiting" if existing[0].deferred else "exists"), existing[0]
-                if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
-                       == order.link for e in audit.open_pending()):
-                    return "busy", None
-                if any(order.link in (e.return_ref, (e.parameters or {}).get("return_ref"))
-                       for e in audit.awaiting_pickup()
-                       if e.action == Action.REQUEUE_POSTING
-                       and e.profile == self.session.profile_name):
-                    return "awaiting", None
+                blocked = self._requeue_blocked(audit, order.link)
+                if blocked:
+                    return blocked, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
                                            request=plan.request, batch=batch))
@@ -459,23 +491,12 @@ class Actions:
         try:
             state, result = self._erp.run(lambda: send(box))
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
-            if box:
-                audit.complete(box[0], outcome="failed", error=_said(exc))
-            else:
-                box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
-                                        parameters=params, request=plan.request,
-                                        outcome="failed", error=_said(exc), batch=batch))
-            return Outcome(False, _said(exc), box[0], return_ref=ref)
+            return self._write_failed(audit, box, plan, params, ref, batch, exc)
         if state in ("exists", "busy", "awaiting"):
             why = (f"return order {result.number or result.record_id} already exists for "
                    f"{order.link}" if state == "exists" and result is not None
-                   else "a re-queue of this return was handed to the ERP and awaits pickup"
-                   if state == "awaiting"
-                   else "a re-queue of this return is in progress elsewhere")
-            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
-                               parameters=params, request=plan.request, outcome="refused",
-                               error=why, batch=batch)
-            return Outcome(False, f"refused: {why}; nothing sent", seq, return_ref=ref)
+                   else _BLOCKED[state])
+            return self._refused_now(audit, plan, params, ref, batch, why)
         assert result is not None
         number = result.number or result.record_id
         if result.deferred:  # the ERP takes it up later: audited as handed over, not done
@@ -501,10 +522,10 @@ class Actions:
             async with self._erp.writer() as writer:
                 existing = await writer.receipts_for(receipt.link)
                 if existing:
-                    return "exists", existing[0]
-                if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
-                       == receipt.link for e in audit.open_pending()):
-                    return "busy", None
+                    return ("awaiting" if existing[0].deferred else "exists"), existing[0]
+                blocked = self._requeue_blocked(audit, receipt.link)
+                if blocked:
+                    return blocked, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
                                            request=plan.request, batch=batch))
@@ -520,26 +541,20 @@ class Actions:
         try:
             state, result = self._erp.run(lambda: send(box))
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
-            outcome = _outcome_of(exc)
-            made = getattr(exc, "made", None)  # made, but not as planned: which one
-            if box:
-                audit.complete(box[0], outcome=outcome, error=_said(exc),
-                               erp_record_id=made)
-            else:
-                box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
-                                        parameters=params, request=plan.request,
-                                        outcome=outcome, error=_said(exc), batch=batch))
-            return Outcome(False, _said(exc), box[0], return_ref=ref)
-        if state in ("exists", "busy"):
+            return self._write_failed(audit, box, plan, params, ref, batch, exc)
+        if state in ("exists", "busy", "awaiting"):
             why = (f"receipt {result.number or result.record_id} already exists for "
                    f"{receipt.link}" if state == "exists" and result is not None
-                   else "a re-queue of this return is in progress elsewhere")
-            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
-                               parameters=params, request=plan.request, outcome="refused",
-                               error=why, batch=batch)
-            return Outcome(False, f"refused: {why}; nothing sent", seq, return_ref=ref)
+                   else _BLOCKED[state])
+            return self._refused_now(audit, plan, params, ref, batch, why)
         assert result is not None
         number = result.number or result.record_id
+        if result.deferred:  # the ERP takes it up later: audited as handed over, not done
+            _complete(audit, box[0], outcome=HANDED_OVER, erp_record_id=number,
+                      after={**(plan.after or {}), "number": number})
+            return Outcome(True, f"{receipt.link}'s receipt handed to the ERP: it is made "
+                           "when the ERP takes it up (the audit log shows it awaiting pickup)",
+                           box[0], record_id=result.record_id, return_ref=ref)
         _complete(audit, box[0], outcome="succeeded", erp_record_id=number,
                   after={**(plan.after or {}), "number": number,
                          "reverse": reverse_box[0] if reverse_box else None})
@@ -560,14 +575,9 @@ class Actions:
                 existing = await writer.credits_for(credit.link)
                 if existing:
                     return "exists", None, existing[0].number or existing[0].record_id
-                if any(e.action == Action.REQUEUE_POSTING and e.parameters.get("return_ref")
-                       == credit.link for e in audit.open_pending()):
-                    return "busy", None, None
-                if any(credit.link in (e.return_ref, (e.parameters or {}).get("return_ref"))
-                       for e in audit.awaiting_pickup()
-                       if e.action == Action.REQUEUE_POSTING
-                       and e.profile == self.session.profile_name):
-                    return "awaiting", None, None
+                blocked = self._requeue_blocked(audit, credit.link)
+                if blocked:
+                    return blocked, None, None
                 seq_box.append(audit.begin(**self._who(), return_ref=ref, action=plan.action,
                                            parameters=params, before=plan.before,
                                            request=plan.request, batch=batch))
@@ -592,20 +602,12 @@ class Actions:
         try:
             state, result, detail = self._erp.run(lambda: send(box))
         except Exception as exc:  # ConnectorError or not: the pending row gets its outcome
-            if box:
-                audit.complete(box[0], outcome="failed", error=_said(exc))
-            else:
-                box.append(audit.record(**self._who(), return_ref=ref, action=plan.action,
-                                        parameters=params, request=plan.request,
-                                        outcome="failed", error=_said(exc), batch=batch))
-            return Outcome(False, _said(exc), box[0], return_ref=ref)
+            return self._write_failed(audit, box, plan, params, ref, batch, exc)
         if state == "awaiting":
-            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
-                               parameters=params, request=plan.request, outcome="refused",
-                               error="a re-queue of this return was handed to the ERP and "
-                               "awaits pickup", batch=batch)
-            return Outcome(False, f"refused: a re-queue of {credit.link} was handed to the "
-                           "ERP and awaits pickup; nothing sent", seq, return_ref=ref)
+            return self._refused_now(
+                audit, plan, params, ref, batch, _BLOCKED[state],
+                f"refused: a re-queue of {credit.link} was handed to the ERP and awaits "
+                "pickup; nothing sent")
         if state == "handed_over":
             assert result is not None
             number = result.number or result.record_id
@@ -615,20 +617,16 @@ class Actions:
                            "when the ERP takes it up (the audit log shows it awaiting pickup)",
                            box[0], record_id=result.record_id, return_ref=ref)
         if state == "busy":
-            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
-                               parameters=params, request=plan.request, outcome="refused",
-                               error="a re-queue of this return is in progress elsewhere",
-                               batch=batch)
-            return Outcome(False, f"refused: a re-queue of {credit.link} is already in "
-                           "progress (another console or `act`); nothing sent", seq,
-                           return_ref=ref)
+            return self._refused_now(
+                audit, plan, params, ref, batch, _BLOCKED[state],
+                f"refused: a re-queue of {credit.link} is already in progress (another "
+                "console or `act`); nothing sent")
         if state == "exists":
-            seq = audit.record(**self._who(), return_ref=ref, action=plan.action,
-                               parameters=params, request=plan.request, outcome="refused",
-                               error=f"credit memo {detail} already exists for {credit.link}",
-                               batch=batch)
-            return Outcome(False, f"refused: the ERP already has credit memo {detail} for "
-                           f"{credit.link}; nothing sent", seq, return_ref=ref)
+            return self._refused_now(
+                audit, plan, params, ref, batch,
+                f"credit memo {detail} already exists for {credit.link}",
+                f"refused: the ERP already has credit memo {detail} for {credit.link}; "
+                "nothing sent")
         assert result is not None
         number = result.number or result.record_id
         reverse = reverse_box[0] if reverse_box else None
@@ -1226,6 +1224,11 @@ def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
     order = case.erp.stages.get(Stage.AUTHORISED)
     return (master.creates is not None and "return_order" in master.creates
             and (order is None or order.status is not StageStatus.DONE))
+
+
+#: A re-queue's refusal, as the audit log words it, when one is under way already.
+_BLOCKED = {"busy": "a re-queue of this return is in progress elsewhere",
+            "awaiting": "a re-queue of this return was handed to the ERP and awaits pickup"}
 
 
 def _outcome_of(exc: BaseException) -> str:
