@@ -378,8 +378,8 @@ class Actions:
         """A re-queue whose sending raised: its pending row (or, if it never got one, a row
         of its own) gets the outcome: `refused` where nothing reached the ERP, else
         `failed`, with the record the ERP made where it made one not as planned."""
-        outcome = _outcome_of(exc)
-        made = getattr(exc, "made", None)
+        made = getattr(exc, "made", None)  # made, but not as planned: which one
+        outcome = "failed" if made else _outcome_of(exc)
         if box:
             audit.complete(box[0], outcome=outcome, error=_said(exc), erp_record_id=made)
         else:
@@ -501,7 +501,8 @@ class Actions:
         number = result.number or result.record_id
         if result.deferred:  # the ERP takes it up later: audited as handed over, not done
             _complete(audit, box[0], outcome=HANDED_OVER, erp_record_id=number,
-                      after={**(plan.after or {}), "number": number})
+                      after={**(plan.after or {}), "number": number,
+                             "reverse": reverse_box[0] if reverse_box else None})
             return Outcome(True, f"{order.link} handed to the ERP: it is made when the ERP "
                            "takes it up (the audit log shows it awaiting pickup)", box[0],
                            record_id=result.record_id, return_ref=ref)
@@ -551,7 +552,8 @@ class Actions:
         number = result.number or result.record_id
         if result.deferred:  # the ERP takes it up later: audited as handed over, not done
             _complete(audit, box[0], outcome=HANDED_OVER, erp_record_id=number,
-                      after={**(plan.after or {}), "number": number})
+                      after={**(plan.after or {}), "number": number,
+                             "reverse": reverse_box[0] if reverse_box else None})
             return Outcome(True, f"{receipt.link}'s receipt handed to the ERP: it is made "
                            "when the ERP takes it up (the audit log shows it awaiting pickup)",
                            box[0], record_id=result.record_id, return_ref=ref)
@@ -573,6 +575,8 @@ class Actions:
         async def send(seq_box: list[int]) -> tuple[str, WriteResult | None, str | None]:
             async with self._erp.writer() as writer:
                 existing = await writer.credits_for(credit.link)
+                if existing and existing[0].deferred:  # handed over, not taken up yet
+                    return "awaiting", None, None
                 if existing:
                     return "exists", None, existing[0].number or existing[0].record_id
                 blocked = self._requeue_blocked(audit, credit.link)
@@ -585,6 +589,8 @@ class Actions:
                 draft = await writer.create_credit(credit)
                 _crash_point("after_create")
                 if draft.deferred:  # the ERP takes it up later: nothing more to send now
+                    reverse_box.append(writer.reverse_hint(Action.REQUEUE_POSTING,
+                                                           draft.number or draft.record_id))
                     return "handed_over", draft, None
                 try:
                     posted = await writer.post_credit(draft, credit.link)
@@ -612,7 +618,8 @@ class Actions:
             assert result is not None
             number = result.number or result.record_id
             _complete(audit, box[0], outcome=HANDED_OVER, erp_record_id=number,
-                      after=plan.after)
+                      after={**(plan.after or {}),
+                             "reverse": reverse_box[0] if reverse_box else None})
             return Outcome(True, f"credit for {credit.link} handed to the ERP: it is made "
                            "when the ERP takes it up (the audit log shows it awaiting pickup)",
                            box[0], record_id=result.record_id, return_ref=ref)
@@ -832,8 +839,10 @@ class Actions:
                 return []
             started = {e.seq: e for e in audit.entries() if e.seq in
                        {w.completes for w in waiting}}
-            rows = [(w, started[w.completes].parameters if w.completes in started else {})
-                    for w in waiting]
+            # a handed-over row completes the pending row that holds the write's parameters;
+            # one recorded late (`_complete`) carries them itself
+            rows = [(w, started[w.completes].parameters if w.completes in started
+                     else w.parameters) for w in waiting]
             asked = self._erp.run(lambda: self._ask_pickup(rows))
             said = []
             for row, taken, why in asked:
@@ -841,6 +850,7 @@ class Actions:
                     continue
                 _complete(audit, row.seq, outcome="succeeded" if taken else "failed",
                           erp_record_id=row.erp_record_id,
+                          after=row.after if taken else None,  # its reverse, for undo
                           error=None if taken else "the ERP refused the change it was handed"
                           + (f": {why}" if why else ""))
                 said.append(f"{row.action} on {row.return_ref or '-'} (row {row.seq}): "
@@ -912,8 +922,13 @@ class Actions:
                 ours = self._erp.run(lambda: self._receipt_made(p["return_ref"]))
                 if ours is not None:
                     number = ours.number or ours.record_id
+                    if ours.deferred:  # handed over before the crash: awaits pickup
+                        return HANDED_OVER, number, "handed to the ERP, awaiting its pickup"
                     return "succeeded", number, f"receipt {number} exists, made by the re-queue"
                 receipts = self._erp.run(lambda: self._receipts(p["return_ref"]))
+                if receipts and receipts[0].deferred:  # handed over before the crash
+                    number = receipts[0].number or receipts[0].record_id
+                    return HANDED_OVER, number, "handed to the ERP, awaiting its pickup"
                 if receipts:  # received otherwise meanwhile: not this write's to claim
                     number = receipts[0].number or receipts[0].record_id
                     return "failed", None, (f"the re-queue made no receipt; receipt {number} "
@@ -926,6 +941,8 @@ class Actions:
                     return "failed", None, "the ERP has no credit memo for it: nothing was made"
                 note = notes[0]
                 number = note.number or note.record_id
+                if note.deferred:  # handed over before the crash: awaits pickup
+                    return HANDED_OVER, number, "handed to the ERP, awaiting its pickup"
                 if note.final:
                     return "succeeded", number, f"credit memo {number} exists and is posted"
                 return "failed", number, \

@@ -242,8 +242,10 @@ class AuditLog:
                request: dict[str, Any] | None = None, erp_record_id: str | None = None,
                error: str | None = None, batch: str | None = None) -> int:
         """One finished row where nothing was pending: a refusal (nothing sent), a local
-        step recorded after the fact (auto-close)."""
-        _check_outcome(outcome)
+        step recorded after the fact (auto-close); or a deferred write's `handed_over` whose
+        pending row another process settled first (it then awaits pickup as any other)."""
+        if outcome != HANDED_OVER:
+            _check_outcome(outcome)
         return self._append(lambda _db: {
             "operator": operator, "profile": profile, "systems": systems,
             "return_ref": return_ref, "action": action, "parameters": parameters,

@@ -29,25 +29,36 @@ LINK = "R-000123"
 
 class Writer:
     """The writing surface of an ERP with nothing for the link yet; `fails` is raised by
-    the create call, `deferred` answers as an ERP that takes the write up later."""
+    the create call, `deferred` answers as an ERP that takes the write up later (and says
+    what became of it: `taken`). What it made, it finds again by the link."""
 
     def __init__(self, fails: Exception | None = None, deferred: bool = False) -> None:
         self.fails, self.deferred, self.made = fails, deferred, 0
+        self.held: dict[str, list[WriteResult]] = {"CM": [], "RO": [], "RCPT": []}
+        self.taken: bool | None = None
 
     async def credits_for(self, link: str) -> list[WriteResult]:
-        return []
+        return list(self.held["CM"])
 
     async def return_orders_for(self, link: str) -> list[WriteResult]:
-        return []
+        return list(self.held["RO"])
 
     async def receipts_for(self, link: str) -> list[WriteResult]:
-        return []
+        return list(self.held["RCPT"])
+
+    async def receipt_made(self, link: str) -> WriteResult | None:
+        return self.held["RCPT"][0] if self.held["RCPT"] else None
+
+    async def picked_up(self, action: str, parameters: object) -> bool | None:
+        return self.taken
 
     def _make(self, number: str) -> WriteResult:
         if self.fails is not None:
             raise self.fails
         self.made += 1
-        return WriteResult(record_id=number, number=number, deferred=self.deferred)
+        made = WriteResult(record_id=number, number=number, deferred=self.deferred)
+        self.held[number.split("-")[0]].append(made)
+        return made
 
     async def create_credit(self, credit: CreditRequest) -> WriteResult:
         return self._make("CM-1")
@@ -62,7 +73,7 @@ class Writer:
         return self._make("RCPT-1")
 
     def reverse_hint(self, action: str, number: str | None) -> str:
-        return f"undo {number} by hand"
+        return f"undo {number} by hand" if action == "requeue_posting" else "?"
 
     async def aclose(self) -> None:
         pass
@@ -148,3 +159,82 @@ def test_a_write_the_erp_takes_up_later_is_handed_over_and_not_sent_twice(
     assert not second.ok and "awaits pickup" in second.message
     assert writer.made == 1
     assert [r.outcome for r in rows(tmp_path)] == [HANDED_OVER, "refused"]
+
+
+@pytest.mark.parametrize("kind", PLANS)
+def test_a_handed_over_write_once_taken_up_is_undone_as_its_writer_said(
+        tmp_path: Path, kind: str) -> None:
+    """The row that settles a handed-over write keeps the reverse its writer gave (undo of
+    a receipt taken up once told the operator to cancel a credit note)."""
+    writer = Writer(deferred=True)
+    act = actions(tmp_path, writer)
+    assert act.apply(PLANS[kind]()).ok
+    writer.taken = True
+    assert act.settle_handed_over()
+    final = rows(tmp_path)[-1]
+    assert final.outcome == "succeeded"
+    said = {"credit": "undo CM-1 by hand", "return order": "undo RO-1 by hand",
+            "receipt": "A receipt is not undone automatically: delete receipt RCPT-1 in the "
+                       "ERP (its stock moves back)."}[kind]
+    assert act.undo_plan(final.seq) == said
+
+
+@pytest.mark.parametrize(("kind", "creates"), [("credit", "credit"),
+                                               ("return order", "return_order"),
+                                               ("receipt", "receipt")])
+def test_a_crash_after_a_write_was_handed_over_is_resolved_as_handed_over(
+        tmp_path: Path, kind: str, creates: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pending row a crash left, whose write the ERP holds for pickup: handed over (it
+    awaits pickup and blocks another re-queue), not succeeded (receipts) nor failed as an
+    unposted draft (credits)."""
+    import returns_console.services.actions as service
+
+    writer = Writer(deferred=True)
+    number = {"credit": "CM-1", "return order": "RO-1", "receipt": "RCPT-1"}[kind]
+    writer.held[number.split("-")[0]].append(
+        WriteResult(record_id=number, number=number, deferred=True))
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        audit.begin(operator="op", profile=Session.profile_name, systems=Session.systems,
+                    return_ref=LINK, action="requeue_posting",
+                    parameters={"return_ref": LINK, "creates": creates, "lines": 1})
+    monkeypatch.setattr(service, "_abandoned", lambda row: True)  # its process is gone
+    act = actions(tmp_path, writer)
+    assert act.resolve_pending()
+    assert [r.outcome for r in rows(tmp_path)] == [HANDED_OVER]
+    again = act.apply(PLANS[kind]())
+    assert not again.ok and "awaits pickup" in again.message
+
+
+def test_a_handed_over_write_whose_row_was_settled_meanwhile_still_awaits_pickup(
+        tmp_path: Path) -> None:
+    """Another process took the pending row for a crash while the write was being handed
+    over: the hand-over is recorded as a row of its own (it was refused by the audit log
+    and raised), awaits pickup like any other and is settled with its own parameters."""
+
+    class Racing(Writer):
+        async def create_receipt(self, receipt: ReceiptRequest) -> WriteResult:
+            with AuditLog(tmp_path / "audit.sqlite3") as audit:
+                [row] = audit.open_pending()
+                audit.complete(row.seq, outcome="failed", error="resolved at start")
+            return await super().create_receipt(receipt)
+
+    writer = Racing(deferred=True)
+    act = actions(tmp_path, writer)
+    assert act.apply(receipt_plan()).ok
+    assert [r.outcome for r in rows(tmp_path)] == ["failed", HANDED_OVER]
+    with AuditLog(tmp_path / "audit.sqlite3") as audit:
+        [waiting] = audit.awaiting_pickup()
+    assert waiting.parameters["late_outcome_of"] and waiting.erp_record_id == "RCPT-1"
+    writer.taken = True
+    assert act.settle_handed_over()
+    assert [r.outcome for r in rows(tmp_path)] == ["failed", HANDED_OVER, "succeeded"]
+
+
+def test_a_refusal_that_names_a_record_made_is_a_failure(tmp_path: Path) -> None:
+    """An error that says the ERP made a record (not as planned) is never `refused`, whose
+    word is that nothing reached the ERP."""
+    error = ConflictError("erp", "made, then changed under us", status=409)
+    error.made = "CM-9"  # type: ignore[attr-defined]
+    actions(tmp_path, Writer(fails=error)).apply(credit_plan())
+    [row] = rows(tmp_path)
+    assert (row.outcome, row.erp_record_id) == ("failed", "CM-9")
