@@ -56,13 +56,14 @@ from returns_console.systems import spec
 ERP = "d365_fo"
 
 
-def start_sandbox(returns: int, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_sandbox(returns: int, port: int, env: dict[str, str], latency_ms: float = 0.0
+                  ) -> subprocess.Popen:
     import socket
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "returns_console", "sandbox", "--returns", str(returns),
          "--port", str(port), "--now", NOW, "--seed", str(SEED), "--profile", PROFILE,
-         "--erp", ERP],
+         "--erp", ERP, "--latency-ms", str(latency_ms)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -121,6 +122,9 @@ def raw_plan(base: str, box, path: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help=(
+        "the sandbox answers each request this much later (a real API's network and server "
+        "time); 0, the default, times the client alone"))
     parser.add_argument("--pairs", type=int, default=3, help="full/raw pairs")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="rc-fo-bench-")
@@ -129,7 +133,7 @@ def main() -> None:
     env = {**user_environment(), "RETURNS_CONSOLE_HOME": home, "PYTHON_KEYRING_BACKEND":
            "keyring.backends.null.Keyring"}
     print(f"building and serving {args.returns:,} returns (Swap + F&O) ...", flush=True)
-    proc = start_sandbox(args.returns, port, env)
+    proc = start_sandbox(args.returns, port, env, args.latency_ms)
     try:
         box = build_sandbox(datetime.fromisoformat(NOW.replace("Z", "+00:00")),
                             returns=args.returns, seed=SEED, erp=ERP)
@@ -155,7 +159,8 @@ def main() -> None:
         proc.wait(timeout=30)
     ratios = sorted(f["wall"] / r["wall"] for f, r in zip(fulls, raws, strict=True))
     figures = {
-        "returns": args.returns, "requests": requests[0], "requests_min": minimum,
+        "returns": args.returns, "latency_ms": args.latency_ms, "requests": requests[0],
+        "requests_min": minimum,
         "requests_ratio": round(requests[0] / minimum, 3),
         "full_wall_s": round(med(fulls, "wall"), 3), "raw_wall_s": round(med(raws, "wall"), 3),
         "wall_ratio": round(statistics.median(ratios), 3),
@@ -170,6 +175,8 @@ def main() -> None:
         "refresh_requests_share": round(refresh_requests / requests[0], 3),
     }
     print(f"returns:                      {args.returns:,}")
+    if args.latency_ms:
+        print(f"sandbox latency:              {args.latency_ms:.0f} ms a request")
     print(f"F&O entity sets read:         {', '.join(sets)}")
     print(f"requests / minimum:           {requests[0]} / {minimum} = "
           f"{figures['requests_ratio']:.2f}x")

@@ -67,10 +67,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_sandbox(returns: int, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_sandbox(returns: int, port: int, env: dict[str, str], latency_ms: float = 0.0
+                  ) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "returns_console", "sandbox", "--returns", str(returns),
-         "--port", str(port), "--now", NOW, "--seed", str(SEED), "--profile", PROFILE],
+         "--port", str(port), "--now", NOW, "--seed", str(SEED), "--profile", PROFILE,
+         "--latency-ms", str(latency_ms)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -184,6 +186,9 @@ def raw_plan(base: str, box, env: dict[str, str], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--returns", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help=(
+        "the sandbox answers each request this much later (a real API's network and server "
+        "time); 0, the default, times the client alone"))
     parser.add_argument("--pairs", type=int, default=3, help="full/raw pairs and refreshes")
     parser.add_argument("--host", default="localhost", help=(
         "how the profile names the sandbox: a name (the default) is looked up as a real "
@@ -195,7 +200,7 @@ def main() -> None:
     env = {**user_environment(), "RETURNS_CONSOLE_HOME": home, "PYTHON_KEYRING_BACKEND":
            "keyring.backends.null.Keyring"}
     print(f"building and serving {args.returns:,} returns ...", flush=True)
-    proc = start_sandbox(args.returns, port, env)
+    proc = start_sandbox(args.returns, port, env, args.latency_ms)
     try:
         box = build_sandbox(datetime.fromisoformat(NOW.replace("Z", "+00:00")),
                             returns=args.returns, seed=SEED)
@@ -227,7 +232,7 @@ def main() -> None:
 
     ratios = sorted(f["wall"] / r["wall"] for f, r in zip(fulls, raws, strict=True))
     figures = {
-        "returns": args.returns,
+        "returns": args.returns, "latency_ms": args.latency_ms,
         "requests": requests[0], "requests_min": minimum,
         "requests_ratio": round(requests[0] / minimum, 3),
         "full_wall_s": round(med(fulls, "wall"), 3), "raw_wall_s": round(med(raws, "wall"), 3),
@@ -244,6 +249,8 @@ def main() -> None:
         "refresh_requests_share": round(statistics.median(refresh_requests) / requests[0], 4),
     }
     print(f"returns:                      {args.returns:,} ({touched} changed per refresh)")
+    if args.latency_ms:
+        print(f"sandbox latency:              {args.latency_ms:.0f} ms a request")
     print(f"requests / minimum:           {requests[0]} / {minimum} = "
           f"{figures['requests_ratio']:.2f}x")
     print(f"full check (whole process):   {figures['full_wall_s']:.2f} s wall, "

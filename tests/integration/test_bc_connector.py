@@ -4,6 +4,7 @@ surviving the trip through BC's own JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import math
 from datetime import UTC, datetime, time, timedelta
@@ -461,3 +462,51 @@ async def test_find_by_link_reads_only_that_returns_documents(scenario, company)
     assert len(batch.views[ref].credit_notes) == 2
     assert {n.number for n in batch.views[ref].credit_notes} == {
         n["number"] for n in case["erp"]["credit_notes"]}
+
+
+async def test_a_full_read_lets_the_other_side_run_while_it_validates_and_assembles(
+        company, monkeypatch) -> None:
+    """The platform is read on the same event loop: while Business Central's pages are
+    validated and its returns assembled (seconds at 10,000 returns, in Python), the other
+    side's answers must be taken in between, not all after (against an API with latency,
+    its next requests waited: half a second to a second more per check). Counted in turns
+    of a coroutine beside the read, not in time."""
+    from returns_console.systems.d365_bc import connector as bc_module
+
+    monkeypatch.setattr(bc_module, "STEP", 7, raising=False)
+    turns = 0
+    seen: dict[str, list[int]] = {}  # each set's records (by model), and the views
+    real_check, real_view = bc_module._check, bc_module._Assembler.view
+
+    def check(model, raw):
+        seen.setdefault(model.__name__, []).append(turns)
+        return real_check(model, raw)
+
+    def view(self, *args, **kwargs):
+        seen.setdefault("views", []).append(turns)
+        return real_view(self, *args, **kwargs)
+
+    monkeypatch.setattr(bc_module, "_check", check)
+    monkeypatch.setattr(bc_module._Assembler, "view", view)
+    done = asyncio.Event()
+
+    async def beside() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def read():
+        try:
+            return await fetch(simulator(company))
+        finally:
+            done.set()
+
+    other = asyncio.create_task(beside())
+    (batch, _), _ = await asyncio.gather(read(), other)
+    assert len(batch.views) > 100
+    assert len(seen["views"]) > 100 and len(seen["BcCreditMemo"]) > 100
+    for phase, at in seen.items():
+        # the other coroutine had a turn every STEP records of each set and every STEP
+        # views (the sets are read side by side: their slices take turns too)
+        assert at[-1] - at[0] >= len(at) // 7 - 1, (phase, at)

@@ -57,7 +57,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -121,6 +121,8 @@ from .partial import Links, master_rows, parts, subset, touched_keys
 SYSTEM = "d365_bc"
 #: Link keys assembled at a time when a whole batch is assembled from kept raw records.
 ASSEMBLY_PART = 1000
+#: Records validated, or link keys assembled, between two looks at the event loop.
+STEP = 500
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 NO_RETURN_ORDERS = ("this Business Central tenant has no salesReturnOrders API; receipts are "
                     "read from posted credit memos")
@@ -491,7 +493,10 @@ class BusinessCentralConnector:
                                            headers=READ_ONLY):
             rows.extend(page.value)
             if on_page is not None:
-                on_page(page.value)
+                values = page.value
+                for start in range(0, len(values), STEP):
+                    on_page(values[start:start + STEP])
+                    await asyncio.sleep(0)  # the other side's answers are taken in between
             if pages is not None:
                 pages.append(page.content)
         return rows
@@ -673,7 +678,10 @@ class BusinessCentralConnector:
                     json_text({"value": extra}).encode())
         rows["salesInvoices"] = invoices
         self._remember_locations(rows.get("locations"), complete=since is None)
-        batch = _Assembler(self.settings, fetched_at, since, checked).assemble(rows)
+        assembler = _Assembler(self.settings, fetched_at, since, checked)
+        for _ in assembler.steps(rows):
+            await asyncio.sleep(0)  # the other side's answers are taken in between
+        batch = assembler.batch
         if since is None and link is None and keep_pages:
             batch.pages = [(name, body) for name, kept in bodies.items() for body in kept]
         if since is not None and link is None:
@@ -1208,6 +1216,14 @@ class _Assembler:
                  master: ErpMaster | None = None) -> ErpBatch:
         """`master`: the master data as already assembled from the same records (only
         the locations are read again: lines name them by id)."""
+        for _ in self.steps(rows, master):
+            pass
+        return self.batch
+
+    def steps(self, rows: dict[str, list[Any] | None],
+              master: ErpMaster | None = None) -> Iterator[None]:
+        """`assemble`, a part at a time (the batch is `self.batch` once it is done): a read
+        on an event loop lets the other side's requests go on between parts."""
         batch = self.batch
         has_orders = rows.get("salesReturnOrders") is not None
         has_receipts = rows.get("returnReceipts") is not None
@@ -1258,8 +1274,11 @@ class _Assembler:
             if group is not None:
                 group.invoices.append(invoice)
         returns = frozenset(self.settings.link_documents)
-        for group in self.groups.values():
+        yield
+        for n, group in enumerate(self.groups.values(), start=1):
             breathe()
+            if n % STEP == 0:
+                yield
             if has_orders and not (group.orders or group.receipts or group.memos
                                    or group.sales_orders):
                 # Invoices alone are web orders' own; an exchange's invoice counts next to
@@ -1273,7 +1292,6 @@ class _Assembler:
         newest = max(stamps, default=None) or self.since
         batch.cursor = datetime_literal(newest) if newest else None
         batch.unseen = unseen_view(batch)
-        return batch
 
     # -- records -------------------------------------------------------------------------
 
