@@ -214,3 +214,53 @@ def test_a_refresh_of_open_orders_needs_a_full_read_now_and_then() -> None:
     FoOptions.model_validate({**base, "full_read_hours": 0, "return_sync_mode": "full"})
     with pytest.raises(ValidationError, match="full_read_hours above 0"):
         FoOptions.model_validate({**base, "full_read_hours": 0})
+
+
+def test_a_full_read_lets_the_other_side_run_while_it_assembles(box, monkeypatch) -> None:
+    """The platform is read on the same event loop: while F&O's documents are validated
+    and its returns assembled (seconds at 10,000 returns, after every page is in), the
+    other side's answers are taken in between (a turn every STEP records or link keys),
+    not all after. Counted in turns of a coroutine beside the read, not in time."""
+    from returns_console.systems.d365_fo import connector as fo_module
+    from returns_console.systems.d365_fo.mapping import Assembler
+
+    monkeypatch.setattr(fo_module, "STEP", 5, raising=False)
+    turns = 0
+    seen: dict[str, list[int]] = {"records": [], "views": []}
+    real_ref, real_view = FoConnector._raw_ref, Assembler.view
+
+    def raw_ref(*args, **kwargs):
+        seen["records"].append(turns)
+        return real_ref(*args, **kwargs)
+
+    def view(self, group):
+        seen["views"].append(turns)
+        return real_view(self, group)
+
+    monkeypatch.setattr(FoConnector, "_raw_ref", staticmethod(raw_ref))
+    monkeypatch.setattr(Assembler, "view", view)
+
+    async def go():
+        nonlocal turns
+        done = asyncio.Event()
+
+        async def beside() -> None:
+            nonlocal turns
+            while not done.is_set():
+                turns += 1
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(beside())
+        connector = _connector(box)
+        try:
+            return await connector.fetch_records()
+        finally:
+            done.set()
+            await other
+            await connector.aclose()
+
+    batch = asyncio.run(go())
+    assert len(batch.views) > 30
+    for phase, at in seen.items():
+        # a turn every 5 records of each set (a set of fewer gives none) and every 5 views
+        assert len(at) > 30 and at[-1] - at[0] >= len(at) // 10, (phase, at)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -146,6 +146,8 @@ _HEADER_DONE = ("Closed", "Canceled")
 _LINE_DONE = ("Invoiced", "Canceled")
 #: Return order numbers asked for in one `or` chain (a URL stays short).
 _BY_NUMBER = 20
+#: Records or link keys assembled between two looks at the event loop (`steps`).
+STEP = 500
 _HEADER = ("dataAreaId", "ReturnOrderNumber", "RMANumber", "CustomerAccountNumber",
            "CustomersOrderReference", "CustomerRequisitionNumber", "CustomerReturnReasonCode",
            "ReturnStatus", "IsReturnProcessingStopped", "ReplacementSalesOrderNumber",
@@ -295,8 +297,9 @@ class FoConnector:
             found = await asyncio.gather(*(self._read(name, reads[name], notices)
                                            for name in names))
             rows = dict(zip(names, found, strict=True))
-            batch = self.assemble(rows, fetched_at,
-                                  reasons_read=rows.get("reasons") is not None)
+            batch = ErpBatch(fetched_at=fetched_at)
+            for _ in self.steps(batch, rows, reasons_read=rows.get("reasons") is not None):
+                await asyncio.sleep(0)  # the other side's answers are taken in between
             batch.notices.extend(notices)
             batch.cursor = _iso(fetched_at)
             return batch
@@ -351,6 +354,15 @@ class FoConnector:
         and `from_raw` reads again), documents validated and grouped by link key, master
         data from the rest."""
         batch = ErpBatch(fetched_at=fetched_at)
+        for _ in self.steps(batch, rows, reasons_read=reasons_read):
+            pass
+        return batch
+
+    def steps(self, batch: ErpBatch, rows: Mapping[str, list[Any] | None], *,
+              reasons_read: bool = True) -> Iterator[None]:
+        """`assemble` into `batch` a part at a time (STEP records or link keys): a read on
+        an event loop lets the other side's requests go on between parts."""
+        fetched_at = batch.fetched_at
         reads = self.reads(fetched_at or datetime.now(UTC))
         good: dict[str, list[tuple[Any, str]]] = {name: [] for name in DOCUMENTS}
         link = self.settings.mapping.link_field
@@ -363,6 +375,8 @@ class FoConnector:
             kept: list[dict[str, Any]] = []
             for n, record in enumerate(rows.get(name) or ()):
                 breathe()
+                if n % STEP == STEP - 1:
+                    yield
                 ref = self._raw_ref(name, read, record, n, batch)
                 batch.raw[ref] = record
                 if name in DOCUMENTS:
@@ -388,13 +402,14 @@ class FoConnector:
                     f"{code}{UNKNOWN_CODE}")
         groups = group_records(self.settings.mapping, good["headers"], good["lines"],
                                good["invoices"])
-        for group in groups.values():
+        for n, group in enumerate(groups.values(), start=1):
             breathe()
+            if n % STEP == 0:
+                yield
             batch.views[group.key] = assembler.view(group)
         for key in batch.problems:
             if not any(k.casefold() == key.casefold() for k in batch.views):
                 batch.views[key] = ErpView(system=SYSTEM, return_ref=key)
-        return batch
 
     @staticmethod
     def _raw_ref(name: str, read: Read, record: Any, n: int, batch: ErpBatch) -> str:
