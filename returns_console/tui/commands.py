@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from .queue_model import OWNERS, SORTABLE
@@ -45,6 +46,27 @@ class ConsoleCommands(Provider):
                         ":return REF, :order REF, :sku SKU, :code CODE, :owner TEAM"))
             out.append(("queue: filter", partial(self._queue_action, "filter"),
                         "Filter across every column"))
+        return out + self._screen_commands()
+
+    def _screen_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        """The keys of the screen the palette was opened on (one that names itself,
+        `PALETTE_NAME`), found by what they do: at 80 columns its footer shows the first
+        few only. An action the screen does not offer here (the ERP cannot do it) is not
+        listed, as its key is not shown."""
+        screen = self.screen
+        label = getattr(screen, "PALETTE_NAME", None)
+        if not label:
+            return []
+        own = {b.action for b in type(screen).BINDINGS if isinstance(b, Binding)}
+        out: list[tuple[str, Callable[[], object], str]] = []
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if active.node is not screen or not active.enabled or not binding.description \
+                    or binding.action not in own or binding.action.startswith("app."):
+                continue
+            out.append((f"{label}: {binding.description.lower()}",
+                        partial(self.app.call_later, screen.run_action, binding.action),
+                        f"{binding.description} (key {self.app.get_key_display(binding)})"))
         return out
 
     def _view(self, owner: str) -> None:

@@ -47,3 +47,42 @@ async def test_a_keymap_entry_that_takes_a_key_bound_elsewhere_is_warned_about()
     async with app(keymap={"queue.filter": "f"}).run_test(size=SIZE) as pilot:
         await _queue(pilot)
         assert not [n for n in pilot.app._notifications if "keymap" in n.message]
+
+
+async def test_a_returns_actions_are_in_the_palette_as_its_keys_are() -> None:
+    """At 80 columns the return screen's footer shows its first few keys; a person who
+    looks for "re-queue" in the palette finds it, and choosing it does what its key does.
+    An action the ERP cannot do is not offered there either."""
+    from returns_console.tui.screens.return_detail import ReturnScreen
+
+    async def detail_then_palette(pilot, typed: str, erp_can=None) -> list[str]:
+        await _queue(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, ReturnScreen)
+        if erp_can is not None:
+            screen.erp_can = erp_can
+            screen.refresh_bindings()
+        await pilot.press("ctrl+p")
+        return await _hits(pilot, typed)
+
+    async with app().run_test(size=(80, 24)) as pilot:
+        hits = await detail_then_palette(pilot, "re-queue")
+        assert hits and hits[0].startswith("return: re-queue") and "key u" in hits[0]
+        await pilot.press("enter")
+        for _ in range(10):
+            await pilot.pause(0.05)
+        by_palette = [n.message for n in pilot.app._notifications]
+    async with app().run_test(size=(80, 24)) as pilot:
+        await _queue(pilot)
+        await pilot.press("enter", "u")
+        for _ in range(10):
+            await pilot.pause(0.05)
+        assert by_palette == [n.message for n in pilot.app._notifications] != []
+    async with app().run_test(size=(80, 24)) as pilot:
+        listed = " | ".join(await detail_then_palette(pilot, "return", lambda action: False))
+        # a mapping is the console's own: offered whatever the ERP can do
+        assert "return: platform record" in listed and "return: remap sku" in listed
+        for not_here in ("re-queue", "fix reference", "back", "copy selected text"):
+            assert f"return: {not_here}" not in listed, listed

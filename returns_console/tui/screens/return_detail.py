@@ -254,6 +254,8 @@ class ReturnScreen(Presenting, Screen):
     """The stage board, the findings with why they matter, the money and the lines, the
     timeline, and the actions that apply; `p` / `e` open each side's raw source record."""
 
+    #: Its keys are in the command palette as "return: …" (tui/commands.py).
+    PALETTE_NAME = "return"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="return.back"),
         Binding("p", "raw_platform", "Platform record", id="return.raw_platform"),
