@@ -17,6 +17,7 @@ from returns_console.connectors.http import CallLog
 from returns_console.services.connections import open_erp
 from returns_console.systems.d365_fo.connector import FoConnector
 from tests.contracts import kit
+from tests.turns import Turns
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -225,42 +226,29 @@ def test_a_full_read_lets_the_other_side_run_while_it_assembles(box, monkeypatch
     from returns_console.systems.d365_fo.mapping import Assembler
 
     monkeypatch.setattr(fo_module, "STEP", 5, raising=False)
-    turns = 0
-    seen: dict[str, list[int]] = {"records": [], "views": []}
+    turns = Turns()
     real_ref, real_view = FoConnector._raw_ref, Assembler.view
 
     def raw_ref(*args, **kwargs):
-        seen["records"].append(turns)
+        turns.mark("records")
         return real_ref(*args, **kwargs)
 
     def view(self, group):
-        seen["views"].append(turns)
+        turns.mark("views")
         return real_view(self, group)
 
     monkeypatch.setattr(FoConnector, "_raw_ref", staticmethod(raw_ref))
     monkeypatch.setattr(Assembler, "view", view)
 
-    async def go():
-        nonlocal turns
-        done = asyncio.Event()
-
-        async def beside() -> None:
-            nonlocal turns
-            while not done.is_set():
-                turns += 1
-                await asyncio.sleep(0)
-
-        other = asyncio.create_task(beside())
+    async def read():
         connector = _connector(box)
         try:
-            return await connector.fetch_records()
+            return await turns.beside(connector.fetch_records())
         finally:
-            done.set()
-            await other
             await connector.aclose()
 
-    batch = asyncio.run(go())
+    batch = asyncio.run(read())
     assert len(batch.views) > 30
-    for phase, at in seen.items():
+    for phase, at in turns.seen.items():
         # a turn every 5 records of each set (a set of fewer gives none) and every 5 views
-        assert len(at) > 30 and at[-1] - at[0] >= len(at) // 10, (phase, at)
+        assert len(at) > 30 and turns.spread(phase) >= len(at) // 10, (phase, at)

@@ -4,7 +4,6 @@ surviving the trip through BC's own JSON."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import math
 from datetime import UTC, datetime, time, timedelta
@@ -29,6 +28,7 @@ from returns_console.systems.d365_bc.connector import (
     unseen_view,
 )
 from returns_console.systems.d365_bc.simulator import COMPANY_NAME, BcSimulator, render_company
+from tests.turns import Turns
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TENANT, ENV = "northwind.onmicrosoft.com", "production"
@@ -474,39 +474,23 @@ async def test_a_full_read_lets_the_other_side_run_while_it_validates_and_assemb
     from returns_console.systems.d365_bc import connector as bc_module
 
     monkeypatch.setattr(bc_module, "STEP", 7, raising=False)
-    turns = 0
-    seen: dict[str, list[int]] = {}  # each set's records (by model), and the views
+    turns = Turns()  # each set's records (by model), and the views
     real_check, real_view = bc_module._check, bc_module._Assembler.view
 
     def check(model, raw):
-        seen.setdefault(model.__name__, []).append(turns)
+        turns.mark(model.__name__)
         return real_check(model, raw)
 
     def view(self, *args, **kwargs):
-        seen.setdefault("views", []).append(turns)
+        turns.mark("views")
         return real_view(self, *args, **kwargs)
 
     monkeypatch.setattr(bc_module, "_check", check)
     monkeypatch.setattr(bc_module._Assembler, "view", view)
-    done = asyncio.Event()
-
-    async def beside() -> None:
-        nonlocal turns
-        while not done.is_set():
-            turns += 1
-            await asyncio.sleep(0)
-
-    async def read():
-        try:
-            return await fetch(simulator(company))
-        finally:
-            done.set()
-
-    other = asyncio.create_task(beside())
-    (batch, _), _ = await asyncio.gather(read(), other)
+    batch, _ = await turns.beside(fetch(simulator(company)))
     assert len(batch.views) > 100
-    assert len(seen["views"]) > 100 and len(seen["BcCreditMemo"]) > 100
-    for phase, at in seen.items():
+    assert len(turns.seen["views"]) > 100 and len(turns.seen["BcCreditMemo"]) > 100
+    for phase, at in turns.seen.items():
         # the other coroutine had a turn every STEP records of each set and every STEP
         # views (the sets are read side by side: their slices take turns too)
-        assert at[-1] - at[0] >= len(at) // 7 - 1, (phase, at)
+        assert turns.spread(phase) >= len(at) // 7 - 1, (phase, at)
