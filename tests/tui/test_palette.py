@@ -55,33 +55,30 @@ async def test_a_returns_actions_are_in_the_palette_as_its_keys_are() -> None:
     An action the ERP cannot do is not offered there either."""
     from returns_console.tui.screens.return_detail import ReturnScreen
 
-    async def detail_then_palette(pilot, typed: str, erp_can=None) -> list[str]:
+    async def said(pilot) -> list[str]:
+        for _ in range(10):
+            await pilot.pause(0.05)
+        return [n.message for n in pilot.app._notifications]
+
+    async with app().run_test(size=(80, 24)) as pilot:
         await _queue(pilot)
         await pilot.press("enter")
         await pilot.pause()
         screen = pilot.app.screen
         assert isinstance(screen, ReturnScreen)
-        if erp_can is not None:
-            screen.erp_can = erp_can
-            screen.refresh_bindings()
         await pilot.press("ctrl+p")
-        return await _hits(pilot, typed)
-
-    async with app().run_test(size=(80, 24)) as pilot:
-        hits = await detail_then_palette(pilot, "re-queue")
+        hits = await _hits(pilot, "re-queue")
         assert hits and hits[0].startswith("return: re-queue") and "key u" in hits[0]
         await pilot.press("enter")
-        for _ in range(10):
-            await pilot.pause(0.05)
-        by_palette = [n.message for n in pilot.app._notifications]
-    async with app().run_test(size=(80, 24)) as pilot:
-        await _queue(pilot)
-        await pilot.press("enter", "u")
-        for _ in range(10):
-            await pilot.pause(0.05)
-        assert by_palette == [n.message for n in pilot.app._notifications] != []
-    async with app().run_test(size=(80, 24)) as pilot:
-        listed = " | ".join(await detail_then_palette(pilot, "return", lambda action: False))
+        by_palette = await said(pilot)
+        assert pilot.app.screen is screen and by_palette
+        await pilot.press("u")
+        assert (await said(pilot))[len(by_palette):] == by_palette[-1:]  # as its key does
+
+        screen.erp_can = lambda action: False
+        screen.refresh_bindings()
+        await pilot.press("ctrl+p")
+        listed = " | ".join(await _hits(pilot, "return"))
         # a mapping is the console's own: offered whatever the ERP can do
         assert "return: platform record" in listed and "return: remap sku" in listed
         for not_here in ("re-queue", "fix reference", "back", "copy selected text"):
