@@ -532,9 +532,7 @@ class Actions:
                                            request=plan.request, batch=batch))
                 _crash_point("before_send")
                 made = await writer.create_receipt(receipt)
-                reverse_box.append(f"A receipt is not undone automatically: delete receipt "
-                                   f"{made.number or made.record_id} in the ERP (its stock "
-                                   "moves back).")
+                reverse_box.append(_receipt_reverse(made.number or made.record_id))
                 return "made", made
 
         box: list[int] = []
@@ -896,11 +894,29 @@ class Actions:
             said = []
             for row in pending:
                 outcome, record_id, why = self._what_happened(row)
-                audit.complete(row.seq, outcome=outcome, erp_record_id=record_id,
+                # handed over before the crash: the row that settles it later keeps this
+                # one's reverse for undo, as a hand-over made without a crash does
+                after = {"number": record_id, "reverse": self._reverse_of(row, record_id)} \
+                    if outcome == HANDED_OVER else None
+                audit.complete(row.seq, outcome=outcome, erp_record_id=record_id, after=after,
                                error=f"resolved at start: {why}")
                 said.append(f"{row.action} on {row.return_ref or '-'} (row {row.seq}): "
                             f"{outcome}, {why}")
             return said
+
+    def _reverse_of(self, row: Any, number: str | None) -> str | None:
+        """How to undo a re-queue once the ERP took it up, as its writer words it (None:
+        the ERP cannot be asked now; undo then gives the general words)."""
+        if row.parameters.get("creates") == "receipt":
+            return _receipt_reverse(number)
+
+        async def ask() -> str:
+            async with self._erp.writer() as writer:
+                return writer.reverse_hint(Action.REQUEUE_POSTING, number)
+        try:
+            return self._erp.run(ask)
+        except Exception:  # a hint only: undo then gives the general words
+            return None
 
     def _what_happened(self, row: Any) -> tuple[str, str | None, str]:
         p = row.parameters
@@ -1241,6 +1257,11 @@ def _needs_return_order(case: ReturnCase, master: ErpMaster) -> bool:
     order = case.erp.stages.get(Stage.AUTHORISED)
     return (master.creates is not None and "return_order" in master.creates
             and (order is None or order.status is not StageStatus.DONE))
+
+
+def _receipt_reverse(number: str | None) -> str:
+    return (f"A receipt is not undone automatically: delete receipt {number} in the ERP (its "
+            "stock moves back).")
 
 
 #: A re-queue's refusal, as the audit log words it, when one is under way already.

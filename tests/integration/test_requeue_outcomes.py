@@ -115,6 +115,10 @@ def receipt_plan() -> Plan:
 
 
 PLANS = {"credit": credit_plan, "return order": order_plan, "receipt": receipt_plan}
+#: What undo says once the ERP took each up.
+UNDO = {"credit": "undo CM-1 by hand", "return order": "undo RO-1 by hand",
+        "receipt": "A receipt is not undone automatically: delete receipt RCPT-1 in the ERP "
+                   "(its stock moves back)."}
 
 
 def actions(tmp_path: Path, writer: Writer) -> Actions:
@@ -173,10 +177,7 @@ def test_a_handed_over_write_once_taken_up_is_undone_as_its_writer_said(
     assert act.settle_handed_over()
     final = rows(tmp_path)[-1]
     assert final.outcome == "succeeded"
-    said = {"credit": "undo CM-1 by hand", "return order": "undo RO-1 by hand",
-            "receipt": "A receipt is not undone automatically: delete receipt RCPT-1 in the "
-                       "ERP (its stock moves back)."}[kind]
-    assert act.undo_plan(final.seq) == said
+    assert act.undo_plan(final.seq) == UNDO[kind]
 
 
 @pytest.mark.parametrize(("kind", "creates"), [("credit", "credit"),
@@ -203,6 +204,11 @@ def test_a_crash_after_a_write_was_handed_over_is_resolved_as_handed_over(
     assert [r.outcome for r in rows(tmp_path)] == [HANDED_OVER]
     again = act.apply(PLANS[kind]())
     assert not again.ok and "awaits pickup" in again.message
+    writer.taken = True  # once taken up, undone as its writer says (as without a crash)
+    assert act.settle_handed_over()
+    final = rows(tmp_path)[-1]
+    assert final.outcome == "succeeded"
+    assert act.undo_plan(final.seq) == UNDO[kind]
 
 
 def test_a_handed_over_write_whose_row_was_settled_meanwhile_still_awaits_pickup(
