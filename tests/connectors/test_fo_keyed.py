@@ -11,15 +11,18 @@ import asyncio
 import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from pydantic_core import from_json, to_json
 
 from returns_console.connectors.base import ErpBatch, ReadAgain
 from returns_console.connectors.http import CallLog
 from returns_console.domain.pairing import link_of
 from returns_console.services.connections import open_erp
 from returns_console.store.records import RecordIndex
-from returns_console.systems.d365_fo.connector import FoConnector
+from returns_console.systems.d365_fo.connector import EXACT, FoConnector, _numbers_as_sent
+from returns_console.systems.d365_fo.keyed import _same
 from tests.contracts import kit
 from tests.integration.test_fo_keyed_check import WHOLE, _change
 
@@ -232,3 +235,36 @@ def test_a_field_sent_again_as_another_json_type_is_a_change() -> None:
     assert got.memo is not None
     assert got.problems == _whole(connector, held, changed).problems
     assert got.problems  # a quantity that is no number
+
+
+def test_an_amount_no_float_holds_is_the_same_as_text_once_stored() -> None:
+    """A 22-digit amount is a Decimal as read and text as the index gives it back: the
+    same record, not a change to check again on every refresh."""
+    box = kit.sandbox("swap", "d365_fo", returns=20, seed=1)
+    invoice = box.erp.env.sets["SalesInvoiceHeadersV2"][0]
+    invoice["TotalInvoiceAmount"] = Decimal("-131.9999999999999999999")
+    held = _read(box)
+    ref, record = next((r, rec) for r, rec in held.raw.items()
+                       if rec.get("InvoiceNumber") == invoice["InvoiceNumber"])
+    assert record["TotalInvoiceAmount"] == invoice["TotalInvoiceAmount"]
+    assert record[EXACT] == ["TotalInvoiceAmount"]
+    stored = from_json(to_json(record))
+    assert stored["TotalInvoiceAmount"] == "-131.9999999999999999999"
+    assert _same(stored, record) and _same(record, stored)
+    assert not _same(stored, dict(record, TotalInvoiceAmount=Decimal("-132")))
+    batch = _connector(box).from_raw(ErpBatch(raw={**held.raw, ref: stored},
+                                              fetched_at=held.fetched_at))
+    assert batch.problems == held.problems
+
+
+def test_a_text_amount_f_and_o_sends_is_malformed_whatever_it_claims() -> None:
+    """Only the connector names a field under its annotation: one in F&O's answer is
+    dropped, and an amount sent as text stays a malformed record."""
+    box = kit.sandbox("swap", "d365_fo", returns=20, seed=1)
+    invoice = dict(box.erp.env.sets["SalesInvoiceHeadersV2"][0],
+                   TotalInvoiceAmount="-131.99", **{EXACT: ["TotalInvoiceAmount"]})
+    record = _numbers_as_sent(dict(invoice))
+    assert EXACT not in record
+    batch = _connector(box).assemble({"invoices": [record]}, None)
+    assert [p.error for found in batch.problems.values() for p in found] == [
+        "TotalInvoiceAmount: Value error, an amount is a JSON number"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -389,3 +390,43 @@ def test_an_unknown_disposition_code_is_told_as_it_is_now(tmp_path: Path) -> Non
     cache.close()
     assert got == want
     assert not any("NO-SUCH-CODE" in n for n in want["erp"].get("notes", []))
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+def test_an_amount_no_float_holds_reads_back_as_the_number_it_is(tmp_path: Path,
+                                                                  keyed: bool) -> None:
+    """F&O's decimals carry up to 28 significant digits; the index and the cache write a
+    Decimal as text. A credit note's amount of 22 digits, read again from either for a
+    refresh, is the amount F&O sent, not a malformed record (which its text would be,
+    sent so by F&O)."""
+    sandbox = build_sandbox(NOW, returns=60, seed=5, erp=ERP)
+    mappings = demo_mappings(sandbox)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    sets = sandbox.erp.env.sets
+    for invoice in sets[INVOICES]:
+        invoice["TotalInvoiceAmount"] = (Decimal(str(invoice["TotalInvoiceAmount"]))
+                                         - Decimal("0.0000000000000000001"))
+    with BackgroundServer(sandbox.app()) as server:
+        profile = sandbox.profile(server.url)
+        now = datetime.now(UTC)
+        first = check_profile(profile, sandbox.secret, cache, mappings, now=now, full=True)
+        cache.wait()
+        # another credit note on a credited return order: its stored one is read back
+        done = sets[INVOICES][0]
+        sandbox.erp.env.add(INVOICES, {
+            **{k: v for k, v in done.items() if k not in ("dataAreaId", "@odata.etag")},
+            "InvoiceNumber": "CI-AGAIN", "InvoiceDate": _day(now),
+            "TotalInvoiceAmount": -1.0})
+        later = now + timedelta(seconds=1)
+        got = (keyed_refresh(profile, sandbox.secret, cache, mappings, now=later) if keyed
+               else check_profile(profile, sandbox.secret, cache, mappings, now=later,
+                                  keyed=False))
+        assert got is not None
+        cache.wait()
+        want = _full(profile, sandbox, mappings, tmp_path, later)
+    cache.close()
+    invalid = [f for f in first.findings if f.code == "PAYLOAD_INVALID"]
+    assert not [f for f in invalid if f.side == "erp"]
+    assert _json(got) == want
+    # the amounts as F&O sent them, to the last digit
+    assert any(str(f.erp_value).endswith(".0000000000000000001") for f in got.findings)

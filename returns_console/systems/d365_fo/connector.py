@@ -13,6 +13,7 @@ under its link key, never an exception.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -436,7 +437,7 @@ class FoConnector:
     def _document(self, name: str, record: Any, ref: str, batch: ErpBatch,
                   good: dict[str, list[tuple[Any, str]]]) -> None:
         try:
-            good[name].append((DOCUMENTS[name].model_validate(record), ref))
+            good[name].append((DOCUMENTS[name].model_validate(exact_again(record)), ref))
         except ValidationError as exc:
             said = record if isinstance(record, Mapping) else {}
             order = _text(said.get("ReturnOrderNumber")) or _text(said.get("SalesOrderNumber"))
@@ -656,18 +657,47 @@ def _keyless(ref: str) -> bool:
     return _name(ref) in DOCUMENTS and _MADE_REF.search(ref) is not None
 
 
+#: Which of a record's fields hold a number no float holds (more than 17 significant
+#: digits: F&O's decimals carry up to 28). The cache and the record index write such a
+#: Decimal as text; read back, the field is a number again (`exact_again`). An OData
+#: annotation of the console's own: F&O sends none by this name (one sent is dropped).
+EXACT = "@returns_console.decimals"
+
+
 def _numbers_as_sent(record: Any) -> Any:
     """A record with each exact Decimal (a JSON number, parsed exactly) as a float where
     that is the same number: the cache writes a float back as a JSON number, a Decimal as
-    text, and an amount read back as text would be taken for a malformed one."""
+    text, and an amount read back as text would be taken for a malformed one. A number no
+    float holds stays a Decimal, its field named under `EXACT`."""
     if not isinstance(record, dict):
         return record
+    record.pop(EXACT, None)
+    exact: list[str] = []
     for key, value in record.items():
         if isinstance(value, Decimal) and value.is_finite():
             number = float(value)
             if Decimal(repr(number)) == value:
                 record[key] = number
+            else:
+                exact.append(key)
+    if exact:
+        record[EXACT] = exact
     return record
+
+
+def exact_again(record: Any) -> Any:
+    """A record as `_numbers_as_sent` made it, each field it named a number again where
+    the cache or the index gave it back as text (a text F&O sent is not named: malformed)."""
+    if not isinstance(record, dict) or not isinstance(named := record.get(EXACT), list):
+        return record
+    again = dict(record)
+    for key in named:
+        value = again.get(key)
+        if isinstance(key, str) and isinstance(value, str):
+            # not a number: left as text, the model says what is wrong with it
+            with contextlib.suppress(ArithmeticError):
+                again[key] = Decimal(value)
+    return again
 
 
 #: The field a full read's window judges a document by (lines are read whatever their age).

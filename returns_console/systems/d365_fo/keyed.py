@@ -32,9 +32,11 @@ from .connector import (
     _HEADER_DONE,
     _LINE_DONE,
     DOCUMENTS,
+    EXACT,
     _before,
     _keyless,
     _name,
+    exact_again,
     window_date,
 )
 from .mapping import SYSTEM
@@ -308,6 +310,8 @@ def _same(old: Any, new: Any) -> bool:
     if old is new:
         return True
     if isinstance(old, dict) and isinstance(new, dict):
+        if EXACT in old or EXACT in new:  # a number no float holds, as text once stored
+            old, new = exact_again(old), exact_again(new)
         return old == new and all(type(value) is type(new[key]) and (
             not isinstance(value, float) or str(value) == str(new[key]))
             for key, value in old.items())

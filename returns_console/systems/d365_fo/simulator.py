@@ -45,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...exact_json import compact_json
 from ...kits.odata.server import ODataError, TrackedList, query, track
 from ...sandbox.faults import Faults
 
@@ -519,7 +520,7 @@ class FoSimulator:
                                 f"$metadata#{entity}", "value": page.rows}
         if page.next_link:
             body["@odata.nextLink"] = page.next_link
-        return Response(json.dumps(body, separators=(",", ":")),
+        return Response(compact_json(body),
                         media_type="application/json; odata.metadata=minimal")
 
     async def _keyed(self, request: Request, segment: str) -> Response:
