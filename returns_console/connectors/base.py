@@ -184,6 +184,20 @@ class ReturnsPlatform(Protocol):
     async def aclose(self) -> None: ...
 
 
+#: Where a platform hands on the views of each page it parsed, as it parses them.
+ViewsSink = Callable[[list[PlatformView]], None]
+
+
+@runtime_checkable
+class ViewsAsRead(Protocol):
+    """A platform that hands each page's views on the moment it has parsed them (those
+    that validated), while its later pages are still on their way: a check starts on them
+    there (services/early.py). What it hands on is a preview: the batch it returns is
+    still the read."""
+
+    views_read: ViewsSink | None
+
+
 @runtime_checkable
 class Erp(Protocol):
     system: str

@@ -8,7 +8,7 @@ last run's, aged to now: the same findings a full run would make (tests/property
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +39,8 @@ class Rechecker:
         self._ctx: Context | None = None
         #: Returns checked again by the last run (the others were carried over).
         self.checked = 0
+        #: The keys `warm` was given since the last run.
+        self._warmed: set[tuple[str, bool, int]] = set()
 
     def run(self, cases: Sequence[ReturnCase], ctx: Context, *, workers: int = 1) -> Result:
         same_world = self._same_world(ctx)
@@ -64,7 +66,31 @@ class Rechecker:
             self._kept[keys[n]] = _Kept(cases[n], findings, until)
             per_case[n] = findings
         self._ctx, self.checked = ctx, len(again)
+        self._warmed = set()
         return _result([f for found in per_case for f in found], len(cases))
+
+    def warm(self, cases: Iterable[ReturnCase], ctx: Context) -> None:
+        """Check `cases` ahead of the run that will be given them (a check's returns as
+        their pages arrive, services/early.py): the run carries each over where its case
+        is the same and checks again what is not. Kept beside what is kept; a second
+        return under one link is left to the run (which of the two it is, the run says)."""
+        if not self._same_world(ctx):
+            self._kept = {}
+        kept, warmed, now = self._kept, self._warmed, ctx.now
+        with gc_paused():
+            for case in cases:
+                key = (link_of(case.platform.return_ref), case.unlinked, 0)
+                if key in warmed:
+                    continue
+                warmed.add(key)
+                last = kept.get(key)
+                if last is not None and last.case == case and (
+                        last.until is None or now < last.until):
+                    continue
+                breathe()
+                findings, until = check_case(case, ctx)
+                kept[key] = _Kept(case, findings, until)
+        self._ctx = ctx
 
     def outcomes(self) -> Iterator[tuple[ReturnCase, list[Finding], datetime | None]]:
         """Each return of the last run with its findings and the moment they may change

@@ -52,11 +52,13 @@ from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform
 from .deadlines import DEFAULT_DEADLINE
+from .early import EarlyCheck
 from .live import (
     OVERLAP,
     LiveData,
     _few,
     _moment,
+    check_context,
     fetch_live,
     fresh_sides,
     full_read_every,
@@ -535,17 +537,21 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
     # one reads the other and checks every return, then the findings per key
     writer = (IndexWriter(cache_, profile, wait_s=deadline)
               if keyed and keyed_ready(profile) else None)
+    # the returns checked as their pages arrive, once the ERP's side is in (early.py)
+    rechecker = Rechecker()
+    early = EarlyCheck(rechecker, lambda master: check_context(profile, mappings, master,
+                                                               now=now), profile.erp.system)
     try:
         # with the index, the cache's rows are written with it (one copy of the records)
         with reading():
             data = run_loop(fetch_live(profile, lookup, cache=cache_, full=full,
                                        deadline=deadline, inbox=inbox,
                                        transport=transport, save=writer is None,
-                                       on_read=writer.side if writer else None))
-        rechecker = Rechecker() if writer else None
+                                       on_read=writer.side if writer else None,
+                                       early=early))
         report = live_report(profile, data, mappings, now=now, workers=workers,
                              rechecker=rechecker)
-        if writer is not None and rechecker is not None:
+        if writer is not None:
             writer.finish(data, rechecker, mappings, report.generated_at)
     finally:
         if writer is not None:

@@ -19,14 +19,14 @@ from pydantic import ValidationError
 
 from .. import systems
 from ..config import Profile, SystemSettings, system_options
-from ..connectors.base import ErpBatch, PlatformBatch, ReadAgain
+from ..connectors.base import ErpBatch, PlatformBatch, ReadAgain, ViewsAsRead
 from ..connectors.errors import AuthError, ConnectorError, DeadlineError, MisconfiguredError
 from ..connectors.http import CallLog
 from ..domain.memory import gc_paused
 from ..domain.pairing import pair
 from ..domain.recheck import Rechecker
 from ..domain.reconcile import reconcile
-from ..domain.reference import Mappings, Policy
+from ..domain.reference import ErpMaster, Mappings, Policy
 from ..domain.view import Context
 from ..errors import UserError
 from ..store.cache import Cache
@@ -35,6 +35,7 @@ from ..systems.spec import ReadShape
 from .check import CheckReport, SourceStatus, count_unreadable, erp_record_count
 from .connections import SecretLookup, open_erp, open_platform, secret_sources
 from .deadlines import DEFAULT_DEADLINE as DEFAULT_DEADLINE
+from .early import EarlyCheck
 from .erp_read import read_erp_inbox
 from .platform_read import PlatformRead, hinted_fetch, main_shape, read_platform, reads_inbox
 
@@ -124,7 +125,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                      full: bool = False, deadline: float | None = None,
                      inbox: Inbox | None = None, kept: LiveData | None = None,
                      save: bool = True, save_over_cache: bool = True,
-                     on_read: Callable[[str, Any, object], None] | None = None) -> LiveData:
+                     on_read: Callable[[str, Any, object], None] | None = None,
+                     early: EarlyCheck | None = None) -> LiveData:
     """Both sides fetched concurrently; each falls back to the cache on its own. With a
     cache and not `full`, each side reads only what changed since its last sync. A side
     still reading after `deadline` seconds is given up (DeadlineError): down, for this run.
@@ -134,7 +136,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
     views are there already, and a return that did not change keeps the same objects.
     `save=False` leaves the cache as it is (the session writes it later: `save_sources`);
     `save_over_cache=False` writes only a side the cache held nothing of. `on_read(side,
-    batch, connector)` hears of each side the moment its read is complete."""
+    batch, connector)` hears of each side the moment its read is complete. `early` checks
+    the platform's returns as their pages arrive, once the ERP's side is in (early.py)."""
     log = CallLog() if log is None else log
     platform = open_platform(profile, lookup, log, transport)
     erp = open_erp(profile, lookup, log, transport)
@@ -193,6 +196,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             erp_refs.set_result(set(batch.views))
             if on_read is not None:
                 on_read("erp", batch, erp)
+            if early is not None:
+                early.erp_read(batch)
             return batch
 
         async def known_to_erp() -> set[str] | None:
@@ -200,6 +205,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
 
         async def platform_side() -> PlatformRead:
             pulls = main_shape(profile.platform.system) is ReadShape.PULL
+            if early is not None and isinstance(platform, ViewsAsRead):
+                platform.views_read = early.views_read
             read = await read_platform(
                 platform, profile.platform.system,
                 earlier_p if pulls else _kept(earlier_p, platform), inbox=inbox,
@@ -208,6 +215,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                     hinted_fetch(platform, profile.platform.system, inbox,
                                  earlier_p.fetched_at if earlier_p is not None else None),
                     platform.merge, earlier_p, every=full_read_every(profile.platform)))
+            if early is not None:
+                await early.stop()  # what is left is the check's run
             if keep_p is not None:
                 keep_p(read.batch)
             if on_read is not None:
@@ -221,6 +230,8 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
                 return_exceptions=True,
             )
     finally:
+        if early is not None:
+            await early.stop()
         await asyncio.gather(platform.aclose(), erp.aclose())
     for got in (got_p, got_e):
         if isinstance(got, BaseException) and not isinstance(got, ConnectorError):
@@ -343,6 +354,13 @@ def _settle(profile: Profile, side: str, system: str, got, cache: Cache | None, 
                                 error=str(got))
 
 
+def check_context(profile: Profile, mappings: Mappings, master: ErpMaster, *,
+                  policy: Policy | None = None, now: datetime | None = None) -> Context:
+    """What a check's returns are checked against (now, unless given)."""
+    return Context(mappings=mappings, master=master, policy=policy or policy_of(profile),
+                   now=now or datetime.now(UTC), names=systems.names())
+
+
 def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
                 policy: Policy | None = None, now: datetime | None = None,
                 workers: int = 1, rechecker: Rechecker | None = None) -> CheckReport:
@@ -354,8 +372,7 @@ def live_report(profile: Profile, data: LiveData, mappings: Mappings, *,
     with gc_paused():
         paired = pair(data.platform.views, data.erp.views, profile.erp.system, problems,
                       unseen=data.erp.unseen, platform_system=profile.platform.system)
-    ctx = Context(mappings=mappings, master=data.erp.master, policy=policy or policy_of(profile),
-                  now=now or datetime.now(UTC), names=systems.names())
+    ctx = check_context(profile, mappings, data.erp.master, policy=policy, now=now)
     if rechecker is not None:
         result = rechecker.run(paired.cases, ctx, workers=workers)
     else:

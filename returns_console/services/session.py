@@ -260,7 +260,8 @@ class LiveSession(Session):
     def refresh(self) -> Loaded:
         from ..connectors.http import CallLog
         from ..domain.recheck import Rechecker
-        from .live import fetch_live, fresh_sides, live_report, save_sources
+        from .early import EarlyCheck
+        from .live import check_context, fetch_live, fresh_sides, live_report, save_sources
 
         # In the console's process, the collector paused for the whole refresh and what it
         # keeps frozen after it: full passes over a growing heap stalled its keystrokes.
@@ -277,10 +278,15 @@ class LiveSession(Session):
                 saved_at = self._saved_at
                 first = saved_at is None
                 save = saved_at is None or time.monotonic() - saved_at > SAVE_EVERY
+                mappings = self._mappings()
+                # the returns checked as their pages arrive, once the ERP's side is in
+                early = EarlyCheck(self._rechecker, lambda master: check_context(
+                    self.profile, mappings, master, now=self._now()), self.profile.erp.system)
                 data = loops.run(fetch_live(self.profile, self._lookup, cache=cache,
                                             log=log, deadline=self.deadline,
                                             inbox=self._inbox(), kept=self._kept,
-                                            save=save, save_over_cache=not first))
+                                            save=save, save_over_cache=not first,
+                                            early=early))
                 self._kept = data
                 fresh = fresh_sides(data)
                 if save:  # fetch_live wrote the sides it read; a side down now that was
@@ -291,7 +297,6 @@ class LiveSession(Session):
                 else:
                     self._unsaved |= fresh
                 self._phase = "reconciling"
-                mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now(),
                                      rechecker=self._rechecker)
                 self._phase = "saving"

@@ -152,3 +152,35 @@ def test_a_date_near_the_calendars_end_or_a_very_long_grace_is_never_crossed() -
     for at in (ctx, replace(ctx, policy=policy), replace(ctx, policy=policy,
                                                          now=ctx.now + timedelta(days=400))):
         _same(checker.run(cases, at), reconcile(cases, at))
+
+
+@settings(max_examples=25, deadline=None)
+@given(start=clocks, seed=st.integers(0, 2**32 - 1), step=steps,
+       rnd=st.randoms(use_true_random=False), kept=st.booleans())
+def test_returns_checked_ahead_change_nothing_the_run_gives(start, seed, step,
+                                                           rnd: random.Random, kept: bool):
+    """`warm` (a check's returns as their pages arrive): any returns, in any slices, with
+    another side or a second return under one link, at the run's moment or before it;
+    the run then gives what checking everything gives, and checks again only the
+    returns that were not warmed as they are."""
+    cases, ctx = _cases(start, seed, 40)
+    others, _ = _cases(start, seed + 1, 20)
+    checker = Rechecker()
+    if kept:  # a session's run before (the console's refresh)
+        checker.run(_changed(cases, others, rnd), replace(ctx, now=start - step))
+    ahead = _changed(cases, others, rnd) + rnd.sample(cases, k=5)
+    at = replace(ctx, now=start + step)
+    for at_ in (ctx, at):  # warmed at the start, run later; or both at one moment
+        warm = Rechecker()
+        warm._kept, warm._ctx = dict(checker._kept), checker._ctx
+        for n in range(0, len(ahead), 7):
+            warm.warm(ahead[n:n + 7], ctx)
+        _same(warm.run(cases, at_), reconcile(cases, at_))
+    exact, twice = Rechecker(), Rechecker()
+    exact.warm(cases, ctx)
+    exact.run(cases, ctx)
+    twice.run(cases, ctx)
+    twice.run(cases, ctx)  # what a run carries over of its own (a clock at `now` is not)
+    seconds = len(cases) - len({(c.platform.return_ref.strip().casefold(), c.unlinked)
+                                for c in cases})  # a second return under one link
+    assert exact.checked == twice.checked + seconds

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from ...connectors.auth import ApiKeyHeader
-from ...connectors.base import PlatformBatch, StoredRecords, Touch
+from ...connectors.base import PlatformBatch, StoredRecords, Touch, ViewsSink
 from ...connectors.errors import InvalidPayloadError, MisconfiguredError, NotFoundError
 from ...connectors.http import CallLog, HttpClient, RetryPolicy, json_or_none
 from ...connectors.pacing import Pacer
@@ -86,6 +86,8 @@ class SwapConnector:
             transport=transport, sleep=sleep, error_parser=_error_text,
             pacer=pacer,
         )
+        #: Told of each page's views as they are parsed (connectors/base.py ViewsAsRead).
+        self.views_read: ViewsSink | None = None
 
     @property
     def _path(self) -> str:
@@ -167,8 +169,11 @@ class SwapConnector:
         return batch
 
     def _parse_all(self, rows: list[Any]) -> list[_Parsed]:
-        return [(raw, view, problem)
-                for raw, (view, problem) in zip(rows, self._parse_page(rows), strict=True)]
+        parsed = [(raw, view, problem)
+                  for raw, (view, problem) in zip(rows, self._parse_page(rows), strict=True)]
+        if self.views_read is not None:
+            self.views_read([view for _, view, problem in parsed if problem is None])
+        return parsed
 
     def from_raw(self, kept: PlatformBatch) -> PlatformBatch:
         """Views and problems parsed again from a batch's raw records (what the cache keeps)."""
