@@ -163,6 +163,7 @@ def check(obj: dict, use_demo: bool, profile_name: str | None, snapshot_path: Pa
         # What is left is freed by the exit: a last full collection would walk every
         # object of the check (seconds at 10k returns) to find nothing to free.
         gc.freeze()
+    _QUICK_EXIT.append(True)  # nor one by one: see main
     sys.exit(code)
 
 
@@ -1103,6 +1104,30 @@ def report_json(data: dict) -> str:
     return "\n".join(lines)
 
 
+#: Set by a command whose process has nothing left to do but free its objects.
+_QUICK_EXIT: list[bool] = []
+
+
+def _exit_at_once(code: object) -> None:
+    """End the process without freeing a check's objects one by one on the way out (70 ms
+    at 10,000 returns, after the output), where nothing else runs that an exit would
+    wait for: its output flushed, its log closed, no other thread."""
+    if not _QUICK_EXIT:
+        return
+    import logging
+    import threading
+
+    if threading.active_count() != 1:
+        return
+    try:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: the usual exit says so
+        return
+    os._exit(code if isinstance(code, int) else 1 if code else 0)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns every error into one line and an exit code."""
     try:
@@ -1130,5 +1155,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
 
 
+def entry() -> None:
+    """The process's entry point (the `returns-console` script, `python -m`): `main`,
+    then an exit that frees nothing where a command left nothing else to do."""
+    try:
+        main()
+    except SystemExit as done:
+        _exit_at_once(done.code)
+        raise
+
+
 if __name__ == "__main__":
-    main()
+    entry()

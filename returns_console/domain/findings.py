@@ -60,6 +60,8 @@ class Finding:
     def aged(self, now: datetime) -> Finding:
         """This finding as a run at `now` would make it, its return unchanged and none of
         its rules' clocks crossed (domain/reconcile.py knows when that holds)."""
+        if now == self.detected_at:  # found at that moment (a check's returns checked
+            return self              # as they were read, services/early.py)
         since = self.since
         age = max(0.0, (now - since).total_seconds() / 3600.0) if since else 0.0
         return replace(self, detected_at=now, age_hours=age)

@@ -92,6 +92,18 @@ class Rechecker:
                 kept[key] = _Kept(case, findings, until)
         self._ctx = ctx
 
+    def warming(self) -> None:
+        """A read begins whose returns `warm` will be given (a read before it that never
+        reached its run left its keys behind)."""
+        self._warmed = set()
+
+    def unwarm(self) -> None:
+        """What `warm` was given since the last run is not what the run will have (the
+        read failed, and the run checks what the cache holds): forgotten, not compared."""
+        for key in self._warmed:
+            self._kept.pop(key, None)
+        self._warmed = set()
+
     def outcomes(self) -> Iterator[tuple[ReturnCase, list[Finding], datetime | None]]:
         """Each return of the last run with its findings and the moment they may change
         with the return unchanged (None: not before its records do)."""

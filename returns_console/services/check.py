@@ -172,8 +172,18 @@ def count_unreadable(report: CheckReport, cases) -> None:
 def erp_record_count(cases) -> int:
     """ERP documents behind the views: a return order counts one, each credit note one (a
     view of stages the ERP cannot show, and nothing else, is no document)."""
-    return sum(any(s.status is not StageStatus.NOT_APPLICABLE for s in case.erp.stages.values())
-               + len(case.erp.credit_notes) for case in cases)
+    count = 0
+    for case in cases:  # a plain loop: 10,000 returns twice a check
+        erp = case.erp
+        count += len(erp.credit_notes)
+        for stage in erp.stages.values():
+            if stage.status is not _NA:
+                count += 1
+                break
+    return count
+
+
+_NA = StageStatus.NOT_APPLICABLE
 
 
 def _ok(source: SourceInfo, records: int) -> SourceStatus:

@@ -15,9 +15,10 @@ another page, a read that fell back to the cache).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
-from contextlib import suppress
+from datetime import datetime
 
 from ..connectors.base import ErpBatch
 from ..domain.model import ErpView, PlatformView, ReturnCase
@@ -25,6 +26,8 @@ from ..domain.pairing import link_of
 from ..domain.recheck import Rechecker
 from ..domain.reference import ErpMaster
 from ..domain.view import Context
+
+log = logging.getLogger(__name__)
 
 #: Returns checked between two turns of the event loop (about 2-5 ms of work): a page's
 #: answer waits no longer than that for its turn.
@@ -50,6 +53,7 @@ class EarlyCheck:
         self._done = False
         #: Returns checked ahead of the run (a figure for tests and benchmarks).
         self.checked = 0
+        rechecker.warming()
 
     def erp_read(self, batch: ErpBatch) -> None:
         """The ERP's side is in: what each return is paired with."""
@@ -69,19 +73,32 @@ class EarlyCheck:
             self._start()
 
     @property
+    def moment(self) -> datetime | None:
+        """The moment the returns were checked at (once the ERP's side was in): the run's
+        too, so that what was checked here is carried over as it is, not aged."""
+        return self._ctx.now if self._ctx is not None else None
+
+    @property
     def stopped(self) -> bool:
         """Whether the read is over for it (nothing of it runs after)."""
         return self._done and self._task is None
 
-    async def stop(self) -> None:
-        """The platform's read is complete (or failed): what is left is the run's."""
+    async def stop(self, *, read: bool = True) -> None:
+        """The platform's read is over: what is left is the run's. Not `read` (it failed,
+        and the run checks what the cache holds): what was checked here is forgotten."""
         self._done = True
         self._waiting.clear()
+        if not read:
+            self.rechecker.unwarm()
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None:  # waiting at its next turn: it checks nothing more
             task.cancel()
-            with suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller's own cancellation (a deadline), not the drain's
 
     def _start(self) -> None:
         if self._ctx is None or not self._waiting or self._task is not None or self._done:
@@ -104,6 +121,10 @@ class EarlyCheck:
                                             problems=self._problems.get(key, ())))
                 self.rechecker.warm(cases, self._ctx)
                 self.checked += len(cases)
+        except Exception:  # the run checks every return again (and says what is wrong)
+            log.debug("checking returns as they arrived stopped", exc_info=True)
+            self._done = True
+            self._waiting.clear()
         finally:
             self._task = None
             self._start()  # more arrived while the last slice ran

@@ -434,10 +434,12 @@ class IndexWriter:
                   and data.erp_status.status != "stale"
                   and data.platform.cursor is not None and data.erp.cursor is not None
                   and bool(data.erp.raw or "erp" in self.released or not data.erp.views))
+        # what the index is to hold, made while the forked writers finish the records
+        done = self._outcomes(data, rechecker, mappings, now) if usable else None
         written = self._written()
         try:
-            if usable and written:
-                if self._complete(data, rechecker, mappings, now):
+            if done is not None and written:
+                if self._complete(profile.name, *done, data):
                     return
                 # Another run wrote a side since: where it wrote both, its findings and
                 # cache rows stand; a side still this run's (two runs' writes interleaved,
@@ -469,10 +471,9 @@ class IndexWriter:
             (data.platform if side == "platform" else data.erp).raw = raw
         return lost
 
-    def _complete(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
-                  now: datetime) -> bool:
-        """The findings, the state and the cache's rows, over this run's records; False
-        when another run wrote its records since (its findings are the ones to keep)."""
+    def _outcomes(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
+                  now: datetime) -> tuple[dict[str, Any], list[Outcome]]:
+        """The index's state and each key's findings, from this run's read and check."""
         profile = self.profile
         state = {
             "world": world_of(profile, mappings, policy_of(profile)),
@@ -486,16 +487,21 @@ class IndexWriter:
                     "unseen": to_json(data.erp.unseen).decode() if data.erp.unseen
                     else None},
         }
-        outcomes = outcomes_of(rechecker.outcomes(), _platform_counts(data.platform.views))
+        return state, outcomes_of(rechecker.outcomes(), _platform_counts(data.platform.views))
+
+    def _complete(self, name: str, state: dict[str, Any], outcomes: list[Outcome],
+                  data: LiveData) -> bool:
+        """The findings, the state and the cache's rows, over this run's records; False
+        when another run wrote its records since (its findings are the ones to keep)."""
+        profile = self.profile
 
         def rows(conn: sqlite3.Connection) -> None:
             # the cache's rows point at the index's records: one copy of them
             for side, settings, batch in (("platform", profile.platform, data.platform),
                                           ("erp", profile.erp, data.erp)):
-                put_indexed(conn, profile.name, side, settings.system, batch,
-                            source_of(settings))
+                put_indexed(conn, name, side, settings.system, batch, source_of(settings))
 
-        return RecordIndex(self.cache.conn).write_outcomes(profile.name, state, outcomes,
+        return RecordIndex(self.cache.conn).write_outcomes(name, state, outcomes,
                                                           writer=self.token, also=rows)
 
     def close(self) -> None:
@@ -549,13 +555,14 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
                                        transport=transport, save=writer is None,
                                        on_read=writer.side if writer else None,
                                        early=early))
-        report = live_report(profile, data, mappings, now=now, workers=workers,
-                             rechecker=rechecker)
+        report = live_report(profile, data, mappings, now=now or early.moment,
+                             workers=workers, rechecker=rechecker)
+        # written, then printed: made once, while the index's writers finish their records
+        report.made = report.to_json()
         if writer is not None:
             writer.finish(data, rechecker, mappings, report.generated_at)
     finally:
         if writer is not None:
             writer.close()
-    report.made = report.to_json()  # written, then printed: made once
     cache_.save_report_after_writes(profile.name, report.made)
     return report

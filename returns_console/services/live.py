@@ -207,14 +207,19 @@ async def fetch_live(profile: Profile, lookup: SecretLookup, *, cache: Cache | N
             pulls = main_shape(profile.platform.system) is ReadShape.PULL
             if early is not None and isinstance(platform, ViewsAsRead):
                 platform.views_read = early.views_read
-            read = await read_platform(
-                platform, profile.platform.system,
-                earlier_p if pulls else _kept(earlier_p, platform), inbox=inbox,
-                erp_refs=known_to_erp,
-                incremental=lambda: _incremental(
-                    hinted_fetch(platform, profile.platform.system, inbox,
-                                 earlier_p.fetched_at if earlier_p is not None else None),
-                    platform.merge, earlier_p, every=full_read_every(profile.platform)))
+            try:
+                read = await read_platform(
+                    platform, profile.platform.system,
+                    earlier_p if pulls else _kept(earlier_p, platform), inbox=inbox,
+                    erp_refs=known_to_erp,
+                    incremental=lambda: _incremental(
+                        hinted_fetch(platform, profile.platform.system, inbox,
+                                     earlier_p.fetched_at if earlier_p is not None else None),
+                        platform.merge, earlier_p, every=full_read_every(profile.platform)))
+            except BaseException:
+                if early is not None:  # the run checks what the cache holds, not this
+                    await early.stop(read=False)
+                raise
             if early is not None:
                 await early.stop()  # what is left is the check's run
             if keep_p is not None:

@@ -278,10 +278,11 @@ class LiveSession(Session):
                 saved_at = self._saved_at
                 first = saved_at is None
                 save = saved_at is None or time.monotonic() - saved_at > SAVE_EVERY
-                mappings = self._mappings()
-                # the returns checked as their pages arrive, once the ERP's side is in
+                # the returns checked as their pages arrive, once the ERP's side is in (a
+                # mapping saved meanwhile is the run's: it checks everything again)
                 early = EarlyCheck(self._rechecker, lambda master: check_context(
-                    self.profile, mappings, master, now=self._now()), self.profile.erp.system)
+                    self.profile, self._mappings(), master, now=self._now()),
+                    self.profile.erp.system)
                 data = loops.run(fetch_live(self.profile, self._lookup, cache=cache,
                                             log=log, deadline=self.deadline,
                                             inbox=self._inbox(), kept=self._kept,
@@ -297,6 +298,7 @@ class LiveSession(Session):
                 else:
                     self._unsaved |= fresh
                 self._phase = "reconciling"
+                mappings = self._mappings()
                 report = live_report(self.profile, data, mappings, now=self._now(),
                                      rechecker=self._rechecker)
                 self._phase = "saving"

@@ -9,11 +9,16 @@ that waits on it), as against a real API whose pages come a round trip apart.
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from returns_console.connectors.base import ErpBatch
+from returns_console.domain import recheck
+from returns_console.domain.pairing import link_of
 from returns_console.domain.recheck import Rechecker
 from returns_console.services.demo import demo_mappings
 from returns_console.services.early import EarlyCheck
@@ -151,3 +156,135 @@ def test_stopped_in_the_middle_of_its_work_it_leaves_nothing_running() -> None:
 
     assert asyncio.run(go()) == []
     assert early.stopped and 0 < early.checked < 20 * len(data.platform.views)
+
+
+def _early(box, rechecker: Rechecker | None = None) -> EarlyCheck:
+    mappings = demo_mappings(box)
+    profile = box.profile(kit.IN_PROCESS)
+    return EarlyCheck(rechecker or Rechecker(), lambda master: check_context(
+        profile, mappings, master, now=NOW), "d365_bc")
+
+
+def test_what_a_read_that_failed_had_checked_is_forgotten(tmp_path) -> None:
+    """Swap down after some of its pages were checked: the run checks the returns the
+    cache holds, and nothing of what was checked from the failed read is compared with
+    them (review finding: a return equal by value, written otherwise, was carried over)."""
+    from returns_console.store.cache import Cache
+
+    box = kit.sandbox("swap", "d365_bc", returns=250, seed=6)
+    mappings = demo_mappings(box)
+    profile = box.profile(kit.IN_PROCESS)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    asyncio.run(fetch_live(profile, box.secret, transport=kit.in_process(box), full=True,
+                           cache=cache))
+    cache.wait()
+    rechecker = Rechecker()
+    early = _early(box, rechecker)
+
+    async def go():
+        transport = _Held(box, "swap")
+
+        class Failing(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request):
+                if "/swap/" in request.url.path and request.url.params.get("page") == "3":
+                    await transport.gate.wait()
+                    await asyncio.sleep(0.05)  # page 2 is checked first
+                    raise httpx.ConnectError("down")
+                return await transport.handle_async_request(request)
+
+        told = early.erp_read
+
+        def erp_read(batch) -> None:
+            told(batch)
+            transport.gate.set()
+
+        early.erp_read = erp_read  # type: ignore[method-assign]
+        return await fetch_live(profile, box.secret, transport=Failing(), full=True,
+                                early=early, cache=cache)
+
+    data = asyncio.run(go())
+    cache.close()
+    assert data.platform_status.status == "stale"
+    assert early.checked > 0 and list(rechecker.outcomes()) == []
+    got = live_report(profile, data, mappings, now=NOW, rechecker=rechecker)
+    assert _json(got) == _json(live_report(profile, data, mappings, now=NOW))
+
+
+def test_a_failure_checking_ahead_stops_it_and_leaves_the_run_to_check(caplog) -> None:
+    """A return whose check fails (a rule's bug): the early check stops, says nothing on
+    the terminal (the run checks that return again, and fails where it fails), and leaves
+    no task with an error no one read (review finding: asyncio printed it at exit)."""
+    box = kit.sandbox("swap", "d365_bc", returns=120, seed=5)
+    data = _read(box, None, "swap")
+
+    class Broken(Rechecker):
+        def warm(self, cases, ctx) -> None:
+            raise RuntimeError("a rule's bug")
+
+    early = _early(box, Broken())
+
+    async def go():
+        early.erp_read(data.erp)
+        early.views_read(list(data.platform.views))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await early.stop()
+        return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        assert asyncio.run(go()) == []
+        gc.collect()
+    assert early.stopped and early.checked == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_read_after_one_that_never_reached_its_run_is_checked_ahead_again(
+        monkeypatch) -> None:
+    """A console refresh that failed after checking ahead (review finding: the next
+    refresh skipped every return the failed one had been given)."""
+    box = kit.sandbox("swap", "d365_bc", returns=120, seed=5)
+    data = _read(box, None, "swap")
+    rechecker = Rechecker()
+    calls: list[object] = []
+    real = recheck.check_case
+    monkeypatch.setattr(recheck, "check_case", lambda case, ctx: calls.append(case) or
+                        real(case, ctx))
+
+    async def ahead(erp: ErpBatch) -> int:
+        early = _early(box, rechecker)
+        early.erp_read(erp)
+        early.views_read(list(data.platform.views))
+        while early._task is not None:
+            await asyncio.sleep(0)
+        await early.stop()
+        return len(calls)
+
+    first = asyncio.run(ahead(data.erp))
+    assert first > 0
+    # read again, the ERP's side now without those return orders: each case that had
+    # one differs (the old code checked none of them: all taken as given already)
+    gone = ErpBatch(master=data.erp.master, fetched_at=data.erp.fetched_at)
+    had = sum(link_of(v.return_ref) in {link_of(k) for k in data.erp.views}
+              for v in data.platform.views)
+    assert asyncio.run(ahead(gone)) == first + had
+
+
+def test_stopping_does_not_swallow_a_cancellation_of_its_caller() -> None:
+    """The read's deadline cancels the platform's side while it stops the early check:
+    the cancellation goes on (review finding: it was taken for the drain's own)."""
+    box = kit.sandbox("swap", "d365_bc", returns=120, seed=5)
+    data = _read(box, None, "swap")
+    early = _early(box)
+
+    async def go() -> None:
+        early.erp_read(data.erp)
+        for _ in range(10):
+            early.views_read(list(data.platform.views))
+        await asyncio.sleep(0)
+        stopping = asyncio.create_task(early.stop())
+        await asyncio.sleep(0)  # inside stop, waiting for the drain
+        stopping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopping
+
+    asyncio.run(go())

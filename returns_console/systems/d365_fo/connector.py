@@ -753,7 +753,8 @@ def _unfit(read: Read, record: Any) -> str | None:
         if not isinstance(record.get(key), str) or not record[key].strip():
             return f"no {key}"
     for name in read.select:
-        if not isinstance(record.get(name), str | int | float | bool | None):
+        # a number no float holds is a Decimal (`_numbers_as_sent`): a single value too
+        if not isinstance(record.get(name), str | int | float | bool | Decimal | None):
             return f"{name} is not a single value"
     return None
 
