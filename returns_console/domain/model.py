@@ -8,17 +8,17 @@ every field it touches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
+from typing import Annotated, Literal, TypeVar, dataclass_transform
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from .codes import Side, Stage, StageStatus
 from .money import Amount, MoneyBreakdown
+from .slots import quick_init
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 #: Finite, non-negative, at most 12 digits before the point and 6 after.
@@ -31,47 +31,10 @@ _T = TypeVar("_T")
 @dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
 def record(cls: type[_T]) -> type[_T]:
     """A frozen, slotted, keyword-only dataclass (declared so type checkers see its fields),
-    made by an `__init__` that fills each slot through its descriptor (`_quick_init`)."""
+    made by an `__init__` that fills each slot through its descriptor (`quick_init`)."""
     made = dataclass(frozen=True, slots=True, kw_only=True)(cls)
-    made.__init__ = _quick_init(made)  # type: ignore[method-assign]
+    made.__init__ = quick_init(made)  # type: ignore[method-assign]
     return made
-
-
-#: A default_factory's argument not given (the factory makes the value).
-_FACTORY = object()
-
-
-def _quick_init(cls: type) -> Callable[..., None]:
-    """The dataclass's `__init__` (the same keyword arguments, defaults and factories),
-    setting each slot through its member descriptor: a frozen dataclass's own calls
-    `object.__setattr__` per field, 1.4-2.2 µs an object here against 0.6-0.9 µs, and a
-    check makes about 25 of these a return. Frozen still: assigning raises as before."""
-    names: dict[str, Any] = {}
-    params, body = [], []
-    for f in fields(cls):
-        if not f.init:
-            raise TypeError(f"{cls.__name__}.{f.name}: a field outside __init__ is not "
-                            "made by _quick_init")
-        names[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
-        if f.default is not MISSING:
-            names[f"_d_{f.name}"] = f.default
-            params.append(f"{f.name}=_d_{f.name}")
-        elif f.default_factory is not MISSING:
-            names[f"_f_{f.name}"] = f.default_factory
-            params.append(f"{f.name}=_FACTORY")
-            body.append(f"    if {f.name} is _FACTORY:\n        {f.name} = _f_{f.name}()")
-        else:
-            params.append(f.name)
-        body.append(f"    _set_{f.name}(self, {f.name})")
-    names["_FACTORY"] = _FACTORY
-    source = (f"def __init__(self, *, {', '.join(params)}):\n" + "\n".join(body or ["    pass"])
-              + "\n")
-    made: dict[str, Any] = {}
-    exec(source, names, made)  # our own fields' names: nothing read from outside
-    init = made["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    return init
 
 
 #: defer_build: a model's validator is built when it is first used, not at import (the

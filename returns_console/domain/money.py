@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from .codes import Component
+from .slots import quick_init
 
 ZERO = Decimal("0")
 
@@ -60,12 +61,17 @@ class MoneyBreakdown:
         )
 
 
+MoneyBreakdown.__init__ = quick_init(MoneyBreakdown)  # type: ignore[method-assign]
+
 CENT = Decimal("0.01")
+_ZERO_CENTS = Decimal("0.00")
 
 
 def pad_cents(amount: Decimal) -> Decimal:
     """Show at least two decimals (APIs sending JSON numbers drop them: 4.8 → 4.80), never
     rounding away a digit that is there."""
+    if not amount and not amount.is_signed():  # most components of most credits
+        return _ZERO_CENTS
     if not amount.is_finite():
         return amount
     try:
