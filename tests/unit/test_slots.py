@@ -53,3 +53,23 @@ def test_validated_at_the_boundary_as_before() -> None:
     assert got.stages[Stage.RECEIVED].status is StageStatus.DONE
     with pytest.raises(ValueError):
         TypeAdapter(StageView).validate_python({"status": "done", "bogus": 1})
+
+
+def test_a_finding_positional_with_fields_outside_init() -> None:
+    """`Finding`: positional arguments, keyword ones after them, and the fields outside
+    `__init__` (what `from_json` read) at their defaults, so `replace` drops them."""
+    from returns_console.domain.codes import Action, Code, Kind, Owner, Severity
+    from returns_console.domain.findings import Finding
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    found = Finding(Code.RECEIPT_NOT_POSTED, Stage.RECEIVED, Kind.SYNC, Severity.HIGH,
+                    Owner.OPERATIONS, Action.NONE, "R-1", "#1", None, "a", None, "msg", at,
+                    0.0, "swap", "d365_bc", since=at)
+    assert (found.delay, found.todo, found.stored, found.known_id) == (False, None, None,
+                                                                        None)
+    back = Finding.from_json(found.to_json(), now=at)
+    assert back.known_id == found.id and back.stored is not None
+    assert dataclasses.replace(back, message="other").known_id is None
+    assert back == found and hash(back) == hash(found)
+    with pytest.raises(TypeError):
+        Finding(Code.RECEIPT_NOT_POSTED)  # type: ignore[call-arg]
