@@ -7,7 +7,7 @@ is what the user waits for after the download. Once the ERP's side is in, each p
 returns the platform parsed (`ViewsAsRead`) is paired with the ERP's views under its link
 and checked in those idle moments, a slice at a time between the reads' own steps, into
 the check's `Rechecker`. Nothing here is the answer: the check's own run over every return
-(`live_report`) carries a return over only where its case is the same object for object,
+(`live_report`) carries a return over only where its case is equal, field for field,
 and checks again what is not (a second return under one link, an alias, a problem on
 another page, a read that fell back to the cache).
 """

@@ -29,17 +29,33 @@ NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
 class _Held(httpx.AsyncBaseTransport):
-    """The sandbox in process; the platform's pages after the first wait for `gate`."""
+    """The sandbox in process; the platform's pages after the first wait for `gate`, and
+    page `fails_at` (if any) then fails, `late` seconds on."""
 
-    def __init__(self, box, platform: str) -> None:
+    def __init__(self, box, platform: str, *, fails_at: str | None = None,
+                 late: float = 0.0) -> None:
         self.inner, self.platform = kit.in_process(box), platform
+        self.fails_at, self.late = fails_at, late
         self.gate = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         page = request.url.params.get("page")
         if f"/{self.platform}/" in request.url.path and page not in (None, "1"):
             await self.gate.wait()
+            if page == self.fails_at:
+                await asyncio.sleep(self.late)
+                raise httpx.ConnectError("down")
         return await self.inner.handle_async_request(request)
+
+    def opened_by(self, early: EarlyCheck) -> None:
+        """The held pages go once the ERP's side is in (as `early` hears of it)."""
+        told = early.erp_read
+
+        def erp_read(batch) -> None:
+            told(batch)
+            self.gate.set()
+
+        early.erp_read = erp_read  # type: ignore[method-assign]
 
 
 def _json(report) -> dict:
@@ -55,13 +71,7 @@ def _read(box, early: EarlyCheck | None, platform: str):
         if early is None:
             transport.gate.set()
         else:
-            told = early.erp_read
-
-            def erp_read(batch) -> None:
-                told(batch)
-                transport.gate.set()
-
-            early.erp_read = erp_read  # type: ignore[method-assign]
+            transport.opened_by(early)
         return await fetch_live(box.profile(kit.IN_PROCESS), box.secret, transport=transport,
                                 full=True, early=early)
     return asyncio.run(go())
@@ -112,24 +122,10 @@ def test_a_platform_read_that_fails_leaves_nothing_running() -> None:
                                                                  now=NOW), "d365_bc")
 
     async def go():
-        transport = _Held(box, "swap")
-
-        class Failing(httpx.AsyncBaseTransport):
-            async def handle_async_request(self, request):
-                if "/swap/" in request.url.path and request.url.params.get("page") == "2":
-                    await transport.gate.wait()
-                    raise httpx.ConnectError("down")
-                return await transport.handle_async_request(request)
-
-        told = early.erp_read
-
-        def erp_read(batch) -> None:
-            told(batch)
-            transport.gate.set()
-
-        early.erp_read = erp_read  # type: ignore[method-assign]
+        transport = _Held(box, "swap", fails_at="2")
+        transport.opened_by(early)
         with pytest.raises(SourcesDown, match="platform swap is down"):
-            await fetch_live(profile, box.secret, transport=Failing(), full=True, early=early)
+            await fetch_live(profile, box.secret, transport=transport, full=True, early=early)
         return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
 
     assert asyncio.run(go()) == []
@@ -182,24 +178,9 @@ def test_what_a_read_that_failed_had_checked_is_forgotten(tmp_path) -> None:
     early = _early(box, rechecker)
 
     async def go():
-        transport = _Held(box, "swap")
-
-        class Failing(httpx.AsyncBaseTransport):
-            async def handle_async_request(self, request):
-                if "/swap/" in request.url.path and request.url.params.get("page") == "3":
-                    await transport.gate.wait()
-                    await asyncio.sleep(0.05)  # page 2 is checked first
-                    raise httpx.ConnectError("down")
-                return await transport.handle_async_request(request)
-
-        told = early.erp_read
-
-        def erp_read(batch) -> None:
-            told(batch)
-            transport.gate.set()
-
-        early.erp_read = erp_read  # type: ignore[method-assign]
-        return await fetch_live(profile, box.secret, transport=Failing(), full=True,
+        transport = _Held(box, "swap", fails_at="3", late=0.05)  # page 2 is checked first
+        transport.opened_by(early)
+        return await fetch_live(profile, box.secret, transport=transport, full=True,
                                 early=early, cache=cache)
 
     data = asyncio.run(go())
