@@ -69,14 +69,16 @@ class Rechecker:
         self._warmed = set()
         return _result([f for found in per_case for f in found], len(cases))
 
-    def warm(self, cases: Iterable[ReturnCase], ctx: Context) -> None:
+    def warm(self, cases: Iterable[ReturnCase], ctx: Context) -> int:
         """Check `cases` ahead of the run that will be given them (a check's returns as
         their pages arrive, services/early.py): the run carries each over where its case
         is the same and checks again what is not. Kept beside what is kept; a second
-        return under one link is left to the run (which of the two it is, the run says)."""
+        return under one link is left to the run (which of the two it is, the run says).
+        How many were checked (not those kept already as they are)."""
         if not self._same_world(ctx):
             self._kept = {}
         kept, warmed, now = self._kept, self._warmed, ctx.now
+        checked = 0
         with gc_paused():
             for case in cases:
                 key = (link_of(case.platform.return_ref), case.unlinked, 0)
@@ -90,7 +92,9 @@ class Rechecker:
                 breathe()
                 findings, until = check_case(case, ctx)
                 kept[key] = _Kept(case, findings, until)
+                checked += 1
         self._ctx = ctx
+        return checked
 
     def warming(self) -> None:
         """A read begins whose returns `warm` will be given (a read before it that never

@@ -119,8 +119,7 @@ class EarlyCheck:
                         continue  # an alias may pair it: which one, only every return says
                     cases.append(ReturnCase(platform=view, erp=erp or empty,
                                             problems=self._problems.get(key, ())))
-                self.rechecker.warm(cases, self._ctx)
-                self.checked += len(cases)
+                self.checked += self.rechecker.warm(cases, self._ctx)
         except Exception:  # the run checks every return again (and says what is wrong)
             log.debug("checking returns as they arrived stopped", exc_info=True)
             self._done = True

@@ -199,7 +199,7 @@ def test_a_failure_checking_ahead_stops_it_and_leaves_the_run_to_check(caplog) -
     data = _read(box, None, "swap")
 
     class Broken(Rechecker):
-        def warm(self, cases, ctx) -> None:
+        def warm(self, cases, ctx) -> int:
             raise RuntimeError("a rule's bug")
 
     early = _early(box, Broken())
