@@ -4,7 +4,12 @@
 
 Runs, each as its own process (so one cannot warm another):
 - `live_check_bench.py` at 10,000 returns (requests, whole-process wall against the raw
-  download, the incremental refresh) and at 50,000 (wall against raw, peak RSS);
+  download, the incremental refresh) and at 50,000 (wall against raw, peak RSS), over
+  loopback (the sandbox answers at once: the client's own cost against a bare parse);
+- `live_check_bench.py` at 10,000 returns again with `--latency-ms 100`, every request
+  answered 100 ms later, check and raw alike (what a real API adds; its pages of thousands
+  of records take longer still): `wall_ratio_latency`, `refresh_wall_ratio_latency`;
+- `fo_check_bench.py` (Swap and Dynamics 365 F&O, issue 15) over loopback and at 100 ms;
 - `session_refresh_bench.py` at 10,000 returns (the console's refresh, in memory);
 - `reconcile_bench.py` at 100,000 synthetic returns;
 - `console_bench.py` at 33,500 returns, 10,000 exceptions (a real pseudo-terminal: first
@@ -32,7 +37,14 @@ KEYS = ("requests_ratio", "wall_ratio", "refresh_wall_ratio", "refresh_cpu_ratio
         "rss_mb_10k", "wall_ratio_50k", "rss_mb_50k", "help_s", "snapshot_check_s",
         # beyond the issue's table: the console's own refresh, which keeps its last read
         "session_refresh_wall_ratio", "session_refresh_cpu_ratio", "session_rss_mb",
-        "rss_mb_exceptions_10k")
+        "rss_mb_exceptions_10k",
+        # the same ratios against an API's latency, and Swap + F&O's (issue 15)
+        "wall_ratio_latency", "refresh_wall_ratio_latency", "refresh_cpu_ratio_latency",
+        "fo_requests_ratio", "fo_wall_ratio", "fo_wall_ratio_latency")
+
+#: What each request of the `*_latency` runs waits, as a real API's round trip and server
+#: time would (and less than a real page of thousands of records takes).
+LATENCY_MS = "100"
 
 
 def figures_of(script: str, *args: str, timeout: float = 900) -> dict:
@@ -89,6 +101,16 @@ def main() -> None:
                                        "refresh_cpu_ratio", "refresh_requests_share")})
     big = figures_of("live_check_bench.py", "--returns", str(large), "--pairs", "1", *host)
     found.update({"wall_ratio_50k": big["wall_ratio"], "rss_mb_50k": big["full_rss_mb"]})
+    slow = figures_of("live_check_bench.py", "--returns", str(small), "--latency-ms",
+                      LATENCY_MS, *host)
+    found.update({"wall_ratio_latency": slow["wall_ratio"],
+                  "refresh_wall_ratio_latency": slow["refresh_wall_ratio"],
+                  "refresh_cpu_ratio_latency": slow["refresh_cpu_ratio"]})
+    fo = figures_of("fo_check_bench.py", "--returns", str(small))
+    found.update({"fo_requests_ratio": fo["requests_ratio"], "fo_wall_ratio": fo["wall_ratio"]})
+    fo_slow = figures_of("fo_check_bench.py", "--returns", str(small), "--latency-ms",
+                         LATENCY_MS)
+    found["fo_wall_ratio_latency"] = fo_slow["wall_ratio"]
     session = figures_of("session_refresh_bench.py", "--returns", str(small))
     found.update({k: session[k] for k in ("session_refresh_wall_ratio",
                                           "session_refresh_cpu_ratio", "session_rss_mb")})
