@@ -7,6 +7,7 @@ import socket
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -124,6 +125,41 @@ async def test_refreshes_the_token_once_on_401() -> None:
     assert auth.refreshes == 1
 
 
+async def test_requests_refused_with_the_same_token_refresh_it_once() -> None:
+    """Several requests in flight when the token expires: all are refused, one fetches a
+    new token, the others retry with it rather than throwing it away for yet another."""
+    from returns_console.connectors.auth import BearerToken
+
+    class Counted(BearerToken):
+        fetched = 0
+
+        async def _fetch(self, http) -> None:
+            Counted.fetched += 1
+            self._keep(SecretStr(f"t{Counted.fetched}"), 3600)
+
+    gate = asyncio.Event()
+    valid = {"Bearer t1"}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        old = request.headers["Authorization"] == "Bearer t1"
+        if old and not request.url.path.endswith("/warm"):
+            await gate.wait()  # all four are sent with the old token, then it expires
+        return httpx.Response(200 if request.headers["Authorization"] in valid else 401,
+                              json={})
+
+    auth = Counted(leeway=0)
+    async with client(httpx.MockTransport(handler), auth=auth, concurrency=4) as http:
+        await http.get_json("/warm")
+        valid.clear()
+        valid.add("Bearer t2")
+        reads = asyncio.gather(*(http.get_json(f"/r/{n}") for n in range(4)))
+        await asyncio.sleep(0.05)
+        valid.discard("Bearer t1")
+        gate.set()
+        await reads
+    assert Counted.fetched == 2
+
+
 async def test_a_second_401_is_an_auth_error_that_names_no_secret() -> None:
     transport, seen = scripted(httpx.Response(401, json={"error": "nope"}))
     auth = RefreshingAuth()
@@ -200,3 +236,29 @@ async def test_over_loopback_against_a_real_server() -> None:
             assert await http.get_json("/items") == {"value": [1, 2, 3]}
     assert [c.status for c in http.log] == [503, 200]
     assert all(c.ms >= 0 for c in http.log)
+
+
+async def test_the_next_request_is_sent_before_an_answer_goes_back_to_be_parsed() -> None:
+    """One slot, two requests: by the time the first answer is handed back (to be parsed,
+    which holds the loop), the second request is on the wire. Here the caller then blocks
+    the loop outright; the server, in its own thread, still gets the second request."""
+    import threading
+
+    second = threading.Event()
+
+    async def answer(request):
+        if request.url.path == "/b":
+            second.set()
+        return JSONResponse({"value": []})
+
+    app = Starlette(routes=[Route("/a", answer), Route("/b", answer)])
+    seen: dict[str, bool] = {}
+    with BackgroundServer(app) as server:
+        async with HttpClient("swap", server.url, retry=FAST, concurrency=1) as http:
+
+            async def first() -> None:
+                await http.get_json("/a")
+                seen["b sent"] = second.wait(timeout=30)  # the loop held, as a parse holds it
+
+            await asyncio.gather(first(), http.get_json("/b"))
+    assert seen["b sent"]
