@@ -189,6 +189,22 @@ ViewsSink = Callable[[list[PlatformView]], None]
 
 
 @runtime_checkable
+class Remembers(Protocol):
+    """A connector that learns on a full read what a later process may take as known
+    rather than ask again (a look-up every request depends on, one round trip each time):
+    plain text, never a secret. A remembered thing that is no longer so fails that read,
+    and the full read that follows learns it again."""
+
+    def learnt(self) -> dict[str, str]:
+        """What this connector's reads taught it that the next process may take."""
+        ...
+
+    def recall(self, known: dict[str, str]) -> None:
+        """What an earlier process learnt (`learnt`): taken where it is still wanted."""
+        ...
+
+
+@runtime_checkable
 class ViewsAsRead(Protocol):
     """A platform that hands each page's views on the moment it has parsed them (those
     that validated), while its later pages are still on their way: a check starts on them

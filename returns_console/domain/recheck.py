@@ -96,6 +96,15 @@ class Rechecker:
         self._ctx = ctx
         return checked
 
+    def found(self, cases: Iterable[ReturnCase]) -> Iterator[tuple[ReturnCase, list[Finding]]]:
+        """The findings kept for each of `cases` that is the very case kept (after `warm`:
+        those it checked or found as they were), the same list the run carries over."""
+        kept = self._kept
+        for case in cases:
+            last = kept.get((link_of(case.platform.return_ref), case.unlinked, 0))
+            if last is not None and last.case is case:
+                yield case, last.findings
+
     def warming(self) -> None:
         """A read begins whose returns `warm` will be given (a read before it that never
         reached its run left its keys behind)."""

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ..connectors.base import ErpBatch
+from ..domain.findings import Finding
 from ..domain.model import ErpView, PlatformView, ReturnCase
 from ..domain.pairing import link_of
 from ..domain.recheck import Rechecker
@@ -37,11 +38,14 @@ SLICE = 100
 class EarlyCheck:
     """A check's returns paired and checked as they are read (see the module's doc).
     `context(master)` makes the context the check's run will have (its now, at the
-    latest)."""
+    latest); `on_checked`, where given, is told each slice's returns with their findings
+    (what the check keeps of them can be made in the same idle time)."""
 
     def __init__(self, rechecker: Rechecker, context: Callable[[ErpMaster], Context],
-                 erp_system: str) -> None:
+                 erp_system: str, on_checked: Callable[
+                     [list[tuple[ReturnCase, list[Finding]]]], None] | None = None) -> None:
         self.rechecker = rechecker
+        self._on_checked = on_checked
         self._context = context
         self._erp_system = erp_system
         self._ctx: Context | None = None
@@ -120,6 +124,8 @@ class EarlyCheck:
                     cases.append(ReturnCase(platform=view, erp=erp or empty,
                                             problems=self._problems.get(key, ())))
                 self.checked += self.rechecker.warm(cases, self._ctx)
+                if self._on_checked is not None:
+                    self._on_checked(list(self.rechecker.found(cases)))
         except Exception:  # the run checks every return again (and says what is wrong)
             log.debug("checking returns as they arrived stopped", exc_info=True)
             self._done = True

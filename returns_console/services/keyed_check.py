@@ -32,7 +32,7 @@ from pydantic_core import to_json
 
 from .. import systems
 from ..config import Profile
-from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch, ReadAgain
+from ..connectors.base import ErpBatch, KeyedReads, PlatformBatch, ReadAgain, Remembers
 from ..connectors.errors import ConnectorError
 from ..connectors.http import CallLog
 from ..connectors.loop import run as run_loop
@@ -135,6 +135,9 @@ async def _read_changes(profile: Profile, lookup: SecretLookup, state: dict[str,
         since_e = _moment(state["erp"]["cursor"])
         if since_p is None or since_e is None:
             return None
+        for side, connector in (("platform", platform), ("erp", erp)):
+            if isinstance(connector, Remembers):  # what the full read learnt
+                connector.recall(dict(state[side].get("learnt") or {}))
         fetch = hinted_fetch(platform, profile.platform.system, inbox,
                              _moment(state["platform"].get("fetched_at")))
         with gc_paused():
@@ -267,25 +270,61 @@ def _check(cases: list[ReturnCase], ctx: Context, workers: int
     return [check_case(case, ctx) for case in cases]
 
 
+#: What one return adds to its key's outcome: the key, its findings as stored, its ERP
+#: documents, its unreadable records per side.
+_Part = tuple[str, list[dict[str, Any]], int, dict[str, int]]
+
+
+def _part(case: ReturnCase, findings: list[Finding]) -> _Part:
+    bad: dict[str, int] = {}
+    for problem in case.problems:
+        name = f"bad_{problem.side.value}"
+        bad[name] = bad.get(name, 0) + 1
+    return (link_of(case.platform.return_ref), [_stored(f) for f in findings],
+            erp_record_count([case]), bad)
+
+
+class OutcomeParts:
+    """Each return's part of the index's outcomes, made as the early check checks it (in
+    the read's idle time, services/early.py) rather than after the last page. Kept by
+    its findings' list: the run carries that very list over only where the return's case
+    is equal, field for field, so the part made from the earlier case holds."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[list[Finding], _Part]] = {}
+
+    def add(self, checked: list[tuple[ReturnCase, list[Finding]]]) -> None:
+        for case, findings in checked:
+            self._parts[id(findings)] = (findings, _part(case, findings))
+
+    def part(self, case: ReturnCase, findings: list[Finding]) -> _Part:
+        made = self._parts.get(id(findings))
+        if made is not None and made[0] is findings:
+            return made[1]
+        return _part(case, findings)
+
+
 def outcomes_of(checked: Iterable[tuple[ReturnCase, list[Finding], datetime | None]],
-                platform_views: dict[str, int]) -> list[Outcome]:
+                platform_views: dict[str, int],
+                parts: OutcomeParts | None = None) -> list[Outcome]:
     """Each link key's returns as checked: findings, the earliest moment one may change,
-    and what they count for the report."""
+    and what they count for the report (`parts`: those made already)."""
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     until: dict[str, datetime | None] = {}
     counts: dict[str, dict[str, int]] = {}
     for case, findings, changes_at in checked:
-        key = link_of(case.platform.return_ref)
-        found[key].extend(_stored(f) for f in findings)
+        key, stored, erp, bad = (parts.part(case, findings) if parts is not None
+                                 else _part(case, findings))
+        found[key].extend(stored)
         if changes_at is not None:
             earlier = until.get(key)
             until[key] = changes_at if earlier is None else min(earlier, changes_at)
         count = counts.setdefault(key, {"returns": 0, "platform": 0, "erp": 0,
                                         "bad_platform": 0, "bad_erp": 0})
         count["returns"] += 1
-        count["erp"] += erp_record_count([case])
-        for problem in case.problems:
-            count[f"bad_{problem.side.value}"] += 1
+        count["erp"] += erp
+        for name, n in bad.items():
+            count[name] += n
     for key, count in counts.items():
         count["platform"] = platform_views.get(key, 0)
     return [Outcome(key, found[key], stamp(moment) if (moment := until.get(key)) else None,
@@ -424,7 +463,7 @@ class IndexWriter:
         return ok
 
     def finish(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
-               now: datetime) -> None:
+               now: datetime, parts: OutcomeParts | None = None) -> None:
         """Each key's findings and the state, where the read can answer a refresh; else
         the cache's rows as a check without the index writes them."""
         platform, erp = data.connectors or (None, None)
@@ -435,7 +474,7 @@ class IndexWriter:
                   and data.platform.cursor is not None and data.erp.cursor is not None
                   and bool(data.erp.raw or "erp" in self.released or not data.erp.views))
         # what the index is to hold, made while the forked writers finish the records
-        done = self._outcomes(data, rechecker, mappings, now) if usable else None
+        done = self._outcomes(data, rechecker, mappings, now, parts) if usable else None
         written = self._written()
         try:
             if done is not None and written:
@@ -472,22 +511,28 @@ class IndexWriter:
         return lost
 
     def _outcomes(self, data: LiveData, rechecker: Rechecker, mappings: Mappings,
-                  now: datetime) -> tuple[dict[str, Any], list[Outcome]]:
+                  now: datetime, parts: OutcomeParts | None = None
+                  ) -> tuple[dict[str, Any], list[Outcome]]:
         """The index's state and each key's findings, from this run's read and check."""
         profile = self.profile
+        learnt = [dict(c.learnt()) if isinstance(c, Remembers) else {}
+                  for c in data.connectors or (None, None)]
         state = {
             "world": world_of(profile, mappings, policy_of(profile)),
             "now": stamp(now),
             "platform": {"cursor": data.platform.cursor, "notices": [],
                          "notes": list(getattr(data.platform, "notes", [])),
-                         "fetched_at": _iso(data.platform.fetched_at)},
+                         "fetched_at": _iso(data.platform.fetched_at),
+                         "learnt": learnt[0]},
             "erp": {"cursor": data.erp.cursor, "notices": list(data.erp.notices),
                     "fetched_at": _iso(data.erp.fetched_at),
                     "master": data.erp.master.model_dump_json(),
                     "unseen": to_json(data.erp.unseen).decode() if data.erp.unseen
-                    else None},
+                    else None,
+                    "learnt": learnt[1]},
         }
-        return state, outcomes_of(rechecker.outcomes(), _platform_counts(data.platform.views))
+        return state, outcomes_of(rechecker.outcomes(), _platform_counts(data.platform.views),
+                                  parts)
 
     def _complete(self, name: str, state: dict[str, Any], outcomes: list[Outcome],
                   data: LiveData) -> bool:
@@ -545,8 +590,10 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
               if keyed and keyed_ready(profile) else None)
     # the returns checked as their pages arrive, once the ERP's side is in (early.py)
     rechecker = Rechecker()
+    parts = OutcomeParts() if writer is not None else None
     early = EarlyCheck(rechecker, lambda master: check_context(profile, mappings, master,
-                                                               now=now), profile.erp.system)
+                                                               now=now), profile.erp.system,
+                       on_checked=parts.add if parts is not None else None)
     try:
         # with the index, the cache's rows are written with it (one copy of the records)
         with reading():
@@ -560,7 +607,7 @@ def check_profile(profile: Profile, lookup: SecretLookup, cache_: Cache, mapping
         # written, then printed: made once, while the index's writers finish their records
         report.made = report.to_json()
         if writer is not None:
-            writer.finish(data, rechecker, mappings, report.generated_at)
+            writer.finish(data, rechecker, mappings, report.generated_at, parts)
     finally:
         if writer is not None:
             writer.close()

@@ -29,8 +29,10 @@ from pydantic_core import from_json, to_json
 # rows). A record's place in its batch's order is a row of its own (`record_seq`): a full
 # read's order is written again whole, which rewriting every body would make slow.
 _TABLES = (
+    # `digest`: the body's (`_digest`), so a full read tells what differs without reading
+    # every stored body back
     'CREATE TABLE IF NOT EXISTS "records" (id INTEGER PRIMARY KEY, profile TEXT, side TEXT, '
-    "ref TEXT, body BLOB)",
+    "ref TEXT, body BLOB, digest BLOB)",
     'CREATE UNIQUE INDEX IF NOT EXISTS "records_ref" ON "records" (profile, side, ref)',
     'CREATE TABLE IF NOT EXISTS "record_seq" (id INTEGER PRIMARY KEY, seq INTEGER)',
     'CREATE TABLE IF NOT EXISTS "record_tags" (tag TEXT, id INTEGER, PRIMARY KEY (tag, id)) '
@@ -47,7 +49,8 @@ _TABLES = (
     'CREATE TABLE IF NOT EXISTS "record_sides" (profile TEXT, side TEXT, tagger TEXT, '
     "writer TEXT, PRIMARY KEY (profile, side))",
 )
-_LAYOUT = {"records": {"id", "profile", "side", "ref", "body"}, "record_seq": {"id", "seq"},
+_LAYOUT = {"records": {"id", "profile", "side", "ref", "body", "digest"},
+           "record_seq": {"id", "seq"},
            "record_tags": {"tag", "id"}, "indexed": {"profile", "state", "writer"},
            "record_sides": {"profile", "side", "tagger", "writer"}}
 _ALL = ("records", "record_seq", "record_tags", "outcomes", "indexed", "record_sides")
@@ -179,22 +182,26 @@ class RecordIndex:
         name a newer read than these records, no longer points at them. Only what differs
         is written (a full read is mostly the records stored already: writing 40 MB again
         cost seconds), unless another `tagger` (version) filed them: then every tag again."""
-        # a digest of each stored body, not the body: a writer in a thread of the check
-        # held every stored body of the side at once (about 40 MB at 10,000 returns)
-        stored = {ref: (rid, _digest(body)) for rid, ref, body in self.conn.execute(
-            "select id, ref, body from records where profile = ? and side = ?",
+        # each stored body's digest, not the body: a writer in a thread of the check held
+        # every stored body of the side at once (about 40 MB at 10,000 returns), and
+        # reading them back took longer than the rest of the comparison
+        stored = {ref: (rid, digest) for rid, ref, digest in self.conn.execute(
+            "select id, ref, digest from records where profile = ? and side = ?",
             [profile, side])}
         row = self.conn.execute("select tagger from record_sides where profile = ? and "
                                 "side = ?", [profile, side]).fetchone()
         retag = row is None or row[0] != tagger
         changed: dict[str, Any] = {}
         bodies: dict[str, bytes] = {}
+        same = True  # stored in this order already (a full read mostly is)
         for ref, record in raw.items():
             body = to_json(record)
             old = stored.pop(ref, None)
             if old is None or old[1] != _digest(body):
                 changed[ref] = record
                 bodies[ref] = body
+                same = same and old is not None
+        same = same and not stored and self._in_order(profile, side, list(raw))
         with self.conn:
             self.conn.execute('insert or replace into "indexed" (profile, state, writer) '
                               "values (?, null, ?)", [profile, writer])
@@ -204,7 +211,8 @@ class RecordIndex:
             self._write(profile, side, changed, tags_of, bodies)
             if retag:
                 self._retag(profile, side, raw, tags_of)
-            self._order(profile, side, list(raw))
+            if not same:
+                self._order(profile, side, list(raw))
             self.conn.execute("insert or replace into record_sides (profile, side, tagger, "
                               "writer) values (?, ?, ?, ?)", [profile, side, tagger, writer])
 
@@ -322,14 +330,16 @@ class RecordIndex:
         for part in _chunks(list(ids.values())):
             marks = ",".join("?" * len(part))
             self.conn.execute(f"delete from record_tags where id in ({marks})", part)
+        def body_of(ref: str) -> tuple[bytes, bytes]:
+            body = bodies[ref] if bodies else to_json(records[ref])
+            return body, _digest(body)
+
         self.conn.executemany(
-            "update records set body = ? where id = ?",
-            [(bodies[ref] if bodies else to_json(records[ref]), rid)
-             for ref, rid in ids.items()])
+            "update records set body = ?, digest = ? where id = ?",
+            [(*body_of(ref), rid) for ref, rid in ids.items()])
         self.conn.executemany(
-            "insert into records (profile, side, ref, body) values (?, ?, ?, ?)",
-            [(profile, side, ref, bodies[ref] if bodies else to_json(record))
-             for ref, record in records.items() if ref not in ids])
+            "insert into records (profile, side, ref, body, digest) values (?, ?, ?, ?, ?)",
+            [(profile, side, ref, *body_of(ref)) for ref in records if ref not in ids])
         ids = self._ids(profile, side, list(records)) if len(records) <= _CHUNK else dict(
             self.conn.execute("select ref, id from records where profile = ? and side = ?",
                               [profile, side]).fetchall())
@@ -337,6 +347,12 @@ class RecordIndex:
             "insert or ignore into record_tags (tag, id) values (?, ?)",
             [(tag, ids[ref]) for ref, record in records.items()
              for tag in set(tags_of(ref, record))])
+
+    def _in_order(self, profile: str, side: str, refs: list[str]) -> bool:
+        """Whether a side's records are placed in the order of `refs` (all of them)."""
+        return [ref for (ref,) in self.conn.execute(
+            "select r.ref from records r join record_seq q on q.id = r.id "
+            "where r.profile = ? and r.side = ? order by q.seq", [profile, side])] == refs
 
     def _order(self, profile: str, side: str, refs: list[str]) -> None:
         """A side's records placed in the order of `refs` (all of them)."""

@@ -94,6 +94,39 @@ def test_returns_checked_ahead_give_the_report_of_checking_every_one(erp: str) -
     assert _json(got) == _json(want)
 
 
+@pytest.mark.parametrize("erp", ["d365_bc", "d365_fo"])
+def test_the_index_outcomes_made_ahead_are_those_of_checking_every_one(erp: str) -> None:
+    """What the record index keeps of each key (its findings as stored, its counts) is
+    made for the returns checked ahead as they are checked: the same as made after."""
+    from returns_console.services.keyed_check import OutcomeParts, _platform_counts, outcomes_of
+
+    box = kit.sandbox("swap", erp, returns=400, seed=3)
+    mappings = demo_mappings(box)
+    profile = box.profile(kit.IN_PROCESS)
+    rechecker, parts = Rechecker(), OutcomeParts()
+    made: list[int] = []
+
+    def checked(found) -> None:
+        made.append(len(found))
+        parts.add(found)
+
+    early = EarlyCheck(rechecker, lambda master: check_context(profile, mappings, master,
+                                                               now=NOW), erp,
+                       on_checked=checked)
+    data = _read(box, early, "swap")
+    live_report(profile, data, mappings, now=NOW, rechecker=rechecker)
+    plain, again = _read(box, None, "swap"), Rechecker()
+    live_report(profile, plain, mappings, now=NOW, rechecker=again)
+
+    def by_key(outcomes) -> dict:
+        return {o.key: (o.findings, o.until, o.counts) for o in outcomes}
+
+    got = outcomes_of(rechecker.outcomes(), _platform_counts(data.platform.views), parts)
+    want = outcomes_of(again.outcomes(), _platform_counts(plain.platform.views))
+    assert sum(made) > 0
+    assert by_key(got) == by_key(want)
+
+
 def test_a_second_return_under_one_link_is_left_to_the_run() -> None:
     """Two of Swap's returns under one link on different pages: the ERP's records are
     the first one's in the order read (pairing's rule), whichever page came first."""

@@ -49,3 +49,28 @@ def test_records_read_again_as_stored_are_unchanged_and_others_are_not() -> None
     again["s:c:4"] = {"n": 4, "day": "2026-11-04", "amount": 0, "name": ""}
     assert side.unchanged(again) == {"s:a:1", "s:b:3"}
     assert side.unchanged({}) == set()
+
+
+def test_a_full_read_places_the_records_in_its_order_whatever_changed() -> None:
+    """A side written again keeps the new read's order: the same records in another order,
+    one changed, one new, one gone; and the same read again leaves it as it is."""
+    from returns_console.store.records import ordered
+
+    index = RecordIndex(sqlite3.connect(":memory:"))
+
+    def write(raw: dict) -> list[str]:
+        index.replace_side("p", "erp", raw, _tags, writer="w", tagger="t")
+        return [ref for ref, _ in ordered(index.conn, "p", "erp")]
+
+    assert write(RAW) == list(RAW)
+    assert write(RAW) == list(RAW)
+    turned = dict(reversed(RAW.items()))
+    assert write(turned) == list(turned)
+    changed = {**turned, "s:a:2": {**RAW["s:a:2"], "n": 20}}
+    assert write(changed) == list(changed)
+    grown = {"s:c:4": {"n": 4, "day": "2026-11-04", "amount": 0, "name": ""}, **changed}
+    assert write(grown) == list(grown)
+    del grown["s:b:3"]
+    assert write(grown) == list(grown)
+    side = index.side("p", "erp", [])
+    assert side.get(["s:a:2"])["s:a:2"]["n"] == 20

@@ -552,6 +552,21 @@ class BusinessCentralConnector:
             self._known.company = self._company["id"]
         return self._company["id"]
 
+    def learnt(self) -> dict[str, str]:
+        """The company's id (`Remembers`): a refresh asks for every company before any
+        read (a round trip before its first) only to find it again."""
+        if self._company is None or not isinstance(self._company.get("id"), str):
+            return {}
+        return {"company": self._company["id"], "named": self.settings.company.strip()}
+
+    def recall(self, known: dict[str, str]) -> None:
+        """An id learnt for the company the profile still names; a company deleted since
+        answers 404, which fails the read (the full read that follows asks again)."""
+        company = known.get("company")
+        if (self._company is None and isinstance(company, str) and _GUID.match(company)
+                and known.get("named") == self.settings.company.strip()):
+            self._company = {"id": company}
+
     def _choose(self, companies: list[dict]) -> dict:
         wanted = self.settings.company.strip()
         names = ", ".join(str(c.get("name")) for c in companies) or "none"
