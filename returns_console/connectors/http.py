@@ -332,7 +332,7 @@ class HttpClient:
                 credentials = await self.auth.headers(self)
                 sent_headers.update(credentials)
             response = await self._timed(method, url, params, json_body, data, sent_headers,
-                                         attempt, sign=authenticate)
+                                         attempt, sign=authenticate, hand_over=not write)
             if response.status_code == 401 and authenticate and not refreshed:
                 refreshed = True
                 # another request refused with the same token may have fetched a new one
@@ -344,7 +344,8 @@ class HttpClient:
             return self._check(response, write)
 
     async def _timed(self, method, url, params, json_body, data, headers,
-                     attempt: int, *, sign: bool = False) -> httpx.Response:
+                     attempt: int, *, sign: bool = False,
+                     hand_over: bool = True) -> httpx.Response:
         content = None
         if json_body is not None:
             content = json_text(json_body).encode()
@@ -390,7 +391,8 @@ class HttpClient:
             if response.status_code == 429 and self.pacer is not None:
                 self._pause(response)  # before any other request of this client can start
         self._record(method, shown, response.status_code, started, attempt, None, content)
-        await self._hand_over()
+        if hand_over:  # a read's pages; a write's answer goes straight back
+            await self._hand_over()
         return response
 
     async def _hand_over(self) -> None:

@@ -182,27 +182,32 @@ class RecordIndex:
         name a newer read than these records, no longer points at them. Only what differs
         is written (a full read is mostly the records stored already: writing 40 MB again
         cost seconds), unless another `tagger` (version) filed them: then every tag again."""
-        # each stored body's digest, not the body: a writer in a thread of the check held
-        # every stored body of the side at once (about 40 MB at 10,000 returns), and
-        # reading them back took longer than the rest of the comparison
-        stored = {ref: (rid, digest) for rid, ref, digest in self.conn.execute(
-            "select id, ref, digest from records where profile = ? and side = ?",
-            [profile, side])}
-        row = self.conn.execute("select tagger from record_sides where profile = ? and "
-                                "side = ?", [profile, side]).fetchone()
-        retag = row is None or row[0] != tagger
-        changed: dict[str, Any] = {}
-        bodies: dict[str, bytes] = {}
-        same = True  # stored in this order already (a full read mostly is)
-        for ref, record in raw.items():
-            body = to_json(record)
-            old = stored.pop(ref, None)
-            if old is None or old[1] != _digest(body):
-                changed[ref] = record
-                bodies[ref] = body
-                same = same and old is not None
-        same = same and not stored and self._in_order(profile, side, list(raw))
         with self.conn:
+            # what is stored is read under the write lock: a refresh committed between the
+            # comparison and the writes would leave this read's records half laid over its
+            # (a caller's transaction open on this connection is the caller's to hold)
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
+            # each stored body's digest, not the body: a writer in a thread of the check
+            # held every stored body of the side at once (about 40 MB at 10,000 returns),
+            # and reading them back took longer than the rest of the comparison
+            stored = {ref: (rid, digest) for rid, ref, digest in self.conn.execute(
+                "select id, ref, digest from records where profile = ? and side = ?",
+                [profile, side])}
+            row = self.conn.execute("select tagger from record_sides where profile = ? and "
+                                    "side = ?", [profile, side]).fetchone()
+            retag = row is None or row[0] != tagger
+            changed: dict[str, Any] = {}
+            bodies: dict[str, bytes] = {}
+            same = True  # stored in this order already (a full read mostly is)
+            for ref, record in raw.items():
+                body = to_json(record)
+                old = stored.pop(ref, None)
+                if old is None or old[1] != _digest(body):
+                    changed[ref] = record
+                    bodies[ref] = body
+                    same = same and old is not None
+            same = same and not stored and self._in_order(profile, side, list(raw))
             self.conn.execute('insert or replace into "indexed" (profile, state, writer) '
                               "values (?, null, ?)", [profile, writer])
             _demote(self.conn, "profile = ? and side = ? and paged = ?",

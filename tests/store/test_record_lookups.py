@@ -74,3 +74,30 @@ def test_a_full_read_places_the_records_in_its_order_whatever_changed() -> None:
     assert write(grown) == list(grown)
     side = index.side("p", "erp", [])
     assert side.get(["s:a:2"])["s:a:2"]["n"] == 20
+
+
+def test_a_side_is_compared_with_what_is_stored_under_the_write_lock(tmp_path,
+                                                                     monkeypatch) -> None:
+    """What `replace_side` compares the read with (the stored digests, their order) is
+    read under the write lock: a refresh cannot commit between the comparison and the
+    writes it decides (it would be left half laid over)."""
+    path = tmp_path / "index.sqlite3"
+    index = RecordIndex(sqlite3.connect(path))
+    index.replace_side("p", "erp", RAW, _tags, writer="w", tagger="t")
+    other = sqlite3.connect(path, timeout=0)
+    tried: list[str] = []
+    real = RecordIndex._in_order
+
+    def in_order(self, profile, side, refs):
+        try:
+            with other:
+                other.execute("delete from records where ref = 's:a:2'")
+            tried.append("written")
+        except sqlite3.OperationalError as exc:
+            tried.append(str(exc))
+        return real(self, profile, side, refs)
+
+    monkeypatch.setattr(RecordIndex, "_in_order", in_order)
+    index.replace_side("p", "erp", RAW, _tags, writer="w2", tagger="t")
+    assert tried == ["database is locked"]
+    assert index.side("p", "erp", []).get(list(RAW)).keys() == RAW.keys()

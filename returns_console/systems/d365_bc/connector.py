@@ -67,7 +67,7 @@ from httpx import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from ...connectors.auth import OAuthClientCredentials
-from ...connectors.base import ErpBatch, StoredRecords, Touch
+from ...connectors.base import ErpBatch, ReadAgain, StoredRecords, Touch
 from ...connectors.errors import (
     AmbiguousResultError,
     ConflictError,
@@ -477,6 +477,8 @@ class BusinessCentralConnector:
         )
         self.odata = ODataClient(self.http, root=settings.api_root)
         self._company: dict[str, Any] | None = None
+        #: A company id taken from an earlier process (`recall`), not yet seen still chosen.
+        self._recalled: str | None = None
         self._known = _KNOWN.setdefault(
             (settings.api_root, settings.company.strip().casefold()), _Known())
 
@@ -566,6 +568,30 @@ class BusinessCentralConnector:
         if (self._company is None and isinstance(company, str) and _GUID.match(company)
                 and known.get("named") == self.settings.company.strip()):
             self._company = {"id": company}
+            self._recalled = company
+
+    async def _still_chosen(self, reading: Awaitable[T]) -> T:
+        """`reading` (under a recalled company id) with the list of companies beside it, no
+        round trip later: a company renamed, or another one made where the profile names
+        none, would be read on until the next full read, so the read is given up
+        (ReadAgain: the full read chooses again) unless the id is still the one chosen."""
+        recalled = self._recalled
+        if recalled is None:
+            return await reading
+        read, companies = await asyncio.gather(reading, self._companies(),
+                                               return_exceptions=True)
+        if isinstance(companies, BaseException):
+            raise companies
+        try:
+            chosen = self._choose(companies)
+        except ConnectorError:
+            raise ReadAgain("the company the last full read chose is not found") from None
+        if chosen["id"] != recalled:
+            raise ReadAgain("the profile's company is another one now")
+        self._company, self._recalled = chosen, None
+        if isinstance(read, BaseException):
+            raise read
+        return read
 
     def _choose(self, companies: list[dict]) -> dict:
         wanted = self.settings.company.strip()
@@ -660,7 +686,8 @@ class BusinessCentralConnector:
                 # every order since it began: one older is dropped as a full read drops it
                 reads[IDS + "salesOrders"] = query_options(f"orderDate ge {window}",
                                                            select="id")
-            rows = await self._read_batched(base, reads, optional, sets=sets)
+            rows = await self._still_chosen(
+                self._read_batched(base, reads, optional, sets=sets))
             present = {name[len(IDS):]: {r["id"] for r in got
                                          if isinstance(r, dict) and isinstance(r.get("id"), str)}
                        for name, got in list(rows.items())
