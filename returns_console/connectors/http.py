@@ -362,6 +362,7 @@ class HttpClient:
             if callable(signer):  # last, so a timestamp in the signature is the send time
                 signer(request)
             sending = _Sending(self, request)
+            sent = time.perf_counter()
             try:
                 response = await self.client.send(request)
                 await response.aread()
@@ -391,8 +392,9 @@ class HttpClient:
             if response.status_code == 429 and self.pacer is not None:
                 self._pause(response)  # before any other request of this client can start
         self._record(method, shown, response.status_code, started, attempt, None, content)
-        if hand_over:  # a read's pages; a write's answer goes straight back
-            await self._hand_over()
+        if (hand_over and len(response.content) <= HAND_OVER_MAX_BYTES
+                and time.perf_counter() - sent >= HAND_OVER_AFTER_S):
+            await self._hand_over()  # a read's page that came a round trip late (see there)
         return response
 
     async def _hand_over(self) -> None:
@@ -400,7 +402,12 @@ class HttpClient:
         this one's answer goes back to be parsed: parsing a page holds the event loop for
         milliseconds, and the next request would go out that much later, every page (a
         read of a hundred pages four at a time lost a tenth of its time so). A few turns
-        of the loop, until every request holding a slot is on the wire."""
+        of the loop, until every request holding a slot is on the wire. Only where the
+        answer took a real round trip (an API's, not loopback's: there the next answer
+        would only arrive while this one is parsed, and at 50,000 returns the check held
+        100 MB more at its peak for no time gained), and not after a big page (several
+        would be held at once; a chain of small pages is where a round trip a page adds
+        up)."""
         await asyncio.sleep(0)  # a request waiting for the slot takes it
         for _ in range(HAND_OVER_TURNS):
             if not self._unsent:
@@ -541,6 +548,10 @@ def _transport_reason(exc: httpx.TransportError) -> str:
 #: Turns of the event loop a request's answer waits, at most, for the requests that took
 #: the free slots to be sent (`HttpClient._hand_over`); sending one takes about five.
 HAND_OVER_TURNS = 20
+#: The largest answer after which a request hands its slot over (`HttpClient._hand_over`).
+HAND_OVER_MAX_BYTES = 1 << 20
+#: The shortest wait for an answer after which a request hands its slot over.
+HAND_OVER_AFTER_S = 0.03
 
 
 class _Sending:

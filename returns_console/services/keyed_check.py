@@ -20,11 +20,12 @@ import sqlite3
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -272,15 +273,20 @@ def _check(cases: list[ReturnCase], ctx: Context, workers: int
 
 #: What one return adds to its key's outcome: the key, its findings as stored, its ERP
 #: documents, its unreadable records per side.
-_Part = tuple[str, list[dict[str, Any]], int, dict[str, int]]
+_Part = tuple[str, tuple[dict[str, Any], ...], int, Mapping[str, int]]
+#: A healthy return's (most are): shared, as a part is kept for every return checked.
+_NONE: Mapping[str, int] = MappingProxyType({})
 
 
 def _part(case: ReturnCase, findings: list[Finding]) -> _Part:
-    bad: dict[str, int] = {}
-    for problem in case.problems:
-        name = f"bad_{problem.side.value}"
-        bad[name] = bad.get(name, 0) + 1
-    return (link_of(case.platform.return_ref), [_stored(f) for f in findings],
+    bad: Mapping[str, int] = _NONE
+    if case.problems:
+        counted: dict[str, int] = {}
+        for problem in case.problems:
+            name = f"bad_{problem.side.value}"
+            counted[name] = counted.get(name, 0) + 1
+        bad = counted
+    return (link_of(case.platform.return_ref), tuple(_stored(f) for f in findings),
             erp_record_count([case]), bad)
 
 

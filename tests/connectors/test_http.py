@@ -239,9 +239,10 @@ async def test_over_loopback_against_a_real_server() -> None:
 
 
 async def test_the_next_request_is_sent_before_an_answer_goes_back_to_be_parsed() -> None:
-    """One slot, two requests: by the time the first answer is handed back (to be parsed,
-    which holds the loop), the second request is on the wire. Here the caller then blocks
-    the loop outright; the server, in its own thread, still gets the second request."""
+    """One slot, two requests: by the time the first answer (a round trip late) is handed
+    back (to be parsed, which holds the loop), the second request is on the wire. Here
+    the caller then blocks the loop outright; the server, in its own thread, still gets
+    the second request."""
     import threading
 
     second = threading.Event()
@@ -249,6 +250,8 @@ async def test_the_next_request_is_sent_before_an_answer_goes_back_to_be_parsed(
     async def answer(request):
         if request.url.path == "/b":
             second.set()
+        else:
+            await asyncio.sleep(0.1)  # an API's round trip (loopback's answers hand nothing over)
         return JSONResponse({"value": []})
 
     app = Starlette(routes=[Route("/a", answer), Route("/b", answer)])
